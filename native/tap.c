@@ -1,0 +1,570 @@
+/*
+ * stackd_tap: the native TAP binding of stackd (plain N-API, NAPI_VERSION 8, no deps).
+ *
+ * Kernel interfaces used:
+ *   - /dev/net/tun + TUNSETIFF (IFF_TAP | IFF_NO_PI [| IFF_VNET_HDR]), TUNSETVNETHDRSZ
+ *     (pointer to int), TUNSETOFFLOAD (flags by value), TUNSETPERSIST (by value)
+ *     -- Documentation/networking/tuntap.rst
+ *   - SIOCGIFFLAGS / SIOCSIFFLAGS / SIOCSIFMTU on an AF_INET datagram socket -- netdevice(7)
+ *   - read(2)/readv(2)/write(2)/writev(2): one Ethernet frame per call (a TAP has no
+ *     recvmmsg), optionally preceded by the 10-byte struct virtio_net_hdr (virtio spec 1.1
+ *     section 5.1.6, little-endian)
+ *   - poll(2), eventfd(2) (a wake-up fd for a reader blocked in readBatch)
+ *
+ * readBatch/writeBatch are the hot path: they allocate nothing per frame, validate their
+ * arguments once per call and report results through caller-owned typed arrays. Wrong
+ * argument types throw TypeError and out-of-range indices throw RangeError (programming
+ * errors); kernel failures of the setup calls throw an Error whose `code` is the errno name
+ * (e.g. 'EBUSY'), with `errno` (negative, like Node) and `syscall` properties.
+ */
+#include <node_api.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define VNET_HDR_LEN 10
+#define MAX_ARGS 12
+
+/* ---------------------------------------------------------------- errors */
+
+static const char *errno_name(int err) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+  const char *n = strerrorname_np(err);
+  if (n) return n;
+#endif
+  switch (err) {
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case EACCES: return "EACCES";
+    case EBUSY: return "EBUSY";
+    case EINVAL: return "EINVAL";
+    case EBADF: return "EBADF";
+    case ENODEV: return "ENODEV";
+    case ENXIO: return "ENXIO";
+    case EIO: return "EIO";
+    case EFAULT: return "EFAULT";
+    case EEXIST: return "EEXIST";
+    default: return "EUNKNOWN";
+  }
+}
+
+/* Throws Error(message) with code = errno name, errno = -err, syscall = syscall. */
+static void throw_errno(napi_env env, int err, const char *syscall, const char *what) {
+  char msg[256];
+  napi_value code, message, error, v;
+  const char *name = errno_name(err);
+  snprintf(msg, sizeof msg, "%s%s%s failed: %s (%s)", syscall, what[0] ? " " : "", what, strerror(err), name);
+  if (napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code) != napi_ok) return;
+  if (napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message) != napi_ok) return;
+  if (napi_create_error(env, code, message, &error) != napi_ok) return;
+  if (napi_create_int32(env, -err, &v) == napi_ok) napi_set_named_property(env, error, "errno", v);
+  if (napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &v) == napi_ok)
+    napi_set_named_property(env, error, "syscall", v);
+  napi_throw(env, error);
+}
+
+/* ------------------------------------------------------ argument helpers */
+
+/* Fetches the call's arguments; throws TypeError if fewer than `want` were passed. */
+static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv,
+                    const char *fn) {
+  size_t argc = MAX_ARGS;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
+  if (argc < want) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s: expected %zu arguments, got %zu", fn, want, argc);
+    napi_throw_type_error(env, NULL, msg);
+    return 0;
+  }
+  return 1;
+}
+
+static int type_error(napi_env env, const char *fn, const char *arg, const char *expected) {
+  char msg[160];
+  snprintf(msg, sizeof msg, "%s: %s must be %s", fn, arg, expected);
+  napi_throw_type_error(env, NULL, msg);
+  return 0;
+}
+
+static int range_error(napi_env env, const char *fn, const char *what) {
+  char msg[200];
+  snprintf(msg, sizeof msg, "%s: %s", fn, what);
+  napi_throw_range_error(env, NULL, msg);
+  return 0;
+}
+
+static int get_i32(napi_env env, napi_value v, int32_t *out, const char *fn, const char *arg) {
+  if (napi_get_value_int32(env, v, out) != napi_ok) return type_error(env, fn, arg, "a number");
+  return 1;
+}
+
+static int get_bool(napi_env env, napi_value v, bool *out, const char *fn, const char *arg) {
+  if (napi_get_value_bool(env, v, out) != napi_ok) return type_error(env, fn, arg, "a boolean");
+  return 1;
+}
+
+/*
+ * Gets a typed array's data pointer (already advanced by the view's byteOffset, so works
+ * for views over (Shared)ArrayBuffers) and its element count. With allow_null, null and
+ * undefined give data = NULL, len = 0.
+ */
+static int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data,
+                     size_t *len, int allow_null, const char *fn, const char *arg) {
+  bool is_ta = false;
+  napi_typedarray_type type;
+  const char *expected = want == napi_uint8_array ? (allow_null ? "a Uint8Array or null" : "a Uint8Array")
+                                                  : "an Int32Array";
+  if (allow_null) {
+    napi_valuetype t;
+    if (napi_typeof(env, v, &t) != napi_ok) return 0;
+    if (t == napi_null || t == napi_undefined) {
+      *data = NULL;
+      *len = 0;
+      return 1;
+    }
+  }
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return type_error(env, fn, arg, expected);
+  if (napi_get_typedarray_info(env, v, &type, len, data, NULL, NULL) != napi_ok || type != want)
+    return type_error(env, fn, arg, expected);
+  if (*data == NULL && *len != 0) return type_error(env, fn, arg, "a view over a live (not detached) buffer");
+  return 1;
+}
+
+static napi_value make_i32(napi_env env, int32_t n) {
+  napi_value v;
+  napi_create_int32(env, n, &v);
+  return v;
+}
+
+static napi_value undefined(napi_env env) {
+  napi_value v;
+  napi_get_undefined(env, &v);
+  return v;
+}
+
+/* ------------------------------------------------------------- open/ioctls */
+
+/* open(name: string, vnetHdr: boolean): { fd, name } */
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS], result, v;
+  char name[IFNAMSIZ + 8];
+  size_t name_len = 0;
+  bool vnet = false;
+  struct ifreq ifr;
+  int fd, err;
+
+  if (!get_args(env, info, 2, argv, "open")) return NULL;
+  if (napi_get_value_string_utf8(env, argv[0], name, sizeof name, &name_len) != napi_ok) {
+    type_error(env, "open", "name", "a string");
+    return NULL;
+  }
+  if (!get_bool(env, argv[1], &vnet, "open", "vnetHdr")) return NULL;
+  if (name_len >= IFNAMSIZ) {
+    throw_errno(env, EINVAL, "TUNSETIFF", "(interface name longer than 15 bytes)");
+    return NULL;
+  }
+
+  fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    throw_errno(env, errno, "open", "/dev/net/tun");
+    return NULL;
+  }
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
+  memcpy(ifr.ifr_name, name, name_len); /* empty name: the kernel picks tap%d */
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    char what[IFNAMSIZ + 8];
+    err = errno;
+    close(fd);
+    snprintf(what, sizeof what, "%s", name_len ? name : "(tap%d)");
+    throw_errno(env, err, "TUNSETIFF", what);
+    return NULL;
+  }
+  ifr.ifr_name[IFNAMSIZ - 1] = 0;
+  napi_create_object(env, &result);
+  napi_set_named_property(env, result, "fd", make_i32(env, fd));
+  napi_create_string_utf8(env, ifr.ifr_name, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, result, "name", v);
+  return result;
+}
+
+/* setVnetHdrSize(fd, n): TUNSETVNETHDRSZ takes a pointer to int. */
+static napi_value js_set_vnet_hdr_size(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  int32_t fd, n;
+  int sz;
+  if (!get_args(env, info, 2, argv, "setVnetHdrSize")) return NULL;
+  if (!get_i32(env, argv[0], &fd, "setVnetHdrSize", "fd")) return NULL;
+  if (!get_i32(env, argv[1], &n, "setVnetHdrSize", "n")) return NULL;
+  sz = n;
+  if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0) throw_errno(env, errno, "TUNSETVNETHDRSZ", "on the tap fd");
+  return undefined(env);
+}
+
+/* setOffload(fd, flags): TUNSETOFFLOAD takes the TUN_F_* flags by value. */
+static napi_value js_set_offload(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  int32_t fd, flags;
+  if (!get_args(env, info, 2, argv, "setOffload")) return NULL;
+  if (!get_i32(env, argv[0], &fd, "setOffload", "fd")) return NULL;
+  if (!get_i32(env, argv[1], &flags, "setOffload", "flags")) return NULL;
+  if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(uint32_t)flags) < 0)
+    throw_errno(env, errno, "TUNSETOFFLOAD", "on the tap fd");
+  return undefined(env);
+}
+
+/* setPersist(fd, on): TUNSETPERSIST takes 0/1 by value. */
+static napi_value js_set_persist(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  int32_t fd;
+  bool on;
+  if (!get_args(env, info, 2, argv, "setPersist")) return NULL;
+  if (!get_i32(env, argv[0], &fd, "setPersist", "fd")) return NULL;
+  if (!get_bool(env, argv[1], &on, "setPersist", "persist")) return NULL;
+  if (ioctl(fd, TUNSETPERSIST, (unsigned long)(on ? 1 : 0)) < 0)
+    throw_errno(env, errno, "TUNSETPERSIST", "on the tap fd");
+  return undefined(env);
+}
+
+/* linkUp(name, mtu): SIOCSIFMTU (unless mtu == 0), then IFF_UP via SIOCGIFFLAGS/SIOCSIFFLAGS. */
+static napi_value js_link_up(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  char name[IFNAMSIZ + 8];
+  size_t name_len = 0;
+  int32_t mtu;
+  struct ifreq ifr;
+  int s, err;
+
+  if (!get_args(env, info, 2, argv, "linkUp")) return NULL;
+  if (napi_get_value_string_utf8(env, argv[0], name, sizeof name, &name_len) != napi_ok) {
+    type_error(env, "linkUp", "name", "a string");
+    return NULL;
+  }
+  if (!get_i32(env, argv[1], &mtu, "linkUp", "mtu")) return NULL;
+  if (name_len == 0 || name_len >= IFNAMSIZ) {
+    throw_errno(env, EINVAL, "SIOCGIFFLAGS", "(interface name must be 1..15 bytes)");
+    return NULL;
+  }
+  if (mtu < 0) {
+    range_error(env, "linkUp", "mtu must be >= 0");
+    return NULL;
+  }
+  s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) {
+    throw_errno(env, errno, "socket", "(AF_INET, SOCK_DGRAM)");
+    return NULL;
+  }
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, name, name_len);
+  if (mtu > 0) {
+    ifr.ifr_mtu = mtu;
+    if (ioctl(s, SIOCSIFMTU, &ifr) < 0) {
+      err = errno;
+      close(s);
+      throw_errno(env, err, "SIOCSIFMTU", name);
+      return NULL;
+    }
+  }
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
+    err = errno;
+    close(s);
+    throw_errno(env, err, "SIOCGIFFLAGS", name);
+    return NULL;
+  }
+  if (!(ifr.ifr_flags & IFF_UP)) {
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) {
+      err = errno;
+      close(s);
+      throw_errno(env, err, "SIOCSIFFLAGS", name);
+      return NULL;
+    }
+  }
+  close(s);
+  return undefined(env);
+}
+
+/* --------------------------------------------------------------- hot path */
+
+/*
+ * readBatch(fd, buf, start, end, maxFrame, offsets, lens, maxCount, timeoutMs, wakeFd, vnet)
+ * Returns the number of frames read, or -errno if the first read failed with an error
+ * other than EAGAIN/EINTR (or poll failed).
+ */
+static napi_value js_read_batch(napi_env env, napi_callback_info info) {
+  static const char *fn = "readBatch";
+  napi_value argv[MAX_ARGS];
+  int32_t fd, start, end, max_frame, max_count, timeout_ms, wake_fd;
+  uint8_t *buf, *vnet;
+  int32_t *offsets, *lens;
+  size_t buf_len, off_len, lens_len, vnet_len;
+  int64_t off;
+  int count = 0, polled = 0;
+
+  if (!get_args(env, info, 11, argv, fn)) return NULL;
+  if (!get_i32(env, argv[0], &fd, fn, "fd")) return NULL;
+  if (!get_typed(env, argv[1], napi_uint8_array, (void **)&buf, &buf_len, 0, fn, "buf")) return NULL;
+  if (!get_i32(env, argv[2], &start, fn, "start")) return NULL;
+  if (!get_i32(env, argv[3], &end, fn, "end")) return NULL;
+  if (!get_i32(env, argv[4], &max_frame, fn, "maxFrame")) return NULL;
+  if (!get_typed(env, argv[5], napi_int32_array, (void **)&offsets, &off_len, 0, fn, "offsets")) return NULL;
+  if (!get_typed(env, argv[6], napi_int32_array, (void **)&lens, &lens_len, 0, fn, "lens")) return NULL;
+  if (!get_i32(env, argv[7], &max_count, fn, "maxCount")) return NULL;
+  if (!get_i32(env, argv[8], &timeout_ms, fn, "timeoutMs")) return NULL;
+  if (!get_i32(env, argv[9], &wake_fd, fn, "wakeFd")) return NULL;
+  if (!get_typed(env, argv[10], napi_uint8_array, (void **)&vnet, &vnet_len, 1, fn, "vnet")) return NULL;
+
+  if (start < 0 || end < start || (size_t)end > buf_len) {
+    range_error(env, fn, "need 0 <= start <= end <= buf.length");
+    return NULL;
+  }
+  if (max_frame <= 0) {
+    range_error(env, fn, "maxFrame must be > 0");
+    return NULL;
+  }
+  if (max_count < 0 || (size_t)max_count > off_len || (size_t)max_count > lens_len) {
+    range_error(env, fn, "maxCount must be >= 0 and <= offsets.length and lens.length");
+    return NULL;
+  }
+  if (vnet && (size_t)max_count * VNET_HDR_LEN > vnet_len) {
+    range_error(env, fn, "vnet must hold maxCount * 10 bytes");
+    return NULL;
+  }
+
+  off = start;
+  for (;;) {
+    while (count < max_count && off + max_frame <= end) {
+      ssize_t n;
+      if (vnet) {
+        struct iovec iov[2];
+        iov[0].iov_base = vnet + (size_t)count * VNET_HDR_LEN;
+        iov[0].iov_len = VNET_HDR_LEN;
+        iov[1].iov_base = buf + off;
+        iov[1].iov_len = (size_t)max_frame;
+        n = readv(fd, iov, 2);
+      } else {
+        n = read(fd, buf + off, (size_t)max_frame);
+      }
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        if (count == 0) return make_i32(env, -errno);
+        break;
+      }
+      if (n == 0) break; /* EOF: not a tap (a tap never returns 0); avoid spinning */
+      if (vnet) n = n >= VNET_HDR_LEN ? n - VNET_HDR_LEN : 0;
+      offsets[count] = (int32_t)off;
+      lens[count] = (int32_t)n;
+      count++;
+      off = (off + n + 15) & ~(int64_t)15;
+    }
+    /* Nothing read: wait (once) for the tap or the wake fd, unless told not to or full. */
+    if (count > 0 || timeout_ms == 0 || polled || max_count == 0 || off + max_frame > end) break;
+    {
+      struct pollfd pfd[2];
+      int nfds = 1, pr;
+      pfd[0].fd = fd;
+      pfd[0].events = POLLIN;
+      pfd[0].revents = 0;
+      if (wake_fd >= 0) {
+        pfd[1].fd = wake_fd;
+        pfd[1].events = POLLIN;
+        pfd[1].revents = 0;
+        nfds = 2;
+      }
+      pr = poll(pfd, (nfds_t)nfds, timeout_ms < 0 ? -1 : timeout_ms);
+      polled = 1;
+      if (pr < 0) {
+        if (errno == EINTR) break;
+        return make_i32(env, -errno);
+      }
+      if (pr == 0) break;
+    }
+  }
+  return make_i32(env, count);
+}
+
+/*
+ * writeBatch(fd, buf, offsets, lens, first, count, vnet, errors)
+ * Writes frames first..first+count-1; stops at EAGAIN. Returns frames consumed (written or
+ * skipped because of another error, which bumps errors[0] and sets errors[1] = errno).
+ */
+static napi_value js_write_batch(napi_env env, napi_callback_info info) {
+  static const char *fn = "writeBatch";
+  napi_value argv[MAX_ARGS];
+  int32_t fd, first, count;
+  uint8_t *buf, *vnet;
+  int32_t *offsets, *lens, *errors;
+  size_t buf_len, off_len, lens_len, vnet_len, err_len;
+  int32_t i, last, done = 0;
+
+  if (!get_args(env, info, 8, argv, fn)) return NULL;
+  if (!get_i32(env, argv[0], &fd, fn, "fd")) return NULL;
+  if (!get_typed(env, argv[1], napi_uint8_array, (void **)&buf, &buf_len, 0, fn, "buf")) return NULL;
+  if (!get_typed(env, argv[2], napi_int32_array, (void **)&offsets, &off_len, 0, fn, "offsets")) return NULL;
+  if (!get_typed(env, argv[3], napi_int32_array, (void **)&lens, &lens_len, 0, fn, "lens")) return NULL;
+  if (!get_i32(env, argv[4], &first, fn, "first")) return NULL;
+  if (!get_i32(env, argv[5], &count, fn, "count")) return NULL;
+  if (!get_typed(env, argv[6], napi_uint8_array, (void **)&vnet, &vnet_len, 1, fn, "vnet")) return NULL;
+  if (!get_typed(env, argv[7], napi_int32_array, (void **)&errors, &err_len, 0, fn, "errors")) return NULL;
+
+  if (first < 0 || count < 0 || (int64_t)first + count > (int64_t)off_len ||
+      (int64_t)first + count > (int64_t)lens_len) {
+    range_error(env, fn, "need first >= 0, count >= 0, first + count <= offsets.length and lens.length");
+    return NULL;
+  }
+  if (vnet && ((int64_t)first + count) * VNET_HDR_LEN > (int64_t)vnet_len) {
+    range_error(env, fn, "vnet must hold (first + count) * 10 bytes");
+    return NULL;
+  }
+  if (err_len < 2) {
+    range_error(env, fn, "errors must have at least 2 elements");
+    return NULL;
+  }
+  last = first + count;
+  for (i = first; i < last; i++) {
+    if (offsets[i] < 0 || lens[i] < 0 || (int64_t)offsets[i] + lens[i] > (int64_t)buf_len) {
+      range_error(env, fn, "a frame's offset/length lies outside buf");
+      return NULL;
+    }
+  }
+
+  for (i = first; i < last; i++) {
+    ssize_t n;
+    for (;;) {
+      if (vnet) {
+        struct iovec iov[2];
+        iov[0].iov_base = vnet + (size_t)i * VNET_HDR_LEN;
+        iov[0].iov_len = VNET_HDR_LEN;
+        iov[1].iov_base = buf + offsets[i];
+        iov[1].iov_len = (size_t)lens[i];
+        n = writev(fd, iov, 2);
+      } else {
+        n = write(fd, buf + offsets[i], (size_t)lens[i]);
+      }
+      if (n >= 0 || errno != EINTR) break;
+    }
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      errors[0] += 1;
+      errors[1] = errno;
+    }
+    done++;
+  }
+  return make_i32(env, done);
+}
+
+/* ------------------------------------------------------- eventfd & misc */
+
+/* eventfd(): a non-blocking, close-on-exec eventfd used to wake a blocked readBatch. */
+static napi_value js_eventfd(napi_env env, napi_callback_info info) {
+  int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) {
+    throw_errno(env, errno, "eventfd", "");
+    return NULL;
+  }
+  return make_i32(env, fd);
+}
+
+/* eventfdSignal(fd): adds 1 to the counter (makes the fd readable). */
+static napi_value js_eventfd_signal(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  int32_t fd;
+  uint64_t one = 1;
+  ssize_t n;
+  if (!get_args(env, info, 1, argv, "eventfdSignal")) return NULL;
+  if (!get_i32(env, argv[0], &fd, "eventfdSignal", "fd")) return NULL;
+  do n = write(fd, &one, sizeof one);
+  while (n < 0 && errno == EINTR);
+  if (n < 0 && errno != EAGAIN) throw_errno(env, errno, "write", "(eventfd)");
+  return undefined(env);
+}
+
+/* eventfdDrain(fd): reads until EAGAIN; returns the drained count. */
+static napi_value js_eventfd_drain(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS], v;
+  int32_t fd;
+  uint64_t val, total = 0;
+  int i;
+  if (!get_args(env, info, 1, argv, "eventfdDrain")) return NULL;
+  if (!get_i32(env, argv[0], &fd, "eventfdDrain", "fd")) return NULL;
+  for (i = 0; i < 64; i++) { /* one read resets a non-semaphore eventfd; bound anyway */
+    ssize_t n = read(fd, &val, sizeof val);
+    if (n == (ssize_t)sizeof val) {
+      total += val;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN) {
+      throw_errno(env, errno, "read", "(eventfd)");
+      return NULL;
+    }
+    break;
+  }
+  napi_create_double(env, (double)total, &v);
+  return v;
+}
+
+/* close(fd) */
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  int32_t fd;
+  if (!get_args(env, info, 1, argv, "close")) return NULL;
+  if (!get_i32(env, argv[0], &fd, "close", "fd")) return NULL;
+  if (close(fd) < 0 && errno != EINTR) throw_errno(env, errno, "close", "");
+  return undefined(env);
+}
+
+/* pollReadable(fd, timeoutMs): true if fd became readable (or errored) within the timeout. */
+static napi_value js_poll_readable(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS], v;
+  int32_t fd, timeout_ms;
+  struct pollfd pfd;
+  int pr;
+  if (!get_args(env, info, 2, argv, "pollReadable")) return NULL;
+  if (!get_i32(env, argv[0], &fd, "pollReadable", "fd")) return NULL;
+  if (!get_i32(env, argv[1], &timeout_ms, "pollReadable", "timeoutMs")) return NULL;
+  pfd.fd = fd;
+  pfd.events = POLLIN;
+  pfd.revents = 0;
+  pr = poll(&pfd, 1, timeout_ms < 0 ? -1 : timeout_ms);
+  if (pr < 0 && errno != EINTR) {
+    throw_errno(env, errno, "poll", "");
+    return NULL;
+  }
+  napi_get_boolean(env, pr > 0 && (pfd.revents & (POLLIN | POLLERR | POLLHUP)) != 0, &v);
+  return v;
+}
+
+/* ------------------------------------------------------------ module init */
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setVnetHdrSize", NULL, js_set_vnet_hdr_size, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setOffload", NULL, js_set_offload, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setPersist", NULL, js_set_persist, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"linkUp", NULL, js_link_up, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"readBatch", NULL, js_read_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"writeBatch", NULL, js_write_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"eventfd", NULL, js_eventfd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"eventfdSignal", NULL, js_eventfd_signal, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"eventfdDrain", NULL, js_eventfd_drain, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pollReadable", NULL, js_poll_readable, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}

@@ -1,0 +1,135 @@
+/**
+ * Command-line options of `stackd`, parsed with node:util parseArgs. Every bad value
+ * gives one line naming the flag and what is wrong (the CLI prints it and exits 2).
+ */
+import { parseArgs } from 'node:util';
+import { parseIpv4, parseMac, formatMac } from '../wire/addresses.js';
+import { LOG_LEVELS } from '../control/logger.js';
+
+/** Parsed and validated options. */
+export interface StackdOptions {
+  workers: number;
+  tap: string;
+  ip: number;
+  prefixLength: number;
+  gateway: number;
+  mac: number;
+  mtu: number;
+  control: string;
+  logLevel: string;
+  services: string[];
+  vnetHdr: boolean;
+  help: boolean;
+  version: boolean;
+}
+
+/** Services that can be named in --services. */
+export const KNOWN_SERVICES = ['udp-echo'] as const;
+
+/** A bad command line: `message` is the one line to print. */
+export class UsageError extends Error {}
+
+/** The --help text. */
+export const HELP = `stackd: a TCP/IP stack in TypeScript that owns an IPv4 address on a TAP device
+
+Usage: stackd [options]
+
+Options:
+  --workers N        shard worker threads (1..64)                     [default: 4]
+  --tap NAME         TAP device to open or create                     [default: tap0]
+  --ip ADDR/PREFIX   our IPv4 address and prefix length               [default: 10.10.0.4/24]
+  --gateway ADDR     default gateway (none: only the subnet is reachable)
+  --mac MAC          our MAC address         [default: locally administered, from --tap and --ip]
+  --mtu BYTES        IP MTU (576..9000)                               [default: 1500]
+  --control ADDR     control API: a unix socket path or host:port
+                                                 [default: /run/stackd/<tap>.sock]
+  --services LIST    comma-separated built-in services (udp-echo)     [default: udp-echo]
+  --vnet-hdr         open the TAP with a virtio-net header (IFF_VNET_HDR)
+  --log-level LEVEL  fatal|error|warn|info|debug|trace|silent         [default: info]
+  -h, --help         show this help
+  -V, --version      print the version
+
+Control API (HTTP on --control): GET /health, /stats, /metrics, /latency; POST /latency/reset.
+Example: stackd --workers 4 --tap tap0
+`;
+
+function intFlag(name: string, v: string | undefined, def: number, min: number, max: number): number {
+  if (v === undefined) return def;
+  if (!/^\d+$/.test(v)) throw new UsageError(`--${name}: expected a whole number, got '${v}'`);
+  const n = Number(v);
+  if (n < min || n > max) throw new UsageError(`--${name}: ${n} is out of range (${min}..${max})`);
+  return n;
+}
+
+/** A stable locally administered unicast MAC derived from the TAP name and address. */
+export function defaultMac(tap: string, ip: number): number {
+  let h = 0x811c9dc5;
+  for (const ch of `${tap}/${ip}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  // 0x02 in the first octet: locally administered, unicast.
+  return 0x02_00_00_00_00_00 + 0x5d * 2 ** 32 + h;
+}
+
+/** Parses argv (without node and script). Throws UsageError with one line on a bad value. */
+export function parseStackdArgs(argv: string[]): StackdOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        workers: { type: 'string' },
+        tap: { type: 'string' },
+        ip: { type: 'string' },
+        gateway: { type: 'string' },
+        mac: { type: 'string' },
+        mtu: { type: 'string' },
+        control: { type: 'string' },
+        services: { type: 'string' },
+        'vnet-hdr': { type: 'boolean' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0]!);
+  }
+  const workers = intFlag('workers', values.workers, 4, 1, 64);
+  const tap = values.tap ?? 'tap0';
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(tap)) throw new UsageError(`--tap: '${tap}' is not a valid interface name (1..15 of A-Z a-z 0-9 _ . -)`);
+  const ipArg = values.ip ?? '10.10.0.4/24';
+  const m = /^([^/]+)(?:\/(\d{1,2}))?$/.exec(ipArg);
+  const ip = m ? parseIpv4(m[1]!) : NaN;
+  const prefixLength = m?.[2] !== undefined ? Number(m[2]) : 24;
+  if (!m || Number.isNaN(ip)) throw new UsageError(`--ip: '${ipArg}' is not an IPv4 address with an optional /prefix`);
+  if (prefixLength < 1 || prefixLength > 30) throw new UsageError(`--ip: prefix /${prefixLength} is out of range (1..30)`);
+  let gateway = 0;
+  if (values.gateway !== undefined) {
+    gateway = parseIpv4(values.gateway);
+    if (Number.isNaN(gateway)) throw new UsageError(`--gateway: '${values.gateway}' is not an IPv4 address`);
+  }
+  let mac = defaultMac(tap, ip);
+  if (values.mac !== undefined) {
+    mac = parseMac(values.mac);
+    if (Number.isNaN(mac)) throw new UsageError(`--mac: '${values.mac}' is not a MAC address (like 02:00:00:00:00:04)`);
+    if (Math.floor(mac / 2 ** 40) & 1) throw new UsageError(`--mac: ${formatMac(mac)} is a multicast address`);
+  }
+  const mtu = intFlag('mtu', values.mtu, 1500, 576, 9000);
+  const control = values.control ?? `/run/stackd/${tap}.sock`;
+  if (!control.includes('/') && !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(control)) {
+    throw new UsageError(`--control: '${control}' is neither a socket path (with a '/') nor host:port`);
+  }
+  const logLevel = values['log-level'] ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new UsageError(`--log-level: '${logLevel}' is not one of ${LOG_LEVELS.join('|')}`);
+  const services = (values.services ?? 'udp-echo').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const s of services) {
+    if (!(KNOWN_SERVICES as readonly string[]).includes(s)) throw new UsageError(`--services: unknown service '${s}' (known: ${KNOWN_SERVICES.join(', ')})`);
+  }
+  return {
+    workers, tap, ip, prefixLength, gateway, mac, mtu, control, logLevel, services,
+    vnetHdr: values['vnet-hdr'] ?? false,
+    help: values.help ?? false,
+    version: values.version ?? false,
+  };
+}

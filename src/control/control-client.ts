@@ -1,0 +1,80 @@
+/**
+ * Client side of the control plane: one HTTP request to a running stackd over the same
+ * `--control` notation the server listens on (a unix socket path, or host:port), plus
+ * the parser of that notation shared with the server.
+ *
+ * Used by the perf scripts and the CLI; errors are meant to be printed as they are
+ * ("no stackd control socket at …: is stackd running? (--control)").
+ */
+import { request } from 'node:http';
+
+/** Where a control server listens: a unix socket path, or a TCP host and port. */
+export type ListenTarget = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
+
+/**
+ * Parses `--control` notation: anything containing '/' is a unix socket path;
+ * otherwise `host:port` (`127.0.0.1:9090`, `localhost:0`, `[::1]:9090`). Throws on
+ * anything else, naming the bad value.
+ */
+export function parseListen(listen: string): ListenTarget {
+  if (listen.includes('/')) return { kind: 'unix', path: listen };
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(listen);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    throw new Error(`bad control address '${listen}': expected a unix socket path (containing '/') or host:port`);
+  }
+  return { kind: 'tcp', host: (m[1] ?? m[2])!, port };
+}
+
+/** Formats a TCP address back into `--control` notation (IPv6 in brackets). */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Sends one HTTP request (`method` on `path`, no body) to the control server at
+ * `listen` and resolves with its status and body, whatever the status. Rejects with a
+ * readable Error when nothing listens there, access is denied, or no complete answer
+ * arrives within `timeoutMs`.
+ */
+export function controlRequest(
+  listen: string,
+  path: string,
+  method = 'GET',
+  timeoutMs = 2000,
+): Promise<{ status: number; body: string }> {
+  const target = parseListen(listen);
+  const where = target.kind === 'unix' ? { socketPath: target.path } : { host: target.host, port: target.port };
+  return new Promise((resolve, reject) => {
+    const req = request({ ...where, path, method, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', (err) => reject(describe(err, listen)));
+    });
+    req.setTimeout(timeoutMs, () => {
+      req.destroy(new Error(`stackd control socket at ${listen} did not answer within ${timeoutMs} ms`));
+    });
+    req.on('error', (err) => reject(describe(err, listen)));
+    req.end();
+  });
+}
+
+/** Turns a socket error into the message a user can act on. */
+function describe(err: NodeJS.ErrnoException, listen: string): Error {
+  let message: string;
+  switch (err.code) {
+    case 'ENOENT':
+    case 'ECONNREFUSED':
+    case 'ENOTSOCK':
+      message = `no stackd control socket at ${listen}: is stackd running? (--control)`;
+      break;
+    case 'EACCES':
+    case 'EPERM':
+      message = `permission denied on stackd control socket at ${listen} (run as root or a member of its group)`;
+      break;
+    default:
+      message = err.message.includes(listen) ? err.message : `stackd control socket at ${listen}: ${err.message}`;
+  }
+  return Object.assign(new Error(message, { cause: err }), { code: err.code });
+}

@@ -1,0 +1,288 @@
+/**
+ * The control plane's HTTP face: a small `node:http` server on a unix socket (the
+ * default, e.g. /run/stackd/tap0.sock) or host:port, serving what a ControlSource
+ * reports about the running stack.
+ *
+ *   GET  /health          200 {"ok":true,...} or 503 when a thread is down
+ *   GET  /stats           the StatsSnapshot, pretty JSON
+ *   GET  /metrics         Prometheus text exposition (prom-client, private registry)
+ *   GET  /latency         the LatencyReport, pretty JSON
+ *   POST /latency/reset   204
+ *
+ * Unknown paths get 404, wrong methods 405 with `allow`; a source that throws gives a
+ * 500 with the message and the server carries on.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import pino from 'pino';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { COUNTER_NAMES, GAUGE_NAMES } from '../stack/counters.js';
+import { formatHostPort, parseListen } from './control-client.js';
+import type { ControlSource, LatencyReport, StatsSnapshot } from './types.js';
+
+/** A running control server. */
+export interface ControlServer {
+  /** The socket path, or `host:port` with the real port (`[::1]:9090` for IPv6). */
+  address: string;
+  /** Stops accepting, drops open connections and removes the unix socket file. */
+  close(): Promise<void>;
+}
+
+/** A response before it is written. */
+interface Reply {
+  status: number;
+  type?: string;
+  body?: string;
+  headers?: Record<string, string>;
+}
+
+/** Every route as `METHOD /path`, listed in 404 bodies. */
+export const CONTROL_ROUTES: readonly string[] = [
+  'GET /health', 'GET /stats', 'GET /metrics', 'GET /latency', 'POST /latency/reset',
+];
+
+const JSON_TYPE = 'application/json';
+const QUANTILES = [['0.5', 'p50'], ['0.9', 'p90'], ['0.99', 'p99'], ['0.999', 'p999']] as const;
+
+/**
+ * Starts the control server on `listen` (a unix socket path, anything containing '/',
+ * or host:port with port 0 allowed). For a socket path the parent directory is created
+ * (0755), a stale socket left by a dead stackd is removed, and a live one is refused
+ * with an Error of code 'EADDRINUSE'; the socket is made 0660.
+ */
+export async function startControlServer(
+  listen: string,
+  source: ControlSource,
+  log: pino.Logger = pino({ level: 'silent' }),
+): Promise<ControlServer> {
+  const target = parseListen(listen);
+  const metrics = createMetrics(source);
+
+  const routes: Record<string, { method: 'GET' | 'POST'; run: () => Promise<Reply> }> = {
+    '/health': {
+      method: 'GET',
+      run: async () => {
+        const { ok, ...rest } = source.health();
+        return json(ok ? 200 : 503, { ok, ...rest });
+      },
+    },
+    '/stats': { method: 'GET', run: async () => json(200, source.stats(), 2) },
+    '/metrics': { method: 'GET', run: async () => ({ status: 200, ...(await metrics()) }) },
+    '/latency': { method: 'GET', run: async () => json(200, await source.latency(), 2) },
+    '/latency/reset': {
+      method: 'POST',
+      run: async () => {
+        await source.resetLatency();
+        return { status: 204 };
+      },
+    },
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    req.resume(); // no route reads a body
+    const path = (req.url ?? '/').split('?')[0]!;
+    const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+    let reply: Reply;
+    if (!route) {
+      reply = json(404, { error: 'not found', routes: CONTROL_ROUTES });
+    } else if (req.method !== route.method && !(req.method === 'HEAD' && route.method === 'GET')) {
+      const allow = route.method === 'GET' ? 'GET, HEAD' : route.method;
+      reply = { ...json(405, { error: 'method not allowed', allow }), headers: { allow } };
+    } else {
+      try {
+        reply = await route.run();
+      } catch (err) {
+        log.error({ err, path }, 'control request failed');
+        reply = json(500, { error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    log.debug({ method: req.method, path, status: reply.status }, 'control request');
+    const headers: Record<string, string> = { ...reply.headers };
+    if (reply.type) headers['content-type'] = reply.type;
+    res.writeHead(reply.status, headers);
+    res.end(reply.body);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log.error({ err }, 'control response failed');
+      res.destroy();
+    });
+  });
+
+  let address: string;
+  if (target.kind === 'unix') {
+    await prepareSocketPath(target.path);
+    await listenOn(server, { path: target.path });
+    await chmod(target.path, 0o660);
+    address = target.path;
+  } else {
+    await listenOn(server, { host: target.host, port: target.port });
+    const a = server.address();
+    address = a && typeof a === 'object' ? formatHostPort(a.address, a.port) : listen;
+  }
+  log.info({ address }, 'control server listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }).then(async () => {
+        if (target.kind === 'unix') await unlink(target.path).catch(() => {});
+      })),
+  };
+}
+
+/** A JSON reply, compact or indented, newline-terminated. */
+function json(status: number, value: unknown, indent?: number): Reply {
+  return { status, type: JSON_TYPE, body: JSON.stringify(value, null, indent) + '\n' };
+}
+
+/** Listens, turning the first 'error' into a rejection. */
+function listenOn(server: Server, opts: { path: string } | { host: string; port: number }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Makes `path` ready to listen on: creates its directory, and removes an old socket
+ * file unless a live server answers there (then throws EADDRINUSE). A path that exists
+ * but is not a socket is left alone and refused.
+ */
+async function prepareSocketPath(path: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+  const st = await lstat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (!st) return;
+  if (!st.isSocket()) {
+    throw Object.assign(new Error(`control socket path ${path} exists and is not a socket; refusing to replace it`), {
+      code: 'EEXIST',
+    });
+  }
+  if (await answers(path)) {
+    throw Object.assign(
+      new Error(`control socket ${path} is in use: another stackd seems to be running (choose another --control)`),
+      { code: 'EADDRINUSE' },
+    );
+  }
+  await unlink(path);
+}
+
+/** Whether something accepts connections on the unix socket at `path`. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect({ path });
+    sock.setTimeout(1000, () => {
+      sock.destroy();
+      resolve(true); // accepted into a backlog but slow: still someone's socket
+    });
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Builds the /metrics registry. Each scrape takes one stats snapshot and one latency
+ * report, then renders every family from them through collect() callbacks; scrapes are
+ * serialized so that a slow latency RPC cannot mix two snapshots.
+ */
+function createMetrics(source: ControlSource): () => Promise<{ type: string; body: string }> {
+  const reg = new Registry();
+  let stats: StatsSnapshot | undefined;
+  let latency: LatencyReport | undefined;
+  const s = (): StatsSnapshot => stats!;
+
+  type Labels = Record<string, string>;
+  const family = (
+    type: 'counter' | 'gauge',
+    name: string,
+    help: string,
+    labelNames: string[],
+    samples: () => Array<[Labels, number]>,
+  ): void => {
+    if (type === 'counter') {
+      new Counter({
+        name, help, labelNames, registers: [reg],
+        collect(this: Counter) {
+          this.reset();
+          for (const [labels, v] of samples()) this.inc(labels, v);
+        },
+      });
+    } else {
+      new Gauge({
+        name, help, labelNames, registers: [reg],
+        collect(this: Gauge) {
+          this.reset();
+          for (const [labels, v] of samples()) this.set(labels, v);
+        },
+      });
+    }
+  };
+
+  for (const counter of COUNTER_NAMES) {
+    const gauge = GAUGE_NAMES.has(counter);
+    family(gauge ? 'gauge' : 'counter', gauge ? `stackd_${counter}` : `stackd_${counter}_total`,
+      `stackd counter ${counter}, per thread`, ['thread'],
+      () => s().threads.flatMap((t): Array<[Labels, number]> => {
+        const v = t.counters[counter];
+        return typeof v === 'number' ? [[{ thread: t.thread }, v]] : [];
+      }));
+  }
+  family('counter', 'stackd_drops_total', 'Frames and datagrams dropped, by reason, summed over threads', ['reason'], () => {
+    const sums = new Map<string, number>();
+    for (const t of s().threads) {
+      for (const [name, v] of Object.entries(t.counters)) {
+        if (name.startsWith('drop_')) sums.set(name.slice(5), (sums.get(name.slice(5)) ?? 0) + v);
+      }
+    }
+    return [...sums].map(([reason, v]) => [{ reason }, v]);
+  });
+  const ring = (pick: (r: StatsSnapshot['rings'][number]) => number) => () =>
+    s().rings.map((r): [Labels, number] => [{ ring: r.name }, pick(r)]);
+  family('gauge', 'stackd_ring_used_bytes', 'Bytes in use in each SPSC ring', ['ring'], ring((r) => r.used));
+  family('gauge', 'stackd_ring_high_water_bytes', 'Highest ring occupancy seen', ['ring'], ring((r) => r.highWater));
+  family('gauge', 'stackd_ring_capacity_bytes', 'Ring capacity', ['ring'], ring((r) => r.capacity));
+  family('counter', 'stackd_ring_full_drops_total', 'Records dropped because the ring was full', ['ring'], ring((r) => r.fullDrops));
+  family('gauge', 'stackd_workers', 'Number of shard workers', [], () => [[{}, s().workers]]);
+  family('gauge', 'stackd_uptime_seconds', 'Seconds since stackd started', [], () => [[{}, s().uptimeSeconds]]);
+  family('gauge', 'stackd_info', 'stackd build and interface identity (always 1)', ['version', 'tap', 'ip', 'mac'],
+    () => [[{ version: s().version, tap: s().tap, ip: s().ip, mac: s().mac }, 1]]);
+  const stages = () => latency!.threads.flatMap((t) => Object.entries(t.stages).map(([stage, l]) => ({ thread: t.thread, stage, l })));
+  family('gauge', 'stackd_stage_latency_microseconds', 'Per-stage processing latency quantiles since the last reset',
+    ['thread', 'stage', 'quantile'],
+    () => stages().flatMap(({ thread, stage, l }) =>
+      QUANTILES.map(([quantile, key]): [Labels, number] => [{ thread, stage, quantile }, l[key]])));
+  family('gauge', 'stackd_stage_latency_microseconds_count', 'Latency samples per stage since the last reset',
+    ['thread', 'stage'], () => stages().map(({ thread, stage, l }): [Labels, number] => [{ thread, stage }, l.count]));
+
+  let queue: Promise<unknown> = Promise.resolve();
+  const scrape = async () => {
+    stats = source.stats();
+    latency = await source.latency();
+    try {
+      return { type: reg.contentType, body: await reg.metrics() };
+    } finally {
+      stats = latency = undefined;
+    }
+  };
+  return () => {
+    const run = queue.then(scrape);
+    queue = run.catch(() => {});
+    return run;
+  };
+}

@@ -1,0 +1,265 @@
+/**
+ * The main thread's view of a running stack: creates the shared memory (rings, counter
+ * blocks, control words), starts the I/O thread and the shard workers, answers the
+ * control plane from shared memory (counters, ring words) and comlink RPC (latency),
+ * restarts a crashed worker, and shuts everything down.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import type { Logger } from 'pino';
+import {
+  COUNTER_NAMES, allocateCounterBlocks, counterBlock, countersToObject,
+} from '../stack/counters.js';
+import { createRingBuffer, ringStats } from '../dataplane/ring.js';
+import { loadTapAddon, type TapAddon } from '../dataplane/tap.js';
+import {
+  CTL_STOP, CTL_WORDS, type IoThreadData, type LinkSettings, type ShardWorkerData, type ThreadHello, type ThreadRpc,
+} from '../dataplane/thread-data.js';
+import { formatIpv4, formatMac } from '../wire/addresses.js';
+import { packageRoot } from '../util/package-root.js';
+import type { ControlSource, LatencyReport, RingReport, StatsSnapshot } from './types.js';
+
+/** Bytes of each ring's data area. */
+export const RING_BYTES = 4 * 1024 * 1024;
+
+/** What the supervisor needs to start a stack. */
+export interface StackSettings {
+  link: LinkSettings;
+  workers: number;
+  services: string[];
+}
+
+/** A thread the supervisor runs. */
+interface ThreadHandle {
+  name: string;
+  worker: Worker;
+  rpc: Comlink.Remote<ThreadRpc>;
+  alive: boolean;
+}
+
+/** Error raised when a thread cannot start (e.g. the TAP cannot be opened). */
+export class StartError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/** The package version, from package.json. */
+export function stackdVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** A running stack (I/O thread + shard workers) and its control source. */
+export class Supervisor implements ControlSource {
+  private readonly addon: TapAddon = loadTapAddon();
+  private readonly rxRings: SharedArrayBuffer[] = [];
+  private readonly txRings: SharedArrayBuffer[] = [];
+  private readonly counters: SharedArrayBuffer;
+  private readonly control = new SharedArrayBuffer(CTL_WORDS * 4);
+  private readonly ctl = new Int32Array(this.control);
+  private readonly wakeFd: number;
+  private io: ThreadHandle | null = null;
+  private readonly shards: Array<ThreadHandle | null> = [];
+  private readonly started = Date.now();
+  private stopping = false;
+  private readonly restarts: number[] = [];
+  private readonly version = stackdVersion();
+
+  constructor(private readonly settings: StackSettings, private readonly log: Logger) {
+    for (let i = 0; i < settings.workers; i++) {
+      this.rxRings.push(createRingBuffer(RING_BYTES));
+      this.txRings.push(createRingBuffer(RING_BYTES));
+    }
+    this.counters = allocateCounterBlocks(1 + settings.workers);
+    this.wakeFd = this.addon.eventfd();
+  }
+
+  /** Starts the I/O thread (opening the TAP), then the workers. Rejects with StartError. */
+  async start(): Promise<void> {
+    const ioChan = new MessageChannel();
+    const ioData: IoThreadData = {
+      link: this.settings.link,
+      rxRings: this.rxRings,
+      txRings: this.txRings,
+      counters: this.counters,
+      control: this.control,
+      wakeFd: this.wakeFd,
+      rpc: ioChan.port2,
+    };
+    this.io = await this.spawn('io', 'io-thread.js', ioData, ioChan);
+    for (let i = 0; i < this.settings.workers; i++) this.shards.push(await this.startShard(i));
+    this.log.info(
+      { tap: this.settings.link.tap, ip: formatIpv4(this.settings.link.ip), mac: formatMac(this.settings.link.mac), workers: this.settings.workers },
+      'stack up',
+    );
+  }
+
+  private startShard(i: number): Promise<ThreadHandle> {
+    const chan = new MessageChannel();
+    const data: ShardWorkerData = {
+      index: i,
+      count: this.settings.workers,
+      link: this.settings.link,
+      rxRing: this.rxRings[i]!,
+      txRing: this.txRings[i]!,
+      counters: this.counters,
+      control: this.control,
+      wakeFd: this.wakeFd,
+      services: this.settings.services,
+      rpc: chan.port2,
+    };
+    return this.spawn(`worker-${i}`, 'shard-worker.js', data, chan, i);
+  }
+
+  private spawn(name: string, file: string, data: object, chan: MessageChannel, shard = -1): Promise<ThreadHandle> {
+    const worker = new Worker(join(packageRoot(), 'dist', 'workers', file), {
+      workerData: data,
+      transferList: [chan.port2],
+      name,
+    });
+    const handle: ThreadHandle = { name, worker, rpc: Comlink.wrap<ThreadRpc>(nodeEndpoint(chan.port1)), alive: false };
+    return new Promise((resolve, reject) => {
+      worker.once('message', (m: ThreadHello) => {
+        if (m.type === 'ready') {
+          handle.alive = true;
+          resolve(handle);
+        } else reject(new StartError(m.code, m.message));
+      });
+      worker.on('error', (e) => {
+        this.log.error({ thread: name, err: e }, 'thread crashed');
+        reject(new StartError('ETHREAD', `${name} failed: ${e.message}`));
+      });
+      worker.on('exit', (code) => {
+        handle.alive = false;
+        chan.port1.close();
+        if (this.stopping) return;
+        this.log.error({ thread: name, code }, 'thread exited');
+        if (shard >= 0 && handle.alive === false) void this.restartShard(shard);
+      });
+    });
+  }
+
+  /** Restarts a crashed shard worker, at most 5 times a minute; beyond that the stack stops. */
+  private async restartShard(i: number): Promise<void> {
+    const now = Date.now();
+    while (this.restarts.length > 0 && this.restarts[0]! < now - 60_000) this.restarts.shift();
+    if (this.restarts.length >= 5) {
+      this.log.fatal({ shard: i }, 'workers keep crashing; stopping');
+      process.kill(process.pid, 'SIGTERM');
+      return;
+    }
+    this.restarts.push(now);
+    this.shards[i] = null;
+    try {
+      this.shards[i] = await this.startShard(i);
+      this.log.warn({ shard: i }, 'worker restarted');
+    } catch (e) {
+      this.log.error({ shard: i, err: e }, 'worker restart failed');
+    }
+  }
+
+  /** Stops all threads (stop word, wake-ups, then terminate after a grace period). */
+  async stop(graceMs = 1500): Promise<void> {
+    this.stopping = true;
+    Atomics.store(this.ctl, CTL_STOP, 1);
+    this.addon.eventfdSignal(this.wakeFd);
+    for (const sab of this.rxRings) {
+      // Wake parked workers so they see the stop word.
+      const ctl = new Int32Array(sab, 0, 16);
+      for (let w = 0; w < 16; w++) Atomics.notify(ctl, w);
+    }
+    const all = [this.io, ...this.shards].filter((t): t is ThreadHandle => t !== null);
+    await Promise.all(
+      all.map(
+        (t) =>
+          new Promise<void>((resolve) => {
+            if (!t.alive && t.worker.threadId < 0) return resolve();
+            const timer = setTimeout(() => void t.worker.terminate().then(() => resolve()), graceMs);
+            t.worker.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          }),
+      ),
+    );
+    this.addon.close(this.wakeFd);
+  }
+
+  /** GET /health. */
+  health(): { ok: boolean; workers: number; workersAlive: number; ioAlive: boolean } {
+    const workersAlive = this.shards.filter((s) => s?.alive).length;
+    const ioAlive = this.io?.alive ?? false;
+    return { ok: ioAlive && workersAlive === this.settings.workers, workers: this.settings.workers, workersAlive, ioAlive };
+  }
+
+  /** GET /stats, read from shared memory without RPC. */
+  stats(): StatsSnapshot {
+    const n = this.settings.workers;
+    const threads = [];
+    const totals: Record<string, number> = {};
+    for (const name of COUNTER_NAMES) totals[name] = 0;
+    for (let t = 0; t <= n; t++) {
+      const counters = countersToObject(counterBlock(this.counters, t));
+      for (const k of COUNTER_NAMES) totals[k]! += counters[k]!;
+      threads.push({ thread: t === 0 ? 'io' : `worker-${t - 1}`, counters });
+    }
+    const drops: Record<string, number> = {};
+    for (const [k, v] of Object.entries(totals)) if (k.startsWith('drop_') && v !== 0) drops[k.slice(5)] = v;
+    const rings: RingReport[] = [];
+    const add = (name: string, sab: SharedArrayBuffer) => {
+      const s = ringStats(sab);
+      rings.push({ name, capacity: s.capacity, used: s.used, highWater: s.highWater, fullDrops: s.fullDrops, records: s.records });
+    };
+    this.rxRings.forEach((sab, i) => add(`rx-${i}`, sab));
+    this.txRings.forEach((sab, i) => add(`tx-${i}`, sab));
+    const l = this.settings.link;
+    return {
+      version: this.version,
+      uptimeSeconds: Math.round((Date.now() - this.started) / 100) / 10,
+      tap: l.tap,
+      ip: formatIpv4(l.ip),
+      prefixLength: l.prefixLength,
+      gateway: l.gateway !== 0 ? formatIpv4(l.gateway) : null,
+      mac: formatMac(l.mac),
+      mtu: l.mtu,
+      offload: l.offload !== 0,
+      workers: n,
+      threads,
+      totals,
+      drops,
+      rings,
+    };
+  }
+
+  /** GET /latency: asks every live thread for its histograms. */
+  async latency(): Promise<LatencyReport> {
+    const all = [this.io, ...this.shards].filter((t): t is ThreadHandle => t !== null && t.alive);
+    const threads = await Promise.all(all.map((t) => withTimeout(t.rpc.latency(), 2000, t.name)));
+    return { unit: 'us', threads };
+  }
+
+  /** POST /latency/reset. */
+  async resetLatency(): Promise<void> {
+    const all = [this.io, ...this.shards].filter((t): t is ThreadHandle => t !== null && t.alive);
+    await Promise.all(all.map((t) => withTimeout(t.rpc.resetLatency(), 2000, t.name)));
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}

@@ -1,0 +1,158 @@
+/**
+ * A shard worker's thin shell around the protocol core: RX ring → Host → TX ring.
+ *
+ * The worker keeps its event loop (applications, timers and RPC run here too), so it
+ * sleeps with Atomics.waitAsync on its RX ring (spin first, then park) and is woken by
+ * the I/O thread only when it raised its sleeping flag. A ref'd interval keeps the loop
+ * alive, since waitAsync alone does not. TX records are published once per batch; when
+ * the I/O thread sleeps (its flag on our TX ring) we wake it through its eventfd.
+ */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { C, counterBlock, type Counters } from '../stack/counters.js';
+import { Host } from '../stack/host.js';
+import type { HostConfig } from '../stack/host-config.js';
+import type { TxSink } from '../stack/tx-sink.js';
+import { DEFAULT_TTL } from '../stack/host-config.js';
+import { formatIpv4, formatMac } from '../wire/addresses.js';
+import { ETH_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/ethernet.js';
+import { startUdpEcho } from '../services/udp-echo.js';
+import { monoMs } from '../util/clock.js';
+import { copyBytes } from '../util/copy-bytes.js';
+import { S_PROCESS, S_RX_QUEUE, StageLatencyRecorder } from './latency.js';
+import { KIND_FRAME, KIND_REINJECT, recordKind } from './record-kind.js';
+import { RingConsumer, RingProducer } from './ring.js';
+import type { TapAddon } from './tap.js';
+import { CTL_STOP, type ShardWorkerData, type ThreadRpc } from './thread-data.js';
+
+
+/** Frames handled before the worker lets its event loop run other work. */
+const BATCH = 64;
+/** Longest sleep without checking timers and the stop flag (ms). */
+const MAX_SLEEP_MS = 250;
+
+/** The running shard: owns the Host and the loop. */
+export class ShardWorker {
+  readonly host: Host;
+  readonly counters: Counters;
+  readonly latency = new StageLatencyRecorder();
+  private readonly rx: RingConsumer;
+  private readonly tx: RingProducer;
+  private readonly control: Int32Array;
+  /** TAP read time of the frame being processed (0: none), stamped on the frames it causes. */
+  private curT0 = 0;
+  private curDequeue = 0;
+
+  constructor(private readonly data: ShardWorkerData, private readonly addon: TapAddon) {
+    this.counters = counterBlock(data.counters, 1 + data.index);
+    this.rx = new RingConsumer(data.rxRing);
+    this.tx = new RingProducer(data.txRing);
+    this.control = new Int32Array(data.control);
+    const tx = this.tx;
+    const sink: TxSink = {
+      buf: tx.buf,
+      reserve: (maxLen) => {
+        const o = tx.reserve(maxLen);
+        if (o < 0) tx.noteDrop();
+        return o;
+      },
+      commit: (len) => {
+        const now = monoMs();
+        if (this.curT0 > 0) this.latency.record(S_PROCESS, now - this.curDequeue);
+        tx.commit(len, KIND_FRAME, this.curT0, now);
+      },
+    };
+    const config: HostConfig = {
+      mac: data.link.mac,
+      ip: data.link.ip,
+      prefixLength: data.link.prefixLength,
+      gateway: data.link.gateway,
+      mtu: data.link.mtu,
+      shardIndex: data.index,
+      shardCount: data.count,
+      answersArp: data.index === 0,
+      ttl: DEFAULT_TTL,
+    };
+    this.host = new Host(config, sink, this.counters, (b, off, len) => this.reinject(b, off, len));
+    for (const s of data.services) {
+      if (s === 'udp-echo') startUdpEcho(this.host);
+    }
+  }
+
+  /** The RPC surface for the main thread. */
+  rpc(): ThreadRpc {
+    return {
+      latency: () => ({ thread: `worker-${this.data.index}`, stages: this.latency.report() }),
+      resetLatency: () => this.latency.reset(),
+      arpEntries: () =>
+        this.host.arp.cache.entriesSnapshot().map(([ip, mac, exp]) => [formatIpv4(ip), formatMac(mac), Math.round(exp - monoMs())]),
+    };
+  }
+
+  /** Runs until the stop word is set. */
+  async run(): Promise<void> {
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    try {
+      if (this.host.config.answersArp) {
+        this.host.arp.announce();
+        this.flush();
+      }
+      while (Atomics.load(this.control, CTL_STOP) === 0) {
+        const n = this.drain();
+        const now = monoMs();
+        if (this.host.nextDeadline() <= now) this.host.poll(now);
+        this.flush();
+        if (n >= BATCH) {
+          await yieldToLoop(); // busy: let timers, RPC and applications run between batches
+          continue;
+        }
+        const wait = Math.max(0, Math.min(MAX_SLEEP_MS, this.host.nextDeadline() - monoMs()));
+        const w = this.rx.waitAsync(wait);
+        if (typeof w !== 'boolean') {
+          this.counters[C.worker_wakeups]++;
+          await w;
+        }
+      }
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  /** Handles up to BATCH frames from the RX ring. */
+  private drain(): number {
+    const rx = this.rx;
+    const buf = rx.buf;
+    let n = 0;
+    let off: number;
+    while (n < BATCH && (off = rx.next()) >= 0) {
+      n++;
+      const now = monoMs();
+      this.curT0 = rx.t0;
+      this.curDequeue = now;
+      this.latency.record(S_RX_QUEUE, now - rx.t1);
+      if (recordKind(rx.kind) === KIND_FRAME) this.host.receive(buf, off, rx.length, now);
+    }
+    if (n > 0) rx.release();
+    this.curT0 = 0;
+    return n;
+  }
+
+  /** Publishes TX records and wakes the I/O thread if it sleeps. */
+  private flush(): void {
+    if (this.tx.pending() === 0) return;
+    if (this.tx.publish()) this.addon.eventfdSignal(this.data.wakeFd);
+  }
+
+  /** Sends a reassembled datagram owned by another shard back through the I/O thread. */
+  private reinject(b: Uint8Array, off: number, len: number): void {
+    const o = this.tx.reserve(ETH_HEADER_LEN + len);
+    if (o < 0) {
+      this.tx.noteDrop();
+      this.counters[C.drop_tx_ring_full]++;
+      return;
+    }
+    const out = this.tx.buf;
+    writeEthernetHeader(out, o, this.host.config.mac, 0, ETHERTYPE_IPV4);
+    copyBytes(b, off, out, o + ETH_HEADER_LEN, len);
+    this.tx.commit(ETH_HEADER_LEN + len, KIND_REINJECT, this.curT0, monoMs());
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * What the main thread hands each thread at start (workerData), and the shared control
+ * words. Everything here is structured-cloneable; SharedArrayBuffers are shared, not copied.
+ */
+import type { MessagePort } from 'node:worker_threads';
+
+/** Index of the words in the shared control Int32Array. */
+export const CTL_STOP = 0;
+/** Number of control words. */
+export const CTL_WORDS = 4;
+
+/** Link-level settings common to the threads. */
+export interface LinkSettings {
+  /** TAP device name. */
+  tap: string;
+  /** Our IPv4 address and prefix. */
+  ip: number;
+  prefixLength: number;
+  /** Default gateway (0: none). */
+  gateway: number;
+  /** Our MAC (48-bit). */
+  mac: number;
+  /** IP MTU. */
+  mtu: number;
+  /** Open the TAP with a virtio-net header (IFF_VNET_HDR). */
+  vnetHdr: boolean;
+  /** TUNSETOFFLOAD flags to request (0 = none). */
+  offload: number;
+}
+
+/** workerData of the I/O thread. */
+export interface IoThreadData {
+  link: LinkSettings;
+  /** RX rings (I/O thread → worker i) and TX rings (worker i → I/O thread). */
+  rxRings: SharedArrayBuffer[];
+  txRings: SharedArrayBuffer[];
+  /** All counter blocks; the I/O thread writes block 0. */
+  counters: SharedArrayBuffer;
+  /** Shared control words (CTL_*). */
+  control: SharedArrayBuffer;
+  /** eventfd the workers signal when the I/O thread sleeps and they published TX frames. */
+  wakeFd: number;
+  /** comlink endpoint for control RPC. */
+  rpc: MessagePort;
+}
+
+/** workerData of shard worker `index`. */
+export interface ShardWorkerData {
+  index: number;
+  count: number;
+  link: LinkSettings;
+  rxRing: SharedArrayBuffer;
+  txRing: SharedArrayBuffer;
+  counters: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+  wakeFd: number;
+  /** Built-in services to start (e.g. 'udp-echo'). */
+  services: string[];
+  rpc: MessagePort;
+}
+
+/** The RPC surface every thread exposes to the main thread through comlink. */
+export interface ThreadRpc {
+  latency(): import('../control/types.js').LatencyReport['threads'][number];
+  resetLatency(): void;
+  /** Debug view of the ARP cache (workers; the I/O thread returns []). */
+  arpEntries(): Array<[string, string, number]>;
+}
+
+/** First message a thread posts on its parent port: ready, or why it could not start. */
+export type ThreadHello = { type: 'ready' } | { type: 'error'; code: string; message: string };

@@ -1,0 +1,98 @@
+/**
+ * ICMP for IPv4: echo replies and the errors this host originates.
+ *
+ * RFC 792 (message formats), RFC 1122 3.2.2 (a host must not send an ICMP error about an
+ * ICMP error, a broadcast/multicast datagram, or a non-initial fragment; 3.2.2.6: echo
+ * reply carries the request's data unchanged; a broadcast echo request may be ignored,
+ * which Linux does by default), RFC 1812 4.3.2.3/4.3.2.8 (quote as much of the offending
+ * datagram as fits in 576 bytes; rate-limit errors).
+ */
+import { adjustChecksum16, internetChecksum } from '../wire/checksum.js';
+import {
+  ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER_LEN,
+  icmpChecksum, icmpType, setIcmpChecksum, setIcmpType,
+} from '../wire/icmp.js';
+import { IPPROTO_ICMP, ipFragmentOffset, ipHeaderLength, ipProtocol, ipSrc, ipTotalLength } from '../wire/ipv4.js';
+import { C, type Counters } from '../stack/counters.js';
+import { copyBytes } from '../util/copy-bytes.js';
+import type { Ipv4Output } from './ipv4-output.js';
+import { TokenBucket } from './token-bucket.js';
+
+/** Most bytes of an ICMP error datagram (RFC 1812 4.3.2.3). */
+const ICMP_ERROR_MAX_DATAGRAM = 576;
+
+/** Error rate limit: per worker, 100 per second with a burst of 50 (cf. Linux icmp_msgs_per_sec/burst). */
+export const ICMP_ERROR_RATE = { perSecond: 100, burst: 50 };
+
+/** ICMP input and output for one worker. */
+export class IcmpLayer {
+  private readonly errorLimiter = new TokenBucket(ICMP_ERROR_RATE.perSecond, ICMP_ERROR_RATE.burst);
+
+  constructor(private readonly ip: Ipv4Output, private readonly counters: Counters) {}
+
+  /**
+   * Handles an ICMP message whose IPv4 header starts at b[ipOff] (total length `ipLen`,
+   * header length `hlen`). `toBroadcast` is true when it was sent to a broadcast address.
+   */
+  input(b: Uint8Array, ipOff: number, hlen: number, ipLen: number, src: number, toBroadcast: boolean, now: number): void {
+    this.counters[C.icmp_rx]++;
+    const o = ipOff + hlen;
+    const len = ipLen - hlen;
+    if (len < ICMP_HEADER_LEN) {
+      this.counters[C.drop_icmp_truncated]++;
+      return;
+    }
+    if (internetChecksum(b, o, len) !== 0) {
+      this.counters[C.drop_icmp_checksum]++;
+      return;
+    }
+    if (icmpType(b, o) !== ICMP_ECHO_REQUEST) {
+      this.counters[C.icmp_other_rx]++;
+      return;
+    }
+    this.counters[C.icmp_echo_requests_rx]++;
+    if (toBroadcast) {
+      this.counters[C.icmp_echo_broadcast_ignored]++;
+      return;
+    }
+    const r = this.ip.prepare(src, len, now);
+    if (r < 0) return;
+    const out = this.ip.buf;
+    copyBytes(b, o, out, r, len);
+    // Only the type changes (8 → 0): patch the checksum incrementally (RFC 1624).
+    setIcmpType(out, r, ICMP_ECHO_REPLY);
+    setIcmpChecksum(out, r, adjustChecksum16(icmpChecksum(out, r), ICMP_ECHO_REQUEST << 8, ICMP_ECHO_REPLY << 8));
+    this.ip.transmit(IPPROTO_ICMP, len, now);
+    this.counters[C.icmp_echo_replies_tx]++;
+  }
+
+  /**
+   * Sends Destination Unreachable (`code`) about the datagram at b[ipOff..], unless the
+   * RFC 1122 3.2.2 exceptions apply or the rate limit is exhausted (counted).
+   */
+  sendDestUnreachable(code: number, b: Uint8Array, ipOff: number, toBroadcast: boolean, now: number): void {
+    if (toBroadcast || ipFragmentOffset(b, ipOff) !== 0) return;
+    const hlen = ipHeaderLength(b, ipOff);
+    if (ipProtocol(b, ipOff) === IPPROTO_ICMP) {
+      const t = b[ipOff + hlen]!;
+      // Never an error about an error (only echo/info queries may provoke one).
+      if (t !== ICMP_ECHO_REQUEST && t !== ICMP_ECHO_REPLY) return;
+    }
+    if (!this.errorLimiter.take(now)) {
+      this.counters[C.icmp_unreachable_rate_limited]++;
+      return;
+    }
+    const quote = Math.min(ipTotalLength(b, ipOff), ICMP_ERROR_MAX_DATAGRAM - 20 - ICMP_HEADER_LEN);
+    const len = ICMP_HEADER_LEN + quote;
+    const r = this.ip.prepare(ipSrc(b, ipOff), len, now);
+    if (r < 0) return;
+    const out = this.ip.buf;
+    out[r] = ICMP_DEST_UNREACHABLE;
+    out[r + 1] = code;
+    out.fill(0, r + 2, r + 8); // checksum and the unused word
+    copyBytes(b, ipOff, out, r + ICMP_HEADER_LEN, quote);
+    setIcmpChecksum(out, r, internetChecksum(out, r, len));
+    this.ip.transmit(IPPROTO_ICMP, len, now);
+    this.counters[C.icmp_unreachable_tx]++;
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * IPv4 input: header validation, destination filter, reassembly and protocol demux.
+ *
+ * RFC 791 3.1/3.2, RFC 1122 3.2.1 (3.2.1.1 version, 3.2.1.2 checksum, 3.2.1.3 addressing:
+ * accept our address and broadcasts, drop a datagram whose source is a broadcast or
+ * multicast address; 3.2.1.7 a host does not drop for a low TTL), RFC 1122 3.3.2
+ * (reassembly). Each reason a datagram is dropped has its own counter.
+ */
+import {
+  IPPROTO_ICMP, IPPROTO_UDP, IPV4_BAD_CHECKSUM, IPV4_BAD_IHL, IPV4_BAD_TOTAL_LENGTH,
+  IPV4_BAD_VERSION, IPV4_OK, IPV4_TRUNCATED,
+  ipDst, ipHeaderLength, ipIsFragment, ipProtocol, ipSrc, ipTotalLength, validateIpv4,
+} from '../wire/ipv4.js';
+import { ICMP_PROTOCOL_UNREACHABLE } from '../wire/icmp.js';
+import { C, type Counters } from '../stack/counters.js';
+import { hashFourTuple, shardOf } from '../stack/flow-hash.js';
+import type { HostConfig } from '../stack/host-config.js';
+import type { UdpLayer } from '../udp/udp-layer.js';
+import type { IcmpLayer } from './icmp-layer.js';
+import type { Ipv4Output } from './ipv4-output.js';
+import { Ipv4Reassembler, type ReassemblyLimits } from './ipv4-reassembly.js';
+
+/** Receives a reassembled datagram that belongs to another shard (b[off..off+len) is its IPv4 datagram). */
+export type ForeignDatagramSink = (b: Uint8Array, off: number, len: number) => void;
+
+/** Handles IPv4 datagrams addressed to the TCP protocol (set by the TCP layer). */
+export type ProtocolHandler = (
+  b: Uint8Array, ipOff: number, hlen: number, ipLen: number, src: number, dst: number, now: number,
+) => void;
+
+const DROP_BY_REASON: number[] = [];
+DROP_BY_REASON[IPV4_TRUNCATED] = C.drop_ipv4_truncated;
+DROP_BY_REASON[IPV4_BAD_VERSION] = C.drop_ipv4_version;
+DROP_BY_REASON[IPV4_BAD_IHL] = C.drop_ipv4_ihl;
+DROP_BY_REASON[IPV4_BAD_TOTAL_LENGTH] = C.drop_ipv4_total_length;
+DROP_BY_REASON[IPV4_BAD_CHECKSUM] = C.drop_ipv4_checksum;
+
+/** IPv4 receive path of one worker. */
+export class Ipv4Input {
+  /** Reassembly of the fragments this shard receives (all fragments of an address pair come here). */
+  readonly reassembler: Ipv4Reassembler;
+  /** Set by the TCP layer when it exists; until then TCP datagrams are counted as unknown protocol. */
+  tcp: ProtocolHandler | null = null;
+
+  constructor(
+    private readonly config: HostConfig,
+    private readonly output: Ipv4Output,
+    private readonly icmp: IcmpLayer,
+    private readonly udp: UdpLayer,
+    private readonly counters: Counters,
+    private readonly foreign: ForeignDatagramSink,
+    reassemblyLimits: Partial<ReassemblyLimits> = {},
+  ) {
+    this.reassembler = new Ipv4Reassembler(counters, reassemblyLimits);
+  }
+
+  /** Handles the IPv4 datagram at b[off..off+avail) (avail may include Ethernet padding). */
+  input(b: Uint8Array, off: number, avail: number, now: number): void {
+    const v = validateIpv4(b, off, avail);
+    if (v !== IPV4_OK) {
+      this.counters[DROP_BY_REASON[v] ?? C.drop_ipv4_truncated]++;
+      return;
+    }
+    this.counters[C.ipv4_rx]++;
+    const dst = ipDst(b, off);
+    const src = ipSrc(b, off);
+    const toBroadcast = this.output.isBroadcast(dst);
+    if (dst !== this.config.ip && !toBroadcast) {
+      this.counters[C.drop_ipv4_not_for_us]++;
+      return;
+    }
+    if (src === 0xffffffff || this.output.isBroadcast(src) || (src >>> 28) === 0xe) {
+      this.counters[C.drop_ipv4_bad_source]++;
+      return;
+    }
+    if (ipIsFragment(b, off)) {
+      const len = this.reassembler.add(b, off, ipTotalLength(b, off), now);
+      if (len === 0) return;
+      const r = this.reassembler.out;
+      if (!this.owns(r, 0)) {
+        this.foreign(r, 0, len);
+        return;
+      }
+      this.deliver(r, 0, len, src, dst, toBroadcast, now);
+      return;
+    }
+    this.deliver(b, off, ipTotalLength(b, off), src, dst, toBroadcast, now);
+  }
+
+  /** Expires reassembly state. */
+  poll(now: number): void {
+    this.reassembler.poll(now);
+  }
+
+  /** Earliest reassembly deadline. */
+  nextDeadline(): number {
+    return this.reassembler.nextDeadline();
+  }
+
+  /** True if this shard owns the (whole, unfragmented) datagram's flow. */
+  private owns(b: Uint8Array, off: number): boolean {
+    if (this.config.shardCount <= 1) return true;
+    const proto = ipProtocol(b, off);
+    if (proto !== IPPROTO_UDP && proto !== 6) return true; // address-pair flows: same hash as the fragments
+    const l4 = off + ipHeaderLength(b, off);
+    const sp = (b[l4]! << 8) | b[l4 + 1]!;
+    const dp = (b[l4 + 2]! << 8) | b[l4 + 3]!;
+    const h = hashFourTuple(ipSrc(b, off), sp, ipDst(b, off), dp, proto);
+    return shardOf(h, this.config.shardCount) === this.config.shardIndex;
+  }
+
+  private deliver(b: Uint8Array, off: number, len: number, src: number, dst: number, toBroadcast: boolean, now: number): void {
+    const hlen = ipHeaderLength(b, off);
+    switch (ipProtocol(b, off)) {
+      case IPPROTO_ICMP:
+        this.icmp.input(b, off, hlen, len, src, toBroadcast, now);
+        return;
+      case IPPROTO_UDP:
+        this.udp.input(b, off, hlen, len, src, dst, toBroadcast, now);
+        return;
+      case 6:
+        if (this.tcp !== null && !toBroadcast) {
+          this.tcp(b, off, hlen, len, src, dst, now);
+          return;
+        }
+        this.counters[C.drop_ipv4_protocol]++;
+        return;
+      default:
+        this.counters[C.drop_ipv4_protocol]++;
+        this.icmp.sendDestUnreachable(ICMP_PROTOCOL_UNREACHABLE, b, off, toBroadcast, now);
+    }
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * IPv4 output: routing to a next hop, the Ethernet header, fragmentation, and handing
+ * datagrams whose next hop is not yet resolved to ARP.
+ *
+ * RFC 791 3.2 (fragmentation), RFC 1122 3.3.1 (routing outbound datagrams: same subnet
+ * → the destination itself, else the default gateway), RFC 1122 3.2.1.7 (TTL),
+ * RFC 6864 (the ID field only needs to be unique for datagrams that may be fragmented).
+ *
+ * Usage, allocation-free on the fast path:
+ *   const off = out.prepare(dst, maxL4Len, now);   // -1: dropped (counted)
+ *   ... write the L4 header and payload at out.buf[off..] ...
+ *   out.transmit(protocol, l4Len, now);
+ * When the datagram fits the MTU and the next hop's MAC is known, prepare() reserves the
+ * frame directly in the TX sink (no copy). Otherwise it hands out a scratch buffer and
+ * transmit() fragments from there or queues the datagram for ARP.
+ */
+import { BROADCAST_MAC, ipv4InSubnet, prefixMask } from '../wire/addresses.js';
+import { ETH_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/ethernet.js';
+import { IPV4_DF, IPV4_MIN_HEADER, ipDontFragment, ipHeaderLength, ipTotalLength, writeIpv4Header } from '../wire/ipv4.js';
+import { C, type Counters } from '../stack/counters.js';
+import type { HostConfig } from '../stack/host-config.js';
+import type { ArpLayer } from '../l2/arp-layer.js';
+import type { FrameOutput } from '../l2/frame-output.js';
+import { copyBytes } from '../util/copy-bytes.js';
+import { fragmentPlan, writeFragmentHeader } from './ipv4-fragmenter.js';
+
+const HDRS = ETH_HEADER_LEN + IPV4_MIN_HEADER;
+const NO_ROUTE = -1;
+
+/** Builds and sends IPv4 datagrams from our address. */
+export class Ipv4Output {
+  /** Where the caller writes the L4 data after prepare(): the sink's memory or scratch. */
+  buf: Uint8Array;
+  private readonly scratch = new Uint8Array(ETH_HEADER_LEN + 65536);
+  private frameOff = -1;
+  private dst = 0;
+  private hop = 0;
+  private mac = -1;
+  private id: number;
+  private readonly mask: number;
+  private readonly subnetBroadcast: number;
+
+  constructor(
+    private readonly config: HostConfig,
+    private readonly arp: ArpLayer,
+    private readonly out: FrameOutput,
+    private readonly counters: Counters,
+  ) {
+    this.buf = this.scratch;
+    // Different workers start their ID sequences far apart so IDs rarely collide.
+    this.id = (config.shardIndex * 0x3fff + 1) & 0xffff;
+    this.mask = prefixMask(config.prefixLength);
+    this.subnetBroadcast = ((config.ip & this.mask) | ~this.mask) >>> 0;
+    arp.setResolvedSender((d, mac) => this.emit(d, 0, d.length, mac));
+  }
+
+  /** True if `addr` is a broadcast address on our link (limited or directed). */
+  isBroadcast(addr: number): boolean {
+    return addr === 0xffffffff || addr === this.subnetBroadcast;
+  }
+
+  /** Next hop for `dst`: itself on our subnet, else the gateway, or -1 when there is none. */
+  nextHop(dst: number): number {
+    if (ipv4InSubnet(dst, this.config.ip, this.config.prefixLength) || this.isBroadcast(dst)) return dst;
+    return this.config.gateway !== 0 ? this.config.gateway : NO_ROUTE;
+  }
+
+  /**
+   * Starts a datagram to `dst` carrying at most `maxL4Len` bytes after the IP header.
+   * Returns the offset in `this.buf` where the L4 data goes, or -1 if it cannot be sent
+   * (no route, TX full: counted).
+   */
+  prepare(dst: number, maxL4Len: number, now: number): number {
+    const hop = this.nextHop(dst);
+    if (hop === NO_ROUTE) {
+      this.counters[C.drop_ipv4_no_route]++;
+      return -1;
+    }
+    if (IPV4_MIN_HEADER + maxL4Len > 65535) {
+      this.counters[C.drop_ipv4_too_big]++;
+      return -1;
+    }
+    this.dst = dst;
+    this.hop = hop;
+    this.mac = this.isBroadcast(hop) ? BROADCAST_MAC : this.arp.cache.lookup(hop, now);
+    if (this.mac >= 0 && IPV4_MIN_HEADER + maxL4Len <= this.config.mtu) {
+      const o = this.out.reserve(HDRS + maxL4Len);
+      if (o < 0) return -1;
+      this.buf = this.out.buf;
+      this.frameOff = o;
+      return o + HDRS;
+    }
+    this.buf = this.scratch;
+    this.frameOff = -1;
+    return HDRS;
+  }
+
+  /** Finishes the datagram begun by prepare(): `l4Len` bytes of `protocol` were written. */
+  transmit(protocol: number, l4Len: number, now: number, dontFragment = false): void {
+    const ipLen = IPV4_MIN_HEADER + l4Len;
+    const flags = dontFragment ? IPV4_DF : 0;
+    const id = this.nextId();
+    this.counters[C.ipv4_tx]++;
+    if (this.frameOff >= 0) {
+      const b = this.buf;
+      const o = this.frameOff;
+      writeEthernetHeader(b, o, this.mac, this.config.mac, ETHERTYPE_IPV4);
+      writeIpv4Header(b, o + ETH_HEADER_LEN, ipLen, id, flags, this.config.ttl, protocol, this.config.ip, this.dst);
+      this.out.commit(ETH_HEADER_LEN + ipLen);
+      this.frameOff = -1;
+      return;
+    }
+    const s = this.scratch;
+    writeIpv4Header(s, ETH_HEADER_LEN, ipLen, id, flags, this.config.ttl, protocol, this.config.ip, this.dst);
+    if (this.mac < 0) this.arp.enqueue(this.hop, s, ETH_HEADER_LEN, ipLen, now);
+    else this.emit(s, ETH_HEADER_LEN, ipLen, this.mac);
+  }
+
+  /**
+   * Sends a complete IPv4 datagram at b[off..off+len) to `mac`, fragmenting it when it
+   * is larger than the MTU (RFC 791 3.2), or dropping it (counted) when DF forbids that.
+   */
+  emit(b: Uint8Array, off: number, len: number, mac: number): void {
+    const mtu = this.config.mtu;
+    if (len <= mtu) {
+      const o = this.out.reserve(ETH_HEADER_LEN + len);
+      if (o < 0) return;
+      const ob = this.out.buf;
+      writeEthernetHeader(ob, o, mac, this.config.mac, ETHERTYPE_IPV4);
+      copyBytes(b, off, ob, o + ETH_HEADER_LEN, len);
+      this.out.commit(ETH_HEADER_LEN + len);
+      return;
+    }
+    if (ipDontFragment(b, off)) {
+      this.counters[C.drop_ipv4_too_big]++;
+      return;
+    }
+    const hlen = ipHeaderLength(b, off);
+    const total = ipTotalLength(b, off);
+    const payload = total - hlen;
+    const chunk = fragmentPlan(hlen, payload, mtu);
+    if (chunk <= 0) {
+      this.counters[C.drop_ipv4_too_big]++; // MTU too small for this header: cannot fragment
+      return;
+    }
+    this.counters[C.ipv4_fragmented_tx]++;
+    for (let fo = 0; fo < payload; fo += chunk) {
+      const n = Math.min(chunk, payload - fo);
+      const more = fo + n < payload;
+      const o = this.out.reserve(ETH_HEADER_LEN + hlen + n);
+      if (o < 0) return; // the rest is useless without this fragment
+      const ob = this.out.buf;
+      writeEthernetHeader(ob, o, mac, this.config.mac, ETHERTYPE_IPV4);
+      const fh = writeFragmentHeader(b, off, ob, o + ETH_HEADER_LEN, hlen, fo, n, more);
+      copyBytes(b, off + hlen + fo, ob, o + ETH_HEADER_LEN + fh, n);
+      this.out.commit(ETH_HEADER_LEN + fh + n);
+      this.counters[C.ipv4_fragments_tx]++;
+    }
+  }
+
+  private nextId(): number {
+    const id = this.id;
+    this.id = (this.id + 1) & 0xffff;
+    return id;
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Per-thread counters in shared memory.
+ *
+ * Every thread (the I/O thread and each shard worker) owns one block of
+ * float64 counters in a SharedArrayBuffer and is its only writer; the main thread
+ * reads all blocks for /stats and /metrics with no RPC. Counter names starting with
+ * `drop_` are drops by reason; the control plane lists them as such.
+ *
+ * The schema is one list shared by all threads so that indices agree everywhere.
+ */
+
+/** All counter names. Append only; names are the API of /stats and /metrics. */
+export const COUNTER_NAMES = [
+  // Data plane (I/O thread)
+  'tap_rx_frames', 'tap_rx_bytes', 'tap_tx_frames', 'tap_tx_bytes',
+  'tap_read_batches', 'tap_write_batches', 'io_sleeps',
+  'drop_rx_ring_full', 'drop_tap_write_error', 'drop_tap_read_error', 'drop_reinject_ring_full',
+  'reinjected_datagrams',
+  // Shard worker: frames in/out of the core
+  'rx_frames', 'rx_bytes', 'tx_frames', 'tx_bytes', 'worker_wakeups',
+  'drop_tx_ring_full',
+  // Ethernet
+  'drop_eth_truncated', 'drop_eth_not_for_us', 'drop_eth_unknown_type',
+  // ARP
+  'arp_requests_rx', 'arp_replies_rx', 'arp_requests_tx', 'arp_replies_tx', 'arp_gratuitous_tx',
+  'arp_cache_evictions', 'arp_resolve_failed',
+  'drop_arp_malformed', 'drop_arp_not_for_us', 'drop_arp_pending_full', 'drop_arp_unresolved',
+  // IPv4
+  'ipv4_rx', 'ipv4_tx',
+  'drop_ipv4_truncated', 'drop_ipv4_version', 'drop_ipv4_ihl', 'drop_ipv4_total_length',
+  'drop_ipv4_checksum', 'drop_ipv4_not_for_us', 'drop_ipv4_protocol', 'drop_ipv4_bad_source',
+  'ipv4_fragments_rx', 'ipv4_reassembled', 'ipv4_fragments_tx', 'ipv4_fragmented_tx',
+  'drop_reasm_timeout', 'drop_reasm_overlap', 'drop_reasm_oversize', 'drop_reasm_memory', 'drop_reasm_too_many',
+  'drop_ipv4_too_big', 'drop_ipv4_no_route', 'drop_ipv4_frame_too_big',
+  // ICMP
+  'icmp_rx', 'icmp_echo_requests_rx', 'icmp_echo_replies_tx', 'icmp_unreachable_tx',
+  'icmp_unreachable_rate_limited', 'icmp_other_rx', 'icmp_echo_broadcast_ignored',
+  'drop_icmp_truncated', 'drop_icmp_checksum',
+  // UDP
+  'udp_rx', 'udp_tx', 'udp_rx_bytes', 'udp_tx_bytes',
+  'drop_udp_truncated', 'drop_udp_checksum', 'drop_udp_no_port', 'drop_udp_length',
+  // Robustness: anything the core threw while handling a frame (a bug, never expected)
+  'drop_internal_error',
+  // Gauges: current values, written by their owner thread (not monotonic)
+  'arp_cache_entries', 'arp_pending_packets', 'reasm_pending_datagrams', 'reasm_buffered_bytes',
+] as const;
+
+/** Counters that are gauges (a current value) rather than monotonic totals. */
+export const GAUGE_NAMES: ReadonlySet<string> = new Set([
+  'arp_cache_entries', 'arp_pending_packets', 'reasm_pending_datagrams', 'reasm_buffered_bytes',
+]);
+
+export type CounterName = (typeof COUNTER_NAMES)[number];
+
+/** Index of each counter in a block. */
+export const C: { readonly [K in CounterName]: number } = Object.freeze(
+  Object.fromEntries(COUNTER_NAMES.map((n, i) => [n, i])) as { [K in CounterName]: number },
+);
+
+export const COUNTER_COUNT = COUNTER_NAMES.length;
+
+/** Bytes needed for one thread's block. */
+export const COUNTER_BLOCK_BYTES = COUNTER_COUNT * 8;
+
+/** A thread's counters: index with `C.name`, e.g. `counters[C.rx_frames]++`. */
+export type Counters = Float64Array;
+
+/** Allocates `threads` counter blocks in one SharedArrayBuffer. */
+export function allocateCounterBlocks(threads: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(COUNTER_BLOCK_BYTES * threads);
+}
+
+/** The block of thread `index` (0-based) in `sab`. */
+export function counterBlock(sab: SharedArrayBuffer, index: number): Counters {
+  return new Float64Array(sab, index * COUNTER_BLOCK_BYTES, COUNTER_COUNT);
+}
+
+/** A private block for tests and single-threaded use. */
+export function newCounters(): Counters {
+  return new Float64Array(COUNTER_COUNT);
+}
+
+/** Counters as a plain object, omitting zeros when `nonZeroOnly`. */
+export function countersToObject(block: Counters, nonZeroOnly = false): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let i = 0; i < COUNTER_COUNT; i++) {
+    const v = block[i]!;
+    if (!nonZeroOnly || v !== 0) out[COUNTER_NAMES[i]!] = v;
+  }
+  return out;
+}

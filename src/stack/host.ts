@@ -1,0 +1,104 @@
+/**
+ * The protocol core of one shard: Ethernet demux over ARP, IPv4, ICMP and UDP.
+ *
+ * Sans-I/O: frames come in through receive() with the current time, frames go out into
+ * the TxSink given at construction, timers are driven by poll(now) at nextDeadline().
+ * No threads, rings, timers or devices in here: the same object runs in a shard worker
+ * over the real rings and in tests over a virtual wire with a virtual clock.
+ *
+ * IEEE 802.3 Ethernet II framing; RFC 894 (IPv4 over Ethernet); RFC 1122 2.4 (the link
+ * layer drops frames not addressed to us).
+ */
+import { BROADCAST_MAC } from '../wire/addresses.js';
+import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ethDst, ethType } from '../wire/ethernet.js';
+import { ArpLayer, type ArpResolverLimits } from '../l2/arp-layer.js';
+import type { ArpCacheLimits } from '../l2/arp-cache.js';
+import { FrameOutput } from '../l2/frame-output.js';
+import { IcmpLayer } from '../l3/icmp-layer.js';
+import { Ipv4Input, type ForeignDatagramSink } from '../l3/ipv4-input.js';
+import { Ipv4Output } from '../l3/ipv4-output.js';
+import type { ReassemblyLimits } from '../l3/ipv4-reassembly.js';
+import { UdpLayer } from '../udp/udp-layer.js';
+import { C, type Counters } from './counters.js';
+import type { HostConfig } from './host-config.js';
+import type { TxSink } from './tx-sink.js';
+
+/** Optional limits of the layers, for tests and tuning. */
+export interface HostLimits {
+  arpCache?: Partial<ArpCacheLimits>;
+  arpResolver?: Partial<ArpResolverLimits>;
+  reassembly?: Partial<ReassemblyLimits>;
+}
+
+/** One shard's network stack instance. */
+export class Host {
+  readonly arp: ArpLayer;
+  readonly ipOut: Ipv4Output;
+  readonly ipIn: Ipv4Input;
+  readonly icmp: IcmpLayer;
+  readonly udp: UdpLayer;
+  readonly output: FrameOutput;
+
+  /**
+   * @param config our addresses and shard identity
+   * @param sink where outgoing frames are written
+   * @param counters this thread's counter block
+   * @param foreign receives reassembled datagrams owned by another shard
+   */
+  constructor(
+    readonly config: HostConfig,
+    sink: TxSink,
+    readonly counters: Counters,
+    foreign: ForeignDatagramSink = () => {},
+    limits: HostLimits = {},
+  ) {
+    this.output = new FrameOutput(sink, counters);
+    this.arp = new ArpLayer(config, this.output, counters, limits.arpCache, limits.arpResolver);
+    this.ipOut = new Ipv4Output(config, this.arp, this.output, counters);
+    this.icmp = new IcmpLayer(this.ipOut, counters);
+    this.udp = new UdpLayer(config, this.ipOut, this.icmp, counters);
+    this.ipIn = new Ipv4Input(config, this.ipOut, this.icmp, this.udp, counters, foreign, limits.reassembly);
+  }
+
+  /**
+   * Handles one received Ethernet frame at b[off..off+len) at time `now` (ms). Never
+   * throws on bad input: malformed frames are dropped and counted by reason. A bug in
+   * the core is also caught and counted (drop_internal_error) so a worker survives it.
+   */
+  receive(b: Uint8Array, off: number, len: number, now: number): void {
+    this.counters[C.rx_frames]++;
+    this.counters[C.rx_bytes] += len;
+    try {
+      this.dispatch(b, off, len, now);
+    } catch {
+      this.counters[C.drop_internal_error]++;
+    }
+  }
+
+  /** Runs timers due at `now`: ARP retries and expiry, reassembly timeouts. */
+  poll(now: number): void {
+    this.arp.poll(now);
+    this.ipIn.poll(now);
+  }
+
+  /** The earliest time poll() has work to do (ms), or Infinity. */
+  nextDeadline(): number {
+    return Math.min(this.arp.nextDeadline(), this.ipIn.nextDeadline());
+  }
+
+  private dispatch(b: Uint8Array, off: number, len: number, now: number): void {
+    if (len < ETH_HEADER_LEN) {
+      this.counters[C.drop_eth_truncated]++;
+      return;
+    }
+    const dst = ethDst(b, off);
+    if (dst !== this.config.mac && dst !== BROADCAST_MAC) {
+      this.counters[C.drop_eth_not_for_us]++;
+      return;
+    }
+    const type = ethType(b, off);
+    if (type === ETHERTYPE_IPV4) this.ipIn.input(b, off + ETH_HEADER_LEN, len - ETH_HEADER_LEN, now);
+    else if (type === ETHERTYPE_ARP) this.arp.input(b, off + ETH_HEADER_LEN, len - ETH_HEADER_LEN, now);
+    else this.counters[C.drop_eth_unknown_type]++;
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Minimal libpcap capture files (the classic format of pcap-savefile(5), no RFC;
+ * documented in draft-ietf-opsawg-pcap): a writer for debug captures of the
+ * data plane and a reader for tests and tools.
+ *
+ * Writer: little-endian, microsecond magic 0xa1b2c3d4, version 2.4, snaplen 65535,
+ * link type 1 (Ethernet). Records are staged in one internal buffer and flushed with
+ * synchronous writes, so `write` allocates nothing per frame.
+ * Reader: both byte orders, microsecond (0xa1b2c3d4) and nanosecond (0xa1b23c4d)
+ * magics; Ethernet link type only.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+
+/** Microsecond-resolution pcap magic number. */
+export const PCAP_MAGIC_US = 0xa1b2c3d4;
+/** Nanosecond-resolution pcap magic number. */
+export const PCAP_MAGIC_NS = 0xa1b23c4d;
+/** Link type of Ethernet (LINKTYPE_ETHERNET). */
+export const PCAP_LINKTYPE_ETHERNET = 1;
+/** Snapshot length written by PcapWriter; longer frames are truncated to it. */
+export const PCAP_SNAPLEN = 65535;
+
+const GLOBAL_HEADER_LEN = 24;
+const RECORD_HEADER_LEN = 16;
+const BUFFER_LEN = 1 << 18;
+
+/** Store `v` as a little-endian uint32 at `b[o]`. */
+function putU32le(b: Uint8Array, o: number, v: number): void {
+  b[o] = v;
+  b[o + 1] = v >>> 8;
+  b[o + 2] = v >>> 16;
+  b[o + 3] = v >>> 24;
+}
+
+/** Writes Ethernet frames to a pcap file with synchronous, buffered writes. */
+export class PcapWriter {
+  private fd: number;
+  private readonly buf = new Uint8Array(BUFFER_LEN);
+  private used = 0;
+
+  /** Create (truncate) the file at `path` and write the global header. */
+  constructor(path: string) {
+    this.fd = openSync(path, 'w');
+    const b = this.buf;
+    putU32le(b, 0, PCAP_MAGIC_US);
+    b[4] = 2; // version major (LE u16)
+    b[5] = 0;
+    b[6] = 4; // version minor
+    b[7] = 0;
+    putU32le(b, 8, 0); // thiszone
+    putU32le(b, 12, 0); // sigfigs
+    putU32le(b, 16, PCAP_SNAPLEN);
+    putU32le(b, 20, PCAP_LINKTYPE_ETHERNET);
+    this.used = GLOBAL_HEADER_LEN;
+  }
+
+  /**
+   * Append the frame `frame[off, off+len)` captured at `timeMs` (milliseconds since
+   * the Unix epoch, fractional part kept to the microsecond).
+   */
+  write(frame: Uint8Array, off: number, len: number, timeMs: number): void {
+    if (this.fd < 0) return;
+    const incl = len > PCAP_SNAPLEN ? PCAP_SNAPLEN : len;
+    if (this.used + RECORD_HEADER_LEN + incl > BUFFER_LEN) this.flush();
+    let sec = Math.floor(timeMs / 1000);
+    let usec = Math.round((timeMs - sec * 1000) * 1000);
+    if (usec >= 1000000) {
+      sec += 1;
+      usec -= 1000000;
+    }
+    const b = this.buf;
+    const u = this.used;
+    putU32le(b, u, sec);
+    putU32le(b, u + 4, usec);
+    putU32le(b, u + 8, incl);
+    putU32le(b, u + 12, len);
+    b.set(frame.subarray(off, off + incl), u + RECORD_HEADER_LEN);
+    this.used = u + RECORD_HEADER_LEN + incl;
+  }
+
+  /** Write out everything staged so far. */
+  flush(): void {
+    if (this.fd < 0) return;
+    let done = 0;
+    while (done < this.used) done += writeSync(this.fd, this.buf, done, this.used - done);
+    this.used = 0;
+  }
+
+  /** Flush and close the file; later writes are ignored. */
+  close(): void {
+    if (this.fd < 0) return;
+    this.flush();
+    closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+/** One record of a pcap file. */
+export interface PcapRecord {
+  /** Capture time in milliseconds since the Unix epoch. */
+  timeMs: number;
+  /** The captured bytes (a copy; at most the snapshot length). */
+  frame: Uint8Array;
+}
+
+/**
+ * Parse a whole pcap file of Ethernet frames. Throws on a bad magic number, another
+ * link type or a truncated record (this is a test/tool helper, not the data plane).
+ */
+export function readPcap(bytes: Uint8Array): PcapRecord[] {
+  if (bytes.length < GLOBAL_HEADER_LEN) throw new Error('pcap: truncated global header');
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let le: boolean;
+  let nanos: boolean;
+  const magicLe = dv.getUint32(0, true);
+  if (magicLe === PCAP_MAGIC_US || magicLe === PCAP_MAGIC_NS) {
+    le = true;
+    nanos = magicLe === PCAP_MAGIC_NS;
+  } else {
+    const magicBe = dv.getUint32(0, false);
+    if (magicBe !== PCAP_MAGIC_US && magicBe !== PCAP_MAGIC_NS) {
+      throw new Error(`pcap: bad magic 0x${magicLe.toString(16)}`);
+    }
+    le = false;
+    nanos = magicBe === PCAP_MAGIC_NS;
+  }
+  // The link type's upper bits may hold FCS information (pcap-savefile); keep the low 16.
+  const linktype = dv.getUint32(20, le) & 0xffff;
+  if (linktype !== PCAP_LINKTYPE_ETHERNET) throw new Error(`pcap: link type ${linktype} is not Ethernet`);
+  const out: PcapRecord[] = [];
+  let p = GLOBAL_HEADER_LEN;
+  while (p < bytes.length) {
+    if (p + RECORD_HEADER_LEN > bytes.length) throw new Error('pcap: truncated record header');
+    const sec = dv.getUint32(p, le);
+    const frac = dv.getUint32(p + 4, le);
+    const incl = dv.getUint32(p + 8, le);
+    p += RECORD_HEADER_LEN;
+    if (p + incl > bytes.length) throw new Error('pcap: truncated record');
+    out.push({ timeMs: sec * 1000 + (nanos ? frac / 1e6 : frac / 1e3), frame: bytes.slice(p, p + incl) });
+    p += incl;
+  }
+  return out;
+}

@@ -1,0 +1,172 @@
+/**
+ * The Internet checksum: RFC 1071 (computation), RFC 1624 (incremental update,
+ * eqn. 3), and the IPv4 pseudo-header sum of RFC 768 / RFC 793 section 3.1.
+ *
+ * `onesSum` is the hot loop of the whole stack (IPv4 headers, ICMP, UDP). It sums the
+ * 4-byte-aligned middle of the range as little-endian 32-bit words through a cached
+ * `Uint32Array` over the underlying buffer, then byte-swaps the folded result: the
+ * one's-complement sum is independent of byte order (RFC 1071 section 2(B)), and
+ * 32-bit words fold into 16 bits because 2^16 = 1 (mod 2^16 - 1) (section 2(C)).
+ * Words are accumulated in a double (exact below 2^53) and reduced modulo 0xffff
+ * once at the end. No allocation per call: views are created only the first time a
+ * given buffer is seen (a small round-robin cache, so the RX and TX rings do not
+ * evict each other).
+ */
+
+/** True when this host stores integers little-endian (every platform Node ships on). */
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Number of distinct buffers whose Uint32Array view is cached. */
+const VIEW_CACHE_SIZE = 4;
+const cacheBufs: (ArrayBufferLike | null)[] = [null, null, null, null];
+const cacheViews: Uint32Array[] = [new Uint32Array(0), new Uint32Array(0), new Uint32Array(0), new Uint32Array(0)];
+let cacheNext = 0;
+
+/** Words summed between two reductions: keeps the double accumulator below 2^53. */
+const CHUNK_WORDS = 1 << 20;
+
+/** A whole-buffer Uint32Array view of `buf` covering at least `endWord` words. */
+function wordView(buf: ArrayBufferLike, endWord: number): Uint32Array {
+  for (let i = 0; i < VIEW_CACHE_SIZE; i++) {
+    if (cacheBufs[i] === buf) {
+      const v = cacheViews[i]!;
+      if (v.length >= endWord) return v;
+      // A resizable buffer grew since the view was made: replace it in place.
+      const nv = new Uint32Array(buf, 0, buf.byteLength >>> 2);
+      cacheViews[i] = nv;
+      return nv;
+    }
+  }
+  const v = new Uint32Array(buf, 0, buf.byteLength >>> 2);
+  cacheBufs[cacheNext] = buf;
+  cacheViews[cacheNext] = v;
+  cacheNext = (cacheNext + 1) % VIEW_CACHE_SIZE;
+  return v;
+}
+
+/** Reduce a non-negative sum of 16-bit words (any size below 2^53) to its folded form. */
+function foldSum(x: number): number {
+  const r = x % 0xffff;
+  // One's-complement "negative zero": a nonzero sum that is a multiple of 0xffff.
+  return r === 0 && x !== 0 ? 0xffff : r;
+}
+
+/**
+ * Folded 16-bit one's-complement sum of `len` bytes of `b` from `off`, read as
+ * big-endian 16-bit words, an odd trailing byte padded with zero (RFC 1071 section 4.1
+ * without the final complement). Result is 0..0xffff; 0 only when every word is 0
+ * and `acc` is 0. `acc` is a previous folded sum to continue from; chain only at
+ * even byte boundaries.
+ */
+export function onesSum(b: Uint8Array, off: number, len: number, acc = 0): number {
+  // Short ranges are faster byte-wise; the guard also keeps the <= 3-byte head below len.
+  if (len < 32 || !HOST_LITTLE_ENDIAN) return onesSumPortable(b, off, len, acc);
+  const end = off + len;
+  let i = off;
+  // Head: big-endian bytes until the absolute position is 4-byte aligned.
+  let be = acc;
+  const head = (4 - ((b.byteOffset + off) & 3)) & 3;
+  if (head === 1) {
+    be += b[i]! << 8;
+  } else if (head === 2) {
+    be += (b[i]! << 8) | b[i + 1]!;
+  } else if (head === 3) {
+    be += ((b[i]! << 8) | b[i + 1]!) + (b[i + 2]! << 8);
+  }
+  i += head;
+  // Middle: aligned little-endian 32-bit words.
+  const nw = (end - i) >>> 2;
+  let w = (b.byteOffset + i) >>> 2;
+  const we = w + nw;
+  const a = wordView(b.buffer, we);
+  let le = 0;
+  while (w < we) {
+    const stop = we - w > CHUNK_WORDS ? w + CHUNK_WORDS : we;
+    const stop4 = stop - 3;
+    for (; w < stop4; w += 4) le += a[w]! + a[w + 1]! + a[w + 2]! + a[w + 3]!;
+    for (; w < stop; w++) le += a[w]!;
+    le = foldSum(le); // 1..0xffff when nonzero, so a swap below keeps it nonzero
+  }
+  i += nw << 2;
+  // `le` is the byte-swapped sum of the middle when it starts at an even position
+  // relative to `off`; when the head was odd the middle's bytes sit at swapped
+  // positions already, so the little-endian sum is the right one as is.
+  let mid = le;
+  if ((head & 1) === 0) mid = ((le & 0xff) << 8) | (le >>> 8);
+  // Tail: at most 3 bytes, their parity continues from the head's.
+  let tail = 0;
+  let hi = (head & 1) === 0;
+  for (; i < end; i++) {
+    tail += hi ? b[i]! << 8 : b[i]!;
+    hi = !hi;
+  }
+  return foldSum(be + mid + tail);
+}
+
+/**
+ * Byte-at-a-time variant of `onesSum` with identical results, used for short ranges
+ * (where it is faster) and on big-endian hosts. Exported for tests and benchmarks.
+ */
+export function onesSumPortable(b: Uint8Array, off: number, len: number, acc = 0): number {
+  let hi = 0;
+  let lo = 0;
+  let i = off;
+  const end = off + len;
+  const end8 = end - 7;
+  for (; i < end8; i += 8) {
+    hi += b[i]! + b[i + 2]! + b[i + 4]! + b[i + 6]!;
+    lo += b[i + 1]! + b[i + 3]! + b[i + 5]! + b[i + 7]!;
+  }
+  for (; i + 1 < end; i += 2) {
+    hi += b[i]!;
+    lo += b[i + 1]!;
+  }
+  if (i < end) hi += b[i]!;
+  return foldSum(hi * 256 + lo + acc);
+}
+
+/**
+ * The Internet checksum (RFC 1071): one's complement of `onesSum`, 0..0xffff.
+ * Computed over a range whose checksum field holds the right value, it is 0.
+ */
+export function internetChecksum(b: Uint8Array, off: number, len: number, acc = 0): number {
+  return ~onesSum(b, off, len, acc) & 0xffff;
+}
+
+/**
+ * Folded sum of the IPv4 pseudo-header (RFC 768, RFC 793 section 3.1): source and
+ * destination address (uint32), zero + protocol, and the transport `length`.
+ */
+export function pseudoHeaderSum(src: number, dst: number, protocol: number, length: number): number {
+  let s = (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + (protocol & 0xff) + (length & 0xffff);
+  s = (s & 0xffff) + (s >>> 16);
+  return (s & 0xffff) + (s >>> 16);
+}
+
+/**
+ * RFC 1624 eqn. 3 incremental update, HC' = ~(~HC + ~m + m'): the new value of a
+ * stored checksum field after one 16-bit word of the covered data changes from
+ * `oldWord` to `newWord`.
+ */
+export function adjustChecksum16(checksum: number, oldWord: number, newWord: number): number {
+  let s = (~checksum & 0xffff) + (~oldWord & 0xffff) + (newWord & 0xffff);
+  s = (s & 0xffff) + (s >>> 16);
+  s = (s & 0xffff) + (s >>> 16);
+  return ~s & 0xffff;
+}
+
+/**
+ * RFC 1624 eqn. 3 for a 32-bit field (two adjacent aligned 16-bit words, e.g. an
+ * IPv4 address): the new checksum after the field changes from `old32` to `new32`.
+ */
+export function adjustChecksum32(checksum: number, old32: number, new32: number): number {
+  let s =
+    (~checksum & 0xffff) +
+    (~(old32 >>> 16) & 0xffff) +
+    (~old32 & 0xffff) +
+    (new32 >>> 16) +
+    (new32 & 0xffff);
+  s = (s & 0xffff) + (s >>> 16);
+  s = (s & 0xffff) + (s >>> 16);
+  return ~s & 0xffff;
+}

@@ -1,0 +1,67 @@
+/**
+ * ICMP for IPv4 (RFC 792; host requirements RFC 1122 section 3.2.2): message types,
+ * codes and the fixed 8-byte header. The checksum covers the whole ICMP message
+ * (RFC 792, computed with `internetChecksum` from ./checksum.js). Accessors work in
+ * place at an offset.
+ */
+import { readU16, writeU16 } from './addresses.js';
+
+/** Length of the fixed ICMP header (type, code, checksum, 4 bytes rest-of-header). */
+export const ICMP_HEADER_LEN = 8;
+
+/** Type: echo reply. */
+export const ICMP_ECHO_REPLY = 0;
+/** Type: destination unreachable. */
+export const ICMP_DEST_UNREACHABLE = 3;
+/** Type: echo request. */
+export const ICMP_ECHO_REQUEST = 8;
+/** Type: time exceeded. */
+export const ICMP_TIME_EXCEEDED = 11;
+
+/** Destination unreachable code: net unreachable. */
+export const ICMP_NET_UNREACHABLE = 0;
+/** Destination unreachable code: host unreachable. */
+export const ICMP_HOST_UNREACHABLE = 1;
+/** Destination unreachable code: protocol unreachable. */
+export const ICMP_PROTOCOL_UNREACHABLE = 2;
+/** Destination unreachable code: port unreachable. */
+export const ICMP_PORT_UNREACHABLE = 3;
+/** Destination unreachable code: fragmentation needed and DF set (RFC 1191 next-hop MTU in bytes 6..7). */
+export const ICMP_FRAG_NEEDED = 4;
+/** Time exceeded code: TTL exceeded in transit. */
+export const ICMP_TTL_EXCEEDED = 0;
+/** Time exceeded code: fragment reassembly time exceeded. */
+export const ICMP_REASSEMBLY_TIME_EXCEEDED = 1;
+
+/** Message type. */
+export function icmpType(b: Uint8Array, o: number): number {
+  return b[o]!;
+}
+/** Message code. */
+export function icmpCode(b: Uint8Array, o: number): number {
+  return b[o + 1]!;
+}
+/** Checksum field. */
+export function icmpChecksum(b: Uint8Array, o: number): number {
+  return readU16(b, o + 2);
+}
+/** Identifier of an echo request/reply. */
+export function icmpEchoId(b: Uint8Array, o: number): number {
+  return readU16(b, o + 4);
+}
+/** Sequence number of an echo request/reply. */
+export function icmpEchoSeq(b: Uint8Array, o: number): number {
+  return readU16(b, o + 6);
+}
+/** Set the message type (does not update the checksum). */
+export function setIcmpType(b: Uint8Array, o: number, v: number): void {
+  b[o] = v;
+}
+/** Set the message code (does not update the checksum). */
+export function setIcmpCode(b: Uint8Array, o: number, v: number): void {
+  b[o + 1] = v;
+}
+/** Set the checksum field. */
+export function setIcmpChecksum(b: Uint8Array, o: number, v: number): void {
+  writeU16(b, o + 2, v);
+}

@@ -1,0 +1,195 @@
+/**
+ * The IPv4 header (RFC 791 section 3.1) and its receive-side validation (RFC 1122
+ * section 3.2.1.1 version, 3.2.1.2 checksum, 3.2.1.4 fragments; RFC 791 header
+ * checksum computed per RFC 1071).
+ *
+ * All accessors work in place on the header at `b[o]`; fragment offsets are in bytes.
+ * `validateIpv4` returns a reason code and never throws.
+ */
+import { readIpv4, readU16, writeIpv4, writeU16 } from './addresses.js';
+import { onesSum } from './checksum.js';
+
+/** Minimum (and, as sent by this stack, only) IPv4 header length in bytes. */
+export const IPV4_MIN_HEADER = 20;
+/** IP protocol number of ICMP. */
+export const IPPROTO_ICMP = 1;
+/** IP protocol number of TCP. */
+export const IPPROTO_TCP = 6;
+/** IP protocol number of UDP. */
+export const IPPROTO_UDP = 17;
+/** Don't Fragment bit of the flags/fragment-offset word. */
+export const IPV4_DF = 0x4000;
+/** More Fragments bit of the flags/fragment-offset word. */
+export const IPV4_MF = 0x2000;
+/** Mask of the fragment offset (in 8-byte units) in the flags/fragment-offset word. */
+export const IPV4_OFFSET_MASK = 0x1fff;
+
+/** `validateIpv4`: the header is acceptable. */
+export const IPV4_OK = 0;
+/** `validateIpv4`: fewer than 20 bytes available. */
+export const IPV4_TRUNCATED = 1;
+/** `validateIpv4`: version field is not 4. */
+export const IPV4_BAD_VERSION = 2;
+/** `validateIpv4`: IHL below 5 or header longer than the bytes available. */
+export const IPV4_BAD_IHL = 3;
+/** `validateIpv4`: total length below the header length or above the bytes available. */
+export const IPV4_BAD_TOTAL_LENGTH = 4;
+/** `validateIpv4`: header checksum does not verify. */
+export const IPV4_BAD_CHECKSUM = 5;
+
+/** Version field (4 for IPv4). */
+export function ipVersion(b: Uint8Array, o: number): number {
+  return b[o]! >>> 4;
+}
+/** Header length in bytes (IHL * 4). */
+export function ipHeaderLength(b: Uint8Array, o: number): number {
+  return (b[o]! & 0x0f) << 2;
+}
+/** Type of service / DSCP+ECN byte. */
+export function ipTos(b: Uint8Array, o: number): number {
+  return b[o + 1]!;
+}
+/** Total length (header + data) in bytes. */
+export function ipTotalLength(b: Uint8Array, o: number): number {
+  return readU16(b, o + 2);
+}
+/** Identification. */
+export function ipId(b: Uint8Array, o: number): number {
+  return readU16(b, o + 4);
+}
+/** The raw 16-bit flags/fragment-offset word. */
+export function ipFlagsFragment(b: Uint8Array, o: number): number {
+  return readU16(b, o + 6);
+}
+/** DF flag. */
+export function ipDontFragment(b: Uint8Array, o: number): boolean {
+  return (b[o + 6]! & 0x40) !== 0;
+}
+/** MF flag. */
+export function ipMoreFragments(b: Uint8Array, o: number): boolean {
+  return (b[o + 6]! & 0x20) !== 0;
+}
+/** Fragment offset in bytes (field * 8). */
+export function ipFragmentOffset(b: Uint8Array, o: number): number {
+  return (readU16(b, o + 6) & IPV4_OFFSET_MASK) << 3;
+}
+/** True when this datagram is a fragment: MF set or a nonzero fragment offset. */
+export function ipIsFragment(b: Uint8Array, o: number): boolean {
+  return (readU16(b, o + 6) & (IPV4_MF | IPV4_OFFSET_MASK)) !== 0;
+}
+/** Time to live. */
+export function ipTtl(b: Uint8Array, o: number): number {
+  return b[o + 8]!;
+}
+/** Protocol number of the payload. */
+export function ipProtocol(b: Uint8Array, o: number): number {
+  return b[o + 9]!;
+}
+/** Header checksum field. */
+export function ipChecksum(b: Uint8Array, o: number): number {
+  return readU16(b, o + 10);
+}
+/** Source address (uint32). */
+export function ipSrc(b: Uint8Array, o: number): number {
+  return readIpv4(b, o + 12);
+}
+/** Destination address (uint32). */
+export function ipDst(b: Uint8Array, o: number): number {
+  return readIpv4(b, o + 16);
+}
+
+/** Set the total length field (does not update the checksum). */
+export function setIpTotalLength(b: Uint8Array, o: number, v: number): void {
+  writeU16(b, o + 2, v);
+}
+/** Set the identification field (does not update the checksum). */
+export function setIpId(b: Uint8Array, o: number, v: number): void {
+  writeU16(b, o + 4, v);
+}
+/** Set the raw flags/fragment-offset word (does not update the checksum). */
+export function setIpFlagsFragment(b: Uint8Array, o: number, v: number): void {
+  writeU16(b, o + 6, v);
+}
+/** Set the TTL (does not update the checksum). */
+export function setIpTtl(b: Uint8Array, o: number, v: number): void {
+  b[o + 8] = v;
+}
+/** Set the header checksum field. */
+export function setIpChecksum(b: Uint8Array, o: number, v: number): void {
+  writeU16(b, o + 10, v);
+}
+/** Set the source address (does not update the checksum). */
+export function setIpSrc(b: Uint8Array, o: number, v: number): void {
+  writeIpv4(b, o + 12, v);
+}
+/** Set the destination address (does not update the checksum). */
+export function setIpDst(b: Uint8Array, o: number, v: number): void {
+  writeIpv4(b, o + 16, v);
+}
+
+/**
+ * Write a 20-byte IPv4 header at `b[o]` (version 4, IHL 5, TOS 0) with a correct
+ * header checksum. `flagsFragment` is the raw word (e.g. IPV4_DF, or IPV4_MF | off/8).
+ */
+export function writeIpv4Header(
+  b: Uint8Array,
+  o: number,
+  totalLength: number,
+  id: number,
+  flagsFragment: number,
+  ttl: number,
+  protocol: number,
+  src: number,
+  dst: number,
+): void {
+  b[o] = 0x45;
+  b[o + 1] = 0;
+  writeU16(b, o + 2, totalLength);
+  writeU16(b, o + 4, id);
+  writeU16(b, o + 6, flagsFragment);
+  b[o + 8] = ttl;
+  b[o + 9] = protocol;
+  writeIpv4(b, o + 12, src);
+  writeIpv4(b, o + 16, dst);
+  // Sum the ten header words straight from the arguments (checksum word = 0).
+  let s =
+    0x4500 +
+    (totalLength & 0xffff) +
+    (id & 0xffff) +
+    (flagsFragment & 0xffff) +
+    (((ttl & 0xff) << 8) | (protocol & 0xff)) +
+    (src >>> 16) +
+    (src & 0xffff) +
+    (dst >>> 16) +
+    (dst & 0xffff);
+  s = (s & 0xffff) + (s >>> 16);
+  s = (s & 0xffff) + (s >>> 16);
+  writeU16(b, o + 10, ~s);
+}
+
+/** Recompute and store the header checksum over the IHL*4 header bytes. */
+export function fillIpv4Checksum(b: Uint8Array, o: number): void {
+  b[o + 10] = 0;
+  b[o + 11] = 0;
+  writeU16(b, o + 10, ~onesSum(b, o, (b[o]! & 0x0f) << 2));
+}
+
+/**
+ * Check the IPv4 header at `b[o]` given `availableLen` bytes from `o` (the rest of
+ * the frame; bytes past the end of `b` never count). Ethernet padding may make
+ * `availableLen` exceed the total length, which is fine. Returns IPV4_OK or the first
+ * failing reason code, in the order truncated, version, IHL, total length, checksum.
+ */
+export function validateIpv4(b: Uint8Array, o: number, availableLen: number): number {
+  const avail = availableLen < b.length - o ? availableLen : b.length - o;
+  if (!(avail >= IPV4_MIN_HEADER)) return IPV4_TRUNCATED;
+  const vihl = b[o]!;
+  if (vihl >>> 4 !== 4) return IPV4_BAD_VERSION;
+  const hl = (vihl & 0x0f) << 2;
+  if (hl < IPV4_MIN_HEADER || hl > avail) return IPV4_BAD_IHL;
+  const total = readU16(b, o + 2);
+  if (total < hl || total > avail) return IPV4_BAD_TOTAL_LENGTH;
+  // A correct header sums to one's-complement -0 (RFC 1071 section 1 (3)).
+  if (onesSum(b, o, hl) !== 0xffff) return IPV4_BAD_CHECKSUM;
+  return IPV4_OK;
+}

@@ -1,0 +1,78 @@
+/**
+ * Frame builders for tests: ARP, IPv4 (optionally fragmented), ICMP echo, UDP. Built with
+ * the wire writers under test's neighbours, so keep assertions on golden bytes elsewhere.
+ */
+import { ARP_LEN, writeArp } from '../../src/wire/arp.js';
+import { internetChecksum } from '../../src/wire/checksum.js';
+import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, writeEthernetHeader } from '../../src/wire/ethernet.js';
+import { IPPROTO_ICMP, IPPROTO_UDP, IPV4_MF, writeIpv4Header } from '../../src/wire/ipv4.js';
+import { fillUdpChecksum, writeUdpHeader } from '../../src/wire/udp.js';
+
+/** An ARP packet in an Ethernet frame (padded to 60 bytes). */
+export function arpFrame(ethDst: number, op: number, sha: number, spa: number, tha: number, tpa: number): Uint8Array {
+  const f = new Uint8Array(60);
+  writeEthernetHeader(f, 0, ethDst, sha, ETHERTYPE_ARP);
+  writeArp(f, ETH_HEADER_LEN, op, sha, spa, tha, tpa);
+  void ARP_LEN;
+  return f;
+}
+
+/** An IPv4 datagram with `payload` in an Ethernet frame. */
+export function ipv4Frame(
+  dstMac: number, srcMac: number, src: number, dst: number, protocol: number, payload: Uint8Array,
+  opts: { id?: number; flagsFragment?: number; ttl?: number } = {},
+): Uint8Array {
+  const f = new Uint8Array(ETH_HEADER_LEN + 20 + payload.length);
+  writeEthernetHeader(f, 0, dstMac, srcMac, ETHERTYPE_IPV4);
+  writeIpv4Header(f, ETH_HEADER_LEN, 20 + payload.length, opts.id ?? 0x1234, opts.flagsFragment ?? 0, opts.ttl ?? 64, protocol, src, dst);
+  f.set(payload, ETH_HEADER_LEN + 20);
+  return f;
+}
+
+/** An ICMP echo request message (type 8) with a valid checksum. */
+export function icmpEcho(id: number, seq: number, data: Uint8Array, type = 8): Uint8Array {
+  const m = new Uint8Array(8 + data.length);
+  m[0] = type;
+  m[4] = id >> 8; m[5] = id & 0xff;
+  m[6] = seq >> 8; m[7] = seq & 0xff;
+  m.set(data, 8);
+  const c = internetChecksum(m, 0, m.length);
+  m[2] = c >> 8; m[3] = c & 0xff;
+  return m;
+}
+
+/** A UDP datagram (header + data) with a valid checksum for src → dst. */
+export function udpDatagram(src: number, dst: number, sport: number, dport: number, data: Uint8Array): Uint8Array {
+  const u = new Uint8Array(8 + data.length);
+  writeUdpHeader(u, 0, sport, dport, u.length);
+  u.set(data, 8);
+  fillUdpChecksum(u, 0, u.length, src, dst);
+  return u;
+}
+
+/** Splits an IPv4 L4 payload into Ethernet frames of IPv4 fragments for an IP MTU. */
+export function fragmentFrames(
+  dstMac: number, srcMac: number, src: number, dst: number, protocol: number, payload: Uint8Array, mtu: number, id: number,
+): Uint8Array[] {
+  const chunk = (mtu - 20) & ~7;
+  const out: Uint8Array[] = [];
+  for (let off = 0; off < payload.length; off += chunk) {
+    const part = payload.subarray(off, Math.min(payload.length, off + chunk));
+    const more = off + part.length < payload.length;
+    out.push(ipv4Frame(dstMac, srcMac, src, dst, protocol, part, { id, flagsFragment: (more ? IPV4_MF : 0) | (off >> 3) }));
+  }
+  return out;
+}
+
+/** Deterministic pseudo-random bytes. */
+export function patternBytes(n: number, seed = 1): Uint8Array {
+  const b = new Uint8Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+export { IPPROTO_ICMP, IPPROTO_UDP };

@@ -1,0 +1,71 @@
+/**
+ * Runs the built stackd (dist/) inside a lab's host namespace for integration tests, and
+ * talks to its control API.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { controlRequest } from '../../src/control/control-client.js';
+import type { StatsSnapshot } from '../../src/control/types.js';
+
+/** Absolute path of the built CLI. */
+export const STACKD_BIN = fileURLToPath(new URL('../../dist/src/cli/stackd.js', import.meta.url));
+
+/** A stackd child process. */
+export interface StackdHandle {
+  proc: ChildProcess;
+  control: string;
+  output: () => string;
+  stats: () => Promise<StatsSnapshot>;
+  /** SIGTERM, then waits for the exit; returns the exit code and how long it took (ms). */
+  stop: () => Promise<{ code: number | null; ms: number }>;
+}
+
+/** Starts stackd in namespace `ns` with `args` and waits until /health answers ok (up to 20 s). */
+export async function startStackd(ns: string, args: string[]): Promise<StackdHandle> {
+  const dir = mkdtempSync(join(tmpdir(), 'stackd-it-'));
+  const control = join(dir, 'control.sock');
+  const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, STACKD_BIN, '--control', control, '--log-level', 'warn', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  let exited = false;
+  proc.once('exit', () => (exited = true));
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (exited) throw new Error(`stackd exited during start:\n${out}`);
+    try {
+      const r = await controlRequest(control, '/health');
+      if (r.status === 200) break;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`stackd did not become healthy within 20 s:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    proc,
+    control,
+    output: () => out,
+    stats: async () => JSON.parse((await controlRequest(control, '/stats')).body) as StatsSnapshot,
+    stop: () =>
+      new Promise((resolve) => {
+        const t0 = Date.now();
+        if (exited) return resolve({ code: proc.exitCode, ms: 0 });
+        const killer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+        proc.once('exit', (code) => {
+          clearTimeout(killer);
+          rmSync(dir, { recursive: true, force: true });
+          resolve({ code, ms: Date.now() - t0 });
+        });
+        proc.kill('SIGTERM');
+      }),
+  };
+}

@@ -1,0 +1,375 @@
+/**
+ * The control server over a unix socket in a fresh temp dir (and 127.0.0.1:0), with a
+ * fake ControlSource of fixed numbers: routes, status codes, bodies, the Prometheus
+ * exposition, error handling and socket-file lifecycle.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { controlRequest } from '../../../src/control/control-client.js';
+import { startControlServer, type ControlServer } from '../../../src/control/control-server.js';
+import type { ControlSource, LatencyReport, StatsSnapshot } from '../../../src/control/types.js';
+import { COUNTER_NAMES } from '../../../src/stack/counters.js';
+
+/** A full counter record: zeros except `set`. */
+function counters(set: Record<string, number>): Record<string, number> {
+  return { ...Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0])), ...set };
+}
+
+const SNAPSHOT: StatsSnapshot = {
+  version: '0.1.0',
+  uptimeSeconds: 42.5,
+  tap: 'tap0',
+  ip: '10.0.0.2',
+  prefixLength: 24,
+  gateway: '10.0.0.1',
+  mac: '02:00:00:00:00:01',
+  mtu: 1500,
+  offload: false,
+  workers: 2,
+  threads: [
+    { thread: 'io', counters: counters({ tap_rx_frames: 12, tap_rx_bytes: 1500, drop_rx_ring_full: 1 }) },
+    { thread: 'worker-0', counters: counters({ rx_frames: 7, drop_ipv4_checksum: 2, arp_cache_entries: 4 }) },
+    { thread: 'worker-1', counters: counters({ rx_frames: 5, drop_ipv4_checksum: 1 }) },
+  ],
+  totals: counters({ tap_rx_frames: 12, tap_rx_bytes: 1500, rx_frames: 12, drop_rx_ring_full: 1, drop_ipv4_checksum: 3, arp_cache_entries: 4 }),
+  drops: { rx_ring_full: 1, ipv4_checksum: 3 },
+  rings: [
+    { name: 'rx-0', capacity: 1048576, used: 2048, highWater: 65536, fullDrops: 1, records: 3 },
+    { name: 'tx-0', capacity: 1048576, used: 0, highWater: 4096, fullDrops: 0, records: 0 },
+  ],
+};
+
+const LATENCY: LatencyReport = {
+  unit: 'us',
+  threads: [
+    { thread: 'worker-0', stages: { ipv4: { count: 100, p50: 1.5, p90: 3, p99: 12.5, p999: 40, max: 55.25, mean: 2.1 } } },
+  ],
+};
+
+const HEALTH = { ok: true, workers: 2, workersAlive: 2, ioAlive: true };
+
+/** A fake source; override members per test. */
+function fakeSource(over: Partial<ControlSource> = {}): ControlSource & { resets: number } {
+  const src = {
+    resets: 0,
+    stats: () => structuredClone(SNAPSHOT),
+    latency: async () => structuredClone(LATENCY),
+    resetLatency: async () => {
+      src.resets++;
+    },
+    health: () => ({ ...HEALTH }),
+    ...over,
+  };
+  return src;
+}
+
+interface Res {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One request to a unix socket path or host:port, with headers. */
+function http(listen: string, path: string, method = 'GET'): Promise<Res> {
+  const where = listen.includes('/')
+    ? { socketPath: listen }
+    : { host: listen.slice(0, listen.lastIndexOf(':')), port: Number(listen.slice(listen.lastIndexOf(':') + 1)) };
+  return new Promise((resolve, reject) => {
+    const req = request({ ...where, path, method, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * Checks Prometheus text format 0.0.4 line by line: HELP/TYPE comments, samples
+ * `name{l="v",...} value` with a TYPE seen before for that exact name, no repeated
+ * series. Returns the TYPE of each family.
+ */
+function parseExposition(text: string): Map<string, string> {
+  const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
+  const LABEL = `[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*"`;
+  const VALUE = '(?:[+-]?(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE][+-]?\\d+)?|NaN|[+-]Inf)';
+  const sample = new RegExp(`^(${NAME})(?:\\{(${LABEL}(?:,${LABEL})*)?\\})? (${VALUE})$`);
+  const types = new Map<string, string>();
+  const seen = new Set<string>();
+  expect(text.endsWith('\n')).toBe(true);
+  for (const line of text.slice(0, -1).split('\n')) {
+    if (line === '') continue;
+    let m: RegExpExecArray | null;
+    if ((m = new RegExp(`^# HELP (${NAME}) (.*)$`).exec(line))) continue;
+    if ((m = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`).exec(line))) {
+      expect(types.has(m[1]!), `TYPE twice: ${line}`).toBe(false);
+      types.set(m[1]!, m[2]!);
+      continue;
+    }
+    m = sample.exec(line);
+    expect(m, `not a valid exposition line: ${JSON.stringify(line)}`).not.toBeNull();
+    expect(types.has(m![1]!), `sample before its TYPE: ${line}`).toBe(true);
+    const series = `${m![1]}{${m![2] ?? ''}}`;
+    expect(seen.has(series), `repeated series: ${series}`).toBe(false);
+    seen.add(series);
+  }
+  return types;
+}
+
+let dir: string;
+let servers: ControlServer[];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'stackd-control-'));
+  servers = [];
+});
+
+afterEach(async () => {
+  for (const s of servers) await s.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function start(source: ControlSource, listen = join(dir, 'run', 'stackd', 'tap0.sock'), log?: pino.Logger) {
+  const s = await startControlServer(listen, source, log);
+  servers.push(s);
+  return s;
+}
+
+describe('routes', () => {
+  it('GET /health answers 200 with the health object when ok', async () => {
+    const s = await start(fakeSource());
+    const res = await http(s.address, '/health');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/json');
+    expect(res.body).toBe('{"ok":true,"workers":2,"workersAlive":2,"ioAlive":true}\n');
+  });
+
+  it('GET /health answers 503 when a thread is down', async () => {
+    const s = await start(fakeSource({ health: () => ({ workersAlive: 1, ok: false, workers: 2, ioAlive: true }) }));
+    const res = await http(s.address, '/health');
+    expect(res.status).toBe(503);
+    expect(res.body).toBe('{"ok":false,"workersAlive":1,"workers":2,"ioAlive":true}\n');
+  });
+
+  it('GET /stats is the snapshot as JSON indented by 2', async () => {
+    const s = await start(fakeSource());
+    const res = await http(s.address, '/stats?pretty=1');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(res.body)).toEqual(SNAPSHOT);
+    expect(res.body).toBe(JSON.stringify(SNAPSHOT, null, 2) + '\n');
+    expect(res.body.split('\n')[1]).toBe('  "version": "0.1.0",');
+  });
+
+  it('HEAD /stats answers 200 with no body', async () => {
+    const s = await start(fakeSource());
+    const res = await http(s.address, '/stats', 'HEAD');
+    expect(res.status).toBe(200);
+    expect(res.body).toBe('');
+  });
+
+  it('GET /latency is the report; POST /latency/reset answers 204 and resets', async () => {
+    const src = fakeSource();
+    const s = await start(src);
+    const lat = await http(s.address, '/latency');
+    expect(lat.status).toBe(200);
+    expect(lat.headers['content-type']).toBe('application/json');
+    expect(lat.body).toBe(JSON.stringify(LATENCY, null, 2) + '\n');
+    const reset = await http(s.address, '/latency/reset', 'POST');
+    expect(reset.status).toBe(204);
+    expect(reset.body).toBe('');
+    expect(src.resets).toBe(1);
+  });
+
+  it('unknown paths get 404 with the list of routes', async () => {
+    const s = await start(fakeSource());
+    const res = await http(s.address, '/nope');
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toBe('application/json');
+    expect(res.body).toBe(
+      '{"error":"not found","routes":["GET /health","GET /stats","GET /metrics","GET /latency","POST /latency/reset"]}\n',
+    );
+  });
+
+  it('wrong methods get 405 with allow', async () => {
+    const s = await start(fakeSource());
+    const post = await http(s.address, '/stats', 'POST');
+    expect(post.status).toBe(405);
+    expect(post.headers.allow).toBe('GET, HEAD');
+    expect(post.body).toBe('{"error":"method not allowed","allow":"GET, HEAD"}\n');
+    const get = await http(s.address, '/latency/reset', 'GET');
+    expect(get.status).toBe(405);
+    expect(get.headers.allow).toBe('POST');
+    expect(get.body).toBe('{"error":"method not allowed","allow":"POST"}\n');
+  });
+
+  it('a throwing source gives 500 with the message, is logged, and the server carries on', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'error' }, new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
+    const s = await start(
+      fakeSource({
+        stats: () => {
+          throw new Error('counter block gone');
+        },
+        latency: async () => Promise.reject(new Error('worker-1 did not answer')),
+      }),
+      undefined,
+      log,
+    );
+    const res = await http(s.address, '/stats');
+    expect(res.status).toBe(500);
+    expect(res.headers['content-type']).toBe('application/json');
+    expect(res.body).toBe('{"error":"counter block gone"}\n');
+    const lat = await http(s.address, '/latency');
+    expect(lat.status).toBe(500);
+    expect(lat.body).toBe('{"error":"worker-1 did not answer"}\n');
+    const metrics = await http(s.address, '/metrics');
+    expect(metrics.status).toBe(500);
+    expect((await http(s.address, '/health')).status).toBe(200);
+    expect(lines).toHaveLength(3);
+    const first = JSON.parse(lines[0]!) as { level: number; msg: string; path: string; err: { message: string } };
+    expect([first.level, first.msg, first.path, first.err.message]).toEqual([50, 'control request failed', '/stats', 'counter block gone']);
+  });
+});
+
+describe('GET /metrics', () => {
+  it('serves the Prometheus exposition built from stats and latency', async () => {
+    const s = await start(fakeSource());
+    const res = await http(s.address, '/metrics');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const types = parseExposition(res.body);
+    const lines = res.body.split('\n');
+    for (const line of [
+      '# TYPE stackd_tap_rx_frames_total counter',
+      'stackd_tap_rx_frames_total{thread="io"} 12',
+      'stackd_tap_rx_frames_total{thread="worker-0"} 0',
+      'stackd_rx_frames_total{thread="worker-1"} 5',
+      '# TYPE stackd_arp_cache_entries gauge',
+      'stackd_arp_cache_entries{thread="worker-0"} 4',
+      'stackd_drop_ipv4_checksum_total{thread="worker-0"} 2',
+      '# TYPE stackd_drops_total counter',
+      'stackd_drops_total{reason="ipv4_checksum"} 3',
+      'stackd_drops_total{reason="rx_ring_full"} 1',
+      'stackd_drops_total{reason="udp_no_port"} 0',
+      '# TYPE stackd_ring_used_bytes gauge',
+      'stackd_ring_used_bytes{ring="rx-0"} 2048',
+      'stackd_ring_high_water_bytes{ring="rx-0"} 65536',
+      'stackd_ring_capacity_bytes{ring="tx-0"} 1048576',
+      '# TYPE stackd_ring_full_drops_total counter',
+      'stackd_ring_full_drops_total{ring="rx-0"} 1',
+      '# TYPE stackd_workers gauge',
+      'stackd_workers 2',
+      'stackd_uptime_seconds 42.5',
+      'stackd_info{version="0.1.0",tap="tap0",ip="10.0.0.2",mac="02:00:00:00:00:01"} 1',
+      '# TYPE stackd_stage_latency_microseconds gauge',
+      'stackd_stage_latency_microseconds{thread="worker-0",stage="ipv4",quantile="0.5"} 1.5',
+      'stackd_stage_latency_microseconds{thread="worker-0",stage="ipv4",quantile="0.9"} 3',
+      'stackd_stage_latency_microseconds{thread="worker-0",stage="ipv4",quantile="0.99"} 12.5',
+      'stackd_stage_latency_microseconds{thread="worker-0",stage="ipv4",quantile="0.999"} 40',
+      'stackd_stage_latency_microseconds_count{thread="worker-0",stage="ipv4"} 100',
+    ]) {
+      expect(lines, line).toContain(line);
+    }
+    // Every counter is a family: gauges without _total, the rest counters with it.
+    expect(types.get('stackd_arp_pending_packets')).toBe('gauge');
+    expect(types.has('stackd_arp_cache_entries_total')).toBe(false);
+    expect(types.get('stackd_drop_internal_error_total')).toBe('counter');
+    expect([...types.keys()].filter((n) => /^stackd_\w+_total$/.test(n) && types.get(n) !== 'counter')).toEqual([]);
+    // A drops series for every drop_ counter name, and no others.
+    const reasons = lines.filter((l) => l.startsWith('stackd_drops_total{')).length;
+    expect(reasons).toBe(COUNTER_NAMES.filter((n) => n.startsWith('drop_')).length);
+  });
+
+  it('reads the source at scrape time', async () => {
+    let frames = 12;
+    const s = await start(
+      fakeSource({
+        stats: () => {
+          const snap = structuredClone(SNAPSHOT);
+          snap.threads[0]!.counters.tap_rx_frames = frames;
+          return snap;
+        },
+      }),
+    );
+    expect((await http(s.address, '/metrics')).body).toContain('\nstackd_tap_rx_frames_total{thread="io"} 12\n');
+    frames = 99;
+    expect((await http(s.address, '/metrics')).body).toContain('\nstackd_tap_rx_frames_total{thread="io"} 99\n');
+  });
+});
+
+describe('unix socket lifecycle', () => {
+  it('creates the directory, makes the socket 0660 and removes it on close', async () => {
+    const path = join(dir, 'run', 'stackd', 'tap0.sock');
+    const s = await startControlServer(path, fakeSource());
+    expect(s.address).toBe(path);
+    expect(statSync(join(dir, 'run', 'stackd')).isDirectory()).toBe(true);
+    const st = statSync(path);
+    expect(st.isSocket()).toBe(true);
+    expect(st.mode & 0o777).toBe(0o660);
+    await s.close();
+    expect(existsSync(path)).toBe(false);
+    await s.close(); // idempotent
+  });
+
+  it('replaces a stale socket file left by a dead process', async () => {
+    const path = join(dir, 'stale.sock');
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, [
+        '-e',
+        `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`,
+      ]);
+      child.on('error', reject);
+      child.on('exit', () => resolve());
+    });
+    expect(statSync(path).isSocket()).toBe(true);
+    const s = await start(fakeSource(), path);
+    expect((await http(s.address, '/health')).status).toBe(200);
+  });
+
+  it('refuses a path where a live server answers, and leaves that server alone', async () => {
+    const path = join(dir, 'tap0.sock');
+    const first = await start(fakeSource(), path);
+    const err = await startControlServer(path, fakeSource()).catch((e: unknown) => e as NodeJS.ErrnoException);
+    expect(err).toBeInstanceOf(Error);
+    expect(err.code).toBe('EADDRINUSE');
+    expect(err.message).toBe(
+      `control socket ${path} is in use: another stackd seems to be running (choose another --control)`,
+    );
+    expect((await http(first.address, '/health')).status).toBe(200);
+  });
+
+  it('refuses to replace a path that is not a socket', async () => {
+    const path = join(dir, 'file.sock');
+    writeFileSync(path, 'keep me');
+    const err = await startControlServer(path, fakeSource()).catch((e: unknown) => e as NodeJS.ErrnoException);
+    expect(err.code).toBe('EEXIST');
+    expect(statSync(path).isFile()).toBe(true);
+  });
+});
+
+describe('host:port', () => {
+  it('listens on 127.0.0.1 with port 0 and reports the real port', async () => {
+    const s = await start(fakeSource(), '127.0.0.1:0');
+    expect(s.address).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(s.address).not.toBe('127.0.0.1:0');
+    expect(await controlRequest(s.address, '/health')).toEqual({
+      status: 200,
+      body: '{"ok":true,"workers":2,"workersAlive":2,"ioAlive":true}\n',
+    });
+  });
+
+  it('rejects an address that is neither a path nor host:port', async () => {
+    await expect(startControlServer('tap0.sock', fakeSource())).rejects.toThrow(
+      "bad control address 'tap0.sock': expected a unix socket path (containing '/') or host:port",
+    );
+  });
+});

@@ -1,0 +1,31 @@
+/**
+ * Entry point of the I/O thread: opens the TAP, exposes its RPC surface over comlink,
+ * says hello (or why the TAP could not be opened) and runs the I/O loop until stopped.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { IoLoop } from '../src/dataplane/io-loop.js';
+import { TapDevice, loadTapAddon } from '../src/dataplane/tap.js';
+import type { IoThreadData, ThreadHello } from '../src/dataplane/thread-data.js';
+
+const data = workerData as IoThreadData;
+let tap: TapDevice;
+try {
+  tap = TapDevice.open(data.link.tap, {
+    vnetHdr: data.link.vnetHdr,
+    offload: data.link.offload,
+    mtu: data.link.mtu,
+  });
+} catch (e) {
+  const err = e as Error & { code?: string };
+  parentPort!.postMessage({ type: 'error', code: err.code ?? 'EUNKNOWN', message: err.message } satisfies ThreadHello);
+  data.rpc.close();
+  process.exit(1);
+}
+const loop = new IoLoop(data, loadTapAddon(), tap.fd);
+Comlink.expose(loop.rpc(), nodeEndpoint(data.rpc));
+parentPort!.postMessage({ type: 'ready' } satisfies ThreadHello);
+await loop.run();
+tap.close();
+data.rpc.close();
