@@ -18,6 +18,18 @@
 #
 # stackd is then started with:  ip netns exec <lab>-host stackd --tap tap0
 #
+# --container-stack: the stack as Docker would run it (docs/labs.md). Instead of tap0 in
+# <lab>-host, a namespace <lab>-stack plays the `stack` container: its eth0 is a veth on
+# br0 holding 10.10.0.4/24 exactly as Docker hands it over, and docker/stack-entrypoint.sh,
+# run inside it unchanged (`lab.sh exec stack docker/stack-entrypoint.sh`), moves the
+# address from the kernel to stackd (br0 + tap0 inside the namespace):
+#   namespace <lab>-stack  (plays the "stack" container)
+#     eth0     10.10.0.4/24, default via 10.10.0.1, MAC 02:42:0a:0a:00:04   (Docker's view)
+#              after the entrypoint: eth0 + tap0 ports of a br0 in <lab>-stack, no address
+#
+# lab/netlab.sh adds Docker's other networking steps (NAT, port forwarding, isolation)
+# to a lab; its namespaces (<lab>-wan, <lab>-net2, ...) are removed by "down" as well.
+#
 # Docker vocabulary, for readers who know it:
 #   - a container's network   = a network namespace (its own interfaces, routes, ARP cache,
 #                               sysctls, firewall); Docker creates one per container
@@ -50,6 +62,9 @@ readonly MAX_CLIENTS=200
 LAB="${STACKD_LAB:-stackd}"
 CLIENTS=""   # empty = "as many as exist already, at least 1"
 VNET_HDR=""  # empty = keep the existing tap's mode (off for a new tap); 1 / 0 = force
+CONTAINER_STACK="" # empty = keep the lab's mode (container if <lab>-stack exists); 1 / 0 = force
+readonly STACK_VETH=veth-stack
+readonly STACK_IF=eth0
 QUIET=0
 CMD=""
 WHO=""
@@ -69,7 +84,9 @@ Commands:
   status             show namespaces, addresses, bridge ports and tap state;
                      exit 0 if the lab is fully up, 1 if not
   exec WHO [CMD...]  run CMD (default: \$SHELL) in namespace WHO = host | c1 | c2 | ...
+                     | stack (--container-stack) | wan | net2 | va | vb | sw | p1... (netlab.sh)
                      e.g.  npm run lab -- exec c1 ping -c 3 ${STACK_IP}
+                     In "stack", STACKD_CONTROL defaults to /run/stackd/<lab>-stack.sock.
 
 Options:
   --name N           lab name (default: \$STACKD_LAB or "stackd"); namespaces are
@@ -79,6 +96,10 @@ Options:
                      c1 = ${SUBNET_PREFIX}.3, c2 = .5, c3 = .6, ... (never .1, never .4)
   --vnet-hdr         create tap0 with IFF_VNET_HDR (ip tuntap add ... vnet_hdr)
   --no-vnet-hdr      create tap0 without it (recreates an existing tap whose mode differs)
+  --container-stack  "up": no tap0 in <lab>-host; instead a namespace <lab>-stack whose eth0
+                     (veth on br0) holds ${STACK_IP}/${PREFIX_LEN}, like Docker's stack container.
+                     Run the entrypoint in it:  lab.sh exec stack docker/stack-entrypoint.sh
+  --no-container-stack  "up": back to tap0 in <lab>-host (removes <lab>-stack)
   -q, --quiet        do not print the ip commands that are run
   -h, --help         this text
 
@@ -118,6 +139,7 @@ run() {
 }
 
 host_ns() { echo "${LAB}-host"; }
+stack_ns() { echo "${LAB}-stack"; }
 client_ns() { echo "${LAB}-c$1"; }
 
 # Client i's last address byte: c1 = .3 (the course's client), then .5, .6, ... so that
@@ -133,7 +155,8 @@ mac_for_octet() { printf '02:42:0a:0a:00:%02x' "$1"; }
 # All namespaces that belong to this lab, one per line (the name is validated, so it is
 # safe inside a regex).
 lab_namespaces() {
-  { ip netns list 2>/dev/null || true; } | awk '{print $1}' | grep -E "^${LAB}-(host|c[0-9]+)\$" || true
+  { ip netns list 2>/dev/null || true; } | awk '{print $1}' |
+    grep -E "^${LAB}-(host|stack|wan|net2|va|vb|sw|p[0-9]+|c[0-9]+)\$" || true
 }
 
 ns_exists() {
@@ -275,7 +298,12 @@ ensure_host() {
   fi
   if ! link_is_admin_up "$ns" "$BRIDGE"; then run ip -n "$ns" link set "$BRIDGE" up; fi
 
-  ensure_tap "$ns"
+  if [[ $CONTAINER_STACK == 1 ]]; then
+    # Container mode: the stack's wire is <lab>-stack's eth0, not a tap in the host.
+    if link_exists "$ns" "$TAP"; then run ip -n "$ns" link del "$TAP"; fi
+  else
+    ensure_tap "$ns"
+  fi
 }
 
 # The TAP is stackd's network card: frames the bridge sends to tap0 are read by stackd from
@@ -350,6 +378,45 @@ ensure_client() {
   fi
 }
 
+# The "stack" container, as Docker hands it over: eth0 = veth on br0 with 10.10.0.4/24,
+# a Docker-style MAC and a default route via the bridge. docker/stack-entrypoint.sh then
+# takes the address away from this kernel and gives it to stackd.
+ensure_stack_container() {
+  local hns sns
+  hns="$(host_ns)"
+  sns="$(stack_ns)"
+  if ! ns_exists "$sns"; then run ip netns add "$sns"; fi
+  ensure_ns_baseline "$sns"
+
+  local has_s=0 has_h=0
+  if link_exists "$sns" "$STACK_IF"; then has_s=1; fi
+  if link_exists "$hns" "$STACK_VETH"; then has_h=1; fi
+  if ((has_s && !has_h)); then run ip -n "$sns" link del "$STACK_IF"; has_s=0; fi
+  if ((has_h && !has_s)); then run ip -n "$hns" link del "$STACK_VETH"; has_h=0; fi
+  if ((!has_s)); then
+    run ip -n "$hns" link add "$STACK_VETH" type veth \
+      peer name "$STACK_IF" address "$(mac_for_octet 4)" netns "$sns"
+  fi
+  if [[ "$(link_master "$hns" "$STACK_VETH")" != "$BRIDGE" ]]; then
+    run ip -n "$hns" link set "$STACK_VETH" master "$BRIDGE"
+  fi
+  if ! link_is_admin_up "$hns" "$STACK_VETH"; then run ip -n "$hns" link set "$STACK_VETH" up; fi
+
+  # Once the entrypoint has run, eth0 is a port of the stack's own br0 and stackd owns the
+  # address: leave it alone (re-adding 10.10.0.4 would make the kernel answer again).
+  if [[ -n "$(link_master "$sns" "$STACK_IF")" ]]; then
+    say "# ${sns}: ${STACK_IF} is a port of $(link_master "$sns" "$STACK_IF") (entrypoint has run): left as it is"
+    return 0
+  fi
+  if ! link_has_addr "$sns" "$STACK_IF" "${STACK_IP}/${PREFIX_LEN}"; then
+    run ip -n "$sns" addr add "${STACK_IP}/${PREFIX_LEN}" dev "$STACK_IF"
+  fi
+  if ! link_is_admin_up "$sns" "$STACK_IF"; then run ip -n "$sns" link set "$STACK_IF" up; fi
+  if [[ "$(ip -n "$sns" -4 route show default 2>/dev/null)" != "default via ${HOST_IP} dev ${STACK_IF} "* ]]; then
+    run ip -n "$sns" route replace default via "$HOST_IP" dev "$STACK_IF"
+  fi
+}
+
 on_up_failure() {
   local rc="$1" what="$2"
   # A failure inside a command substitution runs the trap in that subshell: just make the
@@ -379,6 +446,20 @@ cmd_up() {
   # refuse before changing anything rather than tear down a running lab.
   local hns
   hns="$(host_ns)"
+  # The lab's mode: asked for, else the one it is in (a <lab>-stack namespace = container).
+  if [[ -z $CONTAINER_STACK ]]; then
+    if ns_exists "$(stack_ns)"; then CONTAINER_STACK=1; else CONTAINER_STACK=0; fi
+  fi
+  if [[ $CONTAINER_STACK == 1 && -n $VNET_HDR ]]; then
+    die "--vnet-hdr/--no-vnet-hdr apply to tap0 in ${LAB}-host; with --container-stack the entrypoint creates the tap"
+  fi
+  if [[ $CONTAINER_STACK == 1 ]] && ns_exists "$hns" && link_exists "$hns" "$TAP" &&
+    [[ ",$(link_flags "$hns" "$TAP")," == *,LOWER_UP,* ]]; then
+    die "${TAP} in lab '${LAB}' is in use (carrier up: a stackd runs in ${hns}); stop it before switching to --container-stack"
+  fi
+  if [[ $CONTAINER_STACK == 0 ]] && ns_exists "$(stack_ns)" && [[ -n "$(ip netns pids "$(stack_ns)" 2>/dev/null)" ]]; then
+    die "processes run in $(stack_ns) (a stackd?); stop them before --no-container-stack"
+  fi
   if [[ -n $VNET_HDR ]] && ns_exists "$hns" && link_exists "$hns" "$TAP"; then
     local have=0
     if tap_has_vnet_hdr "$hns" "$TAP"; then have=1; fi
@@ -391,6 +472,11 @@ cmd_up() {
   ensure_host
   local i
   for ((i = 1; i <= n; i++)); do ensure_client "$i"; done
+  if [[ $CONTAINER_STACK == 1 ]]; then
+    ensure_stack_container
+  elif ns_exists "$(stack_ns)"; then
+    run ip netns del "$(stack_ns)"
+  fi
   # --clients N is declarative: clients beyond N (from an earlier, bigger "up") go away.
   for i in $(existing_client_indexes); do
     if ((i > n)); then
@@ -400,7 +486,11 @@ cmd_up() {
   done
   trap - ERR
 
-  say "lab '${LAB}' is up: ${LAB}-host (${BRIDGE} ${HOST_IP}, ${TAP}), clients c1..c${n}; start stackd with: ip netns exec ${LAB}-host stackd --tap ${TAP}"
+  if [[ $CONTAINER_STACK == 1 ]]; then
+    say "lab '${LAB}' is up (container stack): ${LAB}-host (${BRIDGE} ${HOST_IP}), ${LAB}-stack (${STACK_IF} ${STACK_IP}), clients c1..c${n}; start the stack with: bash lab/lab.sh --name ${LAB} exec stack docker/stack-entrypoint.sh"
+  else
+    say "lab '${LAB}' is up: ${LAB}-host (${BRIDGE} ${HOST_IP}, ${TAP}), clients c1..c${n}; start stackd with: ip netns exec ${LAB}-host stackd --tap ${TAP}"
+  fi
 }
 
 # ---------------------------------------------------------------------------------------
@@ -482,7 +572,9 @@ cmd_status() {
       echo "  ${BRIDGE}  MISSING"
       problems+=("${BRIDGE} missing")
     fi
-    if link_exists "$hns" "$TAP"; then
+    if ns_exists "$(stack_ns)"; then
+      echo "  ${TAP}  none here (container stack: the tap lives in $(stack_ns))"
+    elif link_exists "$hns" "$TAP"; then
       local flags vh carrier
       flags="$(link_flags "$hns" "$TAP")"
       if tap_has_vnet_hdr "$hns" "$TAP"; then vh=on; else vh=off; fi
@@ -496,6 +588,33 @@ cmd_status() {
     fi
     echo "  sysctl: ip_forward=$(ns_sysctl_get "$hns" net.ipv4.ip_forward) ipv6.disable=$(ns_sysctl_get "$hns" net.ipv6.conf.all.disable_ipv6)"
   fi
+
+  local sns
+  sns="$(stack_ns)"
+  if ns_exists "$sns"; then
+    echo "stack (${sns}, container mode):"
+    if link_exists "$sns" "$STACK_IF"; then
+      local smaster
+      smaster="$(link_master "$sns" "$STACK_IF")"
+      if [[ -n $smaster ]]; then
+        echo "  ${STACK_IF}  port of ${smaster}, addresses: $(link_addrs "$sns" "$STACK_IF") (entrypoint has run: stackd owns ${STACK_IP})"
+        if link_exists "$sns" "$TAP"; then
+          if [[ ",$(link_flags "$sns" "$TAP")," == *,LOWER_UP,* ]]; then echo "  ${TAP}  carrier (stackd attached)"; else echo "  ${TAP}  no carrier (no stackd attached)"; fi
+        fi
+      else
+        echo "  ${STACK_IF}  <$(link_flags "$sns" "$STACK_IF")>  $(link_addrs "$sns" "$STACK_IF") (kernel owns it: entrypoint not run yet)"
+      fi
+    else
+      echo "  ${STACK_IF}  MISSING"
+      problems+=("stack ${STACK_IF} missing")
+    fi
+    if ns_exists "$hns"; then
+      [[ "$(link_master "$hns" "$STACK_VETH")" == "$BRIDGE" ]] || problems+=("${STACK_VETH} is not a port of ${BRIDGE}")
+    fi
+  fi
+  local extra
+  extra="$(lab_namespaces | grep -vE -- "-(host|stack|c[0-9]+)\$" | paste -sd ' ' - || true)"
+  [[ -z $extra ]] || echo "netlab namespaces: ${extra}"
 
   for ((i = 1; i <= n; i++)); do
     cns="$(client_ns "$i")"
@@ -534,9 +653,18 @@ cmd_status() {
 cmd_exec() {
   require_root_and_ip
   [[ -n $WHO ]] || die "exec needs a target: host | c1 | c2 | ...  (see --help)"
-  [[ $WHO == host || $WHO =~ ^c[1-9][0-9]*$ ]] || die "exec target must be host, c1, c2, ... (got '$WHO')"
+  [[ $WHO =~ ^(host|stack|wan|net2|va|vb|sw|[cp][1-9][0-9]*)$ ]] ||
+    die "exec target must be host, c1, c2, ..., stack, wan, net2, va, vb, sw, p1, ... (got '$WHO')"
   local ns="${LAB}-${WHO}"
-  ns_exists "$ns" || die "namespace $ns does not exist; run: npm run lab -- --name ${LAB} up"
+  if ! ns_exists "$ns"; then
+    case "$WHO" in
+      stack) die "namespace $ns does not exist; run: npm run lab -- --name ${LAB} --container-stack up" ;;
+      host | c*) die "namespace $ns does not exist; run: npm run lab -- --name ${LAB} up" ;;
+      *) die "namespace $ns does not exist; it is made by lab/netlab.sh (see bash lab/netlab.sh --help)" ;;
+    esac
+  fi
+  # /run is shared by all namespaces: give each lab's stackd its own control socket.
+  if [[ $WHO == stack ]]; then export STACKD_CONTROL="${STACKD_CONTROL:-/run/stackd/${LAB}-stack.sock}"; fi
   if ((${#EXEC_ARGS[@]} == 0)); then EXEC_ARGS=("${SHELL:-/bin/sh}"); fi
   exec ip netns exec "$ns" "${EXEC_ARGS[@]}"
 }
@@ -555,6 +683,8 @@ parse_args() {
       --clients=*) CLIENTS="${1#--clients=}"; shift ;;
       --vnet-hdr) VNET_HDR=1; shift ;;
       --no-vnet-hdr) VNET_HDR=0; shift ;;
+      --container-stack) CONTAINER_STACK=1; shift ;;
+      --no-container-stack) CONTAINER_STACK=0; shift ;;
       -q | --quiet) QUIET=1; shift ;;
       --) shift; if [[ $CMD == exec && -n $WHO ]]; then EXEC_ARGS=("$@"); return 0; fi ;;
       -*) die "unknown option: $1 (see --help)" ;;

@@ -12,6 +12,14 @@ import type { ShardWorkerData, ThreadHello } from '../src/dataplane/thread-data.
 const data = workerData as ShardWorkerData;
 const worker = new ShardWorker(data, loadTapAddon());
 Comlink.expose(worker.rpc(), nodeEndpoint(data.rpc));
+try {
+  await worker.startApps();
+} catch (e) {
+  const err = e as Error & { code?: string };
+  parentPort!.postMessage({ type: 'error', code: err.code ?? 'EAPP', message: `worker ${data.index}: ${err.message}` } satisfies ThreadHello);
+  data.rpc.close();
+  process.exit(1);
+}
 parentPort!.postMessage({ type: 'ready' } satisfies ThreadHello);
 await worker.run();
 data.rpc.close();

@@ -2,6 +2,8 @@
  * Command-line options of `stackd`, parsed with node:util parseArgs. Every bad value
  * gives one line naming the flag and what is wrong (the CLI prints it and exits 2).
  */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseIpv4, parseMac, formatMac } from '../wire/addresses.js';
 import { LOG_LEVELS } from '../control/logger.js';
@@ -18,13 +20,15 @@ export interface StackdOptions {
   control: string;
   logLevel: string;
   services: string[];
+  apps: string[];
+  congestionControl: 'newreno' | 'cubic';
   vnetHdr: boolean;
   help: boolean;
   version: boolean;
 }
 
 /** Services that can be named in --services. */
-export const KNOWN_SERVICES = ['udp-echo'] as const;
+export const KNOWN_SERVICES = ['echo', 'discard', 'chargen', 'http', 'udp-echo'] as const;
 
 /** A bad command line: `message` is the one line to print. */
 export class UsageError extends Error {}
@@ -43,7 +47,11 @@ Options:
   --mtu BYTES        IP MTU (576..9000)                               [default: 1500]
   --control ADDR     control API: a unix socket path or host:port
                                                  [default: /run/stackd/<tap>.sock]
-  --services LIST    comma-separated built-in services (udp-echo)     [default: udp-echo]
+  --services LIST    comma-separated built-in services, or 'none'
+                     (echo:7 discard:9 chargen:19 http:80 udp-echo:7/udp)   [default: all]
+  --app PATH         load an application module into every worker (repeatable);
+                     its default export receives the socket API (see README)
+  --cc NAME          TCP congestion control: newreno or cubic        [default: newreno]
   --vnet-hdr         open the TAP with a virtio-net header (IFF_VNET_HDR)
   --log-level LEVEL  fatal|error|warn|info|debug|trace|silent         [default: info]
   -h, --help         show this help
@@ -86,6 +94,8 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
         mtu: { type: 'string' },
         control: { type: 'string' },
         services: { type: 'string' },
+        app: { type: 'string', multiple: true },
+        cc: { type: 'string' },
         'vnet-hdr': { type: 'boolean' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -122,12 +132,17 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
   }
   const logLevel = values['log-level'] ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new UsageError(`--log-level: '${logLevel}' is not one of ${LOG_LEVELS.join('|')}`);
-  const services = (values.services ?? 'udp-echo').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const servicesArg = values.services ?? KNOWN_SERVICES.join(',');
+  const services = servicesArg === 'none' ? [] : servicesArg.split(',').map((s) => s.trim()).filter((s) => s !== '');
   for (const s of services) {
     if (!(KNOWN_SERVICES as readonly string[]).includes(s)) throw new UsageError(`--services: unknown service '${s}' (known: ${KNOWN_SERVICES.join(', ')})`);
   }
+  const cc = values.cc ?? 'newreno';
+  if (cc !== 'newreno' && cc !== 'cubic') throw new UsageError(`--cc: '${cc}' is not one of newreno|cubic`);
+  const apps = (values.app ?? []).map((a) => resolve(a));
+  for (const a of apps) if (!existsSync(a)) throw new UsageError(`--app: no such file '${a}'`);
   return {
-    workers, tap, ip, prefixLength, gateway, mac, mtu, control, logLevel, services,
+    workers, tap, ip, prefixLength, gateway, mac, mtu, control, logLevel, services, apps, congestionControl: cc,
     vnetHdr: values['vnet-hdr'] ?? false,
     help: values.help ?? false,
     version: values.version ?? false,

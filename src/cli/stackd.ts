@@ -39,6 +39,9 @@ async function main(): Promise<number> {
       },
       workers: opts.workers,
       services: opts.services,
+      apps: opts.apps,
+      logLevel: opts.logLevel,
+      congestionControl: opts.congestionControl,
     },
     log,
   );

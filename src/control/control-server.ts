@@ -40,7 +40,7 @@ interface Reply {
 
 /** Every route as `METHOD /path`, listed in 404 bodies. */
 export const CONTROL_ROUTES: readonly string[] = [
-  'GET /health', 'GET /stats', 'GET /metrics', 'GET /latency', 'POST /latency/reset',
+  'GET /health', 'GET /stats', 'GET /metrics', 'GET /latency', 'POST /latency/reset', 'GET /connections',
 ];
 
 const JSON_TYPE = 'application/json';
@@ -71,6 +71,7 @@ export async function startControlServer(
     '/stats': { method: 'GET', run: async () => json(200, source.stats(), 2) },
     '/metrics': { method: 'GET', run: async () => ({ status: 200, ...(await metrics()) }) },
     '/latency': { method: 'GET', run: async () => json(200, await source.latency(), 2) },
+    '/connections': { method: 'GET', run: async () => json(200, await source.connections(), 2) },
     '/latency/reset': {
       method: 'POST',
       run: async () => {

@@ -20,7 +20,7 @@ import {
 } from '../dataplane/thread-data.js';
 import { formatIpv4, formatMac } from '../wire/addresses.js';
 import { packageRoot } from '../util/package-root.js';
-import type { ControlSource, LatencyReport, RingReport, StatsSnapshot } from './types.js';
+import type { ConnectionInfo, ControlSource, LatencyReport, RingReport, StatsSnapshot } from './types.js';
 
 /** Bytes of each ring's data area. */
 export const RING_BYTES = 4 * 1024 * 1024;
@@ -30,6 +30,9 @@ export interface StackSettings {
   link: LinkSettings;
   workers: number;
   services: string[];
+  apps: string[];
+  logLevel: string;
+  congestionControl: 'newreno' | 'cubic';
 }
 
 /** A thread the supervisor runs. */
@@ -109,6 +112,9 @@ export class Supervisor implements ControlSource {
       control: this.control,
       wakeFd: this.wakeFd,
       services: this.settings.services,
+      apps: this.settings.apps,
+      logLevel: this.settings.logLevel,
+      congestionControl: this.settings.congestionControl,
       rpc: chan.port2,
     };
     return this.spawn(`worker-${i}`, 'shard-worker.js', data, chan, i);
@@ -239,6 +245,13 @@ export class Supervisor implements ControlSource {
     const all = [this.io, ...this.shards].filter((t): t is ThreadHandle => t !== null && t.alive);
     const threads = await Promise.all(all.map((t) => withTimeout(t.rpc.latency(), 2000, t.name)));
     return { unit: 'us', threads };
+  }
+
+  /** GET /connections: every worker's TCP connections. */
+  async connections(): Promise<ConnectionInfo[]> {
+    const all = this.shards.filter((t): t is ThreadHandle => t !== null && t.alive);
+    const parts = await Promise.all(all.map((t) => withTimeout(t.rpc.connections(), 2000, t.name)));
+    return parts.flat();
   }
 
   /** POST /latency/reset. */

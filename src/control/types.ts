@@ -60,11 +60,38 @@ export interface LatencyReport {
   threads: Array<{ thread: string; stages: Record<string, StageLatency> }>;
 }
 
+/** One TCP connection in GET /connections. */
+export interface ConnectionInfo {
+  worker: number;
+  local: string;
+  remote: string;
+  state: string;
+  bytesIn: number;
+  bytesOut: number;
+  /** Smoothed RTT and current RTO (ms). */
+  srttMs: number;
+  rtoMs: number;
+  /** Congestion window and slow-start threshold (bytes; ssthresh null while infinite). */
+  cwnd: number;
+  ssthresh: number | null;
+  /** Peer's window (bytes, scaled) and the window we advertise (bytes). */
+  sndWnd: number;
+  rcvWnd: number;
+  /** Bytes queued to send (unacked + unsent) and delivered but unread. */
+  sendQueued: number;
+  recvUnread: number;
+  mss: number;
+  options: { timestamps: boolean; sack: boolean; sndWscale: number; rcvWscale: number };
+  retransmitting: boolean;
+}
+
 /** What the control server asks of the running stack. */
 export interface ControlSource {
   stats(): StatsSnapshot;
   latency(): Promise<LatencyReport>;
   /** Clears latency histograms in every thread (POST /latency/reset). */
   resetLatency(): Promise<void>;
+  /** Every TCP connection in every worker (GET /connections). */
+  connections(): Promise<ConnectionInfo[]>;
   health(): { ok: boolean; workers: number; workersAlive: number; ioAlive: boolean };
 }

@@ -68,6 +68,7 @@ export class IoLoop {
       latency: () => ({ thread: 'io', stages: this.latency.report() }),
       resetLatency: () => this.latency.reset(),
       arpEntries: () => [],
+      connections: () => [],
     };
   }
 

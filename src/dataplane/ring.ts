@@ -43,7 +43,12 @@
  *   waitAsync() must hold a ref'd timer (or other handle) itself, or the process may exit
  *   while it waits.
  * - No allocation per record: all header access goes through typed-array views created
- *   once per endpoint. This file has no imports, so tests can transpile it standalone.
+ *   once per endpoint; reserve/commit/next/release/publish allocate nothing. push()
+ *   copies allocation-free for whole-view sources and for small aligned ones, and
+ *   otherwise makes one temporary view (V8 has no allocation-free memcpy between two
+ *   buffers; Buffer.prototype.copy makes one internally too). Parking allocates only
+ *   the promise of Atomics.waitAsync.
+ * - This file has no imports, so tests can transpile it standalone for worker threads.
  */
 
 /** Bytes of the header in front of every record's payload. */
@@ -392,6 +397,10 @@ export class RingConsumer {
     this.afterWaitAsync = (r) => {
       this.clearSleeping();
       if (!this.isEmpty()) return true;
+      if (this.interrupted) {
+        this.interrupted = false;
+        return false;
+      }
       const left = this.asyncDeadline - performance.now();
       return r === 'timed-out' || left <= 0 ? false : this.parkAsync(left);
     };
@@ -488,9 +497,21 @@ export class RingConsumer {
    * timer while awaiting. Call release() first.
    */
   waitAsync(timeoutMs: number, spins = DEFAULT_SPINS): Promise<boolean> | boolean {
+    this.interrupted = false;
     if (this.spin(spins)) return true;
     this.asyncDeadline = performance.now() + timeoutMs;
     return this.parkAsync(timeoutMs);
+  }
+
+  private interrupted = false;
+
+  /**
+   * Ends a pending waitAsync() early (it resolves false), from the consumer's own thread:
+   * used when the thread's own work (timers, applications) needs its loop to run now.
+   */
+  interrupt(): void {
+    this.interrupted = true;
+    Atomics.notify(this.waitWord, SLEEP);
   }
 
   /** One or more async parks until records arrive or asyncDeadline passes. */

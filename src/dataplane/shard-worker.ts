@@ -15,7 +15,11 @@ import type { TxSink } from '../stack/tx-sink.js';
 import { DEFAULT_TTL } from '../stack/host-config.js';
 import { formatIpv4, formatMac } from '../wire/addresses.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/ethernet.js';
-import { startUdpEcho } from '../services/udp-echo.js';
+import { BUILTIN_SERVICES, loadAppModule } from '../services/index.js';
+import { createStackApi } from '../socket/stack-api.js';
+import type { ConnectionInfo } from '../control/types.js';
+import type { TcpConnection } from '../tcp/connection.js';
+import { createLogger } from '../control/logger.js';
 import { monoMs } from '../util/clock.js';
 import { copyBytes } from '../util/copy-bytes.js';
 import { S_PROCESS, S_RX_QUEUE, StageLatencyRecorder } from './latency.js';
@@ -72,10 +76,48 @@ export class ShardWorker {
       answersArp: data.index === 0,
       ttl: DEFAULT_TTL,
     };
-    this.host = new Host(config, sink, this.counters, (b, off, len) => this.reinject(b, off, len));
-    for (const s of data.services) {
-      if (s === 'udp-echo') startUdpEcho(this.host);
+    this.host = new Host(config, sink, this.counters, (b, off, len) => this.reinject(b, off, len), {
+      tcp: { congestionControl: data.congestionControl },
+    });
+    this.host.tcp.clock = monoMs;
+    // Application calls (socket writes, reads that open the window, closes) mark
+    // connections dirty; flush them once per microtask turn and wake the loop so that a
+    // new, earlier timer deadline is honoured.
+    let pending = false;
+    const flushSoon = (): void => {
+      pending = false;
+      const now = monoMs();
+      this.host.tcp.flushDirty(now);
+      this.flush();
+      if (this.parkedUntil > this.host.nextDeadline()) this.rx.interrupt();
+    };
+    this.host.tcp.onDirty = () => {
+      if (!pending) {
+        pending = true;
+        queueMicrotask(flushSoon);
+      }
+    };
+  }
+
+  /** When the loop's current park ends at the latest (ms), Infinity when not parked... or -Infinity when running. */
+  private parkedUntil = -Infinity;
+
+  /** Starts the built-in services and applications in this worker. */
+  async startApps(): Promise<void> {
+    const log = await createLogger({ level: this.data.logLevel, name: `worker-${this.data.index}`, pretty: false });
+    const api = createStackApi({
+      host: this.host,
+      tcp: this.host.tcp,
+      notifyOutput: () => this.host.tcp.onDirty(),
+      log,
+      workerIndex: this.data.index,
+      workerCount: this.data.count,
+    });
+    for (const name of this.data.services) {
+      const app = BUILTIN_SERVICES[name];
+      if (app) await app(api);
     }
+    for (const path of this.data.apps) await (await loadAppModule(path))(api);
   }
 
   /** The RPC surface for the main thread. */
@@ -85,6 +127,7 @@ export class ShardWorker {
       resetLatency: () => this.latency.reset(),
       arpEntries: () =>
         this.host.arp.cache.entriesSnapshot().map(([ip, mac, exp]) => [formatIpv4(ip), formatMac(mac), Math.round(exp - monoMs())]),
+      connections: () => [...this.host.tcp.connections()].map((c) => connectionInfo(c, this.data.index)),
     };
   }
 
@@ -99,18 +142,22 @@ export class ShardWorker {
       while (Atomics.load(this.control, CTL_STOP) === 0) {
         const n = this.drain();
         const now = monoMs();
+        this.host.tcp.flushDirty(now);
         if (this.host.nextDeadline() <= now) this.host.poll(now);
         this.flush();
         if (n >= BATCH) {
           await yieldToLoop(); // busy: let timers, RPC and applications run between batches
           continue;
         }
-        const wait = Math.max(0, Math.min(MAX_SLEEP_MS, this.host.nextDeadline() - monoMs()));
+        const t = monoMs();
+        const wait = Math.max(0, Math.min(MAX_SLEEP_MS, this.host.nextDeadline() - t));
+        this.parkedUntil = t + wait;
         const w = this.rx.waitAsync(wait);
         if (typeof w !== 'boolean') {
           this.counters[C.worker_wakeups]++;
           await w;
         }
+        this.parkedUntil = -Infinity;
       }
     } finally {
       clearInterval(keepAlive);
@@ -129,7 +176,11 @@ export class ShardWorker {
       this.curT0 = rx.t0;
       this.curDequeue = now;
       this.latency.record(S_RX_QUEUE, now - rx.t1);
-      if (recordKind(rx.kind) === KIND_FRAME) this.host.receive(buf, off, rx.length, now);
+      if (recordKind(rx.kind) === KIND_FRAME) {
+        // Virtio-net header flags: NEEDS_CSUM (1) or DATA_VALID (2) vouch for the checksum.
+        this.host.checksumTrusted = (rx.kind >>> 8 & 3) !== 0;
+        this.host.receive(buf, off, rx.length, now);
+      }
     }
     if (n > 0) rx.release();
     this.curT0 = 0;
@@ -155,4 +206,28 @@ export class ShardWorker {
     copyBytes(b, off, out, o + ETH_HEADER_LEN, len);
     this.tx.commit(ETH_HEADER_LEN + len, KIND_REINJECT, this.curT0, monoMs());
   }
+}
+
+/** A connection as GET /connections shows it. */
+function connectionInfo(c: TcpConnection, worker: number): ConnectionInfo {
+  const snd = c.snd;
+  return {
+    worker,
+    local: `${formatIpv4(c.localIp)}:${c.localPort}`,
+    remote: `${formatIpv4(c.remoteIp)}:${c.remotePort}`,
+    state: c.stateName,
+    bytesIn: c.bytesIn,
+    bytesOut: c.bytesOut,
+    srttMs: Math.round(snd.rtt.srtt * 1000) / 1000,
+    rtoMs: Math.round(snd.rtt.rto),
+    cwnd: Math.round(snd.cc.cwnd),
+    ssthresh: Number.isFinite(snd.cc.ssthresh) ? Math.round(snd.cc.ssthresh) : null,
+    sndWnd: snd.sndWnd,
+    rcvWnd: c.rcv.window(),
+    sendQueued: snd.buf.length,
+    recvUnread: c.rcv.unconsumed,
+    mss: snd.mss,
+    options: { timestamps: c.tsEnabled, sack: c.sackEnabled, sndWscale: snd.wscale, rcvWscale: c.rcv.wscale },
+    retransmitting: snd.inRecovery || snd.retries > 0,
+  };
 }

@@ -54,8 +54,14 @@ export interface ShardWorkerData {
   counters: SharedArrayBuffer;
   control: SharedArrayBuffer;
   wakeFd: number;
-  /** Built-in services to start (e.g. 'udp-echo'). */
+  /** Built-in services to start (e.g. 'udp-echo', 'echo', 'http'). */
   services: string[];
+  /** Application modules to load (absolute paths), see --app. */
+  apps: string[];
+  /** Log level for the worker's logger. */
+  logLevel: string;
+  /** TCP congestion control. */
+  congestionControl: 'newreno' | 'cubic';
   rpc: MessagePort;
 }
 
@@ -65,6 +71,8 @@ export interface ThreadRpc {
   resetLatency(): void;
   /** Debug view of the ARP cache (workers; the I/O thread returns []). */
   arpEntries(): Array<[string, string, number]>;
+  /** TCP connections of this worker (the I/O thread returns []). */
+  connections(): import('../control/types.js').ConnectionInfo[];
 }
 
 /** First message a thread posts on its parent port: ready, or why it could not start. */

@@ -119,7 +119,11 @@ export class Ipv4Input {
         this.udp.input(b, off, hlen, len, src, dst, toBroadcast, now);
         return;
       case 6:
-        if (this.tcp !== null && !toBroadcast) {
+        if (toBroadcast) {
+          this.counters[C.drop_tcp_broadcast]++; // RFC 1122 4.2.3.10
+          return;
+        }
+        if (this.tcp !== null) {
           this.tcp(b, off, hlen, len, src, dst, now);
           return;
         }

@@ -39,15 +39,27 @@ export const COUNTER_NAMES = [
   // UDP
   'udp_rx', 'udp_tx', 'udp_rx_bytes', 'udp_tx_bytes',
   'drop_udp_truncated', 'drop_udp_checksum', 'drop_udp_no_port', 'drop_udp_length',
+  // TCP
+  'tcp_segments_rx', 'tcp_segments_tx', 'tcp_active_opens', 'tcp_passive_opens', 'tcp_established_total',
+  'tcp_resets_rx', 'tcp_resets_tx', 'tcp_retransmits', 'tcp_fast_retransmits', 'tcp_rto_timeouts',
+  'tcp_ooo_segments', 'tcp_challenge_acks', 'tcp_syn_cookies_tx', 'tcp_syn_cookies_ok', 'tcp_syn_cookies_bad',
+  'tcp_delayed_acks', 'tcp_window_probes', 'tcp_keepalive_probes', 'tcp_timeouts', 'tcp_time_wait_reused',
+  'tcp_rx_bytes', 'tcp_tx_bytes', 'tcp_sack_recoveries', 'tcp_partial_acks',
+  'drop_tcp_truncated', 'drop_tcp_bad_offset', 'drop_tcp_checksum', 'drop_tcp_bad_options', 'drop_tcp_no_listener',
+  'drop_tcp_syn_queue_full', 'drop_tcp_paws', 'drop_tcp_out_of_window', 'drop_tcp_ack_unsent', 'drop_tcp_old_ack',
+  'drop_tcp_no_ack', 'drop_tcp_ooo_full', 'drop_tcp_conn_limit', 'drop_tcp_rcv_buffer_full', 'drop_tcp_broadcast',
+  'drop_tcp_time_wait_limit', 'drop_tcp_bad_cookie',
   // Robustness: anything the core threw while handling a frame (a bug, never expected)
   'drop_internal_error',
   // Gauges: current values, written by their owner thread (not monotonic)
   'arp_cache_entries', 'arp_pending_packets', 'reasm_pending_datagrams', 'reasm_buffered_bytes',
+  'tcp_connections', 'tcp_time_wait', 'tcp_syn_queue',
 ] as const;
 
 /** Counters that are gauges (a current value) rather than monotonic totals. */
 export const GAUGE_NAMES: ReadonlySet<string> = new Set([
   'arp_cache_entries', 'arp_pending_packets', 'reasm_pending_datagrams', 'reasm_buffered_bytes',
+  'tcp_connections', 'tcp_time_wait', 'tcp_syn_queue',
 ]);
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

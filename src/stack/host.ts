@@ -1,5 +1,5 @@
 /**
- * The protocol core of one shard: Ethernet demux over ARP, IPv4, ICMP and UDP.
+ * The protocol core of one shard: Ethernet demux over ARP, IPv4, ICMP, UDP and TCP.
  *
  * Sans-I/O: frames come in through receive() with the current time, frames go out into
  * the TxSink given at construction, timers are driven by poll(now) at nextDeadline().
@@ -19,6 +19,8 @@ import { Ipv4Input, type ForeignDatagramSink } from '../l3/ipv4-input.js';
 import { Ipv4Output } from '../l3/ipv4-output.js';
 import type { ReassemblyLimits } from '../l3/ipv4-reassembly.js';
 import { UdpLayer } from '../udp/udp-layer.js';
+import { TcpLayer } from '../tcp/tcp-layer.js';
+import type { TcpConfig } from '../tcp/tcp-config.js';
 import { C, type Counters } from './counters.js';
 import type { HostConfig } from './host-config.js';
 import type { TxSink } from './tx-sink.js';
@@ -28,6 +30,9 @@ export interface HostLimits {
   arpCache?: Partial<ArpCacheLimits>;
   arpResolver?: Partial<ArpResolverLimits>;
   reassembly?: Partial<ReassemblyLimits>;
+  tcp?: Partial<TcpConfig>;
+  /** Secret for ISNs, timestamps offsets and SYN cookies (tests pass a fixed one). */
+  tcpSecret?: Uint8Array;
 }
 
 /** One shard's network stack instance. */
@@ -37,6 +42,7 @@ export class Host {
   readonly ipIn: Ipv4Input;
   readonly icmp: IcmpLayer;
   readonly udp: UdpLayer;
+  readonly tcp: TcpLayer;
   readonly output: FrameOutput;
 
   /**
@@ -58,7 +64,13 @@ export class Host {
     this.icmp = new IcmpLayer(this.ipOut, counters);
     this.udp = new UdpLayer(config, this.ipOut, this.icmp, counters);
     this.ipIn = new Ipv4Input(config, this.ipOut, this.icmp, this.udp, counters, foreign, limits.reassembly);
+    this.tcp = new TcpLayer(config.ip, config.mtu, config.shardIndex, config.shardCount, this.ipOut, counters, limits.tcp, limits.tcpSecret);
+    const tcp = this.tcp;
+    this.ipIn.tcp = (b, ipOff, hlen, ipLen, src, dst, now) => tcp.input(b, ipOff, hlen, ipLen, src, dst, now, this.checksumTrusted);
   }
+
+  /** Set by the data plane while a frame whose virtio-net header vouches for its checksum is processed. */
+  checksumTrusted = false;
 
   /**
    * Handles one received Ethernet frame at b[off..off+len) at time `now` (ms). Never
@@ -79,11 +91,12 @@ export class Host {
   poll(now: number): void {
     this.arp.poll(now);
     this.ipIn.poll(now);
+    this.tcp.poll(now);
   }
 
   /** The earliest time poll() has work to do (ms), or Infinity. */
   nextDeadline(): number {
-    return Math.min(this.arp.nextDeadline(), this.ipIn.nextDeadline());
+    return Math.min(this.arp.nextDeadline(), this.ipIn.nextDeadline(), this.tcp.nextDeadline());
   }
 
   private dispatch(b: Uint8Array, off: number, len: number, now: number): void {

@@ -5,7 +5,8 @@
  *
  * Writer: little-endian, microsecond magic 0xa1b2c3d4, version 2.4, snaplen 65535,
  * link type 1 (Ethernet). Records are staged in one internal buffer and flushed with
- * synchronous writes, so `write` allocates nothing per frame.
+ * synchronous writes (frames over 4 KiB are written straight from the caller's
+ * array), so `write` allocates nothing per frame.
  * Reader: both byte orders, microsecond (0xa1b2c3d4) and nanosecond (0xa1b23c4d)
  * magics; Ethernet link type only.
  */
@@ -23,6 +24,8 @@ export const PCAP_SNAPLEN = 65535;
 const GLOBAL_HEADER_LEN = 24;
 const RECORD_HEADER_LEN = 16;
 const BUFFER_LEN = 1 << 18;
+/** Frames longer than this bypass the staging buffer. */
+const DIRECT_WRITE_MIN = 4096;
 
 /** Store `v` as a little-endian uint32 at `b[o]`. */
 function putU32le(b: Uint8Array, o: number, v: number): void {
@@ -74,8 +77,18 @@ export class PcapWriter {
     putU32le(b, u + 4, usec);
     putU32le(b, u + 8, incl);
     putU32le(b, u + 12, len);
-    b.set(frame.subarray(off, off + incl), u + RECORD_HEADER_LEN);
-    this.used = u + RECORD_HEADER_LEN + incl;
+    if (incl > DIRECT_WRITE_MIN) {
+      // Large frame: write it straight from the caller's array (no staging copy).
+      this.used = u + RECORD_HEADER_LEN;
+      this.flush();
+      let done = 0;
+      while (done < incl) done += writeSync(this.fd, frame, off + done, incl - done);
+      return;
+    }
+    // Byte copy instead of set(subarray()): no view object per frame.
+    const d = u + RECORD_HEADER_LEN;
+    for (let i = 0; i < incl; i++) b[d + i] = frame[off + i]!;
+    this.used = d + incl;
   }
 
   /** Write out everything staged so far. */

@@ -112,6 +112,61 @@ describe('onesSum', () => {
     }
   });
 
+  it('works on subarrays of one buffer at every byte offset, alternating', () => {
+    const next = prng(11);
+    const ab = new ArrayBuffer(4096);
+    const whole = new Uint8Array(ab);
+    for (let i = 0; i < whole.length; i++) whole[i] = next();
+    const views = [0, 1, 2, 3, 5, 6, 7, 9].map((k) => new Uint8Array(ab, k, 4096 - k));
+    for (let round = 0; round < 2; round++) {
+      views.forEach((v, k) => {
+        for (const [off, len] of [[0, 64], [3, 1000], [14, 1500], [1, 4000 - k]] as const) {
+          expect(onesSum(v, off, len)).toBe(naive(v, off, len));
+        }
+      });
+    }
+  });
+
+  it('follows a resizable buffer that grew after its view was cached', () => {
+    const Resizable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void };
+    const ab = new Resizable(256, { maxByteLength: 8192 });
+    const b = new Uint8Array(ab); // length-tracking
+    b.fill(0x11);
+    expect(onesSum(b, 0, 256)).toBe(naive(b, 0, 256));
+    ab.resize(8192);
+    for (let i = 256; i < b.length; i++) b[i] = i * 7;
+    expect(b.length).toBe(8192);
+    expect(onesSum(b, 4, 8000)).toBe(naive(b, 4, 8000));
+    expect(onesSum(b, 0, 8192)).toBe(naive(b, 0, 8192));
+  });
+
+  it('allocates no view per call, also for ranges that end at the end of their buffer', () => {
+    const Real = globalThis.Uint32Array;
+    let made = 0;
+    class Counting extends Real {
+      constructor(...args: ConstructorParameters<Uint32ArrayConstructor>) {
+        super(...(args as [ArrayBuffer, number, number]));
+        made++;
+      }
+    }
+    const arrays = [new Uint8Array(1500), new Uint8Array(1501), new Uint8Array(new ArrayBuffer(2048), 7, 2041)];
+    arrays.forEach((a, k) => a.fill(k + 1));
+    const want = arrays.map((a) => naive(a, 0, a.length));
+    (globalThis as { Uint32Array: unknown }).Uint32Array = Counting;
+    try {
+      for (let round = 0; round < 100; round++) {
+        arrays.forEach((a, k) => {
+          expect(onesSum(a, 0, a.length)).toBe(want[k]);
+          expect(onesSum(a, 2, a.length - 2)).toBe(naive(a, 2, a.length - 2));
+        });
+      }
+    } finally {
+      (globalThis as { Uint32Array: unknown }).Uint32Array = Real;
+    }
+    // At most one view per new buffer, never one per call.
+    expect(made).toBeLessThanOrEqual(arrays.length);
+  });
+
   it('handles a 64 KiB datagram and a buffer longer than one accumulation chunk (4 MiB)', () => {
     const next = prng(5);
     const b = new Uint8Array(65536 + 1);

@@ -45,10 +45,11 @@ describe('PcapWriter', () => {
     );
   });
 
-  it('round-trips the golden frames with their times, across buffer flushes', () => {
+  it('round-trips the golden frames and a jumbo frame with their times, across buffer flushes', () => {
     const path = join(dir, 'rt.pcap');
     const w = new PcapWriter(path);
-    const frames = [...golden('arp'), ...golden('ping-frag'), ...golden('udp-unreach')];
+    const jumbo = new Uint8Array(9000).map((_, i) => (i * 13) & 0xff); // written directly, not staged
+    const frames = [...golden('arp'), ...golden('ping-frag'), jumbo, ...golden('udp-unreach')];
     const want: Array<{ timeMs: number; frame: string }> = [];
     // Enough copies to cross the 256 KiB internal buffer several times.
     for (let k = 0; k < 100; k++) {

@@ -1,0 +1,54 @@
+/**
+ * Ping RTT through stackd and, in the same run, to the Linux kernel on the same bridge
+ * (the lab host's br0 address, 10.10.0.1): p50/p99 in µs and the ratio.
+ *
+ *   node dist/perf/ping-rtt.js [--count 500] [--interval 0.01] [--workers 4] [--size 56] [--runs 3]
+ *
+ * Needs root. Builds its own lab (name `pr<pid>`), removes it afterwards.
+ */
+import { parseArgs } from 'node:util';
+import { controlRequest } from '../src/control/control-client.js';
+import { formatLatencyTable } from '../src/control/latency-table.js';
+import type { LatencyReport } from '../src/control/types.js';
+import { median, nsRun, percentile, startBenchLab } from './lab-bench.js';
+
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: '500' },
+    interval: { type: 'string', default: '0.01' },
+    workers: { type: 'string', default: '4' },
+    size: { type: 'string', default: '56' },
+    runs: { type: 'string', default: '3' },
+  },
+});
+
+function pingTimes(ns: string, target: string): number[] {
+  const out = nsRun(ns, 'ping', ['-c', values.count!, '-i', values.interval!, '-s', values.size!, '-W', '1', target], 300_000);
+  return [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]) * 1000);
+}
+
+const lab = await startBenchLab(`pr${process.pid % 10000}`, ['--workers', values.workers!, '--tap', 'tap0']);
+try {
+  nsRun(lab.client, 'ping', ['-c', '20', '-i', '0.01', '-q', '10.10.0.4']); // warm-up (JIT, ARP)
+  nsRun(lab.client, 'ping', ['-c', '20', '-i', '0.01', '-q', '10.10.0.1']);
+  await controlRequest(lab.control, '/latency/reset', 'POST');
+  const rows: string[] = [];
+  const s50: number[] = [], s99: number[] = [], k50: number[] = [], k99: number[] = [];
+  for (let r = 0; r < Number(values.runs); r++) {
+    const st = pingTimes(lab.client, '10.10.0.4');
+    const k = pingTimes(lab.client, '10.10.0.1');
+    s50.push(percentile(st, 50)); s99.push(percentile(st, 99));
+    k50.push(percentile(k, 50)); k99.push(percentile(k, 99));
+    rows.push(`run ${r + 1}: stackd p50 ${percentile(st, 50).toFixed(0)} µs p99 ${percentile(st, 99).toFixed(0)} µs (${st.length} replies) | kernel p50 ${percentile(k, 50).toFixed(0)} µs p99 ${percentile(k, 99).toFixed(0)} µs (${k.length} replies)`);
+  }
+  console.log(`ping RTT, ${values.count} × ${values.size} B every ${values.interval} s, --workers ${values.workers}`);
+  for (const r of rows) console.log('  ' + r);
+  const [a, b, c, d] = [median(s50), median(s99), median(k50), median(k99)];
+  console.log(`median of runs: stackd p50 ${a.toFixed(0)} µs, p99 ${b.toFixed(0)} µs; kernel p50 ${c.toFixed(0)} µs, p99 ${d.toFixed(0)} µs`);
+  console.log(`ratio stackd/kernel: p50 ${(a / c).toFixed(2)}×, p99 ${(b / d).toFixed(2)}×`);
+  const lat = JSON.parse((await controlRequest(lab.control, '/latency')).body) as LatencyReport;
+  console.log('\nper-stage latency inside stackd during the runs:');
+  console.log(formatLatencyTable(lat));
+} finally {
+  await lab.close();
+}

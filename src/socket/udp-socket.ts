@@ -1,0 +1,146 @@
+/**
+ * UdpSocket: a UDP port of our stack as an EventEmitter modelled on Node's `dgram.Socket`
+ * ('udp4' only, a subset: bind, send, 'message', 'listening', 'close', 'error', close,
+ * address). Built on the worker's UdpLayer (RFC 768): datagrams are delivered
+ * synchronously from the protocol core, copied into a Buffer per message.
+ *
+ * Errors follow dgram: `bind EADDRINUSE 0.0.0.0:7`, `send EMSGSIZE …`; send callbacks get
+ * (err, bytes). Every worker has its own port table: an application loaded in every
+ * worker binds the port in each, and each answers the flows steered to it.
+ */
+import { EventEmitter } from 'node:events';
+import { formatIpv4, parseIpv4 } from '../wire/addresses.js';
+import { monoMs } from '../util/clock.js';
+import type { Host } from '../stack/host.js';
+import { socketError } from './tcp-socket.js';
+
+/** Sender information of a received datagram, as dgram's `rinfo`. */
+export interface RemoteInfo {
+  address: string;
+  family: 'IPv4';
+  port: number;
+  size: number;
+}
+
+/** Largest UDP payload in one IPv4 datagram (65535 - 20 - 8). */
+const MAX_UDP_PAYLOAD = 65507;
+/** Ephemeral port range for bind() without a port (RFC 6335 dynamic ports). */
+const EPHEMERAL_FIRST = 49152;
+const EPHEMERAL_COUNT = 65536 - EPHEMERAL_FIRST;
+
+/** A dgram-like UDP socket on one worker's stack. */
+export class UdpSocket extends EventEmitter {
+  private port = 0;
+  private closed = false;
+  private nextEphemeral: number;
+  /** Last destination string and its parsed form (a service usually answers one peer at a time). */
+  private lastAddr = '';
+  private lastIp = 0;
+
+  /**
+   * @param host the worker's protocol core (its `udp` layer and configuration)
+   * @param notify called after a datagram was queued for sending
+   */
+  constructor(private readonly host: Host, private readonly notify: () => void = () => {}) {
+    super();
+    this.nextEphemeral = EPHEMERAL_FIRST + ((host.config.shardIndex * 997) % EPHEMERAL_COUNT);
+  }
+
+  /**
+   * Binds `port` (0 or omitted: a free ephemeral port; replies reach it only when their
+   * flow is steered to this worker). Emits 'listening', or 'error' (EADDRINUSE).
+   */
+  bind(port = 0, cb?: () => void): this {
+    if (this.closed) throw notRunning();
+    if (this.port !== 0) {
+      const e = new Error('Socket is already bound') as Error & { code: string };
+      e.code = 'ERR_SOCKET_ALREADY_BOUND';
+      throw e;
+    }
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`Port should be >= 0 and < 65536. Received ${port}.`);
+    if (cb) this.once('listening', cb);
+    const handler = this.onDatagram;
+    if (port === 0) {
+      for (let i = 0; i < EPHEMERAL_COUNT && this.port === 0; i++) {
+        const p = this.nextEphemeral;
+        this.nextEphemeral = p === 65535 ? EPHEMERAL_FIRST : p + 1;
+        if (this.host.udp.bind(p, handler)) this.port = p;
+      }
+    } else if (this.host.udp.bind(port, handler)) {
+      this.port = port;
+    }
+    if (this.port === 0) {
+      process.nextTick(() => this.emit('error', socketError('EADDRINUSE', 'bind', '0.0.0.0', port)));
+      return this;
+    }
+    process.nextTick(() => this.emit('listening'));
+    return this;
+  }
+
+  /**
+   * Sends one datagram to address:port (binding an ephemeral port first if unbound).
+   * `cb(err, bytes)` runs on the next tick; without a callback errors are emitted.
+   */
+  send(msg: Uint8Array | string, port: number, address: string, cb?: (err: Error | null, bytes: number) => void): void {
+    if (this.closed) throw notRunning();
+    const data = typeof msg === 'string' ? Buffer.from(msg) : msg;
+    const fail = (e: Error): void => {
+      if (cb) process.nextTick(cb, e, 0);
+      else process.nextTick(() => this.emit('error', e));
+    };
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`Port should be > 0 and < 65536. Received ${port}.`);
+    let ip: number;
+    if (address === this.lastAddr) ip = this.lastIp;
+    else {
+      ip = parseIpv4(address);
+      if (Number.isNaN(ip)) return fail(socketError('EINVAL', 'send', address, port));
+      this.lastAddr = address;
+      this.lastIp = ip;
+    }
+    if (data.length > MAX_UDP_PAYLOAD) return fail(socketError('EMSGSIZE', 'send', address, port));
+    if (this.port === 0) this.bind(0);
+    if (this.port === 0) return fail(socketError('EADDRINUSE', 'send', address, port));
+    const ok = this.host.udp.send(ip, port, this.port, data, 0, data.length, monoMs());
+    this.notify();
+    if (!ok) return fail(socketError(this.host.ipOut.nextHop(ip) < 0 ? 'ENETUNREACH' : 'ENOBUFS', 'send', address, port));
+    if (cb) process.nextTick(cb, null, data.length);
+  }
+
+  /** Releases the port and emits 'close' (next tick). */
+  close(cb?: () => void): this {
+    if (this.closed) throw notRunning();
+    this.closed = true;
+    if (this.port !== 0) this.host.udp.unbind(this.port);
+    if (cb) this.once('close', cb);
+    process.nextTick(() => this.emit('close'));
+    return this;
+  }
+
+  /** The bound address `{ address, family, port }`; throws when not bound (like dgram). */
+  address(): { address: string; family: 'IPv4'; port: number } {
+    if (this.port === 0 || this.closed) throw notRunning();
+    return { address: formatIpv4(this.host.config.ip), family: 'IPv4', port: this.port };
+  }
+
+  /** Kept for API compatibility: our sockets never hold the event loop open. */
+  ref(): this {
+    return this;
+  }
+
+  /** Kept for API compatibility: our sockets never hold the event loop open. */
+  unref(): this {
+    return this;
+  }
+
+  private readonly onDatagram = (b: Uint8Array, off: number, len: number, srcIp: number, srcPort: number): void => {
+    if (this.closed) return;
+    const rinfo: RemoteInfo = { address: formatIpv4(srcIp), family: 'IPv4', port: srcPort, size: len };
+    this.emit('message', Buffer.copyBytesFrom(b, off, len), rinfo);
+  };
+}
+
+function notRunning(): Error {
+  const e = new Error('Not running') as Error & { code: string };
+  e.code = 'ERR_SOCKET_DGRAM_NOT_RUNNING';
+  return e;
+}

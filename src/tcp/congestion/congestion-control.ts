@@ -1,0 +1,62 @@
+/**
+ * The congestion controller interface of a TCP sender and its factory (sans-I/O: the
+ * sender reports ACKs and loss with the time in ms; the controller owns cwnd/ssthresh).
+ *
+ * - RFC 5681 3.1 slow start and congestion avoidance, 3.2 fast retransmit/fast recovery
+ *   (ssthresh/cwnd part only), 4.1 restart after idle.
+ * - RFC 3465 appropriate byte counting with L = 2*SMSS.
+ * - RFC 6582 3.2 step 3 (NewReno: leaving recovery deflates cwnd to ssthresh).
+ * - RFC 6928 initial window; RFC 7661 4.3 (no cwnd growth while not cwnd-limited).
+ * - RFC 9438 CUBIC (src/tcp/congestion/cubic.ts).
+ *
+ * Loss recovery itself (which segment to retransmit, pipe) is the sender's: it uses
+ * RFC 6675 pipe accounting, so the controllers never inflate cwnd by dup ACKs.
+ * Implementations: ./newreno.ts, ./cubic.ts.
+ */
+import { Cubic } from './cubic.js';
+import { NewReno, rfc6928InitialWindow } from './newreno.js';
+
+/** The per-connection congestion controller; windows are in bytes, times in ms. */
+export interface CongestionControl {
+  readonly name: 'newreno' | 'cubic';
+  /** Congestion window, bytes. */
+  cwnd: number;
+  /** Slow start threshold, bytes (Infinity initially). */
+  ssthresh: number;
+  /**
+   * New data cumulatively acked while NOT in loss recovery; acked = bytes newly acked.
+   * RFC 5681 3.1 slow start / congestion avoidance with RFC 3465 ABC (L = 2*mss).
+   * `flightBefore` = bytes in flight before this ACK; cwnd does not grow when it is below
+   * cwnd/2 (RFC 7661 4.3: the sender was application-limited, cwnd is not validated).
+   */
+  onAck(acked: number, now: number, srttMs: number, flightBefore: number): void;
+  /**
+   * Loss detected by dup ACKs / SACK (entering fast recovery): sets ssthresh and
+   * cwnd = ssthresh (RFC 5681 3.2 step 2/3 without the +3*mss inflation: the sender uses
+   * pipe/RFC 6675 accounting).
+   */
+  onCongestionEvent(now: number, flightSize: number): void;
+  /** Leaving recovery (recovery point acked): cwnd = ssthresh ("deflate", RFC 6582 3.2 step 3). */
+  onRecoveryEnd(now: number): void;
+  /**
+   * RTO fired (RFC 5681 3.1 eq. 4 and 'loss window'): ssthresh = max(flight/2, 2*mss),
+   * cwnd = 1*mss. A further RTO before any new data is acked keeps ssthresh (RFC 5681 3.1).
+   */
+  onRetransmitTimeout(now: number, flightSize: number): void;
+  /**
+   * Restart after idle (RFC 5681 4.1): if idle > rto, cwnd = min(cwnd, restart window).
+   * Idle is measured from the previous call of any method of the controller (normally
+   * the ACK that emptied the pipe): call this before sending new data with nothing in flight.
+   */
+  onIdleRestart(now: number, rto: number): void;
+}
+
+/** Creates the named controller for a connection with the given SMSS (bytes). */
+export function createCongestionControl(name: 'newreno' | 'cubic', mss: number): CongestionControl {
+  return name === 'cubic' ? new Cubic(mss) : new NewReno(mss);
+}
+
+/** RFC 6928 initial window, bytes: min(10*mss, max(2*mss, 14600)). */
+export function initialWindow(mss: number): number {
+  return rfc6928InitialWindow(mss);
+}

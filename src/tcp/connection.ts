@@ -1,0 +1,705 @@
+/**
+ * One TCP connection: the state machine of RFC 9293 around a sender and a receiver.
+ *
+ * RFC 9293 3.3.2 (states), 3.5 (opening: passive, active, simultaneous), 3.6 (closing,
+ * half-close, simultaneous close), 3.10.7.3 (SYN-SENT), 3.10.7.4 (other states: the
+ * eight checks in order), 3.10.8 (timeouts); RFC 5961 (3.2 RST in window but not exact →
+ * challenge ACK; 4.2 SYN in a synchronized state → challenge ACK; 5.2 ACK acceptability);
+ * RFC 7323 (window scale, timestamps, PAWS); RFC 2018 (SACK); RFC 6691 (MSS);
+ * RFC 1122 4.2.3.6 (keepalive); RFC 1337 (ignore RST in TIME_WAIT).
+ */
+import {
+  TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN,
+} from '../wire/tcp.js';
+import { C, type Counters } from '../stack/counters.js';
+import type { TcpConnectionEvents, TcpConnectionHandle, TcpErrorCode } from './connection-handle.js';
+import { ACK_DELAYED, ACK_NOW, TcpReceiver } from './receiver.js';
+import type { InSegment } from './segment.js';
+import { SegmentOptions, type SegmentWriter } from './segment-writer.js';
+import { ACK_TOO_OLD, ACK_UNSENT, TcpSender, type SenderTransmit } from './sender.js';
+import { seqAdd, seqGt, seqLeq, seqLt, seqSub } from './seq.js';
+import { T_DELACK, T_FINWAIT2, T_KEEPALIVE, T_PERSIST, T_RTO, T_TIMEWAIT, TcpTimers } from './timers.js';
+import { windowScaleFor, type TcpConfig } from './tcp-config.js';
+
+/** RFC 9293 states. */
+export const enum State {
+  CLOSED, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT,
+}
+
+/** State names for /connections and the socket API. */
+export const STATE_NAMES = [
+  'CLOSED', 'SYN_SENT', 'SYN_RECEIVED', 'ESTABLISHED', 'FIN_WAIT_1', 'FIN_WAIT_2', 'CLOSE_WAIT', 'CLOSING', 'LAST_ACK', 'TIME_WAIT',
+] as const;
+
+/** What the connection needs from the TCP layer. */
+export interface ConnectionHost {
+  readonly writer: SegmentWriter;
+  readonly counters: Counters;
+  readonly config: TcpConfig;
+  /** Our MTU-derived MSS (RFC 6691: MTU − 40). */
+  readonly ourMss: number;
+  /** Timestamp clock offset for this address pair (RFC 7323 5.4). */
+  tsOffset(remoteIp: number): number;
+  /** The connection reached ESTABLISHED from SYN_RECEIVED (passive open): hand it to the listener. */
+  onEstablished(c: TcpConnection): void;
+  /** The connection is gone from every state: remove it from the tables. */
+  onClosed(c: TcpConnection): void;
+  /** The connection entered TIME_WAIT. */
+  onTimeWait(c: TcpConnection): void;
+  /** The application changed something (data queued, window opened, close): flush soon. */
+  markDirty(c: TcpConnection): void;
+}
+
+const noEvents: TcpConnectionEvents = {
+  onConnect() {}, onData() {}, onEnd() {}, onWritable() {}, onClose() {},
+};
+
+/** A TCP connection (one TCB). */
+export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
+  state: State = State.CLOSED;
+  readonly timers = new TcpTimers();
+  readonly snd: TcpSender;
+  readonly rcv: TcpReceiver;
+  events: TcpConnectionEvents = noEvents;
+  /** Negotiated options. */
+  tsEnabled = false;
+  sackEnabled = false;
+  /** Bytes received/sent as application data (for /connections). */
+  bytesIn = 0;
+  bytesOut = 0;
+  /** Listener port for passive opens (0: active open). */
+  listenerPort = 0;
+  /** Counted in its listener's SYN queue (until ESTABLISHED or closed). */
+  countedInSynQueue = false;
+  /** Entered TIME_WAIT (counted in the layer's TIME_WAIT total). */
+  wasTimeWait = false;
+  /** Set when the socket layer was told about the end (onClose called). */
+  private closedNotified = false;
+  private peerFinNotified = false;
+  private writableWanted = false;
+  private keepaliveIdle = 0;
+  private keepaliveSent = 0;
+  private readonly opts = new SegmentOptions();
+  private readonly tsOff: number;
+  /** Created at (ms), for /connections. */
+  readonly createdAt: number;
+
+  constructor(
+    private readonly host: ConnectionHost,
+    readonly localIp: number,
+    readonly localPort: number,
+    readonly remoteIp: number,
+    readonly remotePort: number,
+    now: number,
+  ) {
+    const cfg = host.config;
+    this.snd = new TcpSender(cfg.sendBuffer, cfg.congestionControl, this.timers, host.counters);
+    this.rcv = new TcpReceiver(cfg.recvBuffer, cfg.maxOooSegments, () => this.snd.mss);
+    this.rcv.wscale = cfg.windowScaling ? windowScaleFor(cfg.recvBuffer) : 0;
+    this.tsOff = host.tsOffset(remoteIp);
+    this.createdAt = now;
+  }
+
+  /** RFC 9293 state name. */
+  get stateName(): string {
+    return STATE_NAMES[this.state];
+  }
+
+  /** Earliest timer deadline. */
+  nextDeadline(): number {
+    return this.timers.next();
+  }
+
+  // ---------------------------------------------------------------- opening
+
+  /** Active open: send SYN (RFC 9293 3.5). */
+  connect(iss: number, now: number): void {
+    this.lastNow = now;
+    this.snd.start(iss);
+    this.snd.setMss(this.host.ourMss, this.host.config.congestionControl);
+    this.state = State.SYN_SENT;
+    this.sendSyn(false, now);
+    this.timers.set(T_RTO, now + this.snd.rtt.rto);
+  }
+
+  /**
+   * Passive open: a SYN arrived at a listener (seg); answer with SYN-ACK in SYN_RECEIVED.
+   * `peerOpts` are the SYN's options.
+   */
+  accept(seg: InSegment, iss: number, now: number): void {
+    this.lastNow = now;
+    this.rcv.synchronize(seg.seq);
+    this.negotiate(seg);
+    this.snd.start(iss);
+    this.snd.setWindow(seg.seq, iss, seg.window, true);
+    this.state = State.SYN_RECEIVED;
+    if (this.tsEnabled) this.rcv.updateTsRecent(seg.seq, seg.opts.tsVal);
+    this.sendSyn(true, now);
+    this.timers.set(T_RTO, now + this.snd.rtt.rto);
+  }
+
+  /**
+   * A connection created from a valid SYN cookie: straight to ESTABLISHED (RFC 4987 3.6).
+   * The segment is the handshake's final ACK.
+   */
+  acceptFromCookie(seg: InSegment, iss: number, mss: number, wscale: number, sackOk: boolean, now: number): void {
+    this.rcv.synchronize(seqSub(seg.seq, 1) >>> 0);
+    this.snd.start(iss);
+    this.snd.setMss(Math.min(mss, this.host.ourMss) - (seg.opts.hasTimestamp ? 12 : 0), this.host.config.congestionControl);
+    this.tsEnabled = seg.opts.hasTimestamp && this.host.config.timestamps;
+    this.sackEnabled = sackOk && this.host.config.sack;
+    this.snd.sackEnabled = this.sackEnabled;
+    if (wscale >= 0 && this.host.config.windowScaling) this.snd.wscale = wscale;
+    else this.rcv.wscale = 0;
+    this.snd.sndUna = seg.ack;
+    this.snd.setWindow(seg.seq, seg.ack, seg.window, false);
+    this.rcv.advRightEdge = seqAdd(this.rcv.rcvNxt, this.rcv.window());
+    this.state = State.ESTABLISHED;
+    this.host.counters[C.tcp_established_total]++;
+    this.armKeepalive(now);
+  }
+
+  /** Takes MSS, window scale, SACK-permitted and timestamps from the peer's SYN. */
+  private negotiate(seg: InSegment): void {
+    const o = seg.opts;
+    const cfg = this.host.config;
+    const peerMss = o.mss > 0 ? o.mss : 536; // RFC 9293 3.7.1: 536 when absent
+    this.tsEnabled = cfg.timestamps && o.hasTimestamp;
+    this.sackEnabled = cfg.sack && o.sackPermitted;
+    this.snd.sackEnabled = this.sackEnabled;
+    if (cfg.windowScaling && o.wscale >= 0) {
+      this.snd.wscale = o.wscale;
+    } else {
+      this.snd.wscale = 0;
+      this.rcv.wscale = 0; // RFC 7323 2.2: scaling only if both sides offered it
+    }
+    const mss = Math.min(peerMss, this.host.ourMss) - (this.tsEnabled ? 12 : 0);
+    this.snd.setMss(mss, cfg.congestionControl);
+  }
+
+  private sendSyn(ack: boolean, now: number): void {
+    const cfg = this.host.config;
+    const o = this.opts;
+    o.reset();
+    o.synMss = this.host.ourMss;
+    const offerWs = ack ? this.rcv.wscale > 0 || this.snd.wscale > 0 : cfg.windowScaling;
+    o.synWscale = offerWs && cfg.windowScaling ? this.rcv.wscale : -1;
+    o.synSackPermitted = ack ? this.sackEnabled : cfg.sack;
+    o.timestamps = ack ? this.tsEnabled : cfg.timestamps;
+    o.tsVal = this.tsNow(now);
+    o.tsEcr = ack && this.tsEnabled ? this.rcv.tsRecent : 0;
+    const flags = TCP_SYN | (ack ? TCP_ACK : 0);
+    const window = this.rcv.windowField(true);
+    this.host.writer.send(
+      this.remoteIp, this.localPort, this.remotePort, this.snd.iss, ack ? this.rcv.rcvNxt : 0, flags, window, o, null, 0, 0, now,
+    );
+    if (ack) this.rcv.noteAckSent(window);
+  }
+
+  // ---------------------------------------------------------------- input
+
+  /** Processes a segment for this connection (RFC 9293 3.10.7). */
+  input(seg: InSegment, now: number): void {
+    this.lastNow = now;
+    this.host.counters[C.tcp_segments_rx]++;
+    switch (this.state) {
+      case State.SYN_SENT:
+        this.inputSynSent(seg, now);
+        break;
+      case State.CLOSED:
+        break;
+      default:
+        this.inputSynchronized(seg, now);
+    }
+    this.flush(now);
+  }
+
+  /** RFC 9293 3.10.7.3: SYN-SENT. */
+  private inputSynSent(seg: InSegment, now: number): void {
+    const f = seg.flags;
+    if (f & TCP_ACK) {
+      if (seqLeq(seg.ack, this.snd.iss) || seqGt(seg.ack, this.snd.sndMax)) {
+        if (!(f & TCP_RST)) this.sendRst(seg.ack, 0, false, now);
+        return;
+      }
+    }
+    if (f & TCP_RST) {
+      if (f & TCP_ACK) {
+        this.host.counters[C.tcp_resets_rx]++;
+        this.terminate('ECONNREFUSED');
+      }
+      return;
+    }
+    if (!(f & TCP_SYN)) return;
+    this.rcv.synchronize(seg.seq);
+    this.negotiate(seg);
+    if (this.tsEnabled) this.rcv.updateTsRecent(seg.seq, seg.opts.tsVal);
+    if (f & TCP_ACK) {
+      // SYN-ACK: ESTABLISHED.
+      this.snd.onAck(seg.seq, seg.ack, seg.window, 0, false, seg.opts.sackBlocks, 0, this.tsEcrMs(seg), now, this);
+      this.snd.setWindow(seg.seq, seg.ack, seg.window, true);
+      this.state = State.ESTABLISHED;
+      this.timers.clear(T_RTO);
+      this.host.counters[C.tcp_established_total]++;
+      this.armKeepalive(now);
+      this.ackNow(now);
+      this.events.onConnect();
+      return;
+    }
+    // Simultaneous open (RFC 9293 3.5, figure 8): SYN-RECEIVED, send SYN-ACK.
+    this.snd.setWindow(seg.seq, 0, seg.window, true);
+    this.state = State.SYN_RECEIVED;
+    this.sendSyn(true, now);
+  }
+
+  /** RFC 9293 3.10.7.4: every state after SYN-SENT. */
+  private inputSynchronized(seg: InSegment, now: number): void {
+    const f = seg.flags;
+    const counters = this.host.counters;
+    if (this.state === State.TIME_WAIT) {
+      this.inputTimeWait(seg, now);
+      return;
+    }
+    // PAWS (RFC 7323 5.3), before the sequence check.
+    if (this.tsEnabled && seg.opts.hasTimestamp && !(f & TCP_RST) && this.rcv.pawsReject(seg.opts.tsVal)) {
+      counters[C.drop_tcp_paws]++;
+      this.ackNow(now);
+      return;
+    }
+    // First: sequence number acceptability.
+    if (!this.rcv.acceptable(seg.seq, seg.segLen)) {
+      if (f & TCP_RST) return;
+      if (this.state === State.SYN_RECEIVED && (f & TCP_SYN) && !(f & TCP_ACK) && seqSub(seg.seq, this.rcv.irs) === 0) {
+        // Retransmitted SYN: our SYN-ACK was lost; send it again.
+        this.sendSyn(true, now);
+        return;
+      }
+      counters[C.drop_tcp_out_of_window]++;
+      this.ackNow(now);
+      return;
+    }
+    // Second: RST (RFC 5961 3.2).
+    if (f & TCP_RST) {
+      if (seg.seq === this.rcv.rcvNxt) {
+        counters[C.tcp_resets_rx]++;
+        this.terminate(this.state === State.SYN_RECEIVED && this.listenerPort !== 0 ? undefined : 'ECONNRESET', true);
+      } else {
+        counters[C.tcp_challenge_acks]++;
+        this.ackNow(now);
+      }
+      return;
+    }
+    // Fourth: SYN in a synchronized state (RFC 5961 4.2): challenge ACK.
+    if (f & TCP_SYN) {
+      counters[C.tcp_challenge_acks]++;
+      this.ackNow(now);
+      return;
+    }
+    // Fifth: ACK.
+    if (!(f & TCP_ACK)) {
+      counters[C.drop_tcp_no_ack]++;
+      return;
+    }
+    if (this.state === State.SYN_RECEIVED) {
+      if (seqLt(this.snd.sndUna, seg.ack) && seqLeq(seg.ack, this.snd.sndMax)) {
+        this.state = State.ESTABLISHED;
+        this.timers.clear(T_RTO);
+        this.snd.setWindow(seg.seq, seg.ack, seg.window, false);
+        counters[C.tcp_established_total]++;
+        this.armKeepalive(now);
+        this.countedInSynQueue = false;
+        this.host.onEstablished(this);
+      } else {
+        this.sendRst(seg.ack, 0, false, now);
+        return;
+      }
+    }
+    if (this.tsEnabled && seg.opts.hasTimestamp) this.rcv.updateTsRecent(seg.seq, seg.opts.tsVal);
+    const r = this.snd.onAck(
+      seg.seq, seg.ack, seg.window, seg.dataLen, (f & (TCP_SYN | TCP_FIN)) === 0,
+      seg.opts.sackBlocks, this.sackEnabled ? seg.opts.sackCount : 0, this.tsEcrMs(seg), now, this,
+    );
+    if (r === ACK_UNSENT) {
+      counters[C.drop_tcp_ack_unsent]++;
+      this.ackNow(now);
+      return;
+    }
+    if (r === ACK_TOO_OLD) {
+      counters[C.drop_tcp_old_ack]++;
+      this.ackNow(now);
+      return;
+    }
+    if (this.writableWanted && this.snd.buf.space > 0) {
+      this.writableWanted = false;
+      this.events.onWritable();
+    }
+    if (this.snd.finAcked()) {
+      switch (this.state) {
+        case State.FIN_WAIT_1:
+          this.state = State.FIN_WAIT_2;
+          this.timers.set(T_FINWAIT2, now + this.host.config.finWait2Ms);
+          break;
+        case State.CLOSING:
+          this.enterTimeWait(now);
+          return;
+        case State.LAST_ACK:
+          this.terminate(undefined);
+          return;
+        default:
+          break;
+      }
+    }
+    this.touchKeepalive(now);
+    // Seventh: segment text; eighth: FIN.
+    const hasFin = (f & TCP_FIN) !== 0;
+    if (seg.dataLen > 0 || hasFin) {
+      if (this.state === State.ESTABLISHED || this.state === State.FIN_WAIT_1 || this.state === State.FIN_WAIT_2) {
+        this.receiveText(seg, hasFin, now);
+      } else {
+        // CLOSE_WAIT, CLOSING, LAST_ACK: the peer already sent FIN; ACK a retransmission.
+        this.ackNow(now);
+      }
+    }
+  }
+
+  private receiveText(seg: InSegment, fin: boolean, now: number): void {
+    const rcv = this.rcv;
+    const before = rcv.rcvNxt;
+    const how = rcv.receive(seg.seq, seg.b, seg.dataOff, seg.dataLen, fin, seg.dataLen >= this.snd.mss, this.deliver);
+    if (rcv.wasOutOfOrder) this.host.counters[C.tcp_ooo_segments]++;
+    if (rcv.oooDropped) this.host.counters[C.drop_tcp_ooo_full]++;
+    this.bytesIn += Math.max(0, seqSub(rcv.rcvNxt, before) - (rcv.finReceived && !this.peerFinNotified ? 1 : 0));
+    if (rcv.finReceived && !this.peerFinNotified) {
+      this.peerFinNotified = true;
+      switch (this.state) {
+        case State.ESTABLISHED:
+          this.state = State.CLOSE_WAIT;
+          break;
+        case State.FIN_WAIT_1:
+          // Our FIN not yet acked: simultaneous close.
+          this.state = State.CLOSING;
+          break;
+        case State.FIN_WAIT_2:
+          this.ackNow(now);
+          this.events.onEnd();
+          this.enterTimeWait(now);
+          return;
+        default:
+          break;
+      }
+      this.ackNow(now);
+      this.events.onEnd();
+      return;
+    }
+    if (how === ACK_NOW) this.ackNow(now);
+    else if (how === ACK_DELAYED) this.ackLater(now);
+  }
+
+  private readonly deliver = (b: Uint8Array, off: number, len: number): void => {
+    this.host.counters[C.tcp_rx_bytes] += len;
+    this.events.onData(b, off, len);
+  };
+
+  /** TIME_WAIT: re-ACK a retransmitted FIN and restart 2MSL; RST is ignored (RFC 1337). */
+  private inputTimeWait(seg: InSegment, now: number): void {
+    const f = seg.flags;
+    if (f & TCP_RST) return;
+    if (f & TCP_FIN) {
+      this.ackNow(now);
+      this.timers.set(T_TIMEWAIT, now + 2 * this.host.config.mslMs);
+      return;
+    }
+    if (f & TCP_ACK && seg.dataLen === 0) return;
+    this.ackNow(now);
+  }
+
+  /**
+   * RFC 9293 3.10.7.4 / Linux tcp_timewait_state_process: may a SYN for this 4-tuple in
+   * TIME_WAIT open a new connection? Yes if its sequence number is above RCV.NXT or its
+   * timestamp is newer than TS.Recent.
+   */
+  timeWaitAcceptsSyn(seg: InSegment): boolean {
+    if (this.tsEnabled && seg.opts.hasTimestamp) return seqSub(seg.opts.tsVal, this.rcv.tsRecent) > 0;
+    return seqGt(seg.seq, this.rcv.rcvNxt);
+  }
+
+  // ---------------------------------------------------------------- output
+
+  /** SenderTransmit: one data/FIN segment with ACK, window and options. */
+  transmitData(seq: number, flags: number, dataOffset: number, len: number, now: number): boolean {
+    const ok = this.emit(seq, TCP_ACK | flags, len > 0 ? dataOffset : 0, len, now);
+    if (ok && len > 0) {
+      this.bytesOut += len;
+      this.host.counters[C.tcp_tx_bytes] += len;
+    }
+    return ok;
+  }
+
+  /** SenderTransmit: zero-window probe. */
+  transmitProbe(now: number): void {
+    this.emit(seqSub(this.snd.sndUna, 1) >>> 0, TCP_ACK, 0, 0, now);
+  }
+
+  /** Sends a segment with the current ACK, window, timestamps and SACK blocks. */
+  private emit(seq: number, flags: number, dataOffset: number, len: number, now: number): boolean {
+    const o = this.opts;
+    o.reset();
+    if (this.tsEnabled) {
+      o.timestamps = true;
+      o.tsVal = this.tsNow(now);
+      o.tsEcr = this.rcv.tsRecent;
+    }
+    if (this.sackEnabled && this.rcv.ooo.segments > 0) {
+      o.sackCount = this.rcv.ooo.sackBlocks(o.sack, this.tsEnabled ? 3 : 4);
+    }
+    const window = this.rcv.windowField(false);
+    const ok = this.host.writer.send(
+      this.remoteIp, this.localPort, this.remotePort, seq, this.rcv.rcvNxt, flags, window, o,
+      len > 0 ? this.snd.buf : null, dataOffset, len, now,
+    );
+    if (ok && flags & TCP_ACK) {
+      this.rcv.noteAckSent(window * 2 ** this.rcv.wscale);
+      this.timers.clear(T_DELACK);
+      this.ackNowPending = false;
+    }
+    return ok;
+  }
+
+  /** Sends an ACK now (pure ACK unless data goes out anyway in flush). */
+  private ackNowPending = false;
+  private ackNow(_now: number): void {
+    this.ackNowPending = true;
+  }
+
+  private ackLater(now: number): void {
+    this.rcv.ackPending = true;
+    if (!this.timers.armed(T_DELACK)) this.timers.set(T_DELACK, now + this.host.config.delayedAckMs);
+  }
+
+  /** Sends what is due: data/FIN from the sender, then a pure ACK if one is still owed. */
+  flush(now: number): void {
+    const st = this.state;
+    if (st === State.ESTABLISHED || st === State.CLOSE_WAIT || st === State.FIN_WAIT_1 || st === State.CLOSING || st === State.LAST_ACK) {
+      this.snd.output(now, this);
+    }
+    if (this.ackNowPending) {
+      this.ackNowPending = false;
+      if (st !== State.CLOSED && st !== State.SYN_SENT) this.emit(this.snd.sndNxt, TCP_ACK, 0, 0, now);
+    }
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  /** Runs the timers due at `now`. */
+  onTimers(now: number): void {
+    this.lastNow = now;
+    let t: number;
+    while ((t = this.timers.takeDue(now)) >= 0) {
+      switch (t) {
+        case T_RTO:
+          this.onRto(now);
+          break;
+        case T_PERSIST:
+          this.snd.onPersist(now, this);
+          break;
+        case T_DELACK:
+          if (this.rcv.ackPending) {
+            this.host.counters[C.tcp_delayed_acks]++;
+            this.ackNow(now);
+          }
+          break;
+        case T_KEEPALIVE:
+          this.onKeepalive(now);
+          break;
+        case T_TIMEWAIT:
+          this.terminate(undefined);
+          return;
+        case T_FINWAIT2:
+          if (this.state === State.FIN_WAIT_2) {
+            this.sendRst(this.snd.sndNxt, this.rcv.rcvNxt, true, now);
+            this.terminate(undefined);
+            return;
+          }
+          break;
+        default:
+          break;
+      }
+      if (this.state === State.CLOSED) return;
+    }
+    this.flush(now);
+  }
+
+  private onRto(now: number): void {
+    const cfg = this.host.config;
+    if (this.state === State.SYN_SENT || this.state === State.SYN_RECEIVED) {
+      this.snd.retries++;
+      this.host.counters[C.tcp_rto_timeouts]++;
+      if (this.snd.retries > cfg.synRetries) {
+        this.host.counters[C.tcp_timeouts]++;
+        this.terminate('ETIMEDOUT');
+        return;
+      }
+      this.snd.rtt.backoff();
+      this.host.counters[C.tcp_retransmits]++;
+      this.sendSyn(this.state === State.SYN_RECEIVED, now);
+      this.timers.set(T_RTO, now + this.snd.rtt.rto);
+      return;
+    }
+    if (!this.snd.onRto(now, cfg.dataRetries, this)) {
+      this.host.counters[C.tcp_timeouts]++;
+      this.sendRst(this.snd.sndNxt, this.rcv.rcvNxt, true, now);
+      this.terminate('ETIMEDOUT');
+    }
+  }
+
+  private armKeepalive(now: number): void {
+    if (this.keepaliveIdle > 0) this.timers.set(T_KEEPALIVE, now + this.keepaliveIdle);
+  }
+
+  private touchKeepalive(now: number): void {
+    this.keepaliveSent = 0;
+    if (this.keepaliveIdle > 0) this.timers.set(T_KEEPALIVE, now + this.keepaliveIdle);
+  }
+
+  private onKeepalive(now: number): void {
+    if (this.keepaliveIdle <= 0 || this.state !== State.ESTABLISHED && this.state !== State.CLOSE_WAIT) return;
+    if (this.keepaliveSent >= this.host.config.keepaliveProbes) {
+      this.host.counters[C.tcp_timeouts]++;
+      this.sendRst(this.snd.sndNxt, this.rcv.rcvNxt, true, now);
+      this.terminate('ETIMEDOUT');
+      return;
+    }
+    this.keepaliveSent++;
+    this.host.counters[C.tcp_keepalive_probes]++;
+    // RFC 1122 4.2.3.6: SEG.SEQ = SND.NXT − 1, no data.
+    this.emit(seqSub(this.snd.sndNxt, 1) >>> 0, TCP_ACK, 0, 0, now);
+    this.timers.set(T_KEEPALIVE, now + this.host.config.keepaliveIntervalMs);
+  }
+
+  // ---------------------------------------------------------------- closing
+
+  private enterTimeWait(now: number): void {
+    this.state = State.TIME_WAIT;
+    this.timers.clearAll();
+    this.timers.set(T_TIMEWAIT, now + 2 * this.host.config.mslMs);
+    this.notifyClosed(undefined);
+    this.host.onTimeWait(this);
+  }
+
+  /** Sends RST (RFC 9293 3.10.7.1 forms). */
+  private sendRst(seq: number, ack: number, withAck: boolean, now: number): void {
+    const o = this.opts;
+    o.reset();
+    this.host.writer.send(this.remoteIp, this.localPort, this.remotePort, seq, ack, TCP_RST | (withAck ? TCP_ACK : 0), 0, o, null, 0, 0, now);
+    this.host.counters[C.tcp_resets_tx]++;
+  }
+
+  /** Ends the connection: CLOSED, timers off, tables updated, socket told (once). */
+  terminate(err: TcpErrorCode | undefined, _byRst = false): void {
+    if (this.state === State.CLOSED) return;
+    this.state = State.CLOSED;
+    this.timers.clearAll();
+    this.notifyClosed(err);
+    this.host.onClosed(this);
+  }
+
+  private notifyClosed(err: TcpErrorCode | undefined): void {
+    if (this.closedNotified) return;
+    this.closedNotified = true;
+    this.events.onClose(err);
+  }
+
+  // ---------------------------------------------------------------- TcpConnectionHandle
+
+  send(chunk: Uint8Array): number {
+    if (this.snd.finQueued || this.state === State.CLOSED || this.state === State.TIME_WAIT) return 0;
+    const n = this.snd.buf.write(chunk);
+    if (n < chunk.length) this.writableWanted = true;
+    if (n > 0) this.host.markDirty(this);
+    return n;
+  }
+
+  sendSpace(): number {
+    return this.snd.buf.space;
+  }
+
+  sendQueued(): number {
+    return this.snd.buf.length;
+  }
+
+  shutdownWrite(): void {
+    if (this.snd.finQueued) return;
+    this.host.markDirty(this);
+    switch (this.state) {
+      case State.ESTABLISHED:
+        this.snd.finQueued = true;
+        this.state = State.FIN_WAIT_1;
+        break;
+      case State.CLOSE_WAIT:
+        this.snd.finQueued = true;
+        this.state = State.LAST_ACK;
+        break;
+      case State.SYN_SENT:
+        this.terminate(undefined);
+        break;
+      case State.SYN_RECEIVED:
+        this.snd.finQueued = true;
+        this.state = State.FIN_WAIT_1;
+        break;
+      default:
+        break;
+    }
+  }
+
+  abort(): void {
+    const st = this.state;
+    if (st === State.CLOSED || st === State.TIME_WAIT) return;
+    if (st !== State.SYN_SENT) this.sendRst(this.snd.sndNxt, this.rcv.rcvNxt, true, this.lastNow);
+    this.closedNotified = true; // the socket initiated it
+    this.terminate(undefined);
+    this.host.markDirty(this);
+  }
+
+  /** The time of the latest event, for calls from the socket that carry no time. */
+  lastNow = 0;
+
+  consumed(n: number): void {
+    const r = this.rcv;
+    const before = r.windowField(false);
+    r.unconsumed = Math.max(0, r.unconsumed - n);
+    // Window update (RFC 9293 3.8.6.2.2 / RFC 1122 4.2.3.3): tell the peer when the window
+    // opens by at least two segments or half the buffer from what it last saw.
+    const after = r.windowField(false);
+    const opened = (after - before) * 2 ** r.wscale;
+    if (opened >= Math.min(2 * this.snd.mss, r.capacity >>> 1) || (before === 0 && after > 0)) {
+      this.ackNowPending = true;
+      this.host.markDirty(this);
+    }
+  }
+
+  setNoDelay(noDelay: boolean): void {
+    this.snd.nodelay = noDelay;
+    if (noDelay) this.host.markDirty(this);
+  }
+
+  setKeepAlive(enable: boolean, idleMs: number): void {
+    this.keepaliveIdle = enable ? Math.max(1000, idleMs || 7_200_000) : 0;
+    if (enable && (this.state === State.ESTABLISHED || this.state === State.CLOSE_WAIT)) this.armKeepalive(this.lastNow);
+    else if (!enable) this.timers.clear(T_KEEPALIVE);
+    this.host.markDirty(this);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private tsNow(now: number): number {
+    return (Math.floor(now) + this.tsOff) >>> 0;
+  }
+
+  /** The echoed timestamp converted back to our ms clock, or -1 (none, or zero echo). */
+  private tsEcrMs(seg: InSegment): number {
+    if (!this.tsEnabled || !seg.opts.hasTimestamp || seg.opts.tsEcr === 0) return -1;
+    return ((seg.opts.tsEcr - this.tsOff) >>> 0) + Math.floor(this.lastNow / 2 ** 32) * 2 ** 32;
+  }
+}
+
+export { TCP_PSH, TCP_FIN };

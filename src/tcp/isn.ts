@@ -1,0 +1,264 @@
+/**
+ * Initial sequence numbers (RFC 6528 section 3, as adopted by RFC 9293 section
+ * 3.4.1) and per-address-pair timestamp offsets (RFC 7323 section 5.4: a random
+ * TSval start), both from SipHash-2-4 (Aumasson and Bernstein, "SipHash: a fast
+ * short-input PRF", 2012), keyed with a secret drawn at startup.
+ *
+ *   ISN = (M + F(localip, localport, remoteip, remoteport, secretkey)) mod 2^32
+ *
+ * with M a clock of `clockHz` ticks per second (default 250 kHz: the 4 µs tick of
+ * RFC 9293 section 3.4.1) and F the low 32 bits of SipHash-2-4 over a 16-byte message.
+ * Linux does the same (secure_tcp_seq: siphash of the 4-tuple plus a 64 ns clock).
+ *
+ * SipHash is implemented with 32-bit integer halves: no BigInt and no allocation per
+ * call (the state lives in module variables). Messages of the keyed hashes used by
+ * the stack are four uint32 words m0..m3, i.e. the 16 bytes LE(m0) LE(m1) LE(m2)
+ * LE(m3); the last word carries a domain byte so ISNs, timestamp offsets and SYN
+ * cookies never share hash values.
+ */
+import { randomBytes } from 'node:crypto';
+
+/** Domain byte of the ISN hash (low byte of message word m3). */
+export const SIP_DOMAIN_ISN = 1;
+/** Domain byte of the timestamp-offset hash. */
+export const SIP_DOMAIN_TS_OFFSET = 2;
+/** Domain byte of the SYN cookie tuple hash (time-independent part). */
+export const SIP_DOMAIN_COOKIE_TUPLE = 3;
+/** Domain byte of the SYN cookie data hash (over the tuple hash, peer ISN and time counter). */
+export const SIP_DOMAIN_COOKIE_DATA = 4;
+
+// Both SipHash functions below keep the state v0..v3 in local int32 pairs (aNh, aNl)
+// and run one loop over "blocks + finalization" so the round body appears once per
+// function. 64-bit adds compute the carry out of the low half bitwise,
+// ((a & b) | ((a | b) & ~sum)) >>> 31, so every value stays an int32 (adding `>>> 0`
+// halves as doubles and comparing with 2^32 was 3x slower); rotations are pairs of
+// 32-bit shifts, rotation by 32 a swap of the halves.
+
+/**
+ * SipHash-2-4 of `len` bytes of `msg` from `off` under key words `k` (see `sipKey`).
+ * Writes the 64-bit result to `out` as [low 32 bits, high 32 bits] (the reference
+ * output bytes are `out[0]` then `out[1]`, each little-endian) and returns the low half.
+ */
+export function sipHash24(k: Uint32Array, msg: Uint8Array, off: number, len: number, out: Uint32Array): number {
+  // v0..v3 = key XOR "somepseudorandomlygeneratedbytes", as (high, low) int32 halves.
+  const k0l = k[0]! | 0;
+  const k0h = k[1]! | 0;
+  const k1l = k[2]! | 0;
+  const k1h = k[3]! | 0;
+  let a0h = k0h ^ 0x736f6d65;
+  let a0l = k0l ^ 0x70736575;
+  let a1h = k1h ^ 0x646f7261;
+  let a1l = k1l ^ 0x6e646f6d;
+  let a2h = k0h ^ 0x6c796765;
+  let a2l = k0l ^ 0x6e657261;
+  let a3h = k1h ^ 0x74656462;
+  let a3l = k1l ^ 0x79746573;
+  let t = 0;
+  let mh = 0;
+  let ml = 0;
+  const nBlocks = (len >>> 3) + 1; // full 8-byte words, then the padded last block
+  for (let blk = 0; blk <= nBlocks; blk++) {
+    let rounds = 2;
+    if (blk < nBlocks - 1) {
+      const i = off + (blk << 3);
+      ml = msg[i]! | (msg[i + 1]! << 8) | (msg[i + 2]! << 16) | (msg[i + 3]! << 24);
+      mh = msg[i + 4]! | (msg[i + 5]! << 8) | (msg[i + 6]! << 16) | (msg[i + 7]! << 24);
+    } else if (blk === nBlocks - 1) {
+      // The remaining 0..7 bytes, little-endian, with len mod 256 in the top byte.
+      ml = 0;
+      mh = (len & 0xff) << 24;
+      for (let i = off + (blk << 3), sh = 0; i < off + len; i++, sh += 8) {
+        if (sh < 32) ml |= msg[i]! << sh;
+        else mh |= msg[i]! << (sh - 32);
+      }
+    } else {
+      // Finalization: v2 ^= 0xff, d = 4 rounds, no message.
+      mh = 0;
+      ml = 0;
+      a2l ^= 0xff;
+      rounds = 4;
+    }
+    a3h ^= mh;
+    a3l ^= ml;
+    for (let r = 0; r < rounds; r++) {
+      // v0 += v1; v1 = rotl(v1, 13) ^ v0; v0 = rotl(v0, 32)
+      t = (a0l + a1l) | 0;
+      a0h = (a0h + a1h + (((a0l & a1l) | ((a0l | a1l) & ~t)) >>> 31)) | 0;
+      a0l = t;
+      t = (a1h << 13) | (a1l >>> 19);
+      a1l = ((a1l << 13) | (a1h >>> 19)) ^ a0l;
+      a1h = t ^ a0h;
+      t = a0h;
+      a0h = a0l;
+      a0l = t;
+      // v2 += v3; v3 = rotl(v3, 16) ^ v2
+      t = (a2l + a3l) | 0;
+      a2h = (a2h + a3h + (((a2l & a3l) | ((a2l | a3l) & ~t)) >>> 31)) | 0;
+      a2l = t;
+      t = (a3h << 16) | (a3l >>> 16);
+      a3l = ((a3l << 16) | (a3h >>> 16)) ^ a2l;
+      a3h = t ^ a2h;
+      // v0 += v3; v3 = rotl(v3, 21) ^ v0
+      t = (a0l + a3l) | 0;
+      a0h = (a0h + a3h + (((a0l & a3l) | ((a0l | a3l) & ~t)) >>> 31)) | 0;
+      a0l = t;
+      t = (a3h << 21) | (a3l >>> 11);
+      a3l = ((a3l << 21) | (a3h >>> 11)) ^ a0l;
+      a3h = t ^ a0h;
+      // v2 += v1; v1 = rotl(v1, 17) ^ v2; v2 = rotl(v2, 32)
+      t = (a2l + a1l) | 0;
+      a2h = (a2h + a1h + (((a2l & a1l) | ((a2l | a1l) & ~t)) >>> 31)) | 0;
+      a2l = t;
+      t = (a1h << 17) | (a1l >>> 15);
+      a1l = ((a1l << 17) | (a1h >>> 15)) ^ a2l;
+      a1h = t ^ a2h;
+      t = a2h;
+      a2h = a2l;
+      a2l = t;
+    }
+    a0h ^= mh;
+    a0l ^= ml;
+  }
+  const lo = (a0l ^ a1l ^ a2l ^ a3l) >>> 0;
+  out[0] = lo;
+  out[1] = (a0h ^ a1h ^ a2h ^ a3h) >>> 0;
+  return lo;
+}
+
+/**
+ * Low 32 bits of SipHash-2-4 over the 16-byte message LE(m0) LE(m1) LE(m2) LE(m3)
+ * (each a uint32): the fixed-size keyed hash behind ISNs, timestamp offsets and SYN
+ * cookies. Equal to `sipHash24` over those bytes (a separate copy so the hot path
+ * reads no bytes and allocates nothing).
+ */
+export function sipHash24x4(k: Uint32Array, m0: number, m1: number, m2: number, m3: number): number {
+  // v0..v3 = key XOR "somepseudorandomlygeneratedbytes", as (high, low) int32 halves.
+  const k0l = k[0]! | 0;
+  const k0h = k[1]! | 0;
+  const k1l = k[2]! | 0;
+  const k1h = k[3]! | 0;
+  let a0h = k0h ^ 0x736f6d65;
+  let a0l = k0l ^ 0x70736575;
+  let a1h = k1h ^ 0x646f7261;
+  let a1l = k1l ^ 0x6e646f6d;
+  let a2h = k0h ^ 0x6c796765;
+  let a2l = k0l ^ 0x6e657261;
+  let a3h = k1h ^ 0x74656462;
+  let a3l = k1l ^ 0x79746573;
+  let t = 0;
+  let mh = 0;
+  let ml = 0;
+  // Blocks: (m1:m0), (m3:m2), the length block (16 << 56), then finalization.
+  for (let blk = 0; blk < 4; blk++) {
+    let rounds = 2;
+    if (blk === 0) {
+      mh = m1 | 0;
+      ml = m0 | 0;
+    } else if (blk === 1) {
+      mh = m3 | 0;
+      ml = m2 | 0;
+    } else if (blk === 2) {
+      mh = 16 << 24;
+      ml = 0;
+    } else {
+      mh = 0;
+      ml = 0;
+      a2l ^= 0xff;
+      rounds = 4;
+    }
+    a3h ^= mh;
+    a3l ^= ml;
+    for (let r = 0; r < rounds; r++) {
+      // v0 += v1; v1 = rotl(v1, 13) ^ v0; v0 = rotl(v0, 32)
+      t = (a0l + a1l) | 0;
+      a0h = (a0h + a1h + (((a0l & a1l) | ((a0l | a1l) & ~t)) >>> 31)) | 0;
+      a0l = t;
+      t = (a1h << 13) | (a1l >>> 19);
+      a1l = ((a1l << 13) | (a1h >>> 19)) ^ a0l;
+      a1h = t ^ a0h;
+      t = a0h;
+      a0h = a0l;
+      a0l = t;
+      // v2 += v3; v3 = rotl(v3, 16) ^ v2
+      t = (a2l + a3l) | 0;
+      a2h = (a2h + a3h + (((a2l & a3l) | ((a2l | a3l) & ~t)) >>> 31)) | 0;
+      a2l = t;
+      t = (a3h << 16) | (a3l >>> 16);
+      a3l = ((a3l << 16) | (a3h >>> 16)) ^ a2l;
+      a3h = t ^ a2h;
+      // v0 += v3; v3 = rotl(v3, 21) ^ v0
+      t = (a0l + a3l) | 0;
+      a0h = (a0h + a3h + (((a0l & a3l) | ((a0l | a3l) & ~t)) >>> 31)) | 0;
+      a0l = t;
+      t = (a3h << 21) | (a3l >>> 11);
+      a3l = ((a3l << 21) | (a3h >>> 11)) ^ a0l;
+      a3h = t ^ a0h;
+      // v2 += v1; v1 = rotl(v1, 17) ^ v2; v2 = rotl(v2, 32)
+      t = (a2l + a1l) | 0;
+      a2h = (a2h + a1h + (((a2l & a1l) | ((a2l | a1l) & ~t)) >>> 31)) | 0;
+      a2l = t;
+      t = (a1h << 17) | (a1l >>> 15);
+      a1l = ((a1l << 17) | (a1h >>> 15)) ^ a2l;
+      a1h = t ^ a2h;
+      t = a2h;
+      a2h = a2l;
+      a2l = t;
+    }
+    a0h ^= mh;
+    a0l ^= ml;
+  }
+  return (a0l ^ a1l ^ a2l ^ a3l) >>> 0;
+}
+
+/**
+ * SipHash key words from a secret of 16 or more bytes: the secret XOR-folded into 16
+ * bytes, read as k0, k1 little-endian and returned as [k0 low, k0 high, k1 low,
+ * k1 high]. Exactly 16 bytes give the key as SipHash defines it.
+ */
+export function sipKey(secret: Uint8Array): Uint32Array {
+  if (secret.length < 16) throw new RangeError('SipHash secret must be at least 16 bytes');
+  const folded = new Uint8Array(16);
+  for (let i = 0; i < secret.length; i++) folded[i & 15]! ^= secret[i]!;
+  const k = new Uint32Array(4);
+  for (let w = 0; w < 4; w++) {
+    k[w] = (folded[4 * w]! | (folded[4 * w + 1]! << 8) | (folded[4 * w + 2]! << 16) | (folded[4 * w + 3]! << 24)) >>> 0;
+  }
+  return k;
+}
+
+/**
+ * RFC 6528 ISN generator: one per stack (or per thread: equal secrets give equal
+ * ISNs), keyed with a secret drawn at startup.
+ */
+export class IsnGenerator {
+  private readonly key: Uint32Array;
+  private readonly ticksPerMs: number;
+
+  /**
+   * `secret`: 16 or more random bytes (default: 32 from crypto.randomBytes);
+   * `clockHz`: rate of the M clock (default 250 000, one tick per 4 µs).
+   */
+  constructor(secret: Uint8Array = randomBytes(32), clockHz = 250_000) {
+    this.key = sipKey(secret);
+    this.ticksPerMs = clockHz / 1000;
+  }
+
+  /**
+   * ISN for the connection (localIp:localPort, remoteIp:remotePort) at time `nowMs`
+   * (milliseconds on any clock that never goes backwards): M + F mod 2^32.
+   */
+  isn(localIp: number, localPort: number, remoteIp: number, remotePort: number, nowMs: number): number {
+    const m = Math.floor(nowMs * this.ticksPerMs);
+    const f = sipHash24x4(this.key, localIp, remoteIp, ((localPort & 0xffff) << 16) | (remotePort & 0xffff), SIP_DOMAIN_ISN);
+    // ToUint32 reduces any finite double modulo 2^32 exactly.
+    return (m + f) >>> 0;
+  }
+
+  /**
+   * Random offset added to our TSval for the address pair (RFC 7323 section 5.4;
+   * Linux's secure_tcp_ts_off): stable for a pair, unpredictable across pairs.
+   */
+  tsOffset(localIp: number, remoteIp: number): number {
+    return sipHash24x4(this.key, localIp, remoteIp, 0, SIP_DOMAIN_TS_OFFSET);
+  }
+}

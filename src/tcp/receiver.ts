@@ -1,0 +1,198 @@
+/**
+ * The receive half of a connection: RCV.NXT, the advertised window, out-of-order data,
+ * the ACK policy (delayed ACK), SACK blocks to report, and the timestamp state used for
+ * PAWS.
+ *
+ * RFC 9293 3.10.7.4 (segment text, acceptability), 3.8.6.2.2 (receiver SWS avoidance;
+ * never shrink the window's right edge), RFC 1122 4.2.3.2 (delayed ACK: at least every
+ * second full-sized segment, ≤ 500 ms — we use 40 ms), RFC 5681 4.2 (immediate ACK for
+ * out-of-order data and for data filling a hole), RFC 7323 4.3 (TS.Recent), 5 (PAWS),
+ * RFC 2018 4 (SACK blocks).
+ */
+import { ReassemblyQueue } from './reassembly-queue.js';
+import { seqAdd, seqGt, seqLeq, seqLt, seqSub } from './seq.js';
+
+/** What the receiver decided about acknowledging. */
+export const ACK_NONE = 0, ACK_DELAYED = 1, ACK_NOW = 2;
+
+/** Receive-side state of one connection. */
+export class TcpReceiver {
+  /** Initial receive sequence number (the peer's ISN). */
+  irs = 0;
+  /** Next sequence number expected (RCV.NXT). */
+  rcvNxt = 0;
+  /** Our window scale shift (what we told the peer in our SYN). */
+  wscale = 0;
+  /** Bytes handed to the application and not yet consumed by it. */
+  unconsumed = 0;
+  /** Right edge of the last window we advertised (RCV.NXT + RCV.WND at that time). */
+  advRightEdge = 0;
+  /** Out-of-order data. */
+  readonly ooo: ReassemblyQueue;
+  /** The peer's FIN has been received and processed (RCV.NXT moved past it). */
+  finReceived = false;
+  /** Sequence number of a FIN seen beyond a hole, or -1. */
+  pendingFinSeq = -1;
+  /** Full-sized segments received since our last ACK. */
+  segmentsSinceAck = 0;
+  /** An ACK is owed (delayed ACK armed). */
+  ackPending = false;
+  /** Timestamps: TS.Recent and the RCV.NXT of our last ACK (Last.ACK.sent). */
+  tsRecent = 0;
+  tsRecentSet = false;
+  lastAckSent = 0;
+
+  constructor(readonly capacity: number, maxOooSegments: number, private readonly mss: () => number) {
+    this.ooo = new ReassemblyQueue(capacity, maxOooSegments);
+  }
+
+  /** Free receive space now (bytes). */
+  freeSpace(): number {
+    return Math.max(0, this.capacity - this.unconsumed - this.ooo.bytes);
+  }
+
+  /**
+   * The window to advertise now, in bytes: free space, but never moving the right edge
+   * back (RFC 9293 3.8.6.2.2) and opening only in steps of at least min(capacity/2, MSS)
+   * (receiver-side silly window syndrome avoidance).
+   */
+  window(): number {
+    const free = this.freeSpace();
+    const current = Math.max(0, seqSub(this.advRightEdge, this.rcvNxt));
+    if (free <= current) return current; // cannot shrink
+    const step = Math.min(this.capacity >>> 1, this.mss());
+    if (free - current < step && current > 0) return current;
+    return free;
+  }
+
+  /** The 16-bit window field to send (scaled; a SYN's window is never scaled). */
+  windowField(isSyn: boolean): number {
+    const w = this.window();
+    if (isSyn) return Math.min(65535, w);
+    return Math.min(65535, Math.floor(w / 2 ** this.wscale));
+  }
+
+  /**
+   * Records that an ACK with the current RCV.NXT is being sent, advertising `windowBytes`
+   * (the scaled field times 2^wscale: exactly what the peer will compute).
+   */
+  noteAckSent(windowBytes: number): void {
+    this.lastAckSent = this.rcvNxt;
+    const edge = seqAdd(this.rcvNxt, windowBytes);
+    if (seqGt(edge, this.advRightEdge)) this.advRightEdge = edge;
+    this.segmentsSinceAck = 0;
+    this.ackPending = false;
+  }
+
+  /** Starts the receive sequence space at the peer's ISN (SYN received). */
+  synchronize(irs: number): void {
+    this.irs = irs;
+    this.rcvNxt = seqAdd(irs, 1);
+    this.advRightEdge = this.rcvNxt;
+    this.lastAckSent = this.rcvNxt;
+  }
+
+  /**
+   * RFC 9293 3.10.7.4 first check, the acceptability test: does the segment occupy
+   * anything inside the receive window? (A zero-length segment at RCV.NXT is acceptable.)
+   */
+  acceptable(seq: number, segLen: number): boolean {
+    const wnd = Math.max(0, seqSub(this.advRightEdge, this.rcvNxt));
+    if (segLen === 0) {
+      if (wnd === 0) return seq === this.rcvNxt;
+      return seqLeq(this.rcvNxt, seq) && seqLt(seq, seqAdd(this.rcvNxt, wnd)) || seq === this.rcvNxt;
+    }
+    if (wnd === 0) return false;
+    const end = seqAdd(seq, segLen - 1);
+    const rightEdge = seqAdd(this.rcvNxt, wnd);
+    return (seqLeq(this.rcvNxt, seq) && seqLt(seq, rightEdge)) || (seqLeq(this.rcvNxt, end) && seqLt(end, rightEdge));
+  }
+
+  /** RFC 7323 4.3 (2): update TS.Recent from a segment that covers Last.ACK.sent. */
+  updateTsRecent(seq: number, tsVal: number): void {
+    if (seqLeq(seq, this.lastAckSent) && (!this.tsRecentSet || seqGeqTs(tsVal, this.tsRecent))) {
+      this.tsRecent = tsVal;
+      this.tsRecentSet = true;
+    }
+  }
+
+  /** RFC 7323 5.3: true if the segment's TSval is older than TS.Recent (PAWS rejects it). */
+  pawsReject(tsVal: number): boolean {
+    return this.tsRecentSet && seqSub(tsVal, this.tsRecent) < 0;
+  }
+
+  /**
+   * Takes the segment's text. Delivers in-order bytes through `deliver` (and any that the
+   * out-of-order queue then makes contiguous), queues out-of-order bytes, trims what lies
+   * outside the window. `fin` is set when the segment carries FIN. Returns how to ACK.
+   * Sets `oooDropped` when out-of-order data did not fit.
+   */
+  receive(
+    seq: number, b: Uint8Array, off: number, len: number, fin: boolean, fullSized: boolean,
+    deliver: (b: Uint8Array, off: number, len: number) => void,
+  ): number {
+    this.oooDropped = false;
+    this.wasOutOfOrder = false;
+    // Trim the front: bytes before RCV.NXT were received already.
+    let s = seq;
+    let o = off;
+    let n = len;
+    const before = seqSub(this.rcvNxt, s);
+    if (before > 0) {
+      if (before >= n) {
+        n = 0;
+        s = this.rcvNxt;
+      } else {
+        o += before;
+        n -= before;
+        s = this.rcvNxt;
+      }
+    }
+    // Trim the tail to the window we offered.
+    const room = Math.max(0, seqSub(this.advRightEdge, s));
+    let finHere = fin;
+    if (n > room) {
+      n = room;
+      finHere = false; // the FIN lies beyond what we accept
+    }
+    if (n === 0 && !finHere) return len > 0 ? ACK_NOW : ACK_NONE; // duplicate data: ACK it (RFC 9293)
+    if (s !== this.rcvNxt) {
+      // Out of order: keep it for later, ACK at once (RFC 5681 4.2) with SACK.
+      this.wasOutOfOrder = true;
+      if (n > 0 && this.ooo.insert(s, b, o, n, this.rcvNxt, this.freeSpace() + this.ooo.bytes) < 0) this.oooDropped = true;
+      if (finHere) this.pendingFinSeq = seqAdd(s, n);
+      return ACK_NOW;
+    }
+    const hadHole = this.ooo.segments > 0;
+    if (n > 0) {
+      deliver(b, o, n);
+      this.unconsumed += n;
+      this.rcvNxt = seqAdd(this.rcvNxt, n);
+    }
+    if (hadHole) {
+      this.rcvNxt = this.ooo.drain(this.rcvNxt, (cb, co, cl) => {
+        deliver(cb, co, cl);
+        this.unconsumed += cl;
+      });
+    }
+    if (finHere || (this.pendingFinSeq >= 0 && this.rcvNxt === this.pendingFinSeq)) {
+      this.rcvNxt = seqAdd(this.rcvNxt, 1);
+      this.finReceived = true;
+      this.pendingFinSeq = -1;
+      return ACK_NOW;
+    }
+    if (hadHole) return ACK_NOW; // filled (part of) a hole: tell the sender at once
+    if (fullSized) this.segmentsSinceAck++;
+    if (this.segmentsSinceAck >= 2) return ACK_NOW;
+    return ACK_DELAYED;
+  }
+  /** Set by receive(): out-of-order data was dropped for lack of room. */
+  oooDropped = false;
+  /** Set by receive(): the segment was out of order. */
+  wasOutOfOrder = false;
+}
+
+/** TSval comparison modulo 2^32 (RFC 7323 5.2). */
+function seqGeqTs(a: number, b: number): boolean {
+  return seqSub(a, b) >= 0;
+}

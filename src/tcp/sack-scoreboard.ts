@@ -1,0 +1,277 @@
+/**
+ * The sender's SACK scoreboard (sans-I/O): which bytes above SND.UNA the peer reported
+ * holding, and the RFC 6675 queries the loss recovery needs.
+ *
+ * Implements:
+ * - RFC 2018 section 3 (sender side): SACK blocks [left, right) are recorded as disjoint,
+ *   sorted ranges of sequence space and merged when they touch or overlap. Per RFC 2018
+ *   section 8 SACKed data may be reneged, so nothing here ever counts as acknowledged:
+ *   only the cumulative ACK (advance()) releases data.
+ * - RFC 2883 D-SACK: a block at or below SND.UNA (a duplicate report) changes nothing; a
+ *   D-SACK inside a later block is a subset of SACKed data and adds nothing. A block that
+ *   straddles SND.UNA keeps its part above SND.UNA (the peer holds those bytes).
+ *   Blocks reaching beyond SND.NXT (never sent) or empty/inverted ones are ignored
+ *   (counted in `invalidBlocks`), like Linux's tcp_is_sackblock_valid.
+ * - RFC 6675 section 4: IsLost(SeqNum) (DupThresh = 3 discontiguous SACKed ranges, or more
+ *   than (DupThresh - 1) * SMSS SACKed bytes above SeqNum), SetPipe() and NextSeg() rules
+ *   1 and 3 (nextLost()). Section 5.1: after an RTO the caller clears the scoreboard.
+ *
+ * HighRxt convention: `highRxt` is the sequence number just past the highest byte
+ * retransmitted so far in this recovery (set to SND.UNA when recovery starts); bytes below
+ * it count as retransmitted. It must not be below SND.UNA.
+ *
+ * Sequence numbers wrap modulo 2^32 (src/tcp/seq.ts); all ranges lie within
+ * (SND.UNA, SND.NXT], less than 2^31 apart, so modular comparison orders them.
+ *
+ * Bounds: at most MAX_SACK_RANGES (32) disjoint ranges. When a new block would create a
+ * 33rd, the highest range is dropped (the new block itself if it is the highest) and
+ * `overflowDrops` counts it. Forgetting a range only makes the sender think fewer bytes
+ * arrived (a spurious retransmission at worst); merging ranges instead would mark
+ * missing bytes as received and stall recovery until the RTO.
+ * No allocation except ranges() (for /connections and tests).
+ */
+import { seqGt, seqLeq, seqLt, seqSub } from './seq.js';
+
+/** Disjoint SACKed ranges kept at most. */
+export const MAX_SACK_RANGES = 32;
+/** RFC 6675 DupThresh. */
+const DUP_THRESH = 3;
+
+/** RFC 2018 / RFC 6675 sender scoreboard. */
+export class SackScoreboard {
+  /** Sender maximum segment size (SMSS), bytes; the caller may update it. */
+  mss: number;
+  /** Ranges dropped because MAX_SACK_RANGES were held. */
+  overflowDrops = 0;
+  /** Blocks ignored: empty, inverted or beyond SND.NXT. */
+  invalidBlocks = 0;
+  /** Blocks ignored as D-SACK / old: wholly at or below SND.UNA. */
+  dsackBlocks = 0;
+
+  private readonly lefts = new Uint32Array(MAX_SACK_RANGES);
+  private readonly rights = new Uint32Array(MAX_SACK_RANGES);
+  private n = 0;
+  private sacked = 0;
+
+  /** @param mss sender maximum segment size, bytes */
+  constructor(mss: number) {
+    this.mss = mss;
+  }
+
+  /** Total bytes SACKed above SND.UNA. */
+  get sackedBytes(): number {
+    return this.sacked;
+  }
+
+  /** Number of disjoint SACKed ranges held. */
+  get rangeCount(): number {
+    return this.n;
+  }
+
+  /**
+   * Records SACK blocks from an ACK (pairs [left,right) in blocks[0..2*count)); ignores
+   * blocks not within (sndUna, sndNxt] and D-SACKs below sndUna. Returns bytes newly SACKed.
+   */
+  update(sndUna: number, sndNxt: number, blocks: Uint32Array, count: number): number {
+    let newly = 0;
+    const m = Math.min(count, blocks.length >>> 1);
+    for (let i = 0; i < m; i++) {
+      let l = blocks[2 * i]!;
+      const r = blocks[2 * i + 1]!;
+      if (!seqLt(l, r) || seqGt(r, sndNxt)) {
+        this.invalidBlocks++;
+        continue;
+      }
+      if (seqLeq(r, sndUna)) {
+        this.dsackBlocks++;
+        continue;
+      }
+      if (seqLt(l, sndUna)) l = sndUna >>> 0;
+      newly += this.add(l, r);
+    }
+    return newly;
+  }
+
+  /** Forget everything below the new cumulative ACK. */
+  advance(sndUna: number): void {
+    const una = sndUna >>> 0;
+    let drop = 0;
+    while (drop < this.n && seqLeq(this.rights[drop]!, una)) {
+      this.sacked -= seqSub(this.rights[drop]!, this.lefts[drop]!);
+      drop++;
+    }
+    if (drop > 0) {
+      this.lefts.copyWithin(0, drop, this.n);
+      this.rights.copyWithin(0, drop, this.n);
+      this.n -= drop;
+    }
+    if (this.n > 0 && seqLt(this.lefts[0]!, una)) {
+      this.sacked -= seqSub(una, this.lefts[0]!);
+      this.lefts[0] = una;
+    }
+  }
+
+  /** Drops all state (after an RTO: RFC 6675 5.1 allows clearing; RFC 2018 8 reneging). */
+  clear(): void {
+    this.n = 0;
+    this.sacked = 0;
+  }
+
+  /** True if byte `seq` lies in a SACKed range. */
+  isSacked(seq: number): boolean {
+    for (let k = 0; k < this.n; k++) {
+      if (seqLt(seq, this.lefts[k]!)) return false;
+      if (seqLt(seq, this.rights[k]!)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * RFC 6675 IsLost(seq): DupThresh (3) discontiguous SACKed ranges or more than
+   * (DupThresh-1)*mss SACKed bytes above seq.
+   */
+  isLost(seq: number): boolean {
+    const limit = (DUP_THRESH - 1) * this.mss;
+    let count = 0;
+    let bytes = 0;
+    for (let k = this.n - 1; k >= 0; k--) {
+      const l = this.lefts[k]!;
+      const r = this.rights[k]!;
+      if (seqLeq(r, seq)) break;
+      bytes += seqGt(l, seq) ? seqSub(r, l) : seqSub(r, seq) - 1;
+      count++;
+      if (count >= DUP_THRESH || bytes > limit) return true;
+    }
+    return false;
+  }
+
+  /** Highest SACKed sequence (right edge), or sndUna when none. */
+  highestSacked(sndUna: number): number {
+    return this.n > 0 ? this.rights[this.n - 1]! : sndUna >>> 0;
+  }
+
+  /**
+   * RFC 6675 NextSeg() rule 1 (and rule 3 with requireLost = false): the first unSACKed
+   * byte range at or after `from` (HighRxt, >= SND.UNA) and below the highest SACKed
+   * byte that IsLost() (rule 1); limited to `maxLen` and to sndNxt. Writes [start, len]
+   * into out[0], out[1] and returns true, or returns false if there is none.
+   * `requireLost` is an extension of the agreed signature (optional, default true).
+   */
+  nextLost(from: number, sndNxt: number, maxLen: number, out: Float64Array, requireLost = true): boolean {
+    let s = from >>> 0;
+    for (let k = 0; k < this.n; k++) {
+      const l = this.lefts[k]!;
+      const r = this.rights[k]!;
+      if (seqLeq(r, s)) continue;
+      if (seqLeq(l, s)) {
+        s = r;
+        continue;
+      }
+      // Hole [s, l) with ranges k..n-1 above it. Higher holes have less SACKed above
+      // them, so if this one is not lost, none is.
+      if (requireLost && !this.lostBelow(k)) return false;
+      const end = seqGt(l, sndNxt) ? sndNxt >>> 0 : l;
+      let len = seqSub(end, s);
+      if (len > maxLen) len = maxLen;
+      if (len <= 0) return false;
+      out[0] = s;
+      out[1] = len;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * RFC 6675 SetPipe(): bytes in flight between sndUna and sndNxt given HighRxt. Every
+   * unSACKed byte counts once unless IsLost(), and once more if below highRxt
+   * (retransmitted).
+   */
+  pipe(sndUna: number, sndNxt: number, highRxt: number): number {
+    const limit = (DUP_THRESH - 1) * this.mss;
+    let total = 0;
+    let cur = sndUna >>> 0;
+    let rem = this.sacked;
+    for (let k = 0; k < this.n; k++) {
+      const l = this.lefts[k]!;
+      const r = this.rights[k]!;
+      if (seqLt(cur, l)) {
+        const end = seqGt(l, sndNxt) ? sndNxt >>> 0 : l;
+        const lost = this.n - k >= DUP_THRESH || rem > limit;
+        total += holePipe(cur, end, lost, highRxt);
+      }
+      rem -= seqSub(r, l);
+      if (seqGt(r, cur)) cur = r;
+    }
+    // Above the highest SACKed byte nothing is lost.
+    if (seqLt(cur, sndNxt)) total += holePipe(cur, sndNxt >>> 0, false, highRxt);
+    return total;
+  }
+
+  /** The ranges as [left,right) pairs, for /connections and tests. */
+  ranges(): Array<[number, number]> {
+    const a: Array<[number, number]> = [];
+    for (let k = 0; k < this.n; k++) a.push([this.lefts[k]!, this.rights[k]!]);
+    return a;
+  }
+
+  /** IsLost() for a hole just below range k (ranges k..n-1 lie above it). */
+  private lostBelow(k: number): boolean {
+    if (this.n - k >= DUP_THRESH) return true;
+    let bytes = 0;
+    for (let j = k; j < this.n; j++) bytes += seqSub(this.rights[j]!, this.lefts[j]!);
+    return bytes > (DUP_THRESH - 1) * this.mss;
+  }
+
+  /** Adds [l, r) (valid, above SND.UNA); returns bytes not SACKed before. */
+  private add(l: number, r: number): number {
+    const n = this.n;
+    // First range whose right edge reaches l (touching counts: merge adjacent ranges).
+    let i = 0;
+    while (i < n && seqLt(this.rights[i]!, l)) i++;
+    // Last range whose left edge is at or before r.
+    let j = i - 1;
+    while (j + 1 < n && seqLeq(this.lefts[j + 1]!, r)) j++;
+    if (j < i) {
+      // Disjoint: insert at i.
+      if (n === MAX_SACK_RANGES) {
+        this.overflowDrops++;
+        if (i === n) return 0; // the new block would be the highest: drop it
+        this.sacked -= seqSub(this.rights[n - 1]!, this.lefts[n - 1]!);
+        this.n = n - 1;
+      }
+      this.lefts.copyWithin(i + 1, i, this.n);
+      this.rights.copyWithin(i + 1, i, this.n);
+      this.lefts[i] = l;
+      this.rights[i] = r;
+      this.n++;
+      const len = seqSub(r, l);
+      this.sacked += len;
+      return len;
+    }
+    // Merge ranges i..j with [l, r).
+    let covered = 0;
+    for (let k = i; k <= j; k++) covered += seqSub(this.rights[k]!, this.lefts[k]!);
+    const nl = seqLt(l, this.lefts[i]!) ? l : this.lefts[i]!;
+    const nr = seqGt(r, this.rights[j]!) ? r : this.rights[j]!;
+    const newly = seqSub(nr, nl) - covered;
+    this.lefts[i] = nl;
+    this.rights[i] = nr;
+    if (j > i) {
+      this.lefts.copyWithin(i + 1, j + 1, n);
+      this.rights.copyWithin(i + 1, j + 1, n);
+      this.n = n - (j - i);
+    }
+    this.sacked += newly;
+    return newly;
+  }
+}
+
+/** SetPipe() contribution of the unSACKed bytes [a, b). */
+function holePipe(a: number, b: number, lost: boolean, highRxt: number): number {
+  const len = seqSub(b, a);
+  if (len <= 0) return 0;
+  let rx = seqSub(highRxt, a);
+  if (rx < 0) rx = 0;
+  else if (rx > len) rx = len;
+  return (lost ? 0 : len) + rx;
+}

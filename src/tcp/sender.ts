@@ -1,0 +1,382 @@
+/**
+ * The send half of a connection: SND.UNA/NXT/WND, the send buffer, what to send next
+ * (new data under Nagle and the windows, retransmissions in loss recovery, FIN), ACK
+ * processing with RTT sampling, duplicate-ACK counting and loss recovery, and the
+ * retransmission timer.
+ *
+ * RFC 9293 3.8.6.2.1 (sender SWS avoidance), 3.10.7.4 (ACK processing, SND.WL1/WL2 window
+ * update rule), RFC 1122 4.2.3.4 (Nagle; we use Minshall's variant as Linux does: hold a
+ * small segment only while another small one is unacknowledged), RFC 6298 (RTO, Karn),
+ * RFC 7323 4 (RTT from timestamps), RFC 5681 3.2 (fast retransmit on 3 duplicate ACKs),
+ * RFC 6582 (NewReno partial ACKs), RFC 6675 (SACK-based loss recovery with pipe).
+ * After an RTO the sender goes back to SND.UNA (BSD's snd_max keeps the highest sequence
+ * sent, so ACKs for data sent before the timeout are still acceptable).
+ */
+import { TCP_FIN, TCP_PSH } from '../wire/tcp.js';
+import { C, type Counters } from '../stack/counters.js';
+import { createCongestionControl, type CongestionControl } from './congestion/congestion-control.js';
+import { RttEstimator } from './rtt-estimator.js';
+import { SackScoreboard } from './sack-scoreboard.js';
+import { SendBuffer } from './send-buffer.js';
+import { seqAdd, seqGeq, seqGt, seqLeq, seqLt, seqMax, seqSub } from './seq.js';
+import { T_PERSIST, T_RTO, type TcpTimers } from './timers.js';
+
+/** Where the sender's segments go: the connection adds ACK, window and options. */
+export interface SenderTransmit {
+  /** Sends `len` bytes at send-buffer offset `dataOffset` with sequence `seq` and extra flags (FIN, PSH). */
+  transmitData(seq: number, flags: number, dataOffset: number, len: number, now: number): boolean;
+  /** Sends a zero-window probe (an ACK with SEG.SEQ = SND.UNA − 1, Linux's tcp_xmit_probe_skb). */
+  transmitProbe(now: number): void;
+}
+
+/** Outcome of ACK processing. */
+export const ACK_OK = 0, ACK_UNSENT = 1, ACK_TOO_OLD = 2;
+
+const DUP_THRESH = 3;
+
+/** Send-side state of one connection. */
+export class TcpSender {
+  iss = 0;
+  sndUna = 0;
+  sndNxt = 0;
+  /** Highest sequence number sent plus one (snd_max). */
+  sndMax = 0;
+  /** The peer's window in bytes (already scaled), and the update bookkeeping. */
+  sndWnd = 0;
+  sndWl1 = 0;
+  sndWl2 = 0;
+  maxSndWnd = 0;
+  /** The peer's window scale shift. */
+  wscale = 0;
+  /** Payload bytes per segment (after options). */
+  mss = 536;
+  readonly buf: SendBuffer;
+  /** The application asked to close its sending side; the FIN's sequence number once sent. */
+  finQueued = false;
+  finSent = false;
+  finSeq = 0;
+  nodelay = false;
+  /** End of the last small (< MSS) segment sent: Minshall's Nagle holds while it is unacked. */
+  private smallEnd = 0;
+  /** Segment-timed RTT sample when timestamps are off (-1: none running). */
+  private rttSeq = -1;
+  private rttStart = 0;
+  readonly rtt = new RttEstimator();
+  cc: CongestionControl;
+  readonly sack: SackScoreboard;
+  sackEnabled = false;
+  inRecovery = false;
+  recoverPoint = 0;
+  highRxt = 0;
+  dupAcks = 0;
+  /** Consecutive RTOs without progress. */
+  retries = 0;
+  /** Zero-window probe backoff exponent. */
+  probes = 0;
+  private readonly tmp = new Float64Array(2);
+
+  constructor(
+    sendBuffer: number,
+    ccName: 'newreno' | 'cubic',
+    private readonly timers: TcpTimers,
+    private readonly counters: Counters,
+  ) {
+    this.buf = new SendBuffer(sendBuffer);
+    this.cc = createCongestionControl(ccName, this.mss);
+    this.sack = new SackScoreboard(this.mss);
+  }
+
+  /** Sets the payload size per segment (after MSS negotiation) and restarts congestion control with it. */
+  setMss(mss: number, ccName: 'newreno' | 'cubic'): void {
+    this.mss = Math.max(64, mss);
+    this.cc = createCongestionControl(ccName, this.mss);
+    this.sack.mss = this.mss;
+  }
+
+  /** Bytes sent and not yet acknowledged (excluding a FIN). */
+  flight(): number {
+    return Math.max(0, seqSub(this.sndNxt, this.sndUna) - (this.finSent && seqGt(this.sndNxt, this.finSeq) ? 1 : 0));
+  }
+
+  /** Data bytes queued but not yet sent. */
+  unsent(): number {
+    return this.buf.length - Math.min(this.buf.length, Math.max(0, seqSub(this.sndNxt, this.sndUna)));
+  }
+
+  /** True when everything including our FIN (if any) is acknowledged. */
+  allAcked(): boolean {
+    return this.sndUna === this.sndMax;
+  }
+
+  /** True when our FIN has been sent and acknowledged. */
+  finAcked(): boolean {
+    return this.finSent && seqGt(this.sndUna, this.finSeq);
+  }
+
+  /** Starts the sequence space at our ISN (the SYN is sent by the connection). */
+  start(iss: number): void {
+    this.iss = iss;
+    this.sndUna = iss;
+    this.sndNxt = seqAdd(iss, 1);
+    this.sndMax = this.sndNxt;
+    this.smallEnd = iss;
+  }
+
+  /** Takes the window from the SYN (never scaled) or later segments (RFC 7323 2.2). */
+  setWindow(seq: number, ack: number, rawWindow: number, isSyn: boolean): void {
+    this.sndWnd = isSyn ? rawWindow : rawWindow * 2 ** this.wscale;
+    this.sndWl1 = seq;
+    this.sndWl2 = ack;
+    if (this.sndWnd > this.maxSndWnd) this.maxSndWnd = this.sndWnd;
+  }
+
+  /**
+   * Processes the acknowledgment fields of an acceptable segment (RFC 9293 3.10.7.4,
+   * fifth check). `tsEcr` is the echoed timestamp (ms clock) or -1. Returns ACK_OK, or
+   * ACK_UNSENT (acknowledges data never sent: the caller ACKs and drops) / ACK_TOO_OLD.
+   */
+  onAck(
+    seq: number, ack: number, rawWindow: number, segDataLen: number, isDupCandidate: boolean,
+    sackBlocks: Uint32Array, sackCount: number, tsEcrMs: number, now: number,
+    out: SenderTransmit,
+  ): number {
+    if (seqGt(ack, this.sndMax)) return ACK_UNSENT;
+    if (seqLt(ack, seqSub(this.sndUna, 0) - this.maxSndWnd) && seqLt(ack, this.sndUna) && seqSub(this.sndUna, ack) > Math.max(this.maxSndWnd, 65535)) {
+      return ACK_TOO_OLD; // RFC 5961 5.2: older than the window we could have sent
+    }
+    const oldWnd = this.sndWnd;
+    if (seqLt(this.sndWl1, seq) || (this.sndWl1 === seq && seqLeq(this.sndWl2, ack))) {
+      this.setWindow(seq, ack, rawWindow, false);
+      if (this.sndWnd > 0) {
+        this.probes = 0;
+        this.timers.clear(T_PERSIST);
+      }
+    }
+    let newlySacked = 0;
+    if (this.sackEnabled && sackCount > 0) newlySacked = this.sack.update(this.sndUna, this.sndMax, sackBlocks, sackCount);
+
+    if (seqGt(ack, this.sndUna)) {
+      const flightBefore = this.flight();
+      let acked = seqSub(ack, this.sndUna);
+      if (this.sndUna === this.iss) acked--; // our SYN
+      const dataAcked = Math.min(Math.max(0, acked), this.buf.length);
+      this.buf.ack(dataAcked);
+      this.sndUna = ack;
+      if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
+      if (seqLt(this.highRxt, ack)) this.highRxt = ack;
+      this.sack.advance(ack);
+      this.retries = 0;
+      // RTT: timestamps give a sample on every ACK of new data (RFC 7323 4.1); otherwise
+      // one timed segment at a time, never a retransmitted one (Karn).
+      if (tsEcrMs >= 0) {
+        this.rtt.sample(Math.max(0, now - tsEcrMs));
+      } else if (this.rttSeq >= 0 && seqGt(ack, this.rttSeq)) {
+        this.rtt.sample(now - this.rttStart);
+        this.rttSeq = -1;
+      }
+      if (this.inRecovery) {
+        if (seqGeq(ack, this.recoverPoint)) {
+          this.inRecovery = false;
+          this.dupAcks = 0;
+          this.cc.onRecoveryEnd(now);
+        } else {
+          // Partial ACK (RFC 6582 3.2 step 5): the next hole is lost too.
+          this.counters[C.tcp_partial_acks]++;
+          this.dupAcks = 0;
+          if (!this.sackEnabled) this.retransmitAt(this.sndUna, now, out);
+        }
+      } else {
+        this.dupAcks = 0;
+        this.cc.onAck(dataAcked, now, this.rtt.srtt, flightBefore);
+      }
+      if (this.sndUna === this.sndMax) this.timers.clear(T_RTO);
+      else this.timers.set(T_RTO, now + this.rtt.rto);
+      return ACK_OK;
+    }
+    // ack == SND.UNA: a duplicate ACK (RFC 5681 2) when it carries no data, does not change
+    // the window, and data is outstanding; with SACK, new SACK information also counts.
+    if (
+      ack === this.sndUna && segDataLen === 0 && isDupCandidate && this.flight() > 0 &&
+      (this.sndWnd === oldWnd || newlySacked > 0)
+    ) {
+      this.dupAcks++;
+      if (!this.inRecovery && (this.dupAcks >= DUP_THRESH || (this.sackEnabled && this.sack.isLost(this.sndUna)))) {
+        this.enterRecovery(now, out);
+      }
+    }
+    return ACK_OK;
+  }
+
+  private enterRecovery(now: number, out: SenderTransmit): void {
+    this.inRecovery = true;
+    this.recoverPoint = this.sndMax;
+    this.cc.onCongestionEvent(now, this.flight());
+    this.counters[C.tcp_fast_retransmits]++;
+    if (this.sackEnabled) this.counters[C.tcp_sack_recoveries]++;
+    this.highRxt = this.sndUna;
+    this.retransmitAt(this.sndUna, now, out);
+  }
+
+  /** Retransmits one segment starting at `seq` (data, or the FIN if that is what is there). */
+  private retransmitAt(seq: number, now: number, out: SenderTransmit): void {
+    const off = seqSub(seq, this.sndUna);
+    const avail = this.buf.length - off;
+    this.rttSeq = -1; // Karn: never time a retransmission
+    if (avail > 0) {
+      const len = Math.min(this.mss, avail);
+      const fin = this.finSent && seqAdd(seq, len) === this.finSeq && len === avail ? TCP_FIN : 0;
+      if (out.transmitData(seq, fin | TCP_PSH, off, len, now)) {
+        this.counters[C.tcp_retransmits]++;
+        const end = seqAdd(seq, len + (fin ? 1 : 0));
+        if (seqGt(end, this.highRxt)) this.highRxt = end;
+      }
+    } else if (this.finSent && seq === this.finSeq) {
+      if (out.transmitData(seq, TCP_FIN, off, 0, now)) this.counters[C.tcp_retransmits]++;
+      this.highRxt = seqAdd(seq, 1);
+    }
+    if (!this.timers.armed(T_RTO)) this.timers.set(T_RTO, now + this.rtt.rto);
+  }
+
+  /** Bytes in the network by RFC 6675's estimate (or NewReno's dup-ACK emulation). */
+  private pipe(): number {
+    if (this.sackEnabled) return this.sack.pipe(this.sndUna, this.sndNxt, this.highRxt);
+    return Math.max(0, this.flight() - this.dupAcks * this.mss);
+  }
+
+  /**
+   * Sends what the windows allow: in recovery, lost segments first (RFC 6675 NextSeg),
+   * then new data; otherwise new data under Nagle/SWS rules, then FIN. Arms the RTO or
+   * persist timer as needed.
+   */
+  output(now: number, out: SenderTransmit): void {
+    if (this.inRecovery && this.sackEnabled) {
+      let pipe = this.pipe();
+      let guard = 0;
+      while (pipe < this.cc.cwnd && guard++ < 1000) {
+        if (this.sack.nextLost(this.highRxt, this.sndNxt, this.mss, this.tmp)) {
+          const s = this.tmp[0]!;
+          const len = this.tmp[1]!;
+          const off = seqSub(s, this.sndUna);
+          if (!out.transmitData(s, TCP_PSH, off, len, now)) return;
+          this.counters[C.tcp_retransmits]++;
+          this.highRxt = seqAdd(s, len);
+          pipe += len;
+          continue;
+        }
+        const sent = this.sendNew(now, out, this.cc.cwnd - pipe);
+        if (sent <= 0) break;
+        pipe += sent;
+      }
+      this.armTimers(now);
+      return;
+    }
+    let guard = 0;
+    while (guard++ < 10_000) {
+      const cwndRoom = this.cc.cwnd - this.pipe();
+      if (this.sendNew(now, out, cwndRoom) <= 0) break;
+    }
+    this.armTimers(now);
+  }
+
+  /** Sends one new segment within `cwndRoom`; returns bytes sent (0: nothing to send now). */
+  private sendNew(now: number, out: SenderTransmit, cwndRoom: number): number {
+    const sentOff = Math.max(0, seqSub(this.sndNxt, this.sndUna));
+    const unsent = this.buf.length - Math.min(this.buf.length, sentOff);
+    const wndRoom = seqSub(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
+    if (unsent > 0) {
+      const room = Math.min(wndRoom, cwndRoom);
+      let len = Math.min(unsent, this.mss, room);
+      if (len <= 0) return 0;
+      if (len < this.mss) {
+        if (len < unsent) {
+          // Window-limited small segment: SWS avoidance (RFC 9293 3.8.6.2.1).
+          if (len < (this.maxSndWnd >>> 1) || this.maxSndWnd === 0) return 0;
+        } else if (!this.nodelay && !this.finQueued && seqGt(this.smallEnd, this.sndUna)) {
+          return 0; // Nagle (Minshall): a small segment is already outstanding
+        }
+      }
+      len = Math.min(len, unsent);
+      const seq = this.sndNxt;
+      const last = len === unsent;
+      const fin = last && this.finQueued && !this.finSent ? TCP_FIN : 0;
+      const flags = (last ? TCP_PSH : 0) | fin;
+      if (!out.transmitData(seq, flags, sentOff, len, now)) return 0;
+      if (this.rttSeq < 0) {
+        this.rttSeq = seq;
+        this.rttStart = now;
+      }
+      const wasRetransmission = seqLt(seq, this.sndMax);
+      if (wasRetransmission) this.counters[C.tcp_retransmits]++;
+      this.sndNxt = seqAdd(seq, len);
+      if (len < this.mss) this.smallEnd = this.sndNxt;
+      if (fin) {
+        this.finSent = true;
+        this.finSeq = this.sndNxt;
+        this.sndNxt = seqAdd(this.sndNxt, 1);
+      }
+      this.sndMax = seqMax(this.sndMax, this.sndNxt);
+      return len;
+    }
+    if (this.finQueued && (!this.finSent || this.sndNxt === this.finSeq)) {
+      // FIN alone (possibly again, after an RTO rewound SND.NXT).
+      const seq = this.sndNxt;
+      if (!out.transmitData(seq, TCP_FIN, sentOff, 0, now)) return 0;
+      if (seqLt(seq, this.sndMax)) this.counters[C.tcp_retransmits]++;
+      this.finSent = true;
+      this.finSeq = seq;
+      this.sndNxt = seqAdd(seq, 1);
+      this.sndMax = seqMax(this.sndMax, this.sndNxt);
+      return 0;
+    }
+    return 0;
+  }
+
+  private armTimers(now: number): void {
+    if (this.sndUna !== this.sndMax) {
+      if (!this.timers.armed(T_RTO)) this.timers.set(T_RTO, now + this.rtt.rto);
+      this.timers.clear(T_PERSIST);
+    } else if (this.sndWnd === 0 && this.unsent() > 0) {
+      if (!this.timers.armed(T_PERSIST)) this.timers.set(T_PERSIST, now + this.persistInterval());
+    } else {
+      this.timers.clear(T_PERSIST);
+    }
+  }
+
+  private persistInterval(): number {
+    return Math.min(60_000, Math.max(200, this.rtt.rto) * 2 ** Math.min(this.probes, 10));
+  }
+
+  /** Zero-window probe timer (RFC 9293 3.8.6.1). */
+  onPersist(now: number, out: SenderTransmit): void {
+    if (this.sndWnd > 0 || this.unsent() === 0) return;
+    out.transmitProbe(now);
+    this.counters[C.tcp_window_probes]++;
+    this.probes++;
+    this.timers.set(T_PERSIST, now + this.persistInterval());
+  }
+
+  /**
+   * Retransmission timeout (RFC 6298 5.4–5.6, RFC 5681 3.1): back off, shrink cwnd to one
+   * segment, forget SACK state, go back to SND.UNA. Returns false when the retry limit is
+   * reached (the connection then gives up).
+   */
+  onRto(now: number, maxRetries: number, out: SenderTransmit): boolean {
+    if (this.sndUna === this.sndMax) return true;
+    this.retries++;
+    this.counters[C.tcp_rto_timeouts]++;
+    if (this.retries > maxRetries) return false;
+    this.cc.onRetransmitTimeout(now, this.flight());
+    this.rtt.backoff();
+    this.inRecovery = false;
+    this.dupAcks = 0;
+    this.sack.clear();
+    this.rttSeq = -1;
+    this.sndNxt = this.sndUna;
+    this.highRxt = this.sndUna;
+    this.smallEnd = this.sndUna;
+    this.recoverPoint = this.sndMax; // RFC 6582 4.1: no fast retransmit for data sent before the RTO
+    this.timers.set(T_RTO, now + this.rtt.rto);
+    this.output(now, out);
+    return true;
+  }
+}

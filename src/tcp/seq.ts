@@ -1,0 +1,65 @@
+/**
+ * TCP sequence number arithmetic (RFC 9293 section 3.4; RFC 1982 serial number
+ * arithmetic with SERIAL_BITS = 32).
+ *
+ * Sequence numbers are uint32 numbers (`>>> 0`). Comparisons are modulo 2^32: `a` is
+ * before `b` when the signed 32-bit difference `(a - b) | 0` is negative, so two
+ * numbers compare correctly while they are less than 2^31 apart (the window limit of
+ * RFC 7323 section 2.3 keeps every in-flight number well inside that). Exactly 2^31
+ * apart, `seqLt(a, b)` and `seqLt(b, a)` are both true (RFC 1982 leaves it undefined).
+ * Plain functions on numbers: nothing allocates.
+ */
+
+/** `a + n` modulo 2^32 (`n` may be negative). */
+export function seqAdd(a: number, n: number): number {
+  return (a + n) >>> 0;
+}
+
+/** Signed 32-bit difference `a - b`: how far `a` is ahead of `b` (negative: behind). */
+export function seqSub(a: number, b: number): number {
+  return (a - b) | 0;
+}
+
+/** `a < b` modulo 2^32. */
+export function seqLt(a: number, b: number): boolean {
+  return ((a - b) | 0) < 0;
+}
+
+/** `a <= b` modulo 2^32. */
+export function seqLeq(a: number, b: number): boolean {
+  return ((a - b) | 0) <= 0;
+}
+
+/** `a > b` modulo 2^32. */
+export function seqGt(a: number, b: number): boolean {
+  return ((b - a) | 0) < 0;
+}
+
+/** `a >= b` modulo 2^32. */
+export function seqGeq(a: number, b: number): boolean {
+  return ((b - a) | 0) <= 0;
+}
+
+/** The later of `a` and `b` modulo 2^32 (as uint32). */
+export function seqMax(a: number, b: number): number {
+  return ((a - b) | 0) < 0 ? b >>> 0 : a >>> 0;
+}
+
+/** The earlier of `a` and `b` modulo 2^32 (as uint32). */
+export function seqMin(a: number, b: number): number {
+  return ((a - b) | 0) < 0 ? a >>> 0 : b >>> 0;
+}
+
+/**
+ * `start <= x < start + len` modulo 2^32: the RFC 9293 section 3.10.7.4 window test
+ * (e.g. RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND). `len` is 0..2^32-1; 0 gives false.
+ */
+export function seqInWindow(x: number, start: number, len: number): boolean {
+  // Unsigned offset of x from start, compared with the unsigned length.
+  return ((x - start) >>> 0) < len >>> 0;
+}
+
+/** `lo <= x <= hi` modulo 2^32 (e.g. SND.UNA < SEG.ACK =< SND.NXT with `lo` = SND.UNA+1). */
+export function seqBetween(lo: number, x: number, hi: number): boolean {
+  return ((x - lo) >>> 0) <= ((hi - lo) >>> 0);
+}

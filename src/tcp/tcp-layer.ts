@@ -1,0 +1,414 @@
+/**
+ * TCP for one shard: demultiplexing segments to connections, listeners with a bounded
+ * SYN queue and SYN cookies beyond it, active opens on local ports that hash back to this
+ * shard, RST for segments nobody wants, TIME_WAIT bookkeeping, and the timer heap.
+ *
+ * RFC 9293 3.10.7.1 (segments to a CLOSED port get RST: <SEQ=SEG.ACK><CTL=RST> when ACK is
+ * set, else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>), 3.10.7.2 (LISTEN), RFC 6528 (ISN),
+ * RFC 4987 3.6 (SYN cookies), RFC 6335 / Linux ip_local_port_range (ephemeral ports
+ * 32768–60999), RFC 1122 4.2.3.10 (validate the checksum; drop broadcast/multicast).
+ */
+import { C, type Counters } from '../stack/counters.js';
+import { hashFourTuple, shardOf } from '../stack/flow-hash.js';
+import type { Ipv4Output } from '../l3/ipv4-output.js';
+import {
+  TCP_ACK, TCP_FIN, TCP_OK, TCP_RST, TCP_SYN, TCP_TRUNCATED,
+  parseTcpOptions, tcpAck, tcpChecksumValid, tcpDataOffset, tcpDstPort, tcpFlags, tcpSeq, tcpSrcPort, tcpWindow, validateTcp,
+} from '../wire/tcp.js';
+import { DeadlineHeap } from '../util/deadline-heap.js';
+import type { TcpConnectionHandle, TcpEndpointApi } from './connection-handle.js';
+import { State, TcpConnection, type ConnectionHost } from './connection.js';
+import { IsnGenerator } from './isn.js';
+import { InSegment } from './segment.js';
+import { SegmentOptions, SegmentWriter } from './segment-writer.js';
+import { seqAdd, seqSub } from './seq.js';
+import { SynCookies, cookieTsSackOk, cookieTsWscale, decodeCookieTs, encodeCookieTs } from './syn-cookie.js';
+import { DEFAULT_TCP_CONFIG, windowScaleFor, type TcpConfig } from './tcp-config.js';
+
+/** A listening port. */
+interface Listener {
+  port: number;
+  backlog: number;
+  onAccept: (c: TcpConnectionHandle) => void;
+  /** Connections in SYN_RECEIVED for this port. */
+  synQueue: number;
+  /** When SYN cookies were last sent (a final ACK may then carry one). */
+  cookiesUntil: number;
+}
+
+/** First and last ephemeral port (Linux's default ip_local_port_range). */
+export const EPHEMERAL_FIRST = 32768, EPHEMERAL_LAST = 60999;
+
+/** The TCP layer of one shard. */
+export class TcpLayer implements ConnectionHost, TcpEndpointApi {
+  readonly writer: SegmentWriter;
+  readonly config: TcpConfig;
+  readonly ourMss: number;
+  /** localPort → (remoteIp·65536 + remotePort) → connection. */
+  private readonly conns = new Map<number, Map<number, TcpConnection>>();
+  private readonly listeners = new Map<number, Listener>();
+  private readonly heap = new DeadlineHeap<TcpConnection>();
+  private readonly scheduled = new WeakMap<TcpConnection, number>();
+  private readonly dirty = new Set<TcpConnection>();
+  private readonly seg = new InSegment();
+  private readonly rstOpts = new SegmentOptions();
+  private readonly isnGen: IsnGenerator;
+  private readonly cookies: SynCookies;
+  private connCount = 0;
+  private timeWaitCount = 0;
+  private nextEphemeral: number;
+  /** Called when app-side changes need the worker to flush (coalesced by the caller). */
+  onDirty: () => void = () => {};
+
+  constructor(
+    readonly localIp: number,
+    mtu: number,
+    private readonly shardIndex: number,
+    private readonly shardCount: number,
+    ip: Ipv4Output,
+    readonly counters: Counters,
+    config: Partial<TcpConfig> = {},
+    secret?: Uint8Array,
+  ) {
+    this.config = { ...DEFAULT_TCP_CONFIG, ...config };
+    this.ourMss = mtu - 40;
+    this.writer = new SegmentWriter(ip, counters, localIp);
+    this.isnGen = new IsnGenerator(secret);
+    this.cookies = new SynCookies(secret);
+    this.nextEphemeral = EPHEMERAL_FIRST + ((shardIndex * 7919) % (EPHEMERAL_LAST - EPHEMERAL_FIRST));
+  }
+
+  // ------------------------------------------------------------ ConnectionHost
+
+  tsOffset(remoteIp: number): number {
+    return this.isnGen.tsOffset(this.localIp, remoteIp);
+  }
+
+  onEstablished(c: TcpConnection): void {
+    const l = this.listeners.get(c.listenerPort);
+    if (l) l.synQueue = Math.max(0, l.synQueue - 1);
+    this.counters[C.tcp_syn_queue] = this.synQueueTotal();
+    if (!l) {
+      c.abort();
+      return;
+    }
+    l.onAccept(c);
+  }
+
+  onClosed(c: TcpConnection): void {
+    const m = this.conns.get(c.localPort);
+    const key = c.remoteIp * 65536 + c.remotePort;
+    if (m?.get(key) === c) {
+      m.delete(key);
+      if (m.size === 0) this.conns.delete(c.localPort);
+      this.connCount--;
+      if (c.wasTimeWait) this.timeWaitCount--;
+    }
+    if (c.listenerPort !== 0 && c.countedInSynQueue) {
+      const l = this.listeners.get(c.listenerPort);
+      if (l) l.synQueue = Math.max(0, l.synQueue - 1);
+      c.countedInSynQueue = false;
+    }
+    this.updateGauges();
+  }
+
+  onTimeWait(c: TcpConnection): void {
+    c.wasTimeWait = true;
+    this.timeWaitCount++;
+    if (this.timeWaitCount > this.config.maxTimeWait) {
+      this.counters[C.drop_tcp_time_wait_limit]++;
+      c.terminate(undefined);
+    }
+    this.updateGauges();
+  }
+
+  markDirty(c: TcpConnection): void {
+    if (this.dirty.size === 0) this.onDirty();
+    this.dirty.add(c);
+  }
+
+  // ------------------------------------------------------------ TcpEndpointApi
+
+  listen(port: number, backlog: number, onAccept: (conn: TcpConnectionHandle) => void): boolean {
+    if (this.listeners.has(port)) return false;
+    this.listeners.set(port, {
+      port, backlog: Math.max(1, Math.min(backlog || this.config.synQueue, 65535)), onAccept, synQueue: 0, cookiesUntil: -Infinity,
+    });
+    return true;
+  }
+
+  unlisten(port: number): void {
+    this.listeners.delete(port);
+  }
+
+  connect(remoteIp: number, remotePort: number): TcpConnectionHandle | null {
+    const now = this.clock();
+    this.now = now;
+    const span = EPHEMERAL_LAST - EPHEMERAL_FIRST + 1;
+    for (let i = 0; i < span; i++) {
+      const port = EPHEMERAL_FIRST + ((this.nextEphemeral - EPHEMERAL_FIRST + i) % span);
+      if (this.listeners.has(port)) continue;
+      if (shardOf(hashFourTuple(this.localIp, port, remoteIp, remotePort, 6), this.shardCount) !== this.shardIndex) continue;
+      if (this.lookup(port, remoteIp, remotePort) !== undefined) continue;
+      this.nextEphemeral = port + 1;
+      if (this.connCount >= this.config.maxConnections) {
+        this.counters[C.drop_tcp_conn_limit]++;
+        return null;
+      }
+      const c = new TcpConnection(this, this.localIp, port, remoteIp, remotePort, now);
+      this.insert(c);
+      this.counters[C.tcp_active_opens]++;
+      c.connect(this.isnGen.isn(this.localIp, port, remoteIp, remotePort, now), now);
+      this.schedule(c);
+      this.markDirty(c);
+      return c;
+    }
+    return null;
+  }
+
+  // ------------------------------------------------------------ input
+
+  /** The time of the latest input or poll. */
+  now = 0;
+  /** The clock for application-initiated calls (connect); the worker sets it to its monotonic clock. */
+  clock: () => number = () => this.now;
+
+  /**
+   * Handles a TCP segment whose IPv4 header starts at b[ipOff] (header `hlen`, total
+   * `ipLen`). `checksumTrusted` skips verification (virtio-net DATA_VALID/NEEDS_CSUM).
+   */
+  input(b: Uint8Array, ipOff: number, hlen: number, ipLen: number, src: number, dst: number, now: number, checksumTrusted = false): void {
+    this.now = now;
+    const o = ipOff + hlen;
+    const len = ipLen - hlen;
+    const v = validateTcp(b, o, len);
+    if (v !== TCP_OK) {
+      this.counters[v === TCP_TRUNCATED ? C.drop_tcp_truncated : C.drop_tcp_bad_offset]++;
+      return;
+    }
+    if (!checksumTrusted && !tcpChecksumValid(b, o, len, src, dst)) {
+      this.counters[C.drop_tcp_checksum]++;
+      return;
+    }
+    const s = this.seg;
+    const doff = tcpDataOffset(b, o);
+    if (!parseTcpOptions(b, o, doff, s.opts)) {
+      // Malformed options: Linux ignores what it cannot parse; so do we (counted), keeping
+      // what parsed. A SYN with broken options is refused rather than half-negotiated.
+      this.counters[C.drop_tcp_bad_options]++;
+      if (tcpFlags(b, o) & TCP_SYN) return;
+    }
+    s.b = b;
+    s.dataOff = o + doff;
+    s.dataLen = len - doff;
+    s.src = src;
+    s.dst = dst;
+    s.srcPort = tcpSrcPort(b, o);
+    s.dstPort = tcpDstPort(b, o);
+    s.seq = tcpSeq(b, o);
+    s.ack = tcpAck(b, o);
+    s.flags = tcpFlags(b, o);
+    s.window = tcpWindow(b, o);
+    s.checksumTrusted = checksumTrusted;
+    let c = this.lookup(s.dstPort, src, s.srcPort);
+    if (c !== undefined && c.state === State.TIME_WAIT && s.flags & TCP_SYN && !(s.flags & (TCP_ACK | TCP_RST)) && c.timeWaitAcceptsSyn(s)) {
+      // A new incarnation (Linux-like TIME_WAIT reuse): forget the old one, open anew.
+      this.counters[C.tcp_time_wait_reused]++;
+      c.terminate(undefined);
+      c = undefined;
+    }
+    if (c !== undefined) {
+      c.input(s, now);
+      this.schedule(c);
+      return;
+    }
+    this.counters[C.tcp_segments_rx]++;
+    this.noConnection(s, now);
+  }
+
+  private noConnection(s: InSegment, now: number): void {
+    const f = s.flags;
+    if (f & TCP_RST) return;
+    const l = this.listeners.get(s.dstPort);
+    if (l !== undefined) {
+      if (f & TCP_ACK) {
+        if (!(f & TCP_SYN) && now <= l.cookiesUntil && this.acceptCookie(l, s, now)) return;
+        this.counters[C.drop_tcp_no_listener]++;
+        this.sendRst(s, now);
+        return;
+      }
+      if (f & TCP_SYN) {
+        this.passiveOpen(l, s, now);
+        return;
+      }
+      return; // neither SYN nor ACK: drop (RFC 9293 3.10.7.2)
+    }
+    this.counters[C.drop_tcp_no_listener]++;
+    this.sendRst(s, now);
+  }
+
+  private passiveOpen(l: Listener, s: InSegment, now: number): void {
+    if (this.connCount >= this.config.maxConnections) {
+      this.counters[C.drop_tcp_conn_limit]++;
+      return;
+    }
+    if (l.synQueue >= l.backlog) {
+      this.sendCookie(l, s, now);
+      return;
+    }
+    const c = new TcpConnection(this, this.localIp, s.dstPort, s.src, s.srcPort, now);
+    c.listenerPort = l.port;
+    c.countedInSynQueue = true;
+    l.synQueue++;
+    this.insert(c);
+    this.counters[C.tcp_passive_opens]++;
+    c.accept(s, this.isnGen.isn(this.localIp, s.dstPort, s.src, s.srcPort, now), now);
+    this.schedule(c);
+    this.updateGauges();
+  }
+
+  /** SYN queue full: answer with a SYN cookie and keep no state (RFC 4987 3.6). */
+  private sendCookie(l: Listener, s: InSegment, now: number): void {
+    const peerMss = s.opts.mss > 0 ? s.opts.mss : 536;
+    const isn = this.cookies.make(this.localIp, s.dstPort, s.src, s.srcPort, s.seq, Math.min(peerMss, this.ourMss), now);
+    l.cookiesUntil = now + 128_000;
+    const o = this.rstOpts;
+    o.reset();
+    o.synMss = this.ourMss;
+    const ws = this.config.windowScaling && s.opts.wscale >= 0;
+    const sackOk = this.config.sack && s.opts.sackPermitted;
+    o.synWscale = ws ? windowScaleFor(this.config.recvBuffer) : -1;
+    o.synSackPermitted = sackOk;
+    if (this.config.timestamps && s.opts.hasTimestamp) {
+      o.timestamps = true;
+      // Linux's trick: the peer's window scale and SACK-ok ride in the low bits of our tsVal.
+      o.tsVal = encodeCookieTs((Math.floor(now) + this.tsOffset(s.src)) >>> 0, ws ? s.opts.wscale : -1, sackOk);
+      o.tsEcr = s.opts.tsVal;
+    }
+    this.writer.send(s.src, s.dstPort, s.srcPort, isn, seqAdd(s.seq, 1), TCP_SYN | TCP_ACK, Math.min(65535, this.config.recvBuffer), o, null, 0, 0, now);
+    this.counters[C.tcp_syn_cookies_tx]++;
+  }
+
+  private acceptCookie(l: Listener, s: InSegment, now: number): boolean {
+    const iss = seqSub(s.ack, 1) >>> 0;
+    const mss = this.cookies.check(this.localIp, s.dstPort, s.src, s.srcPort, seqSub(s.seq, 1) >>> 0, iss, now);
+    if (mss < 0) {
+      this.counters[C.tcp_syn_cookies_bad]++;
+      return false;
+    }
+    if (this.connCount >= this.config.maxConnections) {
+      this.counters[C.drop_tcp_conn_limit]++;
+      return true;
+    }
+    let wscale = -1;
+    let sackOk = false;
+    if (s.opts.hasTimestamp) {
+      const bits = decodeCookieTs(s.opts.tsEcr);
+      wscale = cookieTsWscale(bits);
+      sackOk = cookieTsSackOk(bits);
+    }
+    const c = new TcpConnection(this, this.localIp, s.dstPort, s.src, s.srcPort, now);
+    c.listenerPort = l.port;
+    this.insert(c);
+    this.counters[C.tcp_syn_cookies_ok]++;
+    this.counters[C.tcp_passive_opens]++;
+    c.acceptFromCookie(s, iss, mss, wscale, sackOk, now);
+    l.onAccept(c);
+    if (s.dataLen > 0 || s.flags & TCP_FIN) c.input(s, now);
+    this.schedule(c);
+    this.updateGauges();
+    return true;
+  }
+
+  /** RST for a segment that belongs to no connection (RFC 9293 3.10.7.1). */
+  private sendRst(s: InSegment, now: number): void {
+    const o = this.rstOpts;
+    o.reset();
+    if (s.flags & TCP_ACK) {
+      this.writer.send(s.src, s.dstPort, s.srcPort, s.ack, 0, TCP_RST, 0, o, null, 0, 0, now);
+    } else {
+      this.writer.send(s.src, s.dstPort, s.srcPort, 0, seqAdd(s.seq, s.segLen), TCP_RST | TCP_ACK, 0, o, null, 0, 0, now);
+    }
+    this.counters[C.tcp_resets_tx]++;
+  }
+
+  // ------------------------------------------------------------ timers and flushing
+
+  /** Runs connection timers due at `now`. */
+  poll(now: number): void {
+    this.now = now;
+    let guard = 0;
+    while (this.heap.peekDeadline() <= now && guard++ < 100_000) {
+      const c = this.heap.pop()!;
+      const when = this.heap.lastDeadline;
+      if (this.scheduled.get(c) !== when) continue; // stale entry
+      this.scheduled.delete(c);
+      if (c.state === State.CLOSED) continue;
+      c.onTimers(now);
+      this.schedule(c);
+    }
+  }
+
+  /** Earliest timer deadline of any connection (may be early: a stale entry). */
+  nextDeadline(): number {
+    return this.heap.peekDeadline();
+  }
+
+  /** Flushes connections the application touched since the last call. */
+  flushDirty(now: number): void {
+    this.now = now;
+    if (this.dirty.size === 0) return;
+    for (const c of this.dirty) {
+      if (c.state !== State.CLOSED) {
+        c.lastNow = now;
+        c.flush(now);
+        this.schedule(c);
+      }
+    }
+    this.dirty.clear();
+  }
+
+  /** Makes sure the heap holds an entry at the connection's earliest deadline. */
+  private schedule(c: TcpConnection): void {
+    const d = c.nextDeadline();
+    if (d === Infinity || c.state === State.CLOSED) return;
+    const cur = this.scheduled.get(c);
+    if (cur !== undefined && cur <= d) return;
+    this.scheduled.set(c, d);
+    this.heap.push(d, c);
+  }
+
+  // ------------------------------------------------------------ tables
+
+  private lookup(localPort: number, remoteIp: number, remotePort: number): TcpConnection | undefined {
+    return this.conns.get(localPort)?.get(remoteIp * 65536 + remotePort);
+  }
+
+  private insert(c: TcpConnection): void {
+    let m = this.conns.get(c.localPort);
+    if (!m) {
+      m = new Map();
+      this.conns.set(c.localPort, m);
+    }
+    m.set(c.remoteIp * 65536 + c.remotePort, c);
+    this.connCount++;
+    this.updateGauges();
+  }
+
+  private synQueueTotal(): number {
+    let n = 0;
+    for (const l of this.listeners.values()) n += l.synQueue;
+    return n;
+  }
+
+  private updateGauges(): void {
+    this.counters[C.tcp_connections] = this.connCount;
+    this.counters[C.tcp_time_wait] = this.timeWaitCount;
+    this.counters[C.tcp_syn_queue] = this.synQueueTotal();
+  }
+
+  /** Every connection (for /connections and tests). */
+  *connections(): IterableIterator<TcpConnection> {
+    for (const m of this.conns.values()) yield* m.values();
+  }
+}
