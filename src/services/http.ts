@@ -34,8 +34,8 @@ export function patternByte(i: number): number {
  */
 function buildTable(): Buffer {
   const t = Buffer.alloc(BYTES_PERIOD + BYTES_CHUNK);
-  for (let j = 0; j < BYTES_PERIOD; j++) t[j] = Math.imul(j, 0x9e3779b1) >>> 24;
-  t.copy(t, BYTES_PERIOD, 0, BYTES_CHUNK);
+  // By the formula all the way (the tail is longer than the period: no self-copy).
+  for (let i = 0; i < t.length; i++) t[i] = patternByte(i);
   return t;
 }
 

@@ -260,6 +260,24 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
       this.inputTimeWait(seg, now);
       return;
     }
+    // Simultaneous open (RFC 9293 3.5 figure 8, line 6): in SYN_RECEIVED after an active
+    // open, the peer's SYN-ACK repeats its SYN at IRS, which the acceptability test below
+    // would reject (it lies before RCV.NXT). Like Linux (tcp_validate_incoming), take it
+    // as the ACK of our SYN when it acknowledges exactly what we sent.
+    if (
+      this.state === State.SYN_RECEIVED && this.listenerPort === 0 && (f & (TCP_SYN | TCP_ACK | TCP_RST)) === (TCP_SYN | TCP_ACK) &&
+      seg.seq === this.rcv.irs && seg.ack === this.snd.sndMax
+    ) {
+      this.state = State.ESTABLISHED;
+      this.timers.clear(T_RTO);
+      this.snd.sndUna = seg.ack;
+      this.snd.setWindow(seg.seq, seg.ack, seg.window, true);
+      if (this.tsEnabled && seg.opts.hasTimestamp) this.rcv.updateTsRecent(seg.seq, seg.opts.tsVal);
+      counters[C.tcp_established_total]++;
+      this.armKeepalive(now);
+      this.events.onConnect();
+      return;
+    }
     // PAWS (RFC 7323 5.3), before the sequence check.
     if (this.tsEnabled && seg.opts.hasTimestamp && !(f & TCP_RST) && this.rcv.pawsReject(seg.opts.tsVal)) {
       counters[C.drop_tcp_paws]++;
@@ -308,7 +326,11 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
         counters[C.tcp_established_total]++;
         this.armKeepalive(now);
         this.countedInSynQueue = false;
-        this.host.onEstablished(this);
+        // A passive open goes to its listener; an active open that went through
+        // SYN_RECEIVED (simultaneous open, RFC 9293 3.5 figure 8) has no listener: it
+        // completes its connect() instead.
+        if (this.listenerPort !== 0) this.host.onEstablished(this);
+        else this.events.onConnect();
       } else {
         this.sendRst(seg.ack, 0, false, now);
         return;

@@ -271,9 +271,9 @@ export class ReassemblyQueue {
   /** Remembers `s` as the most recently received segment's start (RFC 2018 4). */
   private noteRecent(s: number): void {
     const r = this.recent;
-    const i = r.indexOf(s);
-    if (i >= 0) r.splice(i, 1);
-    else if (r.length >= RECENT_MAX) r.pop();
-    r.unshift(s);
+    let i = r.indexOf(s);
+    if (i < 0) i = r.length < RECENT_MAX ? r.length : RECENT_MAX - 1;
+    for (; i > 0; i--) r[i] = r[i - 1]!;
+    r[0] = s;
   }
 }

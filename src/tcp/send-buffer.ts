@@ -58,6 +58,11 @@ export class SendBuffer {
     return s > 0 ? s : 0;
   }
 
+  /** Live entries (chunks referenced plus staging runs), for /connections and tests. */
+  get chunkCount(): number {
+    return this.bufs.length - this.head;
+  }
+
   /** Appends up to `space` bytes of chunk; returns bytes accepted (0..chunk.length). Keeps a reference (subarray if partial). */
   write(chunk: Uint8Array): number {
     const space = this.space;

@@ -9,7 +9,8 @@
  * H0, H1: SipHash-2-4 (src/tcp/isn.ts) with distinct domain bytes, H0 over the
  * 4-tuple, H1 over H0, the peer's ISN and the full counter. Unlike Linux, whose H1
  * leaves the peer ISN out, a peer ISN off by a few cannot shift the MSS index onto
- * another valid entry: any change of tuple, ISN or counter re-randomizes H1. count: a coarse clock of 64 s units (its low 8 bits survive in the cookie);
+ * another valid entry: any change of tuple, ISN or counter re-randomizes H1.
+ * count: a coarse clock of 64 s units (its low 8 bits survive in the cookie).
  * mssIndex: the index of the largest entry of COOKIE_MSS_TABLE not above the peer's
  * MSS (2 bits of the 24; the other index values are invalid). `check` accepts a
  * cookie made during the current or the previous count (so it lives 64 to 128 s);

@@ -197,7 +197,8 @@ describe('golden Linux connection 10.99.0.1:40000 -> 10.99.0.2:5000 (handshake, 
       const a = fromA(f);
       writeEthernetHeader(b, 0, a ? MAC_B : MAC_A, a ? MAC_A : MAC_B, ETHERTYPE_IPV4);
       writeIpv4Header(b, 14, 20 + len, ipId(f, 14), IPV4_DF, 64, IPPROTO_TCP, srcOf(f), dstOf(f));
-      writeTcpHeader(b, T, tcpSrcPort(f, T), tcpDstPort(f, T), tcpSeq(f, T), tcpAck(f, T), hl, tcpFlags(f, T), tcpWindow(f, T));
+      const [sp, dp, seq, ackNo] = [tcpSrcPort(f, T), tcpDstPort(f, T), tcpSeq(f, T), tcpAck(f, T)];
+      writeTcpHeader(b, T, sp, dp, seq, ackNo, hl, tcpFlags(f, T), tcpWindow(f, T));
       expect(tcpChecksum(b, T)).toBe(0);
       expect(tcpUrgent(b, T)).toBe(0);
       expect(parseTcpOptions(f, T, hl, opts)).toBe(true);
@@ -312,7 +313,9 @@ describe('parseTcpOptions', () => {
     const o = new TcpOptions();
     expect(parse([1, 1, 2, 4, 0x05, 0xb4, 3, 3, 9, 99, 4, 0xaa, 0xbb, 4, 2], o)).toBe(true);
     expect([o.mss, o.wscale, o.sackPermitted, o.hasTimestamp, o.sackCount]).toEqual([1460, 9, true, false, 0]);
-    expect(parse([8, 10, 1, 2, 3, 4, 0xff, 0xff, 0xff, 0xff, 5, 18, 0, 0, 0, 1, 0, 0, 0, 2, 0xff, 0xff, 0xff, 0xf0, 0, 0, 0, 0x10], o)).toBe(true);
+    const ts = [8, 10, 1, 2, 3, 4, 0xff, 0xff, 0xff, 0xff];
+    const sack = [5, 18, 0, 0, 0, 1, 0, 0, 0, 2, 0xff, 0xff, 0xff, 0xf0, 0, 0, 0, 0x10];
+    expect(parse([...ts, ...sack], o)).toBe(true);
     expect(o.hasTimestamp).toBe(true);
     expect(o.tsVal).toBe(0x01020304);
     expect(o.tsEcr).toBe(0xffffffff);
@@ -380,6 +383,13 @@ describe('parseTcpOptions', () => {
   it('stops at the end of the buffer when headerLen claims more', () => {
     const b = new Uint8Array([...new Array<number>(20).fill(0), 1, 1, 2, 4]);
     expect(parseTcpOptions(b, 0, 40, new TcpOptions())).toBe(false);
+    // A kind byte as the very last byte of header and buffer: no length byte to read.
+    const d = new Uint8Array([...new Array<number>(20).fill(0), 1, 1, 1, 30]);
+    expect(parseTcpOptions(d, 0, 24, new TcpOptions())).toBe(false);
+    // A caller-supplied headerLen beyond 60 still cannot smuggle in 5 SACK blocks.
+    const e = new Uint8Array(20 + 44);
+    e.set([5, 42], 20);
+    expect(parseTcpOptions(e, 0, 64, new TcpOptions())).toBe(false);
     const c = new Uint8Array([...new Array<number>(20).fill(0), 2, 4, 1, 0]);
     const o = new TcpOptions();
     expect(parseTcpOptions(c, 0, 60, o)).toBe(true);
@@ -475,7 +485,12 @@ describe('parseTcpOptions', () => {
 
   it('property: a wrong length on any known option makes the list malformed', () => {
     const known = new Set([TCPOPT_MSS, TCPOPT_WSCALE, TCPOPT_SACK_PERMITTED, TCPOPT_TIMESTAMP, TCPOPT_SACK]);
-    const KNOWN_LEN: Record<number, number> = { [TCPOPT_MSS]: 4, [TCPOPT_WSCALE]: 3, [TCPOPT_SACK_PERMITTED]: 2, [TCPOPT_TIMESTAMP]: 10 };
+    const KNOWN_LEN: Record<number, number> = {
+      [TCPOPT_MSS]: 4,
+      [TCPOPT_WSCALE]: 3,
+      [TCPOPT_SACK_PERMITTED]: 2,
+      [TCPOPT_TIMESTAMP]: 10,
+    };
     const out = new TcpOptions();
     fc.assert(
       fc.property(listArb, fc.nat(), fc.nat({ max: 255 }), (list, pick, newLen) => {
@@ -571,7 +586,9 @@ describe('option writers', () => {
     expect(writeSackOption(b, 0, blocks, 0)).toBe(0);
     expect(b[0]).toBe(0xee);
     expect(writeSackOption(b, 0, blocks, 5)).toBe(36);
-    expect(parseTcpOptions(new Uint8Array([...new Array<number>(20).fill(0), ...b.subarray(0, 36)]), 0, 56, o)).toBe(true);
+    const h = new Uint8Array(56);
+    h.set(b.subarray(0, 36), 20);
+    expect(parseTcpOptions(h, 0, 56, o)).toBe(true);
     expect(o.sackCount).toBe(4);
     expect(TCPOPT_EOL).toBe(0);
   });
