@@ -15,7 +15,8 @@
 #   LOAD_PINGS=50 (0..10000 per client)  LOAD_PING_INTERVAL=0.05 (s)
 #   LOAD_DATAGRAMS=50 (0..10000 per client)  LOAD_UDP_PORT=7
 #   LOAD_HTTP=auto (auto: only if TCP port 80 answers; 1: required; 0: off)
-#   LOAD_HTTP_REQUESTS=20 (per client)  LOAD_MAX_LOSS_PCT=1 (allowed loss, whole percent)
+#   LOAD_HTTP_REQUESTS=20 (per client)  LOAD_WRK_SECONDS=min(LOAD_DURATION,10) (0: no wrk)
+#   LOAD_MAX_LOSS_PCT=1 (allowed loss, whole percent)
 # Exit: 0 all within the allowed loss, 1 too much loss (or HTTP required but absent),
 #       2 bad settings.
 set -uo pipefail
@@ -30,6 +31,7 @@ UDP_PORT="${LOAD_UDP_PORT:-7}"
 HTTP="${LOAD_HTTP:-auto}"
 HTTP_REQUESTS="${LOAD_HTTP_REQUESTS:-20}"
 MAX_LOSS="${LOAD_MAX_LOSS_PCT:-1}"
+WRK_SECONDS="${LOAD_WRK_SECONDS:-}"
 
 die() {
   echo "load: error: $*" >&2
@@ -43,6 +45,8 @@ int_in LOAD_DATAGRAMS "$DATAGRAMS" 0 10000
 int_in LOAD_HTTP_REQUESTS "$HTTP_REQUESTS" 0 10000
 int_in LOAD_UDP_PORT "$UDP_PORT" 1 65535
 int_in LOAD_MAX_LOSS_PCT "$MAX_LOSS" 0 100
+[[ -n $WRK_SECONDS ]] || WRK_SECONDS=$((DURATION < 10 ? DURATION : 10))
+int_in LOAD_WRK_SECONDS "$WRK_SECONDS" 0 "$DURATION"
 [[ $TARGET =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}$ ]] || die "LOAD_TARGET must be an IPv4 address (got '$TARGET')"
 [[ $PING_INTERVAL =~ ^[0-9]*\.?[0-9]+$ ]] || die "LOAD_PING_INTERVAL must be a number of seconds"
 [[ $HTTP =~ ^(auto|0|1)$ ]] || die "LOAD_HTTP must be auto, 0 or 1 (got '$HTTP')"
@@ -111,9 +115,9 @@ for ((i = 1; i <= CLIENTS; i++)); do
   PIDS+=($!)
 done
 WRK_LINE=""
-if ((USE_HTTP)) && command -v wrk >/dev/null 2>&1; then
-  d=$((DURATION < 10 ? DURATION : 10))
-  WRK_LINE="$(timeout $((d + 5)) wrk -t 2 -c "$CLIENTS" -d "${d}s" "http://$TARGET/" 2>&1 | grep -E 'Requests/sec|requests in' | paste -sd ' ' -)"
+if ((USE_HTTP && WRK_SECONDS > 0)) && command -v wrk >/dev/null 2>&1; then
+  WRK_LINE="$(timeout $((WRK_SECONDS + 5)) wrk -t "$((CLIENTS < 2 ? 1 : 2))" -c "$CLIENTS" -d "${WRK_SECONDS}s" "http://$TARGET/" 2>&1 |
+    grep -E 'Requests/sec|requests in|Non-2xx|Socket errors' | sed 's/^ *//' | paste -sd ' ' -)"
 fi
 # Bounded wait: every client has its own timeouts; past DURATION + 15 s the rest is killed.
 for p in "${PIDS[@]}"; do

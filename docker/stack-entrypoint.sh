@@ -221,9 +221,9 @@ say "$STATE; mac $MAC; gateway ${GW:-none}; tap $TAP; bridge $BR"
 if [[ ${STACKD_DAD:-1} != 0 ]] && command -v arping >/dev/null 2>&1; then
   probe_if="$IF"
   [[ $IF_MASTER == "$BR" ]] && probe_if="$BR"
-  echo "+ arping -0 -r -c 1 -w 1 -i $probe_if $IP_ONLY   # duplicate address check"
+  echo "+ arping -0 -r -c 1 -w 0.5 -i $probe_if $IP_ONLY   # duplicate address check"
   set +e
-  owner="$(timeout 5 arping -0 -r -c 1 -w 1 -i "$probe_if" "$IP_ONLY" 2>/dev/null | head -n 1)"
+  owner="$(timeout 5 arping -0 -r -c 1 -w 0.5 -i "$probe_if" "$IP_ONLY" 2>/dev/null | head -n 1)"
   set -e
   if [[ -n $owner ]]; then
     die 4 "$IP_ONLY is already in use on the network: $owner answers ARP for it (another stackd or host?); stop it, or give this container another address"

@@ -220,20 +220,18 @@ export class TcpServer extends EventEmitter {
  * Runs Node's http.Server over a TcpServer on `port`: accepted sockets are given to it
  * with emit('connection'); 'listening' is emitted on it (which starts its header and
  * request timeout checks); address(), close() and `listening` are those of our server.
- * Idle keep-alive sockets that time out are closed with FIN (destroySoon), not RST.
+ * Node's own listen() would open a kernel socket, so it throws here.
  */
 export function serveHttp(server: http.Server, tcp: TcpEndpointApi, notify: () => void, port: number): http.Server {
   // Node's http.Server itself creates net.Server with allowHalfOpen: true and ends the
   // socket when the request stream ends (httpAllowHalfOpen = false).
   const tcpServer = new TcpServer(tcp, notify, { allowHalfOpen: true });
-  tcpServer.on('connection', (s: TcpSocket) => server.emit('connection', s));
+  tcpServer.on('connection', (s: TcpSocket) => {
+    s.setNoDelay(true); // http.Server's default (noDelay: true), which net.Server applies to the handle
+    server.emit('connection', s);
+  });
   tcpServer.on('error', (e) => server.emit('error', e));
   tcpServer.on('close', () => server.emit('close'));
-  // Node's socketOnTimeout destroys the socket unless the server has 'timeout' listeners.
-  server.on('timeout', (s: TcpSocket & { _httpMessage?: unknown }) => {
-    if (s._httpMessage) s.destroy();
-    else s.destroySoon();
-  });
   Object.defineProperty(server, 'listening', { configurable: true, get: () => tcpServer.listening });
   server.address = () => tcpServer.address();
   server.close = function close(cb?: (err?: Error) => void) {
@@ -242,6 +240,9 @@ export function serveHttp(server: http.Server, tcp: TcpEndpointApi, notify: () =
     tcpServer.close(cb);
     return server;
   } as typeof server.close;
+  server.listen = (() => {
+    throw new Error(`this http.Server already listens on our TCP port ${port}; its listen() would open a kernel socket`);
+  }) as typeof server.listen;
   tcpServer.listen(port, () => server.emit('listening'));
   return server;
 }

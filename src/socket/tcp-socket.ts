@@ -11,8 +11,8 @@
  *  - Back-pressure both ways. Writes: `_write` hands the chunk to conn.send(); what it
  *    does not accept stays with the stream until onWritable, so nothing is buffered
  *    beyond the stream's own highWaterMark. Reads: conn.consumed(n) is reported only for
- *    bytes the stream has passed to the consumer, so a consumer that stops reading closes
- *    the TCP receive window (RFC 9293 3.8.6).
+ *    bytes the stream has passed to the consumer (summed per microtask turn), so a
+ *    consumer that stops reading closes the TCP receive window (RFC 9293 3.8.6).
  *  - destroy() is close(2) (RFC 1122 4.2.2.13): FIN when nothing received is left unread,
  *    RST when unread data is discarded or data arrives afterwards; resetAndDestroy() and
  *    any destroy of a connection not yet established always abort (RST).
@@ -123,9 +123,16 @@ export class TcpSocket extends Duplex {
   /** Bytes pushed into the readable side, and bytes reported to conn.consumed(). */
   private pushedTotal = 0;
   private consumedTotal = 0;
+  /** Consumed bytes not yet reported (reported once per microtask turn). */
+  private consumedPending = 0;
+  private consumedScheduled = false;
   /** The write in progress: chunks not yet accepted by the connection and its callback. */
   private wq: Uint8Array[] = [];
   private wcb: ((err?: Error | null) => void) | null = null;
+  /** shutdownWrite() was called (our FIN is queued). */
+  private finQueued = false;
+  /** pump() is running (guards against a re-entrant onWritable from inside send()). */
+  private pumping = false;
   /** _final waiting for the active open to complete. */
   private finalCb: ((err?: Error | null) => void) | null = null;
   /** Idle timer: one timer, re-armed lazily from the time of the last activity. */
@@ -284,9 +291,11 @@ export class TcpSocket extends Duplex {
   }
 
   /**
-   * Reports to the connection the bytes that have left the readable buffer since the
-   * last report. `readableLength` counts bytes (characters when an encoding is set: then
-   * the figure is approximate, and exact again once the buffer is empty).
+   * Notes the bytes that have left the readable buffer since the last report and tells
+   * the connection once per microtask turn (a consumer drains its buffer chunk by chunk:
+   * one report for the whole turn lets the window reopen in one visible step instead of
+   * many small ones). `readableLength` counts bytes (characters when an encoding is set:
+   * then the figure is approximate, and exact again once the buffer is empty).
    */
   private reportConsumed(): void {
     if (!this.live()) return;
@@ -295,10 +304,23 @@ export class TcpSocket extends Duplex {
     const n = outstanding - buffered;
     if (n > 0) {
       this.consumedTotal += n;
+      this.consumedPending += n;
+      if (!this.consumedScheduled) {
+        this.consumedScheduled = true;
+        queueMicrotask(this.flushConsumed);
+      }
+    }
+  }
+
+  private readonly flushConsumed = (): void => {
+    this.consumedScheduled = false;
+    const n = this.consumedPending;
+    this.consumedPending = 0;
+    if (n > 0 && this.live()) {
       this.conn!.consumed(n);
       this.notify();
     }
-  }
+  };
 
   // ---- Writable side ----
 
@@ -323,6 +345,7 @@ export class TcpSocket extends Duplex {
       cb(this.connClosed ? socketError('EPIPE', 'write') : null);
       return;
     }
+    this.finQueued = true;
     this.conn!.shutdownWrite();
     this.notify();
     cb();
@@ -330,7 +353,7 @@ export class TcpSocket extends Duplex {
 
   /** Hands queued chunks to the connection; completes the write when all were accepted. */
   private pump(): void {
-    if (this.wcb === null || this.connecting) return;
+    if (this.wcb === null || this.connecting || this.pumping) return;
     if (!this.live()) {
       const cb = this.wcb;
       this.wcb = null;
@@ -341,15 +364,20 @@ export class TcpSocket extends Duplex {
     const conn = this.conn!;
     const wq = this.wq;
     let sent = 0;
-    while (wq.length > 0) {
-      const head = wq[0]!;
-      const n = head.length === 0 ? 0 : conn.send(head);
-      sent += n;
-      if (n < head.length) {
-        wq[0] = head.subarray(n);
-        break;
+    this.pumping = true;
+    try {
+      while (wq.length > 0) {
+        const head = wq[0]!;
+        const n = head.length === 0 ? 0 : conn.send(head);
+        sent += n;
+        if (n < head.length) {
+          wq[0] = head.subarray(n);
+          break;
+        }
+        wq.shift();
       }
-      wq.shift();
+    } finally {
+      this.pumping = false;
     }
     if (sent > 0) {
       this.bytesWritten += sent;
@@ -397,6 +425,7 @@ export class TcpSocket extends Duplex {
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.clearTimer();
+    this.flushConsumed(); // what the application did read is reported before we let go
     const conn = this.conn;
     if (conn !== null) {
       this.conn = null;
@@ -407,7 +436,8 @@ export class TcpSocket extends Duplex {
           conn.abort();
         } else {
           // close(2): the connection sends what it holds, then FIN; data arriving later is lost: RST.
-          if (!this.writableFinished) conn.shutdownWrite();
+          if (!this.finQueued) conn.shutdownWrite();
+          this.finQueued = true;
           conn.events = {
             ...DETACHED,
             onData: () => {

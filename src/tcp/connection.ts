@@ -237,6 +237,9 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
     if (f & TCP_ACK) {
       // SYN-ACK: ESTABLISHED.
       this.snd.onAck(seg.seq, seg.ack, seg.window, 0, false, seg.opts.sackBlocks, 0, this.tsEcrMs(seg), now, this);
+      // RFC 7323 2.2: a SYN-ACK's window is never scaled; onAck() just applied the scale
+      // (and recorded it as the largest window, which would hold back sender SWS).
+      this.snd.maxSndWnd = 0;
       this.snd.setWindow(seg.seq, seg.ack, seg.window, true);
       this.state = State.ESTABLISHED;
       this.timers.clear(T_RTO);
@@ -372,6 +375,10 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
       }
     }
     this.touchKeepalive(now);
+    // FIN_WAIT_2 is a half-close: the peer may go on sending (RFC 9293 3.6). The
+    // FIN_WAIT_2 timeout (Linux tcp_fin_timeout) is only for a peer that went silent,
+    // so every acceptable segment restarts it.
+    if (this.state === State.FIN_WAIT_2) this.timers.set(T_FINWAIT2, now + this.host.config.finWait2Ms);
     // Seventh: segment text; eighth: FIN.
     const hasFin = (f & TCP_FIN) !== 0;
     if (seg.dataLen > 0 || hasFin) {
@@ -441,7 +448,14 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
    * timestamp is newer than TS.Recent.
    */
   timeWaitAcceptsSyn(seg: InSegment): boolean {
-    if (this.tsEnabled && seg.opts.hasTimestamp) return seqSub(seg.opts.tsVal, this.rcv.tsRecent) > 0;
+    // As Linux: PAWS rejects an older TSval outright; otherwise a higher sequence number
+    // or a newer TSval will do (a SYN with the same TSval and a higher sequence is a
+    // new incarnation too).
+    if (this.tsEnabled && seg.opts.hasTimestamp) {
+      const d = seqSub(seg.opts.tsVal, this.rcv.tsRecent);
+      if (d < 0) return false;
+      return d > 0 || seqGt(seg.seq, this.rcv.rcvNxt);
+    }
     return seqGt(seg.seq, this.rcv.rcvNxt);
   }
 

@@ -61,7 +61,9 @@ export class TcpReceiver {
     const current = Math.max(0, seqSub(this.advRightEdge, this.rcvNxt));
     if (free <= current) return current; // cannot shrink
     const step = Math.min(this.capacity >>> 1, this.mss());
-    if (free - current < step && current > 0) return current;
+    // Also from a zero window (RFC 1122 4.2.3.3): reopening it by a few bytes is exactly
+    // the silly window the rule is there to prevent.
+    if (free - current < step) return current;
     return free;
   }
 
@@ -164,15 +166,17 @@ export class TcpReceiver {
       return ACK_NOW;
     }
     const hadHole = this.ooo.segments > 0;
+    // Account for the bytes before delivering them: an application may call consumed()
+    // from inside deliver(), which must find them counted (else the window leaks).
     if (n > 0) {
-      deliver(b, o, n);
       this.unconsumed += n;
       this.rcvNxt = seqAdd(this.rcvNxt, n);
+      deliver(b, o, n);
     }
     if (hadHole) {
       this.rcvNxt = this.ooo.drain(this.rcvNxt, (cb, co, cl) => {
-        deliver(cb, co, cl);
         this.unconsumed += cl;
+        deliver(cb, co, cl);
       });
     }
     if (finHere || (this.pendingFinSeq >= 0 && this.rcvNxt === this.pendingFinSeq)) {

@@ -73,6 +73,8 @@ export class TcpSender {
   retries = 0;
   /** Zero-window probe backoff exponent. */
   probes = 0;
+  /** Set while the persist timer overrides sender SWS avoidance (RFC 9293 3.8.6.2.1). */
+  private swsOverride = false;
   private readonly tmp = new Float64Array(2);
 
   constructor(
@@ -290,7 +292,7 @@ export class TcpSender {
       if (len < this.mss) {
         if (len < unsent) {
           // Window-limited small segment: SWS avoidance (RFC 9293 3.8.6.2.1).
-          if (len < (this.maxSndWnd >>> 1) || this.maxSndWnd === 0) return 0;
+          if (!this.swsOverride && (len < (this.maxSndWnd >>> 1) || this.maxSndWnd === 0)) return 0;
         } else if (!this.nodelay && !this.finQueued && seqGt(this.smallEnd, this.sndUna)) {
           return 0; // Nagle (Minshall): a small segment is already outstanding
         }
@@ -298,14 +300,18 @@ export class TcpSender {
       len = Math.min(len, unsent);
       const seq = this.sndNxt;
       const last = len === unsent;
-      const fin = last && this.finQueued && !this.finSent ? TCP_FIN : 0;
+      // The FIN rides on the last data segment, also when resending it after an RTO
+      // (one segment, as Linux does, rather than data and then a lone FIN).
+      const fin = last && this.finQueued && (!this.finSent || seqAdd(seq, len) === this.finSeq) ? TCP_FIN : 0;
       const flags = (last ? TCP_PSH : 0) | fin;
       if (!out.transmitData(seq, flags, sentOff, len, now)) return 0;
-      if (this.rttSeq < 0) {
+      const wasRetransmission = seqLt(seq, this.sndMax);
+      // Karn (RFC 6298 3): never time a retransmission (after an RTO, data below snd_max
+      // is resent through here).
+      if (this.rttSeq < 0 && !wasRetransmission) {
         this.rttSeq = seq;
         this.rttStart = now;
       }
-      const wasRetransmission = seqLt(seq, this.sndMax);
       if (wasRetransmission) this.counters[C.tcp_retransmits]++;
       this.sndNxt = seqAdd(seq, len);
       if (len < this.mss) this.smallEnd = this.sndNxt;
@@ -335,7 +341,10 @@ export class TcpSender {
     if (this.sndUna !== this.sndMax) {
       if (!this.timers.armed(T_RTO)) this.timers.set(T_RTO, now + this.rtt.rto);
       this.timers.clear(T_PERSIST);
-    } else if (this.sndWnd === 0 && this.unsent() > 0) {
+    } else if (this.unsent() > 0) {
+      // Nothing in flight yet data waits: a zero window (probe it) or one too small for
+      // SWS avoidance (the override timer of RFC 9293 3.8.6.2.1). Without a timer the
+      // connection would stall until the peer happened to send a window update.
       if (!this.timers.armed(T_PERSIST)) this.timers.set(T_PERSIST, now + this.persistInterval());
     } else {
       this.timers.clear(T_PERSIST);
@@ -348,7 +357,14 @@ export class TcpSender {
 
   /** Zero-window probe timer (RFC 9293 3.8.6.1). */
   onPersist(now: number, out: SenderTransmit): void {
-    if (this.sndWnd > 0 || this.unsent() === 0) return;
+    if (this.unsent() === 0) return;
+    if (this.sndWnd > 0) {
+      // RFC 9293 3.8.6.2.1: the override timeout. Send what the small window allows.
+      this.swsOverride = true;
+      this.output(now, out);
+      this.swsOverride = false;
+      return;
+    }
     out.transmitProbe(now);
     this.counters[C.tcp_window_probes]++;
     this.probes++;

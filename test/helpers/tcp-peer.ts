@@ -23,7 +23,7 @@ import type { TcpConnection } from '../../src/tcp/connection.js';
 import type { TcpConnectionHandle } from '../../src/tcp/connection-handle.js';
 import type { TcpConfig } from '../../src/tcp/tcp-config.js';
 import { parseIpv4, parseMac, readU16, readU32, writeU32 } from '../../src/wire/addresses.js';
-import { ETH_HEADER_LEN, ETHERTYPE_IPV4, ethType, writeEthernetHeader } from '../../src/wire/ethernet.js';
+import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ethType, writeEthernetHeader } from '../../src/wire/ethernet.js';
 import { IPPROTO_TCP, writeIpv4Header } from '../../src/wire/ipv4.js';
 import {
   TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TcpOptions, fillTcpChecksum, parseTcpOptions, tcpChecksumValid, writeTcpHeader,
@@ -239,6 +239,8 @@ export interface HandshakeOptions {
   isn?: number;
   /** The peer's window field in its SYN (never scaled). */
   window?: number;
+  /** Virtual time (ms) between our SYN / SYN-ACK and the peer's answer (an RTT sample). */
+  rtt?: number;
 }
 
 /** Linux's usual SYN options: MSS 1460, SACK-permitted, timestamps, window scale 7. */
@@ -395,12 +397,24 @@ export class TcpPeer {
     }
   }
 
+  /** Answer our stack's ARP requests for the peer (a live neighbour); false: stay silent. */
+  answerArp = true;
+
   private collect(): void {
+    const arpReplies: Uint8Array[] = [];
     for (const f of this.wire.take()) {
       const s = parseOutFrame(f, this.now);
-      if (s) this.out.push(s);
-      else this.otherFrames.push(f);
+      if (s) {
+        this.out.push(s);
+        continue;
+      }
+      this.otherFrames.push(f);
+      // ARP request (op 1) for the peer's address: reply as the peer would.
+      if (this.answerArp && f.length >= 42 && ethType(f, 0) === ETHERTYPE_ARP && readU16(f, 20) === 1 && readU32(f, 38) === PEER_IP) {
+        arpReplies.push(arpFrame(OUR_MAC, 2, PEER_MAC, PEER_IP, OUR_MAC, OUR_IP));
+      }
     }
+    for (const r of arpReplies) this.inject(r);
   }
 
   // ------------------------------------------------------------------ expectations
@@ -501,6 +515,7 @@ export class TcpPeer {
     this.peerWscale = h.wscale ?? -1;
     this.ourWscale = synAck.options.wscale;
     this.timestamps = !!h.timestamps && synAck.options.hasTimestamp;
+    if (h.rtt) this.advance(h.rtt);
     this.sendAck();
     if (!accepted) throw new Error('passiveOpen: no connection accepted');
     return { conn: accepted as TcpConnection, rec, synAck };
@@ -526,6 +541,7 @@ export class TcpPeer {
     this.seq = (this.peerIsn + 1) >>> 0;
     this.ack = (syn.seq + 1) >>> 0;
     this.timestamps = false;
+    if (h.rtt) this.advance(h.rtt);
     const opts = this.synOptions(h, syn.options.tsVal);
     this.send({ flags: TCP_SYN | TCP_ACK, seq: this.peerIsn, ack: this.ack, window: h.window ?? 65160, options: opts });
     this.peerWscale = h.wscale ?? -1;

@@ -64,6 +64,7 @@ function fakeSource(over: Partial<ControlSource> = {}): ControlSource & { resets
       src.resets++;
     },
     health: () => ({ ...HEALTH }),
+    connections: async () => [],
     ...over,
   };
   return src;
@@ -144,6 +145,18 @@ async function start(source: ControlSource, listen = join(dir, 'run', 'stackd', 
 }
 
 describe('routes', () => {
+  it('GET /connections returns the source\'s connections as JSON', async () => {
+    const row = {
+      worker: 1, local: '10.10.0.4:80', remote: '10.10.0.3:40000', state: 'ESTABLISHED', bytesIn: 73, bytesOut: 1442,
+      srttMs: 0.5, rtoMs: 200, cwnd: 14480, ssthresh: null, sndWnd: 64512, rcvWnd: 1048576, sendQueued: 0, recvUnread: 0,
+      mss: 1448, options: { timestamps: true, sack: true, sndWscale: 10, rcvWscale: 5 }, retransmitting: false,
+    };
+    const s = await start(fakeSource({ connections: async () => [row] }));
+    const r = await controlRequest(s.address, '/connections');
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toEqual([row]);
+  });
+
   it('GET /health answers 200 with the health object when ok', async () => {
     const s = await start(fakeSource());
     const res = await http(s.address, '/health');
@@ -195,7 +208,7 @@ describe('routes', () => {
     expect(res.status).toBe(404);
     expect(res.headers['content-type']).toBe('application/json');
     expect(res.body).toBe(
-      '{"error":"not found","routes":["GET /health","GET /stats","GET /metrics","GET /latency","POST /latency/reset"]}\n',
+      '{"error":"not found","routes":["GET /health","GET /stats","GET /metrics","GET /latency","POST /latency/reset","GET /connections"]}\n',
     );
   });
 

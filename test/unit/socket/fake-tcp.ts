@@ -51,7 +51,7 @@ export class FakeConn implements TcpConnectionHandle {
   aborted = false;
   noDelay: boolean | undefined;
   keepAlive: [boolean, number] | undefined;
-  /** Calls after the connection was closed (should stay 0). */
+  /** Calls after the connection was closed, and repeated shutdownWrite() (should stay 0). */
   callsAfterClose = 0;
 
   constructor(
@@ -95,7 +95,7 @@ export class FakeConn implements TcpConnectionHandle {
   }
 
   shutdownWrite(): void {
-    if (this.closed) {
+    if (this.closed || this.finQueued) {
       this.callsAfterClose++;
       return;
     }

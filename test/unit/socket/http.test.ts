@@ -161,6 +161,8 @@ describe('HTTP service over our sockets (Node http client ⇄ Node http server)'
     expect(r2.socket).toBe(r1.socket);
     expect(created.length).toBe(1);
     expect(tcp.links.length).toBe(1);
+    expect(tcp.links[0]!.b.noDelay).toBe(true); // http.Server's noDelay default
+    expect(tcp.links[0]!.a.keepAlive).toEqual([true, 1000]); // the agent's keepAliveMsecs
     expect(r2.body.toString()).toContain('<td>http_requests</td><td>2</td>');
     expect(r2.body.toString()).toContain('<td>http_connections</td><td>1</td>');
     agent.destroy();
@@ -229,6 +231,7 @@ describe('api.http server lifecycle', () => {
     expect(await closed).toBeUndefined();
     expect(events).toEqual(['listening', 'close']);
     expect(tcp.links[0]!.b.aborted).toBe(false);
+    expect(() => server.listen(8080)).toThrow(/kernel socket/);
     agent.destroy();
   });
 

@@ -69,9 +69,10 @@ describe('TcpSocket data transfer', () => {
     expect(b.bytesRead).toBe(toB.length);
     expect(b.bytesWritten).toBe(toA.length);
     expect(a.bytesRead).toBe(toA.length);
-    // Every delivered byte was reported consumed, and the window was never exceeded.
-    expect(l.b.consumedTotal).toBe(toB.length);
-    expect(l.a.consumedTotal).toBe(toA.length);
+    // Delivered bytes were reported consumed (the last turn's report may find the
+    // connection already closed), and the window was never exceeded.
+    expect(l.b.consumedTotal).toBeGreaterThan(toB.length - 9000);
+    expect(l.a.consumedTotal).toBeGreaterThan(toA.length - 9000);
     expect(l.b.maxUnconsumed).toBeLessThanOrEqual(9000);
     expect(l.a.callsAfterClose + l.b.callsAfterClose).toBe(0);
     expect(l.a.aborted || l.b.aborted).toBe(false);
@@ -190,6 +191,7 @@ describe('destroy and errors', () => {
     await until(() => log.includes('b:close(false)'));
     expect(rb.bytes().equals(data)).toBe(true);
     expect(l.a.aborted).toBe(false);
+    expect(l.a.callsAfterClose + l.b.callsAfterClose).toBe(0);
     expect(log).toEqual(['b:end', 'b:finish', 'b:close(false)']);
   });
 
@@ -278,11 +280,16 @@ describe('back-pressure', () => {
     expect(l.b.consumedTotal).toBe(0);
     const r1 = b.read(1500) as Buffer;
     expect(r1.length).toBe(1500);
+    await Promise.resolve(); // reports are summed per microtask turn
     expect(l.b.consumedTotal).toBe(1500);
-    const r2 = b.read(100) as Buffer;
-    expect(r2.length).toBe(100);
-    expect(l.b.consumedTotal).toBe(1600);
-    expect(l.b.unconsumed).toBe(2400);
+    const calls = l.b.consumedCalls;
+    expect((b.read(100) as Buffer).length).toBe(100);
+    expect((b.read(50) as Buffer).length).toBe(50);
+    expect(l.b.consumedTotal).toBe(1500);
+    await Promise.resolve();
+    expect(l.b.consumedTotal).toBe(1650);
+    expect(l.b.consumedCalls).toBe(calls + 1);
+    expect(l.b.unconsumed).toBe(2350);
   });
 
   it('pipe() to a slow writable keeps the receive window bounded', async () => {

@@ -3,10 +3,7 @@
  * retransmission), against a scripted peer. Exact bytes, states and counters.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  LINUX_SYN, PEER_IP, Recorder, TCP_ACK, TCP_PSH, TCP_RST, TCP_SYN, TcpPeer,
-} from '../../helpers/tcp-peer.js';
-import type { TcpConnection } from '../../../src/tcp/connection.js';
+import { LINUX_SYN, TCP_ACK, TCP_PSH, TCP_RST, TCP_SYN, TcpPeer } from '../../helpers/tcp-peer.js';
 
 /** Big-endian bytes of a uint32. */
 function be32(v: number): number[] {
@@ -89,6 +86,7 @@ describe('RFC 9293 3.5 opening a connection', () => {
     p.send({ flags: TCP_RST | TCP_ACK, seq: 0, ack: syn.seq + 1, window: 0 });
     expect(rec.closed).toBe(true);
     expect(rec.closeErr).toBe('ECONNREFUSED');
+    expect(conn.stateName).toBe('CLOSED');
     expect(p.counter('tcp_connections')).toBe(0);
     p.expectNothing(p.now + 10_000);
   });

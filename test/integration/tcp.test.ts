@@ -1,0 +1,178 @@
+/**
+ * TCP against the real Linux TCP, from the lab's client namespace: nc echo, a 50 MB
+ * round trip through echo, curl GET / and a 100 MB download checked byte for byte, a
+ * 100 MB POST to /sink, 1000 sequential connections, 200 concurrent curl and nc clients
+ * spread over 4 workers, wrk, and the 50 MB transfers again under 3% random loss each way
+ * (an nftables rule in the client namespace: kernel-side, independent of our code).
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { controlRequest } from '../../src/control/control-client.js';
+import type { ConnectionInfo } from '../../src/control/types.js';
+import { inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
+import { startStackd, type StackdHandle } from '../helpers/stackd-process.js';
+
+const LAB = `tc${process.pid % 10000}`;
+const HOST = nsName(LAB, 'host');
+const C1 = nsName(LAB, 'c1');
+const STACK = '10.10.0.4';
+const MB = 1024 * 1024;
+
+/** sha256 of the first n bytes of GET /bytes/N's pattern: byte i = (j·0x9E3779B1 mod 2^32) >> 24, j = i mod 65521. */
+function patternSha256(n: number): string {
+  const period = Buffer.alloc(65521);
+  for (let j = 0; j < 65521; j++) period[j] = Math.imul(j, 0x9e3779b1) >>> 24;
+  const h = createHash('sha256');
+  let left = n;
+  while (left > 0) {
+    const k = Math.min(left, period.length);
+    h.update(period.subarray(0, k));
+    left -= k;
+  }
+  return h.digest('hex');
+}
+
+function sh(ns: string, script: string, timeoutMs = 120_000) {
+  return inNs(ns, 'bash', ['-c', script], { timeoutMs });
+}
+
+describe.skipIf(requireNetOrSkip())('TCP with real Linux clients (nc, curl, wrk)', () => {
+  let stackd: StackdHandle;
+  let dir: string;
+  let file50: string;
+  let sha50: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'stackd-tcp-'));
+    file50 = join(dir, 'random50');
+    const data = Buffer.alloc(50 * MB);
+    for (let i = 0; i < data.length; i += 65536) createHash('sha256').update(String(i)).digest().copy(data, i);
+    // Make it less regular than a hash per 64 KiB: mix in a xorshift stream.
+    let x = 0x9e3779b9;
+    for (let i = 0; i < data.length; i += 4) {
+      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+      data.writeUInt32LE((data.readUInt32LE(i) ^ x) >>> 0, i);
+    }
+    writeFileSync(file50, data);
+    sha50 = createHash('sha256').update(data).digest('hex');
+    labUp(LAB, { clients: 1 });
+    stackd = await startStackd(HOST, ['--workers', '4', '--tap', 'tap0']);
+  });
+
+  afterAll(async () => {
+    await stackd?.stop();
+    labDown(LAB);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('nc echo round trip', () => {
+    const r = sh(C1, `printf 'hello over tcp\\n' | nc -N -w 5 ${STACK} 7`);
+    expect(r.stdout).toBe('hello over tcp\n');
+  });
+
+  it('a 50 MB random file through echo comes back byte-identical (nc -N)', () => {
+    const r = sh(C1, `nc -N -w 20 ${STACK} 7 < ${file50} | sha256sum`);
+    expect(r.stdout.split(' ')[0]).toBe(sha50);
+  });
+
+  it('curl GET / answers 200 with the stats page', () => {
+    const r = sh(C1, `curl -s -m 10 -w '\\n%{http_code}' http://${STACK}/`);
+    expect(r.stdout).toMatch(/<h1>stackd<\/h1>/);
+    expect(r.stdout.trim().split('\n').pop()).toBe('200');
+  });
+
+  it('curl GET /bytes/104857600: size and sha256 as the pattern says', () => {
+    const r = sh(C1, `curl -s -m 60 http://${STACK}/bytes/104857600 | tee >(wc -c >&2) | sha256sum`);
+    expect(r.stdout.split(' ')[0]).toBe(patternSha256(104857600));
+    expect(r.stderr.trim()).toBe('104857600');
+  });
+
+  it('POST /sink of 100 MB answers the byte count and sha256', () => {
+    const r = sh(C1, `cat ${file50} ${file50} | curl -s -m 60 -H 'Content-Type: application/octet-stream' --data-binary @- http://${STACK}/sink`);
+    const expected = createHash('sha256');
+    const d = readFileSync(file50);
+    expected.update(d).update(d);
+    expect(JSON.parse(r.stdout)).toEqual({ bytes: 100 * MB, sha256: expected.digest('hex') });
+  });
+
+  it('1000 sequential short connections all succeed', () => {
+    const script = `
+import socket
+ok = 0
+for i in range(1000):
+    s = socket.create_connection(("${STACK}", 7), timeout=5)
+    msg = b"conn %d\\n" % i
+    s.sendall(msg)
+    s.shutdown(socket.SHUT_WR)
+    got = b""
+    while True:
+        d = s.recv(100)
+        if not d: break
+        got += d
+    s.close()
+    ok += got == msg
+print(ok)
+`;
+    const r = inNs(C1, 'python3', ['-c', script], { timeoutMs: 120_000 });
+    expect(r.stdout.trim()).toBe('1000');
+  });
+
+  it('200 concurrent curl and 200 concurrent nc clients all succeed, spread over 4 workers', async () => {
+    const before = (await stackd.stats()).threads.map((t) => t.counters.tcp_passive_opens!);
+    const curl = sh(C1, `for i in $(seq 1 200); do curl -s -m 30 -o /dev/null -w '%{http_code}\\n' http://${STACK}/ & done; wait`);
+    expect(curl.stdout.trim().split('\n').filter((l) => l === '200')).toHaveLength(200);
+    const nc = sh(C1, `for i in $(seq 1 200); do (printf "client $i\\n" | nc -N -w 20 ${STACK} 7) & done; wait`);
+    const lines = nc.stdout.trim().split('\n').sort();
+    expect(lines).toHaveLength(200);
+    expect(new Set(lines).size).toBe(200);
+    const after = (await stackd.stats()).threads.map((t) => t.counters.tcp_passive_opens!);
+    const perWorker = after.slice(1).map((v, i) => v - before[i + 1]!);
+    expect(perWorker).toHaveLength(4);
+    for (const n of perWorker) expect(n).toBeGreaterThan(20);
+    // Afterwards nothing is left but TIME_WAIT (the clients closed first, so there is none here).
+    await new Promise((r) => setTimeout(r, 500));
+    const conns = JSON.parse((await controlRequest(stackd.control, '/connections')).body) as ConnectionInfo[];
+    expect(conns.filter((c) => c.state !== 'TIME_WAIT')).toEqual([]);
+  });
+
+  it('wrk for 10 s with keep-alive: no socket errors', () => {
+    const r = sh(C1, `wrk -t2 -c32 -d10s http://${STACK}/`, 60_000);
+    expect(r.stdout).toMatch(/requests in/);
+    expect(r.stdout).not.toMatch(/Socket errors/);
+    expect(r.stdout).not.toMatch(/Non-2xx/);
+    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1]);
+    expect(rps).toBeGreaterThan(100);
+  });
+
+  describe('under 3% random loss each way (nftables in the client namespace)', () => {
+    beforeAll(() => {
+      const rules = `
+table inet lossy {
+  chain in { type filter hook input priority 0; numgen random mod 100 < 3 drop; }
+  chain out { type filter hook output priority 0; numgen random mod 100 < 3 drop; }
+}`;
+      const r = inNs(C1, 'nft', ['-f', '-'], { input: rules });
+      expect(r.status, r.stderr).toBe(0);
+    });
+
+    afterAll(() => {
+      inNs(C1, 'nft', ['delete', 'table', 'inet', 'lossy']);
+    });
+
+    it('the 50 MB echo still comes back byte-identical', async () => {
+      const before = (await stackd.stats()).totals;
+      const r = sh(C1, `nc -N -w 60 ${STACK} 7 < ${file50} | sha256sum`, 240_000);
+      expect(r.stdout.split(' ')[0]).toBe(sha50);
+      const after = (await stackd.stats()).totals;
+      expect(after.tcp_retransmits! - before.tcp_retransmits!).toBeGreaterThan(0);
+    });
+
+    it('a 50 MB download still arrives byte-identical', () => {
+      const r = sh(C1, `curl -s -m 200 http://${STACK}/bytes/${50 * MB} | sha256sum`, 240_000);
+      expect(r.stdout.split(' ')[0]).toBe(patternSha256(50 * MB));
+    });
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * The socket API over the real TCP core (src/tcp via test/helpers/tcp-pair.ts: two Hosts
+ * on a virtual link with a virtual clock), not the fake: Node's http client on host A
+ * talks to the http service on host B through a keep-alive agent — GET /bytes/1000000,
+ * POST /sink 1 MB by Content-Length and chunked, GET / — and afterwards every
+ * connection is gone on both hosts with no RST sent. Also a paused reader that closes
+ * the real receive window. The clock advances only when the test drives the link.
+ */
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { C } from '../../../src/stack/counters.js';
+import type { Host } from '../../../src/stack/host.js';
+import { createStackApi } from '../../../src/socket/stack-api.js';
+import type { TcpSocket } from '../../../src/socket/tcp-socket.js';
+import { httpService, patternByte } from '../../../src/services/http.js';
+import { TcpPair } from '../../helpers/tcp-pair.js';
+import { randomBytes, turns } from './fake-tcp.js';
+
+function apiOf(h: Host) {
+  return createStackApi({
+    host: h, tcp: h.tcp, notifyOutput: () => h.tcp.onDirty(), log: pino({ level: 'silent' }), workerIndex: 0, workerCount: 1,
+  });
+}
+
+/** Runs the link in 5 ms virtual steps, yielding to the event loop between them, until stop(). */
+function drive(pair: TcpPair) {
+  let done = false;
+  const loop = (async () => {
+    while (!done) {
+      const until = pair.now + 5;
+      pair.run(until);
+      pair.now = Math.max(pair.now, until); // run() does not advance an idle clock by itself
+      await turns(1);
+    }
+  })();
+  return async () => {
+    done = true;
+    await loop;
+  };
+}
+
+describe('socket API over the real TCP core', () => {
+  it('HTTP keep-alive: 1 MB down, 2 × 1 MB up, then every connection closes without RST', async () => {
+    const pair = new TcpPair();
+    const apiA = apiOf(pair.a);
+    void httpService()(apiOf(pair.b));
+    const stop = drive(pair);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    let made = 0;
+    (agent as unknown as { createConnection: () => TcpSocket }).createConnection = () => {
+      made++;
+      return apiA.net.connect({ host: '10.0.0.2', port: 80 });
+    };
+    const req = (method: string, path: string, body?: Buffer, chunked = false) =>
+      new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+        const headers = body && !chunked ? { 'content-length': body.length } : {};
+        const r = http.request({ host: '10.0.0.2', port: 80, method, path, agent, headers }, (res) => {
+          const c: Buffer[] = [];
+          res.on('data', (d: Buffer) => c.push(d));
+          res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(c) }));
+        });
+        r.on('error', reject);
+        if (body) for (let o = 0; o < body.length; o += 65536) r.write(body.subarray(o, o + 65536));
+        r.end();
+      });
+    const g = await req('GET', '/bytes/1000000');
+    expect(g.status).toBe(200);
+    expect(g.body.length).toBe(1_000_000);
+    for (let i = 0; i < g.body.length; i++) if (g.body[i] !== patternByte(i)) throw new Error(`byte ${i}`);
+    const body = randomBytes(1_000_000, 3);
+    const sha = createHash('sha256').update(body).digest('hex');
+    expect(JSON.parse((await req('POST', '/sink', body)).body.toString())).toEqual({ bytes: 1_000_000, sha256: sha });
+    expect(JSON.parse((await req('POST', '/sink', body, true)).body.toString())).toEqual({ bytes: 1_000_000, sha256: sha });
+    expect((await req('GET', '/')).body.toString()).toContain('<td>http_connections</td><td>1</td>');
+    expect(made).toBe(1);
+    agent.destroy(); // the client closes its idle connection
+    for (let i = 0; i < 20; i++) {
+      await turns(2);
+      pair.run(pair.now + 100_000); // through TIME_WAIT
+    }
+    await stop();
+    expect([...pair.a.tcp.connections()].length).toBe(0);
+    expect([...pair.b.tcp.connections()].length).toBe(0);
+    expect(pair.countersA[C.tcp_resets_tx]! + pair.countersB[C.tcp_resets_tx]!).toBe(0);
+  });
+
+  it('a paused reader closes the real receive window; resuming delivers every byte', async () => {
+    const pair = new TcpPair();
+    const apiA = apiOf(pair.a);
+    const apiB = apiOf(pair.b);
+    const accepted: TcpSocket[] = [];
+    apiB.net.createServer(undefined, (s) => {
+      s.pause();
+      accepted.push(s);
+    }).listen(5001);
+    const stop = drive(pair);
+    const c = apiA.net.connect({ host: '10.0.0.2', port: 5001 });
+    const data = randomBytes(4_000_000, 9);
+    c.write(data);
+    while (accepted.length === 0) await turns(1);
+    const s = accepted[0]!;
+    let stalled = -1;
+    for (let i = 0; i < 400; i++) {
+      await turns(1);
+      if (i === 399) stalled = s.bytesRead;
+    }
+    // The server application read nothing: the window closed well short of 4 MB.
+    expect(stalled).toBe(s.readableLength);
+    expect(stalled).toBeGreaterThan(0);
+    expect(stalled).toBeLessThan(data.length);
+    expect(c.writableNeedDrain).toBe(true);
+    const got: Buffer[] = [];
+    s.on('data', (d: Buffer) => got.push(d));
+    const ended = new Promise((r) => s.on('end', r));
+    s.resume();
+    c.end();
+    const resumedAt = pair.now;
+    await ended;
+    const took = pair.now - resumedAt;
+    await stop();
+    expect(Buffer.concat(got).equals(data)).toBe(true);
+    // The window update went out when the application read (no wait for a persist probe,
+    // whose first interval is at least 200 ms).
+    expect(took).toBeLessThan(200);
+  });
+});

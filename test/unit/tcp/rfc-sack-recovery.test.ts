@@ -1,0 +1,151 @@
+/**
+ * Loss recovery against a scripted peer: RFC 2018 (SACK blocks we generate), RFC 6675
+ * (SACK-based recovery: retransmit holes only), RFC 5681 3.2 (fast retransmit on the
+ * third duplicate ACK), RFC 6582 (NewReno partial ACKs, peer without SACK).
+ */
+import { describe, expect, it } from 'vitest';
+import { LINUX_SYN, TCP_ACK, TCP_PSH, TcpPeer } from '../../helpers/tcp-peer.js';
+
+describe('RFC 2018 SACK blocks we send', () => {
+  it('RFC 2018 4: out-of-order data is ACKed at once with SACK blocks, the block of the most recent segment first', () => {
+    const p = new TcpPeer();
+    const { rec } = p.passiveOpen();
+    const s = p.seq;
+    const d = (n: number) => new Uint8Array(n).fill(0x41);
+    p.send({ flags: TCP_ACK, seq: s + 1000, payload: d(100) });
+    p.expectSegment({ flags: TCP_ACK, ack: s, options: { sack: [[s + 1000, s + 1100]] } });
+    p.send({ flags: TCP_ACK, seq: s + 2000, payload: d(100) });
+    p.expectSegment({ flags: TCP_ACK, ack: s, options: { sack: [[s + 2000, s + 2100], [s + 1000, s + 1100]] } });
+    p.send({ flags: TCP_ACK, seq: s + 1100, payload: d(100) }); // extends the first block
+    p.expectSegment({ flags: TCP_ACK, ack: s, options: { sack: [[s + 1000, s + 1200], [s + 2000, s + 2100]] } });
+    p.send({ flags: TCP_ACK, seq: s + 3000, payload: d(100) });
+    p.send({ flags: TCP_ACK, seq: s + 4000, payload: d(100) });
+    p.takeAll();
+    p.send({ flags: TCP_ACK, seq: s + 5000, payload: d(100) });
+    // With timestamps at most 3 blocks fit (RFC 2018 3): the newest three.
+    const a = p.expectSegment({ flags: TCP_ACK, ack: s, options: { sack: [[s + 5000, s + 5100], [s + 4000, s + 4100], [s + 3000, s + 3100]] } });
+    expect(a.headerLen).toBe(20 + 12 + 4 + 24);
+    // Filling the first hole: ACKed at once; the delivered block leaves the SACK list and
+    // (the segment advanced the ACK) the most recently received blocks are reported.
+    p.send({ flags: TCP_ACK | TCP_PSH, seq: s, payload: d(1000) });
+    p.expectSegment({ flags: TCP_ACK, ack: s + 1200, options: { sack: [[s + 5000, s + 5100], [s + 4000, s + 4100], [s + 3000, s + 3100]] } });
+    expect(rec.bytes().length).toBe(1200);
+    expect(p.counter('tcp_ooo_segments')).toBe(6);
+  });
+
+  it('RFC 2018 1: without SACK-permitted in the SYN we never send SACK blocks', () => {
+    const p = new TcpPeer();
+    p.passiveOpen({ mss: 1460, wscale: 7, timestamps: true });
+    p.send({ flags: TCP_ACK, seq: p.seq + 1000, payload: 'x' });
+    const a = p.expectSegment({ flags: TCP_ACK, ack: p.seq });
+    expect(a.sack).toEqual([]);
+    expect(a.headerLen).toBe(32);
+  });
+});
+
+/** An established connection (SACK + timestamps, MSS 1448) with `n` full segments in flight. */
+function inFlight(n: number, h = LINUX_SYN) {
+  const p = new TcpPeer();
+  const { conn } = p.passiveOpen({ ...h, rtt: 10 });
+  const mss = conn.snd.mss;
+  conn.send(new Uint8Array(n * mss).fill(0x42));
+  p.flush();
+  const segs = p.takeAll();
+  expect(segs.length).toBe(n);
+  const una = p.ourIsn + 1;
+  const at = (k: number) => (una + k * mss) >>> 0; // start of segment k (0-based)
+  return { p, conn, mss, una, at };
+}
+
+describe('RFC 6675 SACK-based loss recovery', () => {
+  it('RFC 6675 5 / RFC 5681 3.2: after 3 duplicate ACKs with SACK the first hole is retransmitted, and nothing SACKed is', () => {
+    const { p, conn, mss, una, at } = inFlight(10);
+    p.sendAck({ ack: una, options: { sack: [[at(1), at(2)]] } });
+    p.sendAck({ ack: una, options: { sack: [[at(1), at(3)]] } });
+    p.expectNothing();
+    p.sendAck({ ack: una, options: { sack: [[at(1), at(4)]] } });
+    p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: una, payloadLen: mss });
+    p.expectNothing();
+    expect(conn.snd.inRecovery).toBe(true);
+    expect(p.counter('tcp_fast_retransmits')).toBe(1);
+    expect(p.counter('tcp_sack_recoveries')).toBe(1);
+    expect(p.counter('tcp_retransmits')).toBe(1);
+    // RFC 6675 3 / RFC 5681 3.2: ssthresh = cwnd = FlightSize / 2.
+    expect(conn.snd.cc.ssthresh).toBe(5 * mss);
+  });
+
+  it('RFC 6675 4 NextSeg: a second hole is retransmitted once IsLost() holds for it and pipe < cwnd; SACKed segments never are', () => {
+    const { p, conn, mss, una, at } = inFlight(10);
+    // Segments 0 and 2 are lost; 1 and 3.. arrive.
+    p.sendAck({ ack: una, options: { sack: [[at(1), at(2)]] } });
+    p.sendAck({ ack: una, options: { sack: [[at(3), at(4)], [at(1), at(2)]] } });
+    p.sendAck({ ack: una, options: { sack: [[at(3), at(5)], [at(1), at(2)]] } });
+    p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: at(0), payloadLen: mss });
+    p.expectNothing();
+    p.sendAck({ ack: una, options: { sack: [[at(3), at(6)], [at(1), at(2)]] } });
+    p.sendAck({ ack: una, options: { sack: [[at(3), at(7)], [at(1), at(2)]] } });
+    const rx = p.takeAll();
+    // Segment 2 is lost now (3+ segments SACKed above it) and pipe fell below cwnd.
+    expect(rx.map((s) => (s.seq - una) / mss)).toEqual([2]);
+    p.sendAck({ ack: una, options: { sack: [[at(3), at(10)], [at(1), at(2)]] } });
+    p.expectNothing();
+    // The retransmission of 0 arrives: a partial ACK up to the next hole.
+    p.sendAck({ ack: at(2), options: { sack: [[at(3), at(10)]] } });
+    expect(conn.snd.inRecovery).toBe(true);
+    p.sendAck({ ack: at(10) });
+    expect(conn.snd.inRecovery).toBe(false);
+    expect(conn.snd.cc.cwnd).toBe(conn.snd.cc.ssthresh);
+    expect(p.counter('tcp_retransmits')).toBe(2);
+    p.expectNothing(p.now + 5000); // no RTO: everything is acknowledged
+  });
+});
+
+describe('RFC 5681 / RFC 6582 without SACK', () => {
+  const NO_SACK = { mss: 1460, wscale: 7, timestamps: false };
+
+  it('RFC 5681 3.2: the third duplicate ACK (not the first two) triggers a fast retransmit of SND.UNA', () => {
+    const { p, mss, una } = inFlight(6, NO_SACK);
+    expect(mss).toBe(1460);
+    p.sendAck({ ack: una });
+    p.expectNothing();
+    p.sendAck({ ack: una });
+    p.expectNothing();
+    p.sendAck({ ack: una });
+    p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: una, payloadLen: mss });
+    p.expectNothing();
+    expect(p.counter('tcp_fast_retransmits')).toBe(1);
+  });
+
+  it('RFC 5681 2: ACKs that carry data or change the window are not duplicate ACKs', () => {
+    const { p, una } = inFlight(6, NO_SACK);
+    p.sendData('a', { ack: una });
+    p.sendAck({ ack: una, window: p.window - 1 });
+    p.sendAck({ ack: una, window: p.window - 2 });
+    p.takeAll();
+    p.sendAck({ ack: una, window: p.window - 2 });
+    p.sendAck({ ack: una, window: p.window - 2 });
+    expect(p.takeAll().filter((s) => s.payload.length > 0)).toEqual([]);
+    expect(p.counter('tcp_fast_retransmits')).toBe(0);
+  });
+
+  it('RFC 6582 3.2 step 5: a partial ACK in NewReno recovery retransmits the next hole at once (counted tcp_partial_acks)', () => {
+    const { p, conn, mss, una, at } = inFlight(8, NO_SACK);
+    // Segments 0 and 3 are lost.
+    for (let i = 0; i < 3; i++) p.sendAck({ ack: una });
+    p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: at(0), payloadLen: mss });
+    for (let i = 0; i < 3; i++) p.sendAck({ ack: una });
+    p.expectNothing();
+    // The retransmitted segment 0 fills the first hole: partial ACK up to segment 3.
+    p.sendAck({ ack: at(3) });
+    p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: at(3), payloadLen: mss });
+    p.expectNothing();
+    expect(p.counter('tcp_partial_acks')).toBe(1);
+    expect(conn.snd.inRecovery).toBe(true);
+    // Full ACK: recovery ends, cwnd deflates to ssthresh (RFC 6582 3.2 step 6).
+    p.sendAck({ ack: at(8) });
+    expect(conn.snd.inRecovery).toBe(false);
+    expect(conn.snd.cc.cwnd).toBe(conn.snd.cc.ssthresh);
+    expect(p.counter('tcp_retransmits')).toBe(2);
+    expect(p.counter('tcp_fast_retransmits')).toBe(1);
+  });
+});
