@@ -84,10 +84,11 @@ echo "load: target $TARGET, $CLIENTS clients, at most ${DURATION} s; per client:
 
 client() {
   local i="$1" out="$OUT/c$1" sent got j code ok=0
-  # ping, alongside the rest: -w bounds it in time whatever happens
+  # ping, alongside the rest, bounded by timeout (not -w: with -w, ping sends extra
+  # requests until it has -c replies, so slow replies would count as more than sent)
   if ((PINGS > 0)); then
     (
-      got="$(timeout $((DURATION + 5)) ping -n -q -c "$PINGS" -i "$PING_INTERVAL" -W 1 -w "$DURATION" "$TARGET" 2>/dev/null |
+      got="$(timeout $((DURATION + 5)) ping -n -q -c "$PINGS" -i "$PING_INTERVAL" -W 1 "$TARGET" 2>/dev/null |
         sed -n 's/.* packets transmitted, \([0-9]*\) received.*/\1/p')"
       echo "ping $PINGS ${got:-0}" >"$out.ping"
     ) &

@@ -3,7 +3,7 @@
  * in namespaces, clean up. Benchmarks print figures; they assert nothing.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { controlRequest } from '../src/control/control-client.js';
@@ -67,4 +67,225 @@ export function percentile(values: number[], p: number): number {
 /** Median of numbers. */
 export function median(values: number[]): number {
   return percentile(values, 50);
+}
+
+// ---------------------------------------------------------------------------------------
+// Building blocks for benchmarks that compare stackd with the kernel in one run
+// (perf/tcp-bench.ts, perf/udp-echo-rate.ts): one lab, stackd restarted per worker count,
+// a kernel peer in <lab>-c2, asynchronous commands that a signal handler can still stop.
+// ---------------------------------------------------------------------------------------
+
+/** Processes started by runIn/startStackd/startKernelPeer that are still running (by pid). */
+const liveChildren = new Set<ChildProcess>();
+
+function track(child: ChildProcess): ChildProcess {
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  return child;
+}
+
+/** Kills every child still running (its own process group, created by us), by pid. */
+export function killLiveChildren(signal: NodeJS.Signals = 'SIGTERM'): void {
+  for (const c of liveChildren) {
+    if (c.pid === undefined || c.exitCode !== null || c.signalCode !== null) continue;
+    try {
+      process.kill(-c.pid, signal); // detached: the child leads a process group of its own
+    } catch {
+      try {
+        c.kill(signal);
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+}
+
+/** `bash lab/lab.sh --name lab --quiet [--clients N] up`; throws with its stderr on failure. */
+export function benchLabUp(lab: string, clients = 1): void {
+  const script = join(packageRoot(), 'lab', 'lab.sh');
+  const up = spawnSync('bash', [script, '--name', lab, '--quiet', '--clients', String(clients), 'up'], { encoding: 'utf8', timeout: 120_000 });
+  if (up.status !== 0) throw new Error(`lab up failed: ${up.stderr}`);
+}
+
+/** `bash lab/lab.sh --name lab --quiet down` (kills what still runs in its namespaces). */
+export function benchLabDown(lab: string): void {
+  const script = join(packageRoot(), 'lab', 'lab.sh');
+  spawnSync('bash', [script, '--name', lab, '--quiet', 'down'], { encoding: 'utf8', timeout: 120_000 });
+}
+
+/** Result of runIn. */
+export interface RunResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+  timedOut: boolean;
+}
+
+/**
+ * Runs `cmd args` in namespace `ns` asynchronously (its own process group, killed with
+ * the group after `timeoutMs`), so the event loop, and with it a signal handler, stays
+ * live while a load runs.
+ */
+export function runIn(ns: string, cmd: string, args: string[], timeoutMs: number): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const t0 = process.hrtime.bigint();
+    const child = track(spawn('ip', ['netns', 'exec', ns, cmd, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] }));
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, timeoutMs);
+    child.on('error', (e) => (stderr += e.message));
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr, ms: Number(process.hrtime.bigint() - t0) / 1e6, timedOut });
+    });
+  });
+}
+
+/** A running stackd (the `ip netns exec` child execs node: its pid is stackd's). */
+export interface StackdProcess {
+  pid: number;
+  control: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts stackd in `<lab>-host` with `args` and waits (≤ 20 s) for /health. */
+export async function startStackd(lab: string, args: string[]): Promise<StackdProcess> {
+  const root = packageRoot();
+  const dir = mkdtempSync(join(tmpdir(), 'stackd-bench-'));
+  const control = join(dir, 'control.sock');
+  const child = track(spawn('ip', ['netns', 'exec', `${lab}-host`, process.execPath, ...(process.env.STACKD_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+    join(root, 'dist/src/cli/stackd.js'), '--control', control, '--log-level', 'warn', ...args], { stdio: ['ignore', 'inherit', 'inherit'], detached: true }));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (await controlRequest(control, '/health').then((r) => r.status === 200, () => false)) break;
+    if (Date.now() > deadline || child.exitCode !== null) {
+      await stop();
+      throw new Error('stackd did not start');
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { pid: child.pid!, control, child, stop };
+}
+
+/** A running kernel peer (perf/kernel-peer.ts) in some namespace. */
+export interface KernelPeerProcess {
+  pid: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts perf/kernel-peer.js in namespace `ns` and waits (≤ 10 s) for its ready line. */
+export async function startKernelPeer(ns: string): Promise<KernelPeerProcess> {
+  const script = join(packageRoot(), 'dist/perf/kernel-peer.js');
+  const child = track(spawn('ip', ['netns', 'exec', ns, process.execPath, script], { stdio: ['ignore', 'pipe', 'inherit'], detached: true }));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  };
+  const ready = await new Promise<boolean>((resolve) => {
+    let out = '';
+    const timer = setTimeout(() => resolve(false), 10_000);
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (out.includes('kernel-peer ready')) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    });
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+  if (!ready) {
+    await stop();
+    throw new Error(`kernel peer did not start in ${ns}`);
+  }
+  return { pid: child.pid!, child, stop };
+}
+
+/** CPU time (user + system, all threads) of process `pid` in seconds, from /proc/<pid>/stat. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name in parentheses (which may contain spaces): state is
+    // field 3, utime field 14, stime field 15.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+
+/** USER_HZ: 100 on every Linux architecture that Node runs on (sysconf(_SC_CLK_TCK)). */
+const CLK_TCK = 100;
+
+/** The machine's load averages (1, 5, 15 min) as printed by uptime. */
+export function loadAverage(): string {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    return '?';
+  }
+}
+
+/**
+ * Installs the clean-up path of a benchmark: on SIGINT/SIGTERM/SIGHUP, kill our children
+ * (by pid), run `cleanup` (lab down), exit 130. Returns a function that runs the same
+ * clean-up once for the normal exit path.
+ */
+export function installCleanup(cleanup: () => Promise<void> | void): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  const run = (): Promise<void> => {
+    done ??= (async () => {
+      killLiveChildren('SIGTERM');
+      try {
+        await cleanup();
+      } finally {
+        killLiveChildren('SIGKILL');
+      }
+    })();
+    return done;
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      console.error(`\n${sig}: stopping, removing the lab`);
+      void run().finally(() => process.exit(130));
+    });
+  }
+  return run;
+}
+
+/** Fixed-width table: header row, then rows; first column left-aligned, others right. */
+export function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

@@ -12,11 +12,15 @@ import type { IoThreadData, ThreadHello } from '../src/dataplane/thread-data.js'
 const data = workerData as IoThreadData;
 let tap: TapDevice;
 try {
-  tap = TapDevice.open(data.link.tap, {
-    vnetHdr: data.link.vnetHdr,
-    offload: data.link.offload,
-    mtu: data.link.mtu,
-  });
+  try {
+    tap = TapDevice.open(data.link.tap, { vnetHdr: data.link.vnetHdr, offload: data.link.offload, mtu: data.link.mtu });
+  } catch (e) {
+    // A kernel that refuses TUNSETOFFLOAD still takes our virtio-net headers (TSO writes
+    // work without it); it just will not hand us GRO'd frames. Retry without it.
+    if (data.link.offload === 0 || (e as { syscall?: string }).syscall !== 'TUNSETOFFLOAD') throw e;
+    tap = TapDevice.open(data.link.tap, { vnetHdr: data.link.vnetHdr, offload: 0, mtu: data.link.mtu });
+    data.link.offload = 0;
+  }
 } catch (e) {
   const err = e as Error & { code?: string };
   parentPort!.postMessage({ type: 'error', code: err.code ?? 'EUNKNOWN', message: err.message } satisfies ThreadHello);
@@ -25,7 +29,7 @@ try {
 }
 const loop = new IoLoop(data, loadTapAddon(), tap.fd);
 Comlink.expose(loop.rpc(), nodeEndpoint(data.rpc));
-parentPort!.postMessage({ type: 'ready' } satisfies ThreadHello);
+parentPort!.postMessage({ type: 'ready', offload: data.link.offload } satisfies ThreadHello);
 await loop.run();
 tap.close();
 data.rpc.close();

@@ -52,7 +52,9 @@ Options:
   --app PATH         load an application module into every worker (repeatable);
                      its default export receives the socket API (see README)
   --cc NAME          TCP congestion control: newreno or cubic        [default: newreno]
-  --vnet-hdr         open the TAP with a virtio-net header (IFF_VNET_HDR)
+  --no-offload       plain frames: no virtio-net header, no checksum/TSO/GRO offload
+                     (default: IFF_VNET_HDR with TUN_F_CSUM|TUN_F_TSO4, so the kernel
+                     segments our 64 KiB TCP super-segments and hands us GRO'd ones)
   --log-level LEVEL  fatal|error|warn|info|debug|trace|silent         [default: info]
   -h, --help         show this help
   -V, --version      print the version
@@ -96,7 +98,8 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
         services: { type: 'string' },
         app: { type: 'string', multiple: true },
         cc: { type: 'string' },
-        'vnet-hdr': { type: 'boolean' },
+        'no-offload': { type: 'boolean' },
+        offload: { type: 'boolean' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
@@ -143,7 +146,7 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
   for (const a of apps) if (!existsSync(a)) throw new UsageError(`--app: no such file '${a}'`);
   return {
     workers, tap, ip, prefixLength, gateway, mac, mtu, control, logLevel, services, apps, congestionControl: cc,
-    vnetHdr: values['vnet-hdr'] ?? false,
+    vnetHdr: !(values['no-offload'] ?? false),
     help: values.help ?? false,
     version: values.version ?? false,
   };

@@ -10,6 +10,7 @@ import { HELP, UsageError, parseStackdArgs, type StackdOptions } from './args.js
 import { startControlServer, type ControlServer } from '../control/control-server.js';
 import { createLogger, flushLogger } from '../control/logger.js';
 import { Supervisor, stackdVersion } from '../control/supervisor.js';
+import { TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6 } from '../dataplane/tap.js';
 
 async function main(): Promise<number> {
   let opts: StackdOptions;
@@ -35,7 +36,8 @@ async function main(): Promise<number> {
     {
       link: {
         tap: opts.tap, ip: opts.ip, prefixLength: opts.prefixLength, gateway: opts.gateway,
-        mac: opts.mac, mtu: opts.mtu, vnetHdr: opts.vnetHdr, offload: 0,
+        mac: opts.mac, mtu: opts.mtu, vnetHdr: opts.vnetHdr,
+        offload: opts.vnetHdr ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 : 0,
       },
       workers: opts.workers,
       services: opts.services,

@@ -130,6 +130,8 @@ export class Supervisor implements ControlSource {
     return new Promise((resolve, reject) => {
       worker.once('message', (m: ThreadHello) => {
         if (m.type === 'ready') {
+          // The I/O thread reports the offload it got from the kernel.
+          if (m.offload !== undefined) this.settings.link.offload = m.offload;
           handle.alive = true;
           resolve(handle);
         } else reject(new StartError(m.code, m.message));

@@ -21,3 +21,12 @@ export function recordKind(kindField: number): number {
 export function recordVnetFlags(kindField: number): number {
   return kindField >>> 8;
 }
+
+/**
+ * In virtio-net mode a TX frame record's payload is [6 bytes padding][10-byte
+ * virtio_net_hdr][Ethernet frame]: the frame stays 16-byte aligned and the I/O thread
+ * writes header and frame with one write() from payload offset 6.
+ */
+export const TX_VNET_PREFIX = 6;
+/** Offset of the Ethernet frame in such a record. */
+export const TX_VNET_FRAME = 16;

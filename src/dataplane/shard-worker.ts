@@ -23,9 +23,9 @@ import { createLogger } from '../control/logger.js';
 import { monoMs } from '../util/clock.js';
 import { copyBytes } from '../util/copy-bytes.js';
 import { S_PROCESS, S_RX_QUEUE, StageLatencyRecorder } from './latency.js';
-import { KIND_FRAME, KIND_REINJECT, recordKind } from './record-kind.js';
+import { KIND_FRAME, KIND_REINJECT, TX_VNET_FRAME, TX_VNET_PREFIX, recordKind } from './record-kind.js';
 import { RingConsumer, RingProducer } from './ring.js';
-import type { TapAddon } from './tap.js';
+import { VNET_HDR_LEN, type TapAddon } from './tap.js';
 import { CTL_STOP, type ShardWorkerData, type ThreadRpc } from './thread-data.js';
 
 
@@ -52,19 +52,43 @@ export class ShardWorker {
     this.tx = new RingProducer(data.txRing);
     this.control = new Int32Array(data.control);
     const tx = this.tx;
+    const vnet = data.link.vnetHdr;
+    // In virtio-net mode each TX record is [6 pad][10-byte virtio_net_hdr][frame]
+    // (record-kind.ts): the frame is built 16 bytes into the record, and offload() fills
+    // the header in front of it (zeros: a plain frame).
+    const pre = vnet ? TX_VNET_FRAME : 0;
+    let hdr = 0;
     const sink: TxSink = {
       buf: tx.buf,
       reserve: (maxLen) => {
-        const o = tx.reserve(maxLen);
-        if (o < 0) tx.noteDrop();
-        return o;
+        const o = tx.reserve(maxLen + pre);
+        if (o < 0) {
+          tx.noteDrop();
+          return -1;
+        }
+        if (vnet) {
+          hdr = o + TX_VNET_PREFIX;
+          tx.buf.fill(0, hdr, hdr + VNET_HDR_LEN);
+        }
+        return o + pre;
       },
       commit: (len) => {
         const now = monoMs();
         if (this.curT0 > 0) this.latency.record(S_PROCESS, now - this.curDequeue);
-        tx.commit(len, KIND_FRAME, this.curT0, now);
+        tx.commit(len + pre, KIND_FRAME, this.curT0, now);
       },
     };
+    if (vnet) {
+      sink.offload = (flags, gsoType, hdrLen, gsoSize, csumStart, csumOffset) => {
+        const b = tx.buf;
+        b[hdr] = flags;
+        b[hdr + 1] = gsoType;
+        b[hdr + 2] = hdrLen & 0xff; b[hdr + 3] = hdrLen >>> 8; // little-endian (virtio 1.0 / x86)
+        b[hdr + 4] = gsoSize & 0xff; b[hdr + 5] = gsoSize >>> 8;
+        b[hdr + 6] = csumStart & 0xff; b[hdr + 7] = csumStart >>> 8;
+        b[hdr + 8] = csumOffset & 0xff; b[hdr + 9] = csumOffset >>> 8;
+      };
+    }
     const config: HostConfig = {
       mac: data.link.mac,
       ip: data.link.ip,
@@ -75,6 +99,8 @@ export class ShardWorker {
       shardCount: data.count,
       answersArp: data.index === 0,
       ttl: DEFAULT_TTL,
+      txChecksumOffload: vnet,
+      tso: vnet,
     };
     this.host = new Host(config, sink, this.counters, (b, off, len) => this.reinject(b, off, len), {
       tcp: { congestionControl: data.congestionControl },

@@ -76,4 +76,4 @@ export interface ThreadRpc {
 }
 
 /** First message a thread posts on its parent port: ready, or why it could not start. */
-export type ThreadHello = { type: 'ready' } | { type: 'error'; code: string; message: string };
+export type ThreadHello = { type: 'ready'; offload?: number } | { type: 'error'; code: string; message: string };

@@ -21,6 +21,11 @@ export class FrameOutput {
     return off;
   }
 
+  /** Virtio-net offload for the frame being built (see TxSink.offload). */
+  offload(flags: number, gsoType: number, hdrLen: number, gsoSize: number, csumStart: number, csumOffset: number): void {
+    this.sink.offload?.(flags, gsoType, hdrLen, gsoSize, csumStart, csumOffset);
+  }
+
   /** Commits the reserved frame with its real length. */
   commit(len: number): void {
     this.sink.commit(len);

@@ -70,7 +70,7 @@ export class Ipv4Output {
    * Returns the offset in `this.buf` where the L4 data goes, or -1 if it cannot be sent
    * (no route, TX full: counted).
    */
-  prepare(dst: number, maxL4Len: number, now: number): number {
+  prepare(dst: number, maxL4Len: number, now: number, tso = false): number {
     const hop = this.nextHop(dst);
     if (hop === NO_ROUTE) {
       this.counters[C.drop_ipv4_no_route]++;
@@ -83,7 +83,7 @@ export class Ipv4Output {
     this.dst = dst;
     this.hop = hop;
     this.mac = this.isBroadcast(hop) ? BROADCAST_MAC : this.arp.cache.lookup(hop, now);
-    if (this.mac >= 0 && IPV4_MIN_HEADER + maxL4Len <= this.config.mtu) {
+    if (this.mac >= 0 && (IPV4_MIN_HEADER + maxL4Len <= this.config.mtu || tso)) {
       const o = this.out.reserve(HDRS + maxL4Len);
       if (o < 0) return -1;
       this.buf = this.out.buf;
@@ -93,6 +93,22 @@ export class Ipv4Output {
     this.buf = this.scratch;
     this.frameOff = -1;
     return HDRS;
+  }
+
+  /** True when the datagram being built sits in the TX sink (offload requests apply). */
+  get direct(): boolean {
+    return this.frameOff >= 0;
+  }
+
+  /** True if a datagram to `dst` could be built directly in the sink now (next hop resolved). */
+  canSendDirect(dst: number, now: number): boolean {
+    const hop = this.nextHop(dst);
+    return hop !== NO_ROUTE && (this.isBroadcast(hop) || this.arp.cache.lookup(hop, now) >= 0);
+  }
+
+  /** Virtio-net offload for the datagram being built directly in the sink. */
+  offload(flags: number, gsoType: number, hdrLen: number, gsoSize: number, csumStart: number, csumOffset: number): void {
+    this.out.offload(flags, gsoType, hdrLen, gsoSize, csumStart, csumOffset);
   }
 
   /** Finishes the datagram begun by prepare(): `l4Len` bytes of `protocol` were written. */

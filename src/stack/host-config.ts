@@ -24,6 +24,12 @@ export interface HostConfig {
   answersArp: boolean;
   /** TTL of datagrams we send (RFC 1122 3.2.1.7: 64 is the recommended default). */
   ttl: number;
+  /**
+   * The device finishes TCP checksums (virtio-net NEEDS_CSUM) and segments TCP
+   * super-segments of up to 64 KiB (TSO). Off unless the TAP has a virtio-net header.
+   */
+  txChecksumOffload?: boolean;
+  tso?: boolean;
 }
 
 /** Defaults matching the course lab: 10.10.0.4/24, MTU 1500. */

@@ -64,13 +64,27 @@ export class Host {
     this.icmp = new IcmpLayer(this.ipOut, counters);
     this.udp = new UdpLayer(config, this.ipOut, this.icmp, counters);
     this.ipIn = new Ipv4Input(config, this.ipOut, this.icmp, this.udp, counters, foreign, limits.reassembly);
-    this.tcp = new TcpLayer(config.ip, config.mtu, config.shardIndex, config.shardCount, this.ipOut, counters, limits.tcp, limits.tcpSecret);
+    this.tcp = new TcpLayer(
+      config.ip, config.mtu, config.shardIndex, config.shardCount, this.ipOut, counters, limits.tcp, limits.tcpSecret,
+      { csum: config.txChecksumOffload ?? false, tso: config.tso ?? false },
+    );
     const tcp = this.tcp;
     this.ipIn.tcp = (b, ipOff, hlen, ipLen, src, dst, now) => tcp.input(b, ipOff, hlen, ipLen, src, dst, now, this.checksumTrusted);
   }
 
-  /** Set by the data plane while a frame whose virtio-net header vouches for its checksum is processed. */
-  checksumTrusted = false;
+  /**
+   * Set by the data plane for each frame whose virtio-net header vouches for its L4
+   * checksum (DATA_VALID, or NEEDS_CSUM: the kernel's partial checksum of locally
+   * generated traffic, which must not be verified). TCP and UDP then skip verification.
+   */
+  get checksumTrusted(): boolean {
+    return this.trusted;
+  }
+  set checksumTrusted(v: boolean) {
+    this.trusted = v;
+    this.udp.checksumTrusted = v;
+  }
+  private trusted = false;
 
   /**
    * Handles one received Ethernet frame at b[off..off+len) at time `now` (ms). Never

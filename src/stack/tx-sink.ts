@@ -16,4 +16,11 @@ export interface TxSink {
   reserve(maxLen: number): number;
   /** Commits the frame started by the last `reserve`, `len` bytes long (len <= maxLen). */
   commit(len: number): void;
+  /**
+   * Asks the device to finish the frame being built (between reserve and commit): the
+   * virtio-net header fields (flags NEEDS_CSUM, gso_type TCPV4 for segmentation, header
+   * length, gso_size, checksum start and offset). Sinks without offload omit this; the
+   * core only uses it when its config says the device offloads.
+   */
+  offload?(flags: number, gsoType: number, hdrLen: number, gsoSize: number, csumStart: number, csumOffset: number): void;
 }

@@ -394,7 +394,9 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
   private receiveText(seg: InSegment, fin: boolean, now: number): void {
     const rcv = this.rcv;
     const before = rcv.rcvNxt;
-    const how = rcv.receive(seg.seq, seg.b, seg.dataOff, seg.dataLen, fin, seg.dataLen >= this.snd.mss, this.deliver);
+    // A GRO'd super-segment counts as the full-sized segments it stands for.
+    const full = Math.floor(seg.dataLen / Math.max(1, this.snd.mss));
+    const how = rcv.receive(seg.seq, seg.b, seg.dataOff, seg.dataLen, fin, full, this.deliver);
     if (rcv.wasOutOfOrder) this.host.counters[C.tcp_ooo_segments]++;
     if (rcv.oooDropped) this.host.counters[C.drop_tcp_ooo_full]++;
     this.bytesIn += Math.max(0, seqSub(rcv.rcvNxt, before) - (rcv.finReceived && !this.peerFinNotified ? 1 : 0));
@@ -471,6 +473,11 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
     return ok;
   }
 
+  /** SenderTransmit: largest payload per segment (TSO super-segments when offloaded). */
+  maxPayload(now: number): number {
+    return this.host.writer.maxPayload(this.remoteIp, this.snd.mss, now);
+  }
+
   /** SenderTransmit: zero-window probe. */
   transmitProbe(now: number): void {
     this.emit(seqSub(this.snd.sndUna, 1) >>> 0, TCP_ACK, 0, 0, now);
@@ -491,7 +498,7 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
     const window = this.rcv.windowField(false);
     const ok = this.host.writer.send(
       this.remoteIp, this.localPort, this.remotePort, seq, this.rcv.rcvNxt, flags, window, o,
-      len > 0 ? this.snd.buf : null, dataOffset, len, now,
+      len > 0 ? this.snd.buf : null, dataOffset, len, now, this.snd.mss,
     );
     if (ok && flags & TCP_ACK) {
       this.rcv.noteAckSent(window * 2 ** this.rcv.wscale);

@@ -130,7 +130,7 @@ export class TcpReceiver {
    * Sets `oooDropped` when out-of-order data did not fit.
    */
   receive(
-    seq: number, b: Uint8Array, off: number, len: number, fin: boolean, fullSized: boolean,
+    seq: number, b: Uint8Array, off: number, len: number, fin: boolean, fullSegments: number,
     deliver: (b: Uint8Array, off: number, len: number) => void,
   ): number {
     this.oooDropped = false;
@@ -186,7 +186,7 @@ export class TcpReceiver {
       return ACK_NOW;
     }
     if (hadHole) return ACK_NOW; // filled (part of) a hole: tell the sender at once
-    if (fullSized) this.segmentsSinceAck++;
+    this.segmentsSinceAck += fullSegments;
     if (this.segmentsSinceAck >= 2) return ACK_NOW;
     return ACK_DELAYED;
   }

@@ -7,8 +7,16 @@
  */
 import { IPPROTO_TCP } from '../wire/ipv4.js';
 import {
-  TCP_MIN_HEADER, TCP_SYN, fillTcpChecksum, writeSackOption, writeSynOptions, writeTcpHeader, writeTimestampOption,
+  TCP_MIN_HEADER, TCP_SYN, fillTcpChecksum, setTcpChecksum, tcpPseudoHeaderPartial,
+  writeSackOption, writeSynOptions, writeTcpHeader, writeTimestampOption,
 } from '../wire/tcp.js';
+import { ETH_HEADER_LEN } from '../wire/ethernet.js';
+import { IPV4_MIN_HEADER } from '../wire/ipv4.js';
+
+/** virtio_net_hdr values (include/uapi/linux/virtio_net.h). */
+const VNET_F_NEEDS_CSUM = 1, VNET_GSO_NONE = 0, VNET_GSO_TCPV4 = 1;
+/** Largest TCP payload of one TSO super-segment: the IPv4 total length is 16 bits. */
+export const TSO_MAX_PAYLOAD = 65535 - IPV4_MIN_HEADER - 60;
 import { C, type Counters } from '../stack/counters.js';
 import type { Ipv4Output } from '../l3/ipv4-output.js';
 import type { SendBuffer } from './send-buffer.js';
@@ -52,7 +60,23 @@ export class SegmentOptions {
 
 /** Writes segments through IPv4 output. */
 export class SegmentWriter {
-  constructor(private readonly ip: Ipv4Output, private readonly counters: Counters, private readonly localIp: number) {}
+  /**
+   * @param csumOffload the device completes TCP checksums (we write the pseudo-header sum and NEEDS_CSUM)
+   * @param tso the device segments super-segments (gso_type TCPV4, gso_size = the connection's MSS)
+   */
+  constructor(
+    private readonly ip: Ipv4Output,
+    private readonly counters: Counters,
+    private readonly localIp: number,
+    readonly csumOffload = false,
+    readonly tso = false,
+  ) {}
+
+  /** Largest payload one send() may carry to `remoteIp` now: a TSO super-segment when possible, else `mss`. */
+  maxPayload(remoteIp: number, mss: number, now: number): number {
+    if (!this.tso || !this.ip.canSendDirect(remoteIp, now)) return mss;
+    return TSO_MAX_PAYLOAD - (TSO_MAX_PAYLOAD % mss);
+  }
 
   /**
    * Sends one segment. Payload: `len` bytes at `dataOffset` bytes past the send buffer's
@@ -62,7 +86,7 @@ export class SegmentWriter {
   send(
     remoteIp: number, localPort: number, remotePort: number,
     seq: number, ack: number, flags: number, window: number,
-    opts: SegmentOptions, sb: SendBuffer | null, dataOffset: number, len: number, now: number,
+    opts: SegmentOptions, sb: SendBuffer | null, dataOffset: number, len: number, now: number, mss = 0,
   ): boolean {
     const isSyn = (flags & TCP_SYN) !== 0;
     let optLen = opts.length(isSyn);
@@ -73,7 +97,8 @@ export class SegmentWriter {
     }
     const hlen = TCP_MIN_HEADER + optLen;
     const l4 = hlen + len;
-    const o = this.ip.prepare(remoteIp, l4, now);
+    const gso = this.tso && mss > 0 && len > mss;
+    const o = this.ip.prepare(remoteIp, l4, now, gso);
     if (o < 0) return false;
     const b = this.ip.buf;
     writeTcpHeader(b, o, localPort, remotePort, seq, ack, hlen, flags, window);
@@ -85,7 +110,15 @@ export class SegmentWriter {
       if (opts.sackCount > 0) p += writeSackOption(b, p, opts.sack, opts.sackCount);
     }
     if (len > 0 && sb !== null) sb.copyOut(dataOffset, len, b, o + hlen);
-    fillTcpChecksum(b, o, l4, this.localIp, remoteIp);
+    if (this.csumOffload && this.ip.direct) {
+      // The device completes the checksum (and segments a super-segment): the field holds
+      // the folded pseudo-header sum including the TCP length, as virtio-net expects.
+      setTcpChecksum(b, o, tcpPseudoHeaderPartial(this.localIp, remoteIp, l4));
+      const l3 = ETH_HEADER_LEN + IPV4_MIN_HEADER;
+      this.ip.offload(VNET_F_NEEDS_CSUM, gso ? VNET_GSO_TCPV4 : VNET_GSO_NONE, l3 + hlen, gso ? mss : 0, l3, 16);
+    } else {
+      fillTcpChecksum(b, o, l4, this.localIp, remoteIp);
+    }
     this.ip.transmit(IPPROTO_TCP, l4, now);
     this.counters[C.tcp_segments_tx]++;
     return true;

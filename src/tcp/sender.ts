@@ -27,6 +27,8 @@ export interface SenderTransmit {
   transmitData(seq: number, flags: number, dataOffset: number, len: number, now: number): boolean;
   /** Sends a zero-window probe (an ACK with SEG.SEQ = SND.UNA − 1, Linux's tcp_xmit_probe_skb). */
   transmitProbe(now: number): void;
+  /** Largest payload of one segment now: a TSO super-segment when the device segments, else the MSS. */
+  maxPayload(now: number): number;
 }
 
 /** Outcome of ACK processing. */
@@ -287,8 +289,11 @@ export class TcpSender {
     const wndRoom = seqSub(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
     if (unsent > 0) {
       const room = Math.min(wndRoom, cwndRoom);
-      let len = Math.min(unsent, this.mss, room);
+      const maxSeg = this.inRecovery ? this.mss : out.maxPayload(now);
+      let len = Math.min(unsent, maxSeg, room);
       if (len <= 0) return 0;
+      // A super-segment ends on an MSS boundary unless it carries the last queued bytes.
+      if (len > this.mss && len < unsent) len -= len % this.mss;
       if (len < this.mss) {
         if (len < unsent) {
           // Window-limited small segment: SWS avoidance (RFC 9293 3.8.6.2.1).

@@ -69,10 +69,11 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi {
     readonly counters: Counters,
     config: Partial<TcpConfig> = {},
     secret?: Uint8Array,
+    offload: { csum?: boolean; tso?: boolean } = {},
   ) {
     this.config = { ...DEFAULT_TCP_CONFIG, ...config };
     this.ourMss = mtu - 40;
-    this.writer = new SegmentWriter(ip, counters, localIp);
+    this.writer = new SegmentWriter(ip, counters, localIp, offload.csum ?? false, (offload.tso ?? false) && (offload.csum ?? false));
     this.isnGen = new IsnGenerator(secret);
     this.cookies = new SynCookies(secret);
     this.nextEphemeral = EPHEMERAL_FIRST + ((shardIndex * 7919) % (EPHEMERAL_LAST - EPHEMERAL_FIRST));
