@@ -59,7 +59,8 @@ Options:
   -h, --help         show this help
   -V, --version      print the version
 
-Control API (HTTP on --control): GET /health, /stats, /metrics, /latency; POST /latency/reset.
+Control API (HTTP on --control): GET /health, /stats, /metrics, /latency, /connections;
+POST /latency/reset.
 Example: stackd --workers 4 --tap tap0
 `;
 
