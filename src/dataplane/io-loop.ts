@@ -22,8 +22,8 @@ import { CTL_STOP, type IoThreadData, type ThreadRpc } from './thread-data.js';
 
 /** Most frames per TAP read or write call. */
 const BATCH = 64;
-/** Idle loop turns (each a non-blocking read + TX scan) before sleeping in poll(). */
-const IDLE_SPINS = 64;
+/** How long an idle I/O thread watches the TX rings before sleeping in poll() (ms). */
+const SPIN_MS = 0.03;
 /** Longest sleep in poll() before re-checking the stop word and yielding (ms). */
 const SLEEP_MS = 50;
 /** Longest time the loop runs before yielding to the event loop (ms). */
@@ -85,7 +85,6 @@ export class IoLoop {
 
   private slice = (): void => {
     const end = monoMs() + SLICE_MS;
-    let idle = 0;
     for (;;) {
       if (Atomics.load(this.control, CTL_STOP) !== 0) {
         this.stopped = true;
@@ -94,8 +93,7 @@ export class IoLoop {
       }
       const r = this.readOnce(0);
       const w = this.drainTx();
-      if (r > 0 || w > 0) idle = 0;
-      else if (++idle >= IDLE_SPINS) {
+      if (r === 0 && w === 0 && !this.spinForTx()) {
         this.sleep();
         break;
       }
@@ -103,6 +101,20 @@ export class IoLoop {
     }
     if (!this.stopped) setImmediate(this.slice);
   };
+
+  /**
+   * Idle: watch the TX rings for a short while with plain memory reads (no syscalls: on 2
+   * cores a syscall-spinning I/O thread steals the CPU the worker needs to produce the
+   * reply). True if a TX ring got work; false means "go to sleep in poll()".
+   */
+  private spinForTx(): boolean {
+    const until = monoMs() + SPIN_MS;
+    let i = 0;
+    for (;;) {
+      for (let s = 0; s < this.n; s++) if (!this.tx[s]!.isEmpty()) return true;
+      if ((++i & 63) === 0 && monoMs() >= until) return false;
+    }
+  }
 
   /** Sleeps in poll() on the TAP and the wake eventfd, unless a TX ring has work. */
   private sleep(): void {
