@@ -4,7 +4,7 @@
  *
  *   node dist/perf/tcp-bench.js [--workers 1,2] [--seconds 5] [--runs 3] [--bytes 536870912]
  *                               [--only bulk,http,ping] [--pings 500] [--connections 32]
- *                               [--threads 2]
+ *                               [--threads 2] [--stackd-args='--no-offload --cc cubic']
  *
  * One lab (`pb<pid>`, two clients): stackd on tap0 answers 10.10.0.4; the kernel peer
  * (perf/kernel-peer.ts: Node's net/http on the kernel, the same contract) listens in
@@ -44,14 +44,17 @@ const { values } = parseArgs({
     pings: { type: 'string', default: '500' },
     connections: { type: 'string', default: '32' },
     threads: { type: 'string', default: '2' },
+    'stackd-args': { type: 'string', default: '' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
-  console.log('usage: node dist/perf/tcp-bench.js [--workers 1,2] [--seconds 5] [--runs 3] [--bytes 536870912] [--only bulk,http,ping] [--pings 500] [--connections 32] [--threads 2]');
+  console.log('usage: node dist/perf/tcp-bench.js [--workers 1,2] [--seconds 5] [--runs 3] [--bytes 536870912] [--only bulk,http,ping] [--pings 500] [--connections 32] [--threads 2] [--stackd-args=\'--no-offload\']');
   process.exit(0);
 }
 const workerCounts = values.workers!.split(',').map(Number);
+/** Extra stackd flags, e.g. --stackd-args='--no-offload' or --stackd-args='--cc cubic'. */
+const stackdArgs = values['stackd-args']!.split(/\s+/).filter(Boolean);
 const seconds = Number(values.seconds);
 const runs = Number(values.runs);
 const bytes = Number(values.bytes);
@@ -190,7 +193,7 @@ const STACKD_COUNTERS = ['tcp_passive_opens', 'tcp_retransmits', 'tcp_fast_retra
 async function main(): Promise<void> {
   const t0 = Date.now();
   console.log(`tcp-bench: lab ${lab}, load average at start ${loadAverage()} (${(await import('node:os')).cpus().length} CPUs)`);
-  console.log(`workers ${workerCounts.join(',')}; ${runs} run(s); bulk ${bytes} B; wrk -t${values.threads} -c${values.connections} -d${seconds}s; ${pings} pings at 10 ms; only ${[...only].join(',')}`);
+  console.log(`workers ${workerCounts.join(',')}; ${runs} run(s); bulk ${bytes} B; wrk -t${values.threads} -c${values.connections} -d${seconds}s; ${pings} pings at 10 ms; only ${[...only].join(',')}; stackd flags: ${stackdArgs.join(' ') || '(defaults)'}`);
   benchLabUp(lab, 2);
   // Only inside the client namespace: reuse TIME_WAIT ports and a wide ephemeral range for
   // the connections/s run (one connection per request).
@@ -204,7 +207,7 @@ async function main(): Promise<void> {
   const kernelBefore = await kernelTcpCounters();
 
   for (const w of workerCounts) {
-    stackd = await startStackd(lab, ['--workers', String(w), '--tap', 'tap0']);
+    stackd = await startStackd(lab, ['--workers', String(w), '--tap', 'tap0', ...stackdArgs]);
     console.log(`\n== stackd --workers ${w} (pid ${stackd.pid}), load average ${loadAverage()}`);
     // Warm-up: ARP, JIT of both servers' hot paths.
     for (const t of ['stackd', 'kernel'] as const) {

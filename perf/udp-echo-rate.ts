@@ -4,7 +4,7 @@
  * dgram on the Linux kernel), alternating the two, medians of --runs, the ratio printed.
  *
  *   node dist/perf/udp-echo-rate.js [--workers 1,2] [--sizes 64,1400] [--window 32]
- *                                   [--flows 4] [--seconds 5] [--runs 3]
+ *                                   [--flows 4] [--seconds 5] [--runs 3] [--stackd-args='--no-offload']
  *
  * One lab (`pb<pid>`, two clients): stackd on tap0 = 10.10.0.4, kernel peer in <lab>-c2 =
  * 10.10.0.5, the load from <lab>-c1 by perf/udp-echo-client.ts: a window of --window
@@ -31,14 +31,17 @@ const { values } = parseArgs({
     flows: { type: 'string', default: '4' },
     seconds: { type: 'string', default: '5' },
     runs: { type: 'string', default: '3' },
+    'stackd-args': { type: 'string', default: '' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
-  console.log('usage: node dist/perf/udp-echo-rate.js [--workers 1,2] [--sizes 64,1400] [--window 32] [--flows 4] [--seconds 5] [--runs 3]');
+  console.log('usage: node dist/perf/udp-echo-rate.js [--workers 1,2] [--sizes 64,1400] [--window 32] [--flows 4] [--seconds 5] [--runs 3] [--stackd-args=\'--no-offload\']');
   process.exit(0);
 }
 const workerCounts = values.workers!.split(',').map(Number);
+/** Extra stackd flags, e.g. --stackd-args='--no-offload' or --stackd-args='--cc cubic'. */
+const stackdArgs = values['stackd-args']!.split(/\s+/).filter(Boolean);
 const sizes = values.sizes!.split(',').map(Number);
 const seconds = Number(values.seconds);
 const runs = Number(values.runs);
@@ -102,12 +105,12 @@ async function measure(t: Target, size: number, w: number): Promise<void> {
 async function main(): Promise<void> {
   const t0 = Date.now();
   console.log(`udp-echo-rate: lab ${lab}, load average at start ${loadAverage()} (${(await import('node:os')).cpus().length} CPUs)`);
-  console.log(`workers ${workerCounts.join(',')}; sizes ${sizes.join(',')} B; window ${values.window} over ${values.flows} flows; ${seconds} s per measure; ${runs} run(s)`);
+  console.log(`workers ${workerCounts.join(',')}; sizes ${sizes.join(',')} B; window ${values.window} over ${values.flows} flows; ${seconds} s per measure; ${runs} run(s); stackd flags: ${stackdArgs.join(' ') || '(defaults)'}`);
   benchLabUp(lab, 2);
   peer = await startKernelPeer(`${lab}-c2`);
   const drops = new Map<number, string>();
   for (const w of workerCounts) {
-    stackd = await startStackd(lab, ['--workers', String(w), '--tap', 'tap0']);
+    stackd = await startStackd(lab, ['--workers', String(w), '--tap', 'tap0', ...stackdArgs]);
     console.log(`\n== stackd --workers ${w} (pid ${stackd.pid}), load average ${loadAverage()}`);
     for (const t of ['stackd', 'kernel'] as const) {
       await runIn(c1, 'ping', ['-c', '5', '-i', '0.01', '-q', HOSTS[t]], 10_000); // ARP

@@ -2,9 +2,9 @@
  * Command-line options of `stackd`, parsed with node:util parseArgs. Every bad value
  * gives one line naming the flag and what is wrong (the CLI prints it and exits 2).
  */
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseIpv4, parseMac, formatMac } from '../wire/addresses.js';
 import { LOG_LEVELS } from '../control/logger.js';
 
@@ -52,9 +52,10 @@ Options:
   --app PATH         load an application module into every worker (repeatable);
                      its default export receives the socket API (see README)
   --cc NAME          TCP congestion control: newreno or cubic        [default: newreno]
+  --offload          IFF_VNET_HDR with TUN_F_CSUM|TUN_F_TSO4: the kernel segments our
+                     64 KiB TCP super-segments and hands us GRO'd ones     [default]
   --no-offload       plain frames: no virtio-net header, no checksum/TSO/GRO offload
-                     (default: IFF_VNET_HDR with TUN_F_CSUM|TUN_F_TSO4, so the kernel
-                     segments our 64 KiB TCP super-segments and hands us GRO'd ones)
+                     (of --offload and --no-offload, the last one given wins)
   --log-level LEVEL  fatal|error|warn|info|debug|trace|silent         [default: info]
   -h, --help         show this help
   -V, --version      print the version
@@ -64,12 +65,63 @@ POST /latency/reset.
 Example: stackd --workers 4 --tap tap0
 `;
 
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 function intFlag(name: string, v: string | undefined, def: number, min: number, max: number): number {
   if (v === undefined) return def;
   if (!/^\d+$/.test(v)) throw new UsageError(`--${name}: expected a whole number, got '${v}'`);
   const n = Number(v);
   if (n < min || n > max) throw new UsageError(`--${name}: ${n} is out of range (${min}..${max})`);
   return n;
+}
+
+/**
+ * The options parseStackdArgs accepts (node:util parseArgs configuration). HELP lists
+ * every one of them; test/integration/cli.test.ts checks that the two agree.
+ */
+export const STACKD_OPTIONS = {
+  workers: { type: 'string' },
+  tap: { type: 'string' },
+  ip: { type: 'string' },
+  gateway: { type: 'string' },
+  mac: { type: 'string' },
+  mtu: { type: 'string' },
+  control: { type: 'string' },
+  services: { type: 'string' },
+  app: { type: 'string', multiple: true },
+  cc: { type: 'string' },
+  'no-offload': { type: 'boolean' },
+  offload: { type: 'boolean' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+/** parseArgs' own errors as one line that starts with the flag, like ours. */
+function parseArgsUsageError(e: Error & { code?: string }): UsageError {
+  const first = e.message.split('\n')[0]!;
+  const names = [...first.matchAll(/(?<=^|[\s'"])--?[A-Za-z][\w-]*/g)].map((m) => m[0]);
+  const flag = names.find((n) => n.startsWith('--')) ?? names[0] ?? '';
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return new UsageError(`${flag}: unknown option (stackd --help lists them)`);
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      if (/does not take an argument/.test(first)) return new UsageError(`${flag}: takes no value`);
+      if (/ambiguous/.test(first)) return new UsageError(`${flag}: its value starts with '-' (write ${flag}=VALUE)`);
+      return new UsageError(`${flag}: needs a value`);
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL': {
+      const arg = /'([^']*)'/.exec(first)?.[1] ?? '';
+      return new UsageError(`'${arg}': unexpected argument (stackd takes only --options)`);
+    }
+    default:
+      return new UsageError(first);
+  }
 }
 
 /** A stable locally administered unicast MAC derived from the TAP name and address. */
@@ -83,31 +135,11 @@ export function defaultMac(tap: string, ip: number): number {
 /** Parses argv (without node and script). Throws UsageError with one line on a bad value. */
 export function parseStackdArgs(argv: string[]): StackdOptions {
   let values;
+  let tokens;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        workers: { type: 'string' },
-        tap: { type: 'string' },
-        ip: { type: 'string' },
-        gateway: { type: 'string' },
-        mac: { type: 'string' },
-        mtu: { type: 'string' },
-        control: { type: 'string' },
-        services: { type: 'string' },
-        app: { type: 'string', multiple: true },
-        cc: { type: 'string' },
-        'no-offload': { type: 'boolean' },
-        offload: { type: 'boolean' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'V' },
-      },
-    }));
+    ({ values, tokens } = parseArgs({ args: argv, strict: true, allowPositionals: false, tokens: true, options: STACKD_OPTIONS }));
   } catch (e) {
-    throw new UsageError((e as Error).message.split('\n')[0]!);
+    throw parseArgsUsageError(e as Error & { code?: string });
   }
   const workers = intFlag('workers', values.workers, 4, 1, 64);
   const tap = values.tap ?? 'tap0';
@@ -128,6 +160,7 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
     mac = parseMac(values.mac);
     if (Number.isNaN(mac)) throw new UsageError(`--mac: '${values.mac}' is not a MAC address (like 02:00:00:00:00:04)`);
     if (Math.floor(mac / 2 ** 40) & 1) throw new UsageError(`--mac: ${formatMac(mac)} is a multicast address`);
+    if (mac === 0) throw new UsageError(`--mac: ${formatMac(mac)} is not a usable address`);
   }
   const mtu = intFlag('mtu', values.mtu, 1500, 576, 9000);
   const control = values.control ?? `/run/stackd/${tap}.sock`;
@@ -138,16 +171,20 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new UsageError(`--log-level: '${logLevel}' is not one of ${LOG_LEVELS.join('|')}`);
   const servicesArg = values.services ?? KNOWN_SERVICES.join(',');
   const services = servicesArg === 'none' ? [] : servicesArg.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (servicesArg !== 'none' && services.length === 0) throw new UsageError(`--services: empty list (use 'none' for no services)`);
   for (const s of services) {
     if (!(KNOWN_SERVICES as readonly string[]).includes(s)) throw new UsageError(`--services: unknown service '${s}' (known: ${KNOWN_SERVICES.join(', ')})`);
   }
   const cc = values.cc ?? 'newreno';
   if (cc !== 'newreno' && cc !== 'cubic') throw new UsageError(`--cc: '${cc}' is not one of newreno|cubic`);
   const apps = (values.app ?? []).map((a) => resolve(a));
-  for (const a of apps) if (!existsSync(a)) throw new UsageError(`--app: no such file '${a}'`);
+  for (const a of apps) if (!isFile(a)) throw new UsageError(`--app: no such file '${a}'`);
+  // Of --offload and --no-offload the last one wins (parseArgs on Node 20 has no allowNegative).
+  let offload = true;
+  for (const t of tokens) if (t.kind === 'option' && (t.name === 'offload' || t.name === 'no-offload')) offload = t.name === 'offload';
   return {
     workers, tap, ip, prefixLength, gateway, mac, mtu, control, logLevel, services, apps, congestionControl: cc,
-    vnetHdr: !(values['no-offload'] ?? false),
+    vnetHdr: offload,
     help: values.help ?? false,
     version: values.version ?? false,
   };

@@ -3,7 +3,9 @@
  * next hops for outgoing datagrams with a small bounded queue of waiting packets.
  *
  * RFC 826 (packet generation and reception, the merge rule), RFC 1122 2.3.2.1 (cache
- * flushing; a host should not flood requests: at most one per second per destination),
+ * flushing by "unicast poll": a STALE entry in use is refreshed with unicast requests to
+ * its cached MAC, see arp-cache.ts; a host should not flood requests: at most one per
+ * second per destination),
  * RFC 1122 2.3.2.2 (queue at least one packet per unresolved destination), RFC 5227 2.3
  * (gratuitous ARP announcement at start).
  */
@@ -101,6 +103,17 @@ export class ArpLayer {
   }
 
   /**
+   * The MAC to send a datagram for `nextHop` to, or -1 when it must be resolved first
+   * (enqueue). A STALE entry is still used, and its first use starts the unicast poll:
+   * the first request goes out now, before the datagram (RFC 1122 2.3.2.1).
+   */
+  resolve(nextHop: number, now: number): number {
+    const mac = this.cache.lookup(nextHop, now);
+    if (mac >= 0 && this.cache.startProbe(nextHop, now)) this.cache.pollProbes(now, this.sendProbe);
+    return mac;
+  }
+
+  /**
    * Queues a copy of an IPv4 datagram for `nextHop` until it resolves, sending an ARP
    * request if none is outstanding. Drops (counted) when the queue is full.
    */
@@ -120,7 +133,7 @@ export class ArpLayer {
     if (p.nextTry <= now) this.request(nextHop, p, now);
   }
 
-  /** Retries outstanding requests and gives up after maxTries; expires the cache. */
+  /** Retries outstanding requests and gives up after maxTries; probes and garbage-collects the cache. */
   poll(now: number): void {
     for (const [ip, p] of this.pending) {
       if (p.nextTry > now) continue;
@@ -134,10 +147,11 @@ export class ArpLayer {
       this.request(ip, p, now);
     }
     this.counters[C.arp_pending_packets] = this.pendingTotal;
+    this.cache.pollProbes(now, this.sendProbe);
     this.cache.expire(now);
   }
 
-  /** Earliest time poll() has work: a retry or an expiry. */
+  /** Earliest time poll() has work: a retry, a probe or a garbage collection. */
   nextDeadline(): number {
     let d = this.cache.nextDeadline();
     for (const p of this.pending.values()) if (p.nextTry < d) d = p.nextTry;
@@ -149,6 +163,12 @@ export class ArpLayer {
     this.send(ARP_OP_REQUEST, BROADCAST_MAC, 0, this.config.ip);
     this.counters[C.arp_gratuitous_tx]++;
   }
+
+  /** One unicast poll of a cached neighbour: a request to its cached MAC (tha 0, as Linux's arp_solicit). */
+  private readonly sendProbe = (ip: number, mac: number): void => {
+    this.counters[C.arp_probes_tx]++;
+    this.send(ARP_OP_REQUEST, mac, 0, ip);
+  };
 
   private request(ip: number, p: Pending, now: number): void {
     p.tries++;

@@ -1,6 +1,7 @@
 /**
  * IPv4 output: routing to a next hop, the Ethernet header, fragmentation, and handing
- * datagrams whose next hop is not yet resolved to ARP.
+ * datagrams whose next hop is not yet resolved to ARP (a STALE neighbour is still used
+ * while ARP polls it, RFC 1122 2.3.2.1).
  *
  * RFC 791 3.2 (fragmentation), RFC 1122 3.3.1 (routing outbound datagrams: same subnet
  * → the destination itself, else the default gateway), RFC 1122 3.2.1.7 (TTL),
@@ -82,7 +83,8 @@ export class Ipv4Output {
     }
     this.dst = dst;
     this.hop = hop;
-    this.mac = this.isBroadcast(hop) ? BROADCAST_MAC : this.arp.cache.lookup(hop, now);
+    // Before reserving the frame: resolve() may send a unicast ARP probe first.
+    this.mac = this.isBroadcast(hop) ? BROADCAST_MAC : this.arp.resolve(hop, now);
     if (this.mac >= 0 && (IPV4_MIN_HEADER + maxL4Len <= this.config.mtu || tso)) {
       const o = this.out.reserve(HDRS + maxL4Len);
       if (o < 0) return -1;
@@ -100,7 +102,7 @@ export class Ipv4Output {
     return this.frameOff >= 0;
   }
 
-  /** True if a datagram to `dst` could be built directly in the sink now (next hop resolved). */
+  /** True if a datagram to `dst` could be built directly in the sink now (next hop resolved; no side effects). */
   canSendDirect(dst: number, now: number): boolean {
     const hop = this.nextHop(dst);
     return hop !== NO_ROUTE && (this.isBroadcast(hop) || this.arp.cache.lookup(hop, now) >= 0);

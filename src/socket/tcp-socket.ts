@@ -13,9 +13,13 @@
  *    beyond the stream's own highWaterMark. Reads: conn.consumed(n) is reported only for
  *    bytes the stream has passed to the consumer (summed per microtask turn), so a
  *    consumer that stops reading closes the TCP receive window (RFC 9293 3.8.6).
- *  - destroy() is close(2) (RFC 1122 4.2.2.13): FIN when nothing received is left unread,
- *    RST when unread data is discarded or data arrives afterwards; resetAndDestroy() and
- *    any destroy of a connection not yet established always abort (RST).
+ *  - destroy() is close(2) (RFC 1122 4.2.2.13): FIN when nothing received is left unread
+ *    (conn.close(): the connection lives on as an orphan, answers later data with RST and
+ *    gives up FIN_WAIT_2 after tcp_fin_timeout), RST when unread data is discarded;
+ *    resetAndDestroy() and any destroy of a connection not yet established always abort
+ *    (RST). autoDestroy makes a socket that finished both directions (end() after 'end')
+ *    a destroy() too. end() alone is shutdown(SHUT_WR): the socket still reads, and the
+ *    connection stays in FIN_WAIT_2 for as long as the peer sends.
  *
  * Every call that can make the connection emit segments (send, shutdownWrite, abort,
  * consumed, options) is followed by `notify()`, the worker's "output pending" hook.
@@ -129,8 +133,6 @@ export class TcpSocket extends Duplex {
   /** The write in progress: chunks not yet accepted by the connection and its callback. */
   private wq: Uint8Array[] = [];
   private wcb: ((err?: Error | null) => void) | null = null;
-  /** shutdownWrite() was called (our FIN is queued). */
-  private finQueued = false;
   /** pump() is running (guards against a re-entrant onWritable from inside send()). */
   private pumping = false;
   /** _final waiting for the active open to complete. */
@@ -345,7 +347,6 @@ export class TcpSocket extends Duplex {
       cb(this.connClosed ? socketError('EPIPE', 'write') : null);
       return;
     }
-    this.finQueued = true;
     this.conn!.shutdownWrite();
     this.notify();
     cb();
@@ -435,17 +436,11 @@ export class TcpSocket extends Duplex {
           conn.events = DETACHED;
           conn.abort();
         } else {
-          // close(2): the connection sends what it holds, then FIN; data arriving later is lost: RST.
-          if (!this.finQueued) conn.shutdownWrite();
-          this.finQueued = true;
-          conn.events = {
-            ...DETACHED,
-            onData: () => {
-              conn.events = DETACHED;
-              conn.abort();
-              this.notify();
-            },
-          };
+          // close(2): the connection sends what it holds, then FIN, as an orphan: data
+          // arriving later is answered with RST, and FIN_WAIT_2 ends after finWait2Ms
+          // (TcpConnectionHandle.close). The connection stays in the core until then.
+          conn.events = DETACHED;
+          conn.close();
         }
         this.notify();
       }

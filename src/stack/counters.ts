@@ -25,6 +25,7 @@ export const COUNTER_NAMES = [
   'arp_requests_rx', 'arp_replies_rx', 'arp_requests_tx', 'arp_replies_tx', 'arp_gratuitous_tx',
   'arp_cache_evictions', 'arp_resolve_failed',
   'drop_arp_malformed', 'drop_arp_not_for_us', 'drop_arp_pending_full', 'drop_arp_unresolved',
+  'arp_probes_tx', 'arp_probe_failures', 'arp_cache_gc',
   // IPv4
   'ipv4_rx', 'ipv4_tx',
   'drop_ipv4_truncated', 'drop_ipv4_version', 'drop_ipv4_ihl', 'drop_ipv4_total_length',
@@ -49,17 +50,18 @@ export const COUNTER_NAMES = [
   'drop_tcp_syn_queue_full', 'drop_tcp_paws', 'drop_tcp_out_of_window', 'drop_tcp_ack_unsent', 'drop_tcp_old_ack',
   'drop_tcp_no_ack', 'drop_tcp_ooo_full', 'drop_tcp_conn_limit', 'drop_tcp_rcv_buffer_full', 'drop_tcp_broadcast',
   'drop_tcp_time_wait_limit', 'drop_tcp_bad_cookie',
+  'tcp_fin_wait2_timeouts', 'tcp_orphan_data_resets',
   // Robustness: anything the core threw while handling a frame (a bug, never expected)
   'drop_internal_error',
   // Gauges: current values, written by their owner thread (not monotonic)
   'arp_cache_entries', 'arp_pending_packets', 'reasm_pending_datagrams', 'reasm_buffered_bytes',
-  'tcp_connections', 'tcp_time_wait', 'tcp_syn_queue',
+  'tcp_connections', 'tcp_time_wait', 'tcp_syn_queue', 'tcp_orphans',
 ] as const;
 
 /** Counters that are gauges (a current value) rather than monotonic totals. */
 export const GAUGE_NAMES: ReadonlySet<string> = new Set([
   'arp_cache_entries', 'arp_pending_packets', 'reasm_pending_datagrams', 'reasm_buffered_bytes',
-  'tcp_connections', 'tcp_time_wait', 'tcp_syn_queue',
+  'tcp_connections', 'tcp_time_wait', 'tcp_syn_queue', 'tcp_orphans',
 ]);
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

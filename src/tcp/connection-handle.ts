@@ -46,6 +46,16 @@ export interface TcpConnectionHandle {
   sendQueued(): number;
   /** Sends FIN after the queued data (half-close: data may still arrive). */
   shutdownWrite(): void;
+  /**
+   * The application is done with the connection in both directions (close(2) after
+   * everything received was read; the caller aborts instead when it throws unread data
+   * away). Queues FIN after the queued data if not done yet; the connection becomes an
+   * orphan: no more events, data that arrives for it is answered with RST (RFC 1122
+   * 4.2.2.13), and in FIN_WAIT_2 it is dropped after finWait2Ms (Linux tcp_fin_timeout).
+   * A connection that is only half-closed (shutdownWrite) stays in FIN_WAIT_2 for as long
+   * as the peer keeps its side open.
+   */
+  close(): void;
   /** Sends RST and drops the connection at once. */
   abort(): void;
   /** The application consumed n bytes delivered by onData: the receive window opens. */

@@ -6,7 +6,18 @@
  * eight checks in order), 3.10.8 (timeouts); RFC 5961 (3.2 RST in window but not exact →
  * challenge ACK; 4.2 SYN in a synchronized state → challenge ACK; 5.2 ACK acceptability);
  * RFC 7323 (window scale, timestamps, PAWS); RFC 2018 (SACK); RFC 6691 (MSS);
- * RFC 1122 4.2.3.6 (keepalive); RFC 1337 (ignore RST in TIME_WAIT).
+ * RFC 1122 4.2.3.6 (keepalive); RFC 1337 (ignore RST in TIME_WAIT); RFC 1122 4.2.2.13 and
+ * RFC 9293 3.10.7.4 (data arriving after CLOSE: RST); Linux tcp_fin_timeout (FIN_WAIT_2
+ * of orphaned connections only).
+ *
+ * Orphans (close()): the application is done in both directions. Like Linux (tcp_close,
+ * tcp_rcv_state_process), new data for an orphan in FIN_WAIT_1/FIN_WAIT_2 is answered with
+ * <SEQ=SEG.ACK><CTL=RST> and the connection is dropped (tcp_orphan_data_resets); an orphan
+ * in FIN_WAIT_2 is dropped finWait2Ms after it got there (or after close(), if later),
+ * silently, as Linux's FIN_WAIT_2 timewait socket expires without a segment
+ * (tcp_fin_wait2_timeouts); a FIN before then moves it to TIME_WAIT as usual. Segments do
+ * not restart that timer. A half-closed connection (shutdownWrite) that is not an orphan
+ * has no FIN_WAIT_2 timeout: the peer may keep sending for as long as it likes.
  */
 import {
   TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN,
@@ -46,6 +57,10 @@ export interface ConnectionHost {
   onClosed(c: TcpConnection): void;
   /** The connection entered TIME_WAIT. */
   onTimeWait(c: TcpConnection): void;
+  /** One more (+1) or one fewer (−1) orphan (close() called, not yet in TIME_WAIT or CLOSED). */
+  orphanCountChanged(delta: number): void;
+  /** The current time (ms), for calls from the application (they carry none). */
+  clock(): number;
   /** The application changed something (data queued, window opened, close): flush soon. */
   markDirty(c: TcpConnection): void;
 }
@@ -75,6 +90,10 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
   wasTimeWait = false;
   /** Set when the socket layer was told about the end (onClose called). */
   private closedNotified = false;
+  /** close() was called: the application is gone (see the file header). */
+  private orphan = false;
+  /** Counted in the layer's orphan gauge. */
+  private countedOrphan = false;
   private peerFinNotified = false;
   private writableWanted = false;
   private keepaliveIdle = 0;
@@ -362,7 +381,8 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
       switch (this.state) {
         case State.FIN_WAIT_1:
           this.state = State.FIN_WAIT_2;
-          this.timers.set(T_FINWAIT2, now + this.host.config.finWait2Ms);
+          // Linux tcp_fin_timeout: only an orphan waits for the peer's FIN with a deadline.
+          if (this.orphan) this.timers.set(T_FINWAIT2, now + this.host.config.finWait2Ms);
           break;
         case State.CLOSING:
           this.enterTimeWait(now);
@@ -375,12 +395,19 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
       }
     }
     this.touchKeepalive(now);
-    // FIN_WAIT_2 is a half-close: the peer may go on sending (RFC 9293 3.6). The
-    // FIN_WAIT_2 timeout (Linux tcp_fin_timeout) is only for a peer that went silent,
-    // so every acceptable segment restarts it.
-    if (this.state === State.FIN_WAIT_2) this.timers.set(T_FINWAIT2, now + this.host.config.finWait2Ms);
     // Seventh: segment text; eighth: FIN.
     const hasFin = (f & TCP_FIN) !== 0;
+    if (
+      this.orphan && seg.dataLen > 0 && (this.state === State.FIN_WAIT_1 || this.state === State.FIN_WAIT_2) &&
+      seqGt(seqAdd(seg.seq, seg.dataLen), this.rcv.rcvNxt)
+    ) {
+      // New data after close(): nobody will read it (RFC 1122 4.2.2.13; Linux
+      // tcp_rcv_state_process answers with tcp_v4_send_reset: <SEQ=SEG.ACK><CTL=RST>).
+      counters[C.tcp_orphan_data_resets]++;
+      this.sendRst(seg.ack, 0, false, now);
+      this.terminate(undefined);
+      return;
+    }
     if (seg.dataLen > 0 || hasFin) {
       if (this.state === State.ESTABLISHED || this.state === State.FIN_WAIT_1 || this.state === State.FIN_WAIT_2) {
         this.receiveText(seg, hasFin, now);
@@ -558,8 +585,10 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
           this.terminate(undefined);
           return;
         case T_FINWAIT2:
-          if (this.state === State.FIN_WAIT_2) {
-            this.sendRst(this.snd.sndNxt, this.rcv.rcvNxt, true, now);
+          if (this.state === State.FIN_WAIT_2 && this.orphan) {
+            // Linux tcp_fin_timeout: the orphan's FIN_WAIT_2 (timewait) socket expires
+            // without a segment; a peer that speaks later gets RST for a closed port.
+            this.host.counters[C.tcp_fin_wait2_timeouts]++;
             this.terminate(undefined);
             return;
           }
@@ -622,6 +651,7 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
   // ---------------------------------------------------------------- closing
 
   private enterTimeWait(now: number): void {
+    this.uncountOrphan();
     this.state = State.TIME_WAIT;
     this.timers.clearAll();
     this.timers.set(T_TIMEWAIT, now + 2 * this.host.config.mslMs);
@@ -640,10 +670,17 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
   /** Ends the connection: CLOSED, timers off, tables updated, socket told (once). */
   terminate(err: TcpErrorCode | undefined, _byRst = false): void {
     if (this.state === State.CLOSED) return;
+    this.uncountOrphan();
     this.state = State.CLOSED;
     this.timers.clearAll();
     this.notifyClosed(err);
     this.host.onClosed(this);
+  }
+
+  private uncountOrphan(): void {
+    if (!this.countedOrphan) return;
+    this.countedOrphan = false;
+    this.host.orphanCountChanged(-1);
   }
 
   private notifyClosed(err: TcpErrorCode | undefined): void {
@@ -692,6 +729,25 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
       default:
         break;
     }
+  }
+
+  close(): void {
+    const st = this.state;
+    if (this.orphan || st === State.CLOSED || st === State.TIME_WAIT) return;
+    this.orphan = true;
+    this.events = noEvents;
+    this.closedNotified = true; // the application let go: it hears nothing more
+    this.shutdownWrite(); // FIN after the queued data (SYN_SENT: gone at once)
+    if (this.state === State.CLOSED) return;
+    this.countedOrphan = true;
+    this.host.orphanCountChanged(1);
+    if (this.state === State.FIN_WAIT_2) this.timers.set(T_FINWAIT2, this.host.clock() + this.host.config.finWait2Ms);
+    this.host.markDirty(this);
+  }
+
+  /** True once close() was called (for /connections and tests). */
+  get orphaned(): boolean {
+    return this.orphan;
   }
 
   abort(): void {

@@ -56,6 +56,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi {
   private readonly cookies: SynCookies;
   private connCount = 0;
   private timeWaitCount = 0;
+  private orphanCount = 0;
   private nextEphemeral: number;
   /** Called when app-side changes need the worker to flush (coalesced by the caller). */
   onDirty: () => void = () => {};
@@ -121,6 +122,11 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi {
       c.terminate(undefined);
     }
     this.updateGauges();
+  }
+
+  orphanCountChanged(delta: number): void {
+    this.orphanCount += delta;
+    this.counters[C.tcp_orphans] = this.orphanCount;
   }
 
   markDirty(c: TcpConnection): void {

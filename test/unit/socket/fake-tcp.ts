@@ -9,7 +9,8 @@
  * through a scratch buffer at a non-zero offset that is scribbled over after every
  * onData call (a socket that keeps the view instead of copying sees garbage). FIN is
  * delivered after all data; when both FINs are through both sides get onClose(); abort()
- * drops everything and the peer gets onClose('ECONNRESET').
+ * drops everything and the peer gets onClose('ECONNRESET'); close() queues FIN and makes
+ * the side an orphan that answers data reaching it with abort().
  */
 import type {
   TcpConnectionEvents, TcpConnectionHandle, TcpEndpointApi, TcpErrorCode,
@@ -53,6 +54,8 @@ export class FakeConn implements TcpConnectionHandle {
   keepAlive: [boolean, number] | undefined;
   /** Calls after the connection was closed, and repeated shutdownWrite() (should stay 0). */
   callsAfterClose = 0;
+  /** close() was called: data that reaches this side is answered with RST (as the core does). */
+  orphaned = false;
 
   constructor(
     readonly link: FakeLink,
@@ -101,6 +104,19 @@ export class FakeConn implements TcpConnectionHandle {
     }
     this.finQueued = true;
     this.link.schedule();
+  }
+
+  close(): void {
+    if (this.closed || this.orphaned) {
+      this.callsAfterClose++;
+      return;
+    }
+    this.orphaned = true;
+    this.events = NOOP_EVENTS;
+    if (!this.finQueued) {
+      this.finQueued = true;
+      this.link.schedule();
+    }
   }
 
   abort(): void {
@@ -188,6 +204,10 @@ export class FakeLink {
   }
 
   private pump(src: FakeConn, dst: FakeConn): void {
+    if (!src.closed && !dst.closed && src.queued > 0 && dst.orphaned) {
+      dst.abort(); // data for an orphan: RST, the sender gets ECONNRESET
+      return;
+    }
     while (!src.closed && !dst.closed && src.queued > 0) {
       const room = this.rcvWindow - dst.unconsumed;
       if (room <= 0) break;

@@ -114,10 +114,10 @@ describe('ARP (RFC 826)', () => {
     expect([arpOp(f!, a), arpSha(f!, a), arpSpa(f!, a), arpTha(f!, a), arpTpa(f!, a)]).toEqual([1, OUR_MAC, OUR_IP, 0, OUR_IP]);
   });
 
-  it('expires entries after the TTL and evicts the oldest when full (counted)', () => {
+  it('garbage-collects unused entries gcStaleMs after their last confirmation and evicts the oldest when full (counted)', () => {
     const wire = new VirtualWire();
     const counters = newCounters();
-    const host = new Host(config(), wire, counters, () => {}, { arpCache: { maxEntries: 2, ttlMs: 1000 } });
+    const host = new Host(config(), wire, counters, () => {}, { arpCache: { maxEntries: 2, reachableMs: 500, gcStaleMs: 1000 } });
     for (let i = 1; i <= 3; i++) host.receive(arpFrame(BROADCAST_MAC, 1, PEER_MAC + i, PEER_IP + 100 + i, 0, OUR_IP), 0, 60, i);
     expect(host.arp.cache.size).toBe(2);
     expect(counters[C.arp_cache_evictions]).toBe(1);
@@ -126,6 +126,7 @@ describe('ARP (RFC 826)', () => {
     host.poll(1003);
     expect(host.arp.cache.size).toBe(0);
     expect(counters[C.arp_cache_entries]).toBe(0);
+    expect(counters[C.arp_cache_gc]).toBe(2);
   });
 });
 

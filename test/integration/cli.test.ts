@@ -1,0 +1,104 @@
+/**
+ * The built `stackd` CLI as a process (dist/src/cli/stackd.js): --help lists exactly the
+ * options the parser accepts, --version, exit code 2 with one line on stderr for a bad
+ * value, and exit code 1 with an actionable message when the TAP cannot be opened for
+ * lack of privilege (run as uid 65534 through setpriv), leaving no control socket.
+ * Only the last test needs root (to drop to uid 65534); it is skipped without it, except
+ * under CI=true where that is a failure.
+ */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STACKD_OPTIONS } from '../../src/cli/args.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = join(ROOT, 'dist/src/cli/stackd.js');
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+function stackd(args: string[], prefix: string[] = []): SpawnSyncReturns<string> {
+  const argv = [...prefix, process.execPath, BIN, ...args];
+  return spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 20_000, env: { ...process.env, NO_COLOR: '1' } });
+}
+
+/** setpriv that drops to uid/gid 65534 (nobody), or null when we cannot (not root, no setpriv). */
+function dropPrivileges(): string[] | null {
+  if (process.getuid?.() !== 0) return null;
+  const which = spawnSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' });
+  if (which.status !== 0) return null;
+  return [which.stdout.trim(), '--reuid', '65534', '--regid', '65534', '--clear-groups'];
+}
+const SETPRIV = dropPrivileges();
+
+beforeAll(() => {
+  // npm test builds first (pretest); a bare `vitest run` may find no build.
+  if (!existsSync(BIN)) {
+    const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`build failed:\n${r.stdout}${r.stderr}`);
+  }
+});
+
+describe('stackd CLI', () => {
+  it('--help prints usage listing every option parseStackdArgs accepts (and no other) and exits 0', () => {
+    const r = stackd(['--help']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^stackd: .*\n\nUsage: stackd \[options\]\n/);
+    const listed = [...r.stdout.matchAll(/^ {2}(?:(-\w), )?--([a-z][a-z-]*)/gm)];
+    const names = new Set(listed.map((m) => m[2]!));
+    expect([...names].sort()).toEqual(Object.keys(STACKD_OPTIONS).sort());
+    // Short forms too: "-h, --help" in the help ⇔ short: 'h' in the parser.
+    const shortsInHelp = Object.fromEntries(listed.filter((m) => m[1] !== undefined).map((m) => [m[2]!, m[1]!.slice(1)]));
+    const shortsInParser = Object.fromEntries(
+      Object.entries(STACKD_OPTIONS).flatMap(([k, v]) => ('short' in v ? [[k, v.short]] : [])),
+    );
+    expect(shortsInHelp).toEqual(shortsInParser);
+    expect(stackd(['-h']).stdout).toBe(r.stdout);
+  });
+
+  it('--version prints "stackd <package.json version>" and exits 0', () => {
+    for (const flag of ['--version', '-V']) {
+      const r = stackd([flag]);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe(`stackd ${VERSION}\n`);
+      expect(r.stderr).toBe('');
+    }
+  });
+
+  it('a bad value prints exactly one line naming the flag on stderr, nothing on stdout, and exits 2', () => {
+    const cases: Array<[string[], string]> = [
+      [['--workers', '0'], 'stackd: --workers: 0 is out of range (1..64)\n'],
+      [['--ip', '10.0.0.300'], "stackd: --ip: '10.0.0.300' is not an IPv4 address with an optional /prefix\n"],
+      [['--mac', '01:00:5e:00:00:01'], 'stackd: --mac: 01:00:5e:00:00:01 is a multicast address\n'],
+      [['--log-level', 'loud'], "stackd: --log-level: 'loud' is not one of fatal|error|warn|info|debug|trace|silent\n"],
+      [['--no-such-flag'], 'stackd: --no-such-flag: unknown option (stackd --help lists them)\n'],
+      [['--mtu'], 'stackd: --mtu: needs a value\n'],
+    ];
+    for (const [args, line] of cases) {
+      const r = stackd(args);
+      expect({ args, status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ args, status: 2, stdout: '', stderr: line });
+    }
+  });
+
+  describe('without root or CAP_NET_ADMIN', () => {
+    let dir = '';
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'stackd-cli-'));
+      chmodSync(dir, 0o777); // uid 65534 could create the control socket here: it must not
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it.skipIf(SETPRIV === null && process.env.CI !== 'true')('exits 1 with the "needs root or CAP_NET_ADMIN" message and leaves no control socket behind', () => {
+      if (SETPRIV === null) throw new Error('this test needs root and setpriv (util-linux) in CI');
+      const control = join(dir, 'control.sock');
+      const r = stackd(['--tap', 'sdcli0', '--control', control, '--log-level', 'silent', '--workers', '1'], SETPRIV);
+      expect(r.status).toBe(1);
+      const lines = r.stderr.split('\n').filter((l) => l !== '');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^stackd: opening \/dev\/net\/tun needs root or CAP_NET_ADMIN \(open sdcli0: EACCES\); run as root, or give node the capability/);
+      expect(existsSync(control)).toBe(false);
+    });
+  });
+});

@@ -1,0 +1,204 @@
+/**
+ * The stackd command line (src/cli/args.ts): defaults, every flag, and one-line usage
+ * errors that name the flag (the CLI prints them and exits 2).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { HELP, KNOWN_SERVICES, STACKD_OPTIONS, UsageError, defaultMac, parseStackdArgs } from '../../../src/cli/args.js';
+import { parseIpv4, parseMac } from '../../../src/wire/addresses.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'stackd-args-'));
+const APP = join(dir, 'app.mjs');
+writeFileSync(APP, 'export default () => {};\n');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The UsageError message parseStackdArgs throws for argv (fails if it does not throw one). */
+function usage(argv: string[]): string {
+  try {
+    parseStackdArgs(argv);
+  } catch (e) {
+    expect(e).toBeInstanceOf(UsageError);
+    return (e as Error).message;
+  }
+  throw new Error(`no UsageError for ${JSON.stringify(argv)}`);
+}
+
+describe('parseStackdArgs defaults', () => {
+  it('no arguments: 4 workers, tap0, 10.10.0.4/24, no gateway, MTU 1500, /run/stackd/tap0.sock, every service, newreno, offload on, info', () => {
+    const o = parseStackdArgs([]);
+    expect(o).toEqual({
+      workers: 4, tap: 'tap0', ip: parseIpv4('10.10.0.4'), prefixLength: 24, gateway: 0,
+      mac: defaultMac('tap0', parseIpv4('10.10.0.4')), mtu: 1500, control: '/run/stackd/tap0.sock',
+      logLevel: 'info', services: ['echo', 'discard', 'chargen', 'http', 'udp-echo'], apps: [],
+      congestionControl: 'newreno', vnetHdr: true, help: false, version: false,
+    });
+    expect(o.services).toEqual([...KNOWN_SERVICES]);
+  });
+
+  it('the default control socket follows --tap', () => {
+    expect(parseStackdArgs(['--tap', 'tap7']).control).toBe('/run/stackd/tap7.sock');
+  });
+});
+
+describe('parseStackdArgs: every flag', () => {
+  it('--workers N (1..64, bounds included)', () => {
+    expect(parseStackdArgs(['--workers', '1']).workers).toBe(1);
+    expect(parseStackdArgs(['--workers=64']).workers).toBe(64);
+  });
+
+  it('--tap NAME (up to 15 characters)', () => {
+    expect(parseStackdArgs(['--tap', 'stackd-tap_0.a']).tap).toBe('stackd-tap_0.a');
+    expect(parseStackdArgs(['--tap', 'a23456789012345']).tap).toBe('a23456789012345');
+  });
+
+  it('--ip ADDR/PREFIX, and ADDR alone means /24', () => {
+    expect(parseStackdArgs(['--ip', '192.168.7.9/16'])).toMatchObject({ ip: parseIpv4('192.168.7.9'), prefixLength: 16 });
+    expect(parseStackdArgs(['--ip', '172.16.0.2'])).toMatchObject({ ip: parseIpv4('172.16.0.2'), prefixLength: 24 });
+    expect(parseStackdArgs(['--ip', '10.0.0.1/30']).prefixLength).toBe(30);
+    expect(parseStackdArgs(['--ip', '10.0.0.1/1']).prefixLength).toBe(1);
+  });
+
+  it('--gateway ADDR', () => {
+    expect(parseStackdArgs(['--gateway', '10.10.0.1']).gateway).toBe(parseIpv4('10.10.0.1'));
+  });
+
+  it('--mac MAC (colons or dashes); the default MAC follows --tap and --ip', () => {
+    expect(parseStackdArgs(['--mac', '02:00:00:00:00:04']).mac).toBe(0x020000000004);
+    expect(parseStackdArgs(['--mac', '02-AB-cd-00-00-05']).mac).toBe(parseMac('02:ab:cd:00:00:05'));
+    expect(parseStackdArgs(['--tap', 'tap1', '--ip', '10.1.0.4/24']).mac).toBe(defaultMac('tap1', parseIpv4('10.1.0.4')));
+  });
+
+  it('--mtu BYTES (576..9000, bounds included)', () => {
+    expect(parseStackdArgs(['--mtu', '576']).mtu).toBe(576);
+    expect(parseStackdArgs(['--mtu', '9000']).mtu).toBe(9000);
+  });
+
+  it('--control: a socket path (kept as given) or host:port', () => {
+    expect(parseStackdArgs(['--control', './ctl.sock']).control).toBe('./ctl.sock');
+    expect(parseStackdArgs(['--control', '127.0.0.1:9100']).control).toBe('127.0.0.1:9100');
+    expect(parseStackdArgs(['--control', 'localhost:9100']).control).toBe('localhost:9100');
+    expect(parseStackdArgs(['--control', '[::1]:9100']).control).toBe('[::1]:9100');
+  });
+
+  it('--services LIST (comma-separated, spaces trimmed) and none', () => {
+    expect(parseStackdArgs(['--services', 'echo, http']).services).toEqual(['echo', 'http']);
+    expect(parseStackdArgs(['--services', 'udp-echo']).services).toEqual(['udp-echo']);
+    expect(parseStackdArgs(['--services', 'none']).services).toEqual([]);
+  });
+
+  it('--app PATH, repeatable, resolved to absolute paths', () => {
+    expect(parseStackdArgs(['--app', APP, '--app', APP]).apps).toEqual([APP, APP]);
+    // Relative to the working directory (vitest runs in the repository root).
+    expect(parseStackdArgs(['--app', 'package.json']).apps).toEqual([resolve('package.json')]);
+  });
+
+  it('--cc newreno|cubic', () => {
+    expect(parseStackdArgs(['--cc', 'cubic']).congestionControl).toBe('cubic');
+    expect(parseStackdArgs(['--cc', 'newreno']).congestionControl).toBe('newreno');
+  });
+
+  it('--no-offload turns offload off, --offload on; the last one wins', () => {
+    expect(parseStackdArgs(['--no-offload']).vnetHdr).toBe(false);
+    expect(parseStackdArgs(['--offload']).vnetHdr).toBe(true);
+    expect(parseStackdArgs(['--offload', '--no-offload']).vnetHdr).toBe(false);
+    expect(parseStackdArgs(['--no-offload', '--offload']).vnetHdr).toBe(true);
+  });
+
+  it('--log-level: every pino level and silent', () => {
+    for (const l of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) {
+      expect(parseStackdArgs(['--log-level', l]).logLevel).toBe(l);
+    }
+  });
+
+  it('-h/--help and -V/--version', () => {
+    expect(parseStackdArgs(['-h']).help).toBe(true);
+    expect(parseStackdArgs(['--help']).help).toBe(true);
+    expect(parseStackdArgs(['-V']).version).toBe(true);
+    expect(parseStackdArgs(['--version']).version).toBe(true);
+  });
+});
+
+describe('parseStackdArgs: a bad value is one line naming the flag', () => {
+  const cases: Array<[string[], string]> = [
+    [['--workers', '0'], '--workers: 0 is out of range (1..64)'],
+    [['--workers', '65'], '--workers: 65 is out of range (1..64)'],
+    [['--workers', 'four'], "--workers: expected a whole number, got 'four'"],
+    [['--workers', '2.5'], "--workers: expected a whole number, got '2.5'"],
+    [['--workers'], '--workers: needs a value'],
+    [['--workers', '-1'], "--workers: its value starts with '-' (write --workers=VALUE)"],
+    [['--tap', 'a234567890123456'], "--tap: 'a234567890123456' is not a valid interface name (1..15 of A-Z a-z 0-9 _ . -)"],
+    [['--tap', 'tap/0'], "--tap: 'tap/0' is not a valid interface name (1..15 of A-Z a-z 0-9 _ . -)"],
+    [['--ip', '10.10.0.256/24'], "--ip: '10.10.0.256/24' is not an IPv4 address with an optional /prefix"],
+    [['--ip', 'stackd'], "--ip: 'stackd' is not an IPv4 address with an optional /prefix"],
+    [['--ip', '10.0.0.1/31'], '--ip: prefix /31 is out of range (1..30)'],
+    [['--ip', '10.0.0.1/0'], '--ip: prefix /0 is out of range (1..30)'],
+    [['--gateway', '10.10.0'], "--gateway: '10.10.0' is not an IPv4 address"],
+    [['--mac', '02:00:00:00:04'], "--mac: '02:00:00:00:04' is not a MAC address (like 02:00:00:00:00:04)"],
+    [['--mac', '02:00:00:00:00:0g'], "--mac: '02:00:00:00:00:0g' is not a MAC address (like 02:00:00:00:00:04)"],
+    [['--mac', '01:00:5e:00:00:01'], '--mac: 01:00:5e:00:00:01 is a multicast address'],
+    [['--mac', 'ff:ff:ff:ff:ff:ff'], '--mac: ff:ff:ff:ff:ff:ff is a multicast address'],
+    [['--mac', '00:00:00:00:00:00'], '--mac: 00:00:00:00:00:00 is not a usable address'],
+    [['--mtu', '575'], '--mtu: 575 is out of range (576..9000)'],
+    [['--mtu', '9001'], '--mtu: 9001 is out of range (576..9000)'],
+    [['--control', 'stackd.sock'], "--control: 'stackd.sock' is neither a socket path (with a '/') nor host:port"],
+    [['--control', 'host:port'], "--control: 'host:port' is neither a socket path (with a '/') nor host:port"],
+    [['--log-level', 'verbose'], "--log-level: 'verbose' is not one of fatal|error|warn|info|debug|trace|silent"],
+    [['--services', 'echo,ftp'], "--services: unknown service 'ftp' (known: echo, discard, chargen, http, udp-echo)"],
+    [['--services', ','], "--services: empty list (use 'none' for no services)"],
+    [['--cc', 'bbr'], "--cc: 'bbr' is not one of newreno|cubic"],
+    [['--bogus'], '--bogus: unknown option (stackd --help lists them)'],
+    [['-x'], '-x: unknown option (stackd --help lists them)'],
+    [['--help=yes'], '--help: takes no value'],
+    [['tap0'], "'tap0': unexpected argument (stackd takes only --options)"],
+  ];
+  for (const [argv, msg] of cases) {
+    it(`${argv.join(' ')} → ${msg}`, () => {
+      expect(usage(argv)).toBe(msg);
+    });
+  }
+
+  it('--app with a missing file (or a directory) names the resolved path', () => {
+    const missing = join(dir, 'nope.mjs');
+    expect(usage(['--app', missing])).toBe(`--app: no such file '${missing}'`);
+    expect(usage(['--app', dir])).toBe(`--app: no such file '${dir}'`);
+  });
+
+  it('every message is a single line that starts with the flag or the argument', () => {
+    for (const [argv] of cases) {
+      const m = usage(argv);
+      expect(m).not.toContain('\n');
+      expect(m.startsWith(argv[0]!.split('=')[0]!) || m.startsWith(`'${argv[0]}'`)).toBe(true);
+    }
+  });
+});
+
+describe('defaultMac', () => {
+  it('is stable: the same TAP and address give the same MAC', () => {
+    expect(defaultMac('tap0', parseIpv4('10.10.0.4'))).toBe(defaultMac('tap0', parseIpv4('10.10.0.4')));
+  });
+
+  it('differs for another TAP or another address', () => {
+    const a = defaultMac('tap0', parseIpv4('10.10.0.4'));
+    expect(defaultMac('tap1', parseIpv4('10.10.0.4'))).not.toBe(a);
+    expect(defaultMac('tap0', parseIpv4('10.10.0.5'))).not.toBe(a);
+  });
+
+  it('is unicast and locally administered (first octet 0x02: I/G bit 0, U/L bit 1) and 48 bits', () => {
+    for (const [tap, ip] of [['tap0', '10.10.0.4'], ['tap1', '192.168.1.1'], ['x', '1.2.3.4'], ['stackd-tap_0.a', '255.255.255.254']] as const) {
+      const mac = defaultMac(tap, parseIpv4(ip));
+      expect(Number.isInteger(mac)).toBe(true);
+      expect(mac).toBeGreaterThanOrEqual(0);
+      expect(mac).toBeLessThan(2 ** 48);
+      expect(Math.floor(mac / 2 ** 40)).toBe(0x02);
+    }
+  });
+});
+
+describe('HELP', () => {
+  it('lists every option parseStackdArgs accepts, and no other', () => {
+    const listed = new Set([...HELP.matchAll(/^ {2}(?:-\w, )?--([a-z][a-z-]*)/gm)].map((m) => m[1]));
+    expect([...listed].sort()).toEqual(Object.keys(STACKD_OPTIONS).sort());
+  });
+});
