@@ -50,6 +50,7 @@ function escapeHtml(s: string): string {
 /** GET /: the same shape and about the same size as stackd's page (a table of counters). */
 function renderIndex(): string {
   const ru = process.resourceUsage();
+  const mem = process.memoryUsage();
   const stats: Record<string, number> = {
     ...own,
     user_cpu_us: ru.userCPUTime,
@@ -57,7 +58,13 @@ function renderIndex(): string {
     max_rss_kb: ru.maxRSS,
     voluntary_context_switches: ru.voluntaryContextSwitches,
     involuntary_context_switches: ru.involuntaryContextSwitches,
-    heap_used: process.memoryUsage().heapUsed,
+    heap_used: mem.heapUsed,
+    heap_total: mem.heapTotal,
+    rss: mem.rss,
+    external: mem.external,
+    array_buffers: mem.arrayBuffers,
+    minor_page_faults: ru.minorPageFault,
+    fs_reads: ru.fsRead,
     uptime_ms: Math.round(process.uptime() * 1000),
   };
   const rows = Object.entries(stats)

@@ -275,11 +275,19 @@ export function installCleanup(cleanup: () => Promise<void> | void): () => Promi
   };
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(sig, () => {
+      wasInterrupted = true;
       console.error(`\n${sig}: stopping, removing the lab`);
       void run().finally(() => process.exit(130));
     });
   }
   return run;
+}
+
+let wasInterrupted = false;
+
+/** True once a signal made installCleanup's handler stop the benchmark (errors after it are expected). */
+export function interrupted(): boolean {
+  return wasInterrupted;
 }
 
 /** Fixed-width table: header row, then rows; first column left-aligned, others right. */

@@ -30,7 +30,7 @@ import { controlRequest } from '../src/control/control-client.js';
 import { formatLatencyTable } from '../src/control/latency-table.js';
 import type { LatencyReport, StatsSnapshot } from '../src/control/types.js';
 import {
-  benchLabDown, benchLabUp, cpuSeconds, formatTable, installCleanup, loadAverage, median, percentile, runIn,
+  benchLabDown, benchLabUp, cpuSeconds, formatTable, installCleanup, interrupted, loadAverage, median, percentile, runIn,
   startKernelPeer, startStackd, type KernelPeerProcess, type StackdProcess,
 } from './lab-bench.js';
 
@@ -292,7 +292,7 @@ try {
   await main();
 } catch (e) {
   failed = true;
-  console.error(`tcp-bench: ${(e as Error).stack ?? e}`);
+  if (!interrupted()) console.error(`tcp-bench: ${(e as Error).stack ?? e}`);
 } finally {
   await cleanup();
 }

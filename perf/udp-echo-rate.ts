@@ -19,7 +19,7 @@ import { controlRequest } from '../src/control/control-client.js';
 import type { StatsSnapshot } from '../src/control/types.js';
 import { packageRoot } from '../src/util/package-root.js';
 import {
-  benchLabDown, benchLabUp, cpuSeconds, formatTable, installCleanup, loadAverage, median, runIn,
+  benchLabDown, benchLabUp, cpuSeconds, formatTable, installCleanup, interrupted, loadAverage, median, runIn,
   startKernelPeer, startStackd, type KernelPeerProcess, type StackdProcess,
 } from './lab-bench.js';
 
@@ -155,7 +155,7 @@ try {
   await main();
 } catch (e) {
   failed = true;
-  console.error(`udp-echo-rate: ${(e as Error).stack ?? e}`);
+  if (!interrupted()) console.error(`udp-echo-rate: ${(e as Error).stack ?? e}`);
 } finally {
   await cleanup();
 }

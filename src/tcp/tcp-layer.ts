@@ -118,7 +118,9 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi {
     c.wasTimeWait = true;
     this.timeWaitCount++;
     if (this.timeWaitCount > this.config.maxTimeWait) {
+      // Over the TIME_WAIT limit: like Linux, still ACK the peer's FIN, then skip TIME_WAIT.
       this.counters[C.drop_tcp_time_wait_limit]++;
+      c.flush(c.lastNow);
       c.terminate(undefined);
     }
     this.updateGauges();

@@ -110,3 +110,20 @@ describe('TCP between two cores', () => {
     expect(p.countersB[C.tcp_resets_tx]).toBe(1);
   });
 });
+
+describe('TIME_WAIT limit', () => {
+  it('over the limit the active closer still ACKs the peer\'s FIN, then skips TIME_WAIT (as Linux does)', () => {
+    const p = new TcpPair({ tcp: { maxTimeWait: 0 } }, {});
+    const { client, server, c, s } = p.connect();
+    client.shutdownWrite();
+    p.run(p.now + 100);
+    server.shutdownWrite();
+    p.run(p.now + 100);
+    expect(c.closed && s.closed).toBe(true);
+    expect(client.stateName).toBe('CLOSED');
+    expect(server.stateName).toBe('CLOSED'); // got the final ACK: no FIN retransmission, no RST
+    expect(p.countersA[C.drop_tcp_time_wait_limit]).toBe(1);
+    expect(p.countersB[C.tcp_retransmits]).toBe(0);
+    expect(p.countersA[C.tcp_resets_tx]).toBe(0);
+  });
+});
