@@ -94,8 +94,12 @@ export class IoLoop {
       const r = this.readOnce(0);
       const w = this.drainTx();
       if (r === 0 && w === 0 && !this.spinForTx()) {
+        // Sleep in poll(); on wake-up go straight on (no event-loop turn in between) so
+        // a reply a worker just published is written at once.
         this.sleep();
-        break;
+        this.drainTx();
+        if (monoMs() >= end) break;
+        continue;
       }
       if (monoMs() >= end) break;
     }
@@ -108,6 +112,8 @@ export class IoLoop {
    * reply). True if a TX ring got work; false means "go to sleep in poll()".
    */
   private spinForTx(): boolean {
+    // Measured: watching longer for a reply (400 µs after steering frames) made replies
+    // slower, because on 2 vCPUs the spinning I/O thread kept the worker off the CPU.
     const until = monoMs() + SPIN_MS;
     let i = 0;
     for (;;) {
