@@ -166,10 +166,10 @@ export function netlab(lab: string, lesson: string, action?: string, extra: stri
 }
 
 /**
- * The capability probe that gates the HTTP checks ("pending TCP (issue 3)"): does anything
+ * The probe the HTTP checks assert first: does anything
  * accept a TCP connection on `addr:port` from namespace `ns` within `timeoutMs`? stackd
  * answers only once its TCP lands; until then the SYN goes unanswered (or is refused).
- * Tests call it once stackd runs and skip with `ctx.skip(!tcp, 'pending TCP (issue 3)')`.
+ * Tests assert it once stackd runs (TCP landed with issue 3).
  */
 export function stackdHasTcp(ns: string, addr: string = LAB_ADDR.stack, port = 80, timeoutMs = 1500): boolean {
   const secs = Math.max(1, Math.ceil(timeoutMs / 1000));

@@ -5,7 +5,7 @@
  *   (masqueraded); without the MASQUERADE rule it cannot, and "nat up" repairs that;
  * - Docker-style DNAT: udp <host address>:8007 -> stackd 10.10.0.4:7 from the outside,
  *   from a client (hairpin) and from the host namespace itself (OUTPUT chain); the HTTP
- *   variant (tcp 8080 -> 10.10.0.4:80) is gated on the TCP probe, "pending TCP (issue 3)";
+ *   variant (tcp 8080 -> 10.10.0.4:80) asserts the TCP probe first;
  * - two networks on two bridges cannot reach each other until DOCKER-USER allows it.
  * All rules live in the lab's namespaces; the root namespace gains nothing.
  */
@@ -125,8 +125,8 @@ describe.skipIf(skip)('lab/netlab.sh: NAT, port forwarding and isolation around 
     expect(got).toEqual(['from-outside\n', 'from-client\n', 'from-host-wan\n', 'from-host-br0\n', '']);
   });
 
-  it('(d) curl http://<host address>:8080/ reaches stackd\'s HTTP on 10.10.0.4:80 — pending TCP (issue 3)', (ctx) => {
-    ctx.skip(!stackdHasTcp(C1), 'pending TCP (issue 3): nothing accepts TCP on 10.10.0.4:80 yet');
+  it('(d) curl http://<host address>:8080/ reaches stackd\'s HTTP on 10.10.0.4:80', () => {
+    expect(stackdHasTcp(C1)).toBe(true);
     const curl = (ns: string, addr: string) =>
       inNs(ns, 'curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', `http://${addr}:8080/`], { timeoutMs: 10_000 }).stdout;
     expect(curl(WAN, WAN_HOST)).toMatch(/^2\d\d$/);
