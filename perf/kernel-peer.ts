@@ -22,13 +22,12 @@
  * Prints one line `kernel-peer ready <host>` on stdout once every port listens; exits on
  * SIGINT/SIGTERM (or when stdin closes, with --exit-on-stdin-close).
  */
-import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { chargenPeriod, runChargen } from '../src/services/chargen.js';
-import { BYTES_CHUNK, BYTES_MAX, patternChunk } from '../src/services/http.js';
+import { httpHandler } from '../src/services/http.js';
 import type { TcpSocket } from '../src/socket/tcp-socket.js';
 
 const { values } = parseArgs({
@@ -84,74 +83,7 @@ ${rows}
 `;
 }
 
-function send(res: http.ServerResponse, status: number, type: string, body: string): void {
-  const b = Buffer.from(body);
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': b.length });
-  res.end(b);
-}
-
-function streamBytes(res: http.ServerResponse, n: number): void {
-  res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(n) });
-  let i = 0;
-  let stopped = false;
-  res.on('close', () => {
-    stopped = true;
-  });
-  const pump = (): void => {
-    while (!stopped) {
-      if (i >= n) {
-        res.end();
-        return;
-      }
-      const len = Math.min(BYTES_CHUNK, n - i);
-      const chunk = patternChunk(i, len);
-      i += len;
-      own.http_bytes_streamed += len;
-      if (i >= n) {
-        res.end(chunk);
-        return;
-      }
-      if (!res.write(chunk)) {
-        res.once('drain', pump);
-        return;
-      }
-    }
-  };
-  pump();
-}
-
-const handler: http.RequestListener = (req, res) => {
-  own.http_requests++;
-  const path = (req.url ?? '/').split('?', 1)[0]!;
-  if (req.method === 'GET' && path === '/') {
-    send(res, 200, 'text/html; charset=utf-8', renderIndex());
-    return;
-  }
-  if (req.method === 'GET' && path.startsWith('/bytes/')) {
-    const arg = path.slice('/bytes/'.length);
-    const n = /^\d{1,13}$/.test(arg) ? Number(arg) : NaN;
-    if (!(n >= 0 && n <= BYTES_MAX)) {
-      send(res, 400, 'text/plain; charset=utf-8', `bad byte count '${arg}' (0..${BYTES_MAX})\n`);
-      return;
-    }
-    streamBytes(res, n);
-    return;
-  }
-  if (req.method === 'POST' && path === '/sink') {
-    const h = createHash('sha256');
-    let bytes = 0;
-    req.on('data', (c: Buffer) => {
-      bytes += c.length;
-      h.update(c);
-    });
-    req.on('end', () => {
-      own.http_bytes_sunk += bytes;
-      send(res, 200, 'application/json', `${JSON.stringify({ bytes, sha256: h.digest('hex') })}\n`);
-    });
-    return;
-  }
-  send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
-};
+const handler = httpHandler(own, renderIndex);
 
 function listen(server: net.Server, port: number): Promise<void> {
   return new Promise((resolve, reject) => {

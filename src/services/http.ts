@@ -64,7 +64,7 @@ function escapeHtml(s: string): string {
 }
 
 /** Per-worker request counters of the service, shown on GET /. */
-interface ServiceCounters {
+export interface ServiceCounters {
   http_requests: number;
   http_connections: number;
   http_bytes_streamed: number;
@@ -126,6 +126,46 @@ function streamBytes(res: http.ServerResponse, n: number, own: ServiceCounters):
   pump();
 }
 
+/**
+ * The service's request handler (GET /, GET /bytes/N, POST /sink, else 404) for any
+ * Node http.Server: stackd's service and the benchmarks' kernel peer share it, so both
+ * serve exactly the same contract. `index` renders GET /.
+ */
+export function httpHandler(own: ServiceCounters, index: () => string): http.RequestListener {
+  return (req, res) => {
+    own.http_requests++;
+    const path = (req.url ?? '/').split('?', 1)[0]!;
+    if (req.method === 'GET' && path === '/') {
+      send(res, 200, 'text/html; charset=utf-8', index());
+      return;
+    }
+    if (req.method === 'GET' && path.startsWith('/bytes/')) {
+      const arg = path.slice('/bytes/'.length);
+      const n = /^\d{1,13}$/.test(arg) ? Number(arg) : NaN;
+      if (!(n >= 0 && n <= BYTES_MAX)) {
+        send(res, 400, 'text/plain; charset=utf-8', `bad byte count '${arg}' (0..${BYTES_MAX})\n`);
+        return;
+      }
+      streamBytes(res, n, own);
+      return;
+    }
+    if (req.method === 'POST' && path === '/sink') {
+      const h = createHash('sha256');
+      let bytes = 0;
+      req.on('data', (c: Buffer) => {
+        bytes += c.length;
+        h.update(c);
+      });
+      req.on('end', () => {
+        own.http_bytes_sunk += bytes;
+        send(res, 200, 'application/json', `${JSON.stringify({ bytes, sha256: h.digest('hex') })}\n`);
+      });
+      return;
+    }
+    send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+  };
+}
+
 /** Makes the HTTP service as a StackApp. */
 export function httpService(opts: HttpServiceOptions = {}): StackApp {
   const port = opts.port ?? HTTP_PORT;
@@ -137,39 +177,7 @@ export function httpService(opts: HttpServiceOptions = {}): StackApp {
       for (const [k, v] of Object.entries(c)) if (v !== 0) out[k] = v;
       return out;
     });
-    const handler: http.RequestListener = (req, res) => {
-      own.http_requests++;
-      const url = req.url ?? '/';
-      const path = url.split('?', 1)[0]!;
-      if (req.method === 'GET' && path === '/') {
-        send(res, 200, 'text/html; charset=utf-8', renderIndex(api, own, stats()));
-        return;
-      }
-      if (req.method === 'GET' && path.startsWith('/bytes/')) {
-        const arg = path.slice('/bytes/'.length);
-        const n = /^\d{1,13}$/.test(arg) ? Number(arg) : NaN;
-        if (!(n >= 0 && n <= BYTES_MAX)) {
-          send(res, 400, 'text/plain; charset=utf-8', `bad byte count '${arg}' (0..${BYTES_MAX})\n`);
-          return;
-        }
-        streamBytes(res, n, own);
-        return;
-      }
-      if (req.method === 'POST' && path === '/sink') {
-        const h = createHash('sha256');
-        let bytes = 0;
-        req.on('data', (c: Buffer) => {
-          bytes += c.length;
-          h.update(c);
-        });
-        req.on('end', () => {
-          own.http_bytes_sunk += bytes;
-          send(res, 200, 'application/json', `${JSON.stringify({ bytes, sha256: h.digest('hex') })}\n`);
-        });
-        return;
-      }
-      send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
-    };
+    const handler = httpHandler(own, () => renderIndex(api, own, stats()));
     const server = api.http.createServer(handler, port);
     server.on('connection', () => own.http_connections++);
     server.on('error', (e) => api.log.error({ err: e.message, port }, 'http: cannot listen'));

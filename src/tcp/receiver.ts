@@ -174,10 +174,8 @@ export class TcpReceiver {
       deliver(b, o, n);
     }
     if (hadHole) {
-      this.rcvNxt = this.ooo.drain(this.rcvNxt, (cb, co, cl) => {
-        this.unconsumed += cl;
-        deliver(cb, co, cl);
-      });
+      this.deliverTo = deliver;
+      this.rcvNxt = this.ooo.drain(this.rcvNxt, this.drainSink);
     }
     if (finHere || (this.pendingFinSeq >= 0 && this.rcvNxt === this.pendingFinSeq)) {
       this.rcvNxt = seqAdd(this.rcvNxt, 1);
@@ -190,6 +188,12 @@ export class TcpReceiver {
     if (this.segmentsSinceAck >= 2) return ACK_NOW;
     return ACK_DELAYED;
   }
+  /** The current receive()'s delivery callback, for drainSink (no closure per call). */
+  private deliverTo: (b: Uint8Array, off: number, len: number) => void = () => {};
+  private readonly drainSink = (b: Uint8Array, off: number, len: number): void => {
+    this.unconsumed += len;
+    this.deliverTo(b, off, len);
+  };
   /** Set by receive(): out-of-order data was dropped for lack of room. */
   oooDropped = false;
   /** Set by receive(): the segment was out of order. */
