@@ -4,7 +4,11 @@
  * RFC 9293 3.3.2 (states), 3.5 (opening: passive, active, simultaneous), 3.6 (closing,
  * half-close, simultaneous close), 3.10.7.3 (SYN-SENT), 3.10.7.4 (other states: the
  * eight checks in order), 3.10.8 (timeouts); RFC 5961 (3.2 RST in window but not exact →
- * challenge ACK; 4.2 SYN in a synchronized state → challenge ACK; 5.2 ACK acceptability);
+ * challenge ACK; 4.2 SYN in a synchronized state → challenge ACK; 5.2 ACK acceptability;
+ * 7 challenge ACKs within the shard's per-second budget, Linux tcp_challenge_ack_limit);
+ * Linux tcp_invalid_ratelimit (ACKs for out-of-window, PAWS-rejected and too-old-ACK
+ * segments at most once per invalidAckIntervalMs per connection; segments carrying data
+ * or FIN without SYN are always answered, as Linux tcp_oow_rate_limited does);
  * RFC 7323 (window scale, timestamps, PAWS); RFC 2018 (SACK); RFC 6691 (MSS);
  * RFC 1122 4.2.3.6 (keepalive); RFC 1337 (ignore RST in TIME_WAIT); RFC 1122 4.2.2.13 and
  * RFC 9293 3.10.7.4 (data arriving after CLOSE: RST); Linux tcp_fin_timeout (FIN_WAIT_2
@@ -18,6 +22,12 @@
  * (tcp_fin_wait2_timeouts); a FIN before then moves it to TIME_WAIT as usual. Segments do
  * not restart that timer. A half-closed connection (shutdownWrite) that is not an orphan
  * has no FIN_WAIT_2 timeout: the peer may keep sending for as long as it likes.
+ * Like Linux tcp_close/tcp_check_oom (tcp_max_orphans), a close() that would make more
+ * than maxOrphans orphans in the shard resets the connection instead
+ * (<SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>, tcp_orphans_overflow_resets); like Linux
+ * tcp_orphan_retries, an orphan gives up after orphanRetries retransmission timeouts
+ * instead of dataRetries (RST, tcp_timeouts and tcp_orphan_timeouts), and an orphan held
+ * by a zero window after orphanRetries window probes (Linux tcp_probe_timer).
  */
 import {
   TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN,
@@ -59,6 +69,13 @@ export interface ConnectionHost {
   onTimeWait(c: TcpConnection): void;
   /** One more (+1) or one fewer (−1) orphan (close() called, not yet in TIME_WAIT or CLOSED). */
   orphanCountChanged(delta: number): void;
+  /** Orphans in the shard now (for maxOrphans). */
+  readonly orphans: number;
+  /**
+   * RFC 5961 7: takes one challenge ACK from the shard's per-second budget
+   * (challengeAckLimit); false when it is spent.
+   */
+  challengeAckAllowed(now: number): boolean;
   /** The current time (ms), for calls from the application (they carry none). */
   clock(): number;
   /** The application changed something (data queued, window opened, close): flush soon. */
@@ -97,6 +114,8 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
   private peerFinNotified = false;
   private writableWanted = false;
   private keepaliveIdle = 0;
+  /** When the last rate-limited ACK for an invalid segment went out (Linux last_oow_ack_time). */
+  private lastInvalidAckAt = -Infinity;
   private keepaliveSent = 0;
   private readonly opts = new SegmentOptions();
   private readonly tsOff: number;
@@ -303,7 +322,7 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
     // PAWS (RFC 7323 5.3), before the sequence check.
     if (this.tsEnabled && seg.opts.hasTimestamp && !(f & TCP_RST) && this.rcv.pawsReject(seg.opts.tsVal)) {
       counters[C.drop_tcp_paws]++;
-      this.ackNow(now);
+      this.invalidAck(seg.segLen > 0 && !(f & TCP_SYN), now);
       return;
     }
     // First: sequence number acceptability.
@@ -315,7 +334,9 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
         return;
       }
       counters[C.drop_tcp_out_of_window]++;
-      this.ackNow(now);
+      // A retransmission of data we have (entirely below RCV.NXT) lands here too: it is
+      // always ACKed at once, as the peer did not get our ACK.
+      this.invalidAck(seg.segLen > 0 && !(f & TCP_SYN), now);
       return;
     }
     // Second: RST (RFC 5961 3.2).
@@ -324,15 +345,13 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
         counters[C.tcp_resets_rx]++;
         this.terminate(this.state === State.SYN_RECEIVED && this.listenerPort !== 0 ? undefined : 'ECONNRESET', true);
       } else {
-        counters[C.tcp_challenge_acks]++;
-        this.ackNow(now);
+        this.challengeAck(now);
       }
       return;
     }
     // Fourth: SYN in a synchronized state (RFC 5961 4.2): challenge ACK.
     if (f & TCP_SYN) {
-      counters[C.tcp_challenge_acks]++;
-      this.ackNow(now);
+      this.challengeAck(now);
       return;
     }
     // Fifth: ACK.
@@ -370,7 +389,9 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
     }
     if (r === ACK_TOO_OLD) {
       counters[C.drop_tcp_old_ack]++;
-      this.ackNow(now);
+      // Rate-limited even with data (Linux sends it as a challenge ACK, through the
+      // per-socket limit and without tcp_oow_rate_limited's exemption for data).
+      this.invalidAck(false, now);
       return;
     }
     if (this.writableWanted && this.snd.buf.space > 0) {
@@ -541,6 +562,33 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
     this.ackNowPending = true;
   }
 
+  /** RFC 5961 3.2 / 4.2 challenge ACK, if the shard's budget allows (RFC 5961 7). */
+  private challengeAck(now: number): void {
+    if (this.host.challengeAckAllowed(now)) {
+      this.host.counters[C.tcp_challenge_acks]++;
+      this.ackNow(now);
+    } else {
+      this.host.counters[C.tcp_challenge_acks_suppressed]++;
+    }
+  }
+
+  /**
+   * The ACK owed to an invalid segment (out of window, PAWS, ACK too old), at most once per
+   * invalidAckIntervalMs per connection (Linux tcp_invalid_ratelimit, __tcp_oow_rate_limited).
+   * `always`: the segment is exempt (data or FIN without SYN) and does not restart the interval.
+   */
+  private invalidAck(always: boolean, now: number): void {
+    if (!always) {
+      const elapsed = now - this.lastInvalidAckAt;
+      if (elapsed >= 0 && elapsed < this.host.config.invalidAckIntervalMs) {
+        this.host.counters[C.tcp_invalid_acks_suppressed]++;
+        return;
+      }
+      this.lastInvalidAckAt = now;
+    }
+    this.ackNow(now);
+  }
+
   private ackLater(now: number): void {
     this.rcv.ackPending = true;
     if (!this.timers.armed(T_DELACK)) this.timers.set(T_DELACK, now + this.host.config.delayedAckMs);
@@ -570,6 +618,15 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
           this.onRto(now);
           break;
         case T_PERSIST:
+          // Linux tcp_probe_timer: an orphan stuck behind a zero window gives up after
+          // orphanRetries probes (probes restart from 0 when the window opens).
+          if (this.orphan && this.snd.probes >= this.host.config.orphanRetries && this.snd.sndWnd === 0) {
+            this.host.counters[C.tcp_timeouts]++;
+            this.host.counters[C.tcp_orphan_timeouts]++;
+            this.sendRst(this.snd.sndNxt, this.rcv.rcvNxt, true, now);
+            this.terminate('ETIMEDOUT');
+            return;
+          }
           this.snd.onPersist(now, this);
           break;
         case T_DELACK:
@@ -617,8 +674,10 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
       this.timers.set(T_RTO, now + this.snd.rtt.rto);
       return;
     }
-    if (!this.snd.onRto(now, cfg.dataRetries, this)) {
+    // Linux tcp_orphan_retries: an orphan gives up sooner than a connection someone owns.
+    if (!this.snd.onRto(now, this.orphan ? cfg.orphanRetries : cfg.dataRetries, this)) {
       this.host.counters[C.tcp_timeouts]++;
+      if (this.orphan) this.host.counters[C.tcp_orphan_timeouts]++;
       this.sendRst(this.snd.sndNxt, this.rcv.rcvNxt, true, now);
       this.terminate('ETIMEDOUT');
     }
@@ -739,9 +798,18 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
     this.closedNotified = true; // the application let go: it hears nothing more
     this.shutdownWrite(); // FIN after the queued data (SYN_SENT: gone at once)
     if (this.state === State.CLOSED) return;
+    const now = this.host.clock();
+    if (this.host.orphans >= this.host.config.maxOrphans) {
+      // Linux tcp_close → tcp_check_oom (tcp_max_orphans): one orphan too many. Reset
+      // instead of finishing: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>, as abort() does.
+      this.host.counters[C.tcp_orphans_overflow_resets]++;
+      this.sendRst(this.snd.sndNxt, this.rcv.rcvNxt, true, now);
+      this.terminate(undefined);
+      return;
+    }
     this.countedOrphan = true;
     this.host.orphanCountChanged(1);
-    if (this.state === State.FIN_WAIT_2) this.timers.set(T_FINWAIT2, this.host.clock() + this.host.config.finWait2Ms);
+    if (this.state === State.FIN_WAIT_2) this.timers.set(T_FINWAIT2, now + this.host.config.finWait2Ms);
     this.host.markDirty(this);
   }
 

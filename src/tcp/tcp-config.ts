@@ -1,6 +1,9 @@
 /**
  * TCP tunables and limits, with the defaults a Linux peer expects. Every limit here is
  * enforced somewhere with a counter when it is hit.
+ *
+ * RFC 5961 7 (challenge ACK throttling: Linux tcp_challenge_ack_limit), Linux
+ * tcp_invalid_ratelimit (ACKs for invalid segments), tcp_max_orphans, tcp_orphan_retries.
  */
 
 /** Tunables of one shard's TCP. */
@@ -30,6 +33,30 @@ export interface TcpConfig {
   maxTimeWait: number;
   /** Out-of-order segments kept per connection. */
   maxOooSegments: number;
+  /**
+   * Challenge ACKs (RFC 5961 3.2 RST, 4.2 SYN) per second for the whole shard, shared by
+   * all its connections (RFC 5961 7; Linux tcp_challenge_ack_limit). Beyond it no ACK is
+   * sent (tcp_challenge_acks_suppressed). Infinity: no limit; 0: none sent.
+   */
+  challengeAckLimit: number;
+  /**
+   * Per connection, at most one ACK per this many ms in reply to invalid segments: out of
+   * window, PAWS-rejected, ACK too old (Linux tcp_invalid_ratelimit). Like Linux, segments
+   * that carry data or FIN (and no SYN) are always answered: they are retransmissions, not
+   * part of an ACK loop. Suppressed ones: tcp_invalid_acks_suppressed. 0: no limit.
+   */
+  invalidAckIntervalMs: number;
+  /**
+   * Orphans (close()d connections still finishing) per shard (Linux tcp_max_orphans).
+   * A close() that would make more is answered with RST instead (tcp_orphans_overflow_resets).
+   */
+  maxOrphans: number;
+  /**
+   * Retransmission timeouts of an orphan before it gives up and resets, instead of
+   * dataRetries (Linux tcp_orphan_retries; its 0 default means 8). Counted in
+   * tcp_timeouts and tcp_orphan_timeouts.
+   */
+  orphanRetries: number;
   /** Congestion control: 'newreno' (default) or 'cubic'. */
   congestionControl: 'newreno' | 'cubic';
   /** Offer/accept window scaling, timestamps, SACK (RFC 7323, RFC 2018). */
@@ -53,6 +80,10 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   maxConnections: 32_768,
   maxTimeWait: 16_384,
   maxOooSegments: 256,
+  challengeAckLimit: 1000,
+  invalidAckIntervalMs: 500,
+  maxOrphans: 4096,
+  orphanRetries: 8,
   congestionControl: 'newreno',
   windowScaling: true,
   timestamps: true,

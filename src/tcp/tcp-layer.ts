@@ -6,7 +6,11 @@
  * RFC 9293 3.10.7.1 (segments to a CLOSED port get RST: <SEQ=SEG.ACK><CTL=RST> when ACK is
  * set, else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>), 3.10.7.2 (LISTEN), RFC 6528 (ISN),
  * RFC 4987 3.6 (SYN cookies), RFC 6335 / Linux ip_local_port_range (ephemeral ports
- * 32768–60999), RFC 1122 4.2.3.10 (validate the checksum; drop broadcast/multicast).
+ * 32768–60999), RFC 1122 4.2.3.10 (validate the checksum; drop broadcast/multicast),
+ * RFC 5961 7 (one challenge-ACK budget per shard, Linux tcp_challenge_ack_limit: at most
+ * challengeAckLimit per second, a window starting at the first challenge ACK after the
+ * previous window ended; no randomization, unlike Linux), Linux tcp_max_orphans (the
+ * orphan count the connections check on close()).
  */
 import { C, type Counters } from '../stack/counters.js';
 import { hashFourTuple, shardOf } from '../stack/flow-hash.js';
@@ -57,6 +61,9 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi {
   private connCount = 0;
   private timeWaitCount = 0;
   private orphanCount = 0;
+  /** RFC 5961 7: start (ms) of the current one-second challenge-ACK window, and what is left of its budget. */
+  private challengeWindowStart = -Infinity;
+  private challengeAcksLeft = 0;
   private nextEphemeral: number;
   /** Called when app-side changes need the worker to flush (coalesced by the caller). */
   onDirty: () => void = () => {};
@@ -129,6 +136,20 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi {
   orphanCountChanged(delta: number): void {
     this.orphanCount += delta;
     this.counters[C.tcp_orphans] = this.orphanCount;
+  }
+
+  get orphans(): number {
+    return this.orphanCount;
+  }
+
+  challengeAckAllowed(now: number): boolean {
+    if (now - this.challengeWindowStart >= 1000) {
+      this.challengeWindowStart = now;
+      this.challengeAcksLeft = this.config.challengeAckLimit;
+    }
+    if (this.challengeAcksLeft <= 0) return false;
+    this.challengeAcksLeft--;
+    return true;
   }
 
   markDirty(c: TcpConnection): void {

@@ -579,3 +579,18 @@ export class TcpPeer {
 
 /** A 32-bit big-endian write (re-exported for tests that patch frames). */
 export { writeU32 };
+
+/** One of several connections a TcpPeer opened (its port and sequence state). */
+export interface PeerSide {
+  port: number;
+  seq: number;
+  ack: number;
+  conn: TcpConnection;
+}
+
+/** Opens a connection from peer port `port` (a passive open on our side). */
+export function openFromPort(p: TcpPeer, port: number): PeerSide {
+  p.peerPort = port;
+  const { conn } = p.passiveOpen();
+  return { port, seq: p.seq, ack: p.ack, conn };
+}
