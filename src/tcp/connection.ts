@@ -715,6 +715,7 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
     this.timers.clearAll();
     this.timers.set(T_TIMEWAIT, now + 2 * this.host.config.mslMs);
     this.notifyClosed(undefined);
+    this.snd.buf.dispose(); // our FIN is ACKed: nothing left to send
     this.host.onTimeWait(this);
   }
 
@@ -733,6 +734,7 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
     this.state = State.CLOSED;
     this.timers.clearAll();
     this.notifyClosed(err);
+    this.snd.buf.dispose();
     this.host.onClosed(this);
   }
 

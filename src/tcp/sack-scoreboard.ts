@@ -28,12 +28,15 @@
  * `overflowDrops` counts it. Forgetting a range only makes the sender think fewer bytes
  * arrived (a spurious retransmission at worst); merging ranges instead would mark
  * missing bytes as received and stall recovery until the RTO.
- * No allocation except ranges() (for /connections and tests).
+ * No allocation except the range arrays at the first SACK block, and ranges() (for
+ * /connections and tests).
  */
 import { seqGt, seqLeq, seqLt, seqSub } from './seq.js';
 
 /** Disjoint SACKed ranges kept at most. */
 export const MAX_SACK_RANGES = 32;
+/** Shared empty range arrays of a scoreboard that has not seen a SACK block yet. */
+const NO_RANGES = new Uint32Array(0);
 /** RFC 6675 DupThresh. */
 const DUP_THRESH = 3;
 
@@ -48,8 +51,9 @@ export class SackScoreboard {
   /** Blocks ignored as D-SACK / old: wholly at or below SND.UNA. */
   dsackBlocks = 0;
 
-  private readonly lefts = new Uint32Array(MAX_SACK_RANGES);
-  private readonly rights = new Uint32Array(MAX_SACK_RANGES);
+  // Allocated at the first SACK block: most connections never see one.
+  private lefts = NO_RANGES;
+  private rights = NO_RANGES;
   private n = 0;
   private sacked = 0;
 
@@ -233,6 +237,10 @@ export class SackScoreboard {
     while (j + 1 < n && seqLeq(this.lefts[j + 1]!, r)) j++;
     if (j < i) {
       // Disjoint: insert at i.
+      if (this.lefts.length === 0) {
+        this.lefts = new Uint32Array(MAX_SACK_RANGES);
+        this.rights = new Uint32Array(MAX_SACK_RANGES);
+      }
       if (n === MAX_SACK_RANGES) {
         this.overflowDrops++;
         if (i === n) return 0; // the new block would be the highest: drop it

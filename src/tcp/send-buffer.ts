@@ -19,11 +19,12 @@
  * STAGE_BLOCK bytes of slack. No allocation per segment.
  */
 import { copyBytes } from '../util/copy-bytes.js';
+import { BLOCK_BYTES, giveBlock, takeBlock } from '../util/block-pool.js';
 
 /** Writes shorter than this are copied into the staging block, bytes. */
 export const SMALL_WRITE = 256;
-/** Size of a staging block for small writes, bytes. */
-export const STAGE_BLOCK = 4096;
+/** Size of a staging block for small writes, bytes (a pooled block, util/block-pool.ts). */
+export const STAGE_BLOCK = BLOCK_BYTES;
 
 /** Bytes the application wrote and the peer has not acknowledged yet. Holds the app's chunks by reference (no copy); offset 0 = sndUna. */
 export class SendBuffer {
@@ -39,7 +40,7 @@ export class SendBuffer {
   private base = 0; // absolute offset of SND.UNA
   private end = 0; // absolute offset just past the last byte
   private cursor = 0; // entry index of the previous lookup
-  private stage: Uint8Array | null = null;
+  private stage: Uint8Array<ArrayBuffer> | null = null;
   private stageUsed = 0;
 
   /** @param capacity most bytes held at once */
@@ -119,6 +120,7 @@ export class SendBuffer {
       this.starts.length = 0;
       this.head = 0;
       this.cursor = 0;
+      this.stageUsed = 0; // nothing refers to the staging block now: fill it again from the start
     } else if (h > 32 && h * 2 > count) {
       this.bufs.splice(0, h);
       this.offs.splice(0, h);
@@ -127,6 +129,19 @@ export class SendBuffer {
       this.cursor = this.cursor > h ? this.cursor - h : 0;
       this.head = 0;
     }
+  }
+
+  /**
+   * The connection is done with the buffer: when nothing is held any more, its staging
+   * block goes back to the pool (else everything is left to the GC). Writes after this
+   * start a new block.
+   */
+  dispose(): void {
+    if (this.stage === null || this.end !== this.base) return;
+    const st = this.stage;
+    this.stage = null;
+    this.stageUsed = 0;
+    giveBlock(st);
   }
 
   private push(b: Uint8Array, off: number, n: number): void {
@@ -139,7 +154,7 @@ export class SendBuffer {
   private writeSmall(chunk: Uint8Array, n: number): void {
     let st = this.stage;
     if (st === null || this.stageUsed + n > st.length) {
-      st = new Uint8Array(STAGE_BLOCK);
+      st = takeBlock();
       this.stage = st;
       this.stageUsed = 0;
     }

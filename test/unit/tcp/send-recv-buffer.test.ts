@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RECV_INITIAL, RecvBuffer } from '../../../src/tcp/recv-buffer.js';
 import { SendBuffer, SMALL_WRITE, STAGE_BLOCK } from '../../../src/tcp/send-buffer.js';
+import { BLOCK_BYTES, giveBlock, pooledBlocks } from '../../../src/util/block-pool.js';
 
 const bytes = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed * 13) & 0xff);
 
@@ -60,6 +61,34 @@ describe('SendBuffer (RFC 9293 3.3.1 send sequence space)', () => {
     sb2.write(bytes(10, 3)); // staged after the first small write, new entry
     expect(sb2.chunkCount).toBe(3);
     expect(copyOut(sb2, 0, sb2.length)).toEqual([...bytes(SMALL_WRITE - 1, 1), ...bytes(SMALL_WRITE, 2), ...bytes(10, 3)]);
+  });
+
+  it('staging blocks are reused: refilled from the start once everything is ACKed, given back to the pool by dispose() only when empty', () => {
+    const sb = new SendBuffer(1 << 20);
+    sb.write(bytes(100, 1));
+    sb.write(bytes(100, 2));
+    expect(sb.chunkCount).toBe(1);
+    sb.ack(200);
+    // Everything ACKed: the next small writes start the same block again (one entry, right bytes).
+    for (let i = 0; i < 40; i++) sb.write(bytes(100, 10 + i));
+    expect(sb.chunkCount).toBe(1); // 4000 bytes fit in one block only if it restarted at 0
+    expect(copyOut(sb, 3900, 100)).toEqual([...bytes(100, 49)]);
+    const pooled = pooledBlocks();
+    sb.dispose(); // data still held: nothing goes back
+    expect(pooledBlocks()).toBe(pooled);
+    expect(copyOut(sb, 0, 100)).toEqual([...bytes(100, 10)]);
+    sb.ack(4000);
+    sb.dispose();
+    expect(pooledBlocks()).toBe(pooled + 1);
+    // Another buffer takes that block; what it reads back is only what it wrote.
+    const sb2 = new SendBuffer(1 << 20);
+    sb2.write(bytes(50, 7));
+    expect(pooledBlocks()).toBe(pooled);
+    expect(copyOut(sb2, 0, 50)).toEqual([...bytes(50, 7)]);
+    // giveBlock ignores what is not a whole pooled block.
+    giveBlock(new Uint8Array(new ArrayBuffer(8192), 0, BLOCK_BYTES));
+    giveBlock(new Uint8Array(100));
+    expect(pooledBlocks()).toBe(pooled);
   });
 
   it('copyOut spans several chunks; ack releases from the front (offset 0 = SND.UNA)', () => {
