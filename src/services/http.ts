@@ -49,6 +49,9 @@ export function patternChunk(start: number, len: number): Buffer {
   return table.subarray(p, p + len);
 }
 
+/** How long a rendered GET / page is served before it is rendered again (ms). */
+export const INDEX_REFRESH_MS = 100;
+
 /** What GET / shows: any flat record of numbers or strings. */
 export type StatsProvider = () => Record<string, number | string>;
 
@@ -132,11 +135,21 @@ function streamBytes(res: http.ServerResponse, n: number, own: ServiceCounters):
  * serve exactly the same contract. `index` renders GET /.
  */
 export function httpHandler(own: ServiceCounters, index: () => string): http.RequestListener {
+  // GET / is rendered at most every INDEX_REFRESH_MS: a page of live counters does not
+  // need to be rebuilt per request, and under wrk rendering it was ~9 % of a worker's time.
+  let page: Buffer | null = null;
+  let pageAt = 0;
   return (req, res) => {
     own.http_requests++;
     const path = (req.url ?? '/').split('?', 1)[0]!;
     if (req.method === 'GET' && path === '/') {
-      send(res, 200, 'text/html; charset=utf-8', index());
+      const now = performance.now();
+      if (page === null || now - pageAt >= INDEX_REFRESH_MS) {
+        page = Buffer.from(index());
+        pageAt = now;
+      }
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': page.length });
+      res.end(page);
       return;
     }
     if (req.method === 'GET' && path.startsWith('/bytes/')) {
