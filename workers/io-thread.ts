@@ -1,6 +1,7 @@
 /**
  * Entry point of the I/O thread: opens the TAP, exposes its RPC surface over comlink,
- * says hello (or why the TAP could not be opened) and runs the I/O loop until stopped.
+ * says hello with the TAP fd (or why the TAP could not be opened) and runs the I/O loop
+ * until stopped.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
@@ -29,7 +30,8 @@ try {
 }
 const loop = new IoLoop(data, loadTapAddon(), tap.fd);
 Comlink.expose(loop.rpc(), nodeEndpoint(data.rpc));
-parentPort!.postMessage({ type: 'ready', offload: data.link.offload } satisfies ThreadHello);
+parentPort!.postMessage({ type: 'ready', offload: data.link.offload, tapFd: tap.fd } satisfies ThreadHello);
 await loop.run();
-tap.close();
+// The TAP stays open: shard workers write to it until they have stopped too; the main
+// thread closes it after every thread has exited (Supervisor.stop).
 data.rpc.close();

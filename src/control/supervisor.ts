@@ -64,6 +64,8 @@ export class Supervisor implements ControlSource {
   private readonly control = new SharedArrayBuffer(CTL_WORDS * 4);
   private readonly ctl = new Int32Array(this.control);
   private readonly wakeFd: number;
+  /** The TAP fd the I/O thread opened (-1 before); workers write to it; closed by stop(). */
+  private tapFd = -1;
   private io: ThreadHandle | null = null;
   private readonly shards: Array<ThreadHandle | null> = [];
   private readonly started = Date.now();
@@ -111,6 +113,7 @@ export class Supervisor implements ControlSource {
       counters: this.counters,
       control: this.control,
       wakeFd: this.wakeFd,
+      tapFd: this.tapFd,
       services: this.settings.services,
       apps: this.settings.apps,
       logLevel: this.settings.logLevel,
@@ -132,6 +135,7 @@ export class Supervisor implements ControlSource {
         if (m.type === 'ready') {
           // The I/O thread reports the offload it got from the kernel.
           if (m.offload !== undefined) this.settings.link.offload = m.offload;
+          if (m.tapFd !== undefined) this.tapFd = m.tapFd;
           handle.alive = true;
           resolve(handle);
         } else reject(new StartError(m.code, m.message));
@@ -194,6 +198,10 @@ export class Supervisor implements ControlSource {
       ),
     );
     this.addon.close(this.wakeFd);
+    if (this.tapFd >= 0) {
+      this.addon.close(this.tapFd);
+      this.tapFd = -1;
+    }
   }
 
   /** GET /health. */

@@ -3,11 +3,12 @@
  *
  * RX: reads TAP frames in batches into a staging buffer, steers each to one shard's RX
  * ring by its flow hash (ARP to every shard), publishes each ring once per batch and
- * notifies a shard only if it sleeps. TX: drains every shard's TX ring and writes the
- * frames to the TAP in batches straight from ring memory; re-injected datagrams are
- * steered again instead. When there is nothing to do for a while it sleeps in poll() on
- * the TAP fd and an eventfd the shards signal; it yields to its event loop every few ms
- * so that control RPC (latency histograms) is answered.
+ * notifies a shard only if it sleeps. TX: shard workers write their frames to the TAP
+ * themselves (tap-writer.ts, decision 0011); their TX rings carry re-injected datagrams,
+ * which this thread steers again (and any frame record, which it writes). When there is
+ * nothing to do it sleeps in poll() on the TAP fd and an eventfd the shards signal; it
+ * yields to its event loop every few ms so that control RPC (latency histograms) is
+ * answered.
  *
  * A full RX ring drops the new frame and counts it, as a NIC does.
  */
@@ -22,8 +23,6 @@ import { CTL_STOP, type IoThreadData, type ThreadRpc } from './thread-data.js';
 
 /** Most frames per TAP read or write call. */
 const BATCH = 64;
-/** How long an idle I/O thread watches the TX rings before sleeping in poll() (ms). */
-const SPIN_MS = 0.03;
 /** Longest sleep in poll() before re-checking the stop word and yielding (ms). */
 const SLEEP_MS = 50;
 /** Longest time the loop runs before yielding to the event loop (ms). */
@@ -93,9 +92,8 @@ export class IoLoop {
       }
       const r = this.readOnce(0);
       const w = this.drainTx();
-      if (r === 0 && w === 0 && !this.spinForTx()) {
-        // Sleep in poll(); on wake-up go straight on (no event-loop turn in between) so
-        // a reply a worker just published is written at once.
+      if (r === 0 && w === 0) {
+        // Sleep in poll(); on wake-up go straight on (no event-loop turn in between).
         this.sleep();
         this.drainTx();
         if (monoMs() >= end) break;
@@ -105,22 +103,6 @@ export class IoLoop {
     }
     if (!this.stopped) setImmediate(this.slice);
   };
-
-  /**
-   * Idle: watch the TX rings for a short while with plain memory reads (no syscalls: on 2
-   * cores a syscall-spinning I/O thread steals the CPU the worker needs to produce the
-   * reply). True if a TX ring got work; false means "go to sleep in poll()".
-   */
-  private spinForTx(): boolean {
-    // Measured: watching longer for a reply (400 µs after steering frames) made replies
-    // slower, because on 2 vCPUs the spinning I/O thread kept the worker off the CPU.
-    const until = monoMs() + SPIN_MS;
-    let i = 0;
-    for (;;) {
-      for (let s = 0; s < this.n; s++) if (!this.tx[s]!.isEmpty()) return true;
-      if ((++i & 63) === 0 && monoMs() >= until) return false;
-    }
-  }
 
   /** Sleeps in poll() on the TAP and the wake eventfd, unless a TX ring has work. */
   private sleep(): void {

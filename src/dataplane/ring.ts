@@ -345,6 +345,13 @@ export class RingProducer {
   pending(): number {
     return this.pendingCount;
   }
+
+  /** True when every committed record was published and released by the consumer. */
+  drained(): boolean {
+    if (this.pendingCount !== 0) return false;
+    this.tailCache = Atomics.load(this.waitWord, TAIL) >>> 0;
+    return this.tailCache === this.head;
+  }
 }
 
 /** The reading end of a ring. Use from exactly one thread at a time. */

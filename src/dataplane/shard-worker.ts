@@ -1,17 +1,18 @@
 /**
- * A shard worker's thin shell around the protocol core: RX ring → Host → TX ring.
+ * A shard worker's thin shell around the protocol core: RX ring → Host → TAP.
  *
  * The worker keeps its event loop (applications, timers and RPC run here too), so it
  * sleeps with Atomics.waitAsync on its RX ring (spin first, then park) and is woken by
  * the I/O thread only when it raised its sleeping flag. A ref'd interval keeps the loop
- * alive, since waitAsync alone does not. TX records are published once per batch; when
- * the I/O thread sleeps (its flag on our TX ring) we wake it through its eventfd.
+ * alive, since waitAsync alone does not. Frames it sends go through a TxPath: written to
+ * the TAP by this thread when it is idle, handed to the I/O thread through the TX ring
+ * (published once per batch, eventfd wake only if it sleeps) when it is busy (decision
+ * 0011). Re-injected datagrams always go through the ring.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { C, counterBlock, type Counters } from '../stack/counters.js';
 import { Host } from '../stack/host.js';
 import type { HostConfig } from '../stack/host-config.js';
-import type { TxSink } from '../stack/tx-sink.js';
 import { DEFAULT_TTL } from '../stack/host-config.js';
 import { formatIpv4, formatMac } from '../wire/addresses.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/ethernet.js';
@@ -23,9 +24,11 @@ import { createLogger } from '../control/logger.js';
 import { monoMs } from '../util/clock.js';
 import { copyBytes } from '../util/copy-bytes.js';
 import { S_PROCESS, S_RX_QUEUE, StageLatencyRecorder } from './latency.js';
-import { KIND_FRAME, KIND_REINJECT, TX_VNET_FRAME, TX_VNET_PREFIX, recordKind } from './record-kind.js';
+import { KIND_FRAME, KIND_REINJECT, recordKind } from './record-kind.js';
+import { TapWriter } from './tap-writer.js';
+import { TxPath } from './tx-path.js';
 import { RingConsumer, RingProducer } from './ring.js';
-import { VNET_HDR_LEN, type TapAddon } from './tap.js';
+import type { TapAddon } from './tap.js';
 import { CTL_STOP, type ShardWorkerData, type ThreadRpc } from './thread-data.js';
 
 
@@ -40,55 +43,26 @@ export class ShardWorker {
   readonly counters: Counters;
   readonly latency = new StageLatencyRecorder();
   private readonly rx: RingConsumer;
+  /** Frames for the I/O thread to write, and re-injected datagrams. */
   private readonly tx: RingProducer;
+  /** Frames this worker writes to the TAP itself. */
+  private readonly writer: TapWriter;
+  private readonly txPath: TxPath;
   private readonly control: Int32Array;
-  /** TAP read time of the frame being processed (0: none), stamped on the frames it causes. */
+  /** TAP read time of the frame being processed (0: none). */
   private curT0 = 0;
-  private curDequeue = 0;
 
   constructor(private readonly data: ShardWorkerData, private readonly addon: TapAddon) {
     this.counters = counterBlock(data.counters, 1 + data.index);
     this.rx = new RingConsumer(data.rxRing);
     this.tx = new RingProducer(data.txRing);
     this.control = new Int32Array(data.control);
-    const tx = this.tx;
     const vnet = data.link.vnetHdr;
-    // In virtio-net mode each TX record is [6 pad][10-byte virtio_net_hdr][frame]
-    // (record-kind.ts): the frame is built 16 bytes into the record, and offload() fills
-    // the header in front of it (zeros: a plain frame).
-    const pre = vnet ? TX_VNET_FRAME : 0;
-    let hdr = 0;
-    const sink: TxSink = {
-      buf: tx.buf,
-      reserve: (maxLen) => {
-        const o = tx.reserve(maxLen + pre);
-        if (o < 0) {
-          tx.noteDrop();
-          return -1;
-        }
-        if (vnet) {
-          hdr = o + TX_VNET_PREFIX;
-          tx.buf.fill(0, hdr, hdr + VNET_HDR_LEN);
-        }
-        return o + pre;
-      },
-      commit: (len) => {
-        const now = monoMs();
-        if (this.curT0 > 0) this.latency.record(S_PROCESS, now - this.curDequeue);
-        tx.commit(len + pre, KIND_FRAME, this.curT0, now);
-      },
-    };
-    if (vnet) {
-      sink.offload = (flags, gsoType, hdrLen, gsoSize, csumStart, csumOffset) => {
-        const b = tx.buf;
-        b[hdr] = flags;
-        b[hdr + 1] = gsoType;
-        b[hdr + 2] = hdrLen & 0xff; b[hdr + 3] = hdrLen >>> 8; // little-endian (virtio 1.0 / x86)
-        b[hdr + 4] = gsoSize & 0xff; b[hdr + 5] = gsoSize >>> 8;
-        b[hdr + 6] = csumStart & 0xff; b[hdr + 7] = csumStart >>> 8;
-        b[hdr + 8] = csumOffset & 0xff; b[hdr + 9] = csumOffset >>> 8;
-      };
-    }
+    this.writer = new TapWriter(addon, data.tapFd, vnet, this.counters, this.latency);
+    // Write directly when idle (nothing else waiting in the RX ring), else hand frames
+    // to the I/O thread (tx-path.ts, decision 0011).
+    const rx = this.rx;
+    this.txPath = new TxPath(this.tx, this.writer, vnet, () => rx.isEmpty(), this.counters);
     const config: HostConfig = {
       mac: data.link.mac,
       ip: data.link.ip,
@@ -102,7 +76,7 @@ export class ShardWorker {
       txChecksumOffload: vnet,
       tso: vnet,
     };
-    this.host = new Host(config, sink, this.counters, (b, off, len) => this.reinject(b, off, len), {
+    this.host = new Host(config, this.txPath, this.counters, (b, off, len) => this.reinject(b, off, len), {
       tcp: { congestionControl: data.congestionControl },
     });
     this.host.tcp.clock = monoMs;
@@ -200,21 +174,27 @@ export class ShardWorker {
       n++;
       const now = monoMs();
       this.curT0 = rx.t0;
-      this.curDequeue = now;
+      this.txPath.cause = rx.t0;
       this.latency.record(S_RX_QUEUE, now - rx.t1);
       if (recordKind(rx.kind) === KIND_FRAME) {
         // Virtio-net header flags: NEEDS_CSUM (1) or DATA_VALID (2) vouch for the checksum.
         this.host.checksumTrusted = (rx.kind >>> 8 & 3) !== 0;
         this.host.receive(buf, off, rx.length, now);
+        this.latency.record(S_PROCESS, monoMs() - now);
+        // Write what this frame caused now rather than at the end of the batch: a TAP
+        // takes one write() per frame anyway, so batching only adds latency.
+        if (this.writer.pending > 0) this.writer.flush();
       }
     }
     if (n > 0) rx.release();
     this.curT0 = 0;
+    this.txPath.cause = 0;
     return n;
   }
 
-  /** Publishes TX records and wakes the I/O thread if it sleeps. */
+  /** Writes staged frames to the TAP; publishes ring records and wakes the I/O thread if it sleeps. */
   private flush(): void {
+    this.writer.flush();
     if (this.tx.pending() === 0) return;
     if (this.tx.publish()) this.addon.eventfdSignal(this.data.wakeFd);
   }

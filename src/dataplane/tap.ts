@@ -18,6 +18,21 @@ import { packageRoot } from '../util/package-root.js';
 
 /** Length of struct virtio_net_hdr as used by stackd (no num_buffers field). */
 export const VNET_HDR_LEN = 10;
+
+/**
+ * Writes a virtio_net_hdr at b[h..h+10): flags (NEEDS_CSUM 1), gso_type (TCPV4 1),
+ * hdr_len, gso_size, csum_start, csum_offset; 16-bit fields little-endian (virtio 1.0 on x86).
+ */
+export function writeVnetHeader(
+  b: Uint8Array, h: number, flags: number, gsoType: number, hdrLen: number, gsoSize: number, csumStart: number, csumOffset: number,
+): void {
+  b[h] = flags;
+  b[h + 1] = gsoType;
+  b[h + 2] = hdrLen & 0xff; b[h + 3] = hdrLen >>> 8;
+  b[h + 4] = gsoSize & 0xff; b[h + 5] = gsoSize >>> 8;
+  b[h + 6] = csumStart & 0xff; b[h + 7] = csumStart >>> 8;
+  b[h + 8] = csumOffset & 0xff; b[h + 9] = csumOffset >>> 8;
+}
 /** Largest frame a TAP hands out with TSO on (64 KiB IP datagram + 14-byte Ethernet header). */
 export const TAP_MAX_GSO_FRAME = 65549;
 /** Largest plain Ethernet frame at MTU 1500 (no FCS, no VLAN tag). */

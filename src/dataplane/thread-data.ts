@@ -31,14 +31,14 @@ export interface LinkSettings {
 /** workerData of the I/O thread. */
 export interface IoThreadData {
   link: LinkSettings;
-  /** RX rings (I/O thread → worker i) and TX rings (worker i → I/O thread). */
+  /** RX rings (I/O thread → worker i) and TX rings (worker i → I/O thread: re-injected datagrams). */
   rxRings: SharedArrayBuffer[];
   txRings: SharedArrayBuffer[];
   /** All counter blocks; the I/O thread writes block 0. */
   counters: SharedArrayBuffer;
   /** Shared control words (CTL_*). */
   control: SharedArrayBuffer;
-  /** eventfd the workers signal when the I/O thread sleeps and they published TX frames. */
+  /** eventfd the workers signal when the I/O thread sleeps and they published TX records. */
   wakeFd: number;
   /** comlink endpoint for control RPC. */
   rpc: MessagePort;
@@ -54,6 +54,8 @@ export interface ShardWorkerData {
   counters: SharedArrayBuffer;
   control: SharedArrayBuffer;
   wakeFd: number;
+  /** The TAP fd (opened by the I/O thread); the worker writes its frames to it directly. */
+  tapFd: number;
   /** Built-in services to start (e.g. 'udp-echo', 'echo', 'http'). */
   services: string[];
   /** Application modules to load (absolute paths), see --app. */
@@ -76,4 +78,4 @@ export interface ThreadRpc {
 }
 
 /** First message a thread posts on its parent port: ready, or why it could not start. */
-export type ThreadHello = { type: 'ready'; offload?: number } | { type: 'error'; code: string; message: string };
+export type ThreadHello = { type: 'ready'; offload?: number; tapFd?: number } | { type: 'error'; code: string; message: string };

@@ -18,7 +18,7 @@ export const COUNTER_NAMES = [
   'reinjected_datagrams',
   // Shard worker: frames in/out of the core
   'rx_frames', 'rx_bytes', 'tx_frames', 'tx_bytes', 'worker_wakeups',
-  'drop_tx_ring_full',
+  'drop_tx_ring_full', 'tx_direct_frames', 'tx_ring_frames',
   // Ethernet
   'drop_eth_truncated', 'drop_eth_not_for_us', 'drop_eth_unknown_type',
   // ARP
