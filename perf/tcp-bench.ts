@@ -5,6 +5,7 @@
  *   node dist/perf/tcp-bench.js [--workers 1,2] [--seconds 5] [--runs 3] [--bytes 536870912]
  *                               [--only bulk,http,ping] [--pings 500] [--connections 32]
  *                               [--threads 2] [--stackd-args='--no-offload --cc cubic']
+ *                               [--loss 3]
  *
  * One lab (`pb<pid>`, two clients): stackd on tap0 answers 10.10.0.4; the kernel peer
  * (perf/kernel-peer.ts: Node's net/http on the kernel, the same contract) listens in
@@ -21,6 +22,9 @@
  *          stackd's per-stage latency (POST /latency/reset before the keep-alive run,
  *          GET /latency after it) printed once per worker count
  *   ping   ICMP echo RTT p50/p99 (ping -i 0.01, per-packet times)
+ *
+ * --loss P drops P % of packets at random in each direction in the client namespace
+ * (nftables numgen, kernel-side, the same for stackd and the kernel peer) for the whole run.
  *
  * Needs root. Removes its lab and processes on exit, also on failure or Ctrl-C.
  * Figures, not tests: nothing is asserted.
@@ -45,11 +49,12 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '32' },
     threads: { type: 'string', default: '2' },
     'stackd-args': { type: 'string', default: '' },
+    loss: { type: 'string', default: '0' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
-  console.log('usage: node dist/perf/tcp-bench.js [--workers 1,2] [--seconds 5] [--runs 3] [--bytes 536870912] [--only bulk,http,ping] [--pings 500] [--connections 32] [--threads 2] [--stackd-args=\'--no-offload\']');
+  console.log('usage: node dist/perf/tcp-bench.js [--workers 1,2] [--seconds 5] [--runs 3] [--bytes 536870912] [--only bulk,http,ping] [--pings 500] [--connections 32] [--threads 2] [--stackd-args=\'--no-offload\'] [--loss 3]');
   process.exit(0);
 }
 const workerCounts = values.workers!.split(',').map(Number);
@@ -60,10 +65,11 @@ const runs = Number(values.runs);
 const bytes = Number(values.bytes);
 const only = new Set(values.only!.split(','));
 const pings = Number(values.pings);
+const loss = Number(values.loss);
 for (const o of only) if (!['bulk', 'http', 'ping'].includes(o)) throw new Error(`--only: unknown '${o}' (bulk, http, ping)`);
 if (workerCounts.some((w) => !(w >= 1 && w <= 64)) || !(seconds > 0 && seconds <= 60) || !(runs >= 1 && runs <= 20) ||
-  !(bytes >= 1 && bytes <= 2 ** 34) || !(pings >= 10 && pings <= 10_000)) {
-  console.error('bad flags: --workers 1..64 each, --seconds 1..60, --runs 1..20, --bytes ≤ 16 GiB, --pings 10..10000');
+  !(bytes >= 1 && bytes <= 2 ** 34) || !(pings >= 10 && pings <= 10_000) || !(Number.isInteger(loss) && loss >= 0 && loss <= 50)) {
+  console.error('bad flags: --workers 1..64 each, --seconds 1..60, --runs 1..20, --bytes ≤ 16 GiB, --pings 10..10000, --loss 0..50 (integer %)');
   process.exit(2);
 }
 
@@ -187,7 +193,7 @@ async function kernelTcpCounters(): Promise<Record<string, number>> {
   return Object.fromEntries(k.map((name, i) => [name, v[i]!]));
 }
 
-const STACKD_COUNTERS = ['tcp_passive_opens', 'tcp_retransmits', 'tcp_fast_retransmits', 'tcp_rto_timeouts', 'tcp_resets_tx', 'tcp_resets_rx',
+const STACKD_COUNTERS = ['tcp_passive_opens', 'tcp_retransmits', 'tcp_fast_retransmits', 'tcp_rto_timeouts', 'tcp_sack_recoveries', 'tcp_resets_tx', 'tcp_resets_rx',
   'tcp_syn_cookies_tx', 'tcp_time_wait_reused', 'tcp_ooo_segments', 'tcp_timeouts'];
 
 async function main(): Promise<void> {
@@ -200,6 +206,15 @@ async function main(): Promise<void> {
   for (const [k, v] of [['net.ipv4.tcp_tw_reuse', '1'], ['net.ipv4.ip_local_port_range', '1024 65535']] as const) {
     const r = await runIn(c1, 'sysctl', ['-qw', `${k}=${v}`], 5000);
     if (r.status !== 0) note(`sysctl ${k} in ${c1} failed: ${r.stderr.trim()}`);
+  }
+  if (loss > 0) {
+    const rules = `table inet benchloss {
+  chain in { type filter hook input priority 0; numgen random mod 100 < ${loss} drop; }
+  chain out { type filter hook output priority 0; numgen random mod 100 < ${loss} drop; }
+}`;
+    const r = await runIn(c1, 'bash', ['-c', `nft -f - <<'EOF'\n${rules}\nEOF`], 5000);
+    if (r.status !== 0) throw new Error(`nft in ${c1} failed: ${r.stderr.trim()}`);
+    console.log(`loss: ${loss} % each way in ${c1} (nftables numgen)`);
   }
   peer = await startKernelPeer(c2);
   const latencyTables = new Map<number, string>();

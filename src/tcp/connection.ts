@@ -132,6 +132,7 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
   ) {
     const cfg = host.config;
     this.snd = new TcpSender(cfg.sendBuffer, cfg.congestionControl, this.timers, host.counters);
+    this.snd.tlpEnabled = cfg.tailLossProbe;
     this.rcv = new TcpReceiver(cfg.recvBuffer, cfg.maxOooSegments, () => this.snd.mss);
     this.rcv.wscale = cfg.windowScaling ? windowScaleFor(cfg.recvBuffer) : 0;
     this.tsOff = host.tsOffset(remoteIp);
@@ -442,9 +443,7 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
   private receiveText(seg: InSegment, fin: boolean, now: number): void {
     const rcv = this.rcv;
     const before = rcv.rcvNxt;
-    // A GRO'd super-segment counts as the full-sized segments it stands for.
-    const full = Math.floor(seg.dataLen / Math.max(1, this.snd.mss));
-    const how = rcv.receive(seg.seq, seg.b, seg.dataOff, seg.dataLen, fin, full, this.deliver);
+    const how = rcv.receive(seg.seq, seg.b, seg.dataOff, seg.dataLen, fin, Math.max(1, this.snd.mss), this.deliver);
     if (rcv.wasOutOfOrder) this.host.counters[C.tcp_ooo_segments]++;
     if (rcv.oooDropped) this.host.counters[C.drop_tcp_ooo_full]++;
     this.bytesIn += Math.max(0, seqSub(rcv.rcvNxt, before) - (rcv.finReceived && !this.peerFinNotified ? 1 : 0));

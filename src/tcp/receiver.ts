@@ -5,7 +5,8 @@
  *
  * RFC 9293 3.10.7.4 (segment text, acceptability), 3.8.6.2.2 (receiver SWS avoidance;
  * never shrink the window's right edge), RFC 1122 4.2.3.2 (delayed ACK: at least every
- * second full-sized segment, ≤ 500 ms — we use 40 ms), RFC 5681 4.2 (immediate ACK for
+ * second full-sized segment, ≤ 500 ms — we use 40 ms; like Linux, at once when more than
+ * one full-sized segment's worth is unacknowledged), RFC 5681 4.2 (immediate ACK for
  * out-of-order data and for data filling a hole), RFC 7323 4.3 (TS.Recent), 5 (PAWS),
  * RFC 2018 4 (SACK blocks).
  */
@@ -33,8 +34,8 @@ export class TcpReceiver {
   finReceived = false;
   /** Sequence number of a FIN seen beyond a hole, or -1. */
   pendingFinSeq = -1;
-  /** Full-sized segments received since our last ACK. */
-  segmentsSinceAck = 0;
+  /** In-order bytes received since our last ACK. */
+  bytesSinceAck = 0;
   /** An ACK is owed (delayed ACK armed). */
   ackPending = false;
   /** Timestamps: TS.Recent and the RCV.NXT of our last ACK (Last.ACK.sent). */
@@ -82,7 +83,7 @@ export class TcpReceiver {
     this.lastAckSent = this.rcvNxt;
     const edge = seqAdd(this.rcvNxt, windowBytes);
     if (seqGt(edge, this.advRightEdge)) this.advRightEdge = edge;
-    this.segmentsSinceAck = 0;
+    this.bytesSinceAck = 0;
     this.ackPending = false;
   }
 
@@ -130,7 +131,7 @@ export class TcpReceiver {
    * Sets `oooDropped` when out-of-order data did not fit.
    */
   receive(
-    seq: number, b: Uint8Array, off: number, len: number, fin: boolean, fullSegments: number,
+    seq: number, b: Uint8Array, off: number, len: number, fin: boolean, mss: number,
     deliver: (b: Uint8Array, off: number, len: number) => void,
   ): number {
     this.oooDropped = false;
@@ -184,8 +185,12 @@ export class TcpReceiver {
       return ACK_NOW;
     }
     if (hadHole) return ACK_NOW; // filled (part of) a hole: tell the sender at once
-    this.segmentsSinceAck += fullSegments;
-    if (this.segmentsSinceAck >= 2) return ACK_NOW;
+    // Like Linux (__tcp_ack_snd_check): ACK at once when more than one full-sized
+    // segment's worth arrived since the last ACK (so at least every second full-sized
+    // segment, and a full segment plus a partial one is not held back); a GRO'd
+    // super-segment counts for all it carries.
+    this.bytesSinceAck += n;
+    if (this.bytesSinceAck > mss) return ACK_NOW;
     return ACK_DELAYED;
   }
   /** The current receive()'s delivery callback, for drainSink (no closure per call). */

@@ -15,6 +15,9 @@
  * - RFC 6675 section 4: IsLost(SeqNum) (DupThresh = 3 discontiguous SACKed ranges, or more
  *   than (DupThresh - 1) * SMSS SACKed bytes above SeqNum), SetPipe() and NextSeg() rules
  *   1 and 3 (nextLost()). Section 5.1: after an RTO the caller clears the scoreboard.
+ * - RFC 8985 6.2, only as far as a delivered tail loss probe needs it: markLostBefore(seq)
+ *   marks every unSACKed byte below seq lost (they were sent at least a PTO before the
+ *   probe that arrived).
  *
  * HighRxt convention: `highRxt` is the sequence number just past the highest byte
  * retransmitted so far in this recovery (set to SND.UNA when recovery starts); bytes below
@@ -31,10 +34,12 @@
  * No allocation except the range arrays at the first SACK block, and ranges() (for
  * /connections and tests).
  */
-import { seqGt, seqLeq, seqLt, seqSub } from './seq.js';
+import { seqGeq, seqGt, seqLeq, seqLt, seqSub } from './seq.js';
 
 /** Disjoint SACKed ranges kept at most. */
 export const MAX_SACK_RANGES = 32;
+/** No markLostBefore() in force (not a valid u32 sequence number). */
+const NONE = -1;
 /** Shared empty range arrays of a scoreboard that has not seen a SACK block yet. */
 const NO_RANGES = new Uint32Array(0);
 /** RFC 6675 DupThresh. */
@@ -56,6 +61,8 @@ export class SackScoreboard {
   private rights = NO_RANGES;
   private n = 0;
   private sacked = 0;
+  /** markLostBefore()'s sequence, or NONE. */
+  private lostBefore = NONE;
 
   /** @param mss sender maximum segment size, bytes */
   constructor(mss: number) {
@@ -99,6 +106,7 @@ export class SackScoreboard {
   /** Forget everything below the new cumulative ACK. */
   advance(sndUna: number): void {
     const una = sndUna >>> 0;
+    if (this.lostBefore !== NONE && seqGeq(una, this.lostBefore)) this.lostBefore = NONE;
     let drop = 0;
     while (drop < this.n && seqLeq(this.rights[drop]!, una)) {
       this.sacked -= seqSub(this.rights[drop]!, this.lefts[drop]!);
@@ -119,6 +127,21 @@ export class SackScoreboard {
   clear(): void {
     this.n = 0;
     this.sacked = 0;
+    this.lostBefore = NONE;
+  }
+
+  /**
+   * RFC 8985 6.2 (RACK's rule, for the one case this sender uses it: a tail loss probe
+   * was delivered): every unSACKed byte below `seq` counts as lost, for pipe() and
+   * nextLost(), until the cumulative ACK passes it or clear().
+   */
+  markLostBefore(seq: number): void {
+    this.lostBefore = seq >>> 0;
+  }
+
+  /** True while markLostBefore() applies to some byte at or above `sndUna`. */
+  hasLostBefore(): boolean {
+    return this.lostBefore !== NONE;
   }
 
   /** True if byte `seq` lies in a SACKed range. */
@@ -173,8 +196,12 @@ export class SackScoreboard {
       }
       // Hole [s, l) with ranges k..n-1 above it. Higher holes have less SACKed above
       // them, so if this one is not lost, none is.
-      if (requireLost && !this.lostBelow(k)) return false;
-      const end = seqGt(l, sndNxt) ? sndNxt >>> 0 : l;
+      let end = seqGt(l, sndNxt) ? sndNxt >>> 0 : l;
+      if (requireLost && !this.lostBelow(k)) {
+        // Not lost by RFC 6675's count; maybe by markLostBefore() (then only up to it).
+        if (this.lostBefore === NONE || !seqLt(s, this.lostBefore)) return false;
+        if (seqGt(end, this.lostBefore)) end = this.lostBefore;
+      }
       let len = seqSub(end, s);
       if (len > maxLen) len = maxLen;
       if (len <= 0) return false;
@@ -200,7 +227,7 @@ export class SackScoreboard {
       const r = this.rights[k]!;
       if (seqLt(cur, l)) {
         const end = seqGt(l, sndNxt) ? sndNxt >>> 0 : l;
-        const lost = this.n - k >= DUP_THRESH || rem > limit;
+        const lost = this.n - k >= DUP_THRESH || rem > limit || (this.lostBefore !== NONE && seqLeq(end, this.lostBefore));
         total += holePipe(cur, end, lost, highRxt);
       }
       rem -= seqSub(r, l);

@@ -37,6 +37,13 @@ export const ACK_OK = 0, ACK_UNSENT = 1, ACK_TOO_OLD = 2;
 const DUP_THRESH = 3;
 
 /** Send-side state of one connection. */
+/** No tail loss probe outstanding (not a valid u32 sequence number). */
+const NO_PROBE = -1;
+/** RFC 8985 7.2: PTO floor (Linux TCP_TIMEOUT_MIN for TLP, 10 ms). */
+export const PTO_MIN_MS = 10;
+/** RFC 8985 7.2 WCDelAckT: the peer's worst-case delayed ACK when one segment is in flight. */
+export const WC_DEL_ACK_MS = 200;
+
 export class TcpSender {
   iss = 0;
   sndUna = 0;
@@ -77,6 +84,13 @@ export class TcpSender {
   probes = 0;
   /** Set while the persist timer overrides sender SWS avoidance (RFC 9293 3.8.6.2.1). */
   private swsOverride = false;
+  /** RFC 8985 7 tail loss probes (TcpConfig.tailLossProbe; they need SACK too). */
+  tlpEnabled = true;
+  /** RFC 8985 7: the T_RTO slot holds a probe timeout (PTO), not an RTO. */
+  private ptoArmed = false;
+  /** The outstanding tail loss probe: its first sequence number and SND.MAX after it (NO_PROBE: none). */
+  private tlpSeq = 0;
+  private tlpHigh = NO_PROBE;
   private readonly tmp = new Float64Array(2);
 
   constructor(
@@ -193,8 +207,16 @@ export class TcpSender {
         this.dupAcks = 0;
         this.cc.onAck(dataAcked, now, this.rtt.srtt, flightBefore);
       }
-      if (this.sndUna === this.sndMax) this.timers.clear(T_RTO);
-      else this.timers.set(T_RTO, now + this.rtt.rto);
+      if (this.tlpHigh !== NO_PROBE && seqGeq(ack, this.tlpHigh)) this.tlpHigh = NO_PROBE; // probe episode over
+      this.tlpCheck(now, out);
+      if (this.sndUna === this.sndMax) {
+        this.timers.clear(T_RTO);
+        this.ptoArmed = false;
+      } else if (!this.inRecovery || !this.timers.armed(T_RTO) || this.ptoArmed) {
+        this.armRetransmit(now);
+      } else {
+        this.timers.set(T_RTO, now + this.rtt.rto);
+      }
       return ACK_OK;
     }
     // ack == SND.UNA: a duplicate ACK (RFC 5681 2) when it carries no data, does not change
@@ -208,10 +230,76 @@ export class TcpSender {
         this.enterRecovery(now, out);
       }
     }
+    if (newlySacked > 0) this.tlpCheck(now, out);
     return ACK_OK;
   }
 
+  /**
+   * RFC 8985 7.4 with 6.2's rule: when the peer SACKs the tail loss probe while data below
+   * it is still missing, that data was sent at least a PTO (≥ 2·SRTT) before a segment that
+   * did arrive: it is lost. Mark it so and start SACK recovery at once instead of waiting
+   * for the RTO.
+   */
+  private tlpCheck(now: number, out: SenderTransmit): void {
+    if (this.tlpHigh === NO_PROBE || this.inRecovery || !this.sackEnabled) return;
+    if (!this.sack.isSacked(this.tlpSeq) || !seqLt(this.sndUna, this.tlpSeq)) return;
+    this.tlpHigh = NO_PROBE;
+    this.sack.markLostBefore(this.tlpSeq);
+    this.counters[C.tcp_loss_probe_recoveries]++;
+    this.enterRecovery(now, out);
+  }
+
+  /**
+   * (Re)arms the T_RTO slot after new data was ACKed or sent: a probe timeout (RFC 8985
+   * 7.2: PTO = 2·SRTT, + WCDelAckT with one segment in flight, at least PTO_MIN_MS, never
+   * later than the RTO) when a tail loss probe may be sent, else the RTO (RFC 6298 5.3).
+   */
+  private armRetransmit(now: number): void {
+    const rtoAt = now + this.rtt.rto;
+    if (this.tlpEnabled && this.sackEnabled && !this.inRecovery && this.tlpHigh === NO_PROBE && this.retries === 0 && this.rtt.srtt > 0) {
+      let pto = 2 * this.rtt.srtt;
+      if (this.flight() <= this.mss) pto += WC_DEL_ACK_MS;
+      if (pto < PTO_MIN_MS) pto = PTO_MIN_MS;
+      if (now + pto < rtoAt) {
+        this.timers.set(T_RTO, now + pto);
+        this.ptoArmed = true;
+        return;
+      }
+    }
+    this.timers.set(T_RTO, rtoAt);
+    this.ptoArmed = false;
+  }
+
+  /**
+   * RFC 8985 7.3: the PTO fired. Send one new segment if the windows allow, else resend
+   * the last segment sent, to draw an ACK (with SACK) for a tail that may be lost; then
+   * arm the real RTO. Not an RTO: no backoff, cwnd unchanged, retries unchanged.
+   */
+  private sendLossProbe(now: number, out: SenderTransmit): void {
+    this.ptoArmed = false;
+    const before = this.sndMax;
+    const seq = this.sndNxt;
+    const sent = this.unsent() > 0 && seqSub(seqAdd(this.sndUna, this.sndWnd), this.sndNxt) > 0 ? this.sendNew(now, out, this.mss) : 0;
+    if (sent > 0) {
+      this.tlpSeq = seq;
+    } else {
+      // The highest-sequence segment: the last MSS of data (with the FIN if it rode on it).
+      const held = this.buf.length;
+      const off = held > this.mss ? held - this.mss : 0;
+      this.tlpSeq = seqAdd(this.sndUna, off);
+      if (held === 0 && this.finSent) this.tlpSeq = this.finSeq;
+      this.retransmitAt(this.tlpSeq, now, out);
+    }
+    this.tlpHigh = seqMax(before, this.sndMax);
+    this.counters[C.tcp_loss_probes]++;
+    this.timers.set(T_RTO, now + this.rtt.rto);
+  }
+
   private enterRecovery(now: number, out: SenderTransmit): void {
+    if (this.ptoArmed) {
+      this.ptoArmed = false;
+      this.timers.set(T_RTO, now + this.rtt.rto);
+    }
     this.inRecovery = true;
     this.recoverPoint = this.sndMax;
     this.cc.onCongestionEvent(now, this.flight());
@@ -344,7 +432,7 @@ export class TcpSender {
 
   private armTimers(now: number): void {
     if (this.sndUna !== this.sndMax) {
-      if (!this.timers.armed(T_RTO)) this.timers.set(T_RTO, now + this.rtt.rto);
+      if (!this.timers.armed(T_RTO)) this.armRetransmit(now);
       this.timers.clear(T_PERSIST);
     } else if (this.unsent() > 0) {
       // Nothing in flight yet data waits: a zero window (probe it) or one too small for
@@ -383,6 +471,10 @@ export class TcpSender {
    */
   onRto(now: number, maxRetries: number, out: SenderTransmit): boolean {
     if (this.sndUna === this.sndMax) return true;
+    if (this.ptoArmed) {
+      this.sendLossProbe(now, out);
+      return true;
+    }
     this.retries++;
     this.counters[C.tcp_rto_timeouts]++;
     if (this.retries > maxRetries) return false;
@@ -391,6 +483,7 @@ export class TcpSender {
     this.inRecovery = false;
     this.dupAcks = 0;
     this.sack.clear();
+    this.tlpHigh = NO_PROBE;
     this.rttSeq = -1;
     this.sndNxt = this.sndUna;
     this.highRxt = this.sndUna;

@@ -63,6 +63,11 @@ export interface TcpConfig {
   windowScaling: boolean;
   timestamps: boolean;
   sack: boolean;
+  /**
+   * RFC 8985 7 tail loss probes (Linux tcp_early_retrans ≥ 3): when the last ACK stalls,
+   * probe after ~2·SRTT instead of waiting for the RTO (needs SACK).
+   */
+  tailLossProbe: boolean;
 }
 
 /** Defaults: Linux-like behaviour at modest memory. */
@@ -88,6 +93,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   windowScaling: true,
   timestamps: true,
   sack: true,
+  tailLossProbe: true,
 };
 
 /** Window scale shift we offer so that `recvBuffer` fits in the 16-bit window field. */

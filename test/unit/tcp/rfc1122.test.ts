@@ -34,6 +34,22 @@ describe('RFC 1122 4.2.3.2 delayed ACK', () => {
     expect(p.counter('tcp_delayed_acks')).toBe(0);
   });
 
+  it('Linux __tcp_ack_snd_check: more than one full-sized segment unACKed (a full one plus a partial one, or small ones adding up) is ACKed at once', () => {
+    const p = new TcpPeer();
+    p.passiveOpen();
+    p.sendData(full());
+    p.expectNothing();
+    p.sendData('x');
+    p.expectSegment({ flags: TCP_ACK, ack: p.seq });
+    for (let i = 0; i < 2; i++) {
+      p.sendData(new Uint8Array(724));
+      p.expectNothing(); // 724, then 1448 bytes: not more than one full segment yet
+    }
+    p.sendData('y');
+    p.expectSegment({ flags: TCP_ACK, ack: p.seq });
+    expect(p.counter('tcp_delayed_acks')).toBe(0);
+  });
+
   it('RFC 5681 4.2: out-of-order data is ACKed immediately (duplicate ACK), and so is data that fills the hole', () => {
     const p = new TcpPeer();
     p.passiveOpen();

@@ -73,7 +73,7 @@ describe('RFC 6298 retransmission timer', () => {
   });
 
   it('RFC 6298 2.2 / 5.3: a timed segment gives SRTT = R, RTTVAR = R/2; an ACK of new data restarts the timer', () => {
-    const p = new TcpPeer();
+    const p = new TcpPeer({ tcp: { tailLossProbe: false } }); // a probe would come first (rfc8985-tlp.test.ts)
     const { conn } = p.passiveOpen(NO_TS);
     conn.send(new Uint8Array(2 * 1460));
     p.flush();

@@ -1,0 +1,134 @@
+/**
+ * RFC 8985 section 7 tail loss probes, and the one rule of section 6.2 this sender uses
+ * with them: a delivered probe makes the unSACKed data sent before it lost. Scripted
+ * Linux-like peer, virtual clock (test/helpers/tcp-peer.ts).
+ *
+ * The handshakes below take 10 ms, which gives SRTT = 10 ms, RTO = 200 ms (the floor),
+ * PTO = 2·SRTT = 20 ms with more than one segment in flight.
+ */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_TCP_CONFIG } from '../../../src/tcp/tcp-config.js';
+import { PTO_MIN_MS, WC_DEL_ACK_MS } from '../../../src/tcp/sender.js';
+import { TCP_ACK, TCP_PSH, TcpPeer } from '../../helpers/tcp-peer.js';
+
+const MSS = 1460;
+/** Payload per segment: the MSS less 12 bytes of timestamp option. */
+const SEG = MSS - 12;
+const SACK_TS = { mss: MSS, wscale: 7, sackPermitted: true, timestamps: true, rtt: 10 };
+
+function established(tcp: Record<string, unknown> = {}, h: typeof SACK_TS | Omit<typeof SACK_TS, 'sackPermitted'> = SACK_TS) {
+  const p = new TcpPeer({ tcp });
+  const { conn, rec } = p.passiveOpen(h);
+  expect(conn.snd.rtt.srtt).toBe(10);
+  expect(conn.snd.rtt.rto).toBe(200);
+  return { p, conn, rec };
+}
+
+/** Sends `n` full segments from our side and returns their sequence numbers (the peer ACKs nothing). */
+function burst(p: TcpPeer, conn: ReturnType<typeof established>['conn'], n: number): number[] {
+  conn.send(new Uint8Array(n * SEG));
+  p.flush();
+  const seqs: number[] = [];
+  for (let i = 0; i < n; i++) seqs.push(p.expectSegment({ flags: TCP_ACK | (i === n - 1 ? TCP_PSH : 0), payloadLen: SEG }).seq);
+  return seqs;
+}
+
+describe('RFC 8985 7: tail loss probe', () => {
+  it('defaults: on (Linux tcp_early_retrans 3), PTO floor 10 ms, WCDelAckT 200 ms', () => {
+    expect(DEFAULT_TCP_CONFIG.tailLossProbe).toBe(true);
+    expect(PTO_MIN_MS).toBe(10);
+    expect(WC_DEL_ACK_MS).toBe(200);
+  });
+
+  it('RFC 8985 7.2/7.3: a stalled tail is probed 2·SRTT after the last ACK by resending the last segment; the ACK it draws ends the episode, no RTO', () => {
+    const { p, conn } = established();
+    const t = p.now;
+    const seqs = burst(p, conn, 3);
+    p.expectNothing(t + 19);
+    const probe = p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: seqs[2], payloadLen: SEG }, 1);
+    expect(probe.at - t).toBe(20);
+    expect(p.counter('tcp_loss_probes')).toBe(1);
+    expect(p.counter('tcp_retransmits')).toBe(1);
+    // Everything had arrived; only the ACK was lost. The probe's ACK covers it all.
+    p.sendAck({ ack: seqs[2]! + SEG });
+    p.expectNothing(p.now + 5000);
+    expect(p.counter('tcp_rto_timeouts')).toBe(0);
+    expect(conn.snd.cc.cwnd).toBeGreaterThanOrEqual(10 * SEG); // a probe is not a congestion event
+  });
+
+  it('RFC 8985 7.4 + 6.2: the probe is SACKed but the data before it is missing: that data is lost, SACK recovery resends it at once (no RTO)', () => {
+    const { p, conn } = established();
+    const t0 = p.now;
+    const seqs = burst(p, conn, 4);
+    const probe = p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: seqs[3], payloadLen: SEG }, 25);
+    expect(probe.at - t0).toBe(20);
+    // The peer got only the probe: a duplicate ACK with one SACK block.
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[3]!, seqs[3]! + SEG]] } });
+    const t = p.now;
+    // cwnd = ssthresh = FlightSize/2 = 2 segments; the lost ones do not count in pipe.
+    for (let i = 0; i < 2; i++) {
+      const r = p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: seqs[i], payloadLen: SEG });
+      expect(r.at).toBe(t);
+    }
+    p.expectNothing();
+    p.sendAck({ ack: seqs[2], options: { sack: [[seqs[3]!, seqs[3]! + SEG]] } });
+    p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: seqs[2], payloadLen: SEG });
+    expect(p.counter('tcp_loss_probe_recoveries')).toBe(1);
+    expect(p.counter('tcp_sack_recoveries')).toBe(1);
+    expect(conn.snd.inRecovery).toBe(true);
+    p.sendAck({ ack: seqs[3]! + SEG });
+    expect(conn.snd.inRecovery).toBe(false);
+    p.expectNothing(p.now + 5000);
+    expect(p.counter('tcp_rto_timeouts')).toBe(0);
+  });
+
+  it('RFC 8985 7.3: with new data waiting and room in the peer window, the probe is one new segment', () => {
+    const { p, conn } = established();
+    const iw = conn.snd.cc.cwnd / SEG;
+    expect(iw).toBe(10);
+    conn.send(new Uint8Array(15 * SEG)); // cwnd-limited: 10 go, 5 wait
+    p.flush();
+    const first = p.takeAll();
+    expect(first).toHaveLength(10);
+    const next = first[9]!.seq + SEG;
+    p.expectSegment({ flags: TCP_ACK, seq: next, payloadLen: SEG }, 25);
+    expect(p.counter('tcp_loss_probes')).toBe(1);
+    expect(p.counter('tcp_retransmits')).toBe(0);
+  });
+
+  it('RFC 8985 7.2: with one segment in flight the PTO adds WCDelAckT; past the RTO there is no probe, the RTO fires as usual', () => {
+    const { p, conn } = established();
+    const t = p.now;
+    conn.send(new Uint8Array(100));
+    p.flush();
+    const d = p.expectSegment({ flags: TCP_ACK | TCP_PSH, payloadLen: 100 });
+    // 2·SRTT + 200 ms = 220 ms > RTO 200 ms: the RTO comes first.
+    const r = p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: d.seq, payloadLen: 100 }, 500);
+    expect(r.at - t).toBe(200);
+    expect(p.counter('tcp_rto_timeouts')).toBe(1);
+    expect(p.counter('tcp_loss_probes')).toBe(0);
+  });
+
+  it('one probe per episode: an unanswered probe is followed by the RTO, not by more probes', () => {
+    const { p, conn } = established();
+    const t = p.now;
+    const seqs = burst(p, conn, 3);
+    p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: seqs[2] }, 25);
+    // RTO re-armed at the probe: 20 + 200 ms, then go-back-N from SND.UNA.
+    const r = p.expectSegment({ flags: TCP_ACK, seq: seqs[0], payloadLen: SEG }, 1000);
+    expect(r.at - t).toBe(220);
+    expect(p.counter('tcp_loss_probes')).toBe(1);
+    expect(p.counter('tcp_rto_timeouts')).toBe(1);
+  });
+
+  it('no probe without SACK (RFC 8985 7.2 needs it to tell what the probe repaired), nor when tailLossProbe is off', () => {
+    for (const [tcp, h] of [[{}, { mss: MSS, wscale: 7, timestamps: true, rtt: 10 }], [{ tailLossProbe: false }, SACK_TS]] as const) {
+      const { p, conn } = established(tcp, h);
+      const t = p.now;
+      const seqs = burst(p, conn, 3);
+      const r = p.expectSegment({ flags: TCP_ACK, seq: seqs[0], payloadLen: SEG }, 1000);
+      expect(r.at - t).toBe(200);
+      expect(p.counter('tcp_loss_probes')).toBe(0);
+    }
+  });
+});
