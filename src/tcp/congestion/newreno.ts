@@ -5,8 +5,9 @@
  * - RFC 5681 3.1: slow start while cwnd < ssthresh, congestion avoidance otherwise;
  *   ssthresh = max(FlightSize/2, 2*SMSS) on loss (eq. 4); cwnd = LW = 1*SMSS after an
  *   RTO; ssthresh held on a repeated RTO (no new data acked since the previous one).
- * - RFC 3465 2.1/2.2 appropriate byte counting: slow start grows by min(acked, L) with
- *   L = 2*SMSS; congestion avoidance counts bytes_acked and adds one SMSS each time
+ * - RFC 3465 2.1 appropriate byte counting: slow start grows by the bytes acked; unlike
+ *   RFC 3465 2.2 there is no limit L per ACK (as in Linux: GRO'd receivers send stretch
+ *   ACKs for 20–45 segments, and L = 2*SMSS turned slow start linear); congestion avoidance counts bytes_acked and adds one SMSS each time
  *   bytes_acked reaches cwnd (≈ 1 SMSS per RTT). When an ACK takes cwnd past ssthresh
  *   in slow start, cwnd stops at ssthresh and the remaining acked bytes go to the
  *   congestion avoidance count (as Linux's tcp_slow_start does).
@@ -73,8 +74,10 @@ export class NewReno implements CongestionControl {
     let rest = acked;
     if (this.cwnd < this.ssthresh) {
       this.onSlowStartAck(now);
-      const l = 2 * this.mss;
-      const inc = acked < l ? acked : l;
+      // Every acked byte counts, also from a stretch ACK (Linux tcp_slow_start). RFC 3465's
+      // L = 2*SMSS per ACK made slow start linear against Linux receivers behind GRO,
+      // which ACK 20–45 segments at once: +2 segments per round trip instead of doubling.
+      const inc = acked;
       const room = this.ssthresh - this.cwnd;
       if (inc < room) {
         this.cwnd += inc;

@@ -1,6 +1,6 @@
 /**
  * Congestion control (src/tcp/congestion/): RFC 6928 initial window, RFC 5681 slow start /
- * congestion avoidance with RFC 3465 ABC (L = 2*SMSS), loss and RTO reactions, RFC 5681
+ * congestion avoidance with RFC 3465 byte counting (no per-ACK limit, as Linux), loss and RTO reactions, RFC 5681
  * 4.1 idle restart, RFC 7661 no growth when not cwnd-limited; RFC 9438 CUBIC: W_max, K,
  * W_cubic, the Reno-friendly region, the 1.5*cwnd target clamp, fast convergence and the
  * timeout rule. Expected CUBIC values are computed in the tests from the RFC formulas
@@ -41,14 +41,17 @@ describe('RFC 6928 initial window', () => {
 });
 
 describe('NewReno (RFC 5681, RFC 3465, RFC 6582)', () => {
-  it('RFC 5681 3.1 + RFC 3465 2.2: slow start adds min(acked, 2*SMSS) per ACK', () => {
+  it('RFC 3465 2.1 byte counting, without the per-ACK limit L (Linux tcp_slow_start): a stretch ACK counts in full', () => {
     const cc = new NewReno(MSS);
     cc.onAck(1000, 0, 100, 10000);
     expect(cc.cwnd).toBe(11000);
     cc.onAck(2000, 1, 100, 11000);
     expect(cc.cwnd).toBe(13000);
-    cc.onAck(5000, 2, 100, 13000); // stretch ACK: limited to L = 2*SMSS
-    expect(cc.cwnd).toBe(15000);
+    cc.onAck(5000, 2, 100, 13000); // stretch ACK (a GRO'd receiver): all 5 segments count
+    expect(cc.cwnd).toBe(18000);
+    // One ACK per round trip for the whole window still doubles cwnd.
+    cc.onAck(18000, 3, 100, 18000);
+    expect(cc.cwnd).toBe(36000);
   });
 
   it('RFC 5681 3.1: slow start doubles cwnd per RTT with one ACK per segment', () => {
@@ -171,11 +174,11 @@ describe('CUBIC (RFC 9438)', () => {
     expect(CUBIC_ALPHA).toBeCloseTo(0.9 / 1.7, 15);
   });
 
-  it('slow start is RFC 5681 + ABC, as for NewReno', () => {
+  it('slow start counts acked bytes, as for NewReno', () => {
     const c = new Cubic(MSS);
     c.onAck(1000, 0, 100, 10000);
     c.onAck(4000, 1, 100, 11000);
-    expect(c.cwnd).toBe(13000);
+    expect(c.cwnd).toBe(15000);
     expect(c.epochStart).toBe(-1);
   });
 
