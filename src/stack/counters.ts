@@ -52,7 +52,7 @@ export const COUNTER_NAMES = [
   'drop_tcp_time_wait_limit', 'drop_tcp_bad_cookie',
   'tcp_fin_wait2_timeouts', 'tcp_orphan_data_resets',
   'tcp_challenge_acks_suppressed', 'tcp_invalid_acks_suppressed', 'tcp_orphans_overflow_resets', 'tcp_orphan_timeouts',
-  'tcp_loss_probes', 'tcp_loss_probe_recoveries',
+  'tcp_loss_probes', 'tcp_loss_probe_recoveries', 'tcp_lost_retransmits',
   // Robustness: anything the core threw while handling a frame (a bug, never expected)
   'drop_internal_error',
   // Gauges: current values, written by their owner thread (not monotonic)

@@ -39,6 +39,8 @@ const DUP_THRESH = 3;
 /** Send-side state of one connection. */
 /** No tail loss probe outstanding (not a valid u32 sequence number). */
 const NO_PROBE = -1;
+/** Retransmissions tracked per recovery for lost-retransmission detection. */
+const RXT_TRACK = 32;
 /** RFC 8985 7.2: PTO floor (Linux TCP_TIMEOUT_MIN for TLP, 10 ms). */
 export const PTO_MIN_MS = 10;
 /** RFC 8985 7.2 WCDelAckT: the peer's worst-case delayed ACK when one segment is in flight. */
@@ -91,6 +93,15 @@ export class TcpSender {
   /** The outstanding tail loss probe: its first sequence number and SND.MAX after it (NO_PROBE: none). */
   private tlpSeq = 0;
   private tlpHigh = NO_PROBE;
+  /**
+   * Retransmissions of the current SACK recovery (a ring of RXT_TRACK): first sequence
+   * number (NO_PROBE once resolved) and SND.MAX when sent, for lost-retransmission
+   * detection.
+   */
+  private readonly rxtSeq = new Float64Array(RXT_TRACK);
+  private readonly rxtMax = new Float64Array(RXT_TRACK);
+  private rxtCount = 0;
+  private rxtNext = 0;
   private readonly tmp = new Float64Array(2);
 
   constructor(
@@ -196,6 +207,7 @@ export class TcpSender {
         if (seqGeq(ack, this.recoverPoint)) {
           this.inRecovery = false;
           this.dupAcks = 0;
+          this.rxtCount = 0;
           this.cc.onRecoveryEnd(now);
         } else {
           // Partial ACK (RFC 6582 3.2 step 5): the next hole is lost too.
@@ -209,6 +221,7 @@ export class TcpSender {
       }
       if (this.tlpHigh !== NO_PROBE && seqGeq(ack, this.tlpHigh)) this.tlpHigh = NO_PROBE; // probe episode over
       this.tlpCheck(now, out);
+      if (this.inRecovery && this.sackEnabled) this.detectLostRetransmits(now, out);
       if (this.sndUna === this.sndMax) {
         this.timers.clear(T_RTO);
         this.ptoArmed = false;
@@ -230,8 +243,48 @@ export class TcpSender {
         this.enterRecovery(now, out);
       }
     }
-    if (newlySacked > 0) this.tlpCheck(now, out);
+    if (newlySacked > 0) {
+      this.tlpCheck(now, out);
+      if (this.inRecovery && this.sackEnabled) this.detectLostRetransmits(now, out);
+    }
     return ACK_OK;
+  }
+
+  /** Remembers a retransmission made during SACK recovery (see detectLostRetransmits). */
+  private noteRetransmit(seq: number): void {
+    if (!this.inRecovery || !this.sackEnabled) return;
+    const i = this.rxtNext;
+    this.rxtNext = (i + 1) % RXT_TRACK;
+    this.rxtSeq[i] = seq;
+    this.rxtMax[i] = this.sndMax;
+    if (this.rxtCount < RXT_TRACK) this.rxtCount++;
+  }
+
+  /**
+   * Lost retransmissions (RFC 6675 cannot see them: they wait for the RTO). Like Linux's
+   * tcp_mark_lost_retrans before RACK, and RFC 8985's rule for a single segment: a
+   * retransmission is lost when data sent after it, DupThresh segments' worth beyond the
+   * SND.MAX it was sent at, has been SACKed while it is neither ACKed nor SACKed. It is
+   * sent again at once (tcp_lost_retransmits).
+   */
+  private detectLostRetransmits(now: number, out: SenderTransmit): void {
+    if (this.rxtCount === 0) return;
+    const hi = this.sack.highestSacked(this.sndUna);
+    const margin = DUP_THRESH * this.mss;
+    for (let k = 0; k < this.rxtCount; k++) {
+      const seq = this.rxtSeq[k]!;
+      if (seq === NO_PROBE) continue;
+      if (seqLt(seq, this.sndUna) || this.sack.isSacked(seq)) {
+        this.rxtSeq[k] = NO_PROBE; // it arrived
+        continue;
+      }
+      if (seqSub(hi, this.rxtMax[k]!) < margin) continue;
+      this.counters[C.tcp_lost_retransmits]++;
+      this.rxtMax[k] = this.sndMax;
+      const off = seqSub(seq, this.sndUna);
+      const len = Math.min(this.mss, this.buf.length - off);
+      if (len > 0 && out.transmitData(seq, TCP_PSH, off, len, now)) this.counters[C.tcp_retransmits]++;
+    }
   }
 
   /**
@@ -301,6 +354,7 @@ export class TcpSender {
       this.timers.set(T_RTO, now + this.rtt.rto);
     }
     this.inRecovery = true;
+    this.rxtCount = 0;
     this.recoverPoint = this.sndMax;
     this.cc.onCongestionEvent(now, this.flight());
     this.counters[C.tcp_fast_retransmits]++;
@@ -319,6 +373,7 @@ export class TcpSender {
       const fin = this.finSent && seqAdd(seq, len) === this.finSeq && len === avail ? TCP_FIN : 0;
       if (out.transmitData(seq, fin | TCP_PSH, off, len, now)) {
         this.counters[C.tcp_retransmits]++;
+        this.noteRetransmit(seq);
         const end = seqAdd(seq, len + (fin ? 1 : 0));
         if (seqGt(end, this.highRxt)) this.highRxt = end;
       }
@@ -351,6 +406,7 @@ export class TcpSender {
           const off = seqSub(s, this.sndUna);
           if (!out.transmitData(s, TCP_PSH, off, len, now)) return;
           this.counters[C.tcp_retransmits]++;
+          this.noteRetransmit(s);
           this.highRxt = seqAdd(s, len);
           pipe += len;
           continue;
@@ -484,6 +540,7 @@ export class TcpSender {
     this.dupAcks = 0;
     this.sack.clear();
     this.tlpHigh = NO_PROBE;
+    this.rxtCount = 0;
     this.rttSeq = -1;
     this.sndNxt = this.sndUna;
     this.highRxt = this.sndUna;

@@ -132,3 +132,43 @@ describe('RFC 8985 7: tail loss probe', () => {
     }
   });
 });
+
+describe('lost retransmissions (RFC 6675 cannot see them; Linux tcp_mark_lost_retrans, RFC 8985 6.2)', () => {
+  it('a retransmission is lost when DupThresh segments sent after it are SACKed: it is sent again at once (tcp_lost_retransmits), no RTO', () => {
+    const { p, conn } = established();
+    const t0 = p.now;
+    conn.send(new Uint8Array(40 * SEG));
+    p.flush();
+    const first = p.takeAll();
+    expect(first).toHaveLength(10);
+    const s0 = first[0]!.seq;
+    let high = s0 + SEG; // the peer holds [s0 + SEG, high) and never the first two copies of s0
+    let s0Copies = 1;
+    let delivered = first.slice(1);
+    let thirdCopyAt = -1;
+    for (let round = 0; round < 200 && thirdCopyAt < 0; round++) {
+      for (const d of delivered) {
+        if (d.seq === s0) continue;
+        if (d.seq + d.payload.length > high) high = d.seq + d.payload.length;
+        p.sendAck({ ack: s0, options: { sack: [[s0 + SEG, high]] } });
+      }
+      delivered = [];
+      for (const o of p.takeAll()) {
+        if (o.seq === s0 && o.payload.length > 0) {
+          s0Copies++;
+          if (s0Copies === 3) thirdCopyAt = o.at;
+        } else if (o.payload.length > 0) {
+          delivered.push(o);
+        }
+      }
+      if (delivered.length === 0 && thirdCopyAt < 0) p.advance(1);
+    }
+    expect(s0Copies).toBe(3);
+    expect(p.counter('tcp_lost_retransmits')).toBe(1);
+    expect(p.counter('tcp_rto_timeouts')).toBe(0);
+    expect(thirdCopyAt - t0).toBeLessThan(200); // well before the RTO
+    // The third copy arrives: everything up to `high` is ACKed.
+    p.sendAck({ ack: high });
+    expect(conn.snd.sndUna).toBe(high >>> 0);
+  });
+});
