@@ -5,6 +5,7 @@
  * restarts a crashed worker, and shuts everything down.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
@@ -100,6 +101,12 @@ export class Supervisor implements ControlSource {
       { tap: this.settings.link.tap, ip: formatIpv4(this.settings.link.ip), mac: formatMac(this.settings.link.mac), workers: this.settings.workers },
       'stack up',
     );
+    const cpus = availableParallelism();
+    if (this.settings.workers + 1 > cpus) {
+      // Measured on 2 vCPUs (docs/benchmarks.md): --workers 4 served about half the HTTP
+      // requests/s of --workers 1, each extra thread adding wake-ups that wait for a CPU.
+      this.log.warn({ workers: this.settings.workers, cpus }, 'more data-plane threads (workers + I/O thread) than CPUs: fewer workers are likely faster here');
+    }
   }
 
   private startShard(i: number): Promise<ThreadHandle> {

@@ -4,6 +4,7 @@
  * Linux client, bad frames dropped and counted by reason while the stack keeps answering,
  * /stats with 4 workers, and a clean SIGTERM shutdown.
  */
+import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
 import { startStackd, type StackdHandle } from '../helpers/stackd-process.js';
@@ -152,6 +153,11 @@ print("sent")
     expect(after.drop_internal_error).toBe(0);
     const ping = inNs(C1, 'ping', ['-c', '3', '-i', '0.2', '-W', '1', STACK], { timeoutMs: 10_000 });
     expect(ping.stdout).toMatch(/3 received/);
+  });
+
+  it('warns at start when workers + the I/O thread outnumber the CPUs, and only then', () => {
+    const oversubscribed = 4 + 1 > availableParallelism();
+    expect(stackd.output().includes('more data-plane threads')).toBe(oversubscribed);
   });
 
   it('/stats shows 4 workers, per-thread frames and ring marks; /metrics and /latency answer', async () => {
