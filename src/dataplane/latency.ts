@@ -4,9 +4,12 @@
  * Stages, all on the process-wide monotonic clock (src/util/clock.ts):
  *  - I/O thread  `rx_dispatch`: TAP read of a batch → the frame's RX ring enqueue.
  *  - worker      `rx_queue`:    RX ring enqueue → worker dequeue.
- *  - worker      `process`:     worker dequeue of a frame → TX ring enqueue of a reply it caused.
- *  - I/O thread  `tx_queue`:    TX ring enqueue → TAP write.
- *  - I/O thread  `total`:       TAP read of a request → TAP write of its reply.
+ *  - worker      `process`:     worker dequeue of a frame → done with it (replies built).
+ *  - `tx_queue`: a reply's commit → its TAP write finished. Recorded by the I/O thread for
+ *    frames handed over through the TX ring, by the worker for frames it wrote itself
+ *    (tx-path.ts; then it includes the write() call, which runs the kernel's receive
+ *    path for the frame).
+ *  - `total`: TAP read of a request → TAP write of its reply, in whichever thread wrote it.
  * Values are recorded in nanoseconds into Node's built-in HDR histograms
  * (`perf_hooks.createHistogram`, ~30 ns a record) and reported in microseconds.
  */
