@@ -28,6 +28,7 @@ import { Duplex } from 'node:stream';
 import { constants as osConstants } from 'node:os';
 import { formatIpv4 } from '../wire/addresses.js';
 import type { TcpConnectionEvents, TcpConnectionHandle } from '../tcp/connection-handle.js';
+import { copyToBuffer } from '../util/copy-bytes.js';
 
 /** Node's `socket.readyState` values. */
 export type TcpReadyState = 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed';
@@ -284,7 +285,7 @@ export class TcpSocket extends Duplex {
     this.bytesRead += len;
     this.touch();
     this.pushedTotal += len;
-    this.push(Buffer.copyBytesFrom(b, off, len));
+    this.push(copyToBuffer(b, off, len));
     this.reportConsumed();
   }
 

@@ -13,6 +13,7 @@ import { formatIpv4, parseIpv4 } from '../wire/addresses.js';
 import { monoMs } from '../util/clock.js';
 import type { Host } from '../stack/host.js';
 import { socketError } from './tcp-socket.js';
+import { copyToBuffer } from '../util/copy-bytes.js';
 
 /** Sender information of a received datagram, as dgram's `rinfo`. */
 export interface RemoteInfo {
@@ -135,7 +136,7 @@ export class UdpSocket extends EventEmitter {
   private readonly onDatagram = (b: Uint8Array, off: number, len: number, srcIp: number, srcPort: number): void => {
     if (this.closed) return;
     const rinfo: RemoteInfo = { address: formatIpv4(srcIp), family: 'IPv4', port: srcPort, size: len };
-    this.emit('message', Buffer.copyBytesFrom(b, off, len), rinfo);
+    this.emit('message', copyToBuffer(b, off, len), rinfo);
   };
 }
 
