@@ -193,7 +193,8 @@ async function kernelTcpCounters(): Promise<Record<string, number>> {
   return Object.fromEntries(k.map((name, i) => [name, v[i]!]));
 }
 
-const STACKD_COUNTERS = ['tcp_passive_opens', 'tcp_retransmits', 'tcp_fast_retransmits', 'tcp_rto_timeouts', 'tcp_sack_recoveries', 'tcp_resets_tx', 'tcp_resets_rx',
+const STACKD_COUNTERS = ['tcp_passive_opens', 'tcp_retransmits', 'tcp_fast_retransmits', 'tcp_rto_timeouts', 'tcp_sack_recoveries',
+  'tcp_loss_probes', 'tcp_loss_probe_recoveries', 'tcp_lost_retransmits', 'tcp_resets_tx', 'tcp_resets_rx',
   'tcp_syn_cookies_tx', 'tcp_time_wait_reused', 'tcp_ooo_segments', 'tcp_timeouts'];
 
 async function main(): Promise<void> {
