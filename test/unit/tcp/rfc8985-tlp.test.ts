@@ -96,6 +96,23 @@ describe('RFC 8985 7: tail loss probe', () => {
     expect(p.counter('tcp_retransmits')).toBe(0);
   });
 
+  it('RFC 8985 7.2: the PTO runs from the last ACK; application writes that send nothing (cwnd full) do not postpone it', () => {
+    const { p, conn } = established();
+    const t = p.now;
+    conn.send(new Uint8Array(12 * SEG)); // IW 10 goes, 2 wait for cwnd
+    p.flush();
+    expect(p.takeAll()).toHaveLength(10);
+    for (let i = 1; i <= 3; i++) {
+      p.advanceTo(t + 5 * i);
+      conn.send(new Uint8Array(100)); // queued behind the full cwnd: nothing is sent
+      p.flush();
+      p.expectNothing();
+    }
+    const probe = p.expectSegment({ flags: TCP_ACK, payloadLen: SEG }, 20);
+    expect(probe.at - t).toBe(20);
+    expect(p.counter('tcp_loss_probes')).toBe(1);
+  });
+
   it('RFC 8985 7.2: with one segment in flight the PTO adds WCDelAckT; past the RTO there is no probe, the RTO fires as usual', () => {
     const { p, conn } = established();
     const t = p.now;
