@@ -27,7 +27,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { chargenPeriod, runChargen } from '../src/services/chargen.js';
-import { httpHandler } from '../src/services/http.js';
+import { httpHandler, renderStatsPage } from '../src/services/http.js';
 import type { TcpSocket } from '../src/socket/tcp-socket.js';
 
 const { values } = parseArgs({
@@ -41,10 +41,6 @@ const host = values.host!;
 const base = Number(values.base);
 
 const own = { http_requests: 0, http_connections: 0, http_bytes_streamed: 0, http_bytes_sunk: 0, tcp_connections: 0, udp_echoes: 0 };
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 /** GET /: the same shape and about the same size as stackd's page (a table of counters). */
 function renderIndex(): string {
@@ -66,21 +62,7 @@ function renderIndex(): string {
     fs_reads: ru.fsRead,
     uptime_ms: Math.round(process.uptime() * 1000),
   };
-  const rows = Object.entries(stats)
-    .map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(String(v))}</td></tr>`)
-    .join('\n');
-  return `<!doctype html>
-<html><head><meta charset="utf-8"><title>kernel peer</title></head>
-<body>
-<h1>kernel peer</h1>
-<p>Served by Node's http on the Linux kernel's TCP/IP stack (the benchmarks' reference).</p>
-<table>
-<tr><th>counter</th><th>value</th></tr>
-${rows}
-</table>
-<p><a href="/bytes/1048576">/bytes/1048576</a> · POST /sink</p>
-</body></html>
-`;
+  return renderStatsPage('kernel peer', "Served by Node's http on the Linux kernel's TCP/IP stack (the benchmarks' reference).", stats);
 }
 
 const handler = httpHandler(own, renderIndex);

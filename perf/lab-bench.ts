@@ -290,6 +290,32 @@ export function interrupted(): boolean {
   return wasInterrupted;
 }
 
+/** Prints the run's notes (if any) and the closing "total time" line of a benchmark. */
+export function printNotesAndTotal(notes: string[], startedMs: number): void {
+  if (notes.length > 0) {
+    console.log('\nnotes:');
+    for (const n of notes) console.log(`  - ${n}`);
+  }
+  console.log(`\ntotal time ${((Date.now() - startedMs) / 1000).toFixed(0)} s, load average at end ${loadAverage()}`);
+}
+
+/**
+ * Runs a benchmark's `main`, then its clean-up whatever happened, and exits 0, or 1 after
+ * printing the error (unless a signal stopped the run, which installCleanup reported).
+ */
+export async function runBench(name: string, main: () => Promise<void>, cleanup: () => Promise<void>): Promise<never> {
+  let failed = false;
+  try {
+    await main();
+  } catch (e) {
+    failed = true;
+    if (!interrupted()) console.error(`${name}: ${(e as Error).stack ?? e}`);
+  } finally {
+    await cleanup();
+  }
+  process.exit(failed ? 1 : 0);
+}
+
 /** Fixed-width table: header row, then rows; first column left-aligned, others right. */
 export function formatTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

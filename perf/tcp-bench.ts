@@ -34,8 +34,9 @@ import { controlRequest } from '../src/control/control-client.js';
 import { formatLatencyTable } from '../src/control/latency-table.js';
 import type { LatencyReport, StatsSnapshot } from '../src/control/types.js';
 import {
-  benchLabDown, benchLabUp, cpuSeconds, formatTable, installCleanup, interrupted, loadAverage, median, percentile, runIn,
+  benchLabDown, benchLabUp, cpuSeconds, formatTable, installCleanup, loadAverage, median, percentile, runIn,
   startKernelPeer, startStackd, type KernelPeerProcess, type StackdProcess,
+  printNotesAndTotal, runBench,
 } from './lab-bench.js';
 
 const { values } = parseArgs({
@@ -296,20 +297,7 @@ async function main(): Promise<void> {
   }
   const kd = (k: string): number => (kernelAfter[k] ?? 0) - (kernelBefore[k] ?? 0);
   console.log(`kernel peer (namespace ${c2}) over the whole run: PassiveOpens=${kd('PassiveOpens')} RetransSegs=${kd('RetransSegs')} OutRsts=${kd('OutRsts')} AttemptFails=${kd('AttemptFails')} EstabResets=${kd('EstabResets')}`);
-  if (notes.length > 0) {
-    console.log('\nnotes:');
-    for (const n of notes) console.log(`  - ${n}`);
-  }
-  console.log(`\ntotal time ${((Date.now() - t0) / 1000).toFixed(0)} s, load average at end ${loadAverage()}`);
+  printNotesAndTotal(notes, t0);
 }
 
-let failed = false;
-try {
-  await main();
-} catch (e) {
-  failed = true;
-  if (!interrupted()) console.error(`tcp-bench: ${(e as Error).stack ?? e}`);
-} finally {
-  await cleanup();
-}
-process.exit(failed ? 1 : 0);
+await runBench('tcp-bench', main, cleanup);

@@ -19,8 +19,9 @@ import { controlRequest } from '../src/control/control-client.js';
 import type { StatsSnapshot } from '../src/control/types.js';
 import { packageRoot } from '../src/util/package-root.js';
 import {
-  benchLabDown, benchLabUp, cpuSeconds, formatTable, installCleanup, interrupted, loadAverage, median, runIn,
+  benchLabDown, benchLabUp, cpuSeconds, formatTable, installCleanup, loadAverage, median, runIn,
   startKernelPeer, startStackd, type KernelPeerProcess, type StackdProcess,
+  printNotesAndTotal, runBench,
 } from './lab-bench.js';
 
 const { values } = parseArgs({
@@ -143,20 +144,7 @@ async function main(): Promise<void> {
   }
   console.log('\nstackd drops by reason per worker count:');
   for (const [w, d] of drops) console.log(`  workers ${w}: ${d}`);
-  if (notes.length > 0) {
-    console.log('\nnotes:');
-    for (const n of notes) console.log(`  - ${n}`);
-  }
-  console.log(`\ntotal time ${((Date.now() - t0) / 1000).toFixed(0)} s, load average at end ${loadAverage()}`);
+  printNotesAndTotal(notes, t0);
 }
 
-let failed = false;
-try {
-  await main();
-} catch (e) {
-  failed = true;
-  if (!interrupted()) console.error(`udp-echo-rate: ${(e as Error).stack ?? e}`);
-} finally {
-  await cleanup();
-}
-process.exit(failed ? 1 : 0);
+await runBench('udp-echo-rate', main, cleanup);

@@ -74,15 +74,19 @@ export interface ServiceCounters {
   http_bytes_sunk: number;
 }
 
-function renderIndex(api: StackApi, own: ServiceCounters, stats: Record<string, number | string>): string {
-  const rows = Object.entries({ ...own, ...stats })
+/**
+ * The GET / page: a title, one line saying who serves it, and a table of counters. The
+ * benchmarks' kernel peer renders its page with this too, so both serve the same shape.
+ */
+export function renderStatsPage(title: string, servedBy: string, stats: Record<string, number | string>): string {
+  const rows = Object.entries(stats)
     .map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(String(v))}</td></tr>`)
     .join('\n');
   return `<!doctype html>
-<html><head><meta charset="utf-8"><title>stackd</title></head>
+<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>
 <body>
-<h1>stackd</h1>
-<p>Served by worker ${api.worker.index} of ${api.worker.count} (a TCP/IP stack in TypeScript).</p>
+<h1>${escapeHtml(title)}</h1>
+<p>${escapeHtml(servedBy)}</p>
 <table>
 <tr><th>counter</th><th>value</th></tr>
 ${rows}
@@ -90,6 +94,14 @@ ${rows}
 <p><a href="/bytes/1048576">/bytes/1048576</a> · POST /sink</p>
 </body></html>
 `;
+}
+
+function renderIndex(api: StackApi, own: ServiceCounters, stats: Record<string, number | string>): string {
+  return renderStatsPage(
+    'stackd',
+    `Served by worker ${api.worker.index} of ${api.worker.count} (a TCP/IP stack in TypeScript).`,
+    { ...own, ...stats },
+  );
 }
 
 function send(res: http.ServerResponse, status: number, type: string, body: string): void {

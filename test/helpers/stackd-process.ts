@@ -23,13 +23,23 @@ export interface StackdHandle {
   stop: () => Promise<{ code: number | null; ms: number }>;
 }
 
-/** Starts stackd in namespace `ns` with `args` and waits until /health answers ok (up to 20 s). */
-export async function startStackd(ns: string, args: string[]): Promise<StackdHandle> {
-  const dir = mkdtempSync(join(tmpdir(), 'stackd-it-'));
-  const control = join(dir, 'control.sock');
-  const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, STACKD_BIN, '--control', control, '--log-level', 'warn', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** A spawned process that answers /health on `control`, with its output and a stop(). */
+export interface HealthyProcess {
+  proc: ChildProcess;
+  output: () => string;
+  /** SIGTERM (SIGKILL after 10 s), then waits for the exit; returns the exit code and how long it took (ms). */
+  stop: () => Promise<{ code: number | null; ms: number }>;
+}
+
+/**
+ * Spawns `cmd args` (stdout and stderr collected) and waits up to 20 s until /health on
+ * `control` answers 200. Throws with the output if the process exits or stays unhealthy
+ * (`what` names it in the message).
+ */
+export async function spawnHealthy(
+  what: string, cmd: string, args: string[], control: string, env?: NodeJS.ProcessEnv,
+): Promise<HealthyProcess> {
+  const proc = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -37,24 +47,17 @@ export async function startStackd(ns: string, args: string[]): Promise<StackdHan
   proc.once('exit', () => (exited = true));
   const deadline = Date.now() + 20_000;
   for (;;) {
-    if (exited) throw new Error(`stackd exited during start:\n${out}`);
-    try {
-      const r = await controlRequest(control, '/health');
-      if (r.status === 200) break;
-    } catch {
-      /* not up yet */
-    }
+    if (exited) throw new Error(`${what} exited during start:\n${out}`);
+    if (await controlRequest(control, '/health').then((r) => r.status === 200, () => false)) break;
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
-      throw new Error(`stackd did not become healthy within 20 s:\n${out}`);
+      throw new Error(`${what} did not become healthy within 20 s:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
     proc,
-    control,
     output: () => out,
-    stats: async () => JSON.parse((await controlRequest(control, '/stats')).body) as StatsSnapshot,
     stop: () =>
       new Promise((resolve) => {
         const t0 = Date.now();
@@ -62,10 +65,27 @@ export async function startStackd(ns: string, args: string[]): Promise<StackdHan
         const killer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
         proc.once('exit', (code) => {
           clearTimeout(killer);
-          rmSync(dir, { recursive: true, force: true });
           resolve({ code, ms: Date.now() - t0 });
         });
         proc.kill('SIGTERM');
       }),
+  };
+}
+
+/** Starts stackd in namespace `ns` with `args` and waits until /health answers ok (up to 20 s). */
+export async function startStackd(ns: string, args: string[]): Promise<StackdHandle> {
+  const dir = mkdtempSync(join(tmpdir(), 'stackd-it-'));
+  const control = join(dir, 'control.sock');
+  const p = await spawnHealthy('stackd', 'ip', ['netns', 'exec', ns, process.execPath, STACKD_BIN, '--control', control, '--log-level', 'warn', ...args], control);
+  return {
+    proc: p.proc,
+    control,
+    output: p.output,
+    stats: async () => JSON.parse((await controlRequest(control, '/stats')).body) as StatsSnapshot,
+    stop: async () => {
+      const r = await p.stop();
+      rmSync(dir, { recursive: true, force: true });
+      return r;
+    },
   };
 }

@@ -7,7 +7,7 @@
  * then reach stackd (ping, arping, UDP echo, the load script). HTTP is gated on the TCP
  * probe (now asserted: TCP landed with issue 3).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -27,6 +27,7 @@ import {
   runLab,
   stackdHasTcp,
 } from '../helpers/lab.js';
+import { spawnHealthy } from '../helpers/stackd-process.js';
 
 const skip = requireNetOrSkip();
 const LAB = `dk${process.pid % 10000}`;
@@ -64,40 +65,8 @@ interface Running {
 /** Starts the entrypoint the way a user would (`lab.sh exec stack docker/stack-entrypoint.sh`)
  *  and waits for stackd's /health. The pid stays the same through every exec, so it is stackd's. */
 async function startEntrypoint(): Promise<Running> {
-  const proc = spawn('bash', [LAB_SCRIPT, '--name', LAB, 'exec', 'stack', ENTRYPOINT_SCRIPT], {
-    env: ENV,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  let exited = false;
-  proc.once('exit', () => (exited = true));
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (exited) throw new Error(`entrypoint exited during start:\n${out}`);
-    const ok = await controlRequest(CONTROL, '/health').then((r) => r.status === 200, () => false);
-    if (ok) break;
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`stackd did not become healthy within 20 s:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    proc,
-    output: () => out,
-    stop: () =>
-      new Promise((resolve) => {
-        if (exited) return resolve(proc.exitCode);
-        const killer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-        proc.once('exit', (code) => {
-          clearTimeout(killer);
-          resolve(code);
-        });
-        proc.kill('SIGTERM');
-      }),
-  };
+  const p = await spawnHealthy('entrypoint', 'bash', [LAB_SCRIPT, '--name', LAB, 'exec', 'stack', ENTRYPOINT_SCRIPT], CONTROL, ENV);
+  return { proc: p.proc, output: p.output, stop: async () => (await p.stop()).code };
 }
 
 /** Interface names and IPv4 addresses (`dev addr/len`) in the stack namespace. */
