@@ -333,6 +333,28 @@ ensure_tap() {
   if ! link_is_admin_up "$ns" "$TAP"; then run ip -n "$ns" link set "$TAP" up; fi
 }
 
+# The virtual cable of a container: veth HVETH in the host namespace HNS, its peer named IF
+# with MAC in namespace NS, the host end a port of the bridge and up. Both ends always exist
+# together (deleting one end, or the namespace holding it, deletes the pair), so a lone end
+# means someone tampered: start over. Docker creates the pair on the host, then moves one
+# end into the container and renames it eth0; we create it with the peer already named and
+# already inside NS, so no end ever appears in the root namespace.
+ensure_bridged_veth() {
+  local hns="$1" hveth="$2" ns="$3" ifname="$4" mac="$5"
+  local has_n=0 has_h=0
+  if link_exists "$ns" "$ifname"; then has_n=1; fi
+  if link_exists "$hns" "$hveth"; then has_h=1; fi
+  if ((has_n && !has_h)); then run ip -n "$ns" link del "$ifname"; has_n=0; fi
+  if ((has_h && !has_n)); then run ip -n "$hns" link del "$hveth"; has_h=0; fi
+  if ((!has_n)); then
+    run ip -n "$hns" link add "$hveth" type veth peer name "$ifname" address "$mac" netns "$ns"
+  fi
+  if [[ "$(link_master "$hns" "$hveth")" != "$BRIDGE" ]]; then
+    run ip -n "$hns" link set "$hveth" master "$BRIDGE"
+  fi
+  if ! link_is_admin_up "$hns" "$hveth"; then run ip -n "$hns" link set "$hveth" up; fi
+}
+
 # One client = what "docker run --network lab --ip 10.10.0.3 ..." sets up for a container.
 ensure_client() {
   local i="$1" hns cns hveth ip octet
@@ -346,26 +368,7 @@ ensure_client() {
   if ! ns_exists "$cns"; then run ip netns add "$cns"; fi
   ensure_ns_baseline "$cns"
 
-  # The virtual cable. Both ends always exist together (deleting one end, or the namespace
-  # holding it, deletes the pair), so a lone end means someone tampered: start over.
-  local has_c=0 has_h=0
-  if link_exists "$cns" "$CLIENT_IF"; then has_c=1; fi
-  if link_exists "$hns" "$hveth"; then has_h=1; fi
-  if ((has_c && !has_h)); then run ip -n "$cns" link del "$CLIENT_IF"; has_c=0; fi
-  if ((has_h && !has_c)); then run ip -n "$hns" link del "$hveth"; has_h=0; fi
-  if ((!has_c)); then
-    # Docker creates the pair on the host, then moves one end into the container and
-    # renames it eth0; we create it with the peer already named eth0 and already inside the
-    # client namespace, so no end ever appears in the root namespace.
-    run ip -n "$hns" link add "$hveth" type veth \
-      peer name "$CLIENT_IF" address "$(mac_for_octet "$octet")" netns "$cns"
-  fi
-
-  # Host end: plug it into the switch and switch it on.
-  if [[ "$(link_master "$hns" "$hveth")" != "$BRIDGE" ]]; then
-    run ip -n "$hns" link set "$hveth" master "$BRIDGE"
-  fi
-  if ! link_is_admin_up "$hns" "$hveth"; then run ip -n "$hns" link set "$hveth" up; fi
+  ensure_bridged_veth "$hns" "$hveth" "$cns" "$CLIENT_IF" "$(mac_for_octet "$octet")"
 
   # Container end: address from the subnet (Docker's IPAM), link up, default route via the
   # bridge's address (Docker's "gateway").
@@ -388,19 +391,7 @@ ensure_stack_container() {
   if ! ns_exists "$sns"; then run ip netns add "$sns"; fi
   ensure_ns_baseline "$sns"
 
-  local has_s=0 has_h=0
-  if link_exists "$sns" "$STACK_IF"; then has_s=1; fi
-  if link_exists "$hns" "$STACK_VETH"; then has_h=1; fi
-  if ((has_s && !has_h)); then run ip -n "$sns" link del "$STACK_IF"; has_s=0; fi
-  if ((has_h && !has_s)); then run ip -n "$hns" link del "$STACK_VETH"; has_h=0; fi
-  if ((!has_s)); then
-    run ip -n "$hns" link add "$STACK_VETH" type veth \
-      peer name "$STACK_IF" address "$(mac_for_octet 4)" netns "$sns"
-  fi
-  if [[ "$(link_master "$hns" "$STACK_VETH")" != "$BRIDGE" ]]; then
-    run ip -n "$hns" link set "$STACK_VETH" master "$BRIDGE"
-  fi
-  if ! link_is_admin_up "$hns" "$STACK_VETH"; then run ip -n "$hns" link set "$STACK_VETH" up; fi
+  ensure_bridged_veth "$hns" "$STACK_VETH" "$sns" "$STACK_IF" "$(mac_for_octet 4)"
 
   # Once the entrypoint has run, eth0 is a port of the stack's own br0 and stackd owns the
   # address: leave it alone (re-adding 10.10.0.4 would make the kernel answer again).
