@@ -1,13 +1,12 @@
 /**
- * Send and receive buffers (src/tcp/send-buffer.ts, src/tcp/recv-buffer.ts): RFC 9293
+ * The send buffer (src/tcp/send-buffer.ts): RFC 9293
  * 3.3.1 send sequence space (offset 0 = SND.UNA, ACKs release the front) with zero-copy
- * chunks, small-write staging, copies spanning chunks and compaction; the receive buffer
- * as the receive window (free space), ring wrap and lazy growth. Both are checked against
- * plain byte-array models with fast-check.
+ * chunks, small-write staging, copies spanning chunks and compaction, checked against a
+ * plain byte-array model with fast-check. (Received bytes go straight to the socket; the
+ * receive window is TcpReceiver's, tested in rfc9293-window.test.ts.)
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RECV_INITIAL, RecvBuffer } from '../../../src/tcp/recv-buffer.js';
 import { SendBuffer, SMALL_WRITE, STAGE_BLOCK } from '../../../src/tcp/send-buffer.js';
 import { BLOCK_BYTES, giveBlock, pooledBlocks } from '../../../src/util/block-pool.js';
 
@@ -176,86 +175,6 @@ describe('SendBuffer (RFC 9293 3.3.1 send sequence space)', () => {
         if (model.length > 0) expect(copyOut(sb, 0, model.length)).toEqual(model);
       }),
       { numRuns: 200, seed: 0x5e9d },
-    );
-  });
-});
-
-describe('RecvBuffer (receive window = free space)', () => {
-  it('write accepts at most the free space; read takes up to max as one Buffer; null when empty', () => {
-    const rb = new RecvBuffer(1000);
-    expect(rb.read(10)).toBeNull();
-    expect(rb.write(bytes(700, 1), 0, 700)).toBe(700);
-    expect(rb.space).toBe(300);
-    expect(rb.write(bytes(500, 2), 100, 400)).toBe(300); // from offset 100 of the source
-    expect(rb.space).toBe(0);
-    expect(rb.write(bytes(5, 3), 0, 5)).toBe(0);
-    const a = rb.read(500)!;
-    expect(Buffer.isBuffer(a)).toBe(true);
-    expect([...a]).toEqual([...bytes(700, 1).subarray(0, 500)]);
-    const b = rb.read(10_000)!;
-    expect([...b]).toEqual([...bytes(700, 1).subarray(500), ...bytes(500, 2).subarray(100, 400)]);
-    expect(rb.length).toBe(0);
-    expect(rb.read(1)).toBeNull();
-    expect(rb.read(0)).toBeNull();
-  });
-
-  it('the ring wraps: data written across the end reads back in order', () => {
-    const rb = new RecvBuffer(10);
-    rb.write(Uint8Array.of(1, 2, 3, 4, 5, 6, 7), 0, 7);
-    expect([...rb.read(5)!]).toEqual([1, 2, 3, 4, 5]);
-    expect(rb.write(Uint8Array.of(8, 9, 10, 11, 12, 13), 0, 6)).toBe(6); // wraps at 10
-    expect(rb.allocated).toBe(10);
-    expect([...rb.read(3)!]).toEqual([6, 7, 8]);
-    expect([...rb.read(100)!]).toEqual([9, 10, 11, 12, 13]);
-  });
-
-  it('allocates lazily and grows by doubling up to capacity, keeping wrapped data in order', () => {
-    const rb = new RecvBuffer(1 << 20);
-    expect(rb.allocated).toBe(0);
-    rb.write(bytes(3000, 1), 0, 3000);
-    expect(rb.allocated).toBe(RECV_INITIAL);
-    rb.read(2000);
-    rb.write(bytes(2000, 2), 0, 2000); // wraps inside the 4096 ring
-    rb.write(bytes(3000, 3), 0, 3000); // grows to 8192, linearizing
-    expect(rb.allocated).toBe(8192);
-    expect([...rb.read(1 << 20)!]).toEqual([...bytes(3000, 1).subarray(2000), ...bytes(2000, 2), ...bytes(3000, 3)]);
-    const big = new RecvBuffer(10_000);
-    big.write(bytes(9000, 4), 0, 9000);
-    expect(big.allocated).toBe(9000);
-    big.write(bytes(2000, 5), 0, 2000);
-    expect(big.allocated).toBe(10_000); // capped at capacity
-    expect(big.length).toBe(10_000);
-  });
-
-  it('property: any interleaving of writes and reads matches a byte queue model', () => {
-    const op = fc.oneof(
-      fc.record({ k: fc.constant('w' as const), n: fc.integer({ min: 0, max: 3000 }), off: fc.integer({ min: 0, max: 50 }) }),
-      fc.record({ k: fc.constant('r' as const), n: fc.integer({ min: 0, max: 4000 }) }),
-    );
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: 12000 }), fc.array(op, { maxLength: 150 }), (cap, ops) => {
-        const rb = new RecvBuffer(cap);
-        let model: number[] = [];
-        let seed = 0;
-        for (const o of ops) {
-          if (o.k === 'w') {
-            const src = bytes(o.n + o.off, seed++);
-            const want = Math.min(o.n, cap - model.length);
-            expect(rb.write(src, o.off, o.n)).toBe(want);
-            model = model.concat([...src.subarray(o.off, o.off + want)]);
-          } else {
-            const got = rb.read(o.n);
-            const want = Math.min(o.n, model.length);
-            if (want === 0) expect(got).toBeNull();
-            else expect([...got!]).toEqual(model.slice(0, want));
-            model = model.slice(want);
-          }
-          expect(rb.length).toBe(model.length);
-          expect(rb.space).toBe(cap - model.length);
-          expect(rb.allocated).toBeLessThanOrEqual(cap);
-        }
-      }),
-      { numRuns: 200, seed: 0x4ecb },
     );
   });
 });
