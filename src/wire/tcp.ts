@@ -311,18 +311,12 @@ export function writeSynOptions(
     p += 4;
   }
   if (timestamps) {
+    p += writeTimestampOption(b, p, tsVal, tsEcr);
     if (sackPermitted) {
-      b[p] = TCPOPT_SACK_PERMITTED;
-      b[p + 1] = 2;
-    } else {
-      b[p] = TCPOPT_NOP;
-      b[p + 1] = TCPOPT_NOP;
+      // Linux's SYN layout: SACK-permitted takes the place of the two NOPs before TS.
+      b[p - 12] = TCPOPT_SACK_PERMITTED;
+      b[p - 11] = 2;
     }
-    b[p + 2] = TCPOPT_TIMESTAMP;
-    b[p + 3] = 10;
-    writeU32(b, p + 4, tsVal);
-    writeU32(b, p + 8, tsEcr);
-    p += 12;
   } else if (sackPermitted) {
     b[p] = TCPOPT_NOP;
     b[p + 1] = TCPOPT_NOP;
