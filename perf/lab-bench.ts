@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { controlRequest } from '../src/control/control-client.js';
-import { packageRoot } from '../src/util/package-root.js';
+import { packageRoot } from '../src/phy/package-root.js';
 
 /** A lab with stackd running in it. */
 export interface BenchLab {

@@ -19,7 +19,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { TapDevice } from '../src/dataplane/tap.js';
+import { TapDevice } from '../src/phy/tap.js';
 
 const TAP = 'wt-perf0';
 const BATCH = 64;

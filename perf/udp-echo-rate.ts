@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { controlRequest } from '../src/control/control-client.js';
 import type { StatsSnapshot } from '../src/control/types.js';
-import { packageRoot } from '../src/util/package-root.js';
+import { packageRoot } from '../src/phy/package-root.js';
 import {
   benchLabDown, benchLabUp, cpuSeconds, formatTable, installCleanup, loadAverage, median, runIn,
   startKernelPeer, startStackd, type KernelPeerProcess, type StackdProcess,

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { controlRequest } from '../src/control/control-client.js';
 import type { StatsSnapshot } from '../src/control/types.js';
-import { packageRoot } from '../src/util/package-root.js';
+import { packageRoot } from '../src/phy/package-root.js';
 
 const LAB = process.env.STACKD_LAB ?? 'demo';
 const HOST = `${LAB}-host`;

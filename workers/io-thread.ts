@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { IoLoop } from '../src/dataplane/io-loop.js';
-import { TapDevice, loadTapAddon } from '../src/dataplane/tap.js';
+import { TapDevice, loadTapAddon } from '../src/phy/tap.js';
 import type { IoThreadData, ThreadHello } from '../src/dataplane/thread-data.js';
 
 const data = workerData as IoThreadData;

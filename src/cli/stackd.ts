@@ -10,7 +10,7 @@ import { HELP, UsageError, parseStackdArgs, type StackdOptions } from './args.js
 import { startControlServer, type ControlServer } from '../control/control-server.js';
 import { createLogger, flushLogger } from '../control/logger.js';
 import { Supervisor, stackdVersion } from '../control/supervisor.js';
-import { TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6 } from '../dataplane/tap.js';
+import { TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6 } from '../phy/tap.js';
 
 async function main(): Promise<number> {
   let opts: StackdOptions;

@@ -18,7 +18,7 @@ import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import pino from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { COUNTER_NAMES, GAUGE_NAMES } from '../stack/counters.js';
+import { COUNTER_NAMES, GAUGE_NAMES } from '../base/counters.js';
 import { formatHostPort, parseListen } from './control-client.js';
 import type { ControlSource, LatencyReport, StatsSnapshot } from './types.js';
 

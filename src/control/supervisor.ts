@@ -13,14 +13,14 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { Logger } from 'pino';
 import {
   COUNTER_NAMES, allocateCounterBlocks, counterBlock, countersToObject,
-} from '../stack/counters.js';
+} from '../base/counters.js';
 import { createRingBuffer, ringStats } from '../dataplane/ring.js';
-import { loadTapAddon, type TapAddon } from '../dataplane/tap.js';
+import { loadTapAddon, type TapAddon } from '../phy/tap.js';
 import {
   CTL_STOP, CTL_WORDS, type IoThreadData, type LinkSettings, type ShardWorkerData, type ThreadHello, type ThreadRpc,
 } from '../dataplane/thread-data.js';
 import { formatIpv4, formatMac } from '../wire/addresses.js';
-import { packageRoot } from '../util/package-root.js';
+import { packageRoot } from '../phy/package-root.js';
 import type { ConnectionInfo, ControlSource, LatencyReport, RingReport, StatsSnapshot } from './types.js';
 
 /** Bytes of each ring's data area. */

@@ -1,14 +1,19 @@
 /**
  * The data the control plane serves, as plain JSON-able types. The main thread builds
  * these from the shared-memory counter blocks, the ring control words and RPC calls to
- * the threads (latency histograms); the HTTP layer only formats them.
+ * the threads (latency histograms); the HTTP layer only formats them. What the threads
+ * themselves report (ConnectionInfo, ThreadLatency) is defined with them, in
+ * src/dataplane/reports.ts, and re-exported here.
  */
+import type { ConnectionInfo, StageLatency, ThreadLatency } from '../dataplane/reports.js';
+
+export type { ConnectionInfo, StageLatency, ThreadLatency };
 
 /** One thread's counters. */
 export interface ThreadStats {
   /** 'io' for the I/O thread, 'worker-N' for shard worker N. */
   thread: string;
-  /** Every counter of that thread by name (zeros included), see src/stack/counters.ts. */
+  /** Every counter of that thread by name (zeros included), see src/base/counters.ts. */
   counters: Record<string, number>;
 }
 
@@ -43,46 +48,10 @@ export interface StatsSnapshot {
   rings: RingReport[];
 }
 
-/** Percentiles of one stage in microseconds. */
-export interface StageLatency {
-  count: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
-  mean: number;
-}
-
 /** GET /latency: per thread, per stage. Stage names are documented in src/dataplane/latency.ts. */
 export interface LatencyReport {
   unit: 'us';
-  threads: Array<{ thread: string; stages: Record<string, StageLatency> }>;
-}
-
-/** One TCP connection in GET /connections. */
-export interface ConnectionInfo {
-  worker: number;
-  local: string;
-  remote: string;
-  state: string;
-  bytesIn: number;
-  bytesOut: number;
-  /** Smoothed RTT and current RTO (ms). */
-  srttMs: number;
-  rtoMs: number;
-  /** Congestion window and slow-start threshold (bytes; ssthresh null while infinite). */
-  cwnd: number;
-  ssthresh: number | null;
-  /** Peer's window (bytes, scaled) and the window we advertise (bytes). */
-  sndWnd: number;
-  rcvWnd: number;
-  /** Bytes queued to send (unacked + unsent) and delivered but unread. */
-  sendQueued: number;
-  recvUnread: number;
-  mss: number;
-  options: { timestamps: boolean; sack: boolean; sndWscale: number; rcvWscale: number };
-  retransmitting: boolean;
+  threads: ThreadLatency[];
 }
 
 /** What the control server asks of the running stack. */

@@ -12,13 +12,13 @@
  *
  * A full RX ring drops the new frame and counts it, as a NIC does.
  */
-import { C, counterBlock, type Counters } from '../stack/counters.js';
-import { FLOW_ALL, flowHashOfFrame, shardOf } from '../stack/flow-hash.js';
+import { C, counterBlock, type Counters } from '../base/counters.js';
+import { FLOW_ALL, flowHashOfFrame, shardOf } from '../base/flow-hash.js';
 import { monoMs } from '../util/clock.js';
 import { S_RX_DISPATCH, S_TOTAL, S_TX_QUEUE, StageLatencyRecorder } from './latency.js';
 import { KIND_FRAME, KIND_REINJECT, TX_VNET_PREFIX, recordKind } from './record-kind.js';
 import { RingConsumer, RingProducer } from './ring.js';
-import { VNET_HDR_LEN, type TapAddon } from './tap.js';
+import { VNET_HDR_LEN, type TapAddon } from '../phy/tap.js';
 import { CTL_STOP, type IoThreadData, type ThreadRpc } from './thread-data.js';
 
 /** Most frames per TAP read or write call. */

@@ -14,7 +14,7 @@
  * (`perf_hooks.createHistogram`, ~30 ns a record) and reported in microseconds.
  */
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
-import type { StageLatency } from '../control/types.js';
+import type { StageLatency } from './reports.js';
 
 /** Stage names in report order. */
 export const STAGES = ['rx_dispatch', 'rx_queue', 'process', 'tx_queue', 'total'] as const;

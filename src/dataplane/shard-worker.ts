@@ -10,17 +10,18 @@
  * 0011). Re-injected datagrams always go through the ring.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { C, counterBlock, type Counters } from '../stack/counters.js';
-import { Host } from '../stack/host.js';
-import type { HostConfig } from '../stack/host-config.js';
-import { DEFAULT_TTL } from '../stack/host-config.js';
+import { C, counterBlock, type Counters } from '../base/counters.js';
+import { Host } from '../iface/host.js';
+import { RX_CSUM_PARTIAL, RX_CSUM_VERIFIED } from '../base/rx-flags.js';
+import type { HostConfig } from '../base/host-config.js';
+import { DEFAULT_TTL } from '../base/host-config.js';
 import { formatIpv4, formatMac } from '../wire/addresses.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/ethernet.js';
 import { BUILTIN_SERVICES, loadAppModule } from '../services/index.js';
 import { createStackApi } from '../socket/stack-api.js';
-import type { ConnectionInfo } from '../control/types.js';
+import type { ConnectionInfo } from './reports.js';
 import type { TcpConnection } from '../tcp/connection.js';
-import { createLogger } from '../control/logger.js';
+import type { Logger } from 'pino';
 import { monoMs } from '../util/clock.js';
 import { copyBytes } from '../util/copy-bytes.js';
 import { S_PROCESS, S_RX_QUEUE, StageLatencyRecorder } from './latency.js';
@@ -28,7 +29,7 @@ import { KIND_FRAME, KIND_REINJECT, recordKind } from './record-kind.js';
 import { TapWriter } from './tap-writer.js';
 import { TxPath } from './tx-path.js';
 import { RingConsumer, RingProducer } from './ring.js';
-import type { TapAddon } from './tap.js';
+import type { TapAddon } from '../phy/tap.js';
 import { CTL_STOP, type ShardWorkerData, type ThreadRpc } from './thread-data.js';
 
 
@@ -102,9 +103,8 @@ export class ShardWorker {
   /** When the loop's current park ends at the latest (ms), Infinity when not parked... or -Infinity when running. */
   private parkedUntil = -Infinity;
 
-  /** Starts the built-in services and applications in this worker. */
-  async startApps(): Promise<void> {
-    const log = await createLogger({ level: this.data.logLevel, name: `worker-${this.data.index}`, pretty: false });
+  /** Starts the built-in services and applications in this worker; they log to `log`. */
+  async startApps(log: Logger): Promise<void> {
     const api = createStackApi({
       host: this.host,
       tcp: this.host.tcp,
@@ -178,8 +178,8 @@ export class ShardWorker {
       this.latency.record(S_RX_QUEUE, now - rx.t1);
       if (recordKind(rx.kind) === KIND_FRAME) {
         // Virtio-net header flags: NEEDS_CSUM (1) or DATA_VALID (2) vouch for the checksum.
-        this.host.checksumTrusted = (rx.kind >>> 8 & 3) !== 0;
-        this.host.receive(buf, off, rx.length, now);
+        const vflags = rx.kind >>> 8;
+        this.host.receive(buf, off, rx.length, now, (vflags & 1 ? RX_CSUM_PARTIAL : 0) | (vflags & 2 ? RX_CSUM_VERIFIED : 0));
         this.latency.record(S_PROCESS, monoMs() - now);
         // Write what this frame caused now rather than at the end of the batch: a TAP
         // takes one write() per frame anyway, so batching only adds latency.

@@ -13,12 +13,12 @@
  * writes the staged frames first. A failed write is dropped and counted
  * (drop_tap_write_error), never thrown.
  */
-import { C, type Counters } from '../stack/counters.js';
-import type { TxSink } from '../stack/tx-sink.js';
+import { C, type Counters } from '../base/counters.js';
+import type { TxSink } from '../base/tx-sink.js';
 import { monoMs } from '../util/clock.js';
 import { S_TOTAL, S_TX_QUEUE, type StageLatencyRecorder } from './latency.js';
 import { TX_VNET_FRAME, TX_VNET_PREFIX } from './record-kind.js';
-import { VNET_HDR_LEN, writeVnetHeader, type TapAddon } from './tap.js';
+import { VNET_HDR_LEN, writeVnetHeader, type TapAddon } from '../phy/tap.js';
 
 /** Most frames staged before they are written. */
 const BATCH = 64;

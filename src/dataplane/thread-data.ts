@@ -3,6 +3,7 @@
  * words. Everything here is structured-cloneable; SharedArrayBuffers are shared, not copied.
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { ConnectionInfo, ThreadLatency } from './reports.js';
 
 /** Index of the words in the shared control Int32Array. */
 export const CTL_STOP = 0;
@@ -69,12 +70,12 @@ export interface ShardWorkerData {
 
 /** The RPC surface every thread exposes to the main thread through comlink. */
 export interface ThreadRpc {
-  latency(): import('../control/types.js').LatencyReport['threads'][number];
+  latency(): ThreadLatency;
   resetLatency(): void;
   /** Debug view of the ARP cache (workers; the I/O thread returns []). */
   arpEntries(): Array<[string, string, number]>;
   /** TCP connections of this worker (the I/O thread returns []). */
-  connections(): import('../control/types.js').ConnectionInfo[];
+  connections(): ConnectionInfo[];
 }
 
 /** First message a thread posts on its parent port: ready, or why it could not start. */

@@ -13,13 +13,13 @@
  * in flight on the current one (staging empty; or every ring record published and
  * released by the I/O thread, which releases after writing).
  */
-import { C, type Counters } from '../stack/counters.js';
-import type { TxSink } from '../stack/tx-sink.js';
+import { C, type Counters } from '../base/counters.js';
+import type { TxSink } from '../base/tx-sink.js';
 import { monoMs } from '../util/clock.js';
 import { KIND_FRAME, TX_VNET_FRAME, TX_VNET_PREFIX } from './record-kind.js';
 import type { RingProducer } from './ring.js';
 import type { TapWriter } from './tap-writer.js';
-import { VNET_HDR_LEN, writeVnetHeader } from './tap.js';
+import { VNET_HDR_LEN, writeVnetHeader } from '../phy/tap.js';
 
 /** Which way the frames being built go. */
 export const TX_RING = 0;

@@ -25,7 +25,7 @@
  * least recently confirmed: GC and eviction are O(1) per entry. Entries being probed are
  * also in a second map (at most the neighbours in use at one time).
  */
-import { C, type Counters } from '../stack/counters.js';
+import { C, type Counters } from '../base/counters.js';
 
 /** Limits of the ARP cache. */
 export interface ArpCacheLimits {

@@ -15,8 +15,8 @@ import {
 } from '../wire/arp.js';
 import { BROADCAST_MAC } from '../wire/addresses.js';
 import { ETH_HEADER_LEN, ETH_MIN_FRAME, ETHERTYPE_ARP, writeEthernetHeader } from '../wire/ethernet.js';
-import { C, type Counters } from '../stack/counters.js';
-import type { HostConfig } from '../stack/host-config.js';
+import { C, type Counters } from '../base/counters.js';
+import type { HostConfig } from '../base/host-config.js';
 import { ArpCache, type ArpCacheLimits } from './arp-cache.js';
 import type { FrameOutput } from './frame-output.js';
 

@@ -2,8 +2,8 @@
  * The core's one way out to the link: reserves room for a frame in the TX sink, and
  * counts what it commits (tx_frames/tx_bytes) or could not place (drop_tx_ring_full).
  */
-import { C, type Counters } from '../stack/counters.js';
-import type { TxSink } from '../stack/tx-sink.js';
+import { C, type Counters } from '../base/counters.js';
+import type { TxSink } from '../base/tx-sink.js';
 
 /** Frame output over a TxSink, with counters. */
 export class FrameOutput {

@@ -13,7 +13,7 @@ import {
   icmpChecksum, icmpType, setIcmpChecksum, setIcmpType,
 } from '../wire/icmp.js';
 import { IPPROTO_ICMP, ipFragmentOffset, ipHeaderLength, ipProtocol, ipSrc, ipTotalLength } from '../wire/ipv4.js';
-import { C, type Counters } from '../stack/counters.js';
+import { C, type Counters } from '../base/counters.js';
 import { copyBytes } from '../util/copy-bytes.js';
 import type { Ipv4Output } from './ipv4-output.js';
 import { TokenBucket } from './token-bucket.js';

@@ -7,15 +7,14 @@
  * (reassembly). Each reason a datagram is dropped has its own counter.
  */
 import {
-  IPPROTO_ICMP, IPPROTO_UDP, IPV4_BAD_CHECKSUM, IPV4_BAD_IHL, IPV4_BAD_TOTAL_LENGTH,
+  IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_BAD_CHECKSUM, IPV4_BAD_IHL, IPV4_BAD_TOTAL_LENGTH,
   IPV4_BAD_VERSION, IPV4_OK, IPV4_TRUNCATED,
   ipDst, ipHeaderLength, ipIsFragment, ipProtocol, ipSrc, ipTotalLength, validateIpv4,
 } from '../wire/ipv4.js';
 import { ICMP_PROTOCOL_UNREACHABLE } from '../wire/icmp.js';
-import { C, type Counters } from '../stack/counters.js';
-import { hashFourTuple, shardOf } from '../stack/flow-hash.js';
-import type { HostConfig } from '../stack/host-config.js';
-import type { UdpLayer } from '../udp/udp-layer.js';
+import { C, type Counters } from '../base/counters.js';
+import { hashFourTuple, shardOf } from '../base/flow-hash.js';
+import type { HostConfig } from '../base/host-config.js';
 import type { IcmpLayer } from './icmp-layer.js';
 import type { Ipv4Output } from './ipv4-output.js';
 import { Ipv4Reassembler, type ReassemblyLimits } from './ipv4-reassembly.js';
@@ -23,10 +22,22 @@ import { Ipv4Reassembler, type ReassemblyLimits } from './ipv4-reassembly.js';
 /** Receives a reassembled datagram that belongs to another shard (b[off..off+len) is its IPv4 datagram). */
 export type ForeignDatagramSink = (b: Uint8Array, off: number, len: number) => void;
 
-/** Handles IPv4 datagrams addressed to the TCP protocol (set by the TCP layer). */
-export type ProtocolHandler = (
-  b: Uint8Array, ipOff: number, hlen: number, ipLen: number, src: number, dst: number, now: number,
-) => void;
+/**
+ * A transport protocol's receive entry, registered with Ipv4Input.register() by the
+ * interface that composes the layers (iface/host.ts): IPv4 hands datagrams up without
+ * knowing the transports.
+ */
+export interface TransportInput {
+  /**
+   * Handles the datagram whose IPv4 header is at b[ipOff] (header `hlen` bytes, total
+   * `ipLen`), from `src` to `dst` (`toBroadcast`: sent to a broadcast address).
+   * `rxFlags` is the frame's receive metadata (base/rx-flags.ts).
+   */
+  input(
+    b: Uint8Array, ipOff: number, hlen: number, ipLen: number, src: number, dst: number,
+    toBroadcast: boolean, rxFlags: number, now: number,
+  ): void;
+}
 
 const DROP_BY_REASON: number[] = [];
 DROP_BY_REASON[IPV4_TRUNCATED] = C.drop_ipv4_truncated;
@@ -39,14 +50,13 @@ DROP_BY_REASON[IPV4_BAD_CHECKSUM] = C.drop_ipv4_checksum;
 export class Ipv4Input {
   /** Reassembly of the fragments this shard receives (all fragments of an address pair come here). */
   readonly reassembler: Ipv4Reassembler;
-  /** Set by the TCP layer when it exists; until then TCP datagrams are counted as unknown protocol. */
-  tcp: ProtocolHandler | null = null;
+  /** Transports by IP protocol number; an unregistered one is answered with protocol unreachable. */
+  private readonly transports: Array<TransportInput | undefined> = [];
 
   constructor(
     private readonly config: HostConfig,
     private readonly output: Ipv4Output,
     private readonly icmp: IcmpLayer,
-    private readonly udp: UdpLayer,
     private readonly counters: Counters,
     private readonly foreign: ForeignDatagramSink,
     reassemblyLimits: Partial<ReassemblyLimits> = {},
@@ -54,8 +64,16 @@ export class Ipv4Input {
     this.reassembler = new Ipv4Reassembler(counters, reassemblyLimits);
   }
 
-  /** Handles the IPv4 datagram at b[off..off+avail) (avail may include Ethernet padding). */
-  input(b: Uint8Array, off: number, avail: number, now: number): void {
+  /** Hands datagrams of IP protocol `protocol` to `transport` from now on. */
+  register(protocol: number, transport: TransportInput): void {
+    this.transports[protocol] = transport;
+  }
+
+  /**
+   * Handles the IPv4 datagram at b[off..off+avail) (avail may include Ethernet padding);
+   * `rxFlags` is the frame's receive metadata (base/rx-flags.ts).
+   */
+  input(b: Uint8Array, off: number, avail: number, rxFlags: number, now: number): void {
     const v = validateIpv4(b, off, avail);
     if (v !== IPV4_OK) {
       this.counters[DROP_BY_REASON[v] ?? C.drop_ipv4_truncated]++;
@@ -81,10 +99,12 @@ export class Ipv4Input {
         this.foreign(r, 0, len);
         return;
       }
-      this.deliver(r, 0, len, src, dst, toBroadcast, now);
+      // Reassembled from fragments: what the device said of the fragments' checksums says
+      // nothing of the whole.
+      this.deliver(r, 0, len, src, dst, toBroadcast, 0, now);
       return;
     }
-    this.deliver(b, off, ipTotalLength(b, off), src, dst, toBroadcast, now);
+    this.deliver(b, off, ipTotalLength(b, off), src, dst, toBroadcast, rxFlags, now);
   }
 
   /** Expires reassembly state. */
@@ -101,7 +121,7 @@ export class Ipv4Input {
   private owns(b: Uint8Array, off: number): boolean {
     if (this.config.shardCount <= 1) return true;
     const proto = ipProtocol(b, off);
-    if (proto !== IPPROTO_UDP && proto !== 6) return true; // address-pair flows: same hash as the fragments
+    if (proto !== IPPROTO_UDP && proto !== IPPROTO_TCP) return true; // address-pair flows: same hash as the fragments
     const l4 = off + ipHeaderLength(b, off);
     const sp = (b[l4]! << 8) | b[l4 + 1]!;
     const dp = (b[l4 + 2]! << 8) | b[l4 + 3]!;
@@ -109,29 +129,25 @@ export class Ipv4Input {
     return shardOf(h, this.config.shardCount) === this.config.shardIndex;
   }
 
-  private deliver(b: Uint8Array, off: number, len: number, src: number, dst: number, toBroadcast: boolean, now: number): void {
+  private deliver(
+    b: Uint8Array, off: number, len: number, src: number, dst: number, toBroadcast: boolean, rxFlags: number, now: number,
+  ): void {
     const hlen = ipHeaderLength(b, off);
-    switch (ipProtocol(b, off)) {
-      case IPPROTO_ICMP:
-        this.icmp.input(b, off, hlen, len, src, toBroadcast, now);
-        return;
-      case IPPROTO_UDP:
-        this.udp.input(b, off, hlen, len, src, dst, toBroadcast, now);
-        return;
-      case 6:
-        if (toBroadcast) {
-          this.counters[C.drop_tcp_broadcast]++; // RFC 1122 4.2.3.10
-          return;
-        }
-        if (this.tcp !== null) {
-          this.tcp(b, off, hlen, len, src, dst, now);
-          return;
-        }
-        this.counters[C.drop_ipv4_protocol]++;
-        return;
-      default:
-        this.counters[C.drop_ipv4_protocol]++;
-        this.icmp.sendDestUnreachable(ICMP_PROTOCOL_UNREACHABLE, b, off, toBroadcast, now);
+    const proto = ipProtocol(b, off);
+    if (proto === IPPROTO_ICMP) {
+      this.icmp.input(b, off, hlen, len, src, toBroadcast, now);
+      return;
     }
+    if (proto === IPPROTO_TCP && toBroadcast) {
+      this.counters[C.drop_tcp_broadcast]++; // RFC 1122 4.2.3.10
+      return;
+    }
+    const t = this.transports[proto];
+    if (t !== undefined) {
+      t.input(b, off, hlen, len, src, dst, toBroadcast, rxFlags, now);
+      return;
+    }
+    this.counters[C.drop_ipv4_protocol]++;
+    this.icmp.sendDestUnreachable(ICMP_PROTOCOL_UNREACHABLE, b, off, toBroadcast, now);
   }
 }

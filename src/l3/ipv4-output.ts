@@ -18,8 +18,8 @@
 import { BROADCAST_MAC, ipv4InSubnet, prefixMask } from '../wire/addresses.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/ethernet.js';
 import { IPV4_DF, IPV4_MIN_HEADER, ipDontFragment, ipHeaderLength, ipTotalLength, writeIpv4Header } from '../wire/ipv4.js';
-import { C, type Counters } from '../stack/counters.js';
-import type { HostConfig } from '../stack/host-config.js';
+import { C, type Counters } from '../base/counters.js';
+import type { HostConfig } from '../base/host-config.js';
 import type { ArpLayer } from '../l2/arp-layer.js';
 import type { FrameOutput } from '../l2/frame-output.js';
 import { copyBytes } from '../util/copy-bytes.js';

@@ -55,7 +55,7 @@
  *
  * Header fields are read with byte accesses; this file does not depend on src/wire.
  */
-import { C } from '../stack/counters.js';
+import { C } from '../base/counters.js';
 import { ipv4HeaderChecksum } from './ipv4-fragmenter.js';
 
 /** Bounds of the reassembler. */

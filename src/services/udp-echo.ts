@@ -2,7 +2,7 @@
  * UDP echo service (RFC 862): every datagram to the port is sent back to its sender.
  * Runs in every shard worker; each worker answers the flows steered to it.
  */
-import type { Host } from '../stack/host.js';
+import type { Host } from '../iface/host.js';
 
 /** The well-known echo port. */
 export const ECHO_PORT = 7;

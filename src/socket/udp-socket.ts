@@ -11,7 +11,7 @@
 import { EventEmitter } from 'node:events';
 import { formatIpv4, parseIpv4 } from '../wire/addresses.js';
 import { monoMs } from '../util/clock.js';
-import type { Host } from '../stack/host.js';
+import type { Host } from '../iface/host.js';
 import { socketError } from './tcp-socket.js';
 import { copyToBuffer } from '../util/copy-bytes.js';
 

@@ -32,7 +32,7 @@
 import {
   TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN,
 } from '../wire/tcp.js';
-import { C, type Counters } from '../stack/counters.js';
+import { C, type Counters } from '../base/counters.js';
 import type { TcpConnectionEvents, TcpConnectionHandle, TcpErrorCode } from './connection-handle.js';
 import { ACK_DELAYED, ACK_NOW, TcpReceiver } from './receiver.js';
 import type { InSegment } from './segment.js';

@@ -17,7 +17,7 @@ import { IPV4_MIN_HEADER } from '../wire/ipv4.js';
 const VNET_F_NEEDS_CSUM = 1, VNET_GSO_NONE = 0, VNET_GSO_TCPV4 = 1;
 /** Largest TCP payload of one TSO super-segment: the IPv4 total length is 16 bits. */
 export const TSO_MAX_PAYLOAD = 65535 - IPV4_MIN_HEADER - 60;
-import { C, type Counters } from '../stack/counters.js';
+import { C, type Counters } from '../base/counters.js';
 import type { Ipv4Output } from '../l3/ipv4-output.js';
 import type { SendBuffer } from './send-buffer.js';
 

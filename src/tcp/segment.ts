@@ -21,8 +21,6 @@ export class InSegment {
   window = 0;
   /** Options (parsed). */
   readonly opts = new TcpOptions();
-  /** Virtio-net header said the checksum is known good or not yet computed. */
-  checksumTrusted = false;
 
   /** Sequence space the segment occupies: data plus SYN and FIN (RFC 9293 3.4, SEG.LEN). */
   get segLen(): number {

@@ -13,7 +13,7 @@
  * sent, so ACKs for data sent before the timeout are still acceptable).
  */
 import { TCP_FIN, TCP_PSH } from '../wire/tcp.js';
-import { C, type Counters } from '../stack/counters.js';
+import { C, type Counters } from '../base/counters.js';
 import { createCongestionControl, type CongestionControl } from './congestion/congestion-control.js';
 import { RttEstimator } from './rtt-estimator.js';
 import { SackScoreboard } from './sack-scoreboard.js';

@@ -12,9 +12,11 @@
  * previous window ended; no randomization, unlike Linux), Linux tcp_max_orphans (the
  * orphan count the connections check on close()).
  */
-import { C, type Counters } from '../stack/counters.js';
-import { hashFourTuple, shardOf } from '../stack/flow-hash.js';
+import { C, type Counters } from '../base/counters.js';
+import { hashFourTuple, shardOf } from '../base/flow-hash.js';
 import type { Ipv4Output } from '../l3/ipv4-output.js';
+import type { TransportInput } from '../l3/ipv4-input.js';
+import { rxChecksumTrusted } from '../base/rx-flags.js';
 import {
   TCP_ACK, TCP_FIN, TCP_OK, TCP_RST, TCP_SYN, TCP_TRUNCATED,
   parseTcpOptions, tcpAck, tcpChecksumValid, tcpDataOffset, tcpDstPort, tcpFlags, tcpSeq, tcpSrcPort, tcpWindow, validateTcp,
@@ -44,7 +46,7 @@ interface Listener {
 export const EPHEMERAL_FIRST = 32768, EPHEMERAL_LAST = 60999;
 
 /** The TCP layer of one shard. */
-export class TcpLayer implements ConnectionHost, TcpEndpointApi {
+export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput {
   readonly writer: SegmentWriter;
   readonly config: TcpConfig;
   readonly ourMss: number;
@@ -205,9 +207,13 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi {
 
   /**
    * Handles a TCP segment whose IPv4 header starts at b[ipOff] (header `hlen`, total
-   * `ipLen`). `checksumTrusted` skips verification (virtio-net DATA_VALID/NEEDS_CSUM).
+   * `ipLen`). The checksum is not verified when `rxFlags` says the device vouches for it.
+   * (`_toBroadcast` is always false: IPv4 input drops TCP to broadcast addresses.)
    */
-  input(b: Uint8Array, ipOff: number, hlen: number, ipLen: number, src: number, dst: number, now: number, checksumTrusted = false): void {
+  input(
+    b: Uint8Array, ipOff: number, hlen: number, ipLen: number, src: number, dst: number,
+    _toBroadcast: boolean, rxFlags: number, now: number,
+  ): void {
     this.now = now;
     const o = ipOff + hlen;
     const len = ipLen - hlen;
@@ -216,7 +222,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi {
       this.counters[v === TCP_TRUNCATED ? C.drop_tcp_truncated : C.drop_tcp_bad_offset]++;
       return;
     }
-    if (!checksumTrusted && !tcpChecksumValid(b, o, len, src, dst)) {
+    if (!rxChecksumTrusted(rxFlags) && !tcpChecksumValid(b, o, len, src, dst)) {
       this.counters[C.drop_tcp_checksum]++;
       return;
     }
@@ -239,7 +245,6 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi {
     s.ack = tcpAck(b, o);
     s.flags = tcpFlags(b, o);
     s.window = tcpWindow(b, o);
-    s.checksumTrusted = checksumTrusted;
     let c = this.lookup(s.dstPort, src, s.srcPort);
     if (c !== undefined && c.state === State.TIME_WAIT && s.flags & TCP_SYN && !(s.flags & (TCP_ACK | TCP_RST)) && c.timeWaitAcceptsSyn(s)) {
       // A new incarnation (Linux-like TIME_WAIT reuse): forget the old one, open anew.

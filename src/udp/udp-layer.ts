@@ -9,11 +9,13 @@ import { IPPROTO_UDP } from '../wire/ipv4.js';
 import {
   UDP_HEADER_LEN, fillUdpChecksum, udpChecksumValid, udpDstPort, udpLength, udpSrcPort, writeUdpHeader,
 } from '../wire/udp.js';
-import { C, type Counters } from '../stack/counters.js';
-import type { HostConfig } from '../stack/host-config.js';
+import { C, type Counters } from '../base/counters.js';
+import type { HostConfig } from '../base/host-config.js';
 import type { IcmpLayer } from '../l3/icmp-layer.js';
 import type { Ipv4Output } from '../l3/ipv4-output.js';
+import type { TransportInput } from '../l3/ipv4-input.js';
 import { copyBytes } from '../util/copy-bytes.js';
+import { rxChecksumTrusted } from '../base/rx-flags.js';
 
 /**
  * Receives a datagram: its data is b[off..off+len) (valid only during the call: copy
@@ -25,10 +27,8 @@ export type UdpHandler = (
 ) => void;
 
 /** The UDP port table and datagram I/O of one worker. */
-export class UdpLayer {
+export class UdpLayer implements TransportInput {
   private readonly ports = new Map<number, UdpHandler>();
-  /** The frame being processed has a checksum the device vouches for (virtio-net): skip verification. */
-  checksumTrusted = false;
 
   constructor(
     private readonly config: HostConfig,
@@ -50,8 +50,14 @@ export class UdpLayer {
     this.ports.delete(port);
   }
 
-  /** Handles a UDP datagram whose IPv4 header is at b[ipOff] (header `hlen`, total `ipLen`). */
-  input(b: Uint8Array, ipOff: number, hlen: number, ipLen: number, src: number, dst: number, toBroadcast: boolean, now: number): void {
+  /**
+   * Handles a UDP datagram whose IPv4 header is at b[ipOff] (header `hlen`, total `ipLen`).
+   * The checksum is not verified when `rxFlags` says the device vouches for it.
+   */
+  input(
+    b: Uint8Array, ipOff: number, hlen: number, ipLen: number, src: number, dst: number,
+    toBroadcast: boolean, rxFlags: number, now: number,
+  ): void {
     const o = ipOff + hlen;
     const avail = ipLen - hlen;
     if (avail < UDP_HEADER_LEN) {
@@ -63,7 +69,7 @@ export class UdpLayer {
       this.counters[C.drop_udp_length]++;
       return;
     }
-    if (!this.checksumTrusted && !udpChecksumValid(b, o, ulen, src, dst)) {
+    if (!rxChecksumTrusted(rxFlags) && !udpChecksumValid(b, o, ulen, src, dst)) {
       this.counters[C.drop_udp_checksum]++;
       return;
     }

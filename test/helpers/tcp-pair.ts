@@ -4,8 +4,8 @@
  * frames across (through an optional fault function: drop, duplicate, reorder) and
  * advances the clock to the next timer when the link is idle.
  */
-import { Host, type HostLimits } from '../../src/stack/host.js';
-import { newCounters, type Counters } from '../../src/stack/counters.js';
+import { Host, type HostLimits } from '../../src/iface/host.js';
+import { newCounters, type Counters } from '../../src/base/counters.js';
 import type { TcpConnectionEvents, TcpConnectionHandle, TcpErrorCode } from '../../src/tcp/connection-handle.js';
 import { parseIpv4, parseMac } from '../../src/wire/addresses.js';
 import { VirtualWire } from './virtual-wire.js';

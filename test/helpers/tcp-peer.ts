@@ -17,8 +17,8 @@
  * "receives" what we sent in order). Every field can be overridden per segment.
  */
 import { expect } from 'vitest';
-import { Host, type HostLimits } from '../../src/stack/host.js';
-import { C, newCounters, type Counters } from '../../src/stack/counters.js';
+import { Host, type HostLimits } from '../../src/iface/host.js';
+import { C, newCounters, type Counters } from '../../src/base/counters.js';
 import type { TcpConnection } from '../../src/tcp/connection.js';
 import type { TcpConnectionHandle } from '../../src/tcp/connection-handle.js';
 import type { TcpConfig } from '../../src/tcp/tcp-config.js';

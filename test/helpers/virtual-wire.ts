@@ -2,7 +2,7 @@
  * A virtual wire for deterministic tests of the sans-I/O core: a TxSink that keeps every
  * committed frame, with an optional capacity so that "TX full" can be tested too.
  */
-import type { TxSink } from '../../src/stack/tx-sink.js';
+import type { TxSink } from '../../src/base/tx-sink.js';
 
 /** Collects the frames a Host sends. */
 export class VirtualWire implements TxSink {

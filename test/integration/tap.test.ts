@@ -1,5 +1,5 @@
 /**
- * Integration tests of the native TAP binding (native/tap.c via src/dataplane/tap.ts)
+ * Integration tests of the native TAP binding (native/tap.c via src/phy/tap.ts)
  * against the real kernel: TUNSETIFF/TUNSETVNETHDRSZ/TUNSETOFFLOAD/TUNSETPERSIST,
  * SIOCSIFMTU/SIOCSIFFLAGS, read/readv/write/writev of Ethernet frames with and without the
  * virtio_net_hdr, poll + eventfd wake-ups, and the errno -> TapError mapping.
@@ -27,8 +27,8 @@ import {
   VNET_HDR_LEN,
   loadTapAddon,
   toTapError,
-} from '../../src/dataplane/tap.js';
-import { packageRoot } from '../../src/util/package-root.js';
+} from '../../src/phy/tap.js';
+import { packageRoot } from '../../src/phy/package-root.js';
 
 const isRoot = process.getuid?.() === 0;
 const haveTun = existsSync('/dev/net/tun');

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TapWriter } from '../../src/dataplane/tap-writer.js';
-import { C, allocateCounterBlocks, counterBlock } from '../../src/stack/counters.js';
-import type { TapAddon } from '../../src/dataplane/tap.js';
+import { C, allocateCounterBlocks, counterBlock } from '../../src/base/counters.js';
+import type { TapAddon } from '../../src/phy/tap.js';
 import { TX_VNET_FRAME } from '../../src/dataplane/record-kind.js';
 
 interface FakeTap {

@@ -8,8 +8,8 @@ import { TxPath } from '../../src/dataplane/tx-path.js';
 import { TapWriter } from '../../src/dataplane/tap-writer.js';
 import { RingConsumer, RingProducer, createRingBuffer } from '../../src/dataplane/ring.js';
 import { KIND_FRAME, TX_VNET_PREFIX, recordKind } from '../../src/dataplane/record-kind.js';
-import { C, allocateCounterBlocks, counterBlock } from '../../src/stack/counters.js';
-import type { TapAddon } from '../../src/dataplane/tap.js';
+import { C, allocateCounterBlocks, counterBlock } from '../../src/base/counters.js';
+import type { TapAddon } from '../../src/phy/tap.js';
 
 /** What reached the "TAP", in order, by either path: the first payload byte of each frame. */
 function setup(vnet = false) {

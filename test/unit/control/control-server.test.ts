@@ -14,7 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { controlRequest } from '../../../src/control/control-client.js';
 import { startControlServer, type ControlServer } from '../../../src/control/control-server.js';
 import type { ControlSource, LatencyReport, StatsSnapshot } from '../../../src/control/types.js';
-import { COUNTER_NAMES } from '../../../src/stack/counters.js';
+import { COUNTER_NAMES } from '../../../src/base/counters.js';
 
 /** A full counter record: zeros except `set`. */
 function counters(set: Record<string, number>): Record<string, number> {

@@ -155,7 +155,7 @@ describe('Dockerfile (stackd image)', () => {
     const fromBuild = runtime.copies.filter((c) => c.from === 'build');
     expect(fromBuild.map((c) => c.sources[0])).toEqual(['/app/package.json', '/app/node_modules', '/app/build/Release/stackd_tap.node', '/app/dist']);
     for (const c of fromBuild) for (const s of c.sources) expect(produced.has(s), s).toBe(true);
-    // The runtime finds the addon and workers from package.json's folder (src/util/package-root.ts).
+    // The runtime finds the addon and workers from package.json's folder (src/phy/package-root.ts).
     expect(runtime.copies.find((c) => c.sources[0] === '/app/package.json')?.dest).toBe('/app/package.json');
     expect(tsconfig.compilerOptions.rootDir).toBe('.');
   });

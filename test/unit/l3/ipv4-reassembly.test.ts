@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { C, newCounters } from '../../../src/stack/counters.js';
+import { C, newCounters } from '../../../src/base/counters.js';
 import { DEFAULT_REASSEMBLY_LIMITS, Ipv4Reassembler } from '../../../src/l3/ipv4-reassembly.js';
 import { fragmentPlan, writeFragmentHeader } from '../../../src/l3/ipv4-fragmenter.js';
 

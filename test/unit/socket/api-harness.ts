@@ -5,9 +5,9 @@
 import http from 'node:http';
 import pino from 'pino';
 import { parseIpv4 } from '../../../src/wire/addresses.js';
-import { Host } from '../../../src/stack/host.js';
-import { newCounters } from '../../../src/stack/counters.js';
-import type { HostConfig } from '../../../src/stack/host-config.js';
+import { Host } from '../../../src/iface/host.js';
+import { newCounters } from '../../../src/base/counters.js';
+import type { HostConfig } from '../../../src/base/host-config.js';
 import { createStackApi, type StackApi } from '../../../src/socket/stack-api.js';
 import type { TcpSocket } from '../../../src/socket/tcp-socket.js';
 import { VirtualWire } from '../../helpers/virtual-wire.js';

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_SERVICES } from '../../../src/services/index.js';
-import { C } from '../../../src/stack/counters.js';
+import { C } from '../../../src/base/counters.js';
 import { parseIpv4 } from '../../../src/wire/addresses.js';
 import { monoMs } from '../../../src/util/clock.js';
 import { ETH_HEADER_LEN } from '../../../src/wire/ethernet.js';

@@ -6,8 +6,8 @@
  * MSS-sized segments with full checksums, which a plain peer must accept byte for byte.
  */
 import { describe, expect, it } from 'vitest';
-import { Host } from '../../../src/stack/host.js';
-import { C, newCounters } from '../../../src/stack/counters.js';
+import { Host } from '../../../src/iface/host.js';
+import { C, newCounters } from '../../../src/base/counters.js';
 import { internetChecksum } from '../../../src/wire/checksum.js';
 import { fillIpv4Checksum, ipHeaderLength, ipTotalLength } from '../../../src/wire/ipv4.js';
 import { TCP_FIN, TCP_PSH, fillTcpChecksum, tcpChecksumValid, tcpDataOffset, tcpSeq } from '../../../src/wire/tcp.js';

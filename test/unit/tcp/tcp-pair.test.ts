@@ -3,7 +3,7 @@
  * sequences, loss and reordering. Deterministic (virtual clock, scripted faults).
  */
 import { describe, expect, it } from 'vitest';
-import { C } from '../../../src/stack/counters.js';
+import { C } from '../../../src/base/counters.js';
 import type { TcpConnection } from '../../../src/tcp/connection.js';
 import { TcpPair } from '../../helpers/tcp-pair.js';
 import { patternBytes } from '../../helpers/frames.js';

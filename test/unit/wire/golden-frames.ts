@@ -3,7 +3,7 @@
  * Linux traffic, see test/golden/README.md), plus a small deterministic PRNG.
  */
 import { readFileSync } from 'node:fs';
-import { readPcap } from '../../../src/util/pcap.js';
+import { readPcap } from '../../../src/phy/pcap.js';
 
 /** MAC of wg-va in namespace wg-a (10.99.0.1). */
 export const MAC_A = 0x02000000000a;

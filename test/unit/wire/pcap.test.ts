@@ -1,9 +1,9 @@
-/** pcap writer/reader (src/util/pcap.ts): round trip, byte layout, both byte orders, ns magic. */
+/** pcap writer/reader (src/phy/pcap.ts): round trip, byte layout, both byte orders, ns magic. */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PcapWriter, readPcap } from '../../../src/util/pcap.js';
+import { PcapWriter, readPcap } from '../../../src/phy/pcap.js';
 import { golden, hex } from './golden-frames.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stackd-pcap-'));

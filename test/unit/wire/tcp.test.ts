@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { seqAdd } from '../../../src/tcp/seq.js';
-import { readPcap } from '../../../src/util/pcap.js';
+import { readPcap } from '../../../src/phy/pcap.js';
 import { onesSum } from '../../../src/wire/checksum.js';
 import { ETHERTYPE_IPV4, ethType, writeEthernetHeader } from '../../../src/wire/ethernet.js';
 import {

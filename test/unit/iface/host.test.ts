@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Host } from '../../../src/stack/host.js';
-import { C, newCounters } from '../../../src/stack/counters.js';
-import type { HostConfig } from '../../../src/stack/host-config.js';
-import { hashFourTuple, shardOf } from '../../../src/stack/flow-hash.js';
+import { Host } from '../../../src/iface/host.js';
+import { C, newCounters } from '../../../src/base/counters.js';
+import type { HostConfig } from '../../../src/base/host-config.js';
+import { hashFourTuple, shardOf } from '../../../src/base/flow-hash.js';
 import { startUdpEcho } from '../../../src/services/udp-echo.js';
 import { parseIpv4, parseMac, BROADCAST_MAC } from '../../../src/wire/addresses.js';
 import { arpOp, arpSha, arpSpa, arpTha, arpTpa } from '../../../src/wire/arp.js';

@@ -7,8 +7,8 @@
  * are garbage-collected; the size cap holds.
  */
 import { describe, expect, it } from 'vitest';
-import { Host } from '../../../src/stack/host.js';
-import { C, newCounters } from '../../../src/stack/counters.js';
+import { Host } from '../../../src/iface/host.js';
+import { C, newCounters } from '../../../src/base/counters.js';
 import { startUdpEcho } from '../../../src/services/udp-echo.js';
 import { BROADCAST_MAC, parseIpv4, parseMac } from '../../../src/wire/addresses.js';
 import { arpOp, arpSha, arpSpa, arpTha, arpTpa } from '../../../src/wire/arp.js';

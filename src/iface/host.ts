@@ -10,6 +10,7 @@
  * layer drops frames not addressed to us).
  */
 import { BROADCAST_MAC } from '../wire/addresses.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
 import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ethDst, ethType } from '../wire/ethernet.js';
 import { ArpLayer, type ArpResolverLimits } from '../l2/arp-layer.js';
 import type { ArpCacheLimits } from '../l2/arp-cache.js';
@@ -21,9 +22,10 @@ import type { ReassemblyLimits } from '../l3/ipv4-reassembly.js';
 import { UdpLayer } from '../udp/udp-layer.js';
 import { TcpLayer } from '../tcp/tcp-layer.js';
 import type { TcpConfig } from '../tcp/tcp-config.js';
-import { C, type Counters } from './counters.js';
-import type { HostConfig } from './host-config.js';
-import type { TxSink } from './tx-sink.js';
+import { C, type Counters } from '../base/counters.js';
+import type { HostConfig } from '../base/host-config.js';
+import type { TxSink } from '../base/tx-sink.js';
+import { RX_NONE } from '../base/rx-flags.js';
 
 /** Optional limits of the layers, for tests and tuning. */
 export interface HostLimits {
@@ -63,39 +65,26 @@ export class Host {
     this.ipOut = new Ipv4Output(config, this.arp, this.output, counters);
     this.icmp = new IcmpLayer(this.ipOut, counters);
     this.udp = new UdpLayer(config, this.ipOut, this.icmp, counters);
-    this.ipIn = new Ipv4Input(config, this.ipOut, this.icmp, this.udp, counters, foreign, limits.reassembly);
+    this.ipIn = new Ipv4Input(config, this.ipOut, this.icmp, counters, foreign, limits.reassembly);
     this.tcp = new TcpLayer(
       config.ip, config.mtu, config.shardIndex, config.shardCount, this.ipOut, counters, limits.tcp, limits.tcpSecret,
       { csum: config.txChecksumOffload ?? false, tso: config.tso ?? false },
     );
-    const tcp = this.tcp;
-    this.ipIn.tcp = (b, ipOff, hlen, ipLen, src, dst, now) => tcp.input(b, ipOff, hlen, ipLen, src, dst, now, this.checksumTrusted);
+    this.ipIn.register(IPPROTO_UDP, this.udp);
+    this.ipIn.register(IPPROTO_TCP, this.tcp);
   }
 
   /**
-   * Set by the data plane for each frame whose virtio-net header vouches for its L4
-   * checksum (DATA_VALID, or NEEDS_CSUM: the kernel's partial checksum of locally
-   * generated traffic, which must not be verified). TCP and UDP then skip verification.
+   * Handles one received Ethernet frame at b[off..off+len) at time `now` (ms), with the
+   * device's receive metadata `rxFlags` (base/rx-flags.ts; 0: none). Never throws on bad
+   * input: malformed frames are dropped and counted by reason. A bug in the core is also
+   * caught and counted (drop_internal_error) so a worker survives it.
    */
-  get checksumTrusted(): boolean {
-    return this.trusted;
-  }
-  set checksumTrusted(v: boolean) {
-    this.trusted = v;
-    this.udp.checksumTrusted = v;
-  }
-  private trusted = false;
-
-  /**
-   * Handles one received Ethernet frame at b[off..off+len) at time `now` (ms). Never
-   * throws on bad input: malformed frames are dropped and counted by reason. A bug in
-   * the core is also caught and counted (drop_internal_error) so a worker survives it.
-   */
-  receive(b: Uint8Array, off: number, len: number, now: number): void {
+  receive(b: Uint8Array, off: number, len: number, now: number, rxFlags = RX_NONE): void {
     this.counters[C.rx_frames]++;
     this.counters[C.rx_bytes] += len;
     try {
-      this.dispatch(b, off, len, now);
+      this.dispatch(b, off, len, rxFlags, now);
     } catch {
       this.counters[C.drop_internal_error]++;
     }
@@ -113,7 +102,7 @@ export class Host {
     return Math.min(this.arp.nextDeadline(), this.ipIn.nextDeadline(), this.tcp.nextDeadline());
   }
 
-  private dispatch(b: Uint8Array, off: number, len: number, now: number): void {
+  private dispatch(b: Uint8Array, off: number, len: number, rxFlags: number, now: number): void {
     if (len < ETH_HEADER_LEN) {
       this.counters[C.drop_eth_truncated]++;
       return;
@@ -124,7 +113,7 @@ export class Host {
       return;
     }
     const type = ethType(b, off);
-    if (type === ETHERTYPE_IPV4) this.ipIn.input(b, off + ETH_HEADER_LEN, len - ETH_HEADER_LEN, now);
+    if (type === ETHERTYPE_IPV4) this.ipIn.input(b, off + ETH_HEADER_LEN, len - ETH_HEADER_LEN, rxFlags, now);
     else if (type === ETHERTYPE_ARP) this.arp.input(b, off + ETH_HEADER_LEN, len - ETH_HEADER_LEN, now);
     else this.counters[C.drop_eth_unknown_type]++;
   }

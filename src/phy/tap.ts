@@ -14,7 +14,7 @@
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { packageRoot } from '../util/package-root.js';
+import { packageRoot } from './package-root.js';
 
 /** Length of struct virtio_net_hdr as used by stackd (no num_buffers field). */
 export const VNET_HDR_LEN = 10;

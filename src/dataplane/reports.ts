@@ -1,0 +1,47 @@
+/**
+ * What the data-plane threads report to the main thread over RPC (ThreadRpc): the
+ * per-stage latency of a thread and the TCP connections of a worker, as plain
+ * JSON-able types. The control plane serves them as they are (src/control/types.ts).
+ */
+
+/** Percentiles of one stage in microseconds. */
+export interface StageLatency {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
+
+/** One thread's per-stage latency (stage names: src/dataplane/latency.ts). */
+export interface ThreadLatency {
+  thread: string;
+  stages: Record<string, StageLatency>;
+}
+
+/** One TCP connection in GET /connections. */
+export interface ConnectionInfo {
+  worker: number;
+  local: string;
+  remote: string;
+  state: string;
+  bytesIn: number;
+  bytesOut: number;
+  /** Smoothed RTT and current RTO (ms). */
+  srttMs: number;
+  rtoMs: number;
+  /** Congestion window and slow-start threshold (bytes; ssthresh null while infinite). */
+  cwnd: number;
+  ssthresh: number | null;
+  /** Peer's window (bytes, scaled) and the window we advertise (bytes). */
+  sndWnd: number;
+  rcvWnd: number;
+  /** Bytes queued to send (unacked + unsent) and delivered but unread. */
+  sendQueued: number;
+  recvUnread: number;
+  mss: number;
+  options: { timestamps: boolean; sack: boolean; sndWscale: number; rcvWscale: number };
+  retransmitting: boolean;
+}
