@@ -8,6 +8,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { IoLoop } from '../src/dataplane/io-loop.js';
 import { TapDevice, loadTapAddon } from '../src/phy/tap.js';
+import { TapLink } from '../src/phy/tap-link.js';
 import type { IoThreadData, ThreadHello } from '../src/dataplane/thread-data.js';
 
 const data = workerData as IoThreadData;
@@ -28,7 +29,9 @@ try {
   data.rpc.close();
   process.exit(1);
 }
-const loop = new IoLoop(data, loadTapAddon(), tap.fd);
+const addon = loadTapAddon();
+const device = new TapLink(tap, { mtu: data.link.mtu, offload: data.link.offload, wakeFd: data.wakeFd });
+const loop = new IoLoop(data, device, () => addon.eventfdDrain(data.wakeFd));
 Comlink.expose(loop.rpc(), nodeEndpoint(data.rpc));
 parentPort!.postMessage({ type: 'ready', offload: data.link.offload, tapFd: tap.fd } satisfies ThreadHello);
 await loop.run();

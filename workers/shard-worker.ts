@@ -7,11 +7,15 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { ShardWorker } from '../src/dataplane/shard-worker.js';
 import { createLogger } from '../src/control/logger.js';
-import { loadTapAddon } from '../src/phy/tap.js';
+import { TapDevice, loadTapAddon } from '../src/phy/tap.js';
+import { TapLink } from '../src/phy/tap-link.js';
 import type { ShardWorkerData, ThreadHello } from '../src/dataplane/thread-data.js';
 
 const data = workerData as ShardWorkerData;
-const worker = new ShardWorker(data, loadTapAddon());
+const addon = loadTapAddon();
+// The TAP the I/O thread opened: this worker writes its own frames to it while idle.
+const device = new TapLink(TapDevice.attach(data.tapFd, data.link.tap, data.link.vnetHdr), { mtu: data.link.mtu, offload: data.link.offload });
+const worker = new ShardWorker(data, device, () => addon.eventfdSignal(data.wakeFd));
 Comlink.expose(worker.rpc(), nodeEndpoint(data.rpc));
 try {
   await worker.startApps(createLogger({ level: data.logLevel, name: `worker-${data.index}`, pretty: false }));

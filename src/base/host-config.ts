@@ -1,6 +1,7 @@
 /**
  * Configuration of one instance of the protocol core (one per shard worker).
  */
+import type { LinkCapabilities } from './link.js';
 
 /** What a Host needs to know about itself. Addresses are uint32, MACs 48-bit numbers. */
 export interface HostConfig {
@@ -25,11 +26,10 @@ export interface HostConfig {
   /** TTL of datagrams we send (RFC 1122 3.2.1.7: 64 is the recommended default). */
   ttl: number;
   /**
-   * The device finishes TCP checksums (virtio-net NEEDS_CSUM) and segments TCP
-   * super-segments of up to 64 KiB (TSO). Off unless the TAP has a virtio-net header.
+   * What the link device offloads (checksums it completes, TCP super-frames it segments);
+   * omitted: nothing, every frame leaves complete.
    */
-  txChecksumOffload?: boolean;
-  tso?: boolean;
+  device?: LinkCapabilities;
 }
 
 /** Defaults matching the course lab: 10.10.0.4/24, MTU 1500. */

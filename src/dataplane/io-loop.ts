@@ -1,14 +1,15 @@
 /**
- * The I/O thread: TAP ⇄ rings.
+ * The I/O thread: link device (the TAP) ⇄ rings.
  *
- * RX: reads TAP frames in batches into a staging buffer, steers each to one shard's RX
- * ring by its flow hash (ARP to every shard), publishes each ring once per batch and
- * notifies a shard only if it sleeps. TX: shard workers write their frames to the TAP
- * themselves (tap-writer.ts, decision 0011); their TX rings carry re-injected datagrams,
- * which this thread steers again (and any frame record, which it writes). When there is
- * nothing to do it sleeps in poll() on the TAP fd and an eventfd the shards signal; it
- * yields to its event loop every few ms so that control RPC (latency histograms) is
- * answered.
+ * RX: receives frames from the device in batches into a staging buffer, steers each to
+ * one shard's RX ring by its flow hash (ARP to every shard) with its receive flags,
+ * publishes each ring once per batch and notifies a shard only if it sleeps. TX: a busy
+ * shard hands its frames to this thread through its TX ring, which it transmits in
+ * batches straight from ring memory with the offload each record asks for (an idle shard
+ * writes itself, decision 0011); TX rings also carry re-injected datagrams, which this
+ * thread steers again. When there is nothing to do it sleeps in the device's receive
+ * (poll() on the TAP fd and an eventfd the shards signal); it yields to its event loop
+ * every few ms so that control RPC (latency histograms) is answered.
  *
  * A full RX ring drops the new frame and counts it, as a NIC does.
  */
@@ -16,9 +17,10 @@ import { C, counterBlock, type Counters } from '../base/counters.js';
 import { FLOW_ALL, flowHashOfFrame, shardOf } from '../base/flow-hash.js';
 import { monoMs } from '../util/clock.js';
 import { S_RX_DISPATCH, S_TOTAL, S_TX_QUEUE, StageLatencyRecorder } from './latency.js';
-import { KIND_FRAME, KIND_REINJECT, TX_VNET_PREFIX, recordKind } from './record-kind.js';
+import { KIND_FRAME, KIND_REINJECT, addRecordFrame, recordKind } from './ring-records.js';
 import { RingConsumer, RingProducer } from './ring.js';
-import { VNET_HDR_LEN, type TapAddon } from '../phy/tap.js';
+import { FrameBatch } from '../base/frame-batch.js';
+import type { LinkDevice } from '../base/link.js';
 import { CTL_STOP, type IoThreadData, type ThreadRpc } from './thread-data.js';
 
 /** Most frames per TAP read or write call. */
@@ -35,33 +37,30 @@ export class IoLoop {
   private readonly rx: RingProducer[];
   private readonly tx: RingConsumer[];
   private readonly control: Int32Array;
-  private readonly staging: Uint8Array;
-  private readonly maxFrame: number;
-  private readonly offsets = new Int32Array(BATCH);
-  private readonly lens = new Int32Array(BATCH);
-  private readonly vnetRx: Uint8Array | null;
-  private readonly txPrefix: number;
-  private readonly writeErrors = new Int32Array(2);
+  /** Frames received from the device (a staging buffer). */
+  private readonly rxBatch: FrameBatch;
+  /** Frames to transmit, described in place in a TX ring's memory. */
+  private readonly txBatch: FrameBatch;
   private readonly touched: boolean[];
   private readonly n: number;
   private stopped = false;
   private onStop: (() => void) | null = null;
 
-  constructor(private readonly data: IoThreadData, private readonly addon: TapAddon, private readonly fd: number) {
+  /**
+   * @param device the link (its receive waits on the wake eventfd too)
+   * @param drainWake empties the wake eventfd after a sleep
+   */
+  constructor(data: IoThreadData, private readonly device: LinkDevice, private readonly drainWake: () => void) {
     this.counters = counterBlock(data.counters, 0);
     this.rx = data.rxRings.map((s) => new RingProducer(s));
     this.tx = data.txRings.map((s) => new RingConsumer(s));
     this.n = this.rx.length;
     this.touched = new Array<boolean>(this.n).fill(false);
     this.control = new Int32Array(data.control);
-    // With TSO/GRO offload the kernel hands us frames up to ~64 KiB; otherwise an MTU-sized frame.
-    this.maxFrame = data.link.offload !== 0 ? 65550 : Math.max(2048, (data.link.mtu + 14 + 15) & ~15);
-    this.staging = new Uint8Array(new SharedArrayBuffer(Math.max(this.maxFrame * 16, 2048 * BATCH)));
-    this.vnetRx = data.link.vnetHdr ? new Uint8Array(VNET_HDR_LEN * BATCH) : null;
-    // TX: in virtio-net mode each frame record starts with 6 bytes of padding and the
-    // frame's own 10-byte header (written by the worker, which knows about TSO), so frames
-    // stay 16-byte aligned and are written with one plain write() each.
-    this.txPrefix = data.link.vnetHdr ? TX_VNET_PREFIX : 0;
+    // With receive offload the device hands us frames up to ~64 KiB; otherwise MTU-sized ones.
+    const slot = (device.capabilities.maxRxFrame + 15) & ~15;
+    this.rxBatch = new FrameBatch(new Uint8Array(new SharedArrayBuffer(Math.max(slot * 16, 2048 * BATCH))), BATCH);
+    this.txBatch = new FrameBatch(new Uint8Array(0), BATCH);
   }
 
   /** The RPC surface for the main thread. */
@@ -115,15 +114,14 @@ export class IoLoop {
     this.counters[C.io_sleeps]++;
     this.readOnce(SLEEP_MS);
     for (let i = 0; i < this.n; i++) this.tx[i]!.clearSleeping();
-    this.addon.eventfdDrain(this.data.wakeFd);
+    this.drainWake();
   }
 
-  /** One readBatch (waiting up to timeoutMs when nothing is ready) and dispatch. */
+  /** One device receive (waiting up to timeoutMs when nothing is ready) and dispatch. */
   private readOnce(timeoutMs: number): number {
-    const n = this.addon.readBatch(
-      this.fd, this.staging, 0, this.staging.length, this.maxFrame,
-      this.offsets, this.lens, BATCH, timeoutMs, timeoutMs !== 0 ? this.data.wakeFd : -1, this.vnetRx,
-    );
+    const rx = this.rxBatch;
+    rx.clear();
+    const n = this.device.receive(rx, BATCH, timeoutMs);
     if (n < 0) {
       this.counters[C.drop_tap_read_error]++;
       return 0;
@@ -131,14 +129,12 @@ export class IoLoop {
     if (n === 0) return 0;
     const tRead = monoMs();
     this.counters[C.tap_read_batches]++;
-    const st = this.staging;
+    const st = rx.buf;
     for (let i = 0; i < n; i++) {
-      const off = this.offsets[i]!;
-      const len = this.lens[i]!;
+      const len = rx.lens[i]!;
       this.counters[C.tap_rx_frames]++;
       this.counters[C.tap_rx_bytes] += len;
-      const vflags = this.vnetRx !== null ? this.vnetRx[i * VNET_HDR_LEN]! : 0;
-      this.steer(st, off, len, KIND_FRAME | (vflags << 8), tRead);
+      this.steer(st, rx.offsets[i]!, len, KIND_FRAME | (rx.rxFlags[i]! << 8), tRead);
     }
     this.publishRx();
     return n;
@@ -170,34 +166,33 @@ export class IoLoop {
     }
   }
 
-  /** Writes every shard's pending TX frames to the TAP. Returns frames handled. */
+  /** Transmits every shard's pending TX frames. Returns frames handled. */
   private drainTx(): number {
     let total = 0;
     let reinjected = false;
+    const batch = this.txBatch;
     for (let s = 0; s < this.n; s++) {
       const c = this.tx[s]!;
+      batch.buf = c.buf;
       for (;;) {
-        let k = 0;
+        batch.clear();
         let off: number;
-        let t0sum = 0;
-        while (k < BATCH && (off = c.next()) >= 0) {
+        while (batch.count < BATCH && (off = c.next()) >= 0) {
           if (recordKind(c.kind) === KIND_REINJECT) {
             this.counters[C.reinjected_datagrams]++;
             this.steer(c.buf, off, c.length, KIND_FRAME, c.t0 > 0 ? c.t0 : c.t1);
             reinjected = true;
             continue;
           }
-          this.offsets[k] = off + this.txPrefix;
-          this.lens[k] = c.length - this.txPrefix;
-          k++;
+          addRecordFrame(batch, c.buf, off, c.length);
           const now = monoMs();
           this.latency.record(S_TX_QUEUE, now - c.t1);
           if (c.t0 > 0) this.latency.record(S_TOTAL, now - c.t0);
-          t0sum++;
         }
-        if (k > 0) this.write(c.buf, k);
+        const k = batch.count;
+        if (k > 0) this.transmit(batch);
         c.release();
-        total += t0sum;
+        total += k;
         if (k < BATCH) break;
       }
     }
@@ -205,18 +200,14 @@ export class IoLoop {
     return total;
   }
 
-  private write(buf: Uint8Array, k: number): void {
-    const w = this.addon.writeBatch(this.fd, buf, this.offsets, this.lens, 0, k, null, this.writeErrors);
-    this.counters[C.tap_write_batches]++;
-    for (let i = 0; i < w; i++) {
-      this.counters[C.tap_tx_frames]++;
-      this.counters[C.tap_tx_bytes] += this.lens[i]!;
-    }
-    if (this.writeErrors[0]! > 0) {
-      this.counters[C.tap_tx_frames] -= this.writeErrors[0]!;
-      this.counters[C.drop_tap_write_error] += this.writeErrors[0]!;
-      this.writeErrors[0] = 0;
-    }
-    if (w < k) this.counters[C.drop_tap_write_error] += k - w; // EAGAIN: the kernel queue is full
+  /** Hands the batch to the device once; what it does not take (full queue) is dropped and counted. */
+  private transmit(batch: FrameBatch): void {
+    const k = batch.count;
+    const w = this.device.transmit(batch, 0);
+    const c = this.counters;
+    c[C.tap_write_batches]++;
+    for (let i = 0; i < w; i++) c[C.tap_tx_bytes] += batch.lens[i]!;
+    c[C.tap_tx_frames] += w - batch.failed;
+    c[C.drop_tap_write_error] += batch.failed + (k - w);
   }
 }

@@ -1,18 +1,18 @@
 /**
- * A shard worker's thin shell around the protocol core: RX ring → Host → TAP.
+ * A shard worker's thin shell around the protocol core: RX ring → Host → link device.
  *
  * The worker keeps its event loop (applications, timers and RPC run here too), so it
  * sleeps with Atomics.waitAsync on its RX ring (spin first, then park) and is woken by
  * the I/O thread only when it raised its sleeping flag. A ref'd interval keeps the loop
- * alive, since waitAsync alone does not. Frames it sends go through a TxPath: written to
- * the TAP by this thread when it is idle, handed to the I/O thread through the TX ring
- * (published once per batch, eventfd wake only if it sleeps) when it is busy (decision
- * 0011). Re-injected datagrams always go through the ring.
+ * alive, since waitAsync alone does not. Frames it sends go through a TxPath: transmitted
+ * to the device by this thread when it is idle, handed to the I/O thread through the TX
+ * ring (published once per batch, eventfd wake only if it sleeps) when it is busy
+ * (decision 0011). Re-injected datagrams always go through the ring.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { C, counterBlock, type Counters } from '../base/counters.js';
 import { Host } from '../iface/host.js';
-import { RX_CSUM_PARTIAL, RX_CSUM_VERIFIED } from '../base/rx-flags.js';
+import type { LinkDevice } from '../base/link.js';
 import type { HostConfig } from '../base/host-config.js';
 import { DEFAULT_TTL } from '../base/host-config.js';
 import { formatIpv4, formatMac } from '../wire/addresses.js';
@@ -25,11 +25,10 @@ import type { Logger } from 'pino';
 import { monoMs } from '../util/clock.js';
 import { copyBytes } from '../util/copy-bytes.js';
 import { S_PROCESS, S_RX_QUEUE, StageLatencyRecorder } from './latency.js';
-import { KIND_FRAME, KIND_REINJECT, recordKind } from './record-kind.js';
-import { TapWriter } from './tap-writer.js';
+import { KIND_FRAME, KIND_REINJECT, recordKind, recordRxFlags } from './ring-records.js';
+import { DirectWriter } from './direct-writer.js';
 import { TxPath } from './tx-path.js';
 import { RingConsumer, RingProducer } from './ring.js';
-import type { TapAddon } from '../phy/tap.js';
 import { CTL_STOP, type ShardWorkerData, type ThreadRpc } from './thread-data.js';
 
 
@@ -46,24 +45,27 @@ export class ShardWorker {
   private readonly rx: RingConsumer;
   /** Frames for the I/O thread to write, and re-injected datagrams. */
   private readonly tx: RingProducer;
-  /** Frames this worker writes to the TAP itself. */
-  private readonly writer: TapWriter;
+  /** Frames this worker transmits itself. */
+  private readonly writer: DirectWriter;
   private readonly txPath: TxPath;
   private readonly control: Int32Array;
   /** TAP read time of the frame being processed (0: none). */
   private curT0 = 0;
 
-  constructor(private readonly data: ShardWorkerData, private readonly addon: TapAddon) {
+  /**
+   * @param device the link this worker transmits to directly (the TAP the I/O thread opened)
+   * @param wakeIo wakes the I/O thread when it sleeps and TX records were published
+   */
+  constructor(private readonly data: ShardWorkerData, device: LinkDevice, private readonly wakeIo: () => void) {
     this.counters = counterBlock(data.counters, 1 + data.index);
     this.rx = new RingConsumer(data.rxRing);
     this.tx = new RingProducer(data.txRing);
     this.control = new Int32Array(data.control);
-    const vnet = data.link.vnetHdr;
-    this.writer = new TapWriter(addon, data.tapFd, vnet, this.counters, this.latency);
+    this.writer = new DirectWriter(device, this.counters, this.latency);
     // Write directly when idle (nothing else waiting in the RX ring), else hand frames
     // to the I/O thread (tx-path.ts, decision 0011).
     const rx = this.rx;
-    this.txPath = new TxPath(this.tx, this.writer, vnet, () => rx.isEmpty(), this.counters);
+    this.txPath = new TxPath(this.tx, this.writer, () => rx.isEmpty(), this.counters);
     const config: HostConfig = {
       mac: data.link.mac,
       ip: data.link.ip,
@@ -74,8 +76,7 @@ export class ShardWorker {
       shardCount: data.count,
       answersArp: data.index === 0,
       ttl: DEFAULT_TTL,
-      txChecksumOffload: vnet,
-      tso: vnet,
+      device: device.capabilities,
     };
     this.host = new Host(config, this.txPath, this.counters, (b, off, len) => this.reinject(b, off, len), {
       tcp: { congestionControl: data.congestionControl },
@@ -177,9 +178,7 @@ export class ShardWorker {
       this.txPath.cause = rx.t0;
       this.latency.record(S_RX_QUEUE, now - rx.t1);
       if (recordKind(rx.kind) === KIND_FRAME) {
-        // Virtio-net header flags: NEEDS_CSUM (1) or DATA_VALID (2) vouch for the checksum.
-        const vflags = rx.kind >>> 8;
-        this.host.receive(buf, off, rx.length, now, (vflags & 1 ? RX_CSUM_PARTIAL : 0) | (vflags & 2 ? RX_CSUM_VERIFIED : 0));
+        this.host.receive(buf, off, rx.length, now, recordRxFlags(rx.kind));
         this.latency.record(S_PROCESS, monoMs() - now);
         // Write what this frame caused now rather than at the end of the batch: a TAP
         // takes one write() per frame anyway, so batching only adds latency.
@@ -196,7 +195,7 @@ export class ShardWorker {
   private flush(): void {
     this.writer.flush();
     if (this.tx.pending() === 0) return;
-    if (this.tx.publish()) this.addon.eventfdSignal(this.data.wakeFd);
+    if (this.tx.publish()) this.wakeIo();
   }
 
   /** Sends a reassembled datagram owned by another shard back through the I/O thread. */

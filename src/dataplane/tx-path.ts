@@ -1,7 +1,7 @@
 /**
  * A shard worker's transmit path (decision 0011): each frame is built in place either in
- * the worker's TX ring, for the I/O thread to write, or in a TapWriter's staging buffer,
- * for the worker to write itself.
+ * the worker's TX ring, for the I/O thread to write, or in the DirectWriter's staging
+ * batch, for the worker to write itself.
  *
  * - Busy worker (more frames waiting in its RX ring): the ring. The I/O thread writes in
  *   parallel while the worker goes on with the next frames; measured, this keeps ~25 %
@@ -9,17 +9,18 @@
  * - Idle worker (nothing else waiting): write directly. Handing one reply to a sleeping
  *   I/O thread costs an eventfd wake-up (~100–200 µs on this VM), the write ~5 µs.
  *
- * Counted in tx_direct_frames and tx_ring_frames. Frames of one flow never overtake each other: the target changes only when nothing is
- * in flight on the current one (staging empty; or every ring record published and
- * released by the I/O thread, which releases after writing).
+ * Counted in tx_direct_frames and tx_ring_frames. Frames of one flow never overtake each
+ * other: the target changes only when nothing is in flight on the current one (staging
+ * empty; or every ring record published and released by the I/O thread, which releases
+ * after writing). A ring record carries the frame's offload request in front of it
+ * (dataplane/ring-records.ts).
  */
 import { C, type Counters } from '../base/counters.js';
-import type { TxSink } from '../base/tx-sink.js';
+import type { TxOffload, TxSink } from '../base/link.js';
 import { monoMs } from '../util/clock.js';
-import { KIND_FRAME, TX_VNET_FRAME, TX_VNET_PREFIX } from './record-kind.js';
+import type { DirectWriter } from './direct-writer.js';
+import { KIND_FRAME, TX_FRAME_PREFIX, writeOffloadBlock } from './ring-records.js';
 import type { RingProducer } from './ring.js';
-import type { TapWriter } from './tap-writer.js';
-import { VNET_HDR_LEN, writeVnetHeader } from '../phy/tap.js';
 
 /** Which way the frames being built go. */
 export const TX_RING = 0;
@@ -29,25 +30,18 @@ export const TX_DIRECT = 1;
 export class TxPath implements TxSink {
   /** Target of the frame being built (TX_RING or TX_DIRECT). */
   private target = TX_RING;
-  private readonly pre: number;
-  private hdr = 0;
-  private ringReserved = false;
+  /** Offset of the ring record being built (-1: none, e.g. the ring was full). */
+  private ringRecord = -1;
   /** RX time of the frame being processed, stamped on ring records (0: none). */
   cause = 0;
 
-  /**
-   * @param preferDirect asked when the target may change: true to write directly
-   * @param vnet whether frames carry a virtio-net header
-   */
+  /** @param preferDirect asked when the target may change: true to write directly */
   constructor(
     private readonly ring: RingProducer,
-    private readonly writer: TapWriter,
-    private readonly vnet: boolean,
+    private readonly writer: DirectWriter,
     private readonly preferDirect: () => boolean,
     private readonly counters: Counters,
-  ) {
-    this.pre = vnet ? TX_VNET_FRAME : 0;
-  }
+  ) {}
 
   get buf(): Uint8Array {
     return this.target === TX_DIRECT ? this.writer.buf : this.ring.buf;
@@ -63,37 +57,27 @@ export class TxPath implements TxSink {
       this.writer.cause = this.cause;
       return this.writer.reserve(maxLen);
     }
-    const o = this.ring.reserve(maxLen + this.pre);
+    const o = this.ring.reserve(maxLen + TX_FRAME_PREFIX);
     if (o < 0) {
       this.ring.noteDrop();
-      this.ringReserved = false;
+      this.ringRecord = -1;
       return -1;
     }
-    this.ringReserved = true;
-    if (this.vnet) {
-      this.hdr = o + TX_VNET_PREFIX;
-      this.ring.buf.fill(0, this.hdr, this.hdr + VNET_HDR_LEN);
-    }
-    return o + this.pre;
+    this.ringRecord = o;
+    return o + TX_FRAME_PREFIX;
   }
 
-  commit(len: number): void {
+  commit(len: number, offload: TxOffload | null): void {
     if (this.target === TX_DIRECT) {
       this.counters[C.tx_direct_frames]++;
-      this.writer.commit(len);
+      this.writer.commit(len, offload);
       return;
     }
     this.counters[C.tx_ring_frames]++;
-    if (!this.ringReserved) return;
-    this.ringReserved = false;
-    this.ring.commit(len + this.pre, KIND_FRAME, this.cause, monoMs());
-  }
-
-  offload(flags: number, gsoType: number, hdrLen: number, gsoSize: number, csumStart: number, csumOffset: number): void {
-    if (this.target === TX_DIRECT) {
-      this.writer.offload(flags, gsoType, hdrLen, gsoSize, csumStart, csumOffset);
-      return;
-    }
-    writeVnetHeader(this.ring.buf, this.hdr, flags, gsoType, hdrLen, gsoSize, csumStart, csumOffset);
+    const o = this.ringRecord;
+    if (o < 0) return;
+    this.ringRecord = -1;
+    writeOffloadBlock(this.ring.buf, o, offload);
+    this.ring.commit(len + TX_FRAME_PREFIX, KIND_FRAME, this.cause, monoMs());
   }
 }

@@ -24,7 +24,7 @@ import { TcpLayer } from '../tcp/tcp-layer.js';
 import type { TcpConfig } from '../tcp/tcp-config.js';
 import { C, type Counters } from '../base/counters.js';
 import type { HostConfig } from '../base/host-config.js';
-import type { TxSink } from '../base/tx-sink.js';
+import type { TxSink } from '../base/link.js';
 import { RX_NONE } from '../base/rx-flags.js';
 
 /** Optional limits of the layers, for tests and tuning. */
@@ -67,8 +67,7 @@ export class Host {
     this.udp = new UdpLayer(config, this.ipOut, this.icmp, counters);
     this.ipIn = new Ipv4Input(config, this.ipOut, this.icmp, counters, foreign, limits.reassembly);
     this.tcp = new TcpLayer(
-      config.ip, config.mtu, config.shardIndex, config.shardCount, this.ipOut, counters, limits.tcp, limits.tcpSecret,
-      { csum: config.txChecksumOffload ?? false, tso: config.tso ?? false },
+      config.ip, config.mtu, config.shardIndex, config.shardCount, this.ipOut, counters, limits.tcp, limits.tcpSecret, config.device,
     );
     this.ipIn.register(IPPROTO_UDP, this.udp);
     this.ipIn.register(IPPROTO_TCP, this.tcp);

@@ -3,7 +3,7 @@
  * counts what it commits (tx_frames/tx_bytes) or could not place (drop_tx_ring_full).
  */
 import { C, type Counters } from '../base/counters.js';
-import type { TxSink } from '../base/tx-sink.js';
+import type { TxOffload, TxSink } from '../base/link.js';
 
 /** Frame output over a TxSink, with counters. */
 export class FrameOutput {
@@ -21,14 +21,9 @@ export class FrameOutput {
     return off;
   }
 
-  /** Virtio-net offload for the frame being built (see TxSink.offload). */
-  offload(flags: number, gsoType: number, hdrLen: number, gsoSize: number, csumStart: number, csumOffset: number): void {
-    this.sink.offload?.(flags, gsoType, hdrLen, gsoSize, csumStart, csumOffset);
-  }
-
-  /** Commits the reserved frame with its real length. */
-  commit(len: number): void {
-    this.sink.commit(len);
+  /** Commits the reserved frame with its real length and what the device should finish (TxSink.commit). */
+  commit(len: number, offload: TxOffload | null = null): void {
+    this.sink.commit(len, offload);
     this.counters[C.tx_frames]++;
     this.counters[C.tx_bytes] += len;
   }

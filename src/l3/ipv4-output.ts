@@ -13,7 +13,9 @@
  *   out.transmit(protocol, l4Len, now);
  * When the datagram fits the MTU and the next hop's MAC is known, prepare() reserves the
  * frame directly in the TX sink (no copy). Otherwise it hands out a scratch buffer and
- * transmit() fragments from there or queues the datagram for ARP.
+ * transmit() fragments from there or queues the datagram for ARP. Only a datagram built
+ * directly in the sink (`direct`) may ask the device for offload (a checksum to complete,
+ * a super-frame to segment): the others are copied or fragmented later, complete.
  */
 import { BROADCAST_MAC, ipv4InSubnet, prefixMask } from '../wire/addresses.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/ethernet.js';
@@ -22,6 +24,7 @@ import { C, type Counters } from '../base/counters.js';
 import type { HostConfig } from '../base/host-config.js';
 import type { ArpLayer } from '../l2/arp-layer.js';
 import type { FrameOutput } from '../l2/frame-output.js';
+import type { TxOffload } from '../base/link.js';
 import { copyBytes } from '../util/copy-bytes.js';
 import { fragmentPlan, writeFragmentHeader } from './ipv4-fragmenter.js';
 
@@ -71,7 +74,7 @@ export class Ipv4Output {
    * Returns the offset in `this.buf` where the L4 data goes, or -1 if it cannot be sent
    * (no route, TX full: counted).
    */
-  prepare(dst: number, maxL4Len: number, now: number, tso = false): number {
+  prepare(dst: number, maxL4Len: number, now: number, superFrame = false): number {
     const hop = this.nextHop(dst);
     if (hop === NO_ROUTE) {
       this.counters[C.drop_ipv4_no_route]++;
@@ -85,7 +88,7 @@ export class Ipv4Output {
     this.hop = hop;
     // Before reserving the frame: resolve() may send a unicast ARP probe first.
     this.mac = this.isBroadcast(hop) ? BROADCAST_MAC : this.arp.resolve(hop, now);
-    if (this.mac >= 0 && (IPV4_MIN_HEADER + maxL4Len <= this.config.mtu || tso)) {
+    if (this.mac >= 0 && (IPV4_MIN_HEADER + maxL4Len <= this.config.mtu || superFrame)) {
       const o = this.out.reserve(HDRS + maxL4Len);
       if (o < 0) return -1;
       this.buf = this.out.buf;
@@ -97,7 +100,7 @@ export class Ipv4Output {
     return HDRS;
   }
 
-  /** True when the datagram being built sits in the TX sink (offload requests apply). */
+  /** True when the datagram being built sits in the TX sink (offload requests apply to it). */
   get direct(): boolean {
     return this.frameOff >= 0;
   }
@@ -108,13 +111,11 @@ export class Ipv4Output {
     return hop !== NO_ROUTE && (this.isBroadcast(hop) || this.arp.cache.lookup(hop, now) >= 0);
   }
 
-  /** Virtio-net offload for the datagram being built directly in the sink. */
-  offload(flags: number, gsoType: number, hdrLen: number, gsoSize: number, csumStart: number, csumOffset: number): void {
-    this.out.offload(flags, gsoType, hdrLen, gsoSize, csumStart, csumOffset);
-  }
-
-  /** Finishes the datagram begun by prepare(): `l4Len` bytes of `protocol` were written. */
-  transmit(protocol: number, l4Len: number, now: number, dontFragment = false): void {
+  /**
+   * Finishes the datagram begun by prepare(): `l4Len` bytes of `protocol` were written.
+   * `offload` is passed to the device with the frame; only for a `direct` datagram.
+   */
+  transmit(protocol: number, l4Len: number, now: number, dontFragment = false, offload: TxOffload | null = null): void {
     const ipLen = IPV4_MIN_HEADER + l4Len;
     const flags = dontFragment ? IPV4_DF : 0;
     const id = this.nextId();
@@ -124,7 +125,7 @@ export class Ipv4Output {
       const o = this.frameOff;
       writeEthernetHeader(b, o, this.mac, this.config.mac, ETHERTYPE_IPV4);
       writeIpv4Header(b, o + ETH_HEADER_LEN, ipLen, id, flags, this.config.ttl, protocol, this.config.ip, this.dst);
-      this.out.commit(ETH_HEADER_LEN + ipLen);
+      this.out.commit(ETH_HEADER_LEN + ipLen, offload);
       this.frameOff = -1;
       return;
     }

@@ -276,6 +276,14 @@ export class TapDevice {
     return new TapDevice(a, h.fd, h.name, vnetHdr);
   }
 
+  /**
+   * A TapDevice over an fd another thread opened (shard workers write to the I/O thread's
+   * TAP). The caller must not close() it: the opener owns the fd.
+   */
+  static attach(fd: number, name: string, vnetHdr: boolean): TapDevice {
+    return new TapDevice(loadTapAddon(), fd, name, vnetHdr);
+  }
+
   /** The /dev/net/tun fd, or -1 once closed. */
   get fd(): number {
     return this.#fd;

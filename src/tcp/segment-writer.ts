@@ -2,22 +2,22 @@
  * Builds and sends TCP segments: header, options (SYN options, timestamps, SACK blocks),
  * payload copied straight from the send buffer into the outgoing frame, checksum.
  *
+ * With a device that completes checksums the checksum field gets only the pseudo-header
+ * sum and the frame asks the device to finish it; with one that segments (TSO), a
+ * segment may carry up to the device's tsoMaxPayload (a multiple of the MSS) and asks to
+ * be cut at the MSS (base/link.ts TxOffload). Without, every segment is complete.
+ *
  * RFC 9293 3.1 (header), RFC 7323 3.2 (timestamps on every segment once negotiated),
  * RFC 2018 3 (SACK option on ACKs), RFC 1071 (checksum over the pseudo-header).
  */
-import { IPPROTO_TCP } from '../wire/ipv4.js';
+import { IPPROTO_TCP, IPV4_MIN_HEADER } from '../wire/ipv4.js';
 import {
   TCP_MIN_HEADER, TCP_SYN, fillTcpChecksum, setTcpChecksum, tcpPseudoHeaderPartial,
   writeSackOption, writeSynOptions, writeTcpHeader, writeTimestampOption,
 } from '../wire/tcp.js';
 import { ETH_HEADER_LEN } from '../wire/ethernet.js';
-import { IPV4_MIN_HEADER } from '../wire/ipv4.js';
-
-/** virtio_net_hdr values (include/uapi/linux/virtio_net.h). */
-const VNET_F_NEEDS_CSUM = 1, VNET_GSO_NONE = 0, VNET_GSO_TCPV4 = 1;
-/** Largest TCP payload of one TSO super-segment: the IPv4 total length is 16 bits. */
-export const TSO_MAX_PAYLOAD = 65535 - IPV4_MIN_HEADER - 60;
 import { C, type Counters } from '../base/counters.js';
+import { TxOffload, type LinkCapabilities } from '../base/link.js';
 import type { Ipv4Output } from '../l3/ipv4-output.js';
 import type { SendBuffer } from './send-buffer.js';
 
@@ -58,24 +58,39 @@ export class SegmentOptions {
   }
 }
 
+/** Offset of the TCP header in a frame we build: Ethernet + an IPv4 header without options. */
+const L4_START = ETH_HEADER_LEN + IPV4_MIN_HEADER;
+
 /** Writes segments through IPv4 output. */
 export class SegmentWriter {
-  /**
-   * @param csumOffload the device completes TCP checksums (we write the pseudo-header sum and NEEDS_CSUM)
-   * @param tso the device segments super-segments (gso_type TCPV4, gso_size = the connection's MSS)
-   */
+  /** The device completes TCP checksums. */
+  readonly csumOffload: boolean;
+  /** Largest payload of a super-segment the device cuts at the MSS (0: no TSO). */
+  readonly tsoMaxPayload: number;
+  private readonly tx = new TxOffload();
+
+  /** @param device what the link device offloads (omitted: nothing) */
   constructor(
     private readonly ip: Ipv4Output,
     private readonly counters: Counters,
     private readonly localIp: number,
-    readonly csumOffload = false,
-    readonly tso = false,
-  ) {}
+    device?: Pick<LinkCapabilities, 'txChecksum' | 'tsoMaxPayload'>,
+  ) {
+    this.csumOffload = device?.txChecksum ?? false;
+    // Segmentation offload needs checksum offload: every segment's checksum differs.
+    this.tsoMaxPayload = this.csumOffload ? Math.min(device?.tsoMaxPayload ?? 0, 65535 - IPV4_MIN_HEADER - 60) : 0;
+  }
+
+  /** True when the device segments TCP super-frames. */
+  get tso(): boolean {
+    return this.tsoMaxPayload > 0;
+  }
 
   /** Largest payload one send() may carry to `remoteIp` now: a TSO super-segment when possible, else `mss`. */
   maxPayload(remoteIp: number, mss: number, now: number): number {
-    if (!this.tso || !this.ip.canSendDirect(remoteIp, now)) return mss;
-    return TSO_MAX_PAYLOAD - (TSO_MAX_PAYLOAD % mss);
+    const max = this.tsoMaxPayload;
+    if (max < 2 * mss || !this.ip.canSendDirect(remoteIp, now)) return mss;
+    return max - (max % mss);
   }
 
   /**
@@ -97,7 +112,7 @@ export class SegmentWriter {
     }
     const hlen = TCP_MIN_HEADER + optLen;
     const l4 = hlen + len;
-    const gso = this.tso && mss > 0 && len > mss;
+    const gso = this.tsoMaxPayload > 0 && mss > 0 && len > mss;
     const o = this.ip.prepare(remoteIp, l4, now, gso);
     if (o < 0) return false;
     const b = this.ip.buf;
@@ -112,14 +127,18 @@ export class SegmentWriter {
     if (len > 0 && sb !== null) sb.copyOut(dataOffset, len, b, o + hlen);
     if (this.csumOffload && this.ip.direct) {
       // The device completes the checksum (and segments a super-segment): the field holds
-      // the folded pseudo-header sum including the TCP length, as virtio-net expects.
+      // the folded pseudo-header sum including the TCP length.
       setTcpChecksum(b, o, tcpPseudoHeaderPartial(this.localIp, remoteIp, l4));
-      const l3 = ETH_HEADER_LEN + IPV4_MIN_HEADER;
-      this.ip.offload(VNET_F_NEEDS_CSUM, gso ? VNET_GSO_TCPV4 : VNET_GSO_NONE, l3 + hlen, gso ? mss : 0, l3, 16);
+      const t = this.tx;
+      t.csumStart = L4_START;
+      t.csumOffset = 16;
+      t.segSize = gso ? mss : 0;
+      t.hdrLen = L4_START + hlen;
+      this.ip.transmit(IPPROTO_TCP, l4, now, false, t);
     } else {
       fillTcpChecksum(b, o, l4, this.localIp, remoteIp);
+      this.ip.transmit(IPPROTO_TCP, l4, now);
     }
-    this.ip.transmit(IPPROTO_TCP, l4, now);
     this.counters[C.tcp_segments_tx]++;
     return true;
   }

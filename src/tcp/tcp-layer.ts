@@ -17,6 +17,7 @@ import { hashFourTuple, shardOf } from '../base/flow-hash.js';
 import type { Ipv4Output } from '../l3/ipv4-output.js';
 import type { TransportInput } from '../l3/ipv4-input.js';
 import { rxChecksumTrusted } from '../base/rx-flags.js';
+import type { LinkCapabilities } from '../base/link.js';
 import {
   TCP_ACK, TCP_FIN, TCP_OK, TCP_RST, TCP_SYN, TCP_TRUNCATED,
   parseTcpOptions, tcpAck, tcpChecksumValid, tcpDataOffset, tcpDstPort, tcpFlags, tcpSeq, tcpSrcPort, tcpWindow, validateTcp,
@@ -79,11 +80,11 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
     readonly counters: Counters,
     config: Partial<TcpConfig> = {},
     secret?: Uint8Array,
-    offload: { csum?: boolean; tso?: boolean } = {},
+    device?: LinkCapabilities,
   ) {
     this.config = { ...DEFAULT_TCP_CONFIG, ...config };
     this.ourMss = mtu - 40;
-    this.writer = new SegmentWriter(ip, counters, localIp, offload.csum ?? false, (offload.tso ?? false) && (offload.csum ?? false));
+    this.writer = new SegmentWriter(ip, counters, localIp, device);
     this.isnGen = new IsnGenerator(secret);
     this.cookies = new SynCookies(secret);
     this.nextEphemeral = EPHEMERAL_FIRST + ((shardIndex * 7919) % (EPHEMERAL_LAST - EPHEMERAL_FIRST));

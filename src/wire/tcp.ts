@@ -130,6 +130,11 @@ export function writeTcpHeader(
   b[o + 19] = 0;
 }
 
+/** Set the sequence number (does not update the checksum). */
+export function setTcpSeq(b: Uint8Array, o: number, v: number): void {
+  writeU32(b, o + 4, v);
+}
+
 /** Set the checksum field. */
 export function setTcpChecksum(b: Uint8Array, o: number, v: number): void {
   writeU16(b, o + 16, v);

@@ -1,14 +1,18 @@
 /**
- * Two protocol cores on a virtual link with a virtual clock, for deterministic TCP tests:
- * host A (10.0.0.1) and host B (10.0.0.2), each with its own VirtualWire. `run()` moves
- * frames across (through an optional fault function: drop, duplicate, reorder) and
+ * Two protocol cores on an in-memory link with a virtual clock, for deterministic TCP
+ * tests: host A (10.0.0.1) and host B (10.0.0.2), each a Host driven over one end of a
+ * MemoryLink (src/phy/memory-link.ts) by a LinkDriver (src/iface/link-driver.ts), the
+ * same device interface the TAP implements. `run()` delivers frames one at a time in
+ * arrival order (through an optional fault function: drop, duplicate, reorder) and
  * advances the clock to the next timer when the link is idle.
  */
-import { Host, type HostLimits } from '../../src/iface/host.js';
+import type { HostLimits } from '../../src/iface/host.js';
+import { LinkDriver } from '../../src/iface/link-driver.js';
 import { newCounters, type Counters } from '../../src/base/counters.js';
+import type { LinkCapabilities } from '../../src/base/link.js';
+import { MemoryLink, type LinkFault, type LinkFrame } from '../../src/phy/memory-link.js';
 import type { TcpConnectionEvents, TcpConnectionHandle, TcpErrorCode } from '../../src/tcp/connection-handle.js';
 import { parseIpv4, parseMac } from '../../src/wire/addresses.js';
-import { VirtualWire } from './virtual-wire.js';
 import { arpFrame } from './frames.js';
 
 export const IP_A = parseIpv4('10.0.0.1');
@@ -17,14 +21,10 @@ export const MAC_A = parseMac('02:00:00:00:0a:01');
 export const MAC_B = parseMac('02:00:00:00:0b:02');
 
 /** A frame in flight: from which side, bytes, and when it arrives. */
-export interface Flight {
-  from: 'A' | 'B';
-  frame: Uint8Array;
-  at: number;
-}
+export type Flight = LinkFrame;
 
 /** Decides the fate of each frame: return [] to drop, [f] to deliver, [f, f] to duplicate; may change `at`. */
-export type Fault = (f: Flight, index: number) => Flight[];
+export type Fault = LinkFault;
 
 /** A recording of one side of a connection's events. */
 export class Recorder implements TcpConnectionEvents {
@@ -61,28 +61,30 @@ export class Recorder implements TcpConnectionEvents {
   }
 }
 
+/** Options of the pair's link. */
+export interface TcpPairLinkOptions {
+  /** What the devices offload (default none) and how offload is delivered (default 'wire'). */
+  capabilities?: Partial<LinkCapabilities>;
+  deliver?: 'wire' | 'local';
+}
+
 /** The pair. */
 export class TcpPair {
   now = 1000;
-  readonly wireA = new VirtualWire();
-  readonly wireB = new VirtualWire();
   readonly countersA: Counters = newCounters();
   readonly countersB: Counters = newCounters();
-  readonly a: Host;
-  readonly b: Host;
-  /** Delay of the link (ms). */
-  delay = 1;
-  fault: Fault | null = null;
-  private inFlight: Flight[] = [];
-  private index = 0;
-  /** Every frame that went over the link (for assertions). */
-  readonly log: Flight[] = [];
+  readonly link: MemoryLink;
+  readonly drvA: LinkDriver;
+  readonly drvB: LinkDriver;
+  private readonly drivers: Record<'A' | 'B', LinkDriver>;
 
-  constructor(limits: HostLimits = {}, limitsB: HostLimits = limits) {
+  constructor(limits: HostLimits = {}, limitsB: HostLimits = limits, linkOpts: TcpPairLinkOptions = {}) {
     const secret = new Uint8Array(32).fill(7);
     const base = { prefixLength: 24, gateway: 0, mtu: 1500, shardIndex: 0, shardCount: 1, answersArp: true, ttl: 64 };
-    this.a = new Host({ ...base, mac: MAC_A, ip: IP_A }, this.wireA, this.countersA, () => {}, { tcpSecret: secret, ...limits });
-    this.b = new Host({ ...base, mac: MAC_B, ip: IP_B }, this.wireB, this.countersB, () => {}, { tcpSecret: secret, ...limitsB });
+    this.link = new MemoryLink({ ...linkOpts, clock: () => this.now, delay: 1, log: true });
+    this.drvA = new LinkDriver(this.link.a, { ...base, mac: MAC_A, ip: IP_A }, this.countersA, () => {}, { tcpSecret: secret, ...limits });
+    this.drvB = new LinkDriver(this.link.b, { ...base, mac: MAC_B, ip: IP_B }, this.countersB, () => {}, { tcpSecret: secret, ...limitsB });
+    this.drivers = { A: this.drvA, B: this.drvB };
     this.a.tcp.clock = () => this.now;
     this.b.tcp.clock = () => this.now;
     // Teach each side the other's MAC.
@@ -90,35 +92,55 @@ export class TcpPair {
     this.a.receive(reqFromB, 0, reqFromB.length, this.now);
     const reqFromA = arpFrame(MAC_B, 1, MAC_A, IP_A, 0, IP_B);
     this.b.receive(reqFromA, 0, reqFromA.length, this.now);
-    this.wireA.take();
-    this.wireB.take();
+    this.drvA.tx.clear();
+    this.drvB.tx.clear();
+  }
+
+  /** Host A and host B. */
+  get a() {
+    return this.drvA.host;
+  }
+  get b() {
+    return this.drvB.host;
+  }
+
+  /** Delay of the link (ms). */
+  get delay(): number {
+    return this.link.delay;
+  }
+  set delay(ms: number) {
+    this.link.delay = ms;
+  }
+
+  /** The fault function applied to every frame sent (null: none). */
+  get fault(): Fault | null {
+    return this.link.fault;
+  }
+  set fault(f: Fault | null) {
+    this.link.fault = f;
+  }
+
+  /** Every frame that went over the link, before faults (for assertions). */
+  get log(): Flight[] {
+    return this.link.log;
   }
 
   /** Moves frames and timers until nothing happens or `until` (ms) is reached. */
   run(untilMs = this.now + 60_000, maxSteps = 1_000_000): void {
     for (let step = 0; step < maxSteps; step++) {
+      // What applications changed, then everything either side produced, onto the link.
       this.a.tcp.flushDirty(this.now);
+      this.drvA.flush();
       this.b.tcp.flushDirty(this.now);
-      this.collect();
-      if (this.inFlight.length > 0) {
-        this.inFlight.sort((x, y) => x.at - y.at);
-        const next = this.inFlight[0]!;
-        const timer = Math.min(this.a.nextDeadline(), this.b.nextDeadline());
-        if (timer < next.at) {
-          this.now = Math.max(this.now, timer);
-          this.a.poll(this.now);
-          this.b.poll(this.now);
-          continue;
-        }
-        this.inFlight.shift();
+      this.drvB.flush();
+      const next = this.link.peek();
+      const timer = Math.min(this.a.nextDeadline(), this.b.nextDeadline());
+      if (next !== null && next.at <= timer) {
         this.now = Math.max(this.now, next.at);
-        const to = next.from === 'A' ? this.b : this.a;
-        to.receive(next.frame, 0, next.frame.length, this.now);
+        this.drivers[next.to].receive(this.now, 1);
         continue;
       }
-      const timer = Math.min(this.a.nextDeadline(), this.b.nextDeadline());
-      if (timer === Infinity || timer > untilMs) {
-        this.now = Math.max(this.now, Math.min(untilMs, this.now));
+      if (timer === Infinity || (next === null && timer > untilMs)) {
         return;
       }
       this.now = Math.max(this.now, timer);
@@ -126,17 +148,6 @@ export class TcpPair {
       this.b.poll(this.now);
     }
     throw new Error('TcpPair.run: too many steps');
-  }
-
-  private collect(): void {
-    for (const [from, wire] of [['A', this.wireA], ['B', this.wireB]] as const) {
-      for (const frame of wire.take()) {
-        const f: Flight = { from, frame, at: this.now + this.delay };
-        this.log.push(f);
-        const out = this.fault ? this.fault(f, this.index++) : [f];
-        this.inFlight.push(...out);
-      }
-    }
   }
 
   /** Opens a connection A → B:port (B listens); returns both ends with recorders. */

@@ -4,46 +4,46 @@
  * target changes only when nothing is in flight on the current one.
  */
 import { describe, expect, it } from 'vitest';
-import { TxPath } from '../../src/dataplane/tx-path.js';
-import { TapWriter } from '../../src/dataplane/tap-writer.js';
-import { RingConsumer, RingProducer, createRingBuffer } from '../../src/dataplane/ring.js';
-import { KIND_FRAME, TX_VNET_PREFIX, recordKind } from '../../src/dataplane/record-kind.js';
-import { C, allocateCounterBlocks, counterBlock } from '../../src/base/counters.js';
-import type { TapAddon } from '../../src/phy/tap.js';
+import { TxPath } from '../../../src/dataplane/tx-path.js';
+import { DirectWriter } from '../../../src/dataplane/direct-writer.js';
+import { RingConsumer, RingProducer, createRingBuffer } from '../../../src/dataplane/ring.js';
+import { KIND_FRAME, addRecordFrame, recordKind } from '../../../src/dataplane/ring-records.js';
+import { C, allocateCounterBlocks, counterBlock } from '../../../src/base/counters.js';
+import { FrameBatch } from '../../../src/base/frame-batch.js';
+import { TxOffload } from '../../../src/base/link.js';
+import { RecordingDevice } from '../../helpers/recording-device.js';
 
-/** What reached the "TAP", in order, by either path: the first payload byte of each frame. */
-function setup(vnet = false) {
-  const wire: number[] = [];
-  const addon = {
-    writeBatch(_fd: number, buf: Uint8Array, offsets: Int32Array, lens: Int32Array, first: number, count: number) {
-      for (let i = first; i < first + count; i++) wire.push(buf[offsets[i]! + (vnet ? 10 : 0)]!);
-      return count;
-    },
-  } as unknown as TapAddon;
+/** One device for both paths: what reached it, in order, as the first payload byte of each frame. */
+function setup() {
+  const device = new RecordingDevice({ txChecksum: true, tsoMaxPayload: 65_000 });
   const sab = createRingBuffer(1 << 18);
   const ring = new RingProducer(sab);
   const io = new RingConsumer(sab);
   const counters = counterBlock(allocateCounterBlocks(1), 0);
-  const writer = new TapWriter(addon, 3, vnet, counters, null, 1 << 16);
+  const writer = new DirectWriter(device, counters, null, 1 << 16);
   let busy = false;
-  const path = new TxPath(ring, writer, vnet, () => !busy, counters);
+  const path = new TxPath(ring, writer, () => !busy, counters);
   const sent = (): [number, number] => [counters[C.tx_ring_frames]!, counters[C.tx_direct_frames]!];
-  const send = (id: number): void => {
+  const send = (id: number, offload: TxOffload | null = null): void => {
     const o = path.reserve(64);
     expect(o).toBeGreaterThanOrEqual(0);
     path.buf[o] = id;
-    path.commit(1);
+    path.commit(1, offload);
   };
-  /** The I/O thread's side: write every published ring record (in order), then release. */
+  const wire = (): number[] => device.sent.map((f) => f.bytes[0]!);
+  /** The I/O thread's side: every published ring record (in order) to the device, then release. */
+  const batch = new FrameBatch(io.buf, 64);
   const ioDrain = (): void => {
+    batch.clear();
     let off: number;
     while ((off = io.next()) >= 0) {
       expect(recordKind(io.kind)).toBe(KIND_FRAME);
-      wire.push(io.buf[off + (vnet ? TX_VNET_PREFIX + 10 : 0)]!);
+      addRecordFrame(batch, io.buf, off, io.length);
     }
+    device.transmit(batch, 0);
     io.release();
   };
-  return { wire, ring, writer, path, send, ioDrain, sent, setBusy: (b: boolean) => (busy = b) };
+  return { device, wire, ring, writer, path, send, ioDrain, sent, setBusy: (b: boolean) => (busy = b) };
 }
 
 describe('TxPath', () => {
@@ -52,7 +52,7 @@ describe('TxPath', () => {
     t.send(1);
     t.send(2);
     t.writer.flush();
-    expect(t.wire).toEqual([1, 2]);
+    expect(t.wire()).toEqual([1, 2]);
     expect(t.sent()).toEqual([0, 2]);
     expect(t.ring.pending()).toBe(0);
   });
@@ -66,7 +66,7 @@ describe('TxPath', () => {
     expect(t.ring.pending()).toBe(2);
     t.ring.publish();
     t.ioDrain();
-    expect(t.wire).toEqual([1, 2]);
+    expect(t.wire()).toEqual([1, 2]);
     expect(t.sent()).toEqual([2, 0]);
   });
 
@@ -80,13 +80,13 @@ describe('TxPath', () => {
     t.ring.publish();
     t.send(3);
     t.writer.flush();
-    expect(t.wire).toEqual([]);
+    expect(t.wire()).toEqual([]);
     t.ring.publish();
     t.ioDrain();
-    expect(t.wire).toEqual([1, 2, 3]);
+    expect(t.wire()).toEqual([1, 2, 3]);
     t.send(4); // the ring is drained: now direct
     t.writer.flush();
-    expect(t.wire).toEqual([1, 2, 3, 4]);
+    expect(t.wire()).toEqual([1, 2, 3, 4]);
     expect(t.sent()).toEqual([3, 1]);
   });
 
@@ -101,28 +101,29 @@ describe('TxPath', () => {
     expect(t.ring.pending()).toBe(1);
     t.ring.publish();
     t.ioDrain();
-    expect(t.wire).toEqual([1, 2, 3]);
+    expect(t.wire()).toEqual([1, 2, 3]);
   });
 
-  it('virtio-net mode: both paths carry the header in front of the frame; offload() fills the right one', () => {
-    const t = setup(true);
-    const o1 = t.path.reserve(64);
-    t.path.buf[o1] = 7;
-    t.path.offload(1, 1, 54, 1448, 34, 16);
-    t.path.commit(1);
+  it('both paths carry the frame\'s offload request to the device', () => {
+    const t = setup();
+    const off = new TxOffload();
+    off.csumStart = 34;
+    off.csumOffset = 16;
+    off.segSize = 1448;
+    off.hdrLen = 54;
+    t.send(7, off);
     t.writer.flush();
     t.setBusy(true);
-    const o2 = t.path.reserve(64);
-    t.path.buf[o2] = 8;
-    t.path.offload(1, 0, 0, 0, 34, 16);
-    t.path.commit(1);
+    off.segSize = 0;
+    t.send(8, off);
+    t.send(9, null);
     t.ring.publish();
     t.ioDrain();
-    expect(t.wire).toEqual([7, 8]);
-    // The ring record: [6 pad][vnet hdr][frame]; the header says NEEDS_CSUM, no GSO.
-    const b = t.ring.buf;
-    const hdr = o2 - 10;
-    expect([...b.subarray(hdr, hdr + 10)]).toEqual([1, 0, 0, 0, 0, 0, 34, 0, 16, 0]);
-    expect([...t.writer.buf.subarray(o1 - 10, o1)]).toEqual([1, 1, 54, 0, 0xa8, 0x05, 34, 0, 16, 0]);
+    expect(t.wire()).toEqual([7, 8, 9]);
+    expect(t.device.sent.map((f) => [f.csumStart, f.csumOffset, f.segSize, f.hdrLen])).toEqual([
+      [34, 16, 1448, 54],
+      [34, 16, 0, 54],
+      [-1, 0, 0, 0],
+    ]);
   });
 });

@@ -1,0 +1,97 @@
+/**
+ * A TxSink that stages the frames the core builds in a FrameBatch and transmits them to a
+ * LinkDevice in batches (flush()), flushing early when the batch is full. What a
+ * single-threaded driver (iface/link-driver.ts) and a shard worker writing to the TAP
+ * itself (dataplane/direct-writer.ts, which adds counters and latency) send through.
+ *
+ * Bounded: at most `frames` frames or `bytes` bytes are staged. Frames the device does
+ * not take because its queue is full are dropped, as a NIC drops when its ring is full;
+ * `lastFlush` says what happened to the last batch.
+ */
+import { FrameBatch } from './frame-batch.js';
+import type { LinkDevice, TxOffload, TxSink } from './link.js';
+
+/** Default staging: room for 8 TSO super-frames of 64 KiB plus 64 MTU-sized frames. */
+export const TX_STAGING_BYTES = 8 * 65_600 + 64 * 1_600;
+
+/** Outcome of one flush. */
+export interface FlushResult {
+  /** Frames staged, frames the device consumed, frames it rejected (errors) among those. */
+  staged: number;
+  consumed: number;
+  failed: number;
+  /** device.transmit() calls made. */
+  calls: number;
+  /** errno of the last rejected frame (0: none). */
+  lastErrno: number;
+}
+
+/** Stages frames and transmits them to a device. */
+export class TxStaging implements TxSink {
+  protected readonly batch: FrameBatch;
+  /** What the last flush() did. */
+  readonly lastFlush: FlushResult = { staged: 0, consumed: 0, failed: 0, calls: 0, lastErrno: 0 };
+
+  /**
+   * @param device where flush() transmits
+   * @param bytes staging memory
+   * @param frames most frames staged
+   */
+  constructor(protected readonly device: LinkDevice, bytes = TX_STAGING_BYTES, frames = 64) {
+    this.batch = new FrameBatch(new Uint8Array(new ArrayBuffer(bytes)), frames);
+  }
+
+  get buf(): Uint8Array {
+    return this.batch.buf;
+  }
+
+  /** Frames staged and not yet transmitted. */
+  get pending(): number {
+    return this.batch.count;
+  }
+
+  reserve(maxLen: number): number {
+    let o = this.batch.reserve(maxLen);
+    if (o < 0 && this.batch.count > 0) {
+      this.flush();
+      o = this.batch.reserve(maxLen);
+    }
+    return o;
+  }
+
+  commit(len: number, offload: TxOffload | null): void {
+    this.batch.commit(len, offload);
+  }
+
+  /** Drops every staged frame without transmitting it. */
+  clear(): void {
+    this.batch.clear();
+  }
+
+  /** Transmits every staged frame in order; returns how many the device consumed. */
+  flush(): number {
+    const b = this.batch;
+    const k = b.count;
+    if (k === 0) return 0;
+    let done = 0;
+    let calls = 0;
+    while (done < k) {
+      const w = this.device.transmit(b, done);
+      calls++;
+      if (w <= 0) break; // the device queue is full: the rest is dropped
+      done += w;
+    }
+    const r = this.lastFlush;
+    r.staged = k;
+    r.consumed = done;
+    r.failed = b.failed;
+    r.calls = calls;
+    r.lastErrno = b.lastErrno;
+    this.flushed(r);
+    b.clear();
+    return done;
+  }
+
+  /** Called by flush() after transmitting, before the batch is cleared (frame i's data still there). */
+  protected flushed(_r: FlushResult): void {}
+}

@@ -1,0 +1,134 @@
+/**
+ * The TAP as a LinkDevice (base/link.ts): the binding's batched reads and writes
+ * (phy/tap.ts) with the virtio-net header translated to and from the device-neutral
+ * per-frame metadata of a FrameBatch. This is the only place that knows the header.
+ *
+ * Receive: flags NEEDS_CSUM → RX_CSUM_PARTIAL (locally generated traffic, checksum field
+ * holds the pseudo-header sum), DATA_VALID → RX_CSUM_VERIFIED, gso_type ≠ NONE → RX_GSO
+ * with gso_size as the segment size. Transmit: a checksum to complete → NEEDS_CSUM with
+ * csum_start/csum_offset; a segment size → gso_type TCPV4 (TCPV6 for an IPv6 frame),
+ * gso_size, hdr_len. The header goes in its own iovec (writev), so frames need no room
+ * in front of them.
+ *
+ * Capabilities: with the header, the kernel completes checksums and segments TCP
+ * super-frames of up to 64 KiB on write (it does so even without TUNSETOFFLOAD, which
+ * only governs what it hands us); it aggregates received segments (GRO) only when
+ * TUNSETOFFLOAD granted TSO. virtio 1.1 5.1.6, Documentation/networking/tuntap.rst.
+ */
+import type { FrameBatch } from '../base/frame-batch.js';
+import type { LinkCapabilities, LinkDevice } from '../base/link.js';
+import { RX_CSUM_PARTIAL, RX_CSUM_VERIFIED, RX_GSO } from '../base/rx-flags.js';
+import { ETH_HEADER_LEN, ETHERTYPE_IPV6 } from '../wire/ethernet.js';
+import {
+  TAP_MAX_GSO_FRAME, TUN_F_TSO4, TUN_F_TSO6, VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM,
+  VIRTIO_NET_HDR_GSO_NONE, VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6, VNET_HDR_LEN, writeVnetHeader, type TapDevice,
+} from './tap.js';
+
+/** Largest TCP payload of one super-frame: an IP datagram is at most 65535 bytes (IPv4 header and TCP options taken off). */
+export const TAP_TSO_MAX_PAYLOAD = 65535 - 20 - 60;
+
+/** What TapLink uses of a TapDevice (phy/tap.ts). */
+export type TapIo = Pick<TapDevice, 'vnetHdr' | 'readBatch' | 'writeBatch'>;
+
+/** How the TAP was set up. */
+export interface TapLinkOptions {
+  /** IP MTU of the link. */
+  mtu: number;
+  /** TUNSETOFFLOAD flags the kernel accepted (0: none). */
+  offload: number;
+  /** An eventfd that wakes a receive() waiting in poll() (-1: none). */
+  wakeFd?: number;
+}
+
+/** Capabilities of a TAP with or without the virtio-net header. */
+export function tapCapabilities(vnetHdr: boolean, offload: number, mtu: number): LinkCapabilities {
+  const gro = vnetHdr && (offload & (TUN_F_TSO4 | TUN_F_TSO6)) !== 0;
+  return {
+    medium: 'ethernet',
+    mtu,
+    maxRxFrame: gro ? TAP_MAX_GSO_FRAME : mtu + ETH_HEADER_LEN,
+    txChecksum: vnetHdr,
+    tsoMaxPayload: vnetHdr ? TAP_TSO_MAX_PAYLOAD : 0,
+  };
+}
+
+/** A TAP device as a LinkDevice. */
+export class TapLink implements LinkDevice {
+  readonly capabilities: LinkCapabilities;
+  private readonly vnet: boolean;
+  private readonly wakeFd: number;
+  private vnetRx = new Uint8Array(0);
+  private vnetTx = new Uint8Array(0);
+  private readonly errors = new Int32Array(2);
+
+  constructor(readonly tap: TapIo, opts: TapLinkOptions) {
+    this.vnet = tap.vnetHdr;
+    this.capabilities = tapCapabilities(tap.vnetHdr, opts.offload, opts.mtu);
+    this.wakeFd = opts.wakeFd ?? -1;
+  }
+
+  receive(batch: FrameBatch, max: number, timeoutMs: number): number {
+    const want = Math.min(max, batch.capacity);
+    let v: Uint8Array | null = null;
+    if (this.vnet) {
+      if (this.vnetRx.length < want * VNET_HDR_LEN) this.vnetRx = new Uint8Array(batch.capacity * VNET_HDR_LEN);
+      v = this.vnetRx;
+    }
+    const n = this.tap.readBatch(
+      batch.buf, 0, batch.buf.length, this.capabilities.maxRxFrame, batch.offsets, batch.lens, want, timeoutMs, this.wakeFd, v,
+    );
+    if (n <= 0) {
+      batch.count = 0;
+      return n;
+    }
+    batch.count = n;
+    for (let i = 0; i < n; i++) {
+      if (v === null) {
+        batch.rxFlags[i] = 0;
+        batch.segSize[i] = 0;
+        continue;
+      }
+      const h = i * VNET_HDR_LEN;
+      const f = v[h]!;
+      const gso = v[h + 1]! & 0x7f;
+      batch.rxFlags[i] =
+        (f & VIRTIO_NET_HDR_F_NEEDS_CSUM ? RX_CSUM_PARTIAL : 0) |
+        (f & VIRTIO_NET_HDR_F_DATA_VALID ? RX_CSUM_VERIFIED : 0) |
+        (gso !== VIRTIO_NET_HDR_GSO_NONE ? RX_GSO : 0);
+      batch.segSize[i] = gso !== VIRTIO_NET_HDR_GSO_NONE ? v[h + 4]! | (v[h + 5]! << 8) : 0;
+    }
+    return n;
+  }
+
+  transmit(batch: FrameBatch, first: number): number {
+    const count = batch.count - first;
+    if (count <= 0) return 0;
+    let v: Uint8Array | null = null;
+    if (this.vnet) {
+      if (this.vnetTx.length < batch.count * VNET_HDR_LEN) this.vnetTx = new Uint8Array(batch.capacity * VNET_HDR_LEN);
+      v = this.vnetTx;
+      const b = batch.buf;
+      for (let i = first; i < batch.count; i++) {
+        const cs = batch.csumStart[i]!;
+        const seg = batch.segSize[i]!;
+        let gso = VIRTIO_NET_HDR_GSO_NONE;
+        if (seg > 0) {
+          const o = batch.offsets[i]!;
+          gso = ((b[o + 12]! << 8) | b[o + 13]!) === ETHERTYPE_IPV6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+        }
+        writeVnetHeader(
+          v, i * VNET_HDR_LEN, cs >= 0 ? VIRTIO_NET_HDR_F_NEEDS_CSUM : 0, gso,
+          batch.hdrLen[i]!, seg, cs >= 0 ? cs : 0, cs >= 0 ? batch.csumOffset[i]! : 0,
+        );
+      }
+    }
+    const e = this.errors;
+    e[0] = 0;
+    const w = this.tap.writeBatch(batch.buf, batch.offsets, batch.lens, first, count, v, e);
+    if (e[0]! > 0) {
+      batch.failed += e[0]!;
+      batch.lastErrno = e[1]!;
+    }
+    return w;
+  }
+}
