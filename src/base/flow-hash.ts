@@ -17,6 +17,15 @@
  *  - ARP and other ethertypes: broadcast to every worker (FLOW_ALL).
  */
 
+import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ethType } from '../wire/ethernet.js';
+import { ICMP_DEST_UNREACHABLE, ICMP_HEADER_LEN, ICMP_PARAMETER_PROBLEM, ICMP_TIME_EXCEEDED, icmpType } from '../wire/icmp.js';
+import {
+  IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MIN_HEADER,
+  ipDst, ipFragmentOffset, ipHeaderLength, ipIsFragment, ipProtocol, ipSrc,
+} from '../wire/ipv4.js';
+import { tcpDstPort, tcpSrcPort } from '../wire/tcp.js';
+import { udpDstPort, udpSrcPort } from '../wire/udp.js';
+
 /** Returned for frames every worker must see (ARP). */
 export const FLOW_ALL = -1;
 
@@ -49,6 +58,18 @@ export function shardOf(hash: number, shards: number): number {
   return hash % shards;
 }
 
+/** Hash of the 4-tuple of the TCP/UDP header at b[l4] inside an IPv4 datagram from src to dst. */
+function hashPorts(b: Uint8Array, l4: number, src: number, dst: number, proto: number): number {
+  const sp = proto === IPPROTO_TCP ? tcpSrcPort(b, l4) : udpSrcPort(b, l4);
+  const dp = proto === IPPROTO_TCP ? tcpDstPort(b, l4) : udpDstPort(b, l4);
+  return hashFourTuple(src, sp, dst, dp, proto);
+}
+
+/** True for the transports hashed by 4-tuple. */
+function hasPorts(proto: number): boolean {
+  return proto === IPPROTO_TCP || proto === IPPROTO_UDP;
+}
+
 /**
  * Flow hash of an Ethernet frame at b[off..off+len): FLOW_ALL for ARP and anything
  * not IPv4 that should reach every worker, else a uint32. Malformed IPv4 (too short to
@@ -56,40 +77,31 @@ export function shardOf(hash: number, shards: number): number {
  * which drops and counts it.
  */
 export function flowHashOfFrame(b: Uint8Array, off: number, len: number): number {
-  if (len < 14) return 0;
-  const type = (b[off + 12]! << 8) | b[off + 13]!;
-  if (type !== 0x0800) return type === 0x0806 ? FLOW_ALL : 0;
-  const ip = off + 14;
-  if (len < 34) return 0;
-  const ihl = (b[ip]! & 0x0f) << 2;
-  const proto = b[ip + 9]!;
-  const src = ((b[ip + 12]! << 24) | (b[ip + 13]! << 16) | (b[ip + 14]! << 8) | b[ip + 15]!) >>> 0;
-  const dst = ((b[ip + 16]! << 24) | (b[ip + 17]! << 16) | (b[ip + 18]! << 8) | b[ip + 19]!) >>> 0;
-  const fragWord = (b[ip + 6]! << 8) | b[ip + 7]!;
-  const isFragment = (fragWord & 0x3fff) !== 0;
-  if (!isFragment && (proto === 6 || proto === 17) && ihl >= 20 && 14 + ihl + 4 <= len) {
-    const l4 = ip + ihl;
-    const sp = (b[l4]! << 8) | b[l4 + 1]!;
-    const dp = (b[l4 + 2]! << 8) | b[l4 + 3]!;
-    return hashFourTuple(src, sp, dst, dp, proto);
+  if (len < ETH_HEADER_LEN) return 0;
+  const type = ethType(b, off);
+  if (type !== ETHERTYPE_IPV4) return type === ETHERTYPE_ARP ? FLOW_ALL : 0;
+  const ip = off + ETH_HEADER_LEN;
+  if (len < ETH_HEADER_LEN + IPV4_MIN_HEADER) return 0;
+  const ihl = ipHeaderLength(b, ip);
+  const proto = ipProtocol(b, ip);
+  const src = ipSrc(b, ip);
+  const dst = ipDst(b, ip);
+  const fragment = ipIsFragment(b, ip);
+  const end = off + len;
+  if (!fragment && hasPorts(proto) && ihl >= IPV4_MIN_HEADER && ip + ihl + 4 <= end) {
+    return hashPorts(b, ip + ihl, src, dst, proto);
   }
-  if (!isFragment && proto === 1 && ihl >= 20) {
+  if (!fragment && proto === IPPROTO_ICMP && ihl >= IPV4_MIN_HEADER && ip + ihl + ICMP_HEADER_LEN <= end) {
     // ICMP errors (unreachable, time exceeded, parameter problem) quote a TCP/UDP header:
     // steer them to the worker that owns the quoted flow, so it can react (PMTU, RFC 1122 4.2.3.9).
     const icmp = ip + ihl;
-    const t = icmp + 8 <= off + len ? b[icmp]! : 0;
-    if (t === 3 || t === 11 || t === 12) {
-      const q = icmp + 8;
-      if (q + 20 <= off + len) {
-        const qihl = (b[q]! & 0x0f) << 2;
-        const qproto = b[q + 9]!;
-        const qfrag = ((b[q + 6]! << 8) | b[q + 7]!) & 0x1fff;
-        if ((qproto === 6 || qproto === 17) && qihl >= 20 && qfrag === 0 && q + qihl + 4 <= off + len) {
-          const qs = ((b[q + 12]! << 24) | (b[q + 13]! << 16) | (b[q + 14]! << 8) | b[q + 15]!) >>> 0;
-          const qd = ((b[q + 16]! << 24) | (b[q + 17]! << 16) | (b[q + 18]! << 8) | b[q + 19]!) >>> 0;
-          const l4 = q + qihl;
-          return hashFourTuple(qs, (b[l4]! << 8) | b[l4 + 1]!, qd, (b[l4 + 2]! << 8) | b[l4 + 3]!, qproto);
-        }
+    const t = icmpType(b, icmp);
+    const q = icmp + ICMP_HEADER_LEN;
+    if ((t === ICMP_DEST_UNREACHABLE || t === ICMP_TIME_EXCEEDED || t === ICMP_PARAMETER_PROBLEM) && q + IPV4_MIN_HEADER <= end) {
+      const qihl = ipHeaderLength(b, q);
+      const qproto = ipProtocol(b, q);
+      if (hasPorts(qproto) && qihl >= IPV4_MIN_HEADER && ipFragmentOffset(b, q) === 0 && q + qihl + 4 <= end) {
+        return hashPorts(b, q + qihl, ipSrc(b, q), ipDst(b, q), qproto);
       }
     }
   }

@@ -17,6 +17,8 @@ export const ICMP_DEST_UNREACHABLE = 3;
 export const ICMP_ECHO_REQUEST = 8;
 /** Type: time exceeded. */
 export const ICMP_TIME_EXCEEDED = 11;
+/** Type 12: parameter problem (RFC 792). */
+export const ICMP_PARAMETER_PROBLEM = 12;
 
 /** Destination unreachable code: net unreachable. */
 export const ICMP_NET_UNREACHABLE = 0;

@@ -1,0 +1,72 @@
+/**
+ * Flow hash (decision 0004): symmetric per 4-tuple for TCP/UDP, per address pair for
+ * fragments and other protocols, ICMP errors steered by the flow they quote, ARP to all.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { FLOW_ALL, flowHashOfFrame, hashAddressPair, hashFourTuple } from '../../../src/base/flow-hash.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MF } from '../../../src/wire/ipv4.js';
+import { arpFrame, icmpEcho, ipv4Frame, udpDatagram } from '../../helpers/frames.js';
+
+const A = 0x0a0a0003;
+const B = 0x0a0a0004;
+
+/** A TCP/UDP-like L4 header with the given ports (checksums do not matter to the hash). */
+function ports(sp: number, dp: number, len = 20): Uint8Array {
+  const h = new Uint8Array(len);
+  h[0] = sp >> 8; h[1] = sp & 0xff; h[2] = dp >> 8; h[3] = dp & 0xff;
+  return h;
+}
+
+describe('flow hash', () => {
+  it('is symmetric for every 4-tuple and address pair', () => {
+    fc.assert(fc.property(fc.nat(0xffffffff), fc.nat(0xffff), fc.nat(0xffffffff), fc.nat(0xffff), (a, pa, b, pb) => {
+      expect(hashFourTuple(a, pa, b, pb, IPPROTO_TCP)).toBe(hashFourTuple(b, pb, a, pa, IPPROTO_TCP));
+      expect(hashAddressPair(a, b, IPPROTO_ICMP)).toBe(hashAddressPair(b, a, IPPROTO_ICMP));
+    }));
+  });
+
+  it('TCP and UDP frames hash by their 4-tuple, the same in both directions', () => {
+    const out = flowHashOfFrame(...whole(ipv4Frame(1, 2, A, B, IPPROTO_TCP, ports(40000, 80))));
+    const back = flowHashOfFrame(...whole(ipv4Frame(2, 1, B, A, IPPROTO_TCP, ports(80, 40000))));
+    expect(out).toBe(back);
+    expect(out).toBe(hashFourTuple(A, 40000, B, 80, IPPROTO_TCP));
+    const u = udpDatagram(A, B, 5000, 7, new Uint8Array(4));
+    expect(flowHashOfFrame(...whole(ipv4Frame(1, 2, A, B, IPPROTO_UDP, u)))).toBe(hashFourTuple(A, 5000, B, 7, IPPROTO_UDP));
+  });
+
+  it('fragments (first, middle) and ICMP echo hash by the address pair', () => {
+    const first = ipv4Frame(1, 2, A, B, IPPROTO_UDP, ports(1, 2), { flagsFragment: IPV4_MF });
+    const later = ipv4Frame(1, 2, A, B, IPPROTO_UDP, new Uint8Array(8), { flagsFragment: 3 });
+    expect(flowHashOfFrame(...whole(first))).toBe(hashAddressPair(A, B, IPPROTO_UDP));
+    expect(flowHashOfFrame(...whole(later))).toBe(hashAddressPair(A, B, IPPROTO_UDP));
+    expect(flowHashOfFrame(...whole(ipv4Frame(1, 2, A, B, IPPROTO_ICMP, icmpEcho(1, 1, new Uint8Array(8)))))).toBe(
+      hashAddressPair(A, B, IPPROTO_ICMP),
+    );
+  });
+
+  it('an ICMP error goes to the owner of the TCP/UDP flow it quotes (unreachable, time exceeded, parameter problem)', () => {
+    // The datagram we sent (B → A), as a router quotes it back to us.
+    const quoted = ipv4Frame(1, 2, B, A, IPPROTO_TCP, ports(80, 40000, 8)).subarray(14);
+    for (const type of [3, 11, 12]) {
+      const icmp = new Uint8Array(8 + quoted.length);
+      icmp[0] = type;
+      icmp.set(quoted, 8);
+      const router = 0x0a0a0001;
+      expect(flowHashOfFrame(...whole(ipv4Frame(1, 2, router, B, IPPROTO_ICMP, icmp)))).toBe(hashFourTuple(A, 40000, B, 80, IPPROTO_TCP));
+    }
+  });
+
+  it('ARP reaches every worker; other EtherTypes and runts hash to 0', () => {
+    expect(flowHashOfFrame(...whole(arpFrame(0xffffffffffff, 1, 2, A, 0, B)))).toBe(FLOW_ALL);
+    const v6 = new Uint8Array(60);
+    v6[12] = 0x86; v6[13] = 0xdd;
+    expect(flowHashOfFrame(v6, 0, 60)).toBe(0);
+    expect(flowHashOfFrame(new Uint8Array(10), 0, 10)).toBe(0);
+    expect(flowHashOfFrame(ipv4Frame(1, 2, A, B, IPPROTO_TCP, new Uint8Array(0)), 0, 30)).toBe(0);
+  });
+});
+
+function whole(f: Uint8Array): [Uint8Array, number, number] {
+  return [f, 0, f.length];
+}
