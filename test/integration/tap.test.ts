@@ -29,6 +29,7 @@ import {
   toTapError,
 } from '../../src/phy/tap.js';
 import { packageRoot } from '../../src/phy/package-root.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const isRoot = process.getuid?.() === 0;
 const haveTun = existsSync('/dev/net/tun');
@@ -79,8 +80,8 @@ function childError(r: ChildResult): Error {
   return Object.assign(new Error(r.message), { code: r.code, errno: r.errno, syscall: r.syscall });
 }
 
-/** Spawns fixtures/ns-peer.mjs in the namespace; resolves lines through `lines`. */
-function peer(args: string[]): { proc: ChildProcess; lines: string[]; waitFor: (pred: (l: string) => boolean, ms: number) => Promise<string> } {
+/** Spawns fixtures/ns-peer.mjs in the namespace; its stdout lines collect in `lines`. */
+function peer(args: string[]): { proc: ChildProcess; lines: string[]; waitLines: (what: string, ready: (lines: string[]) => boolean) => Promise<void> } {
   const proc = spawn('ip', ['netns', 'exec', NS, process.execPath, join(FIX, 'ns-peer.mjs'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(proc);
   proc.on('exit', () => children.delete(proc));
@@ -93,16 +94,10 @@ function peer(args: string[]): { proc: ChildProcess; lines: string[]; waitFor: (
     partial = parts.pop() ?? '';
     lines.push(...parts);
   });
-  const waitFor = async (pred: (l: string) => boolean, ms: number): Promise<string> => {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      const hit = lines.find(pred);
-      if (hit !== undefined) return hit;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`peer ${args.join(' ')}: timed out; lines so far: ${lines.join(' | ')}`);
+  const waitLines = async (what: string, ready: (l: string[]) => boolean): Promise<void> => {
+    await waitFor(() => ready(lines), { what: `peer ${args.join(' ')}: ${what}`, detail: () => `lines so far: ${lines.join(' | ')}` });
   };
-  return { proc, lines, waitFor };
+  return { proc, lines, waitLines };
 }
 
 function killChild(p: ChildProcess): void {
@@ -258,7 +253,7 @@ describe.skipIf(!canRun)('tap binding (root, netns)', () => {
 
   it('(a) writeBatch: UDP frames reach a kernel socket in the namespace intact', async () => {
     const rx = peer(['udp-recv', '10.99.0.1', '5555', '3', '5000']);
-    await rx.waitFor((l) => l === 'ready', 5000);
+    await rx.waitLines("'ready'", (l) => l.includes('ready'));
     const payloads = [new TextEncoder().encode('hello'), new Uint8Array(100).map((_, i) => i), new Uint8Array(1472).map((_, i) => (i * 7) & 0xff)];
     let off = 0;
     payloads.forEach((p, i) => {
@@ -273,7 +268,7 @@ describe.skipIf(!canRun)('tap binding (root, netns)', () => {
     expect(dev!.writeBatch(buf, offs, lens, 0, 1, null, errors)).toBe(1);
     expect(dev!.writeBatch(buf, offs, lens, 1, 2, null, errors)).toBe(2); // `first` indexes offsets/lens
     expect(Array.from(errors)).toEqual([0, 0]);
-    await rx.waitFor(() => rx.lines.filter((l) => l.startsWith('{')).length >= 3, 5000);
+    await rx.waitLines('3 datagrams', (l) => l.filter((x) => x.startsWith('{')).length >= 3);
     const got = rx.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { hex: string; from: string });
     expect(got.map((g) => g.hex)).toEqual(payloads.map((p) => Buffer.from(p).toString('hex')));
     expect(got.every((g) => g.from === '10.99.0.2:4000')).toBe(true);
@@ -334,18 +329,19 @@ describe.skipIf(!canRun)('tap binding (root, netns)', () => {
     a.eventfdDrain(wakeFd);
     const flags = new Int32Array(new SharedArrayBuffer(16));
     const w = new Worker(join(FIX, 'wake-worker.mjs'), {
-      workerData: { addonPath: join(packageRoot(), 'build/Release/stackd_tap.node'), sab: flags.buffer, fd: wakeFd, delayMs: 150 },
+      workerData: { addonPath: join(packageRoot(), 'build/Release/stackd_tap.node'), sab: flags.buffer, fd: wakeFd },
     });
     const exited = new Promise((r) => w.once('exit', r));
     expect(Atomics.wait(flags, 0, 0, 10_000)).not.toBe('timed-out'); // the worker is running
+    // The worker signals once it sees this thread blocked in poll(2), i.e. inside readBatch.
     const t0 = performance.now();
-    const n = dev!.readBatch(buf, 0, buf.length, 1514, offs, lens, 64, 5000, wakeFd, null);
+    const n = dev!.readBatch(buf, 0, buf.length, 1514, offs, lens, 64, 20_000, wakeFd, null);
     const dt = performance.now() - t0;
     await exited;
     expect(n).toBe(0);
+    expect(Atomics.load(flags, 3)).toBe(0); // the worker saw readBatch blocked before it signalled
     expect(Atomics.load(flags, 2)).toBe(1);
-    expect(dt).toBeGreaterThanOrEqual(100);
-    expect(dt).toBeLessThan(2000);
+    expect(dt).toBeLessThan(15_000); // it returned on the wake-up, not at its own 20 s timeout
     expect(a.pollReadable(wakeFd, 0)).toBe(true); // readBatch does not drain the wake fd
     expect(a.eventfdDrain(wakeFd)).toBe(1);
     expect(a.pollReadable(wakeFd, 0)).toBe(false);
@@ -361,24 +357,16 @@ describe.skipIf(!canRun)('tap binding (root, netns)', () => {
     const d = vdev!;
     drain(d, vnet);
     const client = peer(['tcp-send', '10.99.1.2', '80', '14600', '4000']);
-    const find = (pred: (i: number) => boolean, ms: number): number => {
-      const deadline = performance.now() + ms;
-      while (performance.now() < deadline) {
-        const n = d.readBatch(buf, 0, buf.length, TAP_MAX_GSO_FRAME, offs, lens, 64, 100, -1, vnet);
-        expect(n).toBeGreaterThanOrEqual(0);
-        for (let i = 0; i < n; i++) if (pred(i)) return i;
-      }
-      return -1;
-    };
+    /** Reads batches (each read waits up to 100 ms for a frame) until a frame matches; its index in the last batch. */
+    const find = (what: string, pred: (i: number) => boolean): Promise<number> => waitFor(() => {
+      const n = d.readBatch(buf, 0, buf.length, TAP_MAX_GSO_FRAME, offs, lens, 64, 100, -1, vnet);
+      expect(n).toBeGreaterThanOrEqual(0);
+      for (let i = 0; i < n; i++) if (pred(i)) return i;
+      return undefined;
+    }, { what, timeoutMs: 10_000 });
     const isTcp = (i: number): boolean => buf[offs[i]! + 12] === 0x08 && buf[offs[i]! + 13] === 0 && buf[offs[i]! + 23] === 6;
-    // The kernel's SYN towards 10.99.1.2:80 (wait for the peer process in the event loop first).
-    await new Promise((r) => setTimeout(r, 50));
-    let s = -1;
-    for (let k = 0; k < 30 && s < 0; k++) {
-      s = find((i) => isTcp(i) && buf[offs[i]! + 47] === 0x02, 100);
-      if (s < 0) await new Promise((r) => setTimeout(r, 10));
-    }
-    expect(s).toBeGreaterThanOrEqual(0);
+    // The kernel's SYN towards 10.99.1.2:80 (once the peer process has started and connects).
+    const s = await find("the kernel's SYN", (i) => isTcp(i) && buf[offs[i]! + 47] === 0x02);
     const synHdr = decodeVnet(vnet, s);
     expect(synHdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM).toBe(VIRTIO_NET_HDR_F_NEEDS_CSUM); // TUN_F_CSUM: partial csum
     expect(synHdr.gsoType).toBe(VIRTIO_NET_HDR_GSO_NONE);
@@ -401,11 +389,10 @@ describe.skipIf(!canRun)('tap binding (root, netns)', () => {
     expect(d.writeBatch(buf, wOffs, wLens, 0, 1, wVnet, errors)).toBe(1);
     expect(Array.from(errors)).toEqual([0, 0]);
     // The kernel ACKs and sends its first flight (initial cwnd 10 x 1460) as a TSO frame.
-    const g = find((i) => isTcp(i) && decodeVnet(vnet, i).gsoType !== VIRTIO_NET_HDR_GSO_NONE, 3000);
+    const g = await find('a TSO super-frame', (i) => isTcp(i) && decodeVnet(vnet, i).gsoType !== VIRTIO_NET_HDR_GSO_NONE);
     if (process.env.WT_DEBUG) console.log('gso frame', lens[g], decodeVnet(vnet, g));
-    await client.waitFor((l) => l === 'connected', 2000); // the event loop was blocked in readBatch
+    await client.waitLines("'connected'", (l) => l.includes('connected'));
     killChild(client.proc);
-    expect(g).toBeGreaterThanOrEqual(0);
     const h = decodeVnet(vnet, g);
     expect(h.gsoType).toBe(VIRTIO_NET_HDR_GSO_TCPV4);
     expect(h.gsoSize).toBe(1460);
