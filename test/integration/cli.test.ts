@@ -12,13 +12,12 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACKD_OPTIONS } from '../../src/cli/args.js';
+import { ROOT, builtFile } from '../helpers/built.js';
 import { nodeAsNobody, unprivilegedTunFailure } from '../helpers/unprivileged.js';
 import { worldReadableCopy, type WorldReadableCopy } from '../helpers/world-readable-copy.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'dist/src/cli/stackd.js');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -31,11 +30,7 @@ function stackd(args: string[], nodeArgv = [process.execPath], bin = BIN, cwd?: 
 const NOBODY = nodeAsNobody();
 
 beforeAll(() => {
-  // npm test builds first (pretest); a bare `vitest run` may find no build.
-  if (!existsSync(BIN)) {
-    const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`build failed:\n${r.stdout}${r.stderr}`);
-  }
+  builtFile('src/cli/stackd.js');
 });
 
 describe('stackd CLI', () => {
