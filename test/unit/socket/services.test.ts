@@ -4,10 +4,10 @@
  * nothing sent), chargen (RFC 864: the 72-character rotating lines, paced by the
  * client's reading, stopping on close or reset), the registry and loadAppModule().
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { tcpEchoService } from '../../../src/services/tcp-echo.js';
 import { discardService } from '../../../src/services/discard.js';
 import { CHARGEN_LINE_CHARS, chargenPeriod, chargenService } from '../../../src/services/chargen.js';
@@ -161,6 +161,7 @@ describe('registry and user applications', () => {
 
   it('loadAppModule imports a default-exported function and rejects anything else', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'stackd-app-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, 'good.mjs'), 'export default function app(api) { api.log.info("hi"); }\n');
     writeFileSync(join(dir, 'bad.mjs'), 'export default 42;\n');
     writeFileSync(join(dir, 'none.mjs'), 'export const x = 1;\n');
