@@ -1,18 +1,24 @@
 /**
  * `npm run demo`: the stack working end to end in the namespace lab.
  *
- * Lab up → `stackd --workers 4 --tap tap0` in the lab's host namespace → from the
- * client: 100 pings, a 4000-byte ping (fragmented both ways), a UDP echo with nc → a
- * short /stats summary → stackd stopped, lab down. Exits non-zero if any step fails.
+ * First the programs it runs (ip, ping, nc, curl): if any is missing it prints one line
+ * naming the Debian packages to install and exits 1 before touching anything. Then: lab
+ * up → `stackd --workers 4 --tap tap0` in the lab's host namespace → from the client:
+ * 100 pings, a 4000-byte ping (fragmented both ways), a UDP echo with nc, a TCP echo with
+ * nc (RFC 862), `curl /bytes/N` with its sha256 checked against the pattern → a short
+ * /stats summary → stackd stopped, lab down. Exits 1 if any step or check fails.
  * Needs root (namespaces and a TAP) and a build (`npm install` does it).
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { controlRequest } from '../src/control/control-client.js';
 import type { StatsSnapshot } from '../src/control/types.js';
 import { packageRoot } from '../src/phy/package-root.js';
+import { BYTES_CHUNK, patternChunk } from '../src/services/http.js';
+import { DEMO_TOOLS, installHint, missingTools } from './demo-tools.js';
 
 const LAB = process.env.STACKD_LAB ?? 'demo';
 const HOST = `${LAB}-host`;
@@ -20,18 +26,28 @@ const CLIENT = `${LAB}-c1`;
 const STACK = '10.10.0.4';
 const root = packageRoot();
 const lab = join(root, 'lab', 'lab.sh');
+/** Bytes fetched from /bytes/N. */
+const BYTES_N = 10_000_000;
 
 function step(title: string): void {
   process.stdout.write(`\n\x1b[1m== ${title}\x1b[0m\n`);
 }
 
-function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): string {
+/** Runs a command, shows it and its output (unless `quiet`: binary output), returns stdout. */
+function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number; quiet?: boolean } = {}): Buffer {
   process.stdout.write(`$ ${[cmd, ...args].join(' ')}\n`);
-  const r = spawnSync(cmd, args, { encoding: 'utf8', input: opts.input, timeout: opts.timeoutMs ?? 60_000 });
-  process.stdout.write(r.stdout ?? '');
+  const r = spawnSync(cmd, args, { input: opts.input, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 4 * BYTES_N });
+  if (!opts.quiet) process.stdout.write(r.stdout ?? '');
   process.stderr.write(r.stderr ?? '');
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
   return r.stdout;
+}
+
+/** sha256 of the first n bytes of the /bytes pattern (src/services/http.ts). */
+function patternSha256(n: number): string {
+  const h = createHash('sha256');
+  for (let o = 0; o < n; o += BYTES_CHUNK) h.update(patternChunk(o, Math.min(BYTES_CHUNK, n - o)));
+  return h.digest('hex');
 }
 
 function expect(cond: boolean, what: string): void {
@@ -61,16 +77,28 @@ async function main(): Promise<void> {
     process.stdout.write(`stackd is up; control API on ${control}\n`);
 
     step('100 pings from the client');
-    const p = run('ip', ['netns', 'exec', CLIENT, 'ping', '-c', '100', '-i', '0.01', '-q', STACK]);
+    const p = run('ip', ['netns', 'exec', CLIENT, 'ping', '-c', '100', '-i', '0.01', '-q', STACK]).toString();
     expect(/100 received, 0% packet loss/.test(p), '100 pings, 0% loss');
 
     step('a 4000-byte ping (travels as 3 IPv4 fragments each way)');
-    const big = run('ip', ['netns', 'exec', CLIENT, 'ping', '-c', '3', '-s', '4000', STACK]);
+    const big = run('ip', ['netns', 'exec', CLIENT, 'ping', '-c', '3', '-s', '4000', STACK]).toString();
     expect(/3 received/.test(big) && !/wrong data/.test(big), '4000-byte pings answered with identical data');
 
     step('UDP echo on port 7 with nc -u');
-    const echo = run('ip', ['netns', 'exec', CLIENT, 'nc', '-u', '-w1', STACK, '7'], { input: 'hello, stackd\n' });
+    const echo = run('ip', ['netns', 'exec', CLIENT, 'nc', '-u', '-w1', STACK, '7'], { input: 'hello, stackd\n' }).toString();
     expect(echo === 'hello, stackd\n', 'UDP echo returned the same bytes');
+
+    step('TCP echo on port 7 with nc (RFC 862; -N sends FIN after the input)');
+    const line = 'hello over TCP, from the Linux client\n';
+    const tcpEcho = run('ip', ['netns', 'exec', CLIENT, 'nc', '-N', '-w', '5', STACK, '7'], { input: line }).toString();
+    expect(tcpEcho === line, 'TCP echo returned the same bytes');
+
+    step(`curl http://${STACK}/bytes/${BYTES_N}, checked by sha256`);
+    const body = run('ip', ['netns', 'exec', CLIENT, 'curl', '-sS', '-m', '30', `http://${STACK}/bytes/${BYTES_N}`], { quiet: true });
+    const got = createHash('sha256').update(body).digest('hex');
+    const want = patternSha256(BYTES_N);
+    process.stdout.write(`received ${body.length} bytes\nsha256 received ${got}\nsha256 expected ${want}\n`);
+    expect(body.length === BYTES_N && got === want, `${BYTES_N} bytes, sha256 as the /bytes pattern says`);
 
     step('/stats summary');
     const st = JSON.parse((await controlRequest(control, '/stats')).body) as StatsSnapshot;
@@ -80,7 +108,7 @@ async function main(): Promise<void> {
       process.stdout.write(
         t.thread === 'io'
           ? `  io        tap rx ${c.tap_rx_frames} frames / tx ${c.tap_tx_frames} frames\n`
-          : `  ${t.thread.padEnd(9)} rx ${c.rx_frames} frames, tx ${c.tx_frames} frames, echo replies ${c.icmp_echo_replies_tx}, udp ${c.udp_rx}\n`,
+          : `  ${t.thread.padEnd(9)} rx ${c.rx_frames} frames, tx ${c.tx_frames} frames, echo replies ${c.icmp_echo_replies_tx}, udp ${c.udp_rx}, tcp accepted ${c.tcp_passive_opens}\n`,
       );
     }
     process.stdout.write(`  drops: ${JSON.stringify(st.drops)}\n`);
@@ -97,10 +125,16 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.stdout.write('\n\x1b[32mdemo passed\x1b[0m\n'),
-  (e: unknown) => {
-    process.stderr.write(`\ndemo failed: ${(e as Error).message}\n`);
-    process.exitCode = 1;
-  },
-);
+const missing = missingTools(Object.keys(DEMO_TOOLS), process.env.PATH ?? '');
+if (missing.length > 0) {
+  process.stderr.write(`${installHint(missing)}\n`); // one line, and nothing touched
+  process.exitCode = 1;
+} else {
+  main().then(
+    () => process.stdout.write('\n\x1b[32mdemo passed\x1b[0m\n'),
+    (e: unknown) => {
+      process.stderr.write(`\ndemo failed: ${(e as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { controlRequest } from '../../src/control/control-client.js';
 import type { StatsSnapshot } from '../../src/control/types.js';
+import { waitFor } from './wait-for.js';
 
 /** Absolute path of the built CLI. */
 export const STACKD_BIN = fileURLToPath(new URL('../../dist/src/cli/stackd.js', import.meta.url));
@@ -45,15 +46,14 @@ export async function spawnHealthy(
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   let exited = false;
   proc.once('exit', () => (exited = true));
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (exited) throw new Error(`${what} exited during start:\n${out}`);
-    if (await controlRequest(control, '/health').then((r) => r.status === 200, () => false)) break;
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`${what} did not become healthy within 20 s:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    await waitFor(async () => {
+      if (exited) throw new Error(`${what} exited during start:\n${out}`);
+      return controlRequest(control, '/health').then((r) => r.status === 200, () => false);
+    }, { what: `${what} to answer /health`, timeoutMs: 20_000, intervalMs: 100, detail: () => `output:\n${out}` });
+  } catch (e) {
+    if (!exited) proc.kill('SIGKILL');
+    throw e;
   }
   return {
     proc,

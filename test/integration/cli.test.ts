@@ -4,40 +4,33 @@
  * value, and exit code 1 with an actionable message when the TAP cannot be opened for
  * lack of privilege (run as uid 65534 through setpriv), leaving no control socket.
  * Only the last test needs root (to drop to uid 65534); it is skipped without it, except
- * under CI=true where that is a failure.
+ * under CI=true where that is a failure. That test runs a world-readable copy of the built
+ * package under os.tmpdir() (test/helpers/world-readable-copy.ts), so it works wherever
+ * the checkout lives, even where uid 65534 cannot enter.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACKD_OPTIONS } from '../../src/cli/args.js';
+import { ROOT, builtFile } from '../helpers/built.js';
+import { nodeAsNobody, unprivilegedTunFailure } from '../helpers/unprivileged.js';
+import { worldReadableCopy, type WorldReadableCopy } from '../helpers/world-readable-copy.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'dist/src/cli/stackd.js');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
-function stackd(args: string[], prefix: string[] = []): SpawnSyncReturns<string> {
-  const argv = [...prefix, process.execPath, BIN, ...args];
-  return spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 20_000, env: { ...process.env, NO_COLOR: '1' } });
+/** Runs the CLI with `node` (or with `nodeArgv`, e.g. setpriv … node) from `bin`. */
+function stackd(args: string[], nodeArgv = [process.execPath], bin = BIN, cwd?: string): SpawnSyncReturns<string> {
+  const argv = [...nodeArgv, bin, ...args];
+  return spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 20_000, cwd, env: { ...process.env, NO_COLOR: '1' } });
 }
 
-/** setpriv that drops to uid/gid 65534 (nobody), or null when we cannot (not root, no setpriv). */
-function dropPrivileges(): string[] | null {
-  if (process.getuid?.() !== 0) return null;
-  const which = spawnSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' });
-  if (which.status !== 0) return null;
-  return [which.stdout.trim(), '--reuid', '65534', '--regid', '65534', '--clear-groups'];
-}
-const SETPRIV = dropPrivileges();
+const NOBODY = nodeAsNobody();
 
 beforeAll(() => {
-  // npm test builds first (pretest); a bare `vitest run` may find no build.
-  if (!existsSync(BIN)) {
-    const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`build failed:\n${r.stdout}${r.stderr}`);
-  }
+  builtFile('src/cli/stackd.js');
 });
 
 describe('stackd CLI', () => {
@@ -84,20 +77,27 @@ describe('stackd CLI', () => {
 
   describe('without root or CAP_NET_ADMIN', () => {
     let dir = '';
+    let copy: WorldReadableCopy | undefined;
     beforeAll(() => {
       dir = mkdtempSync(join(tmpdir(), 'stackd-cli-'));
       chmodSync(dir, 0o777); // uid 65534 could create the control socket here: it must not
+      if ('prefix' in NOBODY) copy = worldReadableCopy(['package.json', 'dist', 'build/Release/stackd_tap.node'], { runtimeDeps: true });
     });
-    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    afterAll(() => {
+      rmSync(dir, { recursive: true, force: true });
+      copy?.remove();
+    });
 
-    it.skipIf(SETPRIV === null && process.env.CI !== 'true')('exits 1 with the "needs root or CAP_NET_ADMIN" message and leaves no control socket behind', () => {
-      if (SETPRIV === null) throw new Error('this test needs root and setpriv (util-linux) in CI');
+    it.skipIf('why' in NOBODY && process.env.CI !== 'true')('exits 1 with the "needs root or CAP_NET_ADMIN" message and leaves no control socket behind', () => {
+      if ('why' in NOBODY) throw new Error(`this test must run in CI: ${NOBODY.why}`);
       const control = join(dir, 'control.sock');
-      const r = stackd(['--tap', 'sdcli0', '--control', control, '--log-level', 'silent', '--workers', '1'], SETPRIV);
+      const r = stackd(['--tap', 'sdcli0', '--control', control, '--log-level', 'silent', '--workers', '1'], [...NOBODY.prefix, process.execPath],
+        join(copy!.root, 'dist/src/cli/stackd.js'), copy!.root);
       expect(r.status).toBe(1);
       const lines = r.stderr.split('\n').filter((l) => l !== '');
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(/^stackd: opening \/dev\/net\/tun needs root or CAP_NET_ADMIN \(open sdcli0: EACCES\); run as root, or give node the capability/);
+      const { syscall, code } = unprivilegedTunFailure();
+      expect(lines[0]!.startsWith(`stackd: opening /dev/net/tun needs root or CAP_NET_ADMIN (${syscall} sdcli0: ${code}); run as root, or give node the capability`)).toBe(true);
       expect(existsSync(control)).toBe(false);
     });
   });

@@ -202,7 +202,7 @@ describe.skipIf(skip)('lab/lab.sh', () => {
     const r = spawnSync(
       'setpriv',
       ['--reuid', '65534', '--regid', '65534', '--clear-groups', 'bash', '-s', '--', '--name', LAB, 'up'],
-      { encoding: 'utf8', timeout: 30_000, input: readFileSync(LAB_SCRIPT, 'utf8') },
+      { encoding: 'utf8', timeout: 30_000, input: readFileSync(LAB_SCRIPT, 'utf8'), cwd: '/' }, // nor its working directory
     );
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/must run as root/);

@@ -13,6 +13,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_ADDR, inNs, labDown, labUp, listNamespaces, netlab, nsName, requireNetOrSkip, runLab, runNetlab, stackdHasTcp } from '../helpers/lab.js';
 import { startStackd, type StackdHandle } from '../helpers/stackd-process.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const skip = requireNetOrSkip();
 const LAB = `nl${process.pid % 10000}n`;
@@ -37,7 +38,12 @@ async function connectThroughNat(clientNs: string, port: number): Promise<{ serv
   srv.stdout.on('data', (d: Buffer) => (out += d.toString()));
   srv.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const done = new Promise<void>((r) => srv.once('exit', () => r()));
-  for (let i = 0; i < 50 && !out.includes('Listening'); i++) await new Promise((r) => setTimeout(r, 50));
+  let exited = false;
+  void done.then(() => (exited = true));
+  await waitFor(() => {
+    if (exited) throw new Error(`nc -l exited before listening: ${out}`);
+    return out.includes('Listening');
+  }, { what: "nc -l's 'Listening' line", timeoutMs: 8_000, detail: () => out });
   const c = inNs(clientNs, 'bash', ['-c', `echo hello-from-${clientNs} | timeout 5 nc -n -N -w 2 ${WAN_PEER} ${port}`], { timeoutMs: 10_000 });
   if (c.status !== 0) srv.kill('SIGTERM');
   await done;

@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
 import { startStackd, type StackdHandle } from '../helpers/stackd-process.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const LAB = `sd${process.pid % 10000}`;
 const HOST = nsName(LAB, 'host');
@@ -139,9 +140,19 @@ print("sent")
 `;
     const r = inNs(C1, 'python3', ['-c', script], { timeoutMs: 20_000 });
     expect(r.stdout.trim()).toBe('sent');
-    await new Promise((res) => setTimeout(res, 300));
-    const after = (await stackd.stats()).totals;
+    // The frames cross the bridge and the I/O thread into the workers: wait until the stack
+    // has read all 209 and every named reason has counted its frame.
+    const named = ['drop_ipv4_truncated', 'drop_ipv4_checksum', 'drop_ipv4_ihl', 'drop_ipv4_total_length', 'drop_ipv4_version',
+      'drop_arp_malformed', 'drop_reasm_overlap', 'drop_reasm_oversize'];
+    let after = before;
     const grew = (k: string) => after[k]! - before[k]!;
+    await waitFor(async () => {
+      after = (await stackd.stats()).totals;
+      return grew('tap_rx_frames') >= 209 && named.every((k) => grew(k) >= 1);
+    }, {
+      what: 'the stack to read and count the bad frames', timeoutMs: 20_000, intervalMs: 50,
+      detail: () => ['tap_rx_frames', ...named].map((k) => `${k} +${grew(k)}`).join(', '),
+    });
     expect(grew('drop_ipv4_truncated')).toBeGreaterThanOrEqual(1);
     expect(grew('drop_ipv4_checksum')).toBeGreaterThanOrEqual(1);
     expect(grew('drop_ipv4_ihl')).toBeGreaterThanOrEqual(1);

@@ -14,6 +14,7 @@ import { controlRequest } from '../../src/control/control-client.js';
 import type { ConnectionInfo } from '../../src/control/types.js';
 import { inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
 import { startStackd, type StackdHandle } from '../helpers/stackd-process.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const LAB = `tc${process.pid % 10000}`;
 const HOST = nsName(LAB, 'host');
@@ -141,10 +142,14 @@ print(ok)
     const perWorker = after.slice(1).map((v, i) => v - before[i + 1]!);
     expect(perWorker).toHaveLength(4);
     for (const n of perWorker) expect(n).toBeGreaterThan(20);
-    // Afterwards nothing is left but TIME_WAIT (the clients closed first, so there is none here).
-    await new Promise((r) => setTimeout(r, 500));
-    const conns = JSON.parse((await controlRequest(stackd.control, '/connections')).body) as ConnectionInfo[];
-    expect(conns.filter((c) => c.state !== 'TIME_WAIT')).toEqual([]);
+    // Afterwards nothing is left but TIME_WAIT (the clients closed first, so there is none
+    // here): the last ACKs of our FINs may still be on their way, so wait for that state.
+    let left: ConnectionInfo[] = [];
+    await waitFor(async () => {
+      const conns = JSON.parse((await controlRequest(stackd.control, '/connections')).body) as ConnectionInfo[];
+      left = conns.filter((c) => c.state !== 'TIME_WAIT');
+      return left.length === 0;
+    }, { what: 'only TIME_WAIT connections left', timeoutMs: 20_000, intervalMs: 50, detail: () => JSON.stringify(left.slice(0, 5)) });
   });
 
   it('wrk for 10 s with keep-alive: no socket errors', () => {

@@ -11,7 +11,14 @@
  * delivered after all data; when both FINs are through both sides get onClose(); abort()
  * drops everything and the peer gets onClose('ECONNRESET'); close() queues FIN and makes
  * the side an orphan that answers data reaching it with abort().
+ *
+ * Every asynchronous step of the fake goes through one FakeScheduler per endpoint (or per
+ * standalone link), which counts the steps not yet run: quiet() resolves once none is
+ * left, the point at which everything the fake would deliver has been delivered. Tests
+ * that assert that something did NOT happen wait for that point, not for a number of
+ * event-loop turns.
  */
+import { waitFor } from '../../helpers/wait-for.js';
 import type {
   TcpConnectionEvents, TcpConnectionHandle, TcpEndpointApi, TcpErrorCode,
 } from '../../../src/tcp/connection-handle.js';
@@ -24,6 +31,32 @@ export interface FakeLinkOptions {
   rcvWindow?: number;
   /** Largest onData delivery (bytes). */
   mss?: number;
+}
+
+/** Runs the fake's deferred steps (on later macrotasks) and counts those not yet run. */
+export class FakeScheduler {
+  /** Steps queued and not yet run. */
+  pending = 0;
+
+  /** Runs fn on a later macrotask. */
+  defer(fn: () => void): void {
+    this.pending++;
+    setImmediate(() => {
+      this.pending--;
+      fn();
+    });
+  }
+
+  /**
+   * Resolves once no step is pending at the start of a macrotask, i.e. after the last
+   * step's consequences (nextTick and promise reactions in the sockets) have run too and
+   * queued nothing more. Before looking, it lets the caller's own synchronous calls
+   * finish their nextTick/microtask reactions (a destroy() that closes on the next tick).
+   */
+  async quiet(): Promise<void> {
+    await new Promise<void>((r) => setImmediate(r));
+    await waitFor(() => this.pending === 0, { what: 'the fake TCP to go quiet', detail: () => `${this.pending} steps pending` });
+  }
 }
 
 const NOOP_EVENTS: TcpConnectionEvents = {
@@ -129,7 +162,7 @@ export class FakeConn implements TcpConnectionHandle {
     this.sendQ.length = 0;
     this.queued = 0;
     const peer = this.peer;
-    setImmediate(() => {
+    this.link.scheduler.defer(() => {
       if (peer.closed) return;
       peer.closed = true;
       peer.events.onClose('ECONNRESET');
@@ -174,7 +207,10 @@ export class FakeLink {
   private scheduled = false;
   private readonly scratch: Buffer;
 
-  constructor(aIp: number, aPort: number, bIp: number, bPort: number, opts: FakeLinkOptions = {}) {
+  constructor(
+    aIp: number, aPort: number, bIp: number, bPort: number, opts: FakeLinkOptions = {},
+    readonly scheduler: FakeScheduler = new FakeScheduler(),
+  ) {
     this.sendBuffer = opts.sendBuffer ?? 64 * 1024;
     this.rcvWindow = opts.rcvWindow ?? 64 * 1024;
     this.mss = opts.mss ?? 1460;
@@ -189,7 +225,7 @@ export class FakeLink {
   schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => {
+    this.scheduler.defer(() => {
       this.scheduled = false;
       this.pump(this.a, this.b);
       this.pump(this.b, this.a);
@@ -201,6 +237,11 @@ export class FakeLink {
         this.b.events.onClose();
       }
     });
+  }
+
+  /** Resolves once nothing is left to deliver (FakeScheduler.quiet). */
+  quiet(): Promise<void> {
+    return this.scheduler.quiet();
   }
 
   private pump(src: FakeConn, dst: FakeConn): void {
@@ -232,7 +273,7 @@ export class FakeLink {
       src.wantWritable = false;
       src.events.onWritable();
     }
-    if (src.finSent && dst.finSent) this.schedule(); // let the close check run
+    if (src.finSent && dst.finSent && !src.closed && !dst.closed) this.schedule(); // let the close check run
   }
 }
 
@@ -244,6 +285,8 @@ export class FakeLink {
 export class FakeTcpEndpoint implements TcpEndpointApi {
   readonly listeners = new Map<number, (conn: TcpConnectionHandle) => void>();
   readonly links: FakeLink[] = [];
+  /** Shared by every link of this endpoint. */
+  readonly scheduler = new FakeScheduler();
   private nextPort = 49152;
   /** Make connect() return null (no local port free). */
   exhausted = false;
@@ -262,10 +305,10 @@ export class FakeTcpEndpoint implements TcpEndpointApi {
 
   connect(remoteIp: number, remotePort: number): FakeConn | null {
     if (this.exhausted) return null;
-    const link = new FakeLink(this.localIp, this.nextPort++, remoteIp, remotePort, this.linkOptions);
+    const link = new FakeLink(this.localIp, this.nextPort++, remoteIp, remotePort, this.linkOptions, this.scheduler);
     this.links.push(link);
     const client = link.a;
-    setImmediate(() => {
+    this.scheduler.defer(() => {
       const accept = remoteIp === this.localIp ? this.listeners.get(remotePort) : undefined;
       if (accept === undefined) {
         client.closed = true;
@@ -277,20 +320,11 @@ export class FakeTcpEndpoint implements TcpEndpointApi {
     });
     return client;
   }
-}
 
-/** Waits `n` macrotask turns (lets the fake link pump). */
-export async function turns(n = 1): Promise<void> {
-  for (let i = 0; i < n; i++) await new Promise<void>((r) => setImmediate(r));
-}
-
-/** Waits until `cond()` holds, polling once per macrotask turn (fails after `max` turns). */
-export async function until(cond: () => boolean, max = 100_000): Promise<void> {
-  for (let i = 0; i < max; i++) {
-    if (cond()) return;
-    await new Promise<void>((r) => setImmediate(r));
+  /** Resolves once no connect, pump or reset of any link is left to run (FakeScheduler.quiet). */
+  quiet(): Promise<void> {
+    return this.scheduler.quiet();
   }
-  throw new Error('condition not reached');
 }
 
 /** Deterministic pseudo-random bytes (xorshift32). */

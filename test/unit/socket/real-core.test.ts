@@ -15,8 +15,11 @@ import type { Host } from '../../../src/iface/host.js';
 import { createStackApi } from '../../../src/socket/stack-api.js';
 import type { TcpSocket } from '../../../src/socket/tcp-socket.js';
 import { httpService, patternByte } from '../../../src/services/http.js';
+import { ETH_HEADER_LEN } from '../../../src/wire/ethernet.js';
+import { tcpWindow } from '../../../src/wire/tcp.js';
 import { TcpPair } from '../../helpers/tcp-pair.js';
-import { randomBytes, turns } from './fake-tcp.js';
+import { waitFor } from '../../helpers/wait-for.js';
+import { randomBytes } from './fake-tcp.js';
 
 function apiOf(h: Host) {
   return createStackApi({
@@ -24,7 +27,11 @@ function apiOf(h: Host) {
   });
 }
 
-/** Runs the link in 5 ms virtual steps, yielding to the event loop between them, until stop(). */
+/**
+ * Runs the link in 5 ms virtual steps until stop(), handing the event loop to the socket
+ * layer (its nextTick and stream callbacks) between steps. This is the clock's driver,
+ * not a wait: tests wait on states with waitFor.
+ */
 function drive(pair: TcpPair) {
   let done = false;
   const loop = (async () => {
@@ -32,7 +39,7 @@ function drive(pair: TcpPair) {
       const until = pair.now + 5;
       pair.run(until);
       pair.now = Math.max(pair.now, until); // run() does not advance an idle clock by itself
-      await turns(1);
+      await new Promise<void>((r) => setImmediate(r));
     }
   })();
   return async () => {
@@ -48,10 +55,10 @@ describe('socket API over the real TCP core', () => {
     void httpService()(apiOf(pair.b));
     const stop = drive(pair);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    let made = 0;
+    const made: TcpSocket[] = [];
     (agent as unknown as { createConnection: () => TcpSocket }).createConnection = () => {
-      made++;
-      return apiA.net.connect({ host: '10.0.0.2', port: 80 });
+      made.push(apiA.net.connect({ host: '10.0.0.2', port: 80 }));
+      return made.at(-1)!;
     };
     const req = (method: string, path: string, body?: Buffer, chunked = false) =>
       new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
@@ -74,12 +81,18 @@ describe('socket API over the real TCP core', () => {
     expect(JSON.parse((await req('POST', '/sink', body)).body.toString())).toEqual({ bytes: 1_000_000, sha256: sha });
     expect(JSON.parse((await req('POST', '/sink', body, true)).body.toString())).toEqual({ bytes: 1_000_000, sha256: sha });
     expect((await req('GET', '/')).body.toString()).toContain('<td>http_connections</td><td>1</td>');
-    expect(made).toBe(1);
+    expect(made.length).toBe(1);
     agent.destroy(); // the client closes its idle connection
-    for (let i = 0; i < 20; i++) {
-      await turns(2);
-      pair.run(pair.now + 100_000); // through TIME_WAIT
-    }
+    const states = (h: Host) => [...h.tcp.connections()].map((x) => x.stateName).join(',');
+    // The server application answers the FIN with its own (CLOSE_WAIT, LAST_ACK, gone)...
+    await waitFor(() => [...pair.b.tcp.connections()].length === 0, {
+      what: "the server's side to close", detail: () => `A: ${states(pair.a)}; B: ${states(pair.b)}`,
+    });
+    // ...and the client's TIME_WAIT ends: each look moves the clock 100 s on.
+    await waitFor(() => {
+      pair.run(pair.now + 100_000);
+      return [...pair.a.tcp.connections()].length === 0;
+    }, { what: "the client's TIME_WAIT to end", detail: () => `A: ${states(pair.a)}` });
     await stop();
     expect([...pair.a.tcp.connections()].length).toBe(0);
     expect([...pair.b.tcp.connections()].length).toBe(0);
@@ -99,14 +112,22 @@ describe('socket API over the real TCP core', () => {
     const c = apiA.net.connect({ host: '10.0.0.2', port: 5001 });
     const data = randomBytes(4_000_000, 9);
     c.write(data);
-    while (accepted.length === 0) await turns(1);
-    const s = accepted[0]!;
-    let stalled = -1;
-    for (let i = 0; i < 400; i++) {
-      await turns(1);
-      if (i === 399) stalled = s.bytesRead;
-    }
-    // The server application read nothing: the window closed well short of 4 MB.
+    const s = await waitFor(() => accepted[0], { what: 'the accept' });
+    // B's last segment advertises a zero window: the server application read nothing.
+    const lastWindowOfB = () => {
+      const f = pair.log.findLast((x) => x.from === 'B')?.frame;
+      return f === undefined ? -1 : tcpWindow(f, ETH_HEADER_LEN + 20);
+    };
+    await waitFor(() => s.bytesRead > 0 && lastWindowOfB() === 0, {
+      what: 'B to advertise a zero window', detail: () => `${s.bytesRead} read, window ${lastWindowOfB()}`,
+    });
+    const stalled = s.bytesRead;
+    // Two virtual seconds on (persist probes go out, at least 200 ms apart), nothing more arrives.
+    const t = pair.now;
+    await waitFor(() => pair.now >= t + 2000, { what: 'the virtual clock 2 s on' });
+    expect(s.bytesRead).toBe(stalled);
+    expect(lastWindowOfB()).toBe(0);
+    // The window closed well short of 4 MB, with what arrived held unread.
     expect(stalled).toBe(s.readableLength);
     expect(stalled).toBeGreaterThan(0);
     expect(stalled).toBeLessThan(data.length);

@@ -3,11 +3,12 @@
  * bad host, timeout option), TcpServer (listening/connection/close ordering, EADDRINUSE,
  * close waiting for connections, ERR_SERVER_NOT_RUNNING, allowHalfOpen), worker info.
  */
+import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { coalesce } from '../../../src/socket/stack-api.js';
 import type { TcpSocket } from '../../../src/socket/tcp-socket.js';
 import { OUR_IP_STR, makeApi } from './api-harness.js';
-import { turns, until } from './fake-tcp.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 describe('coalesce', () => {
   it('calls the hook once per microtask turn however often it is asked', async () => {
@@ -28,8 +29,7 @@ describe('api.net.connect', () => {
   it("connects, emits 'connect' (callback) and reports output after writes", async () => {
     const { api, tcp, stats } = makeApi();
     const accepted: TcpSocket[] = [];
-    api.net.createServer(undefined, (s) => accepted.push(s)).listen(5555);
-    await turns(1);
+    await once(api.net.createServer(undefined, (s) => accepted.push(s)).listen(5555), 'listening');
     const before = stats.notifies;
     const connected: string[] = [];
     const c = api.net.connect({ host: OUR_IP_STR, port: 5555, timeout: 1234 }, () => connected.push('cb'));
@@ -42,11 +42,11 @@ describe('api.net.connect', () => {
     c.write('b');
     await Promise.resolve();
     expect(stats.notifies - before).toBe(1); // connect + writes in one turn: one notification
-    await until(() => connected.length === 1 && accepted.length === 1);
+    await waitFor(() => connected.length === 1 && accepted.length === 1, { what: 'the connect callback and the accept' });
     expect(c.connecting).toBe(false);
     expect(accepted[0]!.remotePort).toBe(49152);
     expect(accepted[0]!.localPort).toBe(5555);
-    await until(() => accepted[0]!.bytesRead === 2);
+    await waitFor(() => accepted[0]!.bytesRead === 2, { what: 'the server to read 2 bytes' });
     expect(tcp.links[0]!.b.delivered).toBe(2);
     c.destroy();
     accepted[0]!.destroy();
@@ -60,7 +60,7 @@ describe('api.net.connect', () => {
     c.on('error', (e) => { err = e; log.push('error'); });
     c.on('close', (h: boolean) => log.push(`close:${h}`));
     c.on('connect', () => log.push('connect'));
-    await until(() => log.length === 2);
+    await waitFor(() => log.includes('close:true'), { what: "'close'", detail: () => log.join(' ') });
     expect(log).toEqual(['error', 'close:true']);
     expect(err).toMatchObject({
       code: 'ECONNREFUSED', errno: -111, syscall: 'connect', address: OUR_IP_STR, port: 81,
@@ -75,7 +75,7 @@ describe('api.net.connect', () => {
     const codes: string[] = [];
     api.net.connect({ host: OUR_IP_STR, port: 80 }).on('error', (e: Error & { code: string }) => codes.push(e.code));
     api.net.connect({ host: 'localhost', port: 80 }).on('error', (e: Error & { code: string }) => codes.push(`${e.code}:${e.message}`));
-    await turns(2);
+    await waitFor(() => codes.length === 2, { what: 'both errors', detail: () => codes.join(' ') });
     expect(codes).toEqual(['EADDRNOTAVAIL', 'EINVAL:connect EINVAL localhost:80']);
     expect(() => api.net.connect({ host: OUR_IP_STR, port: 0 })).toThrow(RangeError);
   });
@@ -89,7 +89,7 @@ describe('TcpServer', () => {
     s1.listen(7777, () => log.push('listening'));
     expect(log).toEqual([]);
     expect(s1.listening).toBe(true);
-    await turns(1);
+    await once(s1, 'listening');
     expect(log).toEqual(['listening']);
     expect(s1.address()).toEqual({ address: OUR_IP_STR, family: 'IPv4', port: 7777 });
     const s2 = api.net.createServer(undefined, () => {});
@@ -103,22 +103,21 @@ describe('TcpServer', () => {
     const { api, tcp } = makeApi();
     const accepted: TcpSocket[] = [];
     const server = api.net.createServer(undefined, (s) => accepted.push(s));
-    server.listen(8000);
-    await turns(1);
+    await once(server.listen(8000), 'listening');
     const c = api.net.connect({ host: OUR_IP_STR, port: 8000 });
-    await until(() => accepted.length === 1);
+    await waitFor(() => accepted.length === 1, { what: 'the accept' });
     const counts: number[] = [];
     server.getConnections((_e, n) => counts.push(n));
     const log: string[] = [];
     server.close((err) => log.push(`cb:${err === undefined ? 'ok' : err.message}`));
     expect(tcp.listeners.has(8000)).toBe(false);
     expect(server.address()).toBe(null);
-    await turns(20);
+    await tcp.quiet(); // nothing more happens by itself
     expect(log).toEqual([]); // a connection is still open
     accepted[0]!.resume();
     c.resume();
     c.end();
-    await until(() => log.length === 1);
+    await waitFor(() => log.length === 1, { what: "the close callback" });
     expect(log).toEqual(['cb:ok']);
     expect(counts).toEqual([1]);
     expect(server.connections).toBe(0);
@@ -140,20 +139,18 @@ describe('TcpServer', () => {
     const seen: TcpSocket[] = [];
     api.net.createServer({ allowHalfOpen: true }, (s) => seen.push(s)).listen(8100);
     api.net.createServer(undefined, (s) => seen.push(s)).listen(8101);
-    await turns(1);
     api.net.connect({ host: OUR_IP_STR, port: 8100 });
-    await until(() => seen.length === 1);
+    await waitFor(() => seen.length === 1, { what: 'the accept on 8100' });
     api.net.connect({ host: OUR_IP_STR, port: 8101 });
-    await until(() => seen.length === 2);
+    await waitFor(() => seen.length === 2, { what: 'the accept on 8101' });
     expect(seen.map((s) => s.allowHalfOpen)).toEqual([true, false]);
   });
 });
 
 describe('worker information', () => {
-  it('exposes worker index/count, a logger and the counters', () => {
+  it('exposes worker index/count and the counters', () => {
     const { api, host } = makeApi({}, { index: 2, count: 4 });
     expect(api.worker).toEqual({ index: 2, count: 4 });
-    expect(typeof api.log.info).toBe('function');
     host.counters[1] = 99; // tap_rx_bytes
     expect(api.counters().tap_rx_bytes).toBe(99);
   });

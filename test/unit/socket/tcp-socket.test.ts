@@ -5,10 +5,12 @@
  * the reader pauses; write() returns false; resume drains everything), the idle timer
  * with fake timers, and the net.Socket properties.
  */
+import { once } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseIpv4 } from '../../../src/wire/addresses.js';
 import { TcpSocket, type TcpSocketOptions } from '../../../src/socket/tcp-socket.js';
-import { FakeLink, prng, randomBytes, turns, until, type FakeLinkOptions } from './fake-tcp.js';
+import { waitFor } from '../../helpers/wait-for.js';
+import { FakeLink, prng, randomBytes, type FakeLinkOptions } from './fake-tcp.js';
 
 const A_IP = parseIpv4('10.10.0.3');
 const B_IP = parseIpv4('10.10.0.4');
@@ -62,7 +64,7 @@ describe('TcpSocket data transfer', () => {
     const toB = randomBytes(1_000_003, 1);
     const toA = randomBytes(777_777, 2);
     await Promise.all([writeAll(a, toB, 11), writeAll(b, toA, 12)]);
-    await until(() => log.includes('a:close(false)') && log.includes('b:close(false)'));
+    await waitFor(() => log.includes('a:close(false)') && log.includes('b:close(false)'), { what: "both sides' close", detail: () => log.join(' ') });
     expect(rb.bytes().equals(toB)).toBe(true);
     expect(ra.bytes().equals(toA)).toBe(true);
     expect(a.bytesWritten).toBe(toB.length);
@@ -93,7 +95,7 @@ describe('TcpSocket data transfer', () => {
     let bytesAtEnd = -1;
     b.on('end', () => { bytesAtEnd = rb.bytes().length; });
     a.end(data);
-    await until(() => bytesAtEnd >= 0);
+    await waitFor(() => bytesAtEnd >= 0, { what: "b's 'end'" });
     expect(bytesAtEnd).toBe(data.length);
     expect(finQueuedAtFinish).toBe(true);
     expect(rb.bytes().equals(data)).toBe(true);
@@ -105,7 +107,7 @@ describe('TcpSocket data transfer', () => {
     b.on('data', (d: Buffer) => got.push(d));
     const data = randomBytes(1000, 4);
     a.write(data);
-    await until(() => b.bytesRead === 1000);
+    await waitFor(() => b.bytesRead === 1000, { what: 'b to read 1000 bytes', detail: () => `${b.bytesRead} read` });
     expect(Buffer.concat(got).equals(data)).toBe(true);
   });
 });
@@ -117,14 +119,14 @@ describe('half-close', () => {
     const ra = record(a, 'a', log);
     record(b, 'b', log);
     a.end('question');
-    await until(() => log.includes('b:end'));
+    await waitFor(() => log.includes('b:end'), { what: "b's 'end'" });
     expect(b.writable).toBe(true);
     expect(b.readyState).toBe('writeOnly');
     expect(a.readyState).toBe('readOnly');
     b.write('answer part 1, ');
-    await turns(5);
+    await waitFor(() => ra.bytes().length === 15, { what: 'the first part at a' }); // a separate delivery before the FIN
     b.end('part 2');
-    await until(() => log.includes('a:close(false)') && log.includes('b:close(false)'));
+    await waitFor(() => log.includes('a:close(false)') && log.includes('b:close(false)'), { what: "both sides' close", detail: () => log.join(' ') });
     expect(ra.bytes().toString()).toBe('answer part 1, part 2');
     expect(log.indexOf('b:end')).toBeLessThan(log.indexOf('a:end'));
     expect(log.filter((e) => e.startsWith('a:'))).toEqual(['a:finish', 'a:end', 'a:close(false)']);
@@ -138,7 +140,7 @@ describe('half-close', () => {
     const tail = randomBytes(30_000, 5);
     b.write(tail); // queued before the FIN arrives: must still reach a, then b's FIN
     a.end();
-    await until(() => log.includes('a:close(false)') && log.includes('b:close(false)'));
+    await waitFor(() => log.includes('a:close(false)') && log.includes('b:close(false)'), { what: "both sides' close", detail: () => log.join(' ') });
     expect(ra.bytes().equals(tail)).toBe(true);
     expect(log.indexOf('b:end')).toBeLessThan(log.indexOf('b:finish'));
     expect(log.indexOf('b:finish')).toBeLessThan(log.indexOf('a:end'));
@@ -155,9 +157,9 @@ describe('destroy and errors', () => {
     b.on('close', (hadError: boolean) => log.push(`b:close(${hadError})`));
     a.pause();
     b.write('unread by a');
-    await until(() => a.readableLength === 11);
+    await waitFor(() => a.readableLength === 11, { what: 'the 11 bytes unread at a' });
     a.destroy();
-    await until(() => log.includes('b:close(true)') && log.includes('a:close(false)'));
+    await waitFor(() => log.includes('b:close(true)') && log.includes('a:close(false)'), { what: "b's close(true) and a's close(false)", detail: () => log.join(' ') });
     expect(l.a.aborted).toBe(true);
     expect(err?.code).toBe('ECONNRESET');
     expect(err?.message).toBe('read ECONNRESET');
@@ -186,9 +188,9 @@ describe('destroy and errors', () => {
     const rb = record(b, 'b', log);
     const data = randomBytes(5000, 6);
     a.write(data); // the send buffer holds it all
-    await turns(1);
+    expect(l.a.accepted).toBe(data.length);
     a.destroy();
-    await until(() => log.includes('b:close(false)'));
+    await waitFor(() => log.includes('b:close(false)'), { what: "b's close", detail: () => log.join(' ') });
     expect(rb.bytes().equals(data)).toBe(true);
     expect(l.a.aborted).toBe(false);
     expect(l.a.callsAfterClose + l.b.callsAfterClose).toBe(0);
@@ -202,7 +204,7 @@ describe('destroy and errors', () => {
     b.on('end', () => b.write('late data'));
     b.resume();
     a.destroy();
-    await until(() => b.destroyed);
+    await waitFor(() => b.destroyed, { what: 'b destroyed by the RST' });
     expect(l.a.aborted).toBe(true);
     expect(errs).toEqual(['ECONNRESET']);
   });
@@ -212,8 +214,9 @@ describe('destroy and errors', () => {
     const log: string[] = [];
     a.on('error', (e) => log.push(`error:${e.message}`));
     a.on('close', (h: boolean) => log.push(`close:${h}`));
+    const closed = new Promise((r) => a.once('close', r)); // the last event a socket emits
     a.destroy(new Error('boom'));
-    await turns(2);
+    await closed;
     expect(log).toEqual(['error:boom', 'close:true']);
   });
 
@@ -223,9 +226,11 @@ describe('destroy and errors', () => {
     a.on('error', (e: Error & { code: string }) => errs.push(e.message));
     let writeErr: Error | null | undefined;
     a.write(randomBytes(10_000, 7), (e) => { writeErr = e; });
-    await turns(3);
+    await l.quiet(); // the send buffer and b's window are full: the write is pending
+    expect(writeErr).toBeUndefined();
+    const closed = new Promise((r) => a.once('close', r));
     l.a.fail('ETIMEDOUT');
-    await turns(2);
+    await closed;
     expect(errs).toEqual(['read ETIMEDOUT']);
     expect((writeErr as Error & { code: string }).code).toBe('ETIMEDOUT');
   });
@@ -247,7 +252,7 @@ describe('back-pressure', () => {
       if (writes > 1000) throw new Error('write() never returned false');
     }
     sent.push(chunk);
-    await turns(50);
+    await l.quiet(); // everything the link would move has moved
     // Nothing consumed: the receive window is full and the reader's buffer holds it.
     expect(l.b.unconsumed).toBe(WINDOW);
     expect(l.b.consumedTotal).toBe(0);
@@ -259,16 +264,18 @@ describe('back-pressure', () => {
     expect(a.bytesWritten).toBeLessThan(sent.length * 1024);
     expect(a.writableLength).toBeLessThanOrEqual(HWM + 1024);
     expect(a.writableNeedDrain).toBe(true);
-    // More time changes nothing.
-    await turns(50);
+    // Another pump (the event that would move more bytes) moves nothing.
+    l.schedule();
+    await l.quiet();
     expect(a.bytesWritten).toBe(WINDOW + SNDBUF);
+    expect(l.b.unconsumed).toBe(WINDOW);
     // Resume: everything arrives and 'drain' fires.
     const got: Buffer[] = [];
     b.on('data', (d: Buffer) => got.push(d));
     const drained = new Promise((r) => a.once('drain', r));
     b.resume();
     await drained;
-    await until(() => b.bytesRead === sent.length * 1024);
+    await waitFor(() => b.bytesRead === sent.length * 1024, { what: 'b to read everything', detail: () => `${b.bytesRead} of ${sent.length * 1024}` });
     expect(Buffer.concat(got).equals(Buffer.concat(sent))).toBe(true);
     expect(l.b.consumedTotal).toBe(sent.length * 1024);
   });
@@ -276,7 +283,7 @@ describe('back-pressure', () => {
   it('paused-mode read(n) reports exactly the bytes taken from the buffer', async () => {
     const { l, a, b } = pair({ rcvWindow: 4000, mss: 1000 });
     a.write(randomBytes(10_000, 9));
-    await until(() => l.b.unconsumed === 4000);
+    await waitFor(() => l.b.unconsumed === 4000, { what: "b's window to fill" });
     expect(l.b.consumedTotal).toBe(0);
     const r1 = b.read(1500) as Buffer;
     expect(r1.length).toBe(1500);
@@ -312,7 +319,7 @@ describe('back-pressure', () => {
 describe('idle timeout', () => {
   it("emits 'timeout' after ms without reads or writes, with one lazily re-armed timer", async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
-    const { a, b } = pair();
+    const { l, a, b } = pair();
     b.resume();
     let fired = 0;
     a.setTimeout(1000, () => fired++);
@@ -322,7 +329,7 @@ describe('idle timeout', () => {
     expect(total).toBe(0);
     // Activity at t=999 pushes the deadline to t=1999.
     for (let i = 0; i < 100; i++) a.write('x');
-    await turns(3);
+    await l.quiet();
     expect(vi.getTimerCount()).toBe(1);
     await vi.advanceTimersByTimeAsync(999);
     expect(total).toBe(0);
@@ -334,14 +341,14 @@ describe('idle timeout', () => {
     expect(total).toBe(1);
     // …but activity re-arms it; the once-listener is gone.
     a.write('y');
-    await turns(3);
+    await l.quiet();
     await vi.advanceTimersByTimeAsync(1000);
     expect(total).toBe(2);
     expect(fired).toBe(1);
     // Received data counts as activity too.
     await vi.advanceTimersByTimeAsync(600);
     b.write('z');
-    await turns(3);
+    await l.quiet();
     await vi.advanceTimersByTimeAsync(600);
     expect(total).toBe(2);
     await vi.advanceTimersByTimeAsync(400);
@@ -349,7 +356,7 @@ describe('idle timeout', () => {
     // 0 disables.
     a.setTimeout(0);
     a.write('w');
-    await turns(3);
+    await l.quiet();
     await vi.advanceTimersByTimeAsync(10_000);
     expect(total).toBe(3);
     expect(vi.getTimerCount()).toBe(0);
@@ -380,9 +387,10 @@ describe('net.Socket surface', () => {
     expect(a.ref()).toBe(a);
     expect(a.unref()).toBe(a);
     expect(notes.a).toBe(4);
+    const closed = Promise.all([once(a, 'close'), once(b, 'close')]);
     a.destroy();
     b.destroy();
-    await turns(2);
+    await closed;
     expect(a.readyState).toBe('closed');
     expect(a.pending).toBe(true);
     expect(a.remoteAddress).toBe('10.10.0.4'); // kept after close, as net does
@@ -398,7 +406,7 @@ describe('net.Socket surface', () => {
     expect(a.pending).toBe(true);
     a.write('early ');
     a.end('bird');
-    await turns(5);
+    await l.quiet(); // where the writes would have reached the connection
     expect(l.a.accepted).toBe(0);
     expect(l.a.finQueued).toBe(false);
     const b = new TcpSocket(l.b, { allowHalfOpen: true });

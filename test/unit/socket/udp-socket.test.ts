@@ -4,6 +4,7 @@
  * (EADDRINUSE, EMSGSIZE, EINVAL, ENETUNREACH), ephemeral and implicit binds, close()
  * releasing the port, and the udp-echo service through the API.
  */
+import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_SERVICES } from '../../../src/services/index.js';
 import { C } from '../../../src/base/counters.js';
@@ -15,7 +16,7 @@ import { udpDstPort, udpLength, udpSrcPort } from '../../../src/wire/udp.js';
 import type { RemoteInfo } from '../../../src/socket/udp-socket.js';
 import { IPPROTO_UDP, arpFrame, ipv4Frame, udpDatagram } from '../../helpers/frames.js';
 import { OUR_IP, makeApi } from './api-harness.js';
-import { turns } from './fake-tcp.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 const OUR_MAC = 0x020000000004;
 const PEER_MAC = 0x020000000003;
@@ -51,8 +52,8 @@ describe('UdpSocket', () => {
     const msgs: Array<[Buffer, RemoteInfo]> = [];
     s.on('message', (m: Buffer, r: RemoteInfo) => msgs.push([m, r]));
     s.bind(5000);
-    expect(events).toEqual([]); // next tick, as dgram
-    await turns(1);
+    expect(events).toEqual([]); // later, as dgram
+    await once(s, 'listening');
     expect(events).toEqual(['listening']);
     expect(s.address()).toEqual({ address: '10.10.0.4', family: 'IPv4', port: 5000 });
     const frame = rx(40000, 5000, Buffer.from('ping 1'));
@@ -68,7 +69,7 @@ describe('UdpSocket', () => {
       { sport: 5000, dport: 40000, data: Buffer.from('pong'), dst: PEER_IP },
       { sport: 5000, dport: 40001, data: Buffer.from([1, 2, 3]), dst: PEER_IP },
     ]);
-    await turns(1);
+    await waitFor(() => results.length === 1, { what: 'the send callback' });
     expect(results).toEqual([[null, 4]]);
     expect(stats.notifies - before).toBe(1); // two sends, one coalesced notification
   });
@@ -85,7 +86,7 @@ describe('UdpSocket', () => {
     a.send(Buffer.alloc(65508), 1, '10.10.0.3', cb);
     a.send('x', 1, 'not-an-ip', cb);
     a.send('x', 1, '192.168.1.1', cb); // off-subnet, no gateway
-    await turns(1);
+    await waitFor(() => codes.length === 3, { what: 'three send callbacks', detail: () => codes.join(' ') });
     expect(codes).toEqual(['EMSGSIZE', 'EINVAL', 'ENETUNREACH']);
     expect(() => a.send('x', 0, '10.10.0.3')).toThrow(RangeError);
   });

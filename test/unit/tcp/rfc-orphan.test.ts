@@ -15,6 +15,7 @@ import type { TcpConnection } from '../../../src/tcp/connection.js';
 import { DEFAULT_TCP_CONFIG } from '../../../src/tcp/tcp-config.js';
 import { T_FINWAIT2 } from '../../../src/tcp/timers.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TcpPeer, openFromPort, type PeerSide } from '../../helpers/tcp-peer.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 const FIN_WAIT_2_MS = 60_000; // the default finWait2Ms (Linux tcp_fin_timeout 60 s)
 const MSL = 1000;
@@ -203,17 +204,12 @@ describe('RFC 1122 4.2.2.13: data to an orphan → RST', () => {
 });
 
 describe('TcpSocket wiring: destroy() orphans the connection, end() only half-closes', () => {
-  const turns = async (n: number) => {
-    for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
-  };
-
   it('destroy() with nothing unread: FIN, the connection is an orphan, gone finWait2Ms after our FIN is ACKed', async () => {
     const { p, conn } = established();
     const sock = new TcpSocket(conn, { notify: () => p.flush() });
     sock.on('close', () => {});
     sock.destroy();
-    await turns(2);
-    expect(conn.orphaned).toBe(true);
+    await waitFor(() => conn.orphaned, { what: 'the socket to close() its connection' });
     p.expectSegment({ flags: TCP_FIN | TCP_ACK, seq: p.ack, ack: p.seq });
     p.sendAck();
     const t = p.now;
@@ -228,13 +224,13 @@ describe('TcpSocket wiring: destroy() orphans the connection, end() only half-cl
     const got: string[] = [];
     sock.on('data', (d: Buffer) => got.push(d.toString()));
     sock.end();
-    await turns(2);
+    await waitFor(() => conn.stateName === 'FIN_WAIT_1', { what: 'the socket to shut down its write side' });
     p.flush();
     p.expectSegment({ flags: TCP_FIN | TCP_ACK, seq: p.ack, ack: p.seq });
     p.sendAck();
     p.advance(2 * FIN_WAIT_2_MS);
     p.sendData('after two minutes');
-    await turns(2);
+    await waitFor(() => got.length > 0, { what: "the socket's 'data'" });
     expect(got).toEqual(['after two minutes']);
     expect(conn.orphaned).toBe(false);
     expect(conn.stateName).toBe('FIN_WAIT_2');

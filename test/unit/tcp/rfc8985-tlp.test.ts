@@ -7,8 +7,6 @@
  * PTO = 2·SRTT = 20 ms with more than one segment in flight.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_TCP_CONFIG } from '../../../src/tcp/tcp-config.js';
-import { PTO_MIN_MS, WC_DEL_ACK_MS } from '../../../src/tcp/sender.js';
 import { TCP_ACK, TCP_PSH, TcpPeer } from '../../helpers/tcp-peer.js';
 
 const MSS = 1460;
@@ -34,12 +32,6 @@ function burst(p: TcpPeer, conn: ReturnType<typeof established>['conn'], n: numb
 }
 
 describe('RFC 8985 7: tail loss probe', () => {
-  it('defaults: on (Linux tcp_early_retrans 3), PTO floor 10 ms, WCDelAckT 200 ms', () => {
-    expect(DEFAULT_TCP_CONFIG.tailLossProbe).toBe(true);
-    expect(PTO_MIN_MS).toBe(10);
-    expect(WC_DEL_ACK_MS).toBe(200);
-  });
-
   it('RFC 8985 7.2/7.3: a stalled tail is probed 2·SRTT after the last ACK by resending the last segment; the ACK it draws ends the episode, no RTO', () => {
     const { p, conn } = established();
     const t = p.now;

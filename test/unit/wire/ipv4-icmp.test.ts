@@ -11,11 +11,8 @@ import {
   ICMP_DEST_UNREACHABLE,
   ICMP_ECHO_REPLY,
   ICMP_ECHO_REQUEST,
-  ICMP_FRAG_NEEDED,
   ICMP_HEADER_LEN,
   ICMP_PORT_UNREACHABLE,
-  ICMP_PROTOCOL_UNREACHABLE,
-  ICMP_TIME_EXCEEDED,
   icmpChecksum,
   icmpCode,
   icmpEchoId,
@@ -27,7 +24,6 @@ import {
 import {
   fillIpv4Checksum,
   IPPROTO_ICMP,
-  IPPROTO_TCP,
   IPPROTO_UDP,
   IPV4_BAD_CHECKSUM,
   IPV4_BAD_IHL,
@@ -35,7 +31,6 @@ import {
   IPV4_BAD_VERSION,
   IPV4_DF,
   IPV4_MF,
-  IPV4_MIN_HEADER,
   IPV4_OK,
   IPV4_TRUNCATED,
   ipChecksum,
@@ -67,15 +62,11 @@ import { golden, hex, IP_A, IP_B, MAC_A, MAC_B } from './golden-frames.js';
 const E = 14; // IPv4 header offset in every golden frame
 const I = 34; // ICMP offset (IHL 5)
 
-describe('constants', () => {
-  it('have their RFC values', () => {
-    expect([IPV4_MIN_HEADER, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_DF, IPV4_MF]).toEqual([20, 1, 6, 17, 0x4000, 0x2000]);
-    expect([ICMP_ECHO_REPLY, ICMP_DEST_UNREACHABLE, ICMP_ECHO_REQUEST, ICMP_TIME_EXCEEDED]).toEqual([0, 3, 8, 11]);
-    expect([ICMP_PROTOCOL_UNREACHABLE, ICMP_PORT_UNREACHABLE, ICMP_FRAG_NEEDED, ICMP_HEADER_LEN]).toEqual([2, 3, 4, 8]);
+describe('validateIpv4 reasons', () => {
+  it('are distinct and none is IPV4_OK (tests that expect one reason could not tell them apart otherwise)', () => {
     const reasons = [IPV4_TRUNCATED, IPV4_BAD_VERSION, IPV4_BAD_IHL, IPV4_BAD_TOTAL_LENGTH, IPV4_BAD_CHECKSUM];
     expect(new Set(reasons).size).toBe(5);
     expect(reasons.includes(IPV4_OK)).toBe(false);
-    expect(IPV4_OK).toBe(0);
   });
 });
 
