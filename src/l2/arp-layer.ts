@@ -10,7 +10,8 @@
  * (gratuitous ARP announcement at start).
  */
 import {
-  ARP_LEN, ARP_OK, ARP_OP_REPLY, ARP_OP_REQUEST,
+  ArpCheck,
+  ARP_LEN, ARP_OP_REPLY, ARP_OP_REQUEST,
   arpOp, arpSha, arpSpa, arpTpa, validateArp, writeArp,
 } from '../wire/arp.js';
 import { BROADCAST_MAC } from '../wire/addresses.js';
@@ -73,7 +74,7 @@ export class ArpLayer {
 
   /** Handles an ARP packet at b[off..off+len) (after the Ethernet header). */
   input(b: Uint8Array, off: number, len: number, now: number): void {
-    if (validateArp(b, off, len) !== ARP_OK) {
+    if (validateArp(b, off, len) !== ArpCheck.Ok) {
       this.counters[C.drop_arp_malformed]++;
       return;
     }

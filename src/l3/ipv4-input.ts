@@ -7,8 +7,8 @@
  * (reassembly). Each reason a datagram is dropped has its own counter.
  */
 import {
-  IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_BAD_CHECKSUM, IPV4_BAD_IHL, IPV4_BAD_TOTAL_LENGTH,
-  IPV4_BAD_VERSION, IPV4_OK, IPV4_TRUNCATED,
+  Ipv4Check,
+  IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP,
   ipDst, ipHeaderLength, ipIsFragment, ipProtocol, ipSrc, ipTotalLength, validateIpv4,
 } from '../wire/ipv4.js';
 import { ICMP_PROTOCOL_UNREACHABLE } from '../wire/icmp.js';
@@ -40,11 +40,11 @@ export interface TransportInput {
 }
 
 const DROP_BY_REASON: number[] = [];
-DROP_BY_REASON[IPV4_TRUNCATED] = C.drop_ipv4_truncated;
-DROP_BY_REASON[IPV4_BAD_VERSION] = C.drop_ipv4_version;
-DROP_BY_REASON[IPV4_BAD_IHL] = C.drop_ipv4_ihl;
-DROP_BY_REASON[IPV4_BAD_TOTAL_LENGTH] = C.drop_ipv4_total_length;
-DROP_BY_REASON[IPV4_BAD_CHECKSUM] = C.drop_ipv4_checksum;
+DROP_BY_REASON[Ipv4Check.Truncated] = C.drop_ipv4_truncated;
+DROP_BY_REASON[Ipv4Check.BadVersion] = C.drop_ipv4_version;
+DROP_BY_REASON[Ipv4Check.BadIhl] = C.drop_ipv4_ihl;
+DROP_BY_REASON[Ipv4Check.BadTotalLength] = C.drop_ipv4_total_length;
+DROP_BY_REASON[Ipv4Check.BadChecksum] = C.drop_ipv4_checksum;
 
 /** IPv4 receive path of one worker. */
 export class Ipv4Input {
@@ -75,7 +75,7 @@ export class Ipv4Input {
    */
   input(b: Uint8Array, off: number, avail: number, rxFlags: number, now: number): void {
     const v = validateIpv4(b, off, avail);
-    if (v !== IPV4_OK) {
+    if (v !== Ipv4Check.Ok) {
       this.counters[DROP_BY_REASON[v] ?? C.drop_ipv4_truncated]++;
       return;
     }

@@ -18,18 +18,20 @@ export const ARP_HTYPE_ETHERNET = 1;
 /** ARP protocol type of IPv4 (the IPv4 EtherType). */
 export const ARP_PTYPE_IPV4 = 0x0800;
 
-/** `validateArp`: the packet is a well-formed Ethernet/IPv4 request or reply. */
-export const ARP_OK = 0;
-/** `validateArp`: fewer than 28 bytes available. */
-export const ARP_TRUNCATED = 1;
-/** `validateArp`: hardware type is not Ethernet (1). */
-export const ARP_BAD_HTYPE = 2;
-/** `validateArp`: protocol type is not IPv4 (0x0800). */
-export const ARP_BAD_PTYPE = 3;
-/** `validateArp`: hardware/protocol address lengths are not 6/4. */
-export const ARP_BAD_LENGTHS = 4;
-/** `validateArp`: opcode is neither request nor reply. */
-export const ARP_BAD_OP = 5;
+/** Why validateArp refused a packet (ArpCheck.Ok: a well-formed Ethernet/IPv4 request or reply). */
+export const enum ArpCheck {
+  Ok = 0,
+  /** Fewer than 28 bytes available. */
+  Truncated = 1,
+  /** The hardware type is not Ethernet (1). */
+  BadHtype = 2,
+  /** The protocol type is not IPv4 (0x0800). */
+  BadPtype = 3,
+  /** Hardware/protocol address lengths are not 6/4. */
+  BadLengths = 4,
+  /** The opcode is neither request nor reply. */
+  BadOp = 5,
+}
 
 /** Hardware type. */
 export function arpHtype(b: Uint8Array, o: number): number {
@@ -91,15 +93,15 @@ export function writeArp(
 
 /**
  * Check an ARP packet at `b[o]` with `len` bytes available (bytes past the end of `b`
- * never count). Returns ARP_OK or the first failing reason code.
+ * never count). Returns ArpCheck.Ok or the first failing reason.
  */
-export function validateArp(b: Uint8Array, o: number, len: number): number {
+export function validateArp(b: Uint8Array, o: number, len: number): ArpCheck {
   const avail = len < b.length - o ? len : b.length - o;
-  if (!(avail >= ARP_LEN)) return ARP_TRUNCATED;
-  if (arpHtype(b, o) !== ARP_HTYPE_ETHERNET) return ARP_BAD_HTYPE;
-  if (arpPtype(b, o) !== ARP_PTYPE_IPV4) return ARP_BAD_PTYPE;
-  if (b[o + 4] !== 6 || b[o + 5] !== 4) return ARP_BAD_LENGTHS;
+  if (!(avail >= ARP_LEN)) return ArpCheck.Truncated;
+  if (arpHtype(b, o) !== ARP_HTYPE_ETHERNET) return ArpCheck.BadHtype;
+  if (arpPtype(b, o) !== ARP_PTYPE_IPV4) return ArpCheck.BadPtype;
+  if (b[o + 4] !== 6 || b[o + 5] !== 4) return ArpCheck.BadLengths;
   const op = arpOp(b, o);
-  if (op !== ARP_OP_REQUEST && op !== ARP_OP_REPLY) return ARP_BAD_OP;
-  return ARP_OK;
+  if (op !== ARP_OP_REQUEST && op !== ARP_OP_REPLY) return ArpCheck.BadOp;
+  return ArpCheck.Ok;
 }

@@ -24,18 +24,20 @@ export const IPV4_MF = 0x2000;
 /** Mask of the fragment offset (in 8-byte units) in the flags/fragment-offset word. */
 export const IPV4_OFFSET_MASK = 0x1fff;
 
-/** `validateIpv4`: the header is acceptable. */
-export const IPV4_OK = 0;
-/** `validateIpv4`: fewer than 20 bytes available. */
-export const IPV4_TRUNCATED = 1;
-/** `validateIpv4`: version field is not 4. */
-export const IPV4_BAD_VERSION = 2;
-/** `validateIpv4`: IHL below 5 or header longer than the bytes available. */
-export const IPV4_BAD_IHL = 3;
-/** `validateIpv4`: total length below the header length or above the bytes available. */
-export const IPV4_BAD_TOTAL_LENGTH = 4;
-/** `validateIpv4`: header checksum does not verify. */
-export const IPV4_BAD_CHECKSUM = 5;
+/** Why validateIpv4 refused a header (Ipv4Check.Ok: it did not). */
+export const enum Ipv4Check {
+  Ok = 0,
+  /** Fewer than 20 bytes available. */
+  Truncated = 1,
+  /** The version field is not 4. */
+  BadVersion = 2,
+  /** IHL below 5, or a header longer than the bytes available. */
+  BadIhl = 3,
+  /** Total length below the header length or above the bytes available. */
+  BadTotalLength = 4,
+  /** The header checksum does not verify. */
+  BadChecksum = 5,
+}
 
 /** Version field (4 for IPv4). */
 export function ipVersion(b: Uint8Array, o: number): number {
@@ -177,19 +179,19 @@ export function fillIpv4Checksum(b: Uint8Array, o: number): void {
 /**
  * Check the IPv4 header at `b[o]` given `availableLen` bytes from `o` (the rest of
  * the frame; bytes past the end of `b` never count). Ethernet padding may make
- * `availableLen` exceed the total length, which is fine. Returns IPV4_OK or the first
+ * `availableLen` exceed the total length, which is fine. Returns Ipv4Check.Ok or the first
  * failing reason code, in the order truncated, version, IHL, total length, checksum.
  */
-export function validateIpv4(b: Uint8Array, o: number, availableLen: number): number {
+export function validateIpv4(b: Uint8Array, o: number, availableLen: number): Ipv4Check {
   const avail = availableLen < b.length - o ? availableLen : b.length - o;
-  if (!(avail >= IPV4_MIN_HEADER)) return IPV4_TRUNCATED;
+  if (!(avail >= IPV4_MIN_HEADER)) return Ipv4Check.Truncated;
   const vihl = b[o]!;
-  if (vihl >>> 4 !== 4) return IPV4_BAD_VERSION;
+  if (vihl >>> 4 !== 4) return Ipv4Check.BadVersion;
   const hl = (vihl & 0x0f) << 2;
-  if (hl < IPV4_MIN_HEADER || hl > avail) return IPV4_BAD_IHL;
+  if (hl < IPV4_MIN_HEADER || hl > avail) return Ipv4Check.BadIhl;
   const total = readU16(b, o + 2);
-  if (total < hl || total > avail) return IPV4_BAD_TOTAL_LENGTH;
+  if (total < hl || total > avail) return Ipv4Check.BadTotalLength;
   // A correct header sums to one's-complement -0 (RFC 1071 section 1 (3)).
-  if (onesSum(b, o, hl) !== 0xffff) return IPV4_BAD_CHECKSUM;
-  return IPV4_OK;
+  if (onesSum(b, o, hl) !== 0xffff) return Ipv4Check.BadChecksum;
+  return Ipv4Check.Ok;
 }

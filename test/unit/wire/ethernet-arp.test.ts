@@ -5,14 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { BROADCAST_MAC } from '../../../src/wire/addresses.js';
 import {
-  ARP_BAD_HTYPE,
-  ARP_BAD_LENGTHS,
-  ARP_BAD_OP,
-  ARP_BAD_PTYPE,
-  ARP_OK,
+  ArpCheck,
   ARP_OP_REPLY,
   ARP_OP_REQUEST,
-  ARP_TRUNCATED,
   arpHlen,
   arpHtype,
   arpOp,
@@ -44,7 +39,7 @@ describe('golden ARP request (kernel, 10.99.0.1 asks for 10.99.0.2)', () => {
     expect(ethSrc(request, 0)).toBe(MAC_A);
     expect(ethType(request, 0)).toBe(ETHERTYPE_ARP);
     const o = ETH_HEADER_LEN;
-    expect(validateArp(request, o, request.length - o)).toBe(ARP_OK);
+    expect(validateArp(request, o, request.length - o)).toBe(ArpCheck.Ok);
     expect(arpHtype(request, o)).toBe(1);
     expect(arpPtype(request, o)).toBe(0x0800);
     expect(arpHlen(request, o)).toBe(6);
@@ -70,7 +65,7 @@ describe('golden ARP reply (kernel, 10.99.0.2 is-at 02:00:00:00:00:0b)', () => {
     expect(ethSrc(reply, 0)).toBe(MAC_B);
     expect(ethType(reply, 0)).toBe(ETHERTYPE_ARP);
     const o = ETH_HEADER_LEN;
-    expect(validateArp(reply, o, 28)).toBe(ARP_OK);
+    expect(validateArp(reply, o, 28)).toBe(ArpCheck.Ok);
     expect(arpOp(reply, o)).toBe(ARP_OP_REPLY);
     expect(arpSha(reply, o)).toBe(MAC_B);
     expect(arpSpa(reply, o)).toBe(IP_B);
@@ -94,29 +89,29 @@ describe('validateArp reasons', () => {
     b[o + at] = v;
     return b;
   };
-  it('ARP_TRUNCATED when fewer than 28 bytes are available', () => {
-    expect(validateArp(reply, o, 27)).toBe(ARP_TRUNCATED);
-    expect(validateArp(reply.subarray(0, 41), o, 28)).toBe(ARP_TRUNCATED); // length claimed past the buffer
-    expect(validateArp(reply, o, 0)).toBe(ARP_TRUNCATED);
+  it('ArpCheck.Truncated when fewer than 28 bytes are available', () => {
+    expect(validateArp(reply, o, 27)).toBe(ArpCheck.Truncated);
+    expect(validateArp(reply.subarray(0, 41), o, 28)).toBe(ArpCheck.Truncated); // length claimed past the buffer
+    expect(validateArp(reply, o, 0)).toBe(ArpCheck.Truncated);
   });
-  it('ARP_BAD_HTYPE', () => {
-    expect(validateArp(mutate(1, 6), o, 28)).toBe(ARP_BAD_HTYPE); // IEEE 802
+  it('ArpCheck.BadHtype', () => {
+    expect(validateArp(mutate(1, 6), o, 28)).toBe(ArpCheck.BadHtype); // IEEE 802
   });
-  it('ARP_BAD_PTYPE', () => {
-    expect(validateArp(mutate(2, 0x86), o, 28)).toBe(ARP_BAD_PTYPE);
+  it('ArpCheck.BadPtype', () => {
+    expect(validateArp(mutate(2, 0x86), o, 28)).toBe(ArpCheck.BadPtype);
   });
-  it('ARP_BAD_LENGTHS', () => {
-    expect(validateArp(mutate(4, 8), o, 28)).toBe(ARP_BAD_LENGTHS);
-    expect(validateArp(mutate(5, 16), o, 28)).toBe(ARP_BAD_LENGTHS);
+  it('ArpCheck.BadLengths', () => {
+    expect(validateArp(mutate(4, 8), o, 28)).toBe(ArpCheck.BadLengths);
+    expect(validateArp(mutate(5, 16), o, 28)).toBe(ArpCheck.BadLengths);
   });
-  it('ARP_BAD_OP', () => {
-    expect(validateArp(mutate(7, 3), o, 28)).toBe(ARP_BAD_OP); // RARP request
-    expect(validateArp(mutate(7, 0), o, 28)).toBe(ARP_BAD_OP);
-    expect(validateArp(mutate(6, 1), o, 28)).toBe(ARP_BAD_OP); // 0x0102
+  it('ArpCheck.BadOp', () => {
+    expect(validateArp(mutate(7, 3), o, 28)).toBe(ArpCheck.BadOp); // RARP request
+    expect(validateArp(mutate(7, 0), o, 28)).toBe(ArpCheck.BadOp);
+    expect(validateArp(mutate(6, 1), o, 28)).toBe(ArpCheck.BadOp); // 0x0102
   });
   it('reason codes are distinct and nonzero', () => {
-    const codes = [ARP_TRUNCATED, ARP_BAD_HTYPE, ARP_BAD_PTYPE, ARP_BAD_LENGTHS, ARP_BAD_OP];
+    const codes = [ArpCheck.Truncated, ArpCheck.BadHtype, ArpCheck.BadPtype, ArpCheck.BadLengths, ArpCheck.BadOp];
     expect(new Set(codes).size).toBe(5);
-    expect(codes.includes(ARP_OK)).toBe(false);
+    expect(codes.includes(ArpCheck.Ok)).toBe(false);
   });
 });

@@ -22,17 +22,12 @@ import {
   setIcmpType,
 } from '../../../src/wire/icmp.js';
 import {
+  Ipv4Check,
   fillIpv4Checksum,
   IPPROTO_ICMP,
   IPPROTO_UDP,
-  IPV4_BAD_CHECKSUM,
-  IPV4_BAD_IHL,
-  IPV4_BAD_TOTAL_LENGTH,
-  IPV4_BAD_VERSION,
   IPV4_DF,
   IPV4_MF,
-  IPV4_OK,
-  IPV4_TRUNCATED,
   ipChecksum,
   ipDontFragment,
   ipDst,
@@ -63,10 +58,10 @@ const E = 14; // IPv4 header offset in every golden frame
 const I = 34; // ICMP offset (IHL 5)
 
 describe('validateIpv4 reasons', () => {
-  it('are distinct and none is IPV4_OK (tests that expect one reason could not tell them apart otherwise)', () => {
-    const reasons = [IPV4_TRUNCATED, IPV4_BAD_VERSION, IPV4_BAD_IHL, IPV4_BAD_TOTAL_LENGTH, IPV4_BAD_CHECKSUM];
+  it('are distinct and none is Ipv4Check.Ok (tests that expect one reason could not tell them apart otherwise)', () => {
+    const reasons = [Ipv4Check.Truncated, Ipv4Check.BadVersion, Ipv4Check.BadIhl, Ipv4Check.BadTotalLength, Ipv4Check.BadChecksum];
     expect(new Set(reasons).size).toBe(5);
-    expect(reasons.includes(IPV4_OK)).toBe(false);
+    expect(reasons.includes(Ipv4Check.Ok)).toBe(false);
   });
 });
 
@@ -76,7 +71,7 @@ describe('golden ping, 56-byte payload', () => {
   it('echo request parses', () => {
     expect(req.length).toBe(98);
     expect([ethDst(req, 0), ethSrc(req, 0), ethType(req, 0)]).toEqual([MAC_B, MAC_A, ETHERTYPE_IPV4]);
-    expect(validateIpv4(req, E, req.length - E)).toBe(IPV4_OK);
+    expect(validateIpv4(req, E, req.length - E)).toBe(Ipv4Check.Ok);
     expect(ipVersion(req, E)).toBe(4);
     expect(ipHeaderLength(req, E)).toBe(20);
     expect(ipTos(req, E)).toBe(0);
@@ -102,7 +97,7 @@ describe('golden ping, 56-byte payload', () => {
 
   it('echo reply parses', () => {
     expect([ethDst(rep, 0), ethSrc(rep, 0), ethType(rep, 0)]).toEqual([MAC_A, MAC_B, ETHERTYPE_IPV4]);
-    expect(validateIpv4(rep, E, rep.length - E)).toBe(IPV4_OK);
+    expect(validateIpv4(rep, E, rep.length - E)).toBe(Ipv4Check.Ok);
     expect(ipTotalLength(rep, E)).toBe(84);
     expect(ipId(rep, E)).toBe(55051);
     expect(ipFlagsFragment(rep, E)).toBe(0);
@@ -159,7 +154,7 @@ describe('golden 4000-byte ping: 3 fragments each way', () => {
     frames.forEach((f, k) => {
       const [flen, total, id, ff, mf, off, ck, src, dst] = expected[k]!;
       expect(f.length, `frame ${k}`).toBe(flen);
-      expect(validateIpv4(f, E, f.length - E)).toBe(IPV4_OK);
+      expect(validateIpv4(f, E, f.length - E)).toBe(Ipv4Check.Ok);
       expect(ipTotalLength(f, E)).toBe(total);
       expect(ipId(f, E)).toBe(id);
       expect(ipFlagsFragment(f, E)).toBe(ff);
@@ -223,7 +218,7 @@ describe('golden ICMP port unreachable from the kernel', () => {
   it('parses, including the quoted datagram', () => {
     expect(icmp.length).toBe(76);
     expect([ethDst(icmp, 0), ethSrc(icmp, 0)]).toEqual([MAC_A, MAC_B]);
-    expect(validateIpv4(icmp, E, icmp.length - E)).toBe(IPV4_OK);
+    expect(validateIpv4(icmp, E, icmp.length - E)).toBe(Ipv4Check.Ok);
     expect(ipTos(icmp, E)).toBe(0xc0); // Linux sends ICMP errors with precedence 6
     expect(ipTotalLength(icmp, E)).toBe(62);
     expect(ipId(icmp, E)).toBe(56384);
@@ -237,7 +232,7 @@ describe('golden ICMP port unreachable from the kernel', () => {
     // The whole offending datagram is quoted (34 bytes): identical to the UDP frame's IP datagram.
     const q = I + ICMP_HEADER_LEN;
     expect(hex(icmp.subarray(q, q + 34))).toBe(hex(udp.subarray(E, E + 34)));
-    expect(validateIpv4(icmp, q, 34)).toBe(IPV4_OK);
+    expect(validateIpv4(icmp, q, 34)).toBe(Ipv4Check.Ok);
     expect([ipSrc(icmp, q), ipDst(icmp, q), ipProtocol(icmp, q), ipId(icmp, q)]).toEqual([IP_A, IP_B, IPPROTO_UDP, 18276]);
   });
 
@@ -266,9 +261,9 @@ describe('setters and fillIpv4Checksum', () => {
     setIpDst(b, E, 0xc0000202);
     expect([ipTotalLength(b, E), ipFlagsFragment(b, E), ipFragmentOffset(b, E), ipTtl(b, E)]).toEqual([60, 0x200a, 80, 3]);
     expect([ipSrc(b, E), ipDst(b, E)]).toEqual([0xc0000201, 0xc0000202]);
-    expect(validateIpv4(b, E, 84)).toBe(IPV4_BAD_CHECKSUM);
+    expect(validateIpv4(b, E, 84)).toBe(Ipv4Check.BadChecksum);
     fillIpv4Checksum(b, E);
-    expect(validateIpv4(b, E, 84)).toBe(IPV4_OK);
+    expect(validateIpv4(b, E, 84)).toBe(Ipv4Check.Ok);
     expect(internetChecksum(b, E, 20)).toBe(0);
     setIpChecksum(b, E, 0x1234);
     expect(ipChecksum(b, E)).toBe(0x1234);
@@ -280,9 +275,9 @@ describe('setters and fillIpv4Checksum', () => {
     writeIpv4Header(b, 0, 24, 1, 0, 1, IPPROTO_UDP, IP_A, IP_B);
     b[0] = 0x46;
     b.set([0x94, 0x04, 0x00, 0x00], 20); // Router Alert option
-    expect(validateIpv4(b, 0, 24)).toBe(IPV4_BAD_CHECKSUM);
+    expect(validateIpv4(b, 0, 24)).toBe(Ipv4Check.BadChecksum);
     fillIpv4Checksum(b, 0);
-    expect(validateIpv4(b, 0, 24)).toBe(IPV4_OK);
+    expect(validateIpv4(b, 0, 24)).toBe(Ipv4Check.Ok);
     expect(ipHeaderLength(b, 0)).toBe(24);
   });
 });
@@ -293,44 +288,44 @@ describe('validateIpv4 reasons (crafted from the golden UDP datagram)', () => {
   it('accepts Ethernet padding after the datagram', () => {
     const padded = new Uint8Array(60 - 14);
     padded.set(ip());
-    expect(validateIpv4(padded, 0, padded.length)).toBe(IPV4_OK);
+    expect(validateIpv4(padded, 0, padded.length)).toBe(Ipv4Check.Ok);
   });
-  it('IPV4_TRUNCATED below 20 bytes', () => {
-    expect(validateIpv4(ip(), 0, 19)).toBe(IPV4_TRUNCATED);
-    expect(validateIpv4(ip().subarray(0, 19), 0, 34)).toBe(IPV4_TRUNCATED); // claimed length past the buffer
-    expect(validateIpv4(ip(), 30, 34)).toBe(IPV4_TRUNCATED);
+  it('Ipv4Check.Truncated below 20 bytes', () => {
+    expect(validateIpv4(ip(), 0, 19)).toBe(Ipv4Check.Truncated);
+    expect(validateIpv4(ip().subarray(0, 19), 0, 34)).toBe(Ipv4Check.Truncated); // claimed length past the buffer
+    expect(validateIpv4(ip(), 30, 34)).toBe(Ipv4Check.Truncated);
   });
-  it('IPV4_BAD_VERSION', () => {
+  it('Ipv4Check.BadVersion', () => {
     const b = ip();
     b[0] = 0x65;
     fillIpv4Checksum(b, 0);
-    expect(validateIpv4(b, 0, 34)).toBe(IPV4_BAD_VERSION);
+    expect(validateIpv4(b, 0, 34)).toBe(Ipv4Check.BadVersion);
   });
-  it('IPV4_BAD_IHL for IHL < 5 and for a header longer than the data', () => {
+  it('Ipv4Check.BadIhl for IHL < 5 and for a header longer than the data', () => {
     const b = ip();
     b[0] = 0x44;
-    expect(validateIpv4(b, 0, 34)).toBe(IPV4_BAD_IHL);
+    expect(validateIpv4(b, 0, 34)).toBe(Ipv4Check.BadIhl);
     b[0] = 0x4f; // 60-byte header in 34 bytes
-    expect(validateIpv4(b, 0, 34)).toBe(IPV4_BAD_IHL);
+    expect(validateIpv4(b, 0, 34)).toBe(Ipv4Check.BadIhl);
     b[0] = 0x46; // 24-byte header in 22 available
-    expect(validateIpv4(b, 0, 22)).toBe(IPV4_BAD_IHL);
+    expect(validateIpv4(b, 0, 22)).toBe(Ipv4Check.BadIhl);
   });
-  it('IPV4_BAD_TOTAL_LENGTH for total < header and total > available', () => {
+  it('Ipv4Check.BadTotalLength for total < header and total > available', () => {
     const b = ip();
     setIpTotalLength(b, 0, 19);
     fillIpv4Checksum(b, 0);
-    expect(validateIpv4(b, 0, 34)).toBe(IPV4_BAD_TOTAL_LENGTH);
+    expect(validateIpv4(b, 0, 34)).toBe(Ipv4Check.BadTotalLength);
     const c = ip();
-    expect(validateIpv4(c, 0, 33)).toBe(IPV4_BAD_TOTAL_LENGTH);
+    expect(validateIpv4(c, 0, 33)).toBe(Ipv4Check.BadTotalLength);
   });
-  it('IPV4_BAD_CHECKSUM for a flipped bit anywhere in the header', () => {
+  it('Ipv4Check.BadChecksum for a flipped bit anywhere in the header', () => {
     for (let bit = 0; bit < 160; bit++) {
       const b = ip();
       b[bit >>> 3]! ^= 1 << (bit & 7);
       const r = validateIpv4(b, 0, 34);
       // Flips in version/IHL/total length are caught earlier or by the checksum; all are rejected.
-      expect(r, `bit ${bit}`).not.toBe(IPV4_OK);
-      if (bit >= 32) expect(r, `bit ${bit}`).toBe(IPV4_BAD_CHECKSUM);
+      expect(r, `bit ${bit}`).not.toBe(Ipv4Check.Ok);
+      if (bit >= 32) expect(r, `bit ${bit}`).toBe(Ipv4Check.BadChecksum);
     }
   });
 });

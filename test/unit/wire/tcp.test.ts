@@ -12,9 +12,9 @@ import { readPcap } from '../../../src/phy/pcap.js';
 import { onesSum } from '../../../src/wire/checksum.js';
 import { ETHERTYPE_IPV4, ethType, writeEthernetHeader } from '../../../src/wire/ethernet.js';
 import {
+  Ipv4Check,
   IPPROTO_TCP,
   IPV4_DF,
-  IPV4_OK,
   ipHeaderLength,
   ipId,
   ipProtocol,
@@ -107,7 +107,7 @@ describe('golden Linux connection 10.99.0.1:40000 -> 10.99.0.2:5000 (handshake, 
     expect(frames.length).toBe(8);
     for (const f of frames) {
       expect(ethType(f, 0)).toBe(ETHERTYPE_IPV4);
-      expect(validateIpv4(f, 14, f.length - 14)).toBe(IPV4_OK);
+      expect(validateIpv4(f, 14, f.length - 14)).toBe(Ipv4Check.Ok);
       expect(ipProtocol(f, 14)).toBe(IPPROTO_TCP);
       expect(validateTcp(f, T, segLen(f))).toBe(TCP_OK);
       expect(tcpChecksumValid(f, T, segLen(f), srcOf(f), dstOf(f))).toBe(true);

@@ -1,7 +1,7 @@
 /** UDP header and checksum against the golden "hello\n" datagram (test/golden/udp.pcap). */
 import { describe, expect, it } from 'vitest';
 import { ETHERTYPE_IPV4, writeEthernetHeader } from '../../../src/wire/ethernet.js';
-import { IPPROTO_UDP, IPV4_DF, IPV4_OK, ipTotalLength, validateIpv4, writeIpv4Header } from '../../../src/wire/ipv4.js';
+import { Ipv4Check, IPPROTO_UDP, IPV4_DF, ipTotalLength, validateIpv4, writeIpv4Header } from '../../../src/wire/ipv4.js';
 import {
   fillUdpChecksum,
   UDP_HEADER_LEN,
@@ -22,7 +22,7 @@ describe('golden UDP datagram 10.99.0.1:40000 -> 10.99.0.2:5000 "hello\\n"', () 
   it('parses', () => {
     expect(UDP_HEADER_LEN).toBe(8);
     expect(dgram.length).toBe(48);
-    expect(validateIpv4(dgram, 14, 34)).toBe(IPV4_OK);
+    expect(validateIpv4(dgram, 14, 34)).toBe(Ipv4Check.Ok);
     expect(ipTotalLength(dgram, 14)).toBe(34);
     expect(udpSrcPort(dgram, U)).toBe(40000);
     expect(udpDstPort(dgram, U)).toBe(5000);
