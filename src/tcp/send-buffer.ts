@@ -105,8 +105,7 @@ export class SendBuffer {
     while (left > 0) {
       let k = BLOCK_BYTES - within;
       if (k > left) k = left;
-      if (k === BLOCK_BYTES) dst.set(ring[idx]!, d); // a whole block: no view to make
-      else copyBytes(ring[idx]!, within, dst, d, k);
+      copyBytes(ring[idx]!, within, dst, d, k);
       d += k;
       left -= k;
       within = 0;
