@@ -10,7 +10,10 @@
  *    `allowHalfOpen` defaults to false (ending our side when the peer ends), autoDestroy.
  *  - Back-pressure both ways. Writes: `_write` hands the chunk to conn.send(); what it
  *    does not accept stays with the stream until onWritable, so nothing is buffered
- *    beyond the stream's own highWaterMark. Reads: conn.consumed(n) is reported only for
+ *    beyond the stream's own highWaterMark. conn.send() copies what it accepts (the send
+ *    buffer never reads the chunk again), so the write's callback runs as soon as the
+ *    whole chunk is accepted and the application may then reuse its buffer, as with
+ *    Node's net (docs/decisions/0013-write-semantics.md). Reads: conn.consumed(n) is reported only for
  *    bytes the stream has passed to the consumer (summed per microtask turn), so a
  *    consumer that stops reading closes the TCP receive window (RFC 9293 3.8.6).
  *  - destroy() is close(2) (RFC 1122 4.2.2.13): FIN when nothing received is left unread
@@ -353,7 +356,7 @@ export class TcpSocket extends Duplex {
     cb();
   }
 
-  /** Hands queued chunks to the connection; completes the write when all were accepted. */
+  /** Hands queued chunks to the connection; completes the write when all were accepted (copied). */
   private pump(): void {
     if (this.wcb === null || this.connecting || this.pumping) return;
     if (!this.live()) {

@@ -4,44 +4,43 @@
  * follows the in-flight data). The sender copies segments out of it, the cumulative ACK
  * releases bytes from the front (RFC 9293 3.10.7.4 fifth check, "SND.UNA <- SEG.ACK").
  *
- * Zero copy for the application's chunks: a write keeps a reference to the chunk (only
- * the accepted prefix is used when it does not fit). The caller must not modify a chunk
- * after writing it (Node's net module has the same rule). Small writes (< SMALL_WRITE
- * bytes) are copied into a shared staging block instead, so a stream of tiny writes does
- * not become one entry per byte; consecutive small writes extend one entry.
+ * Every write is copied, into a chain of pooled blocks (util/block-pool.ts), as Linux
+ * copies into skbs: once write() returned, the application's chunk is never read again,
+ * so the socket may complete the write at once and the application may reuse its buffer
+ * (Node's contract: after a write's callback the buffer is the caller's again). Segments
+ * and retransmissions are built from the blocks. docs/decisions/0013-write-semantics.md
+ * has the figures against keeping the chunk and completing the write on its ACK.
  *
- * Lookup: entries carry their absolute start offset; copyOut() finds the first entry by
- * continuing from the previous lookup (sequential sends) or by binary search
- * (retransmissions). Released entries are dropped from the front; the arrays are
- * compacted when more than half of them are dead.
+ * Layout: block i of the chain holds bytes [start + i·BLOCK_BYTES, start + (i+1)·BLOCK_BYTES)
+ * (absolute offsets); every block is full except the last, so the block holding offset `a`
+ * is found by one division, with no per-write entries. The chain is a ring of block
+ * references that grows by doubling.
  *
- * Bounds: at most `capacity` bytes are accepted; the staging block adds at most
- * STAGE_BLOCK bytes of slack. No allocation per segment.
+ * Bounds: at most `capacity` bytes are accepted, held in at most ⌈capacity/BLOCK_BYTES⌉+1
+ * blocks. A block goes back to the pool as soon as the cumulative ACK has passed all of
+ * it; when everything is acknowledged the buffer holds no block at all (an idle
+ * connection costs no send-buffer memory). No allocation per segment.
  */
 import { copyBytes } from '../util/copy-bytes.js';
 import { BLOCK_BYTES, giveBlock, takeBlock } from '../util/block-pool.js';
 
-/** Writes shorter than this are copied into the staging block, bytes. */
-export const SMALL_WRITE = 256;
-/** Size of a staging block for small writes, bytes (a pooled block, util/block-pool.ts). */
-export const STAGE_BLOCK = BLOCK_BYTES;
+type Block = Uint8Array<ArrayBuffer>;
 
-/** Bytes the application wrote and the peer has not acknowledged yet. Holds the app's chunks by reference (no copy); offset 0 = sndUna. */
+/** A ring longer than this (slots) is dropped when the buffer empties, so an idle connection keeps no large array. */
+const SMALL_RING = 8;
+
+/** Bytes the application wrote and the peer has not acknowledged yet, copied into pooled blocks; offset 0 = sndUna. */
 export class SendBuffer {
   /** Most bytes held at once; may be changed (a smaller value just stops new writes). */
   capacity: number;
 
-  // Entries: bytes bufs[i][offs[i] .. offs[i]+lens[i]) at absolute offset starts[i].
-  private bufs: Array<Uint8Array | null> = [];
-  private offs: number[] = [];
-  private lens: number[] = [];
-  private starts: number[] = [];
-  private head = 0; // first live entry
+  // The chain: `count` blocks from ring[first], ring.length a power of two.
+  private ring: Array<Block | null> = [null, null];
+  private first = 0;
+  private count = 0;
+  private start = 0; // absolute offset of byte 0 of the first block
   private base = 0; // absolute offset of SND.UNA
   private end = 0; // absolute offset just past the last byte
-  private cursor = 0; // entry index of the previous lookup
-  private stage: Uint8Array<ArrayBuffer> | null = null;
-  private stageUsed = 0;
 
   /** @param capacity most bytes held at once */
   constructor(capacity: number) {
@@ -59,20 +58,31 @@ export class SendBuffer {
     return s > 0 ? s : 0;
   }
 
-  /** Live entries (chunks referenced plus staging runs), for /connections and tests. */
-  get chunkCount(): number {
-    return this.bufs.length - this.head;
+  /** Pooled blocks held now (for /connections and tests). */
+  get blockCount(): number {
+    return this.count;
   }
 
-  /** Appends up to `space` bytes of chunk; returns bytes accepted (0..chunk.length). Keeps a reference (subarray if partial). */
+  /** Copies up to `space` bytes of chunk in; returns bytes accepted (0..chunk.length). The chunk is not referenced afterwards. */
   write(chunk: Uint8Array): number {
     const space = this.space;
     const n = chunk.length < space ? chunk.length : space;
     if (n <= 0) return 0;
-    if (n < SMALL_WRITE) {
-      this.writeSmall(chunk, n);
-    } else {
-      this.push(chunk, 0, n);
+    const mask = this.ring.length - 1;
+    // Bytes used in the last block (a full one when there is none: take a block first).
+    let fill = this.count === 0 ? BLOCK_BYTES : this.end - this.start - (this.count - 1) * BLOCK_BYTES;
+    let last = this.count === 0 ? null : this.ring[(this.first + this.count - 1) & mask]!;
+    let src = 0;
+    while (src < n) {
+      if (fill === BLOCK_BYTES) {
+        last = this.pushBlock();
+        fill = 0;
+      }
+      let k = BLOCK_BYTES - fill;
+      if (k > n - src) k = n - src;
+      copyBytes(chunk, src, last!, fill, k);
+      fill += k;
+      src += k;
     }
     this.end += n;
     return n;
@@ -84,109 +94,82 @@ export class SendBuffer {
     if (offset < 0 || offset + len > this.end - this.base) {
       throw new RangeError(`copyOut(${offset}, ${len}) outside the ${this.end - this.base} bytes held`);
     }
-    let a = this.base + offset;
-    let i = this.locate(a);
+    const rel = this.base + offset - this.start;
+    const i = Math.floor(rel / BLOCK_BYTES);
+    let within = rel - i * BLOCK_BYTES;
+    const ring = this.ring;
+    const mask = ring.length - 1;
+    let idx = (this.first + i) & mask;
     let left = len;
     let d = dstOff;
     while (left > 0) {
-      const within = a - this.starts[i]!;
-      let n = this.lens[i]! - within;
-      if (n > left) n = left;
-      copyBytes(this.bufs[i]!, this.offs[i]! + within, dst, d, n);
-      d += n;
-      a += n;
-      left -= n;
-      if (left > 0) i++;
+      let k = BLOCK_BYTES - within;
+      if (k > left) k = left;
+      copyBytes(ring[idx]!, within, dst, d, k);
+      d += k;
+      left -= k;
+      within = 0;
+      idx = (idx + 1) & mask;
     }
-    this.cursor = i;
   }
 
-  /** Releases `n` acknowledged bytes from the front (clamped to length). */
+  /** Releases `n` acknowledged bytes from the front (clamped to length); blocks wholly acknowledged go back to the pool. */
   ack(n: number): void {
     if (!(n > 0)) return;
     const held = this.end - this.base;
     this.base += n < held ? n : held;
-    const count = this.bufs.length;
-    let h = this.head;
-    while (h < count && this.starts[h]! + this.lens[h]! <= this.base) {
-      this.bufs[h] = null;
-      h++;
+    if (this.base === this.end) {
+      this.releaseAll();
+      return;
     }
-    this.head = h;
-    if (h === count) {
-      this.bufs.length = 0;
-      this.offs.length = 0;
-      this.lens.length = 0;
-      this.starts.length = 0;
-      this.head = 0;
-      this.cursor = 0;
-      this.stageUsed = 0; // nothing refers to the staging block now: fill it again from the start
-    } else if (h > 32 && h * 2 > count) {
-      this.bufs.splice(0, h);
-      this.offs.splice(0, h);
-      this.lens.splice(0, h);
-      this.starts.splice(0, h);
-      this.cursor = this.cursor > h ? this.cursor - h : 0;
-      this.head = 0;
+    const ring = this.ring;
+    const mask = ring.length - 1;
+    while (this.start + BLOCK_BYTES <= this.base) {
+      giveBlock(ring[this.first]!);
+      ring[this.first] = null;
+      this.first = (this.first + 1) & mask;
+      this.count--;
+      this.start += BLOCK_BYTES;
     }
   }
 
   /**
-   * The connection is done with the buffer: when nothing is held any more, its staging
-   * block goes back to the pool (else everything is left to the GC). Writes after this
-   * start a new block.
+   * The connection is done with the buffer (closed, reset or in TIME_WAIT): every block
+   * goes back to the pool and whatever was still held is dropped (length becomes 0).
+   * Writes after this start a new block.
    */
   dispose(): void {
-    if (this.stage === null || this.end !== this.base) return;
-    const st = this.stage;
-    this.stage = null;
-    this.stageUsed = 0;
-    giveBlock(st);
+    this.base = this.end;
+    this.releaseAll();
   }
 
-  private push(b: Uint8Array, off: number, n: number): void {
-    this.bufs.push(b);
-    this.offs.push(off);
-    this.lens.push(n);
-    this.starts.push(this.end);
+  /** Gives every block back; the next write starts a block at offset `end`. A grown ring is dropped too. */
+  private releaseAll(): void {
+    const ring = this.ring;
+    const mask = ring.length - 1;
+    for (let k = 0; k < this.count; k++) {
+      const idx = (this.first + k) & mask;
+      giveBlock(ring[idx]!);
+      ring[idx] = null;
+    }
+    if (ring.length > SMALL_RING) this.ring = [null, null];
+    this.first = 0;
+    this.count = 0;
+    this.start = this.end;
   }
 
-  private writeSmall(chunk: Uint8Array, n: number): void {
-    let st = this.stage;
-    if (st === null || this.stageUsed + n > st.length) {
-      st = takeBlock();
-      this.stage = st;
-      this.stageUsed = 0;
+  /** Appends a pooled block to the chain (growing the ring when full) and returns it. */
+  private pushBlock(): Block {
+    if (this.count === this.ring.length) {
+      const old = this.ring;
+      const grown: Array<Block | null> = new Array<Block | null>(old.length * 2).fill(null);
+      for (let k = 0; k < this.count; k++) grown[k] = old[(this.first + k) & (old.length - 1)]!;
+      this.ring = grown;
+      this.first = 0;
     }
-    const at = this.stageUsed;
-    copyBytes(chunk, 0, st, at, n);
-    this.stageUsed = at + n;
-    const last = this.bufs.length - 1;
-    if (last >= this.head && this.bufs[last] === st && this.offs[last]! + this.lens[last]! === at) {
-      this.lens[last] = this.lens[last]! + n;
-    } else {
-      this.push(st, at, n);
-    }
-  }
-
-  /** Index of the live entry holding absolute offset `a` (a < end). */
-  private locate(a: number): number {
-    const starts = this.starts;
-    const count = starts.length;
-    let c = this.cursor;
-    if (c >= this.head && c < count && starts[c]! <= a) {
-      // Sequential access: the wanted entry is usually this one or the next.
-      for (let k = 0; k < 4 && c < count; k++, c++) {
-        if (a < starts[c]! + this.lens[c]!) return c;
-      }
-    }
-    let lo = this.head;
-    let hi = count - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (starts[mid]! <= a) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+    const b = takeBlock();
+    this.ring[(this.first + this.count) & (this.ring.length - 1)] = b;
+    this.count++;
+    return b;
   }
 }

@@ -380,14 +380,35 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
       if (this.scheduled.get(c) !== when) continue; // stale entry
       this.scheduled.delete(c);
       if (c.state === State.CLOSED) continue;
-      c.onTimers(now);
+      if (c.nextDeadline() <= now) c.onTimers(now); // else its timer moved later: only re-queued
       this.schedule(c);
     }
   }
 
-  /** Earliest timer deadline of any connection (may be early: a stale entry). */
+  /** Earliest timer deadline of any connection: a timer that is really armed then. */
   nextDeadline(): number {
+    this.settleTop();
     return this.heap.peekDeadline();
+  }
+
+  /**
+   * Makes the heap's top a real deadline: drops stale entries and entries of closed
+   * connections from the top, and moves a connection whose earliest timer moved (later,
+   * as the RTO does on every ACK) to its new deadline. Entries below the top are fixed
+   * when they reach it.
+   */
+  private settleTop(): void {
+    const heap = this.heap;
+    for (let guard = 0; heap.size > 0 && guard < 100_000; guard++) {
+      const c = heap.peek()!;
+      const when = heap.peekDeadline();
+      if (this.scheduled.get(c) === when) {
+        if (c.state !== State.CLOSED && c.nextDeadline() === when) return;
+        this.scheduled.delete(c);
+      }
+      heap.pop();
+      this.schedule(c);
+    }
   }
 
   /** Flushes connections the application touched since the last call. */

@@ -18,10 +18,12 @@ export class TcpTimers {
   private readonly at = new Float64Array(N).fill(Infinity);
   private earliest = Infinity;
 
-  /** Arms timer `t` to fire at `when`. */
+  /** Arms timer `t` to fire at `when` (re-arming it later may make another timer the earliest). */
   set(t: number, when: number): void {
+    const was = this.at[t]!;
     this.at[t] = when;
     if (when < this.earliest) this.earliest = when;
+    else if (was === this.earliest && when > was) this.recompute();
   }
 
   /** Disarms timer `t`. */

@@ -20,6 +20,11 @@ export class DeadlineHeap<T> {
     return this.keys.length > 0 ? this.keys[0]! : Infinity;
   }
 
+  /** The item with the earliest deadline (left in the heap), or undefined. */
+  peek(): T | undefined {
+    return this.items[0];
+  }
+
   /** Adds an entry. */
   push(deadline: number, item: T): void {
     const k = this.keys;

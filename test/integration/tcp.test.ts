@@ -3,24 +3,30 @@
  * round trip through echo, curl GET / and a 100 MB download checked byte for byte, a
  * 100 MB POST to /sink, 1000 sequential connections, 200 concurrent curl and nc clients
  * spread over 4 workers, wrk, and the 50 MB transfers again under 3% random loss each way
- * (an nftables rule in the client namespace: kernel-side, independent of our code).
+ * (an nftables rule in the client namespace: kernel-side, independent of our code), plus
+ * under that loss an application (test/fixtures/buffer-reuse-app.mjs) that refills one
+ * buffer in each write callback, as Node's write contract allows.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlRequest } from '../../src/control/control-client.js';
 import type { ConnectionInfo } from '../../src/control/types.js';
 import { inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
 import { startStackd, type StackdHandle } from '../helpers/stackd-process.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { DEFAULT_BLOCKS, PORT as REUSE_PORT, expectedStream } from '../fixtures/buffer-reuse-app.mjs';
 
 const LAB = `tc${process.pid % 10000}`;
 const HOST = nsName(LAB, 'host');
 const C1 = nsName(LAB, 'c1');
 const STACK = '10.10.0.4';
 const MB = 1024 * 1024;
+/** An application that refills one buffer in each write callback (Node's write contract). */
+const REUSE_APP = fileURLToPath(new URL('../fixtures/buffer-reuse-app.mjs', import.meta.url));
 
 /** sha256 of the first n bytes of GET /bytes/N's pattern: byte i = (j·0x9E3779B1 mod 2^32) >> 24, j = i mod 65521. */
 function patternSha256(n: number): string {
@@ -60,7 +66,7 @@ describe.skipIf(requireNetOrSkip())('TCP with real Linux clients (nc, curl, wrk)
     writeFileSync(file50, data);
     sha50 = createHash('sha256').update(data).digest('hex');
     labUp(LAB, { clients: 1 });
-    stackd = await startStackd(HOST, ['--workers', '4', '--tap', 'tap0']);
+    stackd = await startStackd(HOST, ['--workers', '4', '--tap', 'tap0', '--app', REUSE_APP]);
   });
 
   afterAll(async () => {
@@ -187,6 +193,16 @@ table inet lossy {
     it('a 50 MB download still arrives byte-identical', () => {
       const r = sh(C1, `curl -s -m 200 http://${STACK}/bytes/${50 * MB} | sha256sum`, 240_000);
       expect(r.stdout.split(' ')[0]).toBe(patternSha256(50 * MB));
+    });
+
+    it('an application that refills one buffer in each write callback: what arrives is what it wrote', async () => {
+      const expected = expectedStream(DEFAULT_BLOCKS);
+      const before = (await stackd.stats()).totals;
+      const r = sh(C1, `nc -d -w 30 ${STACK} ${REUSE_PORT} | tee >(wc -c >&2) | sha256sum`, 120_000);
+      expect(Number(r.stderr.trim())).toBe(expected.length);
+      expect(r.stdout.split(' ')[0]).toBe(createHash('sha256').update(expected).digest('hex'));
+      const after = (await stackd.stats()).totals;
+      expect(after.tcp_retransmits! - before.tcp_retransmits!).toBeGreaterThan(0);
     });
   });
 });

@@ -8,11 +8,9 @@
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { C } from '../../../src/base/counters.js';
 import type { Host } from '../../../src/iface/host.js';
-import { createStackApi } from '../../../src/socket/stack-api.js';
 import type { TcpSocket } from '../../../src/socket/tcp-socket.js';
 import { httpService, patternByte } from '../../../src/services/http.js';
 import { ETH_HEADER_LEN } from '../../../src/wire/ethernet.js';
@@ -20,33 +18,7 @@ import { tcpWindow } from '../../../src/wire/tcp.js';
 import { TcpPair } from '../../helpers/tcp-pair.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { randomBytes } from './fake-tcp.js';
-
-function apiOf(h: Host) {
-  return createStackApi({
-    host: h, tcp: h.tcp, notifyOutput: () => h.tcp.onDirty(), log: pino({ level: 'silent' }), workerIndex: 0, workerCount: 1,
-  });
-}
-
-/**
- * Runs the link in 5 ms virtual steps until stop(), handing the event loop to the socket
- * layer (its nextTick and stream callbacks) between steps. This is the clock's driver,
- * not a wait: tests wait on states with waitFor.
- */
-function drive(pair: TcpPair) {
-  let done = false;
-  const loop = (async () => {
-    while (!done) {
-      const until = pair.now + 5;
-      pair.run(until);
-      pair.now = Math.max(pair.now, until); // run() does not advance an idle clock by itself
-      await new Promise<void>((r) => setImmediate(r));
-    }
-  })();
-  return async () => {
-    done = true;
-    await loop;
-  };
-}
+import { apiOf, drive } from './real-core-harness.js';
 
 describe('socket API over the real TCP core', () => {
   it('HTTP keep-alive: 1 MB down, 2 × 1 MB up, then every connection closes without RST', async () => {

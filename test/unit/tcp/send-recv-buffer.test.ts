@@ -1,14 +1,15 @@
 /**
  * The send buffer (src/tcp/send-buffer.ts): RFC 9293
- * 3.3.1 send sequence space (offset 0 = SND.UNA, ACKs release the front) with zero-copy
- * chunks, small-write staging, copies spanning chunks and compaction, checked against a
- * plain byte-array model with fast-check. (Received bytes go straight to the socket; the
+ * 3.3.1 send sequence space (offset 0 = SND.UNA, ACKs release the front): every write
+ * copied into pooled blocks, copies spanning blocks, blocks given back as the ACK passes
+ * them, a ring of blocks that wraps and grows, checked against a plain byte-array model
+ * with fast-check. (Received bytes go straight to the socket; the
  * receive window is TcpReceiver's, tested in rfc9293-window.test.ts.)
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SendBuffer, SMALL_WRITE, STAGE_BLOCK } from '../../../src/tcp/send-buffer.js';
-import { BLOCK_BYTES, giveBlock, pooledBlocks } from '../../../src/util/block-pool.js';
+import { SendBuffer } from '../../../src/tcp/send-buffer.js';
+import { BLOCK_BYTES, blockPoolStats, giveBlock, POOL_MAX_BLOCKS, pooledBlocks, takeBlock } from '../../../src/util/block-pool.js';
 
 const bytes = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed * 13) & 0xff);
 
@@ -34,16 +35,18 @@ describe('SendBuffer (RFC 9293 3.3.1 send sequence space)', () => {
     expect(copyOut(sb, 600, 400)).toEqual([...c.subarray(0, 400)]);
   });
 
-  it('holds large chunks by reference (no copy): a later change to the chunk is visible', () => {
-    const sb = new SendBuffer(10000);
-    const c = bytes(1000, 4);
-    sb.write(c);
-    c[10] = 0x55;
-    expect(copyOut(sb, 10, 1)).toEqual([0x55]);
-    expect(sb.chunkCount).toBe(1);
+  it('copies every write: a change to the chunk after write() is not in what is sent', () => {
+    const sb = new SendBuffer(1 << 20);
+    const big = bytes(10_000, 4);
+    const small = bytes(10, 5);
+    sb.write(big);
+    sb.write(small);
+    big.fill(0x55);
+    small.fill(0x66);
+    expect(copyOut(sb, 0, 10_010)).toEqual([...bytes(10_000, 4), ...bytes(10, 5)]);
   });
 
-  it('small writes are staged and coalesced: 3000 one-byte writes make a handful of entries', () => {
+  it('holds bytes in pooled blocks, every one full but the last: 3000 one-byte writes fill one block', () => {
     const sb = new SendBuffer(1 << 20);
     const want: number[] = [];
     for (let i = 0; i < 3000; i++) {
@@ -51,79 +54,102 @@ describe('SendBuffer (RFC 9293 3.3.1 send sequence space)', () => {
       want.push(i & 0xff);
     }
     expect(sb.length).toBe(3000);
-    expect(sb.chunkCount).toBe(Math.ceil(3000 / STAGE_BLOCK)); // one staging block
+    expect(sb.blockCount).toBe(1);
     expect(copyOut(sb, 0, 3000)).toEqual(want);
-    // Small writes between large ones keep extending the staging block where contiguous.
+    // Writes of any size pack the blocks: 100 + 3·BLOCK_BYTES + 1 bytes take 4 blocks.
     const sb2 = new SendBuffer(1 << 20);
-    sb2.write(bytes(SMALL_WRITE - 1, 1));
-    sb2.write(bytes(SMALL_WRITE, 2)); // by reference
-    sb2.write(bytes(10, 3)); // staged after the first small write, new entry
-    expect(sb2.chunkCount).toBe(3);
-    expect(copyOut(sb2, 0, sb2.length)).toEqual([...bytes(SMALL_WRITE - 1, 1), ...bytes(SMALL_WRITE, 2), ...bytes(10, 3)]);
+    sb2.write(bytes(100, 1));
+    sb2.write(bytes(3 * BLOCK_BYTES, 2));
+    sb2.write(bytes(1, 3));
+    expect(sb2.blockCount).toBe(4);
+    expect(copyOut(sb2, 0, sb2.length)).toEqual([...bytes(100, 1), ...bytes(3 * BLOCK_BYTES, 2), ...bytes(1, 3)]);
   });
 
-  it('staging blocks are reused: refilled from the start once everything is ACKed, given back to the pool by dispose() only when empty', () => {
+  it('blocks go back to the pool as the ACK passes them; all acknowledged: no block held; dispose() gives back the rest', () => {
     const sb = new SendBuffer(1 << 20);
-    sb.write(bytes(100, 1));
-    sb.write(bytes(100, 2));
-    expect(sb.chunkCount).toBe(1);
-    sb.ack(200);
-    // Everything ACKed: the next small writes start the same block again (one entry, right bytes).
-    for (let i = 0; i < 40; i++) sb.write(bytes(100, 10 + i));
-    expect(sb.chunkCount).toBe(1); // 4000 bytes fit in one block only if it restarted at 0
-    expect(copyOut(sb, 3900, 100)).toEqual([...bytes(100, 49)]);
     const pooled = pooledBlocks();
-    sb.dispose(); // data still held: nothing goes back
-    expect(pooledBlocks()).toBe(pooled);
-    expect(copyOut(sb, 0, 100)).toEqual([...bytes(100, 10)]);
-    sb.ack(4000);
-    sb.dispose();
-    expect(pooledBlocks()).toBe(pooled + 1);
-    // Another buffer takes that block; what it reads back is only what it wrote.
-    const sb2 = new SendBuffer(1 << 20);
-    sb2.write(bytes(50, 7));
-    expect(pooledBlocks()).toBe(pooled);
-    expect(copyOut(sb2, 0, 50)).toEqual([...bytes(50, 7)]);
+    sb.write(bytes(5 * BLOCK_BYTES + 10, 1)); // 6 blocks
+    expect(sb.blockCount).toBe(6);
+    const taken = pooled - pooledBlocks(); // blocks taken from the pool (the rest were new)
+    sb.ack(BLOCK_BYTES - 1);
+    expect(sb.blockCount).toBe(6); // one byte of the first block is still unacknowledged
+    sb.ack(1 + BLOCK_BYTES + 5);
+    expect(sb.blockCount).toBe(4);
+    expect(pooledBlocks()).toBe(pooled - taken + 2);
+    expect(copyOut(sb, 0, 3 * BLOCK_BYTES + 5)).toEqual([...bytes(5 * BLOCK_BYTES + 10, 1).subarray(2 * BLOCK_BYTES + 5)]);
+    sb.ack(3 * BLOCK_BYTES + 5);
+    expect(sb.length).toBe(0);
+    expect(sb.blockCount).toBe(0); // the partly filled last block too
+    expect(pooledBlocks()).toBe(pooled - taken + 6);
+    // The next write starts a block of its own (offsets restart at a block boundary).
+    sb.write(bytes(BLOCK_BYTES, 7));
+    expect(sb.blockCount).toBe(1);
+    expect(copyOut(sb, 0, BLOCK_BYTES)).toEqual([...bytes(BLOCK_BYTES, 7)]);
+    sb.write(bytes(10, 8));
+    const before = pooledBlocks();
+    sb.dispose(); // data still held: the blocks go back, the buffer is empty
+    expect(pooledBlocks()).toBe(before + 2);
+    expect(sb.length).toBe(0);
+    expect(sb.blockCount).toBe(0);
+    // Another buffer takes those blocks; what it reads back is only what it wrote.
+    const sb3 = new SendBuffer(1 << 20);
+    sb3.write(bytes(50, 9));
+    expect(copyOut(sb3, 0, 50)).toEqual([...bytes(50, 9)]);
+    sb3.dispose();
     // giveBlock ignores what is not a whole pooled block.
+    const p = pooledBlocks();
     giveBlock(new Uint8Array(new ArrayBuffer(8192), 0, BLOCK_BYTES));
     giveBlock(new Uint8Array(100));
-    expect(pooledBlocks()).toBe(pooled);
+    expect(pooledBlocks()).toBe(p);
   });
 
-  it('copyOut spans several chunks; ack releases from the front (offset 0 = SND.UNA)', () => {
+  it('the pool keeps at most POOL_MAX_BLOCKS free blocks; it counts blocks made and blocks left to the GC', () => {
+    const held: Array<Uint8Array<ArrayBuffer>> = [];
+    const before = blockPoolStats();
+    const free = pooledBlocks();
+    for (let i = 0; i < POOL_MAX_BLOCKS + 10; i++) held.push(takeBlock());
+    expect(pooledBlocks()).toBe(0);
+    expect(blockPoolStats().created - before.created).toBe(POOL_MAX_BLOCKS + 10 - free);
+    for (const b of held) giveBlock(b);
+    expect(pooledBlocks()).toBe(POOL_MAX_BLOCKS);
+    expect(blockPoolStats().dropped - before.dropped).toBe(10);
+  });
+
+  it('copyOut spans several blocks; ack releases from the front (offset 0 = SND.UNA)', () => {
     const sb = new SendBuffer(1 << 20);
-    const parts = [bytes(300, 1), bytes(500, 2), bytes(700, 3)];
+    const parts = [bytes(3000, 1), bytes(5000, 2), bytes(7000, 3)];
     for (const p of parts) sb.write(p);
     const all = [...parts[0]!, ...parts[1]!, ...parts[2]!];
-    expect(copyOut(sb, 200, 1000)).toEqual(all.slice(200, 1200));
-    sb.ack(250);
-    expect(sb.length).toBe(1250);
-    expect(copyOut(sb, 0, 1250)).toEqual(all.slice(250));
-    sb.ack(550); // releases the first two chunks exactly
-    expect(sb.chunkCount).toBe(1);
-    expect(copyOut(sb, 0, 700)).toEqual(all.slice(800));
-    sb.ack(10_000); // clamped
+    expect(copyOut(sb, 2000, 10_000)).toEqual(all.slice(2000, 12_000));
+    sb.ack(2500);
+    expect(sb.length).toBe(12_500);
+    expect(copyOut(sb, 0, 12_500)).toEqual(all.slice(2500));
+    sb.ack(5500);
+    expect(copyOut(sb, 0, 7000)).toEqual(all.slice(8000));
+    sb.ack(100_000); // clamped
     expect(sb.length).toBe(0);
     expect(sb.space).toBe(1 << 20);
-    expect(sb.chunkCount).toBe(0);
+    expect(sb.blockCount).toBe(0);
   });
 
-  it('compaction after many released chunks keeps offsets right (sequential and random copies)', () => {
+  it('a ring of blocks that wraps and grows keeps offsets right (sequential and random copies)', () => {
     const sb = new SendBuffer(1 << 20);
     const all: number[] = [];
+    let acked = 0;
     for (let i = 0; i < 100; i++) {
-      const c = bytes(300, i);
+      const c = bytes(3000 + i, i);
       sb.write(c);
       all.push(...c);
+      if (i % 3 === 2) {
+        sb.ack(7000); // releases blocks from the front while the chain grows at the back
+        acked += 7000;
+      }
     }
-    expect(copyOut(sb, 17_950, 100)).toEqual(all.slice(17_950, 18_050)); // cursor near the end
-    sb.ack(300 * 60 + 10); // 60 chunks released: compacted
-    expect(sb.chunkCount).toBe(40);
-    expect(copyOut(sb, 0, 290)).toEqual(all.slice(18_010, 18_300));
-    for (let off = 0; off + 500 <= sb.length; off += 499) {
-      expect(copyOut(sb, off, 500)).toEqual(all.slice(18_010 + off, 18_010 + off + 500));
+    expect(sb.length).toBe(all.length - acked);
+    expect(copyOut(sb, 0, sb.length)).toEqual(all.slice(acked));
+    for (let off = 0; off + 5000 <= sb.length; off += 4999) {
+      expect(copyOut(sb, off, 5000)).toEqual(all.slice(acked + off, acked + off + 5000));
     }
-    expect(copyOut(sb, 5000, 1)).toEqual([all[23_010]]);
   });
 
   it('copyOut outside the data held throws RangeError (a caller bug)', () => {
@@ -144,10 +170,10 @@ describe('SendBuffer (RFC 9293 3.3.1 send sequence space)', () => {
     expect(sb.space).toBe(100);
   });
 
-  it('property: any sequence of writes, acks and copies matches a byte-array model (compaction included)', () => {
+  it('property: any sequence of writes, acks and copies matches a byte-array model (blocks released and reused)', () => {
     const op = fc.oneof(
-      fc.record({ k: fc.constant('w' as const), n: fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 200, max: 3000 })) }),
-      fc.record({ k: fc.constant('a' as const), n: fc.integer({ min: 0, max: 4000 }) }),
+      fc.record({ k: fc.constant('w' as const), n: fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 200, max: 9000 })) }),
+      fc.record({ k: fc.constant('a' as const), n: fc.integer({ min: 0, max: 9000 }) }),
       fc.record({ k: fc.constant('c' as const), off: fc.nat(), len: fc.integer({ min: 1, max: 5000 }) }),
     );
     fc.assert(
@@ -161,6 +187,7 @@ describe('SendBuffer (RFC 9293 3.3.1 send sequence space)', () => {
             const want = Math.min(o.n, cap - model.length);
             expect(sb.write(c)).toBe(want);
             model = model.concat([...c.subarray(0, want)]);
+            c.fill(0xee); // the application reuses its buffer
           } else if (o.k === 'a') {
             sb.ack(o.n);
             model = model.slice(Math.min(o.n, model.length));
@@ -171,6 +198,8 @@ describe('SendBuffer (RFC 9293 3.3.1 send sequence space)', () => {
           }
           expect(sb.length).toBe(model.length);
           expect(sb.space).toBe(cap - model.length);
+          // Blocks held: none when empty, else those spanned by the bytes held (at most one more).
+          expect(sb.blockCount).toBeLessThanOrEqual(model.length === 0 ? 0 : Math.ceil(model.length / BLOCK_BYTES) + 1);
         }
         if (model.length > 0) expect(copyOut(sb, 0, model.length)).toEqual(model);
       }),
