@@ -55,6 +55,9 @@ export const COUNTER_NAMES = [
   'tcp_loss_probes', 'tcp_loss_probe_recoveries', 'tcp_lost_retransmits',
   // Robustness: anything the core threw while handling a frame (a bug, never expected)
   'drop_internal_error',
+  // Capture (phy/capture-device.ts): frames copied into the thread's capture ring, and
+  // frames not captured because that ring was full (the frame itself goes on)
+  'pcap_frames', 'pcap_dropped',
   // Fault injection (phy/fault-device.ts), per direction: what the injector did to frames
   'fault_rx_dropped', 'fault_rx_corrupted', 'fault_rx_duplicated', 'fault_rx_reordered', 'fault_rx_delayed',
   'fault_rx_rate_limited', 'fault_rx_hold_full',
