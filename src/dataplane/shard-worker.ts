@@ -240,5 +240,9 @@ function connectionInfo(c: TcpConnection, worker: number): ConnectionInfo {
     mss: snd.mss,
     options: { timestamps: c.tsEnabled, sack: c.sackEnabled, sndWscale: snd.wscale, rcvWscale: c.rcv.wscale },
     retransmitting: snd.inRecovery || snd.retries > 0,
+    rttvarMs: Math.round(snd.rtt.rttvar * 1000) / 1000,
+    rtoBackoffs: snd.retries,
+    inRecovery: snd.inRecovery,
+    dupAcks: snd.dupAcks,
   };
 }
