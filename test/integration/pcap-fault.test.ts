@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlRequest } from '../../src/control/control-client.js';
 import type { ConnectionInfo } from '../../src/control/types.js';
+import { patternSha256 } from '../helpers/http-pattern.js';
 import { inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
 import { startStackd, type StackdHandle } from '../helpers/stackd-process.js';
 
@@ -48,15 +49,6 @@ function tshark(file: string, fields: string[]): Row[] {
 
 function stackctl(control: string, ...args: string[]) {
   return spawnSync(process.execPath, [STACKCTL, '--control', control, ...args], { encoding: 'utf8', timeout: 20_000 });
-}
-
-/** sha256 of the first n bytes of GET /bytes/N's pattern (src/services/http.ts). */
-function patternSha256(n: number): string {
-  const period = Buffer.alloc(65521);
-  for (let j = 0; j < 65521; j++) period[j] = Math.imul(j, 0x9e3779b1) >>> 24;
-  const h = createHash('sha256');
-  for (let left = n; left > 0; left -= period.length) h.update(period.subarray(0, Math.min(left, period.length)));
-  return h.digest('hex');
 }
 
 /** Polls `check` every 50 ms until it returns true, up to `ms`. */
