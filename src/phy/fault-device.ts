@@ -177,8 +177,8 @@ class FaultPath {
   /** The frame being reordered (null: no reordering) and how many copies of it go out. */
   private readonly slot: HeldFrames | null;
   private slotCopies = 1;
-  /** Received frames that did not fit the caller's batch, delivered first next time. */
-  readonly carry: HeldFrames | null;
+  /** Received frames that did not fit the caller's batch, delivered first next time (allocated on first use). */
+  private carry: HeldFrames | null = null;
   /** A corrupted private copy of a frame (or the segments of a corrupted super-frame). */
   private scratch: FrameBatch | null = null;
   /** TX: frames on their way to the inner device. */
@@ -200,7 +200,6 @@ class FaultPath {
     this.k = dir === RX ? RX_COUNTERS : TX_COUNTERS;
     this.delayed = spec.delayMs > 0 ? new HeldFrames(FAULT_HOLD_BYTES, FAULT_HOLD_FRAMES) : null;
     this.slot = spec.reorder > 0 ? new HeldFrames(MAX_FRAME_ROOM, 1) : null;
-    this.carry = dir === RX ? new HeldFrames(FAULT_HOLD_BYTES, FAULT_HOLD_FRAMES) : null;
     this.txOut = dir === TX ? new FrameBatch(new Uint8Array(TX_OUT_BYTES), TX_OUT_FRAMES) : null;
   }
 
@@ -263,7 +262,8 @@ class FaultPath {
 
   /** RX: received frames that did not fit last time go first. */
   releaseCarry(): void {
-    const cy = this.carry!;
+    const cy = this.carry;
+    if (cy === null) return;
     while (cy.size > 0 && this.rxOut!.count < this.rxLimit) {
       if (copyFrame(cy.batch, cy.head, this.rxOut!) < 0) break;
       cy.shift();
@@ -298,7 +298,9 @@ class FaultPath {
       else this.counters[this.k.delayed]++;
       return;
     }
-    if (!this.deliver(src, i) && this.carry!.push(src, i, 0) < 0) this.counters[this.k.holdFull]++;
+    if (this.deliver(src, i)) return;
+    this.carry ??= new HeldFrames(FAULT_HOLD_BYTES, FAULT_HOLD_FRAMES);
+    if (this.carry.push(src, i, 0) < 0) this.counters[this.k.holdFull]++;
   }
 
   /** Hands a frame on: TX to the staging (flushed when full), RX into the caller's batch. False: no room (RX). */
