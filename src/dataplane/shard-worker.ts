@@ -94,7 +94,7 @@ export class ShardWorker {
       const now = monoMs();
       this.host.tcp.flushDirty(now);
       this.flush();
-      if (this.parkedUntil > this.host.nextDeadline()) this.rx.interrupt();
+      if (this.parkedUntil > this.nextWake()) this.rx.interrupt();
     };
     this.host.tcp.onDirty = () => {
       if (!pending) {
@@ -156,8 +156,7 @@ export class ShardWorker {
           continue;
         }
         const t = monoMs();
-        const due = held !== null ? Math.min(this.host.nextDeadline(), held.nextDue()) : this.host.nextDeadline();
-        const wait = Math.max(0, Math.min(MAX_SLEEP_MS, due - t));
+        const wait = Math.max(0, Math.min(MAX_SLEEP_MS, this.nextWake() - t));
         this.parkedUntil = t + wait;
         const w = this.rx.waitAsync(wait);
         if (typeof w !== 'boolean') {
@@ -169,6 +168,13 @@ export class ShardWorker {
     } finally {
       clearInterval(keepAlive);
     }
+  }
+
+  /** When the loop must run next: the core's next timer, or the next frame the device holds back (ms). */
+  private nextWake(): number {
+    const d = this.host.nextDeadline();
+    const h = this.holding !== null ? this.holding.nextDue() : Infinity;
+    return d < h ? d : h;
   }
 
   /** Handles up to BATCH frames from the RX ring. */
