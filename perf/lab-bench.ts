@@ -316,10 +316,5 @@ export async function runBench(name: string, main: () => Promise<void>, cleanup:
   process.exit(failed ? 1 : 0);
 }
 
-/** Fixed-width table: header row, then rows; first column left-aligned, others right. */
-export function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
+/** Fixed-width table: header row, a rule, then rows; first column left-aligned, others right. */
+export { formatTable } from '../src/util/text-table.js';

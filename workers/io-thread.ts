@@ -9,6 +9,7 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { IoLoop } from '../src/dataplane/io-loop.js';
 import { TapDevice, loadTapAddon } from '../src/phy/tap.js';
 import { TapLink } from '../src/phy/tap-link.js';
+import { threadLink } from '../src/dataplane/thread-link.js';
 import type { IoThreadData, ThreadHello } from '../src/dataplane/thread-data.js';
 
 const data = workerData as IoThreadData;
@@ -30,7 +31,7 @@ try {
   process.exit(1);
 }
 const addon = loadTapAddon();
-const device = new TapLink(tap, { mtu: data.link.mtu, offload: data.link.offload, wakeFd: data.wakeFd });
+const device = threadLink(new TapLink(tap, { mtu: data.link.mtu, offload: data.link.offload, wakeFd: data.wakeFd }), data, 0);
 const loop = new IoLoop(data, device, () => addon.eventfdDrain(data.wakeFd));
 Comlink.expose(loop.rpc(), nodeEndpoint(data.rpc));
 parentPort!.postMessage({ type: 'ready', offload: data.link.offload, tapFd: tap.fd } satisfies ThreadHello);

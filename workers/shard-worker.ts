@@ -9,12 +9,14 @@ import { ShardWorker } from '../src/dataplane/shard-worker.js';
 import { createLogger } from '../src/control/logger.js';
 import { TapDevice, loadTapAddon } from '../src/phy/tap.js';
 import { TapLink } from '../src/phy/tap-link.js';
+import { threadLink } from '../src/dataplane/thread-link.js';
 import type { ShardWorkerData, ThreadHello } from '../src/dataplane/thread-data.js';
 
 const data = workerData as ShardWorkerData;
 const addon = loadTapAddon();
 // The TAP the I/O thread opened: this worker writes its own frames to it while idle.
-const device = new TapLink(TapDevice.attach(data.tapFd, data.link.tap, data.link.vnetHdr), { mtu: data.link.mtu, offload: data.link.offload });
+const tap = new TapLink(TapDevice.attach(data.tapFd, data.link.tap, data.link.vnetHdr), { mtu: data.link.mtu, offload: data.link.offload });
+const device = threadLink(tap, data, 1 + data.index);
 const worker = new ShardWorker(data, device, () => addon.eventfdSignal(data.wakeFd));
 Comlink.expose(worker.rpc(), nodeEndpoint(data.rpc));
 try {

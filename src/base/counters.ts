@@ -55,6 +55,14 @@ export const COUNTER_NAMES = [
   'tcp_loss_probes', 'tcp_loss_probe_recoveries', 'tcp_lost_retransmits',
   // Robustness: anything the core threw while handling a frame (a bug, never expected)
   'drop_internal_error',
+  // Capture (phy/capture-device.ts): frames copied into the thread's capture ring, and
+  // frames not captured because that ring was full (the frame itself goes on)
+  'pcap_frames', 'pcap_dropped',
+  // Fault injection (phy/fault-device.ts), per direction: what the injector did to frames
+  'fault_rx_dropped', 'fault_rx_corrupted', 'fault_rx_duplicated', 'fault_rx_reordered', 'fault_rx_delayed',
+  'fault_rx_rate_limited', 'fault_rx_hold_full',
+  'fault_tx_dropped', 'fault_tx_corrupted', 'fault_tx_duplicated', 'fault_tx_reordered', 'fault_tx_delayed',
+  'fault_tx_rate_limited', 'fault_tx_hold_full',
   // Gauges: current values, written by their owner thread (not monotonic)
   'arp_cache_entries', 'arp_pending_packets', 'reasm_pending_datagrams', 'reasm_buffered_bytes',
   'tcp_connections', 'tcp_time_wait', 'tcp_syn_queue', 'tcp_orphans',

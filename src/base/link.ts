@@ -112,3 +112,21 @@ export interface LinkDevice {
    */
   transmit(batch: FrameBatch, first: number): number;
 }
+
+/**
+ * A device that holds frames back to send later (fault injection's delay and reordering,
+ * phy/fault-device.ts). Its receive() releases what is due by itself and never waits past
+ * it; a driver that only transmits (a shard worker's direct path) must call
+ * releaseDue(now) once nextDue() has passed, even when it has nothing to send.
+ */
+export interface HoldingLinkDevice extends LinkDevice {
+  /** When the next held frame is due (ms on the driver's clock); Infinity when none is held. */
+  nextDue(): number;
+  /** Sends every held transmit frame that is due at `now`. */
+  releaseDue(now: number): void;
+}
+
+/** Whether `d` holds frames back (see HoldingLinkDevice). */
+export function holdsFrames(d: LinkDevice): d is HoldingLinkDevice {
+  return typeof (d as Partial<HoldingLinkDevice>).nextDue === 'function';
+}

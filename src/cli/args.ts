@@ -7,6 +7,8 @@ import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseIpv4, parseMac, formatMac } from '../wire/addresses.js';
 import { LOG_LEVELS } from '../control/logger.js';
+import { CAPTURE_DEFAULT_SNAPLEN, CAPTURE_MAX_MB, CAPTURE_MAX_SNAPLEN, CAPTURE_MIN_SNAPLEN } from '../control/capture-control.js';
+import { parseFaultSpec, type FaultConfig } from '../phy/fault-spec.js';
 
 /** Parsed and validated options. */
 export interface StackdOptions {
@@ -23,6 +25,10 @@ export interface StackdOptions {
   apps: string[];
   congestionControl: 'newreno' | 'cubic';
   vnetHdr: boolean;
+  /** --pcap: capture from the start (absolute file path, snapshot length, rotation size in MB or null). */
+  pcap: { file: string; snaplen: number; maxMb: number | null } | null;
+  /** --fault: fault injection, or null. */
+  fault: FaultConfig | null;
   help: boolean;
   version: boolean;
 }
@@ -57,11 +63,19 @@ Options:
   --no-offload       plain frames: no virtio-net header, no checksum/TSO/GRO offload
                      (of --offload and --no-offload, the last one given wins)
   --log-level LEVEL  fatal|error|warn|info|debug|trace|silent         [default: info]
+  --pcap FILE        capture every frame received and sent, as on the wire, to FILE
+                     (pcap for tcpdump/tshark); at run time: POST /pcap/start
+  --pcap-snaplen N   bytes kept of each captured frame (64..262144)  [default: 262144]
+  --pcap-max-mb M    rotate past M MB (10^6 bytes) into FILE.1, FILE.2, ...
+                                                                     [default: never]
+  --fault SPEC       break frames on purpose, reproducibly, e.g.
+                     drop=5%,corrupt=1%,duplicate=1%,reorder=2%,delay=20ms,rate=10000pps,seed=7
+                     (each optional; rx.KEY or tx.KEY for one direction only)
   -h, --help         show this help
   -V, --version      print the version
 
 Control API (HTTP on --control): GET /health, /stats, /metrics, /latency, /connections;
-POST /latency/reset.
+POST /latency/reset, /pcap/start, /pcap/stop. stackctl talks to it.
 Example: stackd --workers 4 --tap tap0
 `;
 
@@ -99,25 +113,29 @@ export const STACKD_OPTIONS = {
   'no-offload': { type: 'boolean' },
   offload: { type: 'boolean' },
   'log-level': { type: 'string' },
+  pcap: { type: 'string' },
+  'pcap-snaplen': { type: 'string' },
+  'pcap-max-mb': { type: 'string' },
+  fault: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
-/** parseArgs' own errors as one line that starts with the flag, like ours. */
-function parseArgsUsageError(e: Error & { code?: string }): UsageError {
+/** parseArgs' own errors as one line that starts with the flag, like ours (`prog` names the command). */
+export function parseArgsUsageError(e: Error & { code?: string }, prog = 'stackd'): UsageError {
   const first = e.message.split('\n')[0]!;
   const names = [...first.matchAll(/(?<=^|[\s'"])--?[A-Za-z][\w-]*/g)].map((m) => m[0]);
   const flag = names.find((n) => n.startsWith('--')) ?? names[0] ?? '';
   switch (e.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return new UsageError(`${flag}: unknown option (stackd --help lists them)`);
+      return new UsageError(`${flag}: unknown option (${prog} --help lists them)`);
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
       if (/does not take an argument/.test(first)) return new UsageError(`${flag}: takes no value`);
       if (/ambiguous/.test(first)) return new UsageError(`${flag}: its value starts with '-' (write ${flag}=VALUE)`);
       return new UsageError(`${flag}: needs a value`);
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL': {
       const arg = /'([^']*)'/.exec(first)?.[1] ?? '';
-      return new UsageError(`'${arg}': unexpected argument (stackd takes only --options)`);
+      return new UsageError(`'${arg}': unexpected argument (${prog} takes only --options)`);
     }
     default:
       return new UsageError(first);
@@ -182,9 +200,32 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
   // Of --offload and --no-offload the last one wins (parseArgs on Node 20 has no allowNegative).
   let offload = true;
   for (const t of tokens) if (t.kind === 'option' && (t.name === 'offload' || t.name === 'no-offload')) offload = t.name === 'offload';
+  let pcap: StackdOptions['pcap'] = null;
+  if (values.pcap !== undefined) {
+    if (values.pcap === '') throw new UsageError('--pcap: needs a file name');
+    pcap = {
+      file: resolve(values.pcap),
+      snaplen: intFlag('pcap-snaplen', values['pcap-snaplen'], CAPTURE_DEFAULT_SNAPLEN, CAPTURE_MIN_SNAPLEN, CAPTURE_MAX_SNAPLEN),
+      maxMb: values['pcap-max-mb'] === undefined ? null : intFlag('pcap-max-mb', values['pcap-max-mb'], 0, 1, CAPTURE_MAX_MB),
+    };
+  } else {
+    for (const f of ['pcap-snaplen', 'pcap-max-mb'] as const) {
+      if (values[f] !== undefined) throw new UsageError(`--${f}: only with --pcap FILE (at run time: stackctl pcap start)`);
+    }
+  }
+  let fault: FaultConfig | null = null;
+  if (values.fault !== undefined) {
+    try {
+      fault = parseFaultSpec(values.fault);
+    } catch (e) {
+      throw new UsageError(`--fault: ${(e as Error).message}`);
+    }
+  }
   return {
     workers, tap, ip, prefixLength, gateway, mac, mtu, control, logLevel, services, apps, congestionControl: cc,
     vnetHdr: offload,
+    pcap,
+    fault,
     help: values.help ?? false,
     version: values.version ?? false,
   };

@@ -44,6 +44,7 @@ async function main(): Promise<number> {
       apps: opts.apps,
       logLevel: opts.logLevel,
       congestionControl: opts.congestionControl,
+      fault: opts.fault,
     },
     log,
   );
@@ -62,6 +63,7 @@ async function main(): Promise<number> {
     return stopping;
   };
   try {
+    if (opts.pcap !== null) sup.startCapture(opts.pcap); // before the threads: their first frames too
     await sup.start();
     control = await startControlServer(opts.control, sup, log);
     log.info({ control: control.address }, 'control API listening');

@@ -32,21 +32,23 @@ export function formatHostPort(host: string, port: number): string {
 }
 
 /**
- * Sends one HTTP request (`method` on `path`, no body) to the control server at
- * `listen` and resolves with its status and body, whatever the status. Rejects with a
- * readable Error when nothing listens there, access is denied, or no complete answer
- * arrives within `timeoutMs`.
+ * Sends one HTTP request (`method` on `path`, with a JSON `body` if given) to the
+ * control server at `listen` and resolves with its status and body, whatever the
+ * status. Rejects with a readable Error when nothing listens there, access is denied, or
+ * no complete answer arrives within `timeoutMs`.
  */
 export function controlRequest(
   listen: string,
   path: string,
   method = 'GET',
   timeoutMs = 2000,
+  body?: string,
 ): Promise<{ status: number; body: string }> {
   const target = parseListen(listen);
   const where = target.kind === 'unix' ? { socketPath: target.path } : { host: target.host, port: target.port };
+  const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
   return new Promise((resolve, reject) => {
-    const req = request({ ...where, path, method, agent: false }, (res) => {
+    const req = request({ ...where, path, method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -56,7 +58,7 @@ export function controlRequest(
       req.destroy(new Error(`stackd control socket at ${listen} did not answer within ${timeoutMs} ms`));
     });
     req.on('error', (err) => reject(describe(err, listen)));
-    req.end();
+    req.end(body);
   });
 }
 

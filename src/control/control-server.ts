@@ -8,9 +8,14 @@
  *   GET  /metrics         Prometheus text exposition (prom-client, private registry)
  *   GET  /latency         the LatencyReport, pretty JSON
  *   POST /latency/reset   204
+ *   GET  /connections     every TCP connection, pretty JSON
+ *   POST /pcap/start      body {"file": "/abs/path.pcap", "snaplen": N, "maxMb": M}: 200 and
+ *                         the capture status; 400 for a bad body, 409 when one runs
+ *   POST /pcap/stop       200 and the capture status; 409 when none runs
  *
- * Unknown paths get 404, wrong methods 405 with `allow`; a source that throws gives a
- * 500 with the message and the server carries on.
+ * Unknown paths get 404, wrong methods 405 with `allow`, a body over 64 KiB 413; an
+ * error with a `status` (4xx) from the source gives that status with its message, any
+ * other error a 500 with the message, and the server carries on.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
@@ -41,7 +46,11 @@ interface Reply {
 /** Every route as `METHOD /path`, listed in 404 bodies. */
 export const CONTROL_ROUTES: readonly string[] = [
   'GET /health', 'GET /stats', 'GET /metrics', 'GET /latency', 'POST /latency/reset', 'GET /connections',
+  'POST /pcap/start', 'POST /pcap/stop',
 ];
+
+/** Largest request body read (bytes); a longer one is answered 413. */
+const MAX_BODY = 64 * 1024;
 
 const JSON_TYPE = 'application/json';
 const QUANTILES = [['0.5', 'p50'], ['0.9', 'p90'], ['0.99', 'p99'], ['0.999', 'p999']] as const;
@@ -60,7 +69,7 @@ export async function startControlServer(
   const target = parseListen(listen);
   const metrics = createMetrics(source);
 
-  const routes: Record<string, { method: 'GET' | 'POST'; run: () => Promise<Reply> }> = {
+  const routes: Record<string, { method: 'GET' | 'POST'; run: (body: string) => Promise<Reply> }> = {
     '/health': {
       method: 'GET',
       run: async () => {
@@ -79,24 +88,44 @@ export async function startControlServer(
         return { status: 204 };
       },
     },
+    '/pcap/start': {
+      method: 'POST',
+      run: async (body) => {
+        let req: unknown;
+        try {
+          req = JSON.parse(body);
+        } catch {
+          return json(400, { error: 'the body is not JSON: expected {"file": "/path/to/file.pcap", "snaplen": N, "maxMb": M}' });
+        }
+        return json(200, source.startCapture(req), 2);
+      },
+    },
+    '/pcap/stop': { method: 'POST', run: async () => json(200, source.stopCapture(), 2) },
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    req.resume(); // no route reads a body
     const path = (req.url ?? '/').split('?')[0]!;
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+    const body = await readBody(req);
     let reply: Reply;
     if (!route) {
       reply = json(404, { error: 'not found', routes: CONTROL_ROUTES });
     } else if (req.method !== route.method && !(req.method === 'HEAD' && route.method === 'GET')) {
       const allow = route.method === 'GET' ? 'GET, HEAD' : route.method;
       reply = { ...json(405, { error: 'method not allowed', allow }), headers: { allow } };
+    } else if (body === null) {
+      reply = json(413, { error: `request body over ${MAX_BODY} bytes` });
     } else {
       try {
-        reply = await route.run();
+        reply = await route.run(body);
       } catch (err) {
-        log.error({ err, path }, 'control request failed');
-        reply = json(500, { error: err instanceof Error ? err.message : String(err) });
+        const status = (err as { status?: unknown }).status;
+        if (typeof status === 'number' && status >= 400 && status < 500) {
+          reply = json(status, { error: (err as Error).message });
+        } else {
+          log.error({ err, path }, 'control request failed');
+          reply = json(500, { error: err instanceof Error ? err.message : String(err) });
+        }
       }
     }
     log.debug({ method: req.method, path, status: reply.status }, 'control request');
@@ -137,6 +166,20 @@ export async function startControlServer(
         if (target.kind === 'unix') await unlink(target.path).catch(() => {});
       })),
   };
+}
+
+/** The request body as text, or null when it is longer than MAX_BODY (the rest is discarded). */
+function readBody(req: IncomingMessage): Promise<string | null> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_BODY) chunks.push(c);
+    });
+    req.on('end', () => resolve(size > MAX_BODY ? null : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', () => resolve(null));
+  });
 }
 
 /** A JSON reply, compact or indented, newline-terminated. */

@@ -1,8 +1,9 @@
 /**
  * Renders a LatencyReport (GET /latency) as a fixed-width text table for terminals:
  * one row per thread and stage, times in microseconds with one decimal. Used by
- * perf/stage-latency.ts.
+ * perf/stage-latency.ts and `stackctl latency`.
  */
+import { formatTable } from '../util/text-table.js';
 import type { LatencyReport } from './types.js';
 
 const HEADER = ['thread', 'stage', 'count', 'p50 µs', 'p90 µs', 'p99 µs', 'p99.9 µs', 'max µs'];
@@ -23,11 +24,5 @@ export function formatLatencyTable(report: LatencyReport): string {
     }
   }
   if (rows.length === 0) return 'no latency samples\n';
-  const widths = HEADER.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i < TEXT_COLUMNS ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [HEADER, ...rows].map(line).join('\n') + '\n';
+  return formatTable(HEADER, rows, { leftColumns: TEXT_COLUMNS, rule: false }) + '\n';
 }

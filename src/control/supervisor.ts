@@ -15,12 +15,15 @@ import {
   COUNTER_NAMES, allocateCounterBlocks, counterBlock, countersToObject,
 } from '../base/counters.js';
 import { createRingBuffer, ringStats } from '../dataplane/ring.js';
+import { CAPTURE_RING_BYTES } from '../dataplane/capture-ring.js';
+import { formatFaultSpec, type FaultConfig } from '../phy/fault-spec.js';
 import { loadTapAddon, type TapAddon } from '../phy/tap.js';
 import {
-  CTL_STOP, CTL_WORDS, type IoThreadData, type LinkSettings, type ShardWorkerData, type ThreadHello, type ThreadRpc,
+  CTL_CAPTURE, CTL_STOP, CTL_WORDS, type IoThreadData, type LinkSettings, type ShardWorkerData, type ThreadHello, type ThreadRpc,
 } from '../dataplane/thread-data.js';
 import { formatIpv4, formatMac } from '../wire/addresses.js';
 import { packageRoot } from '../phy/package-root.js';
+import { CaptureController, type CaptureStatus } from './capture-control.js';
 import type { ConnectionInfo, ControlSource, LatencyReport, RingReport, StatsSnapshot } from './types.js';
 
 /** Bytes of each ring's data area. */
@@ -34,6 +37,8 @@ export interface StackSettings {
   apps: string[];
   logLevel: string;
   congestionControl: 'newreno' | 'cubic';
+  /** Fault injection in every thread (--fault), or null. */
+  fault: FaultConfig | null;
 }
 
 /** A thread the supervisor runs. */
@@ -61,6 +66,9 @@ export class Supervisor implements ControlSource {
   private readonly addon: TapAddon = loadTapAddon();
   private readonly rxRings: SharedArrayBuffer[] = [];
   private readonly txRings: SharedArrayBuffer[] = [];
+  /** Capture rings: the I/O thread's, then worker i's at 1 + i. */
+  private readonly captureRings: SharedArrayBuffer[] = [];
+  private readonly capture: CaptureController;
   private readonly counters: SharedArrayBuffer;
   private readonly control = new SharedArrayBuffer(CTL_WORDS * 4);
   private readonly ctl = new Int32Array(this.control);
@@ -79,6 +87,8 @@ export class Supervisor implements ControlSource {
       this.rxRings.push(createRingBuffer(RING_BYTES));
       this.txRings.push(createRingBuffer(RING_BYTES));
     }
+    for (let t = 0; t <= settings.workers; t++) this.captureRings.push(createRingBuffer(CAPTURE_RING_BYTES));
+    this.capture = new CaptureController(this.captureRings, this.ctl, CTL_CAPTURE);
     this.counters = allocateCounterBlocks(1 + settings.workers);
     this.wakeFd = this.addon.eventfd();
   }
@@ -93,6 +103,8 @@ export class Supervisor implements ControlSource {
       counters: this.counters,
       control: this.control,
       wakeFd: this.wakeFd,
+      captureRing: this.captureRings[0]!,
+      fault: this.settings.fault,
       rpc: ioChan.port2,
     };
     this.io = await this.spawn('io', 'io-thread.js', ioData, ioChan);
@@ -125,6 +137,8 @@ export class Supervisor implements ControlSource {
       apps: this.settings.apps,
       logLevel: this.settings.logLevel,
       congestionControl: this.settings.congestionControl,
+      captureRing: this.captureRings[1 + i]!,
+      fault: this.settings.fault,
       rpc: chan.port2,
     };
     return this.spawn(`worker-${i}`, 'shard-worker.js', data, chan, i);
@@ -204,6 +218,7 @@ export class Supervisor implements ControlSource {
           }),
       ),
     );
+    this.capture.close(); // the threads are gone: everything they captured is in the rings
     this.addon.close(this.wakeFd);
     if (this.tapFd >= 0) {
       this.addon.close(this.tapFd);
@@ -230,7 +245,11 @@ export class Supervisor implements ControlSource {
       threads.push({ thread: t === 0 ? 'io' : `worker-${t - 1}`, counters });
     }
     const drops: Record<string, number> = {};
-    for (const [k, v] of Object.entries(totals)) if (k.startsWith('drop_') && v !== 0) drops[k.slice(5)] = v;
+    const faults: Record<string, number> = {};
+    for (const [k, v] of Object.entries(totals)) {
+      if (k.startsWith('drop_') && v !== 0) drops[k.slice(5)] = v;
+      if (k.startsWith('fault_') && v !== 0) faults[k.slice(6)] = v;
+    }
     const rings: RingReport[] = [];
     const add = (name: string, sab: SharedArrayBuffer) => {
       const s = ringStats(sab);
@@ -254,7 +273,24 @@ export class Supervisor implements ControlSource {
       totals,
       drops,
       rings,
+      pcap: { ...this.capture.status(), captured: totals.pcap_frames!, dropped: totals.pcap_dropped! },
+      fault: this.settings.fault === null ? null : formatFaultSpec(this.settings.fault),
+      faults,
     };
+  }
+
+  /** POST /pcap/start: throws CaptureError (400, 409). */
+  startCapture(req: unknown): CaptureStatus {
+    const s = this.capture.start(req);
+    this.log.info({ file: s.file, snaplen: s.snaplen, maxMb: s.maxMb }, 'capture started');
+    return s;
+  }
+
+  /** POST /pcap/stop: throws CaptureError (409) when no capture runs. */
+  stopCapture(): CaptureStatus {
+    const s = this.capture.stop();
+    this.log.info({ file: s.file, records: s.records, files: s.files, error: s.error }, 'capture stopped');
+    return s;
   }
 
   /** GET /latency: asks every live thread for its histograms. */

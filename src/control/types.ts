@@ -6,8 +6,9 @@
  * src/dataplane/reports.ts, and re-exported here.
  */
 import type { ConnectionInfo, StageLatency, ThreadLatency } from '../dataplane/reports.js';
+import type { CaptureStatus } from './capture-control.js';
 
-export type { ConnectionInfo, StageLatency, ThreadLatency };
+export type { CaptureStatus, ConnectionInfo, StageLatency, ThreadLatency };
 
 /** One thread's counters. */
 export interface ThreadStats {
@@ -46,6 +47,12 @@ export interface StatsSnapshot {
   /** Non-zero `drop_*` totals by reason (the `drop_` prefix removed). */
   drops: Record<string, number>;
   rings: RingReport[];
+  /** The packet capture: its state, and frames captured / not captured (ring full) over all threads. */
+  pcap: CaptureStatus & { captured: number; dropped: number };
+  /** The --fault specification in effect (normalised), or null. */
+  fault: string | null;
+  /** Non-zero `fault_*` totals by what the injector did (the `fault_` prefix removed, e.g. rx_dropped). */
+  faults: Record<string, number>;
 }
 
 /** GET /latency: per thread, per stage. Stage names are documented in src/dataplane/latency.ts. */
@@ -63,4 +70,11 @@ export interface ControlSource {
   /** Every TCP connection in every worker (GET /connections). */
   connections(): Promise<ConnectionInfo[]>;
   health(): { ok: boolean; workers: number; workersAlive: number; ioAlive: boolean };
+  /**
+   * Starts a packet capture (POST /pcap/start, body: CaptureRequest as JSON). Throws an
+   * Error with `status` 400 (bad request) or 409 (already capturing).
+   */
+  startCapture(req: unknown): CaptureStatus;
+  /** Stops it (POST /pcap/stop); throws an Error with `status` 409 when none runs. */
+  stopCapture(): CaptureStatus;
 }

@@ -43,5 +43,14 @@ export interface ConnectionInfo {
   recvUnread: number;
   mss: number;
   options: { timestamps: boolean; sack: boolean; sndWscale: number; rcvWscale: number };
+  /** In loss recovery (SACK/fast recovery) or after a retransmission timeout. */
   retransmitting: boolean;
+  /** RTT variation (ms, RFC 6298 RTTVAR). */
+  rttvarMs: number;
+  /** Consecutive retransmission timeouts without progress (the RTO backoff exponent). */
+  rtoBackoffs: number;
+  /** In SACK or NewReno fast recovery. */
+  inRecovery: boolean;
+  /** Duplicate ACKs counted since the last new ACK. */
+  dupAcks: number;
 }

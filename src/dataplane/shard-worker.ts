@@ -12,7 +12,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { C, counterBlock, type Counters } from '../base/counters.js';
 import { Host } from '../iface/host.js';
-import type { LinkDevice } from '../base/link.js';
+import { holdsFrames, type HoldingLinkDevice, type LinkDevice } from '../base/link.js';
 import type { HostConfig } from '../base/host-config.js';
 import { DEFAULT_TTL } from '../base/host-config.js';
 import { formatIpv4, formatMac } from '../wire/addresses.js';
@@ -49,6 +49,8 @@ export class ShardWorker {
   private readonly writer: DirectWriter;
   private readonly txPath: TxPath;
   private readonly control: Int32Array;
+  /** The device when it holds frames back to send later (fault injection's delay), else null. */
+  private readonly holding: HoldingLinkDevice | null;
   /** TAP read time of the frame being processed (0: none). */
   private curT0 = 0;
 
@@ -61,6 +63,7 @@ export class ShardWorker {
     this.rx = new RingConsumer(data.rxRing);
     this.tx = new RingProducer(data.txRing);
     this.control = new Int32Array(data.control);
+    this.holding = holdsFrames(device) ? device : null;
     this.writer = new DirectWriter(device, this.counters, this.latency);
     // Write directly when idle (nothing else waiting in the RX ring), else hand frames
     // to the I/O thread (tx-path.ts, decision 0011).
@@ -91,7 +94,7 @@ export class ShardWorker {
       const now = monoMs();
       this.host.tcp.flushDirty(now);
       this.flush();
-      if (this.parkedUntil > this.host.nextDeadline()) this.rx.interrupt();
+      if (this.parkedUntil > this.nextWake()) this.rx.interrupt();
     };
     this.host.tcp.onDirty = () => {
       if (!pending) {
@@ -146,12 +149,14 @@ export class ShardWorker {
         this.host.tcp.flushDirty(now);
         if (this.host.nextDeadline() <= now) this.host.poll(now);
         this.flush();
+        const held = this.holding;
+        if (held !== null && held.nextDue() <= now) held.releaseDue(now);
         if (n >= BATCH) {
           await yieldToLoop(); // busy: let timers, RPC and applications run between batches
           continue;
         }
         const t = monoMs();
-        const wait = Math.max(0, Math.min(MAX_SLEEP_MS, this.host.nextDeadline() - t));
+        const wait = Math.max(0, Math.min(MAX_SLEEP_MS, this.nextWake() - t));
         this.parkedUntil = t + wait;
         const w = this.rx.waitAsync(wait);
         if (typeof w !== 'boolean') {
@@ -163,6 +168,13 @@ export class ShardWorker {
     } finally {
       clearInterval(keepAlive);
     }
+  }
+
+  /** When the loop must run next: the core's next timer, or the next frame the device holds back (ms). */
+  private nextWake(): number {
+    const d = this.host.nextDeadline();
+    const h = this.holding !== null ? this.holding.nextDue() : Infinity;
+    return d < h ? d : h;
   }
 
   /** Handles up to BATCH frames from the RX ring. */
@@ -234,5 +246,9 @@ function connectionInfo(c: TcpConnection, worker: number): ConnectionInfo {
     mss: snd.mss,
     options: { timestamps: c.tsEnabled, sack: c.sackEnabled, sndWscale: snd.wscale, rcvWscale: c.rcv.wscale },
     retransmitting: snd.inRecovery || snd.retries > 0,
+    rttvarMs: Math.round(snd.rtt.rttvar * 1000) / 1000,
+    rtoBackoffs: snd.retries,
+    inRecovery: snd.inRecovery,
+    dupAcks: snd.dupAcks,
   };
 }

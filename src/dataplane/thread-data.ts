@@ -3,10 +3,13 @@
  * words. Everything here is structured-cloneable; SharedArrayBuffers are shared, not copied.
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { FaultConfig } from '../phy/fault-spec.js';
 import type { ConnectionInfo, ThreadLatency } from './reports.js';
 
-/** Index of the words in the shared control Int32Array. */
+/** Index of the words in the shared control Int32Array: non-zero asks every thread to stop. */
 export const CTL_STOP = 0;
+/** The capture word: the snapshot length while a capture runs, 0 when off (phy/capture-device.ts). */
+export const CTL_CAPTURE = 1;
 /** Number of control words. */
 export const CTL_WORDS = 4;
 
@@ -41,6 +44,10 @@ export interface IoThreadData {
   control: SharedArrayBuffer;
   /** eventfd the workers signal when the I/O thread sleeps and they published TX records. */
   wakeFd: number;
+  /** This thread's capture ring (dataplane/capture-ring.ts). */
+  captureRing: SharedArrayBuffer;
+  /** Fault injection on this thread's device (--fault), or null. */
+  fault: FaultConfig | null;
   /** comlink endpoint for control RPC. */
   rpc: MessagePort;
 }
@@ -65,6 +72,10 @@ export interface ShardWorkerData {
   logLevel: string;
   /** TCP congestion control. */
   congestionControl: 'newreno' | 'cubic';
+  /** This worker's capture ring (dataplane/capture-ring.ts). */
+  captureRing: SharedArrayBuffer;
+  /** Fault injection on this worker's direct transmit path (--fault), or null. */
+  fault: FaultConfig | null;
   rpc: MessagePort;
 }
 

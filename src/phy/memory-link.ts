@@ -144,7 +144,7 @@ export class MemoryLink {
         continue;
       }
       if (segSize > 0 && segmentTcp(frame, len, segSize, (s) => this.send(end, s, 0, 0)) > 0) continue;
-      if (csumStart >= 0) completeChecksum(frame, len, csumStart, batch.csumOffset[i]!);
+      if (csumStart >= 0) completeChecksum(frame, 0, len, csumStart, batch.csumOffset[i]!);
       this.send(end, frame, 0, 0);
     }
     return i - first;

@@ -1,12 +1,15 @@
 /**
  * Minimal libpcap capture files (the classic format of pcap-savefile(5), no RFC;
- * documented in draft-ietf-opsawg-pcap): a writer for debug captures of the
- * data plane and a reader for tests and tools.
+ * documented in draft-ietf-opsawg-pcap): a writer for captures of the data plane and a
+ * reader for tests and tools.
  *
- * Writer: little-endian, microsecond magic 0xa1b2c3d4, version 2.4, snaplen 65535,
- * link type 1 (Ethernet). Records are staged in one internal buffer and flushed with
- * synchronous writes (frames over 4 KiB are written straight from the caller's
- * array), so `write` allocates nothing per frame.
+ * Writer: little-endian, microsecond magic 0xa1b2c3d4, version 2.4, link type 1
+ * (Ethernet), snapshot length 65535 unless told otherwise. Records are staged in one
+ * internal buffer and flushed with synchronous writes (frames over 4 KiB are written
+ * straight from the caller's array), so `write` allocates nothing per frame. With a size
+ * limit the writer rotates like `tcpdump -C`: when the next record would take the file
+ * past the limit it closes it and goes on in FILE.1, then FILE.2, … (each a complete
+ * capture file with its own header; a file holds at least one record).
  * Reader: both byte orders, microsecond (0xa1b2c3d4) and nanosecond (0xa1b23c4d)
  * magics; Ethernet link type only.
  */
@@ -18,11 +21,14 @@ export const PCAP_MAGIC_US = 0xa1b2c3d4;
 export const PCAP_MAGIC_NS = 0xa1b23c4d;
 /** Link type of Ethernet (LINKTYPE_ETHERNET). */
 export const PCAP_LINKTYPE_ETHERNET = 1;
-/** Snapshot length written by PcapWriter; longer frames are truncated to it. */
+/** Default snapshot length of PcapWriter; longer frames are truncated to it. */
 export const PCAP_SNAPLEN = 65535;
 
-const GLOBAL_HEADER_LEN = 24;
-const RECORD_HEADER_LEN = 16;
+/** Bytes of the file header and of each record's header. */
+export const PCAP_GLOBAL_HEADER_LEN = 24;
+export const PCAP_RECORD_HEADER_LEN = 16;
+const GLOBAL_HEADER_LEN = PCAP_GLOBAL_HEADER_LEN;
+const RECORD_HEADER_LEN = PCAP_RECORD_HEADER_LEN;
 const BUFFER_LEN = 1 << 18;
 /** Frames longer than this bypass the staging buffer. */
 const DIRECT_WRITE_MIN = 4096;
@@ -35,15 +41,49 @@ function putU32le(b: Uint8Array, o: number, v: number): void {
   b[o + 3] = v >>> 24;
 }
 
-/** Writes Ethernet frames to a pcap file with synchronous, buffered writes. */
+/** Options of a PcapWriter. */
+export interface PcapWriterOptions {
+  /** Snapshot length: bytes kept of each frame (default 65535). */
+  snaplen?: number;
+  /** Rotate when a file would grow past this many bytes (default 0: never). */
+  maxFileBytes?: number;
+}
+
+/** Name of rotation file `index` of `path`: path itself for 0, then path.1, path.2, … */
+export function pcapFileName(path: string, index: number): string {
+  return index === 0 ? path : `${path}.${index}`;
+}
+
+/** Writes Ethernet frames to a pcap file (or a rotation of files) with synchronous, buffered writes. */
 export class PcapWriter {
-  private fd: number;
+  readonly snaplen: number;
+  readonly maxFileBytes: number;
+  /** Files opened so far (1 + rotations), records and bytes written in all of them. */
+  files = 0;
+  records = 0;
+  bytes = 0;
+  private fd = -1;
   private readonly buf = new Uint8Array(BUFFER_LEN);
   private used = 0;
+  /** Bytes and records in the current file (staged included). */
+  private fileBytes = 0;
+  private fileRecords = 0;
 
   /** Create (truncate) the file at `path` and write the global header. */
-  constructor(path: string) {
-    this.fd = openSync(path, 'w');
+  constructor(readonly path: string, opts: PcapWriterOptions = {}) {
+    this.snaplen = opts.snaplen ?? PCAP_SNAPLEN;
+    this.maxFileBytes = opts.maxFileBytes ?? 0;
+    this.open();
+  }
+
+  /** Name of the file being written. */
+  get currentFile(): string {
+    return pcapFileName(this.path, this.files - 1);
+  }
+
+  private open(): void {
+    this.fd = openSync(pcapFileName(this.path, this.files), 'w');
+    this.files++;
     const b = this.buf;
     putU32le(b, 0, PCAP_MAGIC_US);
     b[4] = 2; // version major (LE u16)
@@ -52,19 +92,37 @@ export class PcapWriter {
     b[7] = 0;
     putU32le(b, 8, 0); // thiszone
     putU32le(b, 12, 0); // sigfigs
-    putU32le(b, 16, PCAP_SNAPLEN);
+    putU32le(b, 16, this.snaplen);
     putU32le(b, 20, PCAP_LINKTYPE_ETHERNET);
     this.used = GLOBAL_HEADER_LEN;
+    this.fileBytes = GLOBAL_HEADER_LEN;
+    this.fileRecords = 0;
+    this.bytes += GLOBAL_HEADER_LEN;
   }
 
   /**
    * Append the frame `frame[off, off+len)` captured at `timeMs` (milliseconds since
-   * the Unix epoch, fractional part kept to the microsecond).
+   * the Unix epoch, fractional part kept to the microsecond), cut to the snapshot length.
    */
   write(frame: Uint8Array, off: number, len: number, timeMs: number): void {
+    this.writeRecord(frame, off, len > this.snaplen ? this.snaplen : len, len, timeMs);
+  }
+
+  /**
+   * Append a record of `incl` bytes at `frame[off]` (cut to the snapshot length if longer)
+   * for a frame that was `origLen` bytes on the wire, captured at `timeMs` (ms since the
+   * Unix epoch).
+   */
+  writeRecord(frame: Uint8Array, off: number, incl: number, origLen: number, timeMs: number): void {
     if (this.fd < 0) return;
-    const incl = len > PCAP_SNAPLEN ? PCAP_SNAPLEN : len;
-    if (this.used + RECORD_HEADER_LEN + incl > BUFFER_LEN) this.flush();
+    if (incl > this.snaplen) incl = this.snaplen;
+    const size = RECORD_HEADER_LEN + incl;
+    if (this.maxFileBytes > 0 && this.fileRecords > 0 && this.fileBytes + size > this.maxFileBytes) {
+      this.flush();
+      closeSync(this.fd);
+      this.open();
+    }
+    if (this.used + size > BUFFER_LEN) this.flush();
     let sec = Math.floor(timeMs / 1000);
     let usec = Math.round((timeMs - sec * 1000) * 1000);
     if (usec >= 1000000) {
@@ -76,7 +134,11 @@ export class PcapWriter {
     putU32le(b, u, sec);
     putU32le(b, u + 4, usec);
     putU32le(b, u + 8, incl);
-    putU32le(b, u + 12, len);
+    putU32le(b, u + 12, origLen);
+    this.fileBytes += size;
+    this.fileRecords++;
+    this.records++;
+    this.bytes += size;
     if (incl > DIRECT_WRITE_MIN) {
       // Large frame: write it straight from the caller's array (no staging copy).
       this.used = u + RECORD_HEADER_LEN;
@@ -114,6 +176,8 @@ export interface PcapRecord {
   timeMs: number;
   /** The captured bytes (a copy; at most the snapshot length). */
   frame: Uint8Array;
+  /** Length of the frame on the wire (more than frame.length when it was cut to the snapshot length). */
+  origLen: number;
 }
 
 /**
@@ -147,9 +211,10 @@ export function readPcap(bytes: Uint8Array): PcapRecord[] {
     const sec = dv.getUint32(p, le);
     const frac = dv.getUint32(p + 4, le);
     const incl = dv.getUint32(p + 8, le);
+    const origLen = dv.getUint32(p + 12, le);
     p += RECORD_HEADER_LEN;
     if (p + incl > bytes.length) throw new Error('pcap: truncated record');
-    out.push({ timeMs: sec * 1000 + (nanos ? frac / 1e6 : frac / 1e3), frame: bytes.slice(p, p + incl) });
+    out.push({ timeMs: sec * 1000 + (nanos ? frac / 1e6 : frac / 1e3), frame: bytes.slice(p, p + incl), origLen });
     p += incl;
   }
   return out;

@@ -3,30 +3,123 @@
  * that asks for it (base/link.ts TxOffload): complete the L4 checksum whose field holds
  * the pseudo-header sum, and cut a TCP super-frame into segments of `segSize` payload
  * bytes. Used by the in-memory link (phy/memory-link.ts) to deliver what a real wire
- * would carry; also what a capture needs to show super-frames as the wire sees them.
+ * would carry, by the capture (phy/capture-device.ts) to record super-frames as the wire
+ * sees them, and by fault injection (phy/fault-device.ts) to corrupt a frame after its
+ * checksum is final.
  *
  * Segmentation (Linux tcp_gso_segment / inet_gso_segment, IPv4 only for now): every
  * segment gets the headers of the super-frame with the IPv4 total length, an ID counting
  * up from the super-frame's, the IPv4 header checksum, the TCP sequence number advanced
  * by the payload before it, FIN and PSH only on the last segment, CWR only on the first,
- * and a complete TCP checksum. RFC 791 3.1, RFC 9293 3.1, RFC 1071.
+ * and a complete TCP checksum. RFC 791 3.1, RFC 9293 3.1, RFC 768, RFC 1071.
  */
+import { copyBytes } from '../util/copy-bytes.js';
 import { internetChecksum } from '../wire/checksum.js';
-import { ETHERTYPE_IPV4, ethType } from '../wire/ethernet.js';
-import { fillIpv4Checksum, ipHeaderLength, ipId, ipSrc, ipDst, ipTotalLength, setIpId, setIpTotalLength } from '../wire/ipv4.js';
+import { ETH_HEADER_LEN, ETHERTYPE_IPV4, ethType } from '../wire/ethernet.js';
+import {
+  fillIpv4Checksum, ipHeaderLength, ipId, ipIsFragment, ipProtocol, ipSrc, ipDst, ipTotalLength, setIpId, setIpTotalLength,
+} from '../wire/ipv4.js';
 import { TCP_CWR, TCP_FIN, TCP_PSH, fillTcpChecksum, tcpDataOffset, tcpSeq, setTcpSeq } from '../wire/tcp.js';
-import { ETH_HEADER_LEN } from '../wire/ethernet.js';
+
+const PROTO_TCP = 6;
+const PROTO_UDP = 17;
 
 /**
- * Completes the checksum of frame[0..len): the 16-bit field at csumStart + csumOffset
- * holds the pseudo-header sum; the one's complement sum from csumStart to the end of the
- * frame, folded and inverted, replaces it (a zero result stays 0: UDP's "no checksum" is
- * a sender's choice, not the device's).
+ * Completes the checksum of the frame buf[off, off+len): the 16-bit field at csumStart +
+ * csumOffset (from the frame's first byte) holds the pseudo-header sum; the one's
+ * complement sum from csumStart to the end of the frame, folded and inverted, replaces it
+ * (a zero result stays 0: UDP's "no checksum" is a sender's choice, not the device's).
  */
-export function completeChecksum(frame: Uint8Array, len: number, csumStart: number, csumOffset: number): void {
-  const c = internetChecksum(frame, csumStart, len - csumStart);
-  frame[csumStart + csumOffset] = c >>> 8;
-  frame[csumStart + csumOffset + 1] = c & 0xff;
+export function completeChecksum(buf: Uint8Array, off: number, len: number, csumStart: number, csumOffset: number): void {
+  const c = internetChecksum(buf, off + csumStart, len - csumStart);
+  const f = off + csumStart + csumOffset;
+  buf[f] = c >>> 8;
+  buf[f + 1] = c & 0xff;
+}
+
+/**
+ * For an unfragmented IPv4 TCP or UDP frame at buf[off, off+len) whose L4 checksum field
+ * holds only the pseudo-header sum (a frame received with RX_CSUM_PARTIAL: generated on
+ * this host and never checksummed): the checksum the field should hold, computed over
+ * the L4 length the IPv4 header gives, packed as `field offset (from the frame's first
+ * byte) × 65536 + checksum`. -1 for anything else. The frame is not changed.
+ */
+export function finalL4Checksum(buf: Uint8Array, off: number, len: number): number {
+  if (len < ETH_HEADER_LEN + 20 || ethType(buf, off) !== ETHERTYPE_IPV4) return -1;
+  const ip = off + ETH_HEADER_LEN;
+  const proto = ipProtocol(buf, ip);
+  const field = proto === PROTO_TCP ? 16 : proto === PROTO_UDP ? 6 : -1;
+  const l4 = ETH_HEADER_LEN + ipHeaderLength(buf, ip);
+  const end = ETH_HEADER_LEN + ipTotalLength(buf, ip);
+  if (field < 0 || ipIsFragment(buf, ip) || end > len || l4 + field + 2 > end) return -1;
+  return (l4 + field) * 65536 + internetChecksum(buf, off + l4, end - l4);
+}
+
+/** finalL4Checksum written into the frame; false (frame untouched) when it does not apply. */
+export function completeL4Checksum(buf: Uint8Array, off: number, len: number): boolean {
+  const r = finalL4Checksum(buf, off, len);
+  if (r < 0) return false;
+  const f = off + Math.floor(r / 65536);
+  buf[f] = (r >>> 8) & 0xff;
+  buf[f + 1] = r & 0xff;
+  return true;
+}
+
+/** Where the parts of an IPv4/TCP super-frame are, for cutting it (frame-relative offsets). */
+interface SuperFrame {
+  /** Offset of the TCP header, bytes of headers (Ethernet + IPv4 + TCP), TCP payload bytes. */
+  tcp: number;
+  hdrs: number;
+  payload: number;
+}
+const sf: SuperFrame = { tcp: 0, hdrs: 0, payload: 0 };
+
+/** Fills `sf` for the frame buf[off, off+len); false when it is not IPv4/TCP. */
+function parseSuperFrame(buf: Uint8Array, off: number, len: number): boolean {
+  if (len < ETH_HEADER_LEN + 20 || ethType(buf, off) !== ETHERTYPE_IPV4 || buf[off + ETH_HEADER_LEN + 9] !== PROTO_TCP) return false;
+  const ip = off + ETH_HEADER_LEN;
+  sf.tcp = ETH_HEADER_LEN + ipHeaderLength(buf, ip);
+  sf.hdrs = sf.tcp + tcpDataOffset(buf, off + sf.tcp);
+  sf.payload = Math.min(len, ETH_HEADER_LEN + ipTotalLength(buf, ip)) - sf.hdrs;
+  return sf.hdrs <= len && sf.payload >= 0;
+}
+
+/**
+ * Number of segments the IPv4/TCP super-frame buf[off, off+len) makes at `segSize`
+ * payload bytes each (at least 1), or 0 when the frame is not IPv4/TCP.
+ */
+export function tcpSegmentCount(buf: Uint8Array, off: number, len: number, segSize: number): number {
+  if (segSize <= 0 || !parseSuperFrame(buf, off, len)) return 0;
+  return sf.payload === 0 ? 1 : Math.ceil(sf.payload / segSize);
+}
+
+/**
+ * Writes segment `n` (0-based, n < tcpSegmentCount) of the IPv4/TCP super-frame
+ * buf[off, off+len) into dst at dstOff as a complete frame with its checksums; returns
+ * its length. dst must have room for the headers plus segSize bytes.
+ */
+export function writeTcpSegment(
+  buf: Uint8Array, off: number, len: number, segSize: number, n: number, dst: Uint8Array, dstOff: number,
+): number {
+  if (!parseSuperFrame(buf, off, len)) return 0;
+  const { tcp, hdrs, payload } = sf;
+  const ip = ETH_HEADER_LEN;
+  const from = n * segSize;
+  const k = Math.max(0, Math.min(segSize, payload - from));
+  copyBytes(buf, off, dst, dstOff, hdrs);
+  copyBytes(buf, off + hdrs + from, dst, dstOff + hdrs, k);
+  const ihl = tcp - ip;
+  const thl = hdrs - tcp;
+  setIpTotalLength(dst, dstOff + ip, ihl + thl + k);
+  setIpId(dst, dstOff + ip, (ipId(buf, off + ip) + n) & 0xffff);
+  fillIpv4Checksum(dst, dstOff + ip);
+  setTcpSeq(dst, dstOff + tcp, (tcpSeq(buf, off + tcp) + from) >>> 0);
+  let f = buf[off + tcp + 13]!;
+  if (from + k < payload) f &= ~(TCP_FIN | TCP_PSH);
+  if (n > 0) f &= ~TCP_CWR;
+  dst[dstOff + tcp + 13] = f;
+  fillTcpChecksum(dst, dstOff + tcp, thl + k, ipSrc(buf, off + ip), ipDst(buf, off + ip));
+  return hdrs + k;
 }
 
 /**
@@ -36,37 +129,11 @@ export function completeChecksum(frame: Uint8Array, len: number, csumStart: numb
  * the frame is not IPv4/TCP (it is then left to the caller).
  */
 export function segmentTcp(frame: Uint8Array, len: number, segSize: number, emit: (segment: Uint8Array) => void): number {
-  if (len < ETH_HEADER_LEN + 20 || ethType(frame, 0) !== ETHERTYPE_IPV4 || frame[ETH_HEADER_LEN + 9] !== 6) return 0;
-  const ip = ETH_HEADER_LEN;
-  const ihl = ipHeaderLength(frame, ip);
-  const tcp = ip + ihl;
-  const thl = tcpDataOffset(frame, tcp);
-  const hdrs = tcp + thl;
-  const end = Math.min(len, ip + ipTotalLength(frame, ip));
-  const payload = end - hdrs;
-  const src = ipSrc(frame, ip);
-  const dst = ipDst(frame, ip);
-  const seq0 = tcpSeq(frame, tcp);
-  const id0 = ipId(frame, ip);
-  const flags = frame[tcp + 13]!;
-  let n = 0;
-  for (let off = 0; off < payload || (payload === 0 && n === 0); off += segSize) {
-    const k = Math.min(segSize, payload - off);
-    const s = new Uint8Array(hdrs + k);
-    s.set(frame.subarray(0, hdrs));
-    s.set(frame.subarray(hdrs + off, hdrs + off + k), hdrs);
-    setIpTotalLength(s, ip, ihl + thl + k);
-    setIpId(s, ip, (id0 + n) & 0xffff);
-    fillIpv4Checksum(s, ip);
-    setTcpSeq(s, tcp, (seq0 + off) >>> 0);
-    let f = flags;
-    if (off + k < payload) f &= ~(TCP_FIN | TCP_PSH);
-    if (n > 0) f &= ~TCP_CWR;
-    s[tcp + 13] = f;
-    fillTcpChecksum(s, tcp, thl + k, src, dst);
+  const count = tcpSegmentCount(frame, 0, len, segSize);
+  for (let n = 0; n < count; n++) {
+    const s = new Uint8Array(sf.hdrs + Math.min(segSize, Math.max(0, sf.payload - n * segSize)));
+    writeTcpSegment(frame, 0, len, segSize, n, s, 0);
     emit(s);
-    n++;
-    if (payload === 0) break;
   }
-  return n;
+  return count;
 }

@@ -5,7 +5,9 @@
 import { ARP_LEN, writeArp } from '../../src/wire/arp.js';
 import { internetChecksum } from '../../src/wire/checksum.js';
 import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, writeEthernetHeader } from '../../src/wire/ethernet.js';
-import { IPPROTO_ICMP, IPPROTO_UDP, IPV4_MF, writeIpv4Header } from '../../src/wire/ipv4.js';
+import { TxOffload } from '../../src/base/link.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MF, writeIpv4Header } from '../../src/wire/ipv4.js';
+import { TCP_ACK, TCP_FIN, TCP_PSH, setTcpChecksum, tcpPseudoHeaderPartial, writeTcpHeader } from '../../src/wire/tcp.js';
 import { fillUdpChecksum, writeUdpHeader } from '../../src/wire/udp.js';
 
 /** An ARP packet in an Ethernet frame (padded to 60 bytes). */
@@ -75,4 +77,27 @@ export function patternBytes(n: number, seed = 1): Uint8Array {
   return b;
 }
 
-export { IPPROTO_ICMP, IPPROTO_UDP };
+/**
+ * A TCP super-frame src:1000 → dst:80 of `payload` pattern bytes (ACK|PSH|FIN, seq
+ * 0xfffff000) whose checksum field holds only the pseudo-header sum, as the core builds
+ * it for a device that completes checksums and segments (see tcpOffload).
+ */
+export function tcpSuperFrame(src: number, dst: number, payload: number): Uint8Array {
+  const seg = new Uint8Array(20 + payload);
+  writeTcpHeader(seg, 0, 1000, 80, 0xfffff000, 1, 20, TCP_ACK | TCP_PSH | TCP_FIN, 500);
+  seg.set(patternBytes(payload, 5), 20);
+  setTcpChecksum(seg, 0, tcpPseudoHeaderPartial(src, dst, seg.length));
+  return ipv4Frame(2, 1, src, dst, IPPROTO_TCP, seg);
+}
+
+/** The offload request of a tcpSuperFrame: complete the TCP checksum, cut at segSize (0: one frame). */
+export function tcpOffload(segSize: number): TxOffload {
+  const o = new TxOffload();
+  o.csumStart = 34;
+  o.csumOffset = 16;
+  o.segSize = segSize;
+  o.hdrLen = 54;
+  return o;
+}
+
+export { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP };

@@ -32,7 +32,7 @@ describe('parseStackdArgs defaults', () => {
       workers: 4, tap: 'tap0', ip: parseIpv4('10.10.0.4'), prefixLength: 24, gateway: 0,
       mac: defaultMac('tap0', parseIpv4('10.10.0.4')), mtu: 1500, control: '/run/stackd/tap0.sock',
       logLevel: 'info', services: ['echo', 'discard', 'chargen', 'http', 'udp-echo'], apps: [],
-      congestionControl: 'newreno', vnetHdr: true, help: false, version: false,
+      congestionControl: 'newreno', vnetHdr: true, pcap: null, fault: null, help: false, version: false,
     });
     expect(o.services).toEqual([...KNOWN_SERVICES]);
   });
@@ -112,6 +112,18 @@ describe('parseStackdArgs: every flag', () => {
     }
   });
 
+  it('--pcap FILE (resolved), --pcap-snaplen N (64..262144, default 262144), --pcap-max-mb M', () => {
+    expect(parseStackdArgs(['--pcap', 'cap.pcap']).pcap).toEqual({ file: resolve('cap.pcap'), snaplen: 262144, maxMb: null });
+    expect(parseStackdArgs(['--pcap', '/tmp/c.pcap', '--pcap-snaplen', '64', '--pcap-max-mb', '10']).pcap).toEqual({
+      file: '/tmp/c.pcap', snaplen: 64, maxMb: 10,
+    });
+  });
+
+  it('--fault SPEC (phy/fault-spec.ts)', () => {
+    const f = parseStackdArgs(['--fault', 'drop=5%,tx.delay=20ms,seed=7']).fault;
+    expect(f).toMatchObject({ seed: 7, rx: { drop: 0.05, delayMs: 0 }, tx: { drop: 0.05, delayMs: 20 } });
+  });
+
   it('-h/--help and -V/--version', () => {
     expect(parseStackdArgs(['-h']).help).toBe(true);
     expect(parseStackdArgs(['--help']).help).toBe(true);
@@ -148,6 +160,13 @@ describe('parseStackdArgs: a bad value is one line naming the flag', () => {
     [['--services', 'echo,ftp'], "--services: unknown service 'ftp' (known: echo, discard, chargen, http, udp-echo)"],
     [['--services', ','], "--services: empty list (use 'none' for no services)"],
     [['--cc', 'bbr'], "--cc: 'bbr' is not one of newreno|cubic"],
+    [['--pcap-snaplen', '100'], '--pcap-snaplen: only with --pcap FILE (at run time: stackctl pcap start)'],
+    [['--pcap-max-mb', '1'], '--pcap-max-mb: only with --pcap FILE (at run time: stackctl pcap start)'],
+    [['--pcap', ''], '--pcap: needs a file name'],
+    [['--pcap', 'x', '--pcap-snaplen', '63'], '--pcap-snaplen: 63 is out of range (64..262144)'],
+    [['--pcap', 'x', '--pcap-max-mb', '0'], '--pcap-max-mb: 0 is out of range (1..1000000)'],
+    [['--fault', 'drop=5'], "--fault: 'drop': expected a percentage like 5% or 0.5%, got '5'"],
+    [['--fault', 'loss=1%'], "--fault: 'loss': unknown key (keys: drop, corrupt, duplicate, reorder, delay, rate, seed, with rx. or tx. for one direction)"],
     [['--bogus'], '--bogus: unknown option (stackd --help lists them)'],
     [['-x'], '-x: unknown option (stackd --help lists them)'],
     [['--help=yes'], '--help: takes no value'],

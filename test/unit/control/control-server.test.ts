@@ -43,6 +43,9 @@ const SNAPSHOT: StatsSnapshot = {
     { name: 'rx-0', capacity: 1048576, used: 2048, highWater: 65536, fullDrops: 1, records: 3 },
     { name: 'tx-0', capacity: 1048576, used: 0, highWater: 4096, fullDrops: 0, records: 0 },
   ],
+  pcap: { active: false, file: null, snaplen: null, maxMb: null, files: 0, records: 0, bytes: 0, error: null, captured: 0, dropped: 0 },
+  fault: null,
+  faults: {},
 };
 
 const LATENCY: LatencyReport = {
@@ -54,10 +57,19 @@ const LATENCY: LatencyReport = {
 
 const HEALTH = { ok: true, workers: 2, workersAlive: 2, ioAlive: true };
 
-/** A fake source; override members per test. */
-function fakeSource(over: Partial<ControlSource> = {}): ControlSource & { resets: number } {
+/** A fake source; override members per test. Capture requests are kept in `captures`. */
+function fakeSource(over: Partial<ControlSource> = {}): ControlSource & { resets: number; captures: unknown[] } {
+  const status = { active: true, file: '/tmp/c.pcap', snaplen: 262144, maxMb: null, files: 1, records: 0, bytes: 24, error: null };
   const src = {
     resets: 0,
+    captures: [] as unknown[],
+    startCapture: (req: unknown) => {
+      src.captures.push(req);
+      return { ...status };
+    },
+    stopCapture: () => {
+      throw Object.assign(new Error('no capture is running'), { status: 409 });
+    },
     stats: () => structuredClone(SNAPSHOT),
     latency: async () => structuredClone(LATENCY),
     resetLatency: async () => {
@@ -208,8 +220,32 @@ describe('routes', () => {
     expect(res.status).toBe(404);
     expect(res.headers['content-type']).toBe('application/json');
     expect(res.body).toBe(
-      '{"error":"not found","routes":["GET /health","GET /stats","GET /metrics","GET /latency","POST /latency/reset","GET /connections"]}\n',
+      '{"error":"not found","routes":["GET /health","GET /stats","GET /metrics","GET /latency","POST /latency/reset","GET /connections",' +
+        '"POST /pcap/start","POST /pcap/stop"]}\n',
     );
+  });
+
+  it('POST /pcap/start hands the JSON body to the source and answers its status; a 4xx error from the source keeps its status', async () => {
+    const src = fakeSource();
+    const s = await start(src);
+    const body = { file: '/tmp/c.pcap', snaplen: 128, maxMb: 2 };
+    const r = await controlRequest(s.address, '/pcap/start', 'POST', 2000, JSON.stringify(body));
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toMatchObject({ active: true, file: '/tmp/c.pcap' });
+    expect(src.captures).toEqual([body]);
+    const stop = await controlRequest(s.address, '/pcap/stop', 'POST');
+    expect([stop.status, stop.body]).toEqual([409, '{"error":"no capture is running"}\n']);
+  });
+
+  it('POST /pcap/start: a body that is not JSON is 400, one over 64 KiB 413', async () => {
+    const src = fakeSource();
+    const s = await start(src);
+    const bad = await controlRequest(s.address, '/pcap/start', 'POST', 2000, '{file: x');
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body).error).toMatch(/^the body is not JSON/);
+    const big = await controlRequest(s.address, '/pcap/start', 'POST', 2000, JSON.stringify({ file: 'x'.repeat(70_000) }));
+    expect(big.status).toBe(413);
+    expect(src.captures).toEqual([]);
   });
 
   it('wrong methods get 405 with allow', async () => {

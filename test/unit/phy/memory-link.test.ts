@@ -9,9 +9,9 @@ import { TxOffload } from '../../../src/base/link.js';
 import { RX_CSUM_PARTIAL, RX_GSO } from '../../../src/base/rx-flags.js';
 import { MemoryLink } from '../../../src/phy/memory-link.js';
 import { ipTotalLength, IPPROTO_TCP } from '../../../src/wire/ipv4.js';
-import { TCP_ACK, TCP_FIN, TCP_PSH, tcpChecksumValid, tcpFlags, tcpSeq, writeTcpHeader, setTcpChecksum, tcpPseudoHeaderPartial } from '../../../src/wire/tcp.js';
+import { TCP_ACK, TCP_FIN, TCP_PSH, tcpChecksumValid, tcpFlags, tcpSeq, tcpPseudoHeaderPartial } from '../../../src/wire/tcp.js';
 import { udpChecksumValid } from '../../../src/wire/udp.js';
-import { IPPROTO_UDP, ipv4Frame, patternBytes, udpDatagram } from '../../helpers/frames.js';
+import { IPPROTO_UDP, ipv4Frame, patternBytes, tcpOffload, tcpSuperFrame as superFrame, udpDatagram } from '../../helpers/frames.js';
 
 const SRC = 0x0a000001;
 const DST = 0x0a000002;
@@ -38,23 +38,8 @@ function recv(link: MemoryLink, to: 'A' | 'B', max = 64) {
   }));
 }
 
-/** A TCP super-frame of `payload` bytes whose checksum field holds the pseudo-header sum. */
 function tcpSuperFrame(payload: number): Uint8Array {
-  const data = patternBytes(payload, 5);
-  const seg = new Uint8Array(20 + payload);
-  writeTcpHeader(seg, 0, 1000, 80, 0xfffff000, 1, 20, TCP_ACK | TCP_PSH | TCP_FIN, 500);
-  seg.set(data, 20);
-  setTcpChecksum(seg, 0, tcpPseudoHeaderPartial(SRC, DST, seg.length));
-  return ipv4Frame(2, 1, SRC, DST, IPPROTO_TCP, seg);
-}
-
-function tcpOffload(segSize: number): TxOffload {
-  const o = new TxOffload();
-  o.csumStart = 34;
-  o.csumOffset = 16;
-  o.segSize = segSize;
-  o.hdrLen = 54;
-  return o;
+  return superFrame(SRC, DST, payload);
 }
 
 describe('MemoryLink', () => {

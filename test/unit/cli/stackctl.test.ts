@@ -1,0 +1,236 @@
+/**
+ * stackctl (src/cli/stackctl-run.ts, stackctl-format.ts): the text for a known state
+ * (connection table, stats summary, watch rates, health, capture lines) compared as
+ * exact text; --json prints the API's JSON; commands run in-process against a real
+ * control server over a fake source; a bad command line or a missing socket gives one
+ * line and a non-zero exit code; --help lists exactly the options the parser accepts.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COUNTER_NAMES } from '../../../src/base/counters.js';
+import { STACKCTL_HELP, STACKCTL_OPTIONS, parseStackctlArgs, runStackctl, type StackctlIo } from '../../../src/cli/stackctl-run.js';
+import { formatCapture, formatConnections, formatHealth, formatStats, rates, watchRow } from '../../../src/cli/stackctl-format.js';
+import { startControlServer, type ControlServer } from '../../../src/control/control-server.js';
+import type { CaptureStatus, ConnectionInfo, ControlSource, StatsSnapshot } from '../../../src/control/types.js';
+
+function counters(set: Record<string, number>): Record<string, number> {
+  return { ...Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0])), ...set };
+}
+
+const CAPTURE_OFF: CaptureStatus = { active: false, file: null, snaplen: null, maxMb: null, files: 0, records: 0, bytes: 0, error: null };
+
+/** A snapshot whose counters are `scale` times a base (for rates between two of them). */
+function snapshot(scale: number): StatsSnapshot {
+  const io = counters({ tap_rx_frames: 1000 * scale, tap_tx_frames: 400 * scale, tap_rx_bytes: 1_500_000 * scale, tap_tx_bytes: 250_000 * scale, drop_rx_ring_full: 2 * scale });
+  const w0 = counters({ rx_frames: 600 * scale, tx_frames: 900 * scale, tap_tx_frames: 500 * scale, tap_tx_bytes: 500_000 * scale, tcp_connections: 3, tcp_passive_opens: 10 * scale, drop_tcp_checksum: 1 * scale, fault_rx_dropped: 5 * scale });
+  const w1 = counters({ rx_frames: 400 * scale, tx_frames: 100 * scale, tcp_connections: 1, tcp_active_opens: 2 * scale, tcp_retransmits: 4 * scale });
+  const totals: Record<string, number> = {};
+  for (const n of COUNTER_NAMES) totals[n] = io[n]! + w0[n]! + w1[n]!;
+  return {
+    version: '0.1.0', uptimeSeconds: 42.5, tap: 'tap0', ip: '10.10.0.4', prefixLength: 24, gateway: null, mac: '02:00:00:00:00:04',
+    mtu: 1500, offload: true, workers: 2,
+    threads: [{ thread: 'io', counters: io }, { thread: 'worker-0', counters: w0 }, { thread: 'worker-1', counters: w1 }],
+    totals, drops: { rx_ring_full: 2 * scale, tcp_checksum: scale }, rings: [],
+    pcap: { ...CAPTURE_OFF, captured: 0, dropped: 0 }, fault: 'drop=1%,seed=7', faults: { rx_dropped: 5 * scale },
+  };
+}
+
+const CONN: ConnectionInfo = {
+  worker: 1, local: '10.10.0.4:80', remote: '10.10.0.3:40000', state: 'ESTABLISHED', bytesIn: 73, bytesOut: 1442,
+  srttMs: 0.512, rttvarMs: 0.25, rtoMs: 201, cwnd: 14480, ssthresh: null, sndWnd: 64512, rcvWnd: 1048576, sendQueued: 10, recvUnread: 3,
+  mss: 1448, options: { timestamps: true, sack: true, sndWscale: 10, rcvWscale: 5 }, retransmitting: true, rtoBackoffs: 2,
+  inRecovery: true, dupAcks: 0,
+};
+const CONN2: ConnectionInfo = {
+  ...CONN, worker: 0, local: '10.10.0.4:7', remote: '10.10.0.3:40001', state: 'TIME_WAIT', srttMs: 12, rttvarMs: 6, ssthresh: 28960,
+  sendQueued: 0, recvUnread: 0, options: { timestamps: false, sack: false, sndWscale: 0, rcvWscale: 0 }, rtoBackoffs: 0, inRecovery: false,
+};
+
+describe('stackctl text', () => {
+  it('conns: the ss -tni-like table, sorted by worker', () => {
+    expect(formatConnections([CONN, CONN2])).toBe(
+      [
+        'state        local         peer             worker  recv-q  send-q  rtt/rttvar ms  rto   cwnd  ssthresh  snd_wnd  rcv_wnd   mss         retrans              options',
+        'TIME_WAIT    10.10.0.4:7   10.10.0.3:40001       0       0       0   12.000/6.000  201  14480     28960    64512  1048576  1448               -           wscale:0,0',
+        'ESTABLISHED  10.10.0.4:80  10.10.0.3:40000       1       3      10    0.512/0.250  201  14480         -    64512  1048576  1448  rto:2,recovery  ts sack wscale:10,5',
+        '',
+      ].join('\n'),
+    );
+    expect(formatConnections([])).toBe('no TCP connections\n');
+  });
+
+  it('stats: identity, totals, capture, faults, drops, per-thread table', () => {
+    expect(formatStats(snapshot(1))).toBe(
+      [
+        'stackd 0.1.0 on tap0: 10.10.0.4/24, mac 02:00:00:00:00:04, mtu 1500, offload on, 2 workers, up 42.5 s',
+        'frames (tap): 1000 in, 900 out; bytes: 1.5 MB in, 750.0 kB out',
+        'tcp: 4 connections (0 in TIME_WAIT), 10 passive and 2 active opens, 4 retransmits, 0 timeouts',
+        'capture: off',
+        'fault injection: drop=1%,seed=7; rx_dropped 5',
+        'drops: rx_ring_full 2, tcp_checksum 1',
+        '',
+        'thread    tap rx  tap tx  core rx  core tx  tcp conns  drops',
+        '--------  ------  ------  -------  -------  ---------  -----',
+        'io          1000     400        -        -          -      2',
+        'worker-0       0     500      600      900          3      1',
+        'worker-1       0       0      400      100          1      0',
+        'total       1000     900     1000     1000          4      3',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('stats --watch: per-second rates between two snapshots', () => {
+    const r = rates(snapshot(1), snapshot(3), 2);
+    expect(watchRow('12:00:00', r)).toEqual(['12:00:00', '1000', '900', '12.0', '6.0', '12', '4', '4', '3']);
+    expect(r.drops).toEqual({ rx_ring_full: 2, tcp_checksum: 1 });
+    expect(r.faults).toEqual({ rx_dropped: 5 });
+    expect(r.threads).toEqual([
+      { thread: 'io', framesIn: 1000, framesOut: 400 },
+      { thread: 'worker-0', framesIn: 600, framesOut: 900 },
+      { thread: 'worker-1', framesIn: 400, framesOut: 100 },
+    ]);
+  });
+
+  it('health and capture lines', () => {
+    expect(formatHealth({ ok: true, workers: 4, workersAlive: 4, ioAlive: true })).toBe('ok: I/O thread up, 4/4 workers up\n');
+    expect(formatHealth({ ok: false, workers: 4, workersAlive: 3, ioAlive: true })).toBe('NOT OK: I/O thread up, 3/4 workers up\n');
+    const on: CaptureStatus = { active: true, file: '/tmp/a.pcap', snaplen: 128, maxMb: 10, files: 2, records: 1200, bytes: 12_345_678, error: null };
+    expect(formatCapture({ ...on, dropped: 7 })).toBe(
+      'to /tmp/a.pcap (snaplen 128, rotating every 10 MB): 1200 records, 12.3 MB in 2 files, 7 frames not captured (ring full)',
+    );
+    expect(formatCapture({ ...on, active: false, error: 'capture stopped: ENOSPC' })).toBe(
+      'off (last: /tmp/a.pcap, 1200 records in 2 files, capture stopped: ENOSPC)',
+    );
+  });
+});
+
+describe('stackctl command line', () => {
+  const usage = (argv: string[]): string => {
+    try {
+      parseStackctlArgs(argv);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error(`no error for ${argv.join(' ')}`);
+  };
+
+  it('the control socket: --control, else $STACKD_CONTROL, else /run/stackd/<--tap>.sock', () => {
+    expect(parseStackctlArgs(['health']).control).toBe('/run/stackd/tap0.sock');
+    expect(parseStackctlArgs(['--tap', 'tap3', 'health']).control).toBe('/run/stackd/tap3.sock');
+    expect(parseStackctlArgs(['health'], { STACKD_CONTROL: '/x/y.sock' }).control).toBe('/x/y.sock');
+    expect(parseStackctlArgs(['--control', '127.0.0.1:9', 'health'], { STACKD_CONTROL: '/x/y.sock' }).control).toBe('127.0.0.1:9');
+  });
+
+  it('options and arguments per command', () => {
+    expect(parseStackctlArgs(['conns', '--state', 'time-wait', '--port', '80'])).toMatchObject({ command: 'conns', state: 'TIME_WAIT', port: 80 });
+    expect(parseStackctlArgs(['pcap', 'start', 'x.pcap', '--snaplen', '96', '--max-mb', '5'], {}, '/data')).toMatchObject({
+      command: 'pcap-start', capture: { file: '/data/x.pcap', snaplen: 96, maxMb: 5 },
+    });
+    expect(parseStackctlArgs(['stats', '--watch', '--interval', '0.5', '--count', '3'])).toMatchObject({ watch: true, intervalMs: 500, count: 3 });
+  });
+
+  it('bad command lines: one line naming what is wrong', () => {
+    expect(usage([])).toBe('no command (stackctl --help lists them)');
+    expect(usage(['bogus'])).toBe("'bogus': unknown command (health, stats, top, conns, latency, pcap; stackctl --help)");
+    expect(usage(['health', 'extra'])).toBe("'extra': unexpected argument to health");
+    expect(usage(['pcap'])).toBe("pcap: expected 'start FILE' or 'stop'");
+    expect(usage(['pcap', 'start'])).toBe('pcap start: which file? (stackctl pcap start FILE)');
+    expect(usage(['--frob', 'health'])).toBe('--frob: unknown option (stackctl --help lists them)');
+    expect(usage(['health', '--watch'])).toBe('--watch: only with stats');
+    expect(usage(['stats', '--count', '2'])).toBe('--count: only with stats --watch or top');
+    expect(usage(['conns', '--state', 'listening'])).toMatch(/^--state: 'listening' is not a TCP state \(closed, syn-sent, /);
+    expect(usage(['conns', '--port', '0'])).toBe("--port: expected a whole number 1..65535, got '0'");
+    expect(usage(['pcap', 'stop', '--snaplen', '100'])).toBe('--snaplen: only with pcap start');
+    expect(usage(['--control', 'nohost', 'health'])).toMatch(/^--control: bad control address 'nohost'/);
+  });
+
+  it('--help lists every option the parser accepts, and no other', () => {
+    const listed = [...STACKCTL_HELP.matchAll(/^ {2}(?:(-\w), )?--([a-z][a-z-]*)/gm)].map((m) => m[2]!);
+    expect(listed.sort()).toEqual(Object.keys(STACKCTL_OPTIONS).sort());
+  });
+});
+
+describe('stackctl against a control server', () => {
+  let dir: string;
+  let server: ControlServer;
+  let calls = 0;
+  const captures: unknown[] = [];
+  const source: ControlSource = {
+    stats: () => snapshot(++calls),
+    latency: async () => ({ unit: 'us', threads: [{ thread: 'io', stages: { rx_dispatch: { count: 3, p50: 1, p90: 2, p99: 3, p999: 3, max: 3, mean: 1.5 } } }] }),
+    resetLatency: async () => {},
+    connections: async () => [CONN, CONN2],
+    health: () => ({ ok: false, workers: 2, workersAlive: 1, ioAlive: true }),
+    startCapture: (req) => {
+      captures.push(req);
+      return { ...CAPTURE_OFF, active: true, file: (req as { file: string }).file, snaplen: 262144, files: 1, bytes: 24 };
+    },
+    stopCapture: () => {
+      throw Object.assign(new Error('no capture is running'), { status: 409 });
+    },
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'stackctl-'));
+    server = await startControlServer(join(dir, 'ctl.sock'), source);
+  });
+  afterAll(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Runs stackctl in-process; sleeps return at once. */
+  async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    const io: StackctlIo = { out: (t) => void (out += t), err: (t) => void (err += t), env: {}, cwd: '/work', sleep: async () => true };
+    const code = await runStackctl(['--control', server.address, ...argv], io);
+    return { code, out, err };
+  }
+
+  it('conns --json prints the filtered JSON; conns the table', async () => {
+    const j = await run('conns', '--json', '--port', '7');
+    expect(j.code).toBe(0);
+    expect(JSON.parse(j.out)).toEqual([CONN2]);
+    expect((await run('conns', '--state', 'established')).out).toBe(formatConnections([CONN]));
+  });
+
+  it('health: the line, and exit 1 when a thread is down (503)', async () => {
+    expect(await run('health')).toEqual({ code: 1, out: 'NOT OK: I/O thread up, 1/2 workers up\n', err: '' });
+    expect(JSON.parse((await run('health', '--json')).out)).toEqual({ ok: false, workers: 2, workersAlive: 1, ioAlive: true });
+  });
+
+  it('stats --watch --count 2: a header and a row of rates per refresh; --json one line each', async () => {
+    const r = await run('stats', '--watch', '--count', '2');
+    expect(r.code).toBe(0);
+    const lines = r.out.split('\n');
+    expect(lines[0]).toMatch(/^time +frames\/s in +frames\/s out +Mbit\/s in +Mbit\/s out +conn\/s +tcp conns +retrans\/s +drops\/s$/);
+    expect(lines.filter((l) => /^\d\d:\d\d:\d\d /.test(l))).toHaveLength(2);
+    expect(lines.filter((l) => l.startsWith('  drops: rx_ring_full ')).length).toBe(2);
+    const j = await run('stats', '--watch', '--count', '1', '--json');
+    const row = JSON.parse(j.out) as { framesIn: number; drops: Record<string, number> };
+    expect(row.framesIn).toBeGreaterThan(0);
+    expect(Object.keys(row.drops).sort()).toEqual(['rx_ring_full', 'tcp_checksum']);
+  });
+
+  it('latency prints the table; pcap start sends the absolute path; a refused pcap stop is one line, exit 1', async () => {
+    expect((await run('latency')).out).toMatch(/^thread +stage +count +p50 µs/);
+    const start = await run('pcap', 'start', 'cap.pcap', '--snaplen', '100');
+    expect(start).toEqual({ code: 0, out: 'capturing to /work/cap.pcap (snaplen 262144): 0 records, 24 B in 1 file\n', err: '' });
+    expect(captures).toEqual([{ file: '/work/cap.pcap', snaplen: 100 }]);
+    expect(await run('pcap', 'stop')).toEqual({ code: 1, out: '', err: 'stackctl: /pcap/stop: no capture is running\n' });
+  });
+
+  it('a missing socket: one line, exit 1; a bad command: one line, exit 2', async () => {
+    let err = '';
+    const io: StackctlIo = { out: () => {}, err: (t) => void (err += t), env: {}, cwd: '/', sleep: async () => true };
+    expect(await runStackctl(['--control', join(dir, 'none.sock'), 'stats'], io)).toBe(1);
+    expect(err).toBe(`stackctl: no stackd control socket at ${join(dir, 'none.sock')}: is stackd running? (--control)\n`);
+    const bad = await run('frobnicate');
+    expect(bad.code).toBe(2);
+    expect(bad.err.split('\n')).toEqual(["stackctl: 'frobnicate': unknown command (health, stats, top, conns, latency, pcap; stackctl --help)", '']);
+  });
+});
