@@ -131,10 +131,9 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
     now: number,
   ) {
     const cfg = host.config;
-    this.snd = new TcpSender(cfg.sendBuffer, cfg.congestionControl, this.timers, host.counters);
-    this.snd.tlpEnabled = cfg.tailLossProbe;
-    this.rcv = new TcpReceiver(cfg.recvBuffer, cfg.maxOooSegments, () => this.snd.mss);
-    this.rcv.wscale = cfg.windowScaling ? windowScaleFor(cfg.recvBuffer) : 0;
+    this.snd = new TcpSender(cfg.sendBuffer, cfg.congestionControl, cfg.tailLossProbe, this.timers, host.counters);
+    const wscale = cfg.windowScaling ? windowScaleFor(cfg.recvBuffer) : 0;
+    this.rcv = new TcpReceiver(cfg.recvBuffer, cfg.maxOooSegments, wscale, () => this.snd.mss);
     this.tsOff = host.tsOffset(remoteIp);
     this.createdAt = now;
   }
@@ -155,7 +154,7 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
   connect(iss: number, now: number): void {
     this.lastNow = now;
     this.snd.start(iss);
-    this.snd.setMss(this.host.ourMss, this.host.config.congestionControl);
+    this.snd.setMss(this.host.ourMss);
     this.state = State.SYN_SENT;
     this.sendSyn(false, now);
     this.timers.set(T_RTO, now + this.snd.rtt.rto);
@@ -184,15 +183,13 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
   acceptFromCookie(seg: InSegment, iss: number, mss: number, wscale: number, sackOk: boolean, now: number): void {
     this.rcv.synchronize(seqSub(seg.seq, 1) >>> 0);
     this.snd.start(iss);
-    this.snd.setMss(Math.min(mss, this.host.ourMss) - (seg.opts.hasTimestamp ? 12 : 0), this.host.config.congestionControl);
     this.tsEnabled = seg.opts.hasTimestamp && this.host.config.timestamps;
     this.sackEnabled = sackOk && this.host.config.sack;
-    this.snd.sackEnabled = this.sackEnabled;
-    if (wscale >= 0 && this.host.config.windowScaling) this.snd.wscale = wscale;
-    else this.rcv.wscale = 0;
-    this.snd.sndUna = seg.ack;
-    this.snd.setWindow(seg.seq, seg.ack, seg.window, false);
-    this.rcv.advRightEdge = seqAdd(this.rcv.rcvNxt, this.rcv.window());
+    const scaling = wscale >= 0 && this.host.config.windowScaling;
+    this.snd.negotiated(Math.min(mss, this.host.ourMss) - (seg.opts.hasTimestamp ? 12 : 0), scaling ? wscale : 0, this.sackEnabled);
+    if (!scaling) this.rcv.noWindowScaling();
+    this.snd.synAcknowledged(seg.seq, seg.ack, seg.window, false);
+    this.rcv.assumeWindowAdvertised();
     this.state = State.ESTABLISHED;
     this.host.counters[C.tcp_established_total]++;
     this.armKeepalive(now);
@@ -205,15 +202,10 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
     const peerMss = o.mss > 0 ? o.mss : 536; // RFC 9293 3.7.1: 536 when absent
     this.tsEnabled = cfg.timestamps && o.hasTimestamp;
     this.sackEnabled = cfg.sack && o.sackPermitted;
-    this.snd.sackEnabled = this.sackEnabled;
-    if (cfg.windowScaling && o.wscale >= 0) {
-      this.snd.wscale = o.wscale;
-    } else {
-      this.snd.wscale = 0;
-      this.rcv.wscale = 0; // RFC 7323 2.2: scaling only if both sides offered it
-    }
+    const scaling = cfg.windowScaling && o.wscale >= 0;
+    if (!scaling) this.rcv.noWindowScaling(); // RFC 7323 2.2: scaling only if both sides offered it
     const mss = Math.min(peerMss, this.host.ourMss) - (this.tsEnabled ? 12 : 0);
-    this.snd.setMss(mss, cfg.congestionControl);
+    this.snd.negotiated(mss, scaling ? o.wscale : 0, this.sackEnabled);
   }
 
   private sendSyn(ack: boolean, now: number): void {
@@ -275,11 +267,7 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
     if (this.tsEnabled) this.rcv.updateTsRecent(seg.seq, seg.opts.tsVal);
     if (f & TCP_ACK) {
       // SYN-ACK: ESTABLISHED.
-      this.snd.onAck(seg.seq, seg.ack, seg.window, 0, false, seg.opts.sackBlocks, 0, this.tsEcrMs(seg), now, this);
-      // RFC 7323 2.2: a SYN-ACK's window is never scaled; onAck() just applied the scale
-      // (and recorded it as the largest window, which would hold back sender SWS).
-      this.snd.maxSndWnd = 0;
-      this.snd.setWindow(seg.seq, seg.ack, seg.window, true);
+      this.snd.acceptSynAck(seg.seq, seg.ack, seg.window, this.tsEcrMs(seg), now, this);
       this.state = State.ESTABLISHED;
       this.timers.clear(T_RTO);
       this.host.counters[C.tcp_established_total]++;
@@ -312,8 +300,7 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
     ) {
       this.state = State.ESTABLISHED;
       this.timers.clear(T_RTO);
-      this.snd.sndUna = seg.ack;
-      this.snd.setWindow(seg.seq, seg.ack, seg.window, true);
+      this.snd.synAcknowledged(seg.seq, seg.ack, seg.window, true);
       if (this.tsEnabled && seg.opts.hasTimestamp) this.rcv.updateTsRecent(seg.seq, seg.opts.tsVal);
       counters[C.tcp_established_total]++;
       this.armKeepalive(now);
@@ -589,7 +576,7 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
   }
 
   private ackLater(now: number): void {
-    this.rcv.ackPending = true;
+    this.rcv.delayAck();
     if (!this.timers.armed(T_DELACK)) this.timers.set(T_DELACK, now + this.host.config.delayedAckMs);
   }
 
@@ -660,14 +647,11 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
   private onRto(now: number): void {
     const cfg = this.host.config;
     if (this.state === State.SYN_SENT || this.state === State.SYN_RECEIVED) {
-      this.snd.retries++;
-      this.host.counters[C.tcp_rto_timeouts]++;
-      if (this.snd.retries > cfg.synRetries) {
+      if (!this.snd.onSynTimeout(cfg.synRetries)) {
         this.host.counters[C.tcp_timeouts]++;
         this.terminate('ETIMEDOUT');
         return;
       }
-      this.snd.rtt.backoff();
       this.host.counters[C.tcp_retransmits]++;
       this.sendSyn(this.state === State.SYN_RECEIVED, now);
       this.timers.set(T_RTO, now + this.snd.rtt.rto);
@@ -772,18 +756,18 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
     this.host.markDirty(this);
     switch (this.state) {
       case State.ESTABLISHED:
-        this.snd.finQueued = true;
+        this.snd.queueFin();
         this.state = State.FIN_WAIT_1;
         break;
       case State.CLOSE_WAIT:
-        this.snd.finQueued = true;
+        this.snd.queueFin();
         this.state = State.LAST_ACK;
         break;
       case State.SYN_SENT:
         this.terminate(undefined);
         break;
       case State.SYN_RECEIVED:
-        this.snd.finQueued = true;
+        this.snd.queueFin();
         this.state = State.FIN_WAIT_1;
         break;
       default:
@@ -834,7 +818,7 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
   consumed(n: number): void {
     const r = this.rcv;
     const before = r.windowField(false);
-    r.unconsumed = Math.max(0, r.unconsumed - n);
+    r.consumed(n);
     // Window update (RFC 9293 3.8.6.2.2 / RFC 1122 4.2.3.3): tell the peer when the window
     // opens by at least two segments or half the buffer from what it last saw.
     const after = r.windowField(false);
@@ -846,7 +830,7 @@ export class TcpConnection implements TcpConnectionHandle, SenderTransmit {
   }
 
   setNoDelay(noDelay: boolean): void {
-    this.snd.nodelay = noDelay;
+    this.snd.setNoDelay(noDelay);
     if (noDelay) this.host.markDirty(this);
   }
 

@@ -35,8 +35,6 @@ export interface SenderTransmit {
 export const ACK_OK = 0, ACK_UNSENT = 1, ACK_TOO_OLD = 2;
 
 const DUP_THRESH = 3;
-
-/** Send-side state of one connection. */
 /** No tail loss probe outstanding (not a valid u32 sequence number). */
 const NO_PROBE = -1;
 /** Retransmissions tracked per recovery for lost-retransmission detection. */
@@ -45,49 +43,50 @@ const RXT_TRACK = 32;
 export const PTO_MIN_MS = 10;
 /** RFC 8985 7.2 WCDelAckT: the peer's worst-case delayed ACK when one segment is in flight. */
 export const WC_DEL_ACK_MS = 200;
+/** SACK blocks of an ACK that carries none. */
+const NO_SACK_BLOCKS = new Uint32Array(0);
 
+/** Send-side state of one connection. */
 export class TcpSender {
-  iss = 0;
-  sndUna = 0;
-  sndNxt = 0;
+  #iss = 0;
+  #sndUna = 0;
+  #sndNxt = 0;
   /** Highest sequence number sent plus one (snd_max). */
-  sndMax = 0;
+  #sndMax = 0;
   /** The peer's window in bytes (already scaled), and the update bookkeeping. */
-  sndWnd = 0;
-  sndWl1 = 0;
-  sndWl2 = 0;
-  maxSndWnd = 0;
+  #sndWnd = 0;
+  private sndWl1 = 0;
+  private sndWl2 = 0;
+  private maxSndWnd = 0;
   /** The peer's window scale shift. */
-  wscale = 0;
+  #wscale = 0;
   /** Payload bytes per segment (after options). */
-  mss = 536;
+  #mss = 536;
   readonly buf: SendBuffer;
   /** The application asked to close its sending side; the FIN's sequence number once sent. */
-  finQueued = false;
-  finSent = false;
-  finSeq = 0;
-  nodelay = false;
+  #finQueued = false;
+  #finSent = false;
+  #finSeq = 0;
+  private nodelay = false;
   /** End of the last small (< MSS) segment sent: Minshall's Nagle holds while it is unacked. */
   private smallEnd = 0;
   /** Segment-timed RTT sample when timestamps are off (-1: none running). */
   private rttSeq = -1;
   private rttStart = 0;
   readonly rtt = new RttEstimator();
-  cc: CongestionControl;
-  readonly sack: SackScoreboard;
-  sackEnabled = false;
-  inRecovery = false;
-  recoverPoint = 0;
-  highRxt = 0;
-  dupAcks = 0;
+  #cc: CongestionControl;
+  private readonly sack: SackScoreboard;
+  private sackEnabled = false;
+  #inRecovery = false;
+  private recoverPoint = 0;
+  private highRxt = 0;
+  private dupAcks = 0;
   /** Consecutive RTOs without progress. */
-  retries = 0;
+  #retries = 0;
   /** Zero-window probe backoff exponent. */
-  probes = 0;
+  #probes = 0;
   /** Set while the persist timer overrides sender SWS avoidance (RFC 9293 3.8.6.2.1). */
   private swsOverride = false;
-  /** RFC 8985 7 tail loss probes (TcpConfig.tailLossProbe; they need SACK too). */
-  tlpEnabled = true;
   /** RFC 8985 7: the T_RTO slot holds a probe timeout (PTO), not an RTO. */
   private ptoArmed = false;
   /** The outstanding tail loss probe: its first sequence number and SND.MAX after it (NO_PROBE: none). */
@@ -104,59 +103,186 @@ export class TcpSender {
   private rxtNext = 0;
   private readonly tmp = new Float64Array(2);
 
+  /**
+   * @param tlpEnabled RFC 8985 7 tail loss probes (TcpConfig.tailLossProbe; they need SACK too)
+   */
   constructor(
     sendBuffer: number,
-    ccName: 'newreno' | 'cubic',
+    private readonly ccName: 'newreno' | 'cubic',
+    private readonly tlpEnabled: boolean,
     private readonly timers: TcpTimers,
     private readonly counters: Counters,
   ) {
     this.buf = new SendBuffer(sendBuffer);
-    this.cc = createCongestionControl(ccName, this.mss);
-    this.sack = new SackScoreboard(this.mss);
+    this.#cc = createCongestionControl(ccName, this.#mss);
+    this.sack = new SackScoreboard(this.#mss);
   }
 
-  /** Sets the payload size per segment (after MSS negotiation) and restarts congestion control with it. */
-  setMss(mss: number, ccName: 'newreno' | 'cubic'): void {
-    this.mss = Math.max(64, mss);
-    this.cc = createCongestionControl(ccName, this.mss);
-    this.sack.mss = this.mss;
+  /** Our ISN. */
+  get iss(): number {
+    return this.#iss;
+  }
+
+  /** SND.UNA: the oldest unacknowledged sequence number. */
+  get sndUna(): number {
+    return this.#sndUna;
+  }
+
+  /** SND.NXT: the next sequence number to send (rewound to SND.UNA by an RTO). */
+  get sndNxt(): number {
+    return this.#sndNxt;
+  }
+
+  /** The highest sequence number sent plus one (BSD snd_max). */
+  get sndMax(): number {
+    return this.#sndMax;
+  }
+
+  /** SND.WND: the peer's window in bytes (scaled). */
+  get sndWnd(): number {
+    return this.#sndWnd;
+  }
+
+  /** The peer's window scale shift (RFC 7323 2). */
+  get wscale(): number {
+    return this.#wscale;
+  }
+
+  /** Payload bytes per segment (the negotiated MSS less options). */
+  get mss(): number {
+    return this.#mss;
+  }
+
+  /** The application closed its sending side: a FIN follows the queued data. */
+  get finQueued(): boolean {
+    return this.#finQueued;
+  }
+
+  /** Our FIN has been sent (finSeq is its sequence number). */
+  get finSent(): boolean {
+    return this.#finSent;
+  }
+
+  get finSeq(): number {
+    return this.#finSeq;
+  }
+
+  /** The congestion controller (replaced when the MSS is set). */
+  get cc(): CongestionControl {
+    return this.#cc;
+  }
+
+  /** In fast recovery (RFC 5681 3.2 / RFC 6582 / RFC 6675) until the recovery point is ACKed. */
+  get inRecovery(): boolean {
+    return this.#inRecovery;
+  }
+
+  /** Consecutive retransmission timeouts without progress. */
+  get retries(): number {
+    return this.#retries;
+  }
+
+  /** Zero-window probes sent since the window was last open. */
+  get probes(): number {
+    return this.#probes;
+  }
+
+  /** Sets the payload size per segment and restarts congestion control with it. */
+  setMss(mss: number): void {
+    this.#mss = Math.max(64, mss);
+    this.#cc = createCongestionControl(this.ccName, this.#mss);
+    this.sack.mss = this.#mss;
+  }
+
+  /**
+   * The options of the handshake are settled: the payload per segment (RFC 6691; the
+   * MSS less the timestamp option when timestamps are on), the peer's window scale shift
+   * (0 without scaling, RFC 7323 2.2) and whether SACK is used (RFC 2018).
+   */
+  negotiated(mss: number, wscale: number, sackOk: boolean): void {
+    this.sackEnabled = sackOk;
+    this.#wscale = wscale;
+    this.setMss(mss);
+  }
+
+  /** Disables (true) or enables (false) Nagle's algorithm (RFC 1122 4.2.3.4). */
+  setNoDelay(noDelay: boolean): void {
+    this.nodelay = noDelay;
+  }
+
+  /** The application closed its sending side: the FIN goes after the queued data. */
+  queueFin(): void {
+    this.#finQueued = true;
+  }
+
+  /**
+   * Our SYN is acknowledged by `ack` outside onAck() (a SYN cookie's final ACK, or a
+   * SYN-ACK in SYN_RECEIVED after a simultaneous open): SND.UNA moves to it and the
+   * window is taken (unscaled when `windowFromSyn`).
+   */
+  synAcknowledged(seq: number, ack: number, rawWindow: number, windowFromSyn: boolean): void {
+    this.#sndUna = ack;
+    this.setWindow(seq, ack, rawWindow, windowFromSyn);
+  }
+
+  /**
+   * RFC 9293 3.10.7.3: the SYN-ACK of our active open (the caller checked its ACK). It
+   * acknowledges our SYN like any ACK; its window is never scaled (RFC 7323 2.2), so it
+   * does not count as the largest window seen either (that would hold back sender SWS).
+   */
+  acceptSynAck(seq: number, ack: number, rawWindow: number, tsEcrMs: number, now: number, out: SenderTransmit): void {
+    this.onAck(seq, ack, rawWindow, 0, false, NO_SACK_BLOCKS, 0, tsEcrMs, now, out);
+    this.maxSndWnd = 0;
+    this.setWindow(seq, ack, rawWindow, true);
+  }
+
+  /**
+   * RFC 6298 5.5 for the SYN (or SYN-ACK): one more timeout. Returns false once more than
+   * `maxRetries` have passed (the caller gives up), else backs off the RTO.
+   */
+  onSynTimeout(maxRetries: number): boolean {
+    this.#retries++;
+    this.counters[C.tcp_rto_timeouts]++;
+    if (this.#retries > maxRetries) return false;
+    this.rtt.backoff();
+    return true;
   }
 
   /** Bytes sent and not yet acknowledged (excluding a FIN). */
   flight(): number {
-    return Math.max(0, seqSub(this.sndNxt, this.sndUna) - (this.finSent && seqGt(this.sndNxt, this.finSeq) ? 1 : 0));
+    return Math.max(0, seqSub(this.#sndNxt, this.#sndUna) - (this.#finSent && seqGt(this.#sndNxt, this.#finSeq) ? 1 : 0));
   }
 
   /** Data bytes queued but not yet sent. */
   unsent(): number {
-    return this.buf.length - Math.min(this.buf.length, Math.max(0, seqSub(this.sndNxt, this.sndUna)));
+    return this.buf.length - Math.min(this.buf.length, Math.max(0, seqSub(this.#sndNxt, this.#sndUna)));
   }
 
   /** True when everything including our FIN (if any) is acknowledged. */
   allAcked(): boolean {
-    return this.sndUna === this.sndMax;
+    return this.#sndUna === this.#sndMax;
   }
 
   /** True when our FIN has been sent and acknowledged. */
   finAcked(): boolean {
-    return this.finSent && seqGt(this.sndUna, this.finSeq);
+    return this.#finSent && seqGt(this.#sndUna, this.#finSeq);
   }
 
   /** Starts the sequence space at our ISN (the SYN is sent by the connection). */
   start(iss: number): void {
-    this.iss = iss;
-    this.sndUna = iss;
-    this.sndNxt = seqAdd(iss, 1);
-    this.sndMax = this.sndNxt;
+    this.#iss = iss;
+    this.#sndUna = iss;
+    this.#sndNxt = seqAdd(iss, 1);
+    this.#sndMax = this.#sndNxt;
     this.smallEnd = iss;
   }
 
   /** Takes the window from the SYN (never scaled) or later segments (RFC 7323 2.2). */
   setWindow(seq: number, ack: number, rawWindow: number, isSyn: boolean): void {
-    this.sndWnd = isSyn ? rawWindow : rawWindow * 2 ** this.wscale;
+    this.#sndWnd = isSyn ? rawWindow : rawWindow * 2 ** this.#wscale;
     this.sndWl1 = seq;
     this.sndWl2 = ack;
-    if (this.sndWnd > this.maxSndWnd) this.maxSndWnd = this.sndWnd;
+    if (this.#sndWnd > this.maxSndWnd) this.maxSndWnd = this.#sndWnd;
   }
 
   /**
@@ -169,32 +295,32 @@ export class TcpSender {
     sackBlocks: Uint32Array, sackCount: number, tsEcrMs: number, now: number,
     out: SenderTransmit,
   ): number {
-    if (seqGt(ack, this.sndMax)) return ACK_UNSENT;
-    if (seqLt(ack, seqSub(this.sndUna, 0) - this.maxSndWnd) && seqLt(ack, this.sndUna) && seqSub(this.sndUna, ack) > Math.max(this.maxSndWnd, 65535)) {
+    if (seqGt(ack, this.#sndMax)) return ACK_UNSENT;
+    if (seqLt(ack, seqSub(this.#sndUna, 0) - this.maxSndWnd) && seqLt(ack, this.#sndUna) && seqSub(this.#sndUna, ack) > Math.max(this.maxSndWnd, 65535)) {
       return ACK_TOO_OLD; // RFC 5961 5.2: older than the window we could have sent
     }
-    const oldWnd = this.sndWnd;
+    const oldWnd = this.#sndWnd;
     if (seqLt(this.sndWl1, seq) || (this.sndWl1 === seq && seqLeq(this.sndWl2, ack))) {
       this.setWindow(seq, ack, rawWindow, false);
-      if (this.sndWnd > 0) {
-        this.probes = 0;
+      if (this.#sndWnd > 0) {
+        this.#probes = 0;
         this.timers.clear(T_PERSIST);
       }
     }
     let newlySacked = 0;
-    if (this.sackEnabled && sackCount > 0) newlySacked = this.sack.update(this.sndUna, this.sndMax, sackBlocks, sackCount);
+    if (this.sackEnabled && sackCount > 0) newlySacked = this.sack.update(this.#sndUna, this.#sndMax, sackBlocks, sackCount);
 
-    if (seqGt(ack, this.sndUna)) {
+    if (seqGt(ack, this.#sndUna)) {
       const flightBefore = this.flight();
-      let acked = seqSub(ack, this.sndUna);
-      if (this.sndUna === this.iss) acked--; // our SYN
+      let acked = seqSub(ack, this.#sndUna);
+      if (this.#sndUna === this.#iss) acked--; // our SYN
       const dataAcked = Math.min(Math.max(0, acked), this.buf.length);
       this.buf.ack(dataAcked);
-      this.sndUna = ack;
-      if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
+      this.#sndUna = ack;
+      if (seqLt(this.#sndNxt, ack)) this.#sndNxt = ack;
       if (seqLt(this.highRxt, ack)) this.highRxt = ack;
       this.sack.advance(ack);
-      this.retries = 0;
+      this.#retries = 0;
       // RTT: timestamps give a sample on every ACK of new data (RFC 7323 4.1); otherwise
       // one timed segment at a time, never a retransmitted one (Karn).
       if (tsEcrMs >= 0) {
@@ -203,29 +329,29 @@ export class TcpSender {
         this.rtt.sample(now - this.rttStart);
         this.rttSeq = -1;
       }
-      if (this.inRecovery) {
+      if (this.#inRecovery) {
         if (seqGeq(ack, this.recoverPoint)) {
-          this.inRecovery = false;
+          this.#inRecovery = false;
           this.dupAcks = 0;
           this.rxtCount = 0;
-          this.cc.onRecoveryEnd(now);
+          this.#cc.onRecoveryEnd(now);
         } else {
           // Partial ACK (RFC 6582 3.2 step 5): the next hole is lost too.
           this.counters[C.tcp_partial_acks]++;
           this.dupAcks = 0;
-          if (!this.sackEnabled) this.retransmitAt(this.sndUna, now, out);
+          if (!this.sackEnabled) this.retransmitAt(this.#sndUna, now, out);
         }
       } else {
         this.dupAcks = 0;
-        this.cc.onAck(dataAcked, now, this.rtt.srtt, flightBefore);
+        this.#cc.onAck(dataAcked, now, this.rtt.srtt, flightBefore);
       }
       if (this.tlpHigh !== NO_PROBE && seqGeq(ack, this.tlpHigh)) this.tlpHigh = NO_PROBE; // probe episode over
       this.tlpCheck(now, out);
-      if (this.inRecovery && this.sackEnabled) this.detectLostRetransmits(now, out);
-      if (this.sndUna === this.sndMax) {
+      if (this.#inRecovery && this.sackEnabled) this.detectLostRetransmits(now, out);
+      if (this.#sndUna === this.#sndMax) {
         this.timers.clear(T_RTO);
         this.ptoArmed = false;
-      } else if (!this.inRecovery || !this.timers.armed(T_RTO) || this.ptoArmed) {
+      } else if (!this.#inRecovery || !this.timers.armed(T_RTO) || this.ptoArmed) {
         this.armRetransmit(now);
       } else {
         this.timers.set(T_RTO, now + this.rtt.rto);
@@ -235,28 +361,28 @@ export class TcpSender {
     // ack == SND.UNA: a duplicate ACK (RFC 5681 2) when it carries no data, does not change
     // the window, and data is outstanding; with SACK, new SACK information also counts.
     if (
-      ack === this.sndUna && segDataLen === 0 && isDupCandidate && this.flight() > 0 &&
-      (this.sndWnd === oldWnd || newlySacked > 0)
+      ack === this.#sndUna && segDataLen === 0 && isDupCandidate && this.flight() > 0 &&
+      (this.#sndWnd === oldWnd || newlySacked > 0)
     ) {
       this.dupAcks++;
-      if (!this.inRecovery && (this.dupAcks >= DUP_THRESH || (this.sackEnabled && this.sack.isLost(this.sndUna)))) {
+      if (!this.#inRecovery && (this.dupAcks >= DUP_THRESH || (this.sackEnabled && this.sack.isLost(this.#sndUna)))) {
         this.enterRecovery(now, out);
       }
     }
     if (newlySacked > 0) {
       this.tlpCheck(now, out);
-      if (this.inRecovery && this.sackEnabled) this.detectLostRetransmits(now, out);
+      if (this.#inRecovery && this.sackEnabled) this.detectLostRetransmits(now, out);
     }
     return ACK_OK;
   }
 
   /** Remembers a retransmission made during SACK recovery (see detectLostRetransmits). */
   private noteRetransmit(seq: number): void {
-    if (!this.inRecovery || !this.sackEnabled) return;
+    if (!this.#inRecovery || !this.sackEnabled) return;
     const i = this.rxtNext;
     this.rxtNext = (i + 1) % RXT_TRACK;
     this.rxtSeq[i] = seq;
-    this.rxtMax[i] = this.sndMax;
+    this.rxtMax[i] = this.#sndMax;
     if (this.rxtCount < RXT_TRACK) this.rxtCount++;
   }
 
@@ -269,20 +395,20 @@ export class TcpSender {
    */
   private detectLostRetransmits(now: number, out: SenderTransmit): void {
     if (this.rxtCount === 0) return;
-    const hi = this.sack.highestSacked(this.sndUna);
-    const margin = DUP_THRESH * this.mss;
+    const hi = this.sack.highestSacked(this.#sndUna);
+    const margin = DUP_THRESH * this.#mss;
     for (let k = 0; k < this.rxtCount; k++) {
       const seq = this.rxtSeq[k]!;
       if (seq === NO_PROBE) continue;
-      if (seqLt(seq, this.sndUna) || this.sack.isSacked(seq)) {
+      if (seqLt(seq, this.#sndUna) || this.sack.isSacked(seq)) {
         this.rxtSeq[k] = NO_PROBE; // it arrived
         continue;
       }
       if (seqSub(hi, this.rxtMax[k]!) < margin) continue;
       this.counters[C.tcp_lost_retransmits]++;
-      this.rxtMax[k] = this.sndMax;
-      const off = seqSub(seq, this.sndUna);
-      const len = Math.min(this.mss, this.buf.length - off);
+      this.rxtMax[k] = this.#sndMax;
+      const off = seqSub(seq, this.#sndUna);
+      const len = Math.min(this.#mss, this.buf.length - off);
       if (len > 0 && out.transmitData(seq, TCP_PSH, off, len, now)) this.counters[C.tcp_retransmits]++;
     }
   }
@@ -294,8 +420,8 @@ export class TcpSender {
    * for the RTO.
    */
   private tlpCheck(now: number, out: SenderTransmit): void {
-    if (this.tlpHigh === NO_PROBE || this.inRecovery || !this.sackEnabled) return;
-    if (!this.sack.isSacked(this.tlpSeq) || !seqLt(this.sndUna, this.tlpSeq)) return;
+    if (this.tlpHigh === NO_PROBE || this.#inRecovery || !this.sackEnabled) return;
+    if (!this.sack.isSacked(this.tlpSeq) || !seqLt(this.#sndUna, this.tlpSeq)) return;
     this.tlpHigh = NO_PROBE;
     this.sack.markLostBefore(this.tlpSeq);
     this.counters[C.tcp_loss_probe_recoveries]++;
@@ -309,9 +435,9 @@ export class TcpSender {
    */
   private armRetransmit(now: number): void {
     const rtoAt = now + this.rtt.rto;
-    if (this.tlpEnabled && this.sackEnabled && !this.inRecovery && this.tlpHigh === NO_PROBE && this.retries === 0 && this.rtt.srtt > 0) {
+    if (this.tlpEnabled && this.sackEnabled && !this.#inRecovery && this.tlpHigh === NO_PROBE && this.#retries === 0 && this.rtt.srtt > 0) {
       let pto = 2 * this.rtt.srtt;
-      if (this.flight() <= this.mss) pto += WC_DEL_ACK_MS;
+      if (this.flight() <= this.#mss) pto += WC_DEL_ACK_MS;
       if (pto < PTO_MIN_MS) pto = PTO_MIN_MS;
       if (now + pto < rtoAt) {
         this.timers.set(T_RTO, now + pto);
@@ -330,20 +456,20 @@ export class TcpSender {
    */
   private sendLossProbe(now: number, out: SenderTransmit): void {
     this.ptoArmed = false;
-    const before = this.sndMax;
-    const seq = this.sndNxt;
-    const sent = this.unsent() > 0 && seqSub(seqAdd(this.sndUna, this.sndWnd), this.sndNxt) > 0 ? this.sendNew(now, out, this.mss) : 0;
+    const before = this.#sndMax;
+    const seq = this.#sndNxt;
+    const sent = this.unsent() > 0 && seqSub(seqAdd(this.#sndUna, this.#sndWnd), this.#sndNxt) > 0 ? this.sendNew(now, out, this.#mss) : 0;
     if (sent > 0) {
       this.tlpSeq = seq;
     } else {
       // The highest-sequence segment: the last MSS of data (with the FIN if it rode on it).
       const held = this.buf.length;
-      const off = held > this.mss ? held - this.mss : 0;
-      this.tlpSeq = seqAdd(this.sndUna, off);
-      if (held === 0 && this.finSent) this.tlpSeq = this.finSeq;
+      const off = held > this.#mss ? held - this.#mss : 0;
+      this.tlpSeq = seqAdd(this.#sndUna, off);
+      if (held === 0 && this.#finSent) this.tlpSeq = this.#finSeq;
       this.retransmitAt(this.tlpSeq, now, out);
     }
-    this.tlpHigh = seqMax(before, this.sndMax);
+    this.tlpHigh = seqMax(before, this.#sndMax);
     this.counters[C.tcp_loss_probes]++;
     this.timers.set(T_RTO, now + this.rtt.rto);
   }
@@ -353,31 +479,31 @@ export class TcpSender {
       this.ptoArmed = false;
       this.timers.set(T_RTO, now + this.rtt.rto);
     }
-    this.inRecovery = true;
+    this.#inRecovery = true;
     this.rxtCount = 0;
-    this.recoverPoint = this.sndMax;
-    this.cc.onCongestionEvent(now, this.flight());
+    this.recoverPoint = this.#sndMax;
+    this.#cc.onCongestionEvent(now, this.flight());
     this.counters[C.tcp_fast_retransmits]++;
     if (this.sackEnabled) this.counters[C.tcp_sack_recoveries]++;
-    this.highRxt = this.sndUna;
-    this.retransmitAt(this.sndUna, now, out);
+    this.highRxt = this.#sndUna;
+    this.retransmitAt(this.#sndUna, now, out);
   }
 
   /** Retransmits one segment starting at `seq` (data, or the FIN if that is what is there). */
   private retransmitAt(seq: number, now: number, out: SenderTransmit): void {
-    const off = seqSub(seq, this.sndUna);
+    const off = seqSub(seq, this.#sndUna);
     const avail = this.buf.length - off;
     this.rttSeq = -1; // Karn: never time a retransmission
     if (avail > 0) {
-      const len = Math.min(this.mss, avail);
-      const fin = this.finSent && seqAdd(seq, len) === this.finSeq && len === avail ? TCP_FIN : 0;
+      const len = Math.min(this.#mss, avail);
+      const fin = this.#finSent && seqAdd(seq, len) === this.#finSeq && len === avail ? TCP_FIN : 0;
       if (out.transmitData(seq, fin | TCP_PSH, off, len, now)) {
         this.counters[C.tcp_retransmits]++;
         this.noteRetransmit(seq);
         const end = seqAdd(seq, len + (fin ? 1 : 0));
         if (seqGt(end, this.highRxt)) this.highRxt = end;
       }
-    } else if (this.finSent && seq === this.finSeq) {
+    } else if (this.#finSent && seq === this.#finSeq) {
       if (out.transmitData(seq, TCP_FIN, off, 0, now)) this.counters[C.tcp_retransmits]++;
       this.highRxt = seqAdd(seq, 1);
     }
@@ -386,8 +512,8 @@ export class TcpSender {
 
   /** Bytes in the network by RFC 6675's estimate (or NewReno's dup-ACK emulation). */
   private pipe(): number {
-    if (this.sackEnabled) return this.sack.pipe(this.sndUna, this.sndNxt, this.highRxt);
-    return Math.max(0, this.flight() - this.dupAcks * this.mss);
+    if (this.sackEnabled) return this.sack.pipe(this.#sndUna, this.#sndNxt, this.highRxt);
+    return Math.max(0, this.flight() - this.dupAcks * this.#mss);
   }
 
   /**
@@ -396,14 +522,14 @@ export class TcpSender {
    * persist timer as needed.
    */
   output(now: number, out: SenderTransmit): void {
-    if (this.inRecovery && this.sackEnabled) {
+    if (this.#inRecovery && this.sackEnabled) {
       let pipe = this.pipe();
       let guard = 0;
-      while (pipe < this.cc.cwnd && guard++ < 1000) {
-        if (this.sack.nextLost(this.highRxt, this.sndNxt, this.mss, this.tmp)) {
+      while (pipe < this.#cc.cwnd && guard++ < 1000) {
+        if (this.sack.nextLost(this.highRxt, this.#sndNxt, this.#mss, this.tmp)) {
           const s = this.tmp[0]!;
           const len = this.tmp[1]!;
-          const off = seqSub(s, this.sndUna);
+          const off = seqSub(s, this.#sndUna);
           if (!out.transmitData(s, TCP_PSH, off, len, now)) return;
           this.counters[C.tcp_retransmits]++;
           this.noteRetransmit(s);
@@ -411,7 +537,7 @@ export class TcpSender {
           pipe += len;
           continue;
         }
-        const sent = this.sendNew(now, out, this.cc.cwnd - pipe);
+        const sent = this.sendNew(now, out, this.#cc.cwnd - pipe);
         if (sent <= 0) break;
         pipe += sent;
       }
@@ -420,7 +546,7 @@ export class TcpSender {
     }
     let guard = 0;
     while (guard++ < 10_000) {
-      const cwndRoom = this.cc.cwnd - this.pipe();
+      const cwndRoom = this.#cc.cwnd - this.pipe();
       if (this.sendNew(now, out, cwndRoom) <= 0) break;
     }
     this.armTimers(now);
@@ -428,33 +554,33 @@ export class TcpSender {
 
   /** Sends one new segment within `cwndRoom`; returns bytes sent (0: nothing to send now). */
   private sendNew(now: number, out: SenderTransmit, cwndRoom: number): number {
-    const sentOff = Math.max(0, seqSub(this.sndNxt, this.sndUna));
+    const sentOff = Math.max(0, seqSub(this.#sndNxt, this.#sndUna));
     const unsent = this.buf.length - Math.min(this.buf.length, sentOff);
-    const wndRoom = seqSub(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
+    const wndRoom = seqSub(seqAdd(this.#sndUna, this.#sndWnd), this.#sndNxt);
     if (unsent > 0) {
       const room = Math.min(wndRoom, cwndRoom);
-      const maxSeg = this.inRecovery ? this.mss : out.maxPayload(now);
+      const maxSeg = this.#inRecovery ? this.#mss : out.maxPayload(now);
       let len = Math.min(unsent, maxSeg, room);
       if (len <= 0) return 0;
       // A super-segment ends on an MSS boundary unless it carries the last queued bytes.
-      if (len > this.mss && len < unsent) len -= len % this.mss;
-      if (len < this.mss) {
+      if (len > this.#mss && len < unsent) len -= len % this.#mss;
+      if (len < this.#mss) {
         if (len < unsent) {
           // Window-limited small segment: SWS avoidance (RFC 9293 3.8.6.2.1).
           if (!this.swsOverride && (len < (this.maxSndWnd >>> 1) || this.maxSndWnd === 0)) return 0;
-        } else if (!this.nodelay && !this.finQueued && seqGt(this.smallEnd, this.sndUna)) {
+        } else if (!this.nodelay && !this.#finQueued && seqGt(this.smallEnd, this.#sndUna)) {
           return 0; // Nagle (Minshall): a small segment is already outstanding
         }
       }
       len = Math.min(len, unsent);
-      const seq = this.sndNxt;
+      const seq = this.#sndNxt;
       const last = len === unsent;
       // The FIN rides on the last data segment, also when resending it after an RTO
       // (one segment, as Linux does, rather than data and then a lone FIN).
-      const fin = last && this.finQueued && (!this.finSent || seqAdd(seq, len) === this.finSeq) ? TCP_FIN : 0;
+      const fin = last && this.#finQueued && (!this.#finSent || seqAdd(seq, len) === this.#finSeq) ? TCP_FIN : 0;
       const flags = (last ? TCP_PSH : 0) | fin;
       if (!out.transmitData(seq, flags, sentOff, len, now)) return 0;
-      const wasRetransmission = seqLt(seq, this.sndMax);
+      const wasRetransmission = seqLt(seq, this.#sndMax);
       // Karn (RFC 6298 3): never time a retransmission (after an RTO, data below snd_max
       // is resent through here).
       if (this.rttSeq < 0 && !wasRetransmission) {
@@ -462,32 +588,32 @@ export class TcpSender {
         this.rttStart = now;
       }
       if (wasRetransmission) this.counters[C.tcp_retransmits]++;
-      this.sndNxt = seqAdd(seq, len);
-      if (len < this.mss) this.smallEnd = this.sndNxt;
+      this.#sndNxt = seqAdd(seq, len);
+      if (len < this.#mss) this.smallEnd = this.#sndNxt;
       if (fin) {
-        this.finSent = true;
-        this.finSeq = this.sndNxt;
-        this.sndNxt = seqAdd(this.sndNxt, 1);
+        this.#finSent = true;
+        this.#finSeq = this.#sndNxt;
+        this.#sndNxt = seqAdd(this.#sndNxt, 1);
       }
-      this.sndMax = seqMax(this.sndMax, this.sndNxt);
+      this.#sndMax = seqMax(this.#sndMax, this.#sndNxt);
       return len;
     }
-    if (this.finQueued && (!this.finSent || this.sndNxt === this.finSeq)) {
+    if (this.#finQueued && (!this.#finSent || this.#sndNxt === this.#finSeq)) {
       // FIN alone (possibly again, after an RTO rewound SND.NXT).
-      const seq = this.sndNxt;
+      const seq = this.#sndNxt;
       if (!out.transmitData(seq, TCP_FIN, sentOff, 0, now)) return 0;
-      if (seqLt(seq, this.sndMax)) this.counters[C.tcp_retransmits]++;
-      this.finSent = true;
-      this.finSeq = seq;
-      this.sndNxt = seqAdd(seq, 1);
-      this.sndMax = seqMax(this.sndMax, this.sndNxt);
+      if (seqLt(seq, this.#sndMax)) this.counters[C.tcp_retransmits]++;
+      this.#finSent = true;
+      this.#finSeq = seq;
+      this.#sndNxt = seqAdd(seq, 1);
+      this.#sndMax = seqMax(this.#sndMax, this.#sndNxt);
       return 0;
     }
     return 0;
   }
 
   private armTimers(now: number): void {
-    if (this.sndUna !== this.sndMax) {
+    if (this.#sndUna !== this.#sndMax) {
       if (!this.timers.armed(T_RTO)) this.armRetransmit(now);
       this.timers.clear(T_PERSIST);
     } else if (this.unsent() > 0) {
@@ -501,13 +627,13 @@ export class TcpSender {
   }
 
   private persistInterval(): number {
-    return Math.min(60_000, Math.max(200, this.rtt.rto) * 2 ** Math.min(this.probes, 10));
+    return Math.min(60_000, Math.max(200, this.rtt.rto) * 2 ** Math.min(this.#probes, 10));
   }
 
   /** Zero-window probe timer (RFC 9293 3.8.6.1). */
   onPersist(now: number, out: SenderTransmit): void {
     if (this.unsent() === 0) return;
-    if (this.sndWnd > 0) {
+    if (this.#sndWnd > 0) {
       // RFC 9293 3.8.6.2.1: the override timeout. Send what the small window allows.
       this.swsOverride = true;
       this.output(now, out);
@@ -516,7 +642,7 @@ export class TcpSender {
     }
     out.transmitProbe(now);
     this.counters[C.tcp_window_probes]++;
-    this.probes++;
+    this.#probes++;
     this.timers.set(T_PERSIST, now + this.persistInterval());
   }
 
@@ -526,26 +652,26 @@ export class TcpSender {
    * reached (the connection then gives up).
    */
   onRto(now: number, maxRetries: number, out: SenderTransmit): boolean {
-    if (this.sndUna === this.sndMax) return true;
+    if (this.#sndUna === this.#sndMax) return true;
     if (this.ptoArmed) {
       this.sendLossProbe(now, out);
       return true;
     }
-    this.retries++;
+    this.#retries++;
     this.counters[C.tcp_rto_timeouts]++;
-    if (this.retries > maxRetries) return false;
-    this.cc.onRetransmitTimeout(now, this.flight());
+    if (this.#retries > maxRetries) return false;
+    this.#cc.onRetransmitTimeout(now, this.flight());
     this.rtt.backoff();
-    this.inRecovery = false;
+    this.#inRecovery = false;
     this.dupAcks = 0;
     this.sack.clear();
     this.tlpHigh = NO_PROBE;
     this.rxtCount = 0;
     this.rttSeq = -1;
-    this.sndNxt = this.sndUna;
-    this.highRxt = this.sndUna;
-    this.smallEnd = this.sndUna;
-    this.recoverPoint = this.sndMax; // RFC 6582 4.1: no fast retransmit for data sent before the RTO
+    this.#sndNxt = this.#sndUna;
+    this.highRxt = this.#sndUna;
+    this.smallEnd = this.#sndUna;
+    this.recoverPoint = this.#sndMax; // RFC 6582 4.1: no fast retransmit for data sent before the RTO
     this.timers.set(T_RTO, now + this.rtt.rto);
     this.output(now, out);
     return true;
