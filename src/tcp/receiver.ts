@@ -19,37 +19,115 @@ export const ACK_NONE = 0, ACK_DELAYED = 1, ACK_NOW = 2;
 /** Receive-side state of one connection. */
 export class TcpReceiver {
   /** Initial receive sequence number (the peer's ISN). */
-  irs = 0;
+  #irs = 0;
   /** Next sequence number expected (RCV.NXT). */
-  rcvNxt = 0;
+  #rcvNxt = 0;
   /** Our window scale shift (what we told the peer in our SYN). */
-  wscale = 0;
+  #wscale: number;
   /** Bytes handed to the application and not yet consumed by it. */
-  unconsumed = 0;
+  #unconsumed = 0;
   /** Right edge of the last window we advertised (RCV.NXT + RCV.WND at that time). */
-  advRightEdge = 0;
+  private advRightEdge = 0;
   /** Out-of-order data. */
   readonly ooo: ReassemblyQueue;
   /** The peer's FIN has been received and processed (RCV.NXT moved past it). */
-  finReceived = false;
+  #finReceived = false;
   /** Sequence number of a FIN seen beyond a hole, or -1. */
-  pendingFinSeq = -1;
+  private pendingFinSeq = -1;
   /** In-order bytes received since our last ACK. */
-  bytesSinceAck = 0;
+  private bytesSinceAck = 0;
   /** An ACK is owed (delayed ACK armed). */
-  ackPending = false;
+  #ackPending = false;
   /** Timestamps: TS.Recent and the RCV.NXT of our last ACK (Last.ACK.sent). */
-  tsRecent = 0;
-  tsRecentSet = false;
-  lastAckSent = 0;
+  #tsRecent = 0;
+  private tsRecentSet = false;
+  private lastAckSent = 0;
+  /** Set by receive(): out-of-order data was dropped for lack of room. */
+  #oooDropped = false;
+  /** Set by receive(): the segment was out of order. */
+  #wasOutOfOrder = false;
 
-  constructor(readonly capacity: number, maxOooSegments: number, private readonly mss: () => number) {
+  /**
+   * @param capacity receive buffer (bytes): bounds the window and out-of-order data
+   * @param wscale our window scale shift, offered in our SYN (0: none)
+   * @param mss the payload per segment now (for receiver SWS avoidance)
+   */
+  constructor(readonly capacity: number, maxOooSegments: number, wscale: number, private readonly mss: () => number) {
+    this.#wscale = wscale;
     this.ooo = new ReassemblyQueue(capacity, maxOooSegments);
+  }
+
+  /** The peer's ISN (IRS). */
+  get irs(): number {
+    return this.#irs;
+  }
+
+  /** RCV.NXT. */
+  get rcvNxt(): number {
+    return this.#rcvNxt;
+  }
+
+  /** Our window scale shift (0 when the peer did not offer scaling). */
+  get wscale(): number {
+    return this.#wscale;
+  }
+
+  /** Bytes delivered to the application and not yet consumed (they hold the window shut). */
+  get unconsumed(): number {
+    return this.#unconsumed;
+  }
+
+  /** The peer's FIN has been received in order. */
+  get finReceived(): boolean {
+    return this.#finReceived;
+  }
+
+  /** An ACK is owed and waits for the delayed-ACK timer. */
+  get ackPending(): boolean {
+    return this.#ackPending;
+  }
+
+  /** TS.Recent (RFC 7323 4.3): the TSval to echo. */
+  get tsRecent(): number {
+    return this.#tsRecent;
+  }
+
+  /** Set by receive(): out-of-order data was dropped for lack of room. */
+  get oooDropped(): boolean {
+    return this.#oooDropped;
+  }
+
+  /** Set by receive(): the segment was out of order. */
+  get wasOutOfOrder(): boolean {
+    return this.#wasOutOfOrder;
+  }
+
+  /** RFC 7323 2.2: the peer did not offer window scaling, so our windows go unscaled too. */
+  noWindowScaling(): void {
+    this.#wscale = 0;
+  }
+
+  /**
+   * A connection made from a SYN cookie (RFC 4987 3.6): the SYN-ACK that advertised our
+   * window left no record, so take its right edge as RCV.NXT + window().
+   */
+  assumeWindowAdvertised(): void {
+    this.advRightEdge = seqAdd(this.#rcvNxt, this.window());
+  }
+
+  /** An ACK is owed but may wait for the delayed-ACK timer (RFC 1122 4.2.3.2). */
+  delayAck(): void {
+    this.#ackPending = true;
+  }
+
+  /** The application consumed `n` delivered bytes: they no longer hold the window shut. */
+  consumed(n: number): void {
+    this.#unconsumed = Math.max(0, this.#unconsumed - n);
   }
 
   /** Free receive space now (bytes). */
   freeSpace(): number {
-    return Math.max(0, this.capacity - this.unconsumed - this.ooo.bytes);
+    return Math.max(0, this.capacity - this.#unconsumed - this.ooo.bytes);
   }
 
   /**
@@ -59,7 +137,7 @@ export class TcpReceiver {
    */
   window(): number {
     const free = this.freeSpace();
-    const current = Math.max(0, seqSub(this.advRightEdge, this.rcvNxt));
+    const current = Math.max(0, seqSub(this.advRightEdge, this.#rcvNxt));
     if (free <= current) return current; // cannot shrink
     const step = Math.min(this.capacity >>> 1, this.mss());
     // Also from a zero window (RFC 1122 4.2.3.3): reopening it by a few bytes is exactly
@@ -72,7 +150,7 @@ export class TcpReceiver {
   windowField(isSyn: boolean): number {
     const w = this.window();
     if (isSyn) return Math.min(65535, w);
-    return Math.min(65535, Math.floor(w / 2 ** this.wscale));
+    return Math.min(65535, Math.floor(w / 2 ** this.#wscale));
   }
 
   /**
@@ -80,19 +158,19 @@ export class TcpReceiver {
    * (the scaled field times 2^wscale: exactly what the peer will compute).
    */
   noteAckSent(windowBytes: number): void {
-    this.lastAckSent = this.rcvNxt;
-    const edge = seqAdd(this.rcvNxt, windowBytes);
+    this.lastAckSent = this.#rcvNxt;
+    const edge = seqAdd(this.#rcvNxt, windowBytes);
     if (seqGt(edge, this.advRightEdge)) this.advRightEdge = edge;
     this.bytesSinceAck = 0;
-    this.ackPending = false;
+    this.#ackPending = false;
   }
 
   /** Starts the receive sequence space at the peer's ISN (SYN received). */
   synchronize(irs: number): void {
-    this.irs = irs;
-    this.rcvNxt = seqAdd(irs, 1);
-    this.advRightEdge = this.rcvNxt;
-    this.lastAckSent = this.rcvNxt;
+    this.#irs = irs;
+    this.#rcvNxt = seqAdd(irs, 1);
+    this.advRightEdge = this.#rcvNxt;
+    this.lastAckSent = this.#rcvNxt;
   }
 
   /**
@@ -100,28 +178,28 @@ export class TcpReceiver {
    * anything inside the receive window? (A zero-length segment at RCV.NXT is acceptable.)
    */
   acceptable(seq: number, segLen: number): boolean {
-    const wnd = Math.max(0, seqSub(this.advRightEdge, this.rcvNxt));
+    const wnd = Math.max(0, seqSub(this.advRightEdge, this.#rcvNxt));
     if (segLen === 0) {
-      if (wnd === 0) return seq === this.rcvNxt;
-      return seqLeq(this.rcvNxt, seq) && seqLt(seq, seqAdd(this.rcvNxt, wnd)) || seq === this.rcvNxt;
+      if (wnd === 0) return seq === this.#rcvNxt;
+      return seqLeq(this.#rcvNxt, seq) && seqLt(seq, seqAdd(this.#rcvNxt, wnd)) || seq === this.#rcvNxt;
     }
     if (wnd === 0) return false;
     const end = seqAdd(seq, segLen - 1);
-    const rightEdge = seqAdd(this.rcvNxt, wnd);
-    return (seqLeq(this.rcvNxt, seq) && seqLt(seq, rightEdge)) || (seqLeq(this.rcvNxt, end) && seqLt(end, rightEdge));
+    const rightEdge = seqAdd(this.#rcvNxt, wnd);
+    return (seqLeq(this.#rcvNxt, seq) && seqLt(seq, rightEdge)) || (seqLeq(this.#rcvNxt, end) && seqLt(end, rightEdge));
   }
 
   /** RFC 7323 4.3 (2): update TS.Recent from a segment that covers Last.ACK.sent. */
   updateTsRecent(seq: number, tsVal: number): void {
-    if (seqLeq(seq, this.lastAckSent) && (!this.tsRecentSet || seqGeqTs(tsVal, this.tsRecent))) {
-      this.tsRecent = tsVal;
+    if (seqLeq(seq, this.lastAckSent) && (!this.tsRecentSet || seqGeqTs(tsVal, this.#tsRecent))) {
+      this.#tsRecent = tsVal;
       this.tsRecentSet = true;
     }
   }
 
   /** RFC 7323 5.3: true if the segment's TSval is older than TS.Recent (PAWS rejects it). */
   pawsReject(tsVal: number): boolean {
-    return this.tsRecentSet && seqSub(tsVal, this.tsRecent) < 0;
+    return this.tsRecentSet && seqSub(tsVal, this.#tsRecent) < 0;
   }
 
   /**
@@ -134,21 +212,21 @@ export class TcpReceiver {
     seq: number, b: Uint8Array, off: number, len: number, fin: boolean, mss: number,
     deliver: (b: Uint8Array, off: number, len: number) => void,
   ): number {
-    this.oooDropped = false;
-    this.wasOutOfOrder = false;
+    this.#oooDropped = false;
+    this.#wasOutOfOrder = false;
     // Trim the front: bytes before RCV.NXT were received already.
     let s = seq;
     let o = off;
     let n = len;
-    const before = seqSub(this.rcvNxt, s);
+    const before = seqSub(this.#rcvNxt, s);
     if (before > 0) {
       if (before >= n) {
         n = 0;
-        s = this.rcvNxt;
+        s = this.#rcvNxt;
       } else {
         o += before;
         n -= before;
-        s = this.rcvNxt;
+        s = this.#rcvNxt;
       }
     }
     // Trim the tail to the window we offered.
@@ -159,10 +237,10 @@ export class TcpReceiver {
       finHere = false; // the FIN lies beyond what we accept
     }
     if (n === 0 && !finHere) return len > 0 ? ACK_NOW : ACK_NONE; // duplicate data: ACK it (RFC 9293)
-    if (s !== this.rcvNxt) {
+    if (s !== this.#rcvNxt) {
       // Out of order: keep it for later, ACK at once (RFC 5681 4.2) with SACK.
-      this.wasOutOfOrder = true;
-      if (n > 0 && this.ooo.insert(s, b, o, n, this.rcvNxt, this.freeSpace() + this.ooo.bytes) < 0) this.oooDropped = true;
+      this.#wasOutOfOrder = true;
+      if (n > 0 && this.ooo.insert(s, b, o, n, this.#rcvNxt, this.freeSpace() + this.ooo.bytes) < 0) this.#oooDropped = true;
       if (finHere) this.pendingFinSeq = seqAdd(s, n);
       return ACK_NOW;
     }
@@ -170,17 +248,17 @@ export class TcpReceiver {
     // Account for the bytes before delivering them: an application may call consumed()
     // from inside deliver(), which must find them counted (else the window leaks).
     if (n > 0) {
-      this.unconsumed += n;
-      this.rcvNxt = seqAdd(this.rcvNxt, n);
+      this.#unconsumed += n;
+      this.#rcvNxt = seqAdd(this.#rcvNxt, n);
       deliver(b, o, n);
     }
     if (hadHole) {
       this.deliverTo = deliver;
-      this.rcvNxt = this.ooo.drain(this.rcvNxt, this.drainSink);
+      this.#rcvNxt = this.ooo.drain(this.#rcvNxt, this.drainSink);
     }
-    if (finHere || (this.pendingFinSeq >= 0 && this.rcvNxt === this.pendingFinSeq)) {
-      this.rcvNxt = seqAdd(this.rcvNxt, 1);
-      this.finReceived = true;
+    if (finHere || (this.pendingFinSeq >= 0 && this.#rcvNxt === this.pendingFinSeq)) {
+      this.#rcvNxt = seqAdd(this.#rcvNxt, 1);
+      this.#finReceived = true;
       this.pendingFinSeq = -1;
       return ACK_NOW;
     }
@@ -196,13 +274,9 @@ export class TcpReceiver {
   /** The current receive()'s delivery callback, for drainSink (no closure per call). */
   private deliverTo: (b: Uint8Array, off: number, len: number) => void = () => {};
   private readonly drainSink = (b: Uint8Array, off: number, len: number): void => {
-    this.unconsumed += len;
+    this.#unconsumed += len;
     this.deliverTo(b, off, len);
   };
-  /** Set by receive(): out-of-order data was dropped for lack of room. */
-  oooDropped = false;
-  /** Set by receive(): the segment was out of order. */
-  wasOutOfOrder = false;
 }
 
 /** TSval comparison modulo 2^32 (RFC 7323 5.2). */

@@ -1,25 +1,38 @@
 /**
  * The send half of a connection: SND.UNA/NXT/WND, the send buffer, what to send next
- * (new data under Nagle and the windows, retransmissions in loss recovery, FIN), ACK
- * processing with RTT sampling, duplicate-ACK counting and loss recovery, and the
- * retransmission timer.
+ * (new data under Nagle and the windows, FIN), ACK processing with RTT sampling and
+ * duplicate-ACK counting, the retransmission timer and the persist timer. What counts as
+ * a loss and what to retransmit in recovery is the loss recovery strategy's
+ * (./recovery/: NewReno or SACK, chosen when the handshake settles SACK; tail loss probes
+ * beside it).
  *
- * RFC 9293 3.8.6.2.1 (sender SWS avoidance), 3.10.7.4 (ACK processing, SND.WL1/WL2 window
- * update rule), RFC 1122 4.2.3.4 (Nagle; we use Minshall's variant as Linux does: hold a
- * small segment only while another small one is unacknowledged), RFC 6298 (RTO, Karn),
- * RFC 7323 4 (RTT from timestamps), RFC 5681 3.2 (fast retransmit on 3 duplicate ACKs),
- * RFC 6582 (NewReno partial ACKs), RFC 6675 (SACK-based loss recovery with pipe).
+ * RFC 9293 3.8.6.2.1 (sender SWS avoidance), 3.8.6.1 (zero-window probes), 3.10.7.4 (ACK
+ * processing, SND.WL1/WL2 window update rule), RFC 5961 5.2 (ACKs too old), RFC 1122
+ * 4.2.3.4 (Nagle; we use Minshall's variant as Linux does: hold a small segment only while
+ * another small one is unacknowledged), RFC 6298 (RTO, Karn), RFC 7323 4 (RTT from
+ * timestamps), RFC 5681 2 (duplicate ACKs), 3.2 (entering fast recovery), RFC 6582 3.2
+ * (the recovery point; partial ACKs; no fast retransmit for data sent before an RTO).
  * After an RTO the sender goes back to SND.UNA (BSD's snd_max keeps the highest sequence
  * sent, so ACKs for data sent before the timeout are still acceptable).
+ *
+ * State is private: the connection reads it through getters and changes it through the
+ * methods named after what happened (negotiated, acceptSynAck, queueFin, ...). The
+ * recovery strategies see it through RecoverySender.
  */
 import { TCP_FIN, TCP_PSH } from '../wire/tcp.js';
 import { C, type Counters } from '../base/counters.js';
 import { createCongestionControl, type CongestionControl } from './congestion/congestion-control.js';
+import type { LossRecovery, RecoverySender } from './recovery/loss-recovery.js';
+import { NewRenoRecovery } from './recovery/newreno-recovery.js';
+import { SackRecovery } from './recovery/sack-recovery.js';
+import { TailLossProbe } from './recovery/tail-loss-probe.js';
 import { RttEstimator } from './rtt-estimator.js';
 import { SackScoreboard } from './sack-scoreboard.js';
 import { SendBuffer } from './send-buffer.js';
 import { seqAdd, seqGeq, seqGt, seqLeq, seqLt, seqMax, seqSub } from './seq.js';
 import { T_PERSIST, T_RTO, type TcpTimers } from './timers.js';
+
+export { PTO_MIN_MS, WC_DEL_ACK_MS } from './recovery/tail-loss-probe.js';
 
 /** Where the sender's segments go: the connection adds ACK, window and options. */
 export interface SenderTransmit {
@@ -34,129 +47,253 @@ export interface SenderTransmit {
 /** Outcome of ACK processing. */
 export const ACK_OK = 0, ACK_UNSENT = 1, ACK_TOO_OLD = 2;
 
-const DUP_THRESH = 3;
+/** SACK blocks of an ACK that carries none. */
+const NO_SACK_BLOCKS = new Uint32Array(0);
+/** Most segments one output call sends outside SACK recovery (a bound, not a limit reached in practice). */
+const MAX_SENDS_PER_OUTPUT = 10_000;
 
 /** Send-side state of one connection. */
-/** No tail loss probe outstanding (not a valid u32 sequence number). */
-const NO_PROBE = -1;
-/** Retransmissions tracked per recovery for lost-retransmission detection. */
-const RXT_TRACK = 32;
-/** RFC 8985 7.2: PTO floor (Linux TCP_TIMEOUT_MIN for TLP, 10 ms). */
-export const PTO_MIN_MS = 10;
-/** RFC 8985 7.2 WCDelAckT: the peer's worst-case delayed ACK when one segment is in flight. */
-export const WC_DEL_ACK_MS = 200;
-
-export class TcpSender {
-  iss = 0;
-  sndUna = 0;
-  sndNxt = 0;
+export class TcpSender implements RecoverySender {
+  #iss = 0;
+  #sndUna = 0;
+  #sndNxt = 0;
   /** Highest sequence number sent plus one (snd_max). */
-  sndMax = 0;
+  #sndMax = 0;
   /** The peer's window in bytes (already scaled), and the update bookkeeping. */
-  sndWnd = 0;
-  sndWl1 = 0;
-  sndWl2 = 0;
-  maxSndWnd = 0;
+  #sndWnd = 0;
+  private sndWl1 = 0;
+  private sndWl2 = 0;
+  private maxSndWnd = 0;
   /** The peer's window scale shift. */
-  wscale = 0;
+  #wscale = 0;
   /** Payload bytes per segment (after options). */
-  mss = 536;
+  #mss = 536;
   readonly buf: SendBuffer;
   /** The application asked to close its sending side; the FIN's sequence number once sent. */
-  finQueued = false;
-  finSent = false;
-  finSeq = 0;
-  nodelay = false;
+  #finQueued = false;
+  #finSent = false;
+  #finSeq = 0;
+  private nodelay = false;
   /** End of the last small (< MSS) segment sent: Minshall's Nagle holds while it is unacked. */
   private smallEnd = 0;
   /** Segment-timed RTT sample when timestamps are off (-1: none running). */
   private rttSeq = -1;
   private rttStart = 0;
   readonly rtt = new RttEstimator();
-  cc: CongestionControl;
-  readonly sack: SackScoreboard;
-  sackEnabled = false;
-  inRecovery = false;
-  recoverPoint = 0;
-  highRxt = 0;
-  dupAcks = 0;
+  #cc: CongestionControl;
+  /** What the peer SACKed (used by SACK recovery and tail loss probes). */
+  private readonly board: SackScoreboard;
+  /** The loss recovery strategy: NewReno until SACK is negotiated. */
+  private recovery: LossRecovery;
+  private readonly tlp: TailLossProbe;
+  /** In fast recovery until SND.UNA reaches the recovery point (RFC 6582 `recover`). */
+  #inRecovery = false;
+  private recoverPoint = 0;
+  /** RFC 6675 HighRxt. */
+  #highRxt = 0;
+  /** Duplicate ACKs since the last ACK of new data. */
+  #dupAcks = 0;
   /** Consecutive RTOs without progress. */
-  retries = 0;
+  #retries = 0;
   /** Zero-window probe backoff exponent. */
-  probes = 0;
+  #probes = 0;
   /** Set while the persist timer overrides sender SWS avoidance (RFC 9293 3.8.6.2.1). */
   private swsOverride = false;
-  /** RFC 8985 7 tail loss probes (TcpConfig.tailLossProbe; they need SACK too). */
-  tlpEnabled = true;
-  /** RFC 8985 7: the T_RTO slot holds a probe timeout (PTO), not an RTO. */
-  private ptoArmed = false;
-  /** The outstanding tail loss probe: its first sequence number and SND.MAX after it (NO_PROBE: none). */
-  private tlpSeq = 0;
-  private tlpHigh = NO_PROBE;
-  /**
-   * Retransmissions of the current SACK recovery (a ring of RXT_TRACK): first sequence
-   * number (NO_PROBE once resolved) and SND.MAX when sent, for lost-retransmission
-   * detection.
-   */
-  private readonly rxtSeq = new Float64Array(RXT_TRACK);
-  private readonly rxtMax = new Float64Array(RXT_TRACK);
-  private rxtCount = 0;
-  private rxtNext = 0;
-  private readonly tmp = new Float64Array(2);
 
+  /**
+   * @param tlpEnabled RFC 8985 7 tail loss probes (TcpConfig.tailLossProbe; they need SACK too)
+   */
   constructor(
     sendBuffer: number,
-    ccName: 'newreno' | 'cubic',
+    private readonly ccName: 'newreno' | 'cubic',
+    private readonly tlpEnabled: boolean,
     private readonly timers: TcpTimers,
     private readonly counters: Counters,
   ) {
     this.buf = new SendBuffer(sendBuffer);
-    this.cc = createCongestionControl(ccName, this.mss);
-    this.sack = new SackScoreboard(this.mss);
+    this.#cc = createCongestionControl(ccName, this.#mss);
+    this.board = new SackScoreboard(this.#mss);
+    this.recovery = new NewRenoRecovery(this);
+    this.tlp = new TailLossProbe(this, this.board, counters);
   }
 
-  /** Sets the payload size per segment (after MSS negotiation) and restarts congestion control with it. */
-  setMss(mss: number, ccName: 'newreno' | 'cubic'): void {
-    this.mss = Math.max(64, mss);
-    this.cc = createCongestionControl(ccName, this.mss);
-    this.sack.mss = this.mss;
+  /** Our ISN. */
+  get iss(): number {
+    return this.#iss;
+  }
+
+  /** SND.UNA: the oldest unacknowledged sequence number. */
+  get sndUna(): number {
+    return this.#sndUna;
+  }
+
+  /** SND.NXT: the next sequence number to send (rewound to SND.UNA by an RTO). */
+  get sndNxt(): number {
+    return this.#sndNxt;
+  }
+
+  /** The highest sequence number sent plus one (BSD snd_max). */
+  get sndMax(): number {
+    return this.#sndMax;
+  }
+
+  /** SND.WND: the peer's window in bytes (scaled). */
+  get sndWnd(): number {
+    return this.#sndWnd;
+  }
+
+  /** The peer's window scale shift (RFC 7323 2). */
+  get wscale(): number {
+    return this.#wscale;
+  }
+
+  /** Payload bytes per segment (the negotiated MSS less options). */
+  get mss(): number {
+    return this.#mss;
+  }
+
+  /** The application closed its sending side: a FIN follows the queued data. */
+  get finQueued(): boolean {
+    return this.#finQueued;
+  }
+
+  /** Our FIN has been sent (finSeq is its sequence number). */
+  get finSent(): boolean {
+    return this.#finSent;
+  }
+
+  /** Sequence number of our FIN (once finSent). */
+  get finSeq(): number {
+    return this.#finSeq;
+  }
+
+  /** The congestion controller (replaced when the MSS is set). */
+  get cc(): CongestionControl {
+    return this.#cc;
+  }
+
+  /** In fast recovery (RFC 5681 3.2 / RFC 6582 / RFC 6675) until the recovery point is ACKed. */
+  get inRecovery(): boolean {
+    return this.#inRecovery;
+  }
+
+  /** Consecutive retransmission timeouts without progress. */
+  get retries(): number {
+    return this.#retries;
+  }
+
+  /** Zero-window probes sent since the window was last open. */
+  get probes(): number {
+    return this.#probes;
+  }
+
+  /** Duplicate ACKs (RFC 5681 2) since the last ACK of new data. */
+  get dupAcks(): number {
+    return this.#dupAcks;
+  }
+
+  /** RFC 6675 HighRxt: just past the highest byte retransmitted in this recovery. */
+  get highRxt(): number {
+    return this.#highRxt;
+  }
+
+  /** Sets the payload size per segment and restarts congestion control with it. */
+  setMss(mss: number): void {
+    this.#mss = Math.max(64, mss);
+    this.#cc = createCongestionControl(this.ccName, this.#mss);
+    this.board.mss = this.#mss;
+  }
+
+  /**
+   * The options of the handshake are settled: the payload per segment (RFC 6691; the
+   * MSS less the timestamp option when timestamps are on), the peer's window scale shift
+   * (0 without scaling, RFC 7323 2.2) and whether SACK is used (RFC 2018).
+   */
+  negotiated(mss: number, wscale: number, sackOk: boolean): void {
+    this.recovery = sackOk ? new SackRecovery(this, this.board, this.counters) : new NewRenoRecovery(this);
+    this.tlp.enabled = this.tlpEnabled && sackOk;
+    this.#wscale = wscale;
+    this.setMss(mss);
+  }
+
+  /** Disables (true) or enables (false) Nagle's algorithm (RFC 1122 4.2.3.4). */
+  setNoDelay(noDelay: boolean): void {
+    this.nodelay = noDelay;
+  }
+
+  /** The application closed its sending side: the FIN goes after the queued data. */
+  queueFin(): void {
+    this.#finQueued = true;
+  }
+
+  /**
+   * Our SYN is acknowledged by `ack` outside onAck() (a SYN cookie's final ACK, or a
+   * SYN-ACK in SYN_RECEIVED after a simultaneous open): SND.UNA moves to it and the
+   * window is taken (unscaled when `windowFromSyn`).
+   */
+  synAcknowledged(seq: number, ack: number, rawWindow: number, windowFromSyn: boolean): void {
+    this.#sndUna = ack;
+    this.setWindow(seq, ack, rawWindow, windowFromSyn);
+  }
+
+  /**
+   * RFC 9293 3.10.7.3: the SYN-ACK of our active open (the caller checked its ACK). It
+   * acknowledges our SYN like any ACK; its window is never scaled (RFC 7323 2.2), so it
+   * does not count as the largest window seen either (that would hold back sender SWS).
+   */
+  acceptSynAck(seq: number, ack: number, rawWindow: number, tsEcrMs: number, now: number, out: SenderTransmit): void {
+    this.onAck(seq, ack, rawWindow, 0, false, NO_SACK_BLOCKS, 0, tsEcrMs, now, out);
+    this.maxSndWnd = 0;
+    this.setWindow(seq, ack, rawWindow, true);
+  }
+
+  /**
+   * RFC 6298 5.5 for the SYN (or SYN-ACK): one more timeout. Returns false once more than
+   * `maxRetries` have passed (the caller gives up), else backs off the RTO.
+   */
+  onSynTimeout(maxRetries: number): boolean {
+    this.#retries++;
+    this.counters[C.tcp_rto_timeouts]++;
+    if (this.#retries > maxRetries) return false;
+    this.rtt.backoff();
+    return true;
   }
 
   /** Bytes sent and not yet acknowledged (excluding a FIN). */
   flight(): number {
-    return Math.max(0, seqSub(this.sndNxt, this.sndUna) - (this.finSent && seqGt(this.sndNxt, this.finSeq) ? 1 : 0));
+    return Math.max(0, seqSub(this.#sndNxt, this.#sndUna) - (this.#finSent && seqGt(this.#sndNxt, this.#finSeq) ? 1 : 0));
   }
 
   /** Data bytes queued but not yet sent. */
   unsent(): number {
-    return this.buf.length - Math.min(this.buf.length, Math.max(0, seqSub(this.sndNxt, this.sndUna)));
+    return this.buf.length - Math.min(this.buf.length, Math.max(0, seqSub(this.#sndNxt, this.#sndUna)));
   }
 
   /** True when everything including our FIN (if any) is acknowledged. */
   allAcked(): boolean {
-    return this.sndUna === this.sndMax;
+    return this.#sndUna === this.#sndMax;
   }
 
   /** True when our FIN has been sent and acknowledged. */
   finAcked(): boolean {
-    return this.finSent && seqGt(this.sndUna, this.finSeq);
+    return this.#finSent && seqGt(this.#sndUna, this.#finSeq);
   }
 
   /** Starts the sequence space at our ISN (the SYN is sent by the connection). */
   start(iss: number): void {
-    this.iss = iss;
-    this.sndUna = iss;
-    this.sndNxt = seqAdd(iss, 1);
-    this.sndMax = this.sndNxt;
+    this.#iss = iss;
+    this.#sndUna = iss;
+    this.#sndNxt = seqAdd(iss, 1);
+    this.#sndMax = this.#sndNxt;
     this.smallEnd = iss;
   }
 
   /** Takes the window from the SYN (never scaled) or later segments (RFC 7323 2.2). */
   setWindow(seq: number, ack: number, rawWindow: number, isSyn: boolean): void {
-    this.sndWnd = isSyn ? rawWindow : rawWindow * 2 ** this.wscale;
+    this.#sndWnd = isSyn ? rawWindow : rawWindow * 2 ** this.#wscale;
     this.sndWl1 = seq;
     this.sndWl2 = ack;
-    if (this.sndWnd > this.maxSndWnd) this.maxSndWnd = this.sndWnd;
+    if (this.#sndWnd > this.maxSndWnd) this.maxSndWnd = this.#sndWnd;
   }
 
   /**
@@ -169,32 +306,31 @@ export class TcpSender {
     sackBlocks: Uint32Array, sackCount: number, tsEcrMs: number, now: number,
     out: SenderTransmit,
   ): number {
-    if (seqGt(ack, this.sndMax)) return ACK_UNSENT;
-    if (seqLt(ack, seqSub(this.sndUna, 0) - this.maxSndWnd) && seqLt(ack, this.sndUna) && seqSub(this.sndUna, ack) > Math.max(this.maxSndWnd, 65535)) {
+    if (seqGt(ack, this.#sndMax)) return ACK_UNSENT;
+    if (seqLt(ack, seqSub(this.#sndUna, 0) - this.maxSndWnd) && seqLt(ack, this.#sndUna) && seqSub(this.#sndUna, ack) > Math.max(this.maxSndWnd, 65535)) {
       return ACK_TOO_OLD; // RFC 5961 5.2: older than the window we could have sent
     }
-    const oldWnd = this.sndWnd;
+    const oldWnd = this.#sndWnd;
     if (seqLt(this.sndWl1, seq) || (this.sndWl1 === seq && seqLeq(this.sndWl2, ack))) {
       this.setWindow(seq, ack, rawWindow, false);
-      if (this.sndWnd > 0) {
-        this.probes = 0;
+      if (this.#sndWnd > 0) {
+        this.#probes = 0;
         this.timers.clear(T_PERSIST);
       }
     }
-    let newlySacked = 0;
-    if (this.sackEnabled && sackCount > 0) newlySacked = this.sack.update(this.sndUna, this.sndMax, sackBlocks, sackCount);
+    const newlySacked = sackCount > 0 ? this.recovery.onSackBlocks(sackBlocks, sackCount) : 0;
 
-    if (seqGt(ack, this.sndUna)) {
+    if (seqGt(ack, this.#sndUna)) {
       const flightBefore = this.flight();
-      let acked = seqSub(ack, this.sndUna);
-      if (this.sndUna === this.iss) acked--; // our SYN
+      let acked = seqSub(ack, this.#sndUna);
+      if (this.#sndUna === this.#iss) acked--; // our SYN
       const dataAcked = Math.min(Math.max(0, acked), this.buf.length);
       this.buf.ack(dataAcked);
-      this.sndUna = ack;
-      if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
-      if (seqLt(this.highRxt, ack)) this.highRxt = ack;
-      this.sack.advance(ack);
-      this.retries = 0;
+      this.#sndUna = ack;
+      if (seqLt(this.#sndNxt, ack)) this.#sndNxt = ack;
+      if (seqLt(this.#highRxt, ack)) this.#highRxt = ack;
+      this.recovery.onCumulativeAck(ack);
+      this.#retries = 0;
       // RTT: timestamps give a sample on every ACK of new data (RFC 7323 4.1); otherwise
       // one timed segment at a time, never a retransmitted one (Karn).
       if (tsEcrMs >= 0) {
@@ -203,29 +339,29 @@ export class TcpSender {
         this.rtt.sample(now - this.rttStart);
         this.rttSeq = -1;
       }
-      if (this.inRecovery) {
+      if (this.#inRecovery) {
         if (seqGeq(ack, this.recoverPoint)) {
-          this.inRecovery = false;
-          this.dupAcks = 0;
-          this.rxtCount = 0;
-          this.cc.onRecoveryEnd(now);
+          this.#inRecovery = false;
+          this.#dupAcks = 0;
+          this.recovery.onExitRecovery();
+          this.#cc.onRecoveryEnd(now);
         } else {
           // Partial ACK (RFC 6582 3.2 step 5): the next hole is lost too.
           this.counters[C.tcp_partial_acks]++;
-          this.dupAcks = 0;
-          if (!this.sackEnabled) this.retransmitAt(this.sndUna, now, out);
+          this.#dupAcks = 0;
+          this.recovery.onPartialAck(now, out);
         }
       } else {
-        this.dupAcks = 0;
-        this.cc.onAck(dataAcked, now, this.rtt.srtt, flightBefore);
+        this.#dupAcks = 0;
+        this.#cc.onAck(dataAcked, now, this.rtt.srtt, flightBefore);
       }
-      if (this.tlpHigh !== NO_PROBE && seqGeq(ack, this.tlpHigh)) this.tlpHigh = NO_PROBE; // probe episode over
-      this.tlpCheck(now, out);
-      if (this.inRecovery && this.sackEnabled) this.detectLostRetransmits(now, out);
-      if (this.sndUna === this.sndMax) {
+      this.tlp.onCumulativeAck(ack);
+      if (this.tlp.lossRevealed()) this.enterRecovery(now, out);
+      if (this.#inRecovery) this.recovery.detectLoss(now, out);
+      if (this.#sndUna === this.#sndMax) {
         this.timers.clear(T_RTO);
-        this.ptoArmed = false;
-      } else if (!this.inRecovery || !this.timers.armed(T_RTO) || this.ptoArmed) {
+        this.tlp.armed = false;
+      } else if (!this.#inRecovery || !this.timers.armed(T_RTO) || this.tlp.armed) {
         this.armRetransmit(now);
       } else {
         this.timers.set(T_RTO, now + this.rtt.rto);
@@ -235,226 +371,132 @@ export class TcpSender {
     // ack == SND.UNA: a duplicate ACK (RFC 5681 2) when it carries no data, does not change
     // the window, and data is outstanding; with SACK, new SACK information also counts.
     if (
-      ack === this.sndUna && segDataLen === 0 && isDupCandidate && this.flight() > 0 &&
-      (this.sndWnd === oldWnd || newlySacked > 0)
+      ack === this.#sndUna && segDataLen === 0 && isDupCandidate && this.flight() > 0 &&
+      (this.#sndWnd === oldWnd || newlySacked > 0)
     ) {
-      this.dupAcks++;
-      if (!this.inRecovery && (this.dupAcks >= DUP_THRESH || (this.sackEnabled && this.sack.isLost(this.sndUna)))) {
-        this.enterRecovery(now, out);
-      }
+      this.#dupAcks++;
+      if (!this.#inRecovery && this.recovery.lossDetected()) this.enterRecovery(now, out);
     }
     if (newlySacked > 0) {
-      this.tlpCheck(now, out);
-      if (this.inRecovery && this.sackEnabled) this.detectLostRetransmits(now, out);
+      if (this.tlp.lossRevealed()) this.enterRecovery(now, out);
+      if (this.#inRecovery) this.recovery.detectLoss(now, out);
     }
     return ACK_OK;
   }
 
-  /** Remembers a retransmission made during SACK recovery (see detectLostRetransmits). */
-  private noteRetransmit(seq: number): void {
-    if (!this.inRecovery || !this.sackEnabled) return;
-    const i = this.rxtNext;
-    this.rxtNext = (i + 1) % RXT_TRACK;
-    this.rxtSeq[i] = seq;
-    this.rxtMax[i] = this.sndMax;
-    if (this.rxtCount < RXT_TRACK) this.rxtCount++;
-  }
-
   /**
-   * Lost retransmissions (RFC 6675 cannot see them: they wait for the RTO). Like Linux's
-   * tcp_mark_lost_retrans before RACK, and RFC 8985's rule for a single segment: a
-   * retransmission is lost when data sent after it, DupThresh segments' worth beyond the
-   * SND.MAX it was sent at, has been SACKed while it is neither ACKed nor SACKed. It is
-   * sent again at once (tcp_lost_retransmits).
-   */
-  private detectLostRetransmits(now: number, out: SenderTransmit): void {
-    if (this.rxtCount === 0) return;
-    const hi = this.sack.highestSacked(this.sndUna);
-    const margin = DUP_THRESH * this.mss;
-    for (let k = 0; k < this.rxtCount; k++) {
-      const seq = this.rxtSeq[k]!;
-      if (seq === NO_PROBE) continue;
-      if (seqLt(seq, this.sndUna) || this.sack.isSacked(seq)) {
-        this.rxtSeq[k] = NO_PROBE; // it arrived
-        continue;
-      }
-      if (seqSub(hi, this.rxtMax[k]!) < margin) continue;
-      this.counters[C.tcp_lost_retransmits]++;
-      this.rxtMax[k] = this.sndMax;
-      const off = seqSub(seq, this.sndUna);
-      const len = Math.min(this.mss, this.buf.length - off);
-      if (len > 0 && out.transmitData(seq, TCP_PSH, off, len, now)) this.counters[C.tcp_retransmits]++;
-    }
-  }
-
-  /**
-   * RFC 8985 7.4 with 6.2's rule: when the peer SACKs the tail loss probe while data below
-   * it is still missing, that data was sent at least a PTO (≥ 2·SRTT) before a segment that
-   * did arrive: it is lost. Mark it so and start SACK recovery at once instead of waiting
-   * for the RTO.
-   */
-  private tlpCheck(now: number, out: SenderTransmit): void {
-    if (this.tlpHigh === NO_PROBE || this.inRecovery || !this.sackEnabled) return;
-    if (!this.sack.isSacked(this.tlpSeq) || !seqLt(this.sndUna, this.tlpSeq)) return;
-    this.tlpHigh = NO_PROBE;
-    this.sack.markLostBefore(this.tlpSeq);
-    this.counters[C.tcp_loss_probe_recoveries]++;
-    this.enterRecovery(now, out);
-  }
-
-  /**
-   * (Re)arms the T_RTO slot after new data was ACKed or sent: a probe timeout (RFC 8985
-   * 7.2: PTO = 2·SRTT, + WCDelAckT with one segment in flight, at least PTO_MIN_MS, never
-   * later than the RTO) when a tail loss probe may be sent, else the RTO (RFC 6298 5.3).
+   * (Re)arms the T_RTO slot after new data was ACKed or sent: a probe timeout when a tail
+   * loss probe may be sent and it comes first (RFC 8985 7.2), else the RTO (RFC 6298 5.3).
    */
   private armRetransmit(now: number): void {
     const rtoAt = now + this.rtt.rto;
-    if (this.tlpEnabled && this.sackEnabled && !this.inRecovery && this.tlpHigh === NO_PROBE && this.retries === 0 && this.rtt.srtt > 0) {
-      let pto = 2 * this.rtt.srtt;
-      if (this.flight() <= this.mss) pto += WC_DEL_ACK_MS;
-      if (pto < PTO_MIN_MS) pto = PTO_MIN_MS;
-      if (now + pto < rtoAt) {
-        this.timers.set(T_RTO, now + pto);
-        this.ptoArmed = true;
-        return;
-      }
+    const pto = this.tlp.timeout();
+    if (pto >= 0 && now + pto < rtoAt) {
+      this.timers.set(T_RTO, now + pto);
+      this.tlp.armed = true;
+      return;
     }
     this.timers.set(T_RTO, rtoAt);
-    this.ptoArmed = false;
+    this.tlp.armed = false;
   }
 
-  /**
-   * RFC 8985 7.3: the PTO fired. Send one new segment if the windows allow, else resend
-   * the last segment sent, to draw an ACK (with SACK) for a tail that may be lost; then
-   * arm the real RTO. Not an RTO: no backoff, cwnd unchanged, retries unchanged.
-   */
-  private sendLossProbe(now: number, out: SenderTransmit): void {
-    this.ptoArmed = false;
-    const before = this.sndMax;
-    const seq = this.sndNxt;
-    const sent = this.unsent() > 0 && seqSub(seqAdd(this.sndUna, this.sndWnd), this.sndNxt) > 0 ? this.sendNew(now, out, this.mss) : 0;
-    if (sent > 0) {
-      this.tlpSeq = seq;
-    } else {
-      // The highest-sequence segment: the last MSS of data (with the FIN if it rode on it).
-      const held = this.buf.length;
-      const off = held > this.mss ? held - this.mss : 0;
-      this.tlpSeq = seqAdd(this.sndUna, off);
-      if (held === 0 && this.finSent) this.tlpSeq = this.finSeq;
-      this.retransmitAt(this.tlpSeq, now, out);
-    }
-    this.tlpHigh = seqMax(before, this.sndMax);
-    this.counters[C.tcp_loss_probes]++;
-    this.timers.set(T_RTO, now + this.rtt.rto);
-  }
-
+  /** RFC 5681 3.2 steps 2–4 (RFC 6675 5 with SACK): fast retransmit of SND.UNA, cwnd cut. */
   private enterRecovery(now: number, out: SenderTransmit): void {
-    if (this.ptoArmed) {
-      this.ptoArmed = false;
+    if (this.tlp.armed) {
+      this.tlp.armed = false;
       this.timers.set(T_RTO, now + this.rtt.rto);
     }
-    this.inRecovery = true;
-    this.rxtCount = 0;
-    this.recoverPoint = this.sndMax;
-    this.cc.onCongestionEvent(now, this.flight());
+    this.#inRecovery = true;
+    this.recovery.onEnterRecovery();
+    this.recoverPoint = this.#sndMax;
+    this.#cc.onCongestionEvent(now, this.flight());
     this.counters[C.tcp_fast_retransmits]++;
-    if (this.sackEnabled) this.counters[C.tcp_sack_recoveries]++;
-    this.highRxt = this.sndUna;
-    this.retransmitAt(this.sndUna, now, out);
+    this.#highRxt = this.#sndUna;
+    this.retransmitAt(this.#sndUna, now, out);
   }
 
   /** Retransmits one segment starting at `seq` (data, or the FIN if that is what is there). */
-  private retransmitAt(seq: number, now: number, out: SenderTransmit): void {
-    const off = seqSub(seq, this.sndUna);
+  retransmitAt(seq: number, now: number, out: SenderTransmit): void {
+    const off = seqSub(seq, this.#sndUna);
     const avail = this.buf.length - off;
     this.rttSeq = -1; // Karn: never time a retransmission
     if (avail > 0) {
-      const len = Math.min(this.mss, avail);
-      const fin = this.finSent && seqAdd(seq, len) === this.finSeq && len === avail ? TCP_FIN : 0;
+      const len = Math.min(this.#mss, avail);
+      const fin = this.#finSent && seqAdd(seq, len) === this.#finSeq && len === avail ? TCP_FIN : 0;
       if (out.transmitData(seq, fin | TCP_PSH, off, len, now)) {
         this.counters[C.tcp_retransmits]++;
-        this.noteRetransmit(seq);
+        this.recovery.onRetransmit(seq);
         const end = seqAdd(seq, len + (fin ? 1 : 0));
-        if (seqGt(end, this.highRxt)) this.highRxt = end;
+        if (seqGt(end, this.#highRxt)) this.#highRxt = end;
       }
-    } else if (this.finSent && seq === this.finSeq) {
+    } else if (this.#finSent && seq === this.#finSeq) {
       if (out.transmitData(seq, TCP_FIN, off, 0, now)) this.counters[C.tcp_retransmits]++;
-      this.highRxt = seqAdd(seq, 1);
+      this.#highRxt = seqAdd(seq, 1);
     }
     if (!this.timers.armed(T_RTO)) this.timers.set(T_RTO, now + this.rtt.rto);
   }
 
-  /** Bytes in the network by RFC 6675's estimate (or NewReno's dup-ACK emulation). */
-  private pipe(): number {
-    if (this.sackEnabled) return this.sack.pipe(this.sndUna, this.sndNxt, this.highRxt);
-    return Math.max(0, this.flight() - this.dupAcks * this.mss);
+  /** Retransmits `len` bytes of data at `seq` (RFC 6675 NextSeg's choice); HighRxt moves past them. */
+  retransmitRange(seq: number, len: number, now: number, out: SenderTransmit): boolean {
+    if (!out.transmitData(seq, TCP_PSH, seqSub(seq, this.#sndUna), len, now)) return false;
+    this.counters[C.tcp_retransmits]++;
+    this.recovery.onRetransmit(seq);
+    this.#highRxt = seqAdd(seq, len);
+    return true;
   }
 
   /**
-   * Sends what the windows allow: in recovery, lost segments first (RFC 6675 NextSeg),
-   * then new data; otherwise new data under Nagle/SWS rules, then FIN. Arms the RTO or
+   * Sends what the windows allow: in recovery, as the strategy decides (lost segments
+   * first with SACK); otherwise new data under Nagle/SWS rules, then FIN. Arms the RTO or
    * persist timer as needed.
    */
   output(now: number, out: SenderTransmit): void {
-    if (this.inRecovery && this.sackEnabled) {
-      let pipe = this.pipe();
-      let guard = 0;
-      while (pipe < this.cc.cwnd && guard++ < 1000) {
-        if (this.sack.nextLost(this.highRxt, this.sndNxt, this.mss, this.tmp)) {
-          const s = this.tmp[0]!;
-          const len = this.tmp[1]!;
-          const off = seqSub(s, this.sndUna);
-          if (!out.transmitData(s, TCP_PSH, off, len, now)) return;
-          this.counters[C.tcp_retransmits]++;
-          this.noteRetransmit(s);
-          this.highRxt = seqAdd(s, len);
-          pipe += len;
-          continue;
-        }
-        const sent = this.sendNew(now, out, this.cc.cwnd - pipe);
-        if (sent <= 0) break;
-        pipe += sent;
-      }
-      this.armTimers(now);
-      return;
-    }
-    let guard = 0;
-    while (guard++ < 10_000) {
-      const cwndRoom = this.cc.cwnd - this.pipe();
-      if (this.sendNew(now, out, cwndRoom) <= 0) break;
+    if (this.#inRecovery) {
+      if (!this.recovery.sendInRecovery(now, out)) return;
+    } else {
+      this.sendNewData(now, out);
     }
     this.armTimers(now);
   }
 
+  /** Sends new data (and FIN) while cwnd − pipe allows. */
+  sendNewData(now: number, out: SenderTransmit): void {
+    let guard = 0;
+    while (guard++ < MAX_SENDS_PER_OUTPUT) {
+      const cwndRoom = this.#cc.cwnd - this.recovery.pipe();
+      if (this.sendNew(now, out, cwndRoom) <= 0) break;
+    }
+  }
+
   /** Sends one new segment within `cwndRoom`; returns bytes sent (0: nothing to send now). */
-  private sendNew(now: number, out: SenderTransmit, cwndRoom: number): number {
-    const sentOff = Math.max(0, seqSub(this.sndNxt, this.sndUna));
+  sendNew(now: number, out: SenderTransmit, cwndRoom: number): number {
+    const sentOff = Math.max(0, seqSub(this.#sndNxt, this.#sndUna));
     const unsent = this.buf.length - Math.min(this.buf.length, sentOff);
-    const wndRoom = seqSub(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
+    const wndRoom = seqSub(seqAdd(this.#sndUna, this.#sndWnd), this.#sndNxt);
     if (unsent > 0) {
       const room = Math.min(wndRoom, cwndRoom);
-      const maxSeg = this.inRecovery ? this.mss : out.maxPayload(now);
+      const maxSeg = this.#inRecovery ? this.#mss : out.maxPayload(now);
       let len = Math.min(unsent, maxSeg, room);
       if (len <= 0) return 0;
       // A super-segment ends on an MSS boundary unless it carries the last queued bytes.
-      if (len > this.mss && len < unsent) len -= len % this.mss;
-      if (len < this.mss) {
+      if (len > this.#mss && len < unsent) len -= len % this.#mss;
+      if (len < this.#mss) {
         if (len < unsent) {
           // Window-limited small segment: SWS avoidance (RFC 9293 3.8.6.2.1).
           if (!this.swsOverride && (len < (this.maxSndWnd >>> 1) || this.maxSndWnd === 0)) return 0;
-        } else if (!this.nodelay && !this.finQueued && seqGt(this.smallEnd, this.sndUna)) {
+        } else if (!this.nodelay && !this.#finQueued && seqGt(this.smallEnd, this.#sndUna)) {
           return 0; // Nagle (Minshall): a small segment is already outstanding
         }
       }
       len = Math.min(len, unsent);
-      const seq = this.sndNxt;
+      const seq = this.#sndNxt;
       const last = len === unsent;
       // The FIN rides on the last data segment, also when resending it after an RTO
       // (one segment, as Linux does, rather than data and then a lone FIN).
-      const fin = last && this.finQueued && (!this.finSent || seqAdd(seq, len) === this.finSeq) ? TCP_FIN : 0;
+      const fin = last && this.#finQueued && (!this.#finSent || seqAdd(seq, len) === this.#finSeq) ? TCP_FIN : 0;
       const flags = (last ? TCP_PSH : 0) | fin;
       if (!out.transmitData(seq, flags, sentOff, len, now)) return 0;
-      const wasRetransmission = seqLt(seq, this.sndMax);
+      const wasRetransmission = seqLt(seq, this.#sndMax);
       // Karn (RFC 6298 3): never time a retransmission (after an RTO, data below snd_max
       // is resent through here).
       if (this.rttSeq < 0 && !wasRetransmission) {
@@ -462,32 +504,32 @@ export class TcpSender {
         this.rttStart = now;
       }
       if (wasRetransmission) this.counters[C.tcp_retransmits]++;
-      this.sndNxt = seqAdd(seq, len);
-      if (len < this.mss) this.smallEnd = this.sndNxt;
+      this.#sndNxt = seqAdd(seq, len);
+      if (len < this.#mss) this.smallEnd = this.#sndNxt;
       if (fin) {
-        this.finSent = true;
-        this.finSeq = this.sndNxt;
-        this.sndNxt = seqAdd(this.sndNxt, 1);
+        this.#finSent = true;
+        this.#finSeq = this.#sndNxt;
+        this.#sndNxt = seqAdd(this.#sndNxt, 1);
       }
-      this.sndMax = seqMax(this.sndMax, this.sndNxt);
+      this.#sndMax = seqMax(this.#sndMax, this.#sndNxt);
       return len;
     }
-    if (this.finQueued && (!this.finSent || this.sndNxt === this.finSeq)) {
+    if (this.#finQueued && (!this.#finSent || this.#sndNxt === this.#finSeq)) {
       // FIN alone (possibly again, after an RTO rewound SND.NXT).
-      const seq = this.sndNxt;
+      const seq = this.#sndNxt;
       if (!out.transmitData(seq, TCP_FIN, sentOff, 0, now)) return 0;
-      if (seqLt(seq, this.sndMax)) this.counters[C.tcp_retransmits]++;
-      this.finSent = true;
-      this.finSeq = seq;
-      this.sndNxt = seqAdd(seq, 1);
-      this.sndMax = seqMax(this.sndMax, this.sndNxt);
+      if (seqLt(seq, this.#sndMax)) this.counters[C.tcp_retransmits]++;
+      this.#finSent = true;
+      this.#finSeq = seq;
+      this.#sndNxt = seqAdd(seq, 1);
+      this.#sndMax = seqMax(this.#sndMax, this.#sndNxt);
       return 0;
     }
     return 0;
   }
 
   private armTimers(now: number): void {
-    if (this.sndUna !== this.sndMax) {
+    if (this.#sndUna !== this.#sndMax) {
       if (!this.timers.armed(T_RTO)) this.armRetransmit(now);
       this.timers.clear(T_PERSIST);
     } else if (this.unsent() > 0) {
@@ -501,13 +543,13 @@ export class TcpSender {
   }
 
   private persistInterval(): number {
-    return Math.min(60_000, Math.max(200, this.rtt.rto) * 2 ** Math.min(this.probes, 10));
+    return Math.min(60_000, Math.max(200, this.rtt.rto) * 2 ** Math.min(this.#probes, 10));
   }
 
   /** Zero-window probe timer (RFC 9293 3.8.6.1). */
   onPersist(now: number, out: SenderTransmit): void {
     if (this.unsent() === 0) return;
-    if (this.sndWnd > 0) {
+    if (this.#sndWnd > 0) {
       // RFC 9293 3.8.6.2.1: the override timeout. Send what the small window allows.
       this.swsOverride = true;
       this.output(now, out);
@@ -516,7 +558,7 @@ export class TcpSender {
     }
     out.transmitProbe(now);
     this.counters[C.tcp_window_probes]++;
-    this.probes++;
+    this.#probes++;
     this.timers.set(T_PERSIST, now + this.persistInterval());
   }
 
@@ -526,26 +568,27 @@ export class TcpSender {
    * reached (the connection then gives up).
    */
   onRto(now: number, maxRetries: number, out: SenderTransmit): boolean {
-    if (this.sndUna === this.sndMax) return true;
-    if (this.ptoArmed) {
-      this.sendLossProbe(now, out);
+    if (this.#sndUna === this.#sndMax) return true;
+    if (this.tlp.armed) {
+      // RFC 8985 7.3: the slot held a probe timeout; the real RTO follows the probe.
+      this.tlp.send(now, out);
+      this.timers.set(T_RTO, now + this.rtt.rto);
       return true;
     }
-    this.retries++;
+    this.#retries++;
     this.counters[C.tcp_rto_timeouts]++;
-    if (this.retries > maxRetries) return false;
-    this.cc.onRetransmitTimeout(now, this.flight());
+    if (this.#retries > maxRetries) return false;
+    this.#cc.onRetransmitTimeout(now, this.flight());
     this.rtt.backoff();
-    this.inRecovery = false;
-    this.dupAcks = 0;
-    this.sack.clear();
-    this.tlpHigh = NO_PROBE;
-    this.rxtCount = 0;
+    this.#inRecovery = false;
+    this.#dupAcks = 0;
+    this.recovery.onRetransmitTimeout();
+    this.tlp.onRetransmitTimeout();
     this.rttSeq = -1;
-    this.sndNxt = this.sndUna;
-    this.highRxt = this.sndUna;
-    this.smallEnd = this.sndUna;
-    this.recoverPoint = this.sndMax; // RFC 6582 4.1: no fast retransmit for data sent before the RTO
+    this.#sndNxt = this.#sndUna;
+    this.#highRxt = this.#sndUna;
+    this.smallEnd = this.#sndUna;
+    this.recoverPoint = this.#sndMax; // RFC 6582 4.1: no fast retransmit for data sent before the RTO
     this.timers.set(T_RTO, now + this.rtt.rto);
     this.output(now, out);
     return true;

@@ -9,8 +9,9 @@
  * - RFC 6928 initial window; RFC 7661 4.3 (no cwnd growth while not cwnd-limited).
  * - RFC 9438 CUBIC (src/tcp/congestion/cubic.ts).
  *
- * Loss recovery itself (which segment to retransmit, pipe) is the sender's: it uses
- * RFC 6675 pipe accounting, so the controllers never inflate cwnd by dup ACKs.
+ * Loss recovery itself (which segment to retransmit, pipe) is the loss recovery
+ * strategy's (../recovery/): pipe accounting (RFC 6675, or FlightSize less the duplicate
+ * ACKs without SACK), so the controllers never inflate cwnd by dup ACKs.
  * Implementations: ./newreno.ts, ./cubic.ts.
  */
 import { Cubic } from './cubic.js';

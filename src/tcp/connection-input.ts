@@ -1,0 +1,309 @@
+/**
+ * A segment arriving on a connection, RFC 9293 3.10.7: the checks in the order the RFC
+ * gives them, and what each state does with what passes them.
+ *
+ * - 3.10.7.3 SYN-SENT: the ACK check (RST for an unacceptable one), RST (ECONNREFUSED),
+ *   then SYN: a SYN-ACK completes the open; a bare SYN is a simultaneous open (3.5,
+ *   figure 8) and goes to SYN-RECEIVED.
+ * - 3.10.7.4 every later state: PAWS first (RFC 7323 5.3); first, sequence number
+ *   acceptability (an unacceptable segment is ACKed, within the invalid-ACK rate limit;
+ *   a retransmitted SYN in SYN-RECEIVED gets the SYN-ACK again); second, RST (RFC 5961
+ *   3.2: reset only at exactly RCV.NXT, else a challenge ACK); fourth, SYN (RFC 5961 4.2:
+ *   challenge ACK); fifth, ACK (SYN-RECEIVED → ESTABLISHED; the sender's checks, RFC 5961
+ *   5.2; FIN_WAIT_1 → FIN_WAIT_2, CLOSING → TIME_WAIT, LAST_ACK → CLOSED when our FIN is
+ *   acknowledged); seventh, the text; eighth, FIN (ESTABLISHED → CLOSE_WAIT, FIN_WAIT_1 →
+ *   CLOSING, FIN_WAIT_2 → TIME_WAIT). The third (security) and sixth (URG) checks have
+ *   nothing to do here.
+ * - Simultaneous open in SYN-RECEIVED (3.5 figure 8, line 6): the peer's SYN-ACK at IRS is
+ *   taken as the ACK of our SYN, as Linux's tcp_validate_incoming does.
+ * - RFC 1122 4.2.2.13 / Linux tcp_rcv_state_process: new data for an orphan in FIN_WAIT_1
+ *   or FIN_WAIT_2 is answered with <SEQ=SEG.ACK><CTL=RST> and the connection is dropped.
+ * - TIME_WAIT: a retransmitted FIN is ACKed again and restarts 2MSL; RST is ignored
+ *   (RFC 1337); a new SYN may reuse the 4-tuple (Linux tcp_timewait_state_process).
+ * - RFC 7323 4.3 (TS.Recent from segments covering Last.ACK.sent); RFC 6691 / RFC 9293
+ *   3.7.1, RFC 7323 2.2, RFC 2018 2: the SYN's options (MSS, 536 when absent; window
+ *   scale only when both offered it; SACK-permitted; timestamps).
+ */
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.js';
+import { C } from '../base/counters.js';
+import type { TcpConnection } from './connection.js';
+import { armKeepalive, enterTimeWait, touchKeepalive } from './connection-timers.js';
+import { ACK_DELAYED, ACK_NOW } from './receiver.js';
+import type { InSegment } from './segment.js';
+import { ACK_TOO_OLD, ACK_UNSENT } from './sender.js';
+import { seqAdd, seqGt, seqLeq, seqLt, seqSub } from './seq.js';
+import { State } from './tcp-state.js';
+import { T_FINWAIT2, T_RTO, T_TIMEWAIT } from './timers.js';
+
+/** Processes a segment for this connection (RFC 9293 3.10.7). */
+export function segmentArrives(c: TcpConnection, seg: InSegment, now: number): void {
+  switch (c.state) {
+    case State.SYN_SENT:
+      inputSynSent(c, seg, now);
+      break;
+    case State.CLOSED:
+      break;
+    default:
+      inputSynchronized(c, seg, now);
+  }
+}
+
+/** Takes MSS, window scale, SACK-permitted and timestamps from the peer's SYN. */
+export function takeSynOptions(c: TcpConnection, seg: InSegment): void {
+  const o = seg.opts;
+  const cfg = c.host.config;
+  const peerMss = o.mss > 0 ? o.mss : 536; // RFC 9293 3.7.1: 536 when absent
+  c.tsEnabled = cfg.timestamps && o.hasTimestamp;
+  c.sackEnabled = cfg.sack && o.sackPermitted;
+  const scaling = cfg.windowScaling && o.wscale >= 0;
+  if (!scaling) c.rcv.noWindowScaling(); // RFC 7323 2.2: scaling only if both sides offered it
+  const mss = Math.min(peerMss, c.host.ourMss) - (c.tsEnabled ? 12 : 0);
+  c.snd.negotiated(mss, scaling ? o.wscale : 0, c.sackEnabled);
+}
+
+/** RFC 9293 3.10.7.3: SYN-SENT. */
+function inputSynSent(c: TcpConnection, seg: InSegment, now: number): void {
+  const f = seg.flags;
+  if (f & TCP_ACK) {
+    if (seqLeq(seg.ack, c.snd.iss) || seqGt(seg.ack, c.snd.sndMax)) {
+      if (!(f & TCP_RST)) c.out.sendRst(seg.ack, 0, false, now);
+      return;
+    }
+  }
+  if (f & TCP_RST) {
+    if (f & TCP_ACK) {
+      c.host.counters[C.tcp_resets_rx]++;
+      c.terminate('ECONNREFUSED');
+    }
+    return;
+  }
+  if (!(f & TCP_SYN)) return;
+  c.rcv.synchronize(seg.seq);
+  takeSynOptions(c, seg);
+  if (c.tsEnabled) c.rcv.updateTsRecent(seg.seq, seg.opts.tsVal);
+  if (f & TCP_ACK) {
+    // SYN-ACK: ESTABLISHED.
+    c.snd.acceptSynAck(seg.seq, seg.ack, seg.window, c.out.tsEcrMs(seg), now, c.out);
+    c.state = State.ESTABLISHED;
+    c.timers.clear(T_RTO);
+    c.host.counters[C.tcp_established_total]++;
+    armKeepalive(c, now);
+    c.out.ackNow();
+    c.events.onConnect();
+    return;
+  }
+  // Simultaneous open (RFC 9293 3.5, figure 8): SYN-RECEIVED, send SYN-ACK.
+  c.snd.setWindow(seg.seq, 0, seg.window, true);
+  c.state = State.SYN_RECEIVED;
+  c.out.sendSyn(true, now);
+}
+
+/** RFC 9293 3.10.7.4: every state after SYN-SENT. */
+function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void {
+  const f = seg.flags;
+  const counters = c.host.counters;
+  if (c.state === State.TIME_WAIT) {
+    inputTimeWait(c, seg, now);
+    return;
+  }
+  // Simultaneous open (RFC 9293 3.5 figure 8, line 6): in SYN_RECEIVED after an active
+  // open, the peer's SYN-ACK repeats its SYN at IRS, which the acceptability test below
+  // would reject (it lies before RCV.NXT). Like Linux (tcp_validate_incoming), take it
+  // as the ACK of our SYN when it acknowledges exactly what we sent.
+  if (
+    c.state === State.SYN_RECEIVED && c.listenerPort === 0 && (f & (TCP_SYN | TCP_ACK | TCP_RST)) === (TCP_SYN | TCP_ACK) &&
+    seg.seq === c.rcv.irs && seg.ack === c.snd.sndMax
+  ) {
+    c.state = State.ESTABLISHED;
+    c.timers.clear(T_RTO);
+    c.snd.synAcknowledged(seg.seq, seg.ack, seg.window, true);
+    if (c.tsEnabled && seg.opts.hasTimestamp) c.rcv.updateTsRecent(seg.seq, seg.opts.tsVal);
+    counters[C.tcp_established_total]++;
+    armKeepalive(c, now);
+    c.events.onConnect();
+    return;
+  }
+  // PAWS (RFC 7323 5.3), before the sequence check.
+  if (c.tsEnabled && seg.opts.hasTimestamp && !(f & TCP_RST) && c.rcv.pawsReject(seg.opts.tsVal)) {
+    counters[C.drop_tcp_paws]++;
+    c.out.invalidAck(seg.segLen > 0 && !(f & TCP_SYN), now);
+    return;
+  }
+  // First: sequence number acceptability.
+  if (!c.rcv.acceptable(seg.seq, seg.segLen)) {
+    if (f & TCP_RST) return;
+    if (c.state === State.SYN_RECEIVED && (f & TCP_SYN) && !(f & TCP_ACK) && seqSub(seg.seq, c.rcv.irs) === 0) {
+      // Retransmitted SYN: our SYN-ACK was lost; send it again.
+      c.out.sendSyn(true, now);
+      return;
+    }
+    counters[C.drop_tcp_out_of_window]++;
+    // A retransmission of data we have (entirely below RCV.NXT) lands here too: it is
+    // always ACKed at once, as the peer did not get our ACK.
+    c.out.invalidAck(seg.segLen > 0 && !(f & TCP_SYN), now);
+    return;
+  }
+  // Second: RST (RFC 5961 3.2).
+  if (f & TCP_RST) {
+    if (seg.seq === c.rcv.rcvNxt) {
+      counters[C.tcp_resets_rx]++;
+      c.terminate(c.state === State.SYN_RECEIVED && c.listenerPort !== 0 ? undefined : 'ECONNRESET', true);
+    } else {
+      c.out.challengeAck(now);
+    }
+    return;
+  }
+  // Fourth: SYN in a synchronized state (RFC 5961 4.2): challenge ACK.
+  if (f & TCP_SYN) {
+    c.out.challengeAck(now);
+    return;
+  }
+  // Fifth: ACK.
+  if (!(f & TCP_ACK)) {
+    counters[C.drop_tcp_no_ack]++;
+    return;
+  }
+  if (c.state === State.SYN_RECEIVED) {
+    if (seqLt(c.snd.sndUna, seg.ack) && seqLeq(seg.ack, c.snd.sndMax)) {
+      c.state = State.ESTABLISHED;
+      c.timers.clear(T_RTO);
+      c.snd.setWindow(seg.seq, seg.ack, seg.window, false);
+      counters[C.tcp_established_total]++;
+      armKeepalive(c, now);
+      c.countedInSynQueue = false;
+      // A passive open goes to its listener; an active open that went through
+      // SYN_RECEIVED (simultaneous open, RFC 9293 3.5 figure 8) has no listener: it
+      // completes its connect() instead.
+      if (c.listenerPort !== 0) c.host.onEstablished(c);
+      else c.events.onConnect();
+    } else {
+      c.out.sendRst(seg.ack, 0, false, now);
+      return;
+    }
+  }
+  if (c.tsEnabled && seg.opts.hasTimestamp) c.rcv.updateTsRecent(seg.seq, seg.opts.tsVal);
+  const r = c.snd.onAck(
+    seg.seq, seg.ack, seg.window, seg.dataLen, (f & (TCP_SYN | TCP_FIN)) === 0,
+    seg.opts.sackBlocks, c.sackEnabled ? seg.opts.sackCount : 0, c.out.tsEcrMs(seg), now, c.out,
+  );
+  if (r === ACK_UNSENT) {
+    counters[C.drop_tcp_ack_unsent]++;
+    c.out.ackNow();
+    return;
+  }
+  if (r === ACK_TOO_OLD) {
+    counters[C.drop_tcp_old_ack]++;
+    // Rate-limited even with data (Linux sends it as a challenge ACK, through the
+    // per-socket limit and without tcp_oow_rate_limited's exemption for data).
+    c.out.invalidAck(false, now);
+    return;
+  }
+  if (c.writableWanted && c.snd.buf.space > 0) {
+    c.writableWanted = false;
+    c.events.onWritable();
+  }
+  if (c.snd.finAcked()) {
+    switch (c.state) {
+      case State.FIN_WAIT_1:
+        c.state = State.FIN_WAIT_2;
+        // Linux tcp_fin_timeout: only an orphan waits for the peer's FIN with a deadline.
+        if (c.orphaned) c.timers.set(T_FINWAIT2, now + c.host.config.finWait2Ms);
+        break;
+      case State.CLOSING:
+        enterTimeWait(c, now);
+        return;
+      case State.LAST_ACK:
+        c.terminate(undefined);
+        return;
+      default:
+        break;
+    }
+  }
+  touchKeepalive(c, now);
+  // Seventh: segment text; eighth: FIN.
+  const hasFin = (f & TCP_FIN) !== 0;
+  if (
+    c.orphaned && seg.dataLen > 0 && (c.state === State.FIN_WAIT_1 || c.state === State.FIN_WAIT_2) &&
+    seqGt(seqAdd(seg.seq, seg.dataLen), c.rcv.rcvNxt)
+  ) {
+    // New data after close(): nobody will read it (RFC 1122 4.2.2.13; Linux
+    // tcp_rcv_state_process answers with tcp_v4_send_reset: <SEQ=SEG.ACK><CTL=RST>).
+    counters[C.tcp_orphan_data_resets]++;
+    c.out.sendRst(seg.ack, 0, false, now);
+    c.terminate(undefined);
+    return;
+  }
+  if (seg.dataLen > 0 || hasFin) {
+    if (c.state === State.ESTABLISHED || c.state === State.FIN_WAIT_1 || c.state === State.FIN_WAIT_2) {
+      receiveText(c, seg, hasFin, now);
+    } else {
+      // CLOSE_WAIT, CLOSING, LAST_ACK: the peer already sent FIN; ACK a retransmission.
+      c.out.ackNow();
+    }
+  }
+}
+
+/** Seventh and eighth checks: the segment's text and FIN, then the ACK it calls for. */
+function receiveText(c: TcpConnection, seg: InSegment, fin: boolean, now: number): void {
+  const rcv = c.rcv;
+  const before = rcv.rcvNxt;
+  const how = rcv.receive(seg.seq, seg.b, seg.dataOff, seg.dataLen, fin, Math.max(1, c.snd.mss), c.deliver);
+  if (rcv.wasOutOfOrder) c.host.counters[C.tcp_ooo_segments]++;
+  if (rcv.oooDropped) c.host.counters[C.drop_tcp_ooo_full]++;
+  c.bytesIn += Math.max(0, seqSub(rcv.rcvNxt, before) - (rcv.finReceived && !c.peerFinNotified ? 1 : 0));
+  if (rcv.finReceived && !c.peerFinNotified) {
+    c.peerFinNotified = true;
+    switch (c.state) {
+      case State.ESTABLISHED:
+        c.state = State.CLOSE_WAIT;
+        break;
+      case State.FIN_WAIT_1:
+        // Our FIN not yet acked: simultaneous close.
+        c.state = State.CLOSING;
+        break;
+      case State.FIN_WAIT_2:
+        c.out.ackNow();
+        c.events.onEnd();
+        enterTimeWait(c, now);
+        return;
+      default:
+        break;
+    }
+    c.out.ackNow();
+    c.events.onEnd();
+    return;
+  }
+  if (how === ACK_NOW) c.out.ackNow();
+  else if (how === ACK_DELAYED) c.out.ackLater(now);
+}
+
+/** TIME_WAIT: re-ACK a retransmitted FIN and restart 2MSL; RST is ignored (RFC 1337). */
+function inputTimeWait(c: TcpConnection, seg: InSegment, now: number): void {
+  const f = seg.flags;
+  if (f & TCP_RST) return;
+  if (f & TCP_FIN) {
+    c.out.ackNow();
+    c.timers.set(T_TIMEWAIT, now + 2 * c.host.config.mslMs);
+    return;
+  }
+  if (f & TCP_ACK && seg.dataLen === 0) return;
+  c.out.ackNow();
+}
+
+/**
+ * RFC 9293 3.10.7.4 / Linux tcp_timewait_state_process: may a SYN for this 4-tuple in
+ * TIME_WAIT open a new connection? Yes if its sequence number is above RCV.NXT or its
+ * timestamp is newer than TS.Recent.
+ */
+export function timeWaitAcceptsSyn(c: TcpConnection, seg: InSegment): boolean {
+  // As Linux: PAWS rejects an older TSval outright; otherwise a higher sequence number
+  // or a newer TSval will do (a SYN with the same TSval and a higher sequence is a
+  // new incarnation too).
+  if (c.tsEnabled && seg.opts.hasTimestamp) {
+    const d = seqSub(seg.opts.tsVal, c.rcv.tsRecent);
+    if (d < 0) return false;
+    return d > 0 || seqGt(seg.seq, c.rcv.rcvNxt);
+  }
+  return seqGt(seg.seq, c.rcv.rcvNxt);
+}
+

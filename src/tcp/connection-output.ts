@@ -1,0 +1,194 @@
+/**
+ * What a connection sends: SYN and SYN-ACK with their options, data and FIN segments for
+ * the sender (with the current ACK, window, timestamps and SACK blocks), pure ACKs (at
+ * once, delayed, challenge ACKs and ACKs to invalid segments, within their limits),
+ * window probes, keepalive probes and RSTs; and the timestamp clock they carry.
+ *
+ * RFC 9293 3.8.6.2.2 (window updates), 3.10.7.1 (RST forms); RFC 1122 4.2.3.2 (delayed
+ * ACK); RFC 7323 3.2 (timestamps on every segment once negotiated), 4.3 (TSecr = TS.Recent),
+ * 5.4 (a per-address-pair clock offset); RFC 2018 4 (SACK blocks, up to 3 with timestamps);
+ * RFC 5961 7 (challenge ACKs within the shard's per-second budget, Linux
+ * tcp_challenge_ack_limit); Linux tcp_invalid_ratelimit (ACKs for out-of-window,
+ * PAWS-rejected and too-old-ACK segments at most once per invalidAckIntervalMs per
+ * connection; segments carrying data or FIN without SYN are always answered, as Linux
+ * tcp_oow_rate_limited does).
+ */
+import { TCP_ACK, TCP_RST, TCP_SYN } from '../wire/tcp.js';
+import { C } from '../base/counters.js';
+import type { ConnectionHost, TcpConnection } from './connection.js';
+import type { TcpReceiver } from './receiver.js';
+import type { InSegment } from './segment.js';
+import { SegmentOptions } from './segment-writer.js';
+import type { SenderTransmit, TcpSender } from './sender.js';
+import { seqSub } from './seq.js';
+import { State } from './tcp-state.js';
+import { T_DELACK, type TcpTimers } from './timers.js';
+
+/** The segments one connection sends. */
+export class ConnectionOutput implements SenderTransmit {
+  private readonly host: ConnectionHost;
+  private readonly snd: TcpSender;
+  private readonly rcv: TcpReceiver;
+  private readonly timers: TcpTimers;
+  private readonly remoteIp: number;
+  private readonly localPort: number;
+  private readonly remotePort: number;
+  /** The options of the segment being built (one per connection, reused). */
+  private readonly opts = new SegmentOptions();
+  /** Timestamp clock offset for this address pair (RFC 7323 5.4). */
+  private readonly tsOff: number;
+  /** An ACK is to go out now: with data if flush() sends any, else alone. */
+  private ackOwed = false;
+  /** When the last rate-limited ACK for an invalid segment went out (Linux last_oow_ack_time). */
+  private lastInvalidAckAt = -Infinity;
+
+  constructor(private readonly c: TcpConnection, host: ConnectionHost) {
+    this.host = host;
+    this.snd = c.snd;
+    this.rcv = c.rcv;
+    this.timers = c.timers;
+    this.remoteIp = c.remoteIp;
+    this.localPort = c.localPort;
+    this.remotePort = c.remotePort;
+    this.tsOff = host.tsOffset(c.remoteIp);
+  }
+
+  /** Sends our SYN (active open) or SYN-ACK, offering or answering the options (RFC 9293 3.5). */
+  sendSyn(ack: boolean, now: number): void {
+    const cfg = this.host.config;
+    const o = this.opts;
+    o.reset();
+    o.synMss = this.host.ourMss;
+    const offerWs = ack ? this.rcv.wscale > 0 || this.snd.wscale > 0 : cfg.windowScaling;
+    o.synWscale = offerWs && cfg.windowScaling ? this.rcv.wscale : -1;
+    o.synSackPermitted = ack ? this.c.sackEnabled : cfg.sack;
+    o.timestamps = ack ? this.c.tsEnabled : cfg.timestamps;
+    o.tsVal = this.tsNow(now);
+    o.tsEcr = ack && this.c.tsEnabled ? this.rcv.tsRecent : 0;
+    const flags = TCP_SYN | (ack ? TCP_ACK : 0);
+    const window = this.rcv.windowField(true);
+    this.host.writer.send(
+      this.remoteIp, this.localPort, this.remotePort, this.snd.iss, ack ? this.rcv.rcvNxt : 0, flags, window, o, null, 0, 0, now,
+    );
+    if (ack) this.rcv.noteAckSent(window);
+  }
+
+  /** SenderTransmit: one data/FIN segment with ACK, window and options. */
+  transmitData(seq: number, flags: number, dataOffset: number, len: number, now: number): boolean {
+    const ok = this.emit(seq, TCP_ACK | flags, len > 0 ? dataOffset : 0, len, now);
+    if (ok && len > 0) {
+      this.c.bytesOut += len;
+      this.host.counters[C.tcp_tx_bytes] += len;
+    }
+    return ok;
+  }
+
+  /** SenderTransmit: largest payload per segment (TSO super-segments when offloaded). */
+  maxPayload(now: number): number {
+    return this.host.writer.maxPayload(this.remoteIp, this.snd.mss, now);
+  }
+
+  /** SenderTransmit: zero-window probe. */
+  transmitProbe(now: number): void {
+    this.emit(seqSub(this.snd.sndUna, 1) >>> 0, TCP_ACK, 0, 0, now);
+  }
+
+  /** RFC 1122 4.2.3.6 keepalive probe: SEG.SEQ = SND.NXT − 1, no data. */
+  sendKeepaliveProbe(now: number): void {
+    this.emit(seqSub(this.snd.sndNxt, 1) >>> 0, TCP_ACK, 0, 0, now);
+  }
+
+  /** Sends a segment with the current ACK, window, timestamps and SACK blocks. */
+  private emit(seq: number, flags: number, dataOffset: number, len: number, now: number): boolean {
+    const o = this.opts;
+    o.reset();
+    if (this.c.tsEnabled) {
+      o.timestamps = true;
+      o.tsVal = this.tsNow(now);
+      o.tsEcr = this.rcv.tsRecent;
+    }
+    if (this.c.sackEnabled && this.rcv.ooo.segments > 0) {
+      o.sackCount = this.rcv.ooo.sackBlocks(o.sack, this.c.tsEnabled ? 3 : 4);
+    }
+    const window = this.rcv.windowField(false);
+    const ok = this.host.writer.send(
+      this.remoteIp, this.localPort, this.remotePort, seq, this.rcv.rcvNxt, flags, window, o,
+      len > 0 ? this.snd.buf : null, dataOffset, len, now, this.snd.mss,
+    );
+    if (ok && flags & TCP_ACK) {
+      this.rcv.noteAckSent(window * 2 ** this.rcv.wscale);
+      this.timers.clear(T_DELACK);
+      this.ackOwed = false;
+    }
+    return ok;
+  }
+
+  /** An ACK goes out on the next flush (a pure ACK unless data goes out anyway). */
+  ackNow(): void {
+    this.ackOwed = true;
+  }
+
+  /** An ACK is owed but may wait for the delayed-ACK timer (RFC 1122 4.2.3.2). */
+  ackLater(now: number): void {
+    this.rcv.delayAck();
+    if (!this.timers.armed(T_DELACK)) this.timers.set(T_DELACK, now + this.host.config.delayedAckMs);
+  }
+
+  /** RFC 5961 3.2 / 4.2 challenge ACK, if the shard's budget allows (RFC 5961 7). */
+  challengeAck(now: number): void {
+    if (this.host.challengeAckAllowed(now)) {
+      this.host.counters[C.tcp_challenge_acks]++;
+      this.ackNow();
+    } else {
+      this.host.counters[C.tcp_challenge_acks_suppressed]++;
+    }
+  }
+
+  /**
+   * The ACK owed to an invalid segment (out of window, PAWS, ACK too old), at most once per
+   * invalidAckIntervalMs per connection (Linux tcp_invalid_ratelimit, __tcp_oow_rate_limited).
+   * `always`: the segment is exempt (data or FIN without SYN) and does not restart the interval.
+   */
+  invalidAck(always: boolean, now: number): void {
+    if (!always) {
+      const elapsed = now - this.lastInvalidAckAt;
+      if (elapsed >= 0 && elapsed < this.host.config.invalidAckIntervalMs) {
+        this.host.counters[C.tcp_invalid_acks_suppressed]++;
+        return;
+      }
+      this.lastInvalidAckAt = now;
+    }
+    this.ackNow();
+  }
+
+  /** Sends RST (RFC 9293 3.10.7.1 forms). */
+  sendRst(seq: number, ack: number, withAck: boolean, now: number): void {
+    const o = this.opts;
+    o.reset();
+    this.host.writer.send(this.remoteIp, this.localPort, this.remotePort, seq, ack, TCP_RST | (withAck ? TCP_ACK : 0), 0, o, null, 0, 0, now);
+    this.host.counters[C.tcp_resets_tx]++;
+  }
+
+  /** Sends what is due: data/FIN from the sender, then a pure ACK if one is still owed. */
+  flush(now: number): void {
+    const st = this.c.state;
+    if (st === State.ESTABLISHED || st === State.CLOSE_WAIT || st === State.FIN_WAIT_1 || st === State.CLOSING || st === State.LAST_ACK) {
+      this.snd.output(now, this);
+    }
+    if (this.ackOwed) {
+      this.ackOwed = false;
+      if (st !== State.CLOSED && st !== State.SYN_SENT) this.emit(this.snd.sndNxt, TCP_ACK, 0, 0, now);
+    }
+  }
+
+  /** Our TSval now (RFC 7323 5.4: the ms clock plus this address pair's offset). */
+  tsNow(now: number): number {
+    return (Math.floor(now) + this.tsOff) >>> 0;
+  }
+
+  /** The segment's echoed timestamp converted back to our ms clock, or -1 (none, or zero echo). */
+  tsEcrMs(seg: InSegment): number {
+    if (!this.c.tsEnabled || !seg.opts.hasTimestamp || seg.opts.tsEcr === 0) return -1;
+    return ((seg.opts.tsEcr - this.tsOff) >>> 0) + Math.floor(this.c.lastNow / 2 ** 32) * 2 ** 32;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The loss recovery strategy of a sender, and the view of the sender it works through.
+ * One strategy per connection, chosen when the handshake settles whether SACK is used:
+ * ./newreno-recovery.ts (RFC 5681 3.2 fast retransmit on duplicate ACKs, RFC 6582 partial
+ * ACKs) or ./sack-recovery.ts (RFC 6675 with the scoreboard, and lost-retransmission
+ * detection). Tail loss probes (RFC 8985 7, ./tail-loss-probe.ts) work beside either when
+ * SACK is on. A time-based strategy (RFC 8985 6, RACK) would be a third implementation.
+ *
+ * The sender keeps the state every strategy shares (SND.UNA/NXT/MAX, the duplicate ACK
+ * count of RFC 5681 2, whether recovery is on and its recovery point, RFC 6675 HighRxt)
+ * and calls the strategy at each step of ACK processing and output; the strategy decides
+ * what counts as a loss, what to retransmit and how much is in the network (pipe).
+ * Nothing here allocates per ACK or per segment.
+ */
+import type { CongestionControl } from '../congestion/congestion-control.js';
+import type { RttEstimator } from '../rtt-estimator.js';
+import type { SenderTransmit } from '../sender.js';
+import type { SendBuffer } from '../send-buffer.js';
+
+/** RFC 5681 3.2 / RFC 6675 DupThresh: duplicate ACKs (or SACKed segments) that signal a loss. */
+export const DUP_THRESH = 3;
+
+/** What a loss recovery strategy reads of its sender and asks it to send. */
+export interface RecoverySender {
+  readonly sndUna: number;
+  readonly sndNxt: number;
+  readonly sndMax: number;
+  readonly sndWnd: number;
+  readonly mss: number;
+  readonly cc: CongestionControl;
+  readonly rtt: RttEstimator;
+  readonly buf: SendBuffer;
+  readonly finSent: boolean;
+  readonly finSeq: number;
+  readonly inRecovery: boolean;
+  /** Consecutive retransmission timeouts without progress. */
+  readonly retries: number;
+  /** Duplicate ACKs (RFC 5681 2) since the last ACK of new data. */
+  readonly dupAcks: number;
+  /** RFC 6675 HighRxt: just past the highest byte retransmitted in this recovery. */
+  readonly highRxt: number;
+  /** Bytes sent and not yet acknowledged (FlightSize). */
+  flight(): number;
+  /** Bytes queued and never sent. */
+  unsent(): number;
+  /** Sends one new segment of at most `cwndRoom` bytes (within the peer's window); returns the bytes sent. */
+  sendNew(now: number, out: SenderTransmit, cwndRoom: number): number;
+  /** Sends new data while cwnd − pipe allows (the output of a sender not in recovery). */
+  sendNewData(now: number, out: SenderTransmit): void;
+  /** Retransmits the segment that starts at `seq` (data, or the FIN if that is what is there). */
+  retransmitAt(seq: number, now: number, out: SenderTransmit): void;
+  /** Retransmits `len` bytes at `seq` and moves HighRxt past them; false if it could not go out. */
+  retransmitRange(seq: number, len: number, now: number, out: SenderTransmit): boolean;
+}
+
+/** A loss recovery strategy: the sender calls it at each step of ACK processing and output. */
+export interface LossRecovery {
+  /** Takes the SACK blocks of an ACK (count > 0); returns the bytes newly SACKed (0: none, or no SACK). */
+  onSackBlocks(blocks: Uint32Array, count: number): number;
+  /** The cumulative ACK moved SND.UNA to `ack`. */
+  onCumulativeAck(ack: number): void;
+  /** Outside recovery, after a duplicate ACK was counted: is SND.UNA lost (start recovery)? */
+  lossDetected(): boolean;
+  /** Recovery starts (before SND.UNA is retransmitted). */
+  onEnterRecovery(): void;
+  /** RFC 6582 3.2 step 5: an ACK of new data below the recovery point. */
+  onPartialAck(now: number, out: SenderTransmit): void;
+  /** The recovery point was acknowledged: recovery is over. */
+  onExitRecovery(): void;
+  /** In recovery, after an ACK that acknowledged or SACKed data: repairs what it shows lost. */
+  detectLoss(now: number, out: SenderTransmit): void;
+  /** The sender retransmitted the segment at `seq` (retransmitAt). */
+  onRetransmit(seq: number): void;
+  /** Bytes in the network by this strategy's estimate (RFC 6675 pipe). */
+  pipe(): number;
+  /** Sends what the windows allow during recovery; false when a segment could not go out (timers left as they are). */
+  sendInRecovery(now: number, out: SenderTransmit): boolean;
+  /** The retransmission timer fired: what was learned about the outstanding data is void. */
+  onRetransmitTimeout(): void;
+}

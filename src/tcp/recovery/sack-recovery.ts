@@ -1,0 +1,106 @@
+/**
+ * SACK-based loss recovery: RFC 6675 with the scoreboard of ../sack-scoreboard.ts.
+ *
+ * - Section 5 (a)/(b): recovery starts on the DupThresh-th duplicate ACK (RFC 5681 3.2), or
+ *   as soon as IsLost(SND.UNA) holds (DupThresh segments' worth SACKed above it).
+ * - Section 4 SetPipe(): pipe counts every unSACKed byte that is not lost, once more if it
+ *   was retransmitted (below HighRxt); it limits new data outside recovery too.
+ * - Section 5 (C): during recovery, while pipe < cwnd, NextSeg() rule 1 (the first lost
+ *   unSACKed range at or above HighRxt, at most one SMSS) goes first, then new data of at
+ *   most one SMSS; each transmission adds to pipe. Partial ACKs need nothing more: NextSeg
+ *   finds the holes they leave.
+ * - Section 5.1: after an RTO the scoreboard is cleared (RFC 2018 8 allows the receiver to
+ *   renege, so nothing SACKed is kept as received).
+ * - Lost retransmissions (./lost-retransmit.ts), which RFC 6675 cannot see, are repaired
+ *   without waiting for the RTO.
+ */
+import { C, type Counters } from '../../base/counters.js';
+import type { SackScoreboard } from '../sack-scoreboard.js';
+import type { SenderTransmit } from '../sender.js';
+import { DUP_THRESH, type LossRecovery, type RecoverySender } from './loss-recovery.js';
+import { LostRetransmits } from './lost-retransmit.js';
+
+/** Most NextSeg() transmissions per output call (a bound, not a limit reached in practice). */
+const MAX_SENDS_PER_OUTPUT = 1000;
+
+/** RFC 6675 recovery over a SACK scoreboard. */
+export class SackRecovery implements LossRecovery {
+  private readonly lostRetransmits: LostRetransmits;
+  /** NextSeg()'s answer: [first sequence number, length]. */
+  private readonly nextSeg = new Float64Array(2);
+
+  constructor(
+    private readonly snd: RecoverySender,
+    private readonly board: SackScoreboard,
+    private readonly counters: Counters,
+  ) {
+    this.lostRetransmits = new LostRetransmits(snd, board, counters);
+  }
+
+  /** RFC 2018 3: records the blocks (within SND.UNA..SND.MAX). */
+  onSackBlocks(blocks: Uint32Array, count: number): number {
+    return this.board.update(this.snd.sndUna, this.snd.sndMax, blocks, count);
+  }
+
+  onCumulativeAck(ack: number): void {
+    this.board.advance(ack);
+  }
+
+  /** RFC 6675 5 (a)/(b): DupThresh duplicate ACKs, or IsLost(SND.UNA). */
+  lossDetected(): boolean {
+    return this.snd.dupAcks >= DUP_THRESH || this.board.isLost(this.snd.sndUna);
+  }
+
+  onEnterRecovery(): void {
+    this.lostRetransmits.clear();
+    this.counters[C.tcp_sack_recoveries]++;
+  }
+
+  /** NextSeg() finds the hole a partial ACK leaves on the next output. */
+  onPartialAck(_now: number, _out: SenderTransmit): void {}
+
+  onExitRecovery(): void {
+    this.lostRetransmits.clear();
+  }
+
+  detectLoss(now: number, out: SenderTransmit): void {
+    this.lostRetransmits.detect(now, out);
+  }
+
+  onRetransmit(seq: number): void {
+    if (this.snd.inRecovery) this.lostRetransmits.note(seq);
+  }
+
+  /** RFC 6675 4 SetPipe(). */
+  pipe(): number {
+    const snd = this.snd;
+    return this.board.pipe(snd.sndUna, snd.sndNxt, snd.highRxt);
+  }
+
+  /** RFC 6675 5 (C): lost segments first (NextSeg rule 1), then new data, while pipe < cwnd. */
+  sendInRecovery(now: number, out: SenderTransmit): boolean {
+    const snd = this.snd;
+    const next = this.nextSeg;
+    let pipe = this.pipe();
+    let guard = 0;
+    while (pipe < snd.cc.cwnd && guard++ < MAX_SENDS_PER_OUTPUT) {
+      if (this.board.nextLost(snd.highRxt, snd.sndNxt, snd.mss, next)) {
+        const seq = next[0]!;
+        const len = next[1]!;
+        if (!snd.retransmitRange(seq, len, now, out)) return false;
+        pipe += len;
+        continue;
+      }
+      const sent = snd.sendNew(now, out, snd.cc.cwnd - pipe);
+      if (sent <= 0) break;
+      pipe += sent;
+    }
+    return true;
+  }
+
+  /** RFC 6675 5.1. */
+  onRetransmitTimeout(): void {
+    this.board.clear();
+    this.lostRetransmits.clear();
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Tail loss probes, RFC 8985 section 7, with SACK only (7.2: the SACKs tell what the probe
+ * repaired). When the ACKs stop while data is outstanding, a probe timeout (PTO) shorter
+ * than the RTO sends one segment to draw an ACK that shows whether the tail was lost.
+ *
+ * - 7.2: PTO = 2·SRTT, plus WCDelAckT (the peer's worst-case delayed ACK) when only one
+ *   segment is in flight, at least PTO_MIN_MS, and only when it comes before the RTO. It
+ *   is armed in the sender's T_RTO slot when the retransmission timer starts and again on
+ *   each ACK of new data (sending more new data does not push it back; see decision
+ *   0012). Not in recovery, not after an RTO, not before an RTT sample, and one probe per
+ *   episode (until an ACK covers what was outstanding when it went out).
+ * - 7.3: when the PTO fires, one new segment if the windows allow, else the last segment
+ *   again; then the real RTO. Not an RTO: no backoff, cwnd and the retry count unchanged.
+ * - 7.4 with 6.2's rule: when the peer SACKs the probe while data below it is still
+ *   missing, that data was sent at least a PTO (≥ 2·SRTT) before a segment that arrived:
+ *   it is lost. It is marked so on the scoreboard and SACK recovery starts at once.
+ */
+import { C, type Counters } from '../../base/counters.js';
+import type { SackScoreboard } from '../sack-scoreboard.js';
+import type { SenderTransmit } from '../sender.js';
+import { seqAdd, seqGeq, seqLt, seqMax, seqSub } from '../seq.js';
+import type { RecoverySender } from './loss-recovery.js';
+
+/** RFC 8985 7.2: PTO floor (Linux TCP_TIMEOUT_MIN for TLP, 10 ms). */
+export const PTO_MIN_MS = 10;
+/** RFC 8985 7.2 WCDelAckT: the peer's worst-case delayed ACK when one segment is in flight. */
+export const WC_DEL_ACK_MS = 200;
+/** No probe outstanding (not a valid u32 sequence number). */
+const NO_PROBE = -1;
+
+/** The tail loss probe of one sender. */
+export class TailLossProbe {
+  /** Probes may be sent: TcpConfig.tailLossProbe is on and SACK was negotiated. */
+  enabled = false;
+  /** The sender's T_RTO slot holds this probe's timeout (PTO), not an RTO; the sender keeps it with the slot. */
+  armed = false;
+  /** The outstanding probe: its first sequence number and SND.MAX after it (NO_PROBE: none). */
+  private probeSeq = 0;
+  private probeHigh = NO_PROBE;
+
+  constructor(
+    private readonly snd: RecoverySender,
+    private readonly board: SackScoreboard,
+    private readonly counters: Counters,
+  ) {}
+
+  /** RFC 8985 7.2: the PTO (ms) if a probe may be scheduled now, else -1. */
+  timeout(): number {
+    const snd = this.snd;
+    if (!this.enabled || snd.inRecovery || this.probeHigh !== NO_PROBE || snd.retries !== 0 || !(snd.rtt.srtt > 0)) return -1;
+    let pto = 2 * snd.rtt.srtt;
+    if (snd.flight() <= snd.mss) pto += WC_DEL_ACK_MS;
+    return pto < PTO_MIN_MS ? PTO_MIN_MS : pto;
+  }
+
+  /** RFC 8985 7.3: the PTO fired; sends the probe (the caller then arms the RTO). */
+  send(now: number, out: SenderTransmit): void {
+    const snd = this.snd;
+    this.armed = false;
+    const before = snd.sndMax;
+    const seq = snd.sndNxt;
+    const sent = snd.unsent() > 0 && seqSub(seqAdd(snd.sndUna, snd.sndWnd), snd.sndNxt) > 0 ? snd.sendNew(now, out, snd.mss) : 0;
+    if (sent > 0) {
+      this.probeSeq = seq;
+    } else {
+      // The highest-sequence segment: the last MSS of data (with the FIN if it rode on it).
+      const held = snd.buf.length;
+      const off = held > snd.mss ? held - snd.mss : 0;
+      this.probeSeq = seqAdd(snd.sndUna, off);
+      if (held === 0 && snd.finSent) this.probeSeq = snd.finSeq;
+      snd.retransmitAt(this.probeSeq, now, out);
+    }
+    this.probeHigh = seqMax(before, snd.sndMax);
+    this.counters[C.tcp_loss_probes]++;
+  }
+
+  /** The cumulative ACK reached `ack`: the episode is over once it covers what the probe followed. */
+  onCumulativeAck(ack: number): void {
+    if (this.probeHigh !== NO_PROBE && seqGeq(ack, this.probeHigh)) this.probeHigh = NO_PROBE;
+  }
+
+  /**
+   * RFC 8985 7.4 + 6.2: true when the probe was SACKed while data below it is missing;
+   * that data is then marked lost and the caller starts recovery.
+   */
+  lossRevealed(): boolean {
+    const snd = this.snd;
+    if (this.probeHigh === NO_PROBE || snd.inRecovery || !this.enabled) return false;
+    if (!this.board.isSacked(this.probeSeq) || !seqLt(snd.sndUna, this.probeSeq)) return false;
+    this.probeHigh = NO_PROBE;
+    this.board.markLostBefore(this.probeSeq);
+    this.counters[C.tcp_loss_probe_recoveries]++;
+    return true;
+  }
+
+  /** The RTO fired: the episode ends with it. */
+  onRetransmitTimeout(): void {
+    this.probeHigh = NO_PROBE;
+  }
+}
