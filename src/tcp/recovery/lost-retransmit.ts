@@ -38,6 +38,7 @@ export class LostRetransmits {
   /** Forgets the retransmissions (recovery starts or ends, or the RTO fired). */
   clear(): void {
     this.count = 0;
+    this.next = 0; // the slots 0..count-1 are the ones detect() reads
   }
 
   /** Remembers a retransmission starting at `seq`, sent now (at the current SND.MAX). */
