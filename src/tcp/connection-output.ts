@@ -169,7 +169,13 @@ export class ConnectionOutput implements SenderTransmit {
     this.host.counters[C.tcp_resets_tx]++;
   }
 
-  /** Sends what is due: data/FIN from the sender, then a pure ACK if one is still owed. */
+  /**
+   * Sends what is due: data/FIN from the sender, then a pure ACK if one is still owed. A
+   * pure ACK is numbered SND.MAX, not SND.NXT (BSD tcp_output): after a retransmission
+   * timeout SND.NXT is back at SND.UNA while the peer may hold everything up to SND.MAX,
+   * and a segment below its RCV.NXT is not acceptable (RFC 9293 3.10.7.4), so its ACK
+   * field would never be read.
+   */
   flush(now: number): void {
     const st = this.c.state;
     if (st === State.ESTABLISHED || st === State.CLOSE_WAIT || st === State.FIN_WAIT_1 || st === State.CLOSING || st === State.LAST_ACK) {
@@ -177,7 +183,7 @@ export class ConnectionOutput implements SenderTransmit {
     }
     if (this.ackOwed) {
       this.ackOwed = false;
-      if (st !== State.CLOSED && st !== State.SYN_SENT) this.emit(this.snd.sndNxt, TCP_ACK, 0, 0, now);
+      if (st !== State.CLOSED && st !== State.SYN_SENT) this.emit(this.snd.sndMax, TCP_ACK, 0, 0, now);
     }
   }
 
