@@ -14,11 +14,11 @@
  * tcp_oow_rate_limited does).
  */
 import { TCP_ACK, TCP_RST, TCP_SYN } from '../wire/tcp.js';
+import { TcpRepr } from '../wire/tcp-repr.js';
 import { C } from '../base/counters.js';
 import type { ConnectionHost, TcpConnection } from './connection.js';
 import type { TcpReceiver } from './receiver.js';
 import type { InSegment } from './segment.js';
-import { SegmentOptions } from './segment-writer.js';
 import type { SenderTransmit, TcpSender } from './sender.js';
 import { seqSub } from './seq.js';
 import { State } from './tcp-state.js';
@@ -31,10 +31,8 @@ export class ConnectionOutput implements SenderTransmit {
   private readonly rcv: TcpReceiver;
   private readonly timers: TcpTimers;
   private readonly remoteIp: number;
-  private readonly localPort: number;
-  private readonly remotePort: number;
-  /** The options of the segment being built (one per connection, reused). */
-  private readonly opts = new SegmentOptions();
+  /** The header of the segment being built (one per connection, reused; the ports are fixed). */
+  private readonly seg = new TcpRepr();
   /** Timestamp clock offset for this address pair (RFC 7323 5.4). */
   private readonly tsOff: number;
   /** An ACK is to go out now: with data if flush() sends any, else alone. */
@@ -48,29 +46,31 @@ export class ConnectionOutput implements SenderTransmit {
     this.rcv = c.rcv;
     this.timers = c.timers;
     this.remoteIp = c.remoteIp;
-    this.localPort = c.localPort;
-    this.remotePort = c.remotePort;
     this.tsOff = host.tsOffset(c.remoteIp);
+    this.seg.srcPort = c.localPort;
+    this.seg.dstPort = c.remotePort;
   }
 
   /** Sends our SYN (active open) or SYN-ACK, offering or answering the options (RFC 9293 3.5). */
   sendSyn(ack: boolean, now: number): void {
     const cfg = this.host.config;
-    const o = this.opts;
+    const r = this.seg;
+    const o = r.opts;
     o.reset();
-    o.synMss = this.host.ourMss;
+    o.mss = this.host.ourMss;
     const offerWs = ack ? this.rcv.wscale > 0 || this.snd.wscale > 0 : cfg.windowScaling;
-    o.synWscale = offerWs && cfg.windowScaling ? this.rcv.wscale : -1;
-    o.synSackPermitted = ack ? this.c.sackEnabled : cfg.sack;
-    o.timestamps = ack ? this.c.tsEnabled : cfg.timestamps;
+    o.wscale = offerWs && cfg.windowScaling ? this.rcv.wscale : -1;
+    o.sackPermitted = ack ? this.c.sackEnabled : cfg.sack;
+    o.hasTimestamp = ack ? this.c.tsEnabled : cfg.timestamps;
     o.tsVal = this.tsNow(now);
     o.tsEcr = ack && this.c.tsEnabled ? this.rcv.tsRecent : 0;
-    const flags = TCP_SYN | (ack ? TCP_ACK : 0);
-    const window = this.rcv.windowField(true);
-    this.host.writer.send(
-      this.remoteIp, this.localPort, this.remotePort, this.snd.iss, ack ? this.rcv.rcvNxt : 0, flags, window, o, null, 0, 0, now,
-    );
-    if (ack) this.rcv.noteAckSent(window);
+    r.seq = this.snd.iss;
+    r.ack = ack ? this.rcv.rcvNxt : 0;
+    r.flags = TCP_SYN | (ack ? TCP_ACK : 0);
+    r.window = this.rcv.windowField(true);
+    r.dataLen = 0;
+    this.host.writer.send(this.remoteIp, r, null, 0, now);
+    if (ack) this.rcv.noteAckSent(r.window);
   }
 
   /** SenderTransmit: one data/FIN segment with ACK, window and options. */
@@ -100,21 +100,24 @@ export class ConnectionOutput implements SenderTransmit {
 
   /** Sends a segment with the current ACK, window, timestamps and SACK blocks. */
   private emit(seq: number, flags: number, dataOffset: number, len: number, now: number): boolean {
-    const o = this.opts;
+    const r = this.seg;
+    const o = r.opts;
     o.reset();
     if (this.c.tsEnabled) {
-      o.timestamps = true;
+      o.hasTimestamp = true;
       o.tsVal = this.tsNow(now);
       o.tsEcr = this.rcv.tsRecent;
     }
     if (this.c.sackEnabled && this.rcv.ooo.segments > 0) {
-      o.sackCount = this.rcv.ooo.sackBlocks(o.sack, this.c.tsEnabled ? 3 : 4);
+      o.sackCount = this.rcv.ooo.sackBlocks(o.sackBlocks, this.c.tsEnabled ? 3 : 4);
     }
     const window = this.rcv.windowField(false);
-    const ok = this.host.writer.send(
-      this.remoteIp, this.localPort, this.remotePort, seq, this.rcv.rcvNxt, flags, window, o,
-      len > 0 ? this.snd.buf : null, dataOffset, len, now, this.snd.mss,
-    );
+    r.seq = seq;
+    r.ack = this.rcv.rcvNxt;
+    r.flags = flags;
+    r.window = window;
+    r.dataLen = len;
+    const ok = this.host.writer.send(this.remoteIp, r, len > 0 ? this.snd.buf : null, dataOffset, now, this.snd.mss);
     if (ok && flags & TCP_ACK) {
       this.rcv.noteAckSent(window * 2 ** this.rcv.wscale);
       this.timers.clear(T_DELACK);
@@ -163,9 +166,14 @@ export class ConnectionOutput implements SenderTransmit {
 
   /** Sends RST (RFC 9293 3.10.7.1 forms). */
   sendRst(seq: number, ack: number, withAck: boolean, now: number): void {
-    const o = this.opts;
-    o.reset();
-    this.host.writer.send(this.remoteIp, this.localPort, this.remotePort, seq, ack, TCP_RST | (withAck ? TCP_ACK : 0), 0, o, null, 0, 0, now);
+    const r = this.seg;
+    r.opts.reset();
+    r.seq = seq;
+    r.ack = ack;
+    r.flags = TCP_RST | (withAck ? TCP_ACK : 0);
+    r.window = 0;
+    r.dataLen = 0;
+    this.host.writer.send(this.remoteIp, r, null, 0, now);
     this.host.counters[C.tcp_resets_tx]++;
   }
 

@@ -11,52 +11,13 @@
  * RFC 2018 3 (SACK option on ACKs), RFC 1071 (checksum over the pseudo-header).
  */
 import { IPPROTO_TCP, IPV4_MIN_HEADER } from '../wire/ipv4.js';
-import {
-  TCP_MIN_HEADER, TCP_SYN, fillTcpChecksum, setTcpChecksum, tcpPseudoHeaderPartial,
-  writeSackOption, writeSynOptions, writeTcpHeader, writeTimestampOption,
-} from '../wire/tcp.js';
+import { fillTcpChecksum, setTcpChecksum, tcpPseudoHeaderPartial } from '../wire/tcp.js';
+import type { TcpRepr } from '../wire/tcp-repr.js';
 import { ETH_HEADER_LEN } from '../wire/ethernet.js';
 import { C, type Counters } from '../base/counters.js';
 import { TxOffload, type LinkCapabilities } from '../base/link.js';
 import type { Ipv4Output } from '../l3/ipv4-output.js';
 import type { SendBuffer } from './send-buffer.js';
-
-/** Options to put on one segment. */
-export class SegmentOptions {
-  /** SYN options: our MSS, window shift (-1: none), SACK-permitted. */
-  synMss = -1;
-  synWscale = -1;
-  synSackPermitted = false;
-  /** Timestamps (tsVal, tsEcr) when `timestamps` is set. */
-  timestamps = false;
-  tsVal = 0;
-  tsEcr = 0;
-  /** SACK blocks as [left,right) pairs in sack[0..2*sackCount). */
-  readonly sack = new Uint32Array(8);
-  sackCount = 0;
-
-  /** Clears everything. */
-  reset(): void {
-    this.synMss = -1;
-    this.synWscale = -1;
-    this.synSackPermitted = false;
-    this.timestamps = false;
-    this.sackCount = 0;
-  }
-
-  /** Bytes of option space needed. */
-  length(isSyn: boolean): number {
-    if (isSyn) {
-      let n = 4; // MSS
-      if (this.synSackPermitted || this.timestamps) n += this.timestamps ? 12 : 4;
-      if (this.synWscale >= 0) n += 4;
-      return n;
-    }
-    let n = this.timestamps ? 12 : 0;
-    if (this.sackCount > 0) n += 4 + 8 * this.sackCount;
-    return n;
-  }
-}
 
 /** Offset of the TCP header in a frame we build: Ethernet + an IPv4 header without options. */
 const L4_START = ETH_HEADER_LEN + IPV4_MIN_HEADER;
@@ -94,37 +55,23 @@ export class SegmentWriter {
   }
 
   /**
-   * Sends one segment. Payload: `len` bytes at `dataOffset` bytes past the send buffer's
-   * start (sndUna), or none when `sb` is null. Returns false if it could not be sent
-   * (TX full, no route): the caller treats that like a lost segment.
+   * Sends one segment to `remoteIp`: the header and options `seg` describes (its ports,
+   * sequence and acknowledgment numbers, flags, window and options) and `seg.dataLen` bytes
+   * of payload from `data`, `dataOffset` bytes past its start (SND.UNA), or no payload when
+   * `data` is null. `segSize` > 0 lets a device with TSO cut a longer payload at that size
+   * (the MSS). Returns false if it could not be sent (TX full, no route): the caller treats
+   * that like a lost segment.
    */
-  send(
-    remoteIp: number, localPort: number, remotePort: number,
-    seq: number, ack: number, flags: number, window: number,
-    opts: SegmentOptions, sb: SendBuffer | null, dataOffset: number, len: number, now: number, mss = 0,
-  ): boolean {
-    const isSyn = (flags & TCP_SYN) !== 0;
-    let optLen = opts.length(isSyn);
-    if (TCP_MIN_HEADER + optLen > 60) {
-      // Too many SACK blocks for the option space: keep what fits.
-      opts.sackCount = Math.max(0, Math.floor((60 - TCP_MIN_HEADER - (opts.timestamps ? 12 : 0) - 4) / 8));
-      optLen = opts.length(isSyn);
-    }
-    const hlen = TCP_MIN_HEADER + optLen;
+  send(remoteIp: number, seg: TcpRepr, data: SendBuffer | null, dataOffset: number, now: number, segSize = 0): boolean {
+    const len = data !== null ? seg.dataLen : 0;
+    const hlen = seg.headerLen();
     const l4 = hlen + len;
-    const gso = this.tsoMaxPayload > 0 && mss > 0 && len > mss;
+    const gso = this.tsoMaxPayload > 0 && segSize > 0 && len > segSize;
     const o = this.ip.prepare(remoteIp, l4, now, gso);
     if (o < 0) return false;
     const b = this.ip.buf;
-    writeTcpHeader(b, o, localPort, remotePort, seq, ack, hlen, flags, window);
-    let p = o + TCP_MIN_HEADER;
-    if (isSyn) {
-      p += writeSynOptions(b, p, opts.synMss, opts.synWscale, opts.synSackPermitted, opts.tsVal, opts.tsEcr, opts.timestamps);
-    } else {
-      if (opts.timestamps) p += writeTimestampOption(b, p, opts.tsVal, opts.tsEcr);
-      if (opts.sackCount > 0) p += writeSackOption(b, p, opts.sack, opts.sackCount);
-    }
-    if (len > 0 && sb !== null) sb.copyOut(dataOffset, len, b, o + hlen);
+    seg.emit(b, o);
+    if (len > 0 && data !== null) data.copyOut(dataOffset, len, b, o + hlen);
     if (this.csumOffload && this.ip.direct) {
       // The device completes the checksum (and segments a super-segment): the field holds
       // the folded pseudo-header sum including the TCP length.
@@ -132,7 +79,7 @@ export class SegmentWriter {
       const t = this.tx;
       t.csumStart = L4_START;
       t.csumOffset = 16;
-      t.segSize = gso ? mss : 0;
+      t.segSize = gso ? segSize : 0;
       t.hdrLen = L4_START + hlen;
       this.ip.transmit(IPPROTO_TCP, l4, now, false, t);
     } else {

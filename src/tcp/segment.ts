@@ -1,29 +1,21 @@
 /**
- * A parsed incoming TCP segment: one reusable instance per shard, filled by the TCP layer
- * for each segment (no allocation per segment), read by the connection.
+ * A parsed incoming TCP segment: the header's description (wire/tcp-repr.ts, filled by
+ * TcpRepr.parse) plus where it came from. One reusable instance per shard, filled by the
+ * TCP layer for each segment (no allocation per segment), read by the connection.
  */
-import { TcpOptions } from '../wire/tcp.js';
+import { TCP_FIN, TCP_SYN } from '../wire/tcp.js';
+import { TcpRepr } from '../wire/tcp-repr.js';
 
-/** The fields of the segment being processed. */
-export class InSegment {
-  /** Bytes holding the segment, and the offset/length of its payload. */
+/** The segment being processed. */
+export class InSegment extends TcpRepr {
+  /** Bytes holding the segment (the payload is b[dataOff .. dataOff + dataLen)). */
   b: Uint8Array = new Uint8Array(0);
-  dataOff = 0;
-  dataLen = 0;
+  /** Source and destination IPv4 addresses. */
   src = 0;
   dst = 0;
-  srcPort = 0;
-  dstPort = 0;
-  seq = 0;
-  ack = 0;
-  flags = 0;
-  /** Window field as sent (not yet scaled). */
-  window = 0;
-  /** Options (parsed). */
-  readonly opts = new TcpOptions();
 
   /** Sequence space the segment occupies: data plus SYN and FIN (RFC 9293 3.4, SEG.LEN). */
   get segLen(): number {
-    return this.dataLen + (this.flags & 0x02 ? 1 : 0) + (this.flags & 0x01 ? 1 : 0);
+    return this.dataLen + (this.flags & TCP_SYN ? 1 : 0) + (this.flags & TCP_FIN ? 1 : 0);
   }
 }

@@ -18,16 +18,14 @@ import type { Ipv4Output } from '../l3/ipv4-output.js';
 import type { TransportInput } from '../l3/ipv4-input.js';
 import { rxChecksumTrusted } from '../base/rx-flags.js';
 import type { LinkCapabilities } from '../base/link.js';
-import {
-  TCP_ACK, TCP_FIN, TCP_OK, TCP_RST, TCP_SYN, TCP_TRUNCATED,
-  parseTcpOptions, tcpAck, tcpChecksumValid, tcpDataOffset, tcpDstPort, tcpFlags, tcpSeq, tcpSrcPort, tcpWindow, validateTcp,
-} from '../wire/tcp.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcpChecksumValid } from '../wire/tcp.js';
 import { DeadlineHeap } from '../util/deadline-heap.js';
 import type { TcpConnectionHandle, TcpEndpointApi } from './connection-handle.js';
 import { State, TcpConnection, type ConnectionHost } from './connection.js';
 import { IsnGenerator } from './isn.js';
 import { InSegment } from './segment.js';
-import { SegmentOptions, SegmentWriter } from './segment-writer.js';
+import { SegmentWriter } from './segment-writer.js';
+import { TcpParse, TcpRepr } from '../wire/tcp-repr.js';
 import { seqAdd, seqSub } from './seq.js';
 import { SynCookies, cookieTsSackOk, cookieTsWscale, decodeCookieTs, encodeCookieTs } from './syn-cookie.js';
 import { DEFAULT_TCP_CONFIG, windowScaleFor, type TcpConfig } from './tcp-config.js';
@@ -58,7 +56,8 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
   private readonly scheduled = new WeakMap<TcpConnection, number>();
   private readonly dirty = new Set<TcpConnection>();
   private readonly seg = new InSegment();
-  private readonly rstOpts = new SegmentOptions();
+  /** Segments sent without a connection (SYN cookies, RSTs), one reused header. */
+  private readonly out = new TcpRepr();
   private readonly isnGen: IsnGenerator;
   private readonly cookies: SynCookies;
   private connCount = 0;
@@ -218,34 +217,25 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
     this.now = now;
     const o = ipOff + hlen;
     const len = ipLen - hlen;
-    const v = validateTcp(b, o, len);
-    if (v !== TCP_OK) {
-      this.counters[v === TCP_TRUNCATED ? C.drop_tcp_truncated : C.drop_tcp_bad_offset]++;
+    const s = this.seg;
+    const r = s.parse(b, o, len);
+    if (r === TcpParse.Truncated || r === TcpParse.BadDataOffset) {
+      this.counters[r === TcpParse.Truncated ? C.drop_tcp_truncated : C.drop_tcp_bad_offset]++;
       return;
     }
     if (!rxChecksumTrusted(rxFlags) && !tcpChecksumValid(b, o, len, src, dst)) {
       this.counters[C.drop_tcp_checksum]++;
       return;
     }
-    const s = this.seg;
-    const doff = tcpDataOffset(b, o);
-    if (!parseTcpOptions(b, o, doff, s.opts)) {
+    if (r === TcpParse.BadOptions) {
       // Malformed options: Linux ignores what it cannot parse; so do we (counted), keeping
       // what parsed. A SYN with broken options is refused rather than half-negotiated.
       this.counters[C.drop_tcp_bad_options]++;
-      if (tcpFlags(b, o) & TCP_SYN) return;
+      if (s.flags & TCP_SYN) return;
     }
     s.b = b;
-    s.dataOff = o + doff;
-    s.dataLen = len - doff;
     s.src = src;
     s.dst = dst;
-    s.srcPort = tcpSrcPort(b, o);
-    s.dstPort = tcpDstPort(b, o);
-    s.seq = tcpSeq(b, o);
-    s.ack = tcpAck(b, o);
-    s.flags = tcpFlags(b, o);
-    s.window = tcpWindow(b, o);
     let c = this.lookup(s.dstPort, src, s.srcPort);
     if (c !== undefined && c.state === State.TIME_WAIT && s.flags & TCP_SYN && !(s.flags & (TCP_ACK | TCP_RST)) && c.timeWaitAcceptsSyn(s)) {
       // A new incarnation (Linux-like TIME_WAIT reuse): forget the old one, open anew.
@@ -308,20 +298,20 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
     const peerMss = s.opts.mss > 0 ? s.opts.mss : 536;
     const isn = this.cookies.make(this.localIp, s.dstPort, s.src, s.srcPort, s.seq, Math.min(peerMss, this.ourMss), now);
     l.cookiesUntil = now + 128_000;
-    const o = this.rstOpts;
-    o.reset();
-    o.synMss = this.ourMss;
+    const r = this.replyTo(s, isn, seqAdd(s.seq, 1), TCP_SYN | TCP_ACK, Math.min(65535, this.config.recvBuffer));
+    const o = r.opts;
+    o.mss = this.ourMss;
     const ws = this.config.windowScaling && s.opts.wscale >= 0;
     const sackOk = this.config.sack && s.opts.sackPermitted;
-    o.synWscale = ws ? windowScaleFor(this.config.recvBuffer) : -1;
-    o.synSackPermitted = sackOk;
+    o.wscale = ws ? windowScaleFor(this.config.recvBuffer) : -1;
+    o.sackPermitted = sackOk;
     if (this.config.timestamps && s.opts.hasTimestamp) {
-      o.timestamps = true;
+      o.hasTimestamp = true;
       // Linux's trick: the peer's window scale and SACK-ok ride in the low bits of our tsVal.
       o.tsVal = encodeCookieTs((Math.floor(now) + this.tsOffset(s.src)) >>> 0, ws ? s.opts.wscale : -1, sackOk);
       o.tsEcr = s.opts.tsVal;
     }
-    this.writer.send(s.src, s.dstPort, s.srcPort, isn, seqAdd(s.seq, 1), TCP_SYN | TCP_ACK, Math.min(65535, this.config.recvBuffer), o, null, 0, 0, now);
+    this.writer.send(s.src, r, null, 0, now);
     this.counters[C.tcp_syn_cookies_tx]++;
   }
 
@@ -358,14 +348,25 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
 
   /** RST for a segment that belongs to no connection (RFC 9293 3.10.7.1). */
   private sendRst(s: InSegment, now: number): void {
-    const o = this.rstOpts;
-    o.reset();
-    if (s.flags & TCP_ACK) {
-      this.writer.send(s.src, s.dstPort, s.srcPort, s.ack, 0, TCP_RST, 0, o, null, 0, 0, now);
-    } else {
-      this.writer.send(s.src, s.dstPort, s.srcPort, 0, seqAdd(s.seq, s.segLen), TCP_RST | TCP_ACK, 0, o, null, 0, 0, now);
-    }
+    const r = s.flags & TCP_ACK
+      ? this.replyTo(s, s.ack, 0, TCP_RST, 0)
+      : this.replyTo(s, 0, seqAdd(s.seq, s.segLen), TCP_RST | TCP_ACK, 0);
+    this.writer.send(s.src, r, null, 0, now);
     this.counters[C.tcp_resets_tx]++;
+  }
+
+  /** The reused header of a segment answering `s` with no connection: ports swapped, no options yet. */
+  private replyTo(s: InSegment, seq: number, ack: number, flags: number, window: number): TcpRepr {
+    const r = this.out;
+    r.opts.reset();
+    r.srcPort = s.dstPort;
+    r.dstPort = s.srcPort;
+    r.seq = seq;
+    r.ack = ack;
+    r.flags = flags;
+    r.window = window;
+    r.dataLen = 0;
+    return r;
   }
 
   // ------------------------------------------------------------ timers and flushing

@@ -9,7 +9,7 @@
  * Option writers reproduce Linux's byte layout (net/ipv4/tcp_output.c,
  * tcp_options_write): each option group is padded with NOPs to a 32-bit boundary, so
  * our segments compare byte for byte with a Linux capture.
- * Validation returns a reason code and never throws.
+ * Header validation is TcpRepr.parse (wire/tcp-repr.ts): it names what it refuses.
  */
 import { readU16, readU32, writeU16, writeU32 } from './addresses.js';
 import { onesSum, pseudoHeaderSum } from './checksum.js';
@@ -56,13 +56,6 @@ export const TCPOPT_TIMESTAMP = 8;
 export const TCP_MAX_WSCALE = 14;
 /** Most SACK blocks an option can carry (4 * 8 + 2 = 34 bytes of the 40). */
 export const TCP_MAX_SACK_BLOCKS = 4;
-
-/** `validateTcp`: the header is acceptable. */
-export const TCP_OK = 0;
-/** `validateTcp`: fewer than 20 bytes available. */
-export const TCP_TRUNCATED = 1;
-/** `validateTcp`: data offset below 5 words or past the bytes available. */
-export const TCP_BAD_DATA_OFFSET = 2;
 
 /** Source port. */
 export function tcpSrcPort(b: Uint8Array, o: number): number {
@@ -138,20 +131,6 @@ export function setTcpSeq(b: Uint8Array, o: number, v: number): void {
 /** Set the checksum field. */
 export function setTcpChecksum(b: Uint8Array, o: number, v: number): void {
   writeU16(b, o + 16, v);
-}
-
-/**
- * Check the TCP header at `b[o]` given the `len` bytes of the segment (header + data,
- * i.e. IP total length minus IP header length; bytes past the end of `b` never count).
- * Returns TCP_OK or the first failing reason code. The checksum is checked separately
- * (`tcpChecksumValid`), since offload may already have verified it.
- */
-export function validateTcp(b: Uint8Array, o: number, len: number): number {
-  const avail = len < b.length - o ? len : b.length - o;
-  if (!(avail >= TCP_MIN_HEADER)) return TCP_TRUNCATED;
-  const hl = (b[o + 12]! >>> 4) << 2;
-  if (hl < TCP_MIN_HEADER || hl > avail) return TCP_BAD_DATA_OFFSET;
-  return TCP_OK;
 }
 
 /**

@@ -2,7 +2,7 @@
  * TCP header, options and checksum against a real Linux connection
  * (test/golden/tcp-handshake.pcap, see test/golden/README.md): every field of the
  * handshake, data, FIN exchange; byte-for-byte rebuilds; option parser properties
- * and each malformed-option case; validateTcp reason codes.
+ * and each malformed-option case; TcpRepr.parse reason codes.
  */
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
@@ -27,17 +27,14 @@ import {
   parseTcpOptions,
   setTcpChecksum,
   TCP_ACK,
-  TCP_BAD_DATA_OFFSET,
   TCP_CWR,
   TCP_ECE,
   TCP_FIN,
   TCP_MAX_HEADER,
   TCP_MIN_HEADER,
-  TCP_OK,
   TCP_PSH,
   TCP_RST,
   TCP_SYN,
-  TCP_TRUNCATED,
   TCP_URG,
   tcpAck,
   tcpChecksum,
@@ -59,7 +56,6 @@ import {
   TCPOPT_SACK_PERMITTED,
   TCPOPT_TIMESTAMP,
   TCPOPT_WSCALE,
-  validateTcp,
   writeSackOption,
   writeSynOptions,
   writeTcpHeader,
@@ -67,7 +63,15 @@ import {
 } from '../../../src/wire/tcp.js';
 import { hex } from './golden-frames.js';
 
+import { TcpParse, TcpRepr } from '../../../src/wire/tcp-repr.js';
+
+/** Parses the TCP header at b[o] of a `len`-byte segment; the reason it refuses it, or TcpParse.Ok. */
+function parseHeader(b: Uint8Array, o: number, len: number): TcpParse {
+  return new TcpRepr().parse(b, o, len);
+}
+
 /** 10.99.0.1 (namespace tw-a, the client, port 40000) */
+
 const IP_A = 0x0a630001;
 /** 10.99.0.2 (namespace tw-b, the server, port 5000) */
 const IP_B = 0x0a630002;
@@ -109,7 +113,7 @@ describe('golden Linux connection 10.99.0.1:40000 -> 10.99.0.2:5000 (handshake, 
       expect(ethType(f, 0)).toBe(ETHERTYPE_IPV4);
       expect(validateIpv4(f, 14, f.length - 14)).toBe(Ipv4Check.Ok);
       expect(ipProtocol(f, 14)).toBe(IPPROTO_TCP);
-      expect(validateTcp(f, T, segLen(f))).toBe(TCP_OK);
+      expect(parseHeader(f, T, segLen(f))).toBe(TcpParse.Ok);
       expect(tcpChecksumValid(f, T, segLen(f), srcOf(f), dstOf(f))).toBe(true);
       expect(tcpChecksumOf(f, T, segLen(f), srcOf(f), dstOf(f))).toBe(0);
       expect(tcpUrgent(f, T)).toBe(0);
@@ -250,7 +254,7 @@ describe('golden Linux connection 10.99.0.1:40000 -> 10.99.0.2:5000 (handshake, 
   });
 });
 
-describe('header writer and validateTcp', () => {
+describe('header writer and TcpRepr.parse', () => {
   it('writeTcpHeader sets every field and clears reserved, checksum and urgent', () => {
     const b = new Uint8Array(24).fill(0xff);
     writeTcpHeader(b, 2, 0xabcd, 0x0102, 0xfffffffe, 0x80000001, 60, TCP_CWR | TCP_ECE | TCP_URG | TCP_RST, 0xfffe);
@@ -270,27 +274,27 @@ describe('header writer and validateTcp', () => {
     ]);
   });
 
-  it('validateTcp reason codes', () => {
+  it('TcpRepr.parse reason codes (the checks the TCP layer drops and counts by)', () => {
     const b = new Uint8Array(80);
     writeTcpHeader(b, 0, 1, 2, 3, 4, 20, TCP_ACK, 5);
-    expect(validateTcp(b, 0, 20)).toBe(TCP_OK);
-    expect(validateTcp(b, 0, 19)).toBe(TCP_TRUNCATED);
-    expect(validateTcp(b, 0, 0)).toBe(TCP_TRUNCATED);
-    expect(validateTcp(b, 0, -1)).toBe(TCP_TRUNCATED);
-    expect(validateTcp(b, 70, 20)).toBe(TCP_TRUNCATED); // only 10 bytes left in the buffer
+    expect(parseHeader(b, 0, 20)).toBe(TcpParse.Ok);
+    expect(parseHeader(b, 0, 19)).toBe(TcpParse.Truncated);
+    expect(parseHeader(b, 0, 0)).toBe(TcpParse.Truncated);
+    expect(parseHeader(b, 0, -1)).toBe(TcpParse.Truncated);
+    expect(parseHeader(b, 70, 20)).toBe(TcpParse.Truncated); // only 10 bytes left in the buffer
     b[12] = 4 << 4; // 16 bytes
-    expect(validateTcp(b, 0, 40)).toBe(TCP_BAD_DATA_OFFSET);
+    expect(parseHeader(b, 0, 40)).toBe(TcpParse.BadDataOffset);
     b[12] = 0;
-    expect(validateTcp(b, 0, 40)).toBe(TCP_BAD_DATA_OFFSET);
+    expect(parseHeader(b, 0, 40)).toBe(TcpParse.BadDataOffset);
     b[12] = 15 << 4; // 60 bytes
-    expect(validateTcp(b, 0, 60)).toBe(TCP_OK);
-    expect(validateTcp(b, 0, 59)).toBe(TCP_BAD_DATA_OFFSET);
-    expect(validateTcp(b, 30, 60)).toBe(TCP_BAD_DATA_OFFSET); // 60 claimed, 50 in the buffer
+    expect(parseHeader(b, 0, 60)).toBe(TcpParse.Ok);
+    expect(parseHeader(b, 0, 59)).toBe(TcpParse.BadDataOffset);
+    expect(parseHeader(b, 30, 60)).toBe(TcpParse.BadDataOffset); // 60 claimed, 50 in the buffer
     b[12] = (8 << 4) | 0x0f; // reserved bits do not matter
-    expect(validateTcp(b, 0, 32)).toBe(TCP_OK);
+    expect(parseHeader(b, 0, 32)).toBe(TcpParse.Ok);
     expect(TCP_MIN_HEADER).toBe(20);
-    expect(validateTcp(syn, T, segLen(syn))).toBe(TCP_OK);
-    expect(validateTcp(syn, T, 39)).toBe(TCP_BAD_DATA_OFFSET);
+    expect(parseHeader(syn, T, segLen(syn))).toBe(TcpParse.Ok);
+    expect(parseHeader(syn, T, 39)).toBe(TcpParse.BadDataOffset);
   });
 });
 
