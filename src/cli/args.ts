@@ -24,6 +24,9 @@ export interface StackdOptions {
   services: string[];
   apps: string[];
   congestionControl: 'newreno' | 'cubic';
+  /** TCP connections (TIME_WAIT not included) and TIME_WAIT records, for the whole process. */
+  maxConnections: number;
+  maxTimeWait: number;
   vnetHdr: boolean;
   /** --pcap: capture from the start (absolute file path, snapshot length, rotation size in MB or null). */
   pcap: { file: string; snaplen: number; maxMb: number | null } | null;
@@ -58,6 +61,10 @@ Options:
   --app PATH         load an application module into every worker (repeatable);
                      its default export receives the socket API (see README)
   --cc NAME          TCP congestion control: newreno or cubic        [default: newreno]
+  --max-connections N  TCP connections held at once, over all workers; beyond it a new
+                     client gets RST (counted: drop_tcp_conn_limit)   [default: 262144]
+  --max-time-wait N  TIME_WAIT records over all workers (compact: ~100 B each); when
+                     full the oldest ends early (drop_tcp_time_wait_limit) [default: 131072]
   --offload          IFF_VNET_HDR with TUN_F_CSUM|TUN_F_TSO4: the kernel segments our
                      64 KiB TCP super-segments and hands us GRO'd ones     [default]
   --no-offload       plain frames: no virtio-net header, no checksum/TSO/GRO offload
@@ -110,6 +117,8 @@ export const STACKD_OPTIONS = {
   services: { type: 'string' },
   app: { type: 'string', multiple: true },
   cc: { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-time-wait': { type: 'string' },
   'no-offload': { type: 'boolean' },
   offload: { type: 'boolean' },
   'log-level': { type: 'string' },
@@ -195,6 +204,8 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
   }
   const cc = values.cc ?? 'newreno';
   if (cc !== 'newreno' && cc !== 'cubic') throw new UsageError(`--cc: '${cc}' is not one of newreno|cubic`);
+  const maxConnections = intFlag('max-connections', values['max-connections'], 262_144, 16, 16_777_216);
+  const maxTimeWait = intFlag('max-time-wait', values['max-time-wait'], 131_072, 0, 16_777_216);
   const apps = (values.app ?? []).map((a) => resolve(a));
   for (const a of apps) if (!isFile(a)) throw new UsageError(`--app: no such file '${a}'`);
   // Of --offload and --no-offload the last one wins (parseArgs on Node 20 has no allowNegative).
@@ -223,6 +234,7 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
   }
   return {
     workers, tap, ip, prefixLength, gateway, mac, mtu, control, logLevel, services, apps, congestionControl: cc,
+    maxConnections, maxTimeWait,
     vnetHdr: offload,
     pcap,
     fault,

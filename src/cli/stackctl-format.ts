@@ -79,7 +79,7 @@ export function formatStats(s: StatsSnapshot): string {
     `stackd ${s.version} on ${s.tap}: ${s.ip}/${s.prefixLength}${s.gateway ? ` via ${s.gateway}` : ''}, mac ${s.mac}, mtu ${s.mtu}, ` +
       `offload ${s.offload ? 'on' : 'off'}, ${s.workers} worker${s.workers === 1 ? '' : 's'}, up ${s.uptimeSeconds} s`,
     `frames (tap): ${n(tot.tap_rx_frames)} in, ${n(tot.tap_tx_frames)} out; bytes: ${formatBytes(tot.tap_rx_bytes ?? 0)} in, ${formatBytes(tot.tap_tx_bytes ?? 0)} out`,
-    `tcp: ${n(tot.tcp_connections)} connections (${n(tot.tcp_time_wait)} in TIME_WAIT), ${n(tot.tcp_passive_opens)} passive and ` +
+    `tcp: ${n(tot.tcp_connections)} connections and ${n(tot.tcp_time_wait)} in TIME_WAIT, ${n(tot.tcp_passive_opens)} passive and ` +
       `${n(tot.tcp_active_opens)} active opens, ${n(tot.tcp_retransmits)} retransmits, ${n(tot.tcp_rto_timeouts)} timeouts`,
     `capture: ${formatCapture(s.pcap)}`,
     `fault injection: ${s.fault === null ? 'off' : `${s.fault}; ${byReason(s.faults)}`}`,

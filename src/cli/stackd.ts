@@ -44,6 +44,8 @@ async function main(): Promise<number> {
       apps: opts.apps,
       logLevel: opts.logLevel,
       congestionControl: opts.congestionControl,
+      maxConnections: opts.maxConnections,
+      maxTimeWait: opts.maxTimeWait,
       fault: opts.fault,
     },
     log,

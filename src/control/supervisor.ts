@@ -37,6 +37,9 @@ export interface StackSettings {
   apps: string[];
   logLevel: string;
   congestionControl: 'newreno' | 'cubic';
+  /** TCP connections and TIME_WAIT records for the process (split evenly over the workers). */
+  maxConnections: number;
+  maxTimeWait: number;
   /** Fault injection in every thread (--fault), or null. */
   fault: FaultConfig | null;
 }
@@ -137,6 +140,8 @@ export class Supervisor implements ControlSource {
       apps: this.settings.apps,
       logLevel: this.settings.logLevel,
       congestionControl: this.settings.congestionControl,
+      maxConnections: Math.ceil(this.settings.maxConnections / this.settings.workers),
+      maxTimeWait: Math.ceil(this.settings.maxTimeWait / this.settings.workers),
       captureRing: this.captureRings[1 + i]!,
       fault: this.settings.fault,
       rpc: chan.port2,

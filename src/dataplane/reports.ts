@@ -53,4 +53,6 @@ export interface ConnectionInfo {
   inRecovery: boolean;
   /** Duplicate ACKs counted since the last new ACK. */
   dupAcks: number;
+  /** TIME_WAIT only: ms until the record ends (a TIME_WAIT entry is a compact record: the other figures are 0). */
+  timeWaitMs?: number;
 }

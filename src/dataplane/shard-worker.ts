@@ -82,7 +82,7 @@ export class ShardWorker {
       device: device.capabilities,
     };
     this.host = new Host(config, this.txPath, this.counters, (b, off, len) => this.reinject(b, off, len), {
-      tcp: { congestionControl: data.congestionControl },
+      tcp: { congestionControl: data.congestionControl, maxConnections: data.maxConnections, maxTimeWait: data.maxTimeWait },
     });
     this.host.tcp.clock = monoMs;
     // Application calls (socket writes, reads that open the window, closes) mark
@@ -107,8 +107,15 @@ export class ShardWorker {
   /** When the loop's current park ends at the latest (ms), Infinity when not parked... or -Infinity when running. */
   private parkedUntil = -Infinity;
 
+  /** The worker's logger (set by startApps). */
+  private log: Logger | null = null;
+  /** The connection-limit refusals already logged, and when the count is looked at next (ms). */
+  private refusalsLogged = 0;
+  private limitsCheckAt = 0;
+
   /** Starts the built-in services and applications in this worker; they log to `log`. */
   async startApps(log: Logger): Promise<void> {
+    this.log = log;
     const api = createStackApi({
       host: this.host,
       tcp: this.host.tcp,
@@ -131,7 +138,15 @@ export class ShardWorker {
       resetLatency: () => this.latency.reset(),
       arpEntries: () =>
         this.host.arp.cache.entriesSnapshot().map(([ip, mac, exp]) => [formatIpv4(ip), formatMac(mac), Math.round(exp - monoMs())]),
-      connections: () => [...this.host.tcp.connections()].map((c) => connectionInfo(c, this.data.index)),
+      connections: () => {
+        const now = monoMs();
+        const w = this.data.index;
+        const local = this.host.config.ip;
+        return [
+          ...[...this.host.tcp.connections()].map((c) => connectionInfo(c, w)),
+          ...[...this.host.tcp.timeWaitRecords()].map((r) => timeWaitInfo(r, local, w, now)),
+        ];
+      },
     };
   }
 
@@ -151,6 +166,7 @@ export class ShardWorker {
         this.flush();
         const held = this.holding;
         if (held !== null && held.nextDue() <= now) held.releaseDue(now);
+        if (now >= this.limitsCheckAt) this.warnAboutLimits(now);
         if (n >= BATCH) {
           await yieldToLoop(); // busy: let timers, RPC and applications run between batches
           continue;
@@ -168,6 +184,18 @@ export class ShardWorker {
     } finally {
       clearInterval(keepAlive);
     }
+  }
+
+  /** Logs (at most every 10 s) the new clients the connection limit refused since the last time. */
+  private warnAboutLimits(now: number): void {
+    this.limitsCheckAt = now + 10_000;
+    const refused = this.counters[C.drop_tcp_conn_limit]!;
+    if (refused <= this.refusalsLogged) return;
+    this.log?.warn(
+      { worker: this.data.index, refused: refused - this.refusalsLogged, maxConnections: this.data.maxConnections },
+      'connection limit reached: new clients refused with RST (--max-connections)',
+    );
+    this.refusalsLogged = refused;
   }
 
   /** When the loop must run next: the core's next timer, or the next frame the device holds back (ms). */
@@ -223,6 +251,22 @@ export class ShardWorker {
     copyBytes(b, off, out, o + ETH_HEADER_LEN, len);
     this.tx.commit(ETH_HEADER_LEN + len, KIND_REINJECT, this.curT0, monoMs());
   }
+}
+
+/** A TIME_WAIT record as GET /connections shows it. */
+function timeWaitInfo(
+  r: { localPort: number; remoteIp: number; remotePort: number; endsAt: number }, localIp: number, worker: number, now: number,
+): ConnectionInfo {
+  return {
+    worker,
+    local: `${formatIpv4(localIp)}:${r.localPort}`,
+    remote: `${formatIpv4(r.remoteIp)}:${r.remotePort}`,
+    state: 'TIME_WAIT',
+    bytesIn: 0, bytesOut: 0, srttMs: 0, rtoMs: 0, cwnd: 0, ssthresh: null, sndWnd: 0, rcvWnd: 0, sendQueued: 0, recvUnread: 0, mss: 0,
+    options: { timestamps: false, sack: false, sndWscale: 0, rcvWscale: 0 },
+    retransmitting: false, rttvarMs: 0, rtoBackoffs: 0, inRecovery: false, dupAcks: 0,
+    timeWaitMs: Math.max(0, Math.round(r.endsAt - now)),
+  };
 }
 
 /** A connection as GET /connections shows it. */

@@ -72,6 +72,9 @@ export interface ShardWorkerData {
   logLevel: string;
   /** TCP congestion control. */
   congestionControl: 'newreno' | 'cubic';
+  /** This worker's share of the process's TCP connection and TIME_WAIT limits. */
+  maxConnections: number;
+  maxTimeWait: number;
   /** This worker's capture ring (dataplane/capture-ring.ts). */
   captureRing: SharedArrayBuffer;
   /** Fault injection on this worker's direct transmit path (--fault), or null. */

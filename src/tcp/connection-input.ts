@@ -33,7 +33,7 @@ import type { InSegment } from './segment.js';
 import { ACK_TOO_OLD, ACK_UNSENT } from './sender.js';
 import { seqAdd, seqGt, seqLeq, seqLt, seqSub } from './seq.js';
 import { State } from './tcp-state.js';
-import { T_FINWAIT2, T_RTO, T_TIMEWAIT } from './timers.js';
+import { T_FINWAIT2, T_RTO } from './timers.js';
 
 /** Processes a segment for this connection (RFC 9293 3.10.7). */
 export function segmentArrives(c: TcpConnection, seg: InSegment, now: number): void {
@@ -102,10 +102,6 @@ function inputSynSent(c: TcpConnection, seg: InSegment, now: number): void {
 function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void {
   const f = seg.flags;
   const counters = c.host.counters;
-  if (c.state === State.TIME_WAIT) {
-    inputTimeWait(c, seg, now);
-    return;
-  }
   // Simultaneous open (RFC 9293 3.5 figure 8, line 6): in SYN_RECEIVED after an active
   // open, the peer's SYN-ACK repeats its SYN at IRS, which the acceptability test below
   // would reject (it lies before RCV.NXT). Like Linux (tcp_validate_incoming), take it
@@ -276,34 +272,3 @@ function receiveText(c: TcpConnection, seg: InSegment, fin: boolean, now: number
   if (how === ACK_NOW) c.out.ackNow();
   else if (how === ACK_DELAYED) c.out.ackLater(now);
 }
-
-/** TIME_WAIT: re-ACK a retransmitted FIN and restart 2MSL; RST is ignored (RFC 1337). */
-function inputTimeWait(c: TcpConnection, seg: InSegment, now: number): void {
-  const f = seg.flags;
-  if (f & TCP_RST) return;
-  if (f & TCP_FIN) {
-    c.out.ackNow();
-    c.timers.set(T_TIMEWAIT, now + 2 * c.host.config.mslMs);
-    return;
-  }
-  if (f & TCP_ACK && seg.dataLen === 0) return;
-  c.out.ackNow();
-}
-
-/**
- * RFC 9293 3.10.7.4 / Linux tcp_timewait_state_process: may a SYN for this 4-tuple in
- * TIME_WAIT open a new connection? Yes if its sequence number is above RCV.NXT or its
- * timestamp is newer than TS.Recent.
- */
-export function timeWaitAcceptsSyn(c: TcpConnection, seg: InSegment): boolean {
-  // As Linux: PAWS rejects an older TSval outright; otherwise a higher sequence number
-  // or a newer TSval will do (a SYN with the same TSval and a higher sequence is a
-  // new incarnation too).
-  if (c.tsEnabled && seg.opts.hasTimestamp) {
-    const d = seqSub(seg.opts.tsVal, c.rcv.tsRecent);
-    if (d < 0) return false;
-    return d > 0 || seqGt(seg.seq, c.rcv.rcvNxt);
-  }
-  return seqGt(seg.seq, c.rcv.rcvNxt);
-}
-

@@ -23,7 +23,7 @@
 import { C } from '../base/counters.js';
 import type { TcpConnection } from './connection.js';
 import { State } from './tcp-state.js';
-import { T_DELACK, T_FINWAIT2, T_KEEPALIVE, T_PERSIST, T_RTO, T_TIMEWAIT } from './timers.js';
+import { T_DELACK, T_FINWAIT2, T_KEEPALIVE, T_PERSIST, T_RTO } from './timers.js';
 
 /** Runs the connection's timers due at `now`, then sends what they made due. */
 export function runDueTimers(c: TcpConnection, now: number): void {
@@ -54,9 +54,6 @@ export function runDueTimers(c: TcpConnection, now: number): void {
       case T_KEEPALIVE:
         keepaliveTimeout(c, now);
         break;
-      case T_TIMEWAIT:
-        c.terminate(undefined);
-        return;
       case T_FINWAIT2:
         if (c.state === State.FIN_WAIT_2 && c.orphaned) {
           // Linux tcp_fin_timeout: the orphan's FIN_WAIT_2 (timewait) socket expires
@@ -123,15 +120,18 @@ function keepaliveTimeout(c: TcpConnection, now: number): void {
   c.timers.set(T_KEEPALIVE, now + c.host.config.keepaliveIntervalMs);
 }
 
-/** TIME_WAIT (RFC 9293 3.6): 2·MSL, then gone; the socket hears the close now. */
+/**
+ * TIME_WAIT (RFC 9293 3.6): the socket hears the close now; the layer keeps a compact
+ * record for 2·MSL (./time-wait.ts) and the connection object leaves its tables (it still
+ * sends the ACK this segment owes).
+ */
 export function enterTimeWait(c: TcpConnection, now: number): void {
   uncountOrphan(c);
   c.state = State.TIME_WAIT;
   c.timers.clearAll();
-  c.timers.set(T_TIMEWAIT, now + 2 * c.host.config.mslMs);
   c.notifyClosed(undefined);
   c.snd.buf.dispose(); // our FIN is ACKed: nothing left to send
-  c.host.onTimeWait(c);
+  c.host.onTimeWait(c, now);
 }
 
 /** close() made the connection an orphan: counted against maxOrphans (see the header). */

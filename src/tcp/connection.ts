@@ -21,7 +21,7 @@
 import { C, type Counters } from '../base/counters.js';
 import { armKeepalive, becomeOrphan, runDueTimers, uncountOrphan } from './connection-timers.js';
 import type { TcpConnectionEvents, TcpConnectionHandle, TcpErrorCode } from './connection-handle.js';
-import { segmentArrives, takeSynOptions, timeWaitAcceptsSyn } from './connection-input.js';
+import { segmentArrives, takeSynOptions } from './connection-input.js';
 import { ConnectionOutput } from './connection-output.js';
 import { TcpReceiver } from './receiver.js';
 import type { InSegment } from './segment.js';
@@ -47,8 +47,10 @@ export interface ConnectionHost {
   onEstablished(c: TcpConnection): void;
   /** The connection is gone from every state: remove it from the tables. */
   onClosed(c: TcpConnection): void;
-  /** The connection entered TIME_WAIT. */
-  onTimeWait(c: TcpConnection): void;
+  /** The connection entered TIME_WAIT at `now`: the layer keeps its record (./time-wait.ts) and lets go of it. */
+  onTimeWait(c: TcpConnection, now: number): void;
+  /** True while the TIME_WAIT record (slot, generation) of a connection is held. */
+  timeWaitHeld(slot: number, generation: number): boolean;
   /** One more (+1) or one fewer (−1) orphan (close() called, not yet in TIME_WAIT or CLOSED). */
   orphanCountChanged(delta: number): void;
   /** Orphans in the shard now (for maxOrphans). */
@@ -87,8 +89,9 @@ export class TcpConnection implements TcpConnectionHandle {
   listenerPort = 0;
   /** Counted in its listener's SYN queue (until ESTABLISHED or closed). */
   countedInSynQueue = false;
-  /** Entered TIME_WAIT (counted in the layer's TIME_WAIT total). */
-  wasTimeWait = false;
+  /** Its TIME_WAIT record (./time-wait.ts): slot and generation (slot -1: none). */
+  timeWaitSlot = -1;
+  timeWaitGeneration = 0;
   /** Counted in the layer's orphan gauge (./connection-timers.ts keeps it). */
   countedOrphan = false;
   /** The socket was told about the peer's FIN (onEnd). */
@@ -125,6 +128,8 @@ export class TcpConnection implements TcpConnectionHandle {
 
   /** RFC 9293 state name. */
   get stateName(): string {
+    // In TIME_WAIT the layer keeps only a record: the connection is CLOSED once it ends.
+    if (this.state === State.TIME_WAIT && !this.host.timeWaitHeld(this.timeWaitSlot, this.timeWaitGeneration)) return 'CLOSED';
     return STATE_NAMES[this.state];
   }
 
@@ -196,11 +201,6 @@ export class TcpConnection implements TcpConnectionHandle {
   /** Sends what is due: data/FIN from the sender, then a pure ACK if one is still owed. */
   flush(now: number): void {
     this.out.flush(now);
-  }
-
-  /** May a SYN for this 4-tuple in TIME_WAIT open a new connection? (./connection-input.ts) */
-  timeWaitAcceptsSyn(seg: InSegment): boolean {
-    return timeWaitAcceptsSyn(this, seg);
   }
 
   /** Ends the connection: CLOSED, timers off, tables updated, socket told (once). */

@@ -27,9 +27,15 @@ export interface TcpConfig {
   keepaliveProbes: number;
   /** Half-open connections per listener (SYN queue); beyond it, SYN cookies. */
   synQueue: number;
-  /** Connections per shard (all states); beyond it new SYNs are dropped (counted). */
+  /**
+   * Connections per shard (every state but TIME_WAIT); beyond it a new SYN is answered with
+   * RST and an active open fails (counted: drop_tcp_conn_limit).
+   */
   maxConnections: number;
-  /** TIME_WAIT connections per shard (Linux tcp_max_tw_buckets); beyond it they close at once. */
+  /**
+   * TIME_WAIT records per shard (Linux tcp_max_tw_buckets, ./time-wait.ts); when full the
+   * oldest record ends early (counted: drop_tcp_time_wait_limit); 0: no TIME_WAIT at all.
+   */
   maxTimeWait: number;
   /** Out-of-order segments kept per connection. */
   maxOooSegments: number;
@@ -82,8 +88,8 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   keepaliveIntervalMs: 75_000,
   keepaliveProbes: 9,
   synQueue: 256,
-  maxConnections: 32_768,
-  maxTimeWait: 16_384,
+  maxConnections: 262_144,
+  maxTimeWait: 131_072,
   maxOooSegments: 256,
   challengeAckLimit: 1000,
   invalidAckIntervalMs: 500,

@@ -26,6 +26,7 @@ import { IsnGenerator } from './isn.js';
 import { InSegment } from './segment.js';
 import { SegmentWriter } from './segment-writer.js';
 import { TcpParse, TcpRepr } from '../wire/tcp-repr.js';
+import { NO_RECORD, TimeWaitTable } from './time-wait.js';
 import { seqAdd, seqSub } from './seq.js';
 import { SynCookies, cookieTsSackOk, cookieTsWscale, decodeCookieTs, encodeCookieTs } from './syn-cookie.js';
 import { DEFAULT_TCP_CONFIG, windowScaleFor, type TcpConfig } from './tcp-config.js';
@@ -61,7 +62,8 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
   private readonly isnGen: IsnGenerator;
   private readonly cookies: SynCookies;
   private connCount = 0;
-  private timeWaitCount = 0;
+  /** TIME_WAIT records (the connections themselves are gone from `conns`). */
+  private readonly timeWait: TimeWaitTable;
   private orphanCount = 0;
   /** RFC 5961 7: start (ms) of the current one-second challenge-ACK window, and what is left of its budget. */
   private challengeWindowStart = -Infinity;
@@ -84,6 +86,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
     this.config = { ...DEFAULT_TCP_CONFIG, ...config };
     this.ourMss = mtu - 40;
     this.writer = new SegmentWriter(ip, counters, localIp, device);
+    this.timeWait = new TimeWaitTable(this.config.maxTimeWait);
     this.isnGen = new IsnGenerator(secret);
     this.cookies = new SynCookies(secret);
     this.nextEphemeral = EPHEMERAL_FIRST + ((shardIndex * 7919) % (EPHEMERAL_LAST - EPHEMERAL_FIRST));
@@ -113,7 +116,6 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
       m.delete(key);
       if (m.size === 0) this.conns.delete(c.localPort);
       this.connCount--;
-      if (c.wasTimeWait) this.timeWaitCount--;
     }
     if (c.listenerPort !== 0 && c.countedInSynQueue) {
       const l = this.listeners.get(c.listenerPort);
@@ -123,16 +125,32 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
     this.updateGauges();
   }
 
-  onTimeWait(c: TcpConnection): void {
-    c.wasTimeWait = true;
-    this.timeWaitCount++;
-    if (this.timeWaitCount > this.config.maxTimeWait) {
-      // Over the TIME_WAIT limit: like Linux, still ACK the peer's FIN, then skip TIME_WAIT.
+  onTimeWait(c: TcpConnection, now: number): void {
+    const tw = this.timeWait;
+    if (tw.capacity <= 0) {
+      // No TIME_WAIT at all: like Linux over tcp_max_tw_buckets, still ACK the peer's FIN.
       this.counters[C.drop_tcp_time_wait_limit]++;
-      c.flush(c.lastNow);
+      c.flush(now);
       c.terminate(undefined);
+      return;
     }
+    const slot = tw.add(
+      c.localPort, c.remoteIp, c.remotePort, c.snd.sndMax, c.rcv.rcvNxt, c.rcv.windowField(false),
+      c.tsEnabled, c.rcv.tsRecent, this.tsOffset(c.remoteIp), now + 2 * this.config.mslMs,
+    );
+    // A full table made room by ending its oldest record early (serving new connections
+    // matters more than the last seconds of an old one's TIME_WAIT).
+    if (tw.evicted > 0) this.counters[C.drop_tcp_time_wait_limit]++;
+    c.timeWaitSlot = slot;
+    c.timeWaitGeneration = tw.generationOf(slot);
+    // The record answers for the 4-tuple from now on: the connection leaves the tables (it
+    // still sends the ACK this segment owes, then nothing refers to it).
+    this.detach(c);
     this.updateGauges();
+  }
+
+  timeWaitHeld(slot: number, generation: number): boolean {
+    return this.timeWait.alive(slot, generation);
   }
 
   orphanCountChanged(delta: number): void {
@@ -182,6 +200,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
       if (this.listeners.has(port)) continue;
       if (shardOf(hashFourTuple(this.localIp, port, remoteIp, remotePort, 6), this.shardCount) !== this.shardIndex) continue;
       if (this.lookup(port, remoteIp, remotePort) !== undefined) continue;
+      if (this.timeWait.lookup(port, remoteIp, remotePort) !== NO_RECORD) continue; // still in TIME_WAIT
       this.nextEphemeral = port + 1;
       if (this.connCount >= this.config.maxConnections) {
         this.counters[C.drop_tcp_conn_limit]++;
@@ -236,12 +255,21 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
     s.b = b;
     s.src = src;
     s.dst = dst;
-    let c = this.lookup(s.dstPort, src, s.srcPort);
-    if (c !== undefined && c.state === State.TIME_WAIT && s.flags & TCP_SYN && !(s.flags & (TCP_ACK | TCP_RST)) && c.timeWaitAcceptsSyn(s)) {
-      // A new incarnation (Linux-like TIME_WAIT reuse): forget the old one, open anew.
-      this.counters[C.tcp_time_wait_reused]++;
-      c.terminate(undefined);
-      c = undefined;
+    const c = this.lookup(s.dstPort, src, s.srcPort);
+    if (c === undefined && this.timeWait.size > 0) {
+      const tw = this.timeWait.lookup(s.dstPort, src, s.srcPort);
+      if (tw !== NO_RECORD) {
+        const f = s.flags;
+        if (!(f & TCP_SYN && !(f & (TCP_ACK | TCP_RST)) && this.timeWait.acceptsSyn(tw, s.seq, s.opts.hasTimestamp, s.opts.tsVal))) {
+          this.counters[C.tcp_segments_rx]++;
+          this.timeWaitInput(tw, s, now);
+          return;
+        }
+        // A new incarnation (Linux-like TIME_WAIT reuse): forget the old one, open anew.
+        this.counters[C.tcp_time_wait_reused]++;
+        this.timeWait.remove(tw);
+        this.updateGauges();
+      }
     }
     if (c !== undefined) {
       c.input(s, now);
@@ -250,6 +278,29 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
     }
     this.counters[C.tcp_segments_rx]++;
     this.noConnection(s, now);
+  }
+
+  /**
+   * A segment for a 4-tuple in TIME_WAIT (RFC 9293 3.10.7.4): a retransmitted FIN is ACKed
+   * again and restarts 2·MSL; RST is ignored (RFC 1337); a bare ACK is dropped; anything
+   * else gets an ACK.
+   */
+  private timeWaitInput(tw: number, s: InSegment, now: number): void {
+    const f = s.flags;
+    if (f & TCP_RST) return;
+    if (f & TCP_FIN) {
+      this.timeWait.restart(tw, now + 2 * this.config.mslMs);
+    } else if (f & TCP_ACK && s.dataLen === 0) {
+      return;
+    }
+    const t = this.timeWait;
+    const r = this.replyTo(s, t.seqOf(tw), t.ackOf(tw), TCP_ACK, t.windowOf(tw));
+    if (t.timestampsOf(tw)) {
+      r.opts.hasTimestamp = true;
+      r.opts.tsVal = (Math.floor(now) + t.tsOffsetOf(tw)) >>> 0;
+      r.opts.tsEcr = t.tsRecentOf(tw);
+    }
+    this.writer.send(s.src, r, null, 0, now);
   }
 
   private noConnection(s: InSegment, now: number): void {
@@ -275,7 +326,10 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
 
   private passiveOpen(l: Listener, s: InSegment, now: number): void {
     if (this.connCount >= this.config.maxConnections) {
+      // The connection table is full: refuse at once (the client sees ECONNREFUSED) rather
+      // than drop the SYN and leave it retrying for a minute.
       this.counters[C.drop_tcp_conn_limit]++;
+      this.sendRst(s, now);
       return;
     }
     if (l.synQueue >= l.backlog) {
@@ -324,6 +378,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
     }
     if (this.connCount >= this.config.maxConnections) {
       this.counters[C.drop_tcp_conn_limit]++;
+      this.sendRst(s, now);
       return true;
     }
     let wscale = -1;
@@ -371,9 +426,10 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
 
   // ------------------------------------------------------------ timers and flushing
 
-  /** Runs connection timers due at `now`. */
+  /** Runs connection timers due at `now`, and ends the TIME_WAIT records due. */
   poll(now: number): void {
     this.now = now;
+    if (this.timeWait.expire(now) > 0) this.updateGauges();
     let guard = 0;
     while (this.heap.peekDeadline() <= now && guard++ < 100_000) {
       const c = this.heap.pop()!;
@@ -389,7 +445,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
   /** Earliest timer deadline of any connection: a timer that is really armed then. */
   nextDeadline(): number {
     this.settleTop();
-    return this.heap.peekDeadline();
+    return Math.min(this.heap.peekDeadline(), this.timeWait.nextEnd());
   }
 
   /**
@@ -442,6 +498,16 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
     return this.conns.get(localPort)?.get(remoteIp * 65536 + remotePort);
   }
 
+  /** Takes `c` out of the connection table without ending it (it moved to TIME_WAIT). */
+  private detach(c: TcpConnection): void {
+    const m = this.conns.get(c.localPort);
+    const key = c.remoteIp * 65536 + c.remotePort;
+    if (m?.get(key) !== c) return;
+    m.delete(key);
+    if (m.size === 0) this.conns.delete(c.localPort);
+    this.connCount--;
+  }
+
   private insert(c: TcpConnection): void {
     let m = this.conns.get(c.localPort);
     if (!m) {
@@ -461,12 +527,20 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
 
   private updateGauges(): void {
     this.counters[C.tcp_connections] = this.connCount;
-    this.counters[C.tcp_time_wait] = this.timeWaitCount;
+    this.counters[C.tcp_time_wait] = this.timeWait.size;
     this.counters[C.tcp_syn_queue] = this.synQueueTotal();
   }
 
-  /** Every connection (for /connections and tests). */
+  /** Every connection (for /connections and tests); TIME_WAIT ones are in timeWaitRecords(). */
   *connections(): IterableIterator<TcpConnection> {
     for (const m of this.conns.values()) yield* m.values();
+  }
+
+  /** The TIME_WAIT records, oldest first: 4-tuple and when each ends (ms). */
+  *timeWaitRecords(): IterableIterator<{ localPort: number; remoteIp: number; remotePort: number; endsAt: number }> {
+    const t = this.timeWait;
+    for (const s of t.records()) {
+      yield { localPort: t.localPortOf(s), remoteIp: t.remoteIpOf(s), remotePort: t.remotePortOf(s), endsAt: t.endOf(s) };
+    }
   }
 }

@@ -3,15 +3,15 @@
  * the TCP layer asks each connection for its earliest deadline and calls it back when due.
  *
  * RFC 6298 (retransmission), RFC 9293 3.8.6.1 (zero-window probing, "persist"),
- * RFC 1122 4.2.3.2 (delayed ACK), 4.2.3.6 (keepalive), RFC 9293 3.4.2 / 3.6 (TIME_WAIT 2×MSL),
+ * RFC 1122 4.2.3.2 (delayed ACK), 4.2.3.6 (keepalive),
  * Linux tcp_fin_timeout (FIN_WAIT_2).
  */
 
-/** Timer slots. */
-export const T_RTO = 0, T_PERSIST = 1, T_DELACK = 2, T_KEEPALIVE = 3, T_TIMEWAIT = 4, T_FINWAIT2 = 5;
-/** Names for /connections. */
-export const TIMER_NAMES = ['rto', 'persist', 'delack', 'keepalive', 'timewait', 'finwait2'] as const;
-const N = TIMER_NAMES.length;
+/** Timer slots (TIME_WAIT has none: the layer's TIME_WAIT table ends its records, ./time-wait.ts). */
+export const T_RTO = 0, T_PERSIST = 1, T_DELACK = 2, T_KEEPALIVE = 3, T_FINWAIT2 = 4;
+/** Number of timer slots. */
+export const TIMER_SLOTS = 5;
+const N = TIMER_SLOTS;
 
 /** Deadlines of one connection; Infinity = not armed. */
 export class TcpTimers {

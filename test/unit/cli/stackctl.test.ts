@@ -66,7 +66,7 @@ describe('stackctl text', () => {
       [
         'stackd 0.1.0 on tap0: 10.10.0.4/24, mac 02:00:00:00:00:04, mtu 1500, offload on, 2 workers, up 42.5 s',
         'frames (tap): 1000 in, 900 out; bytes: 1.5 MB in, 750.0 kB out',
-        'tcp: 4 connections (0 in TIME_WAIT), 10 passive and 2 active opens, 4 retransmits, 0 timeouts',
+        'tcp: 4 connections and 0 in TIME_WAIT, 10 passive and 2 active opens, 4 retransmits, 0 timeouts',
         'capture: off',
         'fault injection: drop=1%,seed=7; rx_dropped 5',
         'drops: rx_ring_full 2, tcp_checksum 1',

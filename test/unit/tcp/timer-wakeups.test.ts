@@ -8,14 +8,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Host } from '../../../src/iface/host.js';
-import { TIMER_NAMES, TcpTimers } from '../../../src/tcp/timers.js';
+import { TIMER_SLOTS, TcpTimers } from '../../../src/tcp/timers.js';
 import { TcpPair } from '../../helpers/tcp-pair.js';
 
 /** Earliest deadline of a timer really armed on any of the host's connections (scanning every slot). */
 function earliestArmed(h: Host): number {
   let e = Infinity;
   for (const c of h.tcp.connections()) {
-    for (let t = 0; t < TIMER_NAMES.length; t++) e = Math.min(e, c.timers.deadline(t));
+    for (let t = 0; t < TIMER_SLOTS; t++) e = Math.min(e, c.timers.deadline(t));
   }
   return e;
 }

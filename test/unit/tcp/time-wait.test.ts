@@ -1,0 +1,129 @@
+/**
+ * TIME_WAIT as compact records (src/tcp/time-wait.ts) and the TCP layer's use of them:
+ * records end in order, a retransmitted FIN moves one to the back, a full table drops its
+ * oldest record to make room (counted) instead of refusing the new one, a freed slot's
+ * generation tells an old holder its record is gone, and a closed connection leaves the
+ * connection table while its record answers the peer.
+ */
+import { describe, expect, it } from 'vitest';
+import { C } from '../../../src/base/counters.js';
+import { NO_RECORD, TimeWaitTable } from '../../../src/tcp/time-wait.js';
+import { TcpPair } from '../../helpers/tcp-pair.js';
+
+function add(t: TimeWaitTable, port: number, end: number): number {
+  return t.add(80, 0x0a000001, port, 1000 + port, 2000 + port, 500, false, 0, 0, end);
+}
+
+describe('TimeWaitTable', () => {
+  it('finds records by 4-tuple and ends them in the order of their end, oldest first', () => {
+    const t = new TimeWaitTable(10);
+    for (let p = 1; p <= 5; p++) add(t, p, 100 + p);
+    expect(t.size).toBe(5);
+    expect(t.lookup(80, 0x0a000001, 3)).not.toBe(NO_RECORD);
+    expect(t.lookup(81, 0x0a000001, 3)).toBe(NO_RECORD);
+    expect(t.nextEnd()).toBe(101);
+    expect(t.expire(103)).toBe(3);
+    expect([...t.records()].map((s) => t.remotePortOf(s))).toEqual([4, 5]);
+    expect(t.lookup(80, 0x0a000001, 2)).toBe(NO_RECORD);
+  });
+
+  it('restart() moves a record to the back with its new end', () => {
+    const t = new TimeWaitTable(10);
+    const a = add(t, 1, 100);
+    add(t, 2, 110);
+    t.restart(a, 200);
+    expect([...t.records()].map((s) => t.remotePortOf(s))).toEqual([2, 1]);
+    expect(t.expire(150)).toBe(1);
+    expect(t.nextEnd()).toBe(200);
+  });
+
+  it('a full table drops its oldest record for a new one and says so; capacity 0 holds nothing', () => {
+    const t = new TimeWaitTable(3);
+    for (let p = 1; p <= 3; p++) add(t, p, 100 + p);
+    expect(t.evicted).toBe(0);
+    add(t, 4, 104);
+    expect(t.evicted).toBe(1);
+    expect(t.size).toBe(3);
+    expect([...t.records()].map((s) => t.remotePortOf(s))).toEqual([2, 3, 4]);
+    expect(new TimeWaitTable(0).add(80, 1, 1, 0, 0, 0, false, 0, 0, 1)).toBe(NO_RECORD);
+  });
+
+  it('a freed slot changes generation, so an old holder sees its record gone even when the slot is reused', () => {
+    const t = new TimeWaitTable(1);
+    const s = add(t, 1, 100);
+    const g = t.generationOf(s);
+    expect(t.alive(s, g)).toBe(true);
+    const s2 = add(t, 2, 101); // evicts the first, reuses its slot
+    expect(s2).toBe(s);
+    expect(t.alive(s, g)).toBe(false);
+    expect(t.alive(s2, t.generationOf(s2))).toBe(true);
+  });
+
+  it('grows past its first arrays and keeps every record', () => {
+    const t = new TimeWaitTable(5000);
+    for (let p = 1; p <= 3000; p++) add(t, p, p);
+    expect(t.size).toBe(3000);
+    expect(t.seqOf(t.lookup(80, 0x0a000001, 2999))).toBe(1000 + 2999);
+    expect(t.expire(3000)).toBe(3000);
+    expect(t.size).toBe(0);
+  });
+
+  it('RFC 9293 3.10.7.4 / Linux: a SYN reopens over a record with a higher sequence number or a newer TSval, not an older TSval', () => {
+    const t = new TimeWaitTable(4);
+    const plain = t.add(80, 1, 1, 0, 5000, 0, false, 0, 0, 100);
+    expect(t.acceptsSyn(plain, 5001, false, 0)).toBe(true);
+    expect(t.acceptsSyn(plain, 4999, false, 0)).toBe(false);
+    const ts = t.add(80, 1, 2, 0, 5000, 0, true, 777, 0, 100);
+    expect(t.acceptsSyn(ts, 4000, true, 778)).toBe(true);
+    expect(t.acceptsSyn(ts, 6000, true, 776)).toBe(false);
+    expect(t.acceptsSyn(ts, 6000, true, 777)).toBe(true);
+    expect(t.acceptsSyn(ts, 4000, true, 777)).toBe(false);
+  });
+});
+
+describe('TIME_WAIT in the TCP layer', () => {
+  it('the active closer keeps a record, not the connection; a full table drops the oldest record and new connections are served', () => {
+    const p = new TcpPair({ tcp: { maxTimeWait: 2 } }, {});
+    const closeOne = (port: number) => {
+      const { client, server } = p.connect(port);
+      client.shutdownWrite();
+      p.run(p.now + 100);
+      server.shutdownWrite();
+      p.run(p.now + 100);
+      return client;
+    };
+    const first = closeOne(81);
+    expect(first.stateName).toBe('TIME_WAIT');
+    expect([...p.a.tcp.connections()]).toHaveLength(0); // only a record remains
+    expect(p.countersA[C.tcp_time_wait]).toBe(1);
+    closeOne(82);
+    const third = closeOne(83);
+    expect(p.countersA[C.tcp_time_wait]).toBe(2);
+    expect(p.countersA[C.drop_tcp_time_wait_limit]).toBe(1);
+    expect(first.stateName).toBe('CLOSED'); // its record made room
+    expect(third.stateName).toBe('TIME_WAIT');
+    expect([...p.a.tcp.timeWaitRecords()].map((r) => r.remotePort)).toEqual([82, 83]);
+    // No RST and no FIN retransmission anywhere: each final ACK went out before the record.
+    expect(p.countersA[C.tcp_resets_tx]! + p.countersB[C.tcp_resets_tx]!).toBe(0);
+    expect(p.countersB[C.tcp_retransmits]).toBe(0);
+  });
+});
+
+describe('the connection limit', () => {
+  it('a full connection table refuses a new client at once with RST (counted), and serves again once a connection ends', () => {
+    const p = new TcpPair({}, { tcp: { maxConnections: 1 } });
+    const first = p.connect(80);
+    expect(first.server.stateName).toBe('ESTABLISHED');
+    const second = p.a.tcp.connect(p.b.config.ip, 80)!;
+    const rec = { err: '' as string | undefined };
+    second.events = { onConnect() {}, onData() {}, onEnd() {}, onWritable() {}, onClose(e) { rec.err = e; } };
+    p.run(p.now + 100);
+    expect(rec.err).toBe('ECONNREFUSED');
+    expect(p.countersB[C.drop_tcp_conn_limit]).toBe(1);
+    first.client.abort();
+    p.run(p.now + 100);
+    const third = p.a.tcp.connect(p.b.config.ip, 80)!;
+    p.run(p.now + 100);
+    expect(third.stateName).toBe('ESTABLISHED');
+  });
+});
