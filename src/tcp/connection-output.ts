@@ -14,7 +14,7 @@
  * tcp_oow_rate_limited does).
  */
 import { TCP_ACK, TCP_RST, TCP_SYN } from '../wire/tcp.js';
-import { TcpRepr } from '../wire/tcp-repr.js';
+import type { TcpRepr } from '../wire/tcp-repr.js';
 import { C } from '../base/counters.js';
 import type { ConnectionHost, TcpConnection } from './connection.js';
 import type { TcpReceiver } from './receiver.js';
@@ -31,8 +31,6 @@ export class ConnectionOutput implements SenderTransmit {
   private readonly rcv: TcpReceiver;
   private readonly timers: TcpTimers;
   private readonly remoteIp: number;
-  /** The header of the segment being built (one per connection, reused; the ports are fixed). */
-  private readonly seg = new TcpRepr();
   /** Timestamp clock offset for this address pair (RFC 7323 5.4). */
   private readonly tsOff: number;
   /** An ACK is to go out now: with data if flush() sends any, else alone. */
@@ -47,16 +45,13 @@ export class ConnectionOutput implements SenderTransmit {
     this.timers = c.timers;
     this.remoteIp = c.remoteIp;
     this.tsOff = host.tsOffset(c.remoteIp);
-    this.seg.srcPort = c.localPort;
-    this.seg.dstPort = c.remotePort;
   }
 
   /** Sends our SYN (active open) or SYN-ACK, offering or answering the options (RFC 9293 3.5). */
   sendSyn(ack: boolean, now: number): void {
     const cfg = this.host.config;
-    const r = this.seg;
+    const r = this.header();
     const o = r.opts;
-    o.reset();
     o.mss = this.host.ourMss;
     const offerWs = ack ? this.rcv.wscale > 0 || this.snd.wscale > 0 : cfg.windowScaling;
     o.wscale = offerWs && cfg.windowScaling ? this.rcv.wscale : -1;
@@ -100,16 +95,15 @@ export class ConnectionOutput implements SenderTransmit {
 
   /** Sends a segment with the current ACK, window, timestamps and SACK blocks. */
   private emit(seq: number, flags: number, dataOffset: number, len: number, now: number): boolean {
-    const r = this.seg;
+    const r = this.header();
     const o = r.opts;
-    o.reset();
     if (this.c.tsEnabled) {
       o.hasTimestamp = true;
       o.tsVal = this.tsNow(now);
       o.tsEcr = this.rcv.tsRecent;
     }
-    if (this.c.sackEnabled && this.rcv.ooo.segments > 0) {
-      o.sackCount = this.rcv.ooo.sackBlocks(o.sackBlocks, this.c.tsEnabled ? 3 : 4);
+    if (this.c.sackEnabled && this.rcv.oooSegments > 0) {
+      o.sackCount = this.rcv.sackBlocks(o.sackBlocks, this.c.tsEnabled ? 3 : 4);
     }
     const window = this.rcv.windowField(false);
     r.seq = seq;
@@ -166,8 +160,7 @@ export class ConnectionOutput implements SenderTransmit {
 
   /** Sends RST (RFC 9293 3.10.7.1 forms). */
   sendRst(seq: number, ack: number, withAck: boolean, now: number): void {
-    const r = this.seg;
-    r.opts.reset();
+    const r = this.header();
     r.seq = seq;
     r.ack = ack;
     r.flags = TCP_RST | (withAck ? TCP_ACK : 0);
@@ -193,6 +186,18 @@ export class ConnectionOutput implements SenderTransmit {
       this.ackOwed = false;
       if (st !== State.CLOSED && st !== State.SYN_SENT) this.emit(this.snd.sndMax, TCP_ACK, 0, 0, now);
     }
+  }
+
+  /**
+   * The header to fill for our next segment: the layer's one TcpRepr (segments are built
+   * and sent one at a time), with this connection's ports and no options yet.
+   */
+  private header(): TcpRepr {
+    const r = this.host.outSegment;
+    r.srcPort = this.c.localPort;
+    r.dstPort = this.c.remotePort;
+    r.opts.reset();
+    return r;
   }
 
   /** Our TSval now (RFC 7323 5.4: the ms clock plus this address pair's offset). */

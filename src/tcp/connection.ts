@@ -22,6 +22,7 @@ import { C, type Counters } from '../base/counters.js';
 import { armKeepalive, becomeOrphan, runDueTimers, uncountOrphan } from './connection-timers.js';
 import type { TcpConnectionEvents, TcpConnectionHandle, TcpErrorCode } from './connection-handle.js';
 import { segmentArrives, takeSynOptions } from './connection-input.js';
+import type { TcpRepr } from '../wire/tcp-repr.js';
 import { ConnectionOutput } from './connection-output.js';
 import { TcpReceiver } from './receiver.js';
 import type { InSegment } from './segment.js';
@@ -41,6 +42,8 @@ export interface ConnectionHost {
   readonly config: TcpConfig;
   /** Our MTU-derived MSS (RFC 6691: MTU − 40). */
   readonly ourMss: number;
+  /** The one header every connection of the layer fills to send a segment (built and sent one at a time). */
+  readonly outSegment: TcpRepr;
   /** Timestamp clock offset for this address pair (RFC 7323 5.4). */
   tsOffset(remoteIp: number): number;
   /** The connection reached ESTABLISHED from SYN_RECEIVED (passive open): hand it to the listener. */

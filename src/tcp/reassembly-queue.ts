@@ -37,6 +37,14 @@ export const COALESCE_MAX = 65536;
 /** Recently received segment starts remembered for SACK block ordering. */
 const RECENT_MAX = 8;
 
+/**
+ * Scratch for insert(), shared by every queue of the thread (insert() runs to completion):
+ * the gaps a segment fills and the entry index each lies before.
+ */
+const GAP_S: number[] = [];
+const GAP_E: number[] = [];
+const GAP_AT: number[] = [];
+
 /** Out-of-order data of one connection, with RFC 2018 SACK block generation. */
 export class ReassemblyQueue {
   /** Limit on data bytes held. */
@@ -53,10 +61,6 @@ export class ReassemblyQueue {
   private total = 0;
   // Start sequence numbers of recently received segments, most recent first.
   private readonly recent: number[] = [];
-  // Scratch for insert(): the gaps a segment fills and the entry index each lies before.
-  private readonly gapS: number[] = [];
-  private readonly gapE: number[] = [];
-  private readonly gapAt: number[] = [];
 
   /**
    * @param maxBytes limit on data bytes held (normally the receive buffer size)
@@ -116,9 +120,9 @@ export class ReassemblyQueue {
       const gapEnd = seqLt(segStart, e) ? segStart : e;
       if (seqLt(cur, gapEnd)) {
         const gl = seqSub(gapEnd, cur);
-        this.gapS[gaps] = cur;
-        this.gapE[gaps] = gapEnd;
-        this.gapAt[gaps] = k;
+        GAP_S[gaps] = cur;
+        GAP_E[gaps] = gapEnd;
+        GAP_AT[gaps] = k;
         gaps++;
         newBytes += gl;
         if (!this.canAppend(k - 1, cur, gl)) newEntries++;
@@ -138,9 +142,9 @@ export class ReassemblyQueue {
     }
     // Commit, last gap first so the indices of earlier gaps stay valid.
     for (let g = gaps - 1; g >= 0; g--) {
-      const gs = this.gapS[g]!;
-      const gl = seqSub(this.gapE[g]!, gs);
-      const at = this.gapAt[g]!;
+      const gs = GAP_S[g]!;
+      const gl = seqSub(GAP_E[g]!, gs);
+      const at = GAP_AT[g]!;
       const srcOff = o + seqSub(gs, s);
       if (this.canAppend(at - 1, gs, gl)) {
         this.append(at - 1, b, srcOff, gl);

@@ -28,8 +28,9 @@ export class TcpReceiver {
   #unconsumed = 0;
   /** Right edge of the last window we advertised (RCV.NXT + RCV.WND at that time). */
   private advRightEdge = 0;
-  /** Out-of-order data. */
-  readonly ooo: ReassemblyQueue;
+  /** Out-of-order data; made at the first out-of-order segment (most connections never see one). */
+  #ooo: ReassemblyQueue | null = null;
+  private readonly maxOooSegments: number;
   /** The peer's FIN has been received and processed (RCV.NXT moved past it). */
   #finReceived = false;
   /** Sequence number of a FIN seen beyond a hole, or -1. */
@@ -54,7 +55,17 @@ export class TcpReceiver {
    */
   constructor(readonly capacity: number, maxOooSegments: number, wscale: number, private readonly mss: () => number) {
     this.#wscale = wscale;
-    this.ooo = new ReassemblyQueue(capacity, maxOooSegments);
+    this.maxOooSegments = maxOooSegments;
+  }
+
+  /** Out-of-order segments held (0: none). */
+  get oooSegments(): number {
+    return this.#ooo === null ? 0 : this.#ooo.segments;
+  }
+
+  /** RFC 2018 4: the SACK blocks of the out-of-order data into out (left, right, …), at most `max`; returns how many. */
+  sackBlocks(out: Uint32Array, max: number): number {
+    return this.#ooo === null ? 0 : this.#ooo.sackBlocks(out, max);
   }
 
   /** The peer's ISN (IRS). */
@@ -127,7 +138,7 @@ export class TcpReceiver {
 
   /** Free receive space now (bytes). */
   freeSpace(): number {
-    return Math.max(0, this.capacity - this.#unconsumed - this.ooo.bytes);
+    return Math.max(0, this.capacity - this.#unconsumed - (this.#ooo === null ? 0 : this.#ooo.bytes));
   }
 
   /**
@@ -240,11 +251,12 @@ export class TcpReceiver {
     if (s !== this.#rcvNxt) {
       // Out of order: keep it for later, ACK at once (RFC 5681 4.2) with SACK.
       this.#wasOutOfOrder = true;
-      if (n > 0 && this.ooo.insert(s, b, o, n, this.#rcvNxt, this.freeSpace() + this.ooo.bytes) < 0) this.#oooDropped = true;
+      const ooo = (this.#ooo ??= new ReassemblyQueue(this.capacity, this.maxOooSegments));
+      if (n > 0 && ooo.insert(s, b, o, n, this.#rcvNxt, this.freeSpace() + ooo.bytes) < 0) this.#oooDropped = true;
       if (finHere) this.pendingFinSeq = seqAdd(s, n);
       return ACK_NOW;
     }
-    const hadHole = this.ooo.segments > 0;
+    const hadHole = this.oooSegments > 0;
     // Account for the bytes before delivering them: an application may call consumed()
     // from inside deliver(), which must find them counted (else the window leaks).
     if (n > 0) {
@@ -254,7 +266,7 @@ export class TcpReceiver {
     }
     if (hadHole) {
       this.deliverTo = deliver;
-      this.#rcvNxt = this.ooo.drain(this.#rcvNxt, this.drainSink);
+      this.#rcvNxt = this.#ooo!.drain(this.#rcvNxt, this.drainSink);
     }
     if (finHere || (this.pendingFinSeq >= 0 && this.#rcvNxt === this.pendingFinSeq)) {
       this.#rcvNxt = seqAdd(this.#rcvNxt, 1);

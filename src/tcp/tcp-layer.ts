@@ -57,8 +57,12 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
   private readonly scheduled = new WeakMap<TcpConnection, number>();
   private readonly dirty = new Set<TcpConnection>();
   private readonly seg = new InSegment();
-  /** Segments sent without a connection (SYN cookies, RSTs), one reused header. */
+  /** The header of every segment sent (connections fill it through ConnectionHost.outSegment; SYN cookies, RSTs, TIME_WAIT ACKs). */
   private readonly out = new TcpRepr();
+
+  get outSegment(): TcpRepr {
+    return this.out;
+  }
   private readonly isnGen: IsnGenerator;
   private readonly cookies: SynCookies;
   private connCount = 0;

@@ -22,10 +22,12 @@ const RESOLVED = -1;
 
 /** The retransmissions of the current SACK recovery, and the rule that finds them lost. */
 export class LostRetransmits {
-  /** First sequence number of each retransmission (RESOLVED once it arrived). */
-  private readonly seqs = new Float64Array(RETRANSMITS_TRACKED);
-  /** SND.MAX when each was (last) sent. */
-  private readonly sentAtMax = new Float64Array(RETRANSMITS_TRACKED);
+  /**
+   * First sequence number of each retransmission (RESOLVED once it arrived), and SND.MAX
+   * when each was (last) sent; made at the first retransmission (most connections have none).
+   */
+  private seqs: Float64Array | null = null;
+  private sentAtMax: Float64Array | null = null;
   private count = 0;
   private next = 0;
 
@@ -45,6 +47,8 @@ export class LostRetransmits {
   note(seq: number): void {
     const i = this.next;
     this.next = (i + 1) % RETRANSMITS_TRACKED;
+    this.seqs ??= new Float64Array(RETRANSMITS_TRACKED);
+    this.sentAtMax ??= new Float64Array(RETRANSMITS_TRACKED);
     this.seqs[i] = seq;
     this.sentAtMax[i] = this.snd.sndMax;
     if (this.count < RETRANSMITS_TRACKED) this.count++;
@@ -52,20 +56,22 @@ export class LostRetransmits {
 
   /** Sends again, at once, every remembered retransmission the SACKs now show lost. */
   detect(now: number, out: SenderTransmit): void {
-    if (this.count === 0) return;
+    const seqs = this.seqs;
+    const sentAtMax = this.sentAtMax;
+    if (this.count === 0 || seqs === null || sentAtMax === null) return;
     const snd = this.snd;
     const hi = this.board.highestSacked(snd.sndUna);
     const margin = DUP_THRESH * snd.mss;
     for (let k = 0; k < this.count; k++) {
-      const seq = this.seqs[k]!;
+      const seq = seqs[k]!;
       if (seq === RESOLVED) continue;
       if (seqLt(seq, snd.sndUna) || this.board.isSacked(seq)) {
-        this.seqs[k] = RESOLVED; // it arrived
+        seqs[k] = RESOLVED; // it arrived
         continue;
       }
-      if (seqSub(hi, this.sentAtMax[k]!) < margin) continue;
+      if (seqSub(hi, sentAtMax[k]!) < margin) continue;
       this.counters[C.tcp_lost_retransmits]++;
-      this.sentAtMax[k] = snd.sndMax;
+      sentAtMax[k] = snd.sndMax;
       const off = seqSub(seq, snd.sndUna);
       const len = Math.min(snd.mss, snd.buf.length - off);
       if (len > 0 && out.transmitData(seq, TCP_PSH, off, len, now)) this.counters[C.tcp_retransmits]++;

@@ -23,11 +23,12 @@ import { LostRetransmits } from './lost-retransmit.js';
 /** Most NextSeg() transmissions per output call (a bound, not a limit reached in practice). */
 const MAX_SENDS_PER_OUTPUT = 1000;
 
+/** NextSeg()'s answer: [first sequence number, length] (shared by the thread's connections: read at once). */
+const NEXT_SEG = new Float64Array(2);
+
 /** RFC 6675 recovery over a SACK scoreboard. */
 export class SackRecovery implements LossRecovery {
   private readonly lostRetransmits: LostRetransmits;
-  /** NextSeg()'s answer: [first sequence number, length]. */
-  private readonly nextSeg = new Float64Array(2);
 
   constructor(
     private readonly snd: RecoverySender,
@@ -80,7 +81,7 @@ export class SackRecovery implements LossRecovery {
   /** RFC 6675 5 (C): lost segments first (NextSeg rule 1), then new data, while pipe < cwnd. */
   sendInRecovery(now: number, out: SenderTransmit): boolean {
     const snd = this.snd;
-    const next = this.nextSeg;
+    const next = NEXT_SEG;
     let pipe = this.pipe();
     let guard = 0;
     while (pipe < snd.cc.cwnd && guard++ < MAX_SENDS_PER_OUTPUT) {
