@@ -20,7 +20,7 @@ export interface BarPanel {
   unit: string;
   /** 'log': one tick per decade (values ≤ 0 cannot be drawn and show as 'n/a'). */
   scale: 'linear' | 'log';
-  /** One group per label, with one value per series (null or NaN: no bar, 'n/a'). */
+  /** One group per label, with one value per series (null or NaN: no bar, 'n/a'; undefined: not measured, nothing drawn). */
   groups: readonly BarGroup[];
 }
 
@@ -29,7 +29,7 @@ export interface BarGroup {
   label: string;
   /** A second, smaller line under the label (e.g. a sample count). */
   note?: string;
-  values: readonly (number | null)[];
+  values: readonly (number | null | undefined)[];
 }
 
 /** A chart: a title, the series (legend, bar colours) and the panels. */
@@ -120,8 +120,8 @@ export function linearAxis(hi: number): { min: number; max: number; ticks: numbe
   return { min: 0, max: ticks[ticks.length - 1], ticks };
 }
 
-function drawable(v: number | null, scale: 'linear' | 'log'): v is number {
-  return v !== null && Number.isFinite(v) && (scale === 'log' ? v > 0 : v >= 0);
+function drawable(v: number | null | undefined, scale: 'linear' | 'log'): v is number {
+  return v !== null && v !== undefined && Number.isFinite(v) && (scale === 'log' ? v > 0 : v >= 0);
 }
 
 function axisFor(scale: 'linear' | 'log', values: number[]): Axis {
@@ -140,17 +140,78 @@ function heightOf(axis: Axis, v: number): number {
 
 const r1 = (x: number): string => String(Math.round(x * 10) / 10);
 
-/** The chart as an SVG document (with an XML declaration), newline-terminated. */
+/** Panels are laid out in columns up to this width (px), then wrap to the next row. */
+const MAX_WIDTH = 1280;
+
+/** Width of one group of bars in `p`: room for the bars and for its label. */
+function groupWidth(p: BarPanel, nSeries: number): number {
+  return Math.max(nSeries * BAR_W + GROUP_PAD, ...p.groups.map((g) => Math.max(g.label.length, g.note?.length ?? 0) * CHAR_W + GROUP_PAD));
+}
+
+/** Width of a panel: its axis labels, its groups, a margin. */
+function panelWidth(p: BarPanel, nSeries: number): number {
+  return LEFT + Math.max(1, p.groups.length) * groupWidth(p, nSeries) + RIGHT;
+}
+
+/** Appends panel `p` drawn against `axis` with its top-left corner at (x0, y0). */
+function renderPanel(out: string[], chart: BarChart, p: BarPanel, axis: Axis, x0: number, y0: number): void {
+  const nSeries = Math.max(1, chart.series.length);
+  const gw = groupWidth(p, nSeries);
+  const right = panelWidth(p, nSeries) - RIGHT;
+  const floor = PANEL_TOP + PLOT_H;
+  out.push(`<g class="panel" data-title="${escapeXml(p.title)}" data-scale="${p.scale}" data-unit="${escapeXml(p.unit)}" transform="translate(${r1(x0)},${r1(y0)})">`);
+  out.push(`<text class="panel-title" x="${LEFT}" y="18" font-size="13" font-weight="bold">${escapeXml(p.title)}` +
+    `<tspan dx="5" font-weight="normal" fill="#555555">(${escapeXml(p.unit)}${p.scale === 'log' ? ', log scale' : ''})</tspan></text>`);
+  out.push(`<g class="axis" data-scale="${p.scale}">`);
+  for (const t of axis.ticks) {
+    const y = floor - heightOf(axis, t);
+    out.push(`<g class="tick" data-value="${t}"><line x1="${LEFT}" y1="${r1(y)}" x2="${r1(right)}" y2="${r1(y)}" stroke="#dddddd"/>` +
+      `<text x="${LEFT - 6}" y="${r1(y + 4)}" text-anchor="end" fill="#333333">${escapeXml(formatTick(t))}</text></g>`);
+  }
+  out.push(`<line x1="${LEFT}" y1="${PANEL_TOP}" x2="${LEFT}" y2="${floor}" stroke="#333333"/>`);
+  out.push(`<line x1="${LEFT}" y1="${floor}" x2="${r1(right)}" y2="${floor}" stroke="#333333"/>`);
+  out.push('</g>');
+  p.groups.forEach((g, gi) => {
+    const gx = LEFT + gi * gw;
+    const bx0 = gx + (gw - nSeries * BAR_W) / 2;
+    out.push(`<g class="group" data-label="${escapeXml(g.label)}">`);
+    chart.series.forEach((s, si) => {
+      const v = g.values[si];
+      const x = bx0 + si * BAR_W;
+      if (v === undefined) return;
+      if (!drawable(v, p.scale)) {
+        out.push(`<text class="missing" data-series="${escapeXml(s)}" x="${r1(x + BAR_W / 2)}" y="${floor - 4}" text-anchor="middle" font-size="8" fill="#999999">n/a</text>`);
+        return;
+      }
+      const h = heightOf(axis, v);
+      out.push(`<rect class="bar" data-series="${escapeXml(s)}" data-value="${v}" x="${r1(x + 1)}" y="${r1(floor - h)}" width="${BAR_W - 2}" height="${r1(h)}" fill="${PALETTE[si % PALETTE.length]}">` +
+        `<title>${escapeXml(`${p.title} / ${g.label} / ${s}: ${formatValue(v)} ${p.unit}`)}</title></rect>`);
+      if (chart.valueLabels) {
+        out.push(`<text class="value" x="${r1(x + BAR_W / 2)}" y="${r1(floor - h - 3)}" text-anchor="middle" font-size="9">${escapeXml(formatValue(v))}</text>`);
+      }
+    });
+    out.push(`<text class="group-label" x="${r1(gx + gw / 2)}" y="${floor + 15}" text-anchor="middle">${escapeXml(g.label)}</text>`);
+    if (g.note !== undefined) out.push(`<text class="group-note" x="${r1(gx + gw / 2)}" y="${floor + 28}" text-anchor="middle" font-size="9" fill="#666666">${escapeXml(g.note)}</text>`);
+    out.push('</g>');
+  });
+  out.push('</g>');
+}
+
+/**
+ * The chart as an SVG document (with an XML declaration), newline-terminated: title,
+ * subtitle, legend, then the panels in document order, laid out left to right in as many
+ * equal columns as fit in MAX_WIDTH px, top to bottom.
+ */
 export function renderBarChart(chart: BarChart): string {
   const nSeries = Math.max(1, chart.series.length);
-  const groupWidth = (p: BarPanel): number =>
-    Math.max(nSeries * BAR_W + GROUP_PAD, ...p.groups.map((g) => Math.max(g.label.length, g.note?.length ?? 0) * CHAR_W + GROUP_PAD));
-  const plotWidth = (p: BarPanel): number => Math.max(1, p.groups.length) * groupWidth(p);
+  const cellW = Math.max(0, ...chart.panels.map((p) => panelWidth(p, nSeries)));
+  const columns = Math.max(1, Math.min(chart.panels.length, Math.floor(MAX_WIDTH / Math.max(1, cellW))));
+  const rows = Math.ceil(chart.panels.length / columns);
   const legendWidth = chart.series.reduce((w, s) => w + 24 + s.length * CHAR_W + 12, 0);
-  const width = Math.ceil(Math.max(480, legendWidth + LEFT, chart.title.length * 8 + LEFT, ...chart.panels.map((p) => LEFT + plotWidth(p) + RIGHT)));
+  const width = Math.ceil(Math.max(480, columns * cellW, LEFT + legendWidth, LEFT + chart.title.length * 8.5, LEFT + (chart.subtitle?.length ?? 0) * CHAR_W + RIGHT));
   const headerH = chart.subtitle ? 74 : 58;
   const panelH = PANEL_TOP + PLOT_H + PANEL_BOTTOM;
-  const height = headerH + chart.panels.length * panelH + 10;
+  const height = headerH + rows * panelH + 10;
 
   // Axes: per panel, or one per (scale, unit) over all panels when shared.
   const values = (ps: readonly BarPanel[], scale: 'linear' | 'log'): number[] =>
@@ -174,48 +235,8 @@ export function renderBarChart(chart: BarChart): string {
     lx += 24 + s.length * CHAR_W + 12;
   });
   out.push('</g>');
-
   chart.panels.forEach((p, pi) => {
-    const axis = axes[pi];
-    const top = headerH + pi * panelH;
-    const floor = top + PANEL_TOP + PLOT_H;
-    const gw = groupWidth(p);
-    const right = LEFT + plotWidth(p);
-    out.push(`<g class="panel" data-title="${escapeXml(p.title)}" data-scale="${p.scale}" data-unit="${escapeXml(p.unit)}">`);
-    out.push(`<text class="panel-title" x="${LEFT}" y="${top + 18}" font-size="13" font-weight="bold">${escapeXml(p.title)}` +
-      `<tspan font-weight="normal" fill="#555555">\u00A0(${escapeXml(p.unit)}${p.scale === 'log' ? ', log scale' : ''})</tspan></text>`);
-    out.push(`<g class="axis" data-scale="${p.scale}">`);
-    for (const t of axis.ticks) {
-      const y = floor - heightOf(axis, t);
-      out.push(`<g class="tick" data-value="${t}"><line x1="${LEFT}" y1="${r1(y)}" x2="${r1(right)}" y2="${r1(y)}" stroke="#dddddd"/>` +
-        `<text x="${LEFT - 6}" y="${r1(y + 4)}" text-anchor="end" fill="#333333">${escapeXml(formatTick(t))}</text></g>`);
-    }
-    out.push(`<line x1="${LEFT}" y1="${top + PANEL_TOP}" x2="${LEFT}" y2="${floor}" stroke="#333333"/>`);
-    out.push(`<line x1="${LEFT}" y1="${floor}" x2="${r1(right)}" y2="${floor}" stroke="#333333"/>`);
-    out.push('</g>');
-    p.groups.forEach((g, gi) => {
-      const gx = LEFT + gi * gw;
-      const bx0 = gx + (gw - nSeries * BAR_W) / 2;
-      out.push(`<g class="group" data-label="${escapeXml(g.label)}">`);
-      chart.series.forEach((s, si) => {
-        const v = g.values[si] ?? null;
-        const x = bx0 + si * BAR_W;
-        if (!drawable(v, p.scale)) {
-          out.push(`<text class="missing" data-series="${escapeXml(s)}" x="${r1(x + BAR_W / 2)}" y="${floor - 4}" text-anchor="middle" font-size="8" fill="#999999">n/a</text>`);
-          return;
-        }
-        const h = heightOf(axis, v);
-        out.push(`<rect class="bar" data-series="${escapeXml(s)}" data-value="${v}" x="${r1(x + 1)}" y="${r1(floor - h)}" width="${BAR_W - 2}" height="${r1(h)}" fill="${PALETTE[si % PALETTE.length]}">` +
-          `<title>${escapeXml(`${p.title} / ${g.label} / ${s}: ${formatValue(v)} ${p.unit}`)}</title></rect>`);
-        if (chart.valueLabels) {
-          out.push(`<text class="value" x="${r1(x + BAR_W / 2)}" y="${r1(floor - h - 3)}" text-anchor="middle" font-size="9">${escapeXml(formatValue(v))}</text>`);
-        }
-      });
-      out.push(`<text class="group-label" x="${r1(gx + gw / 2)}" y="${floor + 15}" text-anchor="middle">${escapeXml(g.label)}</text>`);
-      if (g.note !== undefined) out.push(`<text class="group-note" x="${r1(gx + gw / 2)}" y="${floor + 28}" text-anchor="middle" font-size="9" fill="#666666">${escapeXml(g.note)}</text>`);
-      out.push('</g>');
-    });
-    out.push('</g>');
+    renderPanel(out, chart, p, axes[pi], (pi % columns) * cellW, headerH + Math.floor(pi / columns) * panelH);
   });
   out.push('</svg>');
   return out.join('\n') + '\n';

@@ -114,12 +114,19 @@ describe('renderBarChart', () => {
     expect(escapeXml(`<&>"'`)).toBe('&lt;&amp;&gt;&quot;&apos;');
   });
 
-  it('a linear panel: ticks from 0 by a round step, bar heights proportional, n/a for a missing value', () => {
+  it('a linear panel: ticks from 0 by a round step, bar heights proportional, n/a for a failed value, nothing for one not measured', () => {
     const doc = parseXml(renderBarChart({
       title: 'bulk', series: ['stackd', 'kernel'],
-      panels: [{ title: 'upload', unit: 'Gbit/s', scale: 'linear', groups: [{ label: '1 worker', values: [1.5, 3] }, { label: '2 workers', values: [NaN, 2.4] }] }],
+      panels: [
+        { title: 'upload', unit: 'Gbit/s', scale: 'linear', groups: [{ label: '1 worker', values: [1.5, 3] }, { label: '2 workers', values: [NaN, 2.4] }] },
+        { title: 'RSS', unit: 'MiB', scale: 'linear', groups: [{ label: '1 worker', values: [690, undefined] }] },
+      ],
     }));
-    const ticks = byClass(doc, 'tick').map((t) => Number(t.attrs['data-value']));
+    const rss = byClass(doc, 'panel')[1]!;
+    expect(bars(rss).map((b) => b.attrs['data-series'])).toEqual(['stackd']);
+    expect(byClass(rss, 'missing')).toEqual([]);
+    expect(byClass(rss, 'tick').map((t) => Number(t.attrs['data-value']))).toEqual([0, 200, 400, 600, 800]);
+    const ticks = byClass(byClass(doc, 'panel')[0]!, 'tick').map((t) => Number(t.attrs['data-value']));
     expect(ticks).toEqual([0, 1, 2, 3]);
     const [one, two] = byClass(doc, 'group');
     const h = bars(one!).map((b) => Number(b.attrs.height));
