@@ -19,8 +19,13 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '4' },
     size: { type: 'string', default: '56' },
     runs: { type: 'string', default: '3' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (values.help) {
+  console.log('usage: node dist/perf/ping-rtt.js [--count 500] [--interval 0.01] [--workers 4] [--size 56] [--runs 3]');
+  process.exit(0);
+}
 
 function pingTimes(ns: string, target: string): number[] {
   const out = nsRun(ns, 'ping', ['-c', values.count!, '-i', values.interval!, '-s', values.size!, '-W', '1', target], 300_000);
