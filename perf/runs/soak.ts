@@ -8,7 +8,7 @@
  * measured.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatTable, mib, peakRssBytes, rssBytes, runIn, stackdStats, total, type RunResult } from '../lab-bench.js';
+import { formatTable, interrupted, mib, peakRssBytes, rssBytes, runIn, stackdStats, total, type RunResult } from '../lab-bench.js';
 import { STACKD_IP, type RunContext } from './context.js';
 
 /** Seconds between samples. */
@@ -24,9 +24,9 @@ interface LoopCount {
   failed: number;
 }
 
-/** Repeats `once` until `deadline` (ms), counting results that `ok` accepts. */
+/** Repeats `once` until `deadline` (ms) or a signal stops the benchmark, counting results that `ok` accepts. */
 async function repeatUntil(deadline: number, once: () => Promise<RunResult>, ok: (r: RunResult) => boolean, count: LoopCount, onFail: (r: RunResult) => void): Promise<void> {
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !interrupted()) {
     const r = await once();
     if (ok(r)) count.ok++;
     else {
