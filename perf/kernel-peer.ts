@@ -35,8 +35,13 @@ const { values } = parseArgs({
     host: { type: 'string', default: '0.0.0.0' },
     base: { type: 'string', default: '0' },
     'exit-on-stdin-close': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (values.help) {
+  console.log('usage: ip netns exec <lab>-c2 node dist/perf/kernel-peer.js [--host 0.0.0.0] [--base 0] [--exit-on-stdin-close]');
+  process.exit(0);
+}
 const host = values.host!;
 const base = Number(values.base);
 

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { controlRequest } from '../src/control/control-client.js';
+import type { StatsSnapshot } from '../src/control/types.js';
 import { packageRoot } from '../src/phy/package-root.js';
 
 /** A lab with stackd running in it. */
@@ -151,6 +152,98 @@ export function runIn(ns: string, cmd: string, args: string[], timeoutMs: number
       resolve({ status, signal, stdout, stderr, ms: Number(process.hrtime.bigint() - t0) / 1e6, timedOut });
     });
   });
+}
+
+/**
+ * Starts `cmd args` in namespace `ns` and returns the child at once (its own process
+ * group; killed by pid on clean-up), stdout and stderr piped: for loads that run while
+ * the benchmark does other things (hold connections, sample counters).
+ */
+export function spawnIn(ns: string, cmd: string, args: string[]): ChildProcess {
+  return track(spawn('ip', ['netns', 'exec', ns, cmd, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** Resolves with the first stdout line of `child` that `match` accepts, or null at exit or after `timeoutMs`. */
+export function waitForLine(child: ChildProcess, match: (line: string) => boolean, timeoutMs: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    let buf = '';
+    const finish = (v: string | null): void => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.off('exit', onExit);
+      resolve(v);
+    };
+    const onData = (d: Buffer | string): void => {
+      buf += String(d);
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (match(line)) {
+          finish(line);
+          return;
+        }
+      }
+    };
+    const onExit = (): void => {
+      finish(null);
+    };
+    const timer = setTimeout(onExit, timeoutMs);
+    child.stdout?.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+/** Sends `signal` to the process group of `child` (spawned detached by us) and waits ≤ `ms` for its exit; SIGKILL after. */
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', ms = 5000): Promise<void> {
+  const running = (): boolean => child.exitCode === null && child.signalCode === null;
+  if (!running() || child.pid === undefined) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  const kill = (sig: NodeJS.Signals): void => {
+    try {
+      process.kill(-child.pid!, sig);
+    } catch {
+      /* already gone */
+    }
+  };
+  kill(signal);
+  await Promise.race([exited, new Promise((r) => setTimeout(r, ms))]);
+  if (running()) {
+    kill('SIGKILL');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+  }
+}
+
+/** stackd's GET /stats. */
+export async function stackdStats(control: string): Promise<StatsSnapshot> {
+  const r = await controlRequest(control, '/stats');
+  if (r.status !== 200) throw new Error(`GET /stats answered ${r.status}`);
+  return JSON.parse(r.body) as StatsSnapshot;
+}
+
+/** A field of /proc/<pid>/status in bytes (VmRSS: resident now; VmHWM: the peak resident), NaN if unreadable. */
+function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Resident set size of process `pid` now, in bytes (all threads: one address space). */
+export function rssBytes(pid: number): number {
+  return statusBytes(pid, 'VmRSS');
+}
+
+/** The highest resident set size of process `pid` since it started, in bytes (the kernel's VmHWM). */
+export function peakRssBytes(pid: number): number {
+  return statusBytes(pid, 'VmHWM');
+}
+
+/** Bytes as MiB with one decimal. */
+export function mib(bytes: number): string {
+  return Number.isFinite(bytes) ? (bytes / 2 ** 20).toFixed(1) : 'n/a';
 }
 
 /** A running stackd (the `ip netns exec` child execs node: its pid is stackd's). */
@@ -318,3 +411,39 @@ export async function runBench(name: string, main: () => Promise<void>, cleanup:
 
 /** Fixed-width table: header row, a rule, then rows; first column left-aligned, others right. */
 export { formatTable } from '../src/util/text-table.js';
+
+/**
+ * Counters from the text of /proc/net/snmp or /proc/net/netstat (pairs of lines: 'Tcp:
+ * names...' then 'Tcp: values...'), keyed 'Tcp.PassiveOpens', 'TcpExt.TCPTimeWaitOverflow', ...
+ */
+export function parseProcNetCounters(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i + 1 < lines.length; i++) {
+    const names = lines[i]!.trim().split(/\s+/);
+    const vals = lines[i + 1]!.trim().split(/\s+/);
+    const head = names[0] ?? '';
+    if (!head.endsWith(':') || head !== vals[0] || !Number.isNaN(Number(names[1]))) continue;
+    const group = head.slice(0, -1);
+    for (let k = 1; k < names.length && k < vals.length; k++) out[`${group}.${names[k]}`] = Number(vals[k]);
+    i++;
+  }
+  return out;
+}
+
+/** The kernel's network counters inside namespace `ns` (/proc/net/snmp and /proc/net/netstat are per namespace); empty when unreadable. */
+export async function nsKernelCounters(ns: string): Promise<Record<string, number>> {
+  const r = await runIn(ns, 'cat', ['/proc/net/snmp', '/proc/net/netstat'], 5000);
+  return parseProcNetCounters(r.stdout);
+}
+
+/** Sets sysctl `key` to `value` inside namespace `ns`; returns the error text, or null. */
+export async function nsSysctl(ns: string, key: string, value: string): Promise<string | null> {
+  const r = await runIn(ns, 'sysctl', ['-qw', `${key}=${value}`], 5000);
+  return r.status === 0 ? null : r.stderr.trim() || `exit ${r.status}`;
+}
+
+/** Counter or gauge `name` of a /stats snapshot summed over threads, NaN if stackd has no such counter. */
+export function total(s: StatsSnapshot, name: string): number {
+  return Object.hasOwn(s.totals, name) ? s.totals[name] : NaN;
+}

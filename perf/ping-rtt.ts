@@ -4,13 +4,14 @@
  *
  *   node dist/perf/ping-rtt.js [--count 500] [--interval 0.01] [--workers 4] [--size 56] [--runs 3]
  *
- * Needs root. Builds its own lab (name `pr<pid>`), removes it afterwards.
+ * Needs root. Builds its own lab (name `pr<pid>`), removes it afterwards, also on failure
+ * or Ctrl-C.
  */
 import { parseArgs } from 'node:util';
 import { controlRequest } from '../src/control/control-client.js';
 import { formatLatencyTable } from '../src/control/latency-table.js';
 import type { LatencyReport } from '../src/control/types.js';
-import { median, nsRun, percentile, startBenchLab } from './lab-bench.js';
+import { benchLabDown, installCleanup, median, nsRun, percentile, runBench, startBenchLab, type BenchLab } from './lab-bench.js';
 
 const { values } = parseArgs({
   options: {
@@ -19,16 +20,28 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '4' },
     size: { type: 'string', default: '56' },
     runs: { type: 'string', default: '3' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (values.help) {
+  console.log('usage: node dist/perf/ping-rtt.js [--count 500] [--interval 0.01] [--workers 4] [--size 56] [--runs 3]');
+  process.exit(0);
+}
 
 function pingTimes(ns: string, target: string): number[] {
   const out = nsRun(ns, 'ping', ['-c', values.count!, '-i', values.interval!, '-s', values.size!, '-W', '1', target], 300_000);
   return [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]) * 1000);
 }
 
-const lab = await startBenchLab(`pr${process.pid % 10000}`, ['--workers', values.workers!, '--tap', 'tap0']);
-try {
+const labName = `pr${process.pid % 10000}`;
+let lab: BenchLab | undefined;
+const cleanup = installCleanup(async () => {
+  await lab?.close();
+  benchLabDown(labName); // also when stackd did not start (the lab was up already)
+});
+
+async function main(): Promise<void> {
+  lab = await startBenchLab(labName, ['--workers', values.workers!, '--tap', 'tap0']);
   nsRun(lab.client, 'ping', ['-c', '20', '-i', '0.01', '-q', '10.10.0.4']); // warm-up (JIT, ARP)
   nsRun(lab.client, 'ping', ['-c', '20', '-i', '0.01', '-q', '10.10.0.1']);
   await controlRequest(lab.control, '/latency/reset', 'POST');
@@ -49,6 +62,6 @@ try {
   const lat = JSON.parse((await controlRequest(lab.control, '/latency')).body) as LatencyReport;
   console.log('\nper-stage latency inside stackd during the runs:');
   console.log(formatLatencyTable(lat));
-} finally {
-  await lab.close();
 }
+
+await runBench('ping-rtt', main, cleanup);

@@ -138,5 +138,9 @@ async function main(): Promise<void> {
   console.log('in-place writes an 8-byte stamp per record, so its GB/s is nominal (ring capacity, not copying).');
 }
 
-if (isMainThread) await main();
+if (isMainThread && (process.argv.includes('--help') || process.argv.includes('-h'))) {
+  console.log('usage: node dist/perf/ring-throughput.js [--quick]   (--quick: a tenth of the records)');
+} else if (isMainThread) {
+  await main();
+}
 else produce(workerData as Job);

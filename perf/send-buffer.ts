@@ -28,8 +28,13 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '5' },
     impl: { type: 'string' },
     at: { type: 'string', default: '66' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (values.help) {
+  console.log('usage: node dist/perf/send-buffer.js [--bytes 1073741824] [--runs 5] [--at 66] [--impl DIR]');
+  process.exit(0);
+}
 const total = Number(values.bytes);
 const runs = Number(values.runs);
 if (!(total >= 1 << 20 && total <= 2 ** 36) || !(runs >= 1 && runs <= 50) || !(Number(values.at) >= 0 && Number(values.at) <= 4096)) {

@@ -245,5 +245,6 @@ async function outer(seconds: number): Promise<void> {
 }
 
 const args = process.argv.slice(2);
-if (args[0] === '--inner') await inner(Number(args[1] ?? 2));
+if (args[0] === '--help' || args[0] === '-h') console.log('usage: node dist/perf/tap-io.js [seconds-per-case]   (root: builds namespace wt-perf-<pid>)');
+else if (args[0] === '--inner') await inner(Number(args[1] ?? 2));
 else await outer(Number(args[0] ?? 2));

@@ -1,11 +1,14 @@
 /**
- * TCP benchmarks (issue 3, item 8): stackd against the Linux kernel serving the same
- * services in the same run, alternating the two, medians of --runs, the ratio printed.
+ * TCP benchmarks (issue 3, item 8; issue 8, item 7): stackd against the Linux kernel
+ * serving the same services in the same run, alternating the two, medians of --runs, the
+ * ratio printed.
  *
  *   node dist/perf/tcp-bench.js [--workers 1,2] [--seconds 5] [--runs 3] [--bytes 536870912]
- *                               [--only bulk,http,ping] [--pings 500] [--connections 32]
- *                               [--threads 2] [--stackd-args='--no-offload --cc cubic']
- *                               [--loss 3]
+ *                               [--only bulk,http,ping,udp,sustained,memory,soak]
+ *                               [--pings 500] [--connections 32] [--threads 2]
+ *                               [--stackd-args='--no-offload --cc cubic'] [--loss 3]
+ *                               [--sustained-seconds 60] [--conns 20000] [--memory-clients N]
+ *                               [--soak-minutes 3] [--svg FILE]
  *
  * One lab (`pb<pid>`, two clients): stackd on tap0 answers 10.10.0.4; the kernel peer
  * (perf/kernel-peer.ts: Node's net/http on the kernel, the same contract) listens in
@@ -22,6 +25,15 @@
  *          stackd's per-stage latency (POST /latency/reset before the keep-alive run,
  *          GET /latency after it) printed once per worker count
  *   ping   ICMP echo RTT p50/p99 (ping -i 0.01, per-packet times)
+ *   udp    UDP echo RTT p50/p99, one 64-byte datagram in flight (perf/udp-echo-client.ts
+ *          --window 1 --flows 1 for --seconds)
+ * The long runs, each on a fresh stackd per worker count, not in the default --only:
+ *   sustained  wrk -t1 -c1 'Connection: close' from one address for --sustained-seconds,
+ *              10 s slices, TIME_WAIT and its overflow per slice (perf/runs/sustained.ts)
+ *   memory     --conns idle connections held from several addresses, stackd RSS per
+ *              connection (perf/runs/memory.ts, perf/hold-conns.ts)
+ *   soak       --soak-minutes of mixed load, RSS every 30 s and after (perf/runs/soak.ts)
+ * --svg FILE writes the results (medians) as grouped bars, stackd vs kernel per metric.
  *
  * --loss P drops P % of packets at random in each direction in the client namespace
  * (nftables numgen, kernel-side, the same for stackd and the kernel peer) for the whole run.
@@ -29,15 +41,24 @@
  * Needs root. Removes its lab and processes on exit, also on failure or Ctrl-C.
  * Figures, not tests: nothing is asserted.
  */
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { controlRequest } from '../src/control/control-client.js';
 import { formatLatencyTable } from '../src/control/latency-table.js';
-import type { LatencyReport, StatsSnapshot } from '../src/control/types.js';
+import type { LatencyReport } from '../src/control/types.js';
+import { packageRoot } from '../src/phy/package-root.js';
 import {
-  benchLabDown, benchLabUp, cpuSeconds, formatTable, installCleanup, loadAverage, median, percentile, runIn,
-  startKernelPeer, startStackd, type KernelPeerProcess, type StackdProcess,
+  benchLabDown, benchLabUp, cpuSeconds, installCleanup, loadAverage, nsKernelCounters, nsSysctl, percentile, runIn,
+  stackdStats, startKernelPeer, startStackd, type KernelPeerProcess, type StackdProcess,
   printNotesAndTotal, runBench,
 } from './lab-bench.js';
+import { hostOf, type RunContext } from './runs/context.js';
+import { CONNS_PER_CLIENT, runMemory } from './runs/memory.js';
+import { BenchResults, type MetricSpec, type Target } from './runs/results.js';
+import { runSoak } from './runs/soak.js';
+import { runSustained } from './runs/sustained.js';
 
 const { values } = parseArgs({
   options: {
@@ -45,17 +66,25 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     runs: { type: 'string', default: '3' },
     bytes: { type: 'string', default: String(512 * 1024 * 1024) },
-    only: { type: 'string', default: 'bulk,http,ping' },
+    only: { type: 'string', default: 'bulk,http,ping,udp' },
     pings: { type: 'string', default: '500' },
     connections: { type: 'string', default: '32' },
     threads: { type: 'string', default: '2' },
     'stackd-args': { type: 'string', default: '' },
     loss: { type: 'string', default: '0' },
+    'sustained-seconds': { type: 'string', default: '60' },
+    conns: { type: 'string', default: '20000' },
+    'memory-clients': { type: 'string' },
+    'soak-minutes': { type: 'string', default: '3' },
+    svg: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
-  console.log('usage: node dist/perf/tcp-bench.js [--workers 1,2] [--seconds 5] [--runs 3] [--bytes 536870912] [--only bulk,http,ping] [--pings 500] [--connections 32] [--threads 2] [--stackd-args=\'--no-offload\'] [--loss 3]');
+  console.log(`usage: node dist/perf/tcp-bench.js [--workers 1,2] [--seconds 5] [--runs 3] [--bytes 536870912]
+         [--only bulk,http,ping,udp,sustained,memory,soak]  (default bulk,http,ping,udp)
+         [--pings 500] [--connections 32] [--threads 2] [--stackd-args='--no-offload'] [--loss 3]
+         [--sustained-seconds 60] [--conns 20000] [--memory-clients N] [--soak-minutes 3] [--svg FILE]`);
   process.exit(0);
 }
 const workerCounts = values.workers!.split(',').map(Number);
@@ -67,19 +96,33 @@ const bytes = Number(values.bytes);
 const only = new Set(values.only!.split(','));
 const pings = Number(values.pings);
 const loss = Number(values.loss);
-for (const o of only) if (!['bulk', 'http', 'ping'].includes(o)) throw new Error(`--only: unknown '${o}' (bulk, http, ping)`);
+const sustainedSeconds = Number(values['sustained-seconds']);
+const conns = Number(values.conns);
+const memoryClients = values['memory-clients'] === undefined ? Math.max(4, Math.ceil(conns / CONNS_PER_CLIENT)) : Number(values['memory-clients']);
+const soakMinutes = Number(values['soak-minutes']);
+const RUNS = ['bulk', 'http', 'ping', 'udp', 'sustained', 'memory', 'soak'];
+for (const o of only) {
+  if (!RUNS.includes(o)) {
+    console.error(`--only: unknown '${o}' (${RUNS.join(', ')})`);
+    process.exit(2);
+  }
+}
 if (workerCounts.some((w) => !(w >= 1 && w <= 64)) || !(seconds > 0 && seconds <= 60) || !(runs >= 1 && runs <= 20) ||
-  !(bytes >= 1 && bytes <= 2 ** 34) || !(pings >= 10 && pings <= 10_000) || !(Number.isInteger(loss) && loss >= 0 && loss <= 50)) {
-  console.error('bad flags: --workers 1..64 each, --seconds 1..60, --runs 1..20, --bytes ≤ 16 GiB, --pings 10..10000, --loss 0..50 (integer %)');
+  !(bytes >= 1 && bytes <= 2 ** 34) || !(pings >= 10 && pings <= 10_000) || !(Number.isInteger(loss) && loss >= 0 && loss <= 50) ||
+  !(sustainedSeconds >= 1 && sustainedSeconds <= 600) || !(Number.isInteger(conns) && conns >= 1 && conns <= 200_000) ||
+  !(Number.isInteger(memoryClients) && memoryClients >= Math.ceil(conns / CONNS_PER_CLIENT) && memoryClients <= 50) ||
+  !(soakMinutes >= 0.5 && soakMinutes <= 15) || values.svg === '') {
+  console.error(`bad flags: --workers 1..64 each, --seconds 1..60, --runs 1..20, --bytes ≤ 16 GiB, --pings 10..10000, --loss 0..50 (integer %), ` +
+    `--sustained-seconds 1..600, --conns 1..200000, --memory-clients ${Math.ceil(conns / CONNS_PER_CLIENT)}..50 (≤ ${CONNS_PER_CLIENT} connections each), ` +
+    '--soak-minutes 0.5..15, --svg FILE');
   process.exit(2);
 }
 
-const STACKD = '10.10.0.4';
-const KERNEL = '10.10.0.5';
-type Target = 'stackd' | 'kernel';
 const lab = `pb${process.pid}`.slice(0, 24);
 const c1 = `${lab}-c1`;
 const c2 = `${lab}-c2`;
+/** Client namespaces for the memory run besides c1: c3, c4, ... (c2 is the kernel peer). */
+const extraClients = only.has('memory') ? Array.from({ length: memoryClients - 1 }, (_, i) => `${lab}-c${i + 3}`) : [];
 
 let stackd: StackdProcess | undefined;
 let peer: KernelPeerProcess | undefined;
@@ -89,25 +132,14 @@ const cleanup = installCleanup(async () => {
   benchLabDown(lab);
 });
 
-/** results[metric][workers][target] = one value per run. */
-const results = new Map<string, Map<number, Record<Target, number[]>>>();
-const cpu = new Map<string, Map<number, Record<Target, number[]>>>();
-function put(store: typeof results, metric: string, w: number, t: Target, v: number): void {
-  let m = store.get(metric);
-  if (!m) store.set(metric, (m = new Map()));
-  let r = m.get(w);
-  if (!r) m.set(w, (r = { stackd: [], kernel: [] }));
-  r[t].push(v);
-}
+const results = new BenchResults();
 const notes: string[] = [];
 function note(s: string): void {
   notes.push(s);
   console.log(`  ! ${s}`);
 }
 
-function host(t: Target): string {
-  return t === 'stackd' ? STACKD : KERNEL;
-}
+const host = hostOf;
 function servingPid(t: Target): number {
   return t === 'stackd' ? stackd!.pid : peer!.pid;
 }
@@ -119,12 +151,12 @@ async function upload(t: Target, w: number): Promise<void> {
   const dcpu = cpuSeconds(servingPid(t)) - c0;
   if (r.status !== 0 || r.timedOut) {
     note(`upload to ${t} (workers ${w}) failed: status ${r.status}${r.timedOut ? ' (timed out)' : ''} ${r.stderr.trim()}`);
-    put(results, 'upload', w, t, NaN);
+    results.put('upload', w, t, NaN);
     return;
   }
   const gbps = (bytes * 8) / (r.ms / 1000) / 1e9;
-  put(results, 'upload', w, t, gbps);
-  put(cpu, 'upload', w, t, (dcpu / (r.ms / 1000)) * 100);
+  results.put('upload', w, t, gbps);
+  results.putCpu('upload', w, t, (dcpu / (r.ms / 1000)) * 100);
   console.log(`  upload   ${t.padEnd(6)} ${gbps.toFixed(3)} Gbit/s in ${(r.ms / 1000).toFixed(2)} s, serving process CPU ${((dcpu / (r.ms / 1000)) * 100).toFixed(0)} % of a core`);
 }
 
@@ -137,13 +169,13 @@ async function download(t: Target, w: number): Promise<void> {
   const dcpu = cpuSeconds(servingPid(t)) - c0;
   if (r.status !== 0 || code !== '200' || Number(size) !== bytes) {
     note(`download from ${t} (workers ${w}) failed: curl status ${r.status}, HTTP ${code}, ${size} of ${bytes} bytes in ${total} s`);
-    put(results, 'download', w, t, NaN);
+    results.put('download', w, t, NaN);
     return;
   }
   const secs = Number(total);
   const gbps = (bytes * 8) / secs / 1e9;
-  put(results, 'download', w, t, gbps);
-  put(cpu, 'download', w, t, (dcpu / (r.ms / 1000)) * 100);
+  results.put('download', w, t, gbps);
+  results.putCpu('download', w, t, (dcpu / (r.ms / 1000)) * 100);
   console.log(`  download ${t.padEnd(6)} ${gbps.toFixed(3)} Gbit/s in ${secs.toFixed(2)} s, serving process CPU ${((dcpu / (r.ms / 1000)) * 100).toFixed(0)} % of a core`);
 }
 
@@ -157,11 +189,11 @@ async function wrk(t: Target, w: number, close: boolean): Promise<void> {
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout);
   if (r.status !== 0 || !rps) {
     note(`wrk ${metric} ${t} (workers ${w}) failed: status ${r.status} ${r.stderr.trim()}`);
-    put(results, metric, w, t, NaN);
+    results.put(metric, w, t, NaN);
     return;
   }
   const v = Number(rps[1]);
-  put(results, metric, w, t, v);
+  results.put(metric, w, t, v);
   const errs = /Socket errors: (.*)/.exec(r.stdout)?.[1];
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1];
   const lat = /Latency\s+(\S+)\s+(\S+)\s+(\S+)/.exec(r.stdout);
@@ -175,39 +207,114 @@ async function ping(t: Target, w: number): Promise<void> {
   const times = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]) * 1000);
   if (times.length < pings) note(`ping ${t} (workers ${w}): ${times.length} replies of ${pings}`);
   if (times.length === 0) {
-    put(results, 'ping p50', w, t, NaN);
-    put(results, 'ping p99', w, t, NaN);
+    results.put('ping p50', w, t, NaN);
+    results.put('ping p99', w, t, NaN);
     return;
   }
-  put(results, 'ping p50', w, t, percentile(times, 50));
-  put(results, 'ping p99', w, t, percentile(times, 99));
+  results.put('ping p50', w, t, percentile(times, 50));
+  results.put('ping p99', w, t, percentile(times, 99));
   console.log(`  ping     ${t.padEnd(6)} p50 ${percentile(times, 50).toFixed(0)} µs, p99 ${percentile(times, 99).toFixed(0)} µs (${times.length} replies)`);
 }
 
-/** The kernel peer's namespace-wide TCP counters (/proc/net/snmp inside <lab>-c2). */
-async function kernelTcpCounters(): Promise<Record<string, number>> {
-  const r = await runIn(c2, 'cat', ['/proc/net/snmp'], 5000);
-  const lines = r.stdout.split('\n').filter((l) => l.startsWith('Tcp:'));
-  if (lines.length < 2) return {};
-  const k = lines[0]!.split(/\s+/).slice(1);
-  const v = lines[1]!.split(/\s+/).slice(1).map(Number);
-  return Object.fromEntries(k.map((name, i) => [name, v[i]!]));
+/** UDP echo RTT with one 64-byte datagram in flight (ping-pong), p50/p99 over --seconds. */
+async function udpEcho(t: Target, w: number): Promise<void> {
+  const client = join(packageRoot(), 'dist/perf/udp-echo-client.js');
+  const r = await runIn(c1, process.execPath, [client, '--host', host(t), '--window', '1', '--flows', '1', '--size', '64', '--seconds', String(seconds)], seconds * 1000 + 20_000);
+  let res: { echoesPerSecond: number; sent: number; lost: number; rttP50us: number; rttP99us: number };
+  try {
+    res = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as typeof res;
+  } catch {
+    note(`udp echo ${t} (workers ${w}) failed: status ${r.status} ${r.stderr.trim()}`);
+    results.put('udp p50', w, t, NaN);
+    results.put('udp p99', w, t, NaN);
+    return;
+  }
+  results.put('udp p50', w, t, res.rttP50us);
+  results.put('udp p99', w, t, res.rttP99us);
+  console.log(`  udp echo ${t.padEnd(6)} p50 ${res.rttP50us.toFixed(0)} µs, p99 ${res.rttP99us.toFixed(0)} µs (${res.echoesPerSecond.toFixed(0)} echoes/s, ${res.lost} lost of ${res.sent})`);
+  if (res.lost > 0) note(`udp echo ${t} (workers ${w}): ${res.lost} of ${res.sent} datagrams lost (each waits 200 ms before it is replaced)`);
 }
 
 const STACKD_COUNTERS = ['tcp_passive_opens', 'tcp_retransmits', 'tcp_fast_retransmits', 'tcp_rto_timeouts', 'tcp_sack_recoveries',
   'tcp_loss_probes', 'tcp_loss_probe_recoveries', 'tcp_lost_retransmits', 'tcp_resets_tx', 'tcp_resets_rx',
   'tcp_syn_cookies_tx', 'tcp_time_wait_reused', 'tcp_ooo_segments', 'tcp_timeouts'];
 
+/** The metrics in report order: text tables and the --svg panels. */
+const METRICS: MetricSpec[] = [
+  { key: 'upload', title: 'bulk upload c1 → discard :9 (nc), Gbit/s', short: 'bulk upload (nc → :9)', unit: 'Gbit/s', digits: 3, withCpu: true },
+  { key: 'download', title: 'bulk download GET /bytes/N → c1 (curl), Gbit/s', short: 'bulk download (GET /bytes)', unit: 'Gbit/s', digits: 3, withCpu: true },
+  { key: 'req/s', title: `HTTP keep-alive GET /, requests/s (wrk -c${values.connections})`, short: `HTTP keep-alive (wrk -c${values.connections})`, unit: 'requests/s', digits: 0 },
+  { key: 'conn/s', title: `HTTP one request per connection (Connection: close), connections/s (wrk -c${values.connections})`, short: `HTTP Connection: close (wrk -c${values.connections})`, unit: 'connections/s', digits: 0 },
+  { key: 'ping p50', title: 'ping RTT p50, µs (lower is better)', short: 'ping RTT p50', unit: 'µs', digits: 0, log: true },
+  { key: 'ping p99', title: 'ping RTT p99, µs (lower is better)', short: 'ping RTT p99', unit: 'µs', digits: 0, log: true },
+  { key: 'udp p50', title: 'UDP echo RTT p50, one 64-byte datagram in flight, µs (lower is better)', short: 'UDP echo RTT p50', unit: 'µs', digits: 0, log: true },
+  { key: 'udp p99', title: 'UDP echo RTT p99, one 64-byte datagram in flight, µs (lower is better)', short: 'UDP echo RTT p99', unit: 'µs', digits: 0, log: true },
+  { key: 'sustained first', title: `sustained Connection: close from one address (wrk -t1 -c1), first 10 s, connections/s`, short: 'sustained -c1, first 10 s', unit: 'connections/s', digits: 0 },
+  { key: 'sustained last', title: `sustained Connection: close from one address (wrk -t1 -c1), last 10 s of ${sustainedSeconds} s, connections/s`, short: `sustained -c1, last 10 s of ${sustainedSeconds} s`, unit: 'connections/s', digits: 0 },
+  { key: 'memory KiB/conn', title: `stackd RSS per idle established connection (${conns} held), KiB`, short: 'RSS per idle connection', unit: 'KiB', digits: 2, stackdOnly: true },
+  { key: 'memory RSS held', title: `stackd RSS holding ${conns} idle connections, MiB`, short: `RSS holding ${conns} connections`, unit: 'MiB', digits: 1, stackdOnly: true },
+  { key: 'soak peak RSS', title: `stackd peak RSS (VmHWM) in a ${soakMinutes}-minute soak, MiB`, short: `soak peak RSS (${soakMinutes} min)`, unit: 'MiB', digits: 1, stackdOnly: true },
+  { key: 'soak RSS after', title: 'stackd RSS a minute after the soak load stopped, MiB', short: 'RSS a minute after the soak', unit: 'MiB', digits: 1, stackdOnly: true },
+];
+
+/** Stops the running stackd, if any. */
+async function stopStackd(): Promise<void> {
+  await stackd?.stop();
+  stackd = undefined;
+}
+
+/** bulk, http, ping, udp for `w` workers: --runs rounds alternating the sides; returns the latency table and counters. */
+async function comparisons(w: number): Promise<{ latency?: string; counters: Record<string, number> }> {
+  await stopStackd();
+  const s = (stackd = await startStackd(lab, ['--workers', String(w), '--tap', 'tap0', ...stackdArgs]));
+  console.log(`\n== stackd --workers ${w} (pid ${s.pid}), load average ${loadAverage()}`);
+  // Warm-up: ARP, JIT of both servers' hot paths.
+  for (const t of ['stackd', 'kernel'] as const) {
+    await runIn(c1, 'ping', ['-c', '20', '-i', '0.01', '-q', host(t)], 10_000);
+    await runIn(c1, 'wrk', ['-t1', '-c4', '-d1s', `http://${host(t)}/`], 15_000);
+    if (only.has('bulk')) await runIn(c1, 'curl', ['-s', '-o', '/dev/null', '--max-time', '20', `http://${host(t)}/bytes/${Math.min(bytes, 16 << 20)}`], 25_000);
+  }
+  let latency: string | undefined;
+  for (let run = 0; run < runs; run++) {
+    // Alternate which side goes first, so a drift in the machine's load hits both.
+    const order: Target[] = run % 2 === 0 ? ['stackd', 'kernel'] : ['kernel', 'stackd'];
+    console.log(` run ${run + 1}/${runs} (load ${loadAverage()})`);
+    if (only.has('bulk')) {
+      for (const t of order) await upload(t, w);
+      for (const t of order) await download(t, w);
+    }
+    if (only.has('http')) {
+      for (const t of order) {
+        if (t === 'stackd') await controlRequest(s.control, '/latency/reset', 'POST');
+        await wrk(t, w, false);
+        if (t === 'stackd') latency = formatLatencyTable(JSON.parse((await controlRequest(s.control, '/latency')).body) as LatencyReport);
+      }
+      for (const t of order) await wrk(t, w, true);
+    }
+    if (only.has('ping')) for (const t of order) await ping(t, w);
+    if (only.has('udp')) for (const t of order) await udpEcho(t, w);
+  }
+  const stats = await stackdStats(s.control);
+  const counters = { ...Object.fromEntries(STACKD_COUNTERS.map((k) => [k, stats.totals[k] ?? 0])), ...Object.fromEntries(Object.entries(stats.drops).map(([k, v]) => [`drop_${k}`, v])) };
+  await stopStackd();
+  return latency === undefined ? { counters } : { latency, counters };
+}
+
 async function main(): Promise<void> {
   const t0 = Date.now();
-  console.log(`tcp-bench: lab ${lab}, load average at start ${loadAverage()} (${(await import('node:os')).cpus().length} CPUs)`);
+  console.log(`tcp-bench: lab ${lab}, load average at start ${loadAverage()} (${cpus().length} CPUs)`);
   console.log(`workers ${workerCounts.join(',')}; ${runs} run(s); bulk ${bytes} B; wrk -t${values.threads} -c${values.connections} -d${seconds}s; ${pings} pings at 10 ms; only ${[...only].join(',')}; stackd flags: ${stackdArgs.join(' ') || '(defaults)'}`);
-  benchLabUp(lab, 2);
-  // Only inside the client namespace: reuse TIME_WAIT ports and a wide ephemeral range for
-  // the connections/s run (one connection per request).
-  for (const [k, v] of [['net.ipv4.tcp_tw_reuse', '1'], ['net.ipv4.ip_local_port_range', '1024 65535']] as const) {
-    const r = await runIn(c1, 'sysctl', ['-qw', `${k}=${v}`], 5000);
-    if (r.status !== 0) note(`sysctl ${k} in ${c1} failed: ${r.stderr.trim()}`);
+  if (only.has('sustained')) console.log(`sustained: ${sustainedSeconds} s per side`);
+  if (only.has('memory')) console.log(`memory: ${conns} connections from ${1 + extraClients.length} client addresses`);
+  if (only.has('soak')) console.log(`soak: ${soakMinutes} min of load + 1 min idle`);
+  benchLabUp(lab, 2 + extraClients.length);
+  // Only inside the client namespaces: reuse TIME_WAIT ports and a wide ephemeral range for
+  // the connections/s runs (one connection per request) and the memory run.
+  for (const ns of [c1, ...extraClients]) {
+    for (const [k, v] of [['net.ipv4.tcp_tw_reuse', '1'], ['net.ipv4.ip_local_port_range', '1024 65535']] as const) {
+      const err = await nsSysctl(ns, k, v);
+      if (err !== null) note(`sysctl ${k} in ${ns} failed: ${err}`);
+    }
   }
   if (loss > 0) {
     const rules = `table inet benchloss {
@@ -218,85 +325,52 @@ async function main(): Promise<void> {
     if (r.status !== 0) throw new Error(`nft in ${c1} failed: ${r.stderr.trim()}`);
     console.log(`loss: ${loss} % each way in ${c1} (nftables numgen)`);
   }
-  peer = await startKernelPeer(c2);
+  // The kernel peer serves the comparisons and the sustained run; memory and soak measure stackd alone.
+  if (['bulk', 'http', 'ping', 'udp', 'sustained'].some((o) => only.has(o))) peer = await startKernelPeer(c2);
   const latencyTables = new Map<number, string>();
   const stackdCounters = new Map<number, Record<string, number>>();
-  const kernelBefore = await kernelTcpCounters();
+  const kernelBefore = await nsKernelCounters(c2);
+  const ctx: RunContext = {
+    lab, c1, c2, extraClients, results, note,
+    freshStackd: async (w) => {
+      await stopStackd();
+      stackd = await startStackd(lab, ['--workers', String(w), '--tap', 'tap0', ...stackdArgs]);
+      return stackd;
+    },
+  };
 
   for (const w of workerCounts) {
-    stackd = await startStackd(lab, ['--workers', String(w), '--tap', 'tap0', ...stackdArgs]);
-    console.log(`\n== stackd --workers ${w} (pid ${stackd.pid}), load average ${loadAverage()}`);
-    // Warm-up: ARP, JIT of both servers' hot paths.
-    for (const t of ['stackd', 'kernel'] as const) {
-      await runIn(c1, 'ping', ['-c', '20', '-i', '0.01', '-q', host(t)], 10_000);
-      await runIn(c1, 'wrk', ['-t1', '-c4', '-d1s', `http://${host(t)}/`], 15_000);
-      if (only.has('bulk')) await runIn(c1, 'curl', ['-s', '-o', '/dev/null', '--max-time', '20', `http://${host(t)}/bytes/${Math.min(bytes, 16 << 20)}`], 25_000);
+    if (['bulk', 'http', 'ping', 'udp'].some((o) => only.has(o))) {
+      const { latency, counters } = await comparisons(w);
+      if (latency !== undefined) latencyTables.set(w, latency);
+      stackdCounters.set(w, counters);
     }
-    for (let run = 0; run < runs; run++) {
-      // Alternate which side goes first, so a drift in the machine's load hits both.
-      const order: Target[] = run % 2 === 0 ? ['stackd', 'kernel'] : ['kernel', 'stackd'];
-      console.log(` run ${run + 1}/${runs} (load ${loadAverage()})`);
-      if (only.has('bulk')) {
-        for (const t of order) await upload(t, w);
-        for (const t of order) await download(t, w);
-      }
-      if (only.has('http')) {
-        for (const t of order) {
-          if (t === 'stackd') await controlRequest(stackd.control, '/latency/reset', 'POST');
-          await wrk(t, w, false);
-          if (t === 'stackd') {
-            const lat = JSON.parse((await controlRequest(stackd.control, '/latency')).body) as LatencyReport;
-            latencyTables.set(w, formatLatencyTable(lat));
-          }
-        }
-        for (const t of order) await wrk(t, w, true);
-      }
-      if (only.has('ping')) for (const t of order) await ping(t, w);
-    }
-    const stats = JSON.parse((await controlRequest(stackd.control, '/stats')).body) as StatsSnapshot;
-    stackdCounters.set(w, { ...Object.fromEntries(STACKD_COUNTERS.map((k) => [k, stats.totals[k] ?? 0])), ...Object.fromEntries(Object.entries(stats.drops).map(([k, v]) => [`drop_${k}`, v])) });
-    await stackd.stop();
-    stackd = undefined;
+    if (only.has('sustained')) await runSustained(ctx, w, sustainedSeconds);
+    if (only.has('memory')) await runMemory(ctx, w, conns, [c1, ...extraClients]);
+    if (only.has('soak')) await runSoak(ctx, w, soakMinutes);
+    await stopStackd();
   }
-  const kernelAfter = await kernelTcpCounters();
+  const kernelAfter = await nsKernelCounters(c2);
 
   // ----- report -----
-  const fmt = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
-  const sections: Array<[string, string, number, boolean]> = [
-    ['upload', 'bulk upload c1 → discard :9 (nc), Gbit/s', 3, true],
-    ['download', 'bulk download GET /bytes/N → c1 (curl), Gbit/s', 3, true],
-    ['req/s', `HTTP keep-alive GET /, requests/s (wrk -c${values.connections})`, 0, false],
-    ['conn/s', `HTTP one request per connection (Connection: close), connections/s (wrk -c${values.connections})`, 0, false],
-    ['ping p50', 'ping RTT p50, µs (lower is better)', 0, false],
-    ['ping p99', 'ping RTT p99, µs (lower is better)', 0, false],
-  ];
-  console.log(`\n==== results: medians of ${runs} run(s); load average at start was printed above, now ${loadAverage()} ====`);
-  for (const [metric, title, digits, withCpu] of sections) {
-    const m = results.get(metric);
-    if (!m) continue;
-    const header = ['workers', 'stackd', 'kernel', 'stackd/kernel'];
-    if (withCpu) header.push('stackd CPU %core', 'peer CPU %core');
-    const rows = [...m.entries()].map(([w, r]) => {
-      const s = median(r.stackd.filter(Number.isFinite));
-      const k = median(r.kernel.filter(Number.isFinite));
-      const row = [String(w), fmt(s, digits), fmt(k, digits), fmt(s / k, 2)];
-      if (withCpu) {
-        const c = cpu.get(metric)?.get(w);
-        row.push(fmt(median(c?.stackd ?? []), 0), fmt(median(c?.kernel ?? []), 0));
-      }
-      return row;
-    });
-    console.log(`\n${title}\n${formatTable(header, rows)}`);
-  }
+  console.log(`\n==== results: medians of ${runs} run(s) (sustained, memory, soak: one run each); load average at start was printed above, now ${loadAverage()} ====`);
+  process.stdout.write(results.tables(METRICS));
   for (const [w, table] of latencyTables) {
     console.log(`\nstackd per-stage latency under HTTP keep-alive load, --workers ${w} (last run):\n${table}`);
   }
-  console.log('\nstackd counters over each worker count (totals; non-zero drops included):');
-  for (const [w, c] of stackdCounters) {
-    console.log(`  workers ${w}: ${Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  if (stackdCounters.size > 0) {
+    console.log('\nstackd counters over each worker count (bulk, http, ping, udp; totals; non-zero drops included):');
+    for (const [w, c] of stackdCounters) {
+      console.log(`  workers ${w}: ${Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    }
   }
-  const kd = (k: string): number => (kernelAfter[k] ?? 0) - (kernelBefore[k] ?? 0);
-  console.log(`kernel peer (namespace ${c2}) over the whole run: PassiveOpens=${kd('PassiveOpens')} RetransSegs=${kd('RetransSegs')} OutRsts=${kd('OutRsts')} AttemptFails=${kd('AttemptFails')} EstabResets=${kd('EstabResets')}`);
+  const kd = (k: string): number => (kernelAfter[`Tcp.${k}`] ?? 0) - (kernelBefore[`Tcp.${k}`] ?? 0);
+  if (peer) console.log(`kernel peer (namespace ${c2}) over the whole run: PassiveOpens=${kd('PassiveOpens')} RetransSegs=${kd('RetransSegs')} OutRsts=${kd('OutRsts')} AttemptFails=${kd('AttemptFails')} EstabResets=${kd('EstabResets')}`);
+  if (values.svg !== undefined) {
+    const subtitle = `workers ${workerCounts.join(',')}, ${runs} run(s), only ${[...only].join(',')}, ${new Date().toISOString()}, load average at end ${loadAverage()}`;
+    writeFileSync(values.svg, results.chart(METRICS, 'tcp-bench: stackd vs the Linux kernel (medians)', subtitle));
+    console.log(`\nchart written to ${values.svg}`);
+  }
   printNotesAndTotal(notes, t0);
 }
 

@@ -29,8 +29,14 @@ const { values } = parseArgs({
     flows: { type: 'string', default: '4' },
     'loss-timeout-ms': { type: 'string', default: '200' },
     warmup: { type: 'string', default: '0.5' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+const USAGE = 'usage: udp-echo-client --host ADDR [--port 7] [--window 1..4096] [--size 8..65507] [--seconds ≤120] [--flows 1..64] [--loss-timeout-ms 10..5000] [--warmup ≤10]';
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const host = values.host;
 const port = Number(values.port);
 const window = Number(values.window);
@@ -41,7 +47,7 @@ const lossTimeout = Number(values['loss-timeout-ms']);
 const warmupMs = Number(values.warmup) * 1000;
 if (!host || !(window >= 1 && window <= 4096) || !(size >= 8 && size <= 65507) || !(seconds > 0 && seconds <= 120) ||
   !(flows >= 1 && flows <= 64) || !(lossTimeout >= 10 && lossTimeout <= 5000) || !(warmupMs >= 0 && warmupMs <= 10_000)) {
-  console.error('usage: udp-echo-client --host ADDR [--port 7] [--window 1..4096] [--size 8..65507] [--seconds ≤120] [--flows 1..64] [--loss-timeout-ms 10..5000] [--warmup ≤10]');
+  console.error(USAGE);
   process.exit(2);
 }
 

@@ -8,9 +8,11 @@
  * so; an error answer: its message) or `health` found a thread down; 2 a bad command
  * line (one line naming what is wrong).
  */
+import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { controlRequest, parseListen } from '../control/control-client.js';
+import { latencyChartSvg } from '../control/latency-svg.js';
 import { formatLatencyTable } from '../control/latency-table.js';
 import type { CaptureStatus, ConnectionInfo, LatencyReport, StatsSnapshot } from '../control/types.js';
 import { STATE_NAMES } from '../tcp/connection.js';
@@ -32,7 +34,8 @@ Commands:
   stats --watch                  rates every second: frames/s, Mbit/s, conn/s, drops/s
   top                            the same rates as a full-screen view, per thread too
   conns [--state S] [--port P]   TCP connections, like ss -tni
-  latency                        per-thread, per-stage latency (µs)
+  latency [--svg FILE]           per-thread, per-stage latency (µs); --svg also writes
+                                 it as a chart (p50..p99.9 per stage, log scale)
   pcap start FILE [--snaplen N] [--max-mb M]    start capturing to FILE (pcap)
   pcap stop                      stop capturing
 
@@ -48,6 +51,7 @@ Options:
   --port P           conns: only connections with this local or remote port
   --snaplen N        pcap start: bytes kept of each frame                 [default: 262144]
   --max-mb M         pcap start: rotate past M MB into FILE.1, FILE.2, ...
+  --svg FILE         latency: also write the chart to FILE (SVG, for a browser)
   -h, --help         show this help
 `;
 
@@ -63,6 +67,7 @@ export const STACKCTL_OPTIONS = {
   port: { type: 'string' },
   snaplen: { type: 'string' },
   'max-mb': { type: 'string' },
+  svg: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
@@ -75,6 +80,7 @@ const OPTION_COMMANDS: Record<string, readonly string[]> = {
   port: ['conns'],
   snaplen: ['pcap'],
   'max-mb': ['pcap'],
+  svg: ['latency'],
 };
 
 /** Where stackctl writes, its environment, and how it waits (replaceable in tests). */
@@ -101,6 +107,8 @@ export interface StackctlCommand {
   port: number | null;
   /** pcap start: the request body. */
   capture: { file: string; snaplen?: number; maxMb?: number } | null;
+  /** latency --svg: the chart's absolute path. */
+  svg: string | null;
 }
 
 function whole(flag: string, v: string, min: number, max: number): number {
@@ -119,7 +127,7 @@ export function parseStackctlArgs(argv: string[], env: NodeJS.ProcessEnv = {}, c
   }
   const base = {
     json: values.json ?? false, watch: values.watch ?? false, intervalMs: 1000, count: Infinity,
-    state: null, port: null, capture: null,
+    state: null, port: null, capture: null, svg: null,
   };
   if (values.help) return { ...base, command: 'help', control: '' };
   const [cmd, ...args] = positionals;
@@ -190,7 +198,14 @@ export function parseStackctlArgs(argv: string[], env: NodeJS.ProcessEnv = {}, c
     state,
     port: values.port === undefined ? null : whole('port', values.port, 1, 65535),
     capture,
+    svg: values.svg === undefined ? null : svgPath(values.svg, cwd),
   };
+}
+
+/** latency --svg FILE, resolved against `cwd`. */
+function svgPath(file: string, cwd: string): string {
+  if (file === '') throw new UsageError('--svg: which file? (stackctl latency --svg FILE)');
+  return resolve(cwd, file);
 }
 
 /** A failed request: the one line to print. */
@@ -294,6 +309,14 @@ export async function runStackctl(argv: string[], io: StackctlIo): Promise<numbe
       case 'latency': {
         const { value } = await call<LatencyReport>(c, '/latency');
         io.out(c.json ? json(value) : formatLatencyTable(value));
+        if (c.svg !== null) {
+          try {
+            writeFileSync(c.svg, latencyChartSvg(value, 'stackd per-stage latency', `${c.control}, ${new Date().toISOString()}`));
+          } catch (e) {
+            throw new RequestError(`--svg: cannot write ${c.svg}: ${(e as Error).message}`);
+          }
+          if (!c.json) io.out(`chart written to ${c.svg}\n`);
+        }
         return 0;
       }
       case 'pcap-start':

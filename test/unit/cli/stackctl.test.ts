@@ -5,7 +5,7 @@
  * control server over a fake source; a bad command line or a missing socket gives one
  * line and a non-zero exit code; --help lists exactly the options the parser accepts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { STACKCTL_HELP, STACKCTL_OPTIONS, parseStackctlArgs, runStackctl, type S
 import { formatCapture, formatConnections, formatHealth, formatStats, rates, watchRow } from '../../../src/cli/stackctl-format.js';
 import { startControlServer, type ControlServer } from '../../../src/control/control-server.js';
 import type { CaptureStatus, ConnectionInfo, ControlSource, StatsSnapshot } from '../../../src/control/types.js';
+import { byClass, parseXml } from '../../helpers/xml-tree.js';
 
 function counters(set: Record<string, number>): Record<string, number> {
   return { ...Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0])), ...set };
@@ -144,6 +145,8 @@ describe('stackctl command line', () => {
     expect(usage(['conns', '--state', 'listening'])).toMatch(/^--state: 'listening' is not a TCP state \(closed, syn-sent, /);
     expect(usage(['conns', '--port', '0'])).toBe("--port: expected a whole number 1..65535, got '0'");
     expect(usage(['pcap', 'stop', '--snaplen', '100'])).toBe('--snaplen: only with pcap start');
+    expect(usage(['stats', '--svg', 'a.svg'])).toBe('--svg: only with latency');
+    expect(usage(['latency', '--svg', ''])).toBe('--svg: which file? (stackctl latency --svg FILE)');
     expect(usage(['--control', 'nohost', 'health'])).toMatch(/^--control: bad control address 'nohost'/);
   });
 
@@ -222,6 +225,24 @@ describe('stackctl against a control server', () => {
     expect(start).toEqual({ code: 0, out: 'capturing to /work/cap.pcap (snaplen 262144): 0 records, 24 B in 1 file\n', err: '' });
     expect(captures).toEqual([{ file: '/work/cap.pcap', snaplen: 100 }]);
     expect(await run('pcap', 'stop')).toEqual({ code: 1, out: '', err: 'stackctl: /pcap/stop: no capture is running\n' });
+  });
+
+  it('latency --svg FILE writes the chart (resolved against the working directory) after the table; an unwritable path is one line, exit 1', async () => {
+    const file = join(dir, 'lat.svg');
+    const r = await run('latency', '--svg', file);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^thread +stage +count +p50 µs/);
+    expect(r.out.endsWith(`chart written to ${file}\n`)).toBe(true);
+    const doc = parseXml(readFileSync(file, 'utf8'));
+    expect(byClass(doc, 'panel').map((p) => p.attrs['data-title'])).toEqual(['io']);
+    expect(byClass(doc, 'bar').map((b) => [b.attrs['data-series'], b.attrs['data-value']])).toEqual([['p50', '1'], ['p90', '2'], ['p99', '3'], ['p99.9', '3']]);
+    expect(parseStackctlArgs(['latency', '--svg', 'x.svg'], {}, dir).svg).toBe(join(dir, 'x.svg'));
+    const j = await run('latency', '--json', '--svg', join(dir, 'lat2.svg'));
+    expect(JSON.parse(j.out)).toMatchObject({ unit: 'us' });
+    expect(existsSync(join(dir, 'lat2.svg'))).toBe(true);
+    const bad = await run('latency', '--svg', join(dir, 'no', 'such', 'dir.svg'));
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(new RegExp(`^stackctl: --svg: cannot write ${join(dir, 'no', 'such', 'dir.svg')}: ENOENT[^\n]*\n$`));
   });
 
   it('a missing socket: one line, exit 1; a bad command: one line, exit 2', async () => {
