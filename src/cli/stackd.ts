@@ -45,6 +45,7 @@ async function main(): Promise<number> {
       logLevel: opts.logLevel,
       congestionControl: opts.congestionControl,
       fault: opts.fault,
+      appPool: opts.appPool,
     },
     log,
   );
