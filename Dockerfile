@@ -16,6 +16,7 @@ COPY src ./src
 COPY workers ./workers
 COPY perf ./perf
 COPY scripts ./scripts
+COPY load ./load
 RUN npm ci --no-audit --no-fund \
  && test -f build/Release/stackd_tap.node \
  && test -f dist/src/cli/stackd.js \

@@ -93,7 +93,8 @@ function isFile(path: string): boolean {
   }
 }
 
-function intFlag(name: string, v: string | undefined, def: number, min: number, max: number): number {
+/** The whole number given to --name (def when absent), within min..max; else a UsageError naming the flag. */
+export function intFlag(name: string, v: string | undefined, def: number, min: number, max: number): number {
   if (v === undefined) return def;
   if (!/^\d+$/.test(v)) throw new UsageError(`--${name}: expected a whole number, got '${v}'`);
   const n = Number(v);
