@@ -213,6 +213,8 @@ export class Supervisor implements ControlSource {
     this.stopping = true;
     Atomics.store(this.ctl, CTL_STOP, 1);
     this.addon.eventfdSignal(this.wakeFd);
+    // The offload pool stops alongside the threads (tasks still waiting are refused).
+    const poolClosed = this.appPool.close();
     for (const sab of this.rxRings) {
       // Wake parked workers so they see the stop word.
       const ctl = new Int32Array(sab, 0, 16);
@@ -233,7 +235,7 @@ export class Supervisor implements ControlSource {
       ),
     );
     this.capture.close(); // the threads are gone: everything they captured is in the rings
-    await this.appPool.close();
+    await poolClosed;
     this.addon.close(this.wakeFd);
     if (this.tapFd >= 0) {
       this.addon.close(this.tapFd);
