@@ -79,8 +79,10 @@ async function runLoad(opts: LoadOptions): Promise<LoadReport> {
   const onSignal = (): void => {
     stop.abort();
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // SIGINT/SIGTERM (again and again: a terminal's Ctrl-C also reaches a --netns parent,
+  // which forwards it) stop new starts; the clients alive finish or time out.
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const hardStop = setTimeout(() => {
     process.stderr.write(`stackd-load: clients still running ${HARD_STOP_GRACE_MS / 1000} s past --duration + --timeout: giving up\n`);
     process.exit(1);
