@@ -4,9 +4,12 @@
 # Stage "build": npm ci compiles the native TAP addon (node-gyp, "install" script; it
 # fetches Node's headers unless they are cached) and the TypeScript (tsc, "prepare"
 # script), then drops the dev dependencies.
-# Stage "runtime": Node on Debian slim, iproute2 (ip tuntap/link/addr for the entrypoint),
-# arping (its duplicate-address check), curl (the HEALTHCHECK), and the built app only.
-# The entrypoint moves the container's address from the kernel to stackd, then execs it.
+# Stage "load": the compose load profile (docker/load.sh, stackd-load): Node on Debian slim,
+# the clients stackd-load runs (netcat-openbsd, curl) and ping, and the built app.
+# Stage "runtime" (the last, so the default target): Node on Debian slim, iproute2 (ip
+# tuntap/link/addr for the entrypoint), arping (its duplicate-address check), curl (the
+# HEALTHCHECK), and the built app only. The entrypoint moves the container's address from
+# the kernel to stackd, then execs it.
 
 FROM node:20-bookworm AS build
 WORKDIR /app
@@ -16,10 +19,22 @@ COPY src ./src
 COPY workers ./workers
 COPY perf ./perf
 COPY scripts ./scripts
+COPY load ./load
 RUN npm ci --no-audit --no-fund \
  && test -f build/Release/stackd_tap.node \
  && test -f dist/src/cli/stackd.js \
  && npm prune --omit=dev --no-audit --no-fund
+
+FROM node:20-bookworm-slim AS load
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends netcat-openbsd curl iputils-ping \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --chmod=0755 docker/load.sh ./docker/load.sh
+CMD ["/app/docker/load.sh"]
 
 FROM node:20-bookworm-slim AS runtime
 RUN apt-get update \

@@ -32,6 +32,8 @@ export interface StackdOptions {
   pcap: { file: string; snaplen: number; maxMb: number | null } | null;
   /** --fault: fault injection, or null. */
   fault: FaultConfig | null;
+  /** --app-threads, --app-queue: the process-wide pool behind api.offload. */
+  appPool: { threads: number; maxQueue: number };
   help: boolean;
   version: boolean;
 }
@@ -78,6 +80,10 @@ Options:
   --fault SPEC       break frames on purpose, reproducibly, e.g.
                      drop=5%,corrupt=1%,duplicate=1%,reorder=2%,delay=20ms,rate=10000pps,seed=7
                      (each optional; rx.KEY or tx.KEY for one direction only)
+  --app-threads N    threads of the pool that runs applications' api.offload tasks,
+                     started on the first task (1..64)                [default: 1]
+  --app-queue N      offload tasks that may wait for a thread; beyond that
+                     api.offload refuses at once (0..100000)          [default: 256]
   -h, --help         show this help
   -V, --version      print the version
 
@@ -94,7 +100,8 @@ function isFile(path: string): boolean {
   }
 }
 
-function intFlag(name: string, v: string | undefined, def: number, min: number, max: number): number {
+/** The whole number given to --name (def when absent), within min..max; else a UsageError naming the flag. */
+export function intFlag(name: string, v: string | undefined, def: number, min: number, max: number): number {
   if (v === undefined) return def;
   if (!/^\d+$/.test(v)) throw new UsageError(`--${name}: expected a whole number, got '${v}'`);
   const n = Number(v);
@@ -126,6 +133,8 @@ export const STACKD_OPTIONS = {
   'pcap-snaplen': { type: 'string' },
   'pcap-max-mb': { type: 'string' },
   fault: { type: 'string' },
+  'app-threads': { type: 'string' },
+  'app-queue': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
@@ -238,6 +247,10 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
     vnetHdr: offload,
     pcap,
     fault,
+    appPool: {
+      threads: intFlag('app-threads', values['app-threads'], 1, 1, 64),
+      maxQueue: intFlag('app-queue', values['app-queue'], 256, 0, 100_000),
+    },
     help: values.help ?? false,
     version: values.version ?? false,
   };

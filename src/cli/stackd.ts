@@ -47,6 +47,7 @@ async function main(): Promise<number> {
       maxConnections: opts.maxConnections,
       maxTimeWait: opts.maxTimeWait,
       fault: opts.fault,
+      appPool: opts.appPool,
     },
     log,
   );

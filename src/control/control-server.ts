@@ -302,6 +302,9 @@ function createMetrics(source: ControlSource): () => Promise<{ type: string; bod
   family('gauge', 'stackd_ring_high_water_bytes', 'Highest ring occupancy seen', ['ring'], ring((r) => r.highWater));
   family('gauge', 'stackd_ring_capacity_bytes', 'Ring capacity', ['ring'], ring((r) => r.capacity));
   family('counter', 'stackd_ring_full_drops_total', 'Records dropped because the ring was full', ['ring'], ring((r) => r.fullDrops));
+  family('gauge', 'stackd_app_pool_in_flight', 'api.offload tasks running or queued in the process-wide pool', [], () => [[{}, s().appPool.inFlight]]);
+  family('counter', 'stackd_app_pool_tasks_total', 'api.offload tasks by outcome (rejected_full: refused, the queue was full)', ['result'],
+    () => [[{ result: 'completed' }, s().appPool.completed], [{ result: 'failed' }, s().appPool.failed], [{ result: 'rejected_full' }, s().appPool.rejectedFull]]);
   family('gauge', 'stackd_workers', 'Number of shard workers', [], () => [[{}, s().workers]]);
   family('gauge', 'stackd_uptime_seconds', 'Seconds since stackd started', [], () => [[{}, s().uptimeSeconds]]);
   family('gauge', 'stackd_info', 'stackd build and interface identity (always 1)', ['version', 'tap', 'ip', 'mac'],

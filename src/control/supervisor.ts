@@ -24,6 +24,7 @@ import {
 import { formatIpv4, formatMac } from '../wire/addresses.js';
 import { packageRoot } from '../phy/package-root.js';
 import { CaptureController, type CaptureStatus } from './capture-control.js';
+import { AppPool, type AppPoolOptions } from './app-pool.js';
 import type { ConnectionInfo, ControlSource, LatencyReport, RingReport, StatsSnapshot } from './types.js';
 
 /** Bytes of each ring's data area. */
@@ -42,6 +43,8 @@ export interface StackSettings {
   maxTimeWait: number;
   /** Fault injection in every thread (--fault), or null. */
   fault: FaultConfig | null;
+  /** The process-wide pool behind api.offload (--app-threads, --app-queue). */
+  appPool: AppPoolOptions;
 }
 
 /** A thread the supervisor runs. */
@@ -72,6 +75,8 @@ export class Supervisor implements ControlSource {
   /** Capture rings: the I/O thread's, then worker i's at 1 + i. */
   private readonly captureRings: SharedArrayBuffer[] = [];
   private readonly capture: CaptureController;
+  /** One pool for the whole process; every shard worker reaches it through its own port. */
+  private readonly appPool: AppPool;
   private readonly counters: SharedArrayBuffer;
   private readonly control = new SharedArrayBuffer(CTL_WORDS * 4);
   private readonly ctl = new Int32Array(this.control);
@@ -92,6 +97,7 @@ export class Supervisor implements ControlSource {
     }
     for (let t = 0; t <= settings.workers; t++) this.captureRings.push(createRingBuffer(CAPTURE_RING_BYTES));
     this.capture = new CaptureController(this.captureRings, this.ctl, CTL_CAPTURE);
+    this.appPool = new AppPool(settings.appPool);
     this.counters = allocateCounterBlocks(1 + settings.workers);
     this.wakeFd = this.addon.eventfd();
   }
@@ -126,6 +132,8 @@ export class Supervisor implements ControlSource {
 
   private startShard(i: number): Promise<ThreadHandle> {
     const chan = new MessageChannel();
+    const offload = new MessageChannel();
+    this.appPool.attach(offload.port1);
     const data: ShardWorkerData = {
       index: i,
       count: this.settings.workers,
@@ -145,14 +153,19 @@ export class Supervisor implements ControlSource {
       captureRing: this.captureRings[1 + i]!,
       fault: this.settings.fault,
       rpc: chan.port2,
+      offload: offload.port2,
     };
-    return this.spawn(`worker-${i}`, 'shard-worker.js', data, chan, i);
+    return this.spawn(`worker-${i}`, 'shard-worker.js', data, chan, i, offload);
   }
 
-  private spawn(name: string, file: string, data: object, chan: MessageChannel, shard = -1): Promise<ThreadHandle> {
+  /**
+   * Starts a thread. `data` holds port2 of `chan` (RPC) and of `extra` if given (a
+   * shard's offload port); our ends are closed when the thread exits.
+   */
+  private spawn(name: string, file: string, data: object, chan: MessageChannel, shard = -1, extra?: MessageChannel): Promise<ThreadHandle> {
     const worker = new Worker(join(packageRoot(), 'dist', 'workers', file), {
       workerData: data,
-      transferList: [chan.port2],
+      transferList: extra === undefined ? [chan.port2] : [chan.port2, extra.port2],
       name,
     });
     const handle: ThreadHandle = { name, worker, rpc: Comlink.wrap<ThreadRpc>(nodeEndpoint(chan.port1)), alive: false };
@@ -173,6 +186,7 @@ export class Supervisor implements ControlSource {
       worker.on('exit', (code) => {
         handle.alive = false;
         chan.port1.close();
+        extra?.port1.close();
         if (this.stopping) return;
         this.log.error({ thread: name, code }, 'thread exited');
         if (shard >= 0 && handle.alive === false) void this.restartShard(shard);
@@ -204,6 +218,8 @@ export class Supervisor implements ControlSource {
     this.stopping = true;
     Atomics.store(this.ctl, CTL_STOP, 1);
     this.addon.eventfdSignal(this.wakeFd);
+    // The offload pool stops alongside the threads (tasks still waiting are refused).
+    const poolClosed = this.appPool.close();
     for (const sab of this.rxRings) {
       // Wake parked workers so they see the stop word.
       const ctl = new Int32Array(sab, 0, 16);
@@ -224,6 +240,7 @@ export class Supervisor implements ControlSource {
       ),
     );
     this.capture.close(); // the threads are gone: everything they captured is in the rings
+    await poolClosed;
     this.addon.close(this.wakeFd);
     if (this.tapFd >= 0) {
       this.addon.close(this.tapFd);
@@ -281,6 +298,7 @@ export class Supervisor implements ControlSource {
       pcap: { ...this.capture.status(), captured: totals.pcap_frames!, dropped: totals.pcap_dropped! },
       fault: this.settings.fault === null ? null : formatFaultSpec(this.settings.fault),
       faults,
+      appPool: this.appPool.stats(),
     };
   }
 

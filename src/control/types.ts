@@ -7,8 +7,9 @@
  */
 import type { ConnectionInfo, StageLatency, ThreadLatency } from '../dataplane/reports.js';
 import type { CaptureStatus } from './capture-control.js';
+import type { AppPoolStats } from './app-pool.js';
 
-export type { CaptureStatus, ConnectionInfo, StageLatency, ThreadLatency };
+export type { AppPoolStats, CaptureStatus, ConnectionInfo, StageLatency, ThreadLatency };
 
 /** One thread's counters. */
 export interface ThreadStats {
@@ -53,6 +54,8 @@ export interface StatsSnapshot {
   fault: string | null;
   /** Non-zero `fault_*` totals by what the injector did (the `fault_` prefix removed, e.g. rx_dropped). */
   faults: Record<string, number>;
+  /** The process-wide pool behind api.offload: size, queue bound, tasks in flight, done, failed, refused. */
+  appPool: AppPoolStats;
 }
 
 /** GET /latency: per thread, per stage. Stage names are documented in src/dataplane/latency.ts. */

@@ -19,6 +19,7 @@ import { formatIpv4, formatMac } from '../wire/addresses.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/ethernet.js';
 import { BUILTIN_SERVICES, loadAppModule } from '../services/index.js';
 import { createStackApi } from '../socket/stack-api.js';
+import { OffloadClient } from '../socket/offload.js';
 import type { ConnectionInfo } from './reports.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import type { Logger } from 'pino';
@@ -51,6 +52,8 @@ export class ShardWorker {
   private readonly control: Int32Array;
   /** The device when it holds frames back to send later (fault injection's delay), else null. */
   private readonly holding: HoldingLinkDevice | null;
+  /** This worker's end of the offload pool (api.offload); closed when the loop ends. */
+  private readonly offload: OffloadClient;
   /** TAP read time of the frame being processed (0: none). */
   private curT0 = 0;
 
@@ -63,6 +66,7 @@ export class ShardWorker {
     this.rx = new RingConsumer(data.rxRing);
     this.tx = new RingProducer(data.txRing);
     this.control = new Int32Array(data.control);
+    this.offload = new OffloadClient(data.offload);
     this.holding = holdsFrames(device) ? device : null;
     this.writer = new DirectWriter(device, this.counters, this.latency);
     // Write directly when idle (nothing else waiting in the RX ring), else hand frames
@@ -117,6 +121,7 @@ export class ShardWorker {
   async startApps(log: Logger): Promise<void> {
     this.log = log;
     const api = createStackApi({
+      offload: this.offload,
       host: this.host,
       tcp: this.host.tcp,
       notifyOutput: () => this.host.tcp.onDirty(),
@@ -183,6 +188,7 @@ export class ShardWorker {
       }
     } finally {
       clearInterval(keepAlive);
+      this.offload.close();
     }
   }
 

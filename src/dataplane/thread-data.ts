@@ -80,6 +80,8 @@ export interface ShardWorkerData {
   /** Fault injection on this worker's direct transmit path (--fault), or null. */
   fault: FaultConfig | null;
   rpc: MessagePort;
+  /** This worker's port to the process-wide offload pool of the main thread (api.offload). */
+  offload: MessagePort;
 }
 
 /** The RPC surface every thread exposes to the main thread through comlink. */

@@ -9,6 +9,7 @@
  * same ports and serves the connections steered to it. After anything an application
  * does that may produce segments, the worker's `notifyOutput()` hook runs — at most once
  * per microtask turn — so the worker flushes its TX ring and re-arms its timers.
+ * `api.offload` sends CPU-heavy work to the process-wide pool (offload.ts, decision 0021).
  */
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
@@ -19,6 +20,7 @@ import type { Host } from '../iface/host.js';
 import type { TcpConnectionHandle, TcpEndpointApi } from '../tcp/connection-handle.js';
 import { TcpSocket, socketError } from './tcp-socket.js';
 import { UdpSocket } from './udp-socket.js';
+import { ERR_OFFLOAD_UNAVAILABLE, codedError, type OffloadClient, type OffloadOptions, type OffloadTask } from './offload.js';
 
 /** Options of net.createServer(). */
 export interface TcpServerOptions {
@@ -55,6 +57,14 @@ export interface StackApi {
   log: Logger;
   /** This worker's counters (name → value), as in /stats. */
   counters(): Record<string, number>;
+  /**
+   * Runs `task` (an exported function of a module: `{ module: path or file: URL, name? }`)
+   * with `data` on the process-wide pool of stackd (--app-threads, --app-queue) and
+   * resolves with its result, so that CPU-heavy work does not stall this worker. Rejects
+   * with the task's error, or at once with code ERR_OFFLOAD_QUEUE_FULL when the pool's
+   * queue is full. `opts.transfer` moves ArrayBuffers instead of copying them (offload.ts).
+   */
+  offload<R = unknown>(task: OffloadTask, data?: unknown, opts?: OffloadOptions): Promise<R>;
 }
 
 /** An application: a module whose default export is this; it is loaded into EVERY worker. */
@@ -69,6 +79,8 @@ export interface StackApiDeps {
   log: Logger;
   workerIndex: number;
   workerCount: number;
+  /** The worker's end of the process-wide offload pool (none: api.offload rejects). */
+  offload?: OffloadClient;
 }
 
 /**
@@ -304,5 +316,9 @@ export function createStackApi(deps: StackApiDeps): StackApi {
     worker: { index: deps.workerIndex, count: deps.workerCount },
     log: deps.log,
     counters: () => countersToObject(host.counters),
+    offload<R>(task: OffloadTask, data?: unknown, opts?: OffloadOptions): Promise<R> {
+      if (deps.offload === undefined) return Promise.reject(codedError(ERR_OFFLOAD_UNAVAILABLE, 'offload: no pool in this process'));
+      return deps.offload.run<R>(task, data, opts);
+    },
   };
 }

@@ -28,6 +28,7 @@ import {
   stackdHasTcp,
 } from '../helpers/lab.js';
 import { spawnHealthy } from '../helpers/stackd-process.js';
+import { builtFile } from '../helpers/built.js';
 
 const skip = requireNetOrSkip();
 const LAB = `dk${process.pid % 10000}`;
@@ -245,26 +246,30 @@ describe.skipIf(skip)('docker/stack-entrypoint.sh in the container-like lab (lab
     expect(stackState().links).toEqual(['br0', 'eth0', 'lo', 'tap0']);
   });
 
-  it('docker/load.sh (the load profile) from c1: 4 concurrent clients, bounded in time, no loss', () => {
+  it('docker/load.sh (the load profile) from c1: stackd-load 4 at once, 12 in all, with ping and UDP; no failure, no loss', () => {
+    builtFile('load/stackd-load.js');
     const t0 = Date.now();
     const r = inNs(C1, 'bash', [LOAD_SCRIPT], {
       timeoutMs: 40_000,
       env: {
-        ...process.env, LOAD_CLIENTS: '4', LOAD_DURATION: '5', LOAD_PINGS: '10', LOAD_PING_INTERVAL: '0.02',
-        LOAD_DATAGRAMS: '10', LOAD_HTTP: 'auto', LOAD_HTTP_REQUESTS: '3', LOAD_WRK_SECONDS: '1',
+        ...ENV, LOAD_CLIENTS: '4', LOAD_TOTAL: '12', LOAD_DURATION: '5', LOAD_BYTES: '64K', LOAD_CONTROL: CONTROL,
+        LOAD_PINGS: '10', LOAD_PING_INTERVAL: '0.02', LOAD_DATAGRAMS: '10',
       },
     });
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toContain('load: ping  40/40 echo replies (0% lost)');
-    expect(r.stdout).toContain('load: udp   40/40 echoes (0% lost)');
-    // HTTP runs when stackd accepts TCP on :80 (it does since issue 3).
-    if (stackdHasTcp(C1)) expect(r.stdout).toContain('load: http  12/12 2xx responses (0% lost)');
-    else expect(r.stdout).toContain('load: http  skipped: nothing answers TCP on 10.10.0.4:80');
-    expect(Date.now() - t0).toBeLessThan(20_000); // LOAD_DURATION + 15 s at most
+    expect(r.stdout).toContain('stackd-load: 12 clients (process mode, at most 4 at once, peak 4) against 10.10.0.4');
+    expect(r.stdout).toContain('\nfailures: none\n');
+    expect(r.stdout).toMatch(/\nstackd \/stats over the run: tcp_passive_opens \+12, tcp_established_total \+12,/);
+    expect(r.stdout).toContain('load: ping  10/10 echo replies (0% lost)');
+    expect(r.stdout).toContain('load: udp   10/10 echoes (0% lost)');
+    expect(r.stdout).toMatch(/load: ok\n$/);
+    expect(Date.now() - t0).toBeLessThan(20_000);
   });
 
   it('docker/load.sh refuses unbounded settings (exit 2)', () => {
-    for (const [k, v] of [['LOAD_CLIENTS', '0'], ['LOAD_CLIENTS', '257'], ['LOAD_DURATION', '601'], ['LOAD_PINGS', 'x']] as const) {
+    for (const [k, v] of [
+      ['LOAD_CLIENTS', '0'], ['LOAD_CLIENTS', '1025'], ['LOAD_TOTAL', '0'], ['LOAD_DURATION', '601'], ['LOAD_PINGS', 'x'], ['LOAD_MODE', 'x'],
+    ] as const) {
       const r = spawnSync('bash', [LOAD_SCRIPT], { encoding: 'utf8', timeout: 10_000, env: { ...process.env, [k]: v } });
       expect(r.status, `${k}=${v}`).toBe(2);
       expect(r.stderr).toContain(`${k} must be`);

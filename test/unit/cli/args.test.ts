@@ -32,7 +32,8 @@ describe('parseStackdArgs defaults', () => {
       workers: 4, tap: 'tap0', ip: parseIpv4('10.10.0.4'), prefixLength: 24, gateway: 0,
       mac: defaultMac('tap0', parseIpv4('10.10.0.4')), mtu: 1500, control: '/run/stackd/tap0.sock',
       logLevel: 'info', services: ['echo', 'discard', 'chargen', 'http', 'udp-echo'], apps: [],
-      congestionControl: 'newreno', maxConnections: 262_144, maxTimeWait: 131_072, vnetHdr: true, pcap: null, fault: null, help: false, version: false,
+      congestionControl: 'newreno', maxConnections: 262_144, maxTimeWait: 131_072, vnetHdr: true, pcap: null, fault: null,
+      appPool: { threads: 1, maxQueue: 256 }, help: false, version: false,
     });
     expect(o.services).toEqual([...KNOWN_SERVICES]);
   });
@@ -130,6 +131,11 @@ describe('parseStackdArgs: every flag', () => {
     expect(f).toMatchObject({ seed: 7, rx: { drop: 0.05, delayMs: 0 }, tx: { drop: 0.05, delayMs: 20 } });
   });
 
+  it('--app-threads N (1..64), --app-queue N (0..100000): the api.offload pool', () => {
+    expect(parseStackdArgs(['--app-threads', '2', '--app-queue', '0']).appPool).toEqual({ threads: 2, maxQueue: 0 });
+    expect(parseStackdArgs(['--app-threads', '64', '--app-queue', '100000']).appPool).toEqual({ threads: 64, maxQueue: 100000 });
+  });
+
   it('-h/--help and -V/--version', () => {
     expect(parseStackdArgs(['-h']).help).toBe(true);
     expect(parseStackdArgs(['--help']).help).toBe(true);
@@ -141,6 +147,8 @@ describe('parseStackdArgs: every flag', () => {
 describe('parseStackdArgs: a bad value is one line naming the flag', () => {
   const cases: Array<[string[], string]> = [
     [['--workers', '0'], '--workers: 0 is out of range (1..64)'],
+    [['--app-threads', '0'], '--app-threads: 0 is out of range (1..64)'],
+    [['--app-queue', '100001'], '--app-queue: 100001 is out of range (0..100000)'],
     [['--workers', '65'], '--workers: 65 is out of range (1..64)'],
     [['--workers', 'four'], "--workers: expected a whole number, got 'four'"],
     [['--workers', '2.5'], "--workers: expected a whole number, got '2.5'"],

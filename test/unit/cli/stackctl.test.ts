@@ -35,6 +35,7 @@ function snapshot(scale: number): StatsSnapshot {
     threads: [{ thread: 'io', counters: io }, { thread: 'worker-0', counters: w0 }, { thread: 'worker-1', counters: w1 }],
     totals, drops: { rx_ring_full: 2 * scale, tcp_checksum: scale }, rings: [],
     pcap: { ...CAPTURE_OFF, captured: 0, dropped: 0 }, fault: 'drop=1%,seed=7', faults: { rx_dropped: 5 * scale },
+    appPool: { threads: 1, maxQueue: 256, started: false, inFlight: 0, highWater: 0, completed: 0, failed: 0, rejectedFull: 0 },
   };
 }
 

@@ -46,6 +46,7 @@ const SNAPSHOT: StatsSnapshot = {
   pcap: { active: false, file: null, snaplen: null, maxMb: null, files: 0, records: 0, bytes: 0, error: null, captured: 0, dropped: 0 },
   fault: null,
   faults: {},
+  appPool: { threads: 1, maxQueue: 256, started: true, inFlight: 2, highWater: 5, completed: 40, failed: 1, rejectedFull: 3 },
 };
 
 const LATENCY: LatencyReport = {
@@ -315,6 +316,12 @@ describe('GET /metrics', () => {
       'stackd_ring_capacity_bytes{ring="tx-0"} 1048576',
       '# TYPE stackd_ring_full_drops_total counter',
       'stackd_ring_full_drops_total{ring="rx-0"} 1',
+      '# TYPE stackd_app_pool_in_flight gauge',
+      'stackd_app_pool_in_flight 2',
+      '# TYPE stackd_app_pool_tasks_total counter',
+      'stackd_app_pool_tasks_total{result="completed"} 40',
+      'stackd_app_pool_tasks_total{result="failed"} 1',
+      'stackd_app_pool_tasks_total{result="rejected_full"} 3',
       '# TYPE stackd_workers gauge',
       'stackd_workers 2',
       'stackd_uptime_seconds 42.5',

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseStackdArgs } from '../../../src/cli/args.js';
+import { parseLoadArgs } from '../../../load/options.js';
 import { formatIpv4 } from '../../../src/wire/addresses.js';
 import { LAB_ADDR } from '../../helpers/lab.js';
 
@@ -38,7 +39,7 @@ function interpolate(v: Json, env: Env): Json {
 }
 
 interface Service {
-  build?: { context: string; dockerfile: string };
+  build?: { context: string; dockerfile: string; target?: string };
   image?: string;
   cap_add?: string[];
   devices?: string[];
@@ -111,8 +112,8 @@ describe('docker-compose.yml', () => {
     expect(s.cap_add).toContain('NET_ADMIN');
     expect(s.devices).toContain('/dev/net/tun:/dev/net/tun');
     expect(s.sysctls).toMatchObject({ 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1' });
-    // The image is ours (Dockerfile at the root); no service pulls a prebuilt image.
-    expect(s.build).toEqual({ context: '.', dockerfile: 'Dockerfile' });
+    // The image is ours (Dockerfile at the root, its runtime stage); no service pulls a prebuilt image.
+    expect(s.build).toEqual({ context: '.', dockerfile: 'Dockerfile', target: 'runtime' });
   });
 
   it('runs `stackd --workers 4 --tap tap0` by default, a command stackd itself accepts', () => {
@@ -154,22 +155,30 @@ describe('docker-compose.yml', () => {
   it('has a load service only in the "load" profile, bounded, started once the stack is healthy', () => {
     const s = c.services.load!;
     expect(s.profiles).toEqual(['load']);
-    expect(s.image).toBe(c.services.client!.image); // the same client image
-    expect(s.build).toEqual(c.services.client!.build);
-    expect(s.command).toEqual(['stackd-load']);
+    // The Dockerfile's "load" stage: Node, the built stackd-load, nc, curl and ping.
+    expect(s.build).toEqual({ context: '.', dockerfile: 'Dockerfile', target: 'load' });
+    expect(s.image).toBe('stackd-load:dev');
+    expect(read('Dockerfile')).toMatch(/^FROM \S+ AS load$/m);
+    // The command is docker/load.sh as that stage installs it.
+    expect(s.command).toEqual(['/app/docker/load.sh']);
+    expect(read('Dockerfile')).toMatch(/^COPY --chmod=0?755 docker\/load\.sh \.\/docker\/load\.sh$/m);
     expect(s.depends_on).toEqual({ stack: { condition: 'service_healthy' } });
     const e = s.environment!;
     expect(e.LOAD_TARGET).toBe(lab.stack);
     // Within docker/load.sh's limits (it refuses anything else).
     const load = read('docker/load.sh');
-    for (const [k, max] of [['LOAD_CLIENTS', 256], ['LOAD_DURATION', 600], ['LOAD_PINGS', 10000], ['LOAD_DATAGRAMS', 10000]] as const) {
+    for (const [k, max] of [
+      ['LOAD_CLIENTS', 1024], ['LOAD_TOTAL', 1000000], ['LOAD_DURATION', 600], ['LOAD_PINGS', 10000], ['LOAD_DATAGRAMS', 10000],
+    ] as const) {
       const v = Number(e[k]);
       expect(Number.isInteger(v) && v >= 1 && v <= max, `${k}=${e[k]}`).toBe(true);
       expect(load).toMatch(new RegExp(`int_in ${k} "\\$[A-Z_]+" \\d+ ${max}\\b`));
     }
-    expect(e.LOAD_HTTP).toBe('auto');
-    // The command is the script the client image installs under that name.
-    expect(read('docker/client.Dockerfile')).toMatch(/^COPY (--chmod=0?755 )?docker\/load\.sh \/usr\/local\/bin\/stackd-load$/m);
+    // The mix and mode are ones stackd-load accepts.
+    expect(parseLoadArgs(['--mix', e.LOAD_MIX!, '--mode', e.LOAD_MODE!], {}).mix.map((m) => m.kind)).toEqual(['nc-echo', 'curl-bytes', 'curl-post']);
+    // load.sh runs the built tool (package.json's bin), found next to it as in the image (/app/docker, /app/dist).
+    expect(load).toContain('$HERE/../dist/load/stackd-load.js');
+    expect((JSON.parse(read('package.json')) as { bin: Record<string, string> }).bin['stackd-load']).toBe('dist/load/stackd-load.js');
   });
 
   it('names only files that exist: Dockerfiles, and executable scripts behind them', () => {

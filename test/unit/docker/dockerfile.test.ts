@@ -100,7 +100,7 @@ const isExecutable = (p: string): boolean => (statSync(ROOT + p).mode & 0o111) !
 describe('Dockerfile (stackd image)', () => {
   const text = read('Dockerfile');
   const stages = stagesOf(text);
-  const [build, runtime] = stages as [Stage, Stage];
+  const [build, load, runtime] = stages as [Stage, Stage, Stage];
 
   it('lints clean with dockerfile-utils, and the linter does flag a broken file', () => {
     expect(utils.validate(text).map((d) => `${d.range.start.line + 1}: ${d.message}`)).toEqual([]);
@@ -108,9 +108,10 @@ describe('Dockerfile (stackd image)', () => {
     expect(utils.validate(text + '\nFROMM scratch\n').length).toBeGreaterThan(0);
   });
 
-  it('has two stages: build on node:20-bookworm, runtime on node:20-bookworm-slim (Node 20 as package.json wants)', () => {
+  it('has three stages: build on node:20-bookworm, load and runtime (the last: the default target) on node:20-bookworm-slim', () => {
     expect(stages.map((s) => [s.image, s.name])).toEqual([
       ['node:20-bookworm', 'build'],
+      ['node:20-bookworm-slim', 'load'],
       ['node:20-bookworm-slim', 'runtime'],
     ]);
     const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
@@ -155,6 +156,10 @@ describe('Dockerfile (stackd image)', () => {
     const fromBuild = runtime.copies.filter((c) => c.from === 'build');
     expect(fromBuild.map((c) => c.sources[0])).toEqual(['/app/package.json', '/app/node_modules', '/app/build/Release/stackd_tap.node', '/app/dist']);
     for (const c of fromBuild) for (const s of c.sources) expect(produced.has(s), s).toBe(true);
+    // The load stage takes the app without the addon (stackd-load opens no TAP).
+    const loadFromBuild = load.copies.filter((c) => c.from === 'build');
+    expect(loadFromBuild.map((c) => c.sources[0])).toEqual(['/app/package.json', '/app/node_modules', '/app/dist']);
+    for (const c of loadFromBuild) for (const s of c.sources) expect(produced.has(s), s).toBe(true);
     // The runtime finds the addon and workers from package.json's folder (src/phy/package-root.ts).
     expect(runtime.copies.find((c) => c.sources[0] === '/app/package.json')?.dest).toBe('/app/package.json');
     expect(tsconfig.compilerOptions.rootDir).toBe('.');
@@ -173,6 +178,20 @@ describe('Dockerfile (stackd image)', () => {
     expect(existsSync(ROOT + 'src/cli/stackd.ts')).toBe(true);
     expect((JSON.parse(read('package.json')) as { bin: Record<string, string> }).bin.stackd).toBe('dist/src/cli/stackd.js');
     expect(runtime.cmd).toEqual([]);
+  });
+
+  it('load stage: nc, curl and ping for stackd-load and docker/load.sh, installed executable as its command', () => {
+    const run = load.runs.join(' ');
+    for (const pkg of ['netcat-openbsd', 'curl', 'iputils-ping']) expect(run, pkg).toMatch(new RegExp(`\\b${pkg}\\b`));
+    expect(run).toMatch(/rm -rf \/var\/lib\/apt\/lists/);
+    const copy = load.copies.find((c) => c.from === null);
+    expect(copy).toEqual({ from: null, chmod: '0755', sources: ['docker/load.sh'], dest: '/app/docker/load.sh' });
+    expect(isExecutable('docker/load.sh')).toBe(true);
+    expect(load.cmd).toEqual(['/app/docker/load.sh']);
+    expect(load.entrypoint).toBeNull();
+    // load.sh finds the tool at $HERE/../dist/load/stackd-load.js = /app/dist/load/stackd-load.js, built from load/stackd-load.ts.
+    expect(read('docker/load.sh')).toContain('$HERE/../dist/load/stackd-load.js');
+    expect(existsSync(ROOT + 'load/stackd-load.ts')).toBe(true);
   });
 
   it('installs iproute2 (entrypoint), arping (its duplicate-address check) and curl (HEALTHCHECK)', () => {
@@ -195,7 +214,7 @@ describe('Dockerfile (stackd image)', () => {
   });
 });
 
-describe('docker/client.Dockerfile (client and load services)', () => {
+describe('docker/client.Dockerfile (the client service)', () => {
   const text = read('docker/client.Dockerfile');
   const stages = stagesOf(text);
 
@@ -206,11 +225,9 @@ describe('docker/client.Dockerfile (client and load services)', () => {
     for (const pkg of ['iputils-ping', 'netcat-openbsd', 'curl', 'wrk', 'arping']) expect(run, pkg).toMatch(new RegExp(`\\b${pkg}\\b`));
   });
 
-  it('installs docker/load.sh (executable, not excluded from the context) as stackd-load', () => {
-    const c = stages[0]!.copies;
-    expect(c).toEqual([{ from: null, chmod: '0755', sources: ['docker/load.sh'], dest: '/usr/local/bin/stackd-load' }]);
-    expect(isExecutable('docker/load.sh')).toBe(true);
-    expect(ignored('docker/load.sh')).toBe(false);
+  it('copies nothing from the repository and sleeps (the tools are for docker compose exec)', () => {
+    expect(stages[0]!.copies).toEqual([]);
     expect(stages[0]!.cmd).toEqual(['sleep', 'infinity']);
+    expect(ignored('docker/load.sh')).toBe(false); // the Dockerfile's load stage copies it
   });
 });

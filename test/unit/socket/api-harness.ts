@@ -10,6 +10,7 @@ import { newCounters } from '../../../src/base/counters.js';
 import type { HostConfig } from '../../../src/base/host-config.js';
 import { createStackApi, type StackApi } from '../../../src/socket/stack-api.js';
 import type { TcpSocket } from '../../../src/socket/tcp-socket.js';
+import type { OffloadClient } from '../../../src/socket/offload.js';
 import { VirtualWire } from '../../helpers/virtual-wire.js';
 import { FakeTcpEndpoint, type FakeLinkOptions } from './fake-tcp.js';
 
@@ -17,8 +18,8 @@ import { FakeTcpEndpoint, type FakeLinkOptions } from './fake-tcp.js';
 export const OUR_IP_STR = '10.10.0.4';
 export const OUR_IP = parseIpv4(OUR_IP_STR);
 
-/** A worker's API over the fake TCP endpoint and a Host on a virtual wire. */
-export function makeApi(link: FakeLinkOptions = {}, worker = { index: 0, count: 1 }) {
+/** A worker's API over the fake TCP endpoint and a Host on a virtual wire (and `offload`'s pool, if given). */
+export function makeApi(link: FakeLinkOptions = {}, worker = { index: 0, count: 1 }, offload?: OffloadClient) {
   const config: HostConfig = {
     mac: 0x020000000004, ip: OUR_IP, prefixLength: 24, gateway: 0, mtu: 1500,
     shardIndex: worker.index, shardCount: worker.count, answersArp: true, ttl: 64,
@@ -29,7 +30,7 @@ export function makeApi(link: FakeLinkOptions = {}, worker = { index: 0, count: 
   const stats = { notifies: 0 };
   const api: StackApi = createStackApi({
     host, tcp, notifyOutput: () => stats.notifies++, log: pino({ level: 'silent' }),
-    workerIndex: worker.index, workerCount: worker.count,
+    workerIndex: worker.index, workerCount: worker.count, ...(offload ? { offload } : {}),
   });
   return { api, host, wire, tcp, stats };
 }
