@@ -57,7 +57,7 @@ const IMPORT_RE = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|
 /** Every module specifier a TypeScript source imports or re-exports (static, dynamic, type-only). */
 export function importsOf(source: string): string[] {
   const out: string[] = [];
-  for (const m of source.matchAll(IMPORT_RE)) out.push((m[1] ?? m[2] ?? m[3])!);
+  for (const m of source.matchAll(IMPORT_RE)) out.push((m[1] ?? m[2] ?? m[3]));
   return out;
 }
 
@@ -65,7 +65,7 @@ export function importsOf(source: string): string[] {
 function folderOf(srcDir: string, abs: string): string | null {
   const rel = relative(srcDir, abs);
   if (rel.startsWith('..') || rel === '') return null;
-  const first = rel.split(sep)[0]!;
+  const first = rel.split(sep)[0];
   return rel.includes(sep) ? first : null;
 }
 

@@ -175,7 +175,7 @@ export function parseStackctlArgs(argv: string[], env: NodeJS.ProcessEnv = {}, c
   }
   let capture: StackctlCommand['capture'] = null;
   if (command === 'pcap-start') {
-    capture = { file: resolve(cwd, args[1]!) };
+    capture = { file: resolve(cwd, args[1]) };
     if (values.snaplen !== undefined) capture.snaplen = whole('snaplen', values.snaplen, 64, 262144);
     if (values['max-mb'] !== undefined) capture.maxMb = whole('max-mb', values['max-mb'], 1, 1_000_000);
   } else if (values.snaplen !== undefined || values['max-mb'] !== undefined) {
@@ -241,7 +241,7 @@ async function watch(c: StackctlCommand, io: StackctlIo): Promise<number> {
       io.out('\x1b[H\x1b[2J' + formatTop(cur, r, time));
     } else {
       const table = formatTable(WATCH_HEADER, [watchRow(time, r)], { rule: false }).split('\n');
-      io.out((header ? table.join('\n') : table[1]!) + '\n');
+      io.out((header ? table.join('\n') : table[1]) + '\n');
       const drops = formatRatesByReason(r.drops);
       if (drops !== 'none') io.out(`  drops: ${drops}\n`);
       if (cur.fault !== null && Object.keys(r.faults).length > 0) io.out(`  faults: ${formatRatesByReason(r.faults)}\n`);

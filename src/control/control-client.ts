@@ -23,7 +23,7 @@ export function parseListen(listen: string): ListenTarget {
   if (!m || port > 65535) {
     throw new Error(`bad control address '${listen}': expected a unix socket path (containing '/') or host:port`);
   }
-  return { kind: 'tcp', host: (m[1] ?? m[2])!, port };
+  return { kind: 'tcp', host: (m[1] ?? m[2]), port };
 }
 
 /** Formats a TCP address back into `--control` notation (IPv6 in brackets). */

@@ -104,7 +104,7 @@ export async function startControlServer(
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0]!;
+    const path = (req.url ?? '/').split('?')[0];
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
     const body = await readBody(req);
     let reply: Reply;

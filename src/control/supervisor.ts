@@ -103,7 +103,7 @@ export class Supervisor implements ControlSource {
       counters: this.counters,
       control: this.control,
       wakeFd: this.wakeFd,
-      captureRing: this.captureRings[0]!,
+      captureRing: this.captureRings[0],
       fault: this.settings.fault,
       rpc: ioChan.port2,
     };
@@ -127,8 +127,8 @@ export class Supervisor implements ControlSource {
       index: i,
       count: this.settings.workers,
       link: this.settings.link,
-      rxRing: this.rxRings[i]!,
-      txRing: this.txRings[i]!,
+      rxRing: this.rxRings[i],
+      txRing: this.txRings[i],
       counters: this.counters,
       control: this.control,
       wakeFd: this.wakeFd,
@@ -137,7 +137,7 @@ export class Supervisor implements ControlSource {
       apps: this.settings.apps,
       logLevel: this.settings.logLevel,
       congestionControl: this.settings.congestionControl,
-      captureRing: this.captureRings[1 + i]!,
+      captureRing: this.captureRings[1 + i],
       fault: this.settings.fault,
       rpc: chan.port2,
     };
@@ -178,7 +178,7 @@ export class Supervisor implements ControlSource {
   /** Restarts a crashed shard worker, at most 5 times a minute; beyond that the stack stops. */
   private async restartShard(i: number): Promise<void> {
     const now = Date.now();
-    while (this.restarts.length > 0 && this.restarts[0]! < now - 60_000) this.restarts.shift();
+    while (this.restarts.length > 0 && this.restarts[0] < now - 60_000) this.restarts.shift();
     if (this.restarts.length >= 5) {
       this.log.fatal({ shard: i }, 'workers keep crashing; stopping');
       process.kill(process.pid, 'SIGTERM');
@@ -241,7 +241,7 @@ export class Supervisor implements ControlSource {
     for (const name of COUNTER_NAMES) totals[name] = 0;
     for (let t = 0; t <= n; t++) {
       const counters = countersToObject(counterBlock(this.counters, t));
-      for (const k of COUNTER_NAMES) totals[k]! += counters[k]!;
+      for (const k of COUNTER_NAMES) totals[k] += counters[k];
       threads.push({ thread: t === 0 ? 'io' : `worker-${t - 1}`, counters });
     }
     const drops: Record<string, number> = {};
@@ -273,7 +273,7 @@ export class Supervisor implements ControlSource {
       totals,
       drops,
       rings,
-      pcap: { ...this.capture.status(), captured: totals.pcap_frames!, dropped: totals.pcap_dropped! },
+      pcap: { ...this.capture.status(), captured: totals.pcap_frames, dropped: totals.pcap_dropped },
       fault: this.settings.fault === null ? null : formatFaultSpec(this.settings.fault),
       faults,
     };

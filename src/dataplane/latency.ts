@@ -30,7 +30,7 @@ export class StageLatencyRecorder {
   /** Records a duration in milliseconds for stage index `s`. */
   record(s: number, ms: number): void {
     const ns = Math.round(ms * 1e6);
-    this.h[s]!.record(ns >= 1 ? (ns <= 60e9 ? ns : 60e9) : 1);
+    this.h[s].record(ns >= 1 ? (ns <= 60e9 ? ns : 60e9) : 1);
   }
 
   /** Clears every histogram. */
@@ -42,7 +42,7 @@ export class StageLatencyRecorder {
   report(): Record<string, StageLatency> {
     const out: Record<string, StageLatency> = {};
     STAGES.forEach((name, i) => {
-      const h = this.h[i]!;
+      const h = this.h[i];
       if (h.count === 0) return;
       const us = (ns: number) => Math.round(ns / 100) / 10;
       out[name] = {

@@ -65,17 +65,17 @@ const TX = 1;
  * its index there, or -1 when dst has no room.
  */
 function copyFrame(src: FrameBatch, i: number, dst: FrameBatch): number {
-  const len = src.lens[i]!;
+  const len = src.lens[i];
   const o = dst.reserve(len);
   if (o < 0) return -1;
-  copyBytes(src.buf, src.offsets[i]!, dst.buf, o, len);
+  copyBytes(src.buf, src.offsets[i], dst.buf, o, len);
   dst.commit(len, null);
   const j = dst.count - 1;
-  dst.rxFlags[j] = src.rxFlags[i]!;
-  dst.segSize[j] = src.segSize[i]!;
-  dst.csumStart[j] = src.csumStart[i]!;
-  dst.csumOffset[j] = src.csumOffset[i]!;
-  dst.hdrLen[j] = src.hdrLen[i]!;
+  dst.rxFlags[j] = src.rxFlags[i];
+  dst.segSize[j] = src.segSize[i];
+  dst.csumStart[j] = src.csumStart[i];
+  dst.csumOffset[j] = src.csumOffset[i];
+  dst.hdrLen[j] = src.hdrLen[i];
   return j;
 }
 
@@ -97,7 +97,7 @@ class HeldFrames {
 
   /** When the oldest frame is due (Infinity: none held). */
   nextDue(): number {
-    return this.head < this.batch.count ? this.due[this.head]! : Infinity;
+    return this.head < this.batch.count ? this.due[this.head] : Infinity;
   }
 
   /** Appends a copy of frame i of src, due at `due`; false when there is no room. */
@@ -127,16 +127,16 @@ class HeldFrames {
     let used = 0;
     let n = 0;
     for (let i = this.head; i < b.count; i++, n++) {
-      const len = b.lens[i]!;
-      b.buf.copyWithin(used, b.offsets[i]!, b.offsets[i]! + len);
+      const len = b.lens[i];
+      b.buf.copyWithin(used, b.offsets[i], b.offsets[i] + len);
       b.offsets[n] = used;
       b.lens[n] = len;
-      b.rxFlags[n] = b.rxFlags[i]!;
-      b.segSize[n] = b.segSize[i]!;
-      b.csumStart[n] = b.csumStart[i]!;
-      b.csumOffset[n] = b.csumOffset[i]!;
-      b.hdrLen[n] = b.hdrLen[i]!;
-      this.due[n] = this.due[i]!;
+      b.rxFlags[n] = b.rxFlags[i];
+      b.segSize[n] = b.segSize[i];
+      b.csumStart[n] = b.csumStart[i];
+      b.csumOffset[n] = b.csumOffset[i];
+      b.hdrLen[n] = b.hdrLen[i];
+      this.due[n] = this.due[i];
       used = (used + len + 15) & ~15;
     }
     b.count = n;
@@ -323,12 +323,12 @@ class FaultPath {
    * frame is not IPv4 (left alone).
    */
   private corruptCopy(src: FrameBatch, i: number): number {
-    const off = src.offsets[i]!;
-    const len = src.lens[i]!;
+    const off = src.offsets[i];
+    const len = src.lens[i];
     if (len <= ETH_HEADER_LEN + 20 || ethType(src.buf, off) !== ETHERTYPE_IPV4) return 0;
     const s = (this.scratch ??= new FrameBatch(new Uint8Array(SCRATCH_BYTES), SCRATCH_FRAMES));
     s.clear();
-    const seg = src.segSize[i]!;
+    const seg = src.segSize[i];
     const segments = this.dir === TX && seg > 0 ? tcpSegmentCount(src.buf, off, len, seg) : 0;
     if (segments > 0) {
       for (let n = 0; n < segments; n++) {
@@ -342,10 +342,10 @@ class FaultPath {
     const j = copyFrame(src, i, s);
     if (j < 0) return 0;
     if (this.dir === RX) {
-      if ((s.rxFlags[j]! & RX_CSUM_PARTIAL) !== 0) completeL4Checksum(s.buf, s.offsets[j]!, len);
-      s.rxFlags[j] = s.rxFlags[j]! & ~(RX_CSUM_PARTIAL | RX_CSUM_VERIFIED);
-    } else if (s.csumStart[j]! >= 0) {
-      completeChecksum(s.buf, s.offsets[j]!, len, s.csumStart[j]!, s.csumOffset[j]!);
+      if ((s.rxFlags[j] & RX_CSUM_PARTIAL) !== 0) completeL4Checksum(s.buf, s.offsets[j], len);
+      s.rxFlags[j] = s.rxFlags[j] & ~(RX_CSUM_PARTIAL | RX_CSUM_VERIFIED);
+    } else if (s.csumStart[j] >= 0) {
+      completeChecksum(s.buf, s.offsets[j], len, s.csumStart[j], s.csumOffset[j]);
       s.setOffload(j, null);
     }
     this.flipBit(s, j);
@@ -354,8 +354,8 @@ class FaultPath {
 
   /** Flips one random bit of one random byte after the Ethernet header of frame j. */
   private flipBit(b: FrameBatch, j: number): void {
-    const pos = ETH_HEADER_LEN + this.rng.below(b.lens[j]! - ETH_HEADER_LEN);
-    b.buf[b.offsets[j]! + pos] ^= 1 << this.rng.below(8);
+    const pos = ETH_HEADER_LEN + this.rng.below(b.lens[j] - ETH_HEADER_LEN);
+    b.buf[b.offsets[j] + pos] ^= 1 << this.rng.below(8);
   }
 }
 

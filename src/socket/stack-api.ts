@@ -239,7 +239,7 @@ export function serveHttp(server: http.Server, tcp: TcpEndpointApi, notify: () =
     stopConnectionsCheck(server);
     tcpServer.close(cb);
     return server;
-  } as typeof server.close;
+  };
   server.listen = (() => {
     throw new Error(`this http.Server already listens on our TCP port ${port}; its listen() would open a kernel socket`);
   }) as typeof server.listen;
@@ -264,7 +264,7 @@ export function createStackApi(deps: StackApiDeps): StackApi {
     net: {
       createServer(opts, onConnection) {
         if (typeof opts === 'function') {
-          onConnection = opts as (s: TcpSocket) => void;
+          onConnection = opts;
           opts = undefined;
         }
         const server = new TcpServer(tcp, notify, opts ?? {});

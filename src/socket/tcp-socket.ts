@@ -372,7 +372,7 @@ export class TcpSocket extends Duplex {
     this.pumping = true;
     try {
       while (wq.length > 0) {
-        const head = wq[0]!;
+        const head = wq[0];
         const n = head.length === 0 ? 0 : conn.send(head);
         sent += n;
         if (n < head.length) {

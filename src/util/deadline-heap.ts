@@ -17,7 +17,7 @@ export class DeadlineHeap<T> {
 
   /** Earliest deadline, or Infinity. */
   peekDeadline(): number {
-    return this.keys.length > 0 ? this.keys[0]! : Infinity;
+    return this.keys.length > 0 ? this.keys[0] : Infinity;
   }
 
   /** The item with the earliest deadline (left in the heap), or undefined. */
@@ -34,8 +34,8 @@ export class DeadlineHeap<T> {
     it.push(item);
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (k[p]! <= deadline) break;
-      k[i] = k[p]!;
+      if (k[p] <= deadline) break;
+      k[i] = k[p];
       it[i] = it[p]!;
       i = p;
     }
@@ -48,8 +48,8 @@ export class DeadlineHeap<T> {
     const k = this.keys;
     const it = this.items;
     if (k.length === 0) return undefined;
-    const top = it[0]!;
-    this.lastDeadline = k[0]!;
+    const top = it[0];
+    this.lastDeadline = k[0];
     const lastK = k.pop()!;
     const lastI = it.pop()!;
     const n = k.length;
@@ -59,9 +59,9 @@ export class DeadlineHeap<T> {
         const l = 2 * i + 1;
         if (l >= n) break;
         const r = l + 1;
-        const c = r < n && k[r]! < k[l]! ? r : l;
-        if (k[c]! >= lastK) break;
-        k[i] = k[c]!;
+        const c = r < n && k[r] < k[l] ? r : l;
+        if (k[c] >= lastK) break;
+        k[i] = k[c];
         it[i] = it[c]!;
         i = c;
       }

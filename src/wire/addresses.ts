@@ -19,7 +19,7 @@ export const BROADCAST_MAC = 0xffffffffffff;
 
 /** Big-endian uint16 at `b[o]`. */
 export function readU16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
+  return (b[o] << 8) | b[o + 1];
 }
 
 /** Store the low 16 bits of `v` big-endian at `b[o]`. */
@@ -30,7 +30,7 @@ export function writeU16(b: Uint8Array, o: number, v: number): void {
 
 /** Big-endian uint32 at `b[o]` (0..2^32-1). */
 export function readU32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 }
 
 /** Store the low 32 bits of `v` big-endian at `b[o]`. */
@@ -53,7 +53,7 @@ export function writeIpv4(b: Uint8Array, o: number, v: number): void {
 
 /** 48-bit MAC address stored at `b[o]` (6 bytes, first byte most significant). */
 export function readMac(b: Uint8Array, o: number): number {
-  return ((b[o]! << 8) | b[o + 1]!) * TWO32 + readU32(b, o + 2);
+  return ((b[o] << 8) | b[o + 1]) * TWO32 + readU32(b, o + 2);
 }
 
 /** Store 48-bit MAC address `v` at `b[o]` (6 bytes). */

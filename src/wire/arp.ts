@@ -43,11 +43,11 @@ export function arpPtype(b: Uint8Array, o: number): number {
 }
 /** Hardware address length. */
 export function arpHlen(b: Uint8Array, o: number): number {
-  return b[o + 4]!;
+  return b[o + 4];
 }
 /** Protocol address length. */
 export function arpPlen(b: Uint8Array, o: number): number {
-  return b[o + 5]!;
+  return b[o + 5];
 }
 /** Opcode. */
 export function arpOp(b: Uint8Array, o: number): number {

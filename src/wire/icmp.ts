@@ -37,11 +37,11 @@ export const ICMP_REASSEMBLY_TIME_EXCEEDED = 1;
 
 /** Message type. */
 export function icmpType(b: Uint8Array, o: number): number {
-  return b[o]!;
+  return b[o];
 }
 /** Message code. */
 export function icmpCode(b: Uint8Array, o: number): number {
-  return b[o + 1]!;
+  return b[o + 1];
 }
 /** Checksum field. */
 export function icmpChecksum(b: Uint8Array, o: number): number {

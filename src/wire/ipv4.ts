@@ -41,15 +41,15 @@ export const enum Ipv4Check {
 
 /** Version field (4 for IPv4). */
 export function ipVersion(b: Uint8Array, o: number): number {
-  return b[o]! >>> 4;
+  return b[o] >>> 4;
 }
 /** Header length in bytes (IHL * 4). */
 export function ipHeaderLength(b: Uint8Array, o: number): number {
-  return (b[o]! & 0x0f) << 2;
+  return (b[o] & 0x0f) << 2;
 }
 /** Type of service / DSCP+ECN byte. */
 export function ipTos(b: Uint8Array, o: number): number {
-  return b[o + 1]!;
+  return b[o + 1];
 }
 /** Total length (header + data) in bytes. */
 export function ipTotalLength(b: Uint8Array, o: number): number {
@@ -65,11 +65,11 @@ export function ipFlagsFragment(b: Uint8Array, o: number): number {
 }
 /** DF flag. */
 export function ipDontFragment(b: Uint8Array, o: number): boolean {
-  return (b[o + 6]! & 0x40) !== 0;
+  return (b[o + 6] & 0x40) !== 0;
 }
 /** MF flag. */
 export function ipMoreFragments(b: Uint8Array, o: number): boolean {
-  return (b[o + 6]! & 0x20) !== 0;
+  return (b[o + 6] & 0x20) !== 0;
 }
 /** Fragment offset in bytes (field * 8). */
 export function ipFragmentOffset(b: Uint8Array, o: number): number {
@@ -81,11 +81,11 @@ export function ipIsFragment(b: Uint8Array, o: number): boolean {
 }
 /** Time to live. */
 export function ipTtl(b: Uint8Array, o: number): number {
-  return b[o + 8]!;
+  return b[o + 8];
 }
 /** Protocol number of the payload. */
 export function ipProtocol(b: Uint8Array, o: number): number {
-  return b[o + 9]!;
+  return b[o + 9];
 }
 /** Header checksum field. */
 export function ipChecksum(b: Uint8Array, o: number): number {
@@ -173,7 +173,7 @@ export function writeIpv4Header(
 export function fillIpv4Checksum(b: Uint8Array, o: number): void {
   b[o + 10] = 0;
   b[o + 11] = 0;
-  writeU16(b, o + 10, ~onesSum(b, o, (b[o]! & 0x0f) << 2));
+  writeU16(b, o + 10, ~onesSum(b, o, (b[o] & 0x0f) << 2));
 }
 
 /**
@@ -185,7 +185,7 @@ export function fillIpv4Checksum(b: Uint8Array, o: number): void {
 export function validateIpv4(b: Uint8Array, o: number, availableLen: number): Ipv4Check {
   const avail = availableLen < b.length - o ? availableLen : b.length - o;
   if (!(avail >= IPV4_MIN_HEADER)) return Ipv4Check.Truncated;
-  const vihl = b[o]!;
+  const vihl = b[o];
   if (vihl >>> 4 !== 4) return Ipv4Check.BadVersion;
   const hl = (vihl & 0x0f) << 2;
   if (hl < IPV4_MIN_HEADER || hl > avail) return Ipv4Check.BadIhl;

@@ -173,7 +173,7 @@ export function buildTcpFrame(
   f.set(opts, o + 20);
   f.set(payload, o + hlen);
   fillTcpChecksum(f, o, l4, s.srcIp, dstIp);
-  if (s.badChecksum) f[o + 17] = f[o + 17]! ^ 0x5a;
+  if (s.badChecksum) f[o + 17] = f[o + 17] ^ 0x5a;
   return f;
 }
 
@@ -182,19 +182,19 @@ export function parseOutFrame(frame: Uint8Array, at: number): OutSegment | null 
   if (frame.length < ETH_HEADER_LEN + 40 || ethType(frame, 0) !== ETHERTYPE_IPV4) return null;
   const ip = ETH_HEADER_LEN;
   if (frame[ip + 9] !== IPPROTO_TCP) return null;
-  const ihl = (frame[ip]! & 0x0f) << 2;
+  const ihl = (frame[ip] & 0x0f) << 2;
   const total = readU16(frame, ip + 2);
   const o = ip + ihl;
   const l4 = total - ihl;
   const srcIp = readU32(frame, ip + 12);
   const dstIp = readU32(frame, ip + 16);
-  const headerLen = (frame[o + 12]! >>> 4) << 2;
+  const headerLen = (frame[o + 12] >>> 4) << 2;
   const options = new TcpOptions();
   parseTcpOptions(frame, o, headerLen, options);
-  const flags = frame[o + 13]!;
+  const flags = frame[o + 13];
   const payload = frame.slice(o + headerLen, o + l4);
   const sack: Array<[number, number]> = [];
-  for (let k = 0; k < options.sackCount; k++) sack.push([options.sackBlocks[2 * k]!, options.sackBlocks[2 * k + 1]!]);
+  for (let k = 0; k < options.sackCount; k++) sack.push([options.sackBlocks[2 * k], options.sackBlocks[2 * k + 1]]);
   return {
     at, frame, srcIp, dstIp,
     srcPort: readU16(frame, o), dstPort: readU16(frame, o + 2),
@@ -307,7 +307,7 @@ export class TcpPeer {
 
   /** Counter value of the Host under test. */
   counter(name: keyof typeof C): number {
-    return this.counters[C[name]]!;
+    return this.counters[C[name]];
   }
 
   // ------------------------------------------------------------------ sending
@@ -518,7 +518,7 @@ export class TcpPeer {
     if (h.rtt) this.advance(h.rtt);
     this.sendAck();
     if (!accepted) throw new Error('passiveOpen: no connection accepted');
-    return { conn: accepted as TcpConnection, rec, synAck };
+    return { conn: accepted, rec, synAck };
   }
 
   /** Listens on `port` unless already listening (the accept callback of the first call stays). */

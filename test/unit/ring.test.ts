@@ -449,8 +449,8 @@ async function runStress(mode: 'retry' | 'drop', count: number, seed: number): P
         const nw = len >> 2;
         let h = Math.imul(lo ^ 0x811c9dc5, 0x01000193) ^ hi;
         let x = 0;
-        for (let i = 4; i < nw; i++) h = Math.imul(h ^ (x = words[w0 + i]!), 0x01000193);
-        for (let i = nw << 2; i < len; i++) h = Math.imul(h ^ bytes[off + i]!, 0x01000193);
+        for (let i = 4; i < nw; i++) h = Math.imul(h ^ (x = words[w0 + i]), 0x01000193);
+        for (let i = nw << 2; i < len; i++) h = Math.imul(h ^ bytes[off + i], 0x01000193);
         if (words[w0] !== lo || words[w0 + 1] !== hi || words[w0 + 3] !== len || words[w0 + 2] !== h >>> 0)
           fail(`payload of ${seq} (len ${len}) corrupt`);
         void x;

@@ -27,7 +27,7 @@ function snapshot(scale: number): StatsSnapshot {
   const w0 = counters({ rx_frames: 600 * scale, tx_frames: 900 * scale, tap_tx_frames: 500 * scale, tap_tx_bytes: 500_000 * scale, tcp_connections: 3, tcp_passive_opens: 10 * scale, drop_tcp_checksum: 1 * scale, fault_rx_dropped: 5 * scale });
   const w1 = counters({ rx_frames: 400 * scale, tx_frames: 100 * scale, tcp_connections: 1, tcp_active_opens: 2 * scale, tcp_retransmits: 4 * scale });
   const totals: Record<string, number> = {};
-  for (const n of COUNTER_NAMES) totals[n] = io[n]! + w0[n]! + w1[n]!;
+  for (const n of COUNTER_NAMES) totals[n] = io[n] + w0[n] + w1[n];
   return {
     version: '0.1.0', uptimeSeconds: 42.5, tap: 'tap0', ip: '10.10.0.4', prefixLength: 24, gateway: null, mac: '02:00:00:00:00:04',
     mtu: 1500, offload: true, workers: 2,
@@ -148,7 +148,7 @@ describe('stackctl command line', () => {
   });
 
   it('--help lists every option the parser accepts, and no other', () => {
-    const listed = [...STACKCTL_HELP.matchAll(/^ {2}(?:(-\w), )?--([a-z][a-z-]*)/gm)].map((m) => m[2]!);
+    const listed = [...STACKCTL_HELP.matchAll(/^ {2}(?:(-\w), )?--([a-z][a-z-]*)/gm)].map((m) => m[2]);
     expect(listed.sort()).toEqual(Object.keys(STACKCTL_OPTIONS).sort());
   });
 });

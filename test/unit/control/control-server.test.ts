@@ -123,13 +123,13 @@ function parseExposition(text: string): Map<string, string> {
     let m: RegExpExecArray | null;
     if ((m = new RegExp(`^# HELP (${NAME}) (.*)$`).exec(line))) continue;
     if ((m = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`).exec(line))) {
-      expect(types.has(m[1]!), `TYPE twice: ${line}`).toBe(false);
-      types.set(m[1]!, m[2]!);
+      expect(types.has(m[1]), `TYPE twice: ${line}`).toBe(false);
+      types.set(m[1], m[2]);
       continue;
     }
     m = sample.exec(line);
     expect(m, `not a valid exposition line: ${JSON.stringify(line)}`).not.toBeNull();
-    expect(types.has(m![1]!), `sample before its TYPE: ${line}`).toBe(true);
+    expect(types.has(m![1]), `sample before its TYPE: ${line}`).toBe(true);
     const series = `${m![1]}{${m![2] ?? ''}}`;
     expect(seen.has(series), `repeated series: ${series}`).toBe(false);
     seen.add(series);
@@ -284,7 +284,7 @@ describe('routes', () => {
     expect(metrics.status).toBe(500);
     expect((await http(s.address, '/health')).status).toBe(200);
     expect(lines).toHaveLength(3);
-    const first = JSON.parse(lines[0]!) as { level: number; msg: string; path: string; err: { message: string } };
+    const first = JSON.parse(lines[0]) as { level: number; msg: string; path: string; err: { message: string } };
     expect([first.level, first.msg, first.path, first.err.message]).toEqual([50, 'control request failed', '/stats', 'counter block gone']);
   });
 });
@@ -344,7 +344,7 @@ describe('GET /metrics', () => {
       fakeSource({
         stats: () => {
           const snap = structuredClone(SNAPSHOT);
-          snap.threads[0]!.counters.tap_rx_frames = frames;
+          snap.threads[0].counters.tap_rx_frames = frames;
           return snap;
         },
       }),

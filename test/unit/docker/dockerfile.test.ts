@@ -62,7 +62,7 @@ function stagesOf(text: string): Stage[] {
       continue;
     }
     const st = stages.at(-1)!;
-    if (kw === 'WORKDIR') workdir = posix.resolve(workdir, args[0]!);
+    if (kw === 'WORKDIR') workdir = posix.resolve(workdir, args[0]);
     if (kw === 'COPY') {
       const c = ins as import('dockerfile-ast').Copy;
       const flag = (n: string) => c.getFlags().find((fl) => fl.getName() === n)?.getValue() ?? null;
@@ -137,7 +137,7 @@ describe('Dockerfile (stackd image)', () => {
     // And what the compiler needs is all there: every tsconfig include root is copied.
     const tsconfig = JSON.parse(read('tsconfig.json')) as { include: string[]; compilerOptions: { outDir: string; rootDir: string } };
     const copied = new Set(build.copies.flatMap((c) => c.sources));
-    for (const inc of tsconfig.include) expect(copied.has(inc.split('/')[0]!), inc).toBe(true);
+    for (const inc of tsconfig.include) expect(copied.has(inc.split('/')[0]), inc).toBe(true);
     for (const f of ['package.json', 'package-lock.json', 'binding.gyp', 'tsconfig.json', 'native']) expect(copied.has(f), f).toBe(true);
     // The host's own build outputs never enter the context.
     for (const p of ['node_modules', 'dist', 'build', '.git']) expect(ignored(p), p).toBe(true);
@@ -145,7 +145,7 @@ describe('Dockerfile (stackd image)', () => {
 
   it('copies out of the build stage only what that stage produces', () => {
     const tsconfig = JSON.parse(read('tsconfig.json')) as { compilerOptions: { outDir: string; rootDir: string } };
-    const target = (JSON.parse(read('binding.gyp').replace(/^#.*$/gm, '')) as { targets: { target_name: string }[] }).targets[0]!.target_name;
+    const target = (JSON.parse(read('binding.gyp').replace(/^#.*$/gm, '')) as { targets: { target_name: string }[] }).targets[0].target_name;
     const produced = new Set([
       '/app/node_modules', // npm ci, then npm prune
       `/app/build/Release/${target}.node`, // node-gyp (install script)
@@ -188,7 +188,7 @@ describe('Dockerfile (stackd image)', () => {
     expect(h.args).toContain('--unix-socket');
     expect(h.args.join(' ')).toMatch(/^CMD curl -fsS --max-time \d+ --unix-socket "\$STACKD_CONTROL" http:\/\/stackd\/health/);
     expect(Object.keys(h.flags).sort()).toEqual(['interval', 'retries', 'start-period', 'timeout']);
-    const cli = parseStackdArgs(['--tap', runtime.env.STACKD_TAP!]);
+    const cli = parseStackdArgs(['--tap', runtime.env.STACKD_TAP]);
     expect(runtime.env.STACKD_CONTROL).toBe(cli.control); // /run/stackd/tap0.sock
     expect(Number(runtime.env.STACKD_WORKERS)).toBe(parseStackdArgs([]).workers);
     expect(runtime.env.STACKD_TAP).toBe('tap0');
@@ -202,15 +202,15 @@ describe('docker/client.Dockerfile (client and load services)', () => {
   it('lints clean; one stage on debian:bookworm-slim with ping, nc, curl, wrk and arping', () => {
     expect(utils.validate(text)).toEqual([]);
     expect(stages.map((s) => s.image)).toEqual(['debian:bookworm-slim']);
-    const run = stages[0]!.runs.join(' ');
+    const run = stages[0].runs.join(' ');
     for (const pkg of ['iputils-ping', 'netcat-openbsd', 'curl', 'wrk', 'arping']) expect(run, pkg).toMatch(new RegExp(`\\b${pkg}\\b`));
   });
 
   it('installs docker/load.sh (executable, not excluded from the context) as stackd-load', () => {
-    const c = stages[0]!.copies;
+    const c = stages[0].copies;
     expect(c).toEqual([{ from: null, chmod: '0755', sources: ['docker/load.sh'], dest: '/usr/local/bin/stackd-load' }]);
     expect(isExecutable('docker/load.sh')).toBe(true);
     expect(ignored('docker/load.sh')).toBe(false);
-    expect(stages[0]!.cmd).toEqual(['sleep', 'infinity']);
+    expect(stages[0].cmd).toEqual(['sleep', 'infinity']);
   });
 });

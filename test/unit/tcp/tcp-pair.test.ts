@@ -104,7 +104,7 @@ describe('TCP between two cores', () => {
     const p = new TcpPair();
     const client = p.a.tcp.connect(0x0a000002, 9)!;
     const rec = { closed: '' as string | undefined, onConnect() {}, onData() {}, onEnd() {}, onWritable() {}, onClose(e?: string) { rec.closed = e ?? 'none'; } };
-    client.events = rec as never;
+    client.events = rec;
     p.run(p.now + 1000);
     expect(rec.closed).toBe('ECONNREFUSED');
     expect(p.countersB[C.tcp_resets_tx]).toBe(1);

@@ -18,11 +18,11 @@ function naive(b: Uint8Array, off: number, len: number, acc = 0): number {
   let s = acc;
   let i = off;
   for (; i + 1 < off + len; i += 2) {
-    s += (b[i]! << 8) | b[i + 1]!;
+    s += (b[i] << 8) | b[i + 1];
     if (s > 0xffff) s -= 0xffff;
   }
   if (i < off + len) {
-    s += b[i]! << 8;
+    s += b[i] << 8;
     if (s > 0xffff) s -= 0xffff;
   }
   return s;
@@ -226,7 +226,7 @@ describe('RFC 1624 incremental update', () => {
       b[11] = c0;
       // 16-bit change at an even offset other than the checksum field
       const at = 2 * (6 + (next() % 14));
-      const oldW = (b[at]! << 8) | b[at + 1]!;
+      const oldW = (b[at] << 8) | b[at + 1];
       const newW = next() & 0xffff;
       b[at] = newW >>> 8;
       b[at + 1] = newW;
@@ -237,7 +237,7 @@ describe('RFC 1624 incremental update', () => {
       b[10] = c1 >>> 8;
       b[11] = c1;
       // 32-bit change (an "address") at offset 12
-      const old32 = ((b[12]! << 24) | (b[13]! << 16) | (b[14]! << 8) | b[15]!) >>> 0;
+      const old32 = ((b[12] << 24) | (b[13] << 16) | (b[14] << 8) | b[15]) >>> 0;
       const new32 = next();
       b[12] = new32 >>> 24;
       b[13] = new32 >>> 16;

@@ -152,7 +152,7 @@ describe('golden 4000-byte ping: 3 fragments each way', () => {
   it('has six frames whose headers parse to the expected values', () => {
     expect(frames.length).toBe(6);
     frames.forEach((f, k) => {
-      const [flen, total, id, ff, mf, off, ck, src, dst] = expected[k]!;
+      const [flen, total, id, ff, mf, off, ck, src, dst] = expected[k];
       expect(f.length, `frame ${k}`).toBe(flen);
       expect(validateIpv4(f, E, f.length - E)).toBe(Ipv4Check.Ok);
       expect(ipTotalLength(f, E)).toBe(total);
@@ -167,9 +167,9 @@ describe('golden 4000-byte ping: 3 fragments each way', () => {
       expect(ipChecksum(f, E)).toBe(ck);
       expect([ipSrc(f, E), ipDst(f, E)]).toEqual([src, dst]);
     });
-    expect([icmpType(frames[0]!, I), icmpEchoId(frames[0]!, I), icmpEchoSeq(frames[0]!, I), icmpChecksum(frames[0]!, I)])
+    expect([icmpType(frames[0], I), icmpEchoId(frames[0], I), icmpEchoSeq(frames[0], I), icmpChecksum(frames[0], I)])
       .toEqual([ICMP_ECHO_REQUEST, 5102, 1, 0x388e]);
-    expect([icmpType(frames[3]!, I), icmpEchoId(frames[3]!, I), icmpEchoSeq(frames[3]!, I), icmpChecksum(frames[3]!, I)])
+    expect([icmpType(frames[3], I), icmpEchoId(frames[3], I), icmpEchoSeq(frames[3], I), icmpChecksum(frames[3], I)])
       .toEqual([ICMP_ECHO_REPLY, 5102, 1, 0x408e]);
   });
 
@@ -177,14 +177,14 @@ describe('golden 4000-byte ping: 3 fragments each way', () => {
     for (const base of [0, 3]) {
       const msg = new Uint8Array(4008);
       for (let k = 0; k < 3; k++) {
-        const f = frames[base + k]!;
+        const f = frames[base + k];
         msg.set(f.subarray(I, E + ipTotalLength(f, E)), ipFragmentOffset(f, E));
       }
       expect(internetChecksum(msg, 0, 4008)).toBe(0);
       // Chained over the fragment payloads in place (1480 is even)
       let s = 0;
       for (let k = 0; k < 3; k++) {
-        const f = frames[base + k]!;
+        const f = frames[base + k];
         s = onesSum(f, I, ipTotalLength(f, E) - 20, s);
       }
       expect(s).toBe(0xffff);
@@ -197,7 +197,7 @@ describe('golden 4000-byte ping: 3 fragments each way', () => {
 
   it('fragments rebuild byte for byte with writeIpv4Header', () => {
     frames.forEach((f, k) => {
-      const [flen, total, id, ff, , , , src, dst] = expected[k]!;
+      const [flen, total, id, ff, , , , src, dst] = expected[k];
       const b = new Uint8Array(flen);
       writeEthernetHeader(b, 0, k < 3 ? MAC_B : MAC_A, k < 3 ? MAC_A : MAC_B, ETHERTYPE_IPV4);
       writeIpv4Header(b, E, total, id, ff, 64, IPPROTO_ICMP, src, dst);
@@ -321,7 +321,7 @@ describe('validateIpv4 reasons (crafted from the golden UDP datagram)', () => {
   it('Ipv4Check.BadChecksum for a flipped bit anywhere in the header', () => {
     for (let bit = 0; bit < 160; bit++) {
       const b = ip();
-      b[bit >>> 3]! ^= 1 << (bit & 7);
+      b[bit >>> 3] ^= 1 << (bit & 7);
       const r = validateIpv4(b, 0, 34);
       // Flips in version/IHL/total length are caught earlier or by the checksum; all are rejected.
       expect(r, `bit ${bit}`).not.toBe(Ipv4Check.Ok);
