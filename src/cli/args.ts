@@ -125,7 +125,7 @@ export const STACKD_OPTIONS = {
 export function parseArgsUsageError(e: Error & { code?: string }, prog = 'stackd'): UsageError {
   const first = e.message.split('\n')[0];
   const names = [...first.matchAll(/(?<=^|[\s'"])--?[A-Za-z][\w-]*/g)].map((m) => m[0]);
-  const flag = names.find((n) => n.startsWith('--')) ?? names[0] ?? '';
+  const flag = names.find((n) => n.startsWith('--')) ?? names.at(0) ?? '';
   switch (e.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return new UsageError(`${flag}: unknown option (${prog} --help lists them)`);

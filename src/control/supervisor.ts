@@ -170,7 +170,7 @@ export class Supervisor implements ControlSource {
         chan.port1.close();
         if (this.stopping) return;
         this.log.error({ thread: name, code }, 'thread exited');
-        if (shard >= 0 && handle.alive === false) void this.restartShard(shard);
+        if (shard >= 0) void this.restartShard(shard);
       });
     });
   }
@@ -209,7 +209,10 @@ export class Supervisor implements ControlSource {
       all.map(
         (t) =>
           new Promise<void>((resolve) => {
-            if (!t.alive && t.worker.threadId < 0) return resolve();
+            if (!t.alive && t.worker.threadId < 0) {
+              resolve();
+              return;
+            }
             const timer = setTimeout(() => void t.worker.terminate().then(() => resolve()), graceMs);
             t.worker.once('exit', () => {
               clearTimeout(timer);
