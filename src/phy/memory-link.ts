@@ -118,7 +118,7 @@ export class MemoryLink {
 
   /** The next frame to arrive anywhere (its arrival time and destination), or null. */
   peek(): { at: number; to: LinkEnd } | null {
-    const f = this.inFlight[0];
+    const f = this.inFlight.at(0);
     return f === undefined ? null : { at: f.at, to: f.from === 'A' ? 'B' : 'A' };
   }
 

@@ -36,7 +36,7 @@ export class DeadlineHeap<T> {
       const p = (i - 1) >> 1;
       if (k[p] <= deadline) break;
       k[i] = k[p];
-      it[i] = it[p]!;
+      it[i] = it[p];
       i = p;
     }
     k[i] = deadline;
@@ -47,12 +47,14 @@ export class DeadlineHeap<T> {
   pop(): T | undefined {
     const k = this.keys;
     const it = this.items;
-    if (k.length === 0) return undefined;
+    const n = k.length - 1; // entries left after this pop
+    if (n < 0) return undefined;
     const top = it[0];
     this.lastDeadline = k[0];
-    const lastK = k.pop()!;
-    const lastI = it.pop()!;
-    const n = k.length;
+    const lastK = k[n];
+    const lastI = it[n];
+    k.pop();
+    it.pop();
     if (n > 0) {
       let i = 0;
       for (;;) {
@@ -62,7 +64,7 @@ export class DeadlineHeap<T> {
         const c = r < n && k[r] < k[l] ? r : l;
         if (k[c] >= lastK) break;
         k[i] = k[c];
-        it[i] = it[c]!;
+        it[i] = it[c];
         i = c;
       }
       k[i] = lastK;
