@@ -57,6 +57,16 @@ const LATENCY: LatencyReport = {
 
 const HEALTH = { ok: true, workers: 2, workersAlive: 2, ioAlive: true };
 
+/** The error `p` rejects with; throws (failing the test) when it resolves. */
+async function rejectionOf(p: Promise<unknown>): Promise<NodeJS.ErrnoException> {
+  try {
+    await p;
+  } catch (e) {
+    return e as NodeJS.ErrnoException;
+  }
+  throw new Error('expected a rejection');
+}
+
 /** A fake source; override members per test. Capture requests are kept in `captures`. */
 function fakeSource(over: Partial<ControlSource> = {}): ControlSource & { resets: number; captures: unknown[] } {
   const status = { active: true, file: '/tmp/c.pcap', snaplen: 262144, maxMb: null, files: 1, records: 0, bytes: 24, error: null };
@@ -162,8 +172,9 @@ describe('routes', () => {
       worker: 1, local: '10.10.0.4:80', remote: '10.10.0.3:40000', state: 'ESTABLISHED', bytesIn: 73, bytesOut: 1442,
       srttMs: 0.5, rtoMs: 200, cwnd: 14480, ssthresh: null, sndWnd: 64512, rcvWnd: 1048576, sendQueued: 0, recvUnread: 0,
       mss: 1448, options: { timestamps: true, sack: true, sndWscale: 10, rcvWscale: 5 }, retransmitting: false,
+      rttvarMs: 0.25, rtoBackoffs: 0, inRecovery: false, dupAcks: 0,
     };
-    const s = await start(fakeSource({ connections: async () => [row] }));
+    const s = await start(fakeSource({ connections: () => Promise.resolve([row]) }));
     const r = await controlRequest(s.address, '/connections');
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toEqual([row]);
@@ -387,7 +398,7 @@ describe('unix socket lifecycle', () => {
   it('refuses a path where a live server answers, and leaves that server alone', async () => {
     const path = join(dir, 'tap0.sock');
     const first = await start(fakeSource(), path);
-    const err = await startControlServer(path, fakeSource()).catch((e: unknown) => e as NodeJS.ErrnoException);
+    const err = await rejectionOf(startControlServer(path, fakeSource()));
     expect(err).toBeInstanceOf(Error);
     expect(err.code).toBe('EADDRINUSE');
     expect(err.message).toBe(
@@ -399,7 +410,7 @@ describe('unix socket lifecycle', () => {
   it('refuses to replace a path that is not a socket', async () => {
     const path = join(dir, 'file.sock');
     writeFileSync(path, 'keep me');
-    const err = await startControlServer(path, fakeSource()).catch((e: unknown) => e as NodeJS.ErrnoException);
+    const err = await rejectionOf(startControlServer(path, fakeSource()));
     expect(err.code).toBe('EEXIST');
     expect(statSync(path).isFile()).toBe(true);
   });

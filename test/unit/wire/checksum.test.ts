@@ -144,8 +144,8 @@ describe('onesSum', () => {
     const Real = globalThis.Uint32Array;
     let made = 0;
     class Counting extends Real {
-      constructor(...args: ConstructorParameters<Uint32ArrayConstructor>) {
-        super(...(args as [ArrayBuffer, number, number]));
+      constructor(buffer: ArrayBuffer, byteOffset?: number, length?: number) { // as checksum.ts makes its views
+        super(buffer, byteOffset, length);
         made++;
       }
     }
