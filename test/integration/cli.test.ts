@@ -43,7 +43,10 @@ describe('stackd CLI', () => {
     const names = new Set(listed.map((m) => m[2]));
     expect([...names].sort()).toEqual(Object.keys(STACKD_OPTIONS).sort());
     // Short forms too: "-h, --help" in the help ⇔ short: 'h' in the parser.
-    const shortsInHelp = Object.fromEntries(listed.filter((m) => m[1] !== undefined).map((m) => [m[2], m[1].slice(1)]));
+    const shortsInHelp = Object.fromEntries(listed.flatMap((m) => {
+      const short = m.at(1); // "-h" (undefined for a flag without a short form)
+      return short === undefined ? [] : [[m[2], short.slice(1)]];
+    }));
     const shortsInParser = Object.fromEntries(
       Object.entries(STACKD_OPTIONS).flatMap(([k, v]) => ('short' in v ? [[k, v.short]] : [])),
     );

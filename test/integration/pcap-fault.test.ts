@@ -19,7 +19,7 @@ import { controlRequest } from '../../src/control/control-client.js';
 import type { ConnectionInfo } from '../../src/control/types.js';
 import { patternSha256 } from '../helpers/http-pattern.js';
 import { inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
-import { startStackd, type StackdHandle } from '../helpers/stackd-process.js';
+import { startStackd, stopIfStarted, type StackdHandle } from '../helpers/stackd-process.js';
 
 const LAB = `pf${process.pid % 10000}`;
 const HOST = nsName(LAB, 'host');
@@ -82,7 +82,7 @@ describe.skipIf(requireNetOrSkip())('capture, fault injection and stackctl on a 
       stackd = await startStackd(HOST, ['--workers', '2', '--tap', 'tap0', '--pcap', file]);
     });
     afterAll(async () => {
-      await stackd?.stop();
+      await stopIfStarted(stackd);
     });
 
     it('tshark reads the ping and the HTTP exchange back: echo pairs, handshake in order, no bad checksum', async () => {
@@ -131,7 +131,7 @@ describe.skipIf(requireNetOrSkip())('capture, fault injection and stackctl on a 
       stackd = await startStackd(HOST, ['--workers', '2', '--tap', 'tap0']);
     });
     afterAll(async () => {
-      await stackd?.stop();
+      await stopIfStarted(stackd);
     });
 
     it('health: ok, exit 0; a socket nobody listens on: one line, exit 1', () => {
@@ -186,7 +186,7 @@ describe.skipIf(requireNetOrSkip())('capture, fault injection and stackctl on a 
       stackd = await startStackd(HOST, ['--workers', '2', '--tap', 'tap0', '--fault', 'drop=2%,reorder=2%,duplicate=1%,corrupt=0.5%,seed=7']);
     });
     afterAll(async () => {
-      await stackd?.stop();
+      await stopIfStarted(stackd);
     });
 
     it('a 20 MB download and a 10 MB echo arrive byte-identical', () => {

@@ -87,6 +87,13 @@ function childError(r: ChildResult): Error {
   return Object.assign(new Error(r.message), { code: r.code, errno: r.errno, syscall: r.syscall });
 }
 
+/** The TapError toTapError makes of a child's error for `ifname` (fails the test when it makes another kind). */
+function childTapError(r: ChildResult, ifname: string): TapError {
+  const e = toTapError(childError(r), ifname);
+  if (!(e instanceof TapError)) throw new Error(`expected a TapError, got ${e.name}: ${e.message}`);
+  return e;
+}
+
 /** Spawns fixtures/ns-peer.mjs in the namespace; its stdout lines collect in `lines`. */
 function peer(args: string[]): { proc: ChildProcess; lines: string[]; waitLines: (what: string, ready: (lines: string[]) => boolean) => Promise<void> } {
   const proc = spawn('ip', ['netns', 'exec', NS, process.execPath, join(FIX, 'ns-peer.mjs'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -415,7 +422,7 @@ describe.skipIf(!canRun)('tap binding (root, netns)', () => {
   it('(e) EBUSY: the TAP held by this process cannot be opened by another one', () => {
     const r = tapChild([{ op: 'open', name: TAP, vnet: false }]);
     expect(r).toMatchObject({ ok: false, code: 'EBUSY', syscall: 'TUNSETIFF' });
-    const e = toTapError(childError(r), TAP) as TapError;
+    const e = childTapError(r, TAP);
     expect(e).toBeInstanceOf(TapError);
     expect(e.code).toBe('EBUSY');
     expect(e.message).toContain(`${TAP} is in use by another process`);
@@ -429,7 +436,7 @@ describe.skipIf(!canRun)('tap binding (root, netns)', () => {
     for (const name of [mq, tun]) {
       const r = tapChild([{ op: 'open', name, vnet: false }]);
       expect(r).toMatchObject({ ok: false, code: 'EINVAL', syscall: 'TUNSETIFF' });
-      const e = toTapError(childError(r), name) as TapError;
+      const e = childTapError(r, name);
       expect(e.code).toBe('EINVAL');
       expect(e.message).toMatch(/multi-queue TAP, a TUN device/);
     }
@@ -440,7 +447,7 @@ describe.skipIf(!canRun)('tap binding (root, netns)', () => {
   it('(e) EPERM without CAP_NET_ADMIN (root with an empty capability bounding set)', () => {
     const r = tapChild([{ op: 'open', name: `wt-e${process.pid}`, vnet: false }], ['setpriv', '--bounding-set=-all', '--inh-caps=-all']);
     expect(r).toMatchObject({ ok: false, code: 'EPERM', syscall: 'TUNSETIFF' });
-    const e = toTapError(childError(r), `wt-e${process.pid}`) as TapError;
+    const e = childTapError(r, `wt-e${process.pid}`);
     expect(e.code).toBe('EPERM');
     expect(e.message).toContain('opening /dev/net/tun needs root or CAP_NET_ADMIN');
   });
@@ -457,7 +464,7 @@ describe.skipIf(!canRun)('tap binding (root, netns)', () => {
     try {
       const r = tapChild([{ op: 'open', name: `wt-e${process.pid}`, vnet: false }], nobody.prefix, copy.root);
       expect(r).toMatchObject({ ok: false, ...unprivilegedTunFailure() });
-      expect((toTapError(childError(r), 'x') as TapError).message).toContain('opening /dev/net/tun needs root or CAP_NET_ADMIN');
+      expect(childTapError(r, 'x').message).toContain('opening /dev/net/tun needs root or CAP_NET_ADMIN');
     } finally {
       copy.remove();
     }
@@ -471,7 +478,7 @@ describe.skipIf(!canRun)('tap binding (root, netns)', () => {
     );
     const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
     expect(res).toMatchObject({ ok: false, code: 'ENOENT', syscall: 'open' });
-    expect((toTapError(childError(res), 'x') as TapError).message).toContain('/dev/net/tun is missing: load the tun module or pass --device /dev/net/tun to the container');
+    expect(childTapError(res, 'x').message).toContain('/dev/net/tun is missing: load the tun module or pass --device /dev/net/tun to the container');
   });
 
   it('(e) TapDevice.open maps a too-long name to TapError EINVAL; bad arguments throw TypeError/RangeError', () => {

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlRequest } from '../../src/control/control-client.js';
 import type { ConnectionInfo } from '../../src/control/types.js';
 import { inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
-import { startStackd, type StackdHandle } from '../helpers/stackd-process.js';
+import { startStackd, stopIfStarted, type StackdHandle } from '../helpers/stackd-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { DEFAULT_BLOCKS, PORT as REUSE_PORT, expectedStream } from '../fixtures/buffer-reuse-app.mjs';
 
@@ -70,7 +70,7 @@ describe.skipIf(requireNetOrSkip())('TCP with real Linux clients (nc, curl, wrk)
   });
 
   afterAll(async () => {
-    await stackd?.stop();
+    await stopIfStarted(stackd);
     labDown(LAB);
     rmSync(dir, { recursive: true, force: true });
   });
@@ -217,7 +217,7 @@ describe.skipIf(requireNetOrSkip())('TCP without offload (--no-offload: plain MT
   });
 
   afterAll(async () => {
-    await stackd?.stop();
+    await stopIfStarted(stackd);
     labDown(LAB2);
   });
 

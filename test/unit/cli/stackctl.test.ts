@@ -160,9 +160,9 @@ describe('stackctl against a control server', () => {
   const captures: unknown[] = [];
   const source: ControlSource = {
     stats: () => snapshot(++calls),
-    latency: async () => ({ unit: 'us', threads: [{ thread: 'io', stages: { rx_dispatch: { count: 3, p50: 1, p90: 2, p99: 3, p999: 3, max: 3, mean: 1.5 } } }] }),
-    resetLatency: async () => {},
-    connections: async () => [CONN, CONN2],
+    latency: () => Promise.resolve({ unit: 'us', threads: [{ thread: 'io', stages: { rx_dispatch: { count: 3, p50: 1, p90: 2, p99: 3, p999: 3, max: 3, mean: 1.5 } } }] }),
+    resetLatency: () => Promise.resolve(),
+    connections: () => Promise.resolve([CONN, CONN2]),
     health: () => ({ ok: false, workers: 2, workersAlive: 1, ioAlive: true }),
     startCapture: (req) => {
       captures.push(req);
@@ -186,7 +186,7 @@ describe('stackctl against a control server', () => {
   async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
     let out = '';
     let err = '';
-    const io: StackctlIo = { out: (t) => void (out += t), err: (t) => void (err += t), env: {}, cwd: '/work', sleep: async () => true };
+    const io: StackctlIo = { out: (t) => void (out += t), err: (t) => void (err += t), env: {}, cwd: '/work', sleep: () => Promise.resolve(true) };
     const code = await runStackctl(['--control', server.address, ...argv], io);
     return { code, out, err };
   }
@@ -226,7 +226,7 @@ describe('stackctl against a control server', () => {
 
   it('a missing socket: one line, exit 1; a bad command: one line, exit 2', async () => {
     let err = '';
-    const io: StackctlIo = { out: () => {}, err: (t) => void (err += t), env: {}, cwd: '/', sleep: async () => true };
+    const io: StackctlIo = { out: () => {}, err: (t) => void (err += t), env: {}, cwd: '/', sleep: () => Promise.resolve(true) };
     expect(await runStackctl(['--control', join(dir, 'none.sock'), 'stats'], io)).toBe(1);
     expect(err).toBe(`stackctl: no stackd control socket at ${join(dir, 'none.sock')}: is stackd running? (--control)\n`);
     const bad = await run('frobnicate');

@@ -81,12 +81,13 @@ function fakeSource(over: Partial<ControlSource> = {}): ControlSource & { resets
       throw Object.assign(new Error('no capture is running'), { status: 409 });
     },
     stats: () => structuredClone(SNAPSHOT),
-    latency: async () => structuredClone(LATENCY),
-    resetLatency: async () => {
+    latency: () => Promise.resolve(structuredClone(LATENCY)),
+    resetLatency: () => {
       src.resets++;
+      return Promise.resolve();
     },
     health: () => ({ ...HEALTH }),
-    connections: async () => [],
+    connections: () => Promise.resolve([]),
     ...over,
   };
   return src;
@@ -130,9 +131,9 @@ function parseExposition(text: string): Map<string, string> {
   expect(text.endsWith('\n')).toBe(true);
   for (const line of text.slice(0, -1).split('\n')) {
     if (line === '') continue;
-    let m: RegExpExecArray | null;
-    if ((m = new RegExp(`^# HELP (${NAME}) (.*)$`).exec(line))) continue;
-    if ((m = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`).exec(line))) {
+    if (new RegExp(`^# HELP (${NAME}) (.*)$`).test(line)) continue;
+    let m = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`).exec(line);
+    if (m) {
       expect(types.has(m[1]), `TYPE twice: ${line}`).toBe(false);
       types.set(m[1], m[2]);
       continue;
@@ -140,7 +141,7 @@ function parseExposition(text: string): Map<string, string> {
     m = sample.exec(line);
     expect(m, `not a valid exposition line: ${JSON.stringify(line)}`).not.toBeNull();
     expect(types.has(m![1]), `sample before its TYPE: ${line}`).toBe(true);
-    const series = `${m![1]}{${m![2] ?? ''}}`;
+    const series = `${m![1]}{${m!.at(2) ?? ''}}`;
     expect(seen.has(series), `repeated series: ${series}`).toBe(false);
     seen.add(series);
   }
@@ -253,7 +254,7 @@ describe('routes', () => {
     const s = await start(src);
     const bad = await controlRequest(s.address, '/pcap/start', 'POST', 2000, '{file: x');
     expect(bad.status).toBe(400);
-    expect(JSON.parse(bad.body).error).toMatch(/^the body is not JSON/);
+    expect((JSON.parse(bad.body) as { error: string }).error).toMatch(/^the body is not JSON/);
     const big = await controlRequest(s.address, '/pcap/start', 'POST', 2000, JSON.stringify({ file: 'x'.repeat(70_000) }));
     expect(big.status).toBe(413);
     expect(src.captures).toEqual([]);
@@ -273,7 +274,7 @@ describe('routes', () => {
 
   it('a throwing source gives 500 with the message, is logged, and the server carries on', async () => {
     const lines: string[] = [];
-    const log = pino({ level: 'error' }, new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
+    const log = pino({ level: 'error' }, new Writable({ write: (c, _e, cb) => { lines.push(String(c)); cb(); } }));
     const s = await start(
       fakeSource({
         stats: () => {

@@ -91,7 +91,7 @@ describe('UdpSocket', () => {
     expect(() => a.send('x', 0, '10.10.0.3')).toThrow(RangeError);
   });
 
-  it('bind() without a port and send() on an unbound socket take ephemeral ports', async () => {
+  it('bind() without a port and send() on an unbound socket take ephemeral ports', () => {
     const { api, sent } = setup();
     const a = api.dgram.createSocket('udp4').bind();
     const pa = a.address().port;

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { C } from '../../../src/base/counters.js';
-import type { TcpConnection } from '../../../src/tcp/connection.js';
 import { TcpPair } from '../../helpers/tcp-pair.js';
+import { asTcpConnection } from '../../helpers/tcp-peer.js';
 import { patternBytes } from '../../helpers/frames.js';
 
 function sendAll(conn: { send(b: Uint8Array): number }, data: Uint8Array, pair: TcpPair): void {
@@ -24,7 +24,7 @@ describe('TCP between two cores', () => {
     expect(c.connected).toBe(true);
     expect(client.stateName).toBe('ESTABLISHED');
     expect(server.stateName).toBe('ESTABLISHED');
-    const cc = client as TcpConnection;
+    const cc = asTcpConnection(client);
     expect(cc.tsEnabled).toBe(true);
     expect(cc.sackEnabled).toBe(true);
     expect(cc.snd.mss).toBe(1460 - 12);

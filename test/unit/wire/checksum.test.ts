@@ -66,7 +66,7 @@ describe('onesSum', () => {
       }
     }
     // A nonzero sum that is a multiple of 0xffff stays 0xffff, never 0.
-    const c = Uint8Array.from([0x80, 0x00, 0x7f, 0xff, ...new Array(40).fill(0)]);
+    const c = Uint8Array.from([0x80, 0x00, 0x7f, 0xff, ...new Array<number>(40).fill(0)]);
     expect(onesSum(c, 0, c.length)).toBe(0xffff);
   });
 
