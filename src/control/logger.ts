@@ -14,9 +14,6 @@ import type { PrettyOptions } from 'pino-pretty';
 /** Valid `--log-level` values, most to least severe, then 'silent'. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** One of LOG_LEVELS. */
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
 /** Whether stdout is a terminal: Node leaves isTTY undefined, not false, on a pipe or a file. */
 function stdoutIsTty(): boolean {
   return (process.stdout.isTTY as boolean | undefined) === true;

@@ -18,8 +18,6 @@ import type { StageLatency } from './reports.js';
 
 /** Stage names in report order. */
 export const STAGES = ['rx_dispatch', 'rx_queue', 'process', 'tx_queue', 'total'] as const;
-/** A stage name. */
-export type Stage = (typeof STAGES)[number];
 /** Stage indices for the hot path. */
 export const S_RX_DISPATCH = 0, S_RX_QUEUE = 1, S_PROCESS = 2, S_TX_QUEUE = 3, S_TOTAL = 4;
 

@@ -11,8 +11,6 @@
 
 /** 2^32, the weight of the top 16 bits of a 48-bit MAC number. */
 const TWO32 = 4294967296;
-/** 2^40, the weight of the first octet of a 48-bit MAC number. */
-const TWO40 = 1099511627776;
 
 /** The Ethernet broadcast address ff:ff:ff:ff:ff:ff as a 48-bit number. */
 export const BROADCAST_MAC = 0xffffffffffff;
@@ -63,14 +61,6 @@ export function writeMac(b: Uint8Array, o: number, v: number): void {
   b[o] = hi >>> 8;
   b[o + 1] = hi;
   writeU32(b, o + 2, lo);
-}
-
-/**
- * True for a group (multicast) MAC address: the I/G bit, the least significant bit
- * of the first octet, is set. The broadcast address is a group address too.
- */
-export function isMulticastMac(n: number): boolean {
-  return (Math.floor(n / TWO40) & 1) === 1;
 }
 
 /**

@@ -218,19 +218,3 @@ export function adjustChecksum16(checksum: number, oldWord: number, newWord: num
   s = (s & 0xffff) + (s >>> 16);
   return ~s & 0xffff;
 }
-
-/**
- * RFC 1624 eqn. 3 for a 32-bit field (two adjacent aligned 16-bit words, e.g. an
- * IPv4 address): the new checksum after the field changes from `old32` to `new32`.
- */
-export function adjustChecksum32(checksum: number, old32: number, new32: number): number {
-  let s =
-    (~checksum & 0xffff) +
-    (~(old32 >>> 16) & 0xffff) +
-    (~old32 & 0xffff) +
-    (new32 >>> 16) +
-    (new32 & 0xffff);
-  s = (s & 0xffff) + (s >>> 16);
-  s = (s & 0xffff) + (s >>> 16);
-  return ~s & 0xffff;
-}

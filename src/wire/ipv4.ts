@@ -39,17 +39,9 @@ export const enum Ipv4Check {
   BadChecksum = 5,
 }
 
-/** Version field (4 for IPv4). */
-export function ipVersion(b: Uint8Array, o: number): number {
-  return b[o] >>> 4;
-}
 /** Header length in bytes (IHL * 4). */
 export function ipHeaderLength(b: Uint8Array, o: number): number {
   return (b[o] & 0x0f) << 2;
-}
-/** Type of service / DSCP+ECN byte. */
-export function ipTos(b: Uint8Array, o: number): number {
-  return b[o + 1];
 }
 /** Total length (header + data) in bytes. */
 export function ipTotalLength(b: Uint8Array, o: number): number {
@@ -58,10 +50,6 @@ export function ipTotalLength(b: Uint8Array, o: number): number {
 /** Identification. */
 export function ipId(b: Uint8Array, o: number): number {
   return readU16(b, o + 4);
-}
-/** The raw 16-bit flags/fragment-offset word. */
-export function ipFlagsFragment(b: Uint8Array, o: number): number {
-  return readU16(b, o + 6);
 }
 /** DF flag. */
 export function ipDontFragment(b: Uint8Array, o: number): boolean {
@@ -87,10 +75,6 @@ export function ipTtl(b: Uint8Array, o: number): number {
 export function ipProtocol(b: Uint8Array, o: number): number {
   return b[o + 9];
 }
-/** Header checksum field. */
-export function ipChecksum(b: Uint8Array, o: number): number {
-  return readU16(b, o + 10);
-}
 /** Source address (uint32). */
 export function ipSrc(b: Uint8Array, o: number): number {
   return readIpv4(b, o + 12);
@@ -107,26 +91,6 @@ export function setIpTotalLength(b: Uint8Array, o: number, v: number): void {
 /** Set the identification field (does not update the checksum). */
 export function setIpId(b: Uint8Array, o: number, v: number): void {
   writeU16(b, o + 4, v);
-}
-/** Set the raw flags/fragment-offset word (does not update the checksum). */
-export function setIpFlagsFragment(b: Uint8Array, o: number, v: number): void {
-  writeU16(b, o + 6, v);
-}
-/** Set the TTL (does not update the checksum). */
-export function setIpTtl(b: Uint8Array, o: number, v: number): void {
-  b[o + 8] = v;
-}
-/** Set the header checksum field. */
-export function setIpChecksum(b: Uint8Array, o: number, v: number): void {
-  writeU16(b, o + 10, v);
-}
-/** Set the source address (does not update the checksum). */
-export function setIpSrc(b: Uint8Array, o: number, v: number): void {
-  writeIpv4(b, o + 12, v);
-}
-/** Set the destination address (does not update the checksum). */
-export function setIpDst(b: Uint8Array, o: number, v: number): void {
-  writeIpv4(b, o + 16, v);
 }
 
 /**

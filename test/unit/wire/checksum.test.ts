@@ -5,7 +5,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   adjustChecksum16,
-  adjustChecksum32,
   internetChecksum,
   onesSum,
   onesSumPortable,
@@ -214,7 +213,7 @@ describe('RFC 1624 incremental update', () => {
     expect(adjustChecksum16(0xdd2f, 0x5555, 0x3285)).toBe(0x0000);
   });
 
-  it('matches a full recompute for 16-bit and 32-bit field changes', () => {
+  it('matches a full recompute for 16-bit field changes', () => {
     const next = prng(42);
     const b = new Uint8Array(40);
     for (let t = 0; t < 2000; t++) {
@@ -234,19 +233,6 @@ describe('RFC 1624 incremental update', () => {
       b[10] = 0;
       b[11] = 0;
       expect(c1).toBe(internetChecksum(b, 0, 40));
-      b[10] = c1 >>> 8;
-      b[11] = c1;
-      // 32-bit change (an "address") at offset 12
-      const old32 = ((b[12] << 24) | (b[13] << 16) | (b[14] << 8) | b[15]) >>> 0;
-      const new32 = next();
-      b[12] = new32 >>> 24;
-      b[13] = new32 >>> 16;
-      b[14] = new32 >>> 8;
-      b[15] = new32;
-      const c2 = adjustChecksum32(c1, old32, new32);
-      b[10] = 0;
-      b[11] = 0;
-      expect(c2).toBe(internetChecksum(b, 0, 40));
     }
   });
 
