@@ -18,7 +18,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Rank of each top-level folder of src/ (lower ranks may not import higher ones). */
-export const RANKS: Readonly<Record<string, number>> = {
+export const RANKS: Readonly<Partial<Record<string, number>>> = {
   wire: 0,
   util: 0,
   types: 0,
@@ -57,7 +57,10 @@ const IMPORT_RE = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|
 /** Every module specifier a TypeScript source imports or re-exports (static, dynamic, type-only). */
 export function importsOf(source: string): string[] {
   const out: string[] = [];
-  for (const m of source.matchAll(IMPORT_RE)) out.push((m[1] ?? m[2] ?? m[3])!);
+  for (const m of source.matchAll(IMPORT_RE)) {
+    const spec = m.at(1) ?? m.at(2) ?? m.at(3); // the group of the alternative that matched
+    if (spec !== undefined) out.push(spec);
+  }
   return out;
 }
 
@@ -65,7 +68,7 @@ export function importsOf(source: string): string[] {
 function folderOf(srcDir: string, abs: string): string | null {
   const rel = relative(srcDir, abs);
   if (rel.startsWith('..') || rel === '') return null;
-  const first = rel.split(sep)[0]!;
+  const first = rel.split(sep)[0];
   return rel.includes(sep) ? first : null;
 }
 
@@ -118,7 +121,8 @@ export function checkTree(srcDir: string): LayerViolation[] {
   return tsFiles(srcDir).flatMap((f) => checkFile(srcDir, f, readFileSync(f, 'utf8')));
 }
 
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+const script = process.argv.at(1);
+if (script !== undefined && resolve(script) === fileURLToPath(import.meta.url)) {
   // dist/scripts/check-layers.js → the sources are in <root>/src.
   const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
   const v = checkTree(join(root, 'src'));

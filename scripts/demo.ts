@@ -37,8 +37,9 @@ function step(title: string): void {
 function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number; quiet?: boolean } = {}): Buffer {
   process.stdout.write(`$ ${[cmd, ...args].join(' ')}\n`);
   const r = spawnSync(cmd, args, { input: opts.input, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 4 * BYTES_N });
-  if (!opts.quiet) process.stdout.write(r.stdout ?? '');
-  process.stderr.write(r.stderr ?? '');
+  if (r.pid === 0) throw r.error ?? new Error(`${cmd} did not start`); // then stdout and stderr are null
+  if (!opts.quiet) process.stdout.write(r.stdout);
+  process.stderr.write(r.stderr);
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
   return r.stdout;
 }
@@ -115,9 +116,10 @@ async function main(): Promise<void> {
     expect(st.workers === 4, '/stats shows 4 workers');
   } finally {
     step('cleanup: stop stackd, lab down');
-    if (stackd && stackd.exitCode === null) {
-      const exited = new Promise((r) => stackd!.once('exit', r));
-      stackd.kill('SIGTERM');
+    const child = stackd;
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
     }
     spawnSync('bash', [lab, '--name', LAB, '--quiet', 'down'], { stdio: 'inherit' });

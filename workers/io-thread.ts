@@ -12,6 +12,7 @@ import { TapLink } from '../src/phy/tap-link.js';
 import { threadLink } from '../src/dataplane/thread-link.js';
 import type { IoThreadData, ThreadHello } from '../src/dataplane/thread-data.js';
 
+if (parentPort === null) throw new Error(`this module is the I/O thread's entry: it runs in a worker thread`);
 const data = workerData as IoThreadData;
 let tap: TapDevice;
 try {
@@ -26,7 +27,7 @@ try {
   }
 } catch (e) {
   const err = e as Error & { code?: string };
-  parentPort!.postMessage({ type: 'error', code: err.code ?? 'EUNKNOWN', message: err.message } satisfies ThreadHello);
+  parentPort.postMessage({ type: 'error', code: err.code ?? 'EUNKNOWN', message: err.message } satisfies ThreadHello);
   data.rpc.close();
   process.exit(1);
 }
@@ -34,7 +35,7 @@ const addon = loadTapAddon();
 const device = threadLink(new TapLink(tap, { mtu: data.link.mtu, offload: data.link.offload, wakeFd: data.wakeFd }), data, 0);
 const loop = new IoLoop(data, device, () => addon.eventfdDrain(data.wakeFd));
 Comlink.expose(loop.rpc(), nodeEndpoint(data.rpc));
-parentPort!.postMessage({ type: 'ready', offload: data.link.offload, tapFd: tap.fd } satisfies ThreadHello);
+parentPort.postMessage({ type: 'ready', offload: data.link.offload, tapFd: tap.fd } satisfies ThreadHello);
 await loop.run();
 // The TAP stays open: shard workers write to it until they have stopped too; the main
 // thread closes it after every thread has exited (Supervisor.stop).

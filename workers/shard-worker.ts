@@ -12,6 +12,7 @@ import { TapLink } from '../src/phy/tap-link.js';
 import { threadLink } from '../src/dataplane/thread-link.js';
 import type { ShardWorkerData, ThreadHello } from '../src/dataplane/thread-data.js';
 
+if (parentPort === null) throw new Error(`this module is a shard worker's entry: it runs in a worker thread`);
 const data = workerData as ShardWorkerData;
 const addon = loadTapAddon();
 // The TAP the I/O thread opened: this worker writes its own frames to it while idle.
@@ -23,10 +24,10 @@ try {
   await worker.startApps(createLogger({ level: data.logLevel, name: `worker-${data.index}`, pretty: false }));
 } catch (e) {
   const err = e as Error & { code?: string };
-  parentPort!.postMessage({ type: 'error', code: err.code ?? 'EAPP', message: `worker ${data.index}: ${err.message}` } satisfies ThreadHello);
+  parentPort.postMessage({ type: 'error', code: err.code ?? 'EAPP', message: `worker ${data.index}: ${err.message}` } satisfies ThreadHello);
   data.rpc.close();
   process.exit(1);
 }
-parentPort!.postMessage({ type: 'ready' } satisfies ThreadHello);
+parentPort.postMessage({ type: 'ready' } satisfies ThreadHello);
 await worker.run();
 data.rpc.close();

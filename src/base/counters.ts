@@ -108,8 +108,8 @@ export function newCounters(): Counters {
 export function countersToObject(block: Counters, nonZeroOnly = false): Record<string, number> {
   const out: Record<string, number> = {};
   for (let i = 0; i < COUNTER_COUNT; i++) {
-    const v = block[i]!;
-    if (!nonZeroOnly || v !== 0) out[COUNTER_NAMES[i]!] = v;
+    const v = block[i];
+    if (!nonZeroOnly || v !== 0) out[COUNTER_NAMES[i]] = v;
   }
   return out;
 }

@@ -141,9 +141,9 @@ export const STACKD_OPTIONS = {
 
 /** parseArgs' own errors as one line that starts with the flag, like ours (`prog` names the command). */
 export function parseArgsUsageError(e: Error & { code?: string }, prog = 'stackd'): UsageError {
-  const first = e.message.split('\n')[0]!;
+  const first = e.message.split('\n')[0];
   const names = [...first.matchAll(/(?<=^|[\s'"])--?[A-Za-z][\w-]*/g)].map((m) => m[0]);
-  const flag = names.find((n) => n.startsWith('--')) ?? names[0] ?? '';
+  const flag = names.find((n) => n.startsWith('--')) ?? names.at(0) ?? '';
   switch (e.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return new UsageError(`${flag}: unknown option (${prog} --help lists them)`);
@@ -182,7 +182,7 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(tap)) throw new UsageError(`--tap: '${tap}' is not a valid interface name (1..15 of A-Z a-z 0-9 _ . -)`);
   const ipArg = values.ip ?? '10.10.0.4/24';
   const m = /^([^/]+)(?:\/(\d{1,2}))?$/.exec(ipArg);
-  const ip = m ? parseIpv4(m[1]!) : NaN;
+  const ip = m ? parseIpv4(m[1]) : NaN;
   const prefixLength = m?.[2] !== undefined ? Number(m[2]) : 24;
   if (!m || Number.isNaN(ip)) throw new UsageError(`--ip: '${ipArg}' is not an IPv4 address with an optional /prefix`);
   if (prefixLength < 1 || prefixLength > 30) throw new UsageError(`--ip: prefix /${prefixLength} is out of range (1..30)`);

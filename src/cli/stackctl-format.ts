@@ -25,6 +25,11 @@ function n(v: number | undefined): string {
   return String(v ?? 0);
 }
 
+/** Counter `name` of a counters object from the API, 0 when that stackd has no such counter. */
+function counter(m: Readonly<Partial<Record<string, number>>>, name: string): number {
+  return m[name] ?? 0;
+}
+
 /** Bytes in B, kB, MB, GB (powers of 1000, one decimal above B). */
 export function formatBytes(b: number): string {
   if (b < 1000) return `${b} B`;
@@ -78,7 +83,7 @@ export function formatStats(s: StatsSnapshot): string {
   return [
     `stackd ${s.version} on ${s.tap}: ${s.ip}/${s.prefixLength}${s.gateway ? ` via ${s.gateway}` : ''}, mac ${s.mac}, mtu ${s.mtu}, ` +
       `offload ${s.offload ? 'on' : 'off'}, ${s.workers} worker${s.workers === 1 ? '' : 's'}, up ${s.uptimeSeconds} s`,
-    `frames (tap): ${n(tot.tap_rx_frames)} in, ${n(tot.tap_tx_frames)} out; bytes: ${formatBytes(tot.tap_rx_bytes ?? 0)} in, ${formatBytes(tot.tap_tx_bytes ?? 0)} out`,
+    `frames (tap): ${n(tot.tap_rx_frames)} in, ${n(tot.tap_tx_frames)} out; bytes: ${formatBytes(counter(tot, 'tap_rx_bytes'))} in, ${formatBytes(counter(tot, 'tap_tx_bytes'))} out`,
     `tcp: ${n(tot.tcp_connections)} connections and ${n(tot.tcp_time_wait)} in TIME_WAIT, ${n(tot.tcp_passive_opens)} passive and ` +
       `${n(tot.tcp_active_opens)} active opens, ${n(tot.tcp_retransmits)} retransmits, ${n(tot.tcp_rto_timeouts)} timeouts`,
     `capture: ${formatCapture(s.pcap)}`,
@@ -110,7 +115,7 @@ export interface Rates {
 
 /** Per-second rates of the counters between `prev` and `cur`. */
 export function rates(prev: StatsSnapshot, cur: StatsSnapshot, dt: number): Rates {
-  const d = (k: string): number => ((cur.totals[k] ?? 0) - (prev.totals[k] ?? 0)) / dt;
+  const d = (k: string): number => (counter(cur.totals, k) - counter(prev.totals, k)) / dt;
   const per = (prefix: string): Record<string, number> => {
     const out: Record<string, number> = {};
     for (const k of Object.keys(cur.totals)) {
@@ -135,11 +140,11 @@ export function rates(prev: StatsSnapshot, cur: StatsSnapshot, dt: number): Rate
       const outK = t.thread === 'io' ? 'tap_tx_frames' : 'tx_frames';
       return {
         thread: t.thread,
-        framesIn: ((t.counters[inK] ?? 0) - (p[inK] ?? 0)) / dt,
-        framesOut: ((t.counters[outK] ?? 0) - (p[outK] ?? 0)) / dt,
+        framesIn: (counter(t.counters, inK) - counter(p, inK)) / dt,
+        framesOut: (counter(t.counters, outK) - counter(p, outK)) / dt,
       };
     }),
-    tcpConnections: cur.totals.tcp_connections ?? 0,
+    tcpConnections: counter(cur.totals, 'tcp_connections'),
   };
 }
 

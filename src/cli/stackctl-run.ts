@@ -130,16 +130,17 @@ export function parseStackctlArgs(argv: string[], env: NodeJS.ProcessEnv = {}, c
     state: null, port: null, capture: null, svg: null,
   };
   if (values.help) return { ...base, command: 'help', control: '' };
-  const [cmd, ...args] = positionals;
+  const cmd = positionals.at(0);
+  const args = positionals.slice(1);
   if (cmd === undefined) throw new UsageError('no command (stackctl --help lists them)');
   let command: StackctlCommand['command'];
   let want = 0;
   if (cmd === 'pcap') {
-    const sub = args[0];
+    const sub = args.at(0);
     if (sub === 'start') {
       command = 'pcap-start';
       want = 2;
-      if (args[1] === undefined) throw new UsageError('pcap start: which file? (stackctl pcap start FILE)');
+      if (args.at(1) === undefined) throw new UsageError('pcap start: which file? (stackctl pcap start FILE)');
     } else if (sub === 'stop') {
       command = 'pcap-stop';
       want = 1;
@@ -183,7 +184,7 @@ export function parseStackctlArgs(argv: string[], env: NodeJS.ProcessEnv = {}, c
   }
   let capture: StackctlCommand['capture'] = null;
   if (command === 'pcap-start') {
-    capture = { file: resolve(cwd, args[1]!) };
+    capture = { file: resolve(cwd, args[1]) };
     if (values.snaplen !== undefined) capture.snaplen = whole('snaplen', values.snaplen, 64, 262144);
     if (values['max-mb'] !== undefined) capture.maxMb = whole('max-mb', values['max-mb'], 1, 1_000_000);
   } else if (values.snaplen !== undefined || values['max-mb'] !== undefined) {
@@ -211,8 +212,20 @@ function svgPath(file: string, cwd: string): string {
 /** A failed request: the one line to print. */
 class RequestError extends Error {}
 
+/** What each path of the control API answers (src/control/control-server.ts). */
+interface Answers {
+  '/health': HealthReport;
+  '/stats': StatsSnapshot;
+  '/connections': ConnectionInfo[];
+  '/latency': LatencyReport;
+  '/pcap/start': CaptureStatus;
+  '/pcap/stop': CaptureStatus;
+}
+
 /** GET or POST `path`, parsed JSON; throws RequestError with the server's message for a 4xx/5xx (except 503 on /health). */
-async function call<T>(c: StackctlCommand, path: string, method = 'GET', body?: unknown): Promise<{ status: number; value: T }> {
+async function call<P extends keyof Answers>(
+  c: StackctlCommand, path: P, method = 'GET', body?: unknown,
+): Promise<{ status: number; value: Answers[P] }> {
   let r;
   try {
     r = await controlRequest(c.control, path, method, 5000, body === undefined ? undefined : JSON.stringify(body));
@@ -229,7 +242,7 @@ async function call<T>(c: StackctlCommand, path: string, method = 'GET', body?: 
     const msg = (value as { error?: unknown }).error;
     throw new RequestError(`${path}: ${typeof msg === 'string' ? msg : `HTTP ${r.status}`}`);
   }
-  return { status: r.status, value: value as T };
+  return { status: r.status, value: value as Answers[P] };
 }
 
 const json = (v: unknown): string => JSON.stringify(v, null, 2) + '\n';
@@ -241,12 +254,12 @@ function clock(): string {
 
 /** `stats --watch` and `top`: a snapshot, then one refresh per interval. */
 async function watch(c: StackctlCommand, io: StackctlIo): Promise<number> {
-  let prev = (await call<StatsSnapshot>(c, '/stats')).value;
+  let prev = (await call(c, '/stats')).value;
   let prevAt = Date.now();
   let header = true;
   for (let i = 0; i < c.count; i++) {
     if (!(await io.sleep(c.intervalMs))) break;
-    const cur = (await call<StatsSnapshot>(c, '/stats')).value;
+    const cur = (await call(c, '/stats')).value;
     const now = Date.now();
     const r = rates(prev, cur, (now - prevAt) / 1000);
     const time = clock();
@@ -256,7 +269,7 @@ async function watch(c: StackctlCommand, io: StackctlIo): Promise<number> {
       io.out('\x1b[H\x1b[2J' + formatTop(cur, r, time));
     } else {
       const table = formatTable(WATCH_HEADER, [watchRow(time, r)], { rule: false }).split('\n');
-      io.out((header ? table.join('\n') : table[1]!) + '\n');
+      io.out((header ? table.join('\n') : table[1]) + '\n');
       const drops = formatRatesByReason(r.drops);
       if (drops !== 'none') io.out(`  drops: ${drops}\n`);
       if (cur.fault !== null && Object.keys(r.faults).length > 0) io.out(`  faults: ${formatRatesByReason(r.faults)}\n`);
@@ -284,21 +297,21 @@ export async function runStackctl(argv: string[], io: StackctlIo): Promise<numbe
         io.out(STACKCTL_HELP);
         return 0;
       case 'health': {
-        const { value } = await call<HealthReport>(c, '/health');
+        const { value } = await call(c, '/health');
         io.out(c.json ? json(value) : formatHealth(value));
         return value.ok ? 0 : 1;
       }
       case 'stats':
       {
         if (c.watch) return await watch(c, io);
-        const { value } = await call<StatsSnapshot>(c, '/stats');
+        const { value } = await call(c, '/stats');
         io.out(c.json ? json(value) : formatStats(value));
         return 0;
       }
       case 'top':
         return await watch(c, io);
       case 'conns': {
-        const all = (await call<ConnectionInfo[]>(c, '/connections')).value;
+        const all = (await call(c, '/connections')).value;
         const port = (a: string): number => Number(a.slice(a.lastIndexOf(':') + 1));
         const shown = all.filter(
           (x) => (c.state === null || x.state === c.state) && (c.port === null || port(x.local) === c.port || port(x.remote) === c.port),
@@ -307,7 +320,7 @@ export async function runStackctl(argv: string[], io: StackctlIo): Promise<numbe
         return 0;
       }
       case 'latency': {
-        const { value } = await call<LatencyReport>(c, '/latency');
+        const { value } = await call(c, '/latency');
         io.out(c.json ? json(value) : formatLatencyTable(value));
         if (c.svg !== null) {
           try {
@@ -322,7 +335,7 @@ export async function runStackctl(argv: string[], io: StackctlIo): Promise<numbe
       case 'pcap-start':
       case 'pcap-stop': {
         const start = c.command === 'pcap-start';
-        const { value } = await call<CaptureStatus>(c, start ? '/pcap/start' : '/pcap/stop', 'POST', start ? c.capture : undefined);
+        const { value } = await call(c, start ? '/pcap/start' : '/pcap/stop', 'POST', start ? c.capture : undefined);
         io.out(c.json ? json(value) : formatCaptureChange(value));
         return 0;
       }

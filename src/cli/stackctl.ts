@@ -19,7 +19,10 @@ runStackctl(process.argv.slice(2), {
   cwd: process.cwd(),
   sleep: (ms) =>
     new Promise<boolean>((resolve) => {
-      if (interrupted) return resolve(false);
+      if (interrupted) {
+        resolve(false);
+        return;
+      }
       const t = setTimeout(() => {
         wake = null;
         resolve(true);

@@ -31,7 +31,7 @@ async function main(): Promise<number> {
     process.stdout.write(`stackd ${stackdVersion()}\n`);
     return 0;
   }
-  const log = await createLogger({ level: opts.logLevel, name: 'stackd' });
+  const log = createLogger({ level: opts.logLevel, name: 'stackd' });
   const sup = new Supervisor(
     {
       link: {

@@ -120,13 +120,13 @@ export class CaptureController {
   /** Stops the capture, writing what was captured up to now; throws CaptureError(409) when none runs. */
   stop(): CaptureStatus {
     if (this.writer === null) throw new CaptureError(409, 'no capture is running');
-    this.finish(null);
+    this.finish(this.writer, null);
     return this.status();
   }
 
   /** Stops a running capture, if any (at shutdown). */
   close(): void {
-    if (this.writer !== null) this.finish(null);
+    if (this.writer !== null) this.finish(this.writer, null);
   }
 
   status(): CaptureStatus {
@@ -135,11 +135,11 @@ export class CaptureController {
     return { ...this.last };
   }
 
-  private finish(error: string | null): void {
+  /** Ends the capture that writes to `w` (this.writer). */
+  private finish(w: PcapWriter, error: string | null): void {
     Atomics.store(this.control, this.index, 0);
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
-    const w = this.writer!;
     try {
       if (error === null) this.merger.drain(monoMs(), this.write);
       w.close();
@@ -157,12 +157,13 @@ export class CaptureController {
     try {
       if (this.merger.drain(upTo, this.write) > 0) w.flush();
     } catch (e) {
-      this.finish(`capture stopped: ${(e as Error).message}`);
+      this.finish(w, `capture stopped: ${(e as Error).message}`);
     }
   }
 
   private readonly write = (buf: Uint8Array, off: number, len: number, origLen: number, _dir: number, t: number): void => {
     if (t < this.startedAt) return; // stamped before this capture started: left over
-    this.writer!.writeRecord(buf, off, len, origLen, t + this.wallOffset);
+    if (this.writer === null) throw new Error('capture records drained with no capture running');
+    this.writer.writeRecord(buf, off, len, origLen, t + this.wallOffset);
   };
 }

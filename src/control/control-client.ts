@@ -19,11 +19,12 @@ export type ListenTarget = { kind: 'unix'; path: string } | { kind: 'tcp'; host:
 export function parseListen(listen: string): ListenTarget {
   if (listen.includes('/')) return { kind: 'unix', path: listen };
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(listen);
+  const host = m?.at(1) ?? m?.at(2); // [IPv6] or a name or IPv4 address
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) {
+  if (host === undefined || port > 65535) {
     throw new Error(`bad control address '${listen}': expected a unix socket path (containing '/') or host:port`);
   }
-  return { kind: 'tcp', host: (m[1] ?? m[2])!, port };
+  return { kind: 'tcp', host, port };
 }
 
 /** Formats a TCP address back into `--control` notation (IPv6 in brackets). */

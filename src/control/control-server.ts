@@ -69,15 +69,16 @@ export async function startControlServer(
   const target = parseListen(listen);
   const metrics = createMetrics(source);
 
-  const routes: Record<string, { method: 'GET' | 'POST'; run: (body: string) => Promise<Reply> }> = {
+  // A route may answer at once or later; a throw either way is caught in handle().
+  const routes: Record<string, { method: 'GET' | 'POST'; run: (body: string) => Reply | Promise<Reply> }> = {
     '/health': {
       method: 'GET',
-      run: async () => {
+      run: () => {
         const { ok, ...rest } = source.health();
         return json(ok ? 200 : 503, { ok, ...rest });
       },
     },
-    '/stats': { method: 'GET', run: async () => json(200, source.stats(), 2) },
+    '/stats': { method: 'GET', run: () => json(200, source.stats(), 2) },
     '/metrics': { method: 'GET', run: async () => ({ status: 200, ...(await metrics()) }) },
     '/latency': { method: 'GET', run: async () => json(200, await source.latency(), 2) },
     '/connections': { method: 'GET', run: async () => json(200, await source.connections(), 2) },
@@ -90,7 +91,7 @@ export async function startControlServer(
     },
     '/pcap/start': {
       method: 'POST',
-      run: async (body) => {
+      run: (body) => {
         let req: unknown;
         try {
           req = JSON.parse(body);
@@ -100,11 +101,11 @@ export async function startControlServer(
         return json(200, source.startCapture(req), 2);
       },
     },
-    '/pcap/stop': { method: 'POST', run: async () => json(200, source.stopCapture(), 2) },
+    '/pcap/stop': { method: 'POST', run: () => json(200, source.stopCapture(), 2) },
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0]!;
+    const path = (req.url ?? '/').split('?')[0];
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
     const body = await readBody(req);
     let reply: Reply;
@@ -205,8 +206,8 @@ function listenOn(server: Server, opts: { path: string } | { host: string; port:
  */
 async function prepareSocketPath(path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-  const st = await lstat(path).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
+  const st = await lstat(path).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   });
   if (!st) return;
@@ -249,7 +250,13 @@ function createMetrics(source: ControlSource): () => Promise<{ type: string; bod
   const reg = new Registry();
   let stats: StatsSnapshot | undefined;
   let latency: LatencyReport | undefined;
-  const s = (): StatsSnapshot => stats!;
+  // The collect() callbacks run only inside a scrape, which sets both first.
+  const scraped = <T>(v: T | undefined): T => {
+    if (v === undefined) throw new Error('metrics collected outside a scrape');
+    return v;
+  };
+  const s = (): StatsSnapshot => scraped(stats);
+  const lat = (): LatencyReport => scraped(latency);
 
   type Labels = Record<string, string>;
   const family = (
@@ -309,7 +316,7 @@ function createMetrics(source: ControlSource): () => Promise<{ type: string; bod
   family('gauge', 'stackd_uptime_seconds', 'Seconds since stackd started', [], () => [[{}, s().uptimeSeconds]]);
   family('gauge', 'stackd_info', 'stackd build and interface identity (always 1)', ['version', 'tap', 'ip', 'mac'],
     () => [[{ version: s().version, tap: s().tap, ip: s().ip, mac: s().mac }, 1]]);
-  const stages = () => latency!.threads.flatMap((t) => Object.entries(t.stages).map(([stage, l]) => ({ thread: t.thread, stage, l })));
+  const stages = () => lat().threads.flatMap((t) => Object.entries(t.stages).map(([stage, l]) => ({ thread: t.thread, stage, l })));
   family('gauge', 'stackd_stage_latency_microseconds', 'Per-stage processing latency quantiles since the last reset',
     ['thread', 'stage', 'quantile'],
     () => stages().flatMap(({ thread, stage, l }) =>

@@ -14,8 +14,10 @@ import type { PrettyOptions } from 'pino-pretty';
 /** Valid `--log-level` values, most to least severe, then 'silent'. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** One of LOG_LEVELS. */
-export type LogLevel = (typeof LOG_LEVELS)[number];
+/** Whether stdout is a terminal: Node leaves isTTY undefined, not false, on a pipe or a file. */
+function stdoutIsTty(): boolean {
+  return (process.stdout.isTTY as boolean | undefined) === true;
+}
 
 /**
  * Creates the process logger. `level` must be one of LOG_LEVELS (else throws);
@@ -26,11 +28,11 @@ export function createLogger(opts: { level: string; name?: string; pretty?: bool
     throw new Error(`unknown log level '${opts.level}' (expected one of: ${LOG_LEVELS.join(' ')})`);
   }
   const options: pino.LoggerOptions = { level: opts.level, ...(opts.name ? { name: opts.name } : {}) };
-  const pretty = (opts.pretty ?? process.stdout.isTTY === true) ? loadPrettyFactory() : undefined;
+  const pretty = (opts.pretty ?? stdoutIsTty()) ? loadPrettyFactory() : undefined;
   if (!pretty) return pino(options, pino.destination({ dest: 1, sync: false }));
   // Pretty output is for people at a terminal: format in this thread, write synchronously.
   const sink = pino.destination({ dest: 1, sync: true });
-  const format = pretty({ colorize: process.stdout.isTTY === true, ignore: 'pid,hostname' });
+  const format = pretty({ colorize: stdoutIsTty(), ignore: 'pid,hostname' });
   return pino(options, {
     write: (line: string) => void sink.write(format(line)),
     flushSync: () => sink.flushSync(),

@@ -112,7 +112,7 @@ export class Supervisor implements ControlSource {
       counters: this.counters,
       control: this.control,
       wakeFd: this.wakeFd,
-      captureRing: this.captureRings[0]!,
+      captureRing: this.captureRings[0],
       fault: this.settings.fault,
       rpc: ioChan.port2,
     };
@@ -138,8 +138,8 @@ export class Supervisor implements ControlSource {
       index: i,
       count: this.settings.workers,
       link: this.settings.link,
-      rxRing: this.rxRings[i]!,
-      txRing: this.txRings[i]!,
+      rxRing: this.rxRings[i],
+      txRing: this.txRings[i],
       counters: this.counters,
       control: this.control,
       wakeFd: this.wakeFd,
@@ -150,7 +150,7 @@ export class Supervisor implements ControlSource {
       congestionControl: this.settings.congestionControl,
       maxConnections: Math.ceil(this.settings.maxConnections / this.settings.workers),
       maxTimeWait: Math.ceil(this.settings.maxTimeWait / this.settings.workers),
-      captureRing: this.captureRings[1 + i]!,
+      captureRing: this.captureRings[1 + i],
       fault: this.settings.fault,
       rpc: chan.port2,
       offload: offload.port2,
@@ -189,7 +189,7 @@ export class Supervisor implements ControlSource {
         extra?.port1.close();
         if (this.stopping) return;
         this.log.error({ thread: name, code }, 'thread exited');
-        if (shard >= 0 && handle.alive === false) void this.restartShard(shard);
+        if (shard >= 0) void this.restartShard(shard);
       });
     });
   }
@@ -197,7 +197,7 @@ export class Supervisor implements ControlSource {
   /** Restarts a crashed shard worker, at most 5 times a minute; beyond that the stack stops. */
   private async restartShard(i: number): Promise<void> {
     const now = Date.now();
-    while (this.restarts.length > 0 && this.restarts[0]! < now - 60_000) this.restarts.shift();
+    while (this.restarts.length > 0 && this.restarts[0] < now - 60_000) this.restarts.shift();
     if (this.restarts.length >= 5) {
       this.log.fatal({ shard: i }, 'workers keep crashing; stopping');
       process.kill(process.pid, 'SIGTERM');
@@ -230,7 +230,10 @@ export class Supervisor implements ControlSource {
       all.map(
         (t) =>
           new Promise<void>((resolve) => {
-            if (!t.alive && t.worker.threadId < 0) return resolve();
+            if (!t.alive && t.worker.threadId < 0) {
+              resolve();
+              return;
+            }
             const timer = setTimeout(() => void t.worker.terminate().then(() => resolve()), graceMs);
             t.worker.once('exit', () => {
               clearTimeout(timer);
@@ -263,7 +266,7 @@ export class Supervisor implements ControlSource {
     for (const name of COUNTER_NAMES) totals[name] = 0;
     for (let t = 0; t <= n; t++) {
       const counters = countersToObject(counterBlock(this.counters, t));
-      for (const k of COUNTER_NAMES) totals[k]! += counters[k]!;
+      for (const k of COUNTER_NAMES) totals[k] += counters[k];
       threads.push({ thread: t === 0 ? 'io' : `worker-${t - 1}`, counters });
     }
     const drops: Record<string, number> = {};
@@ -295,7 +298,7 @@ export class Supervisor implements ControlSource {
       totals,
       drops,
       rings,
-      pcap: { ...this.capture.status(), captured: totals.pcap_frames!, dropped: totals.pcap_dropped! },
+      pcap: { ...this.capture.status(), captured: totals.pcap_frames, dropped: totals.pcap_dropped },
       fault: this.settings.fault === null ? null : formatFaultSpec(this.settings.fault),
       faults,
       appPool: this.appPool.stats(),

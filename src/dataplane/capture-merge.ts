@@ -54,17 +54,17 @@ export class CaptureMerger {
     let written = 0;
     for (;;) {
       let best = -1;
-      for (let r = 0; r < n; r++) if (this.has[r] && (best < 0 || this.time[r]! < this.time[best]!)) best = r;
-      if (best < 0 || this.time[best]! > upTo) break;
-      out(this.src[best]!, this.off[best]!, this.len[best]!, this.orig[best]!, this.dir[best]!, this.time[best]!);
+      for (let r = 0; r < n; r++) if (this.has[r] && (best < 0 || this.time[r] < this.time[best])) best = r;
+      if (best < 0 || this.time[best] > upTo) break;
+      out(this.src[best], this.off[best], this.len[best], this.orig[best], this.dir[best], this.time[best]);
       written++;
       this.fetch(best);
     }
     for (let r = 0; r < n; r++) {
-      const ring = this.rings[r]!;
+      const ring = this.rings[r];
       if (this.has[r] && this.src[r] === ring.buf) {
         const k = (this.kept[r] ??= new Uint8Array(RING_MAX_RECORD));
-        copyBytes(ring.buf, this.off[r]!, k, 0, this.len[r]!);
+        copyBytes(ring.buf, this.off[r], k, 0, this.len[r]);
         this.src[r] = k;
         this.off[r] = 0;
       }
@@ -84,7 +84,7 @@ export class CaptureMerger {
 
   /** Loads the next record of ring r as its lookahead (has[r] false when there is none). */
   private fetch(r: number): void {
-    const ring = this.rings[r]!;
+    const ring = this.rings[r];
     const o = ring.next();
     if (o < 0) {
       this.has[r] = false;

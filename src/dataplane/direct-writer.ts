@@ -51,10 +51,10 @@ export class DirectWriter extends TxStaging {
     const now = monoMs();
     const lat = this.latency;
     for (let i = 0; i < r.consumed; i++) {
-      c[C.tap_tx_bytes] += b.lens[i]!;
+      c[C.tap_tx_bytes] += b.lens[i];
       if (lat !== null) {
-        lat.record(S_TX_QUEUE, now - this.committedAt[i]!);
-        const t0 = this.causedBy[i]!;
+        lat.record(S_TX_QUEUE, now - this.committedAt[i]);
+        const t0 = this.causedBy[i];
         if (t0 > 0) lat.record(S_TOTAL, now - t0);
       }
     }

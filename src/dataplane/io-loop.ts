@@ -106,14 +106,14 @@ export class IoLoop {
   /** Sleeps in poll() on the TAP and the wake eventfd, unless a TX ring has work. */
   private sleep(): void {
     for (let i = 0; i < this.n; i++) {
-      if (!this.tx[i]!.setSleeping()) {
-        for (let j = 0; j < i; j++) this.tx[j]!.clearSleeping();
+      if (!this.tx[i].setSleeping()) {
+        for (let j = 0; j < i; j++) this.tx[j].clearSleeping();
         return;
       }
     }
     this.counters[C.io_sleeps]++;
     this.readOnce(SLEEP_MS);
-    for (let i = 0; i < this.n; i++) this.tx[i]!.clearSleeping();
+    for (let i = 0; i < this.n; i++) this.tx[i].clearSleeping();
     this.drainWake();
   }
 
@@ -131,10 +131,10 @@ export class IoLoop {
     this.counters[C.tap_read_batches]++;
     const st = rx.buf;
     for (let i = 0; i < n; i++) {
-      const len = rx.lens[i]!;
+      const len = rx.lens[i];
       this.counters[C.tap_rx_frames]++;
       this.counters[C.tap_rx_bytes] += len;
-      this.steer(st, rx.offsets[i]!, len, KIND_FRAME | (rx.rxFlags[i]! << 8), tRead);
+      this.steer(st, rx.offsets[i], len, KIND_FRAME | (rx.rxFlags[i] << 8), tRead);
     }
     this.publishRx();
     return n;
@@ -153,7 +153,7 @@ export class IoLoop {
   }
 
   private pushTo(s: number, b: Uint8Array, off: number, len: number, kind: number, t0: number, t1: number): void {
-    if (this.rx[s]!.push(b, off, len, kind, t0, t1)) this.touched[s] = true;
+    if (this.rx[s].push(b, off, len, kind, t0, t1)) this.touched[s] = true;
     else this.counters[C.drop_rx_ring_full]++;
   }
 
@@ -161,7 +161,7 @@ export class IoLoop {
     for (let s = 0; s < this.n; s++) {
       if (!this.touched[s]) continue;
       this.touched[s] = false;
-      const r = this.rx[s]!;
+      const r = this.rx[s];
       if (r.publish()) r.wake();
     }
   }
@@ -172,7 +172,7 @@ export class IoLoop {
     let reinjected = false;
     const batch = this.txBatch;
     for (let s = 0; s < this.n; s++) {
-      const c = this.tx[s]!;
+      const c = this.tx[s];
       batch.buf = c.buf;
       for (;;) {
         batch.clear();
@@ -206,7 +206,7 @@ export class IoLoop {
     const w = this.device.transmit(batch, 0);
     const c = this.counters;
     c[C.tap_write_batches]++;
-    for (let i = 0; i < w; i++) c[C.tap_tx_bytes] += batch.lens[i]!;
+    for (let i = 0; i < w; i++) c[C.tap_tx_bytes] += batch.lens[i];
     c[C.tap_tx_frames] += w - batch.failed;
     c[C.drop_tap_write_error] += batch.failed + (k - w);
   }

@@ -18,8 +18,6 @@ import type { StageLatency } from './reports.js';
 
 /** Stage names in report order. */
 export const STAGES = ['rx_dispatch', 'rx_queue', 'process', 'tx_queue', 'total'] as const;
-/** A stage name. */
-export type Stage = (typeof STAGES)[number];
 /** Stage indices for the hot path. */
 export const S_RX_DISPATCH = 0, S_RX_QUEUE = 1, S_PROCESS = 2, S_TX_QUEUE = 3, S_TOTAL = 4;
 
@@ -30,7 +28,7 @@ export class StageLatencyRecorder {
   /** Records a duration in milliseconds for stage index `s`. */
   record(s: number, ms: number): void {
     const ns = Math.round(ms * 1e6);
-    this.h[s]!.record(ns >= 1 ? (ns <= 60e9 ? ns : 60e9) : 1);
+    this.h[s].record(ns >= 1 ? (ns <= 60e9 ? ns : 60e9) : 1);
   }
 
   /** Clears every histogram. */
@@ -42,7 +40,7 @@ export class StageLatencyRecorder {
   report(): Record<string, StageLatency> {
     const out: Record<string, StageLatency> = {};
     STAGES.forEach((name, i) => {
-      const h = this.h[i]!;
+      const h = this.h[i];
       if (h.count === 0) return;
       const us = (ns: number) => Math.round(ns / 100) / 10;
       out[name] = {

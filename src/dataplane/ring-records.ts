@@ -55,9 +55,9 @@ export function writeOffloadBlock(b: Uint8Array, o: number, t: TxOffload | null)
 export function addRecordFrame(batch: FrameBatch, b: Uint8Array, o: number, len: number): boolean {
   if (!batch.add(o + TX_FRAME_PREFIX, len - TX_FRAME_PREFIX, null)) return false;
   const i = batch.count - 1;
-  batch.csumStart[i] = (b[o]! | (b[o + 1]! << 8)) - 1;
-  batch.csumOffset[i] = b[o + 2]!;
-  batch.segSize[i] = b[o + 4]! | (b[o + 5]! << 8);
-  batch.hdrLen[i] = b[o + 6]! | (b[o + 7]! << 8);
+  batch.csumStart[i] = (b[o] | (b[o + 1] << 8)) - 1;
+  batch.csumOffset[i] = b[o + 2];
+  batch.segSize[i] = b[o + 4] | (b[o + 5] << 8);
+  batch.hdrLen[i] = b[o + 6] | (b[o + 7] << 8);
   return true;
 }

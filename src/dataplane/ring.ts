@@ -292,10 +292,10 @@ export class RingProducer {
       const s = (src.byteOffset + srcOff) >> 2;
       const d = off >> 2;
       const n = len >> 2;
-      for (let i = 0; i < n; i++) dw[d + i] = sw[s + i]!;
-      for (let i = n << 2; i < len; i++) buf[off + i] = src[srcOff + i]!;
+      for (let i = 0; i < n; i++) dw[d + i] = sw[s + i];
+      for (let i = n << 2; i < len; i++) buf[off + i] = src[srcOff + i];
     } else if (len <= 64) {
-      for (let i = 0; i < len; i++) buf[off + i] = src[srcOff + i]!;
+      for (let i = 0; i < len; i++) buf[off + i] = src[srcOff + i];
     } else {
       buf.set(src.subarray(srcOff, srcOff + len), off);
     }
@@ -426,17 +426,17 @@ export class RingConsumer {
       }
       const p = this.readPos & this.mask;
       const w = p >> 2;
-      const len = this.u32[w]!;
+      const len = this.u32[w];
       if (len === RING_WRAP_MARKER) {
         this.readPos = (this.readPos + (this.size - p)) >>> 0;
         continue;
       }
       this.length = len;
-      this.kind = this.u16[(p >> 1) + 2]!;
-      this.flags = this.u16[(p >> 1) + 3]!;
-      this.seq = this.u32[w + 2]!;
-      this.t0 = this.f64[(p >> 3) + 2]!;
-      this.t1 = this.f64[(p >> 3) + 3]!;
+      this.kind = this.u16[(p >> 1) + 2];
+      this.flags = this.u16[(p >> 1) + 3];
+      this.seq = this.u32[w + 2];
+      this.t0 = this.f64[(p >> 3) + 2];
+      this.t1 = this.f64[(p >> 3) + 3];
       this.readPos = (this.readPos + ((RING_RECORD_HEADER + len + 15) & ~15)) >>> 0;
       return p + RING_RECORD_HEADER;
     }

@@ -17,7 +17,7 @@ import type { HostConfig } from '../base/host-config.js';
 import { DEFAULT_TTL } from '../base/host-config.js';
 import { formatIpv4, formatMac } from '../wire/addresses.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/ethernet.js';
-import { BUILTIN_SERVICES, loadAppModule } from '../services/index.js';
+import { builtinService, loadAppModule } from '../services/index.js';
 import { createStackApi } from '../socket/stack-api.js';
 import { OffloadClient } from '../socket/offload.js';
 import type { ConnectionInfo } from './reports.js';
@@ -108,7 +108,11 @@ export class ShardWorker {
     };
   }
 
-  /** When the loop's current park ends at the latest (ms), Infinity when not parked... or -Infinity when running. */
+  /**
+   * When the loop's current park ends at the latest (ms): set before it parks (at most
+   * MAX_SLEEP_MS ahead), -Infinity while it runs, so that a flush wakes it only from a
+   * park that would outlast the new earliest deadline.
+   */
   private parkedUntil = -Infinity;
 
   /** The worker's logger (set by startApps). */
@@ -130,7 +134,7 @@ export class ShardWorker {
       workerCount: this.data.count,
     });
     for (const name of this.data.services) {
-      const app = BUILTIN_SERVICES[name];
+      const app = builtinService(name);
       if (app) await app(api);
     }
     for (const path of this.data.apps) await (await loadAppModule(path))(api);

@@ -56,7 +56,7 @@ export class LinkDriver {
       rx.clear();
       const n = this.device.receive(rx, Math.min(budget - total, RX_BATCH), 0);
       if (n <= 0) break;
-      for (let i = 0; i < n; i++) this.host.receive(rx.buf, rx.offsets[i]!, rx.lens[i]!, now, rx.rxFlags[i]!);
+      for (let i = 0; i < n; i++) this.host.receive(rx.buf, rx.offsets[i], rx.lens[i], now, rx.rxFlags[i]);
       total += n;
     }
     return total;

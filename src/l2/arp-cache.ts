@@ -101,7 +101,10 @@ export class ArpCache {
   /** The neighbour state of `ip` at `now`, or undefined when it has no entry. */
   state(ip: number, now: number): NeighbourState | undefined {
     const e = this.entries.get(ip);
-    if (e === undefined) return undefined;
+    return e === undefined ? undefined : this.entryState(ip, e, now);
+  }
+
+  private entryState(ip: number, e: Entry, now: number): NeighbourState {
     if (this.probing.has(ip)) return 'PROBE';
     return now < e.confirmed + this.limits.reachableMs ? 'REACHABLE' : 'STALE';
   }
@@ -198,7 +201,7 @@ export class ArpCache {
    */
   entriesSnapshot(now = this.lastNow): Array<[number, number, number, NeighbourState]> {
     return [...this.entries].map(([ip, e]) => {
-      const st = this.state(ip, now)!;
+      const st = this.entryState(ip, e, now);
       const deadline = st === 'PROBE' ? e.nextProbe : st === 'REACHABLE' ? e.confirmed + this.limits.reachableMs : e.confirmed + this.limits.gcStaleMs;
       return [ip, e.mac, deadline, st];
     });

@@ -74,7 +74,7 @@ export class IcmpLayer {
     if (toBroadcast || ipFragmentOffset(b, ipOff) !== 0) return;
     const hlen = ipHeaderLength(b, ipOff);
     if (ipProtocol(b, ipOff) === IPPROTO_ICMP) {
-      const t = b[ipOff + hlen]!;
+      const t = b[ipOff + hlen];
       // Never an error about an error (only echo/info queries may provoke one).
       if (t !== ICMP_ECHO_REQUEST && t !== ICMP_ECHO_REPLY) return;
     }

@@ -29,8 +29,8 @@ const MIN_HEADER = 20;
 export function ipv4HeaderChecksum(b: Uint8Array, off: number, len: number): number {
   let sum = 0;
   const end = off + (len & ~1);
-  for (let i = off; i < end; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
-  if (len & 1) sum += b[off + len - 1]! << 8;
+  for (let i = off; i < end; i += 2) sum += (b[i] << 8) | b[i + 1];
+  if (len & 1) sum += b[off + len - 1] << 8;
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   return ~sum & 0xffff;
 }
@@ -86,25 +86,25 @@ export function writeFragmentHeader(
   more: boolean,
 ): number {
   // Fixed part (first 20 bytes).
-  for (let i = 0; i < MIN_HEADER; i++) dst[dstOff + i] = src[srcOff + i]!;
+  for (let i = 0; i < MIN_HEADER; i++) dst[dstOff + i] = src[srcOff + i];
 
   let hl: number;
   if (fragOffsetBytes === 0 || headerLen <= MIN_HEADER) {
     hl = headerLen;
-    for (let i = MIN_HEADER; i < hl; i++) dst[dstOff + i] = src[srcOff + i]!;
+    for (let i = MIN_HEADER; i < hl; i++) dst[dstOff + i] = src[srcOff + i];
   } else {
     // Copy only options with the copy bit set (RFC 791 3.1).
     let w = dstOff + MIN_HEADER;
     let r = MIN_HEADER;
     while (r < headerLen) {
-      const type = src[srcOff + r]!;
+      const type = src[srcOff + r];
       if (type === 0) break; // EOL: end of option list
       if (type === 1) { r++; continue; } // NOP: copy bit clear, not copied
       if (r + 1 >= headerLen) break; // truncated option
-      const olen = src[srcOff + r + 1]!;
+      const olen = src[srcOff + r + 1];
       if (olen < 2 || r + olen > headerLen) break; // malformed
       if (type & 0x80) {
-        for (let i = 0; i < olen; i++) dst[w + i] = src[srcOff + r + i]!;
+        for (let i = 0; i < olen; i++) dst[w + i] = src[srcOff + r + i];
         w += olen;
       }
       r += olen;
@@ -114,15 +114,15 @@ export function writeFragmentHeader(
   }
 
   // Version/IHL.
-  dst[dstOff] = (src[srcOff]! & 0xf0) | (hl >>> 2);
+  dst[dstOff] = (src[srcOff] & 0xf0) | (hl >>> 2);
   // Total length.
   const total = (hl + fragPayloadLen) & 0xffff;
   dst[dstOff + 2] = total >>> 8;
   dst[dstOff + 3] = total & 0xff;
   // Flags and fragment offset: keep reserved/DF, MF = more || input MF.
-  const f0 = src[srcOff + 6]!;
+  const f0 = src[srcOff + 6];
   const inFlags = f0 & 0xe0;
-  const inOffUnits = ((f0 & 0x1f) << 8) | src[srcOff + 7]!;
+  const inOffUnits = ((f0 & 0x1f) << 8) | src[srcOff + 7];
   const offUnits = (inOffUnits + Math.floor(fragOffsetBytes / 8)) & 0x1fff;
   const flags = (inFlags & 0xc0) | (more || (inFlags & 0x20) !== 0 ? 0x20 : 0);
   dst[dstOff + 6] = flags | (offUnits >>> 8);

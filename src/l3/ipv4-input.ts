@@ -123,8 +123,8 @@ export class Ipv4Input {
     const proto = ipProtocol(b, off);
     if (proto !== IPPROTO_UDP && proto !== IPPROTO_TCP) return true; // address-pair flows: same hash as the fragments
     const l4 = off + ipHeaderLength(b, off);
-    const sp = (b[l4]! << 8) | b[l4 + 1]!;
-    const dp = (b[l4 + 2]! << 8) | b[l4 + 3]!;
+    const sp = (b[l4] << 8) | b[l4 + 1];
+    const dp = (b[l4 + 2] << 8) | b[l4 + 3];
     const h = hashFourTuple(ipSrc(b, off), sp, ipDst(b, off), dp, proto);
     return shardOf(h, this.config.shardCount) === this.config.shardIndex;
   }

@@ -165,51 +165,51 @@ export class Ipv4Reassembler {
    */
   add(b: Uint8Array, off: number, len: number, now: number): number {
     const c = this.counters;
-    c[C.ipv4_fragments_rx]!++;
+    c[C.ipv4_fragments_rx]++;
     now = this.advance(now);
     this.poll(now);
 
     // Defensive checks of what the caller promised.
     if (!(Number.isInteger(off) && Number.isInteger(len)) || off < 0 || len < MIN_HEADER || off + len > b.length) {
-      c[C.drop_ipv4_total_length]!++;
+      c[C.drop_ipv4_total_length]++;
       return 0;
     }
-    const ihl = (b[off]! & 0x0f) << 2;
+    const ihl = (b[off] & 0x0f) << 2;
     if (ihl < MIN_HEADER || ihl > len) {
-      c[C.drop_ipv4_ihl]!++;
+      c[C.drop_ipv4_ihl]++;
       return 0;
     }
 
-    const fl = b[off + 6]!;
+    const fl = b[off + 6];
     const mf = (fl & 0x20) !== 0;
-    const start = (((fl & 0x1f) << 8) | b[off + 7]!) * 8;
+    const start = (((fl & 0x1f) << 8) | b[off + 7]) * 8;
     const plen = len - ihl;
     const end = start + plen;
-    const id = (b[off + 4]! << 8) | b[off + 5]!;
-    const proto = b[off + 9]!;
-    const src = ((b[off + 12]! << 24) | (b[off + 13]! << 16) | (b[off + 14]! << 8) | b[off + 15]!) >>> 0;
-    const dst = ((b[off + 16]! << 24) | (b[off + 17]! << 16) | (b[off + 18]! << 8) | b[off + 19]!) >>> 0;
+    const id = (b[off + 4] << 8) | b[off + 5];
+    const proto = b[off + 9];
+    const src = ((b[off + 12] << 24) | (b[off + 13] << 16) | (b[off + 14] << 8) | b[off + 15]) >>> 0;
+    const dst = ((b[off + 16] << 24) | (b[off + 17] << 16) | (b[off + 18] << 8) | b[off + 19]) >>> 0;
     const key = `${src}.${dst}.${proto}.${id}`;
     let p = this.pending.get(key);
 
     // Geometry: empty fragments and misaligned non-final fragments are invalid.
     if (plen === 0 || (mf && (plen & 7) !== 0)) {
       if (p) this.remove(p);
-      c[C.drop_reasm_oversize]!++;
+      c[C.drop_reasm_oversize]++;
       return 0;
     }
     // Size: the reassembled datagram must fit in maxDatagramBytes.
     const hlEff = p && p.hdrLen > 0 ? p.hdrLen : start === 0 ? ihl : MIN_HEADER;
     if (Math.max(end, p ? p.maxEnd : 0) + hlEff > this.limits.maxDatagramBytes) {
       if (p) this.remove(p);
-      c[C.drop_reasm_oversize]!++;
+      c[C.drop_reasm_oversize]++;
       return 0;
     }
 
     if (!p) {
       if (this.pending.size >= this.limits.maxDatagrams) {
         this.evictOldest(undefined);
-        c[C.drop_reasm_too_many]!++;
+        c[C.drop_reasm_too_many]++;
       }
       p = new PartialDatagram(key, now + this.limits.timeoutMs);
       this.pending.set(key, p);
@@ -219,12 +219,12 @@ export class Ipv4Reassembler {
     if (!mf) {
       if (end < p.maxEnd || (p.total >= 0 && end !== p.total)) {
         this.remove(p);
-        c[C.drop_reasm_overlap]!++;
+        c[C.drop_reasm_overlap]++;
         return 0;
       }
     } else if (p.total >= 0 && end > p.total) {
       this.remove(p);
-      c[C.drop_reasm_overlap]!++;
+      c[C.drop_reasm_overlap]++;
       return 0;
     }
 
@@ -235,7 +235,7 @@ export class Ipv4Reassembler {
     let hi = starts.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (starts[mid]! < start) lo = mid + 1;
+      if (starts[mid] < start) lo = mid + 1;
       else hi = mid;
     }
     if (lo < starts.length && starts[lo] === start && ends[lo] === end) {
@@ -243,16 +243,16 @@ export class Ipv4Reassembler {
       if (!mf) p.total = end;
       return this.maybeComplete(p);
     }
-    if ((lo < starts.length && starts[lo]! < end) || (lo > 0 && ends[lo - 1]! > start)) {
+    if ((lo < starts.length && starts[lo] < end) || (lo > 0 && ends[lo - 1] > start)) {
       this.remove(p);
-      c[C.drop_reasm_overlap]!++;
+      c[C.drop_reasm_overlap]++;
       return 0;
     }
 
     if (!mf) p.total = end;
     if (end > p.buf.length && !this.grow(p, end)) {
       this.remove(p);
-      c[C.drop_reasm_memory]!++;
+      c[C.drop_reasm_memory]++;
       return 0;
     }
 
@@ -274,7 +274,7 @@ export class Ipv4Reassembler {
     for (const p of this.pending.values()) {
       if (now < p.deadline) break; // deadlines are in insertion order
       this.remove(p);
-      this.counters[C.drop_reasm_timeout]!++;
+      this.counters[C.drop_reasm_timeout]++;
     }
   }
 
@@ -300,7 +300,7 @@ export class Ipv4Reassembler {
     o.set(p.buf.subarray(0, p.total), hl);
     o[2] = total >>> 8;
     o[3] = total & 0xff;
-    o[6] = o[6]! & 0xc0; // keep reserved/DF, clear MF and offset
+    o[6] = o[6] & 0xc0; // keep reserved/DF, clear MF and offset
     o[7] = 0;
     o[10] = 0;
     o[11] = 0;
@@ -308,7 +308,7 @@ export class Ipv4Reassembler {
     o[10] = ck >>> 8;
     o[11] = ck & 0xff;
     this.remove(p);
-    this.counters[C.ipv4_reassembled]!++;
+    this.counters[C.ipv4_reassembled]++;
     return total;
   }
 
@@ -321,7 +321,7 @@ export class Ipv4Reassembler {
     const maxMem = this.limits.maxMemoryBytes;
     while (this.bytes - old + need > maxMem) {
       if (!this.evictOldest(p)) return false;
-      this.counters[C.drop_reasm_memory]!++;
+      this.counters[C.drop_reasm_memory]++;
     }
     let cap = p.total >= 0 ? p.total : Math.max(need, Math.min(old * 2, this.limits.maxDatagramBytes - MIN_HEADER));
     cap = Math.max(need, Math.min(cap, maxMem - (this.bytes - old)));

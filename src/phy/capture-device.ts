@@ -97,10 +97,10 @@ export class CaptureDevice implements LinkDevice {
     const t = this.clock();
     const b = batch.buf;
     for (let i = 0; i < n; i++) {
-      const off = batch.offsets[i]!;
-      const len = batch.lens[i]!;
+      const off = batch.offsets[i];
+      const len = batch.lens[i];
       const o = this.record(b, off, len, snap, CAPTURE_RX, t);
-      if (o >= 0 && (batch.rxFlags[i]! & RX_CSUM_PARTIAL) !== 0) {
+      if (o >= 0 && (batch.rxFlags[i] & RX_CSUM_PARTIAL) !== 0) {
         const r = finalL4Checksum(b, off, len);
         if (r >= 0) this.patch(o, Math.min(len, snap), Math.floor(r / 65536), r & 0xffff);
       }
@@ -111,9 +111,9 @@ export class CaptureDevice implements LinkDevice {
   private captureTx(batch: FrameBatch, from: number, to: number, snap: number, t: number): void {
     const b = batch.buf;
     for (let i = from; i < to; i++) {
-      const off = batch.offsets[i]!;
-      const len = batch.lens[i]!;
-      const seg = batch.segSize[i]!;
+      const off = batch.offsets[i];
+      const len = batch.lens[i];
+      const seg = batch.segSize[i];
       const segments = seg > 0 ? tcpSegmentCount(b, off, len, seg) : 0;
       if (segments > 0) {
         if (this.scratch.length === 0) this.scratch = new Uint8Array(CAPTURE_MAX_FRAME);
@@ -124,8 +124,8 @@ export class CaptureDevice implements LinkDevice {
         continue;
       }
       const o = this.record(b, off, len, snap, CAPTURE_TX, t);
-      const cs = batch.csumStart[i]!;
-      if (o >= 0 && cs >= 0) this.patch(o, Math.min(len, snap), cs + batch.csumOffset[i]!, internetChecksum(b, off + cs, len - cs));
+      const cs = batch.csumStart[i];
+      if (o >= 0 && cs >= 0) this.patch(o, Math.min(len, snap), cs + batch.csumOffset[i], internetChecksum(b, off + cs, len - cs));
     }
     this.sink.publish();
   }

@@ -65,17 +65,17 @@ const TX = 1;
  * its index there, or -1 when dst has no room.
  */
 function copyFrame(src: FrameBatch, i: number, dst: FrameBatch): number {
-  const len = src.lens[i]!;
+  const len = src.lens[i];
   const o = dst.reserve(len);
   if (o < 0) return -1;
-  copyBytes(src.buf, src.offsets[i]!, dst.buf, o, len);
+  copyBytes(src.buf, src.offsets[i], dst.buf, o, len);
   dst.commit(len, null);
   const j = dst.count - 1;
-  dst.rxFlags[j] = src.rxFlags[i]!;
-  dst.segSize[j] = src.segSize[i]!;
-  dst.csumStart[j] = src.csumStart[i]!;
-  dst.csumOffset[j] = src.csumOffset[i]!;
-  dst.hdrLen[j] = src.hdrLen[i]!;
+  dst.rxFlags[j] = src.rxFlags[i];
+  dst.segSize[j] = src.segSize[i];
+  dst.csumStart[j] = src.csumStart[i];
+  dst.csumOffset[j] = src.csumOffset[i];
+  dst.hdrLen[j] = src.hdrLen[i];
   return j;
 }
 
@@ -97,7 +97,7 @@ class HeldFrames {
 
   /** When the oldest frame is due (Infinity: none held). */
   nextDue(): number {
-    return this.head < this.batch.count ? this.due[this.head]! : Infinity;
+    return this.head < this.batch.count ? this.due[this.head] : Infinity;
   }
 
   /** Appends a copy of frame i of src, due at `due`; false when there is no room. */
@@ -127,16 +127,16 @@ class HeldFrames {
     let used = 0;
     let n = 0;
     for (let i = this.head; i < b.count; i++, n++) {
-      const len = b.lens[i]!;
-      b.buf.copyWithin(used, b.offsets[i]!, b.offsets[i]! + len);
+      const len = b.lens[i];
+      b.buf.copyWithin(used, b.offsets[i], b.offsets[i] + len);
       b.offsets[n] = used;
       b.lens[n] = len;
-      b.rxFlags[n] = b.rxFlags[i]!;
-      b.segSize[n] = b.segSize[i]!;
-      b.csumStart[n] = b.csumStart[i]!;
-      b.csumOffset[n] = b.csumOffset[i]!;
-      b.hdrLen[n] = b.hdrLen[i]!;
-      this.due[n] = this.due[i]!;
+      b.rxFlags[n] = b.rxFlags[i];
+      b.segSize[n] = b.segSize[i];
+      b.csumStart[n] = b.csumStart[i];
+      b.csumOffset[n] = b.csumOffset[i];
+      b.hdrLen[n] = b.hdrLen[i];
+      this.due[n] = this.due[i];
       used = (used + len + 15) & ~15;
     }
     b.count = n;
@@ -228,9 +228,10 @@ class FaultPath {
     let first = i;
     let count = 1;
     if (spec.corrupt > 0 && this.rng.next() < spec.corrupt) {
-      count = this.corruptCopy(src, i);
+      const scratch = this.scratchBatch();
+      count = this.corruptCopy(src, i, scratch);
       if (count > 0) {
-        from = this.scratch!;
+        from = scratch;
         first = 0;
         c[k.corrupted]++;
       } else count = 1;
@@ -245,7 +246,7 @@ class FaultPath {
       return;
     }
     for (let f = first; f < first + count; f++) for (let n = 0; n < copies; n++) this.put(from, f, now);
-    if (slot !== null && slot.size > 0) this.releaseSlot(now);
+    if (slot !== null && slot.size > 0) this.releaseSlot(slot, now);
   }
 
   /** Frames whose time has come go out (RX: only while receive() runs). */
@@ -257,22 +258,25 @@ class FaultPath {
         d.shift();
       }
     }
-    if (this.slot !== null && this.slot.size > 0 && this.slot.nextDue() <= now) this.releaseSlot(now);
+    const slot = this.slot;
+    if (slot !== null && slot.size > 0 && slot.nextDue() <= now) this.releaseSlot(slot, now);
   }
 
   /** RX: received frames that did not fit last time go first. */
   releaseCarry(): void {
     const cy = this.carry;
-    if (cy === null) return;
-    while (cy.size > 0 && this.rxOut!.count < this.rxLimit) {
-      if (copyFrame(cy.batch, cy.head, this.rxOut!) < 0) break;
+    const out = this.rxOut;
+    if (cy === null || out === null) return;
+    while (cy.size > 0 && out.count < this.rxLimit) {
+      if (copyFrame(cy.batch, cy.head, out) < 0) break;
       cy.shift();
     }
   }
 
   /** TX: transmits the staged frames; what the inner device refuses or rejects is counted. */
   flushTx(): void {
-    const out = this.txOut!;
+    const out = this.txOut;
+    if (out === null) return; // the RX path
     const k = out.count;
     if (k === 0) return;
     let done = 0;
@@ -285,8 +289,7 @@ class FaultPath {
     out.clear();
   }
 
-  private releaseSlot(now: number): void {
-    const slot = this.slot!;
+  private releaseSlot(slot: HeldFrames, now: number): void {
     for (let n = 0; n < this.slotCopies; n++) this.put(slot.batch, 0, now);
     slot.clear();
   }
@@ -305,11 +308,11 @@ class FaultPath {
 
   /** Hands a frame on: TX to the staging (flushed when full), RX into the caller's batch. False: no room (RX). */
   private deliver(src: FrameBatch, i: number): boolean {
-    if (this.dir === TX) {
-      const out = this.txOut!;
-      if (copyFrame(src, i, out) < 0) {
+    const tx = this.txOut;
+    if (tx !== null) {
+      if (copyFrame(src, i, tx) < 0) {
         this.flushTx();
-        copyFrame(src, i, out);
+        copyFrame(src, i, tx);
       }
       return true;
     }
@@ -318,17 +321,16 @@ class FaultPath {
   }
 
   /**
-   * Puts a corrupted copy of frame i of src into the scratch batch (a TX super-frame as
-   * segments, one of them corrupted); returns the number of frames there, 0 when the
+   * Puts a corrupted copy of frame i of src into the scratch batch `s` (a TX super-frame
+   * as segments, one of them corrupted); returns the number of frames there, 0 when the
    * frame is not IPv4 (left alone).
    */
-  private corruptCopy(src: FrameBatch, i: number): number {
-    const off = src.offsets[i]!;
-    const len = src.lens[i]!;
+  private corruptCopy(src: FrameBatch, i: number, s: FrameBatch): number {
+    const off = src.offsets[i];
+    const len = src.lens[i];
     if (len <= ETH_HEADER_LEN + 20 || ethType(src.buf, off) !== ETHERTYPE_IPV4) return 0;
-    const s = (this.scratch ??= new FrameBatch(new Uint8Array(SCRATCH_BYTES), SCRATCH_FRAMES));
     s.clear();
-    const seg = src.segSize[i]!;
+    const seg = src.segSize[i];
     const segments = this.dir === TX && seg > 0 ? tcpSegmentCount(src.buf, off, len, seg) : 0;
     if (segments > 0) {
       for (let n = 0; n < segments; n++) {
@@ -342,20 +344,25 @@ class FaultPath {
     const j = copyFrame(src, i, s);
     if (j < 0) return 0;
     if (this.dir === RX) {
-      if ((s.rxFlags[j]! & RX_CSUM_PARTIAL) !== 0) completeL4Checksum(s.buf, s.offsets[j]!, len);
-      s.rxFlags[j] = s.rxFlags[j]! & ~(RX_CSUM_PARTIAL | RX_CSUM_VERIFIED);
-    } else if (s.csumStart[j]! >= 0) {
-      completeChecksum(s.buf, s.offsets[j]!, len, s.csumStart[j]!, s.csumOffset[j]!);
+      if ((s.rxFlags[j] & RX_CSUM_PARTIAL) !== 0) completeL4Checksum(s.buf, s.offsets[j], len);
+      s.rxFlags[j] = s.rxFlags[j] & ~(RX_CSUM_PARTIAL | RX_CSUM_VERIFIED);
+    } else if (s.csumStart[j] >= 0) {
+      completeChecksum(s.buf, s.offsets[j], len, s.csumStart[j], s.csumOffset[j]);
       s.setOffload(j, null);
     }
     this.flipBit(s, j);
     return 1;
   }
 
+  /** The batch corrupted copies are made in (allocated on first use). */
+  private scratchBatch(): FrameBatch {
+    return (this.scratch ??= new FrameBatch(new Uint8Array(SCRATCH_BYTES), SCRATCH_FRAMES));
+  }
+
   /** Flips one random bit of one random byte after the Ethernet header of frame j. */
   private flipBit(b: FrameBatch, j: number): void {
-    const pos = ETH_HEADER_LEN + this.rng.below(b.lens[j]! - ETH_HEADER_LEN);
-    b.buf[b.offsets[j]! + pos] ^= 1 << this.rng.below(8);
+    const pos = ETH_HEADER_LEN + this.rng.below(b.lens[j] - ETH_HEADER_LEN);
+    b.buf[b.offsets[j] + pos] ^= 1 << this.rng.below(8);
   }
 }
 

@@ -97,7 +97,7 @@ export function parseFaultSpec(text: string): FaultConfig {
     const full = part.slice(0, eq).trim();
     const value = part.slice(eq + 1).trim();
     const dot = /^(rx|tx)\.(.+)$/.exec(full);
-    const key = dot ? dot[2]! : full;
+    const key = dot ? dot[2] : full;
     if (!FAULT_KEYS.includes(key)) throw new Error(`'${full}': unknown key (keys: ${FAULT_KEYS.join(', ')}, with rx. or tx. for one direction)`);
     if (key === 'seed') {
       if (dot) throw new Error(`'${full}': the seed is common to both directions (write seed=N)`);

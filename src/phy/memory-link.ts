@@ -118,7 +118,7 @@ export class MemoryLink {
 
   /** The next frame to arrive anywhere (its arrival time and destination), or null. */
   peek(): { at: number; to: LinkEnd } | null {
-    const f = this.inFlight[0];
+    const f = this.inFlight.at(0);
     return f === undefined ? null : { at: f.at, to: f.from === 'A' ? 'B' : 'A' };
   }
 
@@ -133,18 +133,18 @@ export class MemoryLink {
     let i = first;
     for (; i < batch.count; i++) {
       if (this.queued[end] >= this.maxQueued) break;
-      const off = batch.offsets[i]!;
-      const len = batch.lens[i]!;
+      const off = batch.offsets[i];
+      const len = batch.lens[i];
       const frame = batch.buf.slice(off, off + len);
-      const csumStart = batch.csumStart[i]!;
-      const segSize = batch.segSize[i]!;
+      const csumStart = batch.csumStart[i];
+      const segSize = batch.segSize[i];
       if (this.deliver === 'local') {
         const flags = (csumStart >= 0 ? RX_CSUM_PARTIAL : 0) | (segSize > 0 ? RX_GSO : 0);
         this.send(end, frame, flags, segSize);
         continue;
       }
       if (segSize > 0 && segmentTcp(frame, len, segSize, (s) => this.send(end, s, 0, 0)) > 0) continue;
-      if (csumStart >= 0) completeChecksum(frame, 0, len, csumStart, batch.csumOffset[i]!);
+      if (csumStart >= 0) completeChecksum(frame, 0, len, csumStart, batch.csumOffset[i]);
       this.send(end, frame, 0, 0);
     }
     return i - first;
@@ -158,7 +158,7 @@ export class MemoryLink {
       const x = { ...g, seq: this.seq++ };
       // Keep the list ordered by (at, seq): new frames usually go at the end.
       let k = this.inFlight.length;
-      while (k > 0 && this.inFlight[k - 1]!.at > x.at) k--;
+      while (k > 0 && this.inFlight[k - 1].at > x.at) k--;
       this.inFlight.splice(k, 0, x);
       this.queued[g.from]++;
     }
@@ -171,7 +171,7 @@ export class MemoryLink {
     let n = 0;
     let used = 0;
     for (let k = 0; k < this.inFlight.length && n < limit; ) {
-      const f = this.inFlight[k]!;
+      const f = this.inFlight[k];
       if (f.at > now) break;
       if (f.from === end) {
         k++;

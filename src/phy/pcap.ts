@@ -149,7 +149,7 @@ export class PcapWriter {
     }
     // Byte copy instead of set(subarray()): no view object per frame.
     const d = u + RECORD_HEADER_LEN;
-    for (let i = 0; i < incl; i++) b[d + i] = frame[off + i]!;
+    for (let i = 0; i < incl; i++) b[d + i] = frame[off + i];
     this.used = d + incl;
   }
 

@@ -114,7 +114,7 @@ export function writeTcpSegment(
   setIpId(dst, dstOff + ip, (ipId(buf, off + ip) + n) & 0xffff);
   fillIpv4Checksum(dst, dstOff + ip);
   setTcpSeq(dst, dstOff + tcp, (tcpSeq(buf, off + tcp) + from) >>> 0);
-  let f = buf[off + tcp + 13]!;
+  let f = buf[off + tcp + 13];
   if (from + k < payload) f &= ~(TCP_FIN | TCP_PSH);
   if (n > 0) f &= ~TCP_CWR;
   dst[dstOff + tcp + 13] = f;

@@ -89,13 +89,13 @@ export class TapLink implements LinkDevice {
         continue;
       }
       const h = i * VNET_HDR_LEN;
-      const f = v[h]!;
-      const gso = v[h + 1]! & 0x7f;
+      const f = v[h];
+      const gso = v[h + 1] & 0x7f;
       batch.rxFlags[i] =
         (f & VIRTIO_NET_HDR_F_NEEDS_CSUM ? RX_CSUM_PARTIAL : 0) |
         (f & VIRTIO_NET_HDR_F_DATA_VALID ? RX_CSUM_VERIFIED : 0) |
         (gso !== VIRTIO_NET_HDR_GSO_NONE ? RX_GSO : 0);
-      batch.segSize[i] = gso !== VIRTIO_NET_HDR_GSO_NONE ? v[h + 4]! | (v[h + 5]! << 8) : 0;
+      batch.segSize[i] = gso !== VIRTIO_NET_HDR_GSO_NONE ? v[h + 4] | (v[h + 5] << 8) : 0;
     }
     return n;
   }
@@ -109,25 +109,25 @@ export class TapLink implements LinkDevice {
       v = this.vnetTx;
       const b = batch.buf;
       for (let i = first; i < batch.count; i++) {
-        const cs = batch.csumStart[i]!;
-        const seg = batch.segSize[i]!;
+        const cs = batch.csumStart[i];
+        const seg = batch.segSize[i];
         let gso = VIRTIO_NET_HDR_GSO_NONE;
         if (seg > 0) {
-          const o = batch.offsets[i]!;
-          gso = ((b[o + 12]! << 8) | b[o + 13]!) === ETHERTYPE_IPV6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+          const o = batch.offsets[i];
+          gso = ((b[o + 12] << 8) | b[o + 13]) === ETHERTYPE_IPV6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
         }
         writeVnetHeader(
           v, i * VNET_HDR_LEN, cs >= 0 ? VIRTIO_NET_HDR_F_NEEDS_CSUM : 0, gso,
-          batch.hdrLen[i]!, seg, cs >= 0 ? cs : 0, cs >= 0 ? batch.csumOffset[i]! : 0,
+          batch.hdrLen[i], seg, cs >= 0 ? cs : 0, cs >= 0 ? batch.csumOffset[i] : 0,
         );
       }
     }
     const e = this.errors;
     e[0] = 0;
     const w = this.tap.writeBatch(batch.buf, batch.offsets, batch.lens, first, count, v, e);
-    if (e[0]! > 0) {
-      batch.failed += e[0]!;
-      batch.lastErrno = e[1]!;
+    if (e[0] > 0) {
+      batch.failed += e[0];
+      batch.lastErrno = e[1];
     }
     return w;
   }

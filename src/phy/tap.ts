@@ -35,8 +35,6 @@ export function writeVnetHeader(
 }
 /** Largest frame a TAP hands out with TSO on (64 KiB IP datagram + 14-byte Ethernet header). */
 export const TAP_MAX_GSO_FRAME = 65549;
-/** Largest plain Ethernet frame at MTU 1500 (no FCS, no VLAN tag). */
-export const ETH_MAX_FRAME = 1514;
 
 /** TUNSETOFFLOAD flag: the reader accepts frames with partial checksums (NEEDS_CSUM). */
 export const TUN_F_CSUM = 0x01;
@@ -57,8 +55,6 @@ export const VIRTIO_NET_HDR_GSO_NONE = 0;
 export const VIRTIO_NET_HDR_GSO_TCPV4 = 1;
 /** virtio_net_hdr.gso_type: TCPv6 segmentation offload. */
 export const VIRTIO_NET_HDR_GSO_TCPV6 = 4;
-/** virtio_net_hdr.gso_type bit: the TSO frame carries ECN (CWR must be set on the first segment only). */
-export const VIRTIO_NET_HDR_GSO_ECN = 0x80;
 
 /** The `{ fd, name }` returned by the native `open`. */
 export interface TapHandle {

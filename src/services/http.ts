@@ -153,7 +153,7 @@ export function httpHandler(own: ServiceCounters, index: () => string): http.Req
   let pageAt = 0;
   return (req, res) => {
     own.http_requests++;
-    const path = (req.url ?? '/').split('?', 1)[0]!;
+    const path = (req.url ?? '/').split('?', 1)[0];
     if (req.method === 'GET' && path === '/') {
       const now = performance.now();
       if (page === null || now - pageAt >= INDEX_REFRESH_MS) {

@@ -34,6 +34,11 @@ export const BUILTIN_SERVICES: Record<string, StackApp> = {
   http: httpService(),
 };
 
+/** The built-in service called `name`, or undefined when there is none by that name. */
+export function builtinService(name: string): StackApp | undefined {
+  return Object.hasOwn(BUILTIN_SERVICES, name) ? BUILTIN_SERVICES[name] : undefined;
+}
+
 /**
  * Imports a user application module (path relative to the current directory, or a
  * file: URL) and returns its default export, which must be a function `(api) => …`.

@@ -18,7 +18,7 @@ import { formatIpv4, parseIpv4 } from '../wire/addresses.js';
 import { countersToObject } from '../base/counters.js';
 import type { Host } from '../iface/host.js';
 import type { TcpConnectionHandle, TcpEndpointApi } from '../tcp/connection-handle.js';
-import { TcpSocket, socketError } from './tcp-socket.js';
+import { TcpSocket, socketError, type SocketError } from './tcp-socket.js';
 import { UdpSocket } from './udp-socket.js';
 import { ERR_OFFLOAD_UNAVAILABLE, codedError, type OffloadClient, type OffloadOptions, type OffloadTask } from './offload.js';
 
@@ -103,11 +103,19 @@ export function coalesce(fn: () => void): () => void {
 /** Default accept backlog, as Node's. */
 const DEFAULT_BACKLOG = 511;
 
+/** The events of a TcpServer and their arguments, as net.Server's. */
+export interface TcpServerEvents {
+  listening: [];
+  connection: [socket: TcpSocket];
+  error: [err: SocketError];
+  close: [];
+}
+
 /**
  * A TCP listening port, like net.Server: 'listening', 'connection' (TcpSocket), 'error'
  * (EADDRINUSE), 'close' (after close(), once every accepted connection has closed).
  */
-export class TcpServer extends EventEmitter {
+export class TcpServer extends EventEmitter<TcpServerEvents> {
   private port = 0;
   private closing = false;
   private readonly sockets = new Set<TcpSocket>();
@@ -251,7 +259,7 @@ export function serveHttp(server: http.Server, tcp: TcpEndpointApi, notify: () =
     stopConnectionsCheck(server);
     tcpServer.close(cb);
     return server;
-  } as typeof server.close;
+  };
   server.listen = (() => {
     throw new Error(`this http.Server already listens on our TCP port ${port}; its listen() would open a kernel socket`);
   }) as typeof server.listen;
@@ -276,7 +284,7 @@ export function createStackApi(deps: StackApiDeps): StackApi {
     net: {
       createServer(opts, onConnection) {
         if (typeof opts === 'function') {
-          onConnection = opts as (s: TcpSocket) => void;
+          onConnection = opts;
           opts = undefined;
         }
         const server = new TcpServer(tcp, notify, opts ?? {});
@@ -303,7 +311,7 @@ export function createStackApi(deps: StackApiDeps): StackApi {
       },
     },
     dgram: {
-      createSocket(type) {
+      createSocket(type: string) { // applications in JavaScript can pass anything
         if (type !== 'udp4') throw new TypeError(`Bad socket type specified. Valid types are: udp4`);
         return new UdpSocket(host, notify);
       },

@@ -204,8 +204,9 @@ export class TcpSocket extends Duplex {
 
   /** Disables (true, the default) or enables Nagle's algorithm. */
   setNoDelay(noDelay = true): this {
-    if (this.live()) {
-      this.conn!.setNoDelay(noDelay);
+    const conn = this.liveConn();
+    if (conn !== null) {
+      conn.setNoDelay(noDelay);
       this.notify();
     }
     return this;
@@ -216,8 +217,9 @@ export class TcpSocket extends Duplex {
    * 4.2.3.6 default of two hours).
    */
   setKeepAlive(enable = false, initialDelay = 0): this {
-    if (this.live()) {
-      this.conn!.setKeepAlive(enable, initialDelay > 0 ? initialDelay : DEFAULT_KEEPALIVE_MS);
+    const conn = this.liveConn();
+    if (conn !== null) {
+      conn.setKeepAlive(enable, initialDelay > 0 ? initialDelay : DEFAULT_KEEPALIVE_MS);
       this.notify();
     }
     return this;
@@ -277,8 +279,8 @@ export class TcpSocket extends Duplex {
   }
 
   /** Reads from the buffer, then tells the connection how much the consumer has taken. */
-  override read(size?: number): any {
-    const r = super.read(size);
+  override read(size?: number): Buffer | string | null {
+    const r = super.read(size) as Buffer | string | null; // a byte stream: a string once an encoding is set
     this.reportConsumed();
     return r;
   }
@@ -304,7 +306,7 @@ export class TcpSocket extends Duplex {
    * then the figure is approximate, and exact again once the buffer is empty).
    */
   private reportConsumed(): void {
-    if (!this.live()) return;
+    if (this.liveConn() === null) return;
     const outstanding = this.pushedTotal - this.consumedTotal;
     const buffered = Math.min(outstanding, this.readableLength);
     const n = outstanding - buffered;
@@ -322,8 +324,9 @@ export class TcpSocket extends Duplex {
     this.consumedScheduled = false;
     const n = this.consumedPending;
     this.consumedPending = 0;
-    if (n > 0 && this.live()) {
-      this.conn!.consumed(n);
+    const conn = this.liveConn();
+    if (n > 0 && conn !== null) {
+      conn.consumed(n);
       this.notify();
     }
   };
@@ -336,7 +339,7 @@ export class TcpSocket extends Duplex {
     this.pump();
   }
 
-  override _writev(chunks: Array<{ chunk: any; encoding: BufferEncoding }>, cb: (err?: Error | null) => void): void {
+  override _writev(chunks: Array<{ chunk: unknown; encoding: BufferEncoding }>, cb: (err?: Error | null) => void): void {
     for (const c of chunks) this.wq.push(c.chunk as Buffer);
     this.wcb = cb;
     this.pump();
@@ -347,11 +350,12 @@ export class TcpSocket extends Duplex {
       this.finalCb = cb;
       return;
     }
-    if (!this.live()) {
+    const conn = this.liveConn();
+    if (conn === null) {
       cb(this.connClosed ? socketError('EPIPE', 'write') : null);
       return;
     }
-    this.conn!.shutdownWrite();
+    conn.shutdownWrite();
     this.notify();
     cb();
   }
@@ -359,20 +363,20 @@ export class TcpSocket extends Duplex {
   /** Hands queued chunks to the connection; completes the write when all were accepted (copied). */
   private pump(): void {
     if (this.wcb === null || this.connecting || this.pumping) return;
-    if (!this.live()) {
+    const conn = this.liveConn();
+    if (conn === null) {
       const cb = this.wcb;
       this.wcb = null;
       this.wq = [];
       cb(socketError('EPIPE', 'write'));
       return;
     }
-    const conn = this.conn!;
     const wq = this.wq;
     let sent = 0;
     this.pumping = true;
     try {
       while (wq.length > 0) {
-        const head = wq[0]!;
+        const head = wq[0];
         const n = head.length === 0 ? 0 : conn.send(head);
         sent += n;
         if (n < head.length) {
@@ -469,8 +473,9 @@ export class TcpSocket extends Duplex {
     this.notify();
   }
 
-  private live(): boolean {
-    return this.conn !== null && !this.connClosed;
+  /** The connection while it is open (neither closed nor reset), else null. */
+  private liveConn(): TcpConnectionHandle | null {
+    return this.connClosed ? null : this.conn;
   }
 
   // ---- Idle timer ----
@@ -483,7 +488,7 @@ export class TcpSocket extends Duplex {
 
   private armTimer(ms: number): void {
     const t = setTimeout(() => this.onTimer(), ms);
-    t.unref?.();
+    t.unref();
     this.timer = t;
   }
 

@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import { formatIpv4, parseIpv4 } from '../wire/addresses.js';
 import { monoMs } from '../util/clock.js';
 import type { Host } from '../iface/host.js';
-import { socketError } from './tcp-socket.js';
+import { socketError, type SocketError } from './tcp-socket.js';
 import { copyToBuffer } from '../util/copy-bytes.js';
 
 /** Sender information of a received datagram, as dgram's `rinfo`. */
@@ -29,8 +29,16 @@ const MAX_UDP_PAYLOAD = 65507;
 const EPHEMERAL_FIRST = 49152;
 const EPHEMERAL_COUNT = 65536 - EPHEMERAL_FIRST;
 
+/** The events of a UdpSocket and their arguments, as dgram.Socket's. */
+export interface UdpSocketEvents {
+  listening: [];
+  message: [msg: Buffer, rinfo: RemoteInfo];
+  error: [err: SocketError];
+  close: [];
+}
+
 /** A dgram-like UDP socket on one worker's stack. */
-export class UdpSocket extends EventEmitter {
+export class UdpSocket extends EventEmitter<UdpSocketEvents> {
   private port = 0;
   private closed = false;
   private nextEphemeral: number;
@@ -85,7 +93,7 @@ export class UdpSocket extends EventEmitter {
   send(msg: Uint8Array | string, port: number, address: string, cb?: (err: Error | null, bytes: number) => void): void {
     if (this.closed) throw notRunning();
     const data = typeof msg === 'string' ? Buffer.from(msg) : msg;
-    const fail = (e: Error): void => {
+    const fail = (e: SocketError): void => {
       if (cb) process.nextTick(cb, e, 0);
       else process.nextTick(() => this.emit('error', e));
     };
@@ -94,17 +102,26 @@ export class UdpSocket extends EventEmitter {
     if (address === this.lastAddr) ip = this.lastIp;
     else {
       ip = parseIpv4(address);
-      if (Number.isNaN(ip)) return fail(socketError('EINVAL', 'send', address, port));
+      if (Number.isNaN(ip)) {
+        fail(socketError('EINVAL', 'send', address, port));
+        return;
+      }
       this.lastAddr = address;
       this.lastIp = ip;
     }
-    if (data.length > MAX_UDP_PAYLOAD) return fail(socketError('EMSGSIZE', 'send', address, port));
+    if (data.length > MAX_UDP_PAYLOAD) {
+      fail(socketError('EMSGSIZE', 'send', address, port));
+      return;
+    }
     if (this.port === 0) this.bind(0);
-    if (this.port === 0) return fail(socketError('EADDRINUSE', 'send', address, port));
+    if (this.port === 0) {
+      fail(socketError('EADDRINUSE', 'send', address, port));
+      return;
+    }
     const ok = this.host.udp.send(ip, port, this.port, data, 0, data.length, monoMs());
     this.notify();
-    if (!ok) return fail(socketError(this.host.ipOut.nextHop(ip) < 0 ? 'ENETUNREACH' : 'ENOBUFS', 'send', address, port));
-    if (cb) process.nextTick(cb, null, data.length);
+    if (!ok) fail(socketError(this.host.ipOut.nextHop(ip) < 0 ? 'ENETUNREACH' : 'ENOBUFS', 'send', address, port));
+    else if (cb) process.nextTick(cb, null, data.length);
   }
 
   /** Releases the port and emits 'close' (next tick). */

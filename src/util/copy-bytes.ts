@@ -9,7 +9,7 @@ export function copyBytes(src: Uint8Array, srcOff: number, dst: Uint8Array, dstO
   if (src === dst) {
     dst.copyWithin(dstOff, srcOff, srcOff + len);
   } else if (len <= 96) {
-    for (let i = 0; i < len; i++) dst[dstOff + i] = src[srcOff + i]!;
+    for (let i = 0; i < len; i++) dst[dstOff + i] = src[srcOff + i];
   } else {
     dst.set(src.subarray(srcOff, srcOff + len), dstOff);
   }

@@ -17,7 +17,7 @@ export class DeadlineHeap<T> {
 
   /** Earliest deadline, or Infinity. */
   peekDeadline(): number {
-    return this.keys.length > 0 ? this.keys[0]! : Infinity;
+    return this.keys.length > 0 ? this.keys[0] : Infinity;
   }
 
   /** The item with the earliest deadline (left in the heap), or undefined. */
@@ -34,9 +34,9 @@ export class DeadlineHeap<T> {
     it.push(item);
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (k[p]! <= deadline) break;
-      k[i] = k[p]!;
-      it[i] = it[p]!;
+      if (k[p] <= deadline) break;
+      k[i] = k[p];
+      it[i] = it[p];
       i = p;
     }
     k[i] = deadline;
@@ -47,22 +47,24 @@ export class DeadlineHeap<T> {
   pop(): T | undefined {
     const k = this.keys;
     const it = this.items;
-    if (k.length === 0) return undefined;
-    const top = it[0]!;
-    this.lastDeadline = k[0]!;
-    const lastK = k.pop()!;
-    const lastI = it.pop()!;
-    const n = k.length;
+    const n = k.length - 1; // entries left after this pop
+    if (n < 0) return undefined;
+    const top = it[0];
+    this.lastDeadline = k[0];
+    const lastK = k[n];
+    const lastI = it[n];
+    k.pop();
+    it.pop();
     if (n > 0) {
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
         if (l >= n) break;
         const r = l + 1;
-        const c = r < n && k[r]! < k[l]! ? r : l;
-        if (k[c]! >= lastK) break;
-        k[i] = k[c]!;
-        it[i] = it[c]!;
+        const c = r < n && k[r] < k[l] ? r : l;
+        if (k[c] >= lastK) break;
+        k[i] = k[c];
+        it[i] = it[c];
         i = c;
       }
       k[i] = lastK;

@@ -11,15 +11,13 @@
 
 /** 2^32, the weight of the top 16 bits of a 48-bit MAC number. */
 const TWO32 = 4294967296;
-/** 2^40, the weight of the first octet of a 48-bit MAC number. */
-const TWO40 = 1099511627776;
 
 /** The Ethernet broadcast address ff:ff:ff:ff:ff:ff as a 48-bit number. */
 export const BROADCAST_MAC = 0xffffffffffff;
 
 /** Big-endian uint16 at `b[o]`. */
 export function readU16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
+  return (b[o] << 8) | b[o + 1];
 }
 
 /** Store the low 16 bits of `v` big-endian at `b[o]`. */
@@ -30,7 +28,7 @@ export function writeU16(b: Uint8Array, o: number, v: number): void {
 
 /** Big-endian uint32 at `b[o]` (0..2^32-1). */
 export function readU32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 }
 
 /** Store the low 32 bits of `v` big-endian at `b[o]`. */
@@ -53,7 +51,7 @@ export function writeIpv4(b: Uint8Array, o: number, v: number): void {
 
 /** 48-bit MAC address stored at `b[o]` (6 bytes, first byte most significant). */
 export function readMac(b: Uint8Array, o: number): number {
-  return ((b[o]! << 8) | b[o + 1]!) * TWO32 + readU32(b, o + 2);
+  return ((b[o] << 8) | b[o + 1]) * TWO32 + readU32(b, o + 2);
 }
 
 /** Store 48-bit MAC address `v` at `b[o]` (6 bytes). */
@@ -63,14 +61,6 @@ export function writeMac(b: Uint8Array, o: number, v: number): void {
   b[o] = hi >>> 8;
   b[o + 1] = hi;
   writeU32(b, o + 2, lo);
-}
-
-/**
- * True for a group (multicast) MAC address: the I/G bit, the least significant bit
- * of the first octet, is set. The broadcast address is a group address too.
- */
-export function isMulticastMac(n: number): boolean {
-  return (Math.floor(n / TWO40) & 1) === 1;
 }
 
 /**

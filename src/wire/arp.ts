@@ -43,11 +43,11 @@ export function arpPtype(b: Uint8Array, o: number): number {
 }
 /** Hardware address length. */
 export function arpHlen(b: Uint8Array, o: number): number {
-  return b[o + 4]!;
+  return b[o + 4];
 }
 /** Protocol address length. */
 export function arpPlen(b: Uint8Array, o: number): number {
-  return b[o + 5]!;
+  return b[o + 5];
 }
 /** Opcode. */
 export function arpOp(b: Uint8Array, o: number): number {
@@ -100,7 +100,7 @@ export function validateArp(b: Uint8Array, o: number, len: number): ArpCheck {
   if (!(avail >= ARP_LEN)) return ArpCheck.Truncated;
   if (arpHtype(b, o) !== ARP_HTYPE_ETHERNET) return ArpCheck.BadHtype;
   if (arpPtype(b, o) !== ARP_PTYPE_IPV4) return ArpCheck.BadPtype;
-  if (b[o + 4] !== 6 || b[o + 5] !== 4) return ArpCheck.BadLengths;
+  if (arpHlen(b, o) !== 6 || arpPlen(b, o) !== 4) return ArpCheck.BadLengths;
   const op = arpOp(b, o);
   if (op !== ARP_OP_REQUEST && op !== ARP_OP_REPLY) return ArpCheck.BadOp;
   return ArpCheck.Ok;

@@ -43,7 +43,7 @@ let selBase = 0;
 function bufferView(buf: ArrayBufferLike, endWord: number): Uint32Array {
   for (let i = 0; i < CACHE_SIZE; i++) {
     if (bufKeys[i] === buf) {
-      const v = bufViews[i]!;
+      const v = bufViews[i];
       if (v.length >= endWord) return v;
       // A resizable buffer grew since the view was made: replace it.
       const nv = new Uint32Array(buf, 0, buf.byteLength >>> 2);
@@ -65,8 +65,8 @@ function bufferView(buf: ArrayBufferLike, endWord: number): Uint32Array {
 function selectView(b: Uint8Array, end: number): void {
   for (let i = 0; i < CACHE_SIZE; i++) {
     if (arrKeys[i] === b) {
-      const base = arrBases[i]!;
-      let v = arrViews[i]!;
+      const base = arrBases[i];
+      let v = arrViews[i];
       if (v.length < (base + end) >>> 2) {
         v = bufferView(b.buffer, (base + end) >>> 2);
         arrViews[i] = v;
@@ -94,8 +94,8 @@ function selectView(b: Uint8Array, end: number): void {
 function sumWords(a: Uint32Array, w: number, we: number): number {
   let s = 0;
   const we4 = we - 3;
-  for (; w < we4; w += 4) s += a[w]! + a[w + 1]! + a[w + 2]! + a[w + 3]!;
-  for (; w < we; w++) s += a[w]!;
+  for (; w < we4; w += 4) s += a[w] + a[w + 1] + a[w + 2] + a[w + 3];
+  for (; w < we; w++) s += a[w];
   return s;
 }
 
@@ -133,11 +133,11 @@ export function onesSum(b: Uint8Array, off: number, len: number, acc = 0): numbe
   let be = acc;
   const head = (4 - ((base + off) & 3)) & 3;
   if (head === 1) {
-    be += b[i]! << 8;
+    be += b[i] << 8;
   } else if (head === 2) {
-    be += (b[i]! << 8) | b[i + 1]!;
+    be += (b[i] << 8) | b[i + 1];
   } else if (head === 3) {
-    be += ((b[i]! << 8) | b[i + 1]!) + (b[i + 2]! << 8);
+    be += ((b[i] << 8) | b[i + 1]) + (b[i + 2] << 8);
   }
   i += head;
   // Middle: aligned little-endian 32-bit words.
@@ -161,7 +161,7 @@ export function onesSum(b: Uint8Array, off: number, len: number, acc = 0): numbe
   let tail = 0;
   let hi = (head & 1) === 0;
   for (; i < end; i++) {
-    tail += hi ? b[i]! << 8 : b[i]!;
+    tail += hi ? b[i] << 8 : b[i];
     hi = !hi;
   }
   return foldSum(be + mid + tail);
@@ -178,14 +178,14 @@ export function onesSumPortable(b: Uint8Array, off: number, len: number, acc = 0
   const end = off + len;
   const end8 = end - 7;
   for (; i < end8; i += 8) {
-    hi += b[i]! + b[i + 2]! + b[i + 4]! + b[i + 6]!;
-    lo += b[i + 1]! + b[i + 3]! + b[i + 5]! + b[i + 7]!;
+    hi += b[i] + b[i + 2] + b[i + 4] + b[i + 6];
+    lo += b[i + 1] + b[i + 3] + b[i + 5] + b[i + 7];
   }
   for (; i + 1 < end; i += 2) {
-    hi += b[i]!;
-    lo += b[i + 1]!;
+    hi += b[i];
+    lo += b[i + 1];
   }
-  if (i < end) hi += b[i]!;
+  if (i < end) hi += b[i];
   return foldSum(hi * 256 + lo + acc);
 }
 
@@ -214,22 +214,6 @@ export function pseudoHeaderSum(src: number, dst: number, protocol: number, leng
  */
 export function adjustChecksum16(checksum: number, oldWord: number, newWord: number): number {
   let s = (~checksum & 0xffff) + (~oldWord & 0xffff) + (newWord & 0xffff);
-  s = (s & 0xffff) + (s >>> 16);
-  s = (s & 0xffff) + (s >>> 16);
-  return ~s & 0xffff;
-}
-
-/**
- * RFC 1624 eqn. 3 for a 32-bit field (two adjacent aligned 16-bit words, e.g. an
- * IPv4 address): the new checksum after the field changes from `old32` to `new32`.
- */
-export function adjustChecksum32(checksum: number, old32: number, new32: number): number {
-  let s =
-    (~checksum & 0xffff) +
-    (~(old32 >>> 16) & 0xffff) +
-    (~old32 & 0xffff) +
-    (new32 >>> 16) +
-    (new32 & 0xffff);
   s = (s & 0xffff) + (s >>> 16);
   s = (s & 0xffff) + (s >>> 16);
   return ~s & 0xffff;

@@ -20,48 +20,22 @@ export const ICMP_TIME_EXCEEDED = 11;
 /** Type 12: parameter problem (RFC 792). */
 export const ICMP_PARAMETER_PROBLEM = 12;
 
-/** Destination unreachable code: net unreachable. */
-export const ICMP_NET_UNREACHABLE = 0;
-/** Destination unreachable code: host unreachable. */
-export const ICMP_HOST_UNREACHABLE = 1;
 /** Destination unreachable code: protocol unreachable. */
 export const ICMP_PROTOCOL_UNREACHABLE = 2;
 /** Destination unreachable code: port unreachable. */
 export const ICMP_PORT_UNREACHABLE = 3;
-/** Destination unreachable code: fragmentation needed and DF set (RFC 1191 next-hop MTU in bytes 6..7). */
-export const ICMP_FRAG_NEEDED = 4;
-/** Time exceeded code: TTL exceeded in transit. */
-export const ICMP_TTL_EXCEEDED = 0;
-/** Time exceeded code: fragment reassembly time exceeded. */
-export const ICMP_REASSEMBLY_TIME_EXCEEDED = 1;
 
 /** Message type. */
 export function icmpType(b: Uint8Array, o: number): number {
-  return b[o]!;
-}
-/** Message code. */
-export function icmpCode(b: Uint8Array, o: number): number {
-  return b[o + 1]!;
+  return b[o];
 }
 /** Checksum field. */
 export function icmpChecksum(b: Uint8Array, o: number): number {
   return readU16(b, o + 2);
 }
-/** Identifier of an echo request/reply. */
-export function icmpEchoId(b: Uint8Array, o: number): number {
-  return readU16(b, o + 4);
-}
-/** Sequence number of an echo request/reply. */
-export function icmpEchoSeq(b: Uint8Array, o: number): number {
-  return readU16(b, o + 6);
-}
 /** Set the message type (does not update the checksum). */
 export function setIcmpType(b: Uint8Array, o: number, v: number): void {
   b[o] = v;
-}
-/** Set the message code (does not update the checksum). */
-export function setIcmpCode(b: Uint8Array, o: number, v: number): void {
-  b[o + 1] = v;
 }
 /** Set the checksum field. */
 export function setIcmpChecksum(b: Uint8Array, o: number, v: number): void {

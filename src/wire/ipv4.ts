@@ -39,17 +39,9 @@ export const enum Ipv4Check {
   BadChecksum = 5,
 }
 
-/** Version field (4 for IPv4). */
-export function ipVersion(b: Uint8Array, o: number): number {
-  return b[o]! >>> 4;
-}
 /** Header length in bytes (IHL * 4). */
 export function ipHeaderLength(b: Uint8Array, o: number): number {
-  return (b[o]! & 0x0f) << 2;
-}
-/** Type of service / DSCP+ECN byte. */
-export function ipTos(b: Uint8Array, o: number): number {
-  return b[o + 1]!;
+  return (b[o] & 0x0f) << 2;
 }
 /** Total length (header + data) in bytes. */
 export function ipTotalLength(b: Uint8Array, o: number): number {
@@ -59,17 +51,13 @@ export function ipTotalLength(b: Uint8Array, o: number): number {
 export function ipId(b: Uint8Array, o: number): number {
   return readU16(b, o + 4);
 }
-/** The raw 16-bit flags/fragment-offset word. */
-export function ipFlagsFragment(b: Uint8Array, o: number): number {
-  return readU16(b, o + 6);
-}
 /** DF flag. */
 export function ipDontFragment(b: Uint8Array, o: number): boolean {
-  return (b[o + 6]! & 0x40) !== 0;
+  return (b[o + 6] & 0x40) !== 0;
 }
 /** MF flag. */
 export function ipMoreFragments(b: Uint8Array, o: number): boolean {
-  return (b[o + 6]! & 0x20) !== 0;
+  return (b[o + 6] & 0x20) !== 0;
 }
 /** Fragment offset in bytes (field * 8). */
 export function ipFragmentOffset(b: Uint8Array, o: number): number {
@@ -81,15 +69,11 @@ export function ipIsFragment(b: Uint8Array, o: number): boolean {
 }
 /** Time to live. */
 export function ipTtl(b: Uint8Array, o: number): number {
-  return b[o + 8]!;
+  return b[o + 8];
 }
 /** Protocol number of the payload. */
 export function ipProtocol(b: Uint8Array, o: number): number {
-  return b[o + 9]!;
-}
-/** Header checksum field. */
-export function ipChecksum(b: Uint8Array, o: number): number {
-  return readU16(b, o + 10);
+  return b[o + 9];
 }
 /** Source address (uint32). */
 export function ipSrc(b: Uint8Array, o: number): number {
@@ -107,26 +91,6 @@ export function setIpTotalLength(b: Uint8Array, o: number, v: number): void {
 /** Set the identification field (does not update the checksum). */
 export function setIpId(b: Uint8Array, o: number, v: number): void {
   writeU16(b, o + 4, v);
-}
-/** Set the raw flags/fragment-offset word (does not update the checksum). */
-export function setIpFlagsFragment(b: Uint8Array, o: number, v: number): void {
-  writeU16(b, o + 6, v);
-}
-/** Set the TTL (does not update the checksum). */
-export function setIpTtl(b: Uint8Array, o: number, v: number): void {
-  b[o + 8] = v;
-}
-/** Set the header checksum field. */
-export function setIpChecksum(b: Uint8Array, o: number, v: number): void {
-  writeU16(b, o + 10, v);
-}
-/** Set the source address (does not update the checksum). */
-export function setIpSrc(b: Uint8Array, o: number, v: number): void {
-  writeIpv4(b, o + 12, v);
-}
-/** Set the destination address (does not update the checksum). */
-export function setIpDst(b: Uint8Array, o: number, v: number): void {
-  writeIpv4(b, o + 16, v);
 }
 
 /**
@@ -173,7 +137,7 @@ export function writeIpv4Header(
 export function fillIpv4Checksum(b: Uint8Array, o: number): void {
   b[o + 10] = 0;
   b[o + 11] = 0;
-  writeU16(b, o + 10, ~onesSum(b, o, (b[o]! & 0x0f) << 2));
+  writeU16(b, o + 10, ~onesSum(b, o, (b[o] & 0x0f) << 2));
 }
 
 /**
@@ -185,7 +149,7 @@ export function fillIpv4Checksum(b: Uint8Array, o: number): void {
 export function validateIpv4(b: Uint8Array, o: number, availableLen: number): Ipv4Check {
   const avail = availableLen < b.length - o ? availableLen : b.length - o;
   if (!(avail >= IPV4_MIN_HEADER)) return Ipv4Check.Truncated;
-  const vihl = b[o]!;
+  const vihl = b[o];
   if (vihl >>> 4 !== 4) return Ipv4Check.BadVersion;
   const hl = (vihl & 0x0f) << 2;
   if (hl < IPV4_MIN_HEADER || hl > avail) return Ipv4Check.BadIhl;

@@ -2,7 +2,7 @@
  * Frame builders for tests: ARP, IPv4 (optionally fragmented), ICMP echo, UDP. Built with
  * the wire writers under test's neighbours, so keep assertions on golden bytes elsewhere.
  */
-import { ARP_LEN, writeArp } from '../../src/wire/arp.js';
+import { writeArp } from '../../src/wire/arp.js';
 import { internetChecksum } from '../../src/wire/checksum.js';
 import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, writeEthernetHeader } from '../../src/wire/ethernet.js';
 import { TxOffload } from '../../src/base/link.js';
@@ -15,7 +15,6 @@ export function arpFrame(ethDst: number, op: number, sha: number, spa: number, t
   const f = new Uint8Array(60);
   writeEthernetHeader(f, 0, ethDst, sha, ETHERTYPE_ARP);
   writeArp(f, ETH_HEADER_LEN, op, sha, spa, tha, tpa);
-  void ARP_LEN;
   return f;
 }
 

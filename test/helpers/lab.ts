@@ -31,8 +31,8 @@ export const LAB_ADDR = {
   prefixLen: 24,
 } as const;
 
-/** Namespace name for a lab member: nsName('stackd', 'host') === 'stackd-host'. */
-export function nsName(lab: string, who: 'host' | 'c1' | 'c2' | string): string {
+/** Namespace name for a lab member (host, c1, c2, …): nsName('stackd', 'host') === 'stackd-host'. */
+export function nsName(lab: string, who: string): string {
   return `${lab}-${who}`;
 }
 
@@ -48,9 +48,14 @@ export function runLab(
   });
 }
 
+/** The output of a spawnSync: null, whatever its type says, when the command did not start. */
+export function outputOf(s: string | null): string {
+  return s ?? '';
+}
+
 function describeRun(what: string, r: SpawnSyncReturns<string>): string {
   const why = r.error ? `error ${r.error.message}` : `exit ${r.status ?? `signal ${r.signal}`}`;
-  return `${what} failed (${why})\nstdout:\n${r.stdout ?? ''}\nstderr:\n${r.stderr ?? ''}`;
+  return `${what} failed (${why})\nstdout:\n${outputOf(r.stdout)}\nstderr:\n${outputOf(r.stderr)}`;
 }
 
 /**
@@ -78,7 +83,7 @@ export function labDown(name: string): void {
 /** Names of all network namespaces that currently exist. */
 export function listNamespaces(): string[] {
   const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8', timeout: 10_000 });
-  return (r.stdout ?? '')
+  return outputOf(r.stdout)
     .split('\n')
     .map((l) => l.trim().split(/\s+/)[0] ?? '')
     .filter((n) => n !== '');

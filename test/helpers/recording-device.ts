@@ -45,13 +45,13 @@ export class RecordingDevice implements LinkDevice {
         batch.lastErrno = 5;
         continue;
       }
-      const o = batch.offsets[i]!;
+      const o = batch.offsets[i];
       this.sent.push({
-        bytes: batch.buf.slice(o, o + batch.lens[i]!),
-        csumStart: batch.csumStart[i]!,
-        csumOffset: batch.csumOffset[i]!,
-        segSize: batch.segSize[i]!,
-        hdrLen: batch.hdrLen[i]!,
+        bytes: batch.buf.slice(o, o + batch.lens[i]),
+        csumStart: batch.csumStart[i],
+        csumOffset: batch.csumOffset[i],
+        segSize: batch.segSize[i],
+        hdrLen: batch.hdrLen[i],
       });
     }
     return done;
@@ -61,7 +61,7 @@ export class RecordingDevice implements LinkDevice {
     let n = 0;
     let used = 0;
     while (n < Math.min(max, batch.capacity) && this.incoming.length > 0) {
-      const f = this.incoming[0]!;
+      const f = this.incoming[0];
       if (used + f.bytes.length > batch.buf.length) break;
       this.incoming.shift();
       batch.buf.set(f.bytes, used);

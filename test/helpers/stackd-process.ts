@@ -42,17 +42,16 @@ export async function spawnHealthy(
 ): Promise<HealthyProcess> {
   const proc = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  let exited = false;
-  proc.once('exit', () => (exited = true));
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = (): boolean => proc.exitCode !== null || proc.signalCode !== null;
   try {
     await waitFor(async () => {
-      if (exited) throw new Error(`${what} exited during start:\n${out}`);
+      if (exited()) throw new Error(`${what} exited during start:\n${out}`);
       return controlRequest(control, '/health').then((r) => r.status === 200, () => false);
     }, { what: `${what} to answer /health`, timeoutMs: 20_000, intervalMs: 100, detail: () => `output:\n${out}` });
   } catch (e) {
-    if (!exited) proc.kill('SIGKILL');
+    if (!exited()) proc.kill('SIGKILL');
     throw e;
   }
   return {
@@ -61,7 +60,10 @@ export async function spawnHealthy(
     stop: () =>
       new Promise((resolve) => {
         const t0 = Date.now();
-        if (exited) return resolve({ code: proc.exitCode, ms: 0 });
+        if (exited()) {
+          resolve({ code: proc.exitCode, ms: 0 });
+          return;
+        }
         const killer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
         proc.once('exit', (code) => {
           clearTimeout(killer);
@@ -88,4 +90,12 @@ export async function startStackd(ns: string, args: string[]): Promise<StackdHan
       return r;
     },
   };
+}
+
+/**
+ * For afterAll: stops `h` unless beforeAll failed before it was assigned (the variable is
+ * declared as a StackdHandle for the tests, but is unset then).
+ */
+export async function stopIfStarted(h: StackdHandle | undefined): Promise<void> {
+  await h?.stop();
 }

@@ -152,10 +152,10 @@ export class TcpPair {
 
   /** Opens a connection A → B:port (B listens); returns both ends with recorders. */
   connect(port = 80): { client: TcpConnectionHandle; server: TcpConnectionHandle; c: Recorder; s: Recorder } {
-    let server: TcpConnectionHandle | null = null;
+    const accepted: TcpConnectionHandle[] = [];
     const s = new Recorder();
     this.b.tcp.listen(port, 128, (conn) => {
-      server = conn;
+      accepted.push(conn);
       s.conn = conn;
       conn.events = s;
     });
@@ -163,6 +163,7 @@ export class TcpPair {
     const c = new Recorder(client);
     client.events = c;
     this.run(this.now + 5000);
+    const server = accepted.at(0);
     if (!server) throw new Error('no connection accepted');
     return { client, server, c, s };
   }

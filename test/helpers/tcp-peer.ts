@@ -19,7 +19,7 @@
 import { expect } from 'vitest';
 import { Host, type HostLimits } from '../../src/iface/host.js';
 import { C, newCounters, type Counters } from '../../src/base/counters.js';
-import type { TcpConnection } from '../../src/tcp/connection.js';
+import { TcpConnection } from '../../src/tcp/connection.js';
 import type { TcpConnectionHandle } from '../../src/tcp/connection-handle.js';
 import type { TcpConfig } from '../../src/tcp/tcp-config.js';
 import { parseIpv4, parseMac, readU16, readU32, writeU32 } from '../../src/wire/addresses.js';
@@ -173,7 +173,7 @@ export function buildTcpFrame(
   f.set(opts, o + 20);
   f.set(payload, o + hlen);
   fillTcpChecksum(f, o, l4, s.srcIp, dstIp);
-  if (s.badChecksum) f[o + 17] = f[o + 17]! ^ 0x5a;
+  if (s.badChecksum) f[o + 17] = f[o + 17] ^ 0x5a;
   return f;
 }
 
@@ -182,19 +182,19 @@ export function parseOutFrame(frame: Uint8Array, at: number): OutSegment | null 
   if (frame.length < ETH_HEADER_LEN + 40 || ethType(frame, 0) !== ETHERTYPE_IPV4) return null;
   const ip = ETH_HEADER_LEN;
   if (frame[ip + 9] !== IPPROTO_TCP) return null;
-  const ihl = (frame[ip]! & 0x0f) << 2;
+  const ihl = (frame[ip] & 0x0f) << 2;
   const total = readU16(frame, ip + 2);
   const o = ip + ihl;
   const l4 = total - ihl;
   const srcIp = readU32(frame, ip + 12);
   const dstIp = readU32(frame, ip + 16);
-  const headerLen = (frame[o + 12]! >>> 4) << 2;
+  const headerLen = (frame[o + 12] >>> 4) << 2;
   const options = new TcpOptions();
   parseTcpOptions(frame, o, headerLen, options);
-  const flags = frame[o + 13]!;
+  const flags = frame[o + 13];
   const payload = frame.slice(o + headerLen, o + l4);
   const sack: Array<[number, number]> = [];
-  for (let k = 0; k < options.sackCount; k++) sack.push([options.sackBlocks[2 * k]!, options.sackBlocks[2 * k + 1]!]);
+  for (let k = 0; k < options.sackCount; k++) sack.push([options.sackBlocks[2 * k], options.sackBlocks[2 * k + 1]]);
   return {
     at, frame, srcIp, dstIp,
     srcPort: readU16(frame, o), dstPort: readU16(frame, o + 2),
@@ -307,7 +307,7 @@ export class TcpPeer {
 
   /** Counter value of the Host under test. */
   counter(name: keyof typeof C): number {
-    return this.counters[C[name]]!;
+    return this.counters[C[name]];
   }
 
   // ------------------------------------------------------------------ sending
@@ -498,10 +498,10 @@ export class TcpPeer {
    */
   passiveOpen(h: HandshakeOptions = LINUX_SYN, port = 80): { conn: TcpConnection; rec: Recorder; synAck: OutSegment } {
     this.ourPort = port;
-    let accepted: TcpConnectionHandle | null = null;
+    const acceptedNow: TcpConnectionHandle[] = [];
     const rec = new Recorder();
     this.listen(port, 128, (c) => {
-      accepted = c;
+      acceptedNow.push(c);
       rec.conn = c;
       c.events = rec;
     });
@@ -517,8 +517,9 @@ export class TcpPeer {
     this.timestamps = !!h.timestamps && synAck.options.hasTimestamp;
     if (h.rtt) this.advance(h.rtt);
     this.sendAck();
-    if (!accepted) throw new Error('passiveOpen: no connection accepted');
-    return { conn: accepted as TcpConnection, rec, synAck };
+    const conn = this.connection(); // the accepted handle as the endpoint's TcpConnection
+    if (conn === undefined || acceptedNow.at(0) !== conn) throw new Error('passiveOpen: no connection accepted');
+    return { conn, rec, synAck };
   }
 
   /** Listens on `port` unless already listening (the accept callback of the first call stays). */
@@ -555,7 +556,7 @@ export class TcpPeer {
    * handshake is left to the test). Sets ourPort/peerPort/ourIsn/ourWscale.
    */
   startConnect(port = 8080): { conn: TcpConnection; rec: Recorder; syn: OutSegment } {
-    const conn = this.host.tcp.connect(PEER_IP, port) as TcpConnection;
+    const conn = asTcpConnection(this.host.tcp.connect(PEER_IP, port));
     const rec = new Recorder(conn);
     conn.events = rec;
     this.ourPort = conn.localPort;
@@ -575,6 +576,12 @@ export class TcpPeer {
     }
     return undefined;
   }
+}
+
+/** The endpoint's TcpConnection behind a handle it gave out (tests look at its state). */
+export function asTcpConnection(h: TcpConnectionHandle | null | undefined): TcpConnection {
+  if (!(h instanceof TcpConnection)) throw new Error(`expected a TcpConnection, got ${h === null || h === undefined ? String(h) : 'another handle'}`);
+  return h;
 }
 
 /** A 32-bit big-endian write (re-exported for tests that patch frames). */

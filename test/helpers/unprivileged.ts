@@ -16,7 +16,7 @@ export function nodeAsNobody(): { prefix: string[] } | { why: string } {
   const which = spawnSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' });
   if (which.status !== 0) return { why: 'setpriv (util-linux) is not installed' };
   const prefix = [which.stdout.trim(), '--reuid=65534', '--regid=65534', '--clear-groups'];
-  const probe = spawnSync(prefix[0]!, [...prefix.slice(1), process.execPath, '-e', '0'], { cwd: '/', encoding: 'utf8', timeout: 10_000 });
+  const probe = spawnSync(prefix[0], [...prefix.slice(1), process.execPath, '-e', '0'], { cwd: '/', encoding: 'utf8', timeout: 10_000 });
   if (probe.status !== 0) return { why: `uid 65534 cannot run ${process.execPath}: ${probe.stderr || probe.error?.message}` };
   return { prefix };
 }

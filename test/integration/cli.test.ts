@@ -24,7 +24,7 @@ const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
 /** Runs the CLI with `node` (or with `nodeArgv`, e.g. setpriv … node) from `bin`. */
 function stackd(args: string[], nodeArgv = [process.execPath], bin = BIN, cwd?: string): SpawnSyncReturns<string> {
   const argv = [...nodeArgv, bin, ...args];
-  return spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 20_000, cwd, env: { ...process.env, NO_COLOR: '1' } });
+  return spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 20_000, cwd, env: { ...process.env, NO_COLOR: '1' } });
 }
 
 const NOBODY = nodeAsNobody();
@@ -40,10 +40,13 @@ describe('stackd CLI', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^stackd: .*\n\nUsage: stackd \[options\]\n/);
     const listed = [...r.stdout.matchAll(/^ {2}(?:(-\w), )?--([a-z][a-z-]*)/gm)];
-    const names = new Set(listed.map((m) => m[2]!));
+    const names = new Set(listed.map((m) => m[2]));
     expect([...names].sort()).toEqual(Object.keys(STACKD_OPTIONS).sort());
     // Short forms too: "-h, --help" in the help ⇔ short: 'h' in the parser.
-    const shortsInHelp = Object.fromEntries(listed.filter((m) => m[1] !== undefined).map((m) => [m[2]!, m[1]!.slice(1)]));
+    const shortsInHelp = Object.fromEntries(listed.flatMap((m) => {
+      const short = m.at(1); // "-h" (undefined for a flag without a short form)
+      return short === undefined ? [] : [[m[2], short.slice(1)]];
+    }));
     const shortsInParser = Object.fromEntries(
       Object.entries(STACKD_OPTIONS).flatMap(([k, v]) => ('short' in v ? [[k, v.short]] : [])),
     );
@@ -97,7 +100,7 @@ describe('stackd CLI', () => {
       const lines = r.stderr.split('\n').filter((l) => l !== '');
       expect(lines).toHaveLength(1);
       const { syscall, code } = unprivilegedTunFailure();
-      expect(lines[0]!.startsWith(`stackd: opening /dev/net/tun needs root or CAP_NET_ADMIN (${syscall} sdcli0: ${code}); run as root, or give node the capability`)).toBe(true);
+      expect(lines[0].startsWith(`stackd: opening /dev/net/tun needs root or CAP_NET_ADMIN (${syscall} sdcli0: ${code}); run as root, or give node the capability`)).toBe(true);
       expect(existsSync(control)).toBe(false);
     });
   });

@@ -19,7 +19,7 @@ afterAll(() => rmSync(bin, { recursive: true, force: true }));
 /** `ip netns list` names, with the real PATH. */
 function namespaces(): string[] {
   const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  return r.stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n !== '');
+  return r.stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => n !== '');
 }
 
 describe('npm run demo without ping, nc and curl', () => {

@@ -93,7 +93,7 @@ const PRISTINE = {
 
 function macOf(ns: string, dev: string): string {
   const j = JSON.parse(spawnSync('ip', ['-n', ns, '-j', 'link', 'show', 'dev', dev], { encoding: 'utf8' }).stdout) as { address: string }[];
-  return j[0]!.address.toLowerCase();
+  return j[0].address.toLowerCase();
 }
 
 function master(ns: string, dev: string): string | undefined {

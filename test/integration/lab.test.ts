@@ -15,6 +15,7 @@ import {
   labUp,
   listNamespaces,
   nsName,
+  outputOf,
   requireNetOrSkip,
   runLab,
 } from '../helpers/lab.js';
@@ -39,7 +40,7 @@ function parsePing(out: string): PingStats | undefined {
 
 function ping(ns: string, dst: string, count = 3): PingStats | undefined {
   const r = inNs(ns, 'ping', ['-n', '-c', String(count), '-i', '0.2', '-W', '1', dst]);
-  return parsePing(r.stdout ?? '');
+  return parsePing(outputOf(r.stdout));
 }
 
 function status(lab: string): { code: number | null; out: string } {

@@ -14,7 +14,7 @@ const mine = () => listNamespaces().filter((n) => n.startsWith(`${LAB}-`)).sort(
 
 function linkJson(ns: string, dev: string): Record<string, unknown> {
   const r = spawnSync('ip', ['-n', ns, '-j', '-d', 'link', 'show', 'dev', dev], { encoding: 'utf8' });
-  return (JSON.parse(r.stdout) as Record<string, unknown>[])[0]!;
+  return (JSON.parse(r.stdout) as Record<string, unknown>[])[0];
 }
 
 function pingOk(ns: string, dst: string): boolean {

@@ -19,7 +19,7 @@ import { controlRequest } from '../../src/control/control-client.js';
 import type { ConnectionInfo } from '../../src/control/types.js';
 import { patternSha256 } from '../helpers/http-pattern.js';
 import { inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
-import { startStackd, type StackdHandle } from '../helpers/stackd-process.js';
+import { startStackd, stopIfStarted, type StackdHandle } from '../helpers/stackd-process.js';
 
 const LAB = `pf${process.pid % 10000}`;
 const HOST = nsName(LAB, 'host');
@@ -82,7 +82,7 @@ describe.skipIf(requireNetOrSkip())('capture, fault injection and stackctl on a 
       stackd = await startStackd(HOST, ['--workers', '2', '--tap', 'tap0', '--pcap', file]);
     });
     afterAll(async () => {
-      await stackd?.stop();
+      await stopIfStarted(stackd);
     });
 
     it('tshark reads the ping and the HTTP exchange back: echo pairs, handshake in order, no bad checksum', async () => {
@@ -105,7 +105,7 @@ describe.skipIf(requireNetOrSkip())('capture, fault injection and stackctl on a 
         const rep = at((r) => r['icmp.type'] === '0' && r['icmp.seq'] === seq && r['ip.src'] === STACK && r['ip.dst'] === CLIENT);
         expect(req, `echo request ${seq}`).toBeGreaterThanOrEqual(0);
         expect(rep, `echo reply ${seq} after its request`).toBeGreaterThan(req);
-        expect(rows[req]!['frame.len']).toBe('98');
+        expect(rows[req]['frame.len']).toBe('98');
       }
       const syn = at((r) => r['tcp.flags'] === '0x0002' && r['ip.src'] === CLIENT && r['tcp.dstport'] === '80');
       const port = rows[syn]?.['tcp.srcport'];
@@ -131,7 +131,7 @@ describe.skipIf(requireNetOrSkip())('capture, fault injection and stackctl on a 
       stackd = await startStackd(HOST, ['--workers', '2', '--tap', 'tap0']);
     });
     afterAll(async () => {
-      await stackd?.stop();
+      await stopIfStarted(stackd);
     });
 
     it('health: ok, exit 0; a socket nobody listens on: one line, exit 1', () => {
@@ -186,7 +186,7 @@ describe.skipIf(requireNetOrSkip())('capture, fault injection and stackctl on a 
       stackd = await startStackd(HOST, ['--workers', '2', '--tap', 'tap0', '--fault', 'drop=2%,reorder=2%,duplicate=1%,corrupt=0.5%,seed=7']);
     });
     afterAll(async () => {
-      await stackd?.stop();
+      await stopIfStarted(stackd);
     });
 
     it('a 20 MB download and a 10 MB echo arrive byte-identical', () => {
@@ -205,13 +205,13 @@ describe.skipIf(requireNetOrSkip())('capture, fault injection and stackctl on a 
       expect(s.fault).toBe('drop=2%,corrupt=0.5%,duplicate=1%,reorder=2%,seed=7');
       for (const d of ['rx', 'tx']) for (const k of ['dropped', 'duplicated', 'reordered', 'corrupted']) expect(s.faults[`${d}_${k}`], `${d}_${k}`).toBeGreaterThan(0);
       const t = s.totals;
-      expect(t.drop_ipv4_checksum! + t.drop_tcp_checksum!).toBeGreaterThan(0);
+      expect(t.drop_ipv4_checksum + t.drop_tcp_checksum).toBeGreaterThan(0);
       // Every corrupted frame is dropped by some check of the IPv4 header or the checksums
       // (a duplicated corrupted frame twice).
       const caught = ['ipv4_checksum', 'tcp_checksum', 'udp_checksum', 'icmp_checksum', 'ipv4_version', 'ipv4_ihl', 'ipv4_total_length', 'ipv4_truncated']
         .reduce((sum, k) => sum + (t[`drop_${k}`] ?? 0), 0);
-      expect(caught).toBeGreaterThanOrEqual(s.faults.rx_corrupted!);
-      expect(caught).toBeLessThanOrEqual(2 * s.faults.rx_corrupted!);
+      expect(caught).toBeGreaterThanOrEqual(s.faults.rx_corrupted);
+      expect(caught).toBeLessThanOrEqual(2 * s.faults.rx_corrupted);
       expect(t.fault_rx_dropped).toBe(s.faults.rx_dropped);
     });
   });

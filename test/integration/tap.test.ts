@@ -87,6 +87,13 @@ function childError(r: ChildResult): Error {
   return Object.assign(new Error(r.message), { code: r.code, errno: r.errno, syscall: r.syscall });
 }
 
+/** The TapError toTapError makes of a child's error for `ifname` (fails the test when it makes another kind). */
+function childTapError(r: ChildResult, ifname: string): TapError {
+  const e = toTapError(childError(r), ifname);
+  if (!(e instanceof TapError)) throw new Error(`expected a TapError, got ${e.name}: ${e.message}`);
+  return e;
+}
+
 /** Spawns fixtures/ns-peer.mjs in the namespace; its stdout lines collect in `lines`. */
 function peer(args: string[]): { proc: ChildProcess; lines: string[]; waitLines: (what: string, ready: (lines: string[]) => boolean) => Promise<void> } {
   const proc = spawn('ip', ['netns', 'exec', NS, process.execPath, join(FIX, 'ns-peer.mjs'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -94,8 +101,8 @@ function peer(args: string[]): { proc: ChildProcess; lines: string[]; waitLines:
   proc.on('exit', () => children.delete(proc));
   const lines: string[] = [];
   let partial = '';
-  proc.stdout!.setEncoding('utf8');
-  proc.stdout!.on('data', (d: string) => {
+  proc.stdout.setEncoding('utf8');
+  proc.stdout.on('data', (d: string) => {
     partial += d;
     const parts = partial.split('\n');
     partial = parts.pop() ?? '';
@@ -122,7 +129,7 @@ function ipBytes(a: string): number[] {
 }
 
 function sum16(b: Uint8Array, start: number, end: number, acc = 0): number {
-  for (let i = start; i < end; i += 2) acc += (b[i]! << 8) | (i + 1 < end ? b[i + 1]! : 0);
+  for (let i = start; i < end; i += 2) acc += (b[i] << 8) | (i + 1 < end ? b[i + 1] : 0);
   return acc;
 }
 
@@ -169,7 +176,7 @@ function udp(sport: number, dport: number, payload: Uint8Array): Uint8Array {
 }
 
 function u32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 }
 
 interface VnetHdr {
@@ -291,20 +298,20 @@ describe.skipIf(!canRun)('tap binding (root, netns)', () => {
     expect(n).toBeGreaterThanOrEqual(3);
     const echo: number[] = [];
     for (let i = 0; i < n; i++) {
-      const o = offs[i]!;
-      expect(o).toBe(i === 0 ? start : align16(offs[i - 1]! + lens[i - 1]!));
+      const o = offs[i];
+      expect(o).toBe(i === 0 ? start : align16(offs[i - 1] + lens[i - 1]));
       if (i > 0) expect(o % 16).toBe(0);
       const isEcho = buf[o + 12] === 0x08 && buf[o + 13] === 0x00 && buf[o + 23] === 1 && buf[o + 34] === 8;
       if (isEcho) echo.push(i);
     }
     expect(echo.length).toBe(3);
     for (const [k, i] of echo.entries()) {
-      const o = offs[i]!;
+      const o = offs[i];
       expect(lens[i]).toBe(14 + 20 + 8 + 56); // default ping: 56 data bytes
       expect(Array.from(buf.subarray(o, o + 6))).toEqual(macBytes(STACK_MAC));
       expect(Array.from(buf.subarray(o + 6, o + 12))).toEqual(macBytes(tapMac));
       expect(Array.from(buf.subarray(o + 26, o + 34))).toEqual([...ipBytes('10.99.0.1'), ...ipBytes('10.99.0.2')]);
-      expect((buf[o + 40]! << 8) | buf[o + 41]!).toBe(k + 1); // icmp_seq 1, 2, 3
+      expect((buf[o + 40] << 8) | buf[o + 41]).toBe(k + 1); // icmp_seq 1, 2, 3
     }
   });
 
@@ -371,16 +378,16 @@ describe.skipIf(!canRun)('tap binding (root, netns)', () => {
       for (let i = 0; i < n; i++) if (pred(i)) return i;
       return undefined;
     }, { what, timeoutMs: 10_000 });
-    const isTcp = (i: number): boolean => buf[offs[i]! + 12] === 0x08 && buf[offs[i]! + 13] === 0 && buf[offs[i]! + 23] === 6;
+    const isTcp = (i: number): boolean => buf[offs[i] + 12] === 0x08 && buf[offs[i] + 13] === 0 && buf[offs[i] + 23] === 6;
     // The kernel's SYN towards 10.99.1.2:80 (once the peer process has started and connects).
-    const s = await find("the kernel's SYN", (i) => isTcp(i) && buf[offs[i]! + 47] === 0x02);
+    const s = await find("the kernel's SYN", (i) => isTcp(i) && buf[offs[i] + 47] === 0x02);
     const synHdr = decodeVnet(vnet, s);
     expect(synHdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM).toBe(VIRTIO_NET_HDR_F_NEEDS_CSUM); // TUN_F_CSUM: partial csum
     expect(synHdr.gsoType).toBe(VIRTIO_NET_HDR_GSO_NONE);
     expect(synHdr.csumStart).toBe(34); // Ethernet + IPv4
     expect(synHdr.csumOffset).toBe(16); // tcphdr.check
-    const so = offs[s]!;
-    const cport = (buf[so + 34]! << 8) | buf[so + 35]!;
+    const so = offs[s];
+    const cport = (buf[so + 34] << 8) | buf[so + 35];
     const cseq = u32(buf, so + 38);
     // Answer SYN-ACK (MSS 1460, no window scaling, no timestamps) through a vnet writeBatch.
     const tcp = new Uint8Array(24);
@@ -409,13 +416,13 @@ describe.skipIf(!canRun)('tap binding (root, netns)', () => {
     expect(h.hdrLen).toBeGreaterThanOrEqual(54);
     expect(lens[g]).toBeGreaterThan(1514);
     expect(lens[g]).toBeLessThanOrEqual(TAP_MAX_GSO_FRAME);
-    expect(buf[offs[g]! + 54]).toBe(0x78); // payload 'x'
+    expect(buf[offs[g] + 54]).toBe(0x78); // payload 'x'
   });
 
   it('(e) EBUSY: the TAP held by this process cannot be opened by another one', () => {
     const r = tapChild([{ op: 'open', name: TAP, vnet: false }]);
     expect(r).toMatchObject({ ok: false, code: 'EBUSY', syscall: 'TUNSETIFF' });
-    const e = toTapError(childError(r), TAP) as TapError;
+    const e = childTapError(r, TAP);
     expect(e).toBeInstanceOf(TapError);
     expect(e.code).toBe('EBUSY');
     expect(e.message).toContain(`${TAP} is in use by another process`);
@@ -429,7 +436,7 @@ describe.skipIf(!canRun)('tap binding (root, netns)', () => {
     for (const name of [mq, tun]) {
       const r = tapChild([{ op: 'open', name, vnet: false }]);
       expect(r).toMatchObject({ ok: false, code: 'EINVAL', syscall: 'TUNSETIFF' });
-      const e = toTapError(childError(r), name) as TapError;
+      const e = childTapError(r, name);
       expect(e.code).toBe('EINVAL');
       expect(e.message).toMatch(/multi-queue TAP, a TUN device/);
     }
@@ -440,7 +447,7 @@ describe.skipIf(!canRun)('tap binding (root, netns)', () => {
   it('(e) EPERM without CAP_NET_ADMIN (root with an empty capability bounding set)', () => {
     const r = tapChild([{ op: 'open', name: `wt-e${process.pid}`, vnet: false }], ['setpriv', '--bounding-set=-all', '--inh-caps=-all']);
     expect(r).toMatchObject({ ok: false, code: 'EPERM', syscall: 'TUNSETIFF' });
-    const e = toTapError(childError(r), `wt-e${process.pid}`) as TapError;
+    const e = childTapError(r, `wt-e${process.pid}`);
     expect(e.code).toBe('EPERM');
     expect(e.message).toContain('opening /dev/net/tun needs root or CAP_NET_ADMIN');
   });
@@ -457,7 +464,7 @@ describe.skipIf(!canRun)('tap binding (root, netns)', () => {
     try {
       const r = tapChild([{ op: 'open', name: `wt-e${process.pid}`, vnet: false }], nobody.prefix, copy.root);
       expect(r).toMatchObject({ ok: false, ...unprivilegedTunFailure() });
-      expect((toTapError(childError(r), 'x') as TapError).message).toContain('opening /dev/net/tun needs root or CAP_NET_ADMIN');
+      expect(childTapError(r, 'x').message).toContain('opening /dev/net/tun needs root or CAP_NET_ADMIN');
     } finally {
       copy.remove();
     }
@@ -471,7 +478,7 @@ describe.skipIf(!canRun)('tap binding (root, netns)', () => {
     );
     const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
     expect(res).toMatchObject({ ok: false, code: 'ENOENT', syscall: 'open' });
-    expect((toTapError(childError(res), 'x') as TapError).message).toContain('/dev/net/tun is missing: load the tun module or pass --device /dev/net/tun to the container');
+    expect(childTapError(res, 'x').message).toContain('/dev/net/tun is missing: load the tun module or pass --device /dev/net/tun to the container');
   });
 
   it('(e) TapDevice.open maps a too-long name to TapError EINVAL; bad arguments throw TypeError/RangeError', () => {

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlRequest } from '../../src/control/control-client.js';
 import type { ConnectionInfo } from '../../src/control/types.js';
 import { inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
-import { startStackd, type StackdHandle } from '../helpers/stackd-process.js';
+import { startStackd, stopIfStarted, type StackdHandle } from '../helpers/stackd-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { DEFAULT_BLOCKS, PORT as REUSE_PORT, expectedStream } from '../fixtures/buffer-reuse-app.mjs';
 
@@ -70,7 +70,7 @@ describe.skipIf(requireNetOrSkip())('TCP with real Linux clients (nc, curl, wrk)
   });
 
   afterAll(async () => {
-    await stackd?.stop();
+    await stopIfStarted(stackd);
     labDown(LAB);
     rmSync(dir, { recursive: true, force: true });
   });
@@ -85,12 +85,12 @@ describe.skipIf(requireNetOrSkip())('TCP with real Linux clients (nc, curl, wrk)
   });
 
   it('a 50 MB random file through echo comes back byte-identical (nc -N)', async () => {
-    const before = (await stackd.stats()).threads[0]!.counters;
+    const before = (await stackd.stats()).threads[0].counters;
     const r = sh(C1, `nc -N -w 20 ${STACK} 7 < ${file50} | sha256sum`);
     expect(r.stdout.split(' ')[0]).toBe(sha50);
-    const after = (await stackd.stats()).threads[0]!.counters;
+    const after = (await stackd.stats()).threads[0].counters;
     // GRO: on average far more than one MTU per frame read from the TAP.
-    const avg = (after.tap_rx_bytes! - before.tap_rx_bytes!) / (after.tap_rx_frames! - before.tap_rx_frames!);
+    const avg = (after.tap_rx_bytes - before.tap_rx_bytes) / (after.tap_rx_frames - before.tap_rx_frames);
     expect(avg).toBeGreaterThan(3000);
   });
 
@@ -137,15 +137,15 @@ print(ok)
   });
 
   it('200 concurrent curl and 200 concurrent nc clients all succeed, spread over 4 workers', async () => {
-    const before = (await stackd.stats()).threads.map((t) => t.counters.tcp_passive_opens!);
+    const before = (await stackd.stats()).threads.map((t) => t.counters.tcp_passive_opens);
     const curl = sh(C1, `for i in $(seq 1 200); do curl -s -m 30 -o /dev/null -w '%{http_code}\\n' http://${STACK}/ & done; wait`);
     expect(curl.stdout.trim().split('\n').filter((l) => l === '200')).toHaveLength(200);
     const nc = sh(C1, `for i in $(seq 1 200); do (printf "client $i\\n" | nc -N -w 20 ${STACK} 7) & done; wait`);
     const lines = nc.stdout.trim().split('\n').sort();
     expect(lines).toHaveLength(200);
     expect(new Set(lines).size).toBe(200);
-    const after = (await stackd.stats()).threads.map((t) => t.counters.tcp_passive_opens!);
-    const perWorker = after.slice(1).map((v, i) => v - before[i + 1]!);
+    const after = (await stackd.stats()).threads.map((t) => t.counters.tcp_passive_opens);
+    const perWorker = after.slice(1).map((v, i) => v - before[i + 1]);
     expect(perWorker).toHaveLength(4);
     for (const n of perWorker) expect(n).toBeGreaterThan(20);
     // Afterwards nothing is left but TIME_WAIT (the clients closed first, so there is none
@@ -187,7 +187,7 @@ table inet lossy {
       const r = sh(C1, `nc -N -w 60 ${STACK} 7 < ${file50} | sha256sum`, 240_000);
       expect(r.stdout.split(' ')[0]).toBe(sha50);
       const after = (await stackd.stats()).totals;
-      expect(after.tcp_retransmits! - before.tcp_retransmits!).toBeGreaterThan(0);
+      expect(after.tcp_retransmits - before.tcp_retransmits).toBeGreaterThan(0);
     });
 
     it('a 50 MB download still arrives byte-identical', () => {
@@ -202,7 +202,7 @@ table inet lossy {
       expect(Number(r.stderr.trim())).toBe(expected.length);
       expect(r.stdout.split(' ')[0]).toBe(createHash('sha256').update(expected).digest('hex'));
       const after = (await stackd.stats()).totals;
-      expect(after.tcp_retransmits! - before.tcp_retransmits!).toBeGreaterThan(0);
+      expect(after.tcp_retransmits - before.tcp_retransmits).toBeGreaterThan(0);
     });
   });
 });
@@ -217,7 +217,7 @@ describe.skipIf(requireNetOrSkip())('TCP without offload (--no-offload: plain MT
   });
 
   afterAll(async () => {
-    await stackd?.stop();
+    await stopIfStarted(stackd);
     labDown(LAB2);
   });
 
@@ -231,7 +231,7 @@ describe.skipIf(requireNetOrSkip())('TCP without offload (--no-offload: plain MT
     expect(dl.stdout.split(' ')[0]).toBe(patternSha256(104857600));
     const st = await stackd.stats();
     // Without GRO every frame the stack reads is at most MTU-sized.
-    expect(st.totals.tap_rx_bytes! / st.totals.tap_rx_frames!).toBeLessThanOrEqual(1514);
+    expect(st.totals.tap_rx_bytes / st.totals.tap_rx_frames).toBeLessThanOrEqual(1514);
   });
 });
 

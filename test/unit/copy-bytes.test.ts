@@ -15,7 +15,7 @@ describe('copyToBuffer', () => {
       expect(b.equals(Buffer.from(src.slice(off, off + len)))).toBe(true);
       if (len > 0) {
         const before = b[0];
-        src[off] = (src[off]! + 1) & 0xff; // the copy does not alias the source
+        src[off] = (src[off] + 1) & 0xff; // the copy does not alias the source
         expect(b[0]).toBe(before);
       }
     }

@@ -30,10 +30,10 @@ describe('layering of src/', () => {
   it('reports an upward import, a same-rank import, core I/O and an unranked folder', () => {
     const f = (folder: string) => join(SRC, folder, 'x.ts');
     expect(checkFile(SRC, f('l3'), "import type { UdpLayer } from '../udp/udp-layer.js';")).toHaveLength(1);
-    expect(checkFile(SRC, f('tcp'), "import { UdpLayer } from '../udp/udp-layer.js';")[0]!.why).toMatch(/one rank/);
+    expect(checkFile(SRC, f('tcp'), "import { UdpLayer } from '../udp/udp-layer.js';")[0].why).toMatch(/one rank/);
     expect(checkFile(SRC, f('dataplane'), "import { createLogger } from '../control/logger.js';")).toHaveLength(1);
-    expect(checkFile(SRC, f('tcp'), "import { Worker } from 'node:worker_threads';")[0]!.why).toMatch(/sans-I\/O/);
-    expect(checkFile(SRC, f('newfolder'), '')[0]!.why).toMatch(/no rank/);
+    expect(checkFile(SRC, f('tcp'), "import { Worker } from 'node:worker_threads';")[0].why).toMatch(/sans-I\/O/);
+    expect(checkFile(SRC, f('newfolder'), '')[0].why).toMatch(/no rank/);
     // Allowed: downward and within a folder.
     expect(checkFile(SRC, f('tcp'), "import { C } from '../base/counters.js'; import { x } from './y.js';")).toEqual([]);
   });

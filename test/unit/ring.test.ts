@@ -379,7 +379,7 @@ async function runStress(mode: 'retry' | 'drop', count: number, seed: number): P
   const worker = new Worker(new URL('./fixtures/ring-producer.mjs', import.meta.url), {
     workerData: { ringUrl, sab, mode, count, seqBase: SEQ_BASE, seed },
   });
-  let workerError: unknown;
+  let workerError: Error | undefined;
   const done = new Promise<RunResult['producer']>((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', (e) => {
@@ -448,12 +448,10 @@ async function runStress(mode: 'retry' | 'drop', count: number, seed: number): P
         const w0 = off >> 2;
         const nw = len >> 2;
         let h = Math.imul(lo ^ 0x811c9dc5, 0x01000193) ^ hi;
-        let x = 0;
-        for (let i = 4; i < nw; i++) h = Math.imul(h ^ (x = words[w0 + i]!), 0x01000193);
-        for (let i = nw << 2; i < len; i++) h = Math.imul(h ^ bytes[off + i]!, 0x01000193);
+        for (let i = 4; i < nw; i++) h = Math.imul(h ^ words[w0 + i], 0x01000193);
+        for (let i = nw << 2; i < len; i++) h = Math.imul(h ^ bytes[off + i], 0x01000193);
         if (words[w0] !== lo || words[w0 + 1] !== hi || words[w0 + 3] !== len || words[w0 + 2] !== h >>> 0)
           fail(`payload of ${seq} (len ${len}) corrupt`);
-        void x;
       }
       if (++sinceRelease >= releaseEvery) {
         c.release();

@@ -28,14 +28,14 @@ describe('waitFor', () => {
     setImmediate(() => setImmediate(() => (flag = true)));
     await waitFor(() => flag, { what: 'the flag' });
     expect(flag).toBe(true);
-    expect(await waitFor(async () => 'async value', { what: 'an async probe' })).toBe('async value');
+    expect(await waitFor(() => Promise.resolve('async value'), { what: 'an async probe' })).toBe('async value');
   });
 
   it('fails after the deadline naming what it waited for, with the detail', async () => {
     let polls = 0;
     const err = await waitFor(() => { polls++; return false; }, {
       what: 'a state that never comes', timeoutMs: 50, intervalMs: 5, detail: () => 'last value false',
-    }).catch((e: Error) => e);
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toBe('timed out after 50 ms waiting for a state that never comes: last value false');
     expect(polls).toBeGreaterThan(1);
@@ -47,7 +47,7 @@ describe('waitFor', () => {
 
   it('keeps a real deadline when the test fakes timers and Date', async () => {
     vi.useFakeTimers();
-    const err = await waitFor(() => false, { what: 'nothing', timeoutMs: 30, intervalMs: 5 }).catch((e: Error) => e);
+    const err = await waitFor(() => false, { what: 'nothing', timeoutMs: 30, intervalMs: 5 }).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/^timed out after 30 ms waiting for nothing$/);
   });
 });

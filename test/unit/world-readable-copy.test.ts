@@ -59,7 +59,7 @@ describe('worldReadableCopy', () => {
     expect(statSync(copy.root).mode & 0o777).toBe(0o755);
     expect(statSync(join(copy.root, 'test/integration/fixtures')).mode & 0o777).toBe(0o755);
     expect(statSync(join(copy.root, 'package.json')).mode & 0o777).toBe(0o644);
-    expect(JSON.parse(readFileSync(join(copy.root, 'package.json'), 'utf8')).name).toBe('stackd');
+    expect((JSON.parse(readFileSync(join(copy.root, 'package.json'), 'utf8')) as { name: string }).name).toBe('stackd');
     copy.remove();
     expect(() => statSync(copy.root)).toThrow(/ENOENT/);
   });

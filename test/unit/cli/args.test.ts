@@ -202,7 +202,7 @@ describe('parseStackdArgs: a bad value is one line naming the flag', () => {
     for (const [argv] of cases) {
       const m = usage(argv);
       expect(m).not.toContain('\n');
-      expect(m.startsWith(argv[0]!.split('=')[0]!) || m.startsWith(`'${argv[0]}'`)).toBe(true);
+      expect(m.startsWith(argv[0].split('=')[0]) || m.startsWith(`'${argv[0]}'`)).toBe(true);
     }
   });
 });

@@ -28,7 +28,7 @@ function snapshot(scale: number): StatsSnapshot {
   const w0 = counters({ rx_frames: 600 * scale, tx_frames: 900 * scale, tap_tx_frames: 500 * scale, tap_tx_bytes: 500_000 * scale, tcp_connections: 3, tcp_passive_opens: 10 * scale, drop_tcp_checksum: 1 * scale, fault_rx_dropped: 5 * scale });
   const w1 = counters({ rx_frames: 400 * scale, tx_frames: 100 * scale, tcp_connections: 1, tcp_active_opens: 2 * scale, tcp_retransmits: 4 * scale });
   const totals: Record<string, number> = {};
-  for (const n of COUNTER_NAMES) totals[n] = io[n]! + w0[n]! + w1[n]!;
+  for (const n of COUNTER_NAMES) totals[n] = io[n] + w0[n] + w1[n];
   return {
     version: '0.1.0', uptimeSeconds: 42.5, tap: 'tap0', ip: '10.10.0.4', prefixLength: 24, gateway: null, mac: '02:00:00:00:00:04',
     mtu: 1500, offload: true, workers: 2,
@@ -152,7 +152,7 @@ describe('stackctl command line', () => {
   });
 
   it('--help lists every option the parser accepts, and no other', () => {
-    const listed = [...STACKCTL_HELP.matchAll(/^ {2}(?:(-\w), )?--([a-z][a-z-]*)/gm)].map((m) => m[2]!);
+    const listed = [...STACKCTL_HELP.matchAll(/^ {2}(?:(-\w), )?--([a-z][a-z-]*)/gm)].map((m) => m[2]);
     expect(listed.sort()).toEqual(Object.keys(STACKCTL_OPTIONS).sort());
   });
 });
@@ -164,9 +164,9 @@ describe('stackctl against a control server', () => {
   const captures: unknown[] = [];
   const source: ControlSource = {
     stats: () => snapshot(++calls),
-    latency: async () => ({ unit: 'us', threads: [{ thread: 'io', stages: { rx_dispatch: { count: 3, p50: 1, p90: 2, p99: 3, p999: 3, max: 3, mean: 1.5 } } }] }),
-    resetLatency: async () => {},
-    connections: async () => [CONN, CONN2],
+    latency: () => Promise.resolve({ unit: 'us', threads: [{ thread: 'io', stages: { rx_dispatch: { count: 3, p50: 1, p90: 2, p99: 3, p999: 3, max: 3, mean: 1.5 } } }] }),
+    resetLatency: () => Promise.resolve(),
+    connections: () => Promise.resolve([CONN, CONN2]),
     health: () => ({ ok: false, workers: 2, workersAlive: 1, ioAlive: true }),
     startCapture: (req) => {
       captures.push(req);
@@ -190,7 +190,7 @@ describe('stackctl against a control server', () => {
   async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
     let out = '';
     let err = '';
-    const io: StackctlIo = { out: (t) => void (out += t), err: (t) => void (err += t), env: {}, cwd: '/work', sleep: async () => true };
+    const io: StackctlIo = { out: (t) => void (out += t), err: (t) => void (err += t), env: {}, cwd: '/work', sleep: () => Promise.resolve(true) };
     const code = await runStackctl(['--control', server.address, ...argv], io);
     return { code, out, err };
   }
@@ -248,7 +248,7 @@ describe('stackctl against a control server', () => {
 
   it('a missing socket: one line, exit 1; a bad command: one line, exit 2', async () => {
     let err = '';
-    const io: StackctlIo = { out: () => {}, err: (t) => void (err += t), env: {}, cwd: '/', sleep: async () => true };
+    const io: StackctlIo = { out: () => {}, err: (t) => void (err += t), env: {}, cwd: '/', sleep: () => Promise.resolve(true) };
     expect(await runStackctl(['--control', join(dir, 'none.sock'), 'stats'], io)).toBe(1);
     expect(err).toBe(`stackctl: no stackd control socket at ${join(dir, 'none.sock')}: is stackd running? (--control)\n`);
     const bad = await run('frobnicate');

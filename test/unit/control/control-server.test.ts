@@ -58,6 +58,16 @@ const LATENCY: LatencyReport = {
 
 const HEALTH = { ok: true, workers: 2, workersAlive: 2, ioAlive: true };
 
+/** The error `p` rejects with; throws (failing the test) when it resolves. */
+async function rejectionOf(p: Promise<unknown>): Promise<NodeJS.ErrnoException> {
+  try {
+    await p;
+  } catch (e) {
+    return e as NodeJS.ErrnoException;
+  }
+  throw new Error('expected a rejection');
+}
+
 /** A fake source; override members per test. Capture requests are kept in `captures`. */
 function fakeSource(over: Partial<ControlSource> = {}): ControlSource & { resets: number; captures: unknown[] } {
   const status = { active: true, file: '/tmp/c.pcap', snaplen: 262144, maxMb: null, files: 1, records: 0, bytes: 24, error: null };
@@ -72,12 +82,13 @@ function fakeSource(over: Partial<ControlSource> = {}): ControlSource & { resets
       throw Object.assign(new Error('no capture is running'), { status: 409 });
     },
     stats: () => structuredClone(SNAPSHOT),
-    latency: async () => structuredClone(LATENCY),
-    resetLatency: async () => {
+    latency: () => Promise.resolve(structuredClone(LATENCY)),
+    resetLatency: () => {
       src.resets++;
+      return Promise.resolve();
     },
     health: () => ({ ...HEALTH }),
-    connections: async () => [],
+    connections: () => Promise.resolve([]),
     ...over,
   };
   return src;
@@ -121,17 +132,17 @@ function parseExposition(text: string): Map<string, string> {
   expect(text.endsWith('\n')).toBe(true);
   for (const line of text.slice(0, -1).split('\n')) {
     if (line === '') continue;
-    let m: RegExpExecArray | null;
-    if ((m = new RegExp(`^# HELP (${NAME}) (.*)$`).exec(line))) continue;
-    if ((m = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`).exec(line))) {
-      expect(types.has(m[1]!), `TYPE twice: ${line}`).toBe(false);
-      types.set(m[1]!, m[2]!);
+    if (new RegExp(`^# HELP (${NAME}) (.*)$`).test(line)) continue;
+    let m = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`).exec(line);
+    if (m) {
+      expect(types.has(m[1]), `TYPE twice: ${line}`).toBe(false);
+      types.set(m[1], m[2]);
       continue;
     }
     m = sample.exec(line);
     expect(m, `not a valid exposition line: ${JSON.stringify(line)}`).not.toBeNull();
-    expect(types.has(m![1]!), `sample before its TYPE: ${line}`).toBe(true);
-    const series = `${m![1]}{${m![2] ?? ''}}`;
+    expect(types.has(m![1]), `sample before its TYPE: ${line}`).toBe(true);
+    const series = `${m![1]}{${m!.at(2) ?? ''}}`;
     expect(seen.has(series), `repeated series: ${series}`).toBe(false);
     seen.add(series);
   }
@@ -163,8 +174,9 @@ describe('routes', () => {
       worker: 1, local: '10.10.0.4:80', remote: '10.10.0.3:40000', state: 'ESTABLISHED', bytesIn: 73, bytesOut: 1442,
       srttMs: 0.5, rtoMs: 200, cwnd: 14480, ssthresh: null, sndWnd: 64512, rcvWnd: 1048576, sendQueued: 0, recvUnread: 0,
       mss: 1448, options: { timestamps: true, sack: true, sndWscale: 10, rcvWscale: 5 }, retransmitting: false,
+      rttvarMs: 0.25, rtoBackoffs: 0, inRecovery: false, dupAcks: 0,
     };
-    const s = await start(fakeSource({ connections: async () => [row] }));
+    const s = await start(fakeSource({ connections: () => Promise.resolve([row]) }));
     const r = await controlRequest(s.address, '/connections');
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toEqual([row]);
@@ -243,7 +255,7 @@ describe('routes', () => {
     const s = await start(src);
     const bad = await controlRequest(s.address, '/pcap/start', 'POST', 2000, '{file: x');
     expect(bad.status).toBe(400);
-    expect(JSON.parse(bad.body).error).toMatch(/^the body is not JSON/);
+    expect((JSON.parse(bad.body) as { error: string }).error).toMatch(/^the body is not JSON/);
     const big = await controlRequest(s.address, '/pcap/start', 'POST', 2000, JSON.stringify({ file: 'x'.repeat(70_000) }));
     expect(big.status).toBe(413);
     expect(src.captures).toEqual([]);
@@ -263,7 +275,7 @@ describe('routes', () => {
 
   it('a throwing source gives 500 with the message, is logged, and the server carries on', async () => {
     const lines: string[] = [];
-    const log = pino({ level: 'error' }, new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
+    const log = pino({ level: 'error' }, new Writable({ write: (c, _e, cb) => { lines.push(String(c)); cb(); } }));
     const s = await start(
       fakeSource({
         stats: () => {
@@ -285,7 +297,7 @@ describe('routes', () => {
     expect(metrics.status).toBe(500);
     expect((await http(s.address, '/health')).status).toBe(200);
     expect(lines).toHaveLength(3);
-    const first = JSON.parse(lines[0]!) as { level: number; msg: string; path: string; err: { message: string } };
+    const first = JSON.parse(lines[0]) as { level: number; msg: string; path: string; err: { message: string } };
     expect([first.level, first.msg, first.path, first.err.message]).toEqual([50, 'control request failed', '/stats', 'counter block gone']);
   });
 });
@@ -351,7 +363,7 @@ describe('GET /metrics', () => {
       fakeSource({
         stats: () => {
           const snap = structuredClone(SNAPSHOT);
-          snap.threads[0]!.counters.tap_rx_frames = frames;
+          snap.threads[0].counters.tap_rx_frames = frames;
           return snap;
         },
       }),
@@ -394,7 +406,7 @@ describe('unix socket lifecycle', () => {
   it('refuses a path where a live server answers, and leaves that server alone', async () => {
     const path = join(dir, 'tap0.sock');
     const first = await start(fakeSource(), path);
-    const err = await startControlServer(path, fakeSource()).catch((e: unknown) => e as NodeJS.ErrnoException);
+    const err = await rejectionOf(startControlServer(path, fakeSource()));
     expect(err).toBeInstanceOf(Error);
     expect(err.code).toBe('EADDRINUSE');
     expect(err.message).toBe(
@@ -406,7 +418,7 @@ describe('unix socket lifecycle', () => {
   it('refuses to replace a path that is not a socket', async () => {
     const path = join(dir, 'file.sock');
     writeFileSync(path, 'keep me');
-    const err = await startControlServer(path, fakeSource()).catch((e: unknown) => e as NodeJS.ErrnoException);
+    const err = await rejectionOf(startControlServer(path, fakeSource()));
     expect(err.code).toBe('EEXIST');
     expect(statSync(path).isFile()).toBe(true);
   });

@@ -62,7 +62,7 @@ describe('DirectWriter', () => {
   it('bounded: a full staging area or 64 staged frames are transmitted before the next reserve', () => {
     const d = new RecordingDevice();
     const w = new DirectWriter(d, counters(), null, 1024);
-    for (let i = 0; i < 5; i++) stage(w, new Array(200).fill(i));
+    for (let i = 0; i < 5; i++) stage(w, new Array<number>(200).fill(i));
     // 5 × 208 B + 100 B slack does not fit in 1 KiB: the first four went out on the fifth reserve.
     expect(d.sent).toHaveLength(4);
     expect(w.pending).toBe(1);

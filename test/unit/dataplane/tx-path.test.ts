@@ -23,14 +23,14 @@ function setup() {
   const writer = new DirectWriter(device, counters, null, 1 << 16);
   let busy = false;
   const path = new TxPath(ring, writer, () => !busy, counters);
-  const sent = (): [number, number] => [counters[C.tx_ring_frames]!, counters[C.tx_direct_frames]!];
+  const sent = (): [number, number] => [counters[C.tx_ring_frames], counters[C.tx_direct_frames]];
   const send = (id: number, offload: TxOffload | null = null): void => {
     const o = path.reserve(64);
     expect(o).toBeGreaterThanOrEqual(0);
     path.buf[o] = id;
     path.commit(1, offload);
   };
-  const wire = (): number[] => device.sent.map((f) => f.bytes[0]!);
+  const wire = (): number[] => device.sent.map((f) => f.bytes[0]);
   /** The I/O thread's side: every published ring record (in order) to the device, then release. */
   const batch = new FrameBatch(io.buf, 64);
   const ioDrain = (): void => {

@@ -67,7 +67,7 @@ function labPlan(): { subnet: string; gateway: string; stack: string } {
   const get = (name: string): string => {
     const m = new RegExp(`^readonly ${name}=([^\\s#]+)`, 'm').exec(sh);
     if (!m) throw new Error(`lab.sh defines no ${name}`);
-    return m[1]!;
+    return m[1];
   };
   return {
     subnet: `${get('SUBNET_PREFIX')}.0/${get('PREFIX_LEN')}`,
@@ -89,7 +89,7 @@ describe('docker-compose.yml', () => {
 
   it('has the lab network: bridge 10.10.0.0/24, gateway 10.10.0.1, as lab/lab.sh builds it', () => {
     expect(Object.keys(c.networks)).toEqual(['lab']);
-    const net = c.networks.lab!;
+    const net = c.networks.lab;
     expect(net.driver).toBe('bridge');
     expect(net.ipam.config).toHaveLength(1);
     expect(net.ipam.config[0]).toEqual({ subnet: lab.subnet, gateway: lab.gateway });
@@ -97,9 +97,9 @@ describe('docker-compose.yml', () => {
   });
 
   it('puts stack at 10.10.0.4 and client at 10.10.0.3; every address unique, in the subnet, not the gateway', () => {
-    expect(c.services.stack!.networks).toEqual({ lab: { ipv4_address: lab.stack } });
-    expect(c.services.client!.networks).toEqual({ lab: { ipv4_address: LAB_ADDR.c1 } });
-    const addrs = Object.values(c.services).map((s) => s.networks!.lab!.ipv4_address);
+    expect(c.services.stack.networks).toEqual({ lab: { ipv4_address: lab.stack } });
+    expect(c.services.client.networks).toEqual({ lab: { ipv4_address: LAB_ADDR.c1 } });
+    const addrs = Object.values(c.services).map((s) => s.networks!.lab.ipv4_address);
     expect(new Set(addrs).size).toBe(addrs.length);
     for (const a of addrs) {
       expect(inSubnet(a, lab.subnet), a).toBe(true);
@@ -108,7 +108,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('gives the stack NET_ADMIN and /dev/net/tun, and disables IPv6 in its namespace', () => {
-    const s = c.services.stack!;
+    const s = c.services.stack;
     expect(s.cap_add).toContain('NET_ADMIN');
     expect(s.devices).toContain('/dev/net/tun:/dev/net/tun');
     expect(s.sysctls).toMatchObject({ 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1' });
@@ -117,7 +117,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('runs `stackd --workers 4 --tap tap0` by default, a command stackd itself accepts', () => {
-    const s = c.services.stack!;
+    const s = c.services.stack;
     expect(s.command).toEqual(['--workers', '4', '--tap', 'tap0']);
     expect(s.environment).toEqual({ STACKD_WORKERS: '4', STACKD_ARGS: '' });
     // What the entrypoint finally runs: --ip/--gateway from eth0 + the command.
@@ -130,30 +130,30 @@ describe('docker-compose.yml', () => {
   });
 
   it('takes the worker count and extra options from STACKD_WORKERS / STACKD_ARGS', () => {
-    const s = compose({ STACKD_WORKERS: '2', STACKD_ARGS: '--log-level debug' }).services.stack!;
+    const s = compose({ STACKD_WORKERS: '2', STACKD_ARGS: '--log-level debug' }).services.stack;
     expect(s.command).toEqual(['--workers', '2', '--tap', 'tap0']);
     expect(s.environment).toEqual({ STACKD_WORKERS: '2', STACKD_ARGS: '--log-level debug' });
-    const o = parseStackdArgs([...s.command!, ...s.environment!.STACKD_ARGS!.split(' ')]);
+    const o = parseStackdArgs([...s.command!, ...s.environment!.STACKD_ARGS.split(' ')]);
     expect(o.workers).toBe(2);
     expect(o.logLevel).toBe('debug');
     // An empty variable falls back to the default, as ${VAR:-default} does in compose.
-    expect(compose({ STACKD_WORKERS: '' }).services.stack!.command).toEqual(['--workers', '4', '--tap', 'tap0']);
+    expect(compose({ STACKD_WORKERS: '' }).services.stack.command).toEqual(['--workers', '4', '--tap', 'tap0']);
   });
 
   it('publishes stackd:80 on the host loopback only (8080 by default)', () => {
-    expect(c.services.stack!.ports).toEqual(['127.0.0.1:8080:80']);
-    expect(compose({ STACKD_HTTP_PORT: '9080' }).services.stack!.ports).toEqual(['127.0.0.1:9080:80']);
+    expect(c.services.stack.ports).toEqual(['127.0.0.1:8080:80']);
+    expect(compose({ STACKD_HTTP_PORT: '9080' }).services.stack.ports).toEqual(['127.0.0.1:9080:80']);
   });
 
   it('builds the client from docker/client.Dockerfile and keeps it running', () => {
-    const s = c.services.client!;
+    const s = c.services.client;
     expect(s.build).toEqual({ context: '.', dockerfile: 'docker/client.Dockerfile' });
     expect(s.command).toEqual(['sleep', 'infinity']);
     expect(s.profiles).toBeUndefined();
   });
 
   it('has a load service only in the "load" profile, bounded, started once the stack is healthy', () => {
-    const s = c.services.load!;
+    const s = c.services.load;
     expect(s.profiles).toEqual(['load']);
     // The Dockerfile's "load" stage: Node, the built stackd-load, nc, curl and ping.
     expect(s.build).toEqual({ context: '.', dockerfile: 'Dockerfile', target: 'load' });

@@ -58,7 +58,7 @@ describe('ARP (RFC 826)', () => {
     s.rx(arpFrame(BROADCAST_MAC, 1, PEER_MAC, PEER_IP, 0, OUR_IP));
     const out = s.wire.take();
     expect(out).toHaveLength(1);
-    const f = out[0]!;
+    const f = out[0];
     expect(f.length).toBe(60);
     expect(ethDst(f, 0)).toBe(PEER_MAC);
     expect(ethSrc(f, 0)).toBe(OUR_MAC);
@@ -109,9 +109,9 @@ describe('ARP (RFC 826)', () => {
     const s = setup();
     s.host.arp.announce();
     const [f] = s.wire.take();
-    expect(ethDst(f!, 0)).toBe(BROADCAST_MAC);
+    expect(ethDst(f, 0)).toBe(BROADCAST_MAC);
     const a = ETH_HEADER_LEN;
-    expect([arpOp(f!, a), arpSha(f!, a), arpSpa(f!, a), arpTha(f!, a), arpTpa(f!, a)]).toEqual([1, OUR_MAC, OUR_IP, 0, OUR_IP]);
+    expect([arpOp(f, a), arpSha(f, a), arpSpa(f, a), arpTha(f, a), arpTpa(f, a)]).toEqual([1, OUR_MAC, OUR_IP, 0, OUR_IP]);
   });
 
   it('garbage-collects unused entries gcStaleMs after their last confirmation and evicts the oldest when full (counted)', () => {
@@ -139,14 +139,14 @@ describe('ICMP echo (RFC 792, RFC 1122 3.2.2.6)', () => {
     const [f] = s.wire.take();
     expect(f).toBeDefined();
     const ip = ETH_HEADER_LEN;
-    expect(ethDst(f!, 0)).toBe(PEER_MAC);
-    expect(validateIpv4(f!, ip, f!.length - ip)).toBe(0);
-    expect([ipSrc(f!, ip), ipDst(f!, ip), ipTtl(f!, ip), ipProtocol(f!, ip)]).toEqual([OUR_IP, PEER_IP, 64, IPPROTO_ICMP]);
-    const icmp = ip + ipHeaderLength(f!, ip);
-    expect(f![icmp]).toBe(0);
-    expect(internetChecksum(f!, icmp, ipTotalLength(f!, ip) - 20)).toBe(0);
-    expect([...f!.subarray(icmp + 4, icmp + 8)]).toEqual([0x42, 0x42, 0, 9]);
-    expect(Buffer.from(f!.subarray(icmp + 8))).toEqual(Buffer.from(data));
+    expect(ethDst(f, 0)).toBe(PEER_MAC);
+    expect(validateIpv4(f, ip, f.length - ip)).toBe(0);
+    expect([ipSrc(f, ip), ipDst(f, ip), ipTtl(f, ip), ipProtocol(f, ip)]).toEqual([OUR_IP, PEER_IP, 64, IPPROTO_ICMP]);
+    const icmp = ip + ipHeaderLength(f, ip);
+    expect(f[icmp]).toBe(0);
+    expect(internetChecksum(f, icmp, ipTotalLength(f, ip) - 20)).toBe(0);
+    expect([...f.subarray(icmp + 4, icmp + 8)]).toEqual([0x42, 0x42, 0, 9]);
+    expect(Buffer.from(f.subarray(icmp + 8))).toEqual(Buffer.from(data));
     expect(s.counters[C.icmp_echo_replies_tx]).toBe(1);
   });
 
@@ -164,10 +164,10 @@ describe('ICMP echo (RFC 792, RFC 1122 3.2.2.6)', () => {
     const frags = fragmentFrames(OUR_MAC, PEER_MAC, PEER_IP, OUR_IP, IPPROTO_ICMP, icmpEcho(7, 1, data), 1500, 0x777);
     expect(frags).toHaveLength(3);
     // Out of order on purpose.
-    s.rx(frags[2]!);
-    s.rx(frags[0]!);
+    s.rx(frags[2]);
+    s.rx(frags[0]);
     expect(s.wire.take()).toHaveLength(0);
-    s.rx(frags[1]!);
+    s.rx(frags[1]);
     const out = s.wire.take();
     expect(out).toHaveLength(3);
     expect(out.map((f) => ipFragmentOffset(f, 14))).toEqual([0, 1480, 2960]);
@@ -193,7 +193,7 @@ describe('ICMP echo (RFC 792, RFC 1122 3.2.2.6)', () => {
     const s = setup();
     learnPeer(s);
     const m = icmpEcho(1, 1, patternBytes(8));
-    m[10]! ^= 0xff;
+    m[10] ^= 0xff;
     s.rx(ipv4Frame(OUR_MAC, PEER_MAC, PEER_IP, OUR_IP, IPPROTO_ICMP, m));
     expect(s.wire.take()).toHaveLength(0);
     expect(s.counters[C.drop_icmp_checksum]).toBe(1);
@@ -206,17 +206,17 @@ describe('next-hop resolution (RFC 1122 2.3.2)', () => {
     s.rx(ipv4Frame(OUR_MAC, PEER_MAC, PEER_IP, OUR_IP, IPPROTO_ICMP, icmpEcho(1, 1, patternBytes(16))), 0);
     let out = s.wire.take();
     expect(out).toHaveLength(1);
-    expect(ethType(out[0]!, 0)).toBe(ETHERTYPE_ARP);
-    expect([arpOp(out[0]!, 14), arpTpa(out[0]!, 14)]).toEqual([1, PEER_IP]);
+    expect(ethType(out[0], 0)).toBe(ETHERTYPE_ARP);
+    expect([arpOp(out[0], 14), arpTpa(out[0], 14)]).toEqual([1, PEER_IP]);
     expect(s.host.nextDeadline()).toBe(1000);
     s.host.poll(1000);
     expect(s.wire.take()).toHaveLength(1); // second request
     s.rx(arpFrame(OUR_MAC, 2, PEER_MAC, PEER_IP, OUR_MAC, OUR_IP), 1200);
     out = s.wire.take();
     expect(out).toHaveLength(1);
-    expect(ethType(out[0]!, 0)).toBe(ETHERTYPE_IPV4);
-    expect(ethDst(out[0]!, 0)).toBe(PEER_MAC);
-    expect(out[0]![34]).toBe(0); // the echo reply
+    expect(ethType(out[0], 0)).toBe(ETHERTYPE_IPV4);
+    expect(ethDst(out[0], 0)).toBe(PEER_MAC);
+    expect(out[0][34]).toBe(0); // the echo reply
   });
 
   it('gives up after 3 requests and drops what waited (counted)', () => {
@@ -250,8 +250,8 @@ describe('next-hop resolution (RFC 1122 2.3.2)', () => {
     learnPeer(g);
     g.rx(ipv4Frame(OUR_MAC, PEER_MAC, far, OUR_IP, IPPROTO_ICMP, icmpEcho(1, 1, patternBytes(8))));
     const [f] = g.wire.take();
-    expect(ethDst(f!, 0)).toBe(PEER_MAC);
-    expect(ipDst(f!, 14)).toBe(far);
+    expect(ethDst(f, 0)).toBe(PEER_MAC);
+    expect(ipDst(f, 14)).toBe(far);
   });
 });
 
@@ -263,10 +263,10 @@ describe('UDP (RFC 768, RFC 1122 4.1.3)', () => {
     s.rx(ipv4Frame(OUR_MAC, PEER_MAC, PEER_IP, OUR_IP, IPPROTO_UDP, udpDatagram(PEER_IP, OUR_IP, 40000, 7, data)));
     const [f] = s.wire.take();
     const u = 34;
-    expect([udpSrcPort(f!, u), udpDstPort(f!, u)]).toEqual([7, 40000]);
-    expect(udpChecksumValid(f!, u, f!.length - u, OUR_IP, PEER_IP)).toBe(true);
-    expect(f![u + 6]! << 8 | f![u + 7]!).not.toBe(0);
-    expect(new TextDecoder().decode(f!.subarray(u + 8))).toBe('hello\n');
+    expect([udpSrcPort(f, u), udpDstPort(f, u)]).toEqual([7, 40000]);
+    expect(udpChecksumValid(f, u, f.length - u, OUR_IP, PEER_IP)).toBe(true);
+    expect(f[u + 6] << 8 | f[u + 7]).not.toBe(0);
+    expect(new TextDecoder().decode(f.subarray(u + 8))).toBe('hello\n');
   });
 
   it('echoes a 4000-byte datagram that arrives fragmented, fragmenting the answer', () => {
@@ -288,9 +288,9 @@ describe('UDP (RFC 768, RFC 1122 4.1.3)', () => {
     s.rx(dgram);
     const [f] = s.wire.take();
     const icmp = 34;
-    expect([f![icmp], f![icmp + 1]]).toEqual([3, 3]);
-    expect(internetChecksum(f!, icmp, f!.length - icmp)).toBe(0);
-    expect(Buffer.from(f!.subarray(icmp + 8))).toEqual(Buffer.from(dgram.subarray(14)));
+    expect([f[icmp], f[icmp + 1]]).toEqual([3, 3]);
+    expect(internetChecksum(f, icmp, f.length - icmp)).toBe(0);
+    expect(Buffer.from(f.subarray(icmp + 8))).toEqual(Buffer.from(dgram.subarray(14)));
     expect(s.counters[C.drop_udp_no_port]).toBe(1);
     expect(s.counters[C.icmp_unreachable_tx]).toBe(1);
   });
@@ -318,7 +318,7 @@ describe('UDP (RFC 768, RFC 1122 4.1.3)', () => {
     const s = setup();
     learnPeer(s);
     const u = udpDatagram(PEER_IP, OUR_IP, 40000, 7, patternBytes(10));
-    u[9]! ^= 1;
+    u[9] ^= 1;
     s.rx(ipv4Frame(OUR_MAC, PEER_MAC, PEER_IP, OUR_IP, IPPROTO_UDP, u));
     const v = udpDatagram(PEER_IP, OUR_IP, 40000, 7, patternBytes(10));
     v[5] = 200; // length beyond the IP payload
@@ -339,7 +339,7 @@ describe('sharding of reassembled datagrams', () => {
     for (const fr of fragmentFrames(OUR_MAC, PEER_MAC, PEER_IP, OUR_IP, IPPROTO_UDP, udpDatagram(PEER_IP, OUR_IP, 40002, 7, data), 1500, 9)) s.rx(fr);
     expect(s.wire.take()).toHaveLength(0);
     expect(s.foreign).toHaveLength(1);
-    expect(ipTotalLength(s.foreign[0]!, 0)).toBe(20 + 8 + 3000);
+    expect(ipTotalLength(s.foreign[0], 0)).toBe(20 + 8 + 3000);
     const o = setup({ shardIndex: owner, shardCount: 4, answersArp: false });
     learnPeer(o);
     for (const fr of fragmentFrames(OUR_MAC, PEER_MAC, PEER_IP, OUR_IP, IPPROTO_UDP, udpDatagram(PEER_IP, OUR_IP, 40002, 7, data), 1500, 9)) o.rx(fr);
@@ -361,7 +361,7 @@ describe('bad input is dropped and counted by reason, never thrown', () => {
     const v6 = good(); v6[12] = 0x86; v6[13] = 0xdd;
     s.rx(v6);
     expect(s.counters[C.drop_eth_unknown_type]).toBe(1);
-    const badSum = good(); badSum[14 + 10]! ^= 0xff;
+    const badSum = good(); badSum[14 + 10] ^= 0xff;
     s.rx(badSum);
     expect(s.counters[C.drop_ipv4_checksum]).toBe(1);
     const ihl = good(); ihl[14] = 0x44;

@@ -104,7 +104,7 @@ describe('CaptureDevice', () => {
       [5, CAPTURE_TX, 14 + 20 + 8 + 50],
       [7, CAPTURE_TX, 14 + 20 + 8 + 70],
     ]);
-    expect(recs[2]!.bytes).toEqual(udp(30, 3));
+    expect(recs[2].bytes).toEqual(udp(30, 3));
     expect(recs.every((x) => x.origLen === x.bytes.length)).toBe(true);
     expect(io.counters[C.pcap_frames]).toBe(3);
     expect(worker.counters[C.pcap_frames]).toBe(2);
@@ -114,15 +114,15 @@ describe('CaptureDevice', () => {
     const r = rig({ snaplen: 64 });
     r.send([udp(1000)]);
     const [rec] = drain(new CaptureMerger([r.ring]));
-    expect(rec!.bytes).toEqual(udp(1000).subarray(0, 64));
-    expect(rec!.origLen).toBe(14 + 20 + 8 + 1000);
+    expect(rec.bytes).toEqual(udp(1000).subarray(0, 64));
+    expect(rec.origLen).toBe(14 + 20 + 8 + 1000);
   });
 
   it('records a TX super-frame as the segments the device cuts, each with valid IPv4 and TCP checksums', () => {
     const r = rig({ snaplen: 262144 });
     const f = tcpSuperFrame(SRC, DST, 5000);
     r.send([f], tcpOffload(1448));
-    expect(r.inner.sent[0]!.bytes).toEqual(f); // the device got the super-frame as it was
+    expect(r.inner.sent[0].bytes).toEqual(f); // the device got the super-frame as it was
     const recs = drain(new CaptureMerger([r.ring]));
     expect(recs.map((x) => x.bytes.length)).toEqual([54 + 1448, 54 + 1448, 54 + 1448, 54 + 656]);
     for (const [i, x] of recs.entries()) {
@@ -137,8 +137,8 @@ describe('CaptureDevice', () => {
     r.send([tcpSuperFrame(SRC, DST, 300)], tcpOffload(0));
     r.recv([tcpSuperFrame(DST, SRC, 200)], RX_CSUM_PARTIAL);
     const recs = drain(new CaptureMerger([r.ring]));
-    expect(tcpChecksumValid(recs[0]!.bytes, 34, 20 + 300, SRC, DST)).toBe(true);
-    expect(tcpChecksumValid(recs[1]!.bytes, 34, 20 + 200, DST, SRC)).toBe(true);
+    expect(tcpChecksumValid(recs[0].bytes, 34, 20 + 300, SRC, DST)).toBe(true);
+    expect(tcpChecksumValid(recs[1].bytes, 34, 20 + 200, DST, SRC)).toBe(true);
     expect(tcpChecksumValid(tcpSuperFrame(DST, SRC, 200), 34, 220, DST, SRC)).toBe(false); // it was partial
   });
 
@@ -150,7 +150,7 @@ describe('CaptureDevice', () => {
     for (let k = 0; k < 4; k++) sent += r.send(frames.slice(k * 50, k * 50 + 50));
     expect(sent).toBe(200);
     expect(r.inner.sent.length).toBe(200);
-    const kept = r.counters[C.pcap_frames]!;
+    const kept = r.counters[C.pcap_frames];
     expect(kept).toBeGreaterThan(100);
     expect(r.counters[C.pcap_dropped]).toBe(200 - kept);
     expect(ringStats(r.ring).fullDrops).toBe(200 - kept);
@@ -171,8 +171,8 @@ describe('CaptureMerger', () => {
     a.at(30);
     for (let k = 0; k < 3; k++) a.send(Array.from({ length: 50 }, () => udp(1400, 30)));
     const rest = drain(m);
-    expect(rest[0]!.t).toBe(20);
-    expect(rest[0]!.bytes).toEqual(udp(100, 20));
+    expect(rest[0].t).toBe(20);
+    expect(rest[0].bytes).toEqual(udp(100, 20));
     expect(rest.slice(1).every((x) => x.t === 30)).toBe(true);
   });
 
@@ -196,8 +196,8 @@ describe('PcapWriter snapshot length and rotation', () => {
     const bytes = new Uint8Array(readFileSync(path));
     expect(new DataView(bytes.buffer).getUint32(16, true)).toBe(100);
     const [rec] = readPcap(bytes);
-    expect(rec!.frame.length).toBe(100);
-    expect(rec!.origLen).toBe(542);
+    expect(rec.frame.length).toBe(100);
+    expect(rec.origLen).toBe(542);
   });
 
   it('rotates into FILE.1, FILE.2, … before a record would pass the size, each file complete', () => {
@@ -211,7 +211,7 @@ describe('PcapWriter snapshot length and rotation', () => {
     const per = [0, 1, 2].map((k) => readPcap(new Uint8Array(readFileSync(pcapFileName(path, k)))));
     expect(per.map((p) => p.length)).toEqual([3, 3, 2]);
     expect(per.flat().map((r) => Math.round(r.timeMs))).toEqual([1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007]);
-    expect(per.flat()[7]!.frame).toEqual(udp(500, 8));
+    expect(per.flat()[7].frame).toEqual(udp(500, 8));
     expect(readFileSync(path).length).toBe(24 + 3 * (16 + 542));
   });
 

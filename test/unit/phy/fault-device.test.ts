@@ -64,12 +64,12 @@ function rig(spec: string, stream = 0) {
       const b = new FrameBatch(new Uint8Array(1 << 20), capacity);
       const n = dev.receive(b, capacity, timeoutMs);
       return Array.from({ length: Math.max(0, n) }, (_, i) => ({
-        bytes: b.buf.slice(b.offsets[i]!, b.offsets[i]! + b.lens[i]!),
-        rxFlags: b.rxFlags[i]!,
+        bytes: b.buf.slice(b.offsets[i], b.offsets[i] + b.lens[i]),
+        rxFlags: b.rxFlags[i],
       }));
     },
     sentIndexes: () => inner.sent.map((s) => indexOf(s.bytes)),
-    count: (name: keyof typeof C) => counters[C[name]]!,
+    count: (name: keyof typeof C) => counters[C[name]],
   };
 }
 
@@ -81,7 +81,7 @@ function sendNumbered(r: ReturnType<typeof rig>, n: number): void {
 /** Bits that differ between two equal-length arrays. */
 function bitDiff(a: Uint8Array, b: Uint8Array): Array<[number, number]> {
   const out: Array<[number, number]> = [];
-  for (let i = 0; i < a.length; i++) for (let bit = 0; bit < 8; bit++) if (((a[i]! ^ b[i]!) >> bit) & 1) out.push([i, bit]);
+  for (let i = 0; i < a.length; i++) for (let bit = 0; bit < 8; bit++) if (((a[i] ^ b[i]) >> bit) & 1) out.push([i, bit]);
   return out;
 }
 
@@ -183,7 +183,7 @@ describe('FaultDevice: each fault', () => {
     r.at(2020);
     const got = r.recv();
     expect(got.map((f) => indexOf(f.bytes))).toEqual([7]);
-    expect(got[0]!.rxFlags).toBe(RX_CSUM_VERIFIED); // flags travel with the frame
+    expect(got[0].rxFlags).toBe(RX_CSUM_VERIFIED); // flags travel with the frame
     expect(r.count('fault_rx_delayed')).toBe(1);
   });
 
@@ -201,13 +201,13 @@ describe('FaultDevice: each fault', () => {
     const r = rig('tx.corrupt=100%,seed=11');
     const f = tcpSuperFrame(SRC, DST, 300);
     r.send([f], tcpOffload(0));
-    const out = r.inner.sent[0]!;
+    const out = r.inner.sent[0];
     expect(out.csumStart).toBe(-1);
     const good = f.slice();
     completeChecksum(good, 0, good.length, 34, 16);
     const d = bitDiff(good, out.bytes);
     expect(d.length).toBe(1);
-    expect(d[0]![0]).toBeGreaterThanOrEqual(14);
+    expect(d[0][0]).toBeGreaterThanOrEqual(14);
     const ipOk = internetChecksum(out.bytes, 14, 20) === 0;
     const tcpOk = tcpChecksumValid(out.bytes, 34, 320, SRC, DST);
     expect(ipOk && tcpOk).toBe(false);
@@ -230,10 +230,10 @@ describe('FaultDevice: each fault', () => {
     const f = tcpSuperFrame(DST, SRC, 400);
     r.inner.incoming.push({ bytes: f, rxFlags: RX_CSUM_PARTIAL });
     const [got] = r.recv();
-    expect(got!.rxFlags).toBe(0);
+    expect(got.rxFlags).toBe(0);
     const good = f.slice();
     completeL4Checksum(good, 0, good.length);
-    expect(bitDiff(good, got!.bytes).length).toBe(1);
+    expect(bitDiff(good, got.bytes).length).toBe(1);
     expect(r.count('fault_rx_corrupted')).toBe(1);
   });
 
@@ -241,7 +241,7 @@ describe('FaultDevice: each fault', () => {
     const r = rig('corrupt=100%');
     const arp = arpFrame(0xffffffffffff, ARP_OP_REQUEST, 2, SRC, 0, DST);
     r.send([arp]);
-    expect(r.inner.sent[0]!.bytes).toEqual(arp);
+    expect(r.inner.sent[0].bytes).toEqual(arp);
     expect(r.count('fault_tx_corrupted')).toBe(0);
   });
 });
@@ -281,6 +281,6 @@ describe('FaultDevice: bounds and hand-over', () => {
     const r = rig('rx.drop=100%');
     const f = patternBytes(60, 3);
     r.send([f]);
-    expect(r.inner.sent[0]!.bytes).toEqual(f);
+    expect(r.inner.sent[0].bytes).toEqual(f);
   });
 });

@@ -32,9 +32,9 @@ function recv(link: MemoryLink, to: 'A' | 'B', max = 64) {
   const b = new FrameBatch(new Uint8Array(1 << 18), 64);
   const n = dev.receive(b, max, 0);
   return Array.from({ length: n }, (_, i) => ({
-    bytes: b.buf.slice(b.offsets[i]!, b.offsets[i]! + b.lens[i]!),
-    rxFlags: b.rxFlags[i]!,
-    segSize: b.segSize[i]!,
+    bytes: b.buf.slice(b.offsets[i], b.offsets[i] + b.lens[i]),
+    rxFlags: b.rxFlags[i],
+    segSize: b.segSize[i],
   }));
 }
 
@@ -98,9 +98,9 @@ describe('MemoryLink', () => {
     o.csumOffset = 6;
     send(link, 'A', [ipv4Frame(2, 1, SRC, DST, IPPROTO_UDP, partial)], o);
     const [f] = recv(link, 'B');
-    expect(f!.rxFlags).toBe(0);
-    expect(udpChecksumValid(f!.bytes, 34, u.length, SRC, DST)).toBe(true);
-    expect([...f!.bytes.subarray(34)]).toEqual([...u]);
+    expect(f.rxFlags).toBe(0);
+    expect(udpChecksumValid(f.bytes, 34, u.length, SRC, DST)).toBe(true);
+    expect([...f.bytes.subarray(34)]).toEqual([...u]);
   });
 
   it("'wire' delivery cuts a TCP super-frame into MSS segments with their own sequence numbers, flags and checksums", () => {

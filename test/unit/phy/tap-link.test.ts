@@ -36,7 +36,7 @@ function scriptedTap(vnetHdr: boolean) {
     writeBatch(buf, offsets, lens, first, count, vnet, errors) {
       expect(errors.length).toBeGreaterThanOrEqual(2);
       for (let i = first; i < first + count; i++) {
-        writes.push({ hdr: vnet ? [...vnet.subarray(i * 10, i * 10 + 10)] : null, frame: [...buf.subarray(offsets[i]!, offsets[i]! + lens[i]!)] });
+        writes.push({ hdr: vnet ? [...vnet.subarray(i * 10, i * 10 + 10)] : null, frame: [...buf.subarray(offsets[i], offsets[i] + lens[i])] });
       }
       return count;
     },
@@ -109,7 +109,7 @@ describe('TapLink', () => {
     expect(b.count).toBe(3);
     expect([...b.rxFlags.subarray(0, 3)]).toEqual([RX_CSUM_PARTIAL | RX_GSO, RX_CSUM_VERIFIED, 0]);
     expect([...b.segSize.subarray(0, 3)]).toEqual([1448, 0, 0]);
-    expect([...b.buf.subarray(b.offsets[2]!, b.offsets[2]! + b.lens[2]!)]).toEqual(frame(0x0806, 3));
+    expect([...b.buf.subarray(b.offsets[2], b.offsets[2] + b.lens[2])]).toEqual(frame(0x0806, 3));
   });
 
   it('receive takes at most `max` frames', () => {
@@ -118,6 +118,6 @@ describe('TapLink', () => {
     for (let i = 0; i < 5; i++) t.toRead.push({ hdr: [], frame: frame(0x0800, i) });
     const b = new FrameBatch(new Uint8Array(1 << 16), 8);
     expect(link.receive(b, 2, 0)).toBe(2);
-    expect(t.calls[0]!.maxCount).toBe(2);
+    expect(t.calls[0].maxCount).toBe(2);
   });
 });

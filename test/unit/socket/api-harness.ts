@@ -57,7 +57,7 @@ export function request(
   return new Promise((resolve, reject) => {
     const req = http.request({
       host: OUR_IP_STR, port: 80, method: opts.method ?? 'GET', path: opts.path, headers: opts.headers,
-      ...(opts.agent ? { agent: opts.agent } : { createConnection: () => api.net.connect({ host: OUR_IP_STR, port: 80 }) as never }),
+      ...(opts.agent ? { agent: opts.agent } : { createConnection: () => api.net.connect({ host: OUR_IP_STR, port: 80 }) }),
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (d: Buffer) => chunks.push(d));

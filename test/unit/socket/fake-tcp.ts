@@ -252,7 +252,7 @@ export class FakeLink {
     while (!src.closed && !dst.closed && src.queued > 0) {
       const room = this.rcvWindow - dst.unconsumed;
       if (room <= 0) break;
-      const head = src.sendQ[0]!;
+      const head = src.sendQ[0];
       const n = Math.min(head.length, room, this.mss);
       const off = 7;
       head.copy(this.scratch, off, 0, n);

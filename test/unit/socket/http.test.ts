@@ -94,8 +94,8 @@ describe('HTTP service over our sockets (Node http client ⇄ Node http server)'
     }
     expect(bad).toBe(-1);
     // Client and server both closed gracefully (no RST).
-    await waitFor(() => tcp.links[0]!.a.closed && tcp.links[0]!.b.closed, { what: 'both ends closed' });
-    expect(tcp.links[0]!.a.aborted || tcp.links[0]!.b.aborted).toBe(false);
+    await waitFor(() => tcp.links[0].a.closed && tcp.links[0].b.closed, { what: 'both ends closed' });
+    expect(tcp.links[0].a.aborted || tcp.links[0].b.aborted).toBe(false);
   });
 
   it('GET /bytes across the period and chunk boundaries, and /bytes/0', async () => {
@@ -125,7 +125,7 @@ describe('HTTP service over our sockets (Node http client ⇄ Node http server)'
     const got = await new Promise<{ status: number; len: string | undefined; received: number; req: http.ClientRequest }>((resolve) => {
       const req = http.request({
         host: OUR_IP_STR, port: 80, path: `/bytes/${BYTES_MAX}`,
-        createConnection: () => api.net.connect({ host: OUR_IP_STR, port: 80 }) as never,
+        createConnection: () => api.net.connect({ host: OUR_IP_STR, port: 80 }),
       }, (res) => {
         let received = 0;
         res.on('data', (d: Buffer) => {
@@ -142,7 +142,7 @@ describe('HTTP service over our sockets (Node http client ⇄ Node http server)'
     expect(got.status).toBe(200);
     expect(got.len).toBe(String(BYTES_MAX));
     got.req.destroy();
-    const link = tcp.links[0]!;
+    const link = tcp.links[0];
     await tcp.quiet(); // the reset went through and whatever the server would do after it has happened
     expect(link.b.closed).toBe(true);
     expect(link.b.callsAfterClose).toBe(0); // the server stopped writing
@@ -162,8 +162,8 @@ describe('HTTP service over our sockets (Node http client ⇄ Node http server)'
     expect(r2.socket).toBe(r1.socket);
     expect(created.length).toBe(1);
     expect(tcp.links.length).toBe(1);
-    expect(tcp.links[0]!.b.noDelay).toBe(true); // http.Server's noDelay default
-    expect(tcp.links[0]!.a.keepAlive).toEqual([true, 1000]); // the agent's keepAliveMsecs
+    expect(tcp.links[0].b.noDelay).toBe(true); // http.Server's noDelay default
+    expect(tcp.links[0].a.keepAlive).toEqual([true, 1000]); // the agent's keepAliveMsecs
     expect(r2.body.toString()).toContain('<td>http_requests</td><td>2</td>');
     expect(r2.body.toString()).toContain('<td>http_connections</td><td>1</td>');
     agent.destroy();
@@ -207,7 +207,7 @@ describe('HTTP service over our sockets (Node http client ⇄ Node http server)'
     s.write('NOT HTTP AT ALL\r\n\r\n');
     await new Promise((r) => s.on('end', r));
     expect(Buffer.concat(chunks).toString()).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
-    await waitFor(() => tcp.links[0]!.b.closed, { what: 'the server to close the connection' });
+    await waitFor(() => tcp.links[0].b.closed, { what: 'the server to close the connection' });
   });
 });
 
@@ -231,7 +231,7 @@ describe('api.http server lifecycle', () => {
     await clientEnded; // the idle connection got a FIN
     expect(await closed).toBeUndefined();
     expect(events).toEqual(['listening', 'close']);
-    expect(tcp.links[0]!.b.aborted).toBe(false);
+    expect(tcp.links[0].b.aborted).toBe(false);
     expect(() => server.listen(8080)).toThrow(/kernel socket/);
     agent.destroy();
   });
@@ -250,7 +250,7 @@ describe('api.http server lifecycle', () => {
     expect(ended).not.toHaveBeenCalled();
     await vi.advanceTimersByTimeAsync(1);
     await waitFor(() => ended.mock.calls.length === 1, { what: "the client's 'end'" });
-    const link = tcp.links[0]!;
+    const link = tcp.links[0];
     expect(link.b.finQueued).toBe(true);
     expect(link.b.aborted).toBe(false);
     agent.destroy();

@@ -21,9 +21,9 @@ export function apiOf(h: Host) {
  * not a wait: tests wait on states with waitFor.
  */
 export function drive(pair: TcpPair) {
-  let done = false;
+  const stop = new AbortController();
   const loop = (async () => {
-    while (!done) {
+    while (!stop.signal.aborted) {
       const until = pair.now + 5;
       pair.run(until);
       pair.now = Math.max(pair.now, until); // run() does not advance an idle clock by itself
@@ -31,7 +31,7 @@ export function drive(pair: TcpPair) {
     }
   })();
   return async () => {
-    done = true;
+    stop.abort();
     await loop;
   };
 }

@@ -68,7 +68,7 @@ describe('socket API over the real TCP core', () => {
     await stop();
     expect([...pair.a.tcp.connections()].length).toBe(0);
     expect([...pair.b.tcp.connections()].length).toBe(0);
-    expect(pair.countersA[C.tcp_resets_tx]! + pair.countersB[C.tcp_resets_tx]!).toBe(0);
+    expect(pair.countersA[C.tcp_resets_tx] + pair.countersB[C.tcp_resets_tx]).toBe(0);
   });
 
   it('a paused reader closes the real receive window; resuming delivers every byte', async () => {

@@ -44,7 +44,7 @@ describe('echo (RFC 862)', () => {
     await got.ended;
     expect(got.bytes().equals(data)).toBe(true);
     expect(await got.closed).toBe(false);
-    expect(tcp.links[0]!.a.aborted || tcp.links[0]!.b.aborted).toBe(false);
+    expect(tcp.links[0].a.aborted || tcp.links[0].b.aborted).toBe(false);
   });
 
   it('a client that does not read its echoes stops the server reading (windows close)', async () => {
@@ -57,7 +57,7 @@ describe('echo (RFC 862)', () => {
     const data = randomBytes(100_000, 22);
     expect(c.write(data)).toBe(false); // one big write: the stream holds what TCP does not take
     await tcp.quiet(); // everything the links would move has moved
-    const link = tcp.links[0]!;
+    const link = tcp.links[0];
     // The client's window is full of echoes, the server holds the rest unread: its window closes too.
     expect(link.a.unconsumed).toBe(WINDOW);
     expect(link.b.unconsumed).toBe(WINDOW);
@@ -88,7 +88,7 @@ describe('discard (RFC 863)', () => {
     c.end(data);
     await got.ended;
     expect(got.bytes().length).toBe(0);
-    const link = tcp.links[0]!;
+    const link = tcp.links[0];
     expect(link.b.consumedTotal).toBe(1_000_000);
     expect(link.b.maxUnconsumed).toBeLessThanOrEqual(3000);
     expect(await got.closed).toBe(false);
@@ -115,7 +115,7 @@ describe('chargen (RFC 864)', () => {
     const c = api.net.connect({ host: OUR_IP_STR, port: 19 });
     c.pause();
     await tcp.quiet(); // the server wrote all it could
-    const link = tcp.links[0]!;
+    const link = tcp.links[0];
     // Not reading: the server is stuck at window + send buffer, its writes wait for 'drain'.
     expect(link.a.unconsumed).toBe(8000);
     expect(link.b.accepted).toBe(8000 + 4000);
@@ -144,7 +144,7 @@ describe('chargen (RFC 864)', () => {
     const c = api.net.connect({ host: OUR_IP_STR, port: 19 });
     await waitFor(() => c.bytesRead > 0, { what: 'the first chargen bytes' });
     c.resetAndDestroy();
-    const link = tcp.links[0]!;
+    const link = tcp.links[0];
     await tcp.quiet(); // the RST went through and whatever chargen would do after it has happened
     expect(link.b.closed).toBe(true);
     expect(link.a.aborted).toBe(true);

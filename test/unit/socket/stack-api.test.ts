@@ -44,12 +44,12 @@ describe('api.net.connect', () => {
     expect(stats.notifies - before).toBe(1); // connect + writes in one turn: one notification
     await waitFor(() => connected.length === 1 && accepted.length === 1, { what: 'the connect callback and the accept' });
     expect(c.connecting).toBe(false);
-    expect(accepted[0]!.remotePort).toBe(49152);
-    expect(accepted[0]!.localPort).toBe(5555);
-    await waitFor(() => accepted[0]!.bytesRead === 2, { what: 'the server to read 2 bytes' });
-    expect(tcp.links[0]!.b.delivered).toBe(2);
+    expect(accepted[0].remotePort).toBe(49152);
+    expect(accepted[0].localPort).toBe(5555);
+    await waitFor(() => accepted[0].bytesRead === 2, { what: 'the server to read 2 bytes' });
+    expect(tcp.links[0].b.delivered).toBe(2);
     c.destroy();
-    accepted[0]!.destroy();
+    accepted[0].destroy();
   });
 
   it('ECONNREFUSED when nothing listens: error like Node, then close(true)', async () => {
@@ -114,10 +114,10 @@ describe('TcpServer', () => {
     expect(server.address()).toBe(null);
     await tcp.quiet(); // nothing more happens by itself
     expect(log).toEqual([]); // a connection is still open
-    accepted[0]!.resume();
+    accepted[0].resume();
     c.resume();
     c.end();
-    await waitFor(() => log.length === 1, { what: "the close callback" });
+    await waitFor(() => log.length === 1, { what: 'the close callback' });
     expect(log).toEqual(['cb:ok']);
     expect(counts).toEqual([1]);
     expect(server.connections).toBe(0);

@@ -29,7 +29,7 @@ function record(s: TcpSocket, name: string, log: string[]) {
   s.on('data', (d: Buffer) => chunks.push(d));
   for (const ev of ['end', 'finish', 'close', 'error']) {
     s.on(ev, (x?: unknown) => {
-      const extra = ev === 'close' ? `(${x})` : ev === 'error' ? `(${(x as { code?: string }).code})` : '';
+      const extra = ev === 'close' ? `(${String(x)})` : ev === 'error' ? `(${(x as { code?: string }).code})` : '';
       log.push(`${name}:${ev}${extra}`);
     });
   }

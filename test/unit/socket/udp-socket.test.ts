@@ -59,8 +59,8 @@ describe('UdpSocket', () => {
     const frame = rx(40000, 5000, Buffer.from('ping 1'));
     frame.fill(0); // the core's buffer is reused: the message must be a copy
     expect(msgs.length).toBe(1);
-    expect(msgs[0]![0].toString()).toBe('ping 1');
-    expect(msgs[0]![1]).toEqual({ address: '10.10.0.3', family: 'IPv4', port: 40000, size: 6 });
+    expect(msgs[0][0].toString()).toBe('ping 1');
+    expect(msgs[0][1]).toEqual({ address: '10.10.0.3', family: 'IPv4', port: 40000, size: 6 });
     const before = stats.notifies;
     const results: Array<[Error | null, number]> = [];
     s.send('pong', 40000, '10.10.0.3', (e, n) => results.push([e, n]));
@@ -91,7 +91,7 @@ describe('UdpSocket', () => {
     expect(() => a.send('x', 0, '10.10.0.3')).toThrow(RangeError);
   });
 
-  it('bind() without a port and send() on an unbound socket take ephemeral ports', async () => {
+  it('bind() without a port and send() on an unbound socket take ephemeral ports', () => {
     const { api, sent } = setup();
     const a = api.dgram.createSocket('udp4').bind();
     const pa = a.address().port;
@@ -117,9 +117,9 @@ describe('UdpSocket', () => {
     expect(host.counters[C.drop_udp_no_port]).toBe(1);
     const frames = wire.take();
     expect(frames.length).toBe(1);
-    expect(ipProtocol(frames[0]!, ETH_HEADER_LEN)).toBe(1); // ICMP port unreachable
-    expect(frames[0]![ETH_HEADER_LEN + 20]).toBe(3); // destination unreachable
-    expect(frames[0]![ETH_HEADER_LEN + 21]).toBe(3); // port
+    expect(ipProtocol(frames[0], ETH_HEADER_LEN)).toBe(1); // ICMP port unreachable
+    expect(frames[0][ETH_HEADER_LEN + 20]).toBe(3); // destination unreachable
+    expect(frames[0][ETH_HEADER_LEN + 21]).toBe(3); // port
   });
 
   it('throws ERR_SOCKET_DGRAM_NOT_RUNNING after close', () => {
@@ -133,7 +133,7 @@ describe('UdpSocket', () => {
 
   it('the udp-echo service answers each datagram from port 7', async () => {
     const { api, rx, sent } = setup();
-    await BUILTIN_SERVICES['udp-echo']!(api);
+    await BUILTIN_SERVICES['udp-echo'](api);
     rx(33333, 7, Buffer.from('echo me'));
     rx(33334, 7, Buffer.alloc(3000, 0x5a)); // fragmented on the way out
     const out = sent();

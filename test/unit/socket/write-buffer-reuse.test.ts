@@ -36,7 +36,7 @@ async function download(fault: Fault | null): Promise<{ got: Buffer; retransmits
     c.on('error', reject);
   });
   await stop();
-  return { got: Buffer.concat(chunks), retransmits: pair.countersB[C.tcp_retransmits]! };
+  return { got: Buffer.concat(chunks), retransmits: pair.countersB[C.tcp_retransmits] };
 }
 
 describe('write(buf, cb): the buffer is the application\'s again once cb has run', () => {

@@ -51,12 +51,12 @@ function kernelSegment(frame: Uint8Array, h: NonNullable<OffloadRecord>, src: nu
     f.set(payload.subarray(off, off + n), tcp + thl);
     const tl = hl + thl + n;
     f[ip + 2] = tl >> 8; f[ip + 3] = tl & 0xff;
-    const id = (((frame[ip + 4]! << 8) | frame[ip + 5]!) + i) & 0xffff;
+    const id = (((frame[ip + 4] << 8) | frame[ip + 5]) + i) & 0xffff;
     f[ip + 4] = id >> 8; f[ip + 5] = id & 0xff;
     fillIpv4Checksum(f, ip);
     const seq = (seq0 + off) >>> 0;
     f[tcp + 4] = seq >>> 24; f[tcp + 5] = (seq >>> 16) & 0xff; f[tcp + 6] = (seq >>> 8) & 0xff; f[tcp + 7] = seq & 0xff;
-    if (!last) f[tcp + 13]! &= ~(TCP_FIN | TCP_PSH);
+    if (!last) f[tcp + 13] &= ~(TCP_FIN | TCP_PSH);
     fillTcpChecksum(f, tcp, thl + n, src, dst);
     segs.push(f);
   }
@@ -109,7 +109,7 @@ describe('TCP with transmit offload', () => {
         }
         now += 0.1;
         fa.forEach((f, i) => {
-          const h = sent[i]!.offload;
+          const h = sent[i].offload;
           if (f[23] === 6 && h !== null) {
             if (h.segSize > 0) superFrames++;
             largest = Math.max(largest, f.length);
@@ -153,15 +153,15 @@ describe('TCP over the in-memory link with offload', () => {
       const { client, server, s, c } = pair.connect(9);
       /** Sends `data` from one end alone; returns the sender's bytes per segment written. */
       const oneWay = (from: typeof client, counters: typeof pair.countersA, data: Uint8Array): number => {
-        const seg0 = counters[C.tcp_segments_tx]!;
-        const bytes0 = counters[C.tcp_tx_bytes]!;
+        const seg0 = counters[C.tcp_segments_tx];
+        const bytes0 = counters[C.tcp_tx_bytes];
         let off = 0;
         for (let i = 0; i < 10_000 && off < data.length; i++) {
           off += from.send(data.subarray(off));
           pair.run(pair.now + 50);
         }
         pair.run();
-        return (counters[C.tcp_tx_bytes]! - bytes0) / (counters[C.tcp_segments_tx]! - seg0);
+        return (counters[C.tcp_tx_bytes] - bytes0) / (counters[C.tcp_segments_tx] - seg0);
       };
       const up = patternBytes(3_000_000, 11);
       const down = patternBytes(3_000_000, 12);

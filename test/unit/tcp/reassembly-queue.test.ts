@@ -18,7 +18,7 @@ const stream = (n: number, from = 0): Uint8Array => Uint8Array.from({ length: n 
 /** Collects what drain() delivers. */
 function collector(): { out: number[]; deliver: (b: Uint8Array, off: number, len: number) => void } {
   const out: number[] = [];
-  return { out, deliver: (b, off, len) => { for (let i = 0; i < len; i++) out.push(b[off + i]!); } };
+  return { out, deliver: (b, off, len) => { for (let i = 0; i < len; i++) out.push(b[off + i]); } };
 }
 
 /** Inserts stream bytes [from, to) (offsets from base) as one segment. */
@@ -30,7 +30,7 @@ function sack(q: ReassemblyQueue, max = 4): number[][] {
   const o = new Uint32Array(2 * max);
   const n = q.sackBlocks(o, max);
   const r: number[][] = [];
-  for (let i = 0; i < n; i++) r.push([o[2 * i]!, o[2 * i + 1]!]);
+  for (let i = 0; i < n; i++) r.push([o[2 * i], o[2 * i + 1]]);
   return r;
 }
 
@@ -218,7 +218,7 @@ describe('ReassemblyQueue: property', () => {
           // A full cover (cut at random points) plus random extra segments (duplicates, overlaps).
           const segs: Array<[number, number]> = [];
           for (let at = 0, i = 0; at < n; i++) {
-            const len = 1 + (keys[i % keys.length]! % 500);
+            const len = 1 + (keys[i % keys.length] % 500);
             segs.push([at, Math.min(n, at + len)]);
             at += len;
           }
@@ -227,14 +227,14 @@ describe('ReassemblyQueue: property', () => {
             segs.push([from, Math.min(n, from + len)]);
           }
           // Shuffle deterministically by the keys.
-          const order = segs.map((sg, i) => ({ sg, k: keys[i % keys.length]! ^ (i * 2654435761) })).sort((a, b) => a.k - b.k || a.sg[0] - b.sg[0]);
+          const order = segs.map((sg, i) => ({ sg, k: keys[i % keys.length] ^ (i * 2654435761) })).sort((a, b) => a.k - b.k || a.sg[0] - b.sg[0]);
           const q = new ReassemblyQueue(1 << 20, 1000);
           const c = collector();
           let nxt = base >>> 0;
           order.forEach(({ sg: [from, to] }, i) => {
             const seq = seqAdd(base, from);
             const done = seqSub(nxt, base);
-            if (direct[i % direct.length]! && from <= done && to > done) {
+            if (direct[i % direct.length] && from <= done && to > done) {
               // The receiver's in-order path: deliver directly, then drain.
               c.deliver(data, done, to - done);
               nxt = seqAdd(base, to);

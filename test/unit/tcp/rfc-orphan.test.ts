@@ -11,7 +11,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TcpSocket } from '../../../src/socket/tcp-socket.js';
-import type { TcpConnection } from '../../../src/tcp/connection.js';
 import { DEFAULT_TCP_CONFIG } from '../../../src/tcp/tcp-config.js';
 import { T_FINWAIT2 } from '../../../src/tcp/timers.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TcpPeer, openFromPort, type PeerSide } from '../../helpers/tcp-peer.js';

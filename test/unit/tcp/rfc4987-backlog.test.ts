@@ -5,8 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { TcpConnectionHandle } from '../../../src/tcp/connection-handle.js';
-import type { TcpConnection } from '../../../src/tcp/connection.js';
-import { Recorder, TCP_ACK, TCP_PSH, TCP_RST, TCP_SYN, TcpPeer } from '../../helpers/tcp-peer.js';
+import { Recorder, TCP_ACK, TCP_PSH, TCP_RST, TCP_SYN, TcpPeer, asTcpConnection } from '../../helpers/tcp-peer.js';
 
 /** A listener with backlog 2 and two half-open connections from ports 1001, 1002. */
 function fullQueue() {
@@ -46,7 +45,7 @@ describe('RFC 4987 3.6 listen backlog and SYN cookies', () => {
     p.send({ flags: TCP_ACK | TCP_PSH, seq: 5001, ack: sa.seq + 1, window: 500, srcPort: 1003, payload: 'GET /', options: { ts: [p.tsVal(), sa.options.tsVal] } });
     expect(p.counter('tcp_syn_cookies_ok')).toBe(1);
     expect(accepted.length).toBe(1);
-    const c = accepted[0] as TcpConnection;
+    const c = asTcpConnection(accepted.at(0));
     expect(c.stateName).toBe('ESTABLISHED');
     expect(c.remotePort).toBe(1003);
     expect(c.snd.mss).toBe(1460 - 12);
@@ -55,7 +54,8 @@ describe('RFC 4987 3.6 listen backlog and SYN cookies', () => {
     expect(c.sackEnabled).toBe(true);
     expect(c.tsEnabled).toBe(true);
     // The data that came with the ACK is delivered.
-    expect((c.events as Recorder).bytes().toString()).toBe('GET /');
+    if (!(c.events instanceof Recorder)) throw new Error('the accepted connection has no Recorder');
+    expect(c.events.bytes().toString()).toBe('GET /');
     expect(p.counter('tcp_syn_queue')).toBe(2);
     expect(p.counter('tcp_connections')).toBe(3);
   });
@@ -65,7 +65,7 @@ describe('RFC 4987 3.6 listen backlog and SYN cookies', () => {
     p.send({ flags: TCP_SYN, seq: 5000, ack: 0, window: 64240, srcPort: 1003, options: { mss: 1400, sackPermitted: true, wscale: 7 } });
     const sa = p.expectSegment({ flags: TCP_SYN | TCP_ACK, dstPort: 1003 });
     p.send({ flags: TCP_ACK, seq: 5001, ack: sa.seq + 1, window: 500, srcPort: 1003 });
-    const c = accepted[0] as TcpConnection;
+    const c = asTcpConnection(accepted.at(0));
     expect(c.snd.mss).toBe(1300);
     expect(c.snd.wscale).toBe(0);
     expect(c.rcv.wscale).toBe(0);

@@ -7,7 +7,6 @@
  * 5.2; like Linux tcp_oow_rate_limited, segments carrying data or FIN are always ACKed).
  */
 import { describe, expect, it } from 'vitest';
-import type { TcpConnection } from '../../../src/tcp/connection.js';
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../../../src/tcp/tcp-config.js';
 import { TCP_ACK, TCP_RST, TCP_SYN, TcpPeer, openFromPort, type PeerSide } from '../../helpers/tcp-peer.js';
 

@@ -40,10 +40,10 @@ describe('RFC 6298 retransmission timer', () => {
     p.flush();
     const first = p.takeAll();
     expect(first.map((s) => s.payload.length)).toEqual([1460, 1460, 80]);
-    const t0 = first[0]!.at;
+    const t0 = first[0].at;
     const times: number[] = [];
     for (let i = 0; i < 4; i++) {
-      const r = p.expectSegment({ flags: TCP_ACK, seq: first[0]!.seq, payloadLen: 1460 }, 20_000);
+      const r = p.expectSegment({ flags: TCP_ACK, seq: first[0].seq, payloadLen: 1460 }, 20_000);
       times.push(r.at - t0);
       p.expectNothing(); // RFC 5681 3.1: after an RTO cwnd is one segment
     }

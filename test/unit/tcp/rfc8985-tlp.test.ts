@@ -42,7 +42,7 @@ describe('RFC 8985 7: tail loss probe', () => {
     expect(p.counter('tcp_loss_probes')).toBe(1);
     expect(p.counter('tcp_retransmits')).toBe(1);
     // Everything had arrived; only the ACK was lost. The probe's ACK covers it all.
-    p.sendAck({ ack: seqs[2]! + SEG });
+    p.sendAck({ ack: seqs[2] + SEG });
     p.expectNothing(p.now + 5000);
     expect(p.counter('tcp_rto_timeouts')).toBe(0);
     expect(conn.snd.cc.cwnd).toBeGreaterThanOrEqual(10 * SEG); // a probe is not a congestion event
@@ -55,7 +55,7 @@ describe('RFC 8985 7: tail loss probe', () => {
     const probe = p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: seqs[3], payloadLen: SEG }, 25);
     expect(probe.at - t0).toBe(20);
     // The peer got only the probe: a duplicate ACK with one SACK block.
-    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[3]!, seqs[3]! + SEG]] } });
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[3], seqs[3] + SEG]] } });
     const t = p.now;
     // cwnd = ssthresh = FlightSize/2 = 2 segments; the lost ones do not count in pipe.
     for (let i = 0; i < 2; i++) {
@@ -63,12 +63,12 @@ describe('RFC 8985 7: tail loss probe', () => {
       expect(r.at).toBe(t);
     }
     p.expectNothing();
-    p.sendAck({ ack: seqs[2], options: { sack: [[seqs[3]!, seqs[3]! + SEG]] } });
+    p.sendAck({ ack: seqs[2], options: { sack: [[seqs[3], seqs[3] + SEG]] } });
     p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: seqs[2], payloadLen: SEG });
     expect(p.counter('tcp_loss_probe_recoveries')).toBe(1);
     expect(p.counter('tcp_sack_recoveries')).toBe(1);
     expect(conn.snd.inRecovery).toBe(true);
-    p.sendAck({ ack: seqs[3]! + SEG });
+    p.sendAck({ ack: seqs[3] + SEG });
     expect(conn.snd.inRecovery).toBe(false);
     p.expectNothing(p.now + 5000);
     expect(p.counter('tcp_rto_timeouts')).toBe(0);
@@ -82,7 +82,7 @@ describe('RFC 8985 7: tail loss probe', () => {
     p.flush();
     const first = p.takeAll();
     expect(first).toHaveLength(10);
-    const next = first[9]!.seq + SEG;
+    const next = first[9].seq + SEG;
     p.expectSegment({ flags: TCP_ACK, seq: next, payloadLen: SEG }, 25);
     expect(p.counter('tcp_loss_probes')).toBe(1);
     expect(p.counter('tcp_retransmits')).toBe(0);
@@ -150,7 +150,7 @@ describe('lost retransmissions (RFC 6675 cannot see them; Linux tcp_mark_lost_re
     p.flush();
     const first = p.takeAll();
     expect(first).toHaveLength(10);
-    const s0 = first[0]!.seq;
+    const s0 = first[0].seq;
     let high = s0 + SEG; // the peer holds [s0 + SEG, high) and never the first two copies of s0
     let s0Copies = 1;
     let delivered = first.slice(1);

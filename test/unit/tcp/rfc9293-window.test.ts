@@ -69,7 +69,7 @@ describe('RFC 9293 3.8.6.2.2 receive window', () => {
     }
     expect(rec.bytes().length).toBe(16384);
     expect(windows.at(-1)).toBe(0);
-    for (let i = 1; i < windows.length; i++) expect(windows[i]!).toBeLessThan(windows[i - 1]!);
+    for (let i = 1; i < windows.length; i++) expect(windows[i]).toBeLessThan(windows[i - 1]);
     // Data beyond the zero window is not accepted: dropped and ACKed with window 0.
     p.send({ flags: TCP_ACK | TCP_PSH, payload: 'more' });
     p.expectSegment({ flags: TCP_ACK, ack: p.seq, window: 0 });

@@ -119,7 +119,7 @@ describe('SendBuffer (RFC 9293 3.3.1 send sequence space)', () => {
     const sb = new SendBuffer(1 << 20);
     const parts = [bytes(3000, 1), bytes(5000, 2), bytes(7000, 3)];
     for (const p of parts) sb.write(p);
-    const all = [...parts[0]!, ...parts[1]!, ...parts[2]!];
+    const all = [...parts[0], ...parts[1], ...parts[2]];
     expect(copyOut(sb, 2000, 10_000)).toEqual(all.slice(2000, 12_000));
     sb.ack(2500);
     expect(sb.length).toBe(12_500);

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { C } from '../../../src/base/counters.js';
-import type { TcpConnection } from '../../../src/tcp/connection.js';
 import { TcpPair } from '../../helpers/tcp-pair.js';
+import { asTcpConnection } from '../../helpers/tcp-peer.js';
 import { patternBytes } from '../../helpers/frames.js';
 
 function sendAll(conn: { send(b: Uint8Array): number }, data: Uint8Array, pair: TcpPair): void {
@@ -24,7 +24,7 @@ describe('TCP between two cores', () => {
     expect(c.connected).toBe(true);
     expect(client.stateName).toBe('ESTABLISHED');
     expect(server.stateName).toBe('ESTABLISHED');
-    const cc = client as TcpConnection;
+    const cc = asTcpConnection(client);
     expect(cc.tsEnabled).toBe(true);
     expect(cc.sackEnabled).toBe(true);
     expect(cc.snd.mss).toBe(1460 - 12);
@@ -104,7 +104,7 @@ describe('TCP between two cores', () => {
     const p = new TcpPair();
     const client = p.a.tcp.connect(0x0a000002, 9)!;
     const rec = { closed: '' as string | undefined, onConnect() {}, onData() {}, onEnd() {}, onWritable() {}, onClose(e?: string) { rec.closed = e ?? 'none'; } };
-    client.events = rec as never;
+    client.events = rec;
     p.run(p.now + 1000);
     expect(rec.closed).toBe('ECONNREFUSED');
     expect(p.countersB[C.tcp_resets_tx]).toBe(1);

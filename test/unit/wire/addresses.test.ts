@@ -5,7 +5,6 @@ import {
   formatIpv4,
   formatMac,
   ipv4InSubnet,
-  isMulticastMac,
   parseIpv4,
   parseMac,
   prefixMask,
@@ -58,13 +57,6 @@ describe('MAC text', () => {
     expect(formatMac(0x02000000000b)).toBe('02:00:00:00:00:0b');
     expect(formatMac(BROADCAST_MAC)).toBe('ff:ff:ff:ff:ff:ff');
     expect(formatMac(0)).toBe('00:00:00:00:00:00');
-  });
-  it('recognises group addresses by the I/G bit', () => {
-    expect(isMulticastMac(BROADCAST_MAC)).toBe(true);
-    expect(isMulticastMac(0x01005e000001)).toBe(true);
-    expect(isMulticastMac(0x333300000001)).toBe(true);
-    expect(isMulticastMac(0x02000000000a)).toBe(false);
-    expect(isMulticastMac(0xfe00000000ff)).toBe(false);
   });
 });
 

@@ -5,7 +5,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   adjustChecksum16,
-  adjustChecksum32,
   internetChecksum,
   onesSum,
   onesSumPortable,
@@ -18,11 +17,11 @@ function naive(b: Uint8Array, off: number, len: number, acc = 0): number {
   let s = acc;
   let i = off;
   for (; i + 1 < off + len; i += 2) {
-    s += (b[i]! << 8) | b[i + 1]!;
+    s += (b[i] << 8) | b[i + 1];
     if (s > 0xffff) s -= 0xffff;
   }
   if (i < off + len) {
-    s += b[i]! << 8;
+    s += b[i] << 8;
     if (s > 0xffff) s -= 0xffff;
   }
   return s;
@@ -66,7 +65,7 @@ describe('onesSum', () => {
       }
     }
     // A nonzero sum that is a multiple of 0xffff stays 0xffff, never 0.
-    const c = Uint8Array.from([0x80, 0x00, 0x7f, 0xff, ...new Array(40).fill(0)]);
+    const c = Uint8Array.from([0x80, 0x00, 0x7f, 0xff, ...new Array<number>(40).fill(0)]);
     expect(onesSum(c, 0, c.length)).toBe(0xffff);
   });
 
@@ -144,8 +143,8 @@ describe('onesSum', () => {
     const Real = globalThis.Uint32Array;
     let made = 0;
     class Counting extends Real {
-      constructor(...args: ConstructorParameters<Uint32ArrayConstructor>) {
-        super(...(args as [ArrayBuffer, number, number]));
+      constructor(buffer: ArrayBuffer, byteOffset?: number, length?: number) { // as checksum.ts makes its views
+        super(buffer, byteOffset, length);
         made++;
       }
     }
@@ -214,7 +213,7 @@ describe('RFC 1624 incremental update', () => {
     expect(adjustChecksum16(0xdd2f, 0x5555, 0x3285)).toBe(0x0000);
   });
 
-  it('matches a full recompute for 16-bit and 32-bit field changes', () => {
+  it('matches a full recompute for 16-bit field changes', () => {
     const next = prng(42);
     const b = new Uint8Array(40);
     for (let t = 0; t < 2000; t++) {
@@ -226,7 +225,7 @@ describe('RFC 1624 incremental update', () => {
       b[11] = c0;
       // 16-bit change at an even offset other than the checksum field
       const at = 2 * (6 + (next() % 14));
-      const oldW = (b[at]! << 8) | b[at + 1]!;
+      const oldW = (b[at] << 8) | b[at + 1];
       const newW = next() & 0xffff;
       b[at] = newW >>> 8;
       b[at + 1] = newW;
@@ -234,19 +233,6 @@ describe('RFC 1624 incremental update', () => {
       b[10] = 0;
       b[11] = 0;
       expect(c1).toBe(internetChecksum(b, 0, 40));
-      b[10] = c1 >>> 8;
-      b[11] = c1;
-      // 32-bit change (an "address") at offset 12
-      const old32 = ((b[12]! << 24) | (b[13]! << 16) | (b[14]! << 8) | b[15]!) >>> 0;
-      const new32 = next();
-      b[12] = new32 >>> 24;
-      b[13] = new32 >>> 16;
-      b[14] = new32 >>> 8;
-      b[15] = new32;
-      const c2 = adjustChecksum32(c1, old32, new32);
-      b[10] = 0;
-      b[11] = 0;
-      expect(c2).toBe(internetChecksum(b, 0, 40));
     }
   });
 

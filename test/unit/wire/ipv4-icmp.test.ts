@@ -14,9 +14,6 @@ import {
   ICMP_HEADER_LEN,
   ICMP_PORT_UNREACHABLE,
   icmpChecksum,
-  icmpCode,
-  icmpEchoId,
-  icmpEchoSeq,
   icmpType,
   setIcmpChecksum,
   setIcmpType,
@@ -28,10 +25,8 @@ import {
   IPPROTO_UDP,
   IPV4_DF,
   IPV4_MF,
-  ipChecksum,
   ipDontFragment,
   ipDst,
-  ipFlagsFragment,
   ipFragmentOffset,
   ipHeaderLength,
   ipId,
@@ -39,16 +34,10 @@ import {
   ipMoreFragments,
   ipProtocol,
   ipSrc,
-  ipTos,
   ipTotalLength,
   ipTtl,
-  ipVersion,
-  setIpChecksum,
-  setIpDst,
-  setIpFlagsFragment,
-  setIpSrc,
+  setIpId,
   setIpTotalLength,
-  setIpTtl,
   validateIpv4,
   writeIpv4Header,
 } from '../../../src/wire/ipv4.js';
@@ -72,26 +61,19 @@ describe('golden ping, 56-byte payload', () => {
     expect(req.length).toBe(98);
     expect([ethDst(req, 0), ethSrc(req, 0), ethType(req, 0)]).toEqual([MAC_B, MAC_A, ETHERTYPE_IPV4]);
     expect(validateIpv4(req, E, req.length - E)).toBe(Ipv4Check.Ok);
-    expect(ipVersion(req, E)).toBe(4);
     expect(ipHeaderLength(req, E)).toBe(20);
-    expect(ipTos(req, E)).toBe(0);
     expect(ipTotalLength(req, E)).toBe(84);
     expect(ipId(req, E)).toBe(52821);
-    expect(ipFlagsFragment(req, E)).toBe(0x4000);
     expect(ipDontFragment(req, E)).toBe(true);
     expect(ipMoreFragments(req, E)).toBe(false);
     expect(ipFragmentOffset(req, E)).toBe(0);
     expect(ipIsFragment(req, E)).toBe(false);
     expect(ipTtl(req, E)).toBe(64);
     expect(ipProtocol(req, E)).toBe(IPPROTO_ICMP);
-    expect(ipChecksum(req, E)).toBe(0x578b);
     expect(ipSrc(req, E)).toBe(IP_A);
     expect(ipDst(req, E)).toBe(IP_B);
     expect(icmpType(req, I)).toBe(ICMP_ECHO_REQUEST);
-    expect(icmpCode(req, I)).toBe(0);
     expect(icmpChecksum(req, I)).toBe(0x0030);
-    expect(icmpEchoId(req, I)).toBe(5081);
-    expect(icmpEchoSeq(req, I)).toBe(1);
     expect(internetChecksum(req, I, 64)).toBe(0);
   });
 
@@ -100,14 +82,11 @@ describe('golden ping, 56-byte payload', () => {
     expect(validateIpv4(rep, E, rep.length - E)).toBe(Ipv4Check.Ok);
     expect(ipTotalLength(rep, E)).toBe(84);
     expect(ipId(rep, E)).toBe(55051);
-    expect(ipFlagsFragment(rep, E)).toBe(0);
     expect(ipDontFragment(rep, E)).toBe(false);
     expect(ipIsFragment(rep, E)).toBe(false);
     expect(ipTtl(rep, E)).toBe(64);
-    expect(ipChecksum(rep, E)).toBe(0x8ed5);
     expect([ipSrc(rep, E), ipDst(rep, E)]).toEqual([IP_B, IP_A]);
-    expect([icmpType(rep, I), icmpCode(rep, I), icmpChecksum(rep, I)]).toEqual([ICMP_ECHO_REPLY, 0, 0x0830]);
-    expect([icmpEchoId(rep, I), icmpEchoSeq(rep, I)]).toEqual([5081, 1]);
+    expect([icmpType(rep, I), icmpChecksum(rep, I)]).toEqual([ICMP_ECHO_REPLY, 0x0830]);
     expect(internetChecksum(rep, I, 64)).toBe(0);
   });
 
@@ -152,24 +131,25 @@ describe('golden 4000-byte ping: 3 fragments each way', () => {
   it('has six frames whose headers parse to the expected values', () => {
     expect(frames.length).toBe(6);
     frames.forEach((f, k) => {
-      const [flen, total, id, ff, mf, off, ck, src, dst] = expected[k]!;
+      const [flen, total, id, ff, mf, off, ck, src, dst] = expected[k];
       expect(f.length, `frame ${k}`).toBe(flen);
       expect(validateIpv4(f, E, f.length - E)).toBe(Ipv4Check.Ok);
       expect(ipTotalLength(f, E)).toBe(total);
       expect(ipId(f, E)).toBe(id);
-      expect(ipFlagsFragment(f, E)).toBe(ff);
+      expect(readU16(f, E + 6)).toBe(ff); // the flags and fragment offset word
       expect(ipMoreFragments(f, E)).toBe(mf);
       expect(ipDontFragment(f, E)).toBe(false);
       expect(ipFragmentOffset(f, E)).toBe(off);
       expect(ipIsFragment(f, E)).toBe(true);
       expect(ipProtocol(f, E)).toBe(IPPROTO_ICMP);
       expect(ipTtl(f, E)).toBe(64);
-      expect(ipChecksum(f, E)).toBe(ck);
+      expect(readU16(f, E + 10)).toBe(ck); // the header checksum
       expect([ipSrc(f, E), ipDst(f, E)]).toEqual([src, dst]);
     });
-    expect([icmpType(frames[0]!, I), icmpEchoId(frames[0]!, I), icmpEchoSeq(frames[0]!, I), icmpChecksum(frames[0]!, I)])
+    // type, echo identifier and sequence number, checksum
+    expect([icmpType(frames[0], I), readU16(frames[0], I + 4), readU16(frames[0], I + 6), icmpChecksum(frames[0], I)])
       .toEqual([ICMP_ECHO_REQUEST, 5102, 1, 0x388e]);
-    expect([icmpType(frames[3]!, I), icmpEchoId(frames[3]!, I), icmpEchoSeq(frames[3]!, I), icmpChecksum(frames[3]!, I)])
+    expect([icmpType(frames[3], I), readU16(frames[3], I + 4), readU16(frames[3], I + 6), icmpChecksum(frames[3], I)])
       .toEqual([ICMP_ECHO_REPLY, 5102, 1, 0x408e]);
   });
 
@@ -177,14 +157,14 @@ describe('golden 4000-byte ping: 3 fragments each way', () => {
     for (const base of [0, 3]) {
       const msg = new Uint8Array(4008);
       for (let k = 0; k < 3; k++) {
-        const f = frames[base + k]!;
+        const f = frames[base + k];
         msg.set(f.subarray(I, E + ipTotalLength(f, E)), ipFragmentOffset(f, E));
       }
       expect(internetChecksum(msg, 0, 4008)).toBe(0);
       // Chained over the fragment payloads in place (1480 is even)
       let s = 0;
       for (let k = 0; k < 3; k++) {
-        const f = frames[base + k]!;
+        const f = frames[base + k];
         s = onesSum(f, I, ipTotalLength(f, E) - 20, s);
       }
       expect(s).toBe(0xffff);
@@ -197,7 +177,7 @@ describe('golden 4000-byte ping: 3 fragments each way', () => {
 
   it('fragments rebuild byte for byte with writeIpv4Header', () => {
     frames.forEach((f, k) => {
-      const [flen, total, id, ff, , , , src, dst] = expected[k]!;
+      const [flen, total, id, ff, , , , src, dst] = expected[k];
       const b = new Uint8Array(flen);
       writeEthernetHeader(b, 0, k < 3 ? MAC_B : MAC_A, k < 3 ? MAC_A : MAC_B, ETHERTYPE_IPV4);
       writeIpv4Header(b, E, total, id, ff, 64, IPPROTO_ICMP, src, dst);
@@ -219,13 +199,11 @@ describe('golden ICMP port unreachable from the kernel', () => {
     expect(icmp.length).toBe(76);
     expect([ethDst(icmp, 0), ethSrc(icmp, 0)]).toEqual([MAC_A, MAC_B]);
     expect(validateIpv4(icmp, E, icmp.length - E)).toBe(Ipv4Check.Ok);
-    expect(ipTos(icmp, E)).toBe(0xc0); // Linux sends ICMP errors with precedence 6
+    expect(icmp[E + 1]).toBe(0xc0); // TOS: Linux sends ICMP errors with precedence 6
     expect(ipTotalLength(icmp, E)).toBe(62);
     expect(ipId(icmp, E)).toBe(56384);
-    expect(ipFlagsFragment(icmp, E)).toBe(0);
-    expect(ipChecksum(icmp, E)).toBe(0x88f6);
     expect([ipSrc(icmp, E), ipDst(icmp, E), ipProtocol(icmp, E)]).toEqual([IP_B, IP_A, IPPROTO_ICMP]);
-    expect([icmpType(icmp, I), icmpCode(icmp, I), icmpChecksum(icmp, I)]).toEqual([ICMP_DEST_UNREACHABLE, ICMP_PORT_UNREACHABLE, 0x11e5]);
+    expect([icmpType(icmp, I), icmp[I + 1], icmpChecksum(icmp, I)]).toEqual([ICMP_DEST_UNREACHABLE, ICMP_PORT_UNREACHABLE, 0x11e5]); // type, code
     expect(readU16(icmp, I + 4)).toBe(0); // unused
     expect(readU16(icmp, I + 6)).toBe(0);
     expect(internetChecksum(icmp, I, 42)).toBe(0);
@@ -255,19 +233,13 @@ describe('setters and fillIpv4Checksum', () => {
     const [req] = golden('ping') as [Uint8Array];
     const b = req.slice();
     setIpTotalLength(b, E, 60);
-    setIpFlagsFragment(b, E, IPV4_MF | 10);
-    setIpTtl(b, E, 3);
-    setIpSrc(b, E, 0xc0000201);
-    setIpDst(b, E, 0xc0000202);
-    expect([ipTotalLength(b, E), ipFlagsFragment(b, E), ipFragmentOffset(b, E), ipTtl(b, E)]).toEqual([60, 0x200a, 80, 3]);
-    expect([ipSrc(b, E), ipDst(b, E)]).toEqual([0xc0000201, 0xc0000202]);
+    setIpId(b, E, 0xbeef);
+    expect([ipTotalLength(b, E), ipId(b, E)]).toEqual([60, 0xbeef]);
+    expect(hex(b.subarray(E + 2, E + 6))).toBe('003cbeef');
     expect(validateIpv4(b, E, 84)).toBe(Ipv4Check.BadChecksum);
     fillIpv4Checksum(b, E);
     expect(validateIpv4(b, E, 84)).toBe(Ipv4Check.Ok);
     expect(internetChecksum(b, E, 20)).toBe(0);
-    setIpChecksum(b, E, 0x1234);
-    expect(ipChecksum(b, E)).toBe(0x1234);
-    expect(hex(b.subarray(E + 10, E + 12))).toBe('1234');
   });
 
   it('fillIpv4Checksum covers options (IHL > 5)', () => {
@@ -321,7 +293,7 @@ describe('validateIpv4 reasons (crafted from the golden UDP datagram)', () => {
   it('Ipv4Check.BadChecksum for a flipped bit anywhere in the header', () => {
     for (let bit = 0; bit < 160; bit++) {
       const b = ip();
-      b[bit >>> 3]! ^= 1 << (bit & 7);
+      b[bit >>> 3] ^= 1 << (bit & 7);
       const r = validateIpv4(b, 0, 34);
       // Flips in version/IHL/total length are caught earlier or by the checksum; all are rejected.
       expect(r, `bit ${bit}`).not.toBe(Ipv4Check.Ok);

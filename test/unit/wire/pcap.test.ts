@@ -62,12 +62,12 @@ describe('PcapWriter', () => {
       });
     }
     w.close();
-    w.write(frames[0]!, 0, 10, 0); // ignored after close
+    w.write(frames[0], 0, 10, 0); // ignored after close
     const got = readPcap(new Uint8Array(readFileSync(path)));
     expect(got.length).toBe(want.length);
     got.forEach((r, i) => {
-      expect(hex(r.frame)).toBe(want[i]!.frame);
-      expect(r.timeMs).toBeCloseTo(want[i]!.timeMs, 3);
+      expect(hex(r.frame)).toBe(want[i].frame);
+      expect(r.timeMs).toBeCloseTo(want[i].timeMs, 3);
     });
   });
 
@@ -82,8 +82,8 @@ describe('PcapWriter', () => {
     expect(dv.getUint32(24 + 8, true)).toBe(65535);
     expect(dv.getUint32(24 + 12, true)).toBe(70000);
     const [r] = readPcap(bytes);
-    expect(r!.frame.length).toBe(65535);
-    expect(r!.frame[65534]).toBe(65534 & 0xff);
+    expect(r.frame.length).toBe(65535);
+    expect(r.frame[65534]).toBe(65534 & 0xff);
   });
 });
 
@@ -93,8 +93,8 @@ describe('readPcap', () => {
   it('reads the tcpdump golden files (little-endian, microseconds)', () => {
     const recs = readPcap(new Uint8Array(readFileSync(new URL('../../golden/udp.pcap', import.meta.url))));
     expect(recs.length).toBe(1);
-    expect(recs[0]!.frame.length).toBe(48);
-    expect(recs[0]!.timeMs).toBeCloseTo(1795599674135.778, 3);
+    expect(recs[0].frame.length).toBe(48);
+    expect(recs[0].timeMs).toBeCloseTo(1795599674135.778, 3);
   });
   for (const le of [true, false]) {
     for (const nanos of [false, true]) {
@@ -102,8 +102,8 @@ describe('readPcap', () => {
         const bytes = handmade(le, nanos, [[100, nanos ? 250_000_000 : 250_000, f1], [101, nanos ? 1 : 0, f2]]);
         const recs = readPcap(bytes);
         expect(recs.map((r) => hex(r.frame))).toEqual(['0102030405', 'ff']);
-        expect(recs[0]!.timeMs).toBe(100_250);
-        expect(recs[1]!.timeMs).toBeCloseTo(nanos ? 101_000.000001 : 101_000, 9);
+        expect(recs[0].timeMs).toBe(100_250);
+        expect(recs[1].timeMs).toBeCloseTo(nanos ? 101_000.000001 : 101_000, 9);
       });
     }
   }

@@ -99,7 +99,7 @@ describe('TcpRepr', () => {
       want[17] = 0;
       expect([...out.subarray(0, hlen)]).toEqual([...want]);
     }
-    const syn = handshake()[0]!;
+    const syn = handshake()[0];
     const tcp = 34;
     const p = new TcpRepr();
     expect(p.parse(syn, tcp, syn.length - tcp)).toBe(TcpParse.Ok);

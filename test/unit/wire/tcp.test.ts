@@ -342,7 +342,7 @@ describe('parseTcpOptions', () => {
       [255, 14],
       [0, 0],
     ]) {
-      expect(parse([3, 3, v!], o)).toBe(true);
+      expect(parse([3, 3, v], o)).toBe(true);
       expect(o.wscale).toBe(want);
     }
   });
@@ -505,8 +505,8 @@ describe('parseTcpOptions', () => {
           bytes.push(...encode(o));
         }
         fc.pre(starts.length > 0);
-        const at = starts[pick % starts.length]!;
-        const kind = bytes[at]!;
+        const at = starts[pick % starts.length];
+        const kind = bytes[at];
         expect(known.has(kind)).toBe(true);
         const valid =
           kind === TCPOPT_SACK ? newLen >= 10 && newLen <= 34 && (newLen - 2) % 8 === 0 : newLen === KNOWN_LEN[kind];
@@ -552,7 +552,7 @@ describe('option writers', () => {
           const b = new Uint8Array(20 + 40);
           const n = writeSynOptions(b, 20, 1460, ws, sack, 0x11223344, 0x55667788, ts);
           expect(n % 4).toBe(0);
-          expect(hex(b.subarray(20, 20 + n))).toBe(layouts[`${+sack},${+ts},${+(ws >= 0)}`]!.replaceAll(' ', ''));
+          expect(hex(b.subarray(20, 20 + n))).toBe(layouts[`${+sack},${+ts},${+(ws >= 0)}`].replaceAll(' ', ''));
           expect(parseTcpOptions(b, 0, 20 + n, o)).toBe(true);
           expect([o.mss, o.wscale, o.sackPermitted, o.hasTimestamp]).toEqual([1460, ws, sack, ts]);
           if (ts) expect([o.tsVal, o.tsEcr]).toEqual([0x11223344, 0x55667788]);
