@@ -42,7 +42,7 @@ if (values.help) {
   console.log('usage: ip netns exec <lab>-c2 node dist/perf/kernel-peer.js [--host 0.0.0.0] [--base 0] [--exit-on-stdin-close]');
   process.exit(0);
 }
-const host = values.host!;
+const host = values.host;
 const base = Number(values.base);
 
 const own = { http_requests: 0, http_connections: 0, http_bytes_streamed: 0, http_bytes_sunk: 0, tcp_connections: 0, udp_echoes: 0 };

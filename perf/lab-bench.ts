@@ -62,7 +62,7 @@ export async function startBenchLab(lab: string, args: string[]): Promise<BenchL
 export function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   if (s.length === 0) return NaN;
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
 
 /** Median of numbers. */
@@ -136,12 +136,12 @@ export function runIn(ns: string, cmd: string, args: string[], timeoutMs: number
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const timer = setTimeout(() => {
       timedOut = true;
       try {
-        process.kill(-child.pid!, 'SIGKILL');
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
       } catch {
         /* gone */
       }
@@ -201,7 +201,7 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'S
   const exited = new Promise((r) => child.once('exit', r));
   const kill = (sig: NodeJS.Signals): void => {
     try {
-      process.kill(-child.pid!, sig);
+      if (child.pid !== undefined) process.kill(-child.pid, sig);
     } catch {
       /* already gone */
     }
@@ -262,12 +262,7 @@ export async function startStackd(lab: string, args: string[]): Promise<StackdPr
   const child = track(spawn('ip', ['netns', 'exec', `${lab}-host`, process.execPath, ...(process.env.STACKD_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
     join(root, 'dist/src/cli/stackd.js'), '--control', control, '--log-level', 'warn', ...args], { stdio: ['ignore', 'inherit', 'inherit'], detached: true }));
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
+    await stopChild(child, 'SIGTERM', 5000);
     rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 20_000;
@@ -279,7 +274,7 @@ export async function startStackd(lab: string, args: string[]): Promise<StackdPr
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { pid: child.pid!, control, child, stop };
+  return { pid: child.pid ?? -1, control, child, stop };
 }
 
 /** A running kernel peer (perf/kernel-peer.ts) in some namespace. */
@@ -293,18 +288,11 @@ export interface KernelPeerProcess {
 export async function startKernelPeer(ns: string): Promise<KernelPeerProcess> {
   const script = join(packageRoot(), 'dist/perf/kernel-peer.js');
   const child = track(spawn('ip', ['netns', 'exec', ns, process.execPath, script], { stdio: ['ignore', 'pipe', 'inherit'], detached: true }));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
-  };
+  const stop = (): Promise<void> => stopChild(child, 'SIGTERM', 3000);
   const ready = await new Promise<boolean>((resolve) => {
     let out = '';
     const timer = setTimeout(() => resolve(false), 10_000);
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       out += d;
       if (out.includes('kernel-peer ready')) {
         clearTimeout(timer);
@@ -320,7 +308,7 @@ export async function startKernelPeer(ns: string): Promise<KernelPeerProcess> {
     await stop();
     throw new Error(`kernel peer did not start in ${ns}`);
   }
-  return { pid: child.pid!, child, stop };
+  return { pid: child.pid ?? -1, child, stop };
 }
 
 /** CPU time (user + system, all threads) of process `pid` in seconds, from /proc/<pid>/stat. */
@@ -402,7 +390,7 @@ export async function runBench(name: string, main: () => Promise<void>, cleanup:
     await main();
   } catch (e) {
     failed = true;
-    if (!interrupted()) console.error(`${name}: ${(e as Error).stack ?? e}`);
+    if (!interrupted()) console.error(`${name}: ${(e as Error).stack ?? String(e)}`);
   } finally {
     await cleanup();
   }
@@ -420,8 +408,8 @@ export function parseProcNetCounters(text: string): Record<string, number> {
   const out: Record<string, number> = {};
   const lines = text.split('\n');
   for (let i = 0; i + 1 < lines.length; i++) {
-    const names = lines[i]!.trim().split(/\s+/);
-    const vals = lines[i + 1]!.trim().split(/\s+/);
+    const names = lines[i].trim().split(/\s+/);
+    const vals = lines[i + 1].trim().split(/\s+/);
     const head = names[0] ?? '';
     if (!head.endsWith(':') || head !== vals[0] || !Number.isNaN(Number(names[1]))) continue;
     const group = head.slice(0, -1);

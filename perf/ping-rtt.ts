@@ -29,7 +29,7 @@ if (values.help) {
 }
 
 function pingTimes(ns: string, target: string): number[] {
-  const out = nsRun(ns, 'ping', ['-c', values.count!, '-i', values.interval!, '-s', values.size!, '-W', '1', target], 300_000);
+  const out = nsRun(ns, 'ping', ['-c', values.count, '-i', values.interval, '-s', values.size, '-W', '1', target], 300_000);
   return [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]) * 1000);
 }
 
@@ -41,7 +41,7 @@ const cleanup = installCleanup(async () => {
 });
 
 async function main(): Promise<void> {
-  lab = await startBenchLab(labName, ['--workers', values.workers!, '--tap', 'tap0']);
+  lab = await startBenchLab(labName, ['--workers', values.workers, '--tap', 'tap0']);
   nsRun(lab.client, 'ping', ['-c', '20', '-i', '0.01', '-q', '10.10.0.4']); // warm-up (JIT, ARP)
   nsRun(lab.client, 'ping', ['-c', '20', '-i', '0.01', '-q', '10.10.0.1']);
   await controlRequest(lab.control, '/latency/reset', 'POST');

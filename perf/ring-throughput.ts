@@ -65,7 +65,7 @@ function produce(job: Job): void {
   while (ring.reserve(0) < 0) if (ring.publish()) ring.wake();
   ring.commit(0, END_KIND, 0, 0);
   if (ring.publish()) ring.wake();
-  parentPort!.postMessage(fullRetries);
+  parentPort?.postMessage(fullRetries);
 }
 
 /** One run: returns seconds from the first record to the last, and side counters. */
@@ -92,7 +92,7 @@ async function runOnce(size: number, count: number, mode: Job['mode']): Promise<
     }
     if (got === 0) start = process.hrtime.bigint();
     if (c.kind === END_KIND) break;
-    check ^= mode === 'copy' ? c.buf[off]! : words[off >> 2]!;
+    check ^= mode === 'copy' ? c.buf[off] : words[off >> 2];
     got++;
     if (++sinceRelease === BATCH) {
       sinceRelease = 0;
@@ -109,7 +109,7 @@ async function runOnce(size: number, count: number, mode: Job['mode']): Promise<
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
+  return s[s.length >> 1];
 }
 
 async function main(): Promise<void> {
@@ -127,7 +127,7 @@ async function main(): Promise<void> {
       const runs = [];
       for (let i = 0; i < 3; i++) runs.push(await runOnce(size, count, mode));
       const s = median(runs.map((r) => r.s));
-      const mid = runs.find((r) => r.s === s)!;
+      const mid = runs.find((r) => r.s === s) ?? runs[0];
       console.log(
         `${String(size).padStart(7)}  ${mode.padEnd(9)} ${(count / s / 1e6).toFixed(2).padStart(8)} M  ${((count * size) / s / 1e9)
           .toFixed(2)

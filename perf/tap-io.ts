@@ -27,13 +27,13 @@ const BATCH = 64;
 /** UDP counters of the current namespace from /proc/net/snmp (InDatagrams counts at recvmsg time). */
 function udpCounters(): { inDatagrams: number; rcvbufErrors: number } {
   const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
-  const keys = lines[0]!.split(/\s+/);
-  const vals = lines[1]!.split(/\s+/).map(Number);
-  return { inDatagrams: vals[keys.indexOf('InDatagrams')]!, rcvbufErrors: vals[keys.indexOf('RcvbufErrors')]! };
+  const keys = lines[0].split(/\s+/);
+  const vals = lines[1].split(/\s+/).map(Number);
+  return { inDatagrams: vals[keys.indexOf('InDatagrams')], rcvbufErrors: vals[keys.indexOf('RcvbufErrors')] };
 }
 
 function sum16(b: Uint8Array, start: number, end: number, acc = 0): number {
-  for (let i = start; i < end; i += 2) acc += (b[i]! << 8) | (i + 1 < end ? b[i + 1]! : 0);
+  for (let i = start; i < end; i += 2) acc += (b[i] << 8) | (i + 1 < end ? b[i + 1] : 0);
   return acc;
 }
 
@@ -69,7 +69,7 @@ interface Row {
   note: string;
 }
 
-async function benchWrite(dev: TapDevice, dstMac: number[], frameLen: number, seconds: number): Promise<Row> {
+function benchWrite(dev: TapDevice, dstMac: number[], frameLen: number, seconds: number): Row {
   const buf = new Uint8Array(BATCH * 2048);
   const offs = new Int32Array(BATCH);
   const lens = new Int32Array(BATCH);
@@ -165,7 +165,7 @@ async function benchRead(dev: TapDevice, frameLen: number, seconds: number): Pro
  * raised to 60000), then the backlog is drained and only the draining is timed. Rounds
  * repeat until `seconds` of reading or 8 rounds.
  */
-async function benchDrain(dev: TapDevice, frameLen: number, seconds: number): Promise<Row> {
+function benchDrain(dev: TapDevice, frameLen: number, seconds: number): Row {
   const maxFrame = 1514;
   const buf = new Uint8Array(BATCH * 1536 + maxFrame);
   const offs = new Int32Array(BATCH);
@@ -203,12 +203,12 @@ async function inner(seconds: number): Promise<void> {
     const sock = createSocket('udp4');
     await new Promise<void>((r) => sock.bind(5555, '10.98.0.1', r));
     const rows: Row[] = [];
-    for (const size of [64, 1514]) rows.push(await benchWrite(dev, mac, size, seconds));
+    for (const size of [64, 1514]) rows.push(benchWrite(dev, mac, size, seconds));
     sock.close();
     const havePython = spawnSync('python3', ['-c', '0']).status === 0;
     if (havePython) {
       for (const size of [64, 1514]) rows.push(await benchRead(dev, size, seconds));
-      for (const size of [64, 1514]) rows.push(await benchDrain(dev, size, seconds));
+      for (const size of [64, 1514]) rows.push(benchDrain(dev, size, seconds));
     }
     else console.log('python3 not found: skipping the read cases (the kernel-side sender is a python loop)');
     console.log(`TAP ${TAP}, batches of ${BATCH}, ${seconds} s per case, node ${process.version}`);

@@ -87,13 +87,13 @@ if (values.help) {
          [--sustained-seconds 60] [--conns 20000] [--memory-clients N] [--soak-minutes 3] [--svg FILE]`);
   process.exit(0);
 }
-const workerCounts = values.workers!.split(',').map(Number);
+const workerCounts = values.workers.split(',').map(Number);
 /** Extra stackd flags, e.g. --stackd-args='--no-offload' or --stackd-args='--cc cubic'. */
-const stackdArgs = values['stackd-args']!.split(/\s+/).filter(Boolean);
+const stackdArgs = values['stackd-args'].split(/\s+/).filter(Boolean);
 const seconds = Number(values.seconds);
 const runs = Number(values.runs);
 const bytes = Number(values.bytes);
-const only = new Set(values.only!.split(','));
+const only = new Set(values.only.split(','));
 const pings = Number(values.pings);
 const loss = Number(values.loss);
 const sustainedSeconds = Number(values['sustained-seconds']);
@@ -141,7 +141,9 @@ function note(s: string): void {
 
 const host = hostOf;
 function servingPid(t: Target): number {
-  return t === 'stackd' ? stackd!.pid : peer!.pid;
+  const p = t === 'stackd' ? stackd : peer;
+  if (p === undefined) throw new Error(`no ${t} process is running`);
+  return p.pid;
 }
 
 async function upload(t: Target, w: number): Promise<void> {

@@ -128,7 +128,7 @@ const sweeper = setInterval(() => {
 }, Math.max(5, Math.floor(lossTimeout / 4)));
 
 // Fill the window round-robin over the flows.
-for (let i = 0; i < window; i++) sendOne(flowList[i % flows]!);
+for (let i = 0; i < window; i++) sendOne(flowList[i % flows]);
 
 await new Promise((r) => setTimeout(r, warmupMs));
 measuring = true;
@@ -147,7 +147,7 @@ for (const f of flowList) {
   f.sock.close();
 }
 rtts.sort((a, b) => a - b);
-const pct = (p: number): number => (rtts.length === 0 ? NaN : rtts[Math.min(rtts.length - 1, Math.ceil((p / 100) * rtts.length) - 1)]!);
+const pct = (p: number): number => (rtts.length === 0 ? NaN : rtts[Math.min(rtts.length - 1, Math.ceil((p / 100) * rtts.length) - 1)]);
 console.log(JSON.stringify({
   host, size, window, flows, seconds: elapsed,
   sent, echoes, echoesPerSecond: echoes / elapsed, lost: lost + tail, late,

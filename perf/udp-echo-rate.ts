@@ -40,10 +40,10 @@ if (values.help) {
   console.log('usage: node dist/perf/udp-echo-rate.js [--workers 1,2] [--sizes 64,1400] [--window 32] [--flows 4] [--seconds 5] [--runs 3] [--stackd-args=\'--no-offload\']');
   process.exit(0);
 }
-const workerCounts = values.workers!.split(',').map(Number);
+const workerCounts = values.workers.split(',').map(Number);
 /** Extra stackd flags, e.g. --stackd-args='--no-offload' or --stackd-args='--cc cubic'. */
-const stackdArgs = values['stackd-args']!.split(/\s+/).filter(Boolean);
-const sizes = values.sizes!.split(',').map(Number);
+const stackdArgs = values['stackd-args'].split(/\s+/).filter(Boolean);
+const sizes = values.sizes.split(',').map(Number);
 const seconds = Number(values.seconds);
 const runs = Number(values.runs);
 if (workerCounts.some((w) => !(w >= 1 && w <= 64)) || sizes.some((s) => !(s >= 8 && s <= 1472)) ||
@@ -78,14 +78,16 @@ const samples = new Map<string, Sample[]>();
 const notes: string[] = [];
 
 async function measure(t: Target, size: number, w: number): Promise<void> {
-  const pid = t === 'stackd' ? stackd!.pid : peer!.pid;
+  const proc = t === 'stackd' ? stackd : peer;
+  if (proc === undefined) throw new Error(`no ${t} process is running`);
+  const pid = proc.pid;
   const c0 = cpuSeconds(pid);
-  const r = await runIn(c1, process.execPath, [client, '--host', HOSTS[t], '--size', String(size), '--window', values.window!,
-    '--flows', values.flows!, '--seconds', String(seconds)], seconds * 1000 + 20_000);
+  const r = await runIn(c1, process.execPath, [client, '--host', HOSTS[t], '--size', String(size), '--window', values.window,
+    '--flows', values.flows, '--seconds', String(seconds)], seconds * 1000 + 20_000);
   const dcpu = cpuSeconds(pid) - c0;
   let res: { echoesPerSecond: number; sent: number; lost: number; rttP50us: number; rttP99us: number; seconds: number; late: number };
   try {
-    res = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    res = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as typeof res;
   } catch {
     notes.push(`client against ${t} (size ${size}, workers ${w}) failed: status ${r.status} ${r.stderr.trim()}`);
     return;

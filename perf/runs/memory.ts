@@ -50,7 +50,7 @@ export async function runMemory(ctx: RunContext, w: number, conns: number, names
   console.log(`\n== memory, stackd --workers ${w} (pid ${stackd.pid}): ${conns} idle connections to :9 from ${shares.length} client address(es) (${shares.join(' + ')})`);
   // Warm-up: ARP from every client, and 200 connections opened and closed (JIT of the accept path).
   for (const ns of namespaces) await runIn(ns, 'ping', ['-c', '3', '-i', '0.01', '-q', STACKD_IP], 10_000);
-  const warm = startHolder(namespaces[0]!, 200, 1);
+  const warm = startHolder(namespaces[0], 200, 1);
   await waitForLine(warm, (l) => l.includes('"done"'), 30_000);
   await stopChild(warm);
   await waitConnections(stackd.control, (n) => n === 0, 10_000);
@@ -58,10 +58,10 @@ export async function runMemory(ctx: RunContext, w: number, conns: number, names
   const before = rssBytes(stackd.pid);
 
   const holdSeconds = Math.min(3600, 120 + Math.ceil(conns / 100));
-  const holders = shares.map((n, i) => startHolder(namespaces[i]!, n, holdSeconds));
+  const holders = shares.map((n, i) => startHolder(namespaces[i], n, holdSeconds));
   try {
     const t0 = Date.now();
-    const lines = await Promise.all(holders.map((h, i) => waitForLine(h, (l) => l.includes('"ready"'), 60_000 + shares[i]! * 5)));
+    const lines = await Promise.all(holders.map((h, i) => waitForLine(h, (l) => l.includes('"ready"'), 60_000 + shares[i] * 5)));
     const ready = lines.map((l) => (l === null ? null : (JSON.parse(l) as Ready)));
     const established = ready.reduce((a, r) => a + (r?.established ?? 0), 0);
     const failed = ready.reduce((a, r) => a + (r?.failed ?? 0), 0);

@@ -97,8 +97,8 @@ export async function runSustained(ctx: RunContext, w: number, seconds: number):
   console.log(formatTable(['slice', 'stackd conn/s', 'TIME_WAIT', 'tw-limit drops', 'tw reused', 'kernel conn/s', 'TIME_WAIT', 'TCPTimeWaitOverflow'], rows));
   for (const t of ['stackd', 'kernel'] as const) {
     const sl = bySide[t];
-    const first = sl.length > 0 ? sl[0]!.connPerSecond : NaN;
-    const last = sl.length > 0 ? sl[sl.length - 1]!.connPerSecond : NaN;
+    const first = sl.length > 0 ? sl[0].connPerSecond : NaN;
+    const last = sl.length > 0 ? sl[sl.length - 1].connPerSecond : NaN;
     ctx.results.put('sustained first', w, t, first);
     ctx.results.put('sustained last', w, t, last);
     console.log(`  ${t}: last / first slice = ${(last / first).toFixed(2)} (${last.toFixed(0)} / ${first.toFixed(0)} conn/s)`);

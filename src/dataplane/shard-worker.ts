@@ -199,7 +199,7 @@ export class ShardWorker {
   /** Logs (at most every 10 s) the new clients the connection limit refused since the last time. */
   private warnAboutLimits(now: number): void {
     this.limitsCheckAt = now + 10_000;
-    const refused = this.counters[C.drop_tcp_conn_limit]!;
+    const refused = this.counters[C.drop_tcp_conn_limit];
     if (refused <= this.refusalsLogged) return;
     this.log?.warn(
       { worker: this.data.index, refused: refused - this.refusalsLogged, maxConnections: this.data.maxConnections },

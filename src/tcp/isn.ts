@@ -43,10 +43,10 @@ export const SIP_DOMAIN_COOKIE_DATA = 4;
  */
 export function sipHash24(k: Uint32Array, msg: Uint8Array, off: number, len: number, out: Uint32Array): number {
   // v0..v3 = key XOR "somepseudorandomlygeneratedbytes", as (high, low) int32 halves.
-  const k0l = k[0]! | 0;
-  const k0h = k[1]! | 0;
-  const k1l = k[2]! | 0;
-  const k1h = k[3]! | 0;
+  const k0l = k[0] | 0;
+  const k0h = k[1] | 0;
+  const k1l = k[2] | 0;
+  const k1h = k[3] | 0;
   let a0h = k0h ^ 0x736f6d65;
   let a0l = k0l ^ 0x70736575;
   let a1h = k1h ^ 0x646f7261;
@@ -55,23 +55,23 @@ export function sipHash24(k: Uint32Array, msg: Uint8Array, off: number, len: num
   let a2l = k0l ^ 0x6e657261;
   let a3h = k1h ^ 0x74656462;
   let a3l = k1l ^ 0x79746573;
-  let t = 0;
-  let mh = 0;
-  let ml = 0;
+  let t: number;
+  let mh: number;
+  let ml: number;
   const nBlocks = (len >>> 3) + 1; // full 8-byte words, then the padded last block
   for (let blk = 0; blk <= nBlocks; blk++) {
     let rounds = 2;
     if (blk < nBlocks - 1) {
       const i = off + (blk << 3);
-      ml = msg[i]! | (msg[i + 1]! << 8) | (msg[i + 2]! << 16) | (msg[i + 3]! << 24);
-      mh = msg[i + 4]! | (msg[i + 5]! << 8) | (msg[i + 6]! << 16) | (msg[i + 7]! << 24);
+      ml = msg[i] | (msg[i + 1] << 8) | (msg[i + 2] << 16) | (msg[i + 3] << 24);
+      mh = msg[i + 4] | (msg[i + 5] << 8) | (msg[i + 6] << 16) | (msg[i + 7] << 24);
     } else if (blk === nBlocks - 1) {
       // The remaining 0..7 bytes, little-endian, with len mod 256 in the top byte.
       ml = 0;
       mh = (len & 0xff) << 24;
       for (let i = off + (blk << 3), sh = 0; i < off + len; i++, sh += 8) {
-        if (sh < 32) ml |= msg[i]! << sh;
-        else mh |= msg[i]! << (sh - 32);
+        if (sh < 32) ml |= msg[i] << sh;
+        else mh |= msg[i] << (sh - 32);
       }
     } else {
       // Finalization: v2 ^= 0xff, d = 4 rounds, no message.
@@ -154,10 +154,10 @@ export function sipHash24x4(k: Uint32Array, m0: number, m1: number, m2: number, 
 export function sipKey(secret: Uint8Array): Uint32Array {
   if (secret.length < 16) throw new RangeError('SipHash secret must be at least 16 bytes');
   const folded = new Uint8Array(16);
-  for (let i = 0; i < secret.length; i++) folded[i & 15]! ^= secret[i]!;
+  for (let i = 0; i < secret.length; i++) folded[i & 15] ^= secret[i];
   const k = new Uint32Array(4);
   for (let w = 0; w < 4; w++) {
-    k[w] = (folded[4 * w]! | (folded[4 * w + 1]! << 8) | (folded[4 * w + 2]! << 16) | (folded[4 * w + 3]! << 24)) >>> 0;
+    k[w] = (folded[4 * w] | (folded[4 * w + 1] << 8) | (folded[4 * w + 2] << 16) | (folded[4 * w + 3] << 24)) >>> 0;
   }
   return k;
 }

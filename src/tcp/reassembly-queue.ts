@@ -110,13 +110,13 @@ export class ReassemblyQueue {
     const lens = this.lens;
     const count = seqs.length;
     let k = 0;
-    while (k < count && seqLeq(seqAdd(seqs[k]!, lens[k]!), s)) k++;
+    while (k < count && seqLeq(seqAdd(seqs[k], lens[k]), s)) k++;
     let cur = s;
     let gaps = 0;
     let newBytes = 0;
     let newEntries = 0;
     for (; k <= count; k++) {
-      const segStart = k < count ? seqs[k]! : e;
+      const segStart = k < count ? seqs[k] : e;
       const gapEnd = seqLt(segStart, e) ? segStart : e;
       if (seqLt(cur, gapEnd)) {
         const gl = seqSub(gapEnd, cur);
@@ -128,7 +128,7 @@ export class ReassemblyQueue {
         if (!this.canAppend(k - 1, cur, gl)) newEntries++;
       }
       if (k === count || !seqLt(segStart, e)) break;
-      const segEnd = seqAdd(segStart, lens[k]!);
+      const segEnd = seqAdd(segStart, lens[k]);
       if (seqGt(segEnd, cur)) cur = segEnd;
       if (!seqLt(cur, e)) break;
     }
@@ -142,9 +142,9 @@ export class ReassemblyQueue {
     }
     // Commit, last gap first so the indices of earlier gaps stay valid.
     for (let g = gaps - 1; g >= 0; g--) {
-      const gs = GAP_S[g]!;
-      const gl = seqSub(GAP_E[g]!, gs);
-      const at = GAP_AT[g]!;
+      const gs = GAP_S[g];
+      const gl = seqSub(GAP_E[g], gs);
+      const at = GAP_AT[g];
       const srcOff = o + seqSub(gs, s);
       if (this.canAppend(at - 1, gs, gl)) {
         this.append(at - 1, b, srcOff, gl);
@@ -170,13 +170,13 @@ export class ReassemblyQueue {
     let nxt = rcvNxt >>> 0;
     const seqs = this.seqs;
     let d = 0;
-    while (d < seqs.length && seqLeq(seqs[d]!, nxt)) {
-      const st = seqs[d]!;
-      const l = this.lens[d]!;
+    while (d < seqs.length && seqLeq(seqs[d], nxt)) {
+      const st = seqs[d];
+      const l = this.lens[d];
       const end = seqAdd(st, l);
       if (seqGt(end, nxt)) {
         const skip = seqSub(nxt, st);
-        deliver(this.bufs[d]!, skip, l - skip);
+        deliver(this.bufs[d], skip, l - skip);
         nxt = end;
       }
       this.total -= l;
@@ -199,7 +199,7 @@ export class ReassemblyQueue {
     const lim = Math.min(max, out.length >>> 1);
     let cnt = 0;
     for (let r = 0; r < this.recent.length && cnt < lim; r++) {
-      const k = this.find(this.recent[r]!);
+      const k = this.find(this.recent[r]);
       if (k < 0) continue;
       cnt = this.emitBlock(k, out, cnt);
     }
@@ -210,7 +210,7 @@ export class ReassemblyQueue {
   /** Highest right edge held (for window/ACK decisions), or -1 if empty. */
   highestRightEdge(): number {
     const n = this.seqs.length;
-    return n === 0 ? -1 : seqAdd(this.seqs[n - 1]!, this.lens[n - 1]!);
+    return n === 0 ? -1 : seqAdd(this.seqs[n - 1], this.lens[n - 1]);
   }
 
   /** Drops everything held (and the SACK history). */
@@ -225,14 +225,14 @@ export class ReassemblyQueue {
   /** Whether gap [gs, gs+gl) can be appended to entry k (it ends at gs and stays ≤ COALESCE_MAX). */
   private canAppend(k: number, gs: number, gl: number): boolean {
     if (k < 0) return false;
-    const l = this.lens[k]!;
-    return l + gl <= COALESCE_MAX && seqAdd(this.seqs[k]!, l) === gs;
+    const l = this.lens[k];
+    return l + gl <= COALESCE_MAX && seqAdd(this.seqs[k], l) === gs;
   }
 
   /** Appends src[srcOff..+n) to entry k, growing its buffer by doubling. */
   private append(k: number, src: Uint8Array, srcOff: number, n: number): void {
-    const l = this.lens[k]!;
-    let buf = this.bufs[k]!;
+    const l = this.lens[k];
+    let buf = this.bufs[k];
     if (l + n > buf.length) {
       let cap = buf.length * 2;
       if (cap < l + n) cap = l + n;
@@ -250,8 +250,8 @@ export class ReassemblyQueue {
   private find(x: number): number {
     const seqs = this.seqs;
     for (let k = 0; k < seqs.length; k++) {
-      if (seqLt(x, seqs[k]!)) return -1;
-      if (seqLt(x, seqAdd(seqs[k]!, this.lens[k]!))) return k;
+      if (seqLt(x, seqs[k])) return -1;
+      if (seqLt(x, seqAdd(seqs[k], this.lens[k]))) return k;
     }
     return -1;
   }
@@ -261,11 +261,11 @@ export class ReassemblyQueue {
     const seqs = this.seqs;
     const lens = this.lens;
     let lo = k;
-    while (lo > 0 && seqAdd(seqs[lo - 1]!, lens[lo - 1]!) === seqs[lo]!) lo--;
+    while (lo > 0 && seqAdd(seqs[lo - 1], lens[lo - 1]) === seqs[lo]) lo--;
     let hi = k;
-    while (hi + 1 < seqs.length && seqAdd(seqs[hi]!, lens[hi]!) === seqs[hi + 1]!) hi++;
-    const left = seqs[lo]!;
-    const right = seqAdd(seqs[hi]!, lens[hi]!);
+    while (hi + 1 < seqs.length && seqAdd(seqs[hi], lens[hi]) === seqs[hi + 1]) hi++;
+    const left = seqs[lo];
+    const right = seqAdd(seqs[hi], lens[hi]);
     for (let i = 0; i < cnt; i++) if (out[2 * i] === left) return cnt;
     out[2 * cnt] = left;
     out[2 * cnt + 1] = right;
@@ -277,7 +277,7 @@ export class ReassemblyQueue {
     const r = this.recent;
     let i = r.indexOf(s);
     if (i < 0) i = r.length < RECENT_MAX ? r.length : RECENT_MAX - 1;
-    for (; i > 0; i--) r[i] = r[i - 1]!;
+    for (; i > 0; i--) r[i] = r[i - 1] ?? 0;
     r[0] = s;
   }
 }

@@ -266,7 +266,7 @@ export class TcpReceiver {
     }
     if (hadHole) {
       this.deliverTo = deliver;
-      this.#rcvNxt = this.#ooo!.drain(this.#rcvNxt, this.drainSink);
+      if (this.#ooo !== null) this.#rcvNxt = this.#ooo.drain(this.#rcvNxt, this.drainSink);
     }
     if (finHere || (this.pendingFinSeq >= 0 && this.#rcvNxt === this.pendingFinSeq)) {
       this.#rcvNxt = seqAdd(this.#rcvNxt, 1);

@@ -87,8 +87,8 @@ export class SackScoreboard {
     let newly = 0;
     const m = Math.min(count, blocks.length >>> 1);
     for (let i = 0; i < m; i++) {
-      let l = blocks[2 * i]!;
-      const r = blocks[2 * i + 1]!;
+      let l = blocks[2 * i];
+      const r = blocks[2 * i + 1];
       if (!seqLt(l, r) || seqGt(r, sndNxt)) {
         this.invalidBlocks++;
         continue;
@@ -108,8 +108,8 @@ export class SackScoreboard {
     const una = sndUna >>> 0;
     if (this.lostBefore !== NONE && seqGeq(una, this.lostBefore)) this.lostBefore = NONE;
     let drop = 0;
-    while (drop < this.n && seqLeq(this.rights[drop]!, una)) {
-      this.sacked -= seqSub(this.rights[drop]!, this.lefts[drop]!);
+    while (drop < this.n && seqLeq(this.rights[drop], una)) {
+      this.sacked -= seqSub(this.rights[drop], this.lefts[drop]);
       drop++;
     }
     if (drop > 0) {
@@ -117,8 +117,8 @@ export class SackScoreboard {
       this.rights.copyWithin(0, drop, this.n);
       this.n -= drop;
     }
-    if (this.n > 0 && seqLt(this.lefts[0]!, una)) {
-      this.sacked -= seqSub(una, this.lefts[0]!);
+    if (this.n > 0 && seqLt(this.lefts[0], una)) {
+      this.sacked -= seqSub(una, this.lefts[0]);
       this.lefts[0] = una;
     }
   }
@@ -147,8 +147,8 @@ export class SackScoreboard {
   /** True if byte `seq` lies in a SACKed range. */
   isSacked(seq: number): boolean {
     for (let k = 0; k < this.n; k++) {
-      if (seqLt(seq, this.lefts[k]!)) return false;
-      if (seqLt(seq, this.rights[k]!)) return true;
+      if (seqLt(seq, this.lefts[k])) return false;
+      if (seqLt(seq, this.rights[k])) return true;
     }
     return false;
   }
@@ -162,8 +162,8 @@ export class SackScoreboard {
     let count = 0;
     let bytes = 0;
     for (let k = this.n - 1; k >= 0; k--) {
-      const l = this.lefts[k]!;
-      const r = this.rights[k]!;
+      const l = this.lefts[k];
+      const r = this.rights[k];
       if (seqLeq(r, seq)) break;
       bytes += seqGt(l, seq) ? seqSub(r, l) : seqSub(r, seq) - 1;
       count++;
@@ -174,7 +174,7 @@ export class SackScoreboard {
 
   /** Highest SACKed sequence (right edge), or sndUna when none. */
   highestSacked(sndUna: number): number {
-    return this.n > 0 ? this.rights[this.n - 1]! : sndUna >>> 0;
+    return this.n > 0 ? this.rights[this.n - 1] : sndUna >>> 0;
   }
 
   /**
@@ -187,8 +187,8 @@ export class SackScoreboard {
   nextLost(from: number, sndNxt: number, maxLen: number, out: Float64Array, requireLost = true): boolean {
     let s = from >>> 0;
     for (let k = 0; k < this.n; k++) {
-      const l = this.lefts[k]!;
-      const r = this.rights[k]!;
+      const l = this.lefts[k];
+      const r = this.rights[k];
       if (seqLeq(r, s)) continue;
       if (seqLeq(l, s)) {
         s = r;
@@ -223,8 +223,8 @@ export class SackScoreboard {
     let cur = sndUna >>> 0;
     let rem = this.sacked;
     for (let k = 0; k < this.n; k++) {
-      const l = this.lefts[k]!;
-      const r = this.rights[k]!;
+      const l = this.lefts[k];
+      const r = this.rights[k];
       if (seqLt(cur, l)) {
         const end = seqGt(l, sndNxt) ? sndNxt >>> 0 : l;
         const lost = this.n - k >= DUP_THRESH || rem > limit || (this.lostBefore !== NONE && seqLeq(end, this.lostBefore));
@@ -241,7 +241,7 @@ export class SackScoreboard {
   /** The ranges as [left,right) pairs, for /connections and tests. */
   ranges(): Array<[number, number]> {
     const a: Array<[number, number]> = [];
-    for (let k = 0; k < this.n; k++) a.push([this.lefts[k]!, this.rights[k]!]);
+    for (let k = 0; k < this.n; k++) a.push([this.lefts[k], this.rights[k]]);
     return a;
   }
 
@@ -249,7 +249,7 @@ export class SackScoreboard {
   private lostBelow(k: number): boolean {
     if (this.n - k >= DUP_THRESH) return true;
     let bytes = 0;
-    for (let j = k; j < this.n; j++) bytes += seqSub(this.rights[j]!, this.lefts[j]!);
+    for (let j = k; j < this.n; j++) bytes += seqSub(this.rights[j], this.lefts[j]);
     return bytes > (DUP_THRESH - 1) * this.mss;
   }
 
@@ -258,10 +258,10 @@ export class SackScoreboard {
     const n = this.n;
     // First range whose right edge reaches l (touching counts: merge adjacent ranges).
     let i = 0;
-    while (i < n && seqLt(this.rights[i]!, l)) i++;
+    while (i < n && seqLt(this.rights[i], l)) i++;
     // Last range whose left edge is at or before r.
     let j = i - 1;
-    while (j + 1 < n && seqLeq(this.lefts[j + 1]!, r)) j++;
+    while (j + 1 < n && seqLeq(this.lefts[j + 1], r)) j++;
     if (j < i) {
       // Disjoint: insert at i.
       if (this.lefts.length === 0) {
@@ -271,7 +271,7 @@ export class SackScoreboard {
       if (n === MAX_SACK_RANGES) {
         this.overflowDrops++;
         if (i === n) return 0; // the new block would be the highest: drop it
-        this.sacked -= seqSub(this.rights[n - 1]!, this.lefts[n - 1]!);
+        this.sacked -= seqSub(this.rights[n - 1], this.lefts[n - 1]);
         this.n = n - 1;
       }
       this.lefts.copyWithin(i + 1, i, this.n);
@@ -285,9 +285,9 @@ export class SackScoreboard {
     }
     // Merge ranges i..j with [l, r).
     let covered = 0;
-    for (let k = i; k <= j; k++) covered += seqSub(this.rights[k]!, this.lefts[k]!);
-    const nl = seqLt(l, this.lefts[i]!) ? l : this.lefts[i]!;
-    const nr = seqGt(r, this.rights[j]!) ? r : this.rights[j]!;
+    for (let k = i; k <= j; k++) covered += seqSub(this.rights[k], this.lefts[k]);
+    const nl = seqLt(l, this.lefts[i]) ? l : this.lefts[i];
+    const nr = seqGt(r, this.rights[j]) ? r : this.rights[j];
     const newly = seqSub(nr, nl) - covered;
     this.lefts[i] = nl;
     this.rights[i] = nr;

@@ -71,16 +71,16 @@ export class SendBuffer {
     const mask = this.ring.length - 1;
     // Bytes used in the last block (a full one when there is none: take a block first).
     let fill = this.count === 0 ? BLOCK_BYTES : this.end - this.start - (this.count - 1) * BLOCK_BYTES;
-    let last = this.count === 0 ? null : this.ring[(this.first + this.count - 1) & mask]!;
+    let last = this.count === 0 ? null : this.blockAt((this.first + this.count - 1) & mask);
     let src = 0;
     while (src < n) {
-      if (fill === BLOCK_BYTES) {
+      if (fill === BLOCK_BYTES || last === null) {
         last = this.pushBlock();
         fill = 0;
       }
       let k = BLOCK_BYTES - fill;
       if (k > n - src) k = n - src;
-      copyBytes(chunk, src, last!, fill, k);
+      copyBytes(chunk, src, last, fill, k);
       fill += k;
       src += k;
     }
@@ -105,7 +105,7 @@ export class SendBuffer {
     while (left > 0) {
       let k = BLOCK_BYTES - within;
       if (k > left) k = left;
-      copyBytes(ring[idx]!, within, dst, d, k);
+      copyBytes(this.blockAt(idx), within, dst, d, k);
       d += k;
       left -= k;
       within = 0;
@@ -125,7 +125,7 @@ export class SendBuffer {
     const ring = this.ring;
     const mask = ring.length - 1;
     while (this.start + BLOCK_BYTES <= this.base) {
-      giveBlock(ring[this.first]!);
+      giveBlock(this.blockAt(this.first));
       ring[this.first] = null;
       this.first = (this.first + 1) & mask;
       this.count--;
@@ -149,7 +149,7 @@ export class SendBuffer {
     const mask = ring.length - 1;
     for (let k = 0; k < this.count; k++) {
       const idx = (this.first + k) & mask;
-      giveBlock(ring[idx]!);
+      giveBlock(this.blockAt(idx));
       ring[idx] = null;
     }
     if (ring.length > SMALL_RING) this.ring = [null, null];
@@ -163,13 +163,20 @@ export class SendBuffer {
     if (this.count === this.ring.length) {
       const old = this.ring;
       const grown: Array<Block | null> = new Array<Block | null>(old.length * 2).fill(null);
-      for (let k = 0; k < this.count; k++) grown[k] = old[(this.first + k) & (old.length - 1)]!;
+      for (let k = 0; k < this.count; k++) grown[k] = old[(this.first + k) & (old.length - 1)] ?? null;
       this.ring = grown;
       this.first = 0;
     }
     const b = takeBlock();
     this.ring[(this.first + this.count) & (this.ring.length - 1)] = b;
     this.count++;
+    return b;
+  }
+
+  /** The block in ring slot `idx`, one of the `count` held (an invariant; a missing one is a bug and throws). */
+  private blockAt(idx: number): Block {
+    const b = this.ring[idx];
+    if (b === null) throw new Error(`send buffer: no block in slot ${idx}`);
     return b;
   }
 }

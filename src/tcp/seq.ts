@@ -45,21 +45,3 @@ export function seqMax(a: number, b: number): number {
   return ((a - b) | 0) < 0 ? b >>> 0 : a >>> 0;
 }
 
-/** The earlier of `a` and `b` modulo 2^32 (as uint32). */
-export function seqMin(a: number, b: number): number {
-  return ((a - b) | 0) < 0 ? a >>> 0 : b >>> 0;
-}
-
-/**
- * `start <= x < start + len` modulo 2^32: the RFC 9293 section 3.10.7.4 window test
- * (e.g. RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND). `len` is 0..2^32-1; 0 gives false.
- */
-export function seqInWindow(x: number, start: number, len: number): boolean {
-  // Unsigned offset of x from start, compared with the unsigned length.
-  return ((x - start) >>> 0) < len >>> 0;
-}
-
-/** `lo <= x <= hi` modulo 2^32 (e.g. SND.UNA < SEG.ACK =< SND.NXT with `lo` = SND.UNA+1). */
-export function seqBetween(lo: number, x: number, hi: number): boolean {
-  return ((x - lo) >>> 0) <= ((hi - lo) >>> 0);
-}

@@ -69,7 +69,7 @@ export class SynCookies {
     nowMs: number,
   ): number {
     let idx = COOKIE_MSS_TABLE.length - 1;
-    while (idx > 0 && mss < COOKIE_MSS_TABLE[idx]!) idx--;
+    while (idx > 0 && mss < COOKIE_MSS_TABLE[idx]) idx--;
     const count = Math.floor(nowMs / COOKIE_TICK_MS) >>> 0;
     const ports = ((localPort & 0xffff) << 16) | (remotePort & 0xffff);
     const h0 = sipHash24x4(this.key, localIp, remoteIp, ports, SIP_DOMAIN_COOKIE_TUPLE);
@@ -100,7 +100,7 @@ export class SynCookies {
     const made = (count - diff) >>> 0;
     const h1 = sipHash24x4(this.key, h0, peerIsn, made, SIP_DOMAIN_COOKIE_DATA);
     const idx = (c - h1) & COOKIE_MASK;
-    return idx < COOKIE_MSS_TABLE.length ? COOKIE_MSS_TABLE[idx]! : -1;
+    return idx < COOKIE_MSS_TABLE.length ? COOKIE_MSS_TABLE[idx] : -1;
   }
 }
 

@@ -436,7 +436,8 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
     if (this.timeWait.expire(now) > 0) this.updateGauges();
     let guard = 0;
     while (this.heap.peekDeadline() <= now && guard++ < 100_000) {
-      const c = this.heap.pop()!;
+      const c = this.heap.pop();
+      if (c === undefined) break;
       const when = this.heap.lastDeadline;
       if (this.scheduled.get(c) !== when) continue; // stale entry
       this.scheduled.delete(c);
@@ -461,7 +462,8 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
   private settleTop(): void {
     const heap = this.heap;
     for (let guard = 0; heap.size > 0 && guard < 100_000; guard++) {
-      const c = heap.peek()!;
+      const c = heap.peek();
+      if (c === undefined) return;
       const when = heap.peekDeadline();
       if (this.scheduled.get(c) === when) {
         if (c.state !== State.CLOSED && c.nextDeadline() === when) return;

@@ -99,13 +99,13 @@ export class TimeWaitTable {
   /** Ends the record in `slot` now. */
   remove(slot: number): void {
     if (slot === NO_RECORD) return;
-    const m = this.index.get(this.localPort[slot]!);
+    const m = this.index.get(this.localPort[slot]);
     if (m !== undefined) {
-      m.delete(this.remoteIp[slot]! * 65536 + this.remotePort[slot]!);
-      if (m.size === 0) this.index.delete(this.localPort[slot]!);
+      m.delete(this.remoteIp[slot] * 65536 + this.remotePort[slot]);
+      if (m.size === 0) this.index.delete(this.localPort[slot]);
     }
     this.unlink(slot);
-    this.generation[slot] = (this.generation[slot]! + 1) >>> 0;
+    this.generation[slot] = (this.generation[slot] + 1) >>> 0;
     this.next[slot] = this.free;
     this.free = slot;
     this.size--;
@@ -120,7 +120,7 @@ export class TimeWaitTable {
 
   /** The generation of `slot` now (it changes when the slot is freed). */
   generationOf(slot: number): number {
-    return this.generation[slot]!;
+    return this.generation[slot];
   }
 
   /** True while the record named (slot, generation) is held. */
@@ -130,13 +130,13 @@ export class TimeWaitTable {
 
   /** When the oldest record ends (ms), or Infinity. */
   nextEnd(): number {
-    return this.head === NO_RECORD ? Infinity : this.ends[this.head]!;
+    return this.head === NO_RECORD ? Infinity : this.ends[this.head];
   }
 
   /** Ends every record due at `now`; returns how many. */
   expire(now: number): number {
     let n = 0;
-    while (this.head !== NO_RECORD && this.ends[this.head]! <= now) {
+    while (this.head !== NO_RECORD && this.ends[this.head] <= now) {
       this.remove(this.head);
       n++;
     }
@@ -151,53 +151,53 @@ export class TimeWaitTable {
    */
   acceptsSyn(slot: number, seq: number, hasTimestamp: boolean, tsVal: number): boolean {
     if (this.timestamps[slot] === 1 && hasTimestamp) {
-      const d = seqSub(tsVal, this.tsRecent[slot]!);
+      const d = seqSub(tsVal, this.tsRecent[slot]);
       if (d < 0) return false;
-      return d > 0 || seqGt(seq, this.rcvNxt[slot]!);
+      return d > 0 || seqGt(seq, this.rcvNxt[slot]);
     }
-    return seqGt(seq, this.rcvNxt[slot]!);
+    return seqGt(seq, this.rcvNxt[slot]);
   }
 
   // What an ACK from the record carries.
   /** SND.MAX: the sequence number of our ACKs. */
   seqOf(slot: number): number {
-    return this.sndMax[slot]!;
+    return this.sndMax[slot];
   }
   /** RCV.NXT: past the peer's FIN. */
   ackOf(slot: number): number {
-    return this.rcvNxt[slot]!;
+    return this.rcvNxt[slot];
   }
   /** The window field of our ACKs (as last advertised, already scaled down). */
   windowOf(slot: number): number {
-    return this.window[slot]!;
+    return this.window[slot];
   }
   /** Timestamps negotiated: then TS.Recent and our clock's offset for the address pair. */
   timestampsOf(slot: number): boolean {
     return this.timestamps[slot] === 1;
   }
   tsRecentOf(slot: number): number {
-    return this.tsRecent[slot]!;
+    return this.tsRecent[slot];
   }
   tsOffsetOf(slot: number): number {
-    return this.tsOffset[slot]!;
+    return this.tsOffset[slot];
   }
   /** The 4-tuple and the end of a record (for /connections). */
   localPortOf(slot: number): number {
-    return this.localPort[slot]!;
+    return this.localPort[slot];
   }
   remoteIpOf(slot: number): number {
-    return this.remoteIp[slot]!;
+    return this.remoteIp[slot];
   }
   remotePortOf(slot: number): number {
-    return this.remotePort[slot]!;
+    return this.remotePort[slot];
   }
   endOf(slot: number): number {
-    return this.ends[slot]!;
+    return this.ends[slot];
   }
 
   /** Every held record's slot, oldest first. */
   *records(): IterableIterator<number> {
-    for (let s = this.head; s !== NO_RECORD; s = this.next[s]!) yield s;
+    for (let s = this.head; s !== NO_RECORD; s = this.next[s] ?? NO_RECORD) yield s;
   }
 
   private append(s: number): void {
@@ -209,8 +209,8 @@ export class TimeWaitTable {
   }
 
   private unlink(s: number): void {
-    const p = this.prev[s]!;
-    const n = this.next[s]!;
+    const p = this.prev[s];
+    const n = this.next[s];
     if (p !== NO_RECORD) this.next[p] = n;
     else this.head = n;
     if (n !== NO_RECORD) this.prev[n] = p;
@@ -220,7 +220,7 @@ export class TimeWaitTable {
   private takeSlot(): number {
     if (this.free === NO_RECORD) this.grow();
     const s = this.free;
-    this.free = this.next[s]!;
+    this.free = this.next[s] ?? NO_RECORD;
     return s;
   }
 

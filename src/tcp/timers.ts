@@ -21,7 +21,7 @@ export class TcpTimers {
 
   /** Arms timer `t` to fire at `when` (re-arming it later may make another timer the earliest). */
   set(t: number, when: number): void {
-    const was = this.at[t]!;
+    const was = this.at[t];
     this.at[t] = when;
     if (when < this.earliest) this.earliest = when;
     else if (was === this.earliest && when > was) this.recompute();
@@ -48,7 +48,7 @@ export class TcpTimers {
 
   /** Deadline of timer `t` (Infinity if not armed). */
   deadline(t: number): number {
-    return this.at[t]!;
+    return this.at[t];
   }
 
   /** Earliest armed deadline. */
@@ -60,7 +60,7 @@ export class TcpTimers {
   takeDue(now: number): number {
     if (this.earliest > now) return -1;
     for (let t = 0; t < N; t++) {
-      if (this.at[t]! <= now) {
+      if (this.at[t] <= now) {
         this.at[t] = Infinity;
         this.recompute();
         return t;
@@ -72,7 +72,10 @@ export class TcpTimers {
 
   private recompute(): void {
     let e = Infinity;
-    for (let t = 0; t < N; t++) if (this.at[t]! < e) e = this.at[t]!;
+    for (let t = 0; t < N; t++) {
+      const d = this.at[t] ?? Infinity;
+      if (d < e) e = d;
+    }
     this.earliest = e;
   }
 }

@@ -114,7 +114,7 @@ export function linearAxis(hi: number): { min: number; max: number; ticks: numbe
   if (!(hi > 0)) return { min: 0, max: 1, ticks: [0, 0.5, 1] };
   const raw = hi / 5;
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+  const step = [1, 2, 5].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
   const n = Math.ceil(hi / step - 1e-9);
   const ticks = Array.from({ length: n + 1 }, (_, i) => Number((i * step).toPrecision(12)));
   return { min: 0, max: ticks[ticks.length - 1], ticks };

@@ -75,23 +75,15 @@ export function tcpAck(b: Uint8Array, o: number): number {
 }
 /** Header length in bytes (data offset * 4), options included. */
 export function tcpDataOffset(b: Uint8Array, o: number): number {
-  return (b[o + 12]! >>> 4) << 2;
+  return (b[o + 12] >>> 4) << 2;
 }
 /** The eight flag bits CWR..FIN (TCP_* flag constants). */
 export function tcpFlags(b: Uint8Array, o: number): number {
-  return b[o + 13]!;
+  return b[o + 13];
 }
 /** Window field, unscaled. */
 export function tcpWindow(b: Uint8Array, o: number): number {
   return readU16(b, o + 14);
-}
-/** Checksum field. */
-export function tcpChecksum(b: Uint8Array, o: number): number {
-  return readU16(b, o + 16);
-}
-/** Urgent pointer field. */
-export function tcpUrgent(b: Uint8Array, o: number): number {
-  return readU16(b, o + 18);
 }
 
 /**
@@ -140,16 +132,6 @@ export function setTcpChecksum(b: Uint8Array, o: number, v: number): void {
  */
 export function tcpPseudoHeaderPartial(src: number, dst: number, len: number): number {
   return pseudoHeaderSum(src, dst, IPPROTO_TCP, len);
-}
-
-/**
- * One's complement of the one's-complement sum of the pseudo-header and the
- * `len`-byte segment at `b[o]` as it stands, checksum field included. A segment
- * with a correct checksum gives 0; with the checksum field zeroed it gives the value
- * to transmit (what `fillTcpChecksum` does).
- */
-export function tcpChecksumOf(b: Uint8Array, o: number, len: number, src: number, dst: number): number {
-  return ~onesSum(b, o, len, pseudoHeaderSum(src, dst, IPPROTO_TCP, len)) & 0xffff;
 }
 
 /** True when the `len`-byte segment at `b[o]` from `src` to `dst` has a correct checksum. */
@@ -220,14 +202,14 @@ export function parseTcpOptions(b: Uint8Array, o: number, headerLen: number, out
   if (end > b.length) end = b.length;
   let i = o + TCP_MIN_HEADER;
   while (i < end) {
-    const kind = b[i]!;
+    const kind = b[i];
     if (kind === TCPOPT_EOL) return true;
     if (kind === TCPOPT_NOP) {
       i++;
       continue;
     }
     if (i + 1 >= end) return false;
-    const len = b[i + 1]!;
+    const len = b[i + 1];
     if (len < 2 || i + len > end) return false;
     switch (kind) {
       case TCPOPT_MSS:
@@ -236,7 +218,7 @@ export function parseTcpOptions(b: Uint8Array, o: number, headerLen: number, out
         break;
       case TCPOPT_WSCALE: {
         if (len !== 3) return false;
-        const ws = b[i + 2]!;
+        const ws = b[i + 2];
         out.wscale = ws > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : ws;
         break;
       }
@@ -344,7 +326,7 @@ export function writeSackOption(b: Uint8Array, o: number, blocks: Uint32Array, c
   b[o + 3] = 2 + (n << 3);
   let p = o + 4;
   for (let k = 0; k < 2 * n; k++) {
-    writeU32(b, p, blocks[k]!);
+    writeU32(b, p, blocks[k]);
     p += 4;
   }
   return p - o;

@@ -8,7 +8,7 @@ import { SaxesParser } from 'saxes';
 /** An element: name, attributes, children, and its own text (character data, entities decoded). */
 export interface XmlElement {
   name: string;
-  attrs: Record<string, string>;
+  attrs: Partial<Record<string, string>>;
   children: XmlElement[];
   text: string;
 }
@@ -24,13 +24,13 @@ export function parseXml(xml: string): XmlElement {
   });
   parser.on('opentag', (tag) => {
     const el: XmlElement = { name: tag.name, attrs: { ...(tag.attributes as Record<string, string>) }, children: [], text: '' };
-    const parent = stack[stack.length - 1];
+    const parent = stack.at(-1);
     if (parent) parent.children.push(el);
     else root = el;
     stack.push(el);
   });
   parser.on('text', (t) => {
-    const cur = stack[stack.length - 1];
+    const cur = stack.at(-1);
     if (cur) cur.text += t;
   });
   parser.on('closetag', () => {

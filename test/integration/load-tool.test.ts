@@ -36,7 +36,12 @@ function pidsIn(ns: string): string[] {
 }
 
 describe.skipIf(requireNetOrSkip())('stackd-load against a live stackd', () => {
-  let stackd: StackdHandle;
+  let stackd: StackdHandle | undefined;
+  /** The stack beforeAll started. */
+  const sd = (): StackdHandle => {
+    if (stackd === undefined) throw new Error('stackd did not start');
+    return stackd;
+  };
 
   beforeAll(async () => {
     labUp(LAB, { clients: 1 });
@@ -50,7 +55,7 @@ describe.skipIf(requireNetOrSkip())('stackd-load against a live stackd', () => {
 
   for (const mode of ['process', 'socket'] as const) {
     it(`${mode} mode: 60 clients, 20 at once, a third of each kind, every byte checked, /stats shows 60 connections`, () => {
-      const { status, report, stderr } = load(stackd.control, [
+      const { status, report, stderr } = load(sd().control, [
         '--mode', mode, '--clients', '20', '--total', '60', '--duration', '30s', '--timeout', '20s',
         '--mix', 'nc-echo:1,curl-bytes:1,curl-post:1', '--bytes', '256K', '--post-bytes', '100K', '--echo-bytes', '20K',
       ]);
@@ -78,30 +83,30 @@ describe.skipIf(requireNetOrSkip())('stackd-load against a live stackd', () => {
   }
 
   it("POST /sink of an application hashing with api.offload: the same checks pass, on the process's one pool", async () => {
-    const before = (await stackd.stats()).appPool;
-    const { status, report } = load(stackd.control, [
+    const before = (await sd().stats()).appPool;
+    const { status, report } = load(sd().control, [
       '--port-http', '8080', '--mix', 'curl-post', '--clients', '10', '--total', '20', '--post-bytes', '1M',
     ]);
     expect(report.failures, JSON.stringify(report.examples)).toEqual({});
     expect(status).toBe(0);
     expect(report.kinds['curl-post']).toMatchObject({ started: 20, ok: 20 });
-    const after = (await stackd.stats()).appPool;
+    const after = (await sd().stats()).appPool;
     expect(after).toMatchObject({ threads: 1, maxQueue: 64, started: true, inFlight: 0, failed: 0, rejectedFull: 0 });
     expect(after.completed - before.completed).toBe(20);
   });
 
   it('names failures by cause and exits 1: refused (no listener), short (discard answers nothing), timeout', () => {
-    const refused = load(stackd.control, ['--mix', 'nc-echo', '--port-echo', '9999', '--clients', '3', '--total', '6']);
+    const refused = load(sd().control, ['--mix', 'nc-echo', '--port-echo', '9999', '--clients', '3', '--total', '6']);
     expect(refused.status).toBe(1);
     expect(refused.report).toMatchObject({ started: 6, ok: 0, failed: 6, failures: { refused: 6 } });
-    expect(refused.report.examples[0]!.detail).toMatch(/refused/i);
+    expect(refused.report.examples[0].detail).toMatch(/refused/i);
     expect(refused.report.stats!.deltas.tcp_resets_tx).toBe(6);
 
-    const short = load(stackd.control, ['--mix', 'nc-echo', '--port-echo', '9', '--mode', 'socket', '--total', '4']);
+    const short = load(sd().control, ['--mix', 'nc-echo', '--port-echo', '9', '--mode', 'socket', '--total', '4']);
     expect(short.report).toMatchObject({ failed: 4, failures: { short: 4 } });
 
     // 1 GiB at the lab's pace takes far longer than 1 s: each client is stopped at its timeout.
-    const slow = load(stackd.control, ['--mix', 'curl-bytes', '--bytes', '1G', '--timeout', '1s', '--total', '2']);
+    const slow = load(sd().control, ['--mix', 'curl-bytes', '--bytes', '1G', '--timeout', '1s', '--total', '2']);
     expect(slow.status).toBe(1);
     expect(slow.report).toMatchObject({ started: 2, failed: 2, failures: { timeout: 2 } });
     expect(slow.ms).toBeLessThan(15_000);

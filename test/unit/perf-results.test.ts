@@ -63,12 +63,12 @@ describe('BenchResults', () => {
     expect(panels.map((p) => [p.attrs['data-title'], p.attrs['data-scale'], p.attrs['data-unit']])).toEqual([
       ['upload', 'linear', 'Gbit/s'], ['ping p99', 'log', 'µs'], ['RSS/conn', 'linear', 'KiB'],
     ]);
-    expect(byClass(panels[1]!, 'group').map((g) => g.attrs['data-label'])).toEqual(['1 worker', '4 workers']);
-    const bars = (i: number) => byClass(panels[i]!, 'bar').map((b) => [b.attrs['data-series'], Number(b.attrs['data-value'])]);
+    expect(byClass(panels[1], 'group').map((g) => g.attrs['data-label'])).toEqual(['1 worker', '4 workers']);
+    const bars = (i: number) => byClass(panels[i], 'bar').map((b) => [b.attrs['data-series'], Number(b.attrs['data-value'])]);
     expect(bars(1)).toEqual([['stackd', 1570], ['kernel', 144], ['stackd', 2200]]);
-    expect(byClass(panels[1]!, 'missing').map((m) => m.attrs['data-series'])).toEqual(['kernel']);
+    expect(byClass(panels[1], 'missing').map((m) => m.attrs['data-series'])).toEqual(['kernel']);
     expect(bars(2)).toEqual([['stackd', 6.789]]);
-    expect(byClass(panels[2]!, 'missing')).toEqual([]);
+    expect(byClass(panels[2], 'missing')).toEqual([]);
   });
 });
 

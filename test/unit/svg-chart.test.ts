@@ -33,8 +33,8 @@ describe('latencyChartSvg', () => {
     expect(doc.attrs.xmlns).toBe('http://www.w3.org/2000/svg');
     expect(Number(doc.attrs.width)).toBeGreaterThan(0);
     expect(doc.attrs.viewBox).toBe(`0 0 ${doc.attrs.width} ${doc.attrs.height}`);
-    expect(textOf(byClass(doc, 'title')[0]!)).toBe('latency under load');
-    expect(textOf(byClass(doc, 'subtitle')[0]!)).toBe('stackd --workers 1');
+    expect(textOf(byClass(doc, 'title')[0])).toBe('latency under load');
+    expect(textOf(byClass(doc, 'subtitle')[0])).toBe('stackd --workers 1');
   });
 
   it('has one panel per thread, one group per stage, four percentile bars per group with their values', () => {
@@ -48,7 +48,7 @@ describe('latencyChartSvg', () => {
     expect(LATENCY_SERIES).toEqual(['p50', 'p90', 'p99', 'p99.9']);
     for (const [pi, t] of REPORT.threads.entries()) {
       for (const [gi, [name, l]] of Object.entries(t.stages).entries()) {
-        const g = byClass(panels[pi]!, 'group')[gi]!;
+        const g = byClass(panels[pi], 'group')[gi];
         if (l.count === 0) {
           expect(bars(g)).toEqual([]);
           expect(byClass(g, 'missing').map((m) => m.attrs['data-series'])).toEqual([...LATENCY_SERIES]);
@@ -57,9 +57,9 @@ describe('latencyChartSvg', () => {
         expect(bars(g).map((b) => [b.attrs['data-series'], Number(b.attrs['data-value'])])).toEqual([
           ['p50', l.p50], ['p90', l.p90], ['p99', l.p99], ['p99.9', l.p999],
         ]);
-        expect(textOf(byClass(g, 'group-note')[0]!)).toBe(`n=${l.count >= 1e4 ? `${(l.count / 1000).toFixed(1)}k` : l.count}`);
+        expect(textOf(byClass(g, 'group-note')[0])).toBe(`n=${l.count >= 1e4 ? `${(l.count / 1000).toFixed(1)}k` : l.count}`);
         // Tooltips name thread, stage, percentile and value.
-        expect(textOf(findAll(bars(g)[2]!, (e) => e.name === 'title')[0]!)).toBe(`${t.thread} / ${name} / p99: ${l.p99 >= 100 ? l.p99.toFixed(0) : l.p99} µs`);
+        expect(textOf(findAll(bars(g)[2], (e) => e.name === 'title')[0])).toBe(`${t.thread} / ${name} / p99: ${l.p99 >= 100 ? l.p99.toFixed(0) : l.p99} µs`);
       }
     }
   });
@@ -69,17 +69,17 @@ describe('latencyChartSvg', () => {
     expect(axes.map((a) => a.attrs['data-scale'])).toEqual(['log', 'log']);
     // Values span 0.4 … 28622.8 µs: decades 0.1 … 100000 on both panels.
     for (const a of axes) expect(byClass(a, 'tick').map((t) => Number(t.attrs['data-value']))).toEqual([0.1, 1, 10, 100, 1000, 10000, 100000]);
-    expect(byClass(axes[0]!, 'tick').map((t) => textOf(t))).toEqual(['0.1', '1', '10', '100', '1k', '10k', '100k']);
-    const tickY = new Map(byClass(axes[0]!, 'tick').map((t) => [Number(t.attrs['data-value']), Number(findAll(t, (e) => e.name === 'line')[0]!.attrs.y1)]));
+    expect(byClass(axes[0], 'tick').map((t) => textOf(t))).toEqual(['0.1', '1', '10', '100', '1k', '10k', '100k']);
+    const tickY = new Map(byClass(axes[0], 'tick').map((t) => [Number(t.attrs['data-value']), Number(findAll(t, (e) => e.name === 'line')[0].attrs.y1)]));
     const decade = tickY.get(1)! - tickY.get(10)!;
     expect(decade).toBeGreaterThan(0);
     // A bar's top sits at log10(value) between the decade ticks (1 px rounding).
-    const rx = bars(byClass(doc, 'group')[0]!);
-    expect(y(rx[0]!)).toBeCloseTo(tickY.get(10)! - Math.log10(19 / 10) * decade, 0);
-    expect(y(rx[3]!)).toBeCloseTo(tickY.get(1000)! - Math.log10(3209.2 / 1000) * decade, 0);
+    const rx = bars(byClass(doc, 'group')[0]);
+    expect(y(rx[0])).toBeCloseTo(tickY.get(10)! - Math.log10(19 / 10) * decade, 0);
+    expect(y(rx[3])).toBeCloseTo(tickY.get(1000)! - Math.log10(3209.2 / 1000) * decade, 0);
     for (const g of byClass(doc, 'group')) {
       const ys = bars(g).map(y);
-      for (let i = 1; i < ys.length; i++) expect(ys[i]).toBeLessThanOrEqual(ys[i - 1]!);
+      for (let i = 1; i < ys.length; i++) expect(ys[i]).toBeLessThanOrEqual(ys[i - 1]);
     }
   });
 
@@ -102,13 +102,13 @@ describe('renderBarChart', () => {
     });
     const doc = parseXml(svg); // throws on any well-formedness error
     const cleaned = `a<b>&"c'\uFFFD é 🚀 \uFFFD`;
-    expect(textOf(byClass(doc, 'title')[0]!)).toBe(cleaned);
-    expect(textOf(byClass(doc, 'subtitle')[0]!)).toBe('</svg>');
-    expect(byClass(doc, 'panel')[0]!.attrs['data-title']).toBe(cleaned);
-    expect(byClass(doc, 'panel')[0]!.attrs['data-unit']).toBe('<µs>');
-    const g = byClass(doc, 'group')[0]!;
+    expect(textOf(byClass(doc, 'title')[0])).toBe(cleaned);
+    expect(textOf(byClass(doc, 'subtitle')[0])).toBe('</svg>');
+    expect(byClass(doc, 'panel')[0].attrs['data-title']).toBe(cleaned);
+    expect(byClass(doc, 'panel')[0].attrs['data-unit']).toBe('<µs>');
+    const g = byClass(doc, 'group')[0];
     expect(g.attrs['data-label']).toBe(cleaned);
-    expect(textOf(byClass(g, 'group-note')[0]!)).toBe('&amp;');
+    expect(textOf(byClass(g, 'group-note')[0])).toBe('&amp;');
     expect(bars(g).map((b) => b.attrs['data-series'])).toEqual([cleaned, 'kernel']);
     expect(byClass(doc, 'value').map(textOf)).toEqual(['12', '3400']);
     expect(escapeXml(`<&>"'`)).toBe('&lt;&amp;&gt;&quot;&apos;');
@@ -122,17 +122,17 @@ describe('renderBarChart', () => {
         { title: 'RSS', unit: 'MiB', scale: 'linear', groups: [{ label: '1 worker', values: [690, undefined] }] },
       ],
     }));
-    const rss = byClass(doc, 'panel')[1]!;
+    const rss = byClass(doc, 'panel')[1];
     expect(bars(rss).map((b) => b.attrs['data-series'])).toEqual(['stackd']);
     expect(byClass(rss, 'missing')).toEqual([]);
     expect(byClass(rss, 'tick').map((t) => Number(t.attrs['data-value']))).toEqual([0, 200, 400, 600, 800]);
-    const ticks = byClass(byClass(doc, 'panel')[0]!, 'tick').map((t) => Number(t.attrs['data-value']));
+    const ticks = byClass(byClass(doc, 'panel')[0], 'tick').map((t) => Number(t.attrs['data-value']));
     expect(ticks).toEqual([0, 1, 2, 3]);
     const [one, two] = byClass(doc, 'group');
-    const h = bars(one!).map((b) => Number(b.attrs.height));
-    expect(h[1]! / h[0]!).toBeCloseTo(2, 2);
-    expect(byClass(two!, 'missing').map((m) => m.attrs['data-series'])).toEqual(['stackd']);
-    expect(bars(two!).map((b) => b.attrs['data-series'])).toEqual(['kernel']);
+    const h = bars(one).map((b) => Number(b.attrs.height));
+    expect(h[1] / h[0]).toBeCloseTo(2, 2);
+    expect(byClass(two, 'missing').map((m) => m.attrs['data-series'])).toEqual(['stackd']);
+    expect(bars(two).map((b) => b.attrs['data-series'])).toEqual(['kernel']);
   });
 
   it('axes: decades around the values, at least one; round linear steps', () => {

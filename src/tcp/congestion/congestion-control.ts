@@ -15,7 +15,7 @@
  * Implementations: ./newreno.ts, ./cubic.ts.
  */
 import { Cubic } from './cubic.js';
-import { NewReno, rfc6928InitialWindow } from './newreno.js';
+import { NewReno } from './newreno.js';
 
 /** The per-connection congestion controller; windows are in bytes, times in ms. */
 export interface CongestionControl {
@@ -57,7 +57,3 @@ export function createCongestionControl(name: 'newreno' | 'cubic', mss: number):
   return name === 'cubic' ? new Cubic(mss) : new NewReno(mss);
 }
 
-/** RFC 6928 initial window, bytes: min(10*mss, max(2*mss, 14600)). */
-export function initialWindow(mss: number): number {
-  return rfc6928InitialWindow(mss);
-}

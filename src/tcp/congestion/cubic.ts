@@ -58,11 +58,6 @@ export class Cubic extends NewReno {
   /** Fraction of a byte of growth carried to the next ACK. */
   private frac = 0;
 
-  /** @param mss sender maximum segment size, bytes (> 0) */
-  constructor(mss: number) {
-    super(mss);
-  }
-
   /** W_cubic(t) in bytes for t seconds after the start of the epoch (RFC 9438 eq. 1). */
   wCubic(tSec: number): number {
     const d = tSec - this.k;

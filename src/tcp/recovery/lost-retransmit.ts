@@ -63,13 +63,13 @@ export class LostRetransmits {
     const hi = this.board.highestSacked(snd.sndUna);
     const margin = DUP_THRESH * snd.mss;
     for (let k = 0; k < this.count; k++) {
-      const seq = seqs[k]!;
+      const seq = seqs[k];
       if (seq === RESOLVED) continue;
       if (seqLt(seq, snd.sndUna) || this.board.isSacked(seq)) {
         seqs[k] = RESOLVED; // it arrived
         continue;
       }
-      if (seqSub(hi, sentAtMax[k]!) < margin) continue;
+      if (seqSub(hi, sentAtMax[k]) < margin) continue;
       this.counters[C.tcp_lost_retransmits]++;
       sentAtMax[k] = snd.sndMax;
       const off = seqSub(seq, snd.sndUna);

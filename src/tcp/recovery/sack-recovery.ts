@@ -86,8 +86,8 @@ export class SackRecovery implements LossRecovery {
     let guard = 0;
     while (pipe < snd.cc.cwnd && guard++ < MAX_SENDS_PER_OUTPUT) {
       if (this.board.nextLost(snd.highRxt, snd.sndNxt, snd.mss, next)) {
-        const seq = next[0]!;
-        const len = next[1]!;
+        const seq = next[0];
+        const len = next[1];
         if (!snd.retransmitRange(seq, len, now, out)) return false;
         pipe += len;
         continue;

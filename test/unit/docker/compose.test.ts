@@ -175,7 +175,7 @@ describe('docker-compose.yml', () => {
       expect(load).toMatch(new RegExp(`int_in ${k} "\\$[A-Z_]+" \\d+ ${max}\\b`));
     }
     // The mix and mode are ones stackd-load accepts.
-    expect(parseLoadArgs(['--mix', e.LOAD_MIX!, '--mode', e.LOAD_MODE!], {}).mix.map((m) => m.kind)).toEqual(['nc-echo', 'curl-bytes', 'curl-post']);
+    expect(parseLoadArgs(['--mix', e.LOAD_MIX, '--mode', e.LOAD_MODE], {}).mix.map((m) => m.kind)).toEqual(['nc-echo', 'curl-bytes', 'curl-post']);
     // load.sh runs the built tool (package.json's bin), found next to it as in the image (/app/docker, /app/dist).
     expect(load).toContain('$HERE/../dist/load/stackd-load.js');
     expect((JSON.parse(read('package.json')) as { bin: Record<string, string> }).bin['stackd-load']).toBe('dist/load/stackd-load.js');

@@ -228,8 +228,8 @@ describe('docker/client.Dockerfile (the client service)', () => {
   });
 
   it('copies nothing from the repository and sleeps (the tools are for docker compose exec)', () => {
-    expect(stages[0]!.copies).toEqual([]);
-    expect(stages[0]!.cmd).toEqual(['sleep', 'infinity']);
+    expect(stages[0].copies).toEqual([]);
+    expect(stages[0].cmd).toEqual(['sleep', 'infinity']);
     expect(ignored('docker/load.sh')).toBe(false); // the Dockerfile's load stage copies it
   });
 });

@@ -51,7 +51,7 @@ describe('net.Socket over the real TCP core', () => {
     expect(ra.bytes().equals(toA)).toBe(true);
     expect([a.bytesWritten, b.bytesRead, b.bytesWritten, a.bytesRead]).toEqual([toB.length, toB.length, toA.length, toA.length]);
     expect(log.filter((e) => e.endsWith(':end'))).toHaveLength(2);
-    expect(pair.countersA[C.tcp_resets_tx]! + pair.countersB[C.tcp_resets_tx]!).toBe(0);
+    expect(pair.countersA[C.tcp_resets_tx] + pair.countersB[C.tcp_resets_tx]).toBe(0);
     await stop();
   });
 

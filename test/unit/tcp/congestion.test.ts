@@ -7,7 +7,8 @@
  * with explicit numbers (MSS 1000 bytes, so segments = bytes / 1000).
  */
 import { describe, expect, it } from 'vitest';
-import { createCongestionControl, initialWindow } from '../../../src/tcp/congestion/congestion-control.js';
+import { createCongestionControl } from '../../../src/tcp/congestion/congestion-control.js';
+import { rfc6928InitialWindow as initialWindow } from '../../../src/tcp/congestion/newreno.js';
 import { Cubic, CUBIC_ALPHA, CUBIC_C } from '../../../src/tcp/congestion/cubic.js';
 import { NewReno } from '../../../src/tcp/congestion/newreno.js';
 

@@ -17,7 +17,7 @@ import { ipTotalLength } from '../../../src/wire/ipv4.js';
 
 /** TCP payload bytes of an IPv4 frame (no options in IPv4 here). */
 function payloadLen(f: Uint8Array): number {
-  return ipTotalLength(f, 14) - 20 - ((f[14 + 20 + 12]! >>> 4) << 2);
+  return ipTotalLength(f, 14) - 20 - ((f[14 + 20 + 12] >>> 4) << 2);
 }
 
 describe('pure ACKs after a retransmission timeout (RFC 9293 3.10.7.4, BSD tcp_output)', () => {

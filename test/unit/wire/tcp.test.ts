@@ -37,8 +37,6 @@ import {
   TCP_SYN,
   TCP_URG,
   tcpAck,
-  tcpChecksum,
-  tcpChecksumOf,
   tcpChecksumValid,
   tcpDataOffset,
   tcpDstPort,
@@ -47,7 +45,6 @@ import {
   tcpPseudoHeaderPartial,
   tcpSeq,
   tcpSrcPort,
-  tcpUrgent,
   tcpWindow,
   TCPOPT_EOL,
   TCPOPT_MSS,
@@ -68,6 +65,14 @@ import { TcpParse, TcpRepr } from '../../../src/wire/tcp-repr.js';
 /** Parses the TCP header at b[o] of a `len`-byte segment; the reason it refuses it, or TcpParse.Ok. */
 function parseHeader(b: Uint8Array, o: number, len: number): TcpParse {
   return new TcpRepr().parse(b, o, len);
+}
+
+/** The checksum and urgent-pointer fields of the TCP header at b[o], read straight from the bytes. */
+function checksumField(b: Uint8Array, o: number): number {
+  return (b[o + 16] << 8) | b[o + 17];
+}
+function urgentField(b: Uint8Array, o: number): number {
+  return (b[o + 18] << 8) | b[o + 19];
 }
 
 /** 10.99.0.1 (namespace tw-a, the client, port 40000) */
@@ -115,8 +120,7 @@ describe('golden Linux connection 10.99.0.1:40000 -> 10.99.0.2:5000 (handshake, 
       expect(ipProtocol(f, 14)).toBe(IPPROTO_TCP);
       expect(parseHeader(f, T, segLen(f))).toBe(TcpParse.Ok);
       expect(tcpChecksumValid(f, T, segLen(f), srcOf(f), dstOf(f))).toBe(true);
-      expect(tcpChecksumOf(f, T, segLen(f), srcOf(f), dstOf(f))).toBe(0);
-      expect(tcpUrgent(f, T)).toBe(0);
+      expect(urgentField(f, T)).toBe(0);
       // Every segment after the SYN carries timestamps and the ACK flag.
       if (f !== syn) expect(tcpFlags(f, T) & TCP_ACK).toBe(TCP_ACK);
     }
@@ -130,7 +134,7 @@ describe('golden Linux connection 10.99.0.1:40000 -> 10.99.0.2:5000 (handshake, 
     expect(tcpDataOffset(syn, T)).toBe(40);
     expect(tcpFlags(syn, T)).toBe(TCP_SYN);
     expect(tcpWindow(syn, T)).toBe(64240);
-    expect(tcpChecksum(syn, T)).toBe(0x3ac4);
+    expect(checksumField(syn, T)).toBe(0x3ac4);
     expect(segLen(syn)).toBe(40);
     expect(parseTcpOptions(syn, T, 40, opts)).toBe(true);
     expect(opts.mss).toBe(1460);
@@ -150,7 +154,7 @@ describe('golden Linux connection 10.99.0.1:40000 -> 10.99.0.2:5000 (handshake, 
     expect(tcpDataOffset(synAck, T)).toBe(40);
     expect(tcpFlags(synAck, T)).toBe(TCP_SYN | TCP_ACK);
     expect(tcpWindow(synAck, T)).toBe(65160);
-    expect(tcpChecksum(synAck, T)).toBe(0x1e60);
+    expect(checksumField(synAck, T)).toBe(0x1e60);
     expect(parseTcpOptions(synAck, T, 40, opts)).toBe(true);
     expect([opts.mss, opts.wscale, opts.sackPermitted, opts.hasTimestamp]).toEqual([1460, 7, true, true]);
     expect(opts.tsVal).toBe(TS_B0);
@@ -203,8 +207,8 @@ describe('golden Linux connection 10.99.0.1:40000 -> 10.99.0.2:5000 (handshake, 
       writeIpv4Header(b, 14, 20 + len, ipId(f, 14), IPV4_DF, 64, IPPROTO_TCP, srcOf(f), dstOf(f));
       const [sp, dp, seq, ackNo] = [tcpSrcPort(f, T), tcpDstPort(f, T), tcpSeq(f, T), tcpAck(f, T)];
       writeTcpHeader(b, T, sp, dp, seq, ackNo, hl, tcpFlags(f, T), tcpWindow(f, T));
-      expect(tcpChecksum(b, T)).toBe(0);
-      expect(tcpUrgent(b, T)).toBe(0);
+      expect(checksumField(b, T)).toBe(0);
+      expect(urgentField(b, T)).toBe(0);
       expect(parseTcpOptions(f, T, hl, opts)).toBe(true);
       const n =
         (tcpFlags(f, T) & TCP_SYN) !== 0
@@ -231,7 +235,7 @@ describe('golden Linux connection 10.99.0.1:40000 -> 10.99.0.2:5000 (handshake, 
       const b = f.slice();
       const len = segLen(f);
       setTcpChecksum(b, T, tcpPseudoHeaderPartial(srcOf(f), dstOf(f), len));
-      expect(~onesSum(b, T, len) & 0xffff).toBe(tcpChecksum(f, T));
+      expect(~onesSum(b, T, len) & 0xffff).toBe(checksumField(f, T));
     }
   });
 
@@ -240,7 +244,7 @@ describe('golden Linux connection 10.99.0.1:40000 -> 10.99.0.2:5000 (handshake, 
     const b = data.slice();
     b[T + 32] ^= 0x20; // 'h' -> 'H'
     expect(tcpChecksumValid(b, T, len, IP_A, IP_B)).toBe(false);
-    expect(tcpChecksumOf(b, T, len, IP_A, IP_B)).not.toBe(0);
+    expect(tcpChecksumValid(b, T, len, IP_A, IP_B)).toBe(false);
     fillTcpChecksum(b, T, len, IP_A, IP_B);
     expect(tcpChecksumValid(b, T, len, IP_A, IP_B)).toBe(true);
     expect(tcpChecksumValid(data, T, len, IP_A, IP_A)).toBe(false);
@@ -266,8 +270,8 @@ describe('header writer and TcpRepr.parse', () => {
     expect(b[2 + 12]).toBe(0xf0);
     expect(tcpFlags(b, 2)).toBe(0xe4);
     expect(tcpWindow(b, 2)).toBe(0xfffe);
-    expect(tcpChecksum(b, 2)).toBe(0);
-    expect(tcpUrgent(b, 2)).toBe(0);
+    expect(checksumField(b, 2)).toBe(0);
+    expect(urgentField(b, 2)).toBe(0);
     expect([b[0], b[1], b[22], b[23]]).toEqual([0xff, 0xff, 0xff, 0xff]);
     expect([TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK, TCP_URG, TCP_ECE, TCP_CWR]).toEqual([
       1, 2, 4, 8, 16, 32, 64, 128,
