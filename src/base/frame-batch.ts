@@ -61,13 +61,15 @@ export class FrameBatch {
   }
 
   /**
-   * Room for one more frame of at most `maxLen` bytes: its 16-byte-aligned offset in
-   * `buf`, or -1 when the batch is full (frames or bytes).
+   * Room for one more frame of at most `maxLen` bytes: its offset in `buf` — 16-byte
+   * aligned, or placed so that its byte `alignAt` is (TxSink.reserve) — or -1 when the
+   * batch is full (frames or bytes).
    */
-  reserve(maxLen: number): number {
-    if (this.count === this.capacity || this.used + maxLen > this.buf.length) return -1;
-    this.cur = this.used;
-    return this.cur;
+  reserve(maxLen: number, alignAt = 0): number {
+    const o = this.used + ((16 - (alignAt & 15)) & 15);
+    if (this.count === this.capacity || o + maxLen > this.buf.length) return -1;
+    this.cur = o;
+    return o;
   }
 
   /** Records the frame begun by reserve(), `len` bytes, with its transmit offload (null: none). */

@@ -78,8 +78,11 @@ export interface TxSink {
   /**
    * Reserves room for a frame of at most `maxLen` bytes. Returns the offset in `buf`
    * where the frame starts, or -1 when there is no room (the caller drops and counts).
+   * `alignAt` (optional): place the frame so that its byte `alignAt` — where a bulk
+   * payload will be copied — is 16-byte aligned in `buf` (V8 copies into shared memory
+   * several times faster to aligned addresses); sinks may ignore it.
    */
-  reserve(maxLen: number): number;
+  reserve(maxLen: number, alignAt?: number): number;
   /**
    * Commits the frame started by the last `reserve`, `len` bytes long (len <= maxLen).
    * `offload` (read during the call only) asks the device to finish the frame; null:

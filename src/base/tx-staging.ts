@@ -50,11 +50,11 @@ export class TxStaging implements TxSink {
     return this.batch.count;
   }
 
-  reserve(maxLen: number): number {
-    let o = this.batch.reserve(maxLen);
+  reserve(maxLen: number, alignAt = 0): number {
+    let o = this.batch.reserve(maxLen, alignAt);
     if (o < 0 && this.batch.count > 0) {
       this.flush();
-      o = this.batch.reserve(maxLen);
+      o = this.batch.reserve(maxLen, alignAt);
     }
     return o;
   }

@@ -9,8 +9,10 @@
  * - KIND_FRAME: [16-byte offload block][Ethernet frame] — the frame stays 16-byte
  *   aligned and the I/O thread hands it to the device with the offload the core asked
  *   for (base/link.ts TxOffload), read from the block:
- *     u16 csumStart + 1 (0: no checksum to complete) @0, u8 csumOffset @2, u8 0 @3,
- *     u16 segSize @4, u16 hdrLen @6, 8 bytes 0; little-endian.
+ *     u16 csumStart + 1 (0: no checksum to complete) @0, u8 csumOffset @2,
+ *     u8 pad @3 (bytes between the block and the frame: 0..15, so that a bulk payload
+ *     lands 16-byte aligned, TxSink.reserve), u16 segSize @4, u16 hdrLen @6, 8 bytes 0;
+ *     little-endian.
  * - KIND_REINJECT: an Ethernet frame carrying a datagram this worker reassembled but does
  *   not own; the I/O thread steers it again by its flow hash into the owner's RX ring.
  */
@@ -34,9 +36,15 @@ export function recordRxFlags(kindField: number): number {
   return kindField >>> 8;
 }
 
-/** Writes the offload block of a TX frame record at b[o..o+16) (null: nothing asked). */
-export function writeOffloadBlock(b: Uint8Array, o: number, t: TxOffload | null): void {
+/** Bytes of padding after the block that put byte `alignAt` of the frame on a 16-byte boundary (record payloads start aligned). */
+export function framePad(alignAt: number): number {
+  return (16 - ((TX_FRAME_PREFIX + alignAt) & 15)) & 15;
+}
+
+/** Writes the offload block of a TX frame record at b[o..o+16) (null: nothing asked), with the frame `pad` bytes after it. */
+export function writeOffloadBlock(b: Uint8Array, o: number, t: TxOffload | null, pad: number): void {
   b.fill(0, o, o + TX_FRAME_PREFIX);
+  b[o + 3] = pad;
   if (t === null) return;
   const cs = t.csumStart + 1;
   b[o] = cs & 0xff;
@@ -53,7 +61,8 @@ export function writeOffloadBlock(b: Uint8Array, o: number, t: TxOffload | null)
  * must use `b` as its buffer), with the offload its block asks for. False when full.
  */
 export function addRecordFrame(batch: FrameBatch, b: Uint8Array, o: number, len: number): boolean {
-  if (!batch.add(o + TX_FRAME_PREFIX, len - TX_FRAME_PREFIX, null)) return false;
+  const start = TX_FRAME_PREFIX + (b[o + 3] ?? 0);
+  if (!batch.add(o + start, len - start, null)) return false;
   const i = batch.count - 1;
   batch.csumStart[i] = (b[o] | (b[o + 1] << 8)) - 1;
   batch.csumOffset[i] = b[o + 2];

@@ -19,7 +19,7 @@ import { C, type Counters } from '../base/counters.js';
 import type { TxOffload, TxSink } from '../base/link.js';
 import { monoMs } from '../util/clock.js';
 import type { DirectWriter } from './direct-writer.js';
-import { KIND_FRAME, TX_FRAME_PREFIX, writeOffloadBlock } from './ring-records.js';
+import { KIND_FRAME, TX_FRAME_PREFIX, framePad, writeOffloadBlock } from './ring-records.js';
 import type { RingProducer } from './ring.js';
 
 /** Which way the frames being built go. */
@@ -30,8 +30,9 @@ export const TX_DIRECT = 1;
 export class TxPath implements TxSink {
   /** Target of the frame being built (TX_RING or TX_DIRECT). */
   private target = TX_RING;
-  /** Offset of the ring record being built (-1: none, e.g. the ring was full). */
+  /** Offset of the ring record being built (-1: none, e.g. the ring was full), and its padding before the frame. */
   private ringRecord = -1;
+  private ringPad = 0;
   /** RX time of the frame being processed, stamped on ring records (0: none). */
   cause = 0;
 
@@ -47,7 +48,7 @@ export class TxPath implements TxSink {
     return this.target === TX_DIRECT ? this.writer.buf : this.ring.buf;
   }
 
-  reserve(maxLen: number): number {
+  reserve(maxLen: number, alignAt = 0): number {
     if (this.target === TX_DIRECT) {
       if (this.writer.pending === 0 && !this.preferDirect() && this.ring.pending() === 0) this.target = TX_RING;
     } else if (this.ring.pending() === 0 && this.writer.pending === 0 && this.preferDirect() && this.ring.drained()) {
@@ -55,16 +56,18 @@ export class TxPath implements TxSink {
     }
     if (this.target === TX_DIRECT) {
       this.writer.cause = this.cause;
-      return this.writer.reserve(maxLen);
+      return this.writer.reserve(maxLen, alignAt);
     }
-    const o = this.ring.reserve(maxLen + TX_FRAME_PREFIX);
+    const pad = alignAt > 0 ? framePad(alignAt) : 0;
+    const o = this.ring.reserve(maxLen + TX_FRAME_PREFIX + pad);
     if (o < 0) {
       this.ring.noteDrop();
       this.ringRecord = -1;
       return -1;
     }
     this.ringRecord = o;
-    return o + TX_FRAME_PREFIX;
+    this.ringPad = pad;
+    return o + TX_FRAME_PREFIX + pad;
   }
 
   commit(len: number, offload: TxOffload | null): void {
@@ -77,7 +80,7 @@ export class TxPath implements TxSink {
     const o = this.ringRecord;
     if (o < 0) return;
     this.ringRecord = -1;
-    writeOffloadBlock(this.ring.buf, o, offload);
-    this.ring.commit(len + TX_FRAME_PREFIX, KIND_FRAME, this.cause, monoMs());
+    writeOffloadBlock(this.ring.buf, o, offload, this.ringPad);
+    this.ring.commit(len + TX_FRAME_PREFIX + this.ringPad, KIND_FRAME, this.cause, monoMs());
   }
 }

@@ -15,8 +15,8 @@ export class FrameOutput {
   }
 
   /** Room for a frame of at most maxLen bytes: its offset in `buf`, or -1 (counted) when full. */
-  reserve(maxLen: number): number {
-    const off = this.sink.reserve(maxLen);
+  reserve(maxLen: number, alignAt = 0): number {
+    const off = this.sink.reserve(maxLen, alignAt);
     if (off < 0) this.counters[C.drop_tx_ring_full]++;
     return off;
   }

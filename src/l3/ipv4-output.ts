@@ -72,9 +72,11 @@ export class Ipv4Output {
   /**
    * Starts a datagram to `dst` carrying at most `maxL4Len` bytes after the IP header.
    * Returns the offset in `this.buf` where the L4 data goes, or -1 if it cannot be sent
-   * (no route, TX full: counted).
+   * (no route, TX full: counted). `superFrame`: the datagram may exceed the MTU (the
+   * device segments it); `payloadAt` > 0: a bulk payload starts that many bytes into the
+   * L4 data (the sink aligns it).
    */
-  prepare(dst: number, maxL4Len: number, now: number, superFrame = false): number {
+  prepare(dst: number, maxL4Len: number, now: number, superFrame = false, payloadAt = 0): number {
     const hop = this.nextHop(dst);
     if (hop === NO_ROUTE) {
       this.counters[C.drop_ipv4_no_route]++;
@@ -89,7 +91,8 @@ export class Ipv4Output {
     // Before reserving the frame: resolve() may send a unicast ARP probe first.
     this.mac = this.isBroadcast(hop) ? BROADCAST_MAC : this.arp.resolve(hop, now);
     if (this.mac >= 0 && (IPV4_MIN_HEADER + maxL4Len <= this.config.mtu || superFrame)) {
-      const o = this.out.reserve(HDRS + maxL4Len);
+      // A bulk payload `payloadAt` bytes into the L4 data is copied faster to an aligned address.
+      const o = this.out.reserve(HDRS + maxL4Len, payloadAt > 0 ? HDRS + payloadAt : 0);
       if (o < 0) return -1;
       this.buf = this.out.buf;
       this.frameOff = o;

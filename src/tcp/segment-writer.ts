@@ -67,7 +67,7 @@ export class SegmentWriter {
     const hlen = seg.headerLen();
     const l4 = hlen + len;
     const gso = this.tsoMaxPayload > 0 && segSize > 0 && len > segSize;
-    const o = this.ip.prepare(remoteIp, l4, now, gso);
+    const o = this.ip.prepare(remoteIp, l4, now, gso, len > 0 ? hlen : 0);
     if (o < 0) return false;
     const b = this.ip.buf;
     seg.emit(b, o);
