@@ -38,8 +38,9 @@ export class FrameBatch {
   /**
    * @param buf the frames' memory
    * @param capacity most frames in the batch
+   * @param headroom bytes reserve() leaves free in front of every frame (a device's txHeadroom)
    */
-  constructor(buf: Uint8Array, capacity: number) {
+  constructor(buf: Uint8Array, capacity: number, readonly headroom = 0) {
     this.buf = buf;
     this.capacity = capacity;
     this.offsets = new Int32Array(capacity);
@@ -66,7 +67,8 @@ export class FrameBatch {
    * batch is full (frames or bytes).
    */
   reserve(maxLen: number, alignAt = 0): number {
-    const o = this.used + ((16 - (alignAt & 15)) & 15);
+    const room = this.used + this.headroom;
+    const o = ((room + 15) & ~15) + ((16 - (alignAt & 15)) & 15);
     if (this.count === this.capacity || o + maxLen > this.buf.length) return -1;
     this.cur = o;
     return o;

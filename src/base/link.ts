@@ -31,11 +31,17 @@ export interface LinkCapabilities {
    * MTU-sized segments; 0 when it cannot (requires txChecksum).
    */
   readonly tsoMaxPayload: number;
+  /**
+   * Bytes in front of each frame the device may overwrite on transmit (the TAP writes its
+   * virtio-net header there and the frame with it in one plain write()); a transmit batch
+   * leaves that much room before every frame it builds (FrameBatch headroom).
+   */
+  readonly txHeadroom: number;
 }
 
 /** A device that does no offload: every frame is sent and received as it is. */
 export function plainCapabilities(mtu: number): LinkCapabilities {
-  return { medium: 'ethernet', mtu, maxRxFrame: mtu + 14, txChecksum: false, tsoMaxPayload: 0 };
+  return { medium: 'ethernet', mtu, maxRxFrame: mtu + 14, txChecksum: false, tsoMaxPayload: 0, txHeadroom: 0 };
 }
 
 /**

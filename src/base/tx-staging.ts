@@ -38,7 +38,7 @@ export class TxStaging implements TxSink {
    * @param frames most frames staged
    */
   constructor(protected readonly device: LinkDevice, bytes = TX_STAGING_BYTES, frames = 64) {
-    this.batch = new FrameBatch(new Uint8Array(new ArrayBuffer(bytes)), frames);
+    this.batch = new FrameBatch(new Uint8Array(new ArrayBuffer(bytes)), frames, device.capabilities.txHeadroom);
   }
 
   get buf(): Uint8Array {

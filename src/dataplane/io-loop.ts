@@ -17,7 +17,7 @@ import { C, counterBlock, type Counters } from '../base/counters.js';
 import { FLOW_ALL, flowHashOfFrame, shardOf } from '../base/flow-hash.js';
 import { monoMs } from '../util/clock.js';
 import { S_RX_DISPATCH, S_TOTAL, S_TX_QUEUE, StageLatencyRecorder } from './latency.js';
-import { KIND_FRAME, KIND_REINJECT, addRecordFrame, recordKind } from './ring-records.js';
+import { KIND_FRAME, KIND_REINJECT, TX_FRAME_PREFIX, addRecordFrame, recordKind } from './ring-records.js';
 import { RingConsumer, RingProducer } from './ring.js';
 import { FrameBatch } from '../base/frame-batch.js';
 import type { LinkDevice } from '../base/link.js';
@@ -60,7 +60,9 @@ export class IoLoop {
     // With receive offload the device hands us frames up to ~64 KiB; otherwise MTU-sized ones.
     const slot = (device.capabilities.maxRxFrame + 15) & ~15;
     this.rxBatch = new FrameBatch(new Uint8Array(new SharedArrayBuffer(Math.max(slot * 16, 2048 * BATCH))), BATCH);
-    this.txBatch = new FrameBatch(new Uint8Array(0), BATCH);
+    // Ring records keep TX_FRAME_PREFIX bytes (the offload block, read before transmit) in
+    // front of each frame: that is the device's headroom.
+    this.txBatch = new FrameBatch(new Uint8Array(0), BATCH, TX_FRAME_PREFIX);
   }
 
   /** The RPC surface for the main thread. */

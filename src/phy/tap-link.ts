@@ -7,8 +7,9 @@
  * holds the pseudo-header sum), DATA_VALID → RX_CSUM_VERIFIED, gso_type ≠ NONE → RX_GSO
  * with gso_size as the segment size. Transmit: a checksum to complete → NEEDS_CSUM with
  * csum_start/csum_offset; a segment size → gso_type TCPV4 (TCPV6 for an IPv6 frame),
- * gso_size, hdr_len. The header goes in its own iovec (writev), so frames need no room
- * in front of them.
+ * gso_size, hdr_len. The header is written in the headroom in front of each frame
+ * (capabilities.txHeadroom: batches leave it) so that header and frame go out in one plain
+ * write(); a batch without headroom gets its headers in their own iovec (writev).
  *
  * Capabilities: with the header, the kernel completes checksums and segments TCP
  * super-frames of up to 64 KiB on write (it does so even without TUNSETOFFLOAD, which
@@ -28,7 +29,7 @@ import {
 export const TAP_TSO_MAX_PAYLOAD = 65535 - 20 - 60;
 
 /** What TapLink uses of a TapDevice (phy/tap.ts). */
-export type TapIo = Pick<TapDevice, 'vnetHdr' | 'readBatch' | 'writeBatch'>;
+export type TapIo = Pick<TapDevice, 'vnetHdr' | 'readBatch' | 'writeBatch' | 'writeBatchWithHeaders'>;
 
 /** How the TAP was set up. */
 export interface TapLinkOptions {
@@ -49,6 +50,7 @@ export function tapCapabilities(vnetHdr: boolean, offload: number, mtu: number):
     maxRxFrame: gro ? TAP_MAX_GSO_FRAME : mtu + ETH_HEADER_LEN,
     txChecksum: vnetHdr,
     tsoMaxPayload: vnetHdr ? TAP_TSO_MAX_PAYLOAD : 0,
+    txHeadroom: vnetHdr ? VNET_HDR_LEN : 0,
   };
 }
 
@@ -59,6 +61,9 @@ export class TapLink implements LinkDevice {
   private readonly wakeFd: number;
   private vnetRx = new Uint8Array(0);
   private vnetTx = new Uint8Array(0);
+  /** Where each frame starts with its header in front of it, and its length so (in-place transmit). */
+  private hdrOffs = new Int32Array(0);
+  private hdrLens = new Int32Array(0);
   private readonly errors = new Int32Array(2);
 
   constructor(readonly tap: TapIo, opts: TapLinkOptions) {
@@ -103,32 +108,58 @@ export class TapLink implements LinkDevice {
   transmit(batch: FrameBatch, first: number): number {
     const count = batch.count - first;
     if (count <= 0) return 0;
-    let v: Uint8Array | null = null;
-    if (this.vnet) {
-      if (this.vnetTx.length < batch.count * VNET_HDR_LEN) this.vnetTx = new Uint8Array(batch.capacity * VNET_HDR_LEN);
-      v = this.vnetTx;
-      const b = batch.buf;
-      for (let i = first; i < batch.count; i++) {
-        const cs = batch.csumStart[i];
-        const seg = batch.segSize[i];
-        let gso = VIRTIO_NET_HDR_GSO_NONE;
-        if (seg > 0) {
-          const o = batch.offsets[i];
-          gso = ((b[o + 12] << 8) | b[o + 13]) === ETHERTYPE_IPV6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
-        }
-        writeVnetHeader(
-          v, i * VNET_HDR_LEN, cs >= 0 ? VIRTIO_NET_HDR_F_NEEDS_CSUM : 0, gso,
-          batch.hdrLen[i], seg, cs >= 0 ? cs : 0, cs >= 0 ? batch.csumOffset[i] : 0,
-        );
+    if (!this.vnet) return this.write(batch, batch.offsets, batch.lens, first, count, null);
+    // Room for the header in front of every frame: write it there and each frame with one
+    // plain write() (a writev of header and frame costs ~15 % more per small frame).
+    const inPlace = batch.headroom >= VNET_HDR_LEN;
+    if (inPlace) {
+      if (this.hdrOffs.length < batch.capacity) {
+        this.hdrOffs = new Int32Array(batch.capacity);
+        this.hdrLens = new Int32Array(batch.capacity);
+      }
+    } else if (this.vnetTx.length < batch.count * VNET_HDR_LEN) {
+      this.vnetTx = new Uint8Array(batch.capacity * VNET_HDR_LEN);
+    }
+    const b = batch.buf;
+    for (let i = first; i < batch.count; i++) {
+      const o = batch.offsets[i];
+      const cs = batch.csumStart[i];
+      const seg = batch.segSize[i];
+      let gso = VIRTIO_NET_HDR_GSO_NONE;
+      if (seg > 0) gso = ((b[o + 12] << 8) | b[o + 13]) === ETHERTYPE_IPV6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+      const flags = cs >= 0 ? VIRTIO_NET_HDR_F_NEEDS_CSUM : 0;
+      const csStart = cs >= 0 ? cs : 0;
+      const csOff = cs >= 0 ? batch.csumOffset[i] : 0;
+      if (inPlace) {
+        writeVnetHeader(b, o - VNET_HDR_LEN, flags, gso, batch.hdrLen[i], seg, csStart, csOff);
+        this.hdrOffs[i] = o - VNET_HDR_LEN;
+        this.hdrLens[i] = batch.lens[i] + VNET_HDR_LEN;
+      } else {
+        writeVnetHeader(this.vnetTx, i * VNET_HDR_LEN, flags, gso, batch.hdrLen[i], seg, csStart, csOff);
       }
     }
+    return inPlace
+      ? this.write(batch, this.hdrOffs, this.hdrLens, first, count, null, true)
+      : this.write(batch, batch.offsets, batch.lens, first, count, this.vnetTx);
+  }
+
+  /**
+   * One batch write of frames first..first+count-1 (`headed`: each already carries its
+   * header in front); rejected frames are counted in the batch.
+   */
+  private write(
+    batch: FrameBatch, offs: Int32Array, lens: Int32Array, first: number, count: number, vnet: Uint8Array | null, headed = false,
+  ): number {
     const e = this.errors;
     e[0] = 0;
-    const w = this.tap.writeBatch(batch.buf, batch.offsets, batch.lens, first, count, v, e);
+    const w = headed
+      ? this.tap.writeBatchWithHeaders(batch.buf, offs, lens, first, count, e)
+      : this.tap.writeBatch(batch.buf, offs, lens, first, count, vnet, e);
     if (e[0] > 0) {
       batch.failed += e[0];
       batch.lastErrno = e[1];
     }
     return w;
   }
+
 }

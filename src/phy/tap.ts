@@ -327,6 +327,16 @@ export class TapDevice {
     return this.#addon.writeBatch(this.#fd, buf, offsets, lens, first, count, vnet, errors);
   }
 
+  /**
+   * TapAddon.writeBatch of frames that carry their virtio_net_hdr in front of them
+   * (`offsets[i]` points at the header, `lens[i]` counts it): one plain write() each.
+   * Only for a device opened with vnetHdr.
+   */
+  writeBatchWithHeaders(buf: Uint8Array, offsets: Int32Array, lens: Int32Array, first: number, count: number, errors: Int32Array): number {
+    if (!this.vnetHdr) throw new TypeError(`writeBatchWithHeaders on ${this.name}: the device has no vnet header`);
+    return this.#addon.writeBatch(this.#fd, buf, offsets, lens, first, count, null, errors);
+  }
+
   /** Marks the device persistent (it outlives this fd) or not. */
   setPersist(persist: boolean): void {
     try {

@@ -40,6 +40,11 @@ function scriptedTap(vnetHdr: boolean) {
       }
       return count;
     },
+    writeBatchWithHeaders(buf, offsets, lens, first, count) {
+      expect(vnetHdr).toBe(true);
+      for (let i = first; i < first + count; i++) writes.push({ hdr: null, frame: [...buf.subarray(offsets[i], offsets[i] + lens[i])] });
+      return count;
+    },
   };
   return { tap, writes, toRead, calls };
 }
@@ -55,8 +60,8 @@ function frame(etherType: number, tag: number): number[] {
 
 describe('TapLink', () => {
   it('capabilities: the header brings checksum and segmentation offload; receive aggregates only when TSO was granted', () => {
-    expect(tapCapabilities(false, 0, 1500)).toEqual({ medium: 'ethernet', mtu: 1500, maxRxFrame: 1514, txChecksum: false, tsoMaxPayload: 0 });
-    expect(tapCapabilities(true, TUN_F_CSUM, 1500)).toMatchObject({ maxRxFrame: 1514, txChecksum: true, tsoMaxPayload: TAP_TSO_MAX_PAYLOAD });
+    expect(tapCapabilities(false, 0, 1500)).toEqual({ medium: 'ethernet', mtu: 1500, maxRxFrame: 1514, txChecksum: false, tsoMaxPayload: 0, txHeadroom: 0 });
+    expect(tapCapabilities(true, TUN_F_CSUM, 1500)).toMatchObject({ maxRxFrame: 1514, txChecksum: true, tsoMaxPayload: TAP_TSO_MAX_PAYLOAD, txHeadroom: 10 });
     expect(tapCapabilities(true, TUN_F_CSUM | TUN_F_TSO4, 9000)).toMatchObject({ mtu: 9000, maxRxFrame: TAP_MAX_GSO_FRAME });
   });
 
@@ -82,6 +87,30 @@ describe('TapLink', () => {
       [0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
     ]);
     expect(t.writes.map((w) => w.frame[14])).toEqual([0x00, 0xdd, 0x00]);
+  });
+
+  it('transmit with headroom: the header goes in front of each frame and both out in one plain write', () => {
+    const t = scriptedTap(true);
+    const link = new TapLink(t.tap, { mtu: 1500, offload: TUN_F_CSUM | TUN_F_TSO4 });
+    const b = new FrameBatch(new Uint8Array(4096), 8, link.capabilities.txHeadroom);
+    const o = new TxOffload();
+    o.csumStart = 34;
+    o.csumOffset = 16;
+    o.segSize = 1448;
+    o.hdrLen = 0x136;
+    for (const off of [o, null]) {
+      const f = frame(0x0800, off === null ? 2 : 1);
+      const at = b.reserve(f.length);
+      expect(at).toBeGreaterThanOrEqual(10);
+      b.buf.set(f, at);
+      b.commit(f.length, off);
+    }
+    expect(link.transmit(b, 0)).toBe(2);
+    expect(t.writes.map((w) => w.hdr)).toEqual([null, null]);
+    expect(t.writes.map((w) => w.frame)).toEqual([
+      [1, 1, 0x36, 0x01, 0xa8, 0x05, 34, 0, 16, 0, ...frame(0x0800, 1)],
+      [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...frame(0x0800, 2)],
+    ]);
   });
 
   it('transmit without the header: frames as they are', () => {
