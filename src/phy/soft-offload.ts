@@ -17,12 +17,9 @@ import { copyBytes } from '../util/copy-bytes.js';
 import { internetChecksum } from '../wire/checksum.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4, ethType } from '../wire/ethernet.js';
 import {
-  fillIpv4Checksum, ipHeaderLength, ipId, ipIsFragment, ipProtocol, ipSrc, ipDst, ipTotalLength, setIpId, setIpTotalLength,
+  IPPROTO_TCP, IPPROTO_UDP, IPV4_MIN_HEADER, fillIpv4Checksum, ipHeaderLength, ipId, ipIsFragment, ipProtocol, ipSrc, ipDst, ipTotalLength, setIpId, setIpTotalLength,
 } from '../wire/ipv4.js';
 import { TCP_CWR, TCP_FIN, TCP_PSH, fillTcpChecksum, tcpDataOffset, tcpSeq, setTcpSeq } from '../wire/tcp.js';
-
-const PROTO_TCP = 6;
-const PROTO_UDP = 17;
 
 /**
  * Completes the checksum of the frame buf[off, off+len): the 16-bit field at csumStart +
@@ -45,10 +42,10 @@ export function completeChecksum(buf: Uint8Array, off: number, len: number, csum
  * byte) × 65536 + checksum`. -1 for anything else. The frame is not changed.
  */
 export function finalL4Checksum(buf: Uint8Array, off: number, len: number): number {
-  if (len < ETH_HEADER_LEN + 20 || ethType(buf, off) !== ETHERTYPE_IPV4) return -1;
+  if (len < ETH_HEADER_LEN + IPV4_MIN_HEADER || ethType(buf, off) !== ETHERTYPE_IPV4) return -1;
   const ip = off + ETH_HEADER_LEN;
   const proto = ipProtocol(buf, ip);
-  const field = proto === PROTO_TCP ? 16 : proto === PROTO_UDP ? 6 : -1;
+  const field = proto === IPPROTO_TCP ? 16 : proto === IPPROTO_UDP ? 6 : -1;
   const l4 = ETH_HEADER_LEN + ipHeaderLength(buf, ip);
   const end = ETH_HEADER_LEN + ipTotalLength(buf, ip);
   if (field < 0 || ipIsFragment(buf, ip) || end > len || l4 + field + 2 > end) return -1;
@@ -76,7 +73,7 @@ const sf: SuperFrame = { tcp: 0, hdrs: 0, payload: 0 };
 
 /** Fills `sf` for the frame buf[off, off+len); false when it is not IPv4/TCP. */
 function parseSuperFrame(buf: Uint8Array, off: number, len: number): boolean {
-  if (len < ETH_HEADER_LEN + 20 || ethType(buf, off) !== ETHERTYPE_IPV4 || buf[off + ETH_HEADER_LEN + 9] !== PROTO_TCP) return false;
+  if (len < ETH_HEADER_LEN + IPV4_MIN_HEADER || ethType(buf, off) !== ETHERTYPE_IPV4 || buf[off + ETH_HEADER_LEN + 9] !== IPPROTO_TCP) return false;
   const ip = off + ETH_HEADER_LEN;
   sf.tcp = ETH_HEADER_LEN + ipHeaderLength(buf, ip);
   sf.hdrs = sf.tcp + tcpDataOffset(buf, off + sf.tcp);
