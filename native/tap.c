@@ -10,6 +10,9 @@
  *     recvmmsg), optionally preceded by the 10-byte struct virtio_net_hdr (virtio spec 1.1
  *     section 5.1.6, little-endian)
  *   - poll(2), eventfd(2) (a wake-up fd for a reader blocked in readBatch)
+ *   - libuv (uv_poll_t, uv_timer_t on the calling thread's loop): a waker that runs a JS
+ *     callback when an eventfd becomes readable or a deadline passes, so a worker thread
+ *     wakes straight from its own epoll_wait (no V8 task, no promise)
  *
  * readBatch/writeBatch are the hot path: they allocate nothing per frame, validate their
  * arguments once per call and report results through caller-owned typed arrays. Wrong
@@ -18,6 +21,7 @@
  * (e.g. 'EBUSY'), with `errno` (negative, like Node) and `syscall` properties.
  */
 #include <node_api.h>
+#include <uv.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +30,7 @@
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -548,6 +553,160 @@ static napi_value js_poll_readable(napi_env env, napi_callback_info info) {
   return v;
 }
 
+
+/* ------------------------------------------------------------------ waker */
+
+/*
+ * A waker watches an eventfd with a uv_poll_t on the loop of the thread that made it and
+ * keeps one uv_timer_t: when the fd becomes readable (another thread called
+ * eventfdSignal) it drains the counter and calls `callback(false)`; when the armed
+ * deadline passes it calls `callback(true)`. Both run through napi_make_callback, so
+ * microtasks and process.nextTick queued by the callback run right after it, as for
+ * any I/O callback. The poll handle keeps the loop alive until wakerClose.
+ */
+typedef struct {
+  uv_poll_t poll;
+  uv_timer_t timer;
+  napi_env env;
+  napi_ref callback;
+  napi_ref resource;
+  napi_async_context async;
+  int fd;
+  int open_handles;
+  int closing;
+} waker_t;
+
+static void waker_call(waker_t *w, int timed_out) {
+  napi_env env = w->env;
+  napi_handle_scope scope;
+  napi_value cb, resource, arg, result;
+  if (w->closing) return;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  if (napi_get_reference_value(env, w->callback, &cb) == napi_ok &&
+      napi_get_reference_value(env, w->resource, &resource) == napi_ok &&
+      napi_get_boolean(env, timed_out != 0, &arg) == napi_ok) {
+    if (napi_make_callback(env, w->async, resource, cb, 1, &arg, &result) == napi_pending_exception) {
+      napi_value err;
+      if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void waker_on_poll(uv_poll_t *h, int status, int events) {
+  waker_t *w = (waker_t *)h->data;
+  uint64_t val;
+  ssize_t n;
+  do n = read(w->fd, &val, sizeof val);
+  while (n < 0 && errno == EINTR);
+  waker_call(w, 0);
+}
+
+static void waker_on_timer(uv_timer_t *h) {
+  waker_call((waker_t *)h->data, 1);
+}
+
+static void waker_on_closed(uv_handle_t *h) {
+  waker_t *w = (waker_t *)h->data;
+  if (--w->open_handles == 0) free(w);
+}
+
+static void waker_finalize(napi_env env, void *data, void *hint) {
+  /* The JS object is gone: nothing refers to the waker any more. If it was never closed
+   * (the thread ends without wakerClose), the loop is being torn down with it. */
+}
+
+static waker_t *get_waker(napi_env env, napi_value v, const char *fn) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
+    type_error(env, fn, "waker", "a waker");
+    return NULL;
+  }
+  if (((waker_t *)p)->closing) {
+    napi_throw_error(env, NULL, "the waker is closed");
+    return NULL;
+  }
+  return (waker_t *)p;
+}
+
+/* wakerOpen(fd, callback): a waker on this thread's loop watching `fd`. */
+static napi_value js_waker_open(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS], ext, name;
+  napi_valuetype t;
+  int32_t fd;
+  uv_loop_t *loop;
+  waker_t *w;
+  if (!get_args(env, info, 2, argv, "wakerOpen")) return NULL;
+  if (!get_i32(env, argv[0], &fd, "wakerOpen", "fd")) return NULL;
+  if (napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) {
+    type_error(env, "wakerOpen", "callback", "a function");
+    return NULL;
+  }
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return NULL;
+  w = (waker_t *)calloc(1, sizeof *w);
+  if (w == NULL) {
+    throw_errno(env, ENOMEM, "calloc", "(waker)");
+    return NULL;
+  }
+  w->env = env;
+  w->fd = fd;
+  if (uv_poll_init(loop, &w->poll, fd) != 0) {
+    free(w);
+    throw_errno(env, EBADF, "uv_poll_init", "(waker)");
+    return NULL;
+  }
+  w->poll.data = w;
+  uv_timer_init(loop, &w->timer);
+  w->timer.data = w;
+  uv_unref((uv_handle_t *)&w->timer); /* the poll handle alone keeps the loop alive */
+  w->open_handles = 2;
+  if (napi_create_external(env, w, waker_finalize, NULL, &ext) != napi_ok) return NULL;
+  napi_create_reference(env, argv[1], 1, &w->callback);
+  napi_create_reference(env, ext, 1, &w->resource);
+  napi_create_string_utf8(env, "stackd.waker", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, ext, name, &w->async);
+  uv_poll_start(&w->poll, UV_READABLE, waker_on_poll);
+  return ext;
+}
+
+/* wakerArm(waker, timeoutMs): calls back with true after timeoutMs (replaces the last
+ * deadline); a negative timeout disarms. */
+static napi_value js_waker_arm(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  double ms;
+  waker_t *w;
+  if (!get_args(env, info, 2, argv, "wakerArm")) return NULL;
+  if ((w = get_waker(env, argv[0], "wakerArm")) == NULL) return NULL;
+  if (napi_get_value_double(env, argv[1], &ms) != napi_ok) {
+    type_error(env, "wakerArm", "timeoutMs", "a number");
+    return NULL;
+  }
+  if (ms < 0) uv_timer_stop(&w->timer);
+  else uv_timer_start(&w->timer, waker_on_timer, (uint64_t)(ms + 0.999), 0);
+  return undefined(env);
+}
+
+/* wakerClose(waker): stops watching; no callback runs after it. Idempotent. */
+static napi_value js_waker_close(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  void *p = NULL;
+  waker_t *w;
+  if (!get_args(env, info, 1, argv, "wakerClose")) return NULL;
+  if (napi_get_value_external(env, argv[0], &p) != napi_ok || p == NULL) {
+    type_error(env, "wakerClose", "waker", "a waker");
+    return NULL;
+  }
+  w = (waker_t *)p;
+  if (w->closing) return undefined(env);
+  w->closing = 1;
+  napi_async_destroy(env, w->async);
+  napi_delete_reference(env, w->callback);
+  napi_delete_reference(env, w->resource);
+  uv_close((uv_handle_t *)&w->poll, waker_on_closed);
+  uv_close((uv_handle_t *)&w->timer, waker_on_closed);
+  return undefined(env);
+}
+
 /* ------------------------------------------------------------ module init */
 
 NAPI_MODULE_INIT() {
@@ -564,6 +723,9 @@ NAPI_MODULE_INIT() {
       {"eventfdDrain", NULL, js_eventfd_drain, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pollReadable", NULL, js_poll_readable, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"wakerOpen", NULL, js_waker_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"wakerArm", NULL, js_waker_arm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"wakerClose", NULL, js_waker_close, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -10,6 +10,7 @@ import { createLogger } from '../src/control/logger.js';
 import { TapDevice, loadTapAddon } from '../src/phy/tap.js';
 import { TapLink } from '../src/phy/tap-link.js';
 import { threadLink } from '../src/dataplane/thread-link.js';
+import { EventfdLoopWaker } from '../src/phy/loop-waker.js';
 import type { ShardWorkerData, ThreadHello } from '../src/dataplane/thread-data.js';
 
 if (parentPort === null) throw new Error(`this module is a shard worker's entry: it runs in a worker thread`);
@@ -18,7 +19,7 @@ const addon = loadTapAddon();
 // The TAP the I/O thread opened: this worker writes its own frames to it while idle.
 const tap = new TapLink(TapDevice.attach(data.tapFd, data.link.tap, data.link.vnetHdr), { mtu: data.link.mtu, offload: data.link.offload });
 const device = threadLink(tap, data, 1 + data.index);
-const worker = new ShardWorker(data, device, () => addon.eventfdSignal(data.wakeFd));
+const worker = new ShardWorker(data, device, () => addon.eventfdSignal(data.wakeFd), new EventfdLoopWaker(addon, data.rxWakeFd));
 Comlink.expose(worker.rpc(), nodeEndpoint(data.rpc));
 try {
   await worker.startApps(createLogger({ level: data.logLevel, name: `worker-${data.index}`, pretty: false }));

@@ -81,6 +81,8 @@ export class Supervisor implements ControlSource {
   private readonly control = new SharedArrayBuffer(CTL_WORDS * 4);
   private readonly ctl = new Int32Array(this.control);
   private readonly wakeFd: number;
+  /** Worker i's wake-up eventfd (kept across restarts of the worker). */
+  private readonly shardWakeFds: number[] = [];
   /** The TAP fd the I/O thread opened (-1 before); workers write to it; closed by stop(). */
   private tapFd = -1;
   private io: ThreadHandle | null = null;
@@ -100,6 +102,7 @@ export class Supervisor implements ControlSource {
     this.appPool = new AppPool(settings.appPool);
     this.counters = allocateCounterBlocks(1 + settings.workers);
     this.wakeFd = this.addon.eventfd();
+    for (let i = 0; i < settings.workers; i++) this.shardWakeFds.push(this.addon.eventfd());
   }
 
   /** Starts the I/O thread (opening the TAP), then the workers. Rejects with StartError. */
@@ -112,6 +115,7 @@ export class Supervisor implements ControlSource {
       counters: this.counters,
       control: this.control,
       wakeFd: this.wakeFd,
+      shardWakeFds: this.shardWakeFds,
       captureRing: this.captureRings[0],
       fault: this.settings.fault,
       rpc: ioChan.port2,
@@ -143,6 +147,7 @@ export class Supervisor implements ControlSource {
       counters: this.counters,
       control: this.control,
       wakeFd: this.wakeFd,
+      rxWakeFd: this.shardWakeFds[i],
       tapFd: this.tapFd,
       services: this.settings.services,
       apps: this.settings.apps,
@@ -220,11 +225,8 @@ export class Supervisor implements ControlSource {
     this.addon.eventfdSignal(this.wakeFd);
     // The offload pool stops alongside the threads (tasks still waiting are refused).
     const poolClosed = this.appPool.close();
-    for (const sab of this.rxRings) {
-      // Wake parked workers so they see the stop word.
-      const ctl = new Int32Array(sab, 0, 16);
-      for (let w = 0; w < 16; w++) Atomics.notify(ctl, w);
-    }
+    // Wake sleeping workers so they see the stop word.
+    for (const fd of this.shardWakeFds) this.addon.eventfdSignal(fd);
     const all = [this.io, ...this.shards].filter((t): t is ThreadHandle => t !== null);
     await Promise.all(
       all.map(
@@ -245,6 +247,7 @@ export class Supervisor implements ControlSource {
     this.capture.close(); // the threads are gone: everything they captured is in the rings
     await poolClosed;
     this.addon.close(this.wakeFd);
+    for (const fd of this.shardWakeFds) this.addon.close(fd);
     if (this.tapFd >= 0) {
       this.addon.close(this.tapFd);
       this.tapFd = -1;

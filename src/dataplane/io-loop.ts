@@ -3,7 +3,7 @@
  *
  * RX: receives frames from the device in batches into a staging buffer, steers each to
  * one shard's RX ring by its flow hash (ARP to every shard) with its receive flags,
- * publishes each ring once per batch and notifies a shard only if it sleeps. TX: a busy
+ * publishes each ring once per batch and wakes a shard (its eventfd) only if it sleeps. TX: a busy
  * shard hands its frames to this thread through its TX ring, which it transmits in
  * batches straight from ring memory with the offload each record asks for (an idle shard
  * writes itself, decision 0011); TX rings also carry re-injected datagrams, which this
@@ -49,10 +49,20 @@ export class IoLoop {
   /**
    * @param device the link (its receive waits on the wake eventfd too)
    * @param drainWake empties the wake eventfd after a sleep
+   * @param wakeShard wakes shard worker i, sleeping in its event loop (signals its eventfd)
    */
-  constructor(data: IoThreadData, private readonly device: LinkDevice, private readonly drainWake: () => void) {
+  constructor(
+    data: IoThreadData,
+    private readonly device: LinkDevice,
+    private readonly drainWake: () => void,
+    wakeShard: (shard: number) => void,
+  ) {
     this.counters = counterBlock(data.counters, 0);
-    this.rx = data.rxRings.map((s) => new RingProducer(s));
+    this.rx = data.rxRings.map((s, i) => {
+      const p = new RingProducer(s);
+      p.signal = () => wakeShard(i);
+      return p;
+    });
     this.tx = data.txRings.map((s) => new RingConsumer(s));
     this.n = this.rx.length;
     this.touched = new Array<boolean>(this.n).fill(false);

@@ -29,25 +29,22 @@
  * - A full ring never blocks or corrupts the producer: reserve returns -1, the caller
  *   drops and counts (noteDrop) or publishes and retries.
  * - Wake-ups: the consumer spins a few thousand polls, then raises its sleeping flag,
- *   RE-CHECKS head, and only then parks (Atomics.wait/waitAsync on the flag word with
- *   expected value 1). The producer stores head, THEN loads the flag and clears it with
+ *   RE-CHECKS head, and only then parks (Atomics.wait on the flag word with expected
+ *   value 1, or its event loop: see RingProducer.signal). The producer stores head, THEN loads the flag and clears it with
  *   a compare-exchange; exactly the one publish() that clears it returns true and the
  *   caller notifies. Both sides are seq-cst Atomics (a Dekker pattern), so at least one
  *   side sees the other: a wake-up cannot be lost, and a clear that races the park makes
  *   Atomics.wait return "not-equal" at once. The producer never notifies otherwise
  *   (a notify per frame costs more than the frame). A notify can arrive late, into the
  *   consumer's NEXT sleep (when a publish won the flag while the consumer was refusing
- *   to sleep); the wait methods then find no records and park again for the time left,
- *   so they return false only on timeout.
- * - Atomics.waitAsync does NOT keep a Node event loop alive: a thread that awaits
- *   waitAsync() must hold a ref'd timer (or other handle) itself, or the process may exit
- *   while it waits.
+ *   to sleep); waitSync then finds no records and parks again for the time left, so it
+ *   returns false only on timeout. A shard worker sleeps in its event loop instead, woken
+ *   through an eventfd (phy/loop-waker.ts); the ring's flag protocol is the same.
  * - No allocation per record: all header access goes through typed-array views created
  *   once per endpoint; reserve/commit/next/release/publish allocate nothing. push()
  *   copies allocation-free for whole-view sources and for small aligned ones, and
  *   otherwise makes one temporary view (V8 has no allocation-free memcpy between two
- *   buffers; Buffer.prototype.copy makes one internally too). Parking allocates only
- *   the promise of Atomics.waitAsync.
+ *   buffers; Buffer.prototype.copy makes one internally too).
  * - This file has no imports, so tests can transpile it standalone for worker threads.
  */
 
@@ -146,16 +143,6 @@ export function ringStats(sab: SharedArrayBuffer): RingStats {
     wakeups: Atomics.load(ctl, WAKEUPS) >>> 0,
   };
 }
-
-/** Atomics.waitAsync (Node 16+, V8), typed here because the project's lib is ES2023. */
-const AtomicsWithWaitAsync = Atomics as unknown as {
-  waitAsync(
-    ta: Int32Array,
-    index: number,
-    value: number,
-    timeoutMs?: number,
-  ): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
-};
 
 /** The writing end of a ring. Use from exactly one thread at a time. */
 export class RingProducer {
@@ -334,11 +321,19 @@ export class RingProducer {
     return Atomics.load(ctl, SLEEP) !== 0 && Atomics.compareExchange(ctl, SLEEP, 1, 0) === 1;
   }
 
-  /** Wakes the consumer parked on the wait word (call after publish() returned true). */
+  /**
+   * How the consumer is woken: null (the default) notifies the wait word, for a consumer
+   * parked in waitSync; a consumer that sleeps elsewhere (its event loop,
+   * watching an eventfd) sets the function that wakes it there.
+   */
+  signal: (() => void) | null = null;
+
+  /** Wakes the sleeping consumer (call after publish() returned true). */
   wake(): void {
     this.wakeups = (this.wakeups + 1) >>> 0;
     Atomics.store(this.waitWord, WAKEUPS, this.wakeups);
-    Atomics.notify(this.waitWord, SLEEP);
+    if (this.signal !== null) this.signal();
+    else Atomics.notify(this.waitWord, SLEEP);
   }
 
   /** Records committed but not yet published. */
@@ -385,10 +380,6 @@ export class RingConsumer {
   private released: number;
   /** Cached producer head; reloaded only when the ring looks empty. */
   private headCache: number;
-  /** Deadline (performance.now() ms) of the waitAsync in progress. */
-  private asyncDeadline = 0;
-  /** Continuation of an async park; made once so a park allocates only its promise. */
-  private readonly afterWaitAsync: (r: 'ok' | 'timed-out') => Promise<boolean> | boolean;
 
   /** Attaches to a ring made by createRingBuffer, continuing from its current tail. */
   constructor(sab: SharedArrayBuffer) {
@@ -401,16 +392,6 @@ export class RingConsumer {
     this.f64 = new Float64Array(sab, RING_CONTROL_BYTES, this.size >> 3);
     this.readPos = this.released = Atomics.load(this.waitWord, TAIL) >>> 0;
     this.headCache = Atomics.load(this.waitWord, HEAD) >>> 0;
-    this.afterWaitAsync = (r) => {
-      this.clearSleeping();
-      if (!this.isEmpty()) return true;
-      if (this.interrupted) {
-        this.interrupted = false;
-        return false;
-      }
-      const left = this.asyncDeadline - performance.now();
-      return r === 'timed-out' || left <= 0 ? false : this.parkAsync(left);
-    };
   }
 
   /**
@@ -497,45 +478,8 @@ export class RingConsumer {
     }
   }
 
-  /**
-   * Like waitSync but parks with Atomics.waitAsync, for threads with an event loop.
-   * Returns a plain boolean when no park was needed (no promise in the busy case), else
-   * a promise of it. Atomics.waitAsync does not keep the event loop alive: hold a ref'd
-   * timer while awaiting. Call release() first.
-   */
-  waitAsync(timeoutMs: number, spins = DEFAULT_SPINS): Promise<boolean> | boolean {
-    this.interrupted = false;
-    if (this.spin(spins)) return true;
-    this.asyncDeadline = performance.now() + timeoutMs;
-    return this.parkAsync(timeoutMs);
-  }
-
-  private interrupted = false;
-
-  /**
-   * Ends a pending waitAsync() early (it resolves false), from the consumer's own thread:
-   * used when the thread's own work (timers, applications) needs its loop to run now.
-   */
-  interrupt(): void {
-    this.interrupted = true;
-    Atomics.notify(this.waitWord, SLEEP);
-  }
-
-  /** One or more async parks until records arrive or asyncDeadline passes. */
-  private parkAsync(left: number): Promise<boolean> | boolean {
-    for (;;) {
-      if (!this.setSleeping()) return true;
-      const r = AtomicsWithWaitAsync.waitAsync(this.waitWord, SLEEP, 1, left);
-      if (r.async) return r.value.then(this.afterWaitAsync);
-      // 'not-equal': the producer cleared the flag, so it published; 'timed-out': left ≤ 0.
-      this.clearSleeping();
-      if (!this.isEmpty()) return true;
-      if (r.value === 'timed-out' || (left = this.asyncDeadline - performance.now()) <= 0) return false;
-    }
-  }
-
   /** Polls head up to `spins` times; true as soon as a record is published. */
-  private spin(spins: number): boolean {
+  spin(spins = DEFAULT_SPINS): boolean {
     if (!this.isEmpty()) return true;
     const ctl = this.waitWord;
     const pos = this.readPos;

@@ -1,15 +1,16 @@
 /**
  * A shard worker's thin shell around the protocol core: RX ring → Host → link device.
  *
- * The worker keeps its event loop (applications, timers and RPC run here too), so it
- * sleeps with Atomics.waitAsync on its RX ring (spin first, then park) and is woken by
- * the I/O thread only when it raised its sleeping flag. A ref'd interval keeps the loop
- * alive, since waitAsync alone does not. Frames it sends go through a TxPath: transmitted
+ * The worker keeps its event loop (applications, timers and RPC run here too) and sleeps
+ * in it: after a burst it spins briefly on its RX ring, raises the ring's sleeping flag
+ * and returns to the loop with the next timer deadline armed; the I/O thread signals the
+ * worker's eventfd only when it finds the flag raised, and the loop runs the worker again
+ * straight from epoll_wait (phy/loop-waker.ts, decision 0023). While busy it yields to the
+ * loop every BATCH frames or SLICE_MS. Frames it sends go through a TxPath: transmitted
  * to the device by this thread when it is idle, handed to the I/O thread through the TX
  * ring (published once per batch, eventfd wake only if it sleeps) when it is busy
  * (decision 0011). Re-injected datagrams always go through the ring.
  */
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { C, counterBlock, type Counters } from '../base/counters.js';
 import { Host } from '../iface/host.js';
 import { holdsFrames, type HoldingLinkDevice, type LinkDevice } from '../base/link.js';
@@ -30,6 +31,7 @@ import { KIND_FRAME, KIND_REINJECT, recordKind, recordRxFlags } from './ring-rec
 import { DirectWriter } from './direct-writer.js';
 import { TxPath } from './tx-path.js';
 import { RingConsumer, RingProducer } from './ring.js';
+import type { LoopWaker } from '../phy/loop-waker.js';
 import { CTL_STOP, type ShardWorkerData, type ThreadRpc } from './thread-data.js';
 
 
@@ -37,6 +39,8 @@ import { CTL_STOP, type ShardWorkerData, type ThreadRpc } from './thread-data.js
 const BATCH = 64;
 /** Longest sleep without checking timers and the stop flag (ms). */
 const MAX_SLEEP_MS = 250;
+/** Longest run before the worker lets its event loop run other work (ms). */
+const SLICE_MS = 2;
 
 /** The running shard: owns the Host and the loop. */
 export class ShardWorker {
@@ -60,8 +64,14 @@ export class ShardWorker {
   /**
    * @param device the link this worker transmits to directly (the TAP the I/O thread opened)
    * @param wakeIo wakes the I/O thread when it sleeps and TX records were published
+   * @param waker where the worker sleeps: its event loop, woken by the I/O thread or a deadline
    */
-  constructor(private readonly data: ShardWorkerData, device: LinkDevice, private readonly wakeIo: () => void) {
+  constructor(
+    private readonly data: ShardWorkerData,
+    device: LinkDevice,
+    private readonly wakeIo: () => void,
+    private readonly waker: LoopWaker,
+  ) {
     this.counters = counterBlock(data.counters, 1 + data.index);
     this.rx = new RingConsumer(data.rxRing);
     this.tx = new RingProducer(data.txRing);
@@ -98,7 +108,11 @@ export class ShardWorker {
       const now = monoMs();
       this.host.tcp.flushDirty(now);
       this.flush();
-      if (this.parkedUntil > this.nextWake()) this.rx.interrupt();
+      const due = this.nextWake();
+      if (this.parkedUntil > due) {
+        this.parkedUntil = due;
+        this.waker.arm(Math.max(0, due - now));
+      }
     };
     this.host.tcp.onDirty = () => {
       if (!pending) {
@@ -109,9 +123,9 @@ export class ShardWorker {
   }
 
   /**
-   * When the loop's current park ends at the latest (ms): set before it parks (at most
-   * MAX_SLEEP_MS ahead), -Infinity while it runs, so that a flush wakes it only from a
-   * park that would outlast the new earliest deadline.
+   * When the worker's current sleep ends at the latest (ms): set when it goes to sleep (at
+   * most MAX_SLEEP_MS ahead), -Infinity while it runs, so that a flush re-arms the waker
+   * only when the new earliest deadline comes sooner.
    */
   private parkedUntil = -Infinity;
 
@@ -159,41 +173,74 @@ export class ShardWorker {
     };
   }
 
+  /** Resolves with the loop's end once the stop word is set. */
+  private stopped: (() => void) | null = null;
+
   /** Runs until the stop word is set. */
-  async run(): Promise<void> {
-    const keepAlive = setInterval(() => {}, 1 << 30);
-    try {
+  run(): Promise<void> {
+    return new Promise((resolve) => {
+      this.stopped = resolve;
       if (this.host.config.answersArp) {
         this.host.arp.announce();
         this.flush();
       }
-      while (Atomics.load(this.control, CTL_STOP) === 0) {
-        const n = this.drain();
-        const now = monoMs();
-        this.host.tcp.flushDirty(now);
-        if (this.host.nextDeadline() <= now) this.host.poll(now);
-        this.flush();
-        const held = this.holding;
-        if (held !== null && held.nextDue() <= now) held.releaseDue(now);
-        if (now >= this.limitsCheckAt) this.warnAboutLimits(now);
-        if (n >= BATCH) {
-          await yieldToLoop(); // busy: let timers, RPC and applications run between batches
-          continue;
-        }
-        const t = monoMs();
-        const wait = Math.max(0, Math.min(MAX_SLEEP_MS, this.nextWake() - t));
-        this.parkedUntil = t + wait;
-        const w = this.rx.waitAsync(wait);
-        if (typeof w !== 'boolean') {
-          this.counters[C.worker_wakeups]++;
-          await w;
-        }
-        this.parkedUntil = -Infinity;
+      this.waker.open(this.turn);
+      this.turn();
+    });
+  }
+
+  /**
+   * One turn of the worker: called by the waker (frames arrived, or a deadline passed) or
+   * by setImmediate after a busy slice. Works until there is nothing left, then spins
+   * briefly, raises the RX ring's sleeping flag and returns to the event loop with the
+   * next deadline armed.
+   */
+  private readonly turn = (): void => {
+    if (this.stopped === null) return;
+    this.parkedUntil = -Infinity;
+    this.rx.clearSleeping();
+    const sliceEnd = monoMs() + SLICE_MS;
+    for (;;) {
+      if (Atomics.load(this.control, CTL_STOP) !== 0) {
+        this.finish();
+        return;
       }
-    } finally {
-      clearInterval(keepAlive);
-      this.offload.close();
+      const n = this.step();
+      if (n >= BATCH || monoMs() >= sliceEnd) {
+        setImmediate(this.turn); // busy: let timers, RPC and applications run between batches
+        return;
+      }
+      if (this.rx.spin() || !this.rx.setSleeping()) continue;
+      const t = monoMs();
+      const wait = Math.max(0, Math.min(MAX_SLEEP_MS, this.nextWake() - t));
+      this.parkedUntil = t + wait;
+      this.counters[C.worker_wakeups]++;
+      this.waker.arm(wait);
+      return;
     }
+  };
+
+  /** Handles what the RX ring holds (up to BATCH frames), the due timers and the output. Returns frames handled. */
+  private step(): number {
+    const n = this.drain();
+    const now = monoMs();
+    this.host.tcp.flushDirty(now);
+    if (this.host.nextDeadline() <= now) this.host.poll(now);
+    this.flush();
+    const held = this.holding;
+    if (held !== null && held.nextDue() <= now) held.releaseDue(now);
+    if (now >= this.limitsCheckAt) this.warnAboutLimits(now);
+    return n;
+  }
+
+  /** Ends the loop: the waker and the offload port close, so the thread's event loop can end. */
+  private finish(): void {
+    const done = this.stopped;
+    this.stopped = null;
+    this.rx.clearSleeping();
+    this.waker.close();
+    this.offload.close();
+    done?.();
   }
 
   /** Logs (at most every 10 s) the new clients the connection limit refused since the last time. */

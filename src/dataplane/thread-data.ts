@@ -44,6 +44,8 @@ export interface IoThreadData {
   control: SharedArrayBuffer;
   /** eventfd the workers signal when the I/O thread sleeps and they published TX records. */
   wakeFd: number;
+  /** Worker i's eventfd, signalled when it sleeps and RX records were published for it. */
+  shardWakeFds: number[];
   /** This thread's capture ring (dataplane/capture-ring.ts). */
   captureRing: SharedArrayBuffer;
   /** Fault injection on this thread's device (--fault), or null. */
@@ -61,7 +63,10 @@ export interface ShardWorkerData {
   txRing: SharedArrayBuffer;
   counters: SharedArrayBuffer;
   control: SharedArrayBuffer;
+  /** The I/O thread's eventfd (signalled when it sleeps and TX records were published). */
   wakeFd: number;
+  /** This worker's eventfd: its event loop wakes when the I/O thread signals it (RX records for a sleeping worker). */
+  rxWakeFd: number;
   /** The TAP fd (opened by the I/O thread); the worker writes its frames to it directly. */
   tapFd: number;
   /** Built-in services to start (e.g. 'udp-echo', 'echo', 'http'). */

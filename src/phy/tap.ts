@@ -128,7 +128,21 @@ export interface TapAddon {
   close(fd: number): void;
   /** poll(2) for POLLIN on one fd; true if it became readable within `timeoutMs` (-1 = forever). */
   pollReadable(fd: number, timeoutMs: number): boolean;
+  /**
+   * A waker on the calling thread's event loop: when `fd` (an eventfd) becomes readable it
+   * drains it and calls `callback(false)`; when a deadline set with wakerArm passes it
+   * calls `callback(true)`. Callbacks run as I/O callbacks (microtasks after each). It
+   * keeps the loop alive until wakerClose.
+   */
+  wakerOpen(fd: number, callback: (timedOut: boolean) => void): Waker;
+  /** Sets the waker's deadline `timeoutMs` from now (replacing the last); negative: none. */
+  wakerArm(waker: Waker, timeoutMs: number): void;
+  /** Stops the waker; no callback runs after it. Idempotent. */
+  wakerClose(waker: Waker): void;
 }
+
+/** An opaque handle of the addon's waker (a libuv poll + timer pair on one thread's loop). */
+export type Waker = { readonly __waker: unique symbol };
 
 /** Fields the native addon sets on the errors it throws. */
 interface NativeError extends Error {

@@ -3,10 +3,10 @@
  *
  * Single-thread tests pin the contract: exact fill, wrap markers, 16-byte alignment,
  * header round trip, high-water mark, batch visibility, the sleeping-flag protocol and
- * both wait methods. The two-thread stress tests run a producer worker
- * (fixtures/ring-producer.mjs) against a consumer in this thread that uses waitSync for
- * the first half and waitAsync for the second, checking every sequence number and every
- * payload checksum. The worker needs JS: beforeAll transpiles ring.ts alone with
+ * the producer's signal hook. The two-thread stress tests run a producer worker
+ * (fixtures/ring-producer.mjs) against a consumer in this thread that parks with
+ * waitSync, or sleeps in its event loop woken through an eventfd as a shard worker
+ * does, checking every sequence number and every payload checksum. The worker needs JS: beforeAll transpiles ring.ts alone with
  * typescript's transpileModule into a temp dir (ring.ts has no imports), so the worker
  * runs exactly the source under test and nothing depends on a stale or broken dist/.
  */
@@ -15,6 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { EventfdLoopWaker } from '../../src/phy/loop-waker.js';
+import { loadTapAddon } from '../../src/phy/tap.js';
+import { packageRoot } from '../../src/phy/package-root.js';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -287,7 +290,7 @@ describe('ring: single thread', () => {
     expect(ringStats(sab).wakeups).toBe(1);
   });
 
-  it('waitSync and waitAsync: busy, timeout and wake paths', async () => {
+  it('waitSync: busy, timeout and wake paths', () => {
     const { p, c } = pair();
     const t = performance.now();
     expect(c.waitSync(20, 100)).toBe(false);
@@ -296,42 +299,21 @@ describe('ring: single thread', () => {
     p.push(new Uint8Array(8), 0, 8, 0, 0, 0);
     p.publish();
     expect(c.waitSync(1000)).toBe(true);
-    expect(c.waitAsync(1000)).toBe(true); // a plain boolean, no promise, when data is there
-    c.next();
-    c.release();
-    const timedOut = c.waitAsync(20, 10);
-    expect(timedOut).toBeInstanceOf(Promise);
-    expect(await timedOut).toBe(false);
-    const woken = c.waitAsync(10_000, 10);
-    expect(woken).toBeInstanceOf(Promise);
-    p.push(new Uint8Array(8), 0, 8, 0, 0, 0);
-    expect(p.publish()).toBe(true);
-    p.wake();
-    expect(await woken).toBe(true);
     expect(Atomics.load(c.waitWord, c.waitIndex)).toBe(0);
   });
 
-  it('a late notify from an earlier sleep does not end a wait early', async () => {
+  it('wake() calls the producer\'s signal function instead of notifying when one is set', () => {
     const { p, c } = pair();
+    let signals = 0;
+    p.signal = () => signals++;
     expect(c.setSleeping()).toBe(true);
     p.push(new Uint8Array(8), 0, 8, 0, 0, 0);
-    expect(p.publish()).toBe(true); // the producer owes a wake() for this sleep...
-    c.clearSleeping();
-    c.next();
-    c.release();
-    const t = performance.now();
-    const waiting = c.waitAsync(80, 0);
-    expect(waiting).toBeInstanceOf(Promise);
-    p.wake(); // ...which lands in the next sleep: the wait must park again
-    expect(await waiting).toBe(false);
-    expect(performance.now() - t).toBeGreaterThanOrEqual(70);
-    const again = c.waitAsync(5000, 0);
-    p.wake(); // stale again, then real data
-    setTimeout(() => {
-      p.push(new Uint8Array(8), 0, 8, 0, 0, 0);
-      if (p.publish()) p.wake();
-    }, 20);
-    expect(await again).toBe(true);
+    expect(p.publish()).toBe(true); // cleared the flag: the caller owes a wake
+    p.wake();
+    expect(signals).toBe(1);
+    expect(ringStats(p.waitWord.buffer as SharedArrayBuffer).wakeups).toBe(1);
+    p.push(new Uint8Array(8), 0, 8, 0, 0, 0);
+    expect(p.publish()).toBe(false); // not sleeping: no wake owed
   });
 });
 
@@ -364,20 +346,68 @@ interface RunResult {
   trailing: number;
   corrupt: number;
   firstError: string;
-  asyncParks: number;
-  wakeupsAfterSyncPhase: number;
+  /** Sleeps of the 'loop' consumer that went back to the event loop. */
+  loopSleeps: number;
   producer: { produced: number; retries: number; naps: number };
   stats: ReturnType<typeof ringStats>;
+  /** Loop sleeps ended by the producer's eventfd signal. */
+  signalled: number;
 }
 
-/** Runs the producer worker against a consumer here; checks every record as it goes. */
-async function runStress(mode: 'retry' | 'drop', count: number, seed: number): Promise<RunResult> {
+/**
+ * A consumer that sleeps in its event loop as a shard worker does (dataplane/shard-worker.ts):
+ * spin, raise the sleeping flag, arm the waker's deadline and return to the loop; the
+ * producer writes the eventfd when it clears the flag.
+ */
+class LoopSleeper {
+  private readonly addon = loadTapAddon();
+  readonly fd = this.addon.eventfd();
+  private readonly waker = new EventfdLoopWaker(this.addon, this.fd);
+  private pending: ((ok: boolean) => void) | null = null;
+  /** Sleeps that ended by the eventfd (not by the deadline). */
+  signalled = 0;
+
+  constructor(private readonly c: RingConsumer) {
+    this.waker.open(() => {
+      const done = this.pending;
+      if (done === null) return; // a late signal, for a sleep that already ended
+      this.pending = null;
+      this.c.clearSleeping();
+      const ok = !this.c.isEmpty();
+      if (ok) this.signalled++;
+      done(ok);
+    });
+  }
+
+  /** Like RingConsumer.waitSync, without blocking: true when records arrived, false after timeoutMs. */
+  wait(timeoutMs: number): boolean | Promise<boolean> {
+    if (this.c.spin() || !this.c.setSleeping()) return true;
+    return new Promise((resolve) => {
+      this.pending = resolve;
+      this.waker.arm(timeoutMs);
+    });
+  }
+
+  close(): void {
+    this.waker.close();
+    this.addon.close(this.fd);
+  }
+}
+
+/**
+ * Runs the producer worker against a consumer here; checks every record as it goes.
+ * `sleep`: 'sync' parks with waitSync (Atomics.wait); 'loop' sleeps in the event loop,
+ * woken through an eventfd (LoopSleeper), as a shard worker does.
+ */
+async function runStress(mode: 'retry' | 'drop', count: number, seed: number, sleep: 'sync' | 'loop' = 'sync'): Promise<RunResult> {
   const sab = createRingBuffer(SIZE);
   const c = new RingConsumer(sab);
   const bytes = c.buf;
   const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
+  const sleeper = sleep === 'loop' ? new LoopSleeper(c) : null;
+  const signal = sleeper ? { addonPath: join(packageRoot(), 'build/Release/stackd_tap.node'), fd: sleeper.fd } : undefined;
   const worker = new Worker(new URL('./fixtures/ring-producer.mjs', import.meta.url), {
-    workerData: { ringUrl, sab, mode, count, seqBase: SEQ_BASE, seed },
+    workerData: { ringUrl, sab, mode, count, seqBase: SEQ_BASE, seed, signal },
   });
   let workerError: Error | undefined;
   const done = new Promise<RunResult['producer']>((resolve, reject) => {
@@ -388,15 +418,13 @@ async function runStress(mode: 'retry' | 'drop', count: number, seed: number): P
     });
   });
   done.catch(() => undefined);
-  const keepAlive = setInterval(() => undefined, 1000); // waitAsync does not ref the loop
 
   let expected = SEQ_BASE;
   let received = 0;
   let gaps = 0;
   let corrupt = 0;
   let firstError = '';
-  let asyncParks = 0;
-  let wakeupsAfterSyncPhase = -1;
+  let loopSleeps = 0;
   let idleMs = 0;
   let sinceRelease = 0;
   let releaseEvery = 1;
@@ -411,18 +439,15 @@ async function runStress(mode: 'retry' | 'drop', count: number, seed: number): P
       if (off < 0) {
         c.release();
         sinceRelease = 0;
-        const syncPhase = expected - SEQ_BASE < count / 2 && !workerError;
         let ok: boolean;
-        if (syncPhase) ok = c.waitSync(250);
-        else {
-          if (wakeupsAfterSyncPhase < 0) wakeupsAfterSyncPhase = ringStats(sab).wakeups;
-          const r = c.waitAsync(250);
+        if (sleeper !== null) {
+          const r = sleeper.wait(250);
           if (typeof r === 'boolean') ok = r;
           else {
-            asyncParks++;
+            loopSleeps++;
             ok = await r;
           }
-        }
+        } else ok = c.waitSync(250);
         if (ok) idleMs = 0;
         else if ((idleMs += 250) > 15_000 || workerError) throw workerError ?? new Error('producer stalled');
         continue;
@@ -467,15 +492,18 @@ async function runStress(mode: 'retry' | 'drop', count: number, seed: number): P
     }
     c.release();
     const producer = await done;
-    return { received, gaps, trailing: SEQ_BASE + count - expected, corrupt, firstError, asyncParks, wakeupsAfterSyncPhase, producer, stats: ringStats(sab) };
+    return {
+      received, gaps, trailing: SEQ_BASE + count - expected, corrupt, firstError, loopSleeps, producer,
+      stats: ringStats(sab), signalled: sleeper?.signalled ?? 0,
+    };
   } finally {
-    clearInterval(keepAlive);
+    sleeper?.close();
     await worker.terminate();
   }
 }
 
 describe('ring: two threads', () => {
-  it('loses nothing and corrupts nothing when the producer retries (2 M records, sync then async parking)', async () => {
+  it('loses nothing and corrupts nothing when the producer retries (2 M records, parking with Atomics.wait)', async () => {
     const N = 2_000_000;
     const r = await runStress('retry', N, 0x1234567);
     if (process.env.RING_DEBUG) console.log(JSON.stringify(r));
@@ -490,9 +518,22 @@ describe('ring: two threads', () => {
     expect(r.stats.highWater).toBeLessThanOrEqual(SIZE);
     expect(r.stats.highWater).toBeGreaterThan(SIZE - 2 * foot(RING_MAX_RECORD)); // it did fill up
     expect(r.producer.retries).toBeGreaterThan(0); // the ring was full at times
-    expect(r.wakeupsAfterSyncPhase).toBeGreaterThan(0); // waitSync parked and was woken
-    expect(r.asyncParks).toBeGreaterThan(0); // waitAsync parked
-    expect(r.stats.wakeups).toBeGreaterThan(r.wakeupsAfterSyncPhase);
+    expect(r.stats.wakeups).toBeGreaterThan(0); // waitSync parked and was woken
+  });
+
+  it('loses no wake-up when the consumer sleeps in its event loop, woken by an eventfd (1 M records)', async () => {
+    const N = 1_000_000;
+    const r = await runStress('retry', N, 0x2468ace, 'loop');
+    if (process.env.RING_DEBUG) console.log(JSON.stringify(r));
+    expect(r.firstError).toBe('');
+    expect(r.corrupt).toBe(0);
+    expect(r.received).toBe(N);
+    expect(r.gaps).toBe(0);
+    expect(r.stats.records).toBe(N + 1);
+    expect(r.stats.used).toBe(0);
+    expect(r.loopSleeps).toBeGreaterThan(0); // it did go to sleep in the loop...
+    expect(r.signalled).toBeGreaterThan(0); // ...and was woken by the eventfd, not only by deadlines
+    expect(r.stats.wakeups).toBeGreaterThanOrEqual(r.signalled);
   });
 
   it('counts every loss as a full drop when the producer does not retry (1 M records)', async () => {

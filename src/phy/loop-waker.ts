@@ -1,0 +1,38 @@
+/**
+ * A thread's event loop as the place where it sleeps: woken when another thread signals an
+ * eventfd, or when a deadline passes, with the callback running straight from the loop's
+ * epoll_wait (the addon's waker: a libuv poll handle and timer; decision 0023). Used by the
+ * shard workers, which keep their event loop for applications, timers and RPC and are
+ * woken by the I/O thread when frames arrive.
+ */
+import type { TapAddon, Waker } from './tap.js';
+
+/** Where a thread with an event loop sleeps between bursts of work. */
+export interface LoopWaker {
+  /** Starts calling `onWake` when signalled or when the armed deadline passes. Keeps the loop alive until close(). */
+  open(onWake: () => void): void;
+  /** Sets the deadline `ms` from now, replacing the last one. */
+  arm(ms: number): void;
+  /** Stops; no call follows. */
+  close(): void;
+}
+
+/** The waker on an eventfd that other threads signal with `eventfdSignal(fd)`. */
+export class EventfdLoopWaker implements LoopWaker {
+  private waker: Waker | null = null;
+
+  constructor(private readonly addon: TapAddon, private readonly fd: number) {}
+
+  open(onWake: () => void): void {
+    this.waker = this.addon.wakerOpen(this.fd, onWake);
+  }
+
+  arm(ms: number): void {
+    if (this.waker !== null) this.addon.wakerArm(this.waker, ms);
+  }
+
+  close(): void {
+    if (this.waker !== null) this.addon.wakerClose(this.waker);
+    this.waker = null;
+  }
+}
