@@ -3,7 +3,8 @@
  * stackd for `--soak-minutes`, all from <lab>-c1 at once: `wrk -t1 -c50 -H 'Connection:
  * close'` for the whole time, 100 MB uploads to discard :9 (nc) one after another, and
  * 200 MB downloads of GET /bytes (curl) one after another. Every 30 s, and 30 s and 60 s
- * after the load stopped, a row: stackd's RSS, its peak so far (VmHWM), connections,
+ * after the load stopped, a row: stackd's RSS, its peak so far (VmHWM), the V8 heaps of
+ * the data-plane threads and the external memory they hold (ArrayBuffers), connections,
  * TIME_WAIT, connections/s over the interval, transfers done. The kernel side is not
  * measured.
  */
@@ -69,7 +70,7 @@ export async function runSoak(ctx: RunContext, w: number, minutes: number): Prom
   console.log(`\n== soak, stackd --workers ${w} (pid ${stackd.pid}): ${seconds} s of wrk -t1 -c50 'Connection: close' + ${UPLOAD_BYTES / 1e6} MB uploads + ${DOWNLOAD_BYTES / 1e6} MB downloads, from ${ctx.c1}`);
   await runIn(ctx.c1, 'ping', ['-c', '5', '-i', '0.01', '-q', STACKD_IP], 10_000);
 
-  const header = ['time', 'phase', 'RSS MiB', 'peak MiB', 'connections', 'TIME_WAIT', 'conn/s', 'uploads', 'downloads', 'drops'];
+  const header = ['time', 'phase', 'RSS MiB', 'peak MiB', 'V8 heaps MiB', 'external MiB', 'connections', 'TIME_WAIT', 'conn/s', 'uploads', 'downloads', 'drops'];
   const rows: string[][] = [];
   const start = Date.now();
   let prevOpens = total(await stackdStats(stackd.control), 'tcp_passive_opens');
@@ -80,7 +81,8 @@ export async function runSoak(ctx: RunContext, w: number, minutes: number): Prom
     const now = Date.now();
     const opens = total(s, 'tcp_passive_opens');
     const drops = Object.values(s.drops).reduce((a, b) => a + b, 0);
-    const row = [`${Math.round((now - start) / 1000)} s`, phase, mib(rssBytes(stackd.pid)), mib(peakRssBytes(stackd.pid)), String(total(s, 'tcp_connections')),
+    const row = [`${Math.round((now - start) / 1000)} s`, phase, mib(rssBytes(stackd.pid)), mib(peakRssBytes(stackd.pid)),
+      mib(total(s, 'heap_total_bytes')), mib(total(s, 'heap_external_bytes')), String(total(s, 'tcp_connections')),
       String(total(s, 'tcp_time_wait')), ((opens - prevOpens) / Math.max(0.001, (now - prevAt) / 1000)).toFixed(0), String(load?.uploads.ok ?? 0), String(load?.downloads.ok ?? 0), String(drops)];
     prevOpens = opens;
     prevAt = now;
@@ -118,7 +120,7 @@ export async function runSoak(ctx: RunContext, w: number, minutes: number): Prom
   ctx.results.put('soak peak RSS', w, 'stackd', peak / 2 ** 20);
   ctx.results.put('soak RSS after', w, 'stackd', rssBytes(stackd.pid) / 2 ** 20);
   const drops = Object.entries((await stackdStats(stackd.control)).drops).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
-  console.log(`\nsoak, --workers ${w}: stackd memory every ${SAMPLE_SECONDS} s (RSS = VmRSS, peak = VmHWM since stackd started; connections include TIME_WAIT; conn/s from tcp_passive_opens)`);
+  console.log(`\nsoak, --workers ${w}: stackd memory every ${SAMPLE_SECONDS} s (RSS = VmRSS, peak = VmHWM since stackd started; V8 heaps and external: the I/O thread's and the workers'; connections include TIME_WAIT; conn/s from tcp_passive_opens)`);
   console.log(formatTable(header, rows));
   console.log(`  wrk ${rps ?? 'n/a'} conn/s over the run${errs ? `, socket errors: ${errs}` : ''}; uploads ${load.uploads.ok} ok / ${load.uploads.failed} failed; ` +
     `downloads ${load.downloads.ok} ok / ${load.downloads.failed} failed; peak RSS ${mib(peak)} MiB`);

@@ -66,12 +66,15 @@ export const COUNTER_NAMES = [
   // Gauges: current values, written by their owner thread (not monotonic)
   'arp_cache_entries', 'arp_pending_packets', 'reasm_pending_datagrams', 'reasm_buffered_bytes',
   'tcp_connections', 'tcp_time_wait', 'tcp_syn_queue', 'tcp_orphans',
+  // Gauges: the thread's V8 heap (dataplane/heap-gauges.ts), refreshed about once a second
+  'heap_used_bytes', 'heap_total_bytes', 'heap_external_bytes',
 ] as const;
 
 /** Counters that are gauges (a current value) rather than monotonic totals. */
 export const GAUGE_NAMES: ReadonlySet<string> = new Set([
   'arp_cache_entries', 'arp_pending_packets', 'reasm_pending_datagrams', 'reasm_buffered_bytes',
   'tcp_connections', 'tcp_time_wait', 'tcp_syn_queue', 'tcp_orphans',
+  'heap_used_bytes', 'heap_total_bytes', 'heap_external_bytes',
 ]);
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

@@ -67,25 +67,35 @@ function dropsOf(c: Record<string, number>): number {
   return s;
 }
 
-/** `stackctl stats`: identity, capture, fault injection, a per-thread table, drops by reason. */
+/** Bytes as MiB with one decimal. */
+function mib(b: number): string {
+  return (b / 2 ** 20).toFixed(1);
+}
+
+/** `stackctl stats`: identity, memory, capture, fault injection, a per-thread table, drops by reason. */
 export function formatStats(s: StatsSnapshot): string {
-  const header = ['thread', 'tap rx', 'tap tx', 'core rx', 'core tx', 'tcp conns', 'drops'];
+  const header = ['thread', 'tap rx', 'tap tx', 'core rx', 'core tx', 'tcp conns', 'drops', 'heap MiB'];
   const rows = s.threads.map((t) => {
     const c = t.counters;
     const worker = t.thread !== 'io';
     return [
       t.thread, n(c.tap_rx_frames), n(c.tap_tx_frames), worker ? n(c.rx_frames) : '-', worker ? n(c.tx_frames) : '-',
-      worker ? n(c.tcp_connections) : '-', n(dropsOf(c)),
+      worker ? n(c.tcp_connections) : '-', n(dropsOf(c)), mib(counter(c, 'heap_total_bytes')),
     ];
   });
   const tot = s.totals;
-  rows.push(['total', n(tot.tap_rx_frames), n(tot.tap_tx_frames), n(tot.rx_frames), n(tot.tx_frames), n(tot.tcp_connections), n(dropsOf(tot))]);
+  rows.push([
+    'total', n(tot.tap_rx_frames), n(tot.tap_tx_frames), n(tot.rx_frames), n(tot.tx_frames), n(tot.tcp_connections), n(dropsOf(tot)),
+    mib(counter(tot, 'heap_total_bytes')),
+  ]);
   return [
     `stackd ${s.version} on ${s.tap}: ${s.ip}/${s.prefixLength}${s.gateway ? ` via ${s.gateway}` : ''}, mac ${s.mac}, mtu ${s.mtu}, ` +
       `offload ${s.offload ? 'on' : 'off'}, ${s.workers} worker${s.workers === 1 ? '' : 's'}, up ${s.uptimeSeconds} s`,
     `frames (tap): ${n(tot.tap_rx_frames)} in, ${n(tot.tap_tx_frames)} out; bytes: ${formatBytes(counter(tot, 'tap_rx_bytes'))} in, ${formatBytes(counter(tot, 'tap_tx_bytes'))} out`,
     `tcp: ${n(tot.tcp_connections)} connections and ${n(tot.tcp_time_wait)} in TIME_WAIT, ${n(tot.tcp_passive_opens)} passive and ` +
       `${n(tot.tcp_active_opens)} active opens, ${n(tot.tcp_retransmits)} retransmits, ${n(tot.tcp_rto_timeouts)} timeouts`,
+    `memory: RSS ${mib(s.rssBytes)} MiB; V8 heaps of the data-plane threads ${mib(counter(tot, 'heap_total_bytes'))} MiB ` +
+      `(${mib(counter(tot, 'heap_used_bytes'))} used), ${mib(counter(tot, 'heap_external_bytes'))} MiB external`,
     `capture: ${formatCapture(s.pcap)}`,
     `fault injection: ${s.fault === null ? 'off' : `${s.fault}; ${byReason(s.faults)}`}`,
     `drops: ${byReason(s.drops)}`,

@@ -4,6 +4,7 @@
  * control plane from shared memory (counters, ring words) and comlink RPC (latency),
  * restarts a crashed worker, and shuts everything down.
  */
+import { ioHeapLimits, workerHeapLimits } from './heap-limits.js';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -134,6 +135,11 @@ export class Supervisor implements ControlSource {
     }
   }
 
+  /** Each worker's share of --max-connections. */
+  private workerMaxConnections(): number {
+    return Math.ceil(this.settings.maxConnections / this.settings.workers);
+  }
+
   private startShard(i: number): Promise<ThreadHandle> {
     const chan = new MessageChannel();
     const offload = new MessageChannel();
@@ -153,7 +159,7 @@ export class Supervisor implements ControlSource {
       apps: this.settings.apps,
       logLevel: this.settings.logLevel,
       congestionControl: this.settings.congestionControl,
-      maxConnections: Math.ceil(this.settings.maxConnections / this.settings.workers),
+      maxConnections: this.workerMaxConnections(),
       maxTimeWait: Math.ceil(this.settings.maxTimeWait / this.settings.workers),
       captureRing: this.captureRings[1 + i],
       fault: this.settings.fault,
@@ -172,6 +178,7 @@ export class Supervisor implements ControlSource {
       workerData: data,
       transferList: extra === undefined ? [chan.port2] : [chan.port2, extra.port2],
       name,
+      resourceLimits: shard >= 0 ? workerHeapLimits(this.workerMaxConnections()) : ioHeapLimits(),
     });
     const handle: ThreadHandle = { name, worker, rpc: Comlink.wrap<ThreadRpc>(nodeEndpoint(chan.port1)), alive: false };
     return new Promise((resolve, reject) => {
@@ -297,6 +304,7 @@ export class Supervisor implements ControlSource {
       mtu: l.mtu,
       offload: l.offload !== 0,
       workers: n,
+      rssBytes: process.memoryUsage.rss(),
       threads,
       totals,
       drops,

@@ -42,6 +42,8 @@ export interface StatsSnapshot {
   mtu: number;
   offload: boolean;
   workers: number;
+  /** The process's resident set size (VmRSS), bytes; each thread's V8 heap is in its heap_* gauges. */
+  rssBytes: number;
   threads: ThreadStats[];
   /** Sum over threads of each counter (gauges summed too: e.g. total ARP entries over workers). */
   totals: Record<string, number>;

@@ -20,6 +20,7 @@ import { S_RX_DISPATCH, S_TOTAL, S_TX_QUEUE, StageLatencyRecorder } from './late
 import { KIND_FRAME, KIND_REINJECT, TX_FRAME_PREFIX, addRecordFrame, recordKind } from './ring-records.js';
 import { RingConsumer, RingProducer } from './ring.js';
 import { FrameBatch } from '../base/frame-batch.js';
+import { HeapGauges } from './heap-gauges.js';
 import type { LinkDevice } from '../base/link.js';
 import { CTL_STOP, type IoThreadData, type ThreadRpc } from './thread-data.js';
 
@@ -42,6 +43,7 @@ export class IoLoop {
   /** Frames to transmit, described in place in a TX ring's memory. */
   private readonly txBatch: FrameBatch;
   private readonly touched: boolean[];
+  private readonly heap: HeapGauges;
   private readonly n: number;
   private stopped = false;
   private onStop: (() => void) | null = null;
@@ -58,6 +60,7 @@ export class IoLoop {
     wakeShard: (shard: number) => void,
   ) {
     this.counters = counterBlock(data.counters, 0);
+    this.heap = new HeapGauges(this.counters);
     this.rx = data.rxRings.map((s, i) => {
       const p = new RingProducer(s);
       p.signal = () => wakeShard(i);
@@ -94,7 +97,9 @@ export class IoLoop {
   }
 
   private slice = (): void => {
-    const end = monoMs() + SLICE_MS;
+    const start = monoMs();
+    const end = start + SLICE_MS;
+    this.heap.update(start);
     for (;;) {
       if (Atomics.load(this.control, CTL_STOP) !== 0) {
         this.stopped = true;

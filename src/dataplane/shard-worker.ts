@@ -29,6 +29,7 @@ import { copyBytes } from '../util/copy-bytes.js';
 import { S_PROCESS, S_RX_QUEUE, StageLatencyRecorder } from './latency.js';
 import { KIND_FRAME, KIND_REINJECT, recordKind, recordRxFlags } from './ring-records.js';
 import { DirectWriter } from './direct-writer.js';
+import { HeapGauges } from './heap-gauges.js';
 import { TxPath } from './tx-path.js';
 import { RingConsumer, RingProducer } from './ring.js';
 import type { LoopWaker } from '../phy/loop-waker.js';
@@ -58,6 +59,7 @@ export class ShardWorker {
   private readonly holding: HoldingLinkDevice | null;
   /** This worker's end of the offload pool (api.offload); closed when the loop ends. */
   private readonly offload: OffloadClient;
+  private readonly heap: HeapGauges;
   /** TAP read time of the frame being processed (0: none). */
   private curT0 = 0;
 
@@ -77,6 +79,7 @@ export class ShardWorker {
     this.tx = new RingProducer(data.txRing);
     this.control = new Int32Array(data.control);
     this.offload = new OffloadClient(data.offload);
+    this.heap = new HeapGauges(this.counters);
     this.holding = holdsFrames(device) ? device : null;
     this.writer = new DirectWriter(device, this.counters, this.latency);
     // Write directly when idle (nothing else waiting in the RX ring), else hand frames
@@ -230,6 +233,7 @@ export class ShardWorker {
     const held = this.holding;
     if (held !== null && held.nextDue() <= now) held.releaseDue(now);
     if (now >= this.limitsCheckAt) this.warnAboutLimits(now);
+    this.heap.update(now);
     return n;
   }
 

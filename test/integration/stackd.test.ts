@@ -180,6 +180,9 @@ print("sent")
     expect(st.rings).toHaveLength(8);
     expect(st.rings.every((r) => r.highWater > 0 || r.records === 0)).toBe(true);
     expect(st.totals.arp_cache_entries).toBeGreaterThanOrEqual(1);
+    // Every data-plane thread reports its V8 heap; the process its RSS, which holds them all.
+    for (const t of st.threads) expect(t.counters.heap_total_bytes).toBeGreaterThan(1 << 20);
+    expect(st.rssBytes).toBeGreaterThan(st.totals.heap_total_bytes);
     const { controlRequest } = await import('../../src/control/control-client.js');
     const m = await controlRequest(stackd.control, '/metrics');
     expect(m.status).toBe(200);

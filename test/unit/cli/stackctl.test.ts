@@ -24,14 +24,18 @@ const CAPTURE_OFF: CaptureStatus = { active: false, file: null, snaplen: null, m
 
 /** A snapshot whose counters are `scale` times a base (for rates between two of them). */
 function snapshot(scale: number): StatsSnapshot {
-  const io = counters({ tap_rx_frames: 1000 * scale, tap_tx_frames: 400 * scale, tap_rx_bytes: 1_500_000 * scale, tap_tx_bytes: 250_000 * scale, drop_rx_ring_full: 2 * scale });
-  const w0 = counters({ rx_frames: 600 * scale, tx_frames: 900 * scale, tap_tx_frames: 500 * scale, tap_tx_bytes: 500_000 * scale, tcp_connections: 3, tcp_passive_opens: 10 * scale, drop_tcp_checksum: 1 * scale, fault_rx_dropped: 5 * scale });
+  const mb = 2 ** 20;
+  const io = counters({
+    tap_rx_frames: 1000 * scale, tap_tx_frames: 400 * scale, tap_rx_bytes: 1_500_000 * scale, tap_tx_bytes: 250_000 * scale, drop_rx_ring_full: 2 * scale,
+    heap_total_bytes: 8 * mb, heap_used_bytes: 5 * mb, heap_external_bytes: mb,
+  });
+  const w0 = counters({ heap_total_bytes: 20 * mb, heap_used_bytes: 12.5 * mb, heap_external_bytes: 3 * mb, rx_frames: 600 * scale, tx_frames: 900 * scale, tap_tx_frames: 500 * scale, tap_tx_bytes: 500_000 * scale, tcp_connections: 3, tcp_passive_opens: 10 * scale, drop_tcp_checksum: 1 * scale, fault_rx_dropped: 5 * scale });
   const w1 = counters({ rx_frames: 400 * scale, tx_frames: 100 * scale, tcp_connections: 1, tcp_active_opens: 2 * scale, tcp_retransmits: 4 * scale });
   const totals: Record<string, number> = {};
   for (const n of COUNTER_NAMES) totals[n] = io[n] + w0[n] + w1[n];
   return {
     version: '0.1.0', uptimeSeconds: 42.5, tap: 'tap0', ip: '10.10.0.4', prefixLength: 24, gateway: null, mac: '02:00:00:00:00:04',
-    mtu: 1500, offload: true, workers: 2,
+    mtu: 1500, offload: true, workers: 2, rssBytes: 123.45 * mb,
     threads: [{ thread: 'io', counters: io }, { thread: 'worker-0', counters: w0 }, { thread: 'worker-1', counters: w1 }],
     totals, drops: { rx_ring_full: 2 * scale, tcp_checksum: scale }, rings: [],
     pcap: { ...CAPTURE_OFF, captured: 0, dropped: 0 }, fault: 'drop=1%,seed=7', faults: { rx_dropped: 5 * scale },
@@ -69,16 +73,17 @@ describe('stackctl text', () => {
         'stackd 0.1.0 on tap0: 10.10.0.4/24, mac 02:00:00:00:00:04, mtu 1500, offload on, 2 workers, up 42.5 s',
         'frames (tap): 1000 in, 900 out; bytes: 1.5 MB in, 750.0 kB out',
         'tcp: 4 connections and 0 in TIME_WAIT, 10 passive and 2 active opens, 4 retransmits, 0 timeouts',
+        'memory: RSS 123.5 MiB; V8 heaps of the data-plane threads 28.0 MiB (17.5 used), 4.0 MiB external',
         'capture: off',
         'fault injection: drop=1%,seed=7; rx_dropped 5',
         'drops: rx_ring_full 2, tcp_checksum 1',
         '',
-        'thread    tap rx  tap tx  core rx  core tx  tcp conns  drops',
-        '--------  ------  ------  -------  -------  ---------  -----',
-        'io          1000     400        -        -          -      2',
-        'worker-0       0     500      600      900          3      1',
-        'worker-1       0       0      400      100          1      0',
-        'total       1000     900     1000     1000          4      3',
+        'thread    tap rx  tap tx  core rx  core tx  tcp conns  drops  heap MiB',
+        '--------  ------  ------  -------  -------  ---------  -----  --------',
+        'io          1000     400        -        -          -      2       8.0',
+        'worker-0       0     500      600      900          3      1      20.0',
+        'worker-1       0       0      400      100          1      0       0.0',
+        'total       1000     900     1000     1000          4      3      28.0',
         '',
       ].join('\n'),
     );

@@ -32,6 +32,7 @@ const SNAPSHOT: StatsSnapshot = {
   mtu: 1500,
   offload: false,
   workers: 2,
+  rssBytes: 100 * 2 ** 20,
   threads: [
     { thread: 'io', counters: counters({ tap_rx_frames: 12, tap_rx_bytes: 1500, drop_rx_ring_full: 1 }) },
     { thread: 'worker-0', counters: counters({ rx_frames: 7, drop_ipv4_checksum: 2, arp_cache_entries: 4 }) },

@@ -1,0 +1,41 @@
+/**
+ * V8 heap limits of the data-plane threads (Worker resourceLimits), issue 8 item 6.
+ *
+ * - The young generation is capped small: V8 grows a busy isolate's new space up to
+ *   48 MiB on this kind of machine, and with one isolate per thread that is most of the
+ *   RSS a loaded stackd held and did not give back (docs/benchmarks.md, soak). Frames and
+ *   segments allocate little that survives a scavenge, so a small new space costs more
+ *   frequent, cheap scavenges.
+ * - The old generation is sized from the worker's share of --max-connections, so that a
+ *   full connection table fits and a runaway worker stops at a known size (the worker
+ *   then exits with ERR_WORKER_OUT_OF_MEMORY and the supervisor restarts it) instead of
+ *   taking the machine's memory.
+ */
+
+/** Young generation of every data-plane thread (MiB). */
+export const YOUNG_GENERATION_MB = 8;
+/** Old generation of a worker before its connections are counted (MiB): code, services, applications. */
+const WORKER_BASE_MB = 256;
+/** Old-generation budget per connection a worker may hold (KiB): a busy connection's objects, several times an idle one's. */
+const PER_CONNECTION_KIB = 6;
+/** Old generation of the I/O thread (MiB): it allocates almost nothing per frame. */
+const IO_OLD_GENERATION_MB = 256;
+
+/** Worker resourceLimits, in MiB. */
+export interface HeapLimits {
+  maxYoungGenerationSizeMb: number;
+  maxOldGenerationSizeMb: number;
+}
+
+/** The limits of a shard worker allowed `maxConnections` connections. */
+export function workerHeapLimits(maxConnections: number): HeapLimits {
+  return {
+    maxYoungGenerationSizeMb: YOUNG_GENERATION_MB,
+    maxOldGenerationSizeMb: WORKER_BASE_MB + Math.ceil((maxConnections * PER_CONNECTION_KIB) / 1024),
+  };
+}
+
+/** The limits of the I/O thread. */
+export function ioHeapLimits(): HeapLimits {
+  return { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB, maxOldGenerationSizeMb: IO_OLD_GENERATION_MB };
+}
