@@ -66,6 +66,11 @@ export const COUNTER_NAMES = [
   // Gauges: current values, written by their owner thread (not monotonic)
   'arp_cache_entries', 'arp_pending_packets', 'reasm_pending_datagrams', 'reasm_buffered_bytes',
   'tcp_connections', 'tcp_time_wait', 'tcp_syn_queue', 'tcp_orphans',
+  // Connection trace (tcp/trace.ts): connections not traced because every ring of the
+  // shard was taken, and traces kept in the archive after their connection closed
+  'tcp_trace_untraced', 'tcp_traces_archived',
+  // Time (µs) the thread spent running rather than parked waiting for work (stackctl top's busy %)
+  'busy_us',
 ] as const;
 
 /** Counters that are gauges (a current value) rather than monotonic totals. */
