@@ -14,12 +14,12 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { controlRequest, parseListen } from '../control/control-client.js';
 import { latencyChartSvg } from '../control/latency-svg.js';
 import { formatLatencyTable } from '../control/latency-table.js';
-import type { CaptureStatus, ConnectionInfo, LatencyReport, StatsSnapshot } from '../control/types.js';
+import type { CaptureStatus, ConnectionInfo, ConnectionTraceInfo, LatencyReport, StatsSnapshot } from '../control/types.js';
 import { STATE_NAMES } from '../tcp/connection.js';
 import { formatTable } from '../util/text-table.js';
 import { UsageError, parseArgsUsageError } from './args.js';
 import {
-  WATCH_HEADER, formatCaptureChange, formatConnections, formatHealth, formatRatesByReason, formatStats, formatTop, rates, watchRow,
+  WATCH_HEADER, formatCaptureChange, formatConnections, formatHealth, formatRatesByReason, formatStats, formatTop, formatTrace, rates, watchRow,
   type HealthReport,
 } from './stackctl-format.js';
 
@@ -33,7 +33,10 @@ Commands:
   stats                          counters: identity, per thread, drops, capture, faults
   stats --watch                  rates every second: frames/s, Mbit/s, conn/s, drops/s
   top                            the same rates as a full-screen view, per thread too
-  conns [--state S] [--port P]   TCP connections, like ss -tni
+  conns [--state S] [--port P]   TCP connections, like ss -tni (with each one's id)
+  trace ID                       the last 64 events of connection ID (from conns: segments,
+                                 state changes, RTOs, recovery, cwnd); also a closed one
+                                 that had an RTO or a reset (the last 32 per worker)
   latency [--svg FILE]           per-thread, per-stage latency (µs); --svg also writes
                                  it as a chart (p50..p99.9 per stage, log scale)
   pcap start FILE [--snaplen N] [--max-mb M]    start capturing to FILE (pcap)
@@ -43,7 +46,8 @@ Options:
   --control ADDR     stackd's control socket path or host:port
                      [default: $STACKD_CONTROL, else /run/stackd/<tap>.sock]
   --tap NAME         the TAP stackd runs on, for the default socket  [default: tap0]
-  --json             print the API's JSON instead of text (--watch: one line per interval)
+  --json             print the API's JSON instead of text (--watch: one line per interval;
+                     trace: the events with absolute sequence numbers and the ISNs)
   --watch            stats: keep printing rates (until Ctrl-C or --count)
   --interval S       seconds between --watch / top refreshes (0.1..3600)  [default: 1]
   --count N          stop after N refreshes (--watch, top)
@@ -96,7 +100,7 @@ export interface StackctlIo {
 
 /** A parsed command line. */
 export interface StackctlCommand {
-  command: 'health' | 'stats' | 'top' | 'conns' | 'latency' | 'pcap-start' | 'pcap-stop' | 'help';
+  command: 'health' | 'stats' | 'top' | 'conns' | 'trace' | 'latency' | 'pcap-start' | 'pcap-stop' | 'help';
   control: string;
   json: boolean;
   watch: boolean;
@@ -109,6 +113,8 @@ export interface StackctlCommand {
   capture: { file: string; snaplen?: number; maxMb?: number } | null;
   /** latency --svg: the chart's absolute path. */
   svg: string | null;
+  /** trace: the connection id (`<worker>.<serial>`). */
+  traceId: string | null;
 }
 
 function whole(flag: string, v: string, min: number, max: number): number {
@@ -127,7 +133,7 @@ export function parseStackctlArgs(argv: string[], env: NodeJS.ProcessEnv = {}, c
   }
   const base = {
     json: values.json ?? false, watch: values.watch ?? false, intervalMs: 1000, count: Infinity,
-    state: null, port: null, capture: null, svg: null,
+    state: null, port: null, capture: null, svg: null, traceId: null,
   };
   if (values.help) return { ...base, command: 'help', control: '' };
   const cmd = positionals.at(0);
@@ -147,10 +153,16 @@ export function parseStackctlArgs(argv: string[], env: NodeJS.ProcessEnv = {}, c
     } else {
       throw new UsageError(sub === undefined ? "pcap: expected 'start FILE' or 'stop'" : `pcap: unknown subcommand '${sub}' (start FILE, stop)`);
     }
+  } else if (cmd === 'trace') {
+    command = 'trace';
+    want = 1;
+    const id = args.at(0);
+    if (id === undefined) throw new UsageError('trace: which connection? (stackctl trace ID, the id stackctl conns shows)');
+    if (!/^\d{1,4}\.\d{1,15}$/.test(id)) throw new UsageError(`trace: '${id}' is not a connection id (<worker>.<serial>, e.g. 0.12, as stackctl conns shows)`);
   } else if (['health', 'stats', 'top', 'conns', 'latency'].includes(cmd)) {
     command = cmd as StackctlCommand['command'];
   } else {
-    throw new UsageError(`'${cmd}': unknown command (health, stats, top, conns, latency, pcap; stackctl --help)`);
+    throw new UsageError(`'${cmd}': unknown command (health, stats, top, conns, trace, latency, pcap; stackctl --help)`);
   }
   if (args.length > want) throw new UsageError(`'${args[want]}': unexpected argument to ${cmd}`);
   for (const [opt, cmds] of Object.entries(OPTION_COMMANDS)) {
@@ -200,6 +212,7 @@ export function parseStackctlArgs(argv: string[], env: NodeJS.ProcessEnv = {}, c
     port: values.port === undefined ? null : whole('port', values.port, 1, 65535),
     capture,
     svg: values.svg === undefined ? null : svgPath(values.svg, cwd),
+    traceId: command === 'trace' ? (args.at(0) ?? null) : null,
   };
 }
 
@@ -214,6 +227,7 @@ class RequestError extends Error {}
 
 /** What each path of the control API answers (src/control/control-server.ts). */
 interface Answers {
+  [trace: `/connections/${string}/trace`]: ConnectionTraceInfo;
   '/health': HealthReport;
   '/stats': StatsSnapshot;
   '/connections': ConnectionInfo[];
@@ -317,6 +331,11 @@ export async function runStackctl(argv: string[], io: StackctlIo): Promise<numbe
           (x) => (c.state === null || x.state === c.state) && (c.port === null || port(x.local) === c.port || port(x.remote) === c.port),
         );
         io.out(c.json ? json(shown) : formatConnections(shown));
+        return 0;
+      }
+      case 'trace': {
+        const { value } = await call(c, `/connections/${c.traceId ?? ''}/trace`);
+        io.out(c.json ? json(value) : formatTrace(value));
         return 0;
       }
       case 'latency': {

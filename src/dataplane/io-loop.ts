@@ -72,6 +72,7 @@ export class IoLoop {
       resetLatency: () => this.latency.reset(),
       arpEntries: () => [],
       connections: () => [],
+      trace: () => null,
     };
   }
 

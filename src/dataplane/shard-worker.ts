@@ -20,8 +20,9 @@ import { ETH_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/eth
 import { builtinService, loadAppModule } from '../services/index.js';
 import { createStackApi } from '../socket/stack-api.js';
 import { OffloadClient } from '../socket/offload.js';
-import type { ConnectionInfo } from './reports.js';
+import type { ConnectionInfo, ConnectionTraceInfo } from './reports.js';
 import type { TcpConnection } from '../tcp/connection.js';
+import { TRACE_MARK_RST, TRACE_MARK_RTO } from '../tcp/trace.js';
 import type { Logger } from 'pino';
 import { monoMs } from '../util/clock.js';
 import { copyBytes } from '../util/copy-bytes.js';
@@ -156,6 +157,30 @@ export class ShardWorker {
           ...[...this.host.tcp.timeWaitRecords()].map((r) => timeWaitInfo(r, local, w, now)),
         ];
       },
+      trace: (serial) => this.traceInfo(serial),
+    };
+  }
+
+  /** GET /connections/<worker>.<serial>/trace for this worker's connection `serial`. */
+  private traceInfo(serial: number): ConnectionTraceInfo | null {
+    const t = this.host.tcp.traceOf(serial);
+    if (t === null) return null;
+    const w = this.data.index;
+    const local = this.host.config.ip;
+    const base = { id: `${w}.${serial}`, worker: w, events: t.events };
+    if ('conn' in t) {
+      const c = t.conn;
+      return {
+        ...base, local: `${formatIpv4(local)}:${c.localPort}`, remote: `${formatIpv4(c.remoteIp)}:${c.remotePort}`, state: c.stateName,
+        live: true, traced: t.traced, archived: null, iss: c.snd.iss, irs: c.rcv.irs, sndWscale: c.snd.wscale, rcvWscale: c.rcv.wscale,
+      };
+    }
+    const a = t.archived;
+    const reasons = [a.marks & TRACE_MARK_RTO ? 'rto' : '', a.marks & TRACE_MARK_RST ? 'reset' : ''].filter((r) => r !== '');
+    return {
+      ...base, local: `${formatIpv4(local)}:${a.localPort}`, remote: `${formatIpv4(a.remoteIp)}:${a.remotePort}`, state: a.state,
+      live: false, traced: true, archived: { reasons, closedMsAgo: Math.max(0, Math.round(monoMs() - a.closedAt)) },
+      iss: a.iss, irs: a.irs, sndWscale: a.sndWscale, rcvWscale: a.rcvWscale,
     };
   }
 
@@ -268,6 +293,7 @@ function timeWaitInfo(
   r: { localPort: number; remoteIp: number; remotePort: number; endsAt: number }, localIp: number, worker: number, now: number,
 ): ConnectionInfo {
   return {
+    id: null,
     worker,
     local: `${formatIpv4(localIp)}:${r.localPort}`,
     remote: `${formatIpv4(r.remoteIp)}:${r.remotePort}`,
@@ -283,6 +309,7 @@ function timeWaitInfo(
 function connectionInfo(c: TcpConnection, worker: number): ConnectionInfo {
   const snd = c.snd;
   return {
+    id: `${worker}.${c.serial}`,
     worker,
     local: `${formatIpv4(c.localIp)}:${c.localPort}`,
     remote: `${formatIpv4(c.remoteIp)}:${c.remotePort}`,
