@@ -5,7 +5,7 @@
  * -tni`-like connection table, a connection's trace, and the capture lines. Tables use
  * util/text-table.ts.
  */
-import type { CaptureStatus, ConnectionInfo, ConnectionTraceInfo, StatsSnapshot, TraceEvent } from '../control/types.js';
+import type { AppPoolStats, CaptureStatus, ConnectionInfo, ConnectionTraceInfo, StatsSnapshot, TraceEvent } from '../control/types.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../wire/tcp.js';
 import { formatTable } from '../util/text-table.js';
 
@@ -69,7 +69,14 @@ function dropsOf(c: Record<string, number>): number {
   return s;
 }
 
-/** `stackctl stats`: identity, capture, fault injection, a per-thread table, drops by reason. */
+/** The api.offload pool (decision 0021): size, whether it started, tasks in flight and done, refusals. */
+export function formatAppPool(p: AppPoolStats): string {
+  const size = `${p.threads} thread${p.threads === 1 ? '' : 's'}, queue bound ${p.maxQueue}`;
+  if (!p.started) return `${size}, not started (no task yet)`;
+  return `${size}: ${p.inFlight} tasks in flight (at most ${p.highWater}), ${p.completed} done, ${p.failed} failed, ${p.rejectedFull} refused (queue full)`;
+}
+
+/** `stackctl stats`: identity, capture, fault injection, the offload pool, a per-thread table, drops by reason. */
 export function formatStats(s: StatsSnapshot): string {
   const header = ['thread', 'tap rx', 'tap tx', 'core rx', 'core tx', 'tcp conns', 'drops'];
   const rows = s.threads.map((t) => {
@@ -90,6 +97,7 @@ export function formatStats(s: StatsSnapshot): string {
       `${n(tot.tcp_active_opens)} active opens, ${n(tot.tcp_retransmits)} retransmits, ${n(tot.tcp_rto_timeouts)} timeouts`,
     `capture: ${formatCapture(s.pcap)}`,
     `fault injection: ${s.fault === null ? 'off' : `${s.fault}; ${byReason(s.faults)}`}`,
+    `app offload pool: ${formatAppPool(s.appPool)}`,
     `drops: ${byReason(s.drops)}`,
     '',
     formatTable(header, rows),
@@ -109,8 +117,11 @@ export interface Rates {
   drops: Record<string, number>;
   /** Per fault (rx_dropped, …), per second; only non-zero ones. */
   faults: Record<string, number>;
-  /** Per thread: frames in and out per second (tap frames for io, core frames for workers). */
-  threads: Array<{ thread: string; framesIn: number; framesOut: number }>;
+  /**
+   * Per thread: frames in and out per second (tap frames for io, core frames for workers),
+   * and the share of the interval it was busy rather than parked (%, from busy_us).
+   */
+  threads: Array<{ thread: string; framesIn: number; framesOut: number; busyPercent: number }>;
   /** Gauges of the newer snapshot. */
   tcpConnections: number;
 }
@@ -144,6 +155,7 @@ export function rates(prev: StatsSnapshot, cur: StatsSnapshot, dt: number): Rate
         thread: t.thread,
         framesIn: (counter(t.counters, inK) - counter(p, inK)) / dt,
         framesOut: (counter(t.counters, outK) - counter(p, outK)) / dt,
+        busyPercent: Math.min(100, Math.max(0, (counter(t.counters, 'busy_us') - counter(p, 'busy_us')) / (dt * 1e4))),
       };
     }),
     tcpConnections: counter(cur.totals, 'tcp_connections'),
@@ -170,13 +182,13 @@ export function formatRatesByReason(m: Record<string, number>): string {
 
 /** `stackctl top`: one screen of rates (the caller clears the terminal before it). */
 export function formatTop(s: StatsSnapshot, r: Rates, time: string): string {
-  const rows = r.threads.map((t) => [t.thread, t.framesIn.toFixed(0), t.framesOut.toFixed(0)]);
+  const rows = r.threads.map((t) => [t.thread, t.framesIn.toFixed(0), t.framesOut.toFixed(0), t.busyPercent.toFixed(1)]);
   return [
     `stackd ${s.version} on ${s.tap} ${s.ip}, ${s.workers} worker${s.workers === 1 ? '' : 's'}, up ${s.uptimeSeconds} s — ${time}`,
     '',
     formatTable(WATCH_HEADER.slice(1), [watchRow(time, r).slice(1)], { leftColumns: 0 }),
     '',
-    formatTable(['thread', 'frames/s in', 'frames/s out'], rows),
+    formatTable(['thread', 'frames/s in', 'frames/s out', 'busy %'], rows),
     '',
     `drops: ${formatRatesByReason(r.drops)}`,
     `faults: ${s.fault === null ? 'off' : formatRatesByReason(r.faults)}`,

@@ -86,6 +86,7 @@ export class IoLoop {
 
   private slice = (): void => {
     const end = monoMs() + SLICE_MS;
+    this.busySince = end - SLICE_MS;
     for (;;) {
       if (Atomics.load(this.control, CTL_STOP) !== 0) {
         this.stopped = true;
@@ -103,8 +104,18 @@ export class IoLoop {
       }
       if (monoMs() >= end) break;
     }
+    this.accountBusy(monoMs());
     if (!this.stopped) setImmediate(this.slice);
   };
+
+  /** Start of the stretch of work not yet added to busy_us (ms). */
+  private busySince = 0;
+
+  /** Adds the work since busySince to busy_us (the thread's busy time; stackctl top shows it as a share). */
+  private accountBusy(now: number): void {
+    this.counters[C.busy_us] += (now - this.busySince) * 1000;
+    this.busySince = now;
+  }
 
   /** Sleeps in poll() on the TAP and the wake eventfd, unless a TX ring has work. */
   private sleep(): void {
@@ -115,7 +126,8 @@ export class IoLoop {
       }
     }
     this.counters[C.io_sleeps]++;
-    this.readOnce(SLEEP_MS);
+    this.accountBusy(monoMs());
+    this.readOnce(SLEEP_MS); // busy again from the moment poll() returns
     for (let i = 0; i < this.n; i++) this.tx[i].clearSleeping();
     this.drainWake();
   }
@@ -125,6 +137,7 @@ export class IoLoop {
     const rx = this.rxBatch;
     rx.clear();
     const n = this.device.receive(rx, BATCH, timeoutMs);
+    if (timeoutMs > 0) this.busySince = monoMs(); // the wait is not work
     if (n < 0) {
       this.counters[C.drop_tap_read_error]++;
       return 0;

@@ -187,6 +187,9 @@ export class ShardWorker {
   /** Runs until the stop word is set. */
   async run(): Promise<void> {
     const keepAlive = setInterval(() => {}, 1 << 30);
+    // busy_us: the time the loop is not parked (work, and the event-loop turns it yields
+    // to between batches: applications, RPC).
+    let busySince = monoMs();
     try {
       if (this.host.config.answersArp) {
         this.host.arp.announce();
@@ -201,11 +204,13 @@ export class ShardWorker {
         const held = this.holding;
         if (held !== null && held.nextDue() <= now) held.releaseDue(now);
         if (now >= this.limitsCheckAt) this.warnAboutLimits(now);
+        const t = monoMs();
+        this.counters[C.busy_us] += (t - busySince) * 1000;
+        busySince = t;
         if (n >= BATCH) {
           await yieldToLoop(); // busy: let timers, RPC and applications run between batches
           continue;
         }
-        const t = monoMs();
         const wait = Math.max(0, Math.min(MAX_SLEEP_MS, this.nextWake() - t));
         this.parkedUntil = t + wait;
         const w = this.rx.waitAsync(wait);
@@ -213,6 +218,7 @@ export class ShardWorker {
           this.counters[C.worker_wakeups]++;
           await w;
         }
+        busySince = monoMs(); // the park is not work
         this.parkedUntil = -Infinity;
       }
     } finally {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COUNTER_NAMES } from '../../../src/base/counters.js';
 import { STACKCTL_HELP, STACKCTL_OPTIONS, parseStackctlArgs, runStackctl, type StackctlIo } from '../../../src/cli/stackctl-run.js';
-import { formatCapture, formatConnections, formatHealth, formatStats, formatTrace, rates, watchRow } from '../../../src/cli/stackctl-format.js';
+import { formatCapture, formatConnections, formatHealth, formatStats, formatTop, formatTrace, rates, watchRow } from '../../../src/cli/stackctl-format.js';
 import { startControlServer, type ControlServer } from '../../../src/control/control-server.js';
 import type { CaptureStatus, ConnectionInfo, ConnectionTraceInfo, ControlSource, StatsSnapshot, TraceEvent } from '../../../src/control/types.js';
 import { byClass, parseXml } from '../../helpers/xml-tree.js';
@@ -24,8 +24,8 @@ const CAPTURE_OFF: CaptureStatus = { active: false, file: null, snaplen: null, m
 
 /** A snapshot whose counters are `scale` times a base (for rates between two of them). */
 function snapshot(scale: number): StatsSnapshot {
-  const io = counters({ tap_rx_frames: 1000 * scale, tap_tx_frames: 400 * scale, tap_rx_bytes: 1_500_000 * scale, tap_tx_bytes: 250_000 * scale, drop_rx_ring_full: 2 * scale });
-  const w0 = counters({ rx_frames: 600 * scale, tx_frames: 900 * scale, tap_tx_frames: 500 * scale, tap_tx_bytes: 500_000 * scale, tcp_connections: 3, tcp_passive_opens: 10 * scale, drop_tcp_checksum: 1 * scale, fault_rx_dropped: 5 * scale });
+  const io = counters({ tap_rx_frames: 1000 * scale, tap_tx_frames: 400 * scale, tap_rx_bytes: 1_500_000 * scale, tap_tx_bytes: 250_000 * scale, drop_rx_ring_full: 2 * scale, busy_us: 100_000 * scale });
+  const w0 = counters({ rx_frames: 600 * scale, tx_frames: 900 * scale, tap_tx_frames: 500 * scale, tap_tx_bytes: 500_000 * scale, tcp_connections: 3, tcp_passive_opens: 10 * scale, drop_tcp_checksum: 1 * scale, fault_rx_dropped: 5 * scale, busy_us: 1_000_000 * scale });
   const w1 = counters({ rx_frames: 400 * scale, tx_frames: 100 * scale, tcp_connections: 1, tcp_active_opens: 2 * scale, tcp_retransmits: 4 * scale });
   const totals: Record<string, number> = {};
   for (const n of COUNTER_NAMES) totals[n] = io[n] + w0[n] + w1[n];
@@ -130,6 +130,7 @@ describe('stackctl text', () => {
         'tcp: 4 connections and 0 in TIME_WAIT, 10 passive and 2 active opens, 4 retransmits, 0 timeouts',
         'capture: off',
         'fault injection: drop=1%,seed=7; rx_dropped 5',
+        'app offload pool: 1 thread, queue bound 256, not started (no task yet)',
         'drops: rx_ring_full 2, tcp_checksum 1',
         '',
         'thread    tap rx  tap tx  core rx  core tx  tcp conns  drops',
@@ -143,15 +144,27 @@ describe('stackctl text', () => {
     );
   });
 
+  it('stats: the offload pool once it runs', () => {
+    const s = { ...snapshot(1), appPool: { threads: 2, maxQueue: 64, started: true, inFlight: 3, highWater: 9, completed: 120, failed: 1, rejectedFull: 4 } };
+    expect(formatStats(s).split('\n')[5]).toBe('app offload pool: 2 threads, queue bound 64: 3 tasks in flight (at most 9), 120 done, 1 failed, 4 refused (queue full)');
+  });
+
   it('stats --watch: per-second rates between two snapshots', () => {
     const r = rates(snapshot(1), snapshot(3), 2);
     expect(watchRow('12:00:00', r)).toEqual(['12:00:00', '1000', '900', '12.0', '6.0', '12', '4', '4', '3']);
     expect(r.drops).toEqual({ rx_ring_full: 2, tcp_checksum: 1 });
     expect(r.faults).toEqual({ rx_dropped: 5 });
     expect(r.threads).toEqual([
-      { thread: 'io', framesIn: 1000, framesOut: 400 },
-      { thread: 'worker-0', framesIn: 600, framesOut: 900 },
-      { thread: 'worker-1', framesIn: 400, framesOut: 100 },
+      { thread: 'io', framesIn: 1000, framesOut: 400, busyPercent: 10 },
+      { thread: 'worker-0', framesIn: 600, framesOut: 900, busyPercent: 100 },
+      { thread: 'worker-1', framesIn: 400, framesOut: 100, busyPercent: 0 },
+    ]);
+    // top: per thread, frames and the share of the interval spent busy (busy_us).
+    expect(formatTop(snapshot(3), r, '12:00:00').split('\n').slice(6, 10)).toEqual([
+      'thread    frames/s in  frames/s out  busy %',
+      '--------  -----------  ------------  ------',
+      'io               1000           400    10.0',
+      'worker-0          600           900   100.0',
     ]);
   });
 
