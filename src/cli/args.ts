@@ -7,7 +7,9 @@ import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseIpv4, parseMac, formatMac } from '../wire/addresses.js';
 import { LOG_LEVELS } from '../control/logger.js';
-import { CAPTURE_DEFAULT_SNAPLEN, CAPTURE_MAX_MB, CAPTURE_MAX_SNAPLEN, CAPTURE_MIN_SNAPLEN } from '../control/capture-control.js';
+import {
+  CAPTURE_DEFAULT_MAX_FILES, CAPTURE_DEFAULT_SNAPLEN, CAPTURE_MAX_FILES, CAPTURE_MAX_MB, CAPTURE_MAX_SNAPLEN, CAPTURE_MIN_SNAPLEN,
+} from '../control/capture-control.js';
 import { parseFaultSpec, type FaultConfig } from '../phy/fault-spec.js';
 
 /** Parsed and validated options. */
@@ -28,8 +30,8 @@ export interface StackdOptions {
   maxConnections: number;
   maxTimeWait: number;
   vnetHdr: boolean;
-  /** --pcap: capture from the start (absolute file path, snapshot length, rotation size in MB or null). */
-  pcap: { file: string; snaplen: number; maxMb: number | null } | null;
+  /** --pcap: capture from the start (absolute file path, snapshot length, rotation size in MB or null, files kept). */
+  pcap: { file: string; snaplen: number; maxMb: number | null; maxFiles?: number } | null;
   /** --fault: fault injection, or null. */
   fault: FaultConfig | null;
   /** --app-threads, --app-queue: the process-wide pool behind api.offload. */
@@ -77,6 +79,8 @@ Options:
   --pcap-snaplen N   bytes kept of each captured frame (64..262144)  [default: 262144]
   --pcap-max-mb M    rotate past M MB (10^6 bytes) into FILE.1, FILE.2, ...
                                                                      [default: never]
+  --pcap-max-files N rotating, keep the last N files and delete older ones
+                     (1..100000)                                      [default: 10]
   --fault SPEC       break frames on purpose, reproducibly, e.g.
                      drop=5%,corrupt=1%,duplicate=1%,reorder=2%,delay=20ms,rate=10000pps,seed=7
                      (each optional; rx.KEY or tx.KEY for one direction only)
@@ -87,8 +91,8 @@ Options:
   -h, --help         show this help
   -V, --version      print the version
 
-Control API (HTTP on --control): GET /health, /stats, /metrics, /latency, /connections;
-POST /latency/reset, /pcap/start, /pcap/stop. stackctl talks to it.
+Control API (HTTP on --control): GET /health, /stats, /metrics, /latency, /connections,
+/connections/<id>/trace; POST /latency/reset, /pcap/start, /pcap/stop. stackctl talks to it.
 Example: stackd --workers 4 --tap tap0
 `;
 
@@ -132,6 +136,7 @@ export const STACKD_OPTIONS = {
   pcap: { type: 'string' },
   'pcap-snaplen': { type: 'string' },
   'pcap-max-mb': { type: 'string' },
+  'pcap-max-files': { type: 'string' },
   fault: { type: 'string' },
   'app-threads': { type: 'string' },
   'app-queue': { type: 'string' },
@@ -228,8 +233,12 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
       snaplen: intFlag('pcap-snaplen', values['pcap-snaplen'], CAPTURE_DEFAULT_SNAPLEN, CAPTURE_MIN_SNAPLEN, CAPTURE_MAX_SNAPLEN),
       maxMb: values['pcap-max-mb'] === undefined ? null : intFlag('pcap-max-mb', values['pcap-max-mb'], 0, 1, CAPTURE_MAX_MB),
     };
+    if (values['pcap-max-files'] !== undefined) {
+      if (pcap.maxMb === null) throw new UsageError('--pcap-max-files: only with --pcap-max-mb (files rotate by size)');
+      pcap.maxFiles = intFlag('pcap-max-files', values['pcap-max-files'], CAPTURE_DEFAULT_MAX_FILES, 1, CAPTURE_MAX_FILES);
+    }
   } else {
-    for (const f of ['pcap-snaplen', 'pcap-max-mb'] as const) {
+    for (const f of ['pcap-snaplen', 'pcap-max-mb', 'pcap-max-files'] as const) {
       if (values[f] !== undefined) throw new UsageError(`--${f}: only with --pcap FILE (at run time: stackctl pcap start)`);
     }
   }

@@ -52,7 +52,7 @@ export function formatCapture(p: CaptureStatus & { captured?: number; dropped?: 
     const last = p.file === null ? '' : ` (last: ${p.file}, ${p.records} records in ${p.files} file${p.files === 1 ? '' : 's'}${p.error ? `, ${p.error}` : ''})`;
     return `off${last}${lost}`;
   }
-  const rot = p.maxMb === null ? '' : `, rotating every ${p.maxMb} MB`;
+  const rot = p.maxMb === null ? '' : `, rotating every ${p.maxMb} MB${p.maxFiles === null ? '' : `, keeping the last ${p.maxFiles} files`}`;
   return `to ${p.file} (snaplen ${p.snaplen}${rot}): ${p.records} records, ${formatBytes(p.bytes)} in ${p.files} file${p.files === 1 ? '' : 's'}${lost}`;
 }
 

@@ -39,7 +39,8 @@ Commands:
                                  that had an RTO or a reset (the last 32 per worker)
   latency [--svg FILE]           per-thread, per-stage latency (µs); --svg also writes
                                  it as a chart (p50..p99.9 per stage, log scale)
-  pcap start FILE [--snaplen N] [--max-mb M]    start capturing to FILE (pcap)
+  pcap start FILE [--snaplen N] [--max-mb M [--max-files K]]
+                                 start capturing to FILE (pcap)
   pcap stop                      stop capturing
 
 Options:
@@ -55,6 +56,8 @@ Options:
   --port P           conns: only connections with this local or remote port
   --snaplen N        pcap start: bytes kept of each frame                 [default: 262144]
   --max-mb M         pcap start: rotate past M MB into FILE.1, FILE.2, ...
+  --max-files K      pcap start --max-mb: keep the last K files, deleting the oldest
+                     (1..100000)                                         [default: 10]
   --svg FILE         latency: also write the chart to FILE (SVG, for a browser)
   -h, --help         show this help
 `;
@@ -71,6 +74,7 @@ export const STACKCTL_OPTIONS = {
   port: { type: 'string' },
   snaplen: { type: 'string' },
   'max-mb': { type: 'string' },
+  'max-files': { type: 'string' },
   svg: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
@@ -84,6 +88,7 @@ const OPTION_COMMANDS: Record<string, readonly string[]> = {
   port: ['conns'],
   snaplen: ['pcap'],
   'max-mb': ['pcap'],
+  'max-files': ['pcap'],
   svg: ['latency'],
 };
 
@@ -110,7 +115,7 @@ export interface StackctlCommand {
   state: string | null;
   port: number | null;
   /** pcap start: the request body. */
-  capture: { file: string; snaplen?: number; maxMb?: number } | null;
+  capture: { file: string; snaplen?: number; maxMb?: number; maxFiles?: number } | null;
   /** latency --svg: the chart's absolute path. */
   svg: string | null;
   /** trace: the connection id (`<worker>.<serial>`). */
@@ -199,8 +204,12 @@ export function parseStackctlArgs(argv: string[], env: NodeJS.ProcessEnv = {}, c
     capture = { file: resolve(cwd, args[1]) };
     if (values.snaplen !== undefined) capture.snaplen = whole('snaplen', values.snaplen, 64, 262144);
     if (values['max-mb'] !== undefined) capture.maxMb = whole('max-mb', values['max-mb'], 1, 1_000_000);
-  } else if (values.snaplen !== undefined || values['max-mb'] !== undefined) {
-    throw new UsageError(`--${values.snaplen !== undefined ? 'snaplen' : 'max-mb'}: only with pcap start`);
+    if (values['max-files'] !== undefined) {
+      if (capture.maxMb === undefined) throw new UsageError('--max-files: only with --max-mb (files rotate by size)');
+      capture.maxFiles = whole('max-files', values['max-files'], 1, 100_000);
+    }
+  } else {
+    for (const f of ['snaplen', 'max-mb', 'max-files'] as const) if (values[f] !== undefined) throw new UsageError(`--${f}: only with pcap start`);
   }
   return {
     ...base,

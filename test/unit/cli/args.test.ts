@@ -124,6 +124,9 @@ describe('parseStackdArgs: every flag', () => {
     expect(parseStackdArgs(['--pcap', '/tmp/c.pcap', '--pcap-snaplen', '64', '--pcap-max-mb', '10']).pcap).toEqual({
       file: '/tmp/c.pcap', snaplen: 64, maxMb: 10,
     });
+    expect(parseStackdArgs(['--pcap', '/tmp/c.pcap', '--pcap-max-mb', '10', '--pcap-max-files', '3']).pcap).toEqual({
+      file: '/tmp/c.pcap', snaplen: 262144, maxMb: 10, maxFiles: 3,
+    });
   });
 
   it('--fault SPEC (phy/fault-spec.ts)', () => {
@@ -179,6 +182,9 @@ describe('parseStackdArgs: a bad value is one line naming the flag', () => {
     [['--pcap', ''], '--pcap: needs a file name'],
     [['--pcap', 'x', '--pcap-snaplen', '63'], '--pcap-snaplen: 63 is out of range (64..262144)'],
     [['--pcap', 'x', '--pcap-max-mb', '0'], '--pcap-max-mb: 0 is out of range (1..1000000)'],
+    [['--pcap', 'x', '--pcap-max-files', '3'], '--pcap-max-files: only with --pcap-max-mb (files rotate by size)'],
+    [['--pcap', 'x', '--pcap-max-mb', '1', '--pcap-max-files', '0'], '--pcap-max-files: 0 is out of range (1..100000)'],
+    [['--pcap-max-files', '3'], '--pcap-max-files: only with --pcap FILE (at run time: stackctl pcap start)'],
     [['--fault', 'drop=5'], "--fault: 'drop': expected a percentage like 5% or 0.5%, got '5'"],
     [['--fault', 'loss=1%'], "--fault: 'loss': unknown key (keys: drop, corrupt, duplicate, reorder, delay, rate, seed, with rx. or tx. for one direction)"],
     [['--bogus'], '--bogus: unknown option (stackd --help lists them)'],

@@ -20,7 +20,7 @@ function counters(set: Record<string, number>): Record<string, number> {
   return { ...Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0])), ...set };
 }
 
-const CAPTURE_OFF: CaptureStatus = { active: false, file: null, snaplen: null, maxMb: null, files: 0, records: 0, bytes: 0, error: null };
+const CAPTURE_OFF: CaptureStatus = { active: false, file: null, snaplen: null, maxMb: null, maxFiles: null, files: 0, records: 0, bytes: 0, error: null };
 
 /** A snapshot whose counters are `scale` times a base (for rates between two of them). */
 function snapshot(scale: number): StatsSnapshot {
@@ -171,9 +171,9 @@ describe('stackctl text', () => {
   it('health and capture lines', () => {
     expect(formatHealth({ ok: true, workers: 4, workersAlive: 4, ioAlive: true })).toBe('ok: I/O thread up, 4/4 workers up\n');
     expect(formatHealth({ ok: false, workers: 4, workersAlive: 3, ioAlive: true })).toBe('NOT OK: I/O thread up, 3/4 workers up\n');
-    const on: CaptureStatus = { active: true, file: '/tmp/a.pcap', snaplen: 128, maxMb: 10, files: 2, records: 1200, bytes: 12_345_678, error: null };
+    const on: CaptureStatus = { active: true, file: '/tmp/a.pcap', snaplen: 128, maxMb: 10, maxFiles: 5, files: 2, records: 1200, bytes: 12_345_678, error: null };
     expect(formatCapture({ ...on, dropped: 7 })).toBe(
-      'to /tmp/a.pcap (snaplen 128, rotating every 10 MB): 1200 records, 12.3 MB in 2 files, 7 frames not captured (ring full)',
+      'to /tmp/a.pcap (snaplen 128, rotating every 10 MB, keeping the last 5 files): 1200 records, 12.3 MB in 2 files, 7 frames not captured (ring full)',
     );
     expect(formatCapture({ ...on, active: false, error: 'capture stopped: ENOSPC' })).toBe(
       'off (last: /tmp/a.pcap, 1200 records in 2 files, capture stopped: ENOSPC)',
@@ -203,6 +203,9 @@ describe('stackctl command line', () => {
     expect(parseStackctlArgs(['pcap', 'start', 'x.pcap', '--snaplen', '96', '--max-mb', '5'], {}, '/data')).toMatchObject({
       command: 'pcap-start', capture: { file: '/data/x.pcap', snaplen: 96, maxMb: 5 },
     });
+    expect(parseStackctlArgs(['pcap', 'start', '/x.pcap', '--max-mb', '5', '--max-files', '4']).capture).toEqual({ file: '/x.pcap', maxMb: 5, maxFiles: 4 });
+    expect(usage(['pcap', 'start', '/x.pcap', '--max-files', '4'])).toBe('--max-files: only with --max-mb (files rotate by size)');
+    expect(usage(['pcap', 'stop', '--max-files', '4'])).toBe('--max-files: only with pcap start');
     expect(parseStackctlArgs(['stats', '--watch', '--interval', '0.5', '--count', '3'])).toMatchObject({ watch: true, intervalMs: 500, count: 3 });
   });
 
