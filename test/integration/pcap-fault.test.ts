@@ -159,7 +159,7 @@ describe.skipIf(requireNetOrSkip())('capture, fault injection and stackctl on a 
       expect(echoes.map((r) => [r['frame.len'], r['frame.cap_len']])).toEqual(Array(4).fill(['542', '96']));
     });
 
-    it('conns shows a live connection with its state, worker and windows; --port filters', async () => {
+    it('conns shows a live connection with its id, state, worker and windows; --port filters; trace ID shows its handshake', async () => {
       // A connection that stays open: nc sends nothing for a while to the discard service.
       const nc = spawn('ip', ['netns', 'exec', C1, 'bash', '-c', `sleep 10 | nc ${STACK} 9`], { stdio: 'ignore' });
       try {
@@ -170,9 +170,25 @@ describe.skipIf(requireNetOrSkip())('capture, fault injection and stackctl on a 
         const t = stackctl(stackd.control, 'conns', '--port', '9');
         expect(t.status).toBe(0);
         const lines = t.stdout.trimEnd().split('\n');
-        expect(lines[0]).toMatch(/^state +local +peer +worker +recv-q +send-q +rtt\/rttvar ms +rto +cwnd +ssthresh +snd_wnd +rcv_wnd +mss +retrans +options$/);
-        expect(lines.slice(1).some((l) => new RegExp(`^ESTABLISHED +${STACK}:9 +${CLIENT}:\\d+ +[01] +0 +0 `).test(l))).toBe(true);
+        expect(lines[0]).toMatch(/^id +state +local +peer +worker +recv-q +send-q +rtt\/rttvar ms +rto +cwnd +ssthresh +snd_wnd +rcv_wnd +mss +retrans +options$/);
+        const row = lines.slice(1).map((l) => new RegExp(`^([01]\\.\\d+) +ESTABLISHED +${STACK}:9 +(${CLIENT}:\\d+) +[01] +0 +0 `).exec(l)).find((m) => m !== null);
+        expect(row).toBeDefined();
         expect(stackctl(stackd.control, 'conns', '--port', '7').stdout).toBe('no TCP connections\n');
+        // Its trace, by the id conns showed: the handshake as this end saw it.
+        const [, id, peer] = row ?? [];
+        const tr = stackctl(stackd.control, 'trace', id);
+        expect(tr.status).toBe(0);
+        const out = tr.stdout.split('\n');
+        expect(out[0]).toBe(`connection ${id}: ${STACK}:9 ↔ ${peer} on worker ${id.split('.')[0]}, ESTABLISHED (live)`);
+        const events = out.slice(4).map((l) => l.trim().replace(/^\d+\.\d{3} +/, '').replace(/ +/g, ' '));
+        expect(events.slice(0, 5).map((e) => e.replace(/^(in|out) (\S+) .*/, '$1 $2').replace(/^\d+ /, ''))).toEqual([
+          'in S', 'state LISTEN → SYN_RECEIVED', 'out S.', 'in .', 'state SYN_RECEIVED → ESTABLISHED',
+        ]);
+        expect(events[0]).toMatch(/^in S 0 - 0 \d+ \d+$/); // seq 0 (relative to the peer's ISN), no ACK, no data
+        expect(events[2]).toMatch(/^out S\. 0 1 0 \d+ \d+$/);
+        const missing = stackctl(stackd.control, 'trace', '0.999999');
+        expect([missing.status, missing.stdout]).toEqual([1, '']);
+        expect(missing.stderr).toMatch(/^stackctl: \/connections\/0\.999999\/trace: no connection 0\.999999 \(closed, and its trace not archived/);
       } finally {
         nc.kill('SIGKILL');
       }
