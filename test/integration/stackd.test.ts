@@ -180,6 +180,12 @@ print("sent")
     expect(st.rings).toHaveLength(8);
     expect(st.rings.every((r) => r.highWater > 0 || r.records === 0)).toBe(true);
     expect(st.totals.arp_cache_entries).toBeGreaterThanOrEqual(1);
+    // busy_us (stackctl top's busy %): every thread worked, and an all but idle stack spent
+    // most of its life parked, which is not counted.
+    for (const t of st.threads) {
+      expect(t.counters.busy_us, t.thread).toBeGreaterThan(0);
+      expect(t.counters.busy_us, t.thread).toBeLessThan(0.5 * st.uptimeSeconds * 1e6);
+    }
     const { controlRequest } = await import('../../src/control/control-client.js');
     const m = await controlRequest(stackd.control, '/metrics');
     expect(m.status).toBe(200);

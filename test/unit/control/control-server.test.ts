@@ -43,7 +43,7 @@ const SNAPSHOT: StatsSnapshot = {
     { name: 'rx-0', capacity: 1048576, used: 2048, highWater: 65536, fullDrops: 1, records: 3 },
     { name: 'tx-0', capacity: 1048576, used: 0, highWater: 4096, fullDrops: 0, records: 0 },
   ],
-  pcap: { active: false, file: null, snaplen: null, maxMb: null, files: 0, records: 0, bytes: 0, error: null, captured: 0, dropped: 0 },
+  pcap: { active: false, file: null, snaplen: null, maxMb: null, maxFiles: null, files: 0, records: 0, bytes: 0, error: null, captured: 0, dropped: 0 },
   fault: null,
   faults: {},
   appPool: { threads: 1, maxQueue: 256, started: true, inFlight: 2, highWater: 5, completed: 40, failed: 1, rejectedFull: 3 },
@@ -70,7 +70,7 @@ async function rejectionOf(p: Promise<unknown>): Promise<NodeJS.ErrnoException> 
 
 /** A fake source; override members per test. Capture requests are kept in `captures`. */
 function fakeSource(over: Partial<ControlSource> = {}): ControlSource & { resets: number; captures: unknown[] } {
-  const status = { active: true, file: '/tmp/c.pcap', snaplen: 262144, maxMb: null, files: 1, records: 0, bytes: 24, error: null };
+  const status = { active: true, file: '/tmp/c.pcap', snaplen: 262144, maxMb: null, maxFiles: null, files: 1, records: 0, bytes: 24, error: null };
   const src = {
     resets: 0,
     captures: [] as unknown[],
