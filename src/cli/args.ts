@@ -92,7 +92,8 @@ Options:
   -V, --version      print the version
 
 Control API (HTTP on --control): GET /health, /stats, /metrics, /latency, /connections,
-/connections/<id>/trace; POST /latency/reset, /pcap/start, /pcap/stop. stackctl talks to it.
+/connections/<id>/trace, /traces; POST /latency/reset, /pcap/start, /pcap/stop.
+stackctl talks to it.
 Example: stackd --workers 4 --tap tap0
 `;
 

@@ -5,7 +5,7 @@
  * -tni`-like connection table, a connection's trace, and the capture lines. Tables use
  * util/text-table.ts.
  */
-import type { AppPoolStats, CaptureStatus, ConnectionInfo, ConnectionTraceInfo, StatsSnapshot, TraceEvent } from '../control/types.js';
+import type { AppPoolStats, ArchivedTraceInfo, CaptureStatus, ConnectionInfo, ConnectionTraceInfo, StatsSnapshot, TraceEvent } from '../control/types.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../wire/tcp.js';
 import { formatTable } from '../util/text-table.js';
 
@@ -216,6 +216,13 @@ export function formatConnections(conns: readonly ConnectionInfo[]): string {
     ];
   });
   return formatTable(header, rows, { leftColumns: 4, rule: false }) + '\n';
+}
+
+/** `stackctl trace` without an id: the archived traces, newest first. */
+export function formatArchivedTraces(list: readonly ArchivedTraceInfo[]): string {
+  if (list.length === 0) return 'no archived traces (a closed connection is archived when it had an RTO or a reset)\n';
+  const rows = list.map((a) => [a.id, a.state, a.local, a.remote, a.reasons.join(','), `${(a.closedMsAgo / 1000).toFixed(1)} s`, String(a.events)]);
+  return formatTable(['id', 'closed in', 'local', 'peer', 'why', 'closed ago', 'events'], rows, { leftColumns: 5, rule: false }) + '\n';
 }
 
 /** TCP flags as tcpdump writes them: S, F, R, P, then '.' for ACK ("S.", "P.", "F."). */

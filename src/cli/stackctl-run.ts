@@ -14,12 +14,12 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { controlRequest, parseListen } from '../control/control-client.js';
 import { latencyChartSvg } from '../control/latency-svg.js';
 import { formatLatencyTable } from '../control/latency-table.js';
-import type { CaptureStatus, ConnectionInfo, ConnectionTraceInfo, LatencyReport, StatsSnapshot } from '../control/types.js';
+import type { ArchivedTraceInfo, CaptureStatus, ConnectionInfo, ConnectionTraceInfo, LatencyReport, StatsSnapshot } from '../control/types.js';
 import { STATE_NAMES } from '../tcp/connection.js';
 import { formatTable } from '../util/text-table.js';
 import { UsageError, parseArgsUsageError } from './args.js';
 import {
-  WATCH_HEADER, formatCaptureChange, formatConnections, formatHealth, formatRatesByReason, formatStats, formatTop, formatTrace, rates, watchRow,
+  WATCH_HEADER, formatArchivedTraces, formatCaptureChange, formatConnections, formatHealth, formatRatesByReason, formatStats, formatTop, formatTrace, rates, watchRow,
   type HealthReport,
 } from './stackctl-format.js';
 
@@ -30,13 +30,17 @@ Usage: stackctl [options] COMMAND
 
 Commands:
   health                         are the I/O thread and every worker up (exit 1 if not)
-  stats                          counters: identity, per thread, drops, capture, faults
+  stats                          counters: identity, per thread, drops, capture, faults,
+                                 the api.offload pool
   stats --watch                  rates every second: frames/s, Mbit/s, conn/s, drops/s
-  top                            the same rates as a full-screen view, per thread too
+  top                            the same rates as a full-screen view, per thread too,
+                                 with each thread's busy % (time not parked)
   conns [--state S] [--port P]   TCP connections, like ss -tni (with each one's id)
   trace ID                       the last 64 events of connection ID (from conns: segments,
                                  state changes, RTOs, recovery, cwnd); also a closed one
                                  that had an RTO or a reset (the last 32 per worker)
+  trace                          those archived traces: closed connections with an RTO
+                                 or a reset, newest first
   latency [--svg FILE]           per-thread, per-stage latency (µs); --svg also writes
                                  it as a chart (p50..p99.9 per stage, log scale)
   pcap start FILE [--snaplen N] [--max-mb M [--max-files K]]
@@ -162,8 +166,7 @@ export function parseStackctlArgs(argv: string[], env: NodeJS.ProcessEnv = {}, c
     command = 'trace';
     want = 1;
     const id = args.at(0);
-    if (id === undefined) throw new UsageError('trace: which connection? (stackctl trace ID, the id stackctl conns shows)');
-    if (!/^\d{1,4}\.\d{1,15}$/.test(id)) throw new UsageError(`trace: '${id}' is not a connection id (<worker>.<serial>, e.g. 0.12, as stackctl conns shows)`);
+    if (id !== undefined && !/^\d{1,4}\.\d{1,15}$/.test(id)) throw new UsageError(`trace: '${id}' is not a connection id (<worker>.<serial>, e.g. 0.12, as stackctl conns shows)`);
   } else if (['health', 'stats', 'top', 'conns', 'latency'].includes(cmd)) {
     command = cmd as StackctlCommand['command'];
   } else {
@@ -240,6 +243,7 @@ interface Answers {
   '/health': HealthReport;
   '/stats': StatsSnapshot;
   '/connections': ConnectionInfo[];
+  '/traces': ArchivedTraceInfo[];
   '/latency': LatencyReport;
   '/pcap/start': CaptureStatus;
   '/pcap/stop': CaptureStatus;
@@ -343,7 +347,12 @@ export async function runStackctl(argv: string[], io: StackctlIo): Promise<numbe
         return 0;
       }
       case 'trace': {
-        const { value } = await call(c, `/connections/${c.traceId ?? ''}/trace`);
+        if (c.traceId === null) {
+          const { value } = await call(c, '/traces');
+          io.out(c.json ? json(value) : formatArchivedTraces(value));
+          return 0;
+        }
+        const { value } = await call(c, `/connections/${c.traceId}/trace`);
         io.out(c.json ? json(value) : formatTrace(value));
         return 0;
       }

@@ -11,6 +11,7 @@
  *   GET  /connections     every TCP connection, pretty JSON
  *   GET  /connections/<id>/trace   one connection's recent events (id `<worker>.<serial>`
  *                         from /connections; also a closed one whose trace was archived)
+ *   GET  /traces          the archived traces (closed connections with an RTO or a reset)
  *   POST /pcap/start      body {"file": "/abs/path.pcap", "snaplen": N, "maxMb": M}: 200 and
  *                         the capture status; 400 for a bad body, 409 when one runs
  *   POST /pcap/stop       200 and the capture status; 409 when none runs
@@ -48,7 +49,7 @@ interface Reply {
 /** Every route as `METHOD /path`, listed in 404 bodies. */
 export const CONTROL_ROUTES: readonly string[] = [
   'GET /health', 'GET /stats', 'GET /metrics', 'GET /latency', 'POST /latency/reset', 'GET /connections', 'GET /connections/<id>/trace',
-  'POST /pcap/start', 'POST /pcap/stop',
+  'GET /traces', 'POST /pcap/start', 'POST /pcap/stop',
 ];
 
 /** GET /connections/<id>/trace. */
@@ -96,6 +97,7 @@ export async function startControlServer(
     '/metrics': { method: 'GET', run: async () => ({ status: 200, ...(await metrics()) }) },
     '/latency': { method: 'GET', run: async () => json(200, await source.latency(), 2) },
     '/connections': { method: 'GET', run: async () => json(200, await source.connections(), 2) },
+    '/traces': { method: 'GET', run: async () => json(200, await source.archivedTraces(), 2) },
     '/latency/reset': {
       method: 'POST',
       run: async () => {

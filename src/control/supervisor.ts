@@ -25,7 +25,7 @@ import { formatIpv4, formatMac } from '../wire/addresses.js';
 import { packageRoot } from '../phy/package-root.js';
 import { CaptureController, type CaptureStatus } from './capture-control.js';
 import { AppPool, type AppPoolOptions } from './app-pool.js';
-import type { ConnectionInfo, ConnectionTraceInfo, ControlSource, LatencyReport, RingReport, StatsSnapshot } from './types.js';
+import type { ArchivedTraceInfo, ConnectionInfo, ConnectionTraceInfo, ControlSource, LatencyReport, RingReport, StatsSnapshot } from './types.js';
 
 /** Bytes of each ring's data area. */
 export const RING_BYTES = 4 * 1024 * 1024;
@@ -346,6 +346,13 @@ export class Supervisor implements ControlSource {
     const t = await withTimeout(shard.rpc.trace(Number(m[2])), 2000, shard.name);
     if (t === null) throw withStatus(404, `no connection ${id} (closed, and its trace not archived: only those with an RTO or a reset are)`);
     return t;
+  }
+
+  /** GET /traces: every worker's archived traces, newest first. */
+  async archivedTraces(): Promise<ArchivedTraceInfo[]> {
+    const all = this.shards.filter((t): t is ThreadHandle => t !== null && t.alive);
+    const parts = await Promise.all(all.map((t) => withTimeout(t.rpc.archivedTraces(), 2000, t.name)));
+    return parts.flat().sort((a, b) => a.closedMsAgo - b.closedMsAgo);
   }
 
   /** POST /latency/reset. */

@@ -73,6 +73,7 @@ export class IoLoop {
       arpEntries: () => [],
       connections: () => [],
       trace: () => null,
+      archivedTraces: () => [],
     };
   }
 

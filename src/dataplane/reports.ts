@@ -66,6 +66,20 @@ export interface ConnectionInfo {
   timeWaitMs?: number;
 }
 
+/** GET /traces: one archived trace (a closed connection that had an RTO or a reset), without its events. */
+export interface ArchivedTraceInfo {
+  id: string;
+  worker: number;
+  local: string;
+  remote: string;
+  /** The state it closed in (CLOSED, or TIME_WAIT when it moved to its record). */
+  state: string;
+  /** rto, reset. */
+  reasons: string[];
+  closedMsAgo: number;
+  events: number;
+}
+
 /** GET /connections/<id>/trace: a connection's recent events (src/tcp/trace.ts). */
 export interface ConnectionTraceInfo {
   id: string;

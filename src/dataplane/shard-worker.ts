@@ -20,9 +20,9 @@ import { ETH_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/eth
 import { builtinService, loadAppModule } from '../services/index.js';
 import { createStackApi } from '../socket/stack-api.js';
 import { OffloadClient } from '../socket/offload.js';
-import type { ConnectionInfo, ConnectionTraceInfo } from './reports.js';
+import type { ArchivedTraceInfo, ConnectionInfo, ConnectionTraceInfo } from './reports.js';
 import type { TcpConnection } from '../tcp/connection.js';
-import { TRACE_MARK_RST, TRACE_MARK_RTO } from '../tcp/trace.js';
+import { TRACE_MARK_RST, TRACE_MARK_RTO, type ArchivedConnection } from '../tcp/trace.js';
 import type { Logger } from 'pino';
 import { monoMs } from '../util/clock.js';
 import { copyBytes } from '../util/copy-bytes.js';
@@ -158,6 +158,7 @@ export class ShardWorker {
         ];
       },
       trace: (serial) => this.traceInfo(serial),
+      archivedTraces: () => this.archivedTraces(),
     };
   }
 
@@ -176,12 +177,28 @@ export class ShardWorker {
       };
     }
     const a = t.archived;
-    const reasons = [a.marks & TRACE_MARK_RTO ? 'rto' : '', a.marks & TRACE_MARK_RST ? 'reset' : ''].filter((r) => r !== '');
+    const { reasons, closedMsAgo } = this.archivedSummary(a);
     return {
       ...base, local: `${formatIpv4(local)}:${a.localPort}`, remote: `${formatIpv4(a.remoteIp)}:${a.remotePort}`, state: a.state,
-      live: false, traced: true, archived: { reasons, closedMsAgo: Math.max(0, Math.round(monoMs() - a.closedAt)) },
+      live: false, traced: true, archived: { reasons, closedMsAgo },
       iss: a.iss, irs: a.irs, sndWscale: a.sndWscale, rcvWscale: a.rcvWscale,
     };
+  }
+
+  /** GET /traces for this worker: its archived traces, newest first. */
+  private archivedTraces(): ArchivedTraceInfo[] {
+    const w = this.data.index;
+    const local = formatIpv4(this.host.config.ip);
+    return this.host.tcp.tracer.archivedConnections().map((a) => ({
+      id: `${w}.${a.serial}`, worker: w, local: `${local}:${a.localPort}`, remote: `${formatIpv4(a.remoteIp)}:${a.remotePort}`,
+      state: a.state, ...this.archivedSummary(a), events: a.events,
+    }));
+  }
+
+  /** Why an archived trace was kept (rto, reset) and how long ago its connection closed (ms). */
+  private archivedSummary(a: ArchivedConnection): { reasons: string[]; closedMsAgo: number } {
+    const reasons = [a.marks & TRACE_MARK_RTO ? 'rto' : '', a.marks & TRACE_MARK_RST ? 'reset' : ''].filter((r) => r !== '');
+    return { reasons, closedMsAgo: Math.max(0, Math.round(monoMs() - a.closedAt)) };
   }
 
   /** Runs until the stop word is set. */

@@ -4,7 +4,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { FaultConfig } from '../phy/fault-spec.js';
-import type { ConnectionInfo, ConnectionTraceInfo, ThreadLatency } from './reports.js';
+import type { ArchivedTraceInfo, ConnectionInfo, ConnectionTraceInfo, ThreadLatency } from './reports.js';
 
 /** Index of the words in the shared control Int32Array: non-zero asks every thread to stop. */
 export const CTL_STOP = 0;
@@ -94,6 +94,8 @@ export interface ThreadRpc {
   connections(): ConnectionInfo[];
   /** The trace of this worker's connection `serial`, live or archived; null when unknown (the I/O thread: always). */
   trace(serial: number): ConnectionTraceInfo | null;
+  /** This worker's archived traces, newest first (the I/O thread returns []). */
+  archivedTraces(): ArchivedTraceInfo[];
 }
 
 /** First message a thread posts on its parent port: ready, or why it could not start. */

@@ -278,13 +278,14 @@ export class ConnectionTracer {
     return null;
   }
 
-  /** Every archived connection, newest first. */
-  archivedConnections(): ArchivedConnection[] {
-    const out: ArchivedConnection[] = [];
+  /** Every archived connection, newest first, with its event count. */
+  archivedConnections(): Array<ArchivedConnection & { events: number }> {
+    const out: Array<ArchivedConnection & { events: number }> = [];
     const n = this.archived.length;
     for (let k = 1; k <= n; k++) {
-      const info = this.archived[(this.archiveNext - k + n) % n];
-      if (info !== undefined) out.push(info);
+      const a = (this.archiveNext - k + n) % n;
+      const info = this.archived[a];
+      if (info !== undefined) out.push({ ...info, events: this.archive.size(a) });
     }
     return out;
   }

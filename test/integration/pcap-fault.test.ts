@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlRequest } from '../../src/control/control-client.js';
-import type { ConnectionInfo } from '../../src/control/types.js';
+import type { ArchivedTraceInfo, ConnectionInfo } from '../../src/control/types.js';
 import { patternSha256 } from '../helpers/http-pattern.js';
 import { inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
 import { startStackd, stopIfStarted, type StackdHandle } from '../helpers/stackd-process.js';
@@ -192,6 +192,31 @@ describe.skipIf(requireNetOrSkip())('capture, fault injection and stackctl on a 
       } finally {
         nc.kill('SIGKILL');
       }
+    });
+
+    it('a connection the client resets is archived: stackctl trace lists it, and trace ID shows the RST', async () => {
+      // A Node client in the client namespace opens a connection to discard and resets it
+      // (resetAndDestroy: <RST>, no FIN), printing its local port.
+      const script = `const s = require('net').connect(9, '${STACK}', () => { console.log(s.localPort); setTimeout(() => s.resetAndDestroy(), 200); });`;
+      const r = inNs(C1, process.execPath, ['-e', script], { timeoutMs: 10_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const peer = `${CLIENT}:${r.stdout.trim()}`;
+      let id = '';
+      await until('the reset connection in the archive', 10_000, async () => {
+        const list = JSON.parse((await controlRequest(stackd.control, '/traces')).body) as ArchivedTraceInfo[];
+        id = list.find((a) => a.remote === peer)?.id ?? '';
+        return id !== '';
+      });
+      const listed = stackctl(stackd.control, 'trace');
+      expect(listed.status).toBe(0);
+      expect(listed.stdout.split('\n').some((l) => new RegExp(`^${id.replace('.', '\\.')} +CLOSED +${STACK}:9 +${peer} +reset +`).test(l))).toBe(true);
+      const tr = stackctl(stackd.control, 'trace', id);
+      expect(tr.status).toBe(0);
+      const out = tr.stdout.split('\n');
+      expect(out[0]).toMatch(new RegExp(`^connection ${id.replace('.', '\\.')}: ${STACK}:9 ↔ ${peer} on worker \\d, CLOSED \\(closed [\\d.]+ s ago, archived \\(reset\\)\\)$`));
+      const rows = out.slice(4).filter((l) => l !== '').map((l) => l.trim().replace(/^\d+\.\d{3} +/, '').replace(/ +/g, ' '));
+      expect(rows.at(-2)).toMatch(/^in R\.? /); // the client's reset (Linux sends RST with ACK)
+      expect(rows.at(-1)).toMatch(/^\d+ state ESTABLISHED → CLOSED$/);
     });
   });
 

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COUNTER_NAMES } from '../../../src/base/counters.js';
 import { STACKCTL_HELP, STACKCTL_OPTIONS, parseStackctlArgs, runStackctl, type StackctlIo } from '../../../src/cli/stackctl-run.js';
-import { formatCapture, formatConnections, formatHealth, formatStats, formatTop, formatTrace, rates, watchRow } from '../../../src/cli/stackctl-format.js';
+import { formatArchivedTraces, formatCapture, formatConnections, formatHealth, formatStats, formatTop, formatTrace, rates, watchRow } from '../../../src/cli/stackctl-format.js';
 import { startControlServer, type ControlServer } from '../../../src/control/control-server.js';
-import type { CaptureStatus, ConnectionInfo, ConnectionTraceInfo, ControlSource, StatsSnapshot, TraceEvent } from '../../../src/control/types.js';
+import type { ArchivedTraceInfo, CaptureStatus, ConnectionInfo, ConnectionTraceInfo, ControlSource, StatsSnapshot, TraceEvent } from '../../../src/control/types.js';
 import { byClass, parseXml } from '../../helpers/xml-tree.js';
 
 function counters(set: Record<string, number>): Record<string, number> {
@@ -75,7 +75,24 @@ const TRACE: ConnectionTraceInfo = {
   ],
 };
 
+const ARCHIVED: ArchivedTraceInfo[] = [
+  { id: '0.12', worker: 0, local: '10.10.0.4:80', remote: '10.10.0.3:40002', state: 'CLOSED', reasons: ['reset'], closedMsAgo: 1500, events: 9 },
+  { id: '1.7', worker: 1, local: '10.10.0.4:80', remote: '10.10.0.3:40000', state: 'TIME_WAIT', reasons: ['rto', 'reset'], closedMsAgo: 62_000, events: 64 },
+];
+
 describe('stackctl text', () => {
+  it('trace without an id: the archived traces, newest first', () => {
+    expect(formatArchivedTraces(ARCHIVED)).toBe(
+      [
+        'id    closed in  local         peer             why        closed ago  events',
+        '0.12  CLOSED     10.10.0.4:80  10.10.0.3:40002  reset           1.5 s       9',
+        '1.7   TIME_WAIT  10.10.0.4:80  10.10.0.3:40000  rto,reset      62.0 s      64',
+        '',
+      ].join('\n'),
+    );
+    expect(formatArchivedTraces([])).toBe('no archived traces (a closed connection is archived when it had an RTO or a reset)\n');
+  });
+
   it('trace: time since the first event, seq/ack relative to the ISNs (across the wrap), scaled windows, events in words', () => {
     expect(formatTrace(TRACE)).toBe(
       [
@@ -207,6 +224,8 @@ describe('stackctl command line', () => {
     expect(usage(['pcap', 'start', '/x.pcap', '--max-files', '4'])).toBe('--max-files: only with --max-mb (files rotate by size)');
     expect(usage(['pcap', 'stop', '--max-files', '4'])).toBe('--max-files: only with pcap start');
     expect(parseStackctlArgs(['stats', '--watch', '--interval', '0.5', '--count', '3'])).toMatchObject({ watch: true, intervalMs: 500, count: 3 });
+    expect(parseStackctlArgs(['trace', '3.141'])).toMatchObject({ command: 'trace', traceId: '3.141' });
+    expect(parseStackctlArgs(['trace'])).toMatchObject({ command: 'trace', traceId: null });
   });
 
   it('bad command lines: one line naming what is wrong', () => {
@@ -217,7 +236,6 @@ describe('stackctl command line', () => {
     expect(usage(['pcap', 'start'])).toBe('pcap start: which file? (stackctl pcap start FILE)');
     expect(usage(['--frob', 'health'])).toBe('--frob: unknown option (stackctl --help lists them)');
     expect(usage(['health', '--watch'])).toBe('--watch: only with stats');
-    expect(usage(['trace'])).toBe('trace: which connection? (stackctl trace ID, the id stackctl conns shows)');
     expect(usage(['trace', '10.10.0.4:80'])).toBe("trace: '10.10.0.4:80' is not a connection id (<worker>.<serial>, e.g. 0.12, as stackctl conns shows)");
     expect(usage(['trace', '1.7', '1.8'])).toBe("'1.8': unexpected argument to trace");
     expect(usage(['trace', '1.7', '--port', '80'])).toBe('--port: only with conns');
@@ -246,6 +264,7 @@ describe('stackctl against a control server', () => {
     latency: () => Promise.resolve({ unit: 'us', threads: [{ thread: 'io', stages: { rx_dispatch: { count: 3, p50: 1, p90: 2, p99: 3, p999: 3, max: 3, mean: 1.5 } } }] }),
     resetLatency: () => Promise.resolve(),
     connections: () => Promise.resolve([CONN, CONN2]),
+    archivedTraces: () => Promise.resolve(ARCHIVED),
     trace: (id) => (id === '1.7' ? Promise.resolve(TRACE) : Promise.reject(Object.assign(new Error(`no connection ${id}`), { status: 404 }))),
     health: () => ({ ok: false, workers: 2, workersAlive: 1, ioAlive: true }),
     startCapture: (req) => {
@@ -286,6 +305,8 @@ describe('stackctl against a control server', () => {
     expect(await run('trace', '1.7')).toEqual({ code: 0, out: formatTrace(TRACE), err: '' });
     const j = await run('trace', '1.7', '--json');
     expect(JSON.parse(j.out)).toEqual(TRACE);
+    expect(await run('trace')).toEqual({ code: 0, out: formatArchivedTraces(ARCHIVED), err: '' });
+    expect(JSON.parse((await run('trace', '--json')).out)).toEqual(ARCHIVED);
     expect(await run('trace', '1.99')).toEqual({ code: 1, out: '', err: 'stackctl: /connections/1.99/trace: no connection 1.99\n' });
   });
 

@@ -89,6 +89,7 @@ function fakeSource(over: Partial<ControlSource> = {}): ControlSource & { resets
     },
     health: () => ({ ...HEALTH }),
     connections: () => Promise.resolve([]),
+    archivedTraces: () => Promise.resolve([]),
     trace: (id: string) => Promise.reject(Object.assign(new Error(`no connection ${id}`), { status: 404 })),
     ...over,
   };
@@ -207,6 +208,13 @@ describe('routes', () => {
     expect((await http(s.address, '/connections/0.3/trace/x')).status).toBe(404);
   });
 
+  it('GET /traces returns the source\'s archived traces', async () => {
+    const list = [{ id: '1.9', worker: 1, local: '10.10.0.4:80', remote: '10.10.0.3:40000', state: 'CLOSED', reasons: ['reset'], closedMsAgo: 5, events: 7 }];
+    const s = await start(fakeSource({ archivedTraces: () => Promise.resolve(list) }));
+    const r = await controlRequest(s.address, '/traces');
+    expect([r.status, JSON.parse(r.body)]).toEqual([200, list]);
+  });
+
   it('GET /health answers 200 with the health object when ok', async () => {
     const s = await start(fakeSource());
     const res = await http(s.address, '/health');
@@ -259,7 +267,7 @@ describe('routes', () => {
     expect(res.headers['content-type']).toBe('application/json');
     expect(res.body).toBe(
       '{"error":"not found","routes":["GET /health","GET /stats","GET /metrics","GET /latency","POST /latency/reset","GET /connections",' +
-        '"GET /connections/<id>/trace",' +
+        '"GET /connections/<id>/trace","GET /traces",' +
         '"POST /pcap/start","POST /pcap/stop"]}\n',
     );
   });

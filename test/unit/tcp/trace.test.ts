@@ -103,7 +103,7 @@ describe('ConnectionTracer', () => {
     }
     // 1, 3 and 4 were marked; the archive holds two: 4 and 3.
     expect(counters[C.tcp_traces_archived]).toBe(3);
-    expect(t.archivedConnections().map((a) => [a.serial, a.marks])).toEqual([[4, TRACE_MARK_RTO], [3, TRACE_MARK_RST]]);
+    expect(t.archivedConnections().map((a) => [a.serial, a.marks, a.events])).toEqual([[4, TRACE_MARK_RTO, 1], [3, TRACE_MARK_RST, 1]]);
     expect(t.archivedTrace(1)).toBeNull();
     expect(t.archivedTrace(2)).toBeNull();
     const three = t.archivedTrace(3);
