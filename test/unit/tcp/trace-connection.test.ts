@@ -9,7 +9,7 @@ import { TRACE_MARK_RST, TRACE_MARK_RTO, type TraceEvent } from '../../../src/tc
 import { C } from '../../../src/base/counters.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../../../src/wire/tcp.js';
 import { IP_B, TcpPair, type Flight } from '../../helpers/tcp-pair.js';
-import { asTcpConnection } from '../../helpers/tcp-peer.js';
+import { TcpPeer, asTcpConnection } from '../../helpers/tcp-peer.js';
 
 /** TCP payload bytes of a frame from the link (0 for anything but IPv4/TCP). */
 function payloadOf(f: Flight): number {
@@ -134,5 +134,30 @@ describe('connection trace: handshake, loss, recovery, RTO, archive', () => {
     expect(third.traceSlot).toBe(-1);
     expect(pair.countersA[C.tcp_trace_untraced]).toBe(1);
     expect(pair.a.tcp.traceOf(third.serial)).toMatchObject({ traced: false, events: [] });
+  });
+});
+
+describe('connection trace: loss probes and timers (scripted Linux-like peer)', () => {
+  it('records the tail loss probe before the segment it resends, and a delayed-ACK timer fire before its ACK', () => {
+    const p = new TcpPeer();
+    const { conn } = p.passiveOpen({ mss: 1460, wscale: 7, sackPermitted: true, timestamps: true, rtt: 10 });
+    const tracer = p.host.tcp.tracer;
+    const start = tracer.events(conn.traceSlot).length;
+    conn.send(new Uint8Array(3 * 1448));
+    p.flush();
+    const sent = p.takeAll();
+    expect(sent.length).toBe(3);
+    // The peer ACKs nothing: 2·SRTT later the last segment is probed (RFC 8985 7.3).
+    const probe = p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: sent[2].seq }, 100);
+    p.sendAck({ ack: (sent[2].seq + 1448) >>> 0 });
+    // Data from the peer, one small segment: our ACK waits for the delayed-ACK timer.
+    p.send({ flags: TCP_ACK | TCP_PSH, seq: p.seq, payload: 'x' });
+    const ack = p.expectSegment({ flags: TCP_ACK }, 1000);
+    const ev = tracer.events(conn.traceSlot).slice(start);
+    expect(ev.map(line)).toEqual(['out . 1448', 'out . 1448', 'out P. 1448', 'tlp', 'out P. 1448', 'in .', 'in P. 1', 'timer delack', 'out .']);
+    expect(ev[3]).toMatchObject({ t: probe.at, seq: sent[0].seq, ack: (sent[2].seq + 1448) >>> 0 }); // SND.UNA, SND.MAX
+    expect(ev[7].t).toBe(ack.at);
+    expect(ev[7].t - ev[6].t).toBe(40); // delayedAckMs
+    expect(tracer.marksOf(conn.traceSlot)).toBe(0); // a probe is not an RTO: nothing to archive
   });
 });
