@@ -10,6 +10,9 @@
  * - ./connection-timers.ts: timers, keepalive, orphans, TIME_WAIT;
  * - ./sender.ts and ./receiver.ts: the two halves of the sequence space.
  *
+ * What happens to it (segments in and out, state changes, timers, RTOs, recovery) is
+ * recorded in its ring of the layer's trace (./trace.ts) when it has one: trace(), moveTo().
+ *
  * Here: RFC 9293 3.5 (opening: active, passive; simultaneous open goes through
  * ./connection-input.ts), RFC 4987 3.6 (a connection made from a SYN cookie starts in
  * ESTABLISHED), RFC 9293 3.6 (closing: half-close with shutdownWrite, close(), abort with
@@ -328,6 +331,7 @@ export class TcpConnection implements TcpConnectionHandle {
   abort(): void {
     const st = this.state;
     if (st === State.CLOSED || st === State.TIME_WAIT) return;
+    this.lastNow = this.host.clock();
     if (st !== State.SYN_SENT) this.out.sendRst(this.snd.sndNxt, this.rcv.rcvNxt, true, this.lastNow);
     this.closedNotified = true; // the socket initiated it
     this.terminate(undefined);
