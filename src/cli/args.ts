@@ -11,6 +11,7 @@ import {
   CAPTURE_DEFAULT_MAX_FILES, CAPTURE_DEFAULT_SNAPLEN, CAPTURE_MAX_FILES, CAPTURE_MAX_MB, CAPTURE_MAX_SNAPLEN, CAPTURE_MIN_SNAPLEN,
 } from '../control/capture-control.js';
 import { parseFaultSpec, type FaultConfig } from '../phy/fault-spec.js';
+import { DEFAULT_TCP_CONFIG } from '../tcp/tcp-config.js';
 
 /** Parsed and validated options. */
 export interface StackdOptions {
@@ -29,6 +30,8 @@ export interface StackdOptions {
   /** TCP connections (TIME_WAIT not included) and TIME_WAIT records, for the whole process. */
   maxConnections: number;
   maxTimeWait: number;
+  /** Connections traced at once per worker (0: no trace). */
+  traceSlots: number;
   vnetHdr: boolean;
   /** --pcap: capture from the start (absolute file path, snapshot length, rotation size in MB or null, files kept). */
   pcap: { file: string; snaplen: number; maxMb: number | null; maxFiles?: number } | null;
@@ -69,6 +72,9 @@ Options:
                      client gets RST (counted: drop_tcp_conn_limit)   [default: 262144]
   --max-time-wait N  TIME_WAIT records over all workers (compact: ~100 B each); when
                      full the oldest ends early (drop_tcp_time_wait_limit) [default: 131072]
+  --trace-slots N    connections per worker whose last 64 events are kept (2 KiB each,
+                     stackctl trace); beyond it a new one is not traced
+                     (tcp_trace_untraced); 0: no trace (0..1048576)    [default: 1024]
   --offload          IFF_VNET_HDR with TUN_F_CSUM|TUN_F_TSO4: the kernel segments our
                      64 KiB TCP super-segments and hands us GRO'd ones     [default]
   --no-offload       plain frames: no virtio-net header, no checksum/TSO/GRO offload
@@ -131,6 +137,7 @@ export const STACKD_OPTIONS = {
   cc: { type: 'string' },
   'max-connections': { type: 'string' },
   'max-time-wait': { type: 'string' },
+  'trace-slots': { type: 'string' },
   'no-offload': { type: 'boolean' },
   offload: { type: 'boolean' },
   'log-level': { type: 'string' },
@@ -221,6 +228,7 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
   if (cc !== 'newreno' && cc !== 'cubic') throw new UsageError(`--cc: '${cc}' is not one of newreno|cubic`);
   const maxConnections = intFlag('max-connections', values['max-connections'], 262_144, 16, 16_777_216);
   const maxTimeWait = intFlag('max-time-wait', values['max-time-wait'], 131_072, 0, 16_777_216);
+  const traceSlots = intFlag('trace-slots', values['trace-slots'], DEFAULT_TCP_CONFIG.traceSlots, 0, 1 << 20);
   const apps = (values.app ?? []).map((a) => resolve(a));
   for (const a of apps) if (!isFile(a)) throw new UsageError(`--app: no such file '${a}'`);
   // Of --offload and --no-offload the last one wins (parseArgs on Node 20 has no allowNegative).
@@ -253,7 +261,7 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
   }
   return {
     workers, tap, ip, prefixLength, gateway, mac, mtu, control, logLevel, services, apps, congestionControl: cc,
-    maxConnections, maxTimeWait,
+    maxConnections, maxTimeWait, traceSlots,
     vnetHdr: offload,
     pcap,
     fault,

@@ -41,6 +41,8 @@ export interface StackSettings {
   /** TCP connections and TIME_WAIT records for the process (split evenly over the workers). */
   maxConnections: number;
   maxTimeWait: number;
+  /** Connections traced at once per worker (TcpConfig.traceSlots). */
+  traceSlots: number;
   /** Fault injection in every thread (--fault), or null. */
   fault: FaultConfig | null;
   /** The process-wide pool behind api.offload (--app-threads, --app-queue). */
@@ -150,6 +152,7 @@ export class Supervisor implements ControlSource {
       congestionControl: this.settings.congestionControl,
       maxConnections: Math.ceil(this.settings.maxConnections / this.settings.workers),
       maxTimeWait: Math.ceil(this.settings.maxTimeWait / this.settings.workers),
+      traceSlots: this.settings.traceSlots,
       captureRing: this.captureRings[1 + i],
       fault: this.settings.fault,
       rpc: chan.port2,

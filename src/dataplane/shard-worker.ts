@@ -87,7 +87,10 @@ export class ShardWorker {
       device: device.capabilities,
     };
     this.host = new Host(config, this.txPath, this.counters, (b, off, len) => this.reinject(b, off, len), {
-      tcp: { congestionControl: data.congestionControl, maxConnections: data.maxConnections, maxTimeWait: data.maxTimeWait },
+      tcp: {
+        congestionControl: data.congestionControl, maxConnections: data.maxConnections, maxTimeWait: data.maxTimeWait,
+        traceSlots: data.traceSlots,
+      },
     });
     this.host.tcp.clock = monoMs;
     // Application calls (socket writes, reads that open the window, closes) mark

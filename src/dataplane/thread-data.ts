@@ -75,6 +75,8 @@ export interface ShardWorkerData {
   /** This worker's share of the process's TCP connection and TIME_WAIT limits. */
   maxConnections: number;
   maxTimeWait: number;
+  /** Connections this worker traces at once (TcpConfig.traceSlots). */
+  traceSlots: number;
   /** This worker's capture ring (dataplane/capture-ring.ts). */
   captureRing: SharedArrayBuffer;
   /** Fault injection on this worker's direct transmit path (--fault), or null. */

@@ -32,7 +32,7 @@ describe('parseStackdArgs defaults', () => {
       workers: 4, tap: 'tap0', ip: parseIpv4('10.10.0.4'), prefixLength: 24, gateway: 0,
       mac: defaultMac('tap0', parseIpv4('10.10.0.4')), mtu: 1500, control: '/run/stackd/tap0.sock',
       logLevel: 'info', services: ['echo', 'discard', 'chargen', 'http', 'udp-echo'], apps: [],
-      congestionControl: 'newreno', maxConnections: 262_144, maxTimeWait: 131_072, vnetHdr: true, pcap: null, fault: null,
+      congestionControl: 'newreno', maxConnections: 262_144, maxTimeWait: 131_072, traceSlots: 1024, vnetHdr: true, pcap: null, fault: null,
       appPool: { threads: 1, maxQueue: 256 }, help: false, version: false,
     });
     expect(o.services).toEqual([...KNOWN_SERVICES]);
@@ -97,6 +97,8 @@ describe('parseStackdArgs: every flag', () => {
 
   it('--max-connections and --max-time-wait: whole numbers in range (0 TIME_WAIT records allowed)', () => {
     expect(parseStackdArgs(['--max-connections', '100000', '--max-time-wait', '0'])).toMatchObject({ maxConnections: 100_000, maxTimeWait: 0 });
+    expect(parseStackdArgs(['--trace-slots', '0']).traceSlots).toBe(0);
+    expect(() => parseStackdArgs(['--trace-slots', '-1'])).toThrow(/^--trace-slots: /);
     expect(() => parseStackdArgs(['--max-connections', '8'])).toThrow(/--max-connections/);
     expect(() => parseStackdArgs(['--max-time-wait', '-1'])).toThrow(/--max-time-wait/);
   });
