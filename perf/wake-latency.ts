@@ -1,6 +1,6 @@
 /**
  * How long it takes to hand work to a sleeping thread in Node on Linux: the candidates
- * for the I/O thread → shard worker hop (issue 8 item 1, decision 0023), side by side.
+ * for the I/O thread → shard worker hop (issue 8 item 1, decision 0026), side by side.
  *
  *   node dist/perf/wake-latency.js [--samples 400] [--gaps 10,1,0.2] [--runs 3]
  *

@@ -68,6 +68,11 @@ export const COUNTER_NAMES = [
   'tcp_connections', 'tcp_time_wait', 'tcp_syn_queue', 'tcp_orphans',
   // Gauges: the thread's V8 heap (dataplane/heap-gauges.ts), refreshed about once a second
   'heap_used_bytes', 'heap_total_bytes', 'heap_external_bytes',
+  // Connection trace (tcp/trace.ts): connections not traced because every ring of the
+  // shard was taken, and traces kept in the archive after their connection closed
+  'tcp_trace_untraced', 'tcp_traces_archived',
+  // Time (µs) the thread spent running rather than parked waiting for work (stackctl top's busy %)
+  'busy_us',
 ] as const;
 
 /** Counters that are gauges (a current value) rather than monotonic totals. */

@@ -7,8 +7,11 @@ import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseIpv4, parseMac, formatMac } from '../wire/addresses.js';
 import { LOG_LEVELS } from '../control/logger.js';
-import { CAPTURE_DEFAULT_SNAPLEN, CAPTURE_MAX_MB, CAPTURE_MAX_SNAPLEN, CAPTURE_MIN_SNAPLEN } from '../control/capture-control.js';
+import {
+  CAPTURE_DEFAULT_MAX_FILES, CAPTURE_DEFAULT_SNAPLEN, CAPTURE_MAX_FILES, CAPTURE_MAX_MB, CAPTURE_MAX_SNAPLEN, CAPTURE_MIN_SNAPLEN,
+} from '../control/capture-control.js';
 import { parseFaultSpec, type FaultConfig } from '../phy/fault-spec.js';
+import { DEFAULT_TCP_CONFIG } from '../tcp/tcp-config.js';
 
 /** Parsed and validated options. */
 export interface StackdOptions {
@@ -27,9 +30,11 @@ export interface StackdOptions {
   /** TCP connections (TIME_WAIT not included) and TIME_WAIT records, for the whole process. */
   maxConnections: number;
   maxTimeWait: number;
+  /** Connections traced at once per worker (0: no trace). */
+  traceSlots: number;
   vnetHdr: boolean;
-  /** --pcap: capture from the start (absolute file path, snapshot length, rotation size in MB or null). */
-  pcap: { file: string; snaplen: number; maxMb: number | null } | null;
+  /** --pcap: capture from the start (absolute file path, snapshot length, rotation size in MB or null, files kept). */
+  pcap: { file: string; snaplen: number; maxMb: number | null; maxFiles?: number } | null;
   /** --fault: fault injection, or null. */
   fault: FaultConfig | null;
   /** --app-threads, --app-queue: the process-wide pool behind api.offload. */
@@ -67,6 +72,9 @@ Options:
                      client gets RST (counted: drop_tcp_conn_limit)   [default: 262144]
   --max-time-wait N  TIME_WAIT records over all workers (compact: ~100 B each); when
                      full the oldest ends early (drop_tcp_time_wait_limit) [default: 131072]
+  --trace-slots N    connections per worker whose last 64 events are kept (2 KiB each,
+                     stackctl trace); beyond it a new one is not traced
+                     (tcp_trace_untraced); 0: no trace (0..1048576)    [default: 1024]
   --offload          IFF_VNET_HDR with TUN_F_CSUM|TUN_F_TSO4: the kernel segments our
                      64 KiB TCP super-segments and hands us GRO'd ones     [default]
   --no-offload       plain frames: no virtio-net header, no checksum/TSO/GRO offload
@@ -77,6 +85,8 @@ Options:
   --pcap-snaplen N   bytes kept of each captured frame (64..262144)  [default: 262144]
   --pcap-max-mb M    rotate past M MB (10^6 bytes) into FILE.1, FILE.2, ...
                                                                      [default: never]
+  --pcap-max-files N rotating, keep the last N files and delete older ones
+                     (1..100000)                                      [default: 10]
   --fault SPEC       break frames on purpose, reproducibly, e.g.
                      drop=5%,corrupt=1%,duplicate=1%,reorder=2%,delay=20ms,rate=10000pps,seed=7
                      (each optional; rx.KEY or tx.KEY for one direction only)
@@ -87,8 +97,9 @@ Options:
   -h, --help         show this help
   -V, --version      print the version
 
-Control API (HTTP on --control): GET /health, /stats, /metrics, /latency, /connections;
-POST /latency/reset, /pcap/start, /pcap/stop. stackctl talks to it.
+Control API (HTTP on --control): GET /health, /stats, /metrics, /latency, /connections,
+/connections/<id>/trace, /traces; POST /latency/reset, /pcap/start, /pcap/stop.
+stackctl talks to it.
 Example: stackd --workers 4 --tap tap0
 `;
 
@@ -126,12 +137,14 @@ export const STACKD_OPTIONS = {
   cc: { type: 'string' },
   'max-connections': { type: 'string' },
   'max-time-wait': { type: 'string' },
+  'trace-slots': { type: 'string' },
   'no-offload': { type: 'boolean' },
   offload: { type: 'boolean' },
   'log-level': { type: 'string' },
   pcap: { type: 'string' },
   'pcap-snaplen': { type: 'string' },
   'pcap-max-mb': { type: 'string' },
+  'pcap-max-files': { type: 'string' },
   fault: { type: 'string' },
   'app-threads': { type: 'string' },
   'app-queue': { type: 'string' },
@@ -215,6 +228,7 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
   if (cc !== 'newreno' && cc !== 'cubic') throw new UsageError(`--cc: '${cc}' is not one of newreno|cubic`);
   const maxConnections = intFlag('max-connections', values['max-connections'], 262_144, 16, 16_777_216);
   const maxTimeWait = intFlag('max-time-wait', values['max-time-wait'], 131_072, 0, 16_777_216);
+  const traceSlots = intFlag('trace-slots', values['trace-slots'], DEFAULT_TCP_CONFIG.traceSlots, 0, 1 << 20);
   const apps = (values.app ?? []).map((a) => resolve(a));
   for (const a of apps) if (!isFile(a)) throw new UsageError(`--app: no such file '${a}'`);
   // Of --offload and --no-offload the last one wins (parseArgs on Node 20 has no allowNegative).
@@ -228,8 +242,12 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
       snaplen: intFlag('pcap-snaplen', values['pcap-snaplen'], CAPTURE_DEFAULT_SNAPLEN, CAPTURE_MIN_SNAPLEN, CAPTURE_MAX_SNAPLEN),
       maxMb: values['pcap-max-mb'] === undefined ? null : intFlag('pcap-max-mb', values['pcap-max-mb'], 0, 1, CAPTURE_MAX_MB),
     };
+    if (values['pcap-max-files'] !== undefined) {
+      if (pcap.maxMb === null) throw new UsageError('--pcap-max-files: only with --pcap-max-mb (files rotate by size)');
+      pcap.maxFiles = intFlag('pcap-max-files', values['pcap-max-files'], CAPTURE_DEFAULT_MAX_FILES, 1, CAPTURE_MAX_FILES);
+    }
   } else {
-    for (const f of ['pcap-snaplen', 'pcap-max-mb'] as const) {
+    for (const f of ['pcap-snaplen', 'pcap-max-mb', 'pcap-max-files'] as const) {
       if (values[f] !== undefined) throw new UsageError(`--${f}: only with --pcap FILE (at run time: stackctl pcap start)`);
     }
   }
@@ -243,7 +261,7 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
   }
   return {
     workers, tap, ip, prefixLength, gateway, mac, mtu, control, logLevel, services, apps, congestionControl: cc,
-    maxConnections, maxTimeWait,
+    maxConnections, maxTimeWait, traceSlots,
     vnetHdr: offload,
     pcap,
     fault,

@@ -2,9 +2,11 @@
  * What `stackctl` prints (src/cli/stackctl.ts), as pure functions of the control API's
  * JSON (src/control/types.ts), so that the text for a known state can be tested: the
  * health line, the stats summary, the rates of `stats --watch` and `top`, the `ss
- * -tni`-like connection table, and the capture lines. Tables use util/text-table.ts.
+ * -tni`-like connection table, a connection's trace, and the capture lines. Tables use
+ * util/text-table.ts.
  */
-import type { CaptureStatus, ConnectionInfo, StatsSnapshot } from '../control/types.js';
+import type { AppPoolStats, ArchivedTraceInfo, CaptureStatus, ConnectionInfo, ConnectionTraceInfo, StatsSnapshot, TraceEvent } from '../control/types.js';
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../wire/tcp.js';
 import { formatTable } from '../util/text-table.js';
 
 /** GET /health's body. */
@@ -50,7 +52,7 @@ export function formatCapture(p: CaptureStatus & { captured?: number; dropped?: 
     const last = p.file === null ? '' : ` (last: ${p.file}, ${p.records} records in ${p.files} file${p.files === 1 ? '' : 's'}${p.error ? `, ${p.error}` : ''})`;
     return `off${last}${lost}`;
   }
-  const rot = p.maxMb === null ? '' : `, rotating every ${p.maxMb} MB`;
+  const rot = p.maxMb === null ? '' : `, rotating every ${p.maxMb} MB${p.maxFiles === null ? '' : `, keeping the last ${p.maxFiles} files`}`;
   return `to ${p.file} (snaplen ${p.snaplen}${rot}): ${p.records} records, ${formatBytes(p.bytes)} in ${p.files} file${p.files === 1 ? '' : 's'}${lost}`;
 }
 
@@ -72,7 +74,14 @@ function mib(b: number): string {
   return (b / 2 ** 20).toFixed(1);
 }
 
-/** `stackctl stats`: identity, memory, capture, fault injection, a per-thread table, drops by reason. */
+/** The api.offload pool (decision 0021): size, whether it started, tasks in flight and done, refusals. */
+export function formatAppPool(p: AppPoolStats): string {
+  const size = `${p.threads} thread${p.threads === 1 ? '' : 's'}, queue bound ${p.maxQueue}`;
+  if (!p.started) return `${size}, not started (no task yet)`;
+  return `${size}: ${p.inFlight} tasks in flight (at most ${p.highWater}), ${p.completed} done, ${p.failed} failed, ${p.rejectedFull} refused (queue full)`;
+}
+
+/** `stackctl stats`: identity, memory, capture, fault injection, the offload pool, a per-thread table, drops by reason. */
 export function formatStats(s: StatsSnapshot): string {
   const header = ['thread', 'tap rx', 'tap tx', 'core rx', 'core tx', 'tcp conns', 'drops', 'heap MiB'];
   const rows = s.threads.map((t) => {
@@ -98,6 +107,7 @@ export function formatStats(s: StatsSnapshot): string {
       `(${mib(counter(tot, 'heap_used_bytes'))} used), ${mib(counter(tot, 'heap_external_bytes'))} MiB external`,
     `capture: ${formatCapture(s.pcap)}`,
     `fault injection: ${s.fault === null ? 'off' : `${s.fault}; ${byReason(s.faults)}`}`,
+    `app offload pool: ${formatAppPool(s.appPool)}`,
     `drops: ${byReason(s.drops)}`,
     '',
     formatTable(header, rows),
@@ -117,8 +127,11 @@ export interface Rates {
   drops: Record<string, number>;
   /** Per fault (rx_dropped, …), per second; only non-zero ones. */
   faults: Record<string, number>;
-  /** Per thread: frames in and out per second (tap frames for io, core frames for workers). */
-  threads: Array<{ thread: string; framesIn: number; framesOut: number }>;
+  /**
+   * Per thread: frames in and out per second (tap frames for io, core frames for workers),
+   * and the share of the interval it was busy rather than parked (%, from busy_us).
+   */
+  threads: Array<{ thread: string; framesIn: number; framesOut: number; busyPercent: number }>;
   /** Gauges of the newer snapshot. */
   tcpConnections: number;
 }
@@ -152,6 +165,7 @@ export function rates(prev: StatsSnapshot, cur: StatsSnapshot, dt: number): Rate
         thread: t.thread,
         framesIn: (counter(t.counters, inK) - counter(p, inK)) / dt,
         framesOut: (counter(t.counters, outK) - counter(p, outK)) / dt,
+        busyPercent: Math.min(100, Math.max(0, (counter(t.counters, 'busy_us') - counter(p, 'busy_us')) / (dt * 1e4))),
       };
     }),
     tcpConnections: counter(cur.totals, 'tcp_connections'),
@@ -178,13 +192,13 @@ export function formatRatesByReason(m: Record<string, number>): string {
 
 /** `stackctl top`: one screen of rates (the caller clears the terminal before it). */
 export function formatTop(s: StatsSnapshot, r: Rates, time: string): string {
-  const rows = r.threads.map((t) => [t.thread, t.framesIn.toFixed(0), t.framesOut.toFixed(0)]);
+  const rows = r.threads.map((t) => [t.thread, t.framesIn.toFixed(0), t.framesOut.toFixed(0), t.busyPercent.toFixed(1)]);
   return [
     `stackd ${s.version} on ${s.tap} ${s.ip}, ${s.workers} worker${s.workers === 1 ? '' : 's'}, up ${s.uptimeSeconds} s — ${time}`,
     '',
     formatTable(WATCH_HEADER.slice(1), [watchRow(time, r).slice(1)], { leftColumns: 0 }),
     '',
-    formatTable(['thread', 'frames/s in', 'frames/s out'], rows),
+    formatTable(['thread', 'frames/s in', 'frames/s out', 'busy %'], rows),
     '',
     `drops: ${formatRatesByReason(r.drops)}`,
     `faults: ${s.fault === null ? 'off' : formatRatesByReason(r.faults)}`,
@@ -197,7 +211,7 @@ export function formatTop(s: StatsSnapshot, r: Rates, time: string): string {
 export function formatConnections(conns: readonly ConnectionInfo[]): string {
   if (conns.length === 0) return 'no TCP connections\n';
   const header = [
-    'state', 'local', 'peer', 'worker', 'recv-q', 'send-q', 'rtt/rttvar ms', 'rto', 'cwnd', 'ssthresh', 'snd_wnd', 'rcv_wnd', 'mss',
+    'id', 'state', 'local', 'peer', 'worker', 'recv-q', 'send-q', 'rtt/rttvar ms', 'rto', 'cwnd', 'ssthresh', 'snd_wnd', 'rcv_wnd', 'mss',
     'retrans', 'options',
   ];
   const sorted = [...conns].sort((a, b) => a.worker - b.worker || a.local.localeCompare(b.local) || a.remote.localeCompare(b.remote));
@@ -206,12 +220,81 @@ export function formatConnections(conns: readonly ConnectionInfo[]): string {
     const o = c.options;
     const opts = [o.timestamps ? 'ts' : '', o.sack ? 'sack' : '', `wscale:${o.sndWscale},${o.rcvWscale}`].filter((x) => x !== '').join(' ');
     return [
-      c.state, c.local, c.remote, String(c.worker), String(c.recvUnread), String(c.sendQueued),
+      c.id ?? '-', c.state, c.local, c.remote, String(c.worker), String(c.recvUnread), String(c.sendQueued),
       `${c.srttMs.toFixed(3)}/${c.rttvarMs.toFixed(3)}`, String(c.rtoMs), String(c.cwnd), c.ssthresh === null ? '-' : String(c.ssthresh),
       String(c.sndWnd), String(c.rcvWnd), String(c.mss), retrans === '' ? '-' : retrans, opts,
     ];
   });
-  return formatTable(header, rows, { leftColumns: 3, rule: false }) + '\n';
+  return formatTable(header, rows, { leftColumns: 4, rule: false }) + '\n';
+}
+
+/** `stackctl trace` without an id: the archived traces, newest first. */
+export function formatArchivedTraces(list: readonly ArchivedTraceInfo[]): string {
+  if (list.length === 0) return 'no archived traces (a closed connection is archived when it had an RTO or a reset)\n';
+  const rows = list.map((a) => [a.id, a.state, a.local, a.remote, a.reasons.join(','), `${(a.closedMsAgo / 1000).toFixed(1)} s`, String(a.events)]);
+  return formatTable(['id', 'closed in', 'local', 'peer', 'why', 'closed ago', 'events'], rows, { leftColumns: 5, rule: false }) + '\n';
+}
+
+/** TCP flags as tcpdump writes them: S, F, R, P, then '.' for ACK ("S.", "P.", "F."). */
+export function formatTcpFlags(f: number): string {
+  return (f & TCP_SYN ? 'S' : '') + (f & TCP_FIN ? 'F' : '') + (f & TCP_RST ? 'R' : '') + (f & TCP_PSH ? 'P' : '') + (f & TCP_ACK ? '.' : '');
+}
+
+/** What a non-segment event says, sequence numbers relative to our ISN. */
+function traceNote(e: TraceEvent, rel: (v: number) => number): string {
+  switch (e.kind) {
+    case 'state':
+      return `state ${e.from ?? '?'} → ${e.to ?? '?'}`;
+    case 'rto':
+      return `RTO fired (backoff ${e.backoff ?? 0}), resend from ${rel(e.seq)}`;
+    case 'recovery-enter':
+      return `recovery enter at ${rel(e.seq)}, recovery point ${rel(e.ack)}`;
+    case 'recovery-exit':
+      return `recovery exit, ACK ${rel(e.seq)}`;
+    case 'tlp':
+      return `TLP (tail loss probe) sent, una ${rel(e.seq)}`;
+    case 'timer':
+      return `timer ${e.timer ?? '?'} fired`;
+    default:
+      return e.kind;
+  }
+}
+
+/**
+ * `stackctl trace ID`: a compact tcpdump/ss mix, one line per event: time in ms since the
+ * first event, direction, flags, seq and ack relative to the ISNs (ours for what we send,
+ * the peer's for what we receive), payload length, window (scaled, except on a SYN), cwnd,
+ * and what the non-segment events are (state changes, RTO, recovery, loss probes, timers).
+ */
+export function formatTrace(t: ConnectionTraceInfo): string {
+  const when = t.live ? 'live' : `closed ${(t.archived?.closedMsAgo ?? 0) / 1000} s ago, archived (${t.archived?.reasons.join(', ') ?? ''})`;
+  const head = `connection ${t.id}: ${t.local} ↔ ${t.remote} on worker ${t.worker}, ${t.state} (${when})`;
+  if (!t.traced) return `${head}\nnot traced: every trace ring of worker ${t.worker} was taken when it opened (counter tcp_trace_untraced)\n`;
+  if (t.events.length === 0) return `${head}\nno events\n`;
+  const ours = (v: number): number => (v - t.iss) >>> 0;
+  const theirs = (v: number): number => (v - t.irs) >>> 0;
+  const t0 = t.events[0].t;
+  const rows = t.events.map((e) => {
+    const ms = (e.t - t0).toFixed(3);
+    if (e.kind !== 'in' && e.kind !== 'out') return [ms, '', '', '', '', '', '', String(e.cwnd)];
+    const out = e.kind === 'out';
+    const seq = out ? ours(e.seq) : theirs(e.seq);
+    const ack = e.flags & TCP_ACK ? String(out ? theirs(e.ack) : ours(e.ack)) : '-';
+    const win = e.flags & TCP_SYN ? e.win : e.win * 2 ** (out ? t.rcvWscale : t.sndWscale);
+    return [ms, out ? 'out' : 'in', formatTcpFlags(e.flags), String(seq), ack, String(e.len), String(win), String(e.cwnd)];
+  });
+  // The figures right-aligned, then the note of a non-segment event, left-aligned.
+  const lines = formatTable(['ms', 'dir', 'flags', 'seq', 'ack', 'len', 'win', 'cwnd'], rows, { leftColumns: 0, rule: false }).split('\n');
+  const width = Math.max(...lines.map((l) => l.length));
+  const notes = ['event', ...t.events.map((e) => (e.kind === 'in' || e.kind === 'out' ? '' : traceNote(e, ours)))];
+  const table = lines.map((l, i) => (notes[i] === '' ? l : `${l.padEnd(width)}  ${notes[i]}`));
+  return [
+    head,
+    `${t.events.length} events; seq/ack relative to the ISNs (ours ${t.iss}, the peer's ${t.irs})`,
+    '',
+    ...table,
+    '',
+  ].join('\n');
 }
 
 /** The answer to `pcap start` / `pcap stop`. */

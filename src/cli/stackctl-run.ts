@@ -14,12 +14,12 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { controlRequest, parseListen } from '../control/control-client.js';
 import { latencyChartSvg } from '../control/latency-svg.js';
 import { formatLatencyTable } from '../control/latency-table.js';
-import type { CaptureStatus, ConnectionInfo, LatencyReport, StatsSnapshot } from '../control/types.js';
+import type { ArchivedTraceInfo, CaptureStatus, ConnectionInfo, ConnectionTraceInfo, LatencyReport, StatsSnapshot } from '../control/types.js';
 import { STATE_NAMES } from '../tcp/connection.js';
 import { formatTable } from '../util/text-table.js';
 import { UsageError, parseArgsUsageError } from './args.js';
 import {
-  WATCH_HEADER, formatCaptureChange, formatConnections, formatHealth, formatRatesByReason, formatStats, formatTop, rates, watchRow,
+  WATCH_HEADER, formatArchivedTraces, formatCaptureChange, formatConnections, formatHealth, formatRatesByReason, formatStats, formatTop, formatTrace, rates, watchRow,
   type HealthReport,
 } from './stackctl-format.js';
 
@@ -30,20 +30,29 @@ Usage: stackctl [options] COMMAND
 
 Commands:
   health                         are the I/O thread and every worker up (exit 1 if not)
-  stats                          counters: identity, per thread, drops, capture, faults
+  stats                          counters: identity, per thread, drops, capture, faults,
+                                 the api.offload pool
   stats --watch                  rates every second: frames/s, Mbit/s, conn/s, drops/s
-  top                            the same rates as a full-screen view, per thread too
-  conns [--state S] [--port P]   TCP connections, like ss -tni
+  top                            the same rates as a full-screen view, per thread too,
+                                 with each thread's busy % (time not parked)
+  conns [--state S] [--port P]   TCP connections, like ss -tni (with each one's id)
+  trace ID                       the last 64 events of connection ID (from conns: segments,
+                                 state changes, RTOs, recovery, cwnd); also a closed one
+                                 that had an RTO or a reset (the last 32 per worker)
+  trace                          those archived traces: closed connections with an RTO
+                                 or a reset, newest first
   latency [--svg FILE]           per-thread, per-stage latency (µs); --svg also writes
                                  it as a chart (p50..p99.9 per stage, log scale)
-  pcap start FILE [--snaplen N] [--max-mb M]    start capturing to FILE (pcap)
+  pcap start FILE [--snaplen N] [--max-mb M [--max-files K]]
+                                 start capturing to FILE (pcap)
   pcap stop                      stop capturing
 
 Options:
   --control ADDR     stackd's control socket path or host:port
                      [default: $STACKD_CONTROL, else /run/stackd/<tap>.sock]
   --tap NAME         the TAP stackd runs on, for the default socket  [default: tap0]
-  --json             print the API's JSON instead of text (--watch: one line per interval)
+  --json             print the API's JSON instead of text (--watch: one line per interval;
+                     trace: the events with absolute sequence numbers and the ISNs)
   --watch            stats: keep printing rates (until Ctrl-C or --count)
   --interval S       seconds between --watch / top refreshes (0.1..3600)  [default: 1]
   --count N          stop after N refreshes (--watch, top)
@@ -51,6 +60,8 @@ Options:
   --port P           conns: only connections with this local or remote port
   --snaplen N        pcap start: bytes kept of each frame                 [default: 262144]
   --max-mb M         pcap start: rotate past M MB into FILE.1, FILE.2, ...
+  --max-files K      pcap start --max-mb: keep the last K files, deleting the oldest
+                     (1..100000)                                         [default: 10]
   --svg FILE         latency: also write the chart to FILE (SVG, for a browser)
   -h, --help         show this help
 `;
@@ -67,6 +78,7 @@ export const STACKCTL_OPTIONS = {
   port: { type: 'string' },
   snaplen: { type: 'string' },
   'max-mb': { type: 'string' },
+  'max-files': { type: 'string' },
   svg: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
@@ -80,6 +92,7 @@ const OPTION_COMMANDS: Record<string, readonly string[]> = {
   port: ['conns'],
   snaplen: ['pcap'],
   'max-mb': ['pcap'],
+  'max-files': ['pcap'],
   svg: ['latency'],
 };
 
@@ -96,7 +109,7 @@ export interface StackctlIo {
 
 /** A parsed command line. */
 export interface StackctlCommand {
-  command: 'health' | 'stats' | 'top' | 'conns' | 'latency' | 'pcap-start' | 'pcap-stop' | 'help';
+  command: 'health' | 'stats' | 'top' | 'conns' | 'trace' | 'latency' | 'pcap-start' | 'pcap-stop' | 'help';
   control: string;
   json: boolean;
   watch: boolean;
@@ -106,9 +119,11 @@ export interface StackctlCommand {
   state: string | null;
   port: number | null;
   /** pcap start: the request body. */
-  capture: { file: string; snaplen?: number; maxMb?: number } | null;
+  capture: { file: string; snaplen?: number; maxMb?: number; maxFiles?: number } | null;
   /** latency --svg: the chart's absolute path. */
   svg: string | null;
+  /** trace: the connection id (`<worker>.<serial>`). */
+  traceId: string | null;
 }
 
 function whole(flag: string, v: string, min: number, max: number): number {
@@ -127,7 +142,7 @@ export function parseStackctlArgs(argv: string[], env: NodeJS.ProcessEnv = {}, c
   }
   const base = {
     json: values.json ?? false, watch: values.watch ?? false, intervalMs: 1000, count: Infinity,
-    state: null, port: null, capture: null, svg: null,
+    state: null, port: null, capture: null, svg: null, traceId: null,
   };
   if (values.help) return { ...base, command: 'help', control: '' };
   const cmd = positionals.at(0);
@@ -147,10 +162,15 @@ export function parseStackctlArgs(argv: string[], env: NodeJS.ProcessEnv = {}, c
     } else {
       throw new UsageError(sub === undefined ? "pcap: expected 'start FILE' or 'stop'" : `pcap: unknown subcommand '${sub}' (start FILE, stop)`);
     }
+  } else if (cmd === 'trace') {
+    command = 'trace';
+    want = 1;
+    const id = args.at(0);
+    if (id !== undefined && !/^\d{1,4}\.\d{1,15}$/.test(id)) throw new UsageError(`trace: '${id}' is not a connection id (<worker>.<serial>, e.g. 0.12, as stackctl conns shows)`);
   } else if (['health', 'stats', 'top', 'conns', 'latency'].includes(cmd)) {
     command = cmd as StackctlCommand['command'];
   } else {
-    throw new UsageError(`'${cmd}': unknown command (health, stats, top, conns, latency, pcap; stackctl --help)`);
+    throw new UsageError(`'${cmd}': unknown command (health, stats, top, conns, trace, latency, pcap; stackctl --help)`);
   }
   if (args.length > want) throw new UsageError(`'${args[want]}': unexpected argument to ${cmd}`);
   for (const [opt, cmds] of Object.entries(OPTION_COMMANDS)) {
@@ -187,8 +207,12 @@ export function parseStackctlArgs(argv: string[], env: NodeJS.ProcessEnv = {}, c
     capture = { file: resolve(cwd, args[1]) };
     if (values.snaplen !== undefined) capture.snaplen = whole('snaplen', values.snaplen, 64, 262144);
     if (values['max-mb'] !== undefined) capture.maxMb = whole('max-mb', values['max-mb'], 1, 1_000_000);
-  } else if (values.snaplen !== undefined || values['max-mb'] !== undefined) {
-    throw new UsageError(`--${values.snaplen !== undefined ? 'snaplen' : 'max-mb'}: only with pcap start`);
+    if (values['max-files'] !== undefined) {
+      if (capture.maxMb === undefined) throw new UsageError('--max-files: only with --max-mb (files rotate by size)');
+      capture.maxFiles = whole('max-files', values['max-files'], 1, 100_000);
+    }
+  } else {
+    for (const f of ['snaplen', 'max-mb', 'max-files'] as const) if (values[f] !== undefined) throw new UsageError(`--${f}: only with pcap start`);
   }
   return {
     ...base,
@@ -200,6 +224,7 @@ export function parseStackctlArgs(argv: string[], env: NodeJS.ProcessEnv = {}, c
     port: values.port === undefined ? null : whole('port', values.port, 1, 65535),
     capture,
     svg: values.svg === undefined ? null : svgPath(values.svg, cwd),
+    traceId: command === 'trace' ? (args.at(0) ?? null) : null,
   };
 }
 
@@ -214,9 +239,11 @@ class RequestError extends Error {}
 
 /** What each path of the control API answers (src/control/control-server.ts). */
 interface Answers {
+  [trace: `/connections/${string}/trace`]: ConnectionTraceInfo;
   '/health': HealthReport;
   '/stats': StatsSnapshot;
   '/connections': ConnectionInfo[];
+  '/traces': ArchivedTraceInfo[];
   '/latency': LatencyReport;
   '/pcap/start': CaptureStatus;
   '/pcap/stop': CaptureStatus;
@@ -317,6 +344,16 @@ export async function runStackctl(argv: string[], io: StackctlIo): Promise<numbe
           (x) => (c.state === null || x.state === c.state) && (c.port === null || port(x.local) === c.port || port(x.remote) === c.port),
         );
         io.out(c.json ? json(shown) : formatConnections(shown));
+        return 0;
+      }
+      case 'trace': {
+        if (c.traceId === null) {
+          const { value } = await call(c, '/traces');
+          io.out(c.json ? json(value) : formatArchivedTraces(value));
+          return 0;
+        }
+        const { value } = await call(c, `/connections/${c.traceId}/trace`);
+        io.out(c.json ? json(value) : formatTrace(value));
         return 0;
       }
       case 'latency': {

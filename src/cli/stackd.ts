@@ -46,6 +46,7 @@ async function main(): Promise<number> {
       congestionControl: opts.congestionControl,
       maxConnections: opts.maxConnections,
       maxTimeWait: opts.maxTimeWait,
+      traceSlots: opts.traceSlots,
       fault: opts.fault,
       appPool: opts.appPool,
     },

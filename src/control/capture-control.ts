@@ -23,11 +23,14 @@ export const CAPTURE_MIN_SNAPLEN = 64;
 export const CAPTURE_MAX_SNAPLEN = 262144;
 /** Largest rotation size accepted, in MB (10^6 bytes, as tcpdump -C). */
 export const CAPTURE_MAX_MB = 1_000_000;
+/** Files a rotating capture keeps when not told (the oldest is deleted), and the most accepted. */
+export const CAPTURE_DEFAULT_MAX_FILES = 10;
+export const CAPTURE_MAX_FILES = 100_000;
 /** How often the rings are drained into the file (ms), and how far behind now (ms). */
 export const CAPTURE_PUMP_MS = 10;
 export const CAPTURE_GRACE_MS = 10;
 
-/** What POST /pcap/start takes (and --pcap, --pcap-snaplen, --pcap-max-mb). */
+/** What POST /pcap/start takes (and --pcap, --pcap-snaplen, --pcap-max-mb, --pcap-max-files). */
 export interface CaptureRequest {
   /** Absolute path of the capture file. */
   file: string;
@@ -35,6 +38,8 @@ export interface CaptureRequest {
   snaplen?: number;
   /** Rotate past this many MB (10^6 bytes) into FILE.1, FILE.2, … (default: never). */
   maxMb?: number;
+  /** Rotating, keep at most this many files, deleting the oldest (default CAPTURE_DEFAULT_MAX_FILES); only with maxMb. */
+  maxFiles?: number;
 }
 
 /** The capture part of /stats, and the answer of /pcap/start and /pcap/stop. */
@@ -44,7 +49,9 @@ export interface CaptureStatus {
   file: string | null;
   snaplen: number | null;
   maxMb: number | null;
-  /** Of the running or last capture: files opened, records and bytes written. */
+  /** Files kept when rotating (null: not rotating). */
+  maxFiles: number | null;
+  /** Of the running or last capture: files opened (deleted ones included), records and bytes written. */
   files: number;
   records: number;
   bytes: number;
@@ -60,11 +67,13 @@ export class CaptureError extends Error {
 }
 
 /** Checks a request (from JSON or the CLI); returns it complete or throws CaptureError(400). */
-export function validateCaptureRequest(req: unknown): Required<Omit<CaptureRequest, 'maxMb'>> & { maxMb: number | null } {
+export function validateCaptureRequest(
+  req: unknown,
+): Required<Omit<CaptureRequest, 'maxMb' | 'maxFiles'>> & { maxMb: number | null; maxFiles: number | null } {
   if (typeof req !== 'object' || req === null) throw new CaptureError(400, 'expected a JSON object like {"file": "/tmp/x.pcap"}');
   const r = req as Record<string, unknown>;
   for (const k of Object.keys(r)) {
-    if (!['file', 'snaplen', 'maxMb'].includes(k)) throw new CaptureError(400, `unknown field '${k}' (fields: file, snaplen, maxMb)`);
+    if (!['file', 'snaplen', 'maxMb', 'maxFiles'].includes(k)) throw new CaptureError(400, `unknown field '${k}' (fields: file, snaplen, maxMb, maxFiles)`);
   }
   if (typeof r.file !== 'string' || !isAbsolute(r.file)) throw new CaptureError(400, 'file: expected an absolute path');
   const int = (name: string, v: unknown, min: number, max: number): number => {
@@ -75,7 +84,9 @@ export function validateCaptureRequest(req: unknown): Required<Omit<CaptureReque
   };
   const snaplen = r.snaplen === undefined ? CAPTURE_DEFAULT_SNAPLEN : int('snaplen', r.snaplen, CAPTURE_MIN_SNAPLEN, CAPTURE_MAX_SNAPLEN);
   const maxMb = r.maxMb === undefined || r.maxMb === null ? null : int('maxMb', r.maxMb, 1, CAPTURE_MAX_MB);
-  return { file: r.file, snaplen, maxMb };
+  if (maxMb === null && r.maxFiles !== undefined && r.maxFiles !== null) throw new CaptureError(400, 'maxFiles: only with maxMb (files rotate by size)');
+  const maxFiles = maxMb === null ? null : r.maxFiles === undefined || r.maxFiles === null ? CAPTURE_DEFAULT_MAX_FILES : int('maxFiles', r.maxFiles, 1, CAPTURE_MAX_FILES);
+  return { file: r.file, snaplen, maxMb, maxFiles };
 }
 
 /** Runs captures over the threads' capture rings. */
@@ -86,7 +97,7 @@ export class CaptureController {
   private startedAt = 0;
   /** Wall-clock ms = capture time (monoMs) + this. */
   private wallOffset = 0;
-  private last: CaptureStatus = { active: false, file: null, snaplen: null, maxMb: null, files: 0, records: 0, bytes: 0, error: null };
+  private last: CaptureStatus = { active: false, file: null, snaplen: null, maxMb: null, maxFiles: null, files: 0, records: 0, bytes: 0, error: null };
 
   /**
    * @param rings every thread's capture ring (dataplane/capture-ring.ts)
@@ -99,10 +110,10 @@ export class CaptureController {
   /** Starts a capture; throws CaptureError (400 bad request or file, 409 already capturing). */
   start(req: unknown): CaptureStatus {
     if (this.writer !== null) throw new CaptureError(409, `a capture is already running (to ${this.last.file}); stop it first`);
-    const { file, snaplen, maxMb } = validateCaptureRequest(req);
+    const { file, snaplen, maxMb, maxFiles } = validateCaptureRequest(req);
     let writer: PcapWriter;
     try {
-      writer = new PcapWriter(file, { snaplen, maxFileBytes: maxMb === null ? 0 : maxMb * 1_000_000 });
+      writer = new PcapWriter(file, { snaplen, maxFileBytes: maxMb === null ? 0 : maxMb * 1_000_000, maxFiles: maxFiles ?? 0 });
     } catch (e) {
       throw new CaptureError(400, `cannot write ${file}: ${(e as Error).message}`);
     }
@@ -110,7 +121,7 @@ export class CaptureController {
     this.writer = writer;
     this.startedAt = monoMs();
     this.wallOffset = performance.timeOrigin + performance.now() - monoMs();
-    this.last = { active: true, file, snaplen, maxMb, files: 1, records: 0, bytes: 0, error: null };
+    this.last = { active: true, file, snaplen, maxMb, maxFiles, files: 1, records: 0, bytes: 0, error: null };
     Atomics.store(this.control, this.index, snaplen);
     this.timer = setInterval(() => this.pump(monoMs() - CAPTURE_GRACE_MS), CAPTURE_PUMP_MS);
     this.timer.unref();

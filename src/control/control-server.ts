@@ -9,6 +9,9 @@
  *   GET  /latency         the LatencyReport, pretty JSON
  *   POST /latency/reset   204
  *   GET  /connections     every TCP connection, pretty JSON
+ *   GET  /connections/<id>/trace   one connection's recent events (id `<worker>.<serial>`
+ *                         from /connections; also a closed one whose trace was archived)
+ *   GET  /traces          the archived traces (closed connections with an RTO or a reset)
  *   POST /pcap/start      body {"file": "/abs/path.pcap", "snaplen": N, "maxMb": M}: 200 and
  *                         the capture status; 400 for a bad body, 409 when one runs
  *   POST /pcap/stop       200 and the capture status; 409 when none runs
@@ -45,9 +48,21 @@ interface Reply {
 
 /** Every route as `METHOD /path`, listed in 404 bodies. */
 export const CONTROL_ROUTES: readonly string[] = [
-  'GET /health', 'GET /stats', 'GET /metrics', 'GET /latency', 'POST /latency/reset', 'GET /connections',
-  'POST /pcap/start', 'POST /pcap/stop',
+  'GET /health', 'GET /stats', 'GET /metrics', 'GET /latency', 'POST /latency/reset', 'GET /connections', 'GET /connections/<id>/trace',
+  'GET /traces', 'POST /pcap/start', 'POST /pcap/stop',
 ];
+
+/** GET /connections/<id>/trace. */
+const TRACE_PATH = /^\/connections\/([^/]+)\/trace$/;
+
+/** A percent-encoded path segment, decoded; a malformed one is a 400. */
+function pathSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw Object.assign(new Error(`'${s}': malformed percent-encoding in the path`), { status: 400 });
+  }
+}
 
 /** Largest request body read (bytes); a longer one is answered 413. */
 const MAX_BODY = 64 * 1024;
@@ -82,6 +97,7 @@ export async function startControlServer(
     '/metrics': { method: 'GET', run: async () => ({ status: 200, ...(await metrics()) }) },
     '/latency': { method: 'GET', run: async () => json(200, await source.latency(), 2) },
     '/connections': { method: 'GET', run: async () => json(200, await source.connections(), 2) },
+    '/traces': { method: 'GET', run: async () => json(200, await source.archivedTraces(), 2) },
     '/latency/reset': {
       method: 'POST',
       run: async () => {
@@ -106,7 +122,12 @@ export async function startControlServer(
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
-    const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+    const traceOf = TRACE_PATH.exec(path);
+    const route = Object.hasOwn(routes, path)
+      ? routes[path]
+      : traceOf !== null
+        ? { method: 'GET' as const, run: async () => json(200, await source.trace(pathSegment(traceOf[1])), 2) }
+        : undefined;
     const body = await readBody(req);
     let reply: Reply;
     if (!route) {

@@ -26,7 +26,7 @@ import { formatIpv4, formatMac } from '../wire/addresses.js';
 import { packageRoot } from '../phy/package-root.js';
 import { CaptureController, type CaptureStatus } from './capture-control.js';
 import { AppPool, type AppPoolOptions } from './app-pool.js';
-import type { ConnectionInfo, ControlSource, LatencyReport, RingReport, StatsSnapshot } from './types.js';
+import type { ArchivedTraceInfo, ConnectionInfo, ConnectionTraceInfo, ControlSource, LatencyReport, RingReport, StatsSnapshot } from './types.js';
 
 /** Bytes of each ring's data area. */
 export const RING_BYTES = 4 * 1024 * 1024;
@@ -42,6 +42,8 @@ export interface StackSettings {
   /** TCP connections and TIME_WAIT records for the process (split evenly over the workers). */
   maxConnections: number;
   maxTimeWait: number;
+  /** Connections traced at once per worker (TcpConfig.traceSlots). */
+  traceSlots: number;
   /** Fault injection in every thread (--fault), or null. */
   fault: FaultConfig | null;
   /** The process-wide pool behind api.offload (--app-threads, --app-queue). */
@@ -161,6 +163,7 @@ export class Supervisor implements ControlSource {
       congestionControl: this.settings.congestionControl,
       maxConnections: this.workerMaxConnections(),
       maxTimeWait: Math.ceil(this.settings.maxTimeWait / this.settings.workers),
+      traceSlots: this.settings.traceSlots,
       captureRing: this.captureRings[1 + i],
       fault: this.settings.fault,
       rpc: chan.port2,
@@ -344,11 +347,38 @@ export class Supervisor implements ControlSource {
     return parts.flat();
   }
 
+  /**
+   * GET /connections/<id>/trace: asks worker W for its connection S (id `W.S`, as
+   * /connections shows it). Throws an Error with `status` 400 for a malformed id, 404 when
+   * no worker W or it knows no such connection (closed and not archived).
+   */
+  async trace(id: string): Promise<ConnectionTraceInfo> {
+    const m = /^(\d{1,4})\.(\d{1,15})$/.exec(id);
+    if (m === null) throw withStatus(400, `'${id}' is not a connection id (<worker>.<serial>, as stackctl conns shows it)`);
+    const shard = this.shards.at(Number(m[1]));
+    if (shard === undefined || shard === null || !shard.alive) throw withStatus(404, `no connection ${id}: no worker ${m[1]} running`);
+    const t = await withTimeout(shard.rpc.trace(Number(m[2])), 2000, shard.name);
+    if (t === null) throw withStatus(404, `no connection ${id} (closed, and its trace not archived: only those with an RTO or a reset are)`);
+    return t;
+  }
+
+  /** GET /traces: every worker's archived traces, newest first. */
+  async archivedTraces(): Promise<ArchivedTraceInfo[]> {
+    const all = this.shards.filter((t): t is ThreadHandle => t !== null && t.alive);
+    const parts = await Promise.all(all.map((t) => withTimeout(t.rpc.archivedTraces(), 2000, t.name)));
+    return parts.flat().sort((a, b) => a.closedMsAgo - b.closedMsAgo);
+  }
+
   /** POST /latency/reset. */
   async resetLatency(): Promise<void> {
     const all = [this.io, ...this.shards].filter((t): t is ThreadHandle => t !== null && t.alive);
     await Promise.all(all.map((t) => withTimeout(t.rpc.resetLatency(), 2000, t.name)));
   }
+}
+
+/** An Error the control server answers with `status`. */
+function withStatus(status: number, message: string): Error {
+  return Object.assign(new Error(message), { status });
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

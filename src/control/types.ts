@@ -5,11 +5,11 @@
  * themselves report (ConnectionInfo, ThreadLatency) is defined with them, in
  * src/dataplane/reports.ts, and re-exported here.
  */
-import type { ConnectionInfo, StageLatency, ThreadLatency } from '../dataplane/reports.js';
+import type { ArchivedTraceInfo, ConnectionInfo, ConnectionTraceInfo, StageLatency, ThreadLatency, TraceEvent } from '../dataplane/reports.js';
 import type { CaptureStatus } from './capture-control.js';
 import type { AppPoolStats } from './app-pool.js';
 
-export type { AppPoolStats, CaptureStatus, ConnectionInfo, StageLatency, ThreadLatency };
+export type { AppPoolStats, ArchivedTraceInfo, CaptureStatus, ConnectionInfo, ConnectionTraceInfo, StageLatency, ThreadLatency, TraceEvent };
 
 /** One thread's counters. */
 export interface ThreadStats {
@@ -74,6 +74,13 @@ export interface ControlSource {
   resetLatency(): Promise<void>;
   /** Every TCP connection in every worker (GET /connections). */
   connections(): Promise<ConnectionInfo[]>;
+  /**
+   * One connection's trace (GET /connections/<id>/trace, id `<worker>.<serial>`); throws an
+   * Error with `status` 400 (malformed id) or 404 (no such connection, live or archived).
+   */
+  trace(id: string): Promise<ConnectionTraceInfo>;
+  /** Every worker's archived traces, newest first (GET /traces). */
+  archivedTraces(): Promise<ArchivedTraceInfo[]>;
   health(): { ok: boolean; workers: number; workersAlive: number; ioAlive: boolean };
   /**
    * Starts a packet capture (POST /pcap/start, body: CaptureRequest as JSON). Throws an

@@ -85,6 +85,8 @@ export class IoLoop {
       resetLatency: () => this.latency.reset(),
       arpEntries: () => [],
       connections: () => [],
+      trace: () => null,
+      archivedTraces: () => [],
     };
   }
 
@@ -99,6 +101,7 @@ export class IoLoop {
   private slice = (): void => {
     const start = monoMs();
     const end = start + SLICE_MS;
+    this.busySince = start;
     this.heap.update(start);
     for (;;) {
       if (Atomics.load(this.control, CTL_STOP) !== 0) {
@@ -117,8 +120,18 @@ export class IoLoop {
       }
       if (monoMs() >= end) break;
     }
+    this.accountBusy(monoMs());
     if (!this.stopped) setImmediate(this.slice);
   };
+
+  /** Start of the stretch of work not yet added to busy_us (ms). */
+  private busySince = 0;
+
+  /** Adds the work since busySince to busy_us (the thread's busy time; stackctl top shows it as a share). */
+  private accountBusy(now: number): void {
+    this.counters[C.busy_us] += (now - this.busySince) * 1000;
+    this.busySince = now;
+  }
 
   /** Sleeps in poll() on the TAP and the wake eventfd, unless a TX ring has work. */
   private sleep(): void {
@@ -129,7 +142,8 @@ export class IoLoop {
       }
     }
     this.counters[C.io_sleeps]++;
-    this.readOnce(SLEEP_MS);
+    this.accountBusy(monoMs());
+    this.readOnce(SLEEP_MS); // busy again from the moment poll() returns
     for (let i = 0; i < this.n; i++) this.tx[i].clearSleeping();
     this.drainWake();
   }
@@ -139,6 +153,7 @@ export class IoLoop {
     const rx = this.rxBatch;
     rx.clear();
     const n = this.device.receive(rx, BATCH, timeoutMs);
+    if (timeoutMs > 0) this.busySince = monoMs(); // the wait is not work
     if (n < 0) {
       this.counters[C.drop_tap_read_error]++;
       return 0;

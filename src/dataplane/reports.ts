@@ -1,8 +1,12 @@
 /**
  * What the data-plane threads report to the main thread over RPC (ThreadRpc): the
- * per-stage latency of a thread and the TCP connections of a worker, as plain
- * JSON-able types. The control plane serves them as they are (src/control/types.ts).
+ * per-stage latency of a thread, the TCP connections of a worker and a connection's
+ * trace, as plain JSON-able types. The control plane serves them as they are
+ * (src/control/types.ts).
  */
+import type { TraceEvent } from '../tcp/trace.js';
+
+export type { TraceEvent };
 
 /** Percentiles of one stage in microseconds. */
 export interface StageLatency {
@@ -23,6 +27,11 @@ export interface ThreadLatency {
 
 /** One TCP connection in GET /connections. */
 export interface ConnectionInfo {
+  /**
+   * `<worker>.<serial>`: what GET /connections/<id>/trace and `stackctl trace` take; null
+   * for a TIME_WAIT record (the connection itself is gone; see its archived trace, if any).
+   */
+  id: string | null;
   worker: number;
   local: string;
   remote: string;
@@ -55,4 +64,41 @@ export interface ConnectionInfo {
   dupAcks: number;
   /** TIME_WAIT only: ms until the record ends (a TIME_WAIT entry is a compact record: the other figures are 0). */
   timeWaitMs?: number;
+}
+
+/** GET /traces: one archived trace (a closed connection that had an RTO or a reset), without its events. */
+export interface ArchivedTraceInfo {
+  id: string;
+  worker: number;
+  local: string;
+  remote: string;
+  /** The state it closed in (CLOSED, or TIME_WAIT when it moved to its record). */
+  state: string;
+  /** rto, reset. */
+  reasons: string[];
+  closedMsAgo: number;
+  events: number;
+}
+
+/** GET /connections/<id>/trace: a connection's recent events (src/tcp/trace.ts). */
+export interface ConnectionTraceInfo {
+  id: string;
+  worker: number;
+  local: string;
+  remote: string;
+  /** The state now, or the state it closed in (archived). */
+  state: string;
+  /** Still open (false: the trace comes from the archive). */
+  live: boolean;
+  /** Whether it has a ring (false: every ring of the worker was taken when it opened; no events). */
+  traced: boolean;
+  /** Archived: why it was kept (rto, reset) and how long ago it closed (ms); null while live. */
+  archived: { reasons: string[]; closedMsAgo: number } | null;
+  /** Our ISN and the peer's (the events' sequence numbers are absolute), and the window scale shifts. */
+  iss: number;
+  irs: number;
+  sndWscale: number;
+  rcvWscale: number;
+  /** Events, oldest first; `t` in ms on the worker's monotonic clock. */
+  events: TraceEvent[];
 }

@@ -5,7 +5,7 @@
  * in it: after a burst it spins briefly on its RX ring, raises the ring's sleeping flag
  * and returns to the loop with the next timer deadline armed; the I/O thread signals the
  * worker's eventfd only when it finds the flag raised, and the loop runs the worker again
- * straight from epoll_wait (phy/loop-waker.ts, decision 0023). While busy it yields to the
+ * straight from epoll_wait (phy/loop-waker.ts, decision 0026). While busy it yields to the
  * loop every BATCH frames or SLICE_MS. Frames it sends go through a TxPath: transmitted
  * to the device by this thread when it is idle, handed to the I/O thread through the TX
  * ring (published once per batch, eventfd wake only if it sleeps) when it is busy
@@ -21,8 +21,9 @@ import { ETH_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/eth
 import { builtinService, loadAppModule } from '../services/index.js';
 import { createStackApi } from '../socket/stack-api.js';
 import { OffloadClient } from '../socket/offload.js';
-import type { ConnectionInfo } from './reports.js';
+import type { ArchivedTraceInfo, ConnectionInfo, ConnectionTraceInfo } from './reports.js';
 import type { TcpConnection } from '../tcp/connection.js';
+import { TRACE_MARK_RST, TRACE_MARK_RTO, type ArchivedConnection } from '../tcp/trace.js';
 import type { Logger } from 'pino';
 import { monoMs } from '../util/clock.js';
 import { copyBytes } from '../util/copy-bytes.js';
@@ -99,7 +100,10 @@ export class ShardWorker {
       device: device.capabilities,
     };
     this.host = new Host(config, this.txPath, this.counters, (b, off, len) => this.reinject(b, off, len), {
-      tcp: { congestionControl: data.congestionControl, maxConnections: data.maxConnections, maxTimeWait: data.maxTimeWait },
+      tcp: {
+        congestionControl: data.congestionControl, maxConnections: data.maxConnections, maxTimeWait: data.maxTimeWait,
+        traceSlots: data.traceSlots,
+      },
     });
     this.host.tcp.clock = monoMs;
     // Application calls (socket writes, reads that open the window, closes) mark
@@ -173,7 +177,48 @@ export class ShardWorker {
           ...[...this.host.tcp.timeWaitRecords()].map((r) => timeWaitInfo(r, local, w, now)),
         ];
       },
+      trace: (serial) => this.traceInfo(serial),
+      archivedTraces: () => this.archivedTraces(),
     };
+  }
+
+  /** GET /connections/<worker>.<serial>/trace for this worker's connection `serial`. */
+  private traceInfo(serial: number): ConnectionTraceInfo | null {
+    const t = this.host.tcp.traceOf(serial);
+    if (t === null) return null;
+    const w = this.data.index;
+    const local = this.host.config.ip;
+    const base = { id: `${w}.${serial}`, worker: w, events: t.events };
+    if ('conn' in t) {
+      const c = t.conn;
+      return {
+        ...base, local: `${formatIpv4(local)}:${c.localPort}`, remote: `${formatIpv4(c.remoteIp)}:${c.remotePort}`, state: c.stateName,
+        live: true, traced: t.traced, archived: null, iss: c.snd.iss, irs: c.rcv.irs, sndWscale: c.snd.wscale, rcvWscale: c.rcv.wscale,
+      };
+    }
+    const a = t.archived;
+    const { reasons, closedMsAgo } = this.archivedSummary(a);
+    return {
+      ...base, local: `${formatIpv4(local)}:${a.localPort}`, remote: `${formatIpv4(a.remoteIp)}:${a.remotePort}`, state: a.state,
+      live: false, traced: true, archived: { reasons, closedMsAgo },
+      iss: a.iss, irs: a.irs, sndWscale: a.sndWscale, rcvWscale: a.rcvWscale,
+    };
+  }
+
+  /** GET /traces for this worker: its archived traces, newest first. */
+  private archivedTraces(): ArchivedTraceInfo[] {
+    const w = this.data.index;
+    const local = formatIpv4(this.host.config.ip);
+    return this.host.tcp.tracer.archivedConnections().map((a) => ({
+      id: `${w}.${a.serial}`, worker: w, local: `${local}:${a.localPort}`, remote: `${formatIpv4(a.remoteIp)}:${a.remotePort}`,
+      state: a.state, ...this.archivedSummary(a), events: a.events,
+    }));
+  }
+
+  /** Why an archived trace was kept (rto, reset) and how long ago its connection closed (ms). */
+  private archivedSummary(a: ArchivedConnection): { reasons: string[]; closedMsAgo: number } {
+    const reasons = [a.marks & TRACE_MARK_RTO ? 'rto' : '', a.marks & TRACE_MARK_RST ? 'reset' : ''].filter((r) => r !== '');
+    return { reasons, closedMsAgo: Math.max(0, Math.round(monoMs() - a.closedAt)) };
   }
 
   /** Resolves with the loop's end once the stop word is set. */
@@ -183,6 +228,7 @@ export class ShardWorker {
   run(): Promise<void> {
     return new Promise((resolve) => {
       this.stopped = resolve;
+      this.busySince = monoMs();
       if (this.host.config.answersArp) {
         this.host.arp.announce();
         this.flush();
@@ -200,21 +246,26 @@ export class ShardWorker {
    */
   private readonly turn = (): void => {
     if (this.stopped === null) return;
+    const start = monoMs();
+    if (this.parkedUntil !== -Infinity) this.busySince = start; // the sleep was not work
     this.parkedUntil = -Infinity;
     this.rx.clearSleeping();
-    const sliceEnd = monoMs() + SLICE_MS;
+    const sliceEnd = start + SLICE_MS;
     for (;;) {
       if (Atomics.load(this.control, CTL_STOP) !== 0) {
         this.finish();
         return;
       }
       const n = this.step();
-      if (n >= BATCH || monoMs() >= sliceEnd) {
-        setImmediate(this.turn); // busy: let timers, RPC and applications run between batches
+      const t = monoMs();
+      this.counters[C.busy_us] += (t - this.busySince) * 1000;
+      this.busySince = t;
+      if (n >= BATCH || t >= sliceEnd) {
+        // Busy: let timers, RPC and applications run between batches (counted as busy).
+        setImmediate(this.turn);
         return;
       }
       if (this.rx.spin() || !this.rx.setSleeping()) continue;
-      const t = monoMs();
       const wait = Math.max(0, Math.min(MAX_SLEEP_MS, this.nextWake() - t));
       this.parkedUntil = t + wait;
       this.counters[C.worker_wakeups]++;
@@ -222,6 +273,13 @@ export class ShardWorker {
       return;
     }
   };
+
+  /**
+   * busy_us: the time the worker is not asleep in its event loop — its own work and the
+   * loop turns it yields to between batches (applications, RPC). Work that applications
+   * do while the worker sleeps counts as idle.
+   */
+  private busySince = monoMs();
 
   /** Handles what the RX ring holds (up to BATCH frames), the due timers and the output. Returns frames handled. */
   private step(): number {
@@ -319,6 +377,7 @@ function timeWaitInfo(
   r: { localPort: number; remoteIp: number; remotePort: number; endsAt: number }, localIp: number, worker: number, now: number,
 ): ConnectionInfo {
   return {
+    id: null,
     worker,
     local: `${formatIpv4(localIp)}:${r.localPort}`,
     remote: `${formatIpv4(r.remoteIp)}:${r.remotePort}`,
@@ -334,6 +393,7 @@ function timeWaitInfo(
 function connectionInfo(c: TcpConnection, worker: number): ConnectionInfo {
   const snd = c.snd;
   return {
+    id: `${worker}.${c.serial}`,
     worker,
     local: `${formatIpv4(c.localIp)}:${c.localPort}`,
     remote: `${formatIpv4(c.remoteIp)}:${c.remotePort}`,

@@ -4,7 +4,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { FaultConfig } from '../phy/fault-spec.js';
-import type { ConnectionInfo, ThreadLatency } from './reports.js';
+import type { ArchivedTraceInfo, ConnectionInfo, ConnectionTraceInfo, ThreadLatency } from './reports.js';
 
 /** Index of the words in the shared control Int32Array: non-zero asks every thread to stop. */
 export const CTL_STOP = 0;
@@ -80,6 +80,8 @@ export interface ShardWorkerData {
   /** This worker's share of the process's TCP connection and TIME_WAIT limits. */
   maxConnections: number;
   maxTimeWait: number;
+  /** Connections this worker traces at once (TcpConfig.traceSlots). */
+  traceSlots: number;
   /** This worker's capture ring (dataplane/capture-ring.ts). */
   captureRing: SharedArrayBuffer;
   /** Fault injection on this worker's direct transmit path (--fault), or null. */
@@ -97,6 +99,10 @@ export interface ThreadRpc {
   arpEntries(): Array<[string, string, number]>;
   /** TCP connections of this worker (the I/O thread returns []). */
   connections(): ConnectionInfo[];
+  /** The trace of this worker's connection `serial`, live or archived; null when unknown (the I/O thread: always). */
+  trace(serial: number): ConnectionTraceInfo | null;
+  /** This worker's archived traces, newest first (the I/O thread returns []). */
+  archivedTraces(): ArchivedTraceInfo[];
 }
 
 /** First message a thread posts on its parent port: ready, or why it could not start. */

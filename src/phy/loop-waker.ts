@@ -1,7 +1,7 @@
 /**
  * A thread's event loop as the place where it sleeps: woken when another thread signals an
  * eventfd, or when a deadline passes, with the callback running straight from the loop's
- * epoll_wait (the addon's waker: a libuv poll handle and timer; decision 0023). Used by the
+ * epoll_wait (the addon's waker: a libuv poll handle and timer; decision 0026). Used by the
  * shard workers, which keep their event loop for applications, timers and RPC and are
  * woken by the I/O thread when frames arrive.
  */

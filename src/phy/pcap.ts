@@ -9,11 +9,13 @@
  * straight from the caller's array), so `write` allocates nothing per frame. With a size
  * limit the writer rotates like `tcpdump -C`: when the next record would take the file
  * past the limit it closes it and goes on in FILE.1, then FILE.2, … (each a complete
- * capture file with its own header; a file holds at least one record).
+ * capture file with its own header; a file holds at least one record). With a file-count
+ * bound as well, opening FILE.k deletes FILE.(k − maxFiles): at most maxFiles files exist
+ * (like tcpdump -W, but numbered on rather than overwritten in place).
  * Reader: both byte orders, microsecond (0xa1b2c3d4) and nanosecond (0xa1b23c4d)
  * magics; Ethernet link type only.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 
 /** Microsecond-resolution pcap magic number. */
 export const PCAP_MAGIC_US = 0xa1b2c3d4;
@@ -47,6 +49,8 @@ export interface PcapWriterOptions {
   snaplen?: number;
   /** Rotate when a file would grow past this many bytes (default 0: never). */
   maxFileBytes?: number;
+  /** Rotating, keep at most this many files: the oldest is deleted (default 0: keep all). */
+  maxFiles?: number;
 }
 
 /** Name of rotation file `index` of `path`: path itself for 0, then path.1, path.2, … */
@@ -58,8 +62,11 @@ export function pcapFileName(path: string, index: number): string {
 export class PcapWriter {
   readonly snaplen: number;
   readonly maxFileBytes: number;
+  readonly maxFiles: number;
   /** Files opened so far (1 + rotations), records and bytes written in all of them. */
   files = 0;
+  /** Rotated files deleted to keep maxFiles. */
+  filesDeleted = 0;
   records = 0;
   bytes = 0;
   private fd = -1;
@@ -73,6 +80,7 @@ export class PcapWriter {
   constructor(readonly path: string, opts: PcapWriterOptions = {}) {
     this.snaplen = opts.snaplen ?? PCAP_SNAPLEN;
     this.maxFileBytes = opts.maxFileBytes ?? 0;
+    this.maxFiles = opts.maxFiles ?? 0;
     this.open();
   }
 
@@ -83,6 +91,15 @@ export class PcapWriter {
 
   private open(): void {
     this.fd = openSync(pcapFileName(this.path, this.files), 'w');
+    const oldest = this.files - this.maxFiles;
+    if (this.maxFiles > 0 && oldest >= 0) {
+      try {
+        unlinkSync(pcapFileName(this.path, oldest));
+        this.filesDeleted++;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // someone moved it away already
+      }
+    }
     this.files++;
     const b = this.buf;
     putU32le(b, 0, PCAP_MAGIC_US);

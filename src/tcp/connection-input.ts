@@ -84,7 +84,7 @@ function inputSynSent(c: TcpConnection, seg: InSegment, now: number): void {
   if (f & TCP_ACK) {
     // SYN-ACK: ESTABLISHED.
     c.snd.acceptSynAck(seg.seq, seg.ack, seg.window, c.out.tsEcrMs(seg), now, c.out);
-    c.state = State.ESTABLISHED;
+    c.moveTo(State.ESTABLISHED);
     c.timers.clear(T_RTO);
     c.host.counters[C.tcp_established_total]++;
     armKeepalive(c, now);
@@ -94,7 +94,7 @@ function inputSynSent(c: TcpConnection, seg: InSegment, now: number): void {
   }
   // Simultaneous open (RFC 9293 3.5, figure 8): SYN-RECEIVED, send SYN-ACK.
   c.snd.setWindow(seg.seq, 0, seg.window, true);
-  c.state = State.SYN_RECEIVED;
+  c.moveTo(State.SYN_RECEIVED);
   c.out.sendSyn(true, now);
 }
 
@@ -110,7 +110,7 @@ function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void 
     c.state === State.SYN_RECEIVED && c.listenerPort === 0 && (f & (TCP_SYN | TCP_ACK | TCP_RST)) === (TCP_SYN | TCP_ACK) &&
     seg.seq === c.rcv.irs && seg.ack === c.snd.sndMax
   ) {
-    c.state = State.ESTABLISHED;
+    c.moveTo(State.ESTABLISHED);
     c.timers.clear(T_RTO);
     c.snd.synAcknowledged(seg.seq, seg.ack, seg.window, true);
     if (c.tsEnabled && seg.opts.hasTimestamp) c.rcv.updateTsRecent(seg.seq, seg.opts.tsVal);
@@ -161,7 +161,7 @@ function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void 
   }
   if (c.state === State.SYN_RECEIVED) {
     if (seqLt(c.snd.sndUna, seg.ack) && seqLeq(seg.ack, c.snd.sndMax)) {
-      c.state = State.ESTABLISHED;
+      c.moveTo(State.ESTABLISHED);
       c.timers.clear(T_RTO);
       c.snd.setWindow(seg.seq, seg.ack, seg.window, false);
       counters[C.tcp_established_total]++;
@@ -201,7 +201,7 @@ function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void 
   if (c.snd.finAcked()) {
     switch (c.state) {
       case State.FIN_WAIT_1:
-        c.state = State.FIN_WAIT_2;
+        c.moveTo(State.FIN_WAIT_2);
         // Linux tcp_fin_timeout: only an orphan waits for the peer's FIN with a deadline.
         if (c.orphaned) c.timers.set(T_FINWAIT2, now + c.host.config.finWait2Ms);
         break;
@@ -251,11 +251,11 @@ function receiveText(c: TcpConnection, seg: InSegment, fin: boolean, now: number
     c.peerFinNotified = true;
     switch (c.state) {
       case State.ESTABLISHED:
-        c.state = State.CLOSE_WAIT;
+        c.moveTo(State.CLOSE_WAIT);
         break;
       case State.FIN_WAIT_1:
         // Our FIN not yet acked: simultaneous close.
-        c.state = State.CLOSING;
+        c.moveTo(State.CLOSING);
         break;
       case State.FIN_WAIT_2:
         c.out.ackNow();

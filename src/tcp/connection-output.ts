@@ -23,6 +23,7 @@ import type { SenderTransmit, TcpSender } from './sender.js';
 import { seqSub } from './seq.js';
 import { State } from './tcp-state.js';
 import { T_DELACK, type TcpTimers } from './timers.js';
+import { TE_RTO, TE_SEG_OUT, TRACE_MARK_RTO } from './trace.js';
 
 /** The segments one connection sends. */
 export class ConnectionOutput implements SenderTransmit {
@@ -64,7 +65,7 @@ export class ConnectionOutput implements SenderTransmit {
     r.flags = TCP_SYN | (ack ? TCP_ACK : 0);
     r.window = this.rcv.windowField(true);
     r.dataLen = 0;
-    this.host.writer.send(this.remoteIp, r, null, 0, now);
+    if (this.host.writer.send(this.remoteIp, r, null, 0, now)) this.traceOut(r, now);
     if (ack) this.rcv.noteAckSent(r.window);
   }
 
@@ -112,6 +113,7 @@ export class ConnectionOutput implements SenderTransmit {
     r.window = window;
     r.dataLen = len;
     const ok = this.host.writer.send(this.remoteIp, r, len > 0 ? this.snd.buf : null, dataOffset, now, this.snd.mss);
+    if (ok) this.traceOut(r, now);
     if (ok && flags & TCP_ACK) {
       this.rcv.noteAckSent(window * 2 ** this.rcv.wscale);
       this.timers.clear(T_DELACK);
@@ -166,8 +168,21 @@ export class ConnectionOutput implements SenderTransmit {
     r.flags = TCP_RST | (withAck ? TCP_ACK : 0);
     r.window = 0;
     r.dataLen = 0;
-    this.host.writer.send(this.remoteIp, r, null, 0, now);
+    if (this.host.writer.send(this.remoteIp, r, null, 0, now)) this.traceOut(r, now);
     this.host.counters[C.tcp_resets_tx]++;
+  }
+
+  /** Records a segment sent in the connection's trace. */
+  private traceOut(r: TcpRepr, now: number): void {
+    if (this.c.traceSlot >= 0) this.c.trace(TE_SEG_OUT, r.flags, 0, r.seq, r.ack, r.window, r.dataLen, now);
+  }
+
+  /** SenderTransmit: records a sender event (RTO, recovery, loss probe) in the connection's trace. */
+  traceEvent(kind: number, aux: number, seq: number, ack: number, now: number): void {
+    const c = this.c;
+    if (c.traceSlot < 0) return;
+    c.trace(kind, 0, aux, seq, ack, 0, 0, now);
+    if (kind === TE_RTO) c.host.tracer.mark(c.traceSlot, TRACE_MARK_RTO);
   }
 
   /**

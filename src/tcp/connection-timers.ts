@@ -24,11 +24,14 @@ import { C } from '../base/counters.js';
 import type { TcpConnection } from './connection.js';
 import { State } from './tcp-state.js';
 import { T_DELACK, T_FINWAIT2, T_KEEPALIVE, T_PERSIST, T_RTO } from './timers.js';
+import { TE_RTO, TE_TIMER } from './trace.js';
 
 /** Runs the connection's timers due at `now`, then sends what they made due. */
 export function runDueTimers(c: TcpConnection, now: number): void {
   let t: number;
   while ((t = c.timers.takeDue(now)) >= 0) {
+    // The retransmission timer is traced as what it did (RTO, loss probe: the sender).
+    if (t !== T_RTO && c.traceSlot >= 0) c.trace(TE_TIMER, 0, t, c.snd.sndUna, c.rcv.rcvNxt, 0, 0, now);
     switch (t) {
       case T_RTO:
         retransmissionTimeout(c, now);
@@ -81,6 +84,7 @@ function retransmissionTimeout(c: TcpConnection, now: number): void {
       return;
     }
     c.host.counters[C.tcp_retransmits]++;
+    c.out.traceEvent(TE_RTO, c.snd.retries, c.snd.iss, c.snd.sndMax, now);
     c.out.sendSyn(c.state === State.SYN_RECEIVED, now);
     c.timers.set(T_RTO, now + c.snd.rtt.rto);
     return;
@@ -127,7 +131,7 @@ function keepaliveTimeout(c: TcpConnection, now: number): void {
  */
 export function enterTimeWait(c: TcpConnection, now: number): void {
   uncountOrphan(c);
-  c.state = State.TIME_WAIT;
+  c.moveTo(State.TIME_WAIT);
   c.timers.clearAll();
   c.notifyClosed(undefined);
   c.snd.buf.dispose(); // our FIN is ACKed: nothing left to send

@@ -10,6 +10,9 @@
  * - ./connection-timers.ts: timers, keepalive, orphans, TIME_WAIT;
  * - ./sender.ts and ./receiver.ts: the two halves of the sequence space.
  *
+ * What happens to it (segments in and out, state changes, timers, RTOs, recovery) is
+ * recorded in its ring of the layer's trace (./trace.ts) when it has one: trace(), moveTo().
+ *
  * Here: RFC 9293 3.5 (opening: active, passive; simultaneous open goes through
  * ./connection-input.ts), RFC 4987 3.6 (a connection made from a SYN cookie starts in
  * ESTABLISHED), RFC 9293 3.6 (closing: half-close with shutdownWrite, close(), abort with
@@ -19,6 +22,7 @@
  * 2 h by default).
  */
 import { C, type Counters } from '../base/counters.js';
+import { TCP_RST } from '../wire/tcp.js';
 import { armKeepalive, becomeOrphan, runDueTimers, uncountOrphan } from './connection-timers.js';
 import type { TcpConnectionEvents, TcpConnectionHandle, TcpErrorCode } from './connection-handle.js';
 import { segmentArrives, takeSynOptions } from './connection-input.js';
@@ -32,6 +36,7 @@ import { seqSub } from './seq.js';
 import { State, STATE_NAMES } from './tcp-state.js';
 import { T_KEEPALIVE, T_RTO, TcpTimers } from './timers.js';
 import { windowScaleFor, type TcpConfig } from './tcp-config.js';
+import { TE_SEG_IN, TE_STATE, TRACE_FROM_LISTEN, TRACE_MARK_RST, type ConnectionTracer } from './trace.js';
 
 export { State, STATE_NAMES } from './tcp-state.js';
 
@@ -63,6 +68,10 @@ export interface ConnectionHost {
    * (challengeAckLimit); false when it is spent.
    */
   challengeAckAllowed(now: number): boolean;
+  /** The layer's connection traces (./trace.ts). */
+  readonly tracer: ConnectionTracer;
+  /** A serial number for a new connection (unique in the layer; /connections shows it in the id). */
+  newSerial(): number;
   /** The current time (ms), for calls from the application (they carry none). */
   clock(): number;
   /** The application changed something (data queued, window opened, close): flush soon. */
@@ -108,6 +117,10 @@ export class TcpConnection implements TcpConnectionHandle {
   lastNow = 0;
   /** Created at (ms), for /connections. */
   readonly createdAt: number;
+  /** Unique in the layer: the id /connections and the trace show (`<worker>.<serial>`). */
+  readonly serial: number;
+  /** Its ring in the layer's tracer (./trace.ts), or -1: not traced (none was free, or it closed). */
+  traceSlot: number;
   /** Set when the socket layer was told about the end (onClose called). */
   private closedNotified = false;
   /** close() was called: the application is gone (see ./connection-timers.ts). */
@@ -127,6 +140,29 @@ export class TcpConnection implements TcpConnectionHandle {
     this.rcv = new TcpReceiver(cfg.recvBuffer, cfg.maxOooSegments, wscale, () => this.snd.mss);
     this.out = new ConnectionOutput(this, host);
     this.createdAt = now;
+    this.serial = host.newSerial();
+    this.traceSlot = host.tracer.acquire(this.serial);
+  }
+
+  /**
+   * Records an event in the connection's trace (./trace.ts), with the current cwnd; nothing
+   * when it is not traced.
+   */
+  trace(kind: number, flags: number, aux: number, seq: number, ack: number, win: number, len: number, now: number): void {
+    const r = this.traceSlot;
+    if (r < 0) return;
+    this.host.tracer.record(r, kind, flags, aux, now, seq, ack, win, len, this.snd.cc.cwnd);
+    if (flags & TCP_RST) this.host.tracer.mark(r, TRACE_MARK_RST);
+  }
+
+  /** Moves to state `to` (traced, at the time of the latest event). */
+  moveTo(to: State): void {
+    const from = this.state;
+    this.state = to;
+    if (this.traceSlot >= 0) {
+      const f = from === State.CLOSED && this.listenerPort !== 0 ? TRACE_FROM_LISTEN : from;
+      this.trace(TE_STATE, 0, f | (to << 4), this.snd.sndNxt, this.rcv.rcvNxt, 0, 0, this.lastNow);
+    }
   }
 
   /** RFC 9293 state name. */
@@ -148,7 +184,7 @@ export class TcpConnection implements TcpConnectionHandle {
     this.lastNow = now;
     this.snd.start(iss);
     this.snd.setMss(this.host.ourMss);
-    this.state = State.SYN_SENT;
+    this.moveTo(State.SYN_SENT);
     this.out.sendSyn(false, now);
     this.timers.set(T_RTO, now + this.snd.rtt.rto);
   }
@@ -156,11 +192,12 @@ export class TcpConnection implements TcpConnectionHandle {
   /** Passive open: a SYN arrived at a listener (seg); answer with SYN-ACK in SYN_RECEIVED. */
   accept(seg: InSegment, iss: number, now: number): void {
     this.lastNow = now;
+    this.traceIn(seg, now);
     this.rcv.synchronize(seg.seq);
     takeSynOptions(this, seg);
     this.snd.start(iss);
     this.snd.setWindow(seg.seq, iss, seg.window, true);
-    this.state = State.SYN_RECEIVED;
+    this.moveTo(State.SYN_RECEIVED);
     if (this.tsEnabled) this.rcv.updateTsRecent(seg.seq, seg.opts.tsVal);
     this.out.sendSyn(true, now);
     this.timers.set(T_RTO, now + this.snd.rtt.rto);
@@ -171,6 +208,8 @@ export class TcpConnection implements TcpConnectionHandle {
    * The segment is the handshake's final ACK.
    */
   acceptFromCookie(seg: InSegment, iss: number, mss: number, wscale: number, sackOk: boolean, now: number): void {
+    this.lastNow = now;
+    this.traceIn(seg, now);
     this.rcv.synchronize(seqSub(seg.seq, 1) >>> 0);
     this.snd.start(iss);
     this.tsEnabled = seg.opts.hasTimestamp && this.host.config.timestamps;
@@ -180,7 +219,7 @@ export class TcpConnection implements TcpConnectionHandle {
     if (!scaling) this.rcv.noWindowScaling();
     this.snd.synAcknowledged(seg.seq, seg.ack, seg.window, false);
     this.rcv.assumeWindowAdvertised();
-    this.state = State.ESTABLISHED;
+    this.moveTo(State.ESTABLISHED);
     this.host.counters[C.tcp_established_total]++;
     armKeepalive(this, now);
   }
@@ -191,8 +230,14 @@ export class TcpConnection implements TcpConnectionHandle {
   input(seg: InSegment, now: number): void {
     this.lastNow = now;
     this.host.counters[C.tcp_segments_rx]++;
+    this.traceIn(seg, now);
     segmentArrives(this, seg, now);
     this.flush(now);
+  }
+
+  /** Records an arriving segment in the trace. */
+  private traceIn(seg: InSegment, now: number): void {
+    if (this.traceSlot >= 0) this.trace(TE_SEG_IN, seg.flags, 0, seg.seq, seg.ack, seg.window, seg.dataLen, now);
   }
 
   /** Runs the timers due at `now`. */
@@ -210,7 +255,7 @@ export class TcpConnection implements TcpConnectionHandle {
   terminate(err: TcpErrorCode | undefined, _byRst = false): void {
     if (this.state === State.CLOSED) return;
     uncountOrphan(this);
-    this.state = State.CLOSED;
+    this.moveTo(State.CLOSED);
     this.timers.clearAll();
     this.notifyClosed(err);
     this.snd.buf.dispose();
@@ -244,22 +289,23 @@ export class TcpConnection implements TcpConnectionHandle {
 
   shutdownWrite(): void {
     if (this.snd.finQueued) return;
+    this.lastNow = this.host.clock();
     this.host.markDirty(this);
     switch (this.state) {
       case State.ESTABLISHED:
         this.snd.queueFin();
-        this.state = State.FIN_WAIT_1;
+        this.moveTo(State.FIN_WAIT_1);
         break;
       case State.CLOSE_WAIT:
         this.snd.queueFin();
-        this.state = State.LAST_ACK;
+        this.moveTo(State.LAST_ACK);
         break;
       case State.SYN_SENT:
         this.terminate(undefined);
         break;
       case State.SYN_RECEIVED:
         this.snd.queueFin();
-        this.state = State.FIN_WAIT_1;
+        this.moveTo(State.FIN_WAIT_1);
         break;
       default:
         break;
@@ -285,6 +331,7 @@ export class TcpConnection implements TcpConnectionHandle {
   abort(): void {
     const st = this.state;
     if (st === State.CLOSED || st === State.TIME_WAIT) return;
+    this.lastNow = this.host.clock();
     if (st !== State.SYN_SENT) this.out.sendRst(this.snd.sndNxt, this.rcv.rcvNxt, true, this.lastNow);
     this.closedNotified = true; // the socket initiated it
     this.terminate(undefined);

@@ -31,6 +31,7 @@ import { SackScoreboard } from './sack-scoreboard.js';
 import { SendBuffer } from './send-buffer.js';
 import { seqAdd, seqGeq, seqGt, seqLeq, seqLt, seqMax, seqSub } from './seq.js';
 import { T_PERSIST, T_RTO, type TcpTimers } from './timers.js';
+import { TE_RECOVERY_ENTER, TE_RECOVERY_EXIT, TE_RTO, TE_TLP } from './trace.js';
 
 export { PTO_MIN_MS, WC_DEL_ACK_MS } from './recovery/tail-loss-probe.js';
 
@@ -42,6 +43,8 @@ export interface SenderTransmit {
   transmitProbe(now: number): void;
   /** Largest payload of one segment now: a TSO super-segment when the device segments, else the MSS. */
   maxPayload(now: number): number;
+  /** Records a sender event in the connection's trace (../trace.ts TE_*: RTO, recovery entry and exit, loss probe). */
+  traceEvent(kind: number, aux: number, seq: number, ack: number, now: number): void;
 }
 
 /** Outcome of ACK processing. */
@@ -345,6 +348,7 @@ export class TcpSender implements RecoverySender {
           this.#dupAcks = 0;
           this.recovery.onExitRecovery();
           this.#cc.onRecoveryEnd(now);
+          out.traceEvent(TE_RECOVERY_EXIT, 0, ack, this.recoverPoint, now);
         } else {
           // Partial ACK (RFC 6582 3.2 step 5): the next hole is lost too.
           this.counters[C.tcp_partial_acks]++;
@@ -411,6 +415,7 @@ export class TcpSender implements RecoverySender {
     this.recoverPoint = this.#sndMax;
     this.#cc.onCongestionEvent(now, this.flight());
     this.counters[C.tcp_fast_retransmits]++;
+    out.traceEvent(TE_RECOVERY_ENTER, this.#dupAcks, this.#sndUna, this.recoverPoint, now);
     this.#highRxt = this.#sndUna;
     this.retransmitAt(this.#sndUna, now, out);
   }
@@ -571,6 +576,7 @@ export class TcpSender implements RecoverySender {
     if (this.#sndUna === this.#sndMax) return true;
     if (this.tlp.armed) {
       // RFC 8985 7.3: the slot held a probe timeout; the real RTO follows the probe.
+      out.traceEvent(TE_TLP, 0, this.#sndUna, this.#sndMax, now);
       this.tlp.send(now, out);
       this.timers.set(T_RTO, now + this.rtt.rto);
       return true;
@@ -580,6 +586,7 @@ export class TcpSender implements RecoverySender {
     if (this.#retries > maxRetries) return false;
     this.#cc.onRetransmitTimeout(now, this.flight());
     this.rtt.backoff();
+    out.traceEvent(TE_RTO, this.#retries, this.#sndUna, this.#sndMax, now);
     this.#inRecovery = false;
     this.#dupAcks = 0;
     this.recovery.onRetransmitTimeout();

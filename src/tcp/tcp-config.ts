@@ -74,6 +74,14 @@ export interface TcpConfig {
    * probe after ~2·SRTT instead of waiting for the RTO (needs SACK).
    */
   tailLossProbe: boolean;
+  /**
+   * Connections traced at once per shard (./trace.ts: one ring of the last 64 events each,
+   * 2 KiB, allocated 64 rings at a time as needed); beyond it a new connection is not
+   * traced (counted: tcp_trace_untraced). 0: no trace.
+   */
+  traceSlots: number;
+  /** Traces of closed connections kept per shard (those that had an RTO or a reset; the oldest goes). */
+  traceArchive: number;
 }
 
 /** Defaults: Linux-like behaviour at modest memory. */
@@ -100,6 +108,8 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   timestamps: true,
   sack: true,
   tailLossProbe: true,
+  traceSlots: 1024,
+  traceArchive: 32,
 };
 
 /** Window scale shift we offer so that `recvBuffer` fits in the 16-bit window field. */

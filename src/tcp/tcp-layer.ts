@@ -21,7 +21,7 @@ import type { LinkCapabilities } from '../base/link.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcpChecksumValid } from '../wire/tcp.js';
 import { DeadlineHeap } from '../util/deadline-heap.js';
 import type { TcpConnectionHandle, TcpEndpointApi } from './connection-handle.js';
-import { State, TcpConnection, type ConnectionHost } from './connection.js';
+import { State, STATE_NAMES, TcpConnection, type ConnectionHost } from './connection.js';
 import { IsnGenerator } from './isn.js';
 import { InSegment } from './segment.js';
 import { SegmentWriter } from './segment-writer.js';
@@ -30,6 +30,7 @@ import { NO_RECORD, TimeWaitTable } from './time-wait.js';
 import { seqAdd, seqSub } from './seq.js';
 import { SynCookies, cookieTsSackOk, cookieTsWscale, decodeCookieTs, encodeCookieTs } from './syn-cookie.js';
 import { DEFAULT_TCP_CONFIG, windowScaleFor, type TcpConfig } from './tcp-config.js';
+import { ConnectionTracer, type ArchivedConnection, type TraceEvent } from './trace.js';
 
 /** A listening port. */
 interface Listener {
@@ -69,6 +70,9 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
   /** TIME_WAIT records (the connections themselves are gone from `conns`). */
   private readonly timeWait: TimeWaitTable;
   private orphanCount = 0;
+  /** Connection traces (./trace.ts) and the serial of the next connection. */
+  readonly tracer: ConnectionTracer;
+  private serials = 0;
   /** RFC 5961 7: start (ms) of the current one-second challenge-ACK window, and what is left of its budget. */
   private challengeWindowStart = -Infinity;
   private challengeAcksLeft = 0;
@@ -91,6 +95,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
     this.ourMss = mtu - 40;
     this.writer = new SegmentWriter(ip, counters, localIp, device);
     this.timeWait = new TimeWaitTable(this.config.maxTimeWait);
+    this.tracer = new ConnectionTracer(this.config.traceSlots, this.config.traceArchive, counters);
     this.isnGen = new IsnGenerator(secret);
     this.cookies = new SynCookies(secret);
     this.nextEphemeral = EPHEMERAL_FIRST + ((shardIndex * 7919) % (EPHEMERAL_LAST - EPHEMERAL_FIRST));
@@ -113,7 +118,24 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
     l.onAccept(c);
   }
 
+  newSerial(): number {
+    return ++this.serials;
+  }
+
+  /** The connection gives its trace ring back (to the archive too when it had an RTO or a reset). */
+  private releaseTrace(c: TcpConnection, now: number): void {
+    const r = c.traceSlot;
+    if (r < 0) return;
+    c.traceSlot = -1;
+    const info = this.tracer.marksOf(r) === 0 ? null : {
+      localPort: c.localPort, remoteIp: c.remoteIp, remotePort: c.remotePort, iss: c.snd.iss, irs: c.rcv.irs,
+      rcvWscale: c.rcv.wscale, sndWscale: c.snd.wscale, state: STATE_NAMES[c.state], closedAt: now,
+    };
+    this.tracer.release(r, info);
+  }
+
   onClosed(c: TcpConnection): void {
+    this.releaseTrace(c, c.lastNow);
     const m = this.conns.get(c.localPort);
     const key = c.remoteIp * 65536 + c.remotePort;
     if (m?.get(key) === c) {
@@ -147,6 +169,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
     if (tw.evicted > 0) this.counters[C.drop_tcp_time_wait_limit]++;
     c.timeWaitSlot = slot;
     c.timeWaitGeneration = tw.generationOf(slot);
+    this.releaseTrace(c, now);
     // The record answers for the 4-tuple from now on: the connection leaves the tables (it
     // still sends the ACK this segment owes, then nothing refers to it).
     this.detach(c);
@@ -540,6 +563,19 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
   /** Every connection (for /connections and tests); TIME_WAIT ones are in timeWaitRecords(). */
   *connections(): IterableIterator<TcpConnection> {
     for (const m of this.conns.values()) yield* m.values();
+  }
+
+  /**
+   * The trace of connection `serial`: a live connection's ring (its events empty when it is
+   * not traced), else its archived trace; null when neither is known.
+   */
+  traceOf(serial: number): { conn: TcpConnection; events: TraceEvent[]; traced: boolean } | { archived: ArchivedConnection; events: TraceEvent[] } | null {
+    for (const c of this.connections()) {
+      if (c.serial !== serial) continue;
+      return { conn: c, events: c.traceSlot >= 0 ? this.tracer.events(c.traceSlot) : [], traced: c.traceSlot >= 0 };
+    }
+    const a = this.tracer.archivedTrace(serial);
+    return a === null ? null : { archived: a.info, events: a.events };
   }
 
   /** The TIME_WAIT records, oldest first: 4-tuple and when each ends (ms). */

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlRequest } from '../../src/control/control-client.js';
-import type { ConnectionInfo } from '../../src/control/types.js';
+import type { ArchivedTraceInfo, ConnectionInfo } from '../../src/control/types.js';
 import { patternSha256 } from '../helpers/http-pattern.js';
 import { inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
 import { startStackd, stopIfStarted, type StackdHandle } from '../helpers/stackd-process.js';
@@ -159,7 +159,7 @@ describe.skipIf(requireNetOrSkip())('capture, fault injection and stackctl on a 
       expect(echoes.map((r) => [r['frame.len'], r['frame.cap_len']])).toEqual(Array(4).fill(['542', '96']));
     });
 
-    it('conns shows a live connection with its state, worker and windows; --port filters', async () => {
+    it('conns shows a live connection with its id, state, worker and windows; --port filters; trace ID shows its handshake', async () => {
       // A connection that stays open: nc sends nothing for a while to the discard service.
       const nc = spawn('ip', ['netns', 'exec', C1, 'bash', '-c', `sleep 10 | nc ${STACK} 9`], { stdio: 'ignore' });
       try {
@@ -170,12 +170,53 @@ describe.skipIf(requireNetOrSkip())('capture, fault injection and stackctl on a 
         const t = stackctl(stackd.control, 'conns', '--port', '9');
         expect(t.status).toBe(0);
         const lines = t.stdout.trimEnd().split('\n');
-        expect(lines[0]).toMatch(/^state +local +peer +worker +recv-q +send-q +rtt\/rttvar ms +rto +cwnd +ssthresh +snd_wnd +rcv_wnd +mss +retrans +options$/);
-        expect(lines.slice(1).some((l) => new RegExp(`^ESTABLISHED +${STACK}:9 +${CLIENT}:\\d+ +[01] +0 +0 `).test(l))).toBe(true);
+        expect(lines[0]).toMatch(/^id +state +local +peer +worker +recv-q +send-q +rtt\/rttvar ms +rto +cwnd +ssthresh +snd_wnd +rcv_wnd +mss +retrans +options$/);
+        const row = lines.slice(1).map((l) => new RegExp(`^([01]\\.\\d+) +ESTABLISHED +${STACK}:9 +(${CLIENT}:\\d+) +[01] +0 +0 `).exec(l)).find((m) => m !== null);
+        expect(row).toBeDefined();
         expect(stackctl(stackd.control, 'conns', '--port', '7').stdout).toBe('no TCP connections\n');
+        // Its trace, by the id conns showed: the handshake as this end saw it.
+        const [, id, peer] = row ?? [];
+        const tr = stackctl(stackd.control, 'trace', id);
+        expect(tr.status).toBe(0);
+        const out = tr.stdout.split('\n');
+        expect(out[0]).toBe(`connection ${id}: ${STACK}:9 ↔ ${peer} on worker ${id.split('.')[0]}, ESTABLISHED (live)`);
+        const events = out.slice(4).map((l) => l.trim().replace(/^\d+\.\d{3} +/, '').replace(/ +/g, ' '));
+        expect(events.slice(0, 5).map((e) => e.replace(/^(in|out) (\S+) .*/, '$1 $2').replace(/^\d+ /, ''))).toEqual([
+          'in S', 'state LISTEN → SYN_RECEIVED', 'out S.', 'in .', 'state SYN_RECEIVED → ESTABLISHED',
+        ]);
+        expect(events[0]).toMatch(/^in S 0 - 0 \d+ \d+$/); // seq 0 (relative to the peer's ISN), no ACK, no data
+        expect(events[2]).toMatch(/^out S\. 0 1 0 \d+ \d+$/);
+        const missing = stackctl(stackd.control, 'trace', '0.999999');
+        expect([missing.status, missing.stdout]).toEqual([1, '']);
+        expect(missing.stderr).toMatch(/^stackctl: \/connections\/0\.999999\/trace: no connection 0\.999999 \(closed, and its trace not archived/);
       } finally {
         nc.kill('SIGKILL');
       }
+    });
+
+    it('a connection the client resets is archived: stackctl trace lists it, and trace ID shows the RST', async () => {
+      // A Node client in the client namespace opens a connection to discard and resets it
+      // (resetAndDestroy: <RST>, no FIN), printing its local port.
+      const script = `const s = require('net').connect(9, '${STACK}', () => { console.log(s.localPort); setTimeout(() => s.resetAndDestroy(), 200); });`;
+      const r = inNs(C1, process.execPath, ['-e', script], { timeoutMs: 10_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const peer = `${CLIENT}:${r.stdout.trim()}`;
+      let id = '';
+      await until('the reset connection in the archive', 10_000, async () => {
+        const list = JSON.parse((await controlRequest(stackd.control, '/traces')).body) as ArchivedTraceInfo[];
+        id = list.find((a) => a.remote === peer)?.id ?? '';
+        return id !== '';
+      });
+      const listed = stackctl(stackd.control, 'trace');
+      expect(listed.status).toBe(0);
+      expect(listed.stdout.split('\n').some((l) => new RegExp(`^${id.replace('.', '\\.')} +CLOSED +${STACK}:9 +${peer} +reset +`).test(l))).toBe(true);
+      const tr = stackctl(stackd.control, 'trace', id);
+      expect(tr.status).toBe(0);
+      const out = tr.stdout.split('\n');
+      expect(out[0]).toMatch(new RegExp(`^connection ${id.replace('.', '\\.')}: ${STACK}:9 ↔ ${peer} on worker \\d, CLOSED \\(closed [\\d.]+ s ago, archived \\(reset\\)\\)$`));
+      const rows = out.slice(4).filter((l) => l !== '').map((l) => l.trim().replace(/^\d+\.\d{3} +/, '').replace(/ +/g, ' '));
+      expect(rows.at(-2)).toMatch(/^in R\.? /); // the client's reset (Linux sends RST with ACK)
+      expect(rows.at(-1)).toMatch(/^\d+ state ESTABLISHED → CLOSED$/);
     });
   });
 

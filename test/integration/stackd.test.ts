@@ -183,6 +183,12 @@ print("sent")
     // Every data-plane thread reports its V8 heap; the process its RSS, which holds them all.
     for (const t of st.threads) expect(t.counters.heap_total_bytes).toBeGreaterThan(1 << 20);
     expect(st.rssBytes).toBeGreaterThan(st.totals.heap_total_bytes);
+    // busy_us (stackctl top's busy %): every thread worked, and an all but idle stack spent
+    // most of its life parked, which is not counted.
+    for (const t of st.threads) {
+      expect(t.counters.busy_us, t.thread).toBeGreaterThan(0);
+      expect(t.counters.busy_us, t.thread).toBeLessThan(0.5 * st.uptimeSeconds * 1e6);
+    }
     const { controlRequest } = await import('../../src/control/control-client.js');
     const m = await controlRequest(stackd.control, '/metrics');
     expect(m.status).toBe(200);

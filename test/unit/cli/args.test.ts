@@ -32,7 +32,7 @@ describe('parseStackdArgs defaults', () => {
       workers: 4, tap: 'tap0', ip: parseIpv4('10.10.0.4'), prefixLength: 24, gateway: 0,
       mac: defaultMac('tap0', parseIpv4('10.10.0.4')), mtu: 1500, control: '/run/stackd/tap0.sock',
       logLevel: 'info', services: ['echo', 'discard', 'chargen', 'http', 'udp-echo'], apps: [],
-      congestionControl: 'newreno', maxConnections: 262_144, maxTimeWait: 131_072, vnetHdr: true, pcap: null, fault: null,
+      congestionControl: 'newreno', maxConnections: 262_144, maxTimeWait: 131_072, traceSlots: 1024, vnetHdr: true, pcap: null, fault: null,
       appPool: { threads: 1, maxQueue: 256 }, help: false, version: false,
     });
     expect(o.services).toEqual([...KNOWN_SERVICES]);
@@ -97,6 +97,8 @@ describe('parseStackdArgs: every flag', () => {
 
   it('--max-connections and --max-time-wait: whole numbers in range (0 TIME_WAIT records allowed)', () => {
     expect(parseStackdArgs(['--max-connections', '100000', '--max-time-wait', '0'])).toMatchObject({ maxConnections: 100_000, maxTimeWait: 0 });
+    expect(parseStackdArgs(['--trace-slots', '0']).traceSlots).toBe(0);
+    expect(() => parseStackdArgs(['--trace-slots', '-1'])).toThrow(/^--trace-slots: /);
     expect(() => parseStackdArgs(['--max-connections', '8'])).toThrow(/--max-connections/);
     expect(() => parseStackdArgs(['--max-time-wait', '-1'])).toThrow(/--max-time-wait/);
   });
@@ -123,6 +125,9 @@ describe('parseStackdArgs: every flag', () => {
     expect(parseStackdArgs(['--pcap', 'cap.pcap']).pcap).toEqual({ file: resolve('cap.pcap'), snaplen: 262144, maxMb: null });
     expect(parseStackdArgs(['--pcap', '/tmp/c.pcap', '--pcap-snaplen', '64', '--pcap-max-mb', '10']).pcap).toEqual({
       file: '/tmp/c.pcap', snaplen: 64, maxMb: 10,
+    });
+    expect(parseStackdArgs(['--pcap', '/tmp/c.pcap', '--pcap-max-mb', '10', '--pcap-max-files', '3']).pcap).toEqual({
+      file: '/tmp/c.pcap', snaplen: 262144, maxMb: 10, maxFiles: 3,
     });
   });
 
@@ -179,6 +184,9 @@ describe('parseStackdArgs: a bad value is one line naming the flag', () => {
     [['--pcap', ''], '--pcap: needs a file name'],
     [['--pcap', 'x', '--pcap-snaplen', '63'], '--pcap-snaplen: 63 is out of range (64..262144)'],
     [['--pcap', 'x', '--pcap-max-mb', '0'], '--pcap-max-mb: 0 is out of range (1..1000000)'],
+    [['--pcap', 'x', '--pcap-max-files', '3'], '--pcap-max-files: only with --pcap-max-mb (files rotate by size)'],
+    [['--pcap', 'x', '--pcap-max-mb', '1', '--pcap-max-files', '0'], '--pcap-max-files: 0 is out of range (1..100000)'],
+    [['--pcap-max-files', '3'], '--pcap-max-files: only with --pcap FILE (at run time: stackctl pcap start)'],
     [['--fault', 'drop=5'], "--fault: 'drop': expected a percentage like 5% or 0.5%, got '5'"],
     [['--fault', 'loss=1%'], "--fault: 'loss': unknown key (keys: drop, corrupt, duplicate, reorder, delay, rate, seed, with rx. or tx. for one direction)"],
     [['--bogus'], '--bogus: unknown option (stackd --help lists them)'],

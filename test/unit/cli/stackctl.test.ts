@@ -11,25 +11,29 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COUNTER_NAMES } from '../../../src/base/counters.js';
 import { STACKCTL_HELP, STACKCTL_OPTIONS, parseStackctlArgs, runStackctl, type StackctlIo } from '../../../src/cli/stackctl-run.js';
-import { formatCapture, formatConnections, formatHealth, formatStats, rates, watchRow } from '../../../src/cli/stackctl-format.js';
+import { formatArchivedTraces, formatCapture, formatConnections, formatHealth, formatStats, formatTop, formatTrace, rates, watchRow } from '../../../src/cli/stackctl-format.js';
 import { startControlServer, type ControlServer } from '../../../src/control/control-server.js';
-import type { CaptureStatus, ConnectionInfo, ControlSource, StatsSnapshot } from '../../../src/control/types.js';
+import type { ArchivedTraceInfo, CaptureStatus, ConnectionInfo, ConnectionTraceInfo, ControlSource, StatsSnapshot, TraceEvent } from '../../../src/control/types.js';
 import { byClass, parseXml } from '../../helpers/xml-tree.js';
 
 function counters(set: Record<string, number>): Record<string, number> {
   return { ...Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0])), ...set };
 }
 
-const CAPTURE_OFF: CaptureStatus = { active: false, file: null, snaplen: null, maxMb: null, files: 0, records: 0, bytes: 0, error: null };
+const CAPTURE_OFF: CaptureStatus = { active: false, file: null, snaplen: null, maxMb: null, maxFiles: null, files: 0, records: 0, bytes: 0, error: null };
 
 /** A snapshot whose counters are `scale` times a base (for rates between two of them). */
 function snapshot(scale: number): StatsSnapshot {
   const mb = 2 ** 20;
   const io = counters({
     tap_rx_frames: 1000 * scale, tap_tx_frames: 400 * scale, tap_rx_bytes: 1_500_000 * scale, tap_tx_bytes: 250_000 * scale, drop_rx_ring_full: 2 * scale,
-    heap_total_bytes: 8 * mb, heap_used_bytes: 5 * mb, heap_external_bytes: mb,
+    heap_total_bytes: 8 * mb, heap_used_bytes: 5 * mb, heap_external_bytes: mb, busy_us: 100_000 * scale,
   });
-  const w0 = counters({ heap_total_bytes: 20 * mb, heap_used_bytes: 12.5 * mb, heap_external_bytes: 3 * mb, rx_frames: 600 * scale, tx_frames: 900 * scale, tap_tx_frames: 500 * scale, tap_tx_bytes: 500_000 * scale, tcp_connections: 3, tcp_passive_opens: 10 * scale, drop_tcp_checksum: 1 * scale, fault_rx_dropped: 5 * scale });
+  const w0 = counters({
+    heap_total_bytes: 20 * mb, heap_used_bytes: 12.5 * mb, heap_external_bytes: 3 * mb, rx_frames: 600 * scale, tx_frames: 900 * scale,
+    tap_tx_frames: 500 * scale, tap_tx_bytes: 500_000 * scale, tcp_connections: 3, tcp_passive_opens: 10 * scale, drop_tcp_checksum: 1 * scale,
+    fault_rx_dropped: 5 * scale, busy_us: 1_000_000 * scale,
+  });
   const w1 = counters({ rx_frames: 400 * scale, tx_frames: 100 * scale, tcp_connections: 1, tcp_active_opens: 2 * scale, tcp_retransmits: 4 * scale });
   const totals: Record<string, number> = {};
   for (const n of COUNTER_NAMES) totals[n] = io[n] + w0[n] + w1[n];
@@ -44,23 +48,99 @@ function snapshot(scale: number): StatsSnapshot {
 }
 
 const CONN: ConnectionInfo = {
-  worker: 1, local: '10.10.0.4:80', remote: '10.10.0.3:40000', state: 'ESTABLISHED', bytesIn: 73, bytesOut: 1442,
+  id: '1.7', worker: 1, local: '10.10.0.4:80', remote: '10.10.0.3:40000', state: 'ESTABLISHED', bytesIn: 73, bytesOut: 1442,
   srttMs: 0.512, rttvarMs: 0.25, rtoMs: 201, cwnd: 14480, ssthresh: null, sndWnd: 64512, rcvWnd: 1048576, sendQueued: 10, recvUnread: 3,
   mss: 1448, options: { timestamps: true, sack: true, sndWscale: 10, rcvWscale: 5 }, retransmitting: true, rtoBackoffs: 2,
   inRecovery: true, dupAcks: 0,
 };
 const CONN2: ConnectionInfo = {
-  ...CONN, worker: 0, local: '10.10.0.4:7', remote: '10.10.0.3:40001', state: 'TIME_WAIT', srttMs: 12, rttvarMs: 6, ssthresh: 28960,
+  ...CONN, id: null, worker: 0, local: '10.10.0.4:7', remote: '10.10.0.3:40001', state: 'TIME_WAIT', srttMs: 12, rttvarMs: 6, ssthresh: 28960,
   sendQueued: 0, recvUnread: 0, options: { timestamps: false, sack: false, sndWscale: 0, rcvWscale: 0 }, rtoBackoffs: 0, inRecovery: false,
 };
 
+/** A trace across the ISN wrap (ours 2^32 − 296): handshake, data, an RTO, a recovery, a loss probe, a timer. */
+const ISS = 4294967000;
+const IRS = 1000;
+const ev = (t: number, kind: TraceEvent['kind'], flags: number, seq: number, ack: number, win: number, len: number, cwnd: number, more: Partial<TraceEvent> = {}): TraceEvent =>
+  ({ t, kind, flags, seq, ack, win, len, cwnd, ...more });
+const TRACE: ConnectionTraceInfo = {
+  id: '1.7', worker: 1, local: '10.10.0.4:80', remote: '10.10.0.3:40000', state: 'ESTABLISHED', live: true, traced: true, archived: null,
+  iss: ISS, irs: IRS, sndWscale: 7, rcvWscale: 5,
+  events: [
+    ev(5000.5, 'in', 0x02, IRS, 0, 64240, 0, 14600),
+    ev(5000.5, 'state', 0, 0, 0, 0, 0, 14600, { from: 'LISTEN', to: 'SYN_RECEIVED' }),
+    ev(5000.6, 'out', 0x12, ISS, IRS + 1, 65535, 0, 14600),
+    ev(5001.1, 'in', 0x10, IRS + 1, ISS + 1, 502, 0, 14600),
+    ev(5001.1, 'state', 0, 0, 0, 0, 0, 14480, { from: 'SYN_RECEIVED', to: 'ESTABLISHED' }),
+    ev(5002, 'out', 0x18, ISS + 1, IRS + 1, 1024, 1448, 14480),
+    ev(5210, 'rto', 0, ISS + 1, ISS + 1449, 0, 0, 1448, { backoff: 1 }),
+    ev(5210, 'out', 0x18, ISS + 1, IRS + 1, 1024, 1448, 1448),
+    ev(5300, 'recovery-enter', 0, (ISS + 1449) >>> 0, (ISS + 5793) >>> 0, 0, 0, 2896),
+    ev(5310, 'recovery-exit', 0, (ISS + 5793) >>> 0, (ISS + 5793) >>> 0, 0, 0, 2896),
+    ev(5320, 'tlp', 0, (ISS + 5793) >>> 0, (ISS + 5893) >>> 0, 0, 0, 2896),
+    ev(5360, 'timer', 0, 0, 0, 0, 0, 2896, { timer: 'delack' }),
+    ev(5400, 'in', 0x14, IRS + 1, (ISS + 5893) >>> 0, 0, 0, 2896),
+  ],
+};
+
+const ARCHIVED: ArchivedTraceInfo[] = [
+  { id: '0.12', worker: 0, local: '10.10.0.4:80', remote: '10.10.0.3:40002', state: 'CLOSED', reasons: ['reset'], closedMsAgo: 1500, events: 9 },
+  { id: '1.7', worker: 1, local: '10.10.0.4:80', remote: '10.10.0.3:40000', state: 'TIME_WAIT', reasons: ['rto', 'reset'], closedMsAgo: 62_000, events: 64 },
+];
+
 describe('stackctl text', () => {
+  it('trace without an id: the archived traces, newest first', () => {
+    expect(formatArchivedTraces(ARCHIVED)).toBe(
+      [
+        'id    closed in  local         peer             why        closed ago  events',
+        '0.12  CLOSED     10.10.0.4:80  10.10.0.3:40002  reset           1.5 s       9',
+        '1.7   TIME_WAIT  10.10.0.4:80  10.10.0.3:40000  rto,reset      62.0 s      64',
+        '',
+      ].join('\n'),
+    );
+    expect(formatArchivedTraces([])).toBe('no archived traces (a closed connection is archived when it had an RTO or a reset)\n');
+  });
+
+  it('trace: time since the first event, seq/ack relative to the ISNs (across the wrap), scaled windows, events in words', () => {
+    expect(formatTrace(TRACE)).toBe(
+      [
+        'connection 1.7: 10.10.0.4:80 ↔ 10.10.0.3:40000 on worker 1, ESTABLISHED (live)',
+        "13 events; seq/ack relative to the ISNs (ours 4294967000, the peer's 1000)",
+        '',
+        '     ms  dir  flags  seq   ack   len    win   cwnd  event',
+        '  0.000   in      S    0     -     0  64240  14600',
+        '  0.000                                      14600  state LISTEN → SYN_RECEIVED',
+        '  0.100  out     S.    0     1     0  65535  14600',
+        '  0.600   in      .    1     1     0  64256  14600',
+        '  0.600                                      14480  state SYN_RECEIVED → ESTABLISHED',
+        '  1.500  out     P.    1     1  1448  32768  14480',
+        '209.500                                       1448  RTO fired (backoff 1), resend from 1',
+        '209.500  out     P.    1     1  1448  32768   1448',
+        '299.500                                       2896  recovery enter at 1449, recovery point 5793',
+        '309.500                                       2896  recovery exit, ACK 5793',
+        '319.500                                       2896  TLP (tail loss probe) sent, una 5793',
+        '359.500                                       2896  timer delack fired',
+        '399.500   in     R.    1  5893     0      0   2896',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('trace: an archived one says why and when it closed; an untraced one says why it has no events', () => {
+    const archived = { ...TRACE, live: false, state: 'CLOSED', archived: { reasons: ['rto', 'reset'], closedMsAgo: 2500 }, events: TRACE.events.slice(0, 1) };
+    expect(formatTrace(archived).split('\n')[0]).toBe('connection 1.7: 10.10.0.4:80 ↔ 10.10.0.3:40000 on worker 1, CLOSED (closed 2.5 s ago, archived (rto, reset))');
+    expect(formatTrace({ ...TRACE, traced: false, events: [] })).toBe(
+      'connection 1.7: 10.10.0.4:80 ↔ 10.10.0.3:40000 on worker 1, ESTABLISHED (live)\n' +
+        'not traced: every trace ring of worker 1 was taken when it opened (counter tcp_trace_untraced)\n',
+    );
+  });
+
   it('conns: the ss -tni-like table, sorted by worker', () => {
     expect(formatConnections([CONN, CONN2])).toBe(
       [
-        'state        local         peer             worker  recv-q  send-q  rtt/rttvar ms  rto   cwnd  ssthresh  snd_wnd  rcv_wnd   mss         retrans              options',
-        'TIME_WAIT    10.10.0.4:7   10.10.0.3:40001       0       0       0   12.000/6.000  201  14480     28960    64512  1048576  1448               -           wscale:0,0',
-        'ESTABLISHED  10.10.0.4:80  10.10.0.3:40000       1       3      10    0.512/0.250  201  14480         -    64512  1048576  1448  rto:2,recovery  ts sack wscale:10,5',
+        'id   state        local         peer             worker  recv-q  send-q  rtt/rttvar ms  rto   cwnd  ssthresh  snd_wnd  rcv_wnd   mss         retrans              options',
+        '-    TIME_WAIT    10.10.0.4:7   10.10.0.3:40001       0       0       0   12.000/6.000  201  14480     28960    64512  1048576  1448               -           wscale:0,0',
+        '1.7  ESTABLISHED  10.10.0.4:80  10.10.0.3:40000       1       3      10    0.512/0.250  201  14480         -    64512  1048576  1448  rto:2,recovery  ts sack wscale:10,5',
         '',
       ].join('\n'),
     );
@@ -76,6 +156,7 @@ describe('stackctl text', () => {
         'memory: RSS 123.5 MiB; V8 heaps of the data-plane threads 28.0 MiB (17.5 used), 4.0 MiB external',
         'capture: off',
         'fault injection: drop=1%,seed=7; rx_dropped 5',
+        'app offload pool: 1 thread, queue bound 256, not started (no task yet)',
         'drops: rx_ring_full 2, tcp_checksum 1',
         '',
         'thread    tap rx  tap tx  core rx  core tx  tcp conns  drops  heap MiB',
@@ -89,24 +170,36 @@ describe('stackctl text', () => {
     );
   });
 
+  it('stats: the offload pool once it runs', () => {
+    const s = { ...snapshot(1), appPool: { threads: 2, maxQueue: 64, started: true, inFlight: 3, highWater: 9, completed: 120, failed: 1, rejectedFull: 4 } };
+    expect(formatStats(s).split('\n')[6]).toBe('app offload pool: 2 threads, queue bound 64: 3 tasks in flight (at most 9), 120 done, 1 failed, 4 refused (queue full)');
+  });
+
   it('stats --watch: per-second rates between two snapshots', () => {
     const r = rates(snapshot(1), snapshot(3), 2);
     expect(watchRow('12:00:00', r)).toEqual(['12:00:00', '1000', '900', '12.0', '6.0', '12', '4', '4', '3']);
     expect(r.drops).toEqual({ rx_ring_full: 2, tcp_checksum: 1 });
     expect(r.faults).toEqual({ rx_dropped: 5 });
     expect(r.threads).toEqual([
-      { thread: 'io', framesIn: 1000, framesOut: 400 },
-      { thread: 'worker-0', framesIn: 600, framesOut: 900 },
-      { thread: 'worker-1', framesIn: 400, framesOut: 100 },
+      { thread: 'io', framesIn: 1000, framesOut: 400, busyPercent: 10 },
+      { thread: 'worker-0', framesIn: 600, framesOut: 900, busyPercent: 100 },
+      { thread: 'worker-1', framesIn: 400, framesOut: 100, busyPercent: 0 },
+    ]);
+    // top: per thread, frames and the share of the interval spent busy (busy_us).
+    expect(formatTop(snapshot(3), r, '12:00:00').split('\n').slice(6, 10)).toEqual([
+      'thread    frames/s in  frames/s out  busy %',
+      '--------  -----------  ------------  ------',
+      'io               1000           400    10.0',
+      'worker-0          600           900   100.0',
     ]);
   });
 
   it('health and capture lines', () => {
     expect(formatHealth({ ok: true, workers: 4, workersAlive: 4, ioAlive: true })).toBe('ok: I/O thread up, 4/4 workers up\n');
     expect(formatHealth({ ok: false, workers: 4, workersAlive: 3, ioAlive: true })).toBe('NOT OK: I/O thread up, 3/4 workers up\n');
-    const on: CaptureStatus = { active: true, file: '/tmp/a.pcap', snaplen: 128, maxMb: 10, files: 2, records: 1200, bytes: 12_345_678, error: null };
+    const on: CaptureStatus = { active: true, file: '/tmp/a.pcap', snaplen: 128, maxMb: 10, maxFiles: 5, files: 2, records: 1200, bytes: 12_345_678, error: null };
     expect(formatCapture({ ...on, dropped: 7 })).toBe(
-      'to /tmp/a.pcap (snaplen 128, rotating every 10 MB): 1200 records, 12.3 MB in 2 files, 7 frames not captured (ring full)',
+      'to /tmp/a.pcap (snaplen 128, rotating every 10 MB, keeping the last 5 files): 1200 records, 12.3 MB in 2 files, 7 frames not captured (ring full)',
     );
     expect(formatCapture({ ...on, active: false, error: 'capture stopped: ENOSPC' })).toBe(
       'off (last: /tmp/a.pcap, 1200 records in 2 files, capture stopped: ENOSPC)',
@@ -136,17 +229,25 @@ describe('stackctl command line', () => {
     expect(parseStackctlArgs(['pcap', 'start', 'x.pcap', '--snaplen', '96', '--max-mb', '5'], {}, '/data')).toMatchObject({
       command: 'pcap-start', capture: { file: '/data/x.pcap', snaplen: 96, maxMb: 5 },
     });
+    expect(parseStackctlArgs(['pcap', 'start', '/x.pcap', '--max-mb', '5', '--max-files', '4']).capture).toEqual({ file: '/x.pcap', maxMb: 5, maxFiles: 4 });
+    expect(usage(['pcap', 'start', '/x.pcap', '--max-files', '4'])).toBe('--max-files: only with --max-mb (files rotate by size)');
+    expect(usage(['pcap', 'stop', '--max-files', '4'])).toBe('--max-files: only with pcap start');
     expect(parseStackctlArgs(['stats', '--watch', '--interval', '0.5', '--count', '3'])).toMatchObject({ watch: true, intervalMs: 500, count: 3 });
+    expect(parseStackctlArgs(['trace', '3.141'])).toMatchObject({ command: 'trace', traceId: '3.141' });
+    expect(parseStackctlArgs(['trace'])).toMatchObject({ command: 'trace', traceId: null });
   });
 
   it('bad command lines: one line naming what is wrong', () => {
     expect(usage([])).toBe('no command (stackctl --help lists them)');
-    expect(usage(['bogus'])).toBe("'bogus': unknown command (health, stats, top, conns, latency, pcap; stackctl --help)");
+    expect(usage(['bogus'])).toBe("'bogus': unknown command (health, stats, top, conns, trace, latency, pcap; stackctl --help)");
     expect(usage(['health', 'extra'])).toBe("'extra': unexpected argument to health");
     expect(usage(['pcap'])).toBe("pcap: expected 'start FILE' or 'stop'");
     expect(usage(['pcap', 'start'])).toBe('pcap start: which file? (stackctl pcap start FILE)');
     expect(usage(['--frob', 'health'])).toBe('--frob: unknown option (stackctl --help lists them)');
     expect(usage(['health', '--watch'])).toBe('--watch: only with stats');
+    expect(usage(['trace', '10.10.0.4:80'])).toBe("trace: '10.10.0.4:80' is not a connection id (<worker>.<serial>, e.g. 0.12, as stackctl conns shows)");
+    expect(usage(['trace', '1.7', '1.8'])).toBe("'1.8': unexpected argument to trace");
+    expect(usage(['trace', '1.7', '--port', '80'])).toBe('--port: only with conns');
     expect(usage(['stats', '--count', '2'])).toBe('--count: only with stats --watch or top');
     expect(usage(['conns', '--state', 'listening'])).toMatch(/^--state: 'listening' is not a TCP state \(closed, syn-sent, /);
     expect(usage(['conns', '--port', '0'])).toBe("--port: expected a whole number 1..65535, got '0'");
@@ -172,6 +273,8 @@ describe('stackctl against a control server', () => {
     latency: () => Promise.resolve({ unit: 'us', threads: [{ thread: 'io', stages: { rx_dispatch: { count: 3, p50: 1, p90: 2, p99: 3, p999: 3, max: 3, mean: 1.5 } } }] }),
     resetLatency: () => Promise.resolve(),
     connections: () => Promise.resolve([CONN, CONN2]),
+    archivedTraces: () => Promise.resolve(ARCHIVED),
+    trace: (id) => (id === '1.7' ? Promise.resolve(TRACE) : Promise.reject(Object.assign(new Error(`no connection ${id}`), { status: 404 }))),
     health: () => ({ ok: false, workers: 2, workersAlive: 1, ioAlive: true }),
     startCapture: (req) => {
       captures.push(req);
@@ -205,6 +308,15 @@ describe('stackctl against a control server', () => {
     expect(j.code).toBe(0);
     expect(JSON.parse(j.out)).toEqual([CONN2]);
     expect((await run('conns', '--state', 'established')).out).toBe(formatConnections([CONN]));
+  });
+
+  it('trace ID prints the trace (--json: the API\'s JSON); an unknown id is one line, exit 1', async () => {
+    expect(await run('trace', '1.7')).toEqual({ code: 0, out: formatTrace(TRACE), err: '' });
+    const j = await run('trace', '1.7', '--json');
+    expect(JSON.parse(j.out)).toEqual(TRACE);
+    expect(await run('trace')).toEqual({ code: 0, out: formatArchivedTraces(ARCHIVED), err: '' });
+    expect(JSON.parse((await run('trace', '--json')).out)).toEqual(ARCHIVED);
+    expect(await run('trace', '1.99')).toEqual({ code: 1, out: '', err: 'stackctl: /connections/1.99/trace: no connection 1.99\n' });
   });
 
   it('health: the line, and exit 1 when a thread is down (503)', async () => {
@@ -258,6 +370,6 @@ describe('stackctl against a control server', () => {
     expect(err).toBe(`stackctl: no stackd control socket at ${join(dir, 'none.sock')}: is stackd running? (--control)\n`);
     const bad = await run('frobnicate');
     expect(bad.code).toBe(2);
-    expect(bad.err.split('\n')).toEqual(["stackctl: 'frobnicate': unknown command (health, stats, top, conns, latency, pcap; stackctl --help)", '']);
+    expect(bad.err.split('\n')).toEqual(["stackctl: 'frobnicate': unknown command (health, stats, top, conns, trace, latency, pcap; stackctl --help)", '']);
   });
 });

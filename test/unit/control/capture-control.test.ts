@@ -97,8 +97,11 @@ describe('CaptureController', () => {
     expect(ctl.status().active).toBe(false);
   });
 
-  it('defaults: snapshot length 262144, no rotation', () => {
-    expect(validateCaptureRequest({ file: '/x' })).toEqual({ file: '/x', snaplen: CAPTURE_DEFAULT_SNAPLEN, maxMb: null });
-    expect(validateCaptureRequest({ file: '/x', snaplen: 64, maxMb: 5 })).toEqual({ file: '/x', snaplen: 64, maxMb: 5 });
+  it('defaults: snapshot length 262144, no rotation; rotating, the last 10 files are kept', () => {
+    expect(validateCaptureRequest({ file: '/x' })).toEqual({ file: '/x', snaplen: CAPTURE_DEFAULT_SNAPLEN, maxMb: null, maxFiles: null });
+    expect(validateCaptureRequest({ file: '/x', snaplen: 64, maxMb: 5 })).toEqual({ file: '/x', snaplen: 64, maxMb: 5, maxFiles: 10 });
+    expect(validateCaptureRequest({ file: '/x', maxMb: 5, maxFiles: 2 })).toEqual({ file: '/x', snaplen: CAPTURE_DEFAULT_SNAPLEN, maxMb: 5, maxFiles: 2 });
+    expect(() => validateCaptureRequest({ file: '/x', maxFiles: 2 })).toThrow(/^maxFiles: only with maxMb/);
+    expect(() => validateCaptureRequest({ file: '/x', maxMb: 5, maxFiles: 0 })).toThrow(/^maxFiles: expected a whole number 1\.\.100000/);
   });
 });

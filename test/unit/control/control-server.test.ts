@@ -44,7 +44,7 @@ const SNAPSHOT: StatsSnapshot = {
     { name: 'rx-0', capacity: 1048576, used: 2048, highWater: 65536, fullDrops: 1, records: 3 },
     { name: 'tx-0', capacity: 1048576, used: 0, highWater: 4096, fullDrops: 0, records: 0 },
   ],
-  pcap: { active: false, file: null, snaplen: null, maxMb: null, files: 0, records: 0, bytes: 0, error: null, captured: 0, dropped: 0 },
+  pcap: { active: false, file: null, snaplen: null, maxMb: null, maxFiles: null, files: 0, records: 0, bytes: 0, error: null, captured: 0, dropped: 0 },
   fault: null,
   faults: {},
   appPool: { threads: 1, maxQueue: 256, started: true, inFlight: 2, highWater: 5, completed: 40, failed: 1, rejectedFull: 3 },
@@ -71,7 +71,7 @@ async function rejectionOf(p: Promise<unknown>): Promise<NodeJS.ErrnoException> 
 
 /** A fake source; override members per test. Capture requests are kept in `captures`. */
 function fakeSource(over: Partial<ControlSource> = {}): ControlSource & { resets: number; captures: unknown[] } {
-  const status = { active: true, file: '/tmp/c.pcap', snaplen: 262144, maxMb: null, files: 1, records: 0, bytes: 24, error: null };
+  const status = { active: true, file: '/tmp/c.pcap', snaplen: 262144, maxMb: null, maxFiles: null, files: 1, records: 0, bytes: 24, error: null };
   const src = {
     resets: 0,
     captures: [] as unknown[],
@@ -90,6 +90,8 @@ function fakeSource(over: Partial<ControlSource> = {}): ControlSource & { resets
     },
     health: () => ({ ...HEALTH }),
     connections: () => Promise.resolve([]),
+    archivedTraces: () => Promise.resolve([]),
+    trace: (id: string) => Promise.reject(Object.assign(new Error(`no connection ${id}`), { status: 404 })),
     ...over,
   };
   return src;
@@ -172,7 +174,7 @@ async function start(source: ControlSource, listen = join(dir, 'run', 'stackd', 
 describe('routes', () => {
   it('GET /connections returns the source\'s connections as JSON', async () => {
     const row = {
-      worker: 1, local: '10.10.0.4:80', remote: '10.10.0.3:40000', state: 'ESTABLISHED', bytesIn: 73, bytesOut: 1442,
+      id: '1.4', worker: 1, local: '10.10.0.4:80', remote: '10.10.0.3:40000', state: 'ESTABLISHED', bytesIn: 73, bytesOut: 1442,
       srttMs: 0.5, rtoMs: 200, cwnd: 14480, ssthresh: null, sndWnd: 64512, rcvWnd: 1048576, sendQueued: 0, recvUnread: 0,
       mss: 1448, options: { timestamps: true, sack: true, sndWscale: 10, rcvWscale: 5 }, retransmitting: false,
       rttvarMs: 0.25, rtoBackoffs: 0, inRecovery: false, dupAcks: 0,
@@ -181,6 +183,37 @@ describe('routes', () => {
     const r = await controlRequest(s.address, '/connections');
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toEqual([row]);
+  });
+
+  it('GET /connections/<id>/trace asks the source for that id (decoded); its 4xx keeps its status; other methods 405', async () => {
+    const asked: string[] = [];
+    const trace = {
+      id: '0.3', worker: 0, local: '10.10.0.4:80', remote: '10.10.0.3:40000', state: 'ESTABLISHED', live: true, traced: true, archived: null,
+      iss: 1, irs: 2, sndWscale: 7, rcvWscale: 7, events: [{ t: 1, kind: 'out' as const, flags: 2, seq: 1, ack: 0, win: 65535, len: 0, cwnd: 14600 }],
+    };
+    const s = await start(fakeSource({
+      trace: (id) => {
+        asked.push(id);
+        return id === '0.3' ? Promise.resolve(trace) : Promise.reject(Object.assign(new Error(`no connection ${id}`), { status: 404 }));
+      },
+    }));
+    const ok = await controlRequest(s.address, '/connections/0.3/trace');
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body)).toEqual(trace);
+    const missing = await http(s.address, '/connections/0%2E9/trace');
+    expect(missing.status).toBe(404);
+    expect(missing.body).toBe('{"error":"no connection 0.9"}\n');
+    expect(asked).toEqual(['0.3', '0.9']);
+    expect((await http(s.address, '/connections/%E0%A4%A/trace')).status).toBe(400);
+    expect((await http(s.address, '/connections/0.3/trace', 'POST')).status).toBe(405);
+    expect((await http(s.address, '/connections/0.3/trace/x')).status).toBe(404);
+  });
+
+  it('GET /traces returns the source\'s archived traces', async () => {
+    const list = [{ id: '1.9', worker: 1, local: '10.10.0.4:80', remote: '10.10.0.3:40000', state: 'CLOSED', reasons: ['reset'], closedMsAgo: 5, events: 7 }];
+    const s = await start(fakeSource({ archivedTraces: () => Promise.resolve(list) }));
+    const r = await controlRequest(s.address, '/traces');
+    expect([r.status, JSON.parse(r.body)]).toEqual([200, list]);
   });
 
   it('GET /health answers 200 with the health object when ok', async () => {
@@ -235,6 +268,7 @@ describe('routes', () => {
     expect(res.headers['content-type']).toBe('application/json');
     expect(res.body).toBe(
       '{"error":"not found","routes":["GET /health","GET /stats","GET /metrics","GET /latency","POST /latency/reset","GET /connections",' +
+        '"GET /connections/<id>/trace","GET /traces",' +
         '"POST /pcap/start","POST /pcap/stop"]}\n',
     );
   });

@@ -215,6 +215,17 @@ describe('PcapWriter snapshot length and rotation', () => {
     expect(readFileSync(path).length).toBe(24 + 3 * (16 + 542));
   });
 
+  it('with maxFiles keeps the last files only: opening FILE.k deletes FILE.(k − maxFiles)', () => {
+    const path = join(dir, 'ring.pcap');
+    const w = new PcapWriter(path, { maxFileBytes: 24 + 2 * (16 + 542), maxFiles: 2 });
+    for (let i = 0; i < 9; i++) w.write(udp(500, i + 1), 0, 542, 1000 + i);
+    w.close();
+    expect(readdirSync(dir).filter((f) => f.startsWith('ring.pcap')).sort()).toEqual(['ring.pcap.3', 'ring.pcap.4']);
+    expect([w.files, w.filesDeleted, w.records]).toEqual([5, 3, 9]);
+    const kept = [3, 4].map((k) => readPcap(new Uint8Array(readFileSync(pcapFileName(path, k)))));
+    expect(kept.flat().map((r) => Math.round(r.timeMs))).toEqual([1006, 1007, 1008]);
+  });
+
   it('a record larger than the limit still gets a file of its own', () => {
     const path = join(dir, 'tiny.pcap');
     const w = new PcapWriter(path, { maxFileBytes: 100 });
