@@ -25,17 +25,25 @@ import type { FrameOutput } from './frame-output.js';
 export interface ArpResolverLimits {
   /** Datagrams kept per unresolved destination (RFC 1122 asks for at least one). */
   maxPendingPerHost: number;
+  /** Bytes of datagrams kept per unresolved destination. */
+  maxPendingBytesPerHost: number;
   /** Datagrams kept across all unresolved destinations. */
   maxPendingTotal: number;
+  /** Bytes of datagrams kept across all unresolved destinations. */
+  maxPendingBytesTotal: number;
   /** Requests sent before giving up on a destination. */
   maxTries: number;
   /** Time between requests for one destination (RFC 1122: at most one per second). */
   retryMs: number;
 }
 
-/** Defaults: 4 per host, 64 in all, 3 tries 1 s apart (as Linux's mcast_solicit=3). */
+/**
+ * Defaults: per destination 64 datagrams and 212992 bytes (Linux's unres_qlen_bytes: a new
+ * client opening many connections at once gets every SYN-ACK), 1024 datagrams and 4 MiB
+ * in all, 3 tries 1 s apart (as Linux's mcast_solicit=3).
+ */
 export const DEFAULT_ARP_RESOLVER_LIMITS: ArpResolverLimits = {
-  maxPendingPerHost: 4, maxPendingTotal: 64, maxTries: 3, retryMs: 1000,
+  maxPendingPerHost: 64, maxPendingBytesPerHost: 212_992, maxPendingTotal: 1024, maxPendingBytesTotal: 4 << 20, maxTries: 3, retryMs: 1000,
 };
 
 /** Called with each queued datagram once its next hop is resolved. */
@@ -45,6 +53,7 @@ interface Pending {
   tries: number;
   nextTry: number;
   packets: Uint8Array[];
+  bytes: number;
 }
 
 /** ARP input, replies, and next-hop resolution. */
@@ -53,6 +62,7 @@ export class ArpLayer {
   readonly cache: ArpCache;
   private readonly pending = new Map<number, Pending>();
   private pendingTotal = 0;
+  private pendingBytes = 0;
   private readonly limits: ArpResolverLimits;
   private onResolved: ResolvedSender = () => {};
 
@@ -121,14 +131,18 @@ export class ArpLayer {
   enqueue(nextHop: number, b: Uint8Array, off: number, len: number, now: number): void {
     let p = this.pending.get(nextHop);
     if (p === undefined) {
-      p = { tries: 0, nextTry: now, packets: [] };
+      p = { tries: 0, nextTry: now, packets: [], bytes: 0 };
       this.pending.set(nextHop, p);
     }
-    if (p.packets.length >= this.limits.maxPendingPerHost || this.pendingTotal >= this.limits.maxPendingTotal) {
+    const l = this.limits;
+    if (p.packets.length >= l.maxPendingPerHost || p.bytes + len > l.maxPendingBytesPerHost ||
+      this.pendingTotal >= l.maxPendingTotal || this.pendingBytes + len > l.maxPendingBytesTotal) {
       this.counters[C.drop_arp_pending_full]++;
     } else {
       p.packets.push(b.slice(off, off + len));
+      p.bytes += len;
       this.pendingTotal++;
+      this.pendingBytes += len;
       this.counters[C.arp_pending_packets] = this.pendingTotal;
     }
     if (p.nextTry <= now) this.request(nextHop, p, now);
@@ -141,8 +155,7 @@ export class ArpLayer {
       if (p.tries >= this.limits.maxTries) {
         this.counters[C.arp_resolve_failed]++;
         this.counters[C.drop_arp_unresolved] += p.packets.length;
-        this.pendingTotal -= p.packets.length;
-        this.pending.delete(ip);
+        this.forget(ip, p);
         continue;
       }
       this.request(ip, p, now);
@@ -180,10 +193,16 @@ export class ArpLayer {
   private flush(ip: number, mac: number): void {
     const p = this.pending.get(ip);
     if (p === undefined) return;
-    this.pending.delete(ip);
-    this.pendingTotal -= p.packets.length;
+    this.forget(ip, p);
     this.counters[C.arp_pending_packets] = this.pendingTotal;
     for (const d of p.packets) this.onResolved(d, mac);
+  }
+
+  /** Removes `ip`'s waiting queue from the books. */
+  private forget(ip: number, p: Pending): void {
+    this.pending.delete(ip);
+    this.pendingTotal -= p.packets.length;
+    this.pendingBytes -= p.bytes;
   }
 
   /** Builds and sends one ARP packet; `ethDst` is the frame's destination. */

@@ -10,6 +10,7 @@ import { C, newCounters } from '../../../src/base/counters.js';
 import type { HostConfig } from '../../../src/base/host-config.js';
 import { hashFourTuple, shardOf } from '../../../src/base/flow-hash.js';
 import { startUdpEcho } from '../../../src/services/udp-echo.js';
+import { DEFAULT_ARP_RESOLVER_LIMITS } from '../../../src/l2/arp-layer.js';
 import { parseIpv4, parseMac, BROADCAST_MAC } from '../../../src/wire/addresses.js';
 import { arpOp, arpSha, arpSpa, arpTha, arpTpa } from '../../../src/wire/arp.js';
 import { internetChecksum } from '../../../src/wire/checksum.js';
@@ -232,11 +233,36 @@ describe('next-hop resolution (RFC 1122 2.3.2)', () => {
     expect(s.host.nextDeadline()).toBe(Infinity);
   });
 
-  it('bounds the waiting queue per destination (counted)', () => {
+  it('keeps a burst of 20 datagrams for one unresolved destination and sends them all once it resolves', () => {
+    // A new client opening 20 connections at once: 20 SYN-ACKs wait for one ARP reply
+    // (Linux keeps up to unres_qlen_bytes, 212992 bytes, per neighbour). A queue of 4 lost 16.
     const s = setup();
-    for (let i = 0; i < 6; i++) s.rx(ipv4Frame(OUR_MAC, PEER_MAC, PEER_IP, OUR_IP, IPPROTO_ICMP, icmpEcho(1, i, patternBytes(16))), 0);
-    expect(s.counters[C.arp_pending_packets]).toBe(4);
-    expect(s.counters[C.drop_arp_pending_full]).toBe(2);
+    for (let i = 0; i < 20; i++) s.rx(ipv4Frame(OUR_MAC, PEER_MAC, PEER_IP, OUR_IP, IPPROTO_ICMP, icmpEcho(1, i, patternBytes(16))), 0);
+    expect(s.counters[C.arp_pending_packets]).toBe(20);
+    expect(s.counters[C.drop_arp_pending_full]).toBe(0);
+    expect(s.wire.take().filter((f) => ethType(f, 0) === ETHERTYPE_ARP)).toHaveLength(1); // one request for all of them
+    s.rx(arpFrame(OUR_MAC, 2, PEER_MAC, PEER_IP, OUR_MAC, OUR_IP), 1);
+    const replies = s.wire.take().filter((f) => ethType(f, 0) === ETHERTYPE_IPV4);
+    expect(replies.map((f) => f[ETH_HEADER_LEN + 20 + 7])).toEqual(Array.from({ length: 20 }, (_, i) => i)); // echo seq, in order
+    expect(s.counters[C.arp_pending_packets]).toBe(0);
+  });
+
+  it('bounds the waiting queue per destination by datagrams and by bytes (counted)', () => {
+    const s = setup();
+    for (let i = 0; i < 70; i++) s.rx(ipv4Frame(OUR_MAC, PEER_MAC, PEER_IP, OUR_IP, IPPROTO_ICMP, icmpEcho(1, i, patternBytes(16))), 0);
+    expect(s.counters[C.arp_pending_packets]).toBe(DEFAULT_ARP_RESOLVER_LIMITS.maxPendingPerHost);
+    expect(s.counters[C.drop_arp_pending_full]).toBe(70 - DEFAULT_ARP_RESOLVER_LIMITS.maxPendingPerHost);
+    expect(DEFAULT_ARP_RESOLVER_LIMITS.maxPendingBytesPerHost).toBe(212_992); // Linux's unres_qlen_bytes
+    // The byte bound (it matters for 64 KiB TSO segments): 5000 bytes hold three 1400-byte datagrams.
+    const counters = newCounters();
+    const wire = new VirtualWire();
+    const host = new Host(config(), wire, counters, () => {}, { arpResolver: { ...DEFAULT_ARP_RESOLVER_LIMITS, maxPendingBytesPerHost: 5000 } });
+    for (let i = 0; i < 5; i++) {
+      const f = ipv4Frame(OUR_MAC, PEER_MAC, PEER_IP, OUR_IP, IPPROTO_ICMP, icmpEcho(1, i, patternBytes(1372)));
+      host.receive(f, 0, f.length, 0);
+    }
+    expect(counters[C.arp_pending_packets]).toBe(3);
+    expect(counters[C.drop_arp_pending_full]).toBe(2);
   });
 
   it('sends off-subnet traffic to the gateway, or drops it without one', () => {
