@@ -22,6 +22,7 @@ import { C, type Counters } from '../base/counters.js';
 import { armKeepalive, becomeOrphan, runDueTimers, uncountOrphan } from './connection-timers.js';
 import type { TcpConnectionEvents, TcpConnectionHandle, TcpErrorCode } from './connection-handle.js';
 import { segmentArrives, takeSynOptions } from './connection-input.js';
+import { pathMss } from './connection-mss.js';
 import type { TcpRepr } from '../wire/tcp-repr.js';
 import { ConnectionOutput } from './connection-output.js';
 import { TcpReceiver } from './receiver.js';
@@ -30,6 +31,7 @@ import type { SegmentWriter } from './segment-writer.js';
 import { TcpSender } from './sender.js';
 import { seqSub } from './seq.js';
 import { State, STATE_NAMES } from './tcp-state.js';
+import type { PathMtuCache } from '../l3/path-mtu.js';
 import { T_KEEPALIVE, T_RTO, TcpTimers } from './timers.js';
 import { windowScaleFor, type TcpConfig } from './tcp-config.js';
 
@@ -42,6 +44,8 @@ export interface ConnectionHost {
   readonly config: TcpConfig;
   /** Our MTU-derived MSS (RFC 6691: MTU − 40). */
   readonly ourMss: number;
+  /** Path MTU estimates per destination (RFC 1191; ./connection-mss.ts follows them). */
+  readonly pathMtu: PathMtuCache;
   /** The one header every connection of the layer fills to send a segment (built and sent one at a time). */
   readonly outSegment: TcpRepr;
   /** Timestamp clock offset for this address pair (RFC 7323 5.4). */
@@ -106,6 +110,12 @@ export class TcpConnection implements TcpConnectionHandle {
   keepaliveSent = 0;
   /** The time of the latest event, for calls from the socket that carry no time. */
   lastNow = 0;
+  /** The handshake's MSS less options: snd.mss never exceeds it (./connection-mss.ts). */
+  mssCap = 0;
+  /** When the path MTU estimate behind snd.mss expires (Infinity: none; ./connection-mss.ts). */
+  pmtuCheckAt = Infinity;
+  /** The latest soft error an ICMP message reported (./connection-icmp.ts): ends the connection instead of ETIMEDOUT. */
+  softError: TcpErrorCode | undefined = undefined;
   /** Created at (ms), for /connections. */
   readonly createdAt: number;
   /** Set when the socket layer was told about the end (onClose called). */
@@ -147,7 +157,8 @@ export class TcpConnection implements TcpConnectionHandle {
   connect(iss: number, now: number): void {
     this.lastNow = now;
     this.snd.start(iss);
-    this.snd.setMss(this.host.ourMss);
+    this.mssCap = this.host.ourMss;
+    this.snd.setMss(Math.max(64, pathMss(this, now)));
     this.state = State.SYN_SENT;
     this.out.sendSyn(false, now);
     this.timers.set(T_RTO, now + this.snd.rtt.rto);
@@ -157,7 +168,7 @@ export class TcpConnection implements TcpConnectionHandle {
   accept(seg: InSegment, iss: number, now: number): void {
     this.lastNow = now;
     this.rcv.synchronize(seg.seq);
-    takeSynOptions(this, seg);
+    takeSynOptions(this, seg, now);
     this.snd.start(iss);
     this.snd.setWindow(seg.seq, iss, seg.window, true);
     this.state = State.SYN_RECEIVED;
@@ -176,7 +187,8 @@ export class TcpConnection implements TcpConnectionHandle {
     this.tsEnabled = seg.opts.hasTimestamp && this.host.config.timestamps;
     this.sackEnabled = sackOk && this.host.config.sack;
     const scaling = wscale >= 0 && this.host.config.windowScaling;
-    this.snd.negotiated(Math.min(mss, this.host.ourMss) - (seg.opts.hasTimestamp ? 12 : 0), scaling ? wscale : 0, this.sackEnabled);
+    this.mssCap = Math.min(mss, this.host.ourMss) - (seg.opts.hasTimestamp ? 12 : 0);
+    this.snd.negotiated(Math.max(64, pathMss(this, now)), scaling ? wscale : 0, this.sackEnabled);
     if (!scaling) this.rcv.noWindowScaling();
     this.snd.synAcknowledged(seg.seq, seg.ack, seg.window, false);
     this.rcv.assumeWindowAdvertised();

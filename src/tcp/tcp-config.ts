@@ -74,6 +74,14 @@ export interface TcpConfig {
    * probe after ~2·SRTT instead of waiting for the RTO (needs SACK).
    */
   tailLossProbe: boolean;
+  /**
+   * Black-hole detection (RFC 4821 / RFC 8899 in Linux tcp_mtu_probing's simple form): after
+   * this many consecutive retransmission timeouts of a full-size segment, the path MTU
+   * towards the peer is taken down a step (1200 bytes, RFC 8899's BASE_PLPMTU, then 576)
+   * as if an ICMP had said so, since a path that drops large packets without telling
+   * looks just like that (tcp_pmtu_black_holes). 0: off.
+   */
+  pmtuBlackHoleRtos: number;
 }
 
 /** Defaults: Linux-like behaviour at modest memory. */
@@ -100,6 +108,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   timestamps: true,
   sack: true,
   tailLossProbe: true,
+  pmtuBlackHoleRtos: 3,
 };
 
 /** Window scale shift we offer so that `recvBuffer` fits in the 16-bit window field. */

@@ -42,6 +42,25 @@ export function icmpEcho(id: number, seq: number, data: Uint8Array, type = 8): U
   return m;
 }
 
+/**
+ * An ICMP error message (destination unreachable, time exceeded, parameter problem) with a
+ * valid checksum quoting `quote` (an IPv4 datagram as sent, cut to `quoteLen` bytes: by
+ * default its header and 8 bytes of payload, as most routers send). `mtu` fills bytes 6–7
+ * (the next-hop MTU of "fragmentation needed").
+ */
+export function icmpError(type: number, code: number, quote: Uint8Array, opts: { mtu?: number; quoteLen?: number } = {}): Uint8Array {
+  const len = Math.min(quote.length, opts.quoteLen ?? ((quote[0] & 0x0f) << 2) + 8);
+  const m = new Uint8Array(8 + len);
+  m[0] = type;
+  m[1] = code;
+  const mtu = opts.mtu ?? 0;
+  m[6] = mtu >> 8; m[7] = mtu & 0xff;
+  m.set(quote.subarray(0, len), 8);
+  const c = internetChecksum(m, 0, m.length);
+  m[2] = c >> 8; m[3] = c & 0xff;
+  return m;
+}
+
 /** A UDP datagram (header + data) with a valid checksum for src → dst. */
 export function udpDatagram(src: number, dst: number, sport: number, dport: number, data: Uint8Array): Uint8Array {
   const u = new Uint8Array(8 + data.length);
