@@ -73,6 +73,8 @@ export const COUNTER_NAMES = [
   // Path MTU discovery (RFC 1191, RFC 8201-style cache; RFC 4821/8899 black holes)
   'pmtu_lowered', 'pmtu_ignored', 'pmtu_expired', 'pmtu_evictions', 'pmtu_entries',
   'tcp_mss_lowered', 'tcp_mss_restored', 'tcp_pmtu_black_holes',
+  // RFC 5961 7: challenge ACKs not sent because the connection sent one (or an invalid-segment ACK) < 500 ms ago
+  'tcp_challenge_acks_conn_limited',
 ] as const;
 
 /** Counters that are gauges (a current value) rather than monotonic totals. */

@@ -9,7 +9,8 @@
  * 32768–60999), RFC 1122 4.2.3.10 (validate the checksum; drop broadcast/multicast),
  * RFC 5961 7 (one challenge-ACK budget per shard, Linux tcp_challenge_ack_limit: at most
  * challengeAckLimit per second, a window starting at the first challenge ACK after the
- * previous window ended; no randomization, unlike Linux), Linux tcp_max_orphans (the
+ * previous window ended; no randomization, unlike Linux; each connection limits itself first,
+ * ./connection-output.ts), Linux tcp_max_orphans (the
  * orphan count the connections check on close()).
  */
 import { C, type Counters } from '../base/counters.js';
