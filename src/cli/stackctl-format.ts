@@ -81,7 +81,8 @@ export function formatStats(s: StatsSnapshot): string {
   const tot = s.totals;
   rows.push(['total', n(tot.tap_rx_frames), n(tot.tap_tx_frames), n(tot.rx_frames), n(tot.tx_frames), n(tot.tcp_connections), n(dropsOf(tot))]);
   return [
-    `stackd ${s.version} on ${s.tap}: ${s.ip}/${s.prefixLength}${s.gateway ? ` via ${s.gateway}` : ''}, mac ${s.mac}, mtu ${s.mtu}, ` +
+    `stackd ${s.version} on ${s.tap}: ${s.ip}/${s.prefixLength}${s.gateway ? ` via ${s.gateway}` : ''}` +
+      `${s.routes.length > 0 ? ` (routes: ${s.routes.join(', ')})` : ''}, mac ${s.mac}, mtu ${s.mtu}, ` +
       `offload ${s.offload ? 'on' : 'off'}, ${s.workers} worker${s.workers === 1 ? '' : 's'}, up ${s.uptimeSeconds} s`,
     `frames (tap): ${n(tot.tap_rx_frames)} in, ${n(tot.tap_tx_frames)} out; bytes: ${formatBytes(counter(tot, 'tap_rx_bytes'))} in, ${formatBytes(counter(tot, 'tap_tx_bytes'))} out`,
     `tcp: ${n(tot.tcp_connections)} connections and ${n(tot.tcp_time_wait)} in TIME_WAIT, ${n(tot.tcp_passive_opens)} passive and ` +

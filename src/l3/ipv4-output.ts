@@ -4,7 +4,8 @@
  * while ARP polls it, RFC 1122 2.3.2.1).
  *
  * RFC 791 3.2 (fragmentation), RFC 1122 3.3.1 (routing outbound datagrams: same subnet
- * → the destination itself, else the default gateway), RFC 1122 3.2.1.7 (TTL),
+ * → the destination itself, else the gateway of the longest matching route,
+ * ./route-table.ts), RFC 1122 3.2.1.7 (TTL),
  * RFC 6864 (the ID field only needs to be unique for datagrams that may be fragmented),
  * RFC 1191 (datagrams are sized and fragmented by the path MTU towards their destination,
  * ./path-mtu.ts; a datagram asked to go with DF gets it when it fits that MTU and is
@@ -20,7 +21,7 @@
  * directly in the sink (`direct`) may ask the device for offload (a checksum to complete,
  * a super-frame to segment): the others are copied or fragmented later, complete.
  */
-import { BROADCAST_MAC, ipv4InSubnet, prefixMask } from '../wire/addresses.js';
+import { BROADCAST_MAC, prefixMask } from '../wire/addresses.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/ethernet.js';
 import { IPV4_DF, IPV4_MIN_HEADER, ipDontFragment, ipDst, ipHeaderLength, ipTotalLength, writeIpv4Header } from '../wire/ipv4.js';
 import { C, type Counters } from '../base/counters.js';
@@ -31,9 +32,9 @@ import type { TxOffload } from '../base/link.js';
 import { copyBytes } from '../util/copy-bytes.js';
 import { fragmentPlan, writeFragmentHeader } from './ipv4-fragmenter.js';
 import { PathMtuCache, type PathMtuLimits } from './path-mtu.js';
+import { NO_ROUTE, RouteTable } from './route-table.js';
 
 const HDRS = ETH_HEADER_LEN + IPV4_MIN_HEADER;
-const NO_ROUTE = -1;
 
 /** Builds and sends IPv4 datagrams from our address. */
 export class Ipv4Output {
@@ -54,6 +55,7 @@ export class Ipv4Output {
   private id: number;
   private readonly mask: number;
   private readonly subnetBroadcast: number;
+  private readonly routes: RouteTable;
 
   constructor(
     private readonly config: HostConfig,
@@ -69,6 +71,7 @@ export class Ipv4Output {
     this.id = (config.shardIndex * 0x3fff + 1) & 0xffff;
     this.mask = prefixMask(config.prefixLength);
     this.subnetBroadcast = ((config.ip & this.mask) | ~this.mask) >>> 0;
+    this.routes = new RouteTable(config);
     arp.setResolvedSender((d, mac) => this.emit(d, 0, d.length, mac, this.pathMtu.mtuFor(ipDst(d, 0), this.lastNow)));
   }
 
@@ -77,10 +80,10 @@ export class Ipv4Output {
     return addr === 0xffffffff || addr === this.subnetBroadcast;
   }
 
-  /** Next hop for `dst`: itself on our subnet, else the gateway, or -1 when there is none. */
+  /** Next hop for `dst`: itself on our subnet (or a broadcast), else a route's gateway, or -1 when none matches. */
   nextHop(dst: number): number {
-    if (ipv4InSubnet(dst, this.config.ip, this.config.prefixLength) || this.isBroadcast(dst)) return dst;
-    return this.config.gateway !== 0 ? this.config.gateway : NO_ROUTE;
+    if (this.isBroadcast(dst)) return dst;
+    return this.routes.lookup(dst);
   }
 
   /**

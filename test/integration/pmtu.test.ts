@@ -2,7 +2,7 @@
  * Path MTU discovery against a real Linux router: the lab's bridge, a router namespace
  * (forwarding on, its interface toward the far client at MTU 1280) and a far client whose
  * own interface says 1500, so its SYN offers MSS 1460 and only the router knows the path
- * is narrower. stackd (2 workers, gateway = the router) must learn it from the router's
+ * is narrower. stackd (2 workers, a --route to the far network via the router) must learn it from the router's
  * ICMP "fragmentation needed" (RFC 1191): a 20 MB download completes byte-exact, and the
  * counters show the ICMP was taken (steered to the worker of the quoted flow) and the MSS
  * lowered. UDP too: a 1400-byte echo reply meets the same router, which reports it, and
@@ -30,7 +30,8 @@ describe.skipIf(requireNetOrSkip())('path MTU discovery through a Linux router w
   beforeAll(async () => {
     labUp(LAB, { clients: 1 });
     routerUp(LAB, FAR_MTU);
-    stackd = await startStackd(HOST, ['--workers', '2', '--tap', 'tap0', '--gateway', ROUTER_ADDR.lan]);
+    // The far network through the router by a static route (no default gateway: --route's LPM table).
+    stackd = await startStackd(HOST, ['--workers', '2', '--tap', 'tap0', '--route', `10.20.0.0/24 via ${ROUTER_ADDR.lan}`]);
   });
 
   afterAll(async () => {
@@ -38,7 +39,9 @@ describe.skipIf(requireNetOrSkip())('path MTU discovery through a Linux router w
     labDown(LAB);
   });
 
-  it('the lab is as described: the router forwards, its far interface has MTU 1280, the client 1500', () => {
+  it('the lab is as described: the router forwards, its far interface has MTU 1280, the client 1500; stackd routes 10.20.0.0/24 through it', async () => {
+    const s = await stackd.stats();
+    expect([s.gateway, s.routes]).toEqual([null, [`10.20.0.0/24 via ${ROUTER_ADDR.lan}`]]);
     expect(sh(RT, 'cat /proc/sys/net/ipv4/ip_forward').stdout.trim()).toBe('1');
     expect(sh(RT, 'cat /sys/class/net/far0/mtu').stdout.trim()).toBe(String(FAR_MTU));
     expect(sh(FAR, 'cat /sys/class/net/eth0/mtu').stdout.trim()).toBe('1500');
