@@ -6,7 +6,7 @@ import { writeArp } from '../../src/wire/arp.js';
 import { internetChecksum } from '../../src/wire/checksum.js';
 import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, writeEthernetHeader } from '../../src/wire/ethernet.js';
 import { TxOffload } from '../../src/base/link.js';
-import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MF, writeIpv4Header } from '../../src/wire/ipv4.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MF, fillIpv4Checksum, writeIpv4Header } from '../../src/wire/ipv4.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, setTcpChecksum, tcpPseudoHeaderPartial, writeTcpHeader } from '../../src/wire/tcp.js';
 import { fillUdpChecksum, writeUdpHeader } from '../../src/wire/udp.js';
 
@@ -27,6 +27,26 @@ export function ipv4Frame(
   writeEthernetHeader(f, 0, dstMac, srcMac, ETHERTYPE_IPV4);
   writeIpv4Header(f, ETH_HEADER_LEN, 20 + payload.length, opts.id ?? 0x1234, opts.flagsFragment ?? 0, opts.ttl ?? 64, protocol, src, dst);
   f.set(payload, ETH_HEADER_LEN + 20);
+  return f;
+}
+
+/**
+ * The Ethernet/IPv4 `frame` (20-byte header) with IP `options` inserted after the header,
+ * padded with zeros (end of list) to a multiple of 4; IHL, total length and the header
+ * checksum follow. The payload, and so its checksum, is unchanged.
+ */
+export function withIpOptions(frame: Uint8Array, options: number[]): Uint8Array {
+  const opts = [...options];
+  while (opts.length % 4 !== 0) opts.push(0);
+  const ip = ETH_HEADER_LEN;
+  const f = new Uint8Array(frame.length + opts.length);
+  f.set(frame.subarray(0, ip + 20));
+  f.set(opts, ip + 20);
+  f.set(frame.subarray(ip + 20), ip + 20 + opts.length);
+  f[ip] = 0x40 | ((20 + opts.length) >> 2);
+  const total = ((f[ip + 2] << 8) | f[ip + 3]) + opts.length;
+  f[ip + 2] = total >> 8; f[ip + 3] = total & 0xff;
+  fillIpv4Checksum(f, ip);
   return f;
 }
 
