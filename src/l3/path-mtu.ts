@@ -54,6 +54,11 @@ export class PathMtuCache {
   private readonly entries = new Map<number, PathMtuEntry>();
   /** Whether the destination of the latest mtuFor() may get DF (false: its path is locked). */
   lastDfAllowed = true;
+  /**
+   * Changes with every estimate lowered or expired: a user (a TCP connection) that saw
+   * another value looks its destination up again (one compare per send, no callbacks).
+   */
+  generation = 0;
 
   constructor(readonly linkMtu: number, private readonly counters: Counters, limits: Partial<PathMtuLimits> = {}) {
     this.limits = { ...DEFAULT_PATH_MTU_LIMITS, ...limits };
@@ -75,6 +80,7 @@ export class PathMtuCache {
     if (e === undefined) return this.linkMtu;
     if (now >= e.expiresAt) {
       this.entries.delete(dst);
+      this.generation++;
       this.counters[C.pmtu_expired]++;
       this.counters[C.pmtu_entries] = this.entries.size;
       return this.linkMtu;
@@ -119,6 +125,7 @@ export class PathMtuCache {
     }
     this.entries.delete(dst); // re-inserted last: the newest
     this.entries.set(dst, { mtu, expiresAt: now + this.limits.expiryMs, noDf });
+    this.generation++;
     this.counters[C.pmtu_lowered]++;
     this.counters[C.pmtu_entries] = this.entries.size;
     return mtu;

@@ -7,7 +7,11 @@
  * 8201 5.4's TCP side, segments no larger than PMTU − 40 − options. A lower PMTU
  * (an ICMP "fragmentation needed", ./connection-icmp.ts, or black-hole detection here)
  * takes the MSS down and sends what is in flight again at the new size; when the lowered
- * estimate expires (RFC 1191 6.3) the next flush takes the MSS back up.
+ * estimate expires (RFC 1191 6.3) the next flush takes the MSS back up. Every connection
+ * of the worker follows the cache: when any estimate changes (its generation moves), the
+ * next flush of each connection looks its own destination up again (Linux checks the
+ * route's MTU on every send, tcp_current_mss), so one ICMP serves every connection to
+ * that destination.
  *
  * Black-hole detection (RFC 4821 / RFC 8899, in the simple form of Linux tcp_mtu_probing=1):
  * after pmtuBlackHoleRtos consecutive RTOs with a full-size segment at SND.UNA, the path is
@@ -31,6 +35,7 @@ export function pathMss(c: TcpConnection, now: number): number {
   const pmtu = c.host.pathMtu;
   const mtu = pmtu.mtuFor(c.remoteIp, now);
   c.pmtuCheckAt = pmtu.expiresAt(c.remoteIp);
+  c.pmtuGeneration = pmtu.generation;
   return Math.min(c.mssCap, mtu - HEADERS - (c.tsEnabled ? TS_OPTION_LEN : 0));
 }
 
@@ -50,6 +55,14 @@ export function syncMss(c: TcpConnection, now: number): void {
     c.host.counters[C.tcp_mss_restored]++;
     snd.changeMss(mss);
   }
+}
+
+/**
+ * Before a send or a retransmission timeout: syncMss when the estimate behind snd.mss
+ * expired (RFC 1191 6.3) or the cache changed since (another connection's ICMP).
+ */
+export function followPathMtu(c: TcpConnection, now: number): void {
+  if (now >= c.pmtuCheckAt || c.pmtuGeneration !== c.host.pathMtu.generation) syncMss(c, now);
 }
 
 /**

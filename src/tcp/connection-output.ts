@@ -21,7 +21,7 @@ import type { ConnectionHost, TcpConnection } from './connection.js';
 import type { TcpReceiver } from './receiver.js';
 import type { InSegment } from './segment.js';
 import type { SenderTransmit, TcpSender } from './sender.js';
-import { syncMss } from './connection-mss.js';
+import { followPathMtu } from './connection-mss.js';
 import { seqSub } from './seq.js';
 import { State } from './tcp-state.js';
 import { T_DELACK, type TcpTimers } from './timers.js';
@@ -198,7 +198,7 @@ export class ConnectionOutput implements SenderTransmit {
    * field would never be read.
    */
   flush(now: number): void {
-    if (now >= this.c.pmtuCheckAt) syncMss(this.c, now); // the lowered path MTU expired (RFC 1191 6.3)
+    followPathMtu(this.c, now); // the path MTU estimate expired or changed (./connection-mss.ts)
     const st = this.c.state;
     if (st === State.ESTABLISHED || st === State.CLOSE_WAIT || st === State.FIN_WAIT_1 || st === State.CLOSING || st === State.LAST_ACK) {
       this.snd.output(now, this);

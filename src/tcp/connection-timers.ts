@@ -25,7 +25,7 @@
  */
 import { C } from '../base/counters.js';
 import type { TcpConnection } from './connection.js';
-import { detectBlackHole } from './connection-mss.js';
+import { detectBlackHole, followPathMtu } from './connection-mss.js';
 import { State } from './tcp-state.js';
 import { T_DELACK, T_FINWAIT2, T_KEEPALIVE, T_PERSIST, T_RTO } from './timers.js';
 
@@ -89,6 +89,7 @@ function retransmissionTimeout(c: TcpConnection, now: number): void {
     c.timers.set(T_RTO, now + c.snd.rtt.rto);
     return;
   }
+  followPathMtu(c, now); // another connection's ICMP may explain the loss: resend at its size
   detectBlackHole(c, now);
   // Linux tcp_orphan_retries: an orphan gives up sooner than a connection someone owns.
   if (!c.snd.onRto(now, c.orphaned ? cfg.orphanRetries : cfg.dataRetries, c.out)) {

@@ -114,6 +114,8 @@ export class TcpConnection implements TcpConnectionHandle {
   mssCap = 0;
   /** When the path MTU estimate behind snd.mss expires (Infinity: none; ./connection-mss.ts). */
   pmtuCheckAt = Infinity;
+  /** The path MTU cache's generation when snd.mss was last brought in line with it. */
+  pmtuGeneration = 0;
   /** The latest soft error an ICMP message reported (./connection-icmp.ts): ends the connection instead of ETIMEDOUT. */
   softError: TcpErrorCode | undefined = undefined;
   /** Created at (ms), for /connections. */

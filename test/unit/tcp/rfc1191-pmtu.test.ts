@@ -158,3 +158,41 @@ describe('l3/path-mtu.ts: the cache is bounded', () => {
     expect(counters[C.pmtu_expired]).toBe(1);
   });
 });
+
+describe('RFC 1191 6.4: one report serves every connection of the worker to that destination', () => {
+  it('RFC 1191 6.4 (Linux tcp_current_mss): a second connection to the same host follows the lowered estimate on its next send, its flight resent at the new size', () => {
+    const p = new TcpPeer();
+    p.peerPort = 40001;
+    const a = p.passiveOpen(LINUX_SYN);
+    p.peerPort = 40002;
+    const b = p.passiveOpen(LINUX_SYN);
+    a.conn.send(new Uint8Array(1448));
+    b.conn.send(new Uint8Array(1448));
+    p.flush();
+    const [segA, segB] = p.takeAll();
+    expect([segA.dstPort, segB.dstPort, segB.payload.length]).toEqual([40001, 40002, 1448]);
+    p.peerPort = 40001;
+    p.sendIcmpError(ICMP_DEST_UNREACHABLE, ICMP_FRAG_NEEDED, segA, { mtu: 1280 });
+    expect(p.takeAll().map((s) => [s.dstPort, s.payload.length])).toEqual([[40001, 1228], [40001, 220]]);
+    expect(b.conn.snd.mss).toBe(1448); // not yet: b has not sent since
+    b.conn.send(new Uint8Array(100));
+    p.flush();
+    expect(b.conn.snd.mss).toBe(1228);
+    expect(p.takeAll().map((s) => [s.dstPort, s.seq - segB.seq, s.payload.length])).toEqual([
+      [40002, 0, 1228], [40002, 1228, 320],
+    ]);
+    expect(p.counter('tcp_mss_lowered')).toBe(2);
+    expect(p.counter('icmp_frag_needed_rx')).toBe(1);
+  });
+  it('RFC 1191 6.4: a connection that sends nothing new follows the lowered estimate at its RTO: the retransmission goes at the new size', () => {
+    const p = new TcpPeer({ tcp: { tailLossProbe: false } });
+    const b = p.passiveOpen(LINUX_SYN);
+    b.conn.send(new Uint8Array(1448));
+    p.flush();
+    const [segB] = p.takeAll();
+    p.host.ipOut.pathMtu.reduce(PEER_IP, 1280, p.now); // as an ICMP about another connection would
+    const r = p.nextSegment(5000);
+    expect([r.seq, r.payload.length]).toEqual([segB.seq, 1228]);
+    expect(b.conn.snd.mss).toBe(1228);
+  });
+});
