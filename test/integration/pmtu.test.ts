@@ -71,6 +71,18 @@ describe.skipIf(requireNetOrSkip())('path MTU discovery through a Linux router w
     expect(Number(frag.stdout.trim())).toBeLessThan(20);
   });
 
+  it('RFC 1191: 8 downloads at once over both workers complete byte-exact (the router rate-limits its ICMPs; each worker learns from its own)', async () => {
+    const n = 4_000_000;
+    const before = (await stackd.stats()).totals;
+    const r = sh(FAR, `for i in 1 2 3 4 5 6 7 8; do (curl -s -m 60 http://${STACK}/bytes/${n} | sha256sum) & done; wait`);
+    expect(r.stdout.trim().split('\n').map((l) => l.split(' ')[0])).toEqual(new Array<string>(8).fill(patternSha256(n)));
+    const after = (await stackd.stats()).totals;
+    const d = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
+    // Found by ICMP (the worker the 20 MB download warmed, and the other one from its own
+    // report), not by black-hole detection.
+    expect(d('tcp_pmtu_black_holes')).toBe(0);
+  });
+
   it('RFC 1191 / IP_PMTUDISC_WANT: a 1400-byte UDP echo is answered (fragmented at 1280) once the router has reported the path', () => {
     // Up to 5 tries, 1 s each: the first reply (1428 bytes, DF) is the one the router reports.
     const script = `
