@@ -14,6 +14,8 @@
 import { EventEmitter } from 'node:events';
 import { formatIpv4, parseIpv4 } from '../wire/addresses.js';
 import { monoMs } from '../util/clock.js';
+import { hashFourTuple, shardOf } from '../base/flow-hash.js';
+import { IPPROTO_UDP } from '../wire/ipv4.js';
 import type { Host } from '../iface/host.js';
 import { socketError, type SocketError } from './tcp-socket.js';
 import { copyToBuffer } from '../util/copy-bytes.js';
@@ -67,6 +69,15 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
    * flow is steered to this worker). Emits 'listening', or 'error' (EADDRINUSE).
    */
   bind(port = 0, cb?: () => void): this {
+    return this.bindTo(port, -1, 0, cb);
+  }
+
+  /**
+   * bind(): with `peerPort` > 0 an ephemeral port is one whose flow to peerIp:peerPort
+   * hashes to this worker (as TCP's active opens choose theirs), so that the peer's
+   * answers and the ICMP errors about the flow are steered here.
+   */
+  private bindTo(port: number, peerIp: number, peerPort: number, cb?: () => void): this {
     if (this.closed) throw notRunning();
     if (this.port !== 0) {
       throw dgramError('ERR_SOCKET_ALREADY_BOUND', 'Socket is already bound');
@@ -75,10 +86,12 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
     if (cb) this.once('listening', cb);
     const handler = this.onDatagram;
     const onError = this.onRefused;
+    const { ip, shardIndex, shardCount } = this.host.config;
     if (port === 0) {
       for (let i = 0; i < EPHEMERAL_COUNT && this.port === 0; i++) {
         const p = this.nextEphemeral;
         this.nextEphemeral = p === 65535 ? EPHEMERAL_FIRST : p + 1;
+        if (peerPort > 0 && shardOf(hashFourTuple(ip, p, peerIp, peerPort, IPPROTO_UDP), shardCount) !== shardIndex) continue;
         if (this.host.udp.bind(p, handler, onError)) this.port = p;
       }
     } else if (this.host.udp.bind(port, handler, onError)) {
@@ -95,8 +108,8 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
   /**
    * Associates the socket with address:port (dgram's connect): send() then needs no
    * address, only that peer's datagrams are delivered, and refusals (ICMP port
-   * unreachable) come back as 'error' ECONNREFUSED. Binds an ephemeral port if unbound;
-   * emits 'connect' on the next tick.
+   * unreachable) come back as 'error' ECONNREFUSED. Binds an ephemeral port if unbound,
+   * one whose flow to the peer is steered to this worker; emits 'connect' on the next tick.
    */
   connect(port: number, address: string, cb?: () => void): this {
     if (this.closed) throw notRunning();
@@ -104,7 +117,7 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`Port should be > 0 and < 65536. Received ${port}.`);
     const ip = parseIpv4(address);
     if (Number.isNaN(ip)) throw new TypeError(`Invalid IPv4 address: ${address}`);
-    if (this.port === 0) this.bind(0);
+    if (this.port === 0) this.bindTo(0, ip, port);
     this.peerIp = ip;
     this.peerPort = port;
     if (cb) this.once('connect', cb);

@@ -9,6 +9,7 @@
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { C } from '../../../src/base/counters.js';
+import { hashFourTuple, shardOf } from '../../../src/base/flow-hash.js';
 import { parseIpv4 } from '../../../src/wire/addresses.js';
 import { monoMs } from '../../../src/util/clock.js';
 import { ETH_HEADER_LEN } from '../../../src/wire/ethernet.js';
@@ -100,6 +101,21 @@ describe('UDP: ICMP errors reach connected sockets (RFC 1122 4.1.3.3)', () => {
     expect(from).toEqual(['10.10.0.3:7000', '10.10.0.5:7000']);
     wire.take();
     s.close();
+  });
+});
+
+describe('UDP: a connected socket is steered to its worker', () => {
+  it('connect() on an unbound socket picks an ephemeral port whose flow to the peer hashes to this worker (answers and ICMP errors come here)', async () => {
+    for (let index = 0; index < 4; index++) {
+      const { api } = makeApi({}, { index, count: 4 });
+      for (let k = 0; k < 5; k++) {
+        const s = api.dgram.createSocket('udp4');
+        s.connect(7000 + k, '10.10.0.3');
+        await once(s, 'connect');
+        expect(shardOf(hashFourTuple(OUR_IP, s.address().port, PEER_IP, 7000 + k, IPPROTO_UDP), 4)).toBe(index);
+        s.close();
+      }
+    }
   });
 });
 
