@@ -156,7 +156,7 @@ mac_for_octet() { printf '02:42:0a:0a:00:%02x' "$1"; }
 # safe inside a regex).
 lab_namespaces() {
   { ip netns list 2>/dev/null || true; } | awk '{print $1}' |
-    grep -E "^${LAB}-(host|stack|wan|net2|va|vb|sw|p[0-9]+|c[0-9]+)\$" || true
+    grep -E "^${LAB}-(host|stack|wan|net2|va|vb|sw|rt|far|p[0-9]+|c[0-9]+)\$" || true
 }
 
 ns_exists() {

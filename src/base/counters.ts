@@ -73,12 +73,21 @@ export const COUNTER_NAMES = [
   'tcp_trace_untraced', 'tcp_traces_archived',
   // Time (µs) the thread spent running rather than parked waiting for work (stackctl top's busy %)
   'busy_us',
+  // ICMP errors received (RFC 1122 4.2.3.9, RFC 5927): what came in, what was refused and why
+  'icmp_errors_rx', 'icmp_frag_needed_rx', 'icmp_errors_rate_limited',
+  'drop_icmp_error_quote', 'drop_icmp_error_no_flow', 'drop_icmp_error_bad_seq',
+  'tcp_icmp_hard_errors', 'tcp_icmp_soft_errors', 'udp_icmp_errors',
+  // Path MTU discovery (RFC 1191, RFC 8201-style cache; RFC 4821/8899 black holes)
+  'pmtu_lowered', 'pmtu_ignored', 'pmtu_expired', 'pmtu_evictions', 'pmtu_entries',
+  'tcp_mss_lowered', 'tcp_mss_restored', 'tcp_pmtu_black_holes',
+  // RFC 5961 7: challenge ACKs not sent because the connection sent one (or an invalid-segment ACK) < 500 ms ago
+  'tcp_challenge_acks_conn_limited',
 ] as const;
 
 /** Counters that are gauges (a current value) rather than monotonic totals. */
 export const GAUGE_NAMES: ReadonlySet<string> = new Set([
   'arp_cache_entries', 'arp_pending_packets', 'reasm_pending_datagrams', 'reasm_buffered_bytes',
-  'tcp_connections', 'tcp_time_wait', 'tcp_syn_queue', 'tcp_orphans',
+  'tcp_connections', 'tcp_time_wait', 'tcp_syn_queue', 'tcp_orphans', 'pmtu_entries',
   'heap_used_bytes', 'heap_total_bytes', 'heap_external_bytes',
 ]);
 

@@ -13,6 +13,11 @@ export interface HostConfig {
   prefixLength: number;
   /** Default gateway, or 0 for none (off-subnet destinations are then unreachable). */
   gateway: number;
+  /**
+   * Static routes beside the subnet and the default gateway (l3/route-table.ts: longest
+   * prefix wins); each gateway is on our subnet. Omitted: none.
+   */
+  routes?: readonly StaticRoute[];
   /** IP MTU of the link (bytes of IPv4 datagram per frame), 68..65535. */
   mtu: number;
   /** This worker's shard index (0-based) and the number of shards. */
@@ -31,6 +36,16 @@ export interface HostConfig {
    */
   device?: LinkCapabilities;
 }
+
+/** A route to dest/prefixLength through `gateway` (all uint32 addresses). */
+export interface StaticRoute {
+  dest: number;
+  prefixLength: number;
+  gateway: number;
+}
+
+/** Most static routes a host takes (the lookup scans them on every datagram sent off the subnet). */
+export const MAX_STATIC_ROUTES = 64;
 
 /** Defaults matching the course lab: 10.10.0.4/24, MTU 1500. */
 export const DEFAULT_TTL = 64;

@@ -5,7 +5,8 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { parseIpv4, parseMac, formatMac } from '../wire/addresses.js';
+import { formatIpv4, ipv4InSubnet, parseIpv4, parseMac, formatMac, prefixMask } from '../wire/addresses.js';
+import { MAX_STATIC_ROUTES, type StaticRoute } from '../base/host-config.js';
 import { LOG_LEVELS } from '../control/logger.js';
 import {
   CAPTURE_DEFAULT_MAX_FILES, CAPTURE_DEFAULT_SNAPLEN, CAPTURE_MAX_FILES, CAPTURE_MAX_MB, CAPTURE_MAX_SNAPLEN, CAPTURE_MIN_SNAPLEN,
@@ -20,6 +21,8 @@ export interface StackdOptions {
   ip: number;
   prefixLength: number;
   gateway: number;
+  /** --route DEST/PREFIX via GW, in the order given. */
+  routes: StaticRoute[];
   mac: number;
   mtu: number;
   control: string;
@@ -59,6 +62,10 @@ Options:
   --tap NAME         TAP device to open or create                     [default: tap0]
   --ip ADDR/PREFIX   our IPv4 address and prefix length               [default: 10.10.0.4/24]
   --gateway ADDR     default gateway (none: only the subnet is reachable)
+  --route 'DEST/PREFIX via GW'
+                     a route to DEST/PREFIX through GW, a neighbour on our subnet
+                     (repeatable, up to ${MAX_STATIC_ROUTES}; the longest prefix wins; unquoted
+                     works too: --route 10.20.0.0/24 via 10.10.0.254)
   --mac MAC          our MAC address         [default: locally administered, from --tap and --ip]
   --mtu BYTES        IP MTU (576..9000)                               [default: 1500]
   --control ADDR     control API: a unix socket path or host:port
@@ -129,6 +136,7 @@ export const STACKD_OPTIONS = {
   tap: { type: 'string' },
   ip: { type: 'string' },
   gateway: { type: 'string' },
+  route: { type: 'string', multiple: true },
   mac: { type: 'string' },
   mtu: { type: 'string' },
   control: { type: 'string' },
@@ -181,12 +189,44 @@ export function defaultMac(tap: string, ip: number): number {
   return 0x02_00_00_00_00_00 + 0x5d * 2 ** 32 + h;
 }
 
+/** `--route DEST/PREFIX via GW` as three words becomes one value, as if quoted. */
+function joinRouteWords(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--route' && argv[i + 2] === 'via' && i + 3 < argv.length) {
+      out.push('--route', `${argv[i + 1]} via ${argv[i + 3]}`);
+      i += 3;
+    } else {
+      out.push(argv[i]);
+    }
+  }
+  return out;
+}
+
+/** One --route value: DEST/PREFIX via GW, DEST its network's address, GW on our subnet. */
+function parseRoute(v: string, ip: number, prefixLength: number): StaticRoute {
+  const m = /^\s*([^/\s]+)\/(\d{1,2})\s+via\s+(\S+)\s*$/.exec(v);
+  const dest = m ? parseIpv4(m[1]) : NaN;
+  const gateway = m ? parseIpv4(m[3]) : NaN;
+  const len = m ? Number(m[2]) : NaN;
+  if (!m || Number.isNaN(dest) || Number.isNaN(gateway) || len > 32) {
+    throw new UsageError(`--route: '${v}' is not DEST/PREFIX via GATEWAY (like 10.20.0.0/24 via 10.10.0.254)`);
+  }
+  if (((dest & prefixMask(len)) >>> 0) !== dest) {
+    throw new UsageError(`--route: ${m[1]}/${len} has host bits set (the network is ${formatIpv4((dest & prefixMask(len)) >>> 0)}/${len})`);
+  }
+  if (!ipv4InSubnet(gateway, ip, prefixLength) || gateway === ip) {
+    throw new UsageError(`--route: gateway ${m[3]} is not a neighbour on our subnet ${formatIpv4((ip & prefixMask(prefixLength)) >>> 0)}/${prefixLength}`);
+  }
+  return { dest, prefixLength: len, gateway };
+}
+
 /** Parses argv (without node and script). Throws UsageError with one line on a bad value. */
 export function parseStackdArgs(argv: string[]): StackdOptions {
   let values;
   let tokens;
   try {
-    ({ values, tokens } = parseArgs({ args: argv, strict: true, allowPositionals: false, tokens: true, options: STACKD_OPTIONS }));
+    ({ values, tokens } = parseArgs({ args: joinRouteWords(argv), strict: true, allowPositionals: false, tokens: true, options: STACKD_OPTIONS }));
   } catch (e) {
     throw parseArgsUsageError(e as Error & { code?: string });
   }
@@ -203,6 +243,15 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
   if (values.gateway !== undefined) {
     gateway = parseIpv4(values.gateway);
     if (Number.isNaN(gateway)) throw new UsageError(`--gateway: '${values.gateway}' is not an IPv4 address`);
+  }
+  const routes = (values.route ?? []).map((r) => parseRoute(r, ip, prefixLength));
+  if (routes.length > MAX_STATIC_ROUTES) throw new UsageError(`--route: ${routes.length} routes, at most ${MAX_STATIC_ROUTES}`);
+  for (let i = 0; i < routes.length; i++) {
+    const r = routes[i];
+    if (r.prefixLength === 0 && gateway !== 0) throw new UsageError('--route: 0.0.0.0/0 and --gateway both give the default route (give one)');
+    if (routes.findIndex((o) => o.dest === r.dest && o.prefixLength === r.prefixLength) !== i) {
+      throw new UsageError(`--route: ${formatIpv4(r.dest)}/${r.prefixLength} given twice`);
+    }
   }
   let mac = defaultMac(tap, ip);
   if (values.mac !== undefined) {
@@ -260,7 +309,7 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
     }
   }
   return {
-    workers, tap, ip, prefixLength, gateway, mac, mtu, control, logLevel, services, apps, congestionControl: cc,
+    workers, tap, ip, prefixLength, gateway, routes, mac, mtu, control, logLevel, services, apps, congestionControl: cc,
     maxConnections, maxTimeWait, traceSlots,
     vnetHdr: offload,
     pcap,

@@ -303,6 +303,7 @@ export class Supervisor implements ControlSource {
       ip: formatIpv4(l.ip),
       prefixLength: l.prefixLength,
       gateway: l.gateway !== 0 ? formatIpv4(l.gateway) : null,
+      routes: l.routes.map((r) => `${formatIpv4(r.dest)}/${r.prefixLength} via ${formatIpv4(r.gateway)}`),
       mac: formatMac(l.mac),
       mtu: l.mtu,
       offload: l.offload !== 0,

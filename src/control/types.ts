@@ -38,6 +38,8 @@ export interface StatsSnapshot {
   ip: string;
   prefixLength: number;
   gateway: string | null;
+  /** Static routes (--route), as 'DEST/PREFIX via GW'. */
+  routes: string[];
   mac: string;
   mtu: number;
   offload: boolean;

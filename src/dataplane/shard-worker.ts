@@ -92,6 +92,7 @@ export class ShardWorker {
       ip: data.link.ip,
       prefixLength: data.link.prefixLength,
       gateway: data.link.gateway,
+      routes: data.link.routes,
       mtu: data.link.mtu,
       shardIndex: data.index,
       shardCount: data.count,

@@ -4,6 +4,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { FaultConfig } from '../phy/fault-spec.js';
+import type { StaticRoute } from '../base/host-config.js';
 import type { ArchivedTraceInfo, ConnectionInfo, ConnectionTraceInfo, ThreadLatency } from './reports.js';
 
 /** Index of the words in the shared control Int32Array: non-zero asks every thread to stop. */
@@ -22,6 +23,8 @@ export interface LinkSettings {
   prefixLength: number;
   /** Default gateway (0: none). */
   gateway: number;
+  /** Static routes (--route), in the order given. */
+  routes: StaticRoute[];
   /** Our MAC (48-bit). */
   mac: number;
   /** IP MTU. */

@@ -19,6 +19,7 @@ import { IcmpLayer } from '../l3/icmp-layer.js';
 import { Ipv4Input, type ForeignDatagramSink } from '../l3/ipv4-input.js';
 import { Ipv4Output } from '../l3/ipv4-output.js';
 import type { ReassemblyLimits } from '../l3/ipv4-reassembly.js';
+import type { PathMtuLimits } from '../l3/path-mtu.js';
 import { UdpLayer } from '../udp/udp-layer.js';
 import { TcpLayer } from '../tcp/tcp-layer.js';
 import type { TcpConfig } from '../tcp/tcp-config.js';
@@ -32,6 +33,8 @@ export interface HostLimits {
   arpCache?: Partial<ArpCacheLimits>;
   arpResolver?: Partial<ArpResolverLimits>;
   reassembly?: Partial<ReassemblyLimits>;
+  /** The path MTU cache (l3/path-mtu.ts). */
+  pathMtu?: Partial<PathMtuLimits>;
   tcp?: Partial<TcpConfig>;
   /** Secret for ISNs, timestamps offsets and SYN cookies (tests pass a fixed one). */
   tcpSecret?: Uint8Array;
@@ -62,8 +65,8 @@ export class Host {
   ) {
     this.output = new FrameOutput(sink, counters);
     this.arp = new ArpLayer(config, this.output, counters, limits.arpCache, limits.arpResolver);
-    this.ipOut = new Ipv4Output(config, this.arp, this.output, counters);
-    this.icmp = new IcmpLayer(this.ipOut, counters);
+    this.ipOut = new Ipv4Output(config, this.arp, this.output, counters, limits.pathMtu);
+    this.icmp = new IcmpLayer(this.ipOut, counters, config.ip);
     this.udp = new UdpLayer(config, this.ipOut, this.icmp, counters);
     this.ipIn = new Ipv4Input(config, this.ipOut, this.icmp, counters, foreign, limits.reassembly);
     this.tcp = new TcpLayer(
@@ -71,6 +74,8 @@ export class Host {
     );
     this.ipIn.register(IPPROTO_UDP, this.udp);
     this.ipIn.register(IPPROTO_TCP, this.tcp);
+    this.icmp.registerErrorInput(IPPROTO_UDP, this.udp);
+    this.icmp.registerErrorInput(IPPROTO_TCP, this.tcp);
   }
 
   /**

@@ -3,8 +3,11 @@
  *
  * RFC 791 3.1/3.2, RFC 1122 3.2.1 (3.2.1.1 version, 3.2.1.2 checksum, 3.2.1.3 addressing:
  * accept our address and broadcasts, drop a datagram whose source is a broadcast or
- * multicast address; 3.2.1.7 a host does not drop for a low TTL), RFC 1122 3.3.2
- * (reassembly). Each reason a datagram is dropped has its own counter.
+ * multicast address; 3.2.1.7 a host does not drop for a low TTL, and sends no Time
+ * Exceeded; 3.2.1.8 options are passed over: the transports start at IHL, no option is
+ * acted on, answered (record route, timestamp) or reversed (source routes), and what we
+ * send carries none), RFC 1122 3.3.2 (reassembly; its timeout sends nothing). Each reason
+ * a datagram is dropped has its own counter.
  */
 import {
   Ipv4Check,

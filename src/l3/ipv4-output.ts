@@ -4,8 +4,12 @@
  * while ARP polls it, RFC 1122 2.3.2.1).
  *
  * RFC 791 3.2 (fragmentation), RFC 1122 3.3.1 (routing outbound datagrams: same subnet
- * → the destination itself, else the default gateway), RFC 1122 3.2.1.7 (TTL),
- * RFC 6864 (the ID field only needs to be unique for datagrams that may be fragmented).
+ * → the destination itself, else the gateway of the longest matching route,
+ * ./route-table.ts), RFC 1122 3.2.1.7 (TTL),
+ * RFC 6864 (the ID field only needs to be unique for datagrams that may be fragmented),
+ * RFC 1191 (datagrams are sized and fragmented by the path MTU towards their destination,
+ * ./path-mtu.ts; a datagram asked to go with DF gets it when it fits that MTU and is
+ * fragmented without it otherwise, like Linux's IP_PMTUDISC_WANT).
  *
  * Usage, allocation-free on the fast path:
  *   const off = out.prepare(dst, maxL4Len, now);   // -1: dropped (counted)
@@ -17,9 +21,9 @@
  * directly in the sink (`direct`) may ask the device for offload (a checksum to complete,
  * a super-frame to segment): the others are copied or fragmented later, complete.
  */
-import { BROADCAST_MAC, ipv4InSubnet, prefixMask } from '../wire/addresses.js';
+import { BROADCAST_MAC, prefixMask } from '../wire/addresses.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/ethernet.js';
-import { IPV4_DF, IPV4_MIN_HEADER, ipDontFragment, ipHeaderLength, ipTotalLength, writeIpv4Header } from '../wire/ipv4.js';
+import { IPV4_DF, IPV4_MIN_HEADER, ipDontFragment, ipDst, ipHeaderLength, ipTotalLength, writeIpv4Header } from '../wire/ipv4.js';
 import { C, type Counters } from '../base/counters.js';
 import type { HostConfig } from '../base/host-config.js';
 import type { ArpLayer } from '../l2/arp-layer.js';
@@ -27,35 +31,48 @@ import type { FrameOutput } from '../l2/frame-output.js';
 import type { TxOffload } from '../base/link.js';
 import { copyBytes } from '../util/copy-bytes.js';
 import { fragmentPlan, writeFragmentHeader } from './ipv4-fragmenter.js';
+import { PathMtuCache, type PathMtuLimits } from './path-mtu.js';
+import { NO_ROUTE, RouteTable } from './route-table.js';
 
 const HDRS = ETH_HEADER_LEN + IPV4_MIN_HEADER;
-const NO_ROUTE = -1;
 
 /** Builds and sends IPv4 datagrams from our address. */
 export class Ipv4Output {
   /** Where the caller writes the L4 data after prepare(): the sink's memory or scratch. */
   buf: Uint8Array;
+  /** Path MTU estimates per destination (RFC 1191). */
+  readonly pathMtu: PathMtuCache;
   private readonly scratch = new Uint8Array(ETH_HEADER_LEN + 65536);
   private frameOff = -1;
   private dst = 0;
   private hop = 0;
   private mac = -1;
+  /** Path MTU towards `dst`, and whether DF may be set on datagrams to it. */
+  private mtu: number;
+  private dfAllowed = true;
+  /** The time of the latest prepare() (for datagrams sent later, once ARP resolves). */
+  private lastNow = 0;
   private id: number;
   private readonly mask: number;
   private readonly subnetBroadcast: number;
+  private readonly routes: RouteTable;
 
   constructor(
     private readonly config: HostConfig,
     private readonly arp: ArpLayer,
     private readonly out: FrameOutput,
     private readonly counters: Counters,
+    pathMtuLimits: Partial<PathMtuLimits> = {},
   ) {
     this.buf = this.scratch;
+    this.pathMtu = new PathMtuCache(config.mtu, counters, pathMtuLimits);
+    this.mtu = config.mtu;
     // Different workers start their ID sequences far apart so IDs rarely collide.
     this.id = (config.shardIndex * 0x3fff + 1) & 0xffff;
     this.mask = prefixMask(config.prefixLength);
     this.subnetBroadcast = ((config.ip & this.mask) | ~this.mask) >>> 0;
-    arp.setResolvedSender((d, mac) => this.emit(d, 0, d.length, mac));
+    this.routes = new RouteTable(config);
+    arp.setResolvedSender((d, mac) => this.emit(d, 0, d.length, mac, this.pathMtu.mtuFor(ipDst(d, 0), this.lastNow)));
   }
 
   /** True if `addr` is a broadcast address on our link (limited or directed). */
@@ -63,10 +80,10 @@ export class Ipv4Output {
     return addr === 0xffffffff || addr === this.subnetBroadcast;
   }
 
-  /** Next hop for `dst`: itself on our subnet, else the gateway, or -1 when there is none. */
+  /** Next hop for `dst`: itself on our subnet (or a broadcast), else a route's gateway, or -1 when none matches. */
   nextHop(dst: number): number {
-    if (ipv4InSubnet(dst, this.config.ip, this.config.prefixLength) || this.isBroadcast(dst)) return dst;
-    return this.config.gateway !== 0 ? this.config.gateway : NO_ROUTE;
+    if (this.isBroadcast(dst)) return dst;
+    return this.routes.lookup(dst);
   }
 
   /**
@@ -88,9 +105,12 @@ export class Ipv4Output {
     }
     this.dst = dst;
     this.hop = hop;
+    this.lastNow = now;
+    this.mtu = this.pathMtu.mtuFor(dst, now);
+    this.dfAllowed = this.pathMtu.lastDfAllowed;
     // Before reserving the frame: resolve() may send a unicast ARP probe first.
     this.mac = this.isBroadcast(hop) ? BROADCAST_MAC : this.arp.resolve(hop, now);
-    if (this.mac >= 0 && (IPV4_MIN_HEADER + maxL4Len <= this.config.mtu || superFrame)) {
+    if (this.mac >= 0 && (IPV4_MIN_HEADER + maxL4Len <= this.mtu || superFrame)) {
       // A bulk payload `payloadAt` bytes into the L4 data is copied faster to an aligned address.
       const o = this.out.reserve(HDRS + maxL4Len, payloadAt > 0 ? HDRS + payloadAt : 0);
       if (o < 0) return -1;
@@ -117,10 +137,12 @@ export class Ipv4Output {
   /**
    * Finishes the datagram begun by prepare(): `l4Len` bytes of `protocol` were written.
    * `offload` is passed to the device with the frame; only for a `direct` datagram.
+   * `dontFragment`: set DF when the datagram fits the path MTU (a super-frame the device
+   * segments counts as fitting) and the path is not locked; otherwise it is fragmented.
    */
   transmit(protocol: number, l4Len: number, now: number, dontFragment = false, offload: TxOffload | null = null): void {
     const ipLen = IPV4_MIN_HEADER + l4Len;
-    const flags = dontFragment ? IPV4_DF : 0;
+    const flags = dontFragment && this.dfAllowed && (ipLen <= this.mtu || (offload !== null && offload.segSize > 0)) ? IPV4_DF : 0;
     const id = this.nextId();
     this.counters[C.ipv4_tx]++;
     if (this.frameOff >= 0) {
@@ -135,15 +157,15 @@ export class Ipv4Output {
     const s = this.scratch;
     writeIpv4Header(s, ETH_HEADER_LEN, ipLen, id, flags, this.config.ttl, protocol, this.config.ip, this.dst);
     if (this.mac < 0) this.arp.enqueue(this.hop, s, ETH_HEADER_LEN, ipLen, now);
-    else this.emit(s, ETH_HEADER_LEN, ipLen, this.mac);
+    else this.emit(s, ETH_HEADER_LEN, ipLen, this.mac, this.mtu);
   }
 
   /**
    * Sends a complete IPv4 datagram at b[off..off+len) to `mac`, fragmenting it when it
-   * is larger than the MTU (RFC 791 3.2), or dropping it (counted) when DF forbids that.
+   * is larger than `mtu` (the path's, RFC 791 3.2), or dropping it (counted) when DF
+   * forbids that.
    */
-  emit(b: Uint8Array, off: number, len: number, mac: number): void {
-    const mtu = this.config.mtu;
+  emit(b: Uint8Array, off: number, len: number, mac: number, mtu: number): void {
     if (len <= mtu) {
       const o = this.out.reserve(ETH_HEADER_LEN + len);
       if (o < 0) return;

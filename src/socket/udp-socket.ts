@@ -1,16 +1,21 @@
 /**
  * UdpSocket: a UDP port of our stack as an EventEmitter modelled on Node's `dgram.Socket`
- * ('udp4' only, a subset: bind, send, 'message', 'listening', 'close', 'error', close,
- * address). Built on the worker's UdpLayer (RFC 768): datagrams are delivered
+ * ('udp4' only, a subset: bind, connect, disconnect, send, 'message', 'listening',
+ * 'connect', 'close', 'error', close, address, remoteAddress). Built on the worker's UdpLayer (RFC 768): datagrams are delivered
  * synchronously from the protocol core, copied into a Buffer per message.
  *
  * Errors follow dgram: `bind EADDRINUSE 0.0.0.0:7`, `send EMSGSIZE …`; send callbacks get
- * (err, bytes). Every worker has its own port table: an application loaded in every
+ * (err, bytes). A connected socket (connect()) only hears its peer, and an ICMP port or
+ * protocol unreachable about its datagrams is emitted as 'error' `recvmsg ECONNREFUSED`
+ * (RFC 1122 4.1.3.3; what Linux reports on a connected socket without IP_RECVERR;
+ * unconnected sockets hear no ICMP errors). Every worker has its own port table: an application loaded in every
  * worker binds the port in each, and each answers the flows steered to it.
  */
 import { EventEmitter } from 'node:events';
 import { formatIpv4, parseIpv4 } from '../wire/addresses.js';
 import { monoMs } from '../util/clock.js';
+import { hashFourTuple, shardOf } from '../base/flow-hash.js';
+import { IPPROTO_UDP } from '../wire/ipv4.js';
 import type { Host } from '../iface/host.js';
 import { socketError, type SocketError } from './tcp-socket.js';
 import { copyToBuffer } from '../util/copy-bytes.js';
@@ -32,6 +37,7 @@ const EPHEMERAL_COUNT = 65536 - EPHEMERAL_FIRST;
 /** The events of a UdpSocket and their arguments, as dgram.Socket's. */
 export interface UdpSocketEvents {
   listening: [];
+  connect: [];
   message: [msg: Buffer, rinfo: RemoteInfo];
   error: [err: SocketError];
   close: [];
@@ -45,6 +51,9 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
   /** Last destination string and its parsed form (a service usually answers one peer at a time). */
   private lastAddr = '';
   private lastIp = 0;
+  /** The peer of a connected socket (port 0: not connected). */
+  private peerIp = 0;
+  private peerPort = 0;
 
   /**
    * @param host the worker's protocol core (its `udp` layer and configuration)
@@ -60,22 +69,32 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
    * flow is steered to this worker). Emits 'listening', or 'error' (EADDRINUSE).
    */
   bind(port = 0, cb?: () => void): this {
+    return this.bindTo(port, -1, 0, cb);
+  }
+
+  /**
+   * bind(): with `peerPort` > 0 an ephemeral port is one whose flow to peerIp:peerPort
+   * hashes to this worker (as TCP's active opens choose theirs), so that the peer's
+   * answers and the ICMP errors about the flow are steered here.
+   */
+  private bindTo(port: number, peerIp: number, peerPort: number, cb?: () => void): this {
     if (this.closed) throw notRunning();
     if (this.port !== 0) {
-      const e = new Error('Socket is already bound') as Error & { code: string };
-      e.code = 'ERR_SOCKET_ALREADY_BOUND';
-      throw e;
+      throw dgramError('ERR_SOCKET_ALREADY_BOUND', 'Socket is already bound');
     }
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`Port should be >= 0 and < 65536. Received ${port}.`);
     if (cb) this.once('listening', cb);
     const handler = this.onDatagram;
+    const onError = this.onRefused;
+    const { ip, shardIndex, shardCount } = this.host.config;
     if (port === 0) {
       for (let i = 0; i < EPHEMERAL_COUNT && this.port === 0; i++) {
         const p = this.nextEphemeral;
         this.nextEphemeral = p === 65535 ? EPHEMERAL_FIRST : p + 1;
-        if (this.host.udp.bind(p, handler)) this.port = p;
+        if (peerPort > 0 && shardOf(hashFourTuple(ip, p, peerIp, peerPort, IPPROTO_UDP), shardCount) !== shardIndex) continue;
+        if (this.host.udp.bind(p, handler, onError)) this.port = p;
       }
-    } else if (this.host.udp.bind(port, handler)) {
+    } else if (this.host.udp.bind(port, handler, onError)) {
       this.port = port;
     }
     if (this.port === 0) {
@@ -87,11 +106,65 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
   }
 
   /**
-   * Sends one datagram to address:port (binding an ephemeral port first if unbound).
-   * `cb(err, bytes)` runs on the next tick; without a callback errors are emitted.
+   * Associates the socket with address:port (dgram's connect): send() then needs no
+   * address, only that peer's datagrams are delivered, and refusals (ICMP port
+   * unreachable) come back as 'error' ECONNREFUSED. Binds an ephemeral port if unbound,
+   * one whose flow to the peer is steered to this worker; emits 'connect' on the next tick.
    */
-  send(msg: Uint8Array | string, port: number, address: string, cb?: (err: Error | null, bytes: number) => void): void {
+  connect(port: number, address: string, cb?: () => void): this {
     if (this.closed) throw notRunning();
+    if (this.peerPort !== 0) throw dgramError('ERR_SOCKET_DGRAM_IS_CONNECTED', 'Already connected');
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`Port should be > 0 and < 65536. Received ${port}.`);
+    const ip = parseIpv4(address);
+    if (Number.isNaN(ip)) throw new TypeError(`Invalid IPv4 address: ${address}`);
+    if (this.port === 0) this.bindTo(0, ip, port);
+    this.peerIp = ip;
+    this.peerPort = port;
+    if (cb) this.once('connect', cb);
+    process.nextTick(() => this.emit('connect'));
+    return this;
+  }
+
+  /** Ends the association made by connect(). */
+  disconnect(): void {
+    if (this.closed) throw notRunning();
+    if (this.peerPort === 0) throw dgramError('ERR_SOCKET_DGRAM_NOT_CONNECTED', 'Not connected');
+    this.peerIp = 0;
+    this.peerPort = 0;
+  }
+
+  /** The connected peer `{ address, family, port }`; throws when not connected (like dgram). */
+  remoteAddress(): { address: string; family: 'IPv4'; port: number } {
+    if (this.closed) throw notRunning();
+    if (this.peerPort === 0) throw dgramError('ERR_SOCKET_DGRAM_NOT_CONNECTED', 'Not connected');
+    return { address: formatIpv4(this.peerIp), family: 'IPv4', port: this.peerPort };
+  }
+
+  /**
+   * Sends one datagram to address:port, or to the connected peer when both are omitted
+   * (binding an ephemeral port first if unbound). `cb(err, bytes)` runs on the next tick;
+   * without a callback errors are emitted.
+   */
+  send(msg: Uint8Array | string, cb?: (err: Error | null, bytes: number) => void): void;
+  send(msg: Uint8Array | string, port: number, address: string, cb?: (err: Error | null, bytes: number) => void): void;
+  send(
+    msg: Uint8Array | string, portOrCb?: number | ((err: Error | null, bytes: number) => void), addressArg?: string,
+    cbArg?: (err: Error | null, bytes: number) => void,
+  ): void {
+    if (this.closed) throw notRunning();
+    let port: number;
+    let address: string;
+    let cb = cbArg;
+    if (typeof portOrCb === 'number') {
+      if (this.peerPort !== 0) throw dgramError('ERR_SOCKET_DGRAM_IS_CONNECTED', 'Already connected');
+      port = portOrCb;
+      address = addressArg ?? '';
+    } else {
+      if (this.peerPort === 0) throw dgramError('ERR_SOCKET_DGRAM_NOT_CONNECTED', 'Not connected');
+      port = this.peerPort;
+      address = formatIpv4(this.peerIp);
+      cb = portOrCb;
+    }
     const data = typeof msg === 'string' ? Buffer.from(msg) : msg;
     const fail = (e: SocketError): void => {
       if (cb) process.nextTick(cb, e, 0);
@@ -152,13 +225,25 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
 
   private readonly onDatagram = (b: Uint8Array, off: number, len: number, srcIp: number, srcPort: number): void => {
     if (this.closed) return;
+    if (this.peerPort !== 0 && (srcIp !== this.peerIp || srcPort !== this.peerPort)) return; // connected: its peer only
     const rinfo: RemoteInfo = { address: formatIpv4(srcIp), family: 'IPv4', port: srcPort, size: len };
     this.emit('message', copyToBuffer(b, off, len), rinfo);
   };
+
+  /** The core heard that a datagram to remoteIp:remotePort was refused: an error for a socket connected to it. */
+  private readonly onRefused = (code: 'ECONNREFUSED', remoteIp: number, remotePort: number): void => {
+    if (this.closed || this.peerPort === 0 || remoteIp !== this.peerIp || remotePort !== this.peerPort) return;
+    // Called from inside the core's receive path: the application hears it on the next tick.
+    process.nextTick(() => this.emit('error', socketError(code, 'recvmsg')));
+  };
+}
+
+function dgramError(code: string, message: string): Error {
+  const e = new Error(message) as Error & { code: string };
+  e.code = code;
+  return e;
 }
 
 function notRunning(): Error {
-  const e = new Error('Not running') as Error & { code: string };
-  e.code = 'ERR_SOCKET_DGRAM_NOT_RUNNING';
-  return e;
+  return dgramError('ERR_SOCKET_DGRAM_NOT_RUNNING', 'Not running');
 }

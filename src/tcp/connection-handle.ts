@@ -5,8 +5,14 @@
  * thread; calls are synchronous.
  */
 
-/** Errors a connection can end with, as Node's net module names them. */
-export type TcpErrorCode = 'ECONNRESET' | 'ECONNREFUSED' | 'ETIMEDOUT' | 'EPIPE' | 'ECONNABORTED';
+/**
+ * Errors a connection can end with, as Node's net module names them. The unreachable ones
+ * (and EPROTO, ENOPROTOOPT) come from ICMP errors (src/tcp/connection-icmp.ts): a soft error
+ * is reported instead of ETIMEDOUT when the connection times out.
+ */
+export type TcpErrorCode =
+  | 'ECONNRESET' | 'ECONNREFUSED' | 'ETIMEDOUT' | 'EPIPE' | 'ECONNABORTED'
+  | 'EHOSTUNREACH' | 'ENETUNREACH' | 'ENOPROTOOPT' | 'EPROTO';
 
 /** Callbacks from the connection to its socket. Set by the socket once, not per segment. */
 export interface TcpConnectionEvents {

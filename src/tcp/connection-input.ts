@@ -28,6 +28,7 @@ import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.js';
 import { C } from '../base/counters.js';
 import type { TcpConnection } from './connection.js';
 import { armKeepalive, enterTimeWait, touchKeepalive } from './connection-timers.js';
+import { pathMss } from './connection-mss.js';
 import { ACK_DELAYED, ACK_NOW } from './receiver.js';
 import type { InSegment } from './segment.js';
 import { ACK_TOO_OLD, ACK_UNSENT } from './sender.js';
@@ -48,8 +49,8 @@ export function segmentArrives(c: TcpConnection, seg: InSegment, now: number): v
   }
 }
 
-/** Takes MSS, window scale, SACK-permitted and timestamps from the peer's SYN. */
-export function takeSynOptions(c: TcpConnection, seg: InSegment): void {
+/** Takes MSS, window scale, SACK-permitted and timestamps from the peer's SYN (the MSS within the path MTU, ./connection-mss.ts). */
+export function takeSynOptions(c: TcpConnection, seg: InSegment, now: number): void {
   const o = seg.opts;
   const cfg = c.host.config;
   const peerMss = o.mss > 0 ? o.mss : 536; // RFC 9293 3.7.1: 536 when absent
@@ -57,8 +58,8 @@ export function takeSynOptions(c: TcpConnection, seg: InSegment): void {
   c.sackEnabled = cfg.sack && o.sackPermitted;
   const scaling = cfg.windowScaling && o.wscale >= 0;
   if (!scaling) c.rcv.noWindowScaling(); // RFC 7323 2.2: scaling only if both sides offered it
-  const mss = Math.min(peerMss, c.host.ourMss) - (c.tsEnabled ? 12 : 0);
-  c.snd.negotiated(mss, scaling ? o.wscale : 0, c.sackEnabled);
+  c.mssCap = Math.min(peerMss, c.host.ourMss) - (c.tsEnabled ? 12 : 0);
+  c.snd.negotiated(Math.max(64, pathMss(c, now)), scaling ? o.wscale : 0, c.sackEnabled);
 }
 
 /** RFC 9293 3.10.7.3: SYN-SENT. */
@@ -79,7 +80,7 @@ function inputSynSent(c: TcpConnection, seg: InSegment, now: number): void {
   }
   if (!(f & TCP_SYN)) return;
   c.rcv.synchronize(seg.seq);
-  takeSynOptions(c, seg);
+  takeSynOptions(c, seg, now);
   if (c.tsEnabled) c.rcv.updateTsRecent(seg.seq, seg.opts.tsVal);
   if (f & TCP_ACK) {
     // SYN-ACK: ESTABLISHED.
@@ -194,6 +195,7 @@ function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void 
     c.out.invalidAck(false, now);
     return;
   }
+  c.softError = undefined; // the peer answers: what an ICMP said is past (Linux tcp_ack)
   if (c.writableWanted && c.snd.buf.space > 0) {
     c.writableWanted = false;
     c.events.onWritable();

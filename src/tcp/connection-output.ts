@@ -7,10 +7,11 @@
  * RFC 9293 3.8.6.2.2 (window updates), 3.10.7.1 (RST forms); RFC 1122 4.2.3.2 (delayed
  * ACK); RFC 7323 3.2 (timestamps on every segment once negotiated), 4.3 (TSecr = TS.Recent),
  * 5.4 (a per-address-pair clock offset); RFC 2018 4 (SACK blocks, up to 3 with timestamps);
- * RFC 5961 7 (challenge ACKs within the shard's per-second budget, Linux
- * tcp_challenge_ack_limit); Linux tcp_invalid_ratelimit (ACKs for out-of-window,
- * PAWS-rejected and too-old-ACK segments at most once per invalidAckIntervalMs per
- * connection; segments carrying data or FIN without SYN are always answered, as Linux
+ * RFC 5961 7 (challenge ACKs at most once per invalidAckIntervalMs per connection, then
+ * within the shard's per-second budget, Linux tcp_challenge_ack_limit); Linux
+ * tcp_invalid_ratelimit (ACKs for out-of-window, PAWS-rejected and too-old-ACK segments
+ * at most once per invalidAckIntervalMs per connection, the same interval as challenge
+ * ACKs; segments carrying data or FIN without SYN are always answered, as Linux
  * tcp_oow_rate_limited does).
  */
 import { TCP_ACK, TCP_RST, TCP_SYN } from '../wire/tcp.js';
@@ -20,6 +21,7 @@ import type { ConnectionHost, TcpConnection } from './connection.js';
 import type { TcpReceiver } from './receiver.js';
 import type { InSegment } from './segment.js';
 import type { SenderTransmit, TcpSender } from './sender.js';
+import { followPathMtu } from './connection-mss.js';
 import { seqSub } from './seq.js';
 import { State } from './tcp-state.js';
 import { T_DELACK, type TcpTimers } from './timers.js';
@@ -133,14 +135,36 @@ export class ConnectionOutput implements SenderTransmit {
     if (!this.timers.armed(T_DELACK)) this.timers.set(T_DELACK, now + this.host.config.delayedAckMs);
   }
 
-  /** RFC 5961 3.2 / 4.2 challenge ACK, if the shard's budget allows (RFC 5961 7). */
+  /**
+   * RFC 5961 3.2 / 4.2 challenge ACK, within two limits (RFC 5961 7): first this
+   * connection's, one per invalidAckIntervalMs shared with the ACKs for invalid segments
+   * (Linux tcp_send_challenge_ack → __tcp_oow_rate_limited on last_oow_ack_time;
+   * tcp_challenge_acks_conn_limited), then the shard's per-second budget
+   * (tcp_challenge_acks_suppressed).
+   */
   challengeAck(now: number): void {
+    const counters = this.host.counters;
+    if (this.invalidAckLimited(now)) {
+      counters[C.tcp_challenge_acks_conn_limited]++;
+      return;
+    }
     if (this.host.challengeAckAllowed(now)) {
-      this.host.counters[C.tcp_challenge_acks]++;
+      counters[C.tcp_challenge_acks]++;
       this.ackNow();
     } else {
-      this.host.counters[C.tcp_challenge_acks_suppressed]++;
+      counters[C.tcp_challenge_acks_suppressed]++;
     }
+  }
+
+  /**
+   * True when this connection sent an ACK for an invalid segment or a challenge ACK less
+   * than invalidAckIntervalMs ago; otherwise now becomes the time of the latest one.
+   */
+  private invalidAckLimited(now: number): boolean {
+    const elapsed = now - this.lastInvalidAckAt;
+    if (elapsed >= 0 && elapsed < this.host.config.invalidAckIntervalMs) return true;
+    this.lastInvalidAckAt = now;
+    return false;
   }
 
   /**
@@ -149,13 +173,9 @@ export class ConnectionOutput implements SenderTransmit {
    * `always`: the segment is exempt (data or FIN without SYN) and does not restart the interval.
    */
   invalidAck(always: boolean, now: number): void {
-    if (!always) {
-      const elapsed = now - this.lastInvalidAckAt;
-      if (elapsed >= 0 && elapsed < this.host.config.invalidAckIntervalMs) {
-        this.host.counters[C.tcp_invalid_acks_suppressed]++;
-        return;
-      }
-      this.lastInvalidAckAt = now;
+    if (!always && this.invalidAckLimited(now)) {
+      this.host.counters[C.tcp_invalid_acks_suppressed]++;
+      return;
     }
     this.ackNow();
   }
@@ -193,6 +213,7 @@ export class ConnectionOutput implements SenderTransmit {
    * field would never be read.
    */
   flush(now: number): void {
+    followPathMtu(this.c, now); // the path MTU estimate expired or changed (./connection-mss.ts)
     const st = this.c.state;
     if (st === State.ESTABLISHED || st === State.CLOSE_WAIT || st === State.FIN_WAIT_1 || st === State.CLOSING || st === State.LAST_ACK) {
       this.snd.output(now, this);

@@ -7,7 +7,10 @@
  * <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>, ETIMEDOUT), RFC 9293 3.8.6.1 (zero-window
  * probes, via the sender), RFC 1122 4.2.3.2 (delayed ACK), 4.2.3.6 (keepalive: probes with
  * SEG.SEQ = SND.NXT − 1 after keepaliveIdle of silence, keepaliveProbes of them at
- * keepaliveIntervalMs, then RST), RFC 9293 3.6 / 3.4.2 (TIME_WAIT for 2·MSL).
+ * keepaliveIntervalMs, then RST), RFC 9293 3.6 / 3.4.2 (TIME_WAIT for 2·MSL). A connection
+ * that times out ends with the soft error an ICMP message reported, if any, else ETIMEDOUT
+ * (RFC 1122 4.2.3.9, Linux sk_err_soft; ./connection-icmp.ts); before each RTO of data,
+ * black-hole detection may lower the path MTU (./connection-mss.ts).
  *
  * Orphans (close()): the application is done in both directions. Like Linux tcp_close /
  * tcp_check_oom (tcp_max_orphans), a close() that would make more than maxOrphans orphans
@@ -22,6 +25,7 @@
  */
 import { C } from '../base/counters.js';
 import type { TcpConnection } from './connection.js';
+import { detectBlackHole, followPathMtu } from './connection-mss.js';
 import { State } from './tcp-state.js';
 import { T_DELACK, T_FINWAIT2, T_KEEPALIVE, T_PERSIST, T_RTO } from './timers.js';
 import { TE_RTO, TE_TIMER } from './trace.js';
@@ -43,7 +47,7 @@ export function runDueTimers(c: TcpConnection, now: number): void {
           c.host.counters[C.tcp_timeouts]++;
           c.host.counters[C.tcp_orphan_timeouts]++;
           c.out.sendRst(c.snd.sndNxt, c.rcv.rcvNxt, true, now);
-          c.terminate('ETIMEDOUT');
+          c.terminate(c.softError ?? 'ETIMEDOUT');
           return;
         }
         c.snd.onPersist(now, c.out);
@@ -80,7 +84,7 @@ function retransmissionTimeout(c: TcpConnection, now: number): void {
   if (c.state === State.SYN_SENT || c.state === State.SYN_RECEIVED) {
     if (!c.snd.onSynTimeout(cfg.synRetries)) {
       c.host.counters[C.tcp_timeouts]++;
-      c.terminate('ETIMEDOUT');
+      c.terminate(c.softError ?? 'ETIMEDOUT');
       return;
     }
     c.host.counters[C.tcp_retransmits]++;
@@ -89,12 +93,14 @@ function retransmissionTimeout(c: TcpConnection, now: number): void {
     c.timers.set(T_RTO, now + c.snd.rtt.rto);
     return;
   }
+  followPathMtu(c, now); // another connection's ICMP may explain the loss: resend at its size
+  detectBlackHole(c, now);
   // Linux tcp_orphan_retries: an orphan gives up sooner than a connection someone owns.
   if (!c.snd.onRto(now, c.orphaned ? cfg.orphanRetries : cfg.dataRetries, c.out)) {
     c.host.counters[C.tcp_timeouts]++;
     if (c.orphaned) c.host.counters[C.tcp_orphan_timeouts]++;
     c.out.sendRst(c.snd.sndNxt, c.rcv.rcvNxt, true, now);
-    c.terminate('ETIMEDOUT');
+    c.terminate(c.softError ?? 'ETIMEDOUT');
   }
 }
 
@@ -115,7 +121,7 @@ function keepaliveTimeout(c: TcpConnection, now: number): void {
   if (c.keepaliveSent >= c.host.config.keepaliveProbes) {
     c.host.counters[C.tcp_timeouts]++;
     c.out.sendRst(c.snd.sndNxt, c.rcv.rcvNxt, true, now);
-    c.terminate('ETIMEDOUT');
+    c.terminate(c.softError ?? 'ETIMEDOUT');
     return;
   }
   c.keepaliveSent++;

@@ -26,6 +26,7 @@ import { TCP_RST } from '../wire/tcp.js';
 import { armKeepalive, becomeOrphan, runDueTimers, uncountOrphan } from './connection-timers.js';
 import type { TcpConnectionEvents, TcpConnectionHandle, TcpErrorCode } from './connection-handle.js';
 import { segmentArrives, takeSynOptions } from './connection-input.js';
+import { pathMss } from './connection-mss.js';
 import type { TcpRepr } from '../wire/tcp-repr.js';
 import { ConnectionOutput } from './connection-output.js';
 import { TcpReceiver } from './receiver.js';
@@ -34,6 +35,7 @@ import type { SegmentWriter } from './segment-writer.js';
 import { TcpSender } from './sender.js';
 import { seqSub } from './seq.js';
 import { State, STATE_NAMES } from './tcp-state.js';
+import type { PathMtuCache } from '../l3/path-mtu.js';
 import { T_KEEPALIVE, T_RTO, TcpTimers } from './timers.js';
 import { windowScaleFor, type TcpConfig } from './tcp-config.js';
 import { TE_SEG_IN, TE_STATE, TRACE_FROM_LISTEN, TRACE_MARK_RST, type ConnectionTracer } from './trace.js';
@@ -47,6 +49,8 @@ export interface ConnectionHost {
   readonly config: TcpConfig;
   /** Our MTU-derived MSS (RFC 6691: MTU − 40). */
   readonly ourMss: number;
+  /** Path MTU estimates per destination (RFC 1191; ./connection-mss.ts follows them). */
+  readonly pathMtu: PathMtuCache;
   /** The one header every connection of the layer fills to send a segment (built and sent one at a time). */
   readonly outSegment: TcpRepr;
   /** Timestamp clock offset for this address pair (RFC 7323 5.4). */
@@ -115,6 +119,14 @@ export class TcpConnection implements TcpConnectionHandle {
   keepaliveSent = 0;
   /** The time of the latest event, for calls from the socket that carry no time. */
   lastNow = 0;
+  /** The handshake's MSS less options: snd.mss never exceeds it (./connection-mss.ts). */
+  mssCap = 0;
+  /** When the path MTU estimate behind snd.mss expires (Infinity: none; ./connection-mss.ts). */
+  pmtuCheckAt = Infinity;
+  /** The path MTU cache's generation when snd.mss was last brought in line with it. */
+  pmtuGeneration = 0;
+  /** The latest soft error an ICMP message reported (./connection-icmp.ts): ends the connection instead of ETIMEDOUT. */
+  softError: TcpErrorCode | undefined = undefined;
   /** Created at (ms), for /connections. */
   readonly createdAt: number;
   /** Unique in the layer: the id /connections and the trace show (`<worker>.<serial>`). */
@@ -183,7 +195,8 @@ export class TcpConnection implements TcpConnectionHandle {
   connect(iss: number, now: number): void {
     this.lastNow = now;
     this.snd.start(iss);
-    this.snd.setMss(this.host.ourMss);
+    this.mssCap = this.host.ourMss;
+    this.snd.setMss(Math.max(64, pathMss(this, now)));
     this.moveTo(State.SYN_SENT);
     this.out.sendSyn(false, now);
     this.timers.set(T_RTO, now + this.snd.rtt.rto);
@@ -194,7 +207,7 @@ export class TcpConnection implements TcpConnectionHandle {
     this.lastNow = now;
     this.traceIn(seg, now);
     this.rcv.synchronize(seg.seq);
-    takeSynOptions(this, seg);
+    takeSynOptions(this, seg, now);
     this.snd.start(iss);
     this.snd.setWindow(seg.seq, iss, seg.window, true);
     this.moveTo(State.SYN_RECEIVED);
@@ -215,7 +228,8 @@ export class TcpConnection implements TcpConnectionHandle {
     this.tsEnabled = seg.opts.hasTimestamp && this.host.config.timestamps;
     this.sackEnabled = sackOk && this.host.config.sack;
     const scaling = wscale >= 0 && this.host.config.windowScaling;
-    this.snd.negotiated(Math.min(mss, this.host.ourMss) - (seg.opts.hasTimestamp ? 12 : 0), scaling ? wscale : 0, this.sackEnabled);
+    this.mssCap = Math.min(mss, this.host.ourMss) - (seg.opts.hasTimestamp ? 12 : 0);
+    this.snd.negotiated(Math.max(64, pathMss(this, now)), scaling ? wscale : 0, this.sackEnabled);
     if (!scaling) this.rcv.noWindowScaling();
     this.snd.synAcknowledged(seg.seq, seg.ack, seg.window, false);
     this.rcv.assumeWindowAdvertised();

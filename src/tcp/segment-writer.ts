@@ -7,6 +7,9 @@
  * segment may carry up to the device's tsoMaxPayload (a multiple of the MSS) and asks to
  * be cut at the MSS (base/link.ts TxOffload). Without, every segment is complete.
  *
+ * Every segment asks for DF (RFC 1191: path MTU discovery; l3/ipv4-output.ts sets it when
+ * the datagram fits the path MTU, which the MSS sees to).
+ *
  * RFC 9293 3.1 (header), RFC 7323 3.2 (timestamps on every segment once negotiated),
  * RFC 2018 3 (SACK option on ACKs), RFC 1071 (checksum over the pseudo-header).
  */
@@ -81,10 +84,10 @@ export class SegmentWriter {
       t.csumOffset = 16;
       t.segSize = gso ? segSize : 0;
       t.hdrLen = L4_START + hlen;
-      this.ip.transmit(IPPROTO_TCP, l4, now, false, t);
+      this.ip.transmit(IPPROTO_TCP, l4, now, true, t);
     } else {
       fillTcpChecksum(b, o, l4, this.localIp, remoteIp);
-      this.ip.transmit(IPPROTO_TCP, l4, now);
+      this.ip.transmit(IPPROTO_TCP, l4, now, true);
     }
     this.counters[C.tcp_segments_tx]++;
     return true;

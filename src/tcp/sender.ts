@@ -200,6 +200,44 @@ export class TcpSender implements RecoverySender {
     return this.#highRxt;
   }
 
+  /** A tail loss probe, not an RTO, is what the T_RTO slot holds now (RFC 8985 7.2). */
+  get lossProbeArmed(): boolean {
+    return this.tlp.armed;
+  }
+
+  /**
+   * Changes the payload size per segment and keeps the congestion state (the path changed,
+   * not the load on it): cwnd stays in bytes, segments are cut at the new size.
+   */
+  changeMss(mss: number): void {
+    this.#mss = Math.max(64, mss);
+    this.#cc.mss = this.#mss;
+    this.board.mss = this.#mss;
+  }
+
+  /**
+   * The path MTU went below the segments in flight (RFC 1191 6.4, Linux
+   * tcp_simple_retransmit): they were dropped on the way, not by congestion. The MSS goes
+   * down and everything from SND.UNA is sent again at the new size on the next output,
+   * with no congestion response and no backoff; SACK state is forgotten (the segments it
+   * describes are gone) and nothing sent so far is timed (Karn).
+   */
+  pathMtuReduced(mss: number, now: number): void {
+    this.changeMss(mss);
+    if (this.#sndUna === this.#sndMax) return;
+    this.#inRecovery = false;
+    this.#dupAcks = 0;
+    this.recovery.onRetransmitTimeout();
+    this.tlp.onRetransmitTimeout();
+    this.tlp.armed = false;
+    this.rttSeq = -1;
+    this.#sndNxt = this.#sndUna;
+    this.#highRxt = this.#sndUna;
+    this.smallEnd = this.#sndUna;
+    this.recoverPoint = this.#sndMax;
+    this.timers.set(T_RTO, now + this.rtt.rto);
+  }
+
   /** Sets the payload size per segment and restarts congestion control with it. */
   setMss(mss: number): void {
     this.#mss = Math.max(64, mss);

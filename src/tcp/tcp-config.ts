@@ -42,12 +42,15 @@ export interface TcpConfig {
   /**
    * Challenge ACKs (RFC 5961 3.2 RST, 4.2 SYN) per second for the whole shard, shared by
    * all its connections (RFC 5961 7; Linux tcp_challenge_ack_limit). Beyond it no ACK is
-   * sent (tcp_challenge_acks_suppressed). Infinity: no limit; 0: none sent.
+   * sent (tcp_challenge_acks_suppressed). Infinity: no limit; 0: none sent. Each
+   * connection is limited first by invalidAckIntervalMs (below).
    */
   challengeAckLimit: number;
   /**
    * Per connection, at most one ACK per this many ms in reply to invalid segments: out of
-   * window, PAWS-rejected, ACK too old (Linux tcp_invalid_ratelimit). Like Linux, segments
+   * window, PAWS-rejected, ACK too old, and challenge ACKs (RFC 5961 3.2/4.2) counted in
+   * the same interval (Linux tcp_invalid_ratelimit and last_oow_ack_time; challenge ACKs
+   * over it: tcp_challenge_acks_conn_limited). Like Linux, segments
    * that carry data or FIN (and no SYN) are always answered: they are retransmissions, not
    * part of an ACK loop. Suppressed ones: tcp_invalid_acks_suppressed. 0: no limit.
    */
@@ -82,6 +85,14 @@ export interface TcpConfig {
   traceSlots: number;
   /** Traces of closed connections kept per shard (those that had an RTO or a reset; the oldest goes). */
   traceArchive: number;
+  /**
+   * Black-hole detection (RFC 4821 / RFC 8899 in Linux tcp_mtu_probing's simple form): after
+   * this many consecutive retransmission timeouts of a full-size segment, the path MTU
+   * towards the peer is taken down a step (1200 bytes, RFC 8899's BASE_PLPMTU, then 576)
+   * as if an ICMP had said so, since a path that drops large packets without telling
+   * looks just like that (tcp_pmtu_black_holes). 0: off.
+   */
+  pmtuBlackHoleRtos: number;
 }
 
 /** Defaults: Linux-like behaviour at modest memory. */
@@ -110,6 +121,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   tailLossProbe: true,
   traceSlots: 1024,
   traceArchive: 32,
+  pmtuBlackHoleRtos: 3,
 };
 
 /** Window scale shift we offer so that `recvBuffer` fits in the 16-bit window field. */

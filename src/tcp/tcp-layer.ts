@@ -9,16 +9,21 @@
  * 32768–60999), RFC 1122 4.2.3.10 (validate the checksum; drop broadcast/multicast),
  * RFC 5961 7 (one challenge-ACK budget per shard, Linux tcp_challenge_ack_limit: at most
  * challengeAckLimit per second, a window starting at the first challenge ACK after the
- * previous window ended; no randomization, unlike Linux), Linux tcp_max_orphans (the
+ * previous window ended; no randomization, unlike Linux; each connection limits itself first,
+ * ./connection-output.ts), Linux tcp_max_orphans (the
  * orphan count the connections check on close()).
  */
 import { C, type Counters } from '../base/counters.js';
 import { hashFourTuple, shardOf } from '../base/flow-hash.js';
 import type { Ipv4Output } from '../l3/ipv4-output.js';
 import type { TransportInput } from '../l3/ipv4-input.js';
+import type { TransportErrorInput } from '../l3/icmp-layer.js';
+import type { PathMtuCache } from '../l3/path-mtu.js';
+import { ipDst, ipHeaderLength, ipTotalLength } from '../wire/ipv4.js';
 import { rxChecksumTrusted } from '../base/rx-flags.js';
 import type { LinkCapabilities } from '../base/link.js';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcpChecksumValid } from '../wire/tcp.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcpChecksumValid, tcpDstPort, tcpSeq, tcpSrcPort } from '../wire/tcp.js';
+import { icmpErrorArrives } from './connection-icmp.js';
 import { DeadlineHeap } from '../util/deadline-heap.js';
 import type { TcpConnectionHandle, TcpEndpointApi } from './connection-handle.js';
 import { State, STATE_NAMES, TcpConnection, type ConnectionHost } from './connection.js';
@@ -47,8 +52,9 @@ interface Listener {
 export const EPHEMERAL_FIRST = 32768, EPHEMERAL_LAST = 60999;
 
 /** The TCP layer of one shard. */
-export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput {
+export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput, TransportErrorInput {
   readonly writer: SegmentWriter;
+  readonly pathMtu: PathMtuCache;
   readonly config: TcpConfig;
   readonly ourMss: number;
   /** localPort → (remoteIp·65536 + remotePort) → connection. */
@@ -94,6 +100,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
     this.config = { ...DEFAULT_TCP_CONFIG, ...config };
     this.ourMss = mtu - 40;
     this.writer = new SegmentWriter(ip, counters, localIp, device);
+    this.pathMtu = ip.pathMtu;
     this.timeWait = new TimeWaitTable(this.config.maxTimeWait);
     this.tracer = new ConnectionTracer(this.config.traceSlots, this.config.traceArchive, counters);
     this.isnGen = new IsnGenerator(secret);
@@ -305,6 +312,26 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput 
     }
     this.counters[C.tcp_segments_rx]++;
     this.noConnection(s, now);
+  }
+
+  /**
+   * An ICMP error quoting one of our segments (b[q..]: its IPv4 header, checked by
+   * l3/icmp-layer.ts): the connection it belongs to judges it (./connection-icmp.ts).
+   * TIME_WAIT records and unknown 4-tuples ignore it (drop_icmp_error_no_flow).
+   */
+  icmpError(type: number, code: number, nextHopMtu: number, b: Uint8Array, q: number, _qLen: number, now: number): void {
+    const l4 = q + ipHeaderLength(b, q);
+    const c = this.lookup(tcpSrcPort(b, l4), ipDst(b, q), tcpDstPort(b, l4));
+    if (c === undefined) {
+      this.counters[C.drop_icmp_error_no_flow]++;
+      return;
+    }
+    this.now = now;
+    c.lastNow = now;
+    icmpErrorArrives(c, type, code, nextHopMtu, tcpSeq(b, l4), ipTotalLength(b, q), now);
+    if (c.state === State.CLOSED) return;
+    c.flush(now);
+    this.schedule(c);
   }
 
   /**

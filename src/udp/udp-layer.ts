@@ -2,16 +2,24 @@
  * UDP: demultiplexing by destination port, sending, and port unreachable for closed ports.
  *
  * RFC 768, RFC 1122 4.1.3.4 (a zero checksum means none; a bad one drops silently),
- * 4.1.3.1 (port unreachable for a datagram to a closed port, but not for broadcasts).
+ * 4.1.3.1 (port unreachable for a datagram to a closed port, but not for broadcasts),
+ * 4.1.3.3 (ICMP errors are passed to the application: a port or protocol unreachable
+ * reaches the port's error handler, which a connected socket turns into ECONNREFUSED, as
+ * Linux does without IP_RECVERR), RFC 1191 (a "fragmentation needed" that quotes a
+ * datagram from a bound port lowers the path MTU: UDP has no sequence number to check it
+ * against, RFC 5927 5.2). Datagrams go with DF when they fit the path MTU and are
+ * fragmented otherwise (l3/ipv4-output.ts).
  */
-import { ICMP_PORT_UNREACHABLE } from '../wire/icmp.js';
-import { IPPROTO_UDP } from '../wire/ipv4.js';
+import {
+  ICMP_DEST_UNREACHABLE, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACHABLE, ICMP_PROTOCOL_UNREACHABLE,
+} from '../wire/icmp.js';
+import { IPPROTO_UDP, ipDst, ipHeaderLength, ipTotalLength } from '../wire/ipv4.js';
 import {
   UDP_HEADER_LEN, fillUdpChecksum, udpChecksumValid, udpDstPort, udpLength, udpSrcPort, writeUdpHeader,
 } from '../wire/udp.js';
 import { C, type Counters } from '../base/counters.js';
 import type { HostConfig } from '../base/host-config.js';
-import type { IcmpLayer } from '../l3/icmp-layer.js';
+import type { IcmpLayer, TransportErrorInput } from '../l3/icmp-layer.js';
 import type { Ipv4Output } from '../l3/ipv4-output.js';
 import type { TransportInput } from '../l3/ipv4-input.js';
 import { copyBytes } from '../util/copy-bytes.js';
@@ -26,9 +34,16 @@ export type UdpHandler = (
   srcIp: number, srcPort: number, dstIp: number, dstPort: number, now: number,
 ) => void;
 
+/**
+ * Hears that a datagram sent from the port to remoteIp:remotePort was refused (an ICMP
+ * port or protocol unreachable came back).
+ */
+export type UdpErrorHandler = (code: 'ECONNREFUSED', remoteIp: number, remotePort: number) => void;
+
 /** The UDP port table and datagram I/O of one worker. */
-export class UdpLayer implements TransportInput {
+export class UdpLayer implements TransportInput, TransportErrorInput {
   private readonly ports = new Map<number, UdpHandler>();
+  private readonly errorHandlers = new Map<number, UdpErrorHandler>();
 
   constructor(
     private readonly config: HostConfig,
@@ -37,17 +52,39 @@ export class UdpLayer implements TransportInput {
     private readonly counters: Counters,
   ) {}
 
-  /** Binds `port` to `handler`; false if the port is taken. */
-  bind(port: number, handler: UdpHandler): boolean {
+  /** Binds `port` to `handler` (and `onError` for refusals); false if the port is taken. */
+  bind(port: number, handler: UdpHandler, onError?: UdpErrorHandler): boolean {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`UDP port out of range: ${port}`);
     if (this.ports.has(port)) return false;
     this.ports.set(port, handler);
+    if (onError !== undefined) this.errorHandlers.set(port, onError);
     return true;
   }
 
   /** Releases `port`. */
   unbind(port: number): void {
     this.ports.delete(port);
+    this.errorHandlers.delete(port);
+  }
+
+  /** An ICMP error about a datagram we sent (quoted at b[q..], checked by l3/icmp-layer.ts). */
+  icmpError(type: number, code: number, nextHopMtu: number, b: Uint8Array, q: number, _qLen: number, now: number): void {
+    const l4 = q + ipHeaderLength(b, q);
+    const port = udpSrcPort(b, l4);
+    if (!this.ports.has(port)) {
+      this.counters[C.drop_icmp_error_no_flow]++;
+      return;
+    }
+    if (type !== ICMP_DEST_UNREACHABLE) return;
+    if (code === ICMP_FRAG_NEEDED) {
+      this.ip.pathMtu.lower(ipDst(b, q), nextHopMtu, ipTotalLength(b, q), now);
+      return;
+    }
+    if (code !== ICMP_PORT_UNREACHABLE && code !== ICMP_PROTOCOL_UNREACHABLE) return;
+    const h = this.errorHandlers.get(port);
+    if (h === undefined) return;
+    this.counters[C.udp_icmp_errors]++;
+    h('ECONNREFUSED', ipDst(b, q), udpDstPort(b, l4));
   }
 
   /**
@@ -87,7 +124,7 @@ export class UdpLayer implements TransportInput {
 
   /**
    * Sends `len` bytes of data[off..] from our address:srcPort to dstIp:dstPort. Datagrams
-   * larger than the MTU are fragmented. Returns false when it could not be queued.
+   * larger than the path MTU are fragmented; the others carry DF. Returns false when it could not be queued.
    */
   send(dstIp: number, dstPort: number, srcPort: number, data: Uint8Array, off: number, len: number, now: number): boolean {
     const ulen = UDP_HEADER_LEN + len;
@@ -97,7 +134,7 @@ export class UdpLayer implements TransportInput {
     writeUdpHeader(b, r, srcPort, dstPort, ulen);
     copyBytes(data, off, b, r + UDP_HEADER_LEN, len);
     fillUdpChecksum(b, r, ulen, this.config.ip, dstIp);
-    this.ip.transmit(IPPROTO_UDP, ulen, now);
+    this.ip.transmit(IPPROTO_UDP, ulen, now, true);
     this.counters[C.udp_tx]++;
     this.counters[C.udp_tx_bytes] += len;
     return true;

@@ -20,14 +20,29 @@ export const ICMP_TIME_EXCEEDED = 11;
 /** Type 12: parameter problem (RFC 792). */
 export const ICMP_PARAMETER_PROBLEM = 12;
 
+/** Destination unreachable code: network unreachable. */
+export const ICMP_NET_UNREACHABLE = 0;
+/** Destination unreachable code: host unreachable. */
+export const ICMP_HOST_UNREACHABLE = 1;
 /** Destination unreachable code: protocol unreachable. */
 export const ICMP_PROTOCOL_UNREACHABLE = 2;
 /** Destination unreachable code: port unreachable. */
 export const ICMP_PORT_UNREACHABLE = 3;
 
+/** Destination unreachable code: fragmentation needed and DF set (RFC 792; RFC 1191 4 puts the next-hop MTU in bytes 6–7). */
+export const ICMP_FRAG_NEEDED = 4;
+
 /** Message type. */
 export function icmpType(b: Uint8Array, o: number): number {
   return b[o];
+}
+/** Message code. */
+export function icmpCode(b: Uint8Array, o: number): number {
+  return b[o + 1];
+}
+/** Next-hop MTU of a "fragmentation needed" message (RFC 1191 4; 0 from routers older than it). */
+export function icmpNextHopMtu(b: Uint8Array, o: number): number {
+  return readU16(b, o + 6);
 }
 /** Checksum field. */
 export function icmpChecksum(b: Uint8Array, o: number): number {

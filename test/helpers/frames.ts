@@ -6,7 +6,7 @@ import { writeArp } from '../../src/wire/arp.js';
 import { internetChecksum } from '../../src/wire/checksum.js';
 import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, writeEthernetHeader } from '../../src/wire/ethernet.js';
 import { TxOffload } from '../../src/base/link.js';
-import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MF, writeIpv4Header } from '../../src/wire/ipv4.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MF, fillIpv4Checksum, writeIpv4Header } from '../../src/wire/ipv4.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, setTcpChecksum, tcpPseudoHeaderPartial, writeTcpHeader } from '../../src/wire/tcp.js';
 import { fillUdpChecksum, writeUdpHeader } from '../../src/wire/udp.js';
 
@@ -30,6 +30,26 @@ export function ipv4Frame(
   return f;
 }
 
+/**
+ * The Ethernet/IPv4 `frame` (20-byte header) with IP `options` inserted after the header,
+ * padded with zeros (end of list) to a multiple of 4; IHL, total length and the header
+ * checksum follow. The payload, and so its checksum, is unchanged.
+ */
+export function withIpOptions(frame: Uint8Array, options: number[]): Uint8Array {
+  const opts = [...options];
+  while (opts.length % 4 !== 0) opts.push(0);
+  const ip = ETH_HEADER_LEN;
+  const f = new Uint8Array(frame.length + opts.length);
+  f.set(frame.subarray(0, ip + 20));
+  f.set(opts, ip + 20);
+  f.set(frame.subarray(ip + 20), ip + 20 + opts.length);
+  f[ip] = 0x40 | ((20 + opts.length) >> 2);
+  const total = ((f[ip + 2] << 8) | f[ip + 3]) + opts.length;
+  f[ip + 2] = total >> 8; f[ip + 3] = total & 0xff;
+  fillIpv4Checksum(f, ip);
+  return f;
+}
+
 /** An ICMP echo request message (type 8) with a valid checksum. */
 export function icmpEcho(id: number, seq: number, data: Uint8Array, type = 8): Uint8Array {
   const m = new Uint8Array(8 + data.length);
@@ -37,6 +57,25 @@ export function icmpEcho(id: number, seq: number, data: Uint8Array, type = 8): U
   m[4] = id >> 8; m[5] = id & 0xff;
   m[6] = seq >> 8; m[7] = seq & 0xff;
   m.set(data, 8);
+  const c = internetChecksum(m, 0, m.length);
+  m[2] = c >> 8; m[3] = c & 0xff;
+  return m;
+}
+
+/**
+ * An ICMP error message (destination unreachable, time exceeded, parameter problem) with a
+ * valid checksum quoting `quote` (an IPv4 datagram as sent, cut to `quoteLen` bytes: by
+ * default its header and 8 bytes of payload, as most routers send). `mtu` fills bytes 6–7
+ * (the next-hop MTU of "fragmentation needed").
+ */
+export function icmpError(type: number, code: number, quote: Uint8Array, opts: { mtu?: number; quoteLen?: number } = {}): Uint8Array {
+  const len = Math.min(quote.length, opts.quoteLen ?? ((quote[0] & 0x0f) << 2) + 8);
+  const m = new Uint8Array(8 + len);
+  m[0] = type;
+  m[1] = code;
+  const mtu = opts.mtu ?? 0;
+  m[6] = mtu >> 8; m[7] = mtu & 0xff;
+  m.set(quote.subarray(0, len), 8);
   const c = internetChecksum(m, 0, m.length);
   m[2] = c >> 8; m[3] = c & 0xff;
   return m;

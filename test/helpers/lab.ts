@@ -183,3 +183,61 @@ export function stackdHasTcp(ns: string, addr: string = LAB_ADDR.stack, port = 8
   });
   return r.status === 0;
 }
+
+// ---------------------------------------------------------------------------------------
+// A router in front of the lab (path MTU tests): <lab>-rt forwards between the lab's bridge
+// (lan0, 10.10.0.254) and a far network 10.20.0.0/24 whose client <lab>-far (10.20.0.2)
+// sits behind the router's far0, an interface with a smaller MTU. lab.sh down removes both
+// namespaces (they match its lab_namespaces pattern).
+// ---------------------------------------------------------------------------------------
+
+/** Addresses of the router plan. */
+export const ROUTER_ADDR = { lan: '10.10.0.254', far: '10.20.0.1', client: '10.20.0.2' } as const;
+
+/**
+ * Adds the router namespace <lab>-rt and the far client <lab>-far to lab `lab` (built by
+ * labUp): the router's interface toward the client has MTU `farMtu`, the client's own
+ * interface keeps 1500 (so its SYN offers MSS 1460 and only the router knows better) and
+ * its default route carries `farMtu` (so what it sends fits the router's interface) with
+ * advmss 1460.
+ * Forwarding is on inside the router only. Throws with the failing command's output.
+ */
+export function routerUp(lab: string, farMtu: number): void {
+  const host = nsName(lab, 'host');
+  const rt = nsName(lab, 'rt');
+  const far = nsName(lab, 'far');
+  const steps: string[][] = [
+    ['netns', 'add', rt],
+    ['netns', 'add', far],
+    ['-n', host, 'link', 'add', 'veth-rt', 'type', 'veth', 'peer', 'name', 'lan0', 'netns', rt],
+    ['-n', host, 'link', 'set', 'veth-rt', 'master', 'br0'],
+    ['-n', host, 'link', 'set', 'veth-rt', 'up'],
+    ['-n', rt, 'link', 'set', 'lo', 'up'],
+    ['-n', rt, 'addr', 'add', `${ROUTER_ADDR.lan}/24`, 'dev', 'lan0'],
+    ['-n', rt, 'link', 'set', 'lan0', 'up'],
+    ['-n', rt, 'link', 'add', 'far0', 'mtu', String(farMtu), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', far],
+    ['-n', rt, 'addr', 'add', `${ROUTER_ADDR.far}/24`, 'dev', 'far0'],
+    ['-n', rt, 'link', 'set', 'far0', 'up'],
+    ['-n', far, 'link', 'set', 'lo', 'up'],
+    ['-n', far, 'link', 'set', 'eth0', 'mtu', '1500'],
+    ['-n', far, 'addr', 'add', `${ROUTER_ADDR.client}/24`, 'dev', 'eth0'],
+    ['-n', far, 'link', 'set', 'eth0', 'up'],
+    // The route knows the first hop takes `farMtu`, so what the client sends fits; its
+    // advmss keeps the SYN's MSS at 1460 (Linux would otherwise derive it from that MTU).
+    ['-n', far, 'route', 'add', 'default', 'via', ROUTER_ADDR.far, 'mtu', String(farMtu), 'advmss', '1460'],
+  ];
+  for (const args of steps) {
+    const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 });
+    if (r.status !== 0) throw new Error(describeRun(`ip ${args.join(' ')}`, r));
+    if (args[0] === 'netns' && args[1] === 'add') {
+      // No IPv6 chatter, as in lab.sh's namespaces.
+      const ns = args[2];
+      for (const key of ['net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']) {
+        const s = inNs(ns, 'sysctl', ['-q', '-w', key]);
+        if (s.status !== 0) throw new Error(describeRun(`sysctl ${key} in ${ns}`, s));
+      }
+    }
+  }
+  const fwd = inNs(rt, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
+  if (fwd.status !== 0) throw new Error(describeRun(`sysctl ip_forward in ${rt}`, fwd));
+}

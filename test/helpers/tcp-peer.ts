@@ -24,11 +24,11 @@ import type { TcpConnectionHandle } from '../../src/tcp/connection-handle.js';
 import type { TcpConfig } from '../../src/tcp/tcp-config.js';
 import { parseIpv4, parseMac, readU16, readU32, writeU32 } from '../../src/wire/addresses.js';
 import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ethType, writeEthernetHeader } from '../../src/wire/ethernet.js';
-import { IPPROTO_TCP, writeIpv4Header } from '../../src/wire/ipv4.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, writeIpv4Header } from '../../src/wire/ipv4.js';
 import {
   TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TcpOptions, fillTcpChecksum, parseTcpOptions, tcpChecksumValid, writeTcpHeader,
 } from '../../src/wire/tcp.js';
-import { arpFrame } from './frames.js';
+import { arpFrame, icmpError, ipv4Frame } from './frames.js';
 import { Recorder } from './tcp-pair.js';
 import { VirtualWire } from './virtual-wire.js';
 
@@ -40,6 +40,8 @@ export const OUR_MAC = parseMac('02:00:00:00:0b:02');
 /** The scripted remote host. */
 export const PEER_IP = parseIpv4('10.0.0.1');
 export const PEER_MAC = parseMac('02:00:00:00:0a:01');
+/** A router on the path to the peer: it sends the ICMP errors of sendIcmpError(). */
+export const ROUTER_IP = parseIpv4('10.0.0.254');
 /** The secret the Host under test uses (fixed: ISNs and cookies are reproducible). */
 export const TEST_SECRET = new Uint8Array(32).fill(7);
 
@@ -336,6 +338,20 @@ export class TcpPeer {
   inject(frame: Uint8Array): void {
     this.host.receive(frame, 0, frame.length, this.now);
     this.collect();
+  }
+
+  /**
+   * Sends an ICMP error about `s` (a segment our stack sent) as a router on the path would:
+   * `type`/`code`, the next-hop `mtu` of "fragmentation needed", the quote cut to
+   * `quoteLen` bytes (default: IP header + 8); `seq` replaces the quoted sequence number (a
+   * blind attacker's guess; routers quote what they got and nobody checks its checksum).
+   */
+  sendIcmpError(
+    type: number, code: number, s: OutSegment, opts: { mtu?: number; quoteLen?: number; seq?: number; srcIp?: number } = {},
+  ): void {
+    const quote = s.frame.slice(ETH_HEADER_LEN);
+    if (opts.seq !== undefined) writeU32(quote, ((quote[0] & 0x0f) << 2) + 4, opts.seq >>> 0);
+    this.inject(ipv4Frame(OUR_MAC, PEER_MAC, opts.srcIp ?? ROUTER_IP, OUR_IP, IPPROTO_ICMP, icmpError(type, code, quote, opts)));
   }
 
   /** Sends in-order data from the peer (ACK|PSH, advancing `seq`). */

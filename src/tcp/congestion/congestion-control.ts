@@ -24,6 +24,8 @@ export interface CongestionControl {
   cwnd: number;
   /** Slow start threshold, bytes (Infinity initially). */
   ssthresh: number;
+  /** Sender maximum segment size, bytes: follows the connection's when the path MTU changes it. */
+  mss: number;
   /**
    * New data cumulatively acked while NOT in loss recovery; acked = bytes newly acked.
    * RFC 5681 3.1 slow start / congestion avoidance with RFC 3465 ABC (L = 2*mss).

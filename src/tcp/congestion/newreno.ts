@@ -41,8 +41,8 @@ export class NewReno implements CongestionControl {
   cwnd: number;
   /** Slow start threshold, bytes. */
   ssthresh = Infinity;
-  /** Sender maximum segment size, bytes. */
-  readonly mss: number;
+  /** Sender maximum segment size, bytes (the sender changes it when the path MTU does). */
+  mss: number;
   /** RFC 3465 bytes_acked: bytes acked in congestion avoidance not yet turned into cwnd. */
   bytesAcked = 0;
   /** Times cwnd was cut back by an idle restart (for /connections and tests). */

@@ -29,7 +29,7 @@ describe('parseStackdArgs defaults', () => {
   it('no arguments: 4 workers, tap0, 10.10.0.4/24, no gateway, MTU 1500, /run/stackd/tap0.sock, every service, newreno, offload on, info', () => {
     const o = parseStackdArgs([]);
     expect(o).toEqual({
-      workers: 4, tap: 'tap0', ip: parseIpv4('10.10.0.4'), prefixLength: 24, gateway: 0,
+      workers: 4, tap: 'tap0', ip: parseIpv4('10.10.0.4'), prefixLength: 24, gateway: 0, routes: [],
       mac: defaultMac('tap0', parseIpv4('10.10.0.4')), mtu: 1500, control: '/run/stackd/tap0.sock',
       logLevel: 'info', services: ['echo', 'discard', 'chargen', 'http', 'udp-echo'], apps: [],
       congestionControl: 'newreno', maxConnections: 262_144, maxTimeWait: 131_072, traceSlots: 1024, vnetHdr: true, pcap: null, fault: null,
@@ -63,6 +63,22 @@ describe('parseStackdArgs: every flag', () => {
 
   it('--gateway ADDR', () => {
     expect(parseStackdArgs(['--gateway', '10.10.0.1']).gateway).toBe(parseIpv4('10.10.0.1'));
+  });
+
+  it("--route 'DEST/PREFIX via GW' (repeatable; 'via' as one quoted value or as separate words, --route=… too)", () => {
+    const o = parseStackdArgs([
+      '--route', '10.20.0.0/24 via 10.10.0.254', '--workers', '2', '--route', '10.30.0.0/16', 'via', '10.10.0.253',
+      '--route=0.0.0.0/0 via 10.10.0.1',
+    ]);
+    expect(o.routes).toEqual([
+      { dest: parseIpv4('10.20.0.0'), prefixLength: 24, gateway: parseIpv4('10.10.0.254') },
+      { dest: parseIpv4('10.30.0.0'), prefixLength: 16, gateway: parseIpv4('10.10.0.253') },
+      { dest: 0, prefixLength: 0, gateway: parseIpv4('10.10.0.1') },
+    ]);
+    expect(o.workers).toBe(2);
+    const many = Array.from({ length: 65 }, (_, i) => ['--route', `10.${100 + (i >> 4)}.${i & 15}.0/24 via 10.10.0.1`]).flat();
+    expect(parseStackdArgs(many.slice(0, 128)).routes).toHaveLength(64);
+    expect(() => parseStackdArgs(many)).toThrow('--route: 65 routes, at most 64');
   });
 
   it('--mac MAC (colons or dashes); the default MAC follows --tap and --ip', () => {
@@ -166,6 +182,13 @@ describe('parseStackdArgs: a bad value is one line naming the flag', () => {
     [['--ip', '10.0.0.1/31'], '--ip: prefix /31 is out of range (1..30)'],
     [['--ip', '10.0.0.1/0'], '--ip: prefix /0 is out of range (1..30)'],
     [['--gateway', '10.10.0'], "--gateway: '10.10.0' is not an IPv4 address"],
+    [['--route', '10.20.0.0/24'], "--route: '10.20.0.0/24' is not DEST/PREFIX via GATEWAY (like 10.20.0.0/24 via 10.10.0.254)"],
+    [['--route', '10.20.0.0/33 via 10.10.0.1'], "--route: '10.20.0.0/33 via 10.10.0.1' is not DEST/PREFIX via GATEWAY (like 10.20.0.0/24 via 10.10.0.254)"],
+    [['--route', '10.20.0.1/24 via 10.10.0.1'], '--route: 10.20.0.1/24 has host bits set (the network is 10.20.0.0/24)'],
+    [['--route', '10.20.0.0/24 via 10.11.0.1'], '--route: gateway 10.11.0.1 is not a neighbour on our subnet 10.10.0.0/24'],
+    [['--route', '10.20.0.0/24 via 10.10.0.4'], '--route: gateway 10.10.0.4 is not a neighbour on our subnet 10.10.0.0/24'],
+    [['--route', '0.0.0.0/0 via 10.10.0.2', '--gateway', '10.10.0.1'], '--route: 0.0.0.0/0 and --gateway both give the default route (give one)'],
+    [['--route', '10.20.0.0/24 via 10.10.0.2', '--route', '10.20.0.0/24 via 10.10.0.3'], '--route: 10.20.0.0/24 given twice'],
     [['--mac', '02:00:00:00:04'], "--mac: '02:00:00:00:04' is not a MAC address (like 02:00:00:00:00:04)"],
     [['--mac', '02:00:00:00:00:0g'], "--mac: '02:00:00:00:00:0g' is not a MAC address (like 02:00:00:00:00:04)"],
     [['--mac', '01:00:5e:00:00:01'], '--mac: 01:00:5e:00:00:01 is a multicast address'],

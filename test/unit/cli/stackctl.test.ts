@@ -38,7 +38,7 @@ function snapshot(scale: number): StatsSnapshot {
   const totals: Record<string, number> = {};
   for (const n of COUNTER_NAMES) totals[n] = io[n] + w0[n] + w1[n];
   return {
-    version: '0.1.0', uptimeSeconds: 42.5, tap: 'tap0', ip: '10.10.0.4', prefixLength: 24, gateway: null, mac: '02:00:00:00:00:04',
+    version: '0.1.0', uptimeSeconds: 42.5, tap: 'tap0', ip: '10.10.0.4', prefixLength: 24, gateway: null, routes: [], mac: '02:00:00:00:00:04',
     mtu: 1500, offload: true, workers: 2, rssBytes: 123.45 * mb,
     threads: [{ thread: 'io', counters: io }, { thread: 'worker-0', counters: w0 }, { thread: 'worker-1', counters: w1 }],
     totals, drops: { rx_ring_full: 2 * scale, tcp_checksum: scale }, rings: [],

@@ -28,6 +28,7 @@ const SNAPSHOT: StatsSnapshot = {
   ip: '10.0.0.2',
   prefixLength: 24,
   gateway: '10.0.0.1',
+  routes: ['10.20.0.0/24 via 10.0.0.254'],
   mac: '02:00:00:00:00:01',
   mtu: 1500,
   offload: false,

@@ -1,7 +1,8 @@
 /**
  * Throttling the ACKs that invalid segments ask for, against a scripted peer:
- * RFC 5961 7 (challenge ACKs for 3.2 RST and 4.2 SYN within one per-shard budget per
- * second, Linux tcp_challenge_ack_limit, default 1000) and Linux tcp_invalid_ratelimit
+ * RFC 5961 7 (challenge ACKs for 3.2 RST and 4.2 SYN: at most one per 500 ms per
+ * connection, Linux tcp_send_challenge_ack's per-socket limit, then within one per-shard
+ * budget per second, Linux tcp_challenge_ack_limit, default 1000) and Linux tcp_invalid_ratelimit
  * (per connection, at most one ACK per 500 ms for segments that fail the acceptability
  * test of RFC 9293 3.10.7.4, PAWS rejects of RFC 7323 5.3 and too-old ACKs of RFC 5961
  * 5.2; like Linux tcp_oow_rate_limited, segments carrying data or FIN are always ACKed).
@@ -44,7 +45,7 @@ function outOfWindowAck(p: TcpPeer): void {
 describe('RFC 5961 7 challenge ACK throttling (Linux tcp_challenge_ack_limit)', () => {
   it('RFC 5961 7: the default budget is 1000 challenge ACKs per second per shard; the 1001st in that second is not sent (tcp_challenge_acks_suppressed)', () => {
     expect(DEFAULT_TCP_CONFIG.challengeAckLimit).toBe(1000);
-    const { p, conn } = established();
+    const { p, conn } = established({ invalidAckIntervalMs: 0 }); // the shard's budget alone
     for (let i = 0; i < 1001; i++) blindRst(p);
     const acks = p.takeAll();
     expect(acks.length).toBe(1000);
@@ -55,7 +56,7 @@ describe('RFC 5961 7 challenge ACK throttling (Linux tcp_challenge_ack_limit)', 
   });
 
   it('RFC 5961 7: over the limit neither an in-window RST (3.2) nor a SYN (4.2) gets a challenge ACK; the budget refills 1 s after its window opened', () => {
-    const { p, conn, rec } = established({ challengeAckLimit: 3 });
+    const { p, conn, rec } = established({ challengeAckLimit: 3, invalidAckIntervalMs: 0 });
     const t0 = p.now;
     blindRst(p);
     blindSyn(p);
@@ -83,8 +84,8 @@ describe('RFC 5961 7 challenge ACK throttling (Linux tcp_challenge_ack_limit)', 
     expect(p.counter('tcp_invalid_acks_suppressed')).toBe(0);
   });
 
-  it('RFC 5961 7: one budget per shard, shared by all its connections (not per connection)', () => {
-    const p = new TcpPeer({ tcp: { challengeAckLimit: 2 } });
+  it('RFC 5961 7: one budget per shard, shared by all its connections (besides each connection\'s own interval)', () => {
+    const p = new TcpPeer({ tcp: { challengeAckLimit: 2, invalidAckIntervalMs: 0 } });
     const a = open(p, 40001);
     const b = open(p, 40002);
     use(p, a);
@@ -105,7 +106,7 @@ describe('RFC 5961 7 challenge ACK throttling (Linux tcp_challenge_ack_limit)', 
   });
 
   it('RFC 5961 3.2 / 7: with the budget spent, a RST at exactly RCV.NXT still resets the connection', () => {
-    const { p, conn, rec } = established({ challengeAckLimit: 1 });
+    const { p, conn, rec } = established({ challengeAckLimit: 1, invalidAckIntervalMs: 0 });
     blindRst(p);
     p.expectSegment({ flags: TCP_ACK, seq: p.ack, ack: p.seq });
     blindRst(p);
@@ -119,16 +120,69 @@ describe('RFC 5961 7 challenge ACK throttling (Linux tcp_challenge_ack_limit)', 
   });
 
   it('RFC 5961 7: challengeAckLimit 0 sends no challenge ACK at all; Infinity never throttles', () => {
-    const off = established({ challengeAckLimit: 0 });
+    const off = established({ challengeAckLimit: 0, invalidAckIntervalMs: 0 });
     blindRst(off.p);
     blindSyn(off.p);
     off.p.expectNothing(off.p.now + 5000);
     expect(off.p.counter('tcp_challenge_acks')).toBe(0);
     expect(off.p.counter('tcp_challenge_acks_suppressed')).toBe(2);
-    const on = established({ challengeAckLimit: Infinity });
+    const on = established({ challengeAckLimit: Infinity, invalidAckIntervalMs: 0 });
     for (let i = 0; i < 1500; i++) blindRst(on.p);
     expect(on.p.takeAll().length).toBe(1500);
     expect(on.p.counter('tcp_challenge_acks_suppressed')).toBe(0);
+  });
+});
+
+describe('RFC 5961 7 + Linux tcp_send_challenge_ack: challenge ACKs per connection', () => {
+  it('RFC 5961 7: at most one challenge ACK per 500 ms per connection, before the shard budget (tcp_challenge_acks_conn_limited)', () => {
+    const { p, conn } = established();
+    const t0 = p.now;
+    blindRst(p);
+    p.expectSegment({ flags: TCP_ACK, seq: p.ack, ack: p.seq, payloadLen: 0 });
+    blindSyn(p);
+    p.advanceTo(t0 + 499);
+    blindRst(p);
+    p.expectNothing();
+    expect(p.counter('tcp_challenge_acks')).toBe(1);
+    expect(p.counter('tcp_challenge_acks_conn_limited')).toBe(2);
+    expect(p.counter('tcp_challenge_acks_suppressed')).toBe(0);
+    p.advanceTo(t0 + 500);
+    blindSyn(p);
+    p.expectSegment({ flags: TCP_ACK, seq: p.ack, ack: p.seq, payloadLen: 0 });
+    expect(p.counter('tcp_challenge_acks')).toBe(2);
+    expect(conn.stateName).toBe('ESTABLISHED');
+  });
+
+  it('RFC 5961 7: the limit is per connection: another connection still gets its challenge ACK at once', () => {
+    const p = new TcpPeer();
+    const a = open(p, 40001);
+    const b = open(p, 40002);
+    use(p, a);
+    blindRst(p);
+    blindRst(p);
+    p.expectSegment({ flags: TCP_ACK, seq: a.ack, ack: a.seq, dstPort: a.port });
+    p.expectNothing();
+    use(p, b);
+    blindRst(p);
+    p.expectSegment({ flags: TCP_ACK, seq: b.ack, ack: b.seq, dstPort: b.port });
+    expect(p.counter('tcp_challenge_acks')).toBe(2);
+    expect(p.counter('tcp_challenge_acks_conn_limited')).toBe(1);
+  });
+
+  it('Linux last_oow_ack_time: an ACK for an out-of-window segment and a challenge ACK share the connection\'s interval', () => {
+    const { p } = established();
+    const t0 = p.now;
+    outOfWindowAck(p);
+    p.expectSegment({ flags: TCP_ACK, seq: p.ack, ack: p.seq });
+    blindRst(p);
+    p.expectNothing();
+    expect(p.counter('tcp_challenge_acks_conn_limited')).toBe(1);
+    p.advanceTo(t0 + 500);
+    blindRst(p);
+    p.expectSegment({ flags: TCP_ACK, seq: p.ack, ack: p.seq });
+    outOfWindowAck(p);
+    p.expectNothing();
+    expect(p.counter('tcp_invalid_acks_suppressed')).toBe(1);
   });
 });
 
