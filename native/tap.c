@@ -562,7 +562,10 @@ static napi_value js_poll_readable(napi_env env, napi_callback_info info) {
  * eventfdSignal) it drains the counter and calls `callback(false)`; when the armed
  * deadline passes it calls `callback(true)`. Both run through napi_make_callback, so
  * microtasks and process.nextTick queued by the callback run right after it, as for
- * any I/O callback. The poll handle keeps the loop alive until wakerClose.
+ * any I/O callback. The poll handle keeps the loop alive until wakerClose. An async
+ * cleanup hook closes both handles if the thread's environment is torn down first (a
+ * worker that dies of an uncaught exception): Node refuses to close a loop that still
+ * has open handles and aborts the whole process.
  */
 typedef struct {
   uv_poll_t poll;
@@ -571,10 +574,17 @@ typedef struct {
   napi_ref callback;
   napi_ref resource;
   napi_async_context async;
+  napi_async_cleanup_hook_handle cleanup;
   int fd;
   int open_handles;
   int closing;
+  /* Owners of the struct: the JS external (until finalized) and the open handles. */
+  int owners;
 } waker_t;
+
+static void waker_release(waker_t *w) {
+  if (--w->owners == 0) free(w);
+}
 
 static void waker_call(waker_t *w, int timed_out) {
   napi_env env = w->env;
@@ -608,12 +618,30 @@ static void waker_on_timer(uv_timer_t *h) {
 
 static void waker_on_closed(uv_handle_t *h) {
   waker_t *w = (waker_t *)h->data;
-  if (--w->open_handles == 0) free(w);
+  if (--w->open_handles > 0) return;
+  napi_remove_async_cleanup_hook(w->cleanup); /* also tells a running teardown we are done */
+  waker_release(w);
+}
+
+/* Stops calling back and closes both handles; the waker is freed once they are closed. */
+static void waker_begin_close(waker_t *w) {
+  if (w->closing) return;
+  w->closing = 1;
+  napi_async_destroy(w->env, w->async);
+  napi_delete_reference(w->env, w->callback);
+  napi_delete_reference(w->env, w->resource);
+  uv_close((uv_handle_t *)&w->poll, waker_on_closed);
+  uv_close((uv_handle_t *)&w->timer, waker_on_closed);
+}
+
+/* The environment is being torn down while the waker is open. */
+static void waker_on_teardown(napi_async_cleanup_hook_handle handle, void *arg) {
+  waker_begin_close((waker_t *)arg);
 }
 
 static void waker_finalize(napi_env env, void *data, void *hint) {
-  /* The JS object is gone: nothing refers to the waker any more. If it was never closed
-   * (the thread ends without wakerClose), the loop is being torn down with it. */
+  /* The JS handle is gone; the struct lives on until its handles are closed too. */
+  waker_release((waker_t *)data);
 }
 
 static waker_t *get_waker(napi_env env, napi_value v, const char *fn) {
@@ -660,11 +688,13 @@ static napi_value js_waker_open(napi_env env, napi_callback_info info) {
   w->timer.data = w;
   uv_unref((uv_handle_t *)&w->timer); /* the poll handle alone keeps the loop alive */
   w->open_handles = 2;
+  w->owners = 2;
   if (napi_create_external(env, w, waker_finalize, NULL, &ext) != napi_ok) return NULL;
   napi_create_reference(env, argv[1], 1, &w->callback);
   napi_create_reference(env, ext, 1, &w->resource);
   napi_create_string_utf8(env, "stackd.waker", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, ext, name, &w->async);
+  napi_add_async_cleanup_hook(env, waker_on_teardown, w, &w->cleanup);
   uv_poll_start(&w->poll, UV_READABLE, waker_on_poll);
   return ext;
 }
@@ -690,20 +720,12 @@ static napi_value js_waker_arm(napi_env env, napi_callback_info info) {
 static napi_value js_waker_close(napi_env env, napi_callback_info info) {
   napi_value argv[MAX_ARGS];
   void *p = NULL;
-  waker_t *w;
   if (!get_args(env, info, 1, argv, "wakerClose")) return NULL;
   if (napi_get_value_external(env, argv[0], &p) != napi_ok || p == NULL) {
     type_error(env, "wakerClose", "waker", "a waker");
     return NULL;
   }
-  w = (waker_t *)p;
-  if (w->closing) return undefined(env);
-  w->closing = 1;
-  napi_async_destroy(env, w->async);
-  napi_delete_reference(env, w->callback);
-  napi_delete_reference(env, w->resource);
-  uv_close((uv_handle_t *)&w->poll, waker_on_closed);
-  uv_close((uv_handle_t *)&w->timer, waker_on_closed);
+  waker_begin_close((waker_t *)p);
   return undefined(env);
 }
 

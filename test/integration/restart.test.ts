@@ -1,0 +1,62 @@
+/**
+ * A worker that dies is restarted and serves again (control/supervisor.ts): an application
+ * (fixtures/crash-app.mjs) throws an uncaught exception in the worker that owns a given
+ * connection; the supervisor starts a new worker on the same rings and wake-up eventfd
+ * (decision 0026), and the new worker is woken by the I/O thread like the old one: TCP
+ * connections that hash to it are served, UDP echo from many source ports is answered by
+ * every worker, and /health reports all workers up again.
+ */
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LAB_ADDR, inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
+import { startStackd, stopIfStarted, type StackdHandle } from '../helpers/stackd-process.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { controlRequest } from '../../src/control/control-client.js';
+import { PORT } from './fixtures/crash-app.mjs';
+
+const LAB = `rs${process.pid % 10000}`;
+const HOST = nsName(LAB, 'host');
+const C1 = nsName(LAB, 'c1');
+const APP = fileURLToPath(new URL('./fixtures/crash-app.mjs', import.meta.url));
+
+/** Sends one line to the app from the client; its answer (empty when the connection died). */
+function ask(line: string): string {
+  return inNs(C1, 'bash', ['-c', `printf '%s\\n' '${line}' | nc -w 3 ${LAB_ADDR.stack} ${PORT}`], { timeoutMs: 10_000 }).stdout.trim();
+}
+
+/** Answers from 40 fresh connections (different source ports, so spread over the workers). */
+function askMany(): string[] {
+  const script = `for i in $(seq 40); do printf 'hi\\n' | nc -w 3 ${LAB_ADDR.stack} ${PORT}; done`;
+  return inNs(C1, 'bash', ['-c', script], { timeoutMs: 60_000 }).stdout.trim().split('\n');
+}
+
+describe.skipIf(requireNetOrSkip())('a crashed worker is restarted and woken like the old one', () => {
+  let stackd: StackdHandle;
+
+  beforeAll(async () => {
+    labUp(LAB, { clients: 1 });
+    stackd = await startStackd(HOST, ['--workers', '2', '--tap', 'tap0', '--app', APP]);
+  });
+
+  afterAll(async () => {
+    await stopIfStarted(stackd);
+    labDown(LAB);
+  });
+
+  it('serves on every worker before and after one of them crashed', async () => {
+    const before = askMany();
+    expect(before.every((l) => /^alive [01]$/.test(l))).toBe(true);
+    expect(new Set(before).size).toBe(2); // both workers answered
+    ask('crash'); // the worker owning this connection dies (its answer never comes)
+    await waitFor(() => stackd.output().includes('worker restarted'), { what: 'the supervisor to restart the worker', timeoutMs: 20_000, detail: () => stackd.output().slice(-2000) });
+    await waitFor(async () => {
+      const h = JSON.parse((await controlRequest(stackd.control, '/health')).body) as { ok: boolean; workersAlive: number };
+      return h.ok && h.workersAlive === 2;
+    }, { what: '/health: both workers up', timeoutMs: 20_000 });
+    const after = askMany();
+    expect(after.every((l) => /^alive [01]$/.test(l))).toBe(true);
+    expect(new Set(after).size).toBe(2); // the new worker answers too
+    const r = inNs(C1, 'ping', ['-c', '20', '-i', '0.01', '-W', '1', '-q', LAB_ADDR.stack], { timeoutMs: 20_000 });
+    expect(r.stdout).toMatch(/20 packets transmitted, 20 received/);
+  });
+});
