@@ -2,6 +2,24 @@
  * Configuration of one instance of the protocol core (one per shard worker).
  */
 import type { LinkCapabilities } from './link.js';
+import type { Ipv6Address } from '../wire/ipv6-address.js';
+
+/** One IPv6 address of ours and the length of its on-link prefix (--ip6 ADDR/PREFIX). */
+export interface Ipv6Assignment {
+  address: Ipv6Address;
+  prefixLength: number;
+}
+
+/**
+ * IPv6 settings. The link-local address (fe80::/64 from the MAC) is not listed: the core
+ * always derives and adds it first.
+ */
+export interface Ipv6Settings {
+  /** Addresses given with --ip6, in order. */
+  addresses: Ipv6Assignment[];
+  /** --gateway6: the default router; null: default routers come from router advertisements. */
+  gateway: Ipv6Address | null;
+}
 
 /** What a Host needs to know about itself. Addresses are uint32, MACs 48-bit numbers. */
 export interface HostConfig {
@@ -30,6 +48,11 @@ export interface HostConfig {
    * omitted: nothing, every frame leaves complete.
    */
   device?: LinkCapabilities;
+  /**
+   * IPv6, in the one instance that runs it (shard 0: the I/O thread steers every IPv6
+   * frame there, base/flow-hash.ts); omitted: IPv6 frames are dropped as an unknown type.
+   */
+  ipv6?: Ipv6Settings;
 }
 
 /** Defaults matching the course lab: 10.10.0.4/24, MTU 1500. */
