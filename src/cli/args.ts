@@ -6,6 +6,8 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseIpv4, parseMac, formatMac } from '../wire/addresses.js';
+import { formatIpv6, ipv6InPrefix, ipv6IsLinkLocal, ipv6IsMulticast, ipv6IsUnspecified, parseIpv6 } from '../wire/ipv6-address.js';
+import type { Ipv6Settings } from '../base/host-config.js';
 import { LOG_LEVELS } from '../control/logger.js';
 import { CAPTURE_DEFAULT_SNAPLEN, CAPTURE_MAX_MB, CAPTURE_MAX_SNAPLEN, CAPTURE_MIN_SNAPLEN } from '../control/capture-control.js';
 import { parseFaultSpec, type FaultConfig } from '../phy/fault-spec.js';
@@ -17,6 +19,8 @@ export interface StackdOptions {
   ip: number;
   prefixLength: number;
   gateway: number;
+  /** --ip6 (repeatable) and --gateway6; the link-local address is always added by the stack. */
+  ipv6: Ipv6Settings;
   mac: number;
   mtu: number;
   control: string;
@@ -45,7 +49,7 @@ export const KNOWN_SERVICES = ['echo', 'discard', 'chargen', 'http', 'udp-echo']
 export class UsageError extends Error {}
 
 /** The --help text. */
-export const HELP = `stackd: a TCP/IP stack in TypeScript that owns an IPv4 address on a TAP device
+export const HELP = `stackd: a TCP/IP stack in TypeScript that owns an IPv4 address (and IPv6 ones) on a TAP device
 
 Usage: stackd [options]
 
@@ -54,6 +58,10 @@ Options:
   --tap NAME         TAP device to open or create                     [default: tap0]
   --ip ADDR/PREFIX   our IPv4 address and prefix length               [default: 10.10.0.4/24]
   --gateway ADDR     default gateway (none: only the subnet is reachable)
+  --ip6 ADDR/PREFIX  an IPv6 address of ours and its on-link prefix (repeatable); a
+                     link-local one from the MAC is always there; ping -6 and
+                     neighbour discovery only: TCP/UDP over IPv6 come later
+  --gateway6 ADDR    IPv6 default router (none: routers from router advertisements)
   --mac MAC          our MAC address         [default: locally administered, from --tap and --ip]
   --mtu BYTES        IP MTU (576..9000)                               [default: 1500]
   --control ADDR     control API: a unix socket path or host:port
@@ -89,7 +97,7 @@ Options:
 
 Control API (HTTP on --control): GET /health, /stats, /metrics, /latency, /connections;
 POST /latency/reset, /pcap/start, /pcap/stop. stackctl talks to it.
-Example: stackd --workers 4 --tap tap0
+Example: stackd --workers 4 --tap tap0 --ip6 fd00:10:10::4/64
 `;
 
 function isFile(path: string): boolean {
@@ -118,6 +126,8 @@ export const STACKD_OPTIONS = {
   tap: { type: 'string' },
   ip: { type: 'string' },
   gateway: { type: 'string' },
+  ip6: { type: 'string', multiple: true },
+  gateway6: { type: 'string' },
   mac: { type: 'string' },
   mtu: { type: 'string' },
   control: { type: 'string' },
@@ -168,6 +178,29 @@ export function defaultMac(tap: string, ip: number): number {
   return 0x02_00_00_00_00_00 + 0x5d * 2 ** 32 + h;
 }
 
+/** --ip6 ADDR/PREFIX (repeatable, prefix 1..128, default 64) and --gateway6 ADDR. */
+export function parseIpv6Flags(ip6: string[], gateway6: string | undefined): Ipv6Settings {
+  const addresses: Ipv6Settings['addresses'] = [];
+  for (const arg of ip6) {
+    const slash = arg.indexOf('/');
+    const address = parseIpv6(slash < 0 ? arg : arg.slice(0, slash));
+    const prefixText = slash < 0 ? '64' : arg.slice(slash + 1);
+    if (address === null || !/^\d{1,3}$/.test(prefixText)) throw new UsageError(`--ip6: '${arg}' is not an IPv6 address with an optional /prefix`);
+    const prefixLength = Number(prefixText);
+    if (prefixLength < 1 || prefixLength > 128) throw new UsageError(`--ip6: prefix /${prefixLength} is out of range (1..128)`);
+    if (ipv6IsMulticast(address) || ipv6IsUnspecified(address)) throw new UsageError(`--ip6: ${formatIpv6(address)} is not a unicast address`);
+    if (addresses.some((a) => formatIpv6(a.address) === formatIpv6(address))) throw new UsageError(`--ip6: ${formatIpv6(address)} is given twice`);
+    addresses.push({ address, prefixLength });
+  }
+  if (gateway6 === undefined) return { addresses, gateway: null };
+  const gateway = parseIpv6(gateway6);
+  if (gateway === null || ipv6IsMulticast(gateway) || ipv6IsUnspecified(gateway)) throw new UsageError(`--gateway6: '${gateway6}' is not a unicast IPv6 address`);
+  if (!ipv6IsLinkLocal(gateway) && !addresses.some((a) => ipv6InPrefix(gateway, a.address, a.prefixLength))) {
+    throw new UsageError(`--gateway6: ${formatIpv6(gateway)} is neither link-local nor inside an --ip6 prefix`);
+  }
+  return { addresses, gateway };
+}
+
 /** Parses argv (without node and script). Throws UsageError with one line on a bad value. */
 export function parseStackdArgs(argv: string[]): StackdOptions {
   let values;
@@ -191,6 +224,7 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
     gateway = parseIpv4(values.gateway);
     if (Number.isNaN(gateway)) throw new UsageError(`--gateway: '${values.gateway}' is not an IPv4 address`);
   }
+  const ipv6 = parseIpv6Flags(values.ip6 ?? [], values.gateway6);
   let mac = defaultMac(tap, ip);
   if (values.mac !== undefined) {
     mac = parseMac(values.mac);
@@ -242,7 +276,7 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
     }
   }
   return {
-    workers, tap, ip, prefixLength, gateway, mac, mtu, control, logLevel, services, apps, congestionControl: cc,
+    workers, tap, ip, prefixLength, gateway, ipv6, mac, mtu, control, logLevel, services, apps, congestionControl: cc,
     maxConnections, maxTimeWait,
     vnetHdr: offload,
     pcap,

@@ -22,6 +22,7 @@ import {
   CTL_CAPTURE, CTL_STOP, CTL_WORDS, type IoThreadData, type LinkSettings, type ShardWorkerData, type ThreadHello, type ThreadRpc,
 } from '../dataplane/thread-data.js';
 import { formatIpv4, formatMac } from '../wire/addresses.js';
+import { formatIpv6, linkLocalFromMac } from '../wire/ipv6-address.js';
 import { packageRoot } from '../phy/package-root.js';
 import { CaptureController, type CaptureStatus } from './capture-control.js';
 import { AppPool, type AppPoolOptions } from './app-pool.js';
@@ -290,6 +291,8 @@ export class Supervisor implements ControlSource {
       ip: formatIpv4(l.ip),
       prefixLength: l.prefixLength,
       gateway: l.gateway !== 0 ? formatIpv4(l.gateway) : null,
+      ipv6: [`${formatIpv6(linkLocalFromMac(l.mac))}/64`, ...l.ipv6.addresses.map((a) => `${formatIpv6(a.address)}/${a.prefixLength}`)],
+      gateway6: l.ipv6.gateway !== null ? formatIpv6(l.ipv6.gateway) : null,
       mac: formatMac(l.mac),
       mtu: l.mtu,
       offload: l.offload !== 0,

@@ -38,6 +38,9 @@ export interface StatsSnapshot {
   ip: string;
   prefixLength: number;
   gateway: string | null;
+  /** IPv6 addresses with their prefixes (the link-local one first) and --gateway6. */
+  ipv6: string[];
+  gateway6: string | null;
   mac: string;
   mtu: number;
   offload: boolean;

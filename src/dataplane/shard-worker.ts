@@ -84,6 +84,9 @@ export class ShardWorker {
       answersArp: data.index === 0,
       ttl: DEFAULT_TTL,
       device: device.capabilities,
+      // IPv6 runs in shard 0 only: the I/O thread steers every IPv6 frame there
+      // (base/flow-hash.ts, decision 0025) until TCP/UDP run over IPv6.
+      ...(data.index === 0 ? { ipv6: data.link.ipv6 } : {}),
     };
     this.host = new Host(config, this.txPath, this.counters, (b, off, len) => this.reinject(b, off, len), {
       tcp: { congestionControl: data.congestionControl, maxConnections: data.maxConnections, maxTimeWait: data.maxTimeWait },
@@ -165,6 +168,7 @@ export class ShardWorker {
     try {
       if (this.host.config.answersArp) {
         this.host.arp.announce();
+        this.host.startIpv6(monoMs());
         this.flush();
       }
       while (Atomics.load(this.control, CTL_STOP) === 0) {

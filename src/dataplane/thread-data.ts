@@ -4,6 +4,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { FaultConfig } from '../phy/fault-spec.js';
+import type { Ipv6Settings } from '../base/host-config.js';
 import type { ConnectionInfo, ThreadLatency } from './reports.js';
 
 /** Index of the words in the shared control Int32Array: non-zero asks every thread to stop. */
@@ -22,6 +23,8 @@ export interface LinkSettings {
   prefixLength: number;
   /** Default gateway (0: none). */
   gateway: number;
+  /** IPv6 addresses and default router (the link-local address is derived by the stack). */
+  ipv6: Ipv6Settings;
   /** Our MAC (48-bit). */
   mac: number;
   /** IP MTU. */

@@ -28,6 +28,8 @@ const SNAPSHOT: StatsSnapshot = {
   ip: '10.0.0.2',
   prefixLength: 24,
   gateway: '10.0.0.1',
+  ipv6: ['fe80::ff:fe00:1/64'],
+  gateway6: null,
   mac: '02:00:00:00:00:01',
   mtu: 1500,
   offload: false,
