@@ -271,13 +271,19 @@ acquire_lock() {
 # stays 0 and stackd sees the kernel's neighbour discovery and MLD. Duplicate address
 # detection is off in the lab's namespaces ("default" is set before any interface is
 # created): a client's link-local address is usable at once, and tests do not wait for it.
+# The stack container's namespace is the exception (ensure_ns_baseline NS 0): its kernel
+# keeps IPv6 off, as docker-compose.yml's sysctls and the entrypoint have it, so that
+# stackd alone owns the stack's IPv6 address.
 ensure_ns_baseline() {
-  local ns="$1"
+  local ns="$1" ipv6_on="${2:-1}"
   if ! link_is_admin_up "$ns" lo; then run ip -n "$ns" link set lo up; fi
-  ns_sysctl_set "$ns" net.ipv6.conf.all.disable_ipv6 0
-  ns_sysctl_set "$ns" net.ipv6.conf.default.disable_ipv6 0
-  ns_sysctl_set "$ns" net.ipv6.conf.all.accept_dad 0
-  ns_sysctl_set "$ns" net.ipv6.conf.default.accept_dad 0
+  local off=$((ipv6_on ? 0 : 1))
+  ns_sysctl_set "$ns" net.ipv6.conf.all.disable_ipv6 "$off"
+  ns_sysctl_set "$ns" net.ipv6.conf.default.disable_ipv6 "$off"
+  if ((ipv6_on)); then
+    ns_sysctl_set "$ns" net.ipv6.conf.all.accept_dad 0
+    ns_sysctl_set "$ns" net.ipv6.conf.default.accept_dad 0
+  fi
 }
 
 ensure_host() {
@@ -412,7 +418,7 @@ ensure_stack_container() {
   hns="$(host_ns)"
   sns="$(stack_ns)"
   if ! ns_exists "$sns"; then run ip netns add "$sns"; fi
-  ensure_ns_baseline "$sns"
+  ensure_ns_baseline "$sns" 0
 
   ensure_bridged_veth "$hns" "$STACK_VETH" "$sns" "$STACK_IF" "$(mac_for_octet 4)"
 
