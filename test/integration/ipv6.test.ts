@@ -1,12 +1,13 @@
 /**
  * stackd's IPv6 against the real Linux stack in the namespace lab: ping -6 to its
  * address and to its link-local address (and a 4000-byte ping that travels fragmented
- * both ways), the client's neighbour cache holding stackd's MAC, bad IPv6 input dropped
- * by named reason while it keeps answering, and all of it handled by worker 0 alone.
+ * both ways), the client's neighbour cache holding stackd's MAC, the snooping bridge
+ * learning stackd's groups from its MLD reports, bad IPv6 input dropped by named reason
+ * while it keeps answering, and all of it handled by worker 0 alone.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMac } from '../../src/wire/addresses.js';
-import { formatIpv6, linkLocalFromMac } from '../../src/wire/ipv6-address.js';
+import { formatIpv6, linkLocalFromMac, solicitedNodeOf } from '../../src/wire/ipv6-address.js';
 import { inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
 import { startStackd, stopIfStarted, type StackdHandle } from '../helpers/stackd-process.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -67,6 +68,16 @@ describe.skipIf(requireNetOrSkip())('stackd over IPv6 in the namespace lab (real
       expect(line).toBeDefined();
       expect(line).toMatch(new RegExp(`lladdr ${mac} (REACHABLE|STALE|DELAY|PROBE)`));
     }
+  });
+
+  it("stackd's MLD reports put tap0 in the snooping bridge's group table for both solicited-node groups", async () => {
+    const groups = ['ff02::1:ff00:4', formatIpv6(solicitedNodeOf(linkLocalFromMac(parseMac(mac))))];
+    let mdb = '';
+    await waitFor(() => {
+      mdb = inNs(HOST, 'bridge', ['mdb', 'show']).stdout;
+      return groups.every((g) => mdb.includes(`port tap0 grp ${g} `));
+    }, { what: 'tap0 in the bridge group table', timeoutMs: 10_000, intervalMs: 100, detail: () => mdb });
+    expect(inNs(HOST, 'ip', ['-d', 'link', 'show', 'br0']).stdout).toMatch(/mcast_snooping 1/);
   });
 
   it('drops bad IPv6 input by named reason, answers with Parameter Problem where due, and keeps answering', async () => {
