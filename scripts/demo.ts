@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { controlRequest } from '../src/control/control-client.js';
+import { controlRequest, waitForIpv6Addresses } from '../src/control/control-client.js';
 import type { StatsSnapshot } from '../src/control/types.js';
 import { packageRoot } from '../src/phy/package-root.js';
 import { BYTES_CHUNK, patternChunk } from '../src/services/http.js';
@@ -53,17 +53,6 @@ function patternSha256(n: number): string {
   return h.digest('hex');
 }
 
-/** Waits (at most 5 s) until stackd's addresses passed duplicate address detection (1 s after start). */
-async function waitForDad(control: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const st = JSON.parse((await controlRequest(control, '/stats')).body) as StatsSnapshot;
-    if (st.totals.nd_dad_ok >= st.ipv6.length) return;
-    if (Date.now() > deadline) throw new Error('duplicate address detection did not finish');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 function expect(cond: boolean, what: string): void {
   if (!cond) throw new Error(`check failed: ${what}`);
   process.stdout.write(`\x1b[32mok\x1b[0m ${what}\n`);
@@ -99,7 +88,7 @@ async function main(): Promise<void> {
     expect(/3 received/.test(big) && !/wrong data/.test(big), '4000-byte pings answered with identical data');
 
     step('ping -6: the IPv6 address and the link-local one (from the MAC); the client learnt our MAC by neighbour discovery');
-    await waitForDad(control);
+    await waitForIpv6Addresses(control);
     const st6 = JSON.parse((await controlRequest(control, '/stats')).body) as StatsSnapshot;
     const linkLocal = st6.ipv6[0].replace(/\/64$/, '');
     const p6 = run('ip', ['netns', 'exec', CLIENT, 'ping', '-6', '-c', '3', '-i', '0.2', STACK6]).toString();
