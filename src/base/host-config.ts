@@ -50,7 +50,8 @@ export interface HostConfig {
   device?: LinkCapabilities;
   /**
    * IPv6, in the one instance that runs it (shard 0: the I/O thread steers every IPv6
-   * frame there, base/flow-hash.ts); omitted: IPv6 frames are dropped as an unknown type.
+   * frame there, base/flow-hash.ts); omitted, or an MTU below 1280 (RFC 8200 5): IPv6
+   * frames are dropped as an unknown type.
    */
   ipv6?: Ipv6Settings;
 }

@@ -63,7 +63,7 @@ Options:
                      neighbour discovery only: TCP/UDP over IPv6 come later
   --gateway6 ADDR    IPv6 default router (none: routers from router advertisements)
   --mac MAC          our MAC address         [default: locally administered, from --tap and --ip]
-  --mtu BYTES        IP MTU (576..9000)                               [default: 1500]
+  --mtu BYTES        IP MTU (576..9000; IPv6 is off below 1280)       [default: 1500]
   --control ADDR     control API: a unix socket path or host:port
                                                  [default: /run/stackd/<tap>.sock]
   --services LIST    comma-separated built-in services, or 'none'
@@ -233,6 +233,7 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
     if (mac === 0) throw new UsageError(`--mac: ${formatMac(mac)} is not a usable address`);
   }
   const mtu = intFlag('mtu', values.mtu, 1500, 576, 9000);
+  if (ipv6.addresses.length > 0 && mtu < 1280) throw new UsageError(`--ip6: IPv6 needs an MTU of 1280 or more (RFC 8200 5), --mtu is ${mtu}`);
   const control = values.control ?? `/run/stackd/${tap}.sock`;
   if (!control.includes('/') && !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(control)) {
     throw new UsageError(`--control: '${control}' is neither a socket path (with a '/') nor host:port`);

@@ -13,6 +13,7 @@
  */
 import { BROADCAST_MAC } from '../wire/addresses.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
+import { IPV6_MIN_MTU } from '../wire/ipv6.js';
 import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ethDst, ethSrc, ethType } from '../wire/ethernet.js';
 import { ArpLayer, type ArpResolverLimits } from '../l2/arp-layer.js';
 import type { ArpCacheLimits } from '../l2/arp-cache.js';
@@ -87,7 +88,8 @@ export class Host {
     );
     this.ipIn.register(IPPROTO_UDP, this.udp);
     this.ipIn.register(IPPROTO_TCP, this.tcp);
-    if (config.ipv6 !== undefined) {
+    // IPv6 needs links of 1280 bytes at least (RFC 8200 5): below that it stays off.
+    if (config.ipv6 !== undefined && config.mtu >= IPV6_MIN_MTU) {
       this.nd = new NdLayer(config, config.ipv6, this.output, counters, limits.neighbourCache, limits.nd);
       this.ip6Out = new Ipv6Output(config.mac, this.nd, this.output, counters);
       this.icmp6 = new Icmpv6Layer(this.ip6Out, this.nd, counters);

@@ -246,6 +246,7 @@ describe('--ip6 and --gateway6', () => {
     [['--ip6', 'fd00::4', '--ip6', 'fd00:0::4/48'], '--ip6: fd00::4 is given twice'],
     [['--gateway6', 'nope'], "--gateway6: 'nope' is not a unicast IPv6 address"],
     [['--gateway6', '2001:db8::1'], '--gateway6: 2001:db8::1 is neither link-local nor inside an --ip6 prefix'],
+    [['--ip6', 'fd00::4', '--mtu', '1279'], '--ip6: IPv6 needs an MTU of 1280 or more (RFC 8200 5), --mtu is 1279'],
   ])('%j → %s', (argv, message) => {
     expect(usage(argv)).toBe(message);
   });

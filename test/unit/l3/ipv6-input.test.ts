@@ -339,6 +339,18 @@ describe('IPv4 is unchanged', () => {
     expect(host.nextDeadline()).toBe(Infinity);
   });
 
+  it('IPv6 stays off on a link with an MTU below 1280 (RFC 8200 5)', () => {
+    const wire = new VirtualWire();
+    const counters = newCounters();
+    const host = new Host({
+      mac: OUR_MAC, ip: parseIpv4('10.10.0.4'), prefixLength: 24, gateway: 0, mtu: 1279, shardIndex: 0, shardCount: 1, answersArp: true, ttl: 64,
+      ipv6: { addresses: [{ address: OUR_IP6, prefixLength: 64 }], gateway: null },
+    }, wire, counters);
+    expect(host.nd).toBeNull();
+    host.startIpv6(T);
+    expect(wire.take()).toEqual([]);
+  });
+
   it('a host with IPv6 still answers IPv4 pings', () => {
     const s = ready();
     const f = ipv4Frame(OUR_MAC, PEER_MAC, parseIpv4('10.10.0.3'), parseIpv4('10.10.0.4'), IPPROTO_ICMP, icmpEcho(1, 1, DATA));
