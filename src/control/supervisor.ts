@@ -23,6 +23,7 @@ import {
 } from '../dataplane/thread-data.js';
 import { formatIpv4, formatMac } from '../wire/addresses.js';
 import { formatIpv6, linkLocalFromMac } from '../wire/ipv6-address.js';
+import { IPV6_MIN_MTU } from '../wire/ipv6.js';
 import { packageRoot } from '../phy/package-root.js';
 import { CaptureController, type CaptureStatus } from './capture-control.js';
 import { AppPool, type AppPoolOptions } from './app-pool.js';
@@ -291,7 +292,8 @@ export class Supervisor implements ControlSource {
       ip: formatIpv4(l.ip),
       prefixLength: l.prefixLength,
       gateway: l.gateway !== 0 ? formatIpv4(l.gateway) : null,
-      ipv6: [`${formatIpv6(linkLocalFromMac(l.mac))}/64`, ...l.ipv6.addresses.map((a) => `${formatIpv6(a.address)}/${a.prefixLength}`)],
+      // (none when the MTU is below IPv6's 1280: the core leaves IPv6 off)
+      ipv6: l.mtu < IPV6_MIN_MTU ? [] : [`${formatIpv6(linkLocalFromMac(l.mac))}/64`, ...l.ipv6.addresses.map((a) => `${formatIpv6(a.address)}/${a.prefixLength}`)],
       gateway6: l.ipv6.gateway !== null ? formatIpv6(l.ipv6.gateway) : null,
       mac: formatMac(l.mac),
       mtu: l.mtu,
