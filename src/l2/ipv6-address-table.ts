@@ -47,15 +47,6 @@ export class Ipv6AddressTable {
     return e;
   }
 
-  /** Removes `address`; true when it was ours. */
-  remove(address: Readonly<Ipv6Address>): boolean {
-    const i = this.entries.findIndex((e) => ipv6Equals(e.address, address));
-    if (i < 0) return false;
-    this.entries.splice(i, 1);
-    this.rebuildGroups();
-    return true;
-  }
-
   /** Our entry for the address at b[o] in any state, or undefined. */
   findAt(b: Uint8Array, o: number): OwnAddress | undefined {
     for (const e of this.entries) if (ipv6EqualsAt(b, o, e.address)) return e;

@@ -4,19 +4,13 @@
  * 2.3, RFC 8200 8.1). Neighbour discovery messages are in ./ndp.js, MLD in ./mld.js.
  * Accessors work in place at an offset.
  */
-import { readU16, writeU16 } from './addresses.js';
+import { writeU16 } from './addresses.js';
 import { internetChecksum, ipv6PseudoHeaderSumAt, onesSum } from './checksum.js';
 import { NH_ICMPV6 } from './ipv6.js';
 
 /** Type, code, checksum and the first 4 bytes of the body (echo id/seq, error's pointer or MTU). */
 export const ICMPV6_HEADER_LEN = 8;
 
-/** Error type 1: destination unreachable. */
-export const ICMPV6_DEST_UNREACHABLE = 1;
-/** Error type 2: packet too big. */
-export const ICMPV6_PACKET_TOO_BIG = 2;
-/** Error type 3: time exceeded. */
-export const ICMPV6_TIME_EXCEEDED = 3;
 /** Error type 4: parameter problem. */
 export const ICMPV6_PARAMETER_PROBLEM = 4;
 /** Informational type 128: echo request. */
@@ -45,17 +39,9 @@ export const PARAM_PROBLEM_NEXT_HEADER = 1;
 /** Parameter problem code 2: unrecognised IPv6 option. */
 export const PARAM_PROBLEM_OPTION = 2;
 
-/** Message type. */
-export function icmpv6Type(b: Uint8Array, o: number): number {
-  return b[o];
-}
 /** Code. */
 export function icmpv6Code(b: Uint8Array, o: number): number {
   return b[o + 1];
-}
-/** Checksum field. */
-export function icmpv6Checksum(b: Uint8Array, o: number): number {
-  return readU16(b, o + 2);
 }
 /** True for error messages (types 0..127, RFC 4443 2.1). */
 export function icmpv6IsError(type: number): boolean {

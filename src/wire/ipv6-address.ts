@@ -15,8 +15,6 @@ import { readU32, writeU32 } from './addresses.js';
 /** An IPv6 address as four big-endian 32-bit words (length 4). */
 export type Ipv6Address = Uint32Array;
 
-/** Length of an IPv6 address in bytes. */
-export const IPV6_ADDRESS_LEN = 16;
 
 /** A new address from four words. */
 export function ipv6(w0: number, w1: number, w2: number, w3: number): Ipv6Address {

@@ -60,25 +60,9 @@ export const enum Ipv6Check {
   BadPayloadLength = 3,
 }
 
-/** Version field (6). */
-export function ipv6Version(b: Uint8Array, o: number): number {
-  return b[o] >>> 4;
-}
-/** Traffic class. */
-export function ipv6TrafficClass(b: Uint8Array, o: number): number {
-  return (readU16(b, o) >>> 4) & 0xff;
-}
-/** Flow label (20 bits). */
-export function ipv6FlowLabel(b: Uint8Array, o: number): number {
-  return readU32(b, o) & 0xfffff;
-}
 /** Payload length: bytes after the fixed header, extension headers included. */
 export function ipv6PayloadLength(b: Uint8Array, o: number): number {
   return readU16(b, o + IPV6_PAYLOAD_LENGTH_OFFSET);
-}
-/** Next header of the fixed header. */
-export function ipv6NextHeader(b: Uint8Array, o: number): number {
-  return b[o + IPV6_NEXT_HEADER_OFFSET];
 }
 /** Hop limit. */
 export function ipv6HopLimit(b: Uint8Array, o: number): number {
@@ -108,10 +92,6 @@ export function extHeaderLength(b: Uint8Array, o: number): number {
   return (b[o + 1] + 1) << 3;
 }
 
-/** Routing header: routing type (RFC 8200 4.4). */
-export function routingType(b: Uint8Array, o: number): number {
-  return b[o + 2];
-}
 /** Routing header: segments left. */
 export function routingSegmentsLeft(b: Uint8Array, o: number): number {
   return b[o + 3];

@@ -25,8 +25,6 @@ export const ND_HOP_LIMIT = 255;
 export const ND_OPT_SOURCE_LLA = 1;
 /** Option: target link-layer address. */
 export const ND_OPT_TARGET_LLA = 2;
-/** Option: prefix information. */
-export const ND_OPT_PREFIX_INFO = 3;
 /** Option: MTU. */
 export const ND_OPT_MTU = 5;
 /** Length of a link-layer address option for Ethernet (RFC 2464 6). */
@@ -61,10 +59,6 @@ export function raRetransTimer(b: Uint8Array, o: number): number {
   return readU32(b, o + 12);
 }
 
-/** Option type of the option at b[p]. */
-export function ndOptionType(b: Uint8Array, p: number): number {
-  return b[p];
-}
 /** Length in bytes of the option at b[p] (its length field counts 8-byte units). */
 export function ndOptionLength(b: Uint8Array, p: number): number {
   return b[p + 1] << 3;

@@ -9,7 +9,7 @@ import type { Ipv6Settings } from '../../src/base/host-config.js';
 import { parseIpv4, parseMac } from '../../src/wire/addresses.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV6, ethDst, ethType } from '../../src/wire/ethernet.js';
 import { type Ipv6Address, formatIpv6, ipv6, linkLocalFromMac, parseIpv6, readIpv6 } from '../../src/wire/ipv6-address.js';
-import { IPV6_DST_OFFSET, IPV6_HEADER_LEN, IPV6_SRC_OFFSET, ipv6NextHeader } from '../../src/wire/ipv6.js';
+import { IPV6_DST_OFFSET, IPV6_HEADER_LEN, IPV6_NEXT_HEADER_OFFSET, IPV6_SRC_OFFSET } from '../../src/wire/ipv6.js';
 import { VirtualWire } from './virtual-wire.js';
 
 export const OUR_MAC = parseMac('02:00:00:00:00:04');
@@ -42,7 +42,7 @@ export function decode6(frames: Uint8Array[]): Sent6[] {
     ethDst: ethDst(f, 0),
     src: formatIpv6(readIpv6(f, ETH_HEADER_LEN + IPV6_SRC_OFFSET, a)),
     dst: formatIpv6(readIpv6(f, ETH_HEADER_LEN + IPV6_DST_OFFSET, a)),
-    nextHeader: ipv6NextHeader(f, ETH_HEADER_LEN),
+    nextHeader: f[ETH_HEADER_LEN + IPV6_NEXT_HEADER_OFFSET],
     type: f[ETH_HEADER_LEN + IPV6_HEADER_LEN],
   }));
 }
