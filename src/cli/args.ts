@@ -95,8 +95,8 @@ Options:
   -h, --help         show this help
   -V, --version      print the version
 
-Control API (HTTP on --control): GET /health, /stats, /metrics, /latency, /connections;
-POST /latency/reset, /pcap/start, /pcap/stop. stackctl talks to it.
+Control API (HTTP on --control): GET /health, /stats, /metrics, /latency, /connections,
+/ipv6; POST /latency/reset, /pcap/start, /pcap/stop. stackctl talks to it.
 Example: stackd --workers 4 --tap tap0 --ip6 fd00:10:10::4/64
 `;
 

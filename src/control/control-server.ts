@@ -12,6 +12,8 @@
  *   POST /pcap/start      body {"file": "/abs/path.pcap", "snaplen": N, "maxMb": M}: 200 and
  *                         the capture status; 400 for a bad body, 409 when one runs
  *   POST /pcap/stop       200 and the capture status; 409 when none runs
+ *   GET  /ipv6            IPv6 addresses (DAD state), default routers, neighbour cache;
+ *                         409 when IPv6 is off
  *
  * Unknown paths get 404, wrong methods 405 with `allow`, a body over 64 KiB 413; an
  * error with a `status` (4xx) from the source gives that status with its message, any
@@ -46,7 +48,7 @@ interface Reply {
 /** Every route as `METHOD /path`, listed in 404 bodies. */
 export const CONTROL_ROUTES: readonly string[] = [
   'GET /health', 'GET /stats', 'GET /metrics', 'GET /latency', 'POST /latency/reset', 'GET /connections',
-  'POST /pcap/start', 'POST /pcap/stop',
+  'POST /pcap/start', 'POST /pcap/stop', 'GET /ipv6',
 ];
 
 /** Largest request body read (bytes); a longer one is answered 413. */
@@ -102,6 +104,7 @@ export async function startControlServer(
       },
     },
     '/pcap/stop': { method: 'POST', run: () => json(200, source.stopCapture(), 2) },
+    '/ipv6': { method: 'GET', run: async () => json(200, await source.ipv6(), 2) },
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

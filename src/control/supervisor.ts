@@ -27,7 +27,7 @@ import { IPV6_MIN_MTU } from '../wire/ipv6.js';
 import { packageRoot } from '../phy/package-root.js';
 import { CaptureController, type CaptureStatus } from './capture-control.js';
 import { AppPool, type AppPoolOptions } from './app-pool.js';
-import type { ConnectionInfo, ControlSource, LatencyReport, RingReport, StatsSnapshot } from './types.js';
+import type { ConnectionInfo, ControlSource, Ipv6Report, LatencyReport, RingReport, StatsSnapshot } from './types.js';
 
 /** Bytes of each ring's data area. */
 export const RING_BYTES = 4 * 1024 * 1024;
@@ -336,6 +336,15 @@ export class Supervisor implements ControlSource {
     const all = this.shards.filter((t): t is ThreadHandle => t !== null && t.alive);
     const parts = await Promise.all(all.map((t) => withTimeout(t.rpc.connections(), 2000, t.name)));
     return parts.flat();
+  }
+
+  /** GET /ipv6: asks worker 0, which runs IPv6; 409 when IPv6 is off (an MTU below 1280). */
+  async ipv6(): Promise<Ipv6Report> {
+    const w0 = this.shards.at(0);
+    if (w0 === undefined || w0 === null || !w0.alive) throw Object.assign(new Error('worker 0 is not running'), { status: 503 });
+    const r = await withTimeout(w0.rpc.ipv6(), 2000, w0.name);
+    if (r === null) throw Object.assign(new Error('IPv6 is off: the MTU is below 1280 (RFC 8200 5)'), { status: 409 });
+    return r;
   }
 
   /** POST /latency/reset. */

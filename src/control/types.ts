@@ -5,7 +5,7 @@
  * themselves report (ConnectionInfo, ThreadLatency) is defined with them, in
  * src/dataplane/reports.ts, and re-exported here.
  */
-import type { ConnectionInfo, StageLatency, ThreadLatency } from '../dataplane/reports.js';
+import type { ConnectionInfo, Ipv6Report, StageLatency, ThreadLatency } from '../dataplane/reports.js';
 import type { CaptureStatus } from './capture-control.js';
 import type { AppPoolStats } from './app-pool.js';
 
@@ -68,6 +68,8 @@ export interface LatencyReport {
 }
 
 /** What the control server asks of the running stack. */
+export type { Ipv6Report };
+
 export interface ControlSource {
   stats(): StatsSnapshot;
   latency(): Promise<LatencyReport>;
@@ -83,4 +85,6 @@ export interface ControlSource {
   startCapture(req: unknown): CaptureStatus;
   /** Stops it (POST /pcap/stop); throws an Error with `status` 409 when none runs. */
   stopCapture(): CaptureStatus;
+  /** IPv6 addresses, routers and neighbours (GET /ipv6); throws an Error with `status` 409 when IPv6 is off. */
+  ipv6(): Promise<Ipv6Report>;
 }

@@ -71,6 +71,7 @@ export class IoLoop {
       latency: () => ({ thread: 'io', stages: this.latency.report() }),
       resetLatency: () => this.latency.reset(),
       arpEntries: () => [],
+      ipv6: () => null,
       connections: () => [],
     };
   }

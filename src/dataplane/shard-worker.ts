@@ -16,6 +16,7 @@ import { holdsFrames, type HoldingLinkDevice, type LinkDevice } from '../base/li
 import type { HostConfig } from '../base/host-config.js';
 import { DEFAULT_TTL } from '../base/host-config.js';
 import { formatIpv4, formatMac } from '../wire/addresses.js';
+import { formatIpv6 } from '../wire/ipv6-address.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/ethernet.js';
 import { builtinService, loadAppModule } from '../services/index.js';
 import { createStackApi } from '../socket/stack-api.js';
@@ -150,6 +151,21 @@ export class ShardWorker {
       resetLatency: () => this.latency.reset(),
       arpEntries: () =>
         this.host.arp.cache.entriesSnapshot().map(([ip, mac, exp]) => [formatIpv4(ip), formatMac(mac), Math.round(exp - monoMs())]),
+      ipv6: () => {
+        const nd = this.host.nd;
+        if (nd === null) return null;
+        const now = monoMs();
+        return {
+          addresses: nd.addresses.entries.map((e) => ({ address: formatIpv6(e.address), prefixLength: e.prefixLength, state: e.state })),
+          routers: nd.routers.map((r) => ({ address: formatIpv6(r.address), expiresInMs: Math.round(r.expires - now) })),
+          neighbours: nd.cache.snapshot(now).map((n) => ({
+            address: formatIpv6(n.address), mac: n.mac < 0 ? null : formatMac(n.mac), state: n.state, isRouter: n.isRouter,
+            timerInMs: Number.isFinite(n.deadline) ? Math.round(n.deadline - now) : null,
+          })),
+          hopLimit: nd.hopLimit,
+          mtu: nd.mtu,
+        };
+      },
       connections: () => {
         const now = monoMs();
         const w = this.data.index;

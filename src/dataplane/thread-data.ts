@@ -5,7 +5,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { FaultConfig } from '../phy/fault-spec.js';
 import type { Ipv6Settings } from '../base/host-config.js';
-import type { ConnectionInfo, ThreadLatency } from './reports.js';
+import type { ConnectionInfo, Ipv6Report, ThreadLatency } from './reports.js';
 
 /** Index of the words in the shared control Int32Array: non-zero asks every thread to stop. */
 export const CTL_STOP = 0;
@@ -95,6 +95,8 @@ export interface ThreadRpc {
   arpEntries(): Array<[string, string, number]>;
   /** TCP connections of this worker (the I/O thread returns []). */
   connections(): ConnectionInfo[];
+  /** IPv6 state of the worker that runs IPv6 (worker 0); null elsewhere or when it is off. */
+  ipv6(): Ipv6Report | null;
 }
 
 /** First message a thread posts on its parent port: ready, or why it could not start. */

@@ -8,6 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMac } from '../../src/wire/addresses.js';
 import { formatIpv6, linkLocalFromMac, solicitedNodeOf } from '../../src/wire/ipv6-address.js';
+import { controlRequest } from '../../src/control/control-client.js';
+import type { Ipv6Report } from '../../src/control/types.js';
 import { inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
 import { startStackd, stopIfStarted, type StackdHandle } from '../helpers/stackd-process.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -68,6 +70,20 @@ describe.skipIf(requireNetOrSkip())('stackd over IPv6 in the namespace lab (real
       expect(line).toBeDefined();
       expect(line).toMatch(new RegExp(`lladdr ${mac} (REACHABLE|STALE|DELAY|PROBE)`));
     }
+  });
+
+  it('GET /ipv6 shows both addresses PREFERRED and the client in the neighbour cache with its MAC', async () => {
+    const r = await controlRequest(stackd.control, '/ipv6');
+    expect(r.status).toBe(200);
+    const v6 = JSON.parse(r.body) as Ipv6Report;
+    expect(v6.addresses).toEqual([
+      { address: linkLocal, prefixLength: 64, state: 'PREFERRED' },
+      { address: STACK6, prefixLength: 64, state: 'PREFERRED' },
+    ]);
+    const client = v6.neighbours.find((n) => n.address === 'fd00:10:10::3');
+    expect(client?.mac).toBe('02:42:0a:0a:00:03');
+    expect(['REACHABLE', 'STALE', 'DELAY', 'PROBE']).toContain(client?.state);
+    expect([v6.hopLimit, v6.mtu]).toEqual([64, 1500]);
   });
 
   it("stackd's MLD reports put tap0 in the snooping bridge's group table for both solicited-node groups", async () => {

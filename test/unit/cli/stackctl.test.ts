@@ -177,6 +177,7 @@ describe('stackctl against a control server', () => {
     stopCapture: () => {
       throw Object.assign(new Error('no capture is running'), { status: 409 });
     },
+    ipv6: () => Promise.reject(new Error('not used by stackctl')),
   };
 
   beforeAll(async () => {

@@ -13,7 +13,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { controlRequest } from '../../../src/control/control-client.js';
 import { startControlServer, type ControlServer } from '../../../src/control/control-server.js';
-import type { ControlSource, LatencyReport, StatsSnapshot } from '../../../src/control/types.js';
+import type { ControlSource, Ipv6Report, LatencyReport, StatsSnapshot } from '../../../src/control/types.js';
 import { COUNTER_NAMES } from '../../../src/base/counters.js';
 
 /** A full counter record: zeros except `set`. */
@@ -70,6 +70,14 @@ async function rejectionOf(p: Promise<unknown>): Promise<NodeJS.ErrnoException> 
   throw new Error('expected a rejection');
 }
 
+const IPV6: Ipv6Report = {
+  addresses: [{ address: 'fe80::ff:fe00:1', prefixLength: 64, state: 'PREFERRED' }, { address: 'fd00:10:10::4', prefixLength: 64, state: 'TENTATIVE' }],
+  routers: [{ address: 'fe80::1', expiresInMs: 1_799_000 }],
+  neighbours: [{ address: 'fd00:10:10::3', mac: '02:42:0a:0a:00:03', state: 'REACHABLE', isRouter: false, timerInMs: 29_000 }],
+  hopLimit: 64,
+  mtu: 1500,
+};
+
 /** A fake source; override members per test. Capture requests are kept in `captures`. */
 function fakeSource(over: Partial<ControlSource> = {}): ControlSource & { resets: number; captures: unknown[] } {
   const status = { active: true, file: '/tmp/c.pcap', snaplen: 262144, maxMb: null, files: 1, records: 0, bytes: 24, error: null };
@@ -91,6 +99,7 @@ function fakeSource(over: Partial<ControlSource> = {}): ControlSource & { resets
     },
     health: () => ({ ...HEALTH }),
     connections: () => Promise.resolve([]),
+    ipv6: () => Promise.resolve(structuredClone(IPV6)),
     ...over,
   };
   return src;
@@ -236,7 +245,7 @@ describe('routes', () => {
     expect(res.headers['content-type']).toBe('application/json');
     expect(res.body).toBe(
       '{"error":"not found","routes":["GET /health","GET /stats","GET /metrics","GET /latency","POST /latency/reset","GET /connections",' +
-        '"POST /pcap/start","POST /pcap/stop"]}\n',
+        '"POST /pcap/start","POST /pcap/stop","GET /ipv6"]}\n',
     );
   });
 
@@ -250,6 +259,16 @@ describe('routes', () => {
     expect(src.captures).toEqual([body]);
     const stop = await controlRequest(s.address, '/pcap/stop', 'POST');
     expect([stop.status, stop.body]).toEqual([409, '{"error":"no capture is running"}\n']);
+  });
+
+  it('GET /ipv6 is the IPv6 report as JSON; a source whose IPv6 is off answers 409 with the reason', async () => {
+    const s = await start(fakeSource());
+    const res = await http(s.address, '/ipv6');
+    expect([res.status, res.headers['content-type']]).toEqual([200, 'application/json']);
+    expect(JSON.parse(res.body)).toEqual(IPV6);
+    const off = await start(fakeSource({ ipv6: () => Promise.reject(Object.assign(new Error('IPv6 is off: the MTU is below 1280 (RFC 8200 5)'), { status: 409 })) }), join(dir, 'off.sock'));
+    const r = await http(off.address, '/ipv6');
+    expect([r.status, r.body]).toEqual([409, '{"error":"IPv6 is off: the MTU is below 1280 (RFC 8200 5)"}\n']);
   });
 
   it('POST /pcap/start: a body that is not JSON is 400, one over 64 KiB 413', async () => {
