@@ -2,12 +2,27 @@
  * Configuration of one instance of the protocol core (one per shard worker).
  */
 import type { LinkCapabilities } from './link.js';
-import type { Ipv6Address } from '../wire/ipv6-address.js';
+import { type Ipv6Address, formatIpv6, ipv6IsMulticast, ipv6IsUnspecified, parseIpv6 } from '../wire/ipv6-address.js';
 
 /** One IPv6 address of ours and the length of its on-link prefix (--ip6 ADDR/PREFIX). */
 export interface Ipv6Assignment {
   address: Ipv6Address;
   prefixLength: number;
+}
+
+/**
+ * Parses "ADDR[/PREFIX]" (prefix 1..128, 64 when left out) into an assignment of a
+ * unicast address, or returns why it is not one (a line to show after the flag or route).
+ */
+export function parseIpv6Assignment(text: string): Ipv6Assignment | string {
+  const slash = text.indexOf('/');
+  const address = parseIpv6(slash < 0 ? text : text.slice(0, slash));
+  const prefixText = slash < 0 ? '64' : text.slice(slash + 1);
+  if (address === null || !/^\d{1,3}$/.test(prefixText)) return `'${text}' is not an IPv6 address with an optional /prefix`;
+  const prefixLength = Number(prefixText);
+  if (prefixLength < 1 || prefixLength > 128) return `prefix /${prefixLength} is out of range (1..128)`;
+  if (ipv6IsMulticast(address) || ipv6IsUnspecified(address)) return `${formatIpv6(address)} is not a unicast address`;
+  return { address, prefixLength };
 }
 
 /**

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseIpv4, parseMac, formatMac } from '../wire/addresses.js';
 import { formatIpv6, ipv6InPrefix, ipv6IsLinkLocal, ipv6IsMulticast, ipv6IsUnspecified, parseIpv6 } from '../wire/ipv6-address.js';
-import type { Ipv6Settings } from '../base/host-config.js';
+import { parseIpv6Assignment, type Ipv6Settings } from '../base/host-config.js';
 import { LOG_LEVELS } from '../control/logger.js';
 import { CAPTURE_DEFAULT_SNAPLEN, CAPTURE_MAX_MB, CAPTURE_MAX_SNAPLEN, CAPTURE_MIN_SNAPLEN } from '../control/capture-control.js';
 import { parseFaultSpec, type FaultConfig } from '../phy/fault-spec.js';
@@ -96,7 +96,7 @@ Options:
   -V, --version      print the version
 
 Control API (HTTP on --control): GET /health, /stats, /metrics, /latency, /connections,
-/ipv6; POST /latency/reset, /pcap/start, /pcap/stop. stackctl talks to it.
+/ipv6; POST /latency/reset, /pcap/start, /pcap/stop, /ipv6/addresses. stackctl talks to it.
 Example: stackd --workers 4 --tap tap0 --ip6 fd00:10:10::4/64
 `;
 
@@ -182,15 +182,10 @@ export function defaultMac(tap: string, ip: number): number {
 export function parseIpv6Flags(ip6: string[], gateway6: string | undefined): Ipv6Settings {
   const addresses: Ipv6Settings['addresses'] = [];
   for (const arg of ip6) {
-    const slash = arg.indexOf('/');
-    const address = parseIpv6(slash < 0 ? arg : arg.slice(0, slash));
-    const prefixText = slash < 0 ? '64' : arg.slice(slash + 1);
-    if (address === null || !/^\d{1,3}$/.test(prefixText)) throw new UsageError(`--ip6: '${arg}' is not an IPv6 address with an optional /prefix`);
-    const prefixLength = Number(prefixText);
-    if (prefixLength < 1 || prefixLength > 128) throw new UsageError(`--ip6: prefix /${prefixLength} is out of range (1..128)`);
-    if (ipv6IsMulticast(address) || ipv6IsUnspecified(address)) throw new UsageError(`--ip6: ${formatIpv6(address)} is not a unicast address`);
-    if (addresses.some((a) => formatIpv6(a.address) === formatIpv6(address))) throw new UsageError(`--ip6: ${formatIpv6(address)} is given twice`);
-    addresses.push({ address, prefixLength });
+    const a = parseIpv6Assignment(arg);
+    if (typeof a === 'string') throw new UsageError(`--ip6: ${a}`);
+    if (addresses.some((b) => formatIpv6(b.address) === formatIpv6(a.address))) throw new UsageError(`--ip6: ${formatIpv6(a.address)} is given twice`);
+    addresses.push(a);
   }
   if (gateway6 === undefined) return { addresses, gateway: null };
   const gateway = parseIpv6(gateway6);

@@ -23,6 +23,7 @@ import {
 } from '../dataplane/thread-data.js';
 import { formatIpv4, formatMac } from '../wire/addresses.js';
 import { formatIpv6, linkLocalFromMac } from '../wire/ipv6-address.js';
+import { parseIpv6Assignment } from '../base/host-config.js';
 import { IPV6_MIN_MTU } from '../wire/ipv6.js';
 import { packageRoot } from '../phy/package-root.js';
 import { CaptureController, type CaptureStatus } from './capture-control.js';
@@ -345,6 +346,20 @@ export class Supervisor implements ControlSource {
     const r = await withTimeout(w0.rpc.ipv6(), 2000, w0.name);
     if (r === null) throw Object.assign(new Error('IPv6 is off: the MTU is below 1280 (RFC 8200 5)'), { status: 409 });
     return r;
+  }
+
+  /** POST /ipv6/addresses: worker 0 adds the address and starts DAD; /stats lists it from now on. */
+  async addIpv6Address(req: unknown): Promise<Ipv6Report> {
+    const text = typeof req === 'object' && req !== null && 'address' in req ? req.address : undefined;
+    if (typeof text !== 'string') throw Object.assign(new Error('expected {"address": "ADDR/PREFIX"}'), { status: 400 });
+    const w0 = this.shards.at(0);
+    if (w0 === undefined || w0 === null || !w0.alive) throw Object.assign(new Error('worker 0 is not running'), { status: 503 });
+    const refused = await withTimeout(w0.rpc.addIpv6Address(text), 2000, w0.name);
+    if (refused !== null) throw Object.assign(new Error(refused.error), { status: refused.status });
+    const a = parseIpv6Assignment(text);
+    if (typeof a !== 'string') this.settings.link.ipv6.addresses.push(a);
+    this.log.info({ address: text }, 'IPv6 address added, duplicate address detection started');
+    return this.ipv6();
   }
 
   /** POST /latency/reset. */

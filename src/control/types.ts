@@ -87,4 +87,11 @@ export interface ControlSource {
   stopCapture(): CaptureStatus;
   /** IPv6 addresses, routers and neighbours (GET /ipv6); throws an Error with `status` 409 when IPv6 is off. */
   ipv6(): Promise<Ipv6Report>;
+  /**
+   * Adds an IPv6 address at run time (POST /ipv6/addresses, body {"address": "ADDR/PREFIX"});
+   * it answers after duplicate address detection. Resolves with the report (the address
+   * TENTATIVE); throws an Error with `status` 400 (bad body or address) or 409 (IPv6 off,
+   * address already ours).
+   */
+  addIpv6Address(req: unknown): Promise<Ipv6Report>;
 }

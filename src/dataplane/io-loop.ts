@@ -72,6 +72,7 @@ export class IoLoop {
       resetLatency: () => this.latency.reset(),
       arpEntries: () => [],
       ipv6: () => null,
+      addIpv6Address: () => ({ status: 409, error: 'the I/O thread runs no IPv6' }),
       connections: () => [],
     };
   }

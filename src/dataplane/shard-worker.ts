@@ -13,7 +13,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { C, counterBlock, type Counters } from '../base/counters.js';
 import { Host } from '../iface/host.js';
 import { holdsFrames, type HoldingLinkDevice, type LinkDevice } from '../base/link.js';
-import type { HostConfig } from '../base/host-config.js';
+import { parseIpv6Assignment, type HostConfig } from '../base/host-config.js';
 import { DEFAULT_TTL } from '../base/host-config.js';
 import { formatIpv4, formatMac } from '../wire/addresses.js';
 import { formatIpv6 } from '../wire/ipv6-address.js';
@@ -165,6 +165,17 @@ export class ShardWorker {
           hopLimit: nd.hopLimit,
           mtu: nd.mtu,
         };
+      },
+      addIpv6Address: (text: string) => {
+        const nd = this.host.nd;
+        if (nd === null) return { status: 409, error: 'IPv6 is off: the MTU is below 1280 (RFC 8200 5)' };
+        const a = parseIpv6Assignment(text);
+        if (typeof a === 'string') return { status: 400, error: a };
+        if (nd.addresses.find(a.address) !== undefined) return { status: 409, error: `${formatIpv6(a.address)} is already an address of ours` };
+        nd.addAddress(a.address, a.prefixLength, monoMs());
+        this.flush(); // the MLD report and the DAD solicitation
+        if (this.parkedUntil > this.nextWake()) this.rx.interrupt(); // DAD's deadline is sooner than the park
+        return null;
       },
       connections: () => {
         const now = monoMs();

@@ -97,6 +97,11 @@ export interface ThreadRpc {
   connections(): ConnectionInfo[];
   /** IPv6 state of the worker that runs IPv6 (worker 0); null elsewhere or when it is off. */
   ipv6(): Ipv6Report | null;
+  /**
+   * Adds "ADDR[/PREFIX]" to worker 0's addresses, which starts its duplicate address
+   * detection; null when done, else the HTTP status and why not.
+   */
+  addIpv6Address(text: string): { status: 400 | 409; error: string } | null;
 }
 
 /** First message a thread posts on its parent port: ready, or why it could not start. */

@@ -86,6 +86,29 @@ describe.skipIf(requireNetOrSkip())('stackd over IPv6 in the namespace lab (real
     expect([v6.hopLimit, v6.mtu]).toEqual([64, 1500]);
   });
 
+  it('POST /ipv6/addresses adds an address at run time: TENTATIVE, then PREFERRED after DAD, then answering ping -6', async () => {
+    const r = await controlRequest(stackd.control, '/ipv6/addresses', 'POST', 2000, JSON.stringify({ address: 'fd00:10:10::9/64' }));
+    expect(r.status).toBe(200);
+    expect((JSON.parse(r.body) as Ipv6Report).addresses.at(-1)).toEqual({ address: 'fd00:10:10::9', prefixLength: 64, state: 'TENTATIVE' });
+    const stateOf = async (a: string) => (JSON.parse((await controlRequest(stackd.control, '/ipv6')).body) as Ipv6Report).addresses.find((x) => x.address === a)?.state;
+    await waitFor(async () => (await stateOf('fd00:10:10::9')) === 'PREFERRED', { what: 'DAD of fd00:10:10::9', timeoutMs: 10_000, intervalMs: 50 });
+    const ping = inNs(C1, 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '1', 'fd00:10:10::9'], { timeoutMs: 10_000 });
+    expect(ping.stdout).toMatch(/3 received/);
+    expect((await stackd.stats()).ipv6).toContain('fd00:10:10::9/64');
+    const again = await controlRequest(stackd.control, '/ipv6/addresses', 'POST', 2000, JSON.stringify({ address: 'fd00:10:10::9' }));
+    expect([again.status, again.body]).toEqual([409, '{"error":"fd00:10:10::9 is already an address of ours"}\n']);
+  });
+
+  it("DAD against Linux: adding the client's own address makes it DUPLICATE (the kernel defends it)", async () => {
+    const before = (await stackd.stats()).totals.nd_dad_duplicates;
+    const r = await controlRequest(stackd.control, '/ipv6/addresses', 'POST', 2000, JSON.stringify({ address: 'fd00:10:10::3/64' }));
+    expect(r.status).toBe(200);
+    const stateOf = async () => (JSON.parse((await controlRequest(stackd.control, '/ipv6')).body) as Ipv6Report).addresses.find((x) => x.address === 'fd00:10:10::3')?.state;
+    await waitFor(async () => (await stateOf()) !== 'TENTATIVE', { what: 'DAD of fd00:10:10::3', timeoutMs: 10_000, intervalMs: 50 });
+    expect(await stateOf()).toBe('DUPLICATE');
+    expect((await stackd.stats()).totals.nd_dad_duplicates).toBe(before + 1);
+  });
+
   it("stackd's MLD reports put tap0 in the snooping bridge's group table for both solicited-node groups", async () => {
     const groups = ['ff02::1:ff00:4', formatIpv6(solicitedNodeOf(linkLocalFromMac(parseMac(mac))))];
     let mdb = '';
@@ -161,7 +184,7 @@ print("sent")
     expect(w(0)?.icmpv6_echo_replies_tx).toBeGreaterThanOrEqual(26);
     expect(w(1)?.ipv6_rx).toBe(0);
     expect(w(1)?.drop_eth_unknown_type).toBe(0);
-    expect(st.totals.nd_dad_duplicates).toBe(0);
+    expect(st.totals.nd_dad_duplicates).toBe(1); // the client's address, added on purpose above
     expect(st.totals.mld_reports_tx).toBeGreaterThanOrEqual(2);
   });
 });

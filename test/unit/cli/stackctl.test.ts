@@ -178,6 +178,7 @@ describe('stackctl against a control server', () => {
       throw Object.assign(new Error('no capture is running'), { status: 409 });
     },
     ipv6: () => Promise.reject(new Error('not used by stackctl')),
+    addIpv6Address: () => Promise.reject(new Error('not used by stackctl')),
   };
 
   beforeAll(async () => {

@@ -79,11 +79,12 @@ const IPV6: Ipv6Report = {
 };
 
 /** A fake source; override members per test. Capture requests are kept in `captures`. */
-function fakeSource(over: Partial<ControlSource> = {}): ControlSource & { resets: number; captures: unknown[] } {
+function fakeSource(over: Partial<ControlSource> = {}): ControlSource & { resets: number; captures: unknown[]; added: unknown[] } {
   const status = { active: true, file: '/tmp/c.pcap', snaplen: 262144, maxMb: null, files: 1, records: 0, bytes: 24, error: null };
   const src = {
     resets: 0,
     captures: [] as unknown[],
+    added: [] as unknown[],
     startCapture: (req: unknown) => {
       src.captures.push(req);
       return { ...status };
@@ -100,6 +101,10 @@ function fakeSource(over: Partial<ControlSource> = {}): ControlSource & { resets
     health: () => ({ ...HEALTH }),
     connections: () => Promise.resolve([]),
     ipv6: () => Promise.resolve(structuredClone(IPV6)),
+    addIpv6Address: (req: unknown) => {
+      src.added.push(req);
+      return Promise.resolve(structuredClone(IPV6));
+    },
     ...over,
   };
   return src;
@@ -245,7 +250,7 @@ describe('routes', () => {
     expect(res.headers['content-type']).toBe('application/json');
     expect(res.body).toBe(
       '{"error":"not found","routes":["GET /health","GET /stats","GET /metrics","GET /latency","POST /latency/reset","GET /connections",' +
-        '"POST /pcap/start","POST /pcap/stop","GET /ipv6"]}\n',
+        '"POST /pcap/start","POST /pcap/stop","GET /ipv6","POST /ipv6/addresses"]}\n',
     );
   });
 
@@ -269,6 +274,17 @@ describe('routes', () => {
     const off = await start(fakeSource({ ipv6: () => Promise.reject(Object.assign(new Error('IPv6 is off: the MTU is below 1280 (RFC 8200 5)'), { status: 409 })) }), join(dir, 'off.sock'));
     const r = await http(off.address, '/ipv6');
     expect([r.status, r.body]).toEqual([409, '{"error":"IPv6 is off: the MTU is below 1280 (RFC 8200 5)"}\n']);
+  });
+
+  it('POST /ipv6/addresses hands the JSON body to the source and answers the report; a body that is not JSON is 400', async () => {
+    const src = fakeSource();
+    const s = await start(src);
+    const r = await controlRequest(s.address, '/ipv6/addresses', 'POST', 2000, JSON.stringify({ address: 'fd00:10:10::9/64' }));
+    expect([r.status, JSON.parse(r.body)]).toEqual([200, IPV6]);
+    expect(src.added).toEqual([{ address: 'fd00:10:10::9/64' }]);
+    const bad = await controlRequest(s.address, '/ipv6/addresses', 'POST', 2000, 'fd00::9');
+    expect(bad.status).toBe(400);
+    expect(src.added).toHaveLength(1);
   });
 
   it('POST /pcap/start: a body that is not JSON is 400, one over 64 KiB 413', async () => {
