@@ -13,10 +13,11 @@
 #     tap0     TAP port on br0          <- the wire stackd plugs into (it owns 10.10.0.4)
 #     veth-c1  bridge port --------------+
 #   namespace <lab>-c1    (plays a container)     <- "docker run --network lab --ip 10.10.0.3"
-#     eth0     10.10.0.3/24, default via 10.10.0.1
+#     eth0     10.10.0.3/24, default via 10.10.0.1; fd00:10:10::3/64 (IPv6 lab subnet fd00:10:10::/64)
 #   namespace <lab>-c2.. (10.10.0.5, .6, ...)  with --clients N
 #
-# stackd is then started with:  ip netns exec <lab>-host stackd --tap tap0
+# stackd is then started with:  ip netns exec <lab>-host stackd --tap tap0 --ip6 fd00:10:10::4/64
+# (fd00:10:10::4 is stackd's IPv6 address, as 10.10.0.4 is its IPv4 one; c2.. get ::5, ::6, ...)
 #
 # --container-stack: the stack as Docker would run it (docs/labs.md). Instead of tap0 in
 # <lab>-host, a namespace <lab>-stack plays the `stack` container: its eth0 is a veth on
@@ -54,6 +55,9 @@ readonly SUBNET_PREFIX=10.10.0
 readonly PREFIX_LEN=24
 readonly HOST_IP=10.10.0.1 # on br0: the kernel's own IP stack, handy for comparisons
 readonly STACK_IP=10.10.0.4 # owned by stackd through tap0; never assigned by this script
+readonly SUBNET6_PREFIX=fd00:10:10: # IPv6 twin of the plan: client ::3, stackd ::4 (unique local, RFC 4193)
+readonly PREFIX6_LEN=64
+readonly STACK_IP6=fd00:10:10::4 # owned by stackd (--ip6), never assigned by this script
 readonly BRIDGE=br0
 readonly TAP=tap0
 readonly CLIENT_IF=eth0
@@ -86,6 +90,7 @@ Commands:
   exec WHO [CMD...]  run CMD (default: \$SHELL) in namespace WHO = host | c1 | c2 | ...
                      | stack (--container-stack) | wan | net2 | va | vb | sw | p1... (netlab.sh)
                      e.g.  npm run lab -- exec c1 ping -c 3 ${STACK_IP}
+                           npm run lab -- exec c1 ping -6 -c 3 ${STACK_IP6}
                      In "stack", STACKD_CONTROL defaults to /run/stackd/<lab>-stack.sock.
 
 Options:
@@ -93,7 +98,8 @@ Options:
                      N-host, N-c1, N-c2...  [A-Za-z0-9_-], at most 24 characters
   --clients N        number of client namespaces for "up" (default: keep the existing
                      count, at least 1); extra clients beyond N are removed
-                     c1 = ${SUBNET_PREFIX}.3, c2 = .5, c3 = .6, ... (never .1, never .4)
+                     c1 = ${SUBNET_PREFIX}.3, c2 = .5, c3 = .6, ... (never .1, never .4);
+                     IPv6 likewise: c1 = ${SUBNET6_PREFIX}:3, c2 = ::5, ...
   --vnet-hdr         create tap0 with IFF_VNET_HDR (ip tuntap add ... vnet_hdr)
   --no-vnet-hdr      create tap0 without it (recreates an existing tap whose mode differs)
   --container-stack  "up": no tap0 in <lab>-host; instead a namespace <lab>-stack whose eth0
@@ -105,7 +111,7 @@ Options:
 
 Topology (inside namespace <lab>-host): ${BRIDGE} ${HOST_IP}/${PREFIX_LEN} with ports ${TAP}
 (for stackd, which answers for ${STACK_IP}) and veth-cN (peer ${CLIENT_IF} in <lab>-cN).
-Start stackd with:  ip netns exec <lab>-host stackd --tap ${TAP}
+Start stackd with:  ip netns exec <lab>-host stackd --tap ${TAP} --ip6 ${STACK_IP6}/${PREFIX6_LEN}
 
 Test hook: STACKD_LAB_TEST_FAIL_ON=TEXT makes the first command whose text contains TEXT
 fail, to exercise the tear-down-on-failure path.
@@ -148,6 +154,13 @@ client_octet() {
   if (($1 == 1)); then echo 3; else echo $(($1 + 3)); fi
 }
 client_ip() { echo "${SUBNET_PREFIX}.$(client_octet "$1")"; }
+client_ip6() { echo "${SUBNET6_PREFIX}:$(client_octet "$1")"; }
+
+link_has_addr6() { # ns dev cidr
+  local a
+  a="$({ ip -n "$1" -6 -o addr show dev "$2" scope global 2>/dev/null || true; } | awk '{print $4}')"
+  [[ $'\n'"$a"$'\n' == *$'\n'"$3"$'\n'* ]]
+}
 
 # Docker-style MAC derived from the IPv4 address: 02:42 (locally administered) + IP bytes.
 mac_for_octet() { printf '02:42:0a:0a:00:%02x' "$1"; }
@@ -253,15 +266,24 @@ acquire_lock() {
 # which makes "up" idempotent and lets it complete a half-built lab.
 # ---------------------------------------------------------------------------------------
 
-# Every namespace starts with only a DOWN loopback. Docker brings lo up in each container
-# and, when IPv6 is not enabled for the network, sets disable_ipv6=1 inside it; we do the
-# same so no IPv6 (router solicitations, MLD, DAD...) ever reaches the tap. "default" is
-# set before any interface is created, so new interfaces never get a link-local address.
+# Every namespace starts with only a DOWN loopback. Docker brings lo up in each container;
+# the lab network has IPv6 enabled (as "docker network create --ipv6"), so disable_ipv6
+# stays 0 and stackd sees the kernel's neighbour discovery and MLD. Duplicate address
+# detection is off in the lab's namespaces ("default" is set before any interface is
+# created): a client's link-local address is usable at once, and tests do not wait for it.
+# The stack container's namespace is the exception (ensure_ns_baseline NS 0): its kernel
+# keeps IPv6 off, as docker-compose.yml's sysctls and the entrypoint have it, so that
+# stackd alone owns the stack's IPv6 address.
 ensure_ns_baseline() {
-  local ns="$1"
+  local ns="$1" ipv6_on="${2:-1}"
   if ! link_is_admin_up "$ns" lo; then run ip -n "$ns" link set lo up; fi
-  ns_sysctl_set "$ns" net.ipv6.conf.all.disable_ipv6 1
-  ns_sysctl_set "$ns" net.ipv6.conf.default.disable_ipv6 1
+  local off=$((ipv6_on ? 0 : 1))
+  ns_sysctl_set "$ns" net.ipv6.conf.all.disable_ipv6 "$off"
+  ns_sysctl_set "$ns" net.ipv6.conf.default.disable_ipv6 "$off"
+  if ((ipv6_on)); then
+    ns_sysctl_set "$ns" net.ipv6.conf.all.accept_dad 0
+    ns_sysctl_set "$ns" net.ipv6.conf.default.accept_dad 0
+  fi
 }
 
 ensure_host() {
@@ -281,9 +303,12 @@ ensure_host() {
   fi
   # When the br_netfilter module is loaded (Docker loads it), bridged IPv4 frames go
   # through iptables and the bridge itself DROPS malformed IPv4 headers (bad checksum,
-  # IHL < 5, truncated) before they reach tap0. Our stack must see the wire as it is,
-  # so this bridge is a plain switch: no netfilter on bridged frames in this namespace.
+  # IHL < 5, truncated) before they reach tap0; bridged IPv6 frames likewise through
+  # ip6tables (bad version, truncated, payload length past the frame). Our stack must see
+  # the wire as it is, so this bridge is a plain switch: no netfilter on bridged frames
+  # in this namespace.
   ns_sysctl_set "$ns" net.bridge.bridge-nf-call-iptables 0
+  ns_sysctl_set "$ns" net.bridge.bridge-nf-call-ip6tables 0
   ns_sysctl_set "$ns" net.bridge.bridge-nf-call-arptables 0
 
   # The bridge = "docker network create --subnet 10.10.0.0/24 --gateway 10.10.0.1 lab".
@@ -375,6 +400,10 @@ ensure_client() {
   if ! link_has_addr "$cns" "$CLIENT_IF" "${ip}/${PREFIX_LEN}"; then
     run ip -n "$cns" addr add "${ip}/${PREFIX_LEN}" dev "$CLIENT_IF"
   fi
+  # IPv6 next to it (Docker's --ipv6 network would hand out one too); nodad: usable at once.
+  if ! link_has_addr6 "$cns" "$CLIENT_IF" "$(client_ip6 "$i")/${PREFIX6_LEN}"; then
+    run ip -n "$cns" addr add "$(client_ip6 "$i")/${PREFIX6_LEN}" dev "$CLIENT_IF" nodad
+  fi
   if ! link_is_admin_up "$cns" "$CLIENT_IF"; then run ip -n "$cns" link set "$CLIENT_IF" up; fi
   if [[ "$(ip -n "$cns" -4 route show default 2>/dev/null)" != "default via ${HOST_IP} dev ${CLIENT_IF} "* ]]; then
     run ip -n "$cns" route replace default via "$HOST_IP" dev "$CLIENT_IF"
@@ -389,7 +418,7 @@ ensure_stack_container() {
   hns="$(host_ns)"
   sns="$(stack_ns)"
   if ! ns_exists "$sns"; then run ip netns add "$sns"; fi
-  ensure_ns_baseline "$sns"
+  ensure_ns_baseline "$sns" 0
 
   ensure_bridged_veth "$hns" "$STACK_VETH" "$sns" "$STACK_IF" "$(mac_for_octet 4)"
 
@@ -480,7 +509,7 @@ cmd_up() {
   if [[ $CONTAINER_STACK == 1 ]]; then
     say "lab '${LAB}' is up (container stack): ${LAB}-host (${BRIDGE} ${HOST_IP}), ${LAB}-stack (${STACK_IF} ${STACK_IP}), clients c1..c${n}; start the stack with: bash lab/lab.sh --name ${LAB} exec stack docker/stack-entrypoint.sh"
   else
-    say "lab '${LAB}' is up: ${LAB}-host (${BRIDGE} ${HOST_IP}, ${TAP}), clients c1..c${n}; start stackd with: ip netns exec ${LAB}-host stackd --tap ${TAP}"
+    say "lab '${LAB}' is up: ${LAB}-host (${BRIDGE} ${HOST_IP}, ${TAP}), clients c1..c${n}; start stackd with: ip netns exec ${LAB}-host stackd --tap ${TAP} --ip6 ${STACK_IP6}/${PREFIX6_LEN}"
   fi
 }
 
@@ -546,7 +575,7 @@ cmd_status() {
   n="$(max_existing_client)"
   ((n >= 1)) || n=1
 
-  echo "lab ${LAB}: subnet ${SUBNET_PREFIX}.0/${PREFIX_LEN}, kernel host ${HOST_IP}, stackd ${STACK_IP}"
+  echo "lab ${LAB}: subnet ${SUBNET_PREFIX}.0/${PREFIX_LEN}, kernel host ${HOST_IP}, stackd ${STACK_IP}; IPv6 ${SUBNET6_PREFIX}:/${PREFIX6_LEN}, stackd ${STACK_IP6}"
   echo "namespaces:"
   for cns in "$hns" $(for ((i = 1; i <= n; i++)); do client_ns "$i"; done); do
     if ns_exists "$cns"; then echo "  $cns"; else echo "  $cns  MISSING"; problems+=("namespace $cns missing"); fi
@@ -614,6 +643,8 @@ cmd_status() {
     if link_exists "$cns" "$CLIENT_IF"; then
       echo "  ${CLIENT_IF}  <$(link_flags "$cns" "$CLIENT_IF")>  $(link_addrs "$cns" "$CLIENT_IF")"
       link_has_addr "$cns" "$CLIENT_IF" "$(client_ip "$i")/${PREFIX_LEN}" || problems+=("c$i ${CLIENT_IF} lacks $(client_ip "$i")/${PREFIX_LEN}")
+      echo "  ${CLIENT_IF}  ipv6 $(client_ip6 "$i")/${PREFIX6_LEN}: $(link_has_addr6 "$cns" "$CLIENT_IF" "$(client_ip6 "$i")/${PREFIX6_LEN}" && echo present || echo MISSING)"
+      link_has_addr6 "$cns" "$CLIENT_IF" "$(client_ip6 "$i")/${PREFIX6_LEN}" || problems+=("c$i ${CLIENT_IF} lacks $(client_ip6 "$i")/${PREFIX6_LEN}")
       link_is_admin_up "$cns" "$CLIENT_IF" || problems+=("c$i ${CLIENT_IF} is down")
     else
       echo "  ${CLIENT_IF}  MISSING"

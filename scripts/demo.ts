@@ -3,9 +3,10 @@
  *
  * First the programs it runs (ip, ping, nc, curl): if any is missing it prints one line
  * naming the Debian packages to install and exits 1 before touching anything. Then: lab
- * up → `stackd --workers 4 --tap tap0` in the lab's host namespace → from the client:
- * 100 pings, a 4000-byte ping (fragmented both ways), a UDP echo with nc, a TCP echo with
- * nc (RFC 862), `curl /bytes/N` with its sha256 checked against the pattern → a short
+ * up → `stackd --workers 4 --tap tap0 --ip6 fd00:10:10::4/64` in the lab's host namespace →
+ * from the client: 100 pings, a 4000-byte ping (fragmented both ways), ping -6 to the IPv6
+ * address and to the link-local one with the client's neighbour entry, a UDP echo with nc,
+ * a TCP echo with nc (RFC 862), `curl /bytes/N` with its sha256 checked against the pattern → a short
  * /stats summary → stackd stopped, lab down. Exits 1 if any step or check fails.
  * Needs root (namespaces and a TAP) and a build (`npm install` does it).
  */
@@ -14,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { controlRequest } from '../src/control/control-client.js';
+import { controlRequest, waitForIpv6Addresses } from '../src/control/control-client.js';
 import type { StatsSnapshot } from '../src/control/types.js';
 import { packageRoot } from '../src/phy/package-root.js';
 import { BYTES_CHUNK, patternChunk } from '../src/services/http.js';
@@ -24,6 +25,7 @@ const LAB = process.env.STACKD_LAB ?? 'demo';
 const HOST = `${LAB}-host`;
 const CLIENT = `${LAB}-c1`;
 const STACK = '10.10.0.4';
+const STACK6 = 'fd00:10:10::4';
 const root = packageRoot();
 const lab = join(root, 'lab', 'lab.sh');
 /** Bytes fetched from /bytes/N. */
@@ -62,12 +64,12 @@ async function main(): Promise<void> {
   const control = join(dir, 'control.sock');
   let stackd: ReturnType<typeof spawn> | null = null;
   try {
-    step('lab up: bridge 10.10.0.1/24 with tap0, client 10.10.0.3 (namespaces only)');
+    step('lab up: bridge 10.10.0.1/24 with tap0, client 10.10.0.3 and fd00:10:10::3 (namespaces only)');
     run('bash', [lab, '--name', LAB, 'up']);
 
-    step('stackd --workers 4 --tap tap0 (in the lab host namespace, owning 10.10.0.4)');
+    step(`stackd --workers 4 --tap tap0 --ip6 ${STACK6}/64 (in the lab host namespace, owning 10.10.0.4 and ${STACK6})`);
     stackd = spawn('ip', ['netns', 'exec', HOST, process.execPath, join(root, 'dist/src/cli/stackd.js'),
-      '--workers', '4', '--tap', 'tap0', '--control', control, '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+      '--workers', '4', '--tap', 'tap0', '--ip6', `${STACK6}/64`, '--control', control, '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
     const deadline = Date.now() + 15_000;
     for (;;) {
       const ok = await controlRequest(control, '/health').then((r) => r.status === 200, () => false);
@@ -84,6 +86,17 @@ async function main(): Promise<void> {
     step('a 4000-byte ping (travels as 3 IPv4 fragments each way)');
     const big = run('ip', ['netns', 'exec', CLIENT, 'ping', '-c', '3', '-s', '4000', STACK]).toString();
     expect(/3 received/.test(big) && !/wrong data/.test(big), '4000-byte pings answered with identical data');
+
+    step('ping -6: the IPv6 address and the link-local one (from the MAC); the client learnt our MAC by neighbour discovery');
+    await waitForIpv6Addresses(control);
+    const st6 = JSON.parse((await controlRequest(control, '/stats')).body) as StatsSnapshot;
+    const linkLocal = st6.ipv6[0].replace(/\/64$/, '');
+    const p6 = run('ip', ['netns', 'exec', CLIENT, 'ping', '-6', '-c', '3', '-i', '0.2', STACK6]).toString();
+    expect(/3 received/.test(p6), `ping -6 ${STACK6} answered`);
+    const ll = run('ip', ['netns', 'exec', CLIENT, 'ping', '-6', '-c', '3', '-i', '0.2', `${linkLocal}%eth0`]).toString();
+    expect(/3 received/.test(ll), `ping -6 ${linkLocal}%eth0 answered`);
+    const neigh = run('ip', ['netns', 'exec', CLIENT, 'ip', '-6', 'neigh', 'show', STACK6, 'dev', 'eth0']).toString();
+    expect(neigh.includes(`lladdr ${st6.mac}`), `ip -6 neigh: ${STACK6} is at ${st6.mac}`);
 
     step('UDP echo on port 7 with nc -u');
     const echo = run('ip', ['netns', 'exec', CLIENT, 'nc', '-u', '-w1', STACK, '7'], { input: 'hello, stackd\n' }).toString();

@@ -82,6 +82,24 @@ export const COUNTER_NAMES = [
   'tcp_mss_lowered', 'tcp_mss_restored', 'tcp_pmtu_black_holes',
   // RFC 5961 7: challenge ACKs not sent because the connection sent one (or an invalid-segment ACK) < 500 ms ago
   'tcp_challenge_acks_conn_limited',
+  // IPv6 (shard 0 only: the I/O thread steers every IPv6 frame there)
+  'ipv6_rx', 'ipv6_tx',
+  'drop_ipv6_truncated', 'drop_ipv6_version', 'drop_ipv6_payload_length', 'drop_ipv6_not_for_us',
+  'drop_ipv6_bad_source', 'drop_ipv6_tentative', 'drop_ipv6_ext_header', 'drop_ipv6_ext_chain_too_long',
+  'drop_ipv6_hop_by_hop_not_first', 'drop_ipv6_routing_header', 'drop_ipv6_unknown_option',
+  'drop_ipv6_next_header', 'drop_ipv6_no_route', 'drop_ipv6_too_big', 'drop_ipv6_fragment',
+  'ipv6_atomic_fragments', 'ipv6_fragments_rx', 'ipv6_reassembled', 'ipv6_fragments_tx', 'ipv6_fragmented_tx',
+  'drop_reasm6_timeout', 'drop_reasm6_overlap', 'drop_reasm6_oversize', 'drop_reasm6_memory', 'drop_reasm6_too_many',
+  // ICMPv6
+  'icmpv6_rx', 'icmpv6_echo_requests_rx', 'icmpv6_echo_replies_tx', 'icmpv6_param_problem_tx',
+  'icmpv6_errors_rate_limited', 'icmpv6_errors_rx', 'icmpv6_other_rx',
+  'drop_icmpv6_truncated', 'drop_icmpv6_checksum',
+  // Neighbour discovery and MLD
+  'nd_ns_rx', 'nd_na_rx', 'nd_ra_rx', 'nd_ns_tx', 'nd_na_tx', 'nd_rs_tx',
+  'nd_dad_ok', 'nd_dad_duplicates', 'nd_resolve_failed', 'nd_probe_failures', 'nd_cache_evictions',
+  'drop_nd_invalid', 'drop_nd_pending_full', 'drop_nd_unresolved',
+  'drop_nd_router_list_full', 'mld_reports_tx', 'mld_queries_rx',
+  'nd_cache_entries', 'nd_pending_packets', 'nd_default_routers', 'reasm6_pending_datagrams',
 ] as const;
 
 /** Counters that are gauges (a current value) rather than monotonic totals. */
@@ -89,6 +107,7 @@ export const GAUGE_NAMES: ReadonlySet<string> = new Set([
   'arp_cache_entries', 'arp_pending_packets', 'reasm_pending_datagrams', 'reasm_buffered_bytes',
   'tcp_connections', 'tcp_time_wait', 'tcp_syn_queue', 'tcp_orphans', 'pmtu_entries',
   'heap_used_bytes', 'heap_total_bytes', 'heap_external_bytes',
+  'nd_cache_entries', 'nd_pending_packets', 'nd_default_routers', 'reasm6_pending_datagrams',
 ]);
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

@@ -14,7 +14,11 @@
  *    gets it re-injected through the I/O thread.
  *  - ICMP errors that quote a TCP/UDP header: hash of the quoted 4-tuple (the owner of
  *    that flow must see them).
- *  - ARP and other ethertypes: broadcast to every worker (FLOW_ALL).
+ *  - ARP: broadcast to every worker (FLOW_ALL).
+ *  - IPv6 (every frame: neighbour discovery, MLD, ICMPv6, fragments) and other ethertypes:
+ *    FLOW_SHARD0, i.e. the worker that answers ARP runs IPv6 alone. Neighbour discovery
+ *    keeps one cache and one address table, so one owner is simplest; this holds until
+ *    TCP/UDP run over IPv6 and their flows need the 4-tuple hash (decision 0025).
  */
 
 import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ethType } from '../wire/ethernet.js';
@@ -28,6 +32,8 @@ import { udpDstPort, udpSrcPort } from '../wire/udp.js';
 
 /** Returned for frames every worker must see (ARP). */
 export const FLOW_ALL = -1;
+/** The hash of frames that go to shard 0 (IPv6, unknown ethertypes): shardOf(0, n) is 0 for every n. */
+export const FLOW_SHARD0 = 0;
 
 /** 32-bit finaliser of MurmurHash3: spreads entropy over all bits. */
 function fmix32(h: number): number {
@@ -71,15 +77,15 @@ function hasPorts(proto: number): boolean {
 }
 
 /**
- * Flow hash of an Ethernet frame at b[off..off+len): FLOW_ALL for ARP and anything
- * not IPv4 that should reach every worker, else a uint32. Malformed IPv4 (too short to
+ * Flow hash of an Ethernet frame at b[off..off+len): FLOW_ALL for ARP, FLOW_SHARD0 for
+ * IPv6 and other ethertypes, else a uint32. Malformed IPv4 (too short to
  * carry the fields used) hashes by whatever is readable so that it still reaches a worker,
  * which drops and counts it.
  */
 export function flowHashOfFrame(b: Uint8Array, off: number, len: number): number {
   if (len < ETH_HEADER_LEN) return 0;
   const type = ethType(b, off);
-  if (type !== ETHERTYPE_IPV4) return type === ETHERTYPE_ARP ? FLOW_ALL : 0;
+  if (type !== ETHERTYPE_IPV4) return type === ETHERTYPE_ARP ? FLOW_ALL : FLOW_SHARD0;
   const ip = off + ETH_HEADER_LEN;
   if (len < ETH_HEADER_LEN + IPV4_MIN_HEADER) return 0;
   const ihl = ipHeaderLength(b, ip);

@@ -2,6 +2,39 @@
  * Configuration of one instance of the protocol core (one per shard worker).
  */
 import type { LinkCapabilities } from './link.js';
+import { type Ipv6Address, formatIpv6, ipv6IsMulticast, ipv6IsUnspecified, parseIpv6 } from '../wire/ipv6-address.js';
+
+/** One IPv6 address of ours and the length of its on-link prefix (--ip6 ADDR/PREFIX). */
+export interface Ipv6Assignment {
+  address: Ipv6Address;
+  prefixLength: number;
+}
+
+/**
+ * Parses "ADDR[/PREFIX]" (prefix 1..128, 64 when left out) into an assignment of a
+ * unicast address, or returns why it is not one (a line to show after the flag or route).
+ */
+export function parseIpv6Assignment(text: string): Ipv6Assignment | string {
+  const slash = text.indexOf('/');
+  const address = parseIpv6(slash < 0 ? text : text.slice(0, slash));
+  const prefixText = slash < 0 ? '64' : text.slice(slash + 1);
+  if (address === null || !/^\d{1,3}$/.test(prefixText)) return `'${text}' is not an IPv6 address with an optional /prefix`;
+  const prefixLength = Number(prefixText);
+  if (prefixLength < 1 || prefixLength > 128) return `prefix /${prefixLength} is out of range (1..128)`;
+  if (ipv6IsMulticast(address) || ipv6IsUnspecified(address)) return `${formatIpv6(address)} is not a unicast address`;
+  return { address, prefixLength };
+}
+
+/**
+ * IPv6 settings. The link-local address (fe80::/64 from the MAC) is not listed: the core
+ * always derives and adds it first.
+ */
+export interface Ipv6Settings {
+  /** Addresses given with --ip6, in order. */
+  addresses: Ipv6Assignment[];
+  /** --gateway6: the default router; null: default routers come from router advertisements. */
+  gateway: Ipv6Address | null;
+}
 
 /** What a Host needs to know about itself. Addresses are uint32, MACs 48-bit numbers. */
 export interface HostConfig {
@@ -35,6 +68,12 @@ export interface HostConfig {
    * omitted: nothing, every frame leaves complete.
    */
   device?: LinkCapabilities;
+  /**
+   * IPv6, in the one instance that runs it (shard 0: the I/O thread steers every IPv6
+   * frame there, base/flow-hash.ts); omitted, or an MTU below 1280 (RFC 8200 5): IPv6
+   * frames are dropped as an unknown type.
+   */
+  ipv6?: Ipv6Settings;
 }
 
 /** A route to dest/prefixLength through `gateway` (all uint32 addresses). */

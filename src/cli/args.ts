@@ -6,7 +6,8 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { formatIpv4, ipv4InSubnet, parseIpv4, parseMac, formatMac, prefixMask } from '../wire/addresses.js';
-import { MAX_STATIC_ROUTES, type StaticRoute } from '../base/host-config.js';
+import { formatIpv6, ipv6InPrefix, ipv6IsLinkLocal, ipv6IsMulticast, ipv6IsUnspecified, parseIpv6 } from '../wire/ipv6-address.js';
+import { MAX_STATIC_ROUTES, parseIpv6Assignment, type Ipv6Settings, type StaticRoute } from '../base/host-config.js';
 import { LOG_LEVELS } from '../control/logger.js';
 import {
   CAPTURE_DEFAULT_MAX_FILES, CAPTURE_DEFAULT_SNAPLEN, CAPTURE_MAX_FILES, CAPTURE_MAX_MB, CAPTURE_MAX_SNAPLEN, CAPTURE_MIN_SNAPLEN,
@@ -23,6 +24,8 @@ export interface StackdOptions {
   gateway: number;
   /** --route DEST/PREFIX via GW, in the order given. */
   routes: StaticRoute[];
+  /** --ip6 (repeatable) and --gateway6; the link-local address is always added by the stack. */
+  ipv6: Ipv6Settings;
   mac: number;
   mtu: number;
   control: string;
@@ -53,7 +56,7 @@ export const KNOWN_SERVICES = ['echo', 'discard', 'chargen', 'http', 'udp-echo']
 export class UsageError extends Error {}
 
 /** The --help text. */
-export const HELP = `stackd: a TCP/IP stack in TypeScript that owns an IPv4 address on a TAP device
+export const HELP = `stackd: a TCP/IP stack in TypeScript that owns an IPv4 address (and IPv6 ones) on a TAP device
 
 Usage: stackd [options]
 
@@ -66,8 +69,12 @@ Options:
                      a route to DEST/PREFIX through GW, a neighbour on our subnet
                      (repeatable, up to ${MAX_STATIC_ROUTES}; the longest prefix wins; unquoted
                      works too: --route 10.20.0.0/24 via 10.10.0.254)
+  --ip6 ADDR/PREFIX  an IPv6 address of ours and its on-link prefix (repeatable); a
+                     link-local one from the MAC is always there; ping -6 and
+                     neighbour discovery only: TCP/UDP over IPv6 come later
+  --gateway6 ADDR    IPv6 default router (none: routers from router advertisements)
   --mac MAC          our MAC address         [default: locally administered, from --tap and --ip]
-  --mtu BYTES        IP MTU (576..9000)                               [default: 1500]
+  --mtu BYTES        IP MTU (576..9000; IPv6 is off below 1280)       [default: 1500]
   --control ADDR     control API: a unix socket path or host:port
                                                  [default: /run/stackd/<tap>.sock]
   --services LIST    comma-separated built-in services, or 'none'
@@ -105,9 +112,9 @@ Options:
   -V, --version      print the version
 
 Control API (HTTP on --control): GET /health, /stats, /metrics, /latency, /connections,
-/connections/<id>/trace, /traces; POST /latency/reset, /pcap/start, /pcap/stop.
-stackctl talks to it.
-Example: stackd --workers 4 --tap tap0
+/connections/<id>/trace, /traces, /ipv6; POST /latency/reset, /pcap/start, /pcap/stop,
+/ipv6/addresses. stackctl talks to it.
+Example: stackd --workers 4 --tap tap0 --ip6 fd00:10:10::4/64
 `;
 
 function isFile(path: string): boolean {
@@ -137,6 +144,8 @@ export const STACKD_OPTIONS = {
   ip: { type: 'string' },
   gateway: { type: 'string' },
   route: { type: 'string', multiple: true },
+  ip6: { type: 'string', multiple: true },
+  gateway6: { type: 'string' },
   mac: { type: 'string' },
   mtu: { type: 'string' },
   control: { type: 'string' },
@@ -221,6 +230,24 @@ function parseRoute(v: string, ip: number, prefixLength: number): StaticRoute {
   return { dest, prefixLength: len, gateway };
 }
 
+/** --ip6 ADDR/PREFIX (repeatable, prefix 1..128, default 64) and --gateway6 ADDR. */
+export function parseIpv6Flags(ip6: string[], gateway6: string | undefined): Ipv6Settings {
+  const addresses: Ipv6Settings['addresses'] = [];
+  for (const arg of ip6) {
+    const a = parseIpv6Assignment(arg);
+    if (typeof a === 'string') throw new UsageError(`--ip6: ${a}`);
+    if (addresses.some((b) => formatIpv6(b.address) === formatIpv6(a.address))) throw new UsageError(`--ip6: ${formatIpv6(a.address)} is given twice`);
+    addresses.push(a);
+  }
+  if (gateway6 === undefined) return { addresses, gateway: null };
+  const gateway = parseIpv6(gateway6);
+  if (gateway === null || ipv6IsMulticast(gateway) || ipv6IsUnspecified(gateway)) throw new UsageError(`--gateway6: '${gateway6}' is not a unicast IPv6 address`);
+  if (!ipv6IsLinkLocal(gateway) && !addresses.some((a) => ipv6InPrefix(gateway, a.address, a.prefixLength))) {
+    throw new UsageError(`--gateway6: ${formatIpv6(gateway)} is neither link-local nor inside an --ip6 prefix`);
+  }
+  return { addresses, gateway };
+}
+
 /** Parses argv (without node and script). Throws UsageError with one line on a bad value. */
 export function parseStackdArgs(argv: string[]): StackdOptions {
   let values;
@@ -253,6 +280,7 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
       throw new UsageError(`--route: ${formatIpv4(r.dest)}/${r.prefixLength} given twice`);
     }
   }
+  const ipv6 = parseIpv6Flags(values.ip6 ?? [], values.gateway6);
   let mac = defaultMac(tap, ip);
   if (values.mac !== undefined) {
     mac = parseMac(values.mac);
@@ -261,6 +289,7 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
     if (mac === 0) throw new UsageError(`--mac: ${formatMac(mac)} is not a usable address`);
   }
   const mtu = intFlag('mtu', values.mtu, 1500, 576, 9000);
+  if (ipv6.addresses.length > 0 && mtu < 1280) throw new UsageError(`--ip6: IPv6 needs an MTU of 1280 or more (RFC 8200 5), --mtu is ${mtu}`);
   const control = values.control ?? `/run/stackd/${tap}.sock`;
   if (!control.includes('/') && !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(control)) {
     throw new UsageError(`--control: '${control}' is neither a socket path (with a '/') nor host:port`);
@@ -309,7 +338,7 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
     }
   }
   return {
-    workers, tap, ip, prefixLength, gateway, routes, mac, mtu, control, logLevel, services, apps, congestionControl: cc,
+    workers, tap, ip, prefixLength, gateway, routes, ipv6, mac, mtu, control, logLevel, services, apps, congestionControl: cc,
     maxConnections, maxTimeWait, traceSlots,
     vnetHdr: offload,
     pcap,

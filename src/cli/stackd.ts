@@ -35,7 +35,7 @@ async function main(): Promise<number> {
   const sup = new Supervisor(
     {
       link: {
-        tap: opts.tap, ip: opts.ip, prefixLength: opts.prefixLength, gateway: opts.gateway, routes: opts.routes,
+        tap: opts.tap, ip: opts.ip, prefixLength: opts.prefixLength, gateway: opts.gateway, routes: opts.routes, ipv6: opts.ipv6,
         mac: opts.mac, mtu: opts.mtu, vnetHdr: opts.vnetHdr,
         offload: opts.vnetHdr ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 : 0,
       },

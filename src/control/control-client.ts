@@ -7,6 +7,7 @@
  * ("no stackd control socket at …: is stackd running? (--control)").
  */
 import { request } from 'node:http';
+import type { StatsSnapshot } from './types.js';
 
 /** Where a control server listens: a unix socket path, or a TCP host and port. */
 export type ListenTarget = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
@@ -61,6 +62,21 @@ export function controlRequest(
     req.on('error', (err) => reject(describe(err, listen)));
     req.end(body);
   });
+}
+
+/**
+ * Resolves once every IPv6 address of the stackd at `listen` passed duplicate address
+ * detection (`nd_dad_ok` in /stats counts them; about 1 s after start), polling every
+ * 100 ms; rejects after `timeoutMs`. For scripts that ping -6 right after starting stackd.
+ */
+export async function waitForIpv6Addresses(listen: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const st = JSON.parse((await controlRequest(listen, '/stats')).body) as StatsSnapshot;
+    if (st.totals.nd_dad_ok >= st.ipv6.length) return;
+    if (Date.now() > deadline) throw new Error(`stackd's IPv6 addresses did not pass duplicate address detection within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Turns a socket error into the message a user can act on. */

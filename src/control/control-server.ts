@@ -15,6 +15,11 @@
  *   POST /pcap/start      body {"file": "/abs/path.pcap", "snaplen": N, "maxMb": M}: 200 and
  *                         the capture status; 400 for a bad body, 409 when one runs
  *   POST /pcap/stop       200 and the capture status; 409 when none runs
+ *   GET  /ipv6            IPv6 addresses (DAD state), default routers, neighbour cache;
+ *                         409 when IPv6 is off
+ *   POST /ipv6/addresses  body {"address": "ADDR/PREFIX"}: adds it (DAD starts), 200 and
+ *                         the report; 400 for a bad body or address, 409 when IPv6 is
+ *                         off or the address is ours already
  *
  * Unknown paths get 404, wrong methods 405 with `allow`, a body over 64 KiB 413; an
  * error with a `status` (4xx) from the source gives that status with its message, any
@@ -49,7 +54,7 @@ interface Reply {
 /** Every route as `METHOD /path`, listed in 404 bodies. */
 export const CONTROL_ROUTES: readonly string[] = [
   'GET /health', 'GET /stats', 'GET /metrics', 'GET /latency', 'POST /latency/reset', 'GET /connections', 'GET /connections/<id>/trace',
-  'GET /traces', 'POST /pcap/start', 'POST /pcap/stop',
+  'GET /traces', 'POST /pcap/start', 'POST /pcap/stop', 'GET /ipv6', 'POST /ipv6/addresses',
 ];
 
 /** GET /connections/<id>/trace. */
@@ -118,6 +123,19 @@ export async function startControlServer(
       },
     },
     '/pcap/stop': { method: 'POST', run: () => json(200, source.stopCapture(), 2) },
+    '/ipv6': { method: 'GET', run: async () => json(200, await source.ipv6(), 2) },
+    '/ipv6/addresses': {
+      method: 'POST',
+      run: async (body) => {
+        let req: unknown;
+        try {
+          req = JSON.parse(body);
+        } catch {
+          return json(400, { error: 'the body is not JSON: expected {"address": "ADDR/PREFIX"}' });
+        }
+        return json(200, await source.addIpv6Address(req), 2);
+      },
+    },
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

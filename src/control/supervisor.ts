@@ -23,10 +23,13 @@ import {
   CTL_CAPTURE, CTL_STOP, CTL_WORDS, type IoThreadData, type LinkSettings, type ShardWorkerData, type ThreadHello, type ThreadRpc,
 } from '../dataplane/thread-data.js';
 import { formatIpv4, formatMac } from '../wire/addresses.js';
+import { formatIpv6, linkLocalFromMac } from '../wire/ipv6-address.js';
+import { parseIpv6Assignment } from '../base/host-config.js';
+import { IPV6_MIN_MTU } from '../wire/ipv6.js';
 import { packageRoot } from '../phy/package-root.js';
 import { CaptureController, type CaptureStatus } from './capture-control.js';
 import { AppPool, type AppPoolOptions } from './app-pool.js';
-import type { ArchivedTraceInfo, ConnectionInfo, ConnectionTraceInfo, ControlSource, LatencyReport, RingReport, StatsSnapshot } from './types.js';
+import type { ArchivedTraceInfo, ConnectionInfo, ConnectionTraceInfo, ControlSource, Ipv6Report, LatencyReport, RingReport, StatsSnapshot } from './types.js';
 
 /** Bytes of each ring's data area. */
 export const RING_BYTES = 4 * 1024 * 1024;
@@ -304,6 +307,9 @@ export class Supervisor implements ControlSource {
       prefixLength: l.prefixLength,
       gateway: l.gateway !== 0 ? formatIpv4(l.gateway) : null,
       routes: l.routes.map((r) => `${formatIpv4(r.dest)}/${r.prefixLength} via ${formatIpv4(r.gateway)}`),
+      // (none when the MTU is below IPv6's 1280: the core leaves IPv6 off)
+      ipv6: l.mtu < IPV6_MIN_MTU ? [] : [`${formatIpv6(linkLocalFromMac(l.mac))}/64`, ...l.ipv6.addresses.map((a) => `${formatIpv6(a.address)}/${a.prefixLength}`)],
+      gateway6: l.ipv6.gateway !== null ? formatIpv6(l.ipv6.gateway) : null,
       mac: formatMac(l.mac),
       mtu: l.mtu,
       offload: l.offload !== 0,
@@ -368,6 +374,29 @@ export class Supervisor implements ControlSource {
     const all = this.shards.filter((t): t is ThreadHandle => t !== null && t.alive);
     const parts = await Promise.all(all.map((t) => withTimeout(t.rpc.archivedTraces(), 2000, t.name)));
     return parts.flat().sort((a, b) => a.closedMsAgo - b.closedMsAgo);
+  }
+
+  /** GET /ipv6: asks worker 0, which runs IPv6; 409 when IPv6 is off (an MTU below 1280). */
+  async ipv6(): Promise<Ipv6Report> {
+    const w0 = this.shards.at(0);
+    if (w0 === undefined || w0 === null || !w0.alive) throw Object.assign(new Error('worker 0 is not running'), { status: 503 });
+    const r = await withTimeout(w0.rpc.ipv6(), 2000, w0.name);
+    if (r === null) throw Object.assign(new Error('IPv6 is off: the MTU is below 1280 (RFC 8200 5)'), { status: 409 });
+    return r;
+  }
+
+  /** POST /ipv6/addresses: worker 0 adds the address and starts DAD; /stats lists it from now on. */
+  async addIpv6Address(req: unknown): Promise<Ipv6Report> {
+    const text = typeof req === 'object' && req !== null && 'address' in req ? req.address : undefined;
+    if (typeof text !== 'string') throw Object.assign(new Error('expected {"address": "ADDR/PREFIX"}'), { status: 400 });
+    const w0 = this.shards.at(0);
+    if (w0 === undefined || w0 === null || !w0.alive) throw Object.assign(new Error('worker 0 is not running'), { status: 503 });
+    const refused = await withTimeout(w0.rpc.addIpv6Address(text), 2000, w0.name);
+    if (refused !== null) throw Object.assign(new Error(refused.error), { status: refused.status });
+    const a = parseIpv6Assignment(text);
+    if (typeof a !== 'string') this.settings.link.ipv6.addresses.push(a);
+    this.log.info({ address: text }, 'IPv6 address added, duplicate address detection started');
+    return this.ipv6();
   }
 
   /** POST /latency/reset. */

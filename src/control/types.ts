@@ -5,7 +5,7 @@
  * themselves report (ConnectionInfo, ThreadLatency) is defined with them, in
  * src/dataplane/reports.ts, and re-exported here.
  */
-import type { ArchivedTraceInfo, ConnectionInfo, ConnectionTraceInfo, StageLatency, ThreadLatency, TraceEvent } from '../dataplane/reports.js';
+import type { ArchivedTraceInfo, ConnectionInfo, ConnectionTraceInfo, Ipv6Report, StageLatency, ThreadLatency, TraceEvent } from '../dataplane/reports.js';
 import type { CaptureStatus } from './capture-control.js';
 import type { AppPoolStats } from './app-pool.js';
 
@@ -40,6 +40,9 @@ export interface StatsSnapshot {
   gateway: string | null;
   /** Static routes (--route), as 'DEST/PREFIX via GW'. */
   routes: string[];
+  /** IPv6 addresses with their prefixes (the link-local one first) and --gateway6. */
+  ipv6: string[];
+  gateway6: string | null;
   mac: string;
   mtu: number;
   offload: boolean;
@@ -69,6 +72,8 @@ export interface LatencyReport {
 }
 
 /** What the control server asks of the running stack. */
+export type { Ipv6Report };
+
 export interface ControlSource {
   stats(): StatsSnapshot;
   latency(): Promise<LatencyReport>;
@@ -91,4 +96,13 @@ export interface ControlSource {
   startCapture(req: unknown): CaptureStatus;
   /** Stops it (POST /pcap/stop); throws an Error with `status` 409 when none runs. */
   stopCapture(): CaptureStatus;
+  /** IPv6 addresses, routers and neighbours (GET /ipv6); throws an Error with `status` 409 when IPv6 is off. */
+  ipv6(): Promise<Ipv6Report>;
+  /**
+   * Adds an IPv6 address at run time (POST /ipv6/addresses, body {"address": "ADDR/PREFIX"});
+   * it answers after duplicate address detection. Resolves with the report (the address
+   * TENTATIVE); throws an Error with `status` 400 (bad body or address) or 409 (IPv6 off,
+   * address already ours).
+   */
+  addIpv6Address(req: unknown): Promise<Ipv6Report>;
 }

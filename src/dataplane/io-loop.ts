@@ -84,6 +84,8 @@ export class IoLoop {
       latency: () => ({ thread: 'io', stages: this.latency.report() }),
       resetLatency: () => this.latency.reset(),
       arpEntries: () => [],
+      ipv6: () => null,
+      addIpv6Address: () => ({ status: 409, error: 'the I/O thread runs no IPv6' }),
       connections: () => [],
       trace: () => null,
       archivedTraces: () => [],

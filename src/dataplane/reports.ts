@@ -1,8 +1,8 @@
 /**
  * What the data-plane threads report to the main thread over RPC (ThreadRpc): the
- * per-stage latency of a thread, the TCP connections of a worker and a connection's
- * trace, as plain JSON-able types. The control plane serves them as they are
- * (src/control/types.ts).
+ * per-stage latency of a thread, the TCP connections of a worker, a connection's trace
+ * and the IPv6 state of worker 0, as plain JSON-able types. The control plane serves them
+ * as they are (src/control/types.ts).
  */
 import type { TraceEvent } from '../tcp/trace.js';
 
@@ -101,4 +101,17 @@ export interface ConnectionTraceInfo {
   rcvWscale: number;
   /** Events, oldest first; `t` in ms on the worker's monotonic clock. */
   events: TraceEvent[];
+}
+
+/** GET /ipv6: what worker 0, which runs IPv6, knows (decision 0025). Times are from now, ms. */
+export interface Ipv6Report {
+  /** Our addresses with their duplicate address detection state. */
+  addresses: Array<{ address: string; prefixLength: number; state: 'TENTATIVE' | 'PREFERRED' | 'DUPLICATE' }>;
+  /** Default routers from router advertisements, and when their lifetime ends. */
+  routers: Array<{ address: string; expiresInMs: number }>;
+  /** The neighbour cache: MAC (null while INCOMPLETE), RFC 4861 state, when its timer fires. */
+  neighbours: Array<{ address: string; mac: string | null; state: string; isRouter: boolean; timerInMs: number | null }>;
+  /** Hop limit and link MTU used for IPv6 (a router advertisement may change them). */
+  hopLimit: number;
+  mtu: number;
 }

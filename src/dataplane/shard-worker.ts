@@ -14,9 +14,10 @@
 import { C, counterBlock, type Counters } from '../base/counters.js';
 import { Host } from '../iface/host.js';
 import { holdsFrames, type HoldingLinkDevice, type LinkDevice } from '../base/link.js';
-import type { HostConfig } from '../base/host-config.js';
+import { parseIpv6Assignment, type HostConfig } from '../base/host-config.js';
 import { DEFAULT_TTL } from '../base/host-config.js';
 import { formatIpv4, formatMac } from '../wire/addresses.js';
+import { formatIpv6 } from '../wire/ipv6-address.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/ethernet.js';
 import { builtinService, loadAppModule } from '../services/index.js';
 import { createStackApi } from '../socket/stack-api.js';
@@ -99,6 +100,9 @@ export class ShardWorker {
       answersArp: data.index === 0,
       ttl: DEFAULT_TTL,
       device: device.capabilities,
+      // IPv6 runs in shard 0 only: the I/O thread steers every IPv6 frame there
+      // (base/flow-hash.ts, decision 0025) until TCP/UDP run over IPv6.
+      ...(data.index === 0 ? { ipv6: data.link.ipv6 } : {}),
     };
     this.host = new Host(config, this.txPath, this.counters, (b, off, len) => this.reinject(b, off, len), {
       tcp: {
@@ -116,11 +120,7 @@ export class ShardWorker {
       const now = monoMs();
       this.host.tcp.flushDirty(now);
       this.flush();
-      const due = this.nextWake();
-      if (this.parkedUntil > due) {
-        this.parkedUntil = due;
-        this.waker.arm(Math.max(0, due - now));
-      }
+      this.rearmIfSooner(now);
     };
     this.host.tcp.onDirty = () => {
       if (!pending) {
@@ -169,6 +169,32 @@ export class ShardWorker {
       resetLatency: () => this.latency.reset(),
       arpEntries: () =>
         this.host.arp.cache.entriesSnapshot().map(([ip, mac, exp]) => [formatIpv4(ip), formatMac(mac), Math.round(exp - monoMs())]),
+      ipv6: () => {
+        const nd = this.host.nd;
+        if (nd === null) return null;
+        const now = monoMs();
+        return {
+          addresses: nd.addresses.entries.map((e) => ({ address: formatIpv6(e.address), prefixLength: e.prefixLength, state: e.state })),
+          routers: nd.routers.map((r) => ({ address: formatIpv6(r.address), expiresInMs: Math.round(r.expires - now) })),
+          neighbours: nd.cache.snapshot(now).map((n) => ({
+            address: formatIpv6(n.address), mac: n.mac < 0 ? null : formatMac(n.mac), state: n.state, isRouter: n.isRouter,
+            timerInMs: Number.isFinite(n.deadline) ? Math.round(n.deadline - now) : null,
+          })),
+          hopLimit: nd.hopLimit,
+          mtu: nd.mtu,
+        };
+      },
+      addIpv6Address: (text: string) => {
+        const nd = this.host.nd;
+        if (nd === null) return { status: 409, error: 'IPv6 is off: the MTU is below 1280 (RFC 8200 5)' };
+        const a = parseIpv6Assignment(text);
+        if (typeof a === 'string') return { status: 400, error: a };
+        if (nd.addresses.find(a.address) !== undefined) return { status: 409, error: `${formatIpv6(a.address)} is already an address of ours` };
+        nd.addAddress(a.address, a.prefixLength, monoMs());
+        this.flush(); // the MLD report and the DAD solicitation
+        this.rearmIfSooner(monoMs()); // DAD's deadline may come before the worker's sleep ends
+        return null;
+      },
       connections: () => {
         const now = monoMs();
         const w = this.data.index;
@@ -232,6 +258,7 @@ export class ShardWorker {
       this.busySince = monoMs();
       if (this.host.config.answersArp) {
         this.host.arp.announce();
+        this.host.startIpv6(monoMs());
         this.flush();
       }
       this.waker.open(this.turn);
@@ -316,6 +343,15 @@ export class ShardWorker {
       'connection limit reached: new clients refused with RST (--max-connections)',
     );
     this.refusalsLogged = refused;
+  }
+
+  /** Re-arms the waker when the worker sleeps past its earliest deadline (a flush or an RPC made a sooner one). */
+  private rearmIfSooner(now: number): void {
+    const due = this.nextWake();
+    if (this.parkedUntil > due) {
+      this.parkedUntil = due;
+      this.waker.arm(Math.max(0, due - now));
+    }
   }
 
   /** When the loop must run next: the core's next timer, or the next frame the device holds back (ms). */

@@ -4,8 +4,8 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { FaultConfig } from '../phy/fault-spec.js';
-import type { StaticRoute } from '../base/host-config.js';
-import type { ArchivedTraceInfo, ConnectionInfo, ConnectionTraceInfo, ThreadLatency } from './reports.js';
+import type { Ipv6Settings, StaticRoute } from '../base/host-config.js';
+import type { ArchivedTraceInfo, ConnectionInfo, ConnectionTraceInfo, Ipv6Report, ThreadLatency } from './reports.js';
 
 /** Index of the words in the shared control Int32Array: non-zero asks every thread to stop. */
 export const CTL_STOP = 0;
@@ -25,6 +25,8 @@ export interface LinkSettings {
   gateway: number;
   /** Static routes (--route), in the order given. */
   routes: StaticRoute[];
+  /** IPv6 addresses and default router (the link-local address is derived by the stack). */
+  ipv6: Ipv6Settings;
   /** Our MAC (48-bit). */
   mac: number;
   /** IP MTU. */
@@ -106,6 +108,13 @@ export interface ThreadRpc {
   trace(serial: number): ConnectionTraceInfo | null;
   /** This worker's archived traces, newest first (the I/O thread returns []). */
   archivedTraces(): ArchivedTraceInfo[];
+  /** IPv6 state of the worker that runs IPv6 (worker 0); null elsewhere or when it is off. */
+  ipv6(): Ipv6Report | null;
+  /**
+   * Adds "ADDR[/PREFIX]" to worker 0's addresses, which starts its duplicate address
+   * detection; null when done, else the HTTP status and why not.
+   */
+  addIpv6Address(text: string): { status: 400 | 409; error: string } | null;
 }
 
 /** First message a thread posts on its parent port: ready, or why it could not start. */

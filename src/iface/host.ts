@@ -1,20 +1,29 @@
 /**
- * The protocol core of one shard: Ethernet demux over ARP, IPv4, ICMP, UDP and TCP.
+ * The protocol core of one shard: Ethernet demux over ARP, IPv4, ICMP, UDP and TCP, and
+ * (in the shard that runs it) IPv6 with ICMPv6 and neighbour discovery.
  *
  * Sans-I/O: frames come in through receive() with the current time, frames go out into
  * the TxSink given at construction, timers are driven by poll(now) at nextDeadline().
  * No threads, rings, timers or devices in here: the same object runs in a shard worker
  * over the real rings and in tests over a virtual wire with a virtual clock.
  *
- * IEEE 802.3 Ethernet II framing; RFC 894 (IPv4 over Ethernet); RFC 1122 2.4 (the link
- * layer drops frames not addressed to us).
+ * IEEE 802.3 Ethernet II framing; RFC 894 (IPv4 over Ethernet); RFC 2464 (IPv6 over
+ * Ethernet: multicast groups map to 33:33:xx:xx:xx:xx); RFC 1122 2.4 (the link layer drops
+ * frames not addressed to us: our MAC, broadcast, or a group we listen to).
  */
 import { BROADCAST_MAC } from '../wire/addresses.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
-import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ethDst, ethType } from '../wire/ethernet.js';
+import { IPV6_MIN_MTU } from '../wire/ipv6.js';
+import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ethDst, ethSrc, ethType } from '../wire/ethernet.js';
 import { ArpLayer, type ArpResolverLimits } from '../l2/arp-layer.js';
 import type { ArpCacheLimits } from '../l2/arp-cache.js';
 import { FrameOutput } from '../l2/frame-output.js';
+import { NdLayer, type NdLimits } from '../l2/nd-layer.js';
+import type { NeighbourCacheLimits } from '../l2/neighbour-cache.js';
+import { Icmpv6Layer } from '../l3/icmpv6-layer.js';
+import { Ipv6Input } from '../l3/ipv6-input.js';
+import type { Reassembly6Limits } from '../l3/ipv6-reassembly.js';
+import { Ipv6Output } from '../l3/ipv6-output.js';
 import { IcmpLayer } from '../l3/icmp-layer.js';
 import { Ipv4Input, type ForeignDatagramSink } from '../l3/ipv4-input.js';
 import { Ipv4Output } from '../l3/ipv4-output.js';
@@ -35,7 +44,10 @@ export interface HostLimits {
   reassembly?: Partial<ReassemblyLimits>;
   /** The path MTU cache (l3/path-mtu.ts). */
   pathMtu?: Partial<PathMtuLimits>;
+  reassembly6?: Partial<Reassembly6Limits>;
   tcp?: Partial<TcpConfig>;
+  neighbourCache?: Partial<NeighbourCacheLimits>;
+  nd?: Partial<NdLimits>;
   /** Secret for ISNs, timestamps offsets and SYN cookies (tests pass a fixed one). */
   tcpSecret?: Uint8Array;
 }
@@ -49,6 +61,11 @@ export class Host {
   readonly udp: UdpLayer;
   readonly tcp: TcpLayer;
   readonly output: FrameOutput;
+  /** IPv6 (null when config.ipv6 is absent: this instance drops IPv6 frames). */
+  readonly nd: NdLayer | null = null;
+  readonly ip6Out: Ipv6Output | null = null;
+  readonly icmp6: Icmpv6Layer | null = null;
+  readonly ip6In: Ipv6Input | null = null;
 
   /**
    * @param config our addresses and shard identity
@@ -76,6 +93,21 @@ export class Host {
     this.ipIn.register(IPPROTO_TCP, this.tcp);
     this.icmp.registerErrorInput(IPPROTO_UDP, this.udp);
     this.icmp.registerErrorInput(IPPROTO_TCP, this.tcp);
+    // IPv6 needs links of 1280 bytes at least (RFC 8200 5): below that it stays off.
+    if (config.ipv6 !== undefined && config.mtu >= IPV6_MIN_MTU) {
+      this.nd = new NdLayer(config, config.ipv6, this.output, counters, limits.neighbourCache, limits.nd);
+      this.ip6Out = new Ipv6Output(config.mac, this.nd, this.output, counters);
+      this.icmp6 = new Icmpv6Layer(this.ip6Out, this.nd, counters);
+      this.ip6In = new Ipv6Input(this.nd, this.icmp6, counters, limits.reassembly6);
+    }
+  }
+
+  /**
+   * Brings IPv6 up at `now` (no-op without it): MLD report and duplicate address detection
+   * of every address, then router solicitations (l2/nd-layer.ts).
+   */
+  startIpv6(now: number): void {
+    this.nd?.start(now);
   }
 
   /**
@@ -94,16 +126,19 @@ export class Host {
     }
   }
 
-  /** Runs timers due at `now`: ARP retries and expiry, reassembly timeouts. */
+  /** Runs timers due at `now`: ARP retries and expiry, reassembly timeouts, neighbour discovery. */
   poll(now: number): void {
     this.arp.poll(now);
+    this.nd?.poll(now);
     this.ipIn.poll(now);
+    this.ip6In?.poll(now);
     this.tcp.poll(now);
   }
 
   /** The earliest time poll() has work to do (ms), or Infinity. */
   nextDeadline(): number {
-    return Math.min(this.arp.nextDeadline(), this.ipIn.nextDeadline(), this.tcp.nextDeadline());
+    const v6 = this.nd === null || this.ip6In === null ? Infinity : Math.min(this.nd.nextDeadline(), this.ip6In.nextDeadline());
+    return Math.min(this.arp.nextDeadline(), this.ipIn.nextDeadline(), this.tcp.nextDeadline(), v6);
   }
 
   private dispatch(b: Uint8Array, off: number, len: number, rxFlags: number, now: number): void {
@@ -112,13 +147,14 @@ export class Host {
       return;
     }
     const dst = ethDst(b, off);
-    if (dst !== this.config.mac && dst !== BROADCAST_MAC) {
+    if (dst !== this.config.mac && dst !== BROADCAST_MAC && !(this.nd?.addresses.acceptsMac(dst) ?? false)) {
       this.counters[C.drop_eth_not_for_us]++;
       return;
     }
     const type = ethType(b, off);
     if (type === ETHERTYPE_IPV4) this.ipIn.input(b, off + ETH_HEADER_LEN, len - ETH_HEADER_LEN, rxFlags, now);
     else if (type === ETHERTYPE_ARP) this.arp.input(b, off + ETH_HEADER_LEN, len - ETH_HEADER_LEN, now);
+    else if (type === ETHERTYPE_IPV6 && this.ip6In !== null) this.ip6In.input(b, off + ETH_HEADER_LEN, len - ETH_HEADER_LEN, ethSrc(b, off), now);
     else this.counters[C.drop_eth_unknown_type]++;
   }
 }

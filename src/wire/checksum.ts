@@ -1,6 +1,7 @@
 /**
  * The Internet checksum: RFC 1071 (computation), RFC 1624 (incremental update,
- * eqn. 3), and the IPv4 pseudo-header sum of RFC 768 / RFC 793 section 3.1.
+ * eqn. 3), the IPv4 pseudo-header sum of RFC 768 / RFC 793 section 3.1 and the IPv6
+ * pseudo-header sum of RFC 8200 section 8.1.
  *
  * `onesSum` is the hot loop of the whole stack (IPv4 headers, ICMP, UDP). It sums the
  * 4-byte-aligned middle of the range as little-endian 32-bit words through a cached
@@ -205,6 +206,27 @@ export function pseudoHeaderSum(src: number, dst: number, protocol: number, leng
   let s = (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + (protocol & 0xff) + (length & 0xffff);
   s = (s & 0xffff) + (s >>> 16);
   return (s & 0xffff) + (s >>> 16);
+}
+
+/**
+ * Folded sum of the IPv6 pseudo-header (RFC 8200 8.1): source and destination address,
+ * the upper-layer packet length (32 bits) and the next header value, for TCP, UDP and
+ * ICMPv6 over IPv6 given addresses as values.
+ */
+export function ipv6PseudoHeaderSum(
+  src: Readonly<Uint32Array>, dst: Readonly<Uint32Array>, nextHeader: number, upperLength: number,
+): number {
+  let s = (nextHeader & 0xff) + (upperLength >>> 16) + (upperLength & 0xffff);
+  for (let i = 0; i < 4; i++) s += (src[i] >>> 16) + (src[i] & 0xffff) + (dst[i] >>> 16) + (dst[i] & 0xffff);
+  return foldSum(s);
+}
+
+/**
+ * The same sum with the addresses read in place from the IPv6 header at b[ipOff] (its
+ * 32 address bytes start at ipOff + 8): for checking a received packet.
+ */
+export function ipv6PseudoHeaderSumAt(b: Uint8Array, ipOff: number, nextHeader: number, upperLength: number): number {
+  return onesSum(b, ipOff + 8, 32, (nextHeader & 0xff) + (upperLength >>> 16) + (upperLength & 0xffff));
 }
 
 /**

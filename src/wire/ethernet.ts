@@ -11,7 +11,7 @@ export const ETH_HEADER_LEN = 14;
 export const ETHERTYPE_IPV4 = 0x0800;
 /** EtherType of ARP (RFC 826). */
 export const ETHERTYPE_ARP = 0x0806;
-/** EtherType of IPv6 (RFC 8200 / RFC 2464); not handled, only recognised. */
+/** EtherType of IPv6 (RFC 2464). */
 export const ETHERTYPE_IPV6 = 0x86dd;
 /** Minimum Ethernet frame length without the 4-byte FCS; shorter frames are padded. */
 export const ETH_MIN_FRAME = 60;

@@ -39,7 +39,7 @@ describe('stackd CLI', () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^stackd: .*\n\nUsage: stackd \[options\]\n/);
-    const listed = [...r.stdout.matchAll(/^ {2}(?:(-\w), )?--([a-z][a-z-]*)/gm)];
+    const listed = [...r.stdout.matchAll(/^ {2}(?:(-\w), )?--([a-z][a-z0-9-]*)/gm)];
     const names = new Set(listed.map((m) => m[2]));
     expect([...names].sort()).toEqual(Object.keys(STACKD_OPTIONS).sort());
     // Short forms too: "-h, --help" in the help ⇔ short: 'h' in the parser.

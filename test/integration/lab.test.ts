@@ -141,11 +141,17 @@ describe.skipIf(skip)('lab/lab.sh', () => {
     expect(inNs(c1, 'ip', ['route', 'show', 'default']).stdout).toContain(`via ${LAB_ADDR.host}`);
   });
 
-  it('no IPv6 anywhere in the lab, ip_forward=0 in the host namespace', () => {
+  it('IPv6 as planned: c1 holds fd00:10:10::3/64 (no DAD), the host no global IPv6 address; ip_forward=0 in the host namespace', () => {
+    const global6 = (ns: string) =>
+      spawnSync('ip', ['-n', ns, '-6', '-o', 'addr', 'show', 'scope', 'global'], { encoding: 'utf8' }).stdout
+        .split('\n').filter((l) => l !== '').map((l) => l.split(/\s+/).slice(1, 4).join(' ').replace(/ inet6/, ''));
+    expect(global6(nsName(LAB, 'c1'))).toEqual(['eth0 fd00:10:10::3/64']);
+    expect(global6(nsName(LAB, 'host'))).toEqual([]);
     for (const ns of [nsName(LAB, 'host'), nsName(LAB, 'c1')]) {
-      const r = spawnSync('ip', ['-n', ns, '-6', '-o', 'addr', 'show'], { encoding: 'utf8' });
-      expect(r.stdout.trim(), ns).toBe('');
+      expect(inNs(ns, 'cat', ['/proc/sys/net/ipv6/conf/all/disable_ipv6']).stdout.trim(), ns).toBe('0');
+      expect(inNs(ns, 'cat', ['/proc/sys/net/ipv6/conf/default/accept_dad']).stdout.trim(), ns).toBe('0');
     }
+    expect(spawnSync('ip', ['-n', nsName(LAB, 'c1'), '-6', '-o', 'addr', 'show', 'tentative'], { encoding: 'utf8' }).stdout).toBe('');
     const fwd = inNs(nsName(LAB, 'host'), 'cat', ['/proc/sys/net/ipv4/ip_forward']);
     expect(fwd.stdout.trim()).toBe('0');
   });

@@ -1,10 +1,14 @@
 /**
  * Flow hash (decision 0004): symmetric per 4-tuple for TCP/UDP, per address pair for
- * fragments and other protocols, ICMP errors steered by the flow they quote, ARP to all.
+ * fragments and other protocols, ICMP errors steered by the flow they quote, ARP to all,
+ * IPv6 to shard 0.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { FLOW_ALL, flowHashOfFrame, hashAddressPair, hashFourTuple } from '../../../src/base/flow-hash.js';
+import { FLOW_ALL, FLOW_SHARD0, flowHashOfFrame, hashAddressPair, hashFourTuple, shardOf } from '../../../src/base/flow-hash.js';
+import { type Ipv6Address, parseIpv6, solicitedNodeOf } from '../../../src/wire/ipv6-address.js';
+import { NH_TCP } from '../../../src/wire/ipv6.js';
+import { echo6Frame, fragments6, ipv6Frame, ndFrame } from '../../helpers/frames6.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MF } from '../../../src/wire/ipv4.js';
 import { arpFrame, icmpEcho, ipv4Frame, udpDatagram } from '../../helpers/frames.js';
 
@@ -64,6 +68,22 @@ describe('flow hash', () => {
     expect(flowHashOfFrame(v6, 0, 60)).toBe(0);
     expect(flowHashOfFrame(new Uint8Array(10), 0, 10)).toBe(0);
     expect(flowHashOfFrame(ipv4Frame(1, 2, A, B, IPPROTO_TCP, new Uint8Array(0)), 0, 30)).toBe(0);
+  });
+
+  it('every IPv6 frame (ND, echo, fragments, TCP) goes to shard 0, the one that runs IPv6 (decision 0025)', () => {
+    const src = parseIpv6('fd00:10:10::3') as Ipv6Address;
+    const dst = parseIpv6('fd00:10:10::4') as Ipv6Address;
+    const frames = [
+      echo6Frame(4, 3, src, dst, 1, 1, new Uint8Array(8)),
+      ndFrame(135, 3, src, solicitedNodeOf(dst), dst, { lla: 3 }),
+      ipv6Frame(4, 3, src, dst, NH_TCP, ports(40000, 80)),
+      ...fragments6(4, 3, src, dst, 58, new Uint8Array(3000), 1448, 7),
+    ];
+    for (const f of frames) {
+      const h = flowHashOfFrame(...whole(f));
+      expect(h).toBe(FLOW_SHARD0);
+      for (const n of [1, 2, 3, 4, 7, 64]) expect(shardOf(h, n)).toBe(0);
+    }
   });
 });
 

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HELP, KNOWN_SERVICES, STACKD_OPTIONS, UsageError, defaultMac, parseStackdArgs } from '../../../src/cli/args.js';
 import { parseIpv4, parseMac } from '../../../src/wire/addresses.js';
+import { formatIpv6, parseIpv6 } from '../../../src/wire/ipv6-address.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stackd-args-'));
 const APP = join(dir, 'app.mjs');
@@ -29,7 +30,7 @@ describe('parseStackdArgs defaults', () => {
   it('no arguments: 4 workers, tap0, 10.10.0.4/24, no gateway, MTU 1500, /run/stackd/tap0.sock, every service, newreno, offload on, info', () => {
     const o = parseStackdArgs([]);
     expect(o).toEqual({
-      workers: 4, tap: 'tap0', ip: parseIpv4('10.10.0.4'), prefixLength: 24, gateway: 0, routes: [],
+      workers: 4, tap: 'tap0', ip: parseIpv4('10.10.0.4'), prefixLength: 24, gateway: 0, routes: [], ipv6: { addresses: [], gateway: null },
       mac: defaultMac('tap0', parseIpv4('10.10.0.4')), mtu: 1500, control: '/run/stackd/tap0.sock',
       logLevel: 'info', services: ['echo', 'discard', 'chargen', 'http', 'udp-echo'], apps: [],
       congestionControl: 'newreno', maxConnections: 262_144, maxTimeWait: 131_072, traceSlots: 1024, vnetHdr: true, pcap: null, fault: null,
@@ -260,9 +261,31 @@ describe('defaultMac', () => {
   });
 });
 
+describe('--ip6 and --gateway6', () => {
+  it('takes addresses with a prefix (default /64), repeatable, in order, and a gateway inside one of them', () => {
+    const o = parseStackdArgs(['--ip6', 'fd00:10:10::4/64', '--ip6', '2001:db8::1', '--gateway6', 'fd00:10:10::1']);
+    expect(o.ipv6.addresses.map((a) => [formatIpv6(a.address), a.prefixLength])).toEqual([['fd00:10:10::4', 64], ['2001:db8::1', 64]]);
+    expect(o.ipv6.gateway === null ? null : formatIpv6(o.ipv6.gateway)).toBe('fd00:10:10::1');
+    expect(parseStackdArgs(['--gateway6', 'fe80::1']).ipv6.gateway).toEqual(parseIpv6('fe80::1'));
+  });
+
+  it.each([
+    [['--ip6', 'fd00::4/129'], '--ip6: prefix /129 is out of range (1..128)'],
+    [['--ip6', '10.10.0.4'], "--ip6: '10.10.0.4' is not an IPv6 address with an optional /prefix"],
+    [['--ip6', 'ff02::1'], '--ip6: ff02::1 is not a unicast address'],
+    [['--ip6', '::'], '--ip6: :: is not a unicast address'],
+    [['--ip6', 'fd00::4', '--ip6', 'fd00:0::4/48'], '--ip6: fd00::4 is given twice'],
+    [['--gateway6', 'nope'], "--gateway6: 'nope' is not a unicast IPv6 address"],
+    [['--gateway6', '2001:db8::1'], '--gateway6: 2001:db8::1 is neither link-local nor inside an --ip6 prefix'],
+    [['--ip6', 'fd00::4', '--mtu', '1279'], '--ip6: IPv6 needs an MTU of 1280 or more (RFC 8200 5), --mtu is 1279'],
+  ])('%j → %s', (argv, message) => {
+    expect(usage(argv)).toBe(message);
+  });
+});
+
 describe('HELP', () => {
   it('lists every option parseStackdArgs accepts, and no other', () => {
-    const listed = new Set([...HELP.matchAll(/^ {2}(?:-\w, )?--([a-z][a-z-]*)/gm)].map((m) => m[1]));
+    const listed = new Set([...HELP.matchAll(/^ {2}(?:-\w, )?--([a-z][a-z0-9-]*)/gm)].map((m) => m[1]));
     expect([...listed].sort()).toEqual(Object.keys(STACKD_OPTIONS).sort());
   });
 });

@@ -38,7 +38,8 @@ function snapshot(scale: number): StatsSnapshot {
   const totals: Record<string, number> = {};
   for (const n of COUNTER_NAMES) totals[n] = io[n] + w0[n] + w1[n];
   return {
-    version: '0.1.0', uptimeSeconds: 42.5, tap: 'tap0', ip: '10.10.0.4', prefixLength: 24, gateway: null, routes: [], mac: '02:00:00:00:00:04',
+    version: '0.1.0', uptimeSeconds: 42.5, tap: 'tap0', ip: '10.10.0.4', prefixLength: 24, gateway: null, routes: [],
+    ipv6: ['fe80::ff:fe00:4/64', 'fd00:10:10::4/64'], gateway6: null, mac: '02:00:00:00:00:04',
     mtu: 1500, offload: true, workers: 2, rssBytes: 123.45 * mb,
     threads: [{ thread: 'io', counters: io }, { thread: 'worker-0', counters: w0 }, { thread: 'worker-1', counters: w1 }],
     totals, drops: { rx_ring_full: 2 * scale, tcp_checksum: scale }, rings: [],
@@ -151,6 +152,7 @@ describe('stackctl text', () => {
     expect(formatStats(snapshot(1))).toBe(
       [
         'stackd 0.1.0 on tap0: 10.10.0.4/24, mac 02:00:00:00:00:04, mtu 1500, offload on, 2 workers, up 42.5 s',
+        'ipv6: fe80::ff:fe00:4/64, fd00:10:10::4/64',
         'frames (tap): 1000 in, 900 out; bytes: 1.5 MB in, 750.0 kB out',
         'tcp: 4 connections and 0 in TIME_WAIT, 10 passive and 2 active opens, 4 retransmits, 0 timeouts',
         'memory: RSS 123.5 MiB; V8 heaps of the data-plane threads 28.0 MiB (17.5 used), 4.0 MiB external',
@@ -172,7 +174,7 @@ describe('stackctl text', () => {
 
   it('stats: the offload pool once it runs', () => {
     const s = { ...snapshot(1), appPool: { threads: 2, maxQueue: 64, started: true, inFlight: 3, highWater: 9, completed: 120, failed: 1, rejectedFull: 4 } };
-    expect(formatStats(s).split('\n')[6]).toBe('app offload pool: 2 threads, queue bound 64: 3 tasks in flight (at most 9), 120 done, 1 failed, 4 refused (queue full)');
+    expect(formatStats(s).split('\n').find((l) => l.startsWith('app offload pool:'))).toBe('app offload pool: 2 threads, queue bound 64: 3 tasks in flight (at most 9), 120 done, 1 failed, 4 refused (queue full)');
   });
 
   it('stats --watch: per-second rates between two snapshots', () => {
@@ -283,6 +285,8 @@ describe('stackctl against a control server', () => {
     stopCapture: () => {
       throw Object.assign(new Error('no capture is running'), { status: 409 });
     },
+    ipv6: () => Promise.reject(new Error('not used by stackctl')),
+    addIpv6Address: () => Promise.reject(new Error('not used by stackctl')),
   };
 
   beforeAll(async () => {

@@ -13,7 +13,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { controlRequest } from '../../../src/control/control-client.js';
 import { startControlServer, type ControlServer } from '../../../src/control/control-server.js';
-import type { ControlSource, LatencyReport, StatsSnapshot } from '../../../src/control/types.js';
+import type { ControlSource, Ipv6Report, LatencyReport, StatsSnapshot } from '../../../src/control/types.js';
 import { COUNTER_NAMES } from '../../../src/base/counters.js';
 
 /** A full counter record: zeros except `set`. */
@@ -29,6 +29,8 @@ const SNAPSHOT: StatsSnapshot = {
   prefixLength: 24,
   gateway: '10.0.0.1',
   routes: ['10.20.0.0/24 via 10.0.0.254'],
+  ipv6: ['fe80::ff:fe00:1/64'],
+  gateway6: null,
   mac: '02:00:00:00:00:01',
   mtu: 1500,
   offload: false,
@@ -70,12 +72,21 @@ async function rejectionOf(p: Promise<unknown>): Promise<NodeJS.ErrnoException> 
   throw new Error('expected a rejection');
 }
 
+const IPV6: Ipv6Report = {
+  addresses: [{ address: 'fe80::ff:fe00:1', prefixLength: 64, state: 'PREFERRED' }, { address: 'fd00:10:10::4', prefixLength: 64, state: 'TENTATIVE' }],
+  routers: [{ address: 'fe80::1', expiresInMs: 1_799_000 }],
+  neighbours: [{ address: 'fd00:10:10::3', mac: '02:42:0a:0a:00:03', state: 'REACHABLE', isRouter: false, timerInMs: 29_000 }],
+  hopLimit: 64,
+  mtu: 1500,
+};
+
 /** A fake source; override members per test. Capture requests are kept in `captures`. */
-function fakeSource(over: Partial<ControlSource> = {}): ControlSource & { resets: number; captures: unknown[] } {
+function fakeSource(over: Partial<ControlSource> = {}): ControlSource & { resets: number; captures: unknown[]; added: unknown[] } {
   const status = { active: true, file: '/tmp/c.pcap', snaplen: 262144, maxMb: null, maxFiles: null, files: 1, records: 0, bytes: 24, error: null };
   const src = {
     resets: 0,
     captures: [] as unknown[],
+    added: [] as unknown[],
     startCapture: (req: unknown) => {
       src.captures.push(req);
       return { ...status };
@@ -93,6 +104,11 @@ function fakeSource(over: Partial<ControlSource> = {}): ControlSource & { resets
     connections: () => Promise.resolve([]),
     archivedTraces: () => Promise.resolve([]),
     trace: (id: string) => Promise.reject(Object.assign(new Error(`no connection ${id}`), { status: 404 })),
+    ipv6: () => Promise.resolve(structuredClone(IPV6)),
+    addIpv6Address: (req: unknown) => {
+      src.added.push(req);
+      return Promise.resolve(structuredClone(IPV6));
+    },
     ...over,
   };
   return src;
@@ -270,7 +286,7 @@ describe('routes', () => {
     expect(res.body).toBe(
       '{"error":"not found","routes":["GET /health","GET /stats","GET /metrics","GET /latency","POST /latency/reset","GET /connections",' +
         '"GET /connections/<id>/trace","GET /traces",' +
-        '"POST /pcap/start","POST /pcap/stop"]}\n',
+        '"POST /pcap/start","POST /pcap/stop","GET /ipv6","POST /ipv6/addresses"]}\n',
     );
   });
 
@@ -284,6 +300,27 @@ describe('routes', () => {
     expect(src.captures).toEqual([body]);
     const stop = await controlRequest(s.address, '/pcap/stop', 'POST');
     expect([stop.status, stop.body]).toEqual([409, '{"error":"no capture is running"}\n']);
+  });
+
+  it('GET /ipv6 is the IPv6 report as JSON; a source whose IPv6 is off answers 409 with the reason', async () => {
+    const s = await start(fakeSource());
+    const res = await http(s.address, '/ipv6');
+    expect([res.status, res.headers['content-type']]).toEqual([200, 'application/json']);
+    expect(JSON.parse(res.body)).toEqual(IPV6);
+    const off = await start(fakeSource({ ipv6: () => Promise.reject(Object.assign(new Error('IPv6 is off: the MTU is below 1280 (RFC 8200 5)'), { status: 409 })) }), join(dir, 'off.sock'));
+    const r = await http(off.address, '/ipv6');
+    expect([r.status, r.body]).toEqual([409, '{"error":"IPv6 is off: the MTU is below 1280 (RFC 8200 5)"}\n']);
+  });
+
+  it('POST /ipv6/addresses hands the JSON body to the source and answers the report; a body that is not JSON is 400', async () => {
+    const src = fakeSource();
+    const s = await start(src);
+    const r = await controlRequest(s.address, '/ipv6/addresses', 'POST', 2000, JSON.stringify({ address: 'fd00:10:10::9/64' }));
+    expect([r.status, JSON.parse(r.body)]).toEqual([200, IPV6]);
+    expect(src.added).toEqual([{ address: 'fd00:10:10::9/64' }]);
+    const bad = await controlRequest(s.address, '/ipv6/addresses', 'POST', 2000, 'fd00::9');
+    expect(bad.status).toBe(400);
+    expect(src.added).toHaveLength(1);
   });
 
   it('POST /pcap/start: a body that is not JSON is 400, one over 64 KiB 413', async () => {

@@ -11,6 +11,7 @@ import { parse } from 'yaml';
 import { parseStackdArgs } from '../../../src/cli/args.js';
 import { parseLoadArgs } from '../../../load/options.js';
 import { formatIpv4 } from '../../../src/wire/addresses.js';
+import { formatIpv6 } from '../../../src/wire/ipv6-address.js';
 import { LAB_ADDR } from '../../helpers/lab.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -49,11 +50,11 @@ interface Service {
   ports?: string[];
   profiles?: string[];
   depends_on?: Record<string, { condition: string }>;
-  networks?: Record<string, { ipv4_address: string }>;
+  networks?: Record<string, { ipv4_address: string; ipv6_address: string }>;
 }
 interface Compose {
   name: string;
-  networks: Record<string, { driver: string; ipam: { config: { subnet: string; gateway: string }[] } }>;
+  networks: Record<string, { driver: string; enable_ipv6?: boolean; ipam: { config: { subnet: string; gateway: string }[] } }>;
   services: Record<string, Service>;
 }
 
@@ -62,7 +63,7 @@ function compose(env: Env = {}): Compose {
 }
 
 /** lab/lab.sh's address plan, read from the script itself (readonly NAME=value lines). */
-function labPlan(): { subnet: string; gateway: string; stack: string } {
+function labPlan(): { subnet: string; gateway: string; stack: string; subnet6: string; stack6: string } {
   const sh = read('lab/lab.sh');
   const get = (name: string): string => {
     const m = new RegExp(`^readonly ${name}=([^\\s#]+)`, 'm').exec(sh);
@@ -73,6 +74,8 @@ function labPlan(): { subnet: string; gateway: string; stack: string } {
     subnet: `${get('SUBNET_PREFIX')}.0/${get('PREFIX_LEN')}`,
     gateway: get('HOST_IP'),
     stack: get('STACK_IP'),
+    subnet6: `${get('SUBNET6_PREFIX')}:/${get('PREFIX6_LEN')}`,
+    stack6: get('STACK_IP6'),
   };
 }
 
@@ -87,18 +90,23 @@ describe('docker-compose.yml', () => {
   const c = compose();
   const lab = labPlan();
 
-  it('has the lab network: bridge 10.10.0.0/24, gateway 10.10.0.1, as lab/lab.sh builds it', () => {
+  it('has the lab network: bridge 10.10.0.0/24, gateway 10.10.0.1, and IPv6 fd00:10:10::/64, as lab/lab.sh plans it', () => {
     expect(Object.keys(c.networks)).toEqual(['lab']);
     const net = c.networks.lab;
     expect(net.driver).toBe('bridge');
-    expect(net.ipam.config).toHaveLength(1);
+    expect(net.enable_ipv6).toBe(true);
+    expect(net.ipam.config).toHaveLength(2);
     expect(net.ipam.config[0]).toEqual({ subnet: lab.subnet, gateway: lab.gateway });
-    expect(lab).toEqual({ subnet: '10.10.0.0/24', gateway: LAB_ADDR.host, stack: LAB_ADDR.stack });
+    expect(net.ipam.config[1]).toEqual({ subnet: lab.subnet6, gateway: 'fd00:10:10::1' });
+    expect(lab).toEqual({ subnet: '10.10.0.0/24', gateway: LAB_ADDR.host, stack: LAB_ADDR.stack, subnet6: 'fd00:10:10::/64', stack6: 'fd00:10:10::4' });
   });
 
   it('puts stack at 10.10.0.4 and client at 10.10.0.3; every address unique, in the subnet, not the gateway', () => {
-    expect(c.services.stack.networks).toEqual({ lab: { ipv4_address: lab.stack } });
-    expect(c.services.client.networks).toEqual({ lab: { ipv4_address: LAB_ADDR.c1 } });
+    expect(c.services.stack.networks).toEqual({ lab: { ipv4_address: lab.stack, ipv6_address: lab.stack6 } });
+    expect(c.services.client.networks).toEqual({ lab: { ipv4_address: LAB_ADDR.c1, ipv6_address: 'fd00:10:10::3' } });
+    const addrs6 = Object.values(c.services).map((s) => s.networks!.lab.ipv6_address);
+    expect(new Set(addrs6).size).toBe(addrs6.length);
+    for (const a of addrs6) expect(a.startsWith('fd00:10:10::') && a !== 'fd00:10:10::1', a).toBe(true);
     const addrs = Object.values(c.services).map((s) => s.networks!.lab.ipv4_address);
     expect(new Set(addrs).size).toBe(addrs.length);
     for (const a of addrs) {
@@ -107,7 +115,7 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('gives the stack NET_ADMIN and /dev/net/tun, and disables IPv6 in its namespace', () => {
+  it("gives the stack NET_ADMIN and /dev/net/tun, and disables IPv6 in its namespace (stackd, not the container's kernel, owns its IPv6 address)", () => {
     const s = c.services.stack;
     expect(s.cap_add).toContain('NET_ADMIN');
     expect(s.devices).toContain('/dev/net/tun:/dev/net/tun');
@@ -116,9 +124,9 @@ describe('docker-compose.yml', () => {
     expect(s.build).toEqual({ context: '.', dockerfile: 'Dockerfile', target: 'runtime' });
   });
 
-  it('runs `stackd --workers 4 --tap tap0` by default, a command stackd itself accepts', () => {
+  it('runs `stackd --workers 4 --tap tap0 --ip6 fd00:10:10::4/64` by default, a command stackd itself accepts', () => {
     const s = c.services.stack;
-    expect(s.command).toEqual(['--workers', '4', '--tap', 'tap0']);
+    expect(s.command).toEqual(['--workers', '4', '--tap', 'tap0', '--ip6', 'fd00:10:10::4/64']);
     expect(s.environment).toEqual({ STACKD_WORKERS: '4', STACKD_ARGS: '' });
     // What the entrypoint finally runs: --ip/--gateway from eth0 + the command.
     const o = parseStackdArgs(['--ip', `${lab.stack}/24`, '--gateway', lab.gateway, ...s.command!]);
@@ -127,17 +135,18 @@ describe('docker-compose.yml', () => {
     expect(formatIpv4(o.ip)).toBe(lab.stack);
     expect(o.prefixLength).toBe(24);
     expect(formatIpv4(o.gateway)).toBe(lab.gateway);
+    expect(o.ipv6.addresses.map((a) => `${formatIpv6(a.address)}/${a.prefixLength}`)).toEqual([`${lab.stack6}/64`]);
   });
 
   it('takes the worker count and extra options from STACKD_WORKERS / STACKD_ARGS', () => {
     const s = compose({ STACKD_WORKERS: '2', STACKD_ARGS: '--log-level debug' }).services.stack;
-    expect(s.command).toEqual(['--workers', '2', '--tap', 'tap0']);
+    expect(s.command).toEqual(['--workers', '2', '--tap', 'tap0', '--ip6', 'fd00:10:10::4/64']);
     expect(s.environment).toEqual({ STACKD_WORKERS: '2', STACKD_ARGS: '--log-level debug' });
     const o = parseStackdArgs([...s.command!, ...s.environment!.STACKD_ARGS.split(' ')]);
     expect(o.workers).toBe(2);
     expect(o.logLevel).toBe('debug');
     // An empty variable falls back to the default, as ${VAR:-default} does in compose.
-    expect(compose({ STACKD_WORKERS: '' }).services.stack.command).toEqual(['--workers', '4', '--tap', 'tap0']);
+    expect(compose({ STACKD_WORKERS: '' }).services.stack.command).toEqual(['--workers', '4', '--tap', 'tap0', '--ip6', 'fd00:10:10::4/64']);
   });
 
   it('publishes stackd:80 on the host loopback only (8080 by default)', () => {

@@ -1,0 +1,151 @@
+/**
+ * IPv6 output: the next hop (on-link, else --gateway6, else a router from an
+ * advertisement; RFC 4861 5.2 without the on-link assumption, RFC 4943), the source
+ * address (RFC 6724, in ../l2/ipv6-address-table.ts), the Ethernet header with the
+ * neighbour's MAC (RFC 2464), the hop limit (RFC 8200 3; a router advertisement may set
+ * it), and packets waiting in the neighbour cache while their next hop resolves.
+ *
+ * Usage mirrors Ipv4Output:
+ *   const off = out.prepare(src, dst, maxPayload, now);  // -1: dropped (counted)
+ *   ... write the upper-layer message at out.buf[off..] ...
+ *   out.transmit(nextHeader, payloadLen);
+ * A packet whose next hop is resolved is built in the TX sink directly; otherwise in a
+ * scratch buffer, then queued. Packets larger than the link MTU (an echo reply to a
+ * reassembled request) leave in fragments (RFC 8200 4.5); the link MTU is ours, lowered
+ * by a router's MTU option. No path MTU discovery in this slice (Packet Too Big is only
+ * counted).
+ */
+import { ETH_HEADER_LEN, ETHERTYPE_IPV6, writeEthernetHeader } from '../wire/ethernet.js';
+import { type Ipv6Address, ipv6, ipv6IsUnspecified } from '../wire/ipv6-address.js';
+import {
+  IPV6_FRAGMENT_HEADER_LEN, IPV6_HEADER_LEN, IPV6_NEXT_HEADER_OFFSET, NH_FRAGMENT,
+  setIpv6PayloadLength, writeFragmentHeader, writeIpv6Header,
+} from '../wire/ipv6.js';
+import { C, type Counters } from '../base/counters.js';
+import type { FrameOutput } from '../l2/frame-output.js';
+import type { NdLayer } from '../l2/nd-layer.js';
+import { copyBytes } from '../util/copy-bytes.js';
+
+const HDRS = ETH_HEADER_LEN + IPV6_HEADER_LEN;
+
+/** Builds and sends IPv6 packets from our addresses. */
+export class Ipv6Output {
+  /** Where the caller writes the upper-layer data after prepare(): the sink's memory or scratch. */
+  buf: Uint8Array;
+  private readonly scratch = new Uint8Array(HDRS + 65535);
+  private frameOff = -1;
+  private mac = -1;
+  private readonly src = ipv6(0, 0, 0, 0);
+  private readonly dst = ipv6(0, 0, 0, 0);
+  private readonly hop = ipv6(0, 0, 0, 0);
+  /**
+   * Identification of the next packet we fragment: a counter (RFC 7739 prefers
+   * unpredictable values; only echo replies are fragmented in this slice).
+   */
+  private fragmentId = 1;
+
+  constructor(
+    private readonly ourMac: number,
+    private readonly nd: NdLayer,
+    private readonly out: FrameOutput,
+    private readonly counters: Counters,
+  ) {
+    this.buf = this.scratch;
+    nd.setResolvedSender((p, mac) => this.emit(p, 0, p.length, mac));
+  }
+
+  /**
+   * Starts a packet from `src` (null: chosen by RFC 6724) to `dst` carrying at most
+   * `maxPayload` bytes after the IPv6 header. Returns the offset in `this.buf` where the
+   * payload goes, or -1 when it cannot be sent (no route, no usable source, too big, TX full: counted).
+   */
+  prepare(src: Readonly<Ipv6Address> | null, dst: Readonly<Ipv6Address>, maxPayload: number, now: number): number {
+    const hop = this.nd.nextHop(dst);
+    const from = src ?? this.nd.addresses.selectSource(dst);
+    if (hop === null || ipv6IsUnspecified(from)) {
+      this.counters[C.drop_ipv6_no_route]++;
+      return -1;
+    }
+    if (maxPayload > 65535) {
+      this.counters[C.drop_ipv6_too_big]++;
+      return -1;
+    }
+    this.src.set(from);
+    this.dst.set(dst);
+    this.hop.set(hop);
+    this.mac = this.nd.resolve(this.hop, now);
+    if (this.mac >= 0 && IPV6_HEADER_LEN + maxPayload <= this.nd.mtu) {
+      const o = this.out.reserve(HDRS + maxPayload);
+      if (o < 0) return -1;
+      this.buf = this.out.buf;
+      this.frameOff = o;
+      return o + HDRS;
+    }
+    this.buf = this.scratch;
+    this.frameOff = -1;
+    return HDRS;
+  }
+
+  /** The source address of the packet being built (for the upper layer's pseudo-header). */
+  get source(): Readonly<Ipv6Address> {
+    return this.src;
+  }
+
+  /** Finishes the packet begun by prepare(): `payloadLen` bytes of `nextHeader` were written. */
+  transmit(nextHeader: number, payloadLen: number): void {
+    this.counters[C.ipv6_tx]++;
+    const hopLimit = this.nd.hopLimit;
+    if (this.frameOff >= 0) {
+      const b = this.buf;
+      const o = this.frameOff;
+      writeEthernetHeader(b, o, this.mac, this.ourMac, ETHERTYPE_IPV6);
+      writeIpv6Header(b, o + ETH_HEADER_LEN, payloadLen, nextHeader, hopLimit, this.src, this.dst);
+      this.out.commit(HDRS + payloadLen);
+      this.frameOff = -1;
+      return;
+    }
+    const s = this.scratch;
+    writeIpv6Header(s, ETH_HEADER_LEN, payloadLen, nextHeader, hopLimit, this.src, this.dst);
+    if (this.mac < 0) this.nd.cache.enqueue(this.hop, s, ETH_HEADER_LEN, IPV6_HEADER_LEN + payloadLen);
+    else this.emit(s, ETH_HEADER_LEN, IPV6_HEADER_LEN + payloadLen, this.mac);
+  }
+
+  /**
+   * Sends the complete IPv6 packet at b[off..off+len) (no extension headers: the
+   * Unfragmentable Part is the 40-byte header) to `mac`, in fragments when it is larger
+   * than the link MTU (RFC 8200 4.5).
+   */
+  private emit(b: Uint8Array, off: number, len: number, mac: number): void {
+    const mtu = this.nd.mtu;
+    if (len <= mtu) {
+      const o = this.out.reserve(ETH_HEADER_LEN + len);
+      if (o < 0) return;
+      const ob = this.out.buf;
+      writeEthernetHeader(ob, o, mac, this.ourMac, ETHERTYPE_IPV6);
+      copyBytes(b, off, ob, o + ETH_HEADER_LEN, len);
+      this.out.commit(ETH_HEADER_LEN + len);
+      return;
+    }
+    const nextHeader = b[off + IPV6_NEXT_HEADER_OFFSET];
+    const payload = len - IPV6_HEADER_LEN;
+    const chunk = (mtu - IPV6_HEADER_LEN - IPV6_FRAGMENT_HEADER_LEN) & ~7;
+    const id = this.fragmentId;
+    this.fragmentId = (this.fragmentId + 1) >>> 0;
+    this.counters[C.ipv6_fragmented_tx]++;
+    for (let fo = 0; fo < payload; fo += chunk) {
+      const n = Math.min(chunk, payload - fo);
+      const o = this.out.reserve(HDRS + IPV6_FRAGMENT_HEADER_LEN + n);
+      if (o < 0) return; // the rest is useless without this fragment
+      const ob = this.out.buf;
+      const ip = o + ETH_HEADER_LEN;
+      writeEthernetHeader(ob, o, mac, this.ourMac, ETHERTYPE_IPV6);
+      copyBytes(b, off, ob, ip, IPV6_HEADER_LEN);
+      setIpv6PayloadLength(ob, ip, IPV6_FRAGMENT_HEADER_LEN + n);
+      ob[ip + IPV6_NEXT_HEADER_OFFSET] = NH_FRAGMENT;
+      writeFragmentHeader(ob, ip + IPV6_HEADER_LEN, nextHeader, fo, fo + n < payload, id);
+      copyBytes(b, off + IPV6_HEADER_LEN + fo, ob, ip + IPV6_HEADER_LEN + IPV6_FRAGMENT_HEADER_LEN, n);
+      this.out.commit(HDRS + IPV6_FRAGMENT_HEADER_LEN + n);
+      this.counters[C.ipv6_fragments_tx]++;
+    }
+  }
+}
