@@ -315,12 +315,15 @@ export class TcpSocket extends Duplex {
       this.consumedPending += n;
       if (!this.consumedScheduled) {
         this.consumedScheduled = true;
-        queueMicrotask(this.flushConsumed);
+        queueMicrotask((this.flushConsumedTask ??= () => this.flushConsumed()));
       }
     }
   }
 
-  private readonly flushConsumed = (): void => {
+  /** flushConsumed as a microtask, made the first time data is read (an idle socket holds no closure). */
+  private flushConsumedTask: (() => void) | null = null;
+
+  private flushConsumed(): void {
     this.consumedScheduled = false;
     const n = this.consumedPending;
     this.consumedPending = 0;
@@ -329,7 +332,7 @@ export class TcpSocket extends Duplex {
       conn.consumed(n);
       this.notify();
     }
-  };
+  }
 
   // ---- Writable side ----
 

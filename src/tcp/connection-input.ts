@@ -245,7 +245,7 @@ function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void 
 function receiveText(c: TcpConnection, seg: InSegment, fin: boolean, now: number): void {
   const rcv = c.rcv;
   const before = rcv.rcvNxt;
-  const how = rcv.receive(seg.seq, seg.b, seg.dataOff, seg.dataLen, fin, Math.max(1, c.snd.mss), c.deliver);
+  const how = rcv.receive(seg.seq, seg.b, seg.dataOff, seg.dataLen, fin, Math.max(1, c.snd.mss), c);
   if (rcv.wasOutOfOrder) c.host.counters[C.tcp_ooo_segments]++;
   if (rcv.oooDropped) c.host.counters[C.drop_tcp_ooo_full]++;
   c.bytesIn += Math.max(0, seqSub(rcv.rcvNxt, before) - (rcv.finReceived && !c.peerFinNotified ? 1 : 0));

@@ -378,9 +378,9 @@ export class TcpConnection implements TcpConnectionHandle {
     this.host.markDirty(this);
   }
 
-  /** Delivers in-order data to the socket (the receiver's callback; one per connection, no closure per segment). */
-  readonly deliver = (b: Uint8Array, off: number, len: number): void => {
+  /** Delivers in-order data to the socket (the receiver's DataSink). */
+  deliverData(b: Uint8Array, off: number, len: number): void {
     this.host.counters[C.tcp_rx_bytes] += len;
     this.events.onData(b, off, len);
-  };
+  }
 }

@@ -13,6 +13,12 @@
 import { ReassemblyQueue } from './reassembly-queue.js';
 import { seqAdd, seqGt, seqLeq, seqLt, seqSub } from './seq.js';
 
+
+/** Where a receiver delivers in-order bytes (the connection, which hands them to its socket). */
+export interface DataSink {
+  /** `b[off, off+len)`, valid during the call only. */
+  deliverData(b: Uint8Array, off: number, len: number): void;
+}
 /** What the receiver decided about acknowledging. */
 export const ACK_NONE = 0, ACK_DELAYED = 1, ACK_NOW = 2;
 
@@ -214,14 +220,14 @@ export class TcpReceiver {
   }
 
   /**
-   * Takes the segment's text. Delivers in-order bytes through `deliver` (and any that the
+   * Takes the segment's text. Delivers in-order bytes to `sink` (and any that the
    * out-of-order queue then makes contiguous), queues out-of-order bytes, trims what lies
    * outside the window. `fin` is set when the segment carries FIN. Returns how to ACK.
    * Sets `oooDropped` when out-of-order data did not fit.
    */
   receive(
     seq: number, b: Uint8Array, off: number, len: number, fin: boolean, mss: number,
-    deliver: (b: Uint8Array, off: number, len: number) => void,
+    sink: DataSink,
   ): number {
     this.#oooDropped = false;
     this.#wasOutOfOrder = false;
@@ -258,15 +264,15 @@ export class TcpReceiver {
     }
     const hadHole = this.oooSegments > 0;
     // Account for the bytes before delivering them: an application may call consumed()
-    // from inside deliver(), which must find them counted (else the window leaks).
+    // from inside deliverData(), which must find them counted (else the window leaks).
     if (n > 0) {
       this.#unconsumed += n;
       this.#rcvNxt = seqAdd(this.#rcvNxt, n);
-      deliver(b, o, n);
+      sink.deliverData(b, o, n);
     }
-    if (hadHole) {
-      this.deliverTo = deliver;
-      if (this.#ooo !== null) this.#rcvNxt = this.#ooo.drain(this.#rcvNxt, this.drainSink);
+    if (hadHole && this.#ooo !== null) {
+      this.drainTo = sink;
+      this.#rcvNxt = this.#ooo.drain(this.#rcvNxt, (this.drainSink ??= this.makeDrainSink()));
     }
     if (finHere || (this.pendingFinSeq >= 0 && this.#rcvNxt === this.pendingFinSeq)) {
       this.#rcvNxt = seqAdd(this.#rcvNxt, 1);
@@ -283,12 +289,19 @@ export class TcpReceiver {
     if (this.bytesSinceAck > mss) return ACK_NOW;
     return ACK_DELAYED;
   }
-  /** The current receive()'s delivery callback, for drainSink (no closure per call). */
-  private deliverTo: (b: Uint8Array, off: number, len: number) => void = () => {};
-  private readonly drainSink = (b: Uint8Array, off: number, len: number): void => {
-    this.#unconsumed += len;
-    this.deliverTo(b, off, len);
-  };
+  /**
+   * Where the out-of-order queue's bytes go once contiguous: the current receive()'s sink,
+   * through one callback made when the first hole is filled (not one per connection or
+   * per call: an idle connection holds no closure).
+   */
+  private drainTo: DataSink | null = null;
+  private drainSink: ((b: Uint8Array, off: number, len: number) => void) | null = null;
+  private makeDrainSink(): (b: Uint8Array, off: number, len: number) => void {
+    return (b, off, len) => {
+      this.#unconsumed += len;
+      this.drainTo?.deliverData(b, off, len);
+    };
+  }
 }
 
 /** TSval comparison modulo 2^32 (RFC 7323 5.2). */
