@@ -82,6 +82,8 @@ export const COUNTER_NAMES = [
   'tcp_mss_lowered', 'tcp_mss_restored', 'tcp_pmtu_black_holes',
   // RFC 5961 7: challenge ACKs not sent because the connection sent one (or an invalid-segment ACK) < 500 ms ago
   'tcp_challenge_acks_conn_limited',
+  // RFC 6937: ACKs in fast recovery whose sending was held to the slow start reduction bound (pipe ≤ ssthresh)
+  'tcp_prr_ssrb_acks',
 ] as const;
 
 /** Counters that are gauges (a current value) rather than monotonic totals. */
