@@ -100,6 +100,8 @@ export const COUNTER_NAMES = [
   'drop_nd_invalid', 'drop_nd_pending_full', 'drop_nd_unresolved',
   'drop_nd_router_list_full', 'mld_reports_tx', 'mld_queries_rx',
   'nd_cache_entries', 'nd_pending_packets', 'nd_default_routers', 'reasm6_pending_datagrams',
+  // RFC 6937: ACKs in fast recovery whose sending was held to the slow start reduction bound (pipe ≤ ssthresh)
+  'tcp_prr_ssrb_acks',
 ] as const;
 
 /** Counters that are gauges (a current value) rather than monotonic totals. */

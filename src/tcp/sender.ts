@@ -11,7 +11,8 @@
  * 4.2.3.4 (Nagle; we use Minshall's variant as Linux does: hold a small segment only while
  * another small one is unacknowledged), RFC 6298 (RTO, Karn), RFC 7323 4 (RTT from
  * timestamps), RFC 5681 2 (duplicate ACKs), 3.2 (entering fast recovery), RFC 6582 3.2
- * (the recovery point; partial ACKs; no fast retransmit for data sent before an RTO).
+ * (the recovery point; partial ACKs; no fast retransmit for data sent before an RTO),
+ * RFC 6937 (how much is sent on each ACK in recovery: ./recovery/prr.ts sets cwnd).
  * After an RTO the sender goes back to SND.UNA (BSD's snd_max keeps the highest sequence
  * sent, so ACKs for data sent before the timeout are still acceptable).
  *
@@ -24,6 +25,7 @@ import { C, type Counters } from '../base/counters.js';
 import { createCongestionControl, type CongestionControl } from './congestion/congestion-control.js';
 import type { LossRecovery, RecoverySender } from './recovery/loss-recovery.js';
 import { NewRenoRecovery } from './recovery/newreno-recovery.js';
+import { ProportionalRateReduction } from './recovery/prr.js';
 import { SackRecovery } from './recovery/sack-recovery.js';
 import { TailLossProbe } from './recovery/tail-loss-probe.js';
 import { RttEstimator } from './rtt-estimator.js';
@@ -89,6 +91,8 @@ export class TcpSender implements RecoverySender {
   /** The loss recovery strategy: NewReno until SACK is negotiated. */
   private recovery: LossRecovery;
   private readonly tlp: TailLossProbe;
+  /** RFC 6937: what fast recovery may send on each ACK. */
+  private readonly prr = new ProportionalRateReduction();
   /** In fast recovery until SND.UNA reaches the recovery point (RFC 6582 `recover`). */
   #inRecovery = false;
   private recoverPoint = 0;
@@ -359,6 +363,8 @@ export class TcpSender implements RecoverySender {
         this.timers.clear(T_PERSIST);
       }
     }
+    const deliveredBefore = this.recovery.deliveredAboveUna();
+    this.prr.beginAck();
     const newlySacked = sackCount > 0 ? this.recovery.onSackBlocks(sackBlocks, sackCount) : 0;
 
     if (seqGt(ack, this.#sndUna)) {
@@ -399,7 +405,10 @@ export class TcpSender implements RecoverySender {
       }
       this.tlp.onCumulativeAck(ack);
       if (this.tlp.lossRevealed()) this.enterRecovery(now, out);
-      if (this.#inRecovery) this.recovery.detectLoss(now, out);
+      if (this.#inRecovery) {
+        this.recovery.detectLoss(now, out);
+        this.reduceCwnd(dataAcked + this.recovery.deliveredAboveUna() - deliveredBefore);
+      }
       if (this.#sndUna === this.#sndMax) {
         this.timers.clear(T_RTO);
         this.tlp.armed = false;
@@ -423,6 +432,7 @@ export class TcpSender implements RecoverySender {
       if (this.tlp.lossRevealed()) this.enterRecovery(now, out);
       if (this.#inRecovery) this.recovery.detectLoss(now, out);
     }
+    if (this.#inRecovery) this.reduceCwnd(this.recovery.deliveredAboveUna() - deliveredBefore);
     return ACK_OK;
   }
 
@@ -442,7 +452,27 @@ export class TcpSender implements RecoverySender {
     this.tlp.armed = false;
   }
 
-  /** RFC 5681 3.2 steps 2–4 (RFC 6675 5 with SACK): fast retransmit of SND.UNA, cwnd cut. */
+  /**
+   * RFC 6937 3 on an ACK in recovery that delivered `delivered` bytes: cwnd = pipe +
+   * sndcnt, which output() then sends. An ACK that delivered nothing leaves cwnd as it is
+   * (Linux's tcp_cwnd_reduction): what a loss marked since took out of pipe may then be
+   * sent again. PRR-SSRB applies on every ACK, as RFC 6937 has it: 6937bis and Linux keep
+   * the + SMSS for ACKs that advance SND.UNA without new losses, which needs the explicit
+   * loss marking of RACK (RFC 8985) to tell, and without it cost RTOs in tiny windows
+   * (docs/decisions/0028-prr.md).
+   */
+  private reduceCwnd(delivered: number): void {
+    if (delivered <= 0) return;
+    const pipe = this.recovery.pipe();
+    const sndcnt = this.prr.sendCount(delivered, true, pipe, this.#cc.ssthresh, this.#mss);
+    if (this.prr.boundBySsrb) this.counters[C.tcp_prr_ssrb_acks]++;
+    this.#cc.cwnd = pipe + sndcnt;
+  }
+
+  /**
+   * RFC 5681 3.2 steps 2–4 (RFC 6675 5 with SACK): fast retransmit of SND.UNA; ssthresh
+   * from the controller, and PRR (RFC 6937) starts with RecoverFS = pipe.
+   */
   private enterRecovery(now: number, out: SenderTransmit): void {
     if (this.tlp.armed) {
       this.tlp.armed = false;
@@ -450,6 +480,7 @@ export class TcpSender implements RecoverySender {
     }
     this.#inRecovery = true;
     this.recovery.onEnterRecovery();
+    this.prr.start(this.recovery.pipe());
     this.recoverPoint = this.#sndMax;
     this.#cc.onCongestionEvent(now, this.flight());
     this.counters[C.tcp_fast_retransmits]++;
@@ -469,6 +500,7 @@ export class TcpSender implements RecoverySender {
       if (out.transmitData(seq, fin | TCP_PSH, off, len, now)) {
         this.counters[C.tcp_retransmits]++;
         this.recovery.onRetransmit(seq);
+        if (this.#inRecovery) this.prr.onSent(len);
         const end = seqAdd(seq, len + (fin ? 1 : 0));
         if (seqGt(end, this.#highRxt)) this.#highRxt = end;
       }
@@ -484,6 +516,7 @@ export class TcpSender implements RecoverySender {
     if (!out.transmitData(seq, TCP_PSH, seqSub(seq, this.#sndUna), len, now)) return false;
     this.counters[C.tcp_retransmits]++;
     this.recovery.onRetransmit(seq);
+    if (this.#inRecovery) this.prr.onSent(len);
     this.#highRxt = seqAdd(seq, len);
     return true;
   }
@@ -547,6 +580,7 @@ export class TcpSender implements RecoverySender {
         this.rttStart = now;
       }
       if (wasRetransmission) this.counters[C.tcp_retransmits]++;
+      if (this.#inRecovery) this.prr.onSent(len);
       this.#sndNxt = seqAdd(seq, len);
       if (len < this.#mss) this.smallEnd = this.#sndNxt;
       if (fin) {

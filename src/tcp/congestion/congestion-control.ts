@@ -36,7 +36,8 @@ export interface CongestionControl {
   /**
    * Loss detected by dup ACKs / SACK (entering fast recovery): sets ssthresh and
    * cwnd = ssthresh (RFC 5681 3.2 step 2/3 without the +3*mss inflation: the sender uses
-   * pipe/RFC 6675 accounting).
+   * pipe/RFC 6675 accounting). During recovery the sender then sets cwnd on each ACK
+   * (RFC 6937 PRR, ../recovery/prr.ts) toward this ssthresh.
    */
   onCongestionEvent(now: number, flightSize: number): void;
   /** Leaving recovery (recovery point acked): cwnd = ssthresh ("deflate", RFC 6582 3.2 step 3). */

@@ -73,6 +73,11 @@ export interface LossRecovery {
   onRetransmit(seq: number): void;
   /** Bytes in the network by this strategy's estimate (RFC 6675 pipe). */
   pipe(): number;
+  /**
+   * Bytes above SND.UNA this strategy counts as delivered (SACKed, or one SMSS per
+   * duplicate ACK without SACK): with the cumulative ACK, RFC 6937's DeliveredData.
+   */
+  deliveredAboveUna(): number;
   /** Sends what the windows allow during recovery; false when a segment could not go out (timers left as they are). */
   sendInRecovery(now: number, out: SenderTransmit): boolean;
   /** The retransmission timer fired: what was learned about the outstanding data is void. */

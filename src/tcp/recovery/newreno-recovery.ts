@@ -41,8 +41,17 @@ export class NewRenoRecovery implements LossRecovery {
   onRetransmit(_seq: number): void {}
 
   pipe(): number {
+    return this.snd.flight() - this.deliveredAboveUna();
+  }
+
+  /**
+   * RFC 6937 3 without SACK: each duplicate ACK delivered one SMSS (at most FlightSize, so
+   * that split ACKs cannot clock out more than was sent); a partial ACK's share is what it
+   * acknowledges less what the duplicate ACKs already counted.
+   */
+  deliveredAboveUna(): number {
     const snd = this.snd;
-    return Math.max(0, snd.flight() - snd.dupAcks * snd.mss);
+    return Math.min(snd.dupAcks * snd.mss, snd.flight());
   }
 
   /** New data as pipe allows: the retransmissions were made on the ACKs that showed the holes. */

@@ -5,7 +5,8 @@
  *   as soon as IsLost(SND.UNA) holds (DupThresh segments' worth SACKed above it).
  * - Section 4 SetPipe(): pipe counts every unSACKed byte that is not lost, once more if it
  *   was retransmitted (below HighRxt); it limits new data outside recovery too.
- * - Section 5 (C): during recovery, while pipe < cwnd, NextSeg() rule 1 (the first lost
+ * - Section 5 (C): during recovery, while pipe < cwnd (cwnd set on each ACK by RFC 6937
+ *   PRR, ./prr.ts), NextSeg() rule 1 (the first lost
  *   unSACKed range at or above HighRxt, at most one SMSS) goes first, then new data of at
  *   most one SMSS; each transmission adds to pipe. Partial ACKs need nothing more: NextSeg
  *   finds the holes they leave.
@@ -76,6 +77,11 @@ export class SackRecovery implements LossRecovery {
   pipe(): number {
     const snd = this.snd;
     return this.board.pipe(snd.sndUna, snd.sndNxt, snd.highRxt);
+  }
+
+  /** RFC 6937 3 DeliveredData's SACK part: the SACKed bytes. */
+  deliveredAboveUna(): number {
+    return this.board.sackedBytes;
   }
 
   /** RFC 6675 5 (C): lost segments first (NextSeg rule 1), then new data, while pipe < cwnd. */

@@ -1,0 +1,274 @@
+/**
+ * RFC 6937 Proportional Rate Reduction (with draft-ietf-tcpm-prr-rfc6937bis's RecoverFS =
+ * pipe and safe-ACK PRR-SSRB, as Linux does it): the arithmetic of
+ * src/tcp/recovery/prr.ts, the RFC's section 3 examples (20 segments in flight, one loss
+ * and a burst of 15 losses) against a scripted SACK receiver, the same without SACK, and
+ * a two-core transfer under loss.
+ */
+import { describe, expect, it } from 'vitest';
+import { C } from '../../../src/base/counters.js';
+import { ProportionalRateReduction } from '../../../src/tcp/recovery/prr.js';
+import { patternBytes } from '../../helpers/frames.js';
+import { TcpPair } from '../../helpers/tcp-pair.js';
+import { LINUX_SYN, TcpPeer, type HandshakeOptions } from '../../helpers/tcp-peer.js';
+
+const MSS = 1000;
+
+describe('RFC 6937 3 sndcnt (src/tcp/recovery/prr.ts)', () => {
+  it('RFC 6937 3: while pipe > ssthresh, prr_out follows CEIL(prr_delivered × ssthresh / RecoverFS)', () => {
+    const prr = new ProportionalRateReduction();
+    prr.start(20 * MSS);
+    let pipe = 20 * MSS;
+    const sent: number[] = [];
+    for (let ack = 1; ack <= 19; ack++) {
+      prr.beginAck();
+      pipe -= MSS;
+      const sndcnt = prr.sendCount(MSS, false, pipe, 10 * MSS, MSS);
+      if (sndcnt > 0) prr.onSent(sndcnt);
+      pipe += sndcnt;
+      sent.push(sndcnt / MSS);
+      if (ack < 19) expect(prr.prrOut).toBe(Math.ceil((ack * 10) / 20) * MSS);
+    }
+    // ssthresh / RecoverFS = 1/2: one segment on every other ACK, from the first, until
+    // pipe is down to ssthresh (the 19th ACK: pipe 10, nothing more).
+    expect(sent).toEqual([1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 0]);
+    expect(pipe).toBe(10 * MSS);
+  });
+
+  it('RFC 6937 3 PRR-SSRB: once pipe ≤ ssthresh a safe ACK sends what was delivered plus one segment, never past ssthresh', () => {
+    const prr = new ProportionalRateReduction();
+    prr.start(4 * MSS);
+    prr.beginAck();
+    // pipe 4 ≤ ssthresh 10: a cumulative ACK of one segment lets two go.
+    expect(prr.sendCount(MSS, true, 3 * MSS, 10 * MSS, MSS)).toBe(2 * MSS);
+    expect(prr.boundBySsrb).toBe(true);
+    prr.onSent(2 * MSS);
+    prr.beginAck();
+    // A cumulative ACK of three segments: three plus one.
+    expect(prr.sendCount(3 * MSS, true, 2 * MSS, 10 * MSS, MSS)).toBe(4 * MSS);
+    prr.onSent(4 * MSS);
+    prr.beginAck();
+    // Close to ssthresh: only up to it.
+    expect(prr.sendCount(MSS, true, 9 * MSS, 10 * MSS, MSS)).toBe(MSS);
+    prr.beginAck();
+    expect(prr.sendCount(MSS, true, 10 * MSS, 10 * MSS, MSS)).toBe(0);
+  });
+
+  it('6937bis PRR-CRB: an ACK that does not advance SND.UNA sends no more than it delivered (packet conservation)', () => {
+    const prr = new ProportionalRateReduction();
+    prr.start(4 * MSS);
+    prr.beginAck();
+    expect(prr.sendCount(MSS, false, 3 * MSS, 10 * MSS, MSS)).toBe(MSS);
+    prr.onSent(MSS);
+    prr.beginAck();
+    expect(prr.sendCount(2 * MSS, false, 2 * MSS, 10 * MSS, MSS)).toBe(2 * MSS);
+    // What the sender already sent while processing the ACK (a fast retransmit) counts.
+    prr.onSent(2 * MSS);
+    prr.beginAck();
+    prr.onSent(MSS);
+    expect(prr.sendCount(MSS, false, 3 * MSS, 10 * MSS, MSS)).toBe(0);
+  });
+
+  it('RFC 6937 3: sndcnt is never negative nor more than the RFC bound (in whole segments), over random ACK sequences', () => {
+    let x = 99;
+    const rnd = (n: number) => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return (x >>> 16) % n;
+    };
+    const prr = new ProportionalRateReduction();
+    for (let trial = 0; trial < 200; trial++) {
+      const recoverFs = (1 + rnd(40)) * MSS;
+      const ssthresh = Math.max(2 * MSS, Math.floor(recoverFs / 2) + rnd(MSS));
+      prr.start(recoverFs);
+      let pipe = recoverFs;
+      for (let ack = 0; ack < 40; ack++) {
+        prr.beginAck();
+        const delivered = rnd(4) * MSS;
+        const safe = rnd(2) === 0;
+        const extraLoss = rnd(5) === 0 ? MSS : 0;
+        pipe = Math.max(0, pipe - delivered - extraLoss);
+        const deliveredSoFar = prr.prrDelivered + delivered;
+        const outBefore = prr.prrOut;
+        const sndcnt = prr.sendCount(delivered, safe, pipe, ssthresh, MSS);
+        const rfcBound = pipe > ssthresh
+          ? Math.ceil((deliveredSoFar * ssthresh) / recoverFs) - outBefore
+          : Math.min(ssthresh - pipe, Math.max(deliveredSoFar - outBefore, delivered) + (safe ? MSS : 0));
+        expect(sndcnt).toBeGreaterThanOrEqual(0);
+        expect(sndcnt % MSS).toBe(0);
+        expect(sndcnt).toBeLessThanOrEqual(Math.max(0, Math.ceil(rfcBound / MSS) * MSS));
+        prr.onSent(sndcnt);
+        pipe += sndcnt;
+      }
+    }
+  });
+});
+
+/**
+ * A scripted receiver for `n` full segments in flight from our stack with cwnd = n
+ * segments and more data queued: every segment that arrives (in order of sending, the
+ * first transmission of the segments in `lost` dropped) is answered by one ACK with
+ * SACK blocks (RFC 2018 4: the block of the newest segment first). Records, per ACK, the
+ * segments our stack sent in answer and whether it was in recovery.
+ */
+function runScenario(n: number, lost: Set<number>, h: HandshakeOptions = LINUX_SYN) {
+  const p = new TcpPeer();
+  const { conn } = p.passiveOpen({ ...h, rtt: 10 });
+  const mss = conn.snd.mss;
+  conn.snd.cc.cwnd = n * mss;
+  conn.send(new Uint8Array(3 * n * mss).fill(0x42));
+  p.flush();
+  const una = p.ourIsn + 1;
+  const index = (seq: number) => ((seq - una) >>> 0) / mss;
+  const net = p.takeAll().map((s) => index(s.seq));
+  expect(net.length).toBe(n);
+  const received = new Set<number>();
+  const transmissions = new Map<number, number>();
+  for (const k of net) transmissions.set(k, 1);
+  const acks: { sent: number[]; inRecovery: boolean; cwnd: number; ssthresh: number; flight: number }[] = [];
+  let cum = 0;
+  let guard = 0;
+  while (net.length > 0 && guard++ < 1000) {
+    const k = net.shift()!;
+    if (lost.has(k) && transmissions.get(k) === 1) continue; // dropped: no ACK
+    received.add(k);
+    while (received.has(cum)) cum++;
+    const runs: [number, number][] = [];
+    for (const r of [...received].filter((v) => v > cum).sort((a, b) => a - b)) {
+      const last = runs.at(-1);
+      if (last !== undefined && last[1] === r) last[1] = r + 1;
+      else runs.push([r, r + 1]);
+    }
+    runs.sort((a, b) => (k >= a[0] && k < a[1] ? -1 : k >= b[0] && k < b[1] ? 1 : b[0] - a[0]));
+    const sack = h.sackPermitted ? runs.slice(0, 3).map(([l, r]): [number, number] => [(una + l * mss) >>> 0, (una + r * mss) >>> 0]) : [];
+    p.sendAck({ ack: (una + cum * mss) >>> 0, options: sack.length > 0 ? { sack } : {} });
+    const sent = p.takeAll().filter((s) => s.payload.length > 0).map((s) => index(s.seq));
+    for (const s of sent) transmissions.set(s, (transmissions.get(s) ?? 0) + 1);
+    net.push(...sent);
+    acks.push({ sent, inRecovery: conn.snd.inRecovery, cwnd: conn.snd.cc.cwnd, ssthresh: conn.snd.cc.ssthresh, flight: conn.snd.flight() });
+  }
+  return { p, conn, mss, acks, cum };
+}
+
+describe('RFC 6937 3 examples: 20 segments in flight, ssthresh from NewReno (FlightSize / 2)', () => {
+  it('RFC 6937 3, one loss: sending is spread over the whole recovery as CEIL(prr_delivered × ssthresh / RecoverFS), ending at pipe = cwnd = ssthresh', () => {
+    const { p, conn, mss, acks } = runScenario(20, new Set([0]));
+    // ACKs 1 and 2 (segments 1, 2 SACKed) each let one new segment out (pipe < cwnd),
+    // ACK 3 starts recovery: FlightSize 22 → ssthresh 11; pipe = 22 − 3 SACKed − 1 lost = 18 = RecoverFS.
+    expect(acks[0].sent).toEqual([20]);
+    expect(acks[1].sent).toEqual([21]);
+    expect(acks[2].inRecovery).toBe(true);
+    expect(acks[2].sent).toEqual([0]);
+    expect(acks[2].ssthresh).toBe(11 * mss);
+    const rec = acks.slice(2).filter((a) => a.inRecovery);
+    expect(rec.length).toBe(19); // the SACKs of segments 3..21
+    let out = 0;
+    let silent = 0;
+    rec.forEach((a, i) => {
+      out += a.sent.length;
+      // CEIL(prr_delivered × 11 / 18), and never past pipe = ssthresh (the 19th ACK).
+      expect(out).toBe(Math.min(Math.ceil(((i + 1) * 11) / 18), 11));
+      silent = a.sent.length === 0 ? silent + 1 : 0;
+      // Never two silent ACKs in a row until pipe is down to ssthresh; RFC 6675 alone
+      // (cwnd = ssthresh = 11 at once) would wait for pipe < 11: 7 silent ACKs.
+      if (out < 11) expect(silent).toBeLessThanOrEqual(1);
+    });
+    // The ACK of the retransmission ends recovery: cwnd = ssthresh, and what is in flight is ssthresh.
+    const exit = acks[2 + rec.length];
+    expect(exit.inRecovery).toBe(false);
+    expect(exit.cwnd).toBe(11 * mss);
+    expect(exit.flight).toBe(11 * mss);
+    expect(out).toBe(11);
+    expect(p.counter('tcp_prr_ssrb_acks')).toBe(1); // the last ACK, at pipe = ssthresh
+    expect(p.counter('tcp_rto_timeouts')).toBe(0);
+    expect(conn.snd.allAcked()).toBe(true);
+  });
+
+  it('RFC 6937 3, a burst of 15 losses: PRR-SSRB sends what each ACK delivered plus one segment until pipe = ssthresh, never a burst', () => {
+    const lost = new Set(Array.from({ length: 15 }, (_, i) => i));
+    const { p, mss, acks, cum } = runScenario(20, lost);
+    const entry = acks.findIndex((a) => a.inRecovery);
+    expect(entry).toBe(2);
+    expect(acks[entry].ssthresh).toBe(11 * mss);
+    // pipe at entry = 22 − 3 SACKed − 15 lost = 4: the fast retransmit and one more (the
+    // ACK delivered one segment: 1 + 1). RFC 6675 alone would send ssthresh − pipe = 7 at once.
+    const rec = acks.slice(entry).filter((a) => a.inRecovery);
+    expect(rec.map((a) => a.sent.length)).toEqual([2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+    // Lost segments first (RFC 6675 NextSeg), in order, then new data.
+    expect(rec.flatMap((a) => a.sent)).toEqual([...Array.from({ length: 15 }, (_, i) => i), ...Array.from({ length: 10 }, (_, i) => 22 + i)]);
+    expect(p.counter('tcp_prr_ssrb_acks')).toBe(rec.length);
+    const exit = acks.find((a, i) => i > entry && !a.inRecovery)!;
+    expect(exit.cwnd).toBe(11 * mss);
+    expect(exit.flight).toBe(11 * mss);
+    expect(cum).toBe(60);
+    expect(p.counter('tcp_rto_timeouts')).toBe(0);
+  });
+
+  it('RFC 6937 3 without SACK: each duplicate ACK counts one segment delivered, so new data goes out from the first ACKs of recovery', () => {
+    const { p, mss, acks, cum } = runScenario(20, new Set([0]), { mss: 1460, wscale: 7, timestamps: false });
+    expect(mss).toBe(1460);
+    const entry = acks.findIndex((a) => a.inRecovery);
+    expect(entry).toBe(2);
+    expect(acks[entry].sent).toEqual([0]);
+    const rec = acks.slice(entry).filter((a) => a.inRecovery);
+    let out = 0;
+    let silent = 0;
+    // RFC 5681 alone (cwnd = ssthresh = 11, pipe = 22 − duplicate ACKs) would send nothing
+    // for the first 11 duplicate ACKs; PRR is never silent for more than two in a row.
+    for (const a of rec) {
+      out += a.sent.length;
+      silent = a.sent.length === 0 ? silent + 1 : 0;
+      expect(silent).toBeLessThanOrEqual(2);
+    }
+    expect(rec[1].sent.length).toBe(1);
+    expect(out).toBe(11);
+    const exit = acks.find((a, i) => i > entry && !a.inRecovery)!;
+    expect(exit.cwnd).toBe(exit.ssthresh);
+    expect(cum).toBe(60);
+    expect(p.counter('tcp_rto_timeouts')).toBe(0);
+  });
+});
+
+describe('RFC 6937 between two cores', () => {
+  /** A 2 MB transfer A → B over 10 ms each way with `lossPct` % of frames dropped each way (seeded). */
+  function lossyTransfer(cc: 'newreno' | 'cubic', lossPct: number, seed: number) {
+    const p = new TcpPair({ tcp: { congestionControl: cc } });
+    p.delay = 10;
+    const { client, s } = p.connect();
+    let x = seed;
+    p.fault = (f) => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return (x >>> 16) % 100 < lossPct ? [] : [f];
+    };
+    const data = patternBytes(2_000_000, seed);
+    // run() returns once the link is idle and the next timer is past `until`: the clock
+    // is moved on to `until` so that the writer sees time pass.
+    const step = (ms: number) => {
+      const until = p.now + ms;
+      p.run(until);
+      p.now = Math.max(p.now, until);
+    };
+    let off = 0;
+    for (let guard = 0; off < data.length && guard < 100_000; guard++) {
+      off += client.send(data.subarray(off));
+      step(50);
+    }
+    for (let guard = 0; s.bytes().length < data.length && guard < 6000; guard++) step(100);
+    return { p, s, data };
+  }
+
+  // RTOs of the same transfers on the commit before PRR (RFC 6675 recovery with cwnd =
+  // ssthresh at once): 0, 30 and 6.
+  for (const [cc, lossPct, seed, rtosBefore, rtosNow] of [
+    ['newreno', 3, 7, 0, 0], ['newreno', 10, 11, 30, 13], ['cubic', 10, 17, 6, 2],
+  ] as const) {
+    it(`RFC 6937: a 2 MB transfer (${cc}, ${lossPct} % loss each way) arrives byte for byte with ${rtosNow} RTOs (${rtosBefore} before PRR)`, () => {
+      const { p, s, data } = lossyTransfer(cc, lossPct, seed);
+      expect(s.bytes().length).toBe(data.length);
+      expect(s.bytes().equals(Buffer.from(data))).toBe(true);
+      expect(p.countersA[C.tcp_fast_retransmits]).toBeGreaterThan(0);
+      expect(p.countersA[C.tcp_prr_ssrb_acks]).toBeGreaterThan(0);
+      expect(p.countersA[C.tcp_rto_timeouts]).toBe(rtosNow);
+      expect(rtosNow).toBeLessThanOrEqual(rtosBefore);
+    });
+  }
+});
