@@ -1,6 +1,8 @@
 /**
- * Entry point of a shard worker thread: builds the ShardWorker from workerData, exposes
- * its RPC surface over comlink, says hello to the main thread and runs until stopped.
+ * Entry point of a thread that runs one or more shard workers (control/thread-plan.ts,
+ * decision 0029): builds each ShardWorker from its workerData, exposes its RPC surface
+ * over comlink, starts its services and applications, says hello to the main thread once
+ * all are started, and runs them all on this thread's event loop until stopped.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
@@ -11,24 +13,30 @@ import { TapDevice, loadTapAddon } from '../src/phy/tap.js';
 import { TapLink } from '../src/phy/tap-link.js';
 import { threadLink } from '../src/dataplane/thread-link.js';
 import { EventfdLoopWaker } from '../src/phy/loop-waker.js';
-import type { ShardWorkerData, ThreadHello } from '../src/dataplane/thread-data.js';
+import type { ShardThreadData, ThreadHello } from '../src/dataplane/thread-data.js';
 
 if (parentPort === null) throw new Error(`this module is a shard worker's entry: it runs in a worker thread`);
-const data = workerData as ShardWorkerData;
+const { shards } = workerData as ShardThreadData;
 const addon = loadTapAddon();
-// The TAP the I/O thread opened: this worker writes its own frames to it while idle.
-const tap = new TapLink(TapDevice.attach(data.tapFd, data.link.tap, data.link.vnetHdr), { mtu: data.link.mtu, offload: data.link.offload });
-const device = threadLink(tap, data, 1 + data.index);
-const worker = new ShardWorker(data, device, () => addon.eventfdSignal(data.wakeFd), new EventfdLoopWaker(addon, data.rxWakeFd));
-Comlink.expose(worker.rpc(), nodeEndpoint(data.rpc));
-try {
-  await worker.startApps(createLogger({ level: data.logLevel, name: `worker-${data.index}`, pretty: false }));
-} catch (e) {
-  const err = e as Error & { code?: string };
-  parentPort.postMessage({ type: 'error', code: err.code ?? 'EAPP', message: `worker ${data.index}: ${err.message}` } satisfies ThreadHello);
-  data.rpc.close();
-  process.exit(1);
+const workers = shards.map((data) => {
+  // The TAP the I/O thread opened: this worker writes its own frames to it while idle.
+  const tap = new TapLink(TapDevice.attach(data.tapFd, data.link.tap, data.link.vnetHdr), { mtu: data.link.mtu, offload: data.link.offload });
+  const device = threadLink(tap, data, 1 + data.index);
+  const worker = new ShardWorker(data, device, () => addon.eventfdSignal(data.wakeFd), new EventfdLoopWaker(addon, data.rxWakeFd));
+  Comlink.expose(worker.rpc(), nodeEndpoint(data.rpc));
+  return worker;
+});
+for (let i = 0; i < shards.length; i++) {
+  const data = shards[i];
+  try {
+    await workers[i].startApps(createLogger({ level: data.logLevel, name: `worker-${data.index}`, pretty: false }));
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    parentPort.postMessage({ type: 'error', code: err.code ?? 'EAPP', message: `worker ${data.index}: ${err.message}` } satisfies ThreadHello);
+    for (const d of shards) d.rpc.close();
+    process.exit(1);
+  }
 }
 parentPort.postMessage({ type: 'ready' } satisfies ThreadHello);
-await worker.run();
-data.rpc.close();
+await Promise.all(workers.map((w) => w.run()));
+for (const d of shards) d.rpc.close();

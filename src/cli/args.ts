@@ -18,6 +18,8 @@ import { DEFAULT_TCP_CONFIG } from '../tcp/tcp-config.js';
 /** Parsed and validated options. */
 export interface StackdOptions {
   workers: number;
+  /** --threads: threads that run the workers (0: as many as the CPUs allow, see threadsFor). */
+  threads: number;
   tap: string;
   ip: number;
   prefixLength: number;
@@ -61,7 +63,11 @@ export const HELP = `stackd: a TCP/IP stack in TypeScript that owns an IPv4 addr
 Usage: stackd [options]
 
 Options:
-  --workers N        shard worker threads (1..64)                     [default: 4]
+  --workers N        shard workers (1..64): each owns the TCP connections and
+                     flows that hash to it, with its own services and --app
+                                                                      [default: 4]
+  --threads N        threads that run the workers (1..workers); several workers share
+                     a thread when there are fewer      [default: workers, at most CPUs - 1]
   --tap NAME         TAP device to open or create                     [default: tap0]
   --ip ADDR/PREFIX   our IPv4 address and prefix length               [default: 10.10.0.4/24]
   --gateway ADDR     default gateway (none: only the subnet is reachable)
@@ -140,6 +146,7 @@ export function intFlag(name: string, v: string | undefined, def: number, min: n
  */
 export const STACKD_OPTIONS = {
   workers: { type: 'string' },
+  threads: { type: 'string' },
   tap: { type: 'string' },
   ip: { type: 'string' },
   gateway: { type: 'string' },
@@ -258,6 +265,7 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
     throw parseArgsUsageError(e as Error & { code?: string });
   }
   const workers = intFlag('workers', values.workers, 4, 1, 64);
+  const threads = values.threads === undefined ? 0 : intFlag('threads', values.threads, 1, 1, workers);
   const tap = values.tap ?? 'tap0';
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(tap)) throw new UsageError(`--tap: '${tap}' is not a valid interface name (1..15 of A-Z a-z 0-9 _ . -)`);
   const ipArg = values.ip ?? '10.10.0.4/24';
@@ -338,7 +346,7 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
     }
   }
   return {
-    workers, tap, ip, prefixLength, gateway, routes, ipv6, mac, mtu, control, logLevel, services, apps, congestionControl: cc,
+    workers, threads, tap, ip, prefixLength, gateway, routes, ipv6, mac, mtu, control, logLevel, services, apps, congestionControl: cc,
     maxConnections, maxTimeWait, traceSlots,
     vnetHdr: offload,
     pcap,

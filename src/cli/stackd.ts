@@ -40,6 +40,7 @@ async function main(): Promise<number> {
         offload: opts.vnetHdr ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 : 0,
       },
       workers: opts.workers,
+      threads: opts.threads,
       services: opts.services,
       apps: opts.apps,
       logLevel: opts.logLevel,

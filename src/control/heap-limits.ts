@@ -27,7 +27,7 @@ export interface HeapLimits {
   maxOldGenerationSizeMb: number;
 }
 
-/** The limits of a shard worker allowed `maxConnections` connections. */
+/** The limits of a thread whose shard workers may hold `maxConnections` connections in all. */
 export function workerHeapLimits(maxConnections: number): HeapLimits {
   return {
     maxYoungGenerationSizeMb: YOUNG_GENERATION_MB,

@@ -1,14 +1,16 @@
 /**
  * The main thread's view of a running stack: creates the shared memory (rings, counter
- * blocks, control words), starts the I/O thread and the shard workers, answers the
- * control plane from shared memory (counters, ring words) and comlink RPC (latency),
- * restarts a crashed worker, and shuts everything down.
+ * blocks, control words), starts the I/O thread and the threads that run the shard
+ * workers (several workers per thread when they outnumber the CPUs: thread-plan.ts),
+ * answers the control plane from shared memory (counters, ring words) and comlink RPC
+ * (latency, connections; one port per worker), restarts a crashed thread with its
+ * workers, and shuts everything down.
  */
 import { ioHeapLimits, workerHeapLimits } from './heap-limits.js';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { Logger } from 'pino';
@@ -20,7 +22,7 @@ import { CAPTURE_RING_BYTES } from '../dataplane/capture-ring.js';
 import { formatFaultSpec, type FaultConfig } from '../phy/fault-spec.js';
 import { loadTapAddon, type TapAddon } from '../phy/tap.js';
 import {
-  CTL_CAPTURE, CTL_STOP, CTL_WORDS, type IoThreadData, type LinkSettings, type ShardWorkerData, type ThreadHello, type ThreadRpc,
+  CTL_CAPTURE, CTL_STOP, CTL_WORDS, type IoThreadData, type LinkSettings, type ShardThreadData, type ShardWorkerData, type ThreadHello, type ThreadRpc,
 } from '../dataplane/thread-data.js';
 import { formatIpv4, formatMac } from '../wire/addresses.js';
 import { formatIpv6, linkLocalFromMac } from '../wire/ipv6-address.js';
@@ -29,6 +31,7 @@ import { IPV6_MIN_MTU } from '../wire/ipv6.js';
 import { packageRoot } from '../phy/package-root.js';
 import { CaptureController, type CaptureStatus } from './capture-control.js';
 import { AppPool, type AppPoolOptions } from './app-pool.js';
+import { shardsOfThread, threadsFor } from './thread-plan.js';
 import type { ArchivedTraceInfo, ConnectionInfo, ConnectionTraceInfo, ControlSource, Ipv6Report, LatencyReport, RingReport, StatsSnapshot } from './types.js';
 
 /** Bytes of each ring's data area. */
@@ -38,6 +41,8 @@ export const RING_BYTES = 4 * 1024 * 1024;
 export interface StackSettings {
   link: LinkSettings;
   workers: number;
+  /** Threads that run the workers (--threads; 0: as many as the CPUs allow, control/thread-plan.ts). */
+  threads: number;
   services: string[];
   apps: string[];
   logLevel: string;
@@ -53,7 +58,7 @@ export interface StackSettings {
   appPool: AppPoolOptions;
 }
 
-/** A thread the supervisor runs. */
+/** A thread the supervisor runs, or one shard worker on it (the workers of a thread share its Worker, each with its own RPC port). */
 interface ThreadHandle {
   name: string;
   worker: Worker;
@@ -92,7 +97,10 @@ export class Supervisor implements ControlSource {
   /** The TAP fd the I/O thread opened (-1 before); workers write to it; closed by stop(). */
   private tapFd = -1;
   private io: ThreadHandle | null = null;
+  /** Worker i (each with its own RPC; workers on one thread share its Worker). */
   private readonly shards: Array<ThreadHandle | null> = [];
+  /** Threads that run the workers (control/thread-plan.ts). */
+  private readonly threadCount: number;
   private readonly started = Date.now();
   private stopping = false;
   private readonly restarts: number[] = [];
@@ -109,6 +117,8 @@ export class Supervisor implements ControlSource {
     this.counters = allocateCounterBlocks(1 + settings.workers);
     this.wakeFd = this.addon.eventfd();
     for (let i = 0; i < settings.workers; i++) this.shardWakeFds.push(this.addon.eventfd());
+    this.threadCount = threadsFor(settings.workers, settings.threads, availableParallelism());
+    for (let i = 0; i < settings.workers; i++) this.shards.push(null);
   }
 
   /** Starts the I/O thread (opening the TAP), then the workers. Rejects with StartError. */
@@ -126,18 +136,26 @@ export class Supervisor implements ControlSource {
       fault: this.settings.fault,
       rpc: ioChan.port2,
     };
-    this.io = await this.spawn('io', 'io-thread.js', ioData, ioChan);
-    for (let i = 0; i < this.settings.workers; i++) this.shards.push(await this.startShard(i));
+    this.io = await this.spawnIo(ioData, ioChan);
+    for (let t = 0; t < this.threadCount; t++) await this.startThread(t);
     this.log.info(
-      { tap: this.settings.link.tap, ip: formatIpv4(this.settings.link.ip), mac: formatMac(this.settings.link.mac), workers: this.settings.workers },
+      {
+        tap: this.settings.link.tap, ip: formatIpv4(this.settings.link.ip), mac: formatMac(this.settings.link.mac),
+        workers: this.settings.workers, threads: this.threadCount,
+      },
       'stack up',
     );
     const cpus = availableParallelism();
-    if (this.settings.workers + 1 > cpus) {
-      // Measured on 2 vCPUs (docs/benchmarks.md): --workers 4 served about half the HTTP
-      // requests/s of --workers 1, each extra thread adding wake-ups that wait for a CPU.
-      this.log.warn({ workers: this.settings.workers, cpus }, 'more data-plane threads (workers + I/O thread) than CPUs: fewer workers are likely faster here');
+    if (this.threadCount + 1 > cpus) {
+      // Measured on 2 vCPUs (docs/benchmarks.md): 4 worker threads served 0.5–0.7 of the
+      // HTTP requests/s of 1, every thread taking turns on the CPUs.
+      this.log.warn({ threads: this.threadCount, cpus }, 'more data-plane threads (worker threads + I/O thread) than CPUs: fewer --threads are likely faster here');
     }
+  }
+
+  /** Threads that run the workers. */
+  get threads(): number {
+    return this.threadCount;
   }
 
   /** Each worker's share of --max-connections. */
@@ -145,11 +163,9 @@ export class Supervisor implements ControlSource {
     return Math.ceil(this.settings.maxConnections / this.settings.workers);
   }
 
-  private startShard(i: number): Promise<ThreadHandle> {
-    const chan = new MessageChannel();
-    const offload = new MessageChannel();
-    this.appPool.attach(offload.port1);
-    const data: ShardWorkerData = {
+  /** What worker `i` is started with; its RPC and offload ports are port2 of the two channels. */
+  private shardData(i: number, chan: MessageChannel, offload: MessageChannel, reportsHeap: boolean): ShardWorkerData {
+    return {
       index: i,
       count: this.settings.workers,
       link: this.settings.link,
@@ -171,30 +187,65 @@ export class Supervisor implements ControlSource {
       fault: this.settings.fault,
       rpc: chan.port2,
       offload: offload.port2,
+      reportsHeap,
     };
-    return this.spawn(`worker-${i}`, 'shard-worker.js', data, chan, i, offload);
   }
 
   /**
-   * Starts a thread. `data` holds port2 of `chan` (RPC) and of `extra` if given (a
-   * shard's offload port); our ends are closed when the thread exits.
+   * Starts thread `t` with its workers (control/thread-plan.ts) and records a handle per
+   * worker. Rejects with StartError; a thread that exits later is restarted with all its
+   * workers.
    */
-  private spawn(name: string, file: string, data: object, chan: MessageChannel, shard = -1, extra?: MessageChannel): Promise<ThreadHandle> {
-    const worker = new Worker(join(packageRoot(), 'dist', 'workers', file), {
-      workerData: data,
-      transferList: extra === undefined ? [chan.port2] : [chan.port2, extra.port2],
-      name,
-      resourceLimits: shard >= 0 ? workerHeapLimits(this.workerMaxConnections()) : ioHeapLimits(),
+  private async startThread(t: number): Promise<void> {
+    const shardIdx = shardsOfThread(t, this.threadCount, this.settings.workers);
+    const chans = shardIdx.map(() => new MessageChannel());
+    const offloads = shardIdx.map(() => new MessageChannel());
+    for (const o of offloads) this.appPool.attach(o.port1);
+    const data: ShardThreadData = { shards: shardIdx.map((i, k) => this.shardData(i, chans[k], offloads[k], k === 0)) };
+    const name = shardIdx.length === 1 ? `worker-${shardIdx[0]}` : `workers-${shardIdx.join('-')}`;
+    const closePorts = (): void => {
+      for (const c of chans) c.port1.close();
+      for (const o of offloads) o.port1.close();
+    };
+    const handles: ThreadHandle[] = [];
+    const worker = await this.spawnThread(name, 'shard-worker.js', data, [...chans.map((c) => c.port2), ...offloads.map((o) => o.port2)],
+      workerHeapLimits(this.workerMaxConnections() * shardIdx.length), () => {
+        for (const h of handles) h.alive = false;
+        closePorts();
+        if (!this.stopping) void this.restartThread(t);
+      });
+    shardIdx.forEach((i, k) => {
+      const h: ThreadHandle = { name: `worker-${i}`, worker, rpc: Comlink.wrap<ThreadRpc>(nodeEndpoint(chans[k].port1)), alive: true };
+      handles.push(h);
+      this.shards[i] = h;
     });
-    const handle: ThreadHandle = { name, worker, rpc: Comlink.wrap<ThreadRpc>(nodeEndpoint(chan.port1)), alive: false };
+  }
+
+  /** Starts the I/O thread; its handle. */
+  private async spawnIo(data: IoThreadData, chan: MessageChannel): Promise<ThreadHandle> {
+    const handle: ThreadHandle = { name: 'io', worker: null as unknown as Worker, rpc: Comlink.wrap<ThreadRpc>(nodeEndpoint(chan.port1)), alive: false };
+    handle.worker = await this.spawnThread('io', 'io-thread.js', data, [chan.port2], ioHeapLimits(), () => {
+      handle.alive = false;
+      chan.port1.close();
+    });
+    handle.alive = true;
+    return handle;
+  }
+
+  /**
+   * Starts a thread from dist/workers/`file` with `data` (transferring `transfer`) and
+   * resolves with it once it says it is ready; rejects with StartError if it cannot start.
+   * `onExit` runs when it exits.
+   */
+  private spawnThread(name: string, file: string, data: object, transfer: MessagePort[], limits: ResourceLimits, onExit: () => void): Promise<Worker> {
+    const worker = new Worker(join(packageRoot(), 'dist', 'workers', file), { workerData: data, transferList: transfer, name, resourceLimits: limits });
     return new Promise((resolve, reject) => {
       worker.once('message', (m: ThreadHello) => {
         if (m.type === 'ready') {
           // The I/O thread reports the offload it got from the kernel.
           if (m.offload !== undefined) this.settings.link.offload = m.offload;
           if (m.tapFd !== undefined) this.tapFd = m.tapFd;
-          handle.alive = true;
-          resolve(handle);
+          resolve(worker);
         } else reject(new StartError(m.code, m.message));
       });
       worker.on('error', (e) => {
@@ -202,18 +253,16 @@ export class Supervisor implements ControlSource {
         reject(new StartError('ETHREAD', `${name} failed: ${e.message}`));
       });
       worker.on('exit', (code) => {
-        handle.alive = false;
-        chan.port1.close();
-        extra?.port1.close();
-        if (this.stopping) return;
-        this.log.error({ thread: name, code }, 'thread exited');
-        if (shard >= 0) void this.restartShard(shard);
+        if (!this.stopping) this.log.error({ thread: name, code }, 'thread exited');
+        onExit();
       });
     });
   }
 
-  /** Restarts a crashed shard worker, at most 5 times a minute; beyond that the stack stops. */
-  private async restartShard(i: number): Promise<void> {
+  /** Restarts a crashed thread of workers, at most 5 times a minute; beyond that the stack stops. */
+  private async restartThread(t: number): Promise<void> {
+    const shardIdx = shardsOfThread(t, this.threadCount, this.settings.workers);
+    const i = shardIdx[0];
     const now = Date.now();
     while (this.restarts.length > 0 && this.restarts[0] < now - 60_000) this.restarts.shift();
     if (this.restarts.length >= 5) {
@@ -222,12 +271,12 @@ export class Supervisor implements ControlSource {
       return;
     }
     this.restarts.push(now);
-    this.shards[i] = null;
+    for (const s of shardIdx) this.shards[s] = null;
     try {
-      this.shards[i] = await this.startShard(i);
-      this.log.warn({ shard: i }, 'worker restarted');
+      await this.startThread(t);
+      this.log.warn({ shard: i, shards: shardIdx }, 'worker restarted');
     } catch (e) {
-      this.log.error({ shard: i, err: e }, 'worker restart failed');
+      this.log.error({ shard: i, shards: shardIdx, err: e }, 'worker restart failed');
     }
   }
 
@@ -240,17 +289,17 @@ export class Supervisor implements ControlSource {
     const poolClosed = this.appPool.close();
     // Wake sleeping workers so they see the stop word.
     for (const fd of this.shardWakeFds) this.addon.eventfdSignal(fd);
-    const all = [this.io, ...this.shards].filter((t): t is ThreadHandle => t !== null);
+    const all = [...new Set([this.io, ...this.shards].filter((t): t is ThreadHandle => t !== null).map((t) => t.worker))];
     await Promise.all(
       all.map(
-        (t) =>
+        (w) =>
           new Promise<void>((resolve) => {
-            if (!t.alive && t.worker.threadId < 0) {
+            if (w.threadId < 0) {
               resolve();
               return;
             }
-            const timer = setTimeout(() => void t.worker.terminate().then(() => resolve()), graceMs);
-            t.worker.once('exit', () => {
+            const timer = setTimeout(() => void w.terminate().then(() => resolve()), graceMs);
+            w.once('exit', () => {
               clearTimeout(timer);
               resolve();
             });
@@ -314,6 +363,7 @@ export class Supervisor implements ControlSource {
       mtu: l.mtu,
       offload: l.offload !== 0,
       workers: n,
+      workerThreads: this.threadCount,
       rssBytes: process.memoryUsage.rss(),
       threads,
       totals,

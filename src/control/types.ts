@@ -47,6 +47,8 @@ export interface StatsSnapshot {
   mtu: number;
   offload: boolean;
   workers: number;
+  /** Threads that run the workers (several workers may share one: --threads). */
+  workerThreads: number;
   /** The process's resident set size (VmRSS), bytes; each thread's V8 heap is in its heap_* gauges. */
   rssBytes: number;
   threads: ThreadStats[];

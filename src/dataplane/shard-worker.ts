@@ -61,7 +61,8 @@ export class ShardWorker {
   private readonly holding: HoldingLinkDevice | null;
   /** This worker's end of the offload pool (api.offload); closed when the loop ends. */
   private readonly offload: OffloadClient;
-  private readonly heap: HeapGauges;
+  /** This thread's heap gauges, kept by the thread's first worker only (null for the others). */
+  private readonly heap: HeapGauges | null;
   /** TAP read time of the frame being processed (0: none). */
   private curT0 = 0;
 
@@ -81,7 +82,7 @@ export class ShardWorker {
     this.tx = new RingProducer(data.txRing);
     this.control = new Int32Array(data.control);
     this.offload = new OffloadClient(data.offload);
-    this.heap = new HeapGauges(this.counters);
+    this.heap = data.reportsHeap ? new HeapGauges(this.counters) : null;
     this.holding = holdsFrames(device) ? device : null;
     this.writer = new DirectWriter(device, this.counters, this.latency);
     // Write directly when idle (nothing else waiting in the RX ring), else hand frames
@@ -319,7 +320,7 @@ export class ShardWorker {
     const held = this.holding;
     if (held !== null && held.nextDue() <= now) held.releaseDue(now);
     if (now >= this.limitsCheckAt) this.warnAboutLimits(now);
-    this.heap.update(now);
+    this.heap?.update(now);
     return n;
   }
 

@@ -94,6 +94,16 @@ export interface ShardWorkerData {
   rpc: MessagePort;
   /** This worker's port to the process-wide offload pool of the main thread (api.offload). */
   offload: MessagePort;
+  /**
+   * Whether this worker writes its thread's V8 heap into its heap_* gauges: the first
+   * worker of each thread (workers sharing a thread share its heap; decision 0029).
+   */
+  reportsHeap: boolean;
+}
+
+/** workerData of a thread that runs one or more shard workers (control/thread-plan.ts). */
+export interface ShardThreadData {
+  shards: ShardWorkerData[];
 }
 
 /** The RPC surface every thread exposes to the main thread through comlink. */

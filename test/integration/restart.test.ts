@@ -1,10 +1,11 @@
 /**
- * A worker that dies is restarted and serves again (control/supervisor.ts): an application
+ * A thread of workers that dies is restarted and serves again (control/supervisor.ts):
+ * 4 workers on 2 threads (--threads 2, decision 0029); an application
  * (fixtures/crash-app.mjs) throws an uncaught exception in the worker that owns a given
- * connection; the supervisor starts a new worker on the same rings and wake-up eventfd
- * (decision 0026), and the new worker is woken by the I/O thread like the old one: TCP
- * connections that hash to it are served, UDP echo from many source ports is answered by
- * every worker, and /health reports all workers up again.
+ * connection, which ends its thread and the other worker on it; the supervisor starts a
+ * new thread with both on the same rings and wake-up eventfds (decision 0026), and they
+ * are woken by the I/O thread like the old ones: connections that hash to any of the 4
+ * workers are served, ping is answered, and /health reports all workers up again.
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,12 +31,12 @@ function askMany(): string[] {
   return inNs(C1, 'bash', ['-c', script], { timeoutMs: 60_000 }).stdout.trim().split('\n');
 }
 
-describe.skipIf(requireNetOrSkip())('a crashed worker is restarted and woken like the old one', () => {
+describe.skipIf(requireNetOrSkip())('a crashed thread of workers is restarted and woken like the old one', () => {
   let stackd: StackdHandle;
 
   beforeAll(async () => {
     labUp(LAB, { clients: 1 });
-    stackd = await startStackd(HOST, ['--workers', '2', '--tap', 'tap0', '--app', APP]);
+    stackd = await startStackd(HOST, ['--workers', '4', '--threads', '2', '--tap', 'tap0', '--app', APP]);
   });
 
   afterAll(async () => {
@@ -45,17 +46,18 @@ describe.skipIf(requireNetOrSkip())('a crashed worker is restarted and woken lik
 
   it('serves on every worker before and after one of them crashed', async () => {
     const before = askMany();
-    expect(before.every((l) => /^alive [01]$/.test(l))).toBe(true);
-    expect(new Set(before).size).toBe(2); // both workers answered
-    ask('crash'); // the worker owning this connection dies (its answer never comes)
+    expect(before.every((l) => /^alive [0-3]$/.test(l))).toBe(true);
+    expect(new Set(before).size).toBe(4); // every worker answered
+    ask('crash'); // the thread of the worker owning this connection dies, with the other worker it runs
     await waitFor(() => stackd.output().includes('worker restarted'), { what: 'the supervisor to restart the worker', timeoutMs: 20_000, detail: () => stackd.output().slice(-2000) });
     await waitFor(async () => {
       const h = JSON.parse((await controlRequest(stackd.control, '/health')).body) as { ok: boolean; workersAlive: number };
-      return h.ok && h.workersAlive === 2;
-    }, { what: '/health: both workers up', timeoutMs: 20_000 });
+      return h.ok && h.workersAlive === 4;
+    }, { what: '/health: every worker up', timeoutMs: 20_000 });
     const after = askMany();
-    expect(after.every((l) => /^alive [01]$/.test(l))).toBe(true);
-    expect(new Set(after).size).toBe(2); // the new worker answers too
+    expect(after.every((l) => /^alive [0-3]$/.test(l))).toBe(true);
+    expect(new Set(after).size).toBe(4); // the restarted workers answer too
+    expect((await stackd.stats()).workerThreads).toBe(2);
     const r = inNs(C1, 'ping', ['-c', '20', '-i', '0.01', '-W', '1', '-q', LAB_ADDR.stack], { timeoutMs: 20_000 });
     expect(r.stdout).toMatch(/20 packets transmitted, 20 received/);
   });

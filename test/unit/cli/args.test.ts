@@ -30,7 +30,7 @@ describe('parseStackdArgs defaults', () => {
   it('no arguments: 4 workers, tap0, 10.10.0.4/24, no gateway, MTU 1500, /run/stackd/tap0.sock, every service, newreno, offload on, info', () => {
     const o = parseStackdArgs([]);
     expect(o).toEqual({
-      workers: 4, tap: 'tap0', ip: parseIpv4('10.10.0.4'), prefixLength: 24, gateway: 0, routes: [], ipv6: { addresses: [], gateway: null },
+      workers: 4, threads: 0, tap: 'tap0', ip: parseIpv4('10.10.0.4'), prefixLength: 24, gateway: 0, routes: [], ipv6: { addresses: [], gateway: null },
       mac: defaultMac('tap0', parseIpv4('10.10.0.4')), mtu: 1500, control: '/run/stackd/tap0.sock',
       logLevel: 'info', services: ['echo', 'discard', 'chargen', 'http', 'udp-echo'], apps: [],
       congestionControl: 'newreno', maxConnections: 262_144, maxTimeWait: 131_072, traceSlots: 1024, vnetHdr: true, pcap: null, fault: null,
@@ -172,6 +172,8 @@ describe('parseStackdArgs: a bad value is one line naming the flag', () => {
     [['--app-threads', '0'], '--app-threads: 0 is out of range (1..64)'],
     [['--app-queue', '100001'], '--app-queue: 100001 is out of range (0..100000)'],
     [['--workers', '65'], '--workers: 65 is out of range (1..64)'],
+    [['--threads', '3', '--workers', '2'], '--threads: 3 is out of range (1..2)'],
+    [['--threads', '0'], '--threads: 0 is out of range (1..4)'],
     [['--workers', 'four'], "--workers: expected a whole number, got 'four'"],
     [['--workers', '2.5'], "--workers: expected a whole number, got '2.5'"],
     [['--workers'], '--workers: needs a value'],

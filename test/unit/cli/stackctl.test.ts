@@ -40,7 +40,7 @@ function snapshot(scale: number): StatsSnapshot {
   return {
     version: '0.1.0', uptimeSeconds: 42.5, tap: 'tap0', ip: '10.10.0.4', prefixLength: 24, gateway: null, routes: [],
     ipv6: ['fe80::ff:fe00:4/64', 'fd00:10:10::4/64'], gateway6: null, mac: '02:00:00:00:00:04',
-    mtu: 1500, offload: true, workers: 2, rssBytes: 123.45 * mb,
+    mtu: 1500, offload: true, workers: 2, workerThreads: 1, rssBytes: 123.45 * mb,
     threads: [{ thread: 'io', counters: io }, { thread: 'worker-0', counters: w0 }, { thread: 'worker-1', counters: w1 }],
     totals, drops: { rx_ring_full: 2 * scale, tcp_checksum: scale }, rings: [],
     pcap: { ...CAPTURE_OFF, captured: 0, dropped: 0 }, fault: 'drop=1%,seed=7', faults: { rx_dropped: 5 * scale },
@@ -151,7 +151,7 @@ describe('stackctl text', () => {
   it('stats: identity, totals, capture, faults, drops, per-thread table', () => {
     expect(formatStats(snapshot(1))).toBe(
       [
-        'stackd 0.1.0 on tap0: 10.10.0.4/24, mac 02:00:00:00:00:04, mtu 1500, offload on, 2 workers, up 42.5 s',
+        'stackd 0.1.0 on tap0: 10.10.0.4/24, mac 02:00:00:00:00:04, mtu 1500, offload on, 2 workers on 1 thread, up 42.5 s',
         'ipv6: fe80::ff:fe00:4/64, fd00:10:10::4/64',
         'frames (tap): 1000 in, 900 out; bytes: 1.5 MB in, 750.0 kB out',
         'tcp: 4 connections and 0 in TIME_WAIT, 10 passive and 2 active opens, 4 retransmits, 0 timeouts',

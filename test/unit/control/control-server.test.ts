@@ -35,6 +35,7 @@ const SNAPSHOT: StatsSnapshot = {
   mtu: 1500,
   offload: false,
   workers: 2,
+  workerThreads: 1,
   rssBytes: 100 * 2 ** 20,
   threads: [
     { thread: 'io', counters: counters({ tap_rx_frames: 12, tap_rx_bytes: 1500, drop_rx_ring_full: 1 }) },
