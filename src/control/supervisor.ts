@@ -223,12 +223,12 @@ export class Supervisor implements ControlSource {
 
   /** Starts the I/O thread; its handle. */
   private async spawnIo(data: IoThreadData, chan: MessageChannel): Promise<ThreadHandle> {
-    const handle: ThreadHandle = { name: 'io', worker: null as unknown as Worker, rpc: Comlink.wrap<ThreadRpc>(nodeEndpoint(chan.port1)), alive: false };
-    handle.worker = await this.spawnThread('io', 'io-thread.js', data, [chan.port2], ioHeapLimits(), () => {
-      handle.alive = false;
+    let handle: ThreadHandle | null = null;
+    const worker = await this.spawnThread('io', 'io-thread.js', data, [chan.port2], ioHeapLimits(), () => {
+      if (handle !== null) handle.alive = false;
       chan.port1.close();
     });
-    handle.alive = true;
+    handle = { name: 'io', worker, rpc: Comlink.wrap<ThreadRpc>(nodeEndpoint(chan.port1)), alive: true };
     return handle;
   }
 
