@@ -6,7 +6,7 @@
  * (latency, connections; one port per worker), restarts a crashed thread with its
  * workers, and shuts everything down.
  */
-import { ioHeapLimits, workerHeapLimits } from './heap-limits.js';
+import { configureDataPlaneIsolates, ioHeapLimits, workerHeapLimits } from './heap-limits.js';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -123,6 +123,7 @@ export class Supervisor implements ControlSource {
 
   /** Starts the I/O thread (opening the TAP), then the workers. Rejects with StartError. */
   async start(): Promise<void> {
+    configureDataPlaneIsolates();
     const ioChan = new MessageChannel();
     const ioData: IoThreadData = {
       link: this.settings.link,
