@@ -6,6 +6,7 @@
  * an error or close stops the generator.
  */
 import type { StackApi, StackApp } from '../socket/stack-api.js';
+import { connectionErrorLogger } from './connection-errors.js';
 import type { TcpSocket } from '../socket/tcp-socket.js';
 
 /** The well-known chargen port. */
@@ -57,8 +58,9 @@ export function runChargen(s: TcpSocket, period: Buffer): void {
 export function chargenService(port = CHARGEN_PORT): StackApp {
   const period = chargenPeriod();
   return (api: StackApi) => {
+    const logError = connectionErrorLogger(api, 'chargen');
     const server = api.net.createServer(undefined, (s) => {
-      s.on('error', (e) => api.log.debug({ err: e.message, service: 'chargen' }, 'connection error'));
+      s.on('error', logError);
       runChargen(s, period);
     });
     server.on('error', (e) => api.log.error({ err: e.message, port }, 'chargen: cannot listen'));

@@ -5,6 +5,7 @@
  * after the last echo.
  */
 import type { StackApi, StackApp } from '../socket/stack-api.js';
+import { connectionErrorLogger } from './connection-errors.js';
 
 /** The well-known echo port. */
 export const TCP_ECHO_PORT = 7;
@@ -12,8 +13,9 @@ export const TCP_ECHO_PORT = 7;
 /** Makes the echo service as a StackApp listening on `port`. */
 export function tcpEchoService(port = TCP_ECHO_PORT): StackApp {
   return (api: StackApi) => {
+    const logError = connectionErrorLogger(api, 'echo');
     const server = api.net.createServer(undefined, (s) => {
-      s.on('error', (e) => api.log.debug({ err: e.message, service: 'echo' }, 'connection error'));
+      s.on('error', logError);
       s.pipe(s);
     });
     server.on('error', (e) => api.log.error({ err: e.message, port }, 'echo: cannot listen'));

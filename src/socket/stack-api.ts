@@ -18,7 +18,7 @@ import { formatIpv4, parseIpv4 } from '../wire/addresses.js';
 import { countersToObject } from '../base/counters.js';
 import type { Host } from '../iface/host.js';
 import type { TcpConnectionHandle, TcpEndpointApi } from '../tcp/connection-handle.js';
-import { TcpSocket, socketError, type SocketError } from './tcp-socket.js';
+import { TcpSocket, socketError, type SocketError, type SocketOwner } from './tcp-socket.js';
 import { UdpSocket } from './udp-socket.js';
 import { ERR_OFFLOAD_UNAVAILABLE, codedError, type OffloadClient, type OffloadOptions, type OffloadTask } from './offload.js';
 
@@ -115,10 +115,11 @@ export interface TcpServerEvents {
  * A TCP listening port, like net.Server: 'listening', 'connection' (TcpSocket), 'error'
  * (EADDRINUSE), 'close' (after close(), once every accepted connection has closed).
  */
-export class TcpServer extends EventEmitter<TcpServerEvents> {
+export class TcpServer extends EventEmitter<TcpServerEvents> implements SocketOwner {
   private port = 0;
   private closing = false;
-  private readonly sockets = new Set<TcpSocket>();
+  /** Accepted sockets not yet closed (each tells socketClosed: no closure or set entry per connection). */
+  private open = 0;
 
   /**
    * @param tcp the worker's TCP endpoint
@@ -140,7 +141,7 @@ export class TcpServer extends EventEmitter<TcpServerEvents> {
 
   /** Accepted connections still open. */
   get connections(): number {
-    return this.sockets.size;
+    return this.open;
   }
 
   /**
@@ -204,7 +205,7 @@ export class TcpServer extends EventEmitter<TcpServerEvents> {
 
   /** net's getConnections(cb). */
   getConnections(cb: (err: Error | null, count: number) => void): this {
-    process.nextTick(cb, null, this.sockets.size);
+    process.nextTick(cb, null, this.open);
     return this;
   }
 
@@ -219,17 +220,19 @@ export class TcpServer extends EventEmitter<TcpServerEvents> {
   }
 
   private accept(conn: TcpConnectionHandle): void {
-    const s = new TcpSocket(conn, { allowHalfOpen: this.opts.allowHalfOpen ?? false, notify: this.notify });
-    this.sockets.add(s);
-    s.once('close', () => {
-      this.sockets.delete(s);
-      if (this.closing) this.emitCloseIfDrained();
-    });
+    const s = new TcpSocket(conn, { allowHalfOpen: this.opts.allowHalfOpen ?? false, notify: this.notify, owner: this });
+    this.open++;
     this.emit('connection', s);
   }
 
+  /** An accepted socket closed (SocketOwner). */
+  socketClosed(): void {
+    this.open--;
+    if (this.closing) this.emitCloseIfDrained();
+  }
+
   private emitCloseIfDrained(): void {
-    if (!this.closing || this.sockets.size > 0) return;
+    if (!this.closing || this.open > 0) return;
     if (this.port === -1) return; // 'close' already emitted
     this.port = -1;
     process.nextTick(() => this.emit('close'));

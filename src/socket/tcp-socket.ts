@@ -72,9 +72,16 @@ export interface TcpSocketOptions {
   /** Stream buffer limits (bytes); defaults are Node's (16 KiB each). */
   readableHighWaterMark?: number;
   writableHighWaterMark?: number;
+  /** Told once when the socket closes, before its 'close' event (the server that accepted it). */
+  owner?: SocketOwner;
   /** Remote address to report when there is no connection handle (failed active open). */
   remoteAddress?: string;
   remotePort?: number;
+}
+
+/** What accepted a socket and counts it while it is open (a server). */
+export interface SocketOwner {
+  socketClosed(s: TcpSocket): void;
 }
 
 /** Events handed to the connection once the socket let go of it. */
@@ -96,13 +103,35 @@ function destroyedError(): Error {
 /** Keepalive idle time when setKeepAlive() gets 0: RFC 1122 4.2.3.6, at least two hours. */
 const DEFAULT_KEEPALIVE_MS = 7_200_000;
 
+/** The last two addresses formatted: connections share their strings (one per client address seen in a row, ours). */
+let textIp0 = -1;
+let text0 = '';
+let textIp1 = -1;
+let text1 = '';
+
+/** Dotted-quad text of `ip`, reusing the string of a recent call. */
+function addressText(ip: number): string {
+  if (ip === textIp0) return text0;
+  if (ip === textIp1) return text1;
+  textIp1 = textIp0;
+  text1 = text0;
+  textIp0 = ip;
+  text0 = formatIpv4(ip);
+  return text0;
+}
+
 /** Clock for the idle timer (read at call time so that test fake timers apply). */
 function now(): number {
   return globalThis.performance.now();
 }
 
-/** A TCP connection as a Node Duplex stream (see the file header). */
-export class TcpSocket extends Duplex {
+/**
+ * A TCP connection as a Node Duplex stream (see the file header). The socket is its
+ * connection's event sink itself (`conn.events = this`): an idle connection then costs
+ * no closures (issue 8 item 3). The TcpConnectionEvents methods (onConnect, onData,
+ * onEnd, onWritable, onClose) are called by the connection, not by applications.
+ */
+export class TcpSocket extends Duplex implements TcpConnectionEvents {
   /** Remote IPv4 address (dotted quad). */
   readonly remoteAddress: string | undefined;
   /** Remote port. */
@@ -126,6 +155,7 @@ export class TcpSocket extends Duplex {
 
   private conn: TcpConnectionHandle | null;
   private readonly notify: () => void;
+  private readonly owner: SocketOwner | null;
   /** The connection is gone (onClose seen): never call into it again. */
   private connClosed = false;
   /** Bytes pushed into the readable side, and bytes reported to conn.consumed(). */
@@ -159,20 +189,15 @@ export class TcpSocket extends Duplex {
     });
     this.conn = conn;
     this.notify = opts.notify ?? (() => {});
+    this.owner = opts.owner ?? null;
     this.connecting = opts.connecting ?? false;
     if (conn !== null) {
-      this.remoteAddress = formatIpv4(conn.remoteIp);
+      this.remoteAddress = addressText(conn.remoteIp);
       this.remotePort = conn.remotePort;
       this.remoteFamily = 'IPv4';
-      this.localAddress = formatIpv4(conn.localIp);
+      this.localAddress = addressText(conn.localIp);
       this.localPort = conn.localPort;
-      conn.events = {
-        onConnect: () => this.onConnect(),
-        onData: (b, off, len) => this.onData(b, off, len),
-        onEnd: () => this.onEnd(),
-        onWritable: () => this.pump(),
-        onClose: (err) => this.onConnClose(err),
-      };
+      conn.events = this;
     } else {
       this.remoteAddress = opts.remoteAddress;
       this.remotePort = opts.remotePort;
@@ -285,7 +310,8 @@ export class TcpSocket extends Duplex {
     return r;
   }
 
-  private onData(b: Uint8Array, off: number, len: number): void {
+  /** Data from the connection, in order (TcpConnectionEvents). */
+  onData(b: Uint8Array, off: number, len: number): void {
     if (len <= 0 || this.destroyed) return;
     this.bytesRead += len;
     this.touch();
@@ -294,7 +320,8 @@ export class TcpSocket extends Duplex {
     this.reportConsumed();
   }
 
-  private onEnd(): void {
+  /** The peer's FIN after all its data (TcpConnectionEvents). */
+  onEnd(): void {
     this.push(null);
   }
 
@@ -405,7 +432,8 @@ export class TcpSocket extends Duplex {
 
   // ---- Connection events ----
 
-  private onConnect(): void {
+  /** The active open completed (TcpConnectionEvents). */
+  onConnect(): void {
     if (!this.connecting) return;
     this.connecting = false;
     this.touch();
@@ -419,7 +447,13 @@ export class TcpSocket extends Duplex {
     }
   }
 
-  private onConnClose(err?: string): void {
+  /** The send buffer has room again (TcpConnectionEvents). */
+  onWritable(): void {
+    this.pump();
+  }
+
+  /** The connection is gone: closed normally, or with an error code (TcpConnectionEvents). */
+  onClose(err?: string): void {
     this.connClosed = true;
     if (err !== undefined) {
       const syscall = this.connecting ? 'connect' : err === 'EPIPE' ? 'write' : 'read';
@@ -463,7 +497,10 @@ export class TcpSocket extends Duplex {
     if (this.finalCb !== null) this.finalCb = null;
     if (wcb !== null) wcb(err ?? destroyedError());
     cb(err);
-    process.nextTick(() => this.emit('close', err != null));
+    process.nextTick(() => {
+      this.owner?.socketClosed(this);
+      this.emit('close', err != null);
+    });
   }
 
   /** Aborts the connection (RST) if it is still ours and open. */

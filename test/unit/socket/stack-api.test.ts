@@ -106,6 +106,12 @@ describe('TcpServer', () => {
     await once(server.listen(8000), 'listening');
     const c = api.net.connect({ host: OUR_IP_STR, port: 8000 });
     await waitFor(() => accepted.length === 1, { what: 'the accept' });
+    // Issue 8 item 3: an idle accepted connection carries no per-connection closures: the
+    // server counts it without a 'close' listener, and the socket is its connection's
+    // event sink.
+    expect(accepted[0].listenerCount('close')).toBe(0);
+    expect(server.connections).toBe(1);
+    expect(tcp.links.some((l) => l.a.events === accepted[0] || l.b.events === accepted[0])).toBe(true);
     const counts: number[] = [];
     server.getConnections((_e, n) => counts.push(n));
     const log: string[] = [];
