@@ -36,6 +36,7 @@ export const COUNTER_NAMES = [
   // ICMP
   'icmp_rx', 'icmp_echo_requests_rx', 'icmp_echo_replies_tx', 'icmp_unreachable_tx',
   'icmp_unreachable_rate_limited', 'icmp_other_rx', 'icmp_echo_broadcast_ignored',
+  'icmp_time_exceeded_tx', 'icmp_time_exceeded_rate_limited',
   'drop_icmp_truncated', 'drop_icmp_checksum',
   // UDP
   'udp_rx', 'udp_tx', 'udp_rx_bytes', 'udp_tx_bytes',
@@ -92,7 +93,7 @@ export const COUNTER_NAMES = [
   'drop_reasm6_timeout', 'drop_reasm6_overlap', 'drop_reasm6_oversize', 'drop_reasm6_memory', 'drop_reasm6_too_many',
   // ICMPv6
   'icmpv6_rx', 'icmpv6_echo_requests_rx', 'icmpv6_echo_replies_tx', 'icmpv6_param_problem_tx',
-  'icmpv6_errors_rate_limited', 'icmpv6_errors_rx', 'icmpv6_other_rx',
+  'icmpv6_errors_rate_limited', 'icmpv6_errors_rx', 'icmpv6_other_rx', 'icmpv6_time_exceeded_tx',
   'drop_icmpv6_truncated', 'drop_icmpv6_checksum',
   // Neighbour discovery and MLD
   'nd_ns_rx', 'nd_na_rx', 'nd_ra_rx', 'nd_ns_tx', 'nd_na_tx', 'nd_rs_tx',

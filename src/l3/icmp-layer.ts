@@ -142,28 +142,51 @@ export class IcmpLayer {
    * RFC 1122 3.2.2 exceptions apply or the rate limit is exhausted (counted).
    */
   sendDestUnreachable(code: number, b: Uint8Array, ipOff: number, toBroadcast: boolean, now: number): void {
-    if (toBroadcast || ipFragmentOffset(b, ipOff) !== 0) return;
+    if (this.sendError(ICMP_DEST_UNREACHABLE, code, b, ipOff, toBroadcast, now, C.icmp_unreachable_rate_limited)) {
+      this.counters[C.icmp_unreachable_tx]++;
+    }
+  }
+
+  /**
+   * Sends Time Exceeded (`code`; ICMP_FRAGMENT_REASSEMBLY_TIME_EXCEEDED when a reassembly
+   * timed out, RFC 1122 3.3.2) about the datagram at b[ipOff..] (fragment zero), with the
+   * same exceptions and rate limit as every error we send.
+   */
+  sendTimeExceeded(code: number, b: Uint8Array, ipOff: number, toBroadcast: boolean, now: number): void {
+    if (this.sendError(ICMP_TIME_EXCEEDED, code, b, ipOff, toBroadcast, now, C.icmp_time_exceeded_rate_limited)) {
+      this.counters[C.icmp_time_exceeded_tx]++;
+    }
+  }
+
+  /**
+   * Sends an error of `type`/`code` quoting the datagram at b[ipOff..] (as much as fits in
+   * a 576-byte datagram), unless RFC 1122 3.2.2 forbids it (about a broadcast, about a
+   * non-initial fragment, about an ICMP error) or the rate limit is spent (counted in
+   * `limitedCounter`). Returns true when it went out.
+   */
+  private sendError(type: number, code: number, b: Uint8Array, ipOff: number, toBroadcast: boolean, now: number, limitedCounter: number): boolean {
+    if (toBroadcast || ipFragmentOffset(b, ipOff) !== 0) return false;
     const hlen = ipHeaderLength(b, ipOff);
     if (ipProtocol(b, ipOff) === IPPROTO_ICMP) {
       const t = b[ipOff + hlen];
       // Never an error about an error (only echo/info queries may provoke one).
-      if (t !== ICMP_ECHO_REQUEST && t !== ICMP_ECHO_REPLY) return;
+      if (t !== ICMP_ECHO_REQUEST && t !== ICMP_ECHO_REPLY) return false;
     }
     if (!this.errorLimiter.take(now)) {
-      this.counters[C.icmp_unreachable_rate_limited]++;
-      return;
+      this.counters[limitedCounter]++;
+      return false;
     }
-    const quote = Math.min(ipTotalLength(b, ipOff), ICMP_ERROR_MAX_DATAGRAM - 20 - ICMP_HEADER_LEN);
+    const quote = Math.min(ipTotalLength(b, ipOff), b.length - ipOff, ICMP_ERROR_MAX_DATAGRAM - 20 - ICMP_HEADER_LEN);
     const len = ICMP_HEADER_LEN + quote;
     const r = this.ip.prepare(ipSrc(b, ipOff), len, now);
-    if (r < 0) return;
+    if (r < 0) return false;
     const out = this.ip.buf;
-    out[r] = ICMP_DEST_UNREACHABLE;
+    out[r] = type;
     out[r + 1] = code;
     out.fill(0, r + 2, r + 8); // checksum and the unused word
     copyBytes(b, ipOff, out, r + ICMP_HEADER_LEN, quote);
     setIcmpChecksum(out, r, internetChecksum(out, r, len));
     this.ip.transmit(IPPROTO_ICMP, len, now);
-    this.counters[C.icmp_unreachable_tx]++;
+    return true;
   }
 }

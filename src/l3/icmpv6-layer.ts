@@ -14,7 +14,7 @@
  */
 import { ipv6PseudoHeaderSum, onesSum } from '../wire/checksum.js';
 import {
-  ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, ICMPV6_HEADER_LEN, ICMPV6_MLD_QUERY, ICMPV6_MLDV2_REPORT, ICMPV6_PARAMETER_PROBLEM,
+  ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, ICMPV6_HEADER_LEN, ICMPV6_MLD_QUERY, ICMPV6_MLDV2_REPORT, ICMPV6_PARAMETER_PROBLEM, ICMPV6_TIME_EXCEEDED,
   ICMPV6_ROUTER_ADVERTISEMENT, ICMPV6_ROUTER_SOLICITATION, ICMPV6_NEIGHBOR_ADVERTISEMENT, ICMPV6_NEIGHBOR_SOLICITATION, ICMPV6_REDIRECT,
   icmpv6ChecksumValid, icmpv6IsError,
 } from '../wire/icmpv6.js';
@@ -85,29 +85,49 @@ export class Icmpv6Layer {
    * for an error even when the destination is multicast (RFC 8200 4.2, action 10).
    */
   sendParameterProblem(code: number, pointer: number, b: Uint8Array, ipOff: number, len: number, evenToMulticast: boolean, now: number): void {
+    if (this.sendError(ICMPV6_PARAMETER_PROBLEM, code, pointer, b, ipOff, len, evenToMulticast, now)) this.counters[C.icmpv6_param_problem_tx]++;
+  }
+
+  /**
+   * Sends Time Exceeded `code` (ICMPV6_FRAGMENT_REASSEMBLY_TIME_EXCEEDED: RFC 8200 4.5, a
+   * reassembly that timed out after its first fragment arrived) about the packet at
+   * b[ipOff..ipOff+len), with the same exceptions and rate limit.
+   */
+  sendTimeExceeded(code: number, b: Uint8Array, ipOff: number, len: number, now: number): void {
+    if (this.sendError(ICMPV6_TIME_EXCEEDED, code, 0, b, ipOff, len, false, now)) this.counters[C.icmpv6_time_exceeded_tx]++;
+  }
+
+  /**
+   * Sends an error of `type`/`code` with `word` (the message's second 32 bits) quoting as
+   * much of the packet at b[ipOff..ipOff+len) as fits in 1280 bytes, unless RFC 4443 2.4
+   * (e) forbids it (about an error, from an unspecified or multicast source, to a
+   * multicast destination unless `evenToMulticast`) or the rate limit is spent (counted).
+   * Returns true when it went out.
+   */
+  private sendError(type: number, code: number, word: number, b: Uint8Array, ipOff: number, len: number, evenToMulticast: boolean, now: number): boolean {
     const src = readIpv6(b, ipOff + IPV6_SRC_OFFSET, this.peer);
-    if (ipv6IsUnspecified(src) || ipv6IsMulticast(src)) return;
-    if (!evenToMulticast && b[ipOff + IPV6_DST_OFFSET] === 0xff) return;
-    if (this.isIcmpError(b, ipOff, len)) return;
+    if (ipv6IsUnspecified(src) || ipv6IsMulticast(src)) return false;
+    if (!evenToMulticast && b[ipOff + IPV6_DST_OFFSET] === 0xff) return false;
+    if (this.isIcmpError(b, ipOff, len)) return false;
     if (!this.errorLimiter.take(now)) {
       this.counters[C.icmpv6_errors_rate_limited]++;
-      return;
+      return false;
     }
     const dstOfOffender = readIpv6(b, ipOff + IPV6_DST_OFFSET, this.local);
     const from = ipv6IsMulticast(dstOfOffender) ? null : this.nd.addresses.find(dstOfOffender)?.address ?? null;
     const quote = Math.min(len, MAX_QUOTE);
     const mlen = ICMPV6_HEADER_LEN + quote;
     const r = this.ip.prepare(from, src, mlen, now);
-    if (r < 0) return;
+    if (r < 0) return false;
     const out = this.ip.buf;
-    out[r] = ICMPV6_PARAMETER_PROBLEM;
+    out[r] = type;
     out[r + 1] = code;
     writeU16(out, r + 2, 0);
-    writeU32(out, r + 4, pointer);
+    writeU32(out, r + 4, word);
     copyBytes(b, ipOff, out, r + ICMPV6_HEADER_LEN, quote);
     this.fillChecksum(out, r, mlen, src);
     this.ip.transmit(NH_ICMPV6, mlen);
-    this.counters[C.icmpv6_param_problem_tx]++;
+    return true;
   }
 
   /** RFC 4443 4.2: the reply echoes identifier, sequence number and data. */

@@ -4,17 +4,18 @@
  * RFC 791 3.1/3.2, RFC 1122 3.2.1 (3.2.1.1 version, 3.2.1.2 checksum, 3.2.1.3 addressing:
  * accept our address and broadcasts, drop a datagram whose source is a broadcast or
  * multicast address; 3.2.1.7 a host does not drop for a low TTL, and sends no Time
- * Exceeded; 3.2.1.8 options are passed over: the transports start at IHL, no option is
- * acted on, answered (record route, timestamp) or reversed (source routes), and what we
- * send carries none), RFC 1122 3.3.2 (reassembly; its timeout sends nothing). Each reason
- * a datagram is dropped has its own counter.
+ * Exceeded for it; 3.2.1.8 options are passed over: the transports start at IHL, no
+ * option is acted on, answered (record route, timestamp) or reversed (source routes), and
+ * what we send carries none), RFC 1122 3.3.2 (reassembly; a timeout after fragment zero
+ * arrived is answered with Time Exceeded, code 1). Each reason a datagram is dropped has
+ * its own counter.
  */
 import {
   Ipv4Check,
   IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP,
   ipDst, ipHeaderLength, ipIsFragment, ipProtocol, ipSrc, ipTotalLength, validateIpv4,
 } from '../wire/ipv4.js';
-import { ICMP_PROTOCOL_UNREACHABLE } from '../wire/icmp.js';
+import { ICMP_FRAGMENT_REASSEMBLY_TIME_EXCEEDED, ICMP_PROTOCOL_UNREACHABLE } from '../wire/icmp.js';
 import { C, type Counters } from '../base/counters.js';
 import { hashFourTuple, shardOf } from '../base/flow-hash.js';
 import type { HostConfig } from '../base/host-config.js';
@@ -65,6 +66,10 @@ export class Ipv4Input {
     reassemblyLimits: Partial<ReassemblyLimits> = {},
   ) {
     this.reassembler = new Ipv4Reassembler(counters, reassemblyLimits);
+    // RFC 1122 3.3.2: a reassembly that times out after fragment zero arrived is answered
+    // with Time Exceeded, code 1 (not when it was sent to a broadcast address).
+    this.reassembler.onExpired = (q, _len, now) =>
+      icmp.sendTimeExceeded(ICMP_FRAGMENT_REASSEMBLY_TIME_EXCEEDED, q, 0, ipDst(q, 0) !== config.ip, now);
   }
 
   /** Hands datagrams of IP protocol `protocol` to `transport` from now on. */

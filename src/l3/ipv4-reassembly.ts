@@ -8,7 +8,10 @@
  *   (options included) becomes the header of the reassembled datagram.
  * - RFC 1122 section 3.3.2: reassembly timeout. The timer starts at the first
  *   fragment's arrival and is not restarted by later fragments; RFC 1122 suggests
- *   60-120 s, we use Linux's 30 s (`DEFAULT_REASSEMBLY_LIMITS.timeoutMs`).
+ *   60-120 s, we use Linux's 30 s (`DEFAULT_REASSEMBLY_LIMITS.timeoutMs`). When it
+ *   expires and fragment zero was received, `onExpired` gets that fragment (its header
+ *   and the start of its data) so the caller can send the ICMP Time Exceeded (code 1,
+ *   fragment reassembly time exceeded) that section requires.
  * - Overlaps follow Linux since 4.19 (net/ipv4/ip_fragment.c, inet_frag_queue_insert)
  *   and RFC 5722 (written for IPv6): a fragment that overlaps any received fragment
  *   drops the whole partial datagram (`drop_reasm_overlap`), except an exact duplicate
@@ -79,6 +82,8 @@ export const DEFAULT_REASSEMBLY_LIMITS: ReassemblyLimits = Object.freeze({
 });
 
 const MIN_HEADER = 20;
+/** Most of fragment zero handed to onExpired: an ICMP error quotes no more (576-byte datagram). */
+const EXPIRED_QUOTE_MAX = 576;
 const EMPTY = new Uint8Array(0);
 
 /** One partial datagram. */
@@ -122,6 +127,13 @@ export class Ipv4Reassembler {
   private bytes = 0;
   private lastNow = -Infinity;
   private readonly outBuf: Uint8Array;
+  /** Fragment zero of a timed-out datagram, rebuilt for onExpired. */
+  private readonly expiredBuf = new Uint8Array(EXPIRED_QUOTE_MAX);
+  /**
+   * Called when a partial datagram whose fragment zero was received times out, with that
+   * fragment (header as received, then up to EXPIRED_QUOTE_MAX bytes in all) at b[0..len).
+   */
+  onExpired: ((b: Uint8Array, len: number, now: number) => void) | null = null;
 
   /** `limits` fields left out take `DEFAULT_REASSEMBLY_LIMITS`; values are clamped to sane ranges. */
   constructor(counters: Float64Array, limits?: Partial<ReassemblyLimits>) {
@@ -273,9 +285,20 @@ export class Ipv4Reassembler {
     now = this.advance(now);
     for (const p of this.pending.values()) {
       if (now < p.deadline) break; // deadlines are in insertion order
-      this.remove(p);
       this.counters[C.drop_reasm_timeout]++;
+      if (p.hdrLen > 0 && this.onExpired !== null) this.reportExpired(p, now); // before remove() lets go of the data
+      this.remove(p);
     }
+  }
+
+  /** Rebuilds fragment zero of `p` (its header as received, then its data) for onExpired. */
+  private reportExpired(p: PartialDatagram, now: number): void {
+    const q = this.expiredBuf;
+    const hl = p.hdrLen;
+    q.set(p.hdr.subarray(0, hl), 0);
+    const data = Math.min(p.ends[0] - p.starts[0], q.length - hl); // fragment zero's range starts at 0
+    q.set(p.buf.subarray(0, data), hl);
+    this.onExpired?.(q, hl + data, now);
   }
 
   /** The earliest time poll() has work to do, or Infinity. */

@@ -25,7 +25,7 @@ import { IPV6_DST_OFFSET, IPV6_HEADER_LEN, Ipv6Check,
   OPT_PAD1, extHeaderLength, fragmentMore, fragmentOffset, ipv6PayloadLength, routingSegmentsLeft, validateIpv6,
   IPV6_SRC_OFFSET, IPV6_NEXT_HEADER_OFFSET, IPV6_FRAGMENT_HEADER_LEN, IPV6_PAYLOAD_LENGTH_OFFSET,
 } from '../wire/ipv6.js';
-import { ICMPV6_NEIGHBOR_ADVERTISEMENT, ICMPV6_NEIGHBOR_SOLICITATION, PARAM_PROBLEM_HEADER_FIELD, PARAM_PROBLEM_NEXT_HEADER, PARAM_PROBLEM_OPTION } from '../wire/icmpv6.js';
+import { ICMPV6_FRAGMENT_REASSEMBLY_TIME_EXCEEDED, ICMPV6_NEIGHBOR_ADVERTISEMENT, ICMPV6_NEIGHBOR_SOLICITATION, PARAM_PROBLEM_HEADER_FIELD, PARAM_PROBLEM_NEXT_HEADER, PARAM_PROBLEM_OPTION } from '../wire/icmpv6.js';
 import { C, type Counters } from '../base/counters.js';
 import type { NdLayer } from '../l2/nd-layer.js';
 import type { Icmpv6Layer } from './icmpv6-layer.js';
@@ -57,6 +57,9 @@ export class Ipv6Input {
     reassemblyLimits: Partial<Reassembly6Limits> = {},
   ) {
     this.reassembler = new Ipv6Reassembler(counters, reassemblyLimits);
+    // RFC 8200 4.5: a reassembly that times out after the first fragment arrived is
+    // answered with Time Exceeded, code 1 (the usual RFC 4443 2.4 (e) exceptions apply).
+    this.reassembler.onExpired = (q, len, now) => icmp.sendTimeExceeded(ICMPV6_FRAGMENT_REASSEMBLY_TIME_EXCEEDED, q, 0, len, now);
   }
 
   /**

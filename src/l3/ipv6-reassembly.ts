@@ -7,8 +7,8 @@
  *   field that named the Fragment header takes the first fragment's Fragment header Next
  *   Header value, and the payload length is recomputed. The fragment with M = 0 fixes
  *   the length. A packet not complete 60 seconds after its first fragment arrived is
- *   dropped (drop_reasm6_timeout; the Time Exceeded message 4.5 asks for is not sent in
- *   this slice). The checks that answer with Parameter Problem (a non-final fragment not a
+ *   dropped (drop_reasm6_timeout); when its first fragment was among those received,
+ *   `onExpired` gets that fragment back, for the Time Exceeded (code 1) 4.5 asks for. The checks that answer with Parameter Problem (a non-final fragment not a
  *   multiple of 8 bytes long, data past 65535) are the caller's (ipv6-input.ts).
  * - RFC 5722: a fragment that overlaps another of the same packet discards the whole
  *   packet, "including those not yet received": the key stays known as discarded until
@@ -50,8 +50,9 @@ class Partial6 {
   unfrag: Uint8Array = EMPTY;
   unfragLen = 0;
   nhField = 0;
-  /** The first fragment's Fragment header Next Header value. */
+  /** The first fragment's Fragment header Next Header value, and the packet's Identification. */
   nextHeader = 0;
+  id = 0;
   buf: Uint8Array = EMPTY;
   /** Received ranges [start, end) of the fragmentable part, sorted, disjoint. */
   readonly ranges: number[] = [];
@@ -77,6 +78,14 @@ export class Ipv6Reassembler {
   resumeAt = 0;
   resumeNextHeader = 0;
   resumeNhField = 0;
+  /** The first fragment of a timed-out packet, rebuilt for onExpired. */
+  private readonly expiredBuf = new Uint8Array(MAX_UNFRAGMENTABLE + 8 + 1280);
+  /**
+   * Called when a partial packet whose first fragment (offset 0) was received times out,
+   * with that fragment as it arrived (Unfragmentable Part, Fragment header, data; the data
+   * cut at 1280 bytes) at b[0..len).
+   */
+  onExpired: ((b: Uint8Array, len: number, now: number) => void) | null = null;
 
   constructor(private readonly counters: Counters, limits: Partial<Reassembly6Limits> = {}) {
     this.limits = { ...DEFAULT_REASSEMBLY6_LIMITS, ...limits };
@@ -149,6 +158,7 @@ export class Ipv6Reassembler {
       p.unfragLen = n;
       p.nhField = nhField - ipOff;
       p.nextHeader = b[frag];
+      p.id = fragmentId(b, frag);
     }
     return this.complete(p);
   }
@@ -157,9 +167,30 @@ export class Ipv6Reassembler {
   poll(now: number): void {
     for (const p of this.pending.values()) {
       if (now < p.deadline) break; // deadlines are in insertion order
-      if (!p.discarded) this.counters[C.drop_reasm6_timeout]++;
+      if (!p.discarded) {
+        this.counters[C.drop_reasm6_timeout]++;
+        if (p.unfragLen > 0 && this.onExpired !== null) this.reportExpired(p, now); // before remove() lets go of the data
+      }
       this.remove(p);
     }
+  }
+
+  /** Rebuilds the first fragment of `p` for onExpired: its headers as received, a Fragment header (offset 0, M = 1), its data. */
+  private reportExpired(p: Partial6, now: number): void {
+    const q = this.expiredBuf;
+    const n = p.unfragLen;
+    q.set(p.unfrag.subarray(0, n), 0);
+    q[n] = p.nextHeader;
+    q[n + 1] = 0;
+    q[n + 2] = 0;
+    q[n + 3] = 1; // offset 0, M = 1: the packet had more fragments
+    q[n + 4] = p.id >>> 24;
+    q[n + 5] = (p.id >>> 16) & 0xff;
+    q[n + 6] = (p.id >>> 8) & 0xff;
+    q[n + 7] = p.id & 0xff;
+    const data = Math.min(p.ranges[1] - p.ranges[0], q.length - n - 8); // the first range starts at 0
+    q.set(p.buf.subarray(0, data), n + 8);
+    this.onExpired?.(q, n + 8 + data, now);
   }
 
   /** The earliest deadline, or Infinity. */

@@ -31,6 +31,8 @@ export const ICMP_PORT_UNREACHABLE = 3;
 
 /** Destination unreachable code: fragmentation needed and DF set (RFC 792; RFC 1191 4 puts the next-hop MTU in bytes 6–7). */
 export const ICMP_FRAG_NEEDED = 4;
+/** Time Exceeded code: fragment reassembly time exceeded (RFC 792). */
+export const ICMP_FRAGMENT_REASSEMBLY_TIME_EXCEEDED = 1;
 
 /** Message type. */
 export function icmpType(b: Uint8Array, o: number): number {

@@ -13,6 +13,10 @@ export const ICMPV6_HEADER_LEN = 8;
 
 /** Error type 4: parameter problem. */
 export const ICMPV6_PARAMETER_PROBLEM = 4;
+/** Type: time exceeded (RFC 4443 3.3). */
+export const ICMPV6_TIME_EXCEEDED = 3;
+/** Time Exceeded code: fragment reassembly time exceeded (RFC 4443 3.3, RFC 8200 4.5). */
+export const ICMPV6_FRAGMENT_REASSEMBLY_TIME_EXCEEDED = 1;
 /** Informational type 128: echo request. */
 export const ICMPV6_ECHO_REQUEST = 128;
 /** Informational type 129: echo reply. */

@@ -35,6 +35,11 @@ function ready(limits = {}) {
   return s;
 }
 
+/** The ICMPv6 Time Exceeded messages among `out` (ND and MLD traffic of the same minute left out). */
+function timeExceeded(out: Sent6[]): Sent6[] {
+  return out.filter((f) => f.nextHeader === NH_ICMPV6 && f.type === 3);
+}
+
 /** The Parameter Problem messages among `out`: [code, pointer]. */
 function paramProblems(out: Sent6[]): number[][] {
   return out.filter((f) => f.type === ICMPV6_PARAMETER_PROBLEM).map((f) => {
@@ -253,6 +258,40 @@ describe('fragments (RFC 8200 4.5, RFC 5722)', () => {
     s.host.poll(T + 60_000);
     expect(s.c('drop_reasm6_timeout')).toBe(1);
     expect(s.c('reasm6_pending_datagrams')).toBe(0);
+  });
+
+  it('RFC 8200 4.5: a packet not complete 60 s after its first fragment arrived is answered with Time Exceeded, code 1, quoting that fragment', () => {
+    const s = ready();
+    const f = frags(11);
+    s.rx(f[0], T);
+    s.rx(f[2], T + 5);
+    s.host.poll(T + 59_999);
+    expect(timeExceeded(s.sent())).toEqual([]);
+    s.host.poll(T + 60_000);
+    const out = timeExceeded(s.sent());
+    expect(out).toHaveLength(1);
+    const [e] = out;
+    expect([e.nextHeader, e.type, e.frame[ICMP + 1]]).toEqual([NH_ICMPV6, 3, 1]); // Time Exceeded, fragment reassembly time exceeded
+    expect([e.src, e.dst]).toEqual(['fd00:10:10::4', 'fd00:10:10::3']);
+    expect(icmpv6ChecksumValid(e.frame, IP, ICMP, e.frame.length - ICMP)).toBe(true);
+    // The quote is the first fragment as it arrived (IPv6 header, Fragment header, data), cut to fit 1280 bytes.
+    const quote = e.frame.subarray(ICMP + 8);
+    expect(e.frame.length - IP).toBe(1280);
+    expect([...quote]).toEqual([...f[0].subarray(IP, IP + 1280 - 48)]);
+    expect(s.c('icmpv6_time_exceeded_tx')).toBe(1);
+  });
+
+  it('RFC 8200 4.5: no Time Exceeded when the first fragment never came, nor after an RFC 5722 discard', () => {
+    const s = ready();
+    const f = frags(12);
+    s.rx(f[1], T);
+    s.rx(f[2], T);
+    const g = frags(13);
+    s.rx(g[0], T);
+    s.rx(ipv6Frame(OUR_MAC, PEER_MAC, PEER_IP6, OUR_IP6, NH_ICMPV6, request().subarray(1400, 2848), { exts: [fragmentHeader(1400, true, 13)] }), T);
+    s.host.poll(T + 60_000);
+    expect(timeExceeded(s.sent())).toEqual([]);
+    expect(s.c('icmpv6_time_exceeded_tx')).toBe(0);
   });
 
   it('Parameter Problem for a non-final fragment not a multiple of 8 long (at Payload Length) and for data past 65535 (at Fragment Offset)', () => {

@@ -3,15 +3,17 @@
  * passed over safely: an option we do not implement, record route and timestamp included,
  * is ignored and never answered; malformed option bytes change nothing; what we send
  * carries no options), RFC 1122 3.2.1.7 (a host does not drop a datagram for a low TTL, and
- * as a host, not a router, it never sends Time Exceeded: not for TTL 0 or 1, not when
- * reassembly times out — RFC 1122 3.3.2 leaves that a MAY, not taken).
+ * as a host, not a router, it never sends Time Exceeded for TTL 0 or 1), RFC 1122 3.3.2 (a
+ * reassembly timeout after fragment zero arrived is answered with Time Exceeded, code 1: a
+ * MUST in the requirements summary; never about a broadcast; rate-limited).
  */
 import { describe, expect, it } from 'vitest';
 import { Host } from '../../../src/iface/host.js';
 import { C, newCounters } from '../../../src/base/counters.js';
 import { startUdpEcho } from '../../../src/services/udp-echo.js';
 import { BROADCAST_MAC, parseIpv4, parseMac } from '../../../src/wire/addresses.js';
-import { ipHeaderLength, ipProtocol, ipTotalLength, ipTtl } from '../../../src/wire/ipv4.js';
+import { internetChecksum } from '../../../src/wire/checksum.js';
+import { ipDst, ipHeaderLength, ipProtocol, ipTotalLength, ipTtl } from '../../../src/wire/ipv4.js';
 import { VirtualWire } from '../../helpers/virtual-wire.js';
 import {
   IPPROTO_ICMP, IPPROTO_UDP, arpFrame, fragmentFrames, icmpEcho, ipv4Frame, patternBytes, udpDatagram, withIpOptions,
@@ -22,6 +24,7 @@ const OUR_IP = parseIpv4('10.10.0.4');
 const OUR_MAC = parseMac('02:00:00:00:00:04');
 const PEER_IP = parseIpv4('10.10.0.3');
 const PEER_MAC = parseMac('02:00:00:00:00:03');
+const BROADCAST_IP = parseIpv4('10.10.0.255');
 
 /** Record route (7) with room for 3 addresses, pointer at the first. */
 const RECORD_ROUTE = [7, 15, 4, ...new Array<number>(12).fill(0)];
@@ -94,7 +97,7 @@ describe('RFC 1122 3.2.1.8: IP options on input', () => {
   });
 });
 
-describe('RFC 1122 3.2.1.7: TTL on input; no Time Exceeded from a host', () => {
+describe('RFC 1122 3.2.1.7 and 3.3.2: TTL on input; Time Exceeded only for a reassembly timeout', () => {
   it('RFC 1122 3.2.1.7: datagrams that arrive with TTL 1 or 0 are accepted and answered (with our TTL 64), never with Time Exceeded', () => {
     const s = setup();
     for (const ttl of [1, 0]) {
@@ -107,12 +110,55 @@ describe('RFC 1122 3.2.1.7: TTL on input; no Time Exceeded from a host', () => {
     expect(icmpTypes(out)).toEqual([0, 0]); // echo replies; no Time Exceeded
   });
 
-  it('RFC 1122 3.3.2: reassembly that times out sends nothing (no Time Exceeded, code 1): it is dropped and counted', () => {
+  it('RFC 1122 3.3.2: a reassembly that times out after fragment zero arrived is answered with Time Exceeded, code 1, quoting that fragment', () => {
     const s = setup();
     const frags = fragmentFrames(OUR_MAC, PEER_MAC, PEER_IP, OUR_IP, IPPROTO_UDP, udpDatagram(PEER_IP, OUR_IP, 40000, 7, patternBytes(3000)), 1500, 77);
     s.rx(frags[0], 0);
-    s.host.poll(31_000);
+    s.rx(frags[2], 10);
+    s.host.poll(29_999);
+    expect(s.wire.take()).toEqual([]); // Linux's 30 s
+    s.host.poll(30_000);
     expect(s.counters[C.drop_reasm_timeout]).toBe(1);
-    expect(s.wire.take()).toEqual([]); // no Time Exceeded (type 11, code 1), nothing at all
+    const out = s.wire.take();
+    expect(out).toHaveLength(1);
+    const f = out[0];
+    const icmp = 14 + ipHeaderLength(f, 14);
+    expect(ipProtocol(f, 14)).toBe(IPPROTO_ICMP);
+    expect(ipDst(f, 14)).toBe(PEER_IP);
+    expect([f[icmp], f[icmp + 1]]).toEqual([11, 1]); // Time Exceeded, fragment reassembly time exceeded
+    expect(internetChecksum(f, icmp, ipTotalLength(f, 14) - (icmp - 14))).toBe(0);
+    // The quote: fragment zero's header as it arrived (MF set, its own total length), then its
+    // data from the start, 548 bytes in all (a 576-byte datagram).
+    const q = icmp + 8;
+    expect(ipTotalLength(f, 14)).toBe(576);
+    expect([...f.subarray(q, q + 20)]).toEqual([...frags[0].subarray(14, 34)]);
+    expect([...f.subarray(q + 20, 14 + 576)]).toEqual([...frags[0].subarray(34, 34 + 548 - 20)]);
+    expect(s.counters[C.icmp_time_exceeded_tx]).toBe(1);
+  });
+
+  it('RFC 1122 3.3.2: no Time Exceeded when fragment zero never came, nor for a datagram sent to a broadcast address', () => {
+    const s = setup();
+    const frags = fragmentFrames(OUR_MAC, PEER_MAC, PEER_IP, OUR_IP, IPPROTO_UDP, udpDatagram(PEER_IP, OUR_IP, 40000, 7, patternBytes(3000)), 1500, 78);
+    s.rx(frags[1], 0);
+    s.rx(frags[2], 0);
+    const bcast = fragmentFrames(BROADCAST_MAC, PEER_MAC, PEER_IP, BROADCAST_IP, IPPROTO_UDP, udpDatagram(PEER_IP, BROADCAST_IP, 40000, 7, patternBytes(3000)), 1500, 79);
+    s.rx(bcast[0], 0);
+    s.host.poll(31_000);
+    expect(s.counters[C.drop_reasm_timeout]).toBe(2);
+    expect(s.wire.take()).toEqual([]);
+    expect(s.counters[C.icmp_time_exceeded_tx]).toBe(0);
+  });
+
+  it('RFC 1122 3.2.8 / 4.3.2.8 bounds: Time Exceeded shares the ICMP error rate limit (counted when spent)', () => {
+    const s = setup();
+    for (let id = 0; id < 80; id++) {
+      const frags = fragmentFrames(OUR_MAC, PEER_MAC, PEER_IP, OUR_IP, IPPROTO_UDP, udpDatagram(PEER_IP, OUR_IP, 40000, 7, patternBytes(2000)), 1500, 1000 + id);
+      s.rx(frags[0], 0);
+    }
+    s.host.poll(30_000);
+    expect(s.counters[C.drop_reasm_timeout]).toBe(64); // 80 partial datagrams, at most 64 held
+    expect(s.counters[C.icmp_time_exceeded_tx]).toBe(50); // the burst
+    expect(s.counters[C.icmp_time_exceeded_rate_limited]).toBe(14);
+    expect(s.wire.take()).toHaveLength(50);
   });
 });
