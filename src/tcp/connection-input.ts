@@ -29,6 +29,7 @@ import { C } from '../base/counters.js';
 import type { TcpConnection } from './connection.js';
 import { armKeepalive, enterTimeWait, touchKeepalive } from './connection-timers.js';
 import { pathMss } from './connection-mss.js';
+import { ecnSegmentArrives } from './ecn.js';
 import { ACK_DELAYED, ACK_NOW } from './receiver.js';
 import type { InSegment } from './segment.js';
 import { ACK_TOO_OLD, ACK_UNSENT } from './sender.js';
@@ -81,6 +82,8 @@ function inputSynSent(c: TcpConnection, seg: InSegment, now: number): void {
   if (!(f & TCP_SYN)) return;
   c.rcv.synchronize(seg.seq);
   takeSynOptions(c, seg, now);
+  c.ecn.takeSynReply(f, (f & TCP_ACK) !== 0);
+  if (c.ecn.enabled) c.host.counters[C.tcp_ecn_negotiated]++;
   if (c.tsEnabled) c.rcv.updateTsRecent(seg.seq, seg.opts.tsVal);
   if (f & TCP_ACK) {
     // SYN-ACK: ESTABLISHED.
@@ -179,6 +182,7 @@ function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void 
     }
   }
   if (c.tsEnabled && seg.opts.hasTimestamp) c.rcv.updateTsRecent(seg.seq, seg.opts.tsVal);
+  const flightBefore = c.snd.flight();
   const r = c.snd.onAck(
     seg.seq, seg.ack, seg.window, seg.dataLen, (f & (TCP_SYN | TCP_FIN)) === 0,
     seg.opts.sackBlocks, c.sackEnabled ? seg.opts.sackCount : 0, c.out.tsEcrMs(seg), now, c.out,
@@ -195,6 +199,7 @@ function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void 
     c.out.invalidAck(false, now);
     return;
   }
+  ecnSegmentArrives(c, seg, flightBefore, now); // RFC 3168 6.1.2, 6.1.3: CWR, CE, ECE
   c.softError = undefined; // the peer answers: what an ICMP said is past (Linux tcp_ack)
   if (c.writableWanted && c.snd.buf.space > 0) {
     c.writableWanted = false;
