@@ -23,6 +23,8 @@
  * - RFC 7323 4.3 (TS.Recent from segments covering Last.ACK.sent); RFC 6691 / RFC 9293
  *   3.7.1, RFC 7323 2.2, RFC 2018 2: the SYN's options (MSS, 536 when absent; window
  *   scale only when both offered it; SACK-permitted; timestamps).
+ * - RFC 3168 6.1.1 (ECN from the SYN-ACK or, in a simultaneous open, the SYN), 6.1.2 and
+ *   6.1.3 (ECE, CWR and CE of an acceptable segment, after its ACK: ./ecn.ts).
  */
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.js';
 import { C } from '../base/counters.js';
@@ -182,7 +184,7 @@ function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void 
     }
   }
   if (c.tsEnabled && seg.opts.hasTimestamp) c.rcv.updateTsRecent(seg.seq, seg.opts.tsVal);
-  const flightBefore = c.snd.flight();
+  const flightBefore = c.ecn.enabled ? c.snd.flight() : 0; // RFC 3168 6.1.2's FlightSize, for an ECE
   const r = c.snd.onAck(
     seg.seq, seg.ack, seg.window, seg.dataLen, (f & (TCP_SYN | TCP_FIN)) === 0,
     seg.opts.sackBlocks, c.sackEnabled ? seg.opts.sackCount : 0, c.out.tsEcrMs(seg), now, c.out,

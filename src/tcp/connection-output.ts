@@ -12,7 +12,9 @@
  * tcp_invalid_ratelimit (ACKs for out-of-window, PAWS-rejected and too-old-ACK segments
  * at most once per invalidAckIntervalMs per connection, the same interval as challenge
  * ACKs; segments carrying data or FIN without SYN are always answered, as Linux
- * tcp_oow_rate_limited does).
+ * tcp_oow_rate_limited does); RFC 3168 6.1.1 (ECN flags of SYN and SYN-ACK), 6.1.2–6.1.5
+ * (ECT(0) on new data only, CWR on the first new data after a reduction, ECE while a CWR
+ * is owed to us: ./ecn.ts).
  */
 import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_RST, TCP_SYN } from '../wire/tcp.js';
 import type { TcpRepr } from '../wire/tcp-repr.js';
