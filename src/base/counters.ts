@@ -103,6 +103,11 @@ export const COUNTER_NAMES = [
   'nd_cache_entries', 'nd_pending_packets', 'nd_default_routers', 'reasm6_pending_datagrams',
   // RFC 6937: ACKs in fast recovery whose sending was held to the slow start reduction bound (pipe ≤ ssthresh)
   'tcp_prr_ssrb_acks',
+  // RFC 3168 ECN (tcp/ecn.ts): connections that negotiated it; segments sent with ECT(0)
+  // (a TSO super-segment counts once), with ECE, with CWR; segments received with CE, ECE,
+  // CWR; cwnd reductions in response to ECE (at most one per window of data)
+  'tcp_ecn_negotiated', 'tcp_ecn_ect_tx', 'tcp_ecn_ece_tx', 'tcp_ecn_cwr_tx',
+  'tcp_ecn_ce_rx', 'tcp_ecn_ece_rx', 'tcp_ecn_cwr_rx', 'tcp_ecn_cwnd_reductions',
 ] as const;
 
 /** Counters that are gauges (a current value) rather than monotonic totals. */

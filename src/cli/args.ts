@@ -14,6 +14,7 @@ import {
 } from '../control/capture-control.js';
 import { parseFaultSpec, type FaultConfig } from '../phy/fault-spec.js';
 import { DEFAULT_TCP_CONFIG } from '../tcp/tcp-config.js';
+import type { EcnMode } from '../tcp/ecn.js';
 
 /** Parsed and validated options. */
 export interface StackdOptions {
@@ -35,6 +36,8 @@ export interface StackdOptions {
   services: string[];
   apps: string[];
   congestionControl: 'newreno' | 'cubic';
+  /** --ecn: RFC 3168 ECN (TcpConfig.ecn). */
+  ecn: EcnMode;
   /** TCP connections (TIME_WAIT not included) and TIME_WAIT records, for the whole process. */
   maxConnections: number;
   maxTimeWait: number;
@@ -88,6 +91,8 @@ Options:
   --app PATH         load an application module into every worker (repeatable);
                      its default export receives the socket API (see README)
   --cc NAME          TCP congestion control: newreno or cubic        [default: newreno]
+  --ecn MODE         ECN (RFC 3168): accept (when the peer's SYN asks), on (ask in
+                     our SYNs too) or off                             [default: accept]
   --max-connections N  TCP connections held at once, over all workers; beyond it a new
                      client gets RST (counted: drop_tcp_conn_limit)   [default: 262144]
   --max-time-wait N  TIME_WAIT records over all workers (compact: ~100 B each); when
@@ -159,6 +164,7 @@ export const STACKD_OPTIONS = {
   services: { type: 'string' },
   app: { type: 'string', multiple: true },
   cc: { type: 'string' },
+  ecn: { type: 'string' },
   'max-connections': { type: 'string' },
   'max-time-wait': { type: 'string' },
   'trace-slots': { type: 'string' },
@@ -312,6 +318,8 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
   }
   const cc = values.cc ?? 'newreno';
   if (cc !== 'newreno' && cc !== 'cubic') throw new UsageError(`--cc: '${cc}' is not one of newreno|cubic`);
+  const ecn = values.ecn ?? DEFAULT_TCP_CONFIG.ecn;
+  if (ecn !== 'accept' && ecn !== 'on' && ecn !== 'off') throw new UsageError(`--ecn: '${ecn}' is not one of accept|on|off`);
   const maxConnections = intFlag('max-connections', values['max-connections'], 262_144, 16, 16_777_216);
   const maxTimeWait = intFlag('max-time-wait', values['max-time-wait'], 131_072, 0, 16_777_216);
   const traceSlots = intFlag('trace-slots', values['trace-slots'], DEFAULT_TCP_CONFIG.traceSlots, 0, 1 << 20);
@@ -346,7 +354,7 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
     }
   }
   return {
-    workers, threads, tap, ip, prefixLength, gateway, routes, ipv6, mac, mtu, control, logLevel, services, apps, congestionControl: cc,
+    workers, threads, tap, ip, prefixLength, gateway, routes, ipv6, mac, mtu, control, logLevel, services, apps, congestionControl: cc, ecn,
     maxConnections, maxTimeWait, traceSlots,
     vnetHdr: offload,
     pcap,

@@ -45,6 +45,7 @@ async function main(): Promise<number> {
       apps: opts.apps,
       logLevel: opts.logLevel,
       congestionControl: opts.congestionControl,
+      ecn: opts.ecn,
       maxConnections: opts.maxConnections,
       maxTimeWait: opts.maxTimeWait,
       traceSlots: opts.traceSlots,

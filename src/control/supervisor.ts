@@ -32,6 +32,7 @@ import { packageRoot } from '../phy/package-root.js';
 import { CaptureController, type CaptureStatus } from './capture-control.js';
 import { AppPool, type AppPoolOptions } from './app-pool.js';
 import { shardsOfThread, threadsFor } from './thread-plan.js';
+import type { EcnMode } from '../tcp/ecn.js';
 import type { ArchivedTraceInfo, ConnectionInfo, ConnectionTraceInfo, ControlSource, Ipv6Report, LatencyReport, RingReport, StatsSnapshot } from './types.js';
 
 /** Bytes of each ring's data area. */
@@ -47,6 +48,8 @@ export interface StackSettings {
   apps: string[];
   logLevel: string;
   congestionControl: 'newreno' | 'cubic';
+  /** ECN (TcpConfig.ecn; --ecn). */
+  ecn: EcnMode;
   /** TCP connections and TIME_WAIT records for the process (split evenly over the workers). */
   maxConnections: number;
   maxTimeWait: number;
@@ -181,6 +184,7 @@ export class Supervisor implements ControlSource {
       apps: this.settings.apps,
       logLevel: this.settings.logLevel,
       congestionControl: this.settings.congestionControl,
+      ecn: this.settings.ecn,
       maxConnections: this.workerMaxConnections(),
       maxTimeWait: Math.ceil(this.settings.maxTimeWait / this.settings.workers),
       traceSlots: this.settings.traceSlots,

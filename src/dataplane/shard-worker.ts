@@ -107,7 +107,7 @@ export class ShardWorker {
     };
     this.host = new Host(config, this.txPath, this.counters, (b, off, len) => this.reinject(b, off, len), {
       tcp: {
-        congestionControl: data.congestionControl, maxConnections: data.maxConnections, maxTimeWait: data.maxTimeWait,
+        congestionControl: data.congestionControl, ecn: data.ecn, maxConnections: data.maxConnections, maxTimeWait: data.maxTimeWait,
         traceSlots: data.traceSlots,
       },
     });

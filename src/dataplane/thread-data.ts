@@ -6,6 +6,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { FaultConfig } from '../phy/fault-spec.js';
 import type { Ipv6Settings, StaticRoute } from '../base/host-config.js';
 import type { ArchivedTraceInfo, ConnectionInfo, ConnectionTraceInfo, Ipv6Report, ThreadLatency } from './reports.js';
+import type { EcnMode } from '../tcp/ecn.js';
 
 /** Index of the words in the shared control Int32Array: non-zero asks every thread to stop. */
 export const CTL_STOP = 0;
@@ -82,6 +83,8 @@ export interface ShardWorkerData {
   logLevel: string;
   /** TCP congestion control. */
   congestionControl: 'newreno' | 'cubic';
+  /** ECN (TcpConfig.ecn). */
+  ecn: EcnMode;
   /** This worker's share of the process's TCP connection and TIME_WAIT limits. */
   maxConnections: number;
   maxTimeWait: number;

@@ -139,8 +139,9 @@ export class Ipv4Output {
    * `offload` is passed to the device with the frame; only for a `direct` datagram.
    * `dontFragment`: set DF when the datagram fits the path MTU (a super-frame the device
    * segments counts as fitting) and the path is not locked; otherwise it is fragmented.
+   * `ecn`: the ECN codepoint of the TOS byte (RFC 3168 5; TCP sets ECT(0) on new data).
    */
-  transmit(protocol: number, l4Len: number, now: number, dontFragment = false, offload: TxOffload | null = null): void {
+  transmit(protocol: number, l4Len: number, now: number, dontFragment = false, offload: TxOffload | null = null, ecn = 0): void {
     const ipLen = IPV4_MIN_HEADER + l4Len;
     const flags = dontFragment && this.dfAllowed && (ipLen <= this.mtu || (offload !== null && offload.segSize > 0)) ? IPV4_DF : 0;
     const id = this.nextId();
@@ -149,13 +150,13 @@ export class Ipv4Output {
       const b = this.buf;
       const o = this.frameOff;
       writeEthernetHeader(b, o, this.mac, this.config.mac, ETHERTYPE_IPV4);
-      writeIpv4Header(b, o + ETH_HEADER_LEN, ipLen, id, flags, this.config.ttl, protocol, this.config.ip, this.dst);
+      writeIpv4Header(b, o + ETH_HEADER_LEN, ipLen, id, flags, this.config.ttl, protocol, this.config.ip, this.dst, ecn);
       this.out.commit(ETH_HEADER_LEN + ipLen, offload);
       this.frameOff = -1;
       return;
     }
     const s = this.scratch;
-    writeIpv4Header(s, ETH_HEADER_LEN, ipLen, id, flags, this.config.ttl, protocol, this.config.ip, this.dst);
+    writeIpv4Header(s, ETH_HEADER_LEN, ipLen, id, flags, this.config.ttl, protocol, this.config.ip, this.dst, ecn);
     if (this.mac < 0) this.arp.enqueue(this.hop, s, ETH_HEADER_LEN, ipLen, now);
     else this.emit(s, ETH_HEADER_LEN, ipLen, this.mac, this.mtu);
   }

@@ -6,8 +6,8 @@
  * Receive: flags NEEDS_CSUM → RX_CSUM_PARTIAL (locally generated traffic, checksum field
  * holds the pseudo-header sum), DATA_VALID → RX_CSUM_VERIFIED, gso_type ≠ NONE → RX_GSO
  * with gso_size as the segment size. Transmit: a checksum to complete → NEEDS_CSUM with
- * csum_start/csum_offset; a segment size → gso_type TCPV4 (TCPV6 for an IPv6 frame),
- * gso_size, hdr_len. The header is written in the headroom in front of each frame
+ * csum_start/csum_offset; a segment size → gso_type TCPV4 (TCPV6 for an IPv6 frame; with
+ * the ECN bit when the super-frame carries CWR, RFC 3168 6.1.2), gso_size, hdr_len. The header is written in the headroom in front of each frame
  * (capabilities.txHeadroom: batches leave it) so that header and frame go out in one plain
  * write(); a batch without headroom gets its headers in their own iovec (writev).
  *
@@ -22,8 +22,10 @@ import { RX_CSUM_PARTIAL, RX_CSUM_VERIFIED, RX_GSO } from '../base/rx-flags.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV6 } from '../wire/ethernet.js';
 import {
   TAP_MAX_GSO_FRAME, TUN_F_TSO4, TUN_F_TSO6, VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM,
-  VIRTIO_NET_HDR_GSO_NONE, VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6, VNET_HDR_LEN, writeVnetHeader, type TapDevice,
+  VIRTIO_NET_HDR_GSO_ECN, VIRTIO_NET_HDR_GSO_NONE, VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6, VNET_HDR_LEN, writeVnetHeader,
+  type TapDevice,
 } from './tap.js';
+import { TCP_CWR } from '../wire/tcp.js';
 
 /** Largest TCP payload of one super-frame: an IP datagram is at most 65535 bytes (IPv4 header and TCP options taken off). */
 export const TAP_TSO_MAX_PAYLOAD = 65535 - 20 - 60;
@@ -52,6 +54,18 @@ export function tapCapabilities(vnetHdr: boolean, offload: number, mtu: number):
     tsoMaxPayload: vnetHdr ? TAP_TSO_MAX_PAYLOAD : 0,
     txHeadroom: vnetHdr ? VNET_HDR_LEN : 0,
   };
+}
+
+/**
+ * The gso_type of the TCP super-frame b[o, o+len): TCPV4 or TCPV6, with the ECN bit when
+ * the segment carries CWR (the kernel then keeps CWR on the first segment only).
+ */
+function gsoType(b: Uint8Array, o: number, len: number): number {
+  const v6 = ((b[o + 12] << 8) | b[o + 13]) === ETHERTYPE_IPV6;
+  const ip = o + ETH_HEADER_LEN;
+  const flags = (v6 ? ip + 40 : ip + ((b[ip] & 0x0f) << 2)) + 13;
+  const cwr = flags < o + len && (b[flags] & TCP_CWR) !== 0 ? VIRTIO_NET_HDR_GSO_ECN : 0;
+  return (v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4) | cwr;
 }
 
 /** A TAP device as a LinkDevice. */
@@ -126,7 +140,7 @@ export class TapLink implements LinkDevice {
       const cs = batch.csumStart[i];
       const seg = batch.segSize[i];
       let gso = VIRTIO_NET_HDR_GSO_NONE;
-      if (seg > 0) gso = ((b[o + 12] << 8) | b[o + 13]) === ETHERTYPE_IPV6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+      if (seg > 0) gso = gsoType(b, o, batch.lens[i]);
       const flags = cs >= 0 ? VIRTIO_NET_HDR_F_NEEDS_CSUM : 0;
       const csStart = cs >= 0 ? cs : 0;
       const csOff = cs >= 0 ? batch.csumOffset[i] : 0;

@@ -55,6 +55,8 @@ export const VIRTIO_NET_HDR_GSO_NONE = 0;
 export const VIRTIO_NET_HDR_GSO_TCPV4 = 1;
 /** virtio_net_hdr.gso_type: TCPv6 segmentation offload. */
 export const VIRTIO_NET_HDR_GSO_TCPV6 = 4;
+/** virtio_net_hdr.gso_type bit: the super-frame carries CWR (only its first segment keeps it, RFC 3168 6.1.2). */
+export const VIRTIO_NET_HDR_GSO_ECN = 0x80;
 
 /** The `{ fd, name }` returned by the native `open`. */
 export interface TapHandle {

@@ -23,12 +23,15 @@
  * - RFC 7323 4.3 (TS.Recent from segments covering Last.ACK.sent); RFC 6691 / RFC 9293
  *   3.7.1, RFC 7323 2.2, RFC 2018 2: the SYN's options (MSS, 536 when absent; window
  *   scale only when both offered it; SACK-permitted; timestamps).
+ * - RFC 3168 6.1.1 (ECN from the SYN-ACK or, in a simultaneous open, the SYN), 6.1.2 and
+ *   6.1.3 (ECE, CWR and CE of an acceptable segment, after its ACK: ./ecn.ts).
  */
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.js';
 import { C } from '../base/counters.js';
 import type { TcpConnection } from './connection.js';
 import { armKeepalive, enterTimeWait, touchKeepalive } from './connection-timers.js';
 import { pathMss } from './connection-mss.js';
+import { ecnSegmentArrives } from './ecn.js';
 import { ACK_DELAYED, ACK_NOW } from './receiver.js';
 import type { InSegment } from './segment.js';
 import { ACK_TOO_OLD, ACK_UNSENT } from './sender.js';
@@ -81,6 +84,8 @@ function inputSynSent(c: TcpConnection, seg: InSegment, now: number): void {
   if (!(f & TCP_SYN)) return;
   c.rcv.synchronize(seg.seq);
   takeSynOptions(c, seg, now);
+  c.ecn.takeSynReply(f, (f & TCP_ACK) !== 0);
+  if (c.ecn.enabled) c.host.counters[C.tcp_ecn_negotiated]++;
   if (c.tsEnabled) c.rcv.updateTsRecent(seg.seq, seg.opts.tsVal);
   if (f & TCP_ACK) {
     // SYN-ACK: ESTABLISHED.
@@ -179,6 +184,7 @@ function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void 
     }
   }
   if (c.tsEnabled && seg.opts.hasTimestamp) c.rcv.updateTsRecent(seg.seq, seg.opts.tsVal);
+  const flightBefore = c.ecn.enabled ? c.snd.flight() : 0; // RFC 3168 6.1.2's FlightSize, for an ECE
   const r = c.snd.onAck(
     seg.seq, seg.ack, seg.window, seg.dataLen, (f & (TCP_SYN | TCP_FIN)) === 0,
     seg.opts.sackBlocks, c.sackEnabled ? seg.opts.sackCount : 0, c.out.tsEcrMs(seg), now, c.out,
@@ -195,6 +201,7 @@ function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void 
     c.out.invalidAck(false, now);
     return;
   }
+  ecnSegmentArrives(c, seg, flightBefore, now); // RFC 3168 6.1.2, 6.1.3: CWR, CE, ECE
   c.softError = undefined; // the peer answers: what an ICMP said is past (Linux tcp_ack)
   if (c.writableWanted && c.snd.buf.space > 0) {
     c.writableWanted = false;

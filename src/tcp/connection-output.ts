@@ -12,9 +12,11 @@
  * tcp_invalid_ratelimit (ACKs for out-of-window, PAWS-rejected and too-old-ACK segments
  * at most once per invalidAckIntervalMs per connection, the same interval as challenge
  * ACKs; segments carrying data or FIN without SYN are always answered, as Linux
- * tcp_oow_rate_limited does).
+ * tcp_oow_rate_limited does); RFC 3168 6.1.1 (ECN flags of SYN and SYN-ACK), 6.1.2–6.1.5
+ * (ECT(0) on new data only, CWR on the first new data after a reduction, ECE while a CWR
+ * is owed to us: ./ecn.ts).
  */
-import { TCP_ACK, TCP_RST, TCP_SYN } from '../wire/tcp.js';
+import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_RST, TCP_SYN } from '../wire/tcp.js';
 import type { TcpRepr } from '../wire/tcp-repr.js';
 import { C } from '../base/counters.js';
 import type { ConnectionHost, TcpConnection } from './connection.js';
@@ -22,10 +24,10 @@ import type { TcpReceiver } from './receiver.js';
 import type { InSegment } from './segment.js';
 import type { SenderTransmit, TcpSender } from './sender.js';
 import { followPathMtu } from './connection-mss.js';
-import { seqSub } from './seq.js';
+import { seqLt, seqSub } from './seq.js';
 import { State } from './tcp-state.js';
 import { T_DELACK, type TcpTimers } from './timers.js';
-import { TE_RTO, TE_SEG_OUT, TRACE_MARK_RTO } from './trace.js';
+import { TE_RECOVERY_ENTER, TE_RTO, TE_SEG_OUT, TRACE_MARK_RTO } from './trace.js';
 
 /** The segments one connection sends. */
 export class ConnectionOutput implements SenderTransmit {
@@ -64,7 +66,8 @@ export class ConnectionOutput implements SenderTransmit {
     o.tsEcr = ack && this.c.tsEnabled ? this.rcv.tsRecent : 0;
     r.seq = this.snd.iss;
     r.ack = ack ? this.rcv.rcvNxt : 0;
-    r.flags = TCP_SYN | (ack ? TCP_ACK : 0);
+    // RFC 3168 6.1.1: ECE+CWR on an ECN-setup SYN, ECE on an ECN-setup SYN-ACK (./ecn.ts).
+    r.flags = TCP_SYN | (ack ? TCP_ACK : 0) | this.c.ecn.synFlags(cfg.ecn, ack, this.snd.retries > 0);
     r.window = this.rcv.windowField(true);
     r.dataLen = 0;
     if (this.host.writer.send(this.remoteIp, r, null, 0, now)) this.traceOut(r, now);
@@ -96,8 +99,14 @@ export class ConnectionOutput implements SenderTransmit {
     this.emit(seqSub(this.snd.sndNxt, 1) >>> 0, TCP_ACK, 0, 0, now);
   }
 
-  /** Sends a segment with the current ACK, window, timestamps and SACK blocks. */
+  /**
+   * Sends a segment with the current ACK, window, timestamps and SACK blocks, and what ECN
+   * adds (./ecn.ts: ECT(0) and a pending CWR on new data, ECE while a CWR is owed to us).
+   */
   private emit(seq: number, flags: number, dataOffset: number, len: number, now: number): boolean {
+    const ecn = this.c.ecn;
+    const e = ecn.enabled ? ecn.outgoing(len > 0 && !seqLt(seq, this.snd.sndMax), (flags & TCP_ACK) !== 0) : 0;
+    flags |= e >>> 8;
     const r = this.header();
     const o = r.opts;
     if (this.c.tsEnabled) {
@@ -114,14 +123,26 @@ export class ConnectionOutput implements SenderTransmit {
     r.flags = flags;
     r.window = window;
     r.dataLen = len;
-    const ok = this.host.writer.send(this.remoteIp, r, len > 0 ? this.snd.buf : null, dataOffset, now, this.snd.mss);
+    const ok = this.host.writer.send(this.remoteIp, r, len > 0 ? this.snd.buf : null, dataOffset, now, this.snd.mss, e & 3);
     if (ok) this.traceOut(r, now);
+    if (ok && e !== 0) this.countEcn(e);
     if (ok && flags & TCP_ACK) {
       this.rcv.noteAckSent(window * 2 ** this.rcv.wscale);
       this.timers.clear(T_DELACK);
       this.ackOwed = false;
     }
     return ok;
+  }
+
+  /** Counts what ECN put on a segment sent (`e` from TcpEcn.outgoing); a CWR sent is no longer pending. */
+  private countEcn(e: number): void {
+    const counters = this.host.counters;
+    if (e & 3) counters[C.tcp_ecn_ect_tx]++;
+    if ((e >>> 8) & TCP_ECE) counters[C.tcp_ecn_ece_tx]++;
+    if ((e >>> 8) & TCP_CWR) {
+      counters[C.tcp_ecn_cwr_tx]++;
+      this.c.ecn.cwrPending = false;
+    }
   }
 
   /** An ACK goes out on the next flush (a pure ACK unless data goes out anyway). */
@@ -197,9 +218,14 @@ export class ConnectionOutput implements SenderTransmit {
     if (this.c.traceSlot >= 0) this.c.trace(TE_SEG_OUT, r.flags, 0, r.seq, r.ack, r.window, r.dataLen, now);
   }
 
-  /** SenderTransmit: records a sender event (RTO, recovery, loss probe) in the connection's trace. */
+  /**
+   * SenderTransmit: records a sender event (RTO, recovery, loss probe) in the connection's
+   * trace. Entering loss recovery and an RTO reduce cwnd: ECN sends CWR next and takes no
+   * ECE response in the same window (RFC 3168 6.1.2, ./ecn.ts).
+   */
   traceEvent(kind: number, aux: number, seq: number, ack: number, now: number): void {
     const c = this.c;
+    if (kind === TE_RECOVERY_ENTER || kind === TE_RTO) c.ecn.reduced(this.snd.sndMax);
     if (c.traceSlot < 0) return;
     c.trace(kind, 0, aux, seq, ack, 0, 0, now);
     if (kind === TE_RTO) c.host.tracer.mark(c.traceSlot, TRACE_MARK_RTO);

@@ -27,6 +27,7 @@ import { armKeepalive, becomeOrphan, runDueTimers, uncountOrphan } from './conne
 import type { TcpConnectionEvents, TcpConnectionHandle, TcpErrorCode } from './connection-handle.js';
 import { segmentArrives, takeSynOptions } from './connection-input.js';
 import { pathMss } from './connection-mss.js';
+import { TcpEcn } from './ecn.js';
 import type { TcpRepr } from '../wire/tcp-repr.js';
 import { ConnectionOutput } from './connection-output.js';
 import { TcpReceiver } from './receiver.js';
@@ -98,6 +99,8 @@ export class TcpConnection implements TcpConnectionHandle {
   /** Negotiated options. */
   tsEnabled = false;
   sackEnabled = false;
+  /** ECN (RFC 3168, ./ecn.ts): negotiated or not, and its per-connection signals. */
+  readonly ecn = new TcpEcn();
   /** Bytes received/sent as application data (for /connections). */
   bytesIn = 0;
   bytesOut = 0;
@@ -208,6 +211,8 @@ export class TcpConnection implements TcpConnectionHandle {
     this.traceIn(seg, now);
     this.rcv.synchronize(seg.seq);
     takeSynOptions(this, seg, now);
+    this.ecn.takeSyn(this.host.config.ecn, seg.flags);
+    if (this.ecn.enabled) this.host.counters[C.tcp_ecn_negotiated]++;
     this.snd.start(iss);
     this.snd.setWindow(seg.seq, iss, seg.window, true);
     this.moveTo(State.SYN_RECEIVED);

@@ -62,10 +62,12 @@ export class SegmentWriter {
    * sequence and acknowledgment numbers, flags, window and options) and `seg.dataLen` bytes
    * of payload from `data`, `dataOffset` bytes past its start (SND.UNA), or no payload when
    * `data` is null. `segSize` > 0 lets a device with TSO cut a longer payload at that size
-   * (the MSS). Returns false if it could not be sent (TX full, no route): the caller treats
-   * that like a lost segment.
+   * (the MSS). `ecn`: the IP ECN codepoint (RFC 3168 6.1.2: ECT(0) on new data when ECN is
+   * in use; a super-segment's header, ECT included, is repeated on every segment cut from
+   * it). Returns false if it could not be sent (TX full, no route): the caller treats that
+   * like a lost segment.
    */
-  send(remoteIp: number, seg: TcpRepr, data: SendBuffer | null, dataOffset: number, now: number, segSize = 0): boolean {
+  send(remoteIp: number, seg: TcpRepr, data: SendBuffer | null, dataOffset: number, now: number, segSize = 0, ecn = 0): boolean {
     const len = data !== null ? seg.dataLen : 0;
     const hlen = seg.headerLen();
     const l4 = hlen + len;
@@ -84,10 +86,10 @@ export class SegmentWriter {
       t.csumOffset = 16;
       t.segSize = gso ? segSize : 0;
       t.hdrLen = L4_START + hlen;
-      this.ip.transmit(IPPROTO_TCP, l4, now, true, t);
+      this.ip.transmit(IPPROTO_TCP, l4, now, true, t, ecn);
     } else {
       fillTcpChecksum(b, o, l4, this.localIp, remoteIp);
-      this.ip.transmit(IPPROTO_TCP, l4, now, true);
+      this.ip.transmit(IPPROTO_TCP, l4, now, true, null, ecn);
     }
     this.counters[C.tcp_segments_tx]++;
     return true;

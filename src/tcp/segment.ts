@@ -13,6 +13,8 @@ export class InSegment extends TcpRepr {
   /** Source and destination IPv4 addresses. */
   src = 0;
   dst = 0;
+  /** The IP header's ECN field (wire/ipv4.ts ECN_*: CE is a congestion mark, RFC 3168 5). */
+  ipEcn = 0;
 
   /** Sequence space the segment occupies: data plus SYN and FIN (RFC 9293 3.4, SEG.LEN). */
   get segLen(): number {

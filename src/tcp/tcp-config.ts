@@ -5,6 +5,7 @@
  * RFC 5961 7 (challenge ACK throttling: Linux tcp_challenge_ack_limit), Linux
  * tcp_invalid_ratelimit (ACKs for invalid segments), tcp_max_orphans, tcp_orphan_retries.
  */
+import type { EcnMode } from './ecn.js';
 
 /** Tunables of one shard's TCP. */
 export interface TcpConfig {
@@ -93,6 +94,11 @@ export interface TcpConfig {
    * looks just like that (tcp_pmtu_black_holes). 0: off.
    */
   pmtuBlackHoleRtos: number;
+  /**
+   * ECN (RFC 3168, ./ecn.ts; Linux tcp_ecn): 'accept' (default, Linux's 2) uses it when the
+   * peer's SYN asks; 'on' also asks in our SYNs; 'off' never.
+   */
+  ecn: EcnMode;
 }
 
 /** Defaults: Linux-like behaviour at modest memory. */
@@ -122,6 +128,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   traceSlots: 1024,
   traceArchive: 32,
   pmtuBlackHoleRtos: 3,
+  ecn: 'accept',
 };
 
 /** Window scale shift we offer so that `recvBuffer` fits in the 16-bit window field. */

@@ -19,7 +19,7 @@ import type { Ipv4Output } from '../l3/ipv4-output.js';
 import type { TransportInput } from '../l3/ipv4-input.js';
 import type { TransportErrorInput } from '../l3/icmp-layer.js';
 import type { PathMtuCache } from '../l3/path-mtu.js';
-import { ipDst, ipHeaderLength, ipTotalLength } from '../wire/ipv4.js';
+import { ipDst, ipEcn, ipHeaderLength, ipTotalLength } from '../wire/ipv4.js';
 import { rxChecksumTrusted } from '../base/rx-flags.js';
 import type { LinkCapabilities } from '../base/link.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcpChecksumValid, tcpDstPort, tcpSeq, tcpSrcPort } from '../wire/tcp.js';
@@ -289,6 +289,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     s.b = b;
     s.src = src;
     s.dst = dst;
+    s.ipEcn = ipEcn(b, ipOff);
     const c = this.lookup(s.dstPort, src, s.srcPort);
     if (c === undefined && this.timeWait.size > 0) {
       const tw = this.timeWait.lookup(s.dstPort, src, s.srcPort);

@@ -23,6 +23,8 @@ export const IPV4_DF = 0x4000;
 export const IPV4_MF = 0x2000;
 /** Mask of the fragment offset (in 8-byte units) in the flags/fragment-offset word. */
 export const IPV4_OFFSET_MASK = 0x1fff;
+/** ECN codepoints: the low two bits of the TOS byte (RFC 3168 5). */
+export const ECN_NOT_ECT = 0, ECN_ECT1 = 1, ECN_ECT0 = 2, ECN_CE = 3;
 
 /** Why validateIpv4 refused a header (Ipv4Check.Ok: it did not). */
 export const enum Ipv4Check {
@@ -67,6 +69,10 @@ export function ipFragmentOffset(b: Uint8Array, o: number): number {
 export function ipIsFragment(b: Uint8Array, o: number): boolean {
   return (readU16(b, o + 6) & (IPV4_MF | IPV4_OFFSET_MASK)) !== 0;
 }
+/** The ECN field: ECN_NOT_ECT, ECN_ECT1, ECN_ECT0 or ECN_CE (RFC 3168 5). */
+export function ipEcn(b: Uint8Array, o: number): number {
+  return b[o + 1] & 3;
+}
 /** Time to live. */
 export function ipTtl(b: Uint8Array, o: number): number {
   return b[o + 8];
@@ -94,8 +100,9 @@ export function setIpId(b: Uint8Array, o: number, v: number): void {
 }
 
 /**
- * Write a 20-byte IPv4 header at `b[o]` (version 4, IHL 5, TOS 0) with a correct
- * header checksum. `flagsFragment` is the raw word (e.g. IPV4_DF, or IPV4_MF | off/8).
+ * Write a 20-byte IPv4 header at `b[o]` (version 4, IHL 5, TOS `tos`: DSCP 0 and an ECN
+ * codepoint, RFC 3168 5) with a correct header checksum. `flagsFragment` is the raw word
+ * (e.g. IPV4_DF, or IPV4_MF | off/8).
  */
 export function writeIpv4Header(
   b: Uint8Array,
@@ -107,9 +114,10 @@ export function writeIpv4Header(
   protocol: number,
   src: number,
   dst: number,
+  tos = 0,
 ): void {
   b[o] = 0x45;
-  b[o + 1] = 0;
+  b[o + 1] = tos & 0xff;
   writeU16(b, o + 2, totalLength);
   writeU16(b, o + 4, id);
   writeU16(b, o + 6, flagsFragment);
@@ -119,7 +127,7 @@ export function writeIpv4Header(
   writeIpv4(b, o + 16, dst);
   // Sum the ten header words straight from the arguments (checksum word = 0).
   let s =
-    0x4500 +
+    (0x4500 | (tos & 0xff)) +
     (totalLength & 0xffff) +
     (id & 0xffff) +
     (flagsFragment & 0xffff) +

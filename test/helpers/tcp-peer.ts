@@ -26,13 +26,13 @@ import { parseIpv4, parseMac, readU16, readU32, writeU32 } from '../../src/wire/
 import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ethType, writeEthernetHeader } from '../../src/wire/ethernet.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, writeIpv4Header } from '../../src/wire/ipv4.js';
 import {
-  TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TcpOptions, fillTcpChecksum, parseTcpOptions, tcpChecksumValid, writeTcpHeader,
+  TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TcpOptions, fillTcpChecksum, parseTcpOptions, tcpChecksumValid, writeTcpHeader,
 } from '../../src/wire/tcp.js';
 import { arpFrame, icmpError, ipv4Frame } from './frames.js';
 import { Recorder } from './tcp-pair.js';
 import { VirtualWire } from './virtual-wire.js';
 
-export { Recorder, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN };
+export { Recorder, TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN };
 
 /** Our stack (the Host under test). */
 export const OUR_IP = parseIpv4('10.0.0.2');
@@ -76,6 +76,8 @@ export interface SegmentSpec {
   badChecksum?: boolean;
   /** Write this data offset (in 32-bit words) instead of the real one. */
   dataOffsetWords?: number;
+  /** The IP header's ECN field (ECN_ECT0, ECN_CE, ...; default 0: Not-ECT). */
+  ipEcn?: number;
 }
 
 /** A segment our stack emitted, parsed. */
@@ -102,6 +104,8 @@ export interface OutSegment {
   segLen: number;
   /** SACK blocks as pairs. */
   sack: Array<[number, number]>;
+  /** The IP header's ECN field (0 Not-ECT, 2 ECT(0), 3 CE). */
+  ipEcn: number;
 }
 
 /** Fields expectSegment() can check; all optional except flags. */
@@ -128,6 +132,8 @@ export function flagNames(f: number): string {
   if (f & TCP_PSH) n.push('PSH');
   if (f & TCP_ACK) n.push('ACK');
   if (f & 0x20) n.push('URG');
+  if (f & TCP_ECE) n.push('ECE');
+  if (f & TCP_CWR) n.push('CWR');
   return n.join('|') || 'none';
 }
 
@@ -168,7 +174,7 @@ export function buildTcpFrame(
   const l4 = hlen + payload.length;
   const f = new Uint8Array(ETH_HEADER_LEN + 20 + l4);
   writeEthernetHeader(f, 0, OUR_MAC, PEER_MAC, ETHERTYPE_IPV4);
-  writeIpv4Header(f, ETH_HEADER_LEN, 20 + l4, 0x4242, 0x4000, 64, IPPROTO_TCP, s.srcIp, dstIp);
+  writeIpv4Header(f, ETH_HEADER_LEN, 20 + l4, 0x4242, 0x4000, 64, IPPROTO_TCP, s.srcIp, dstIp, s.ipEcn ?? 0);
   const o = ETH_HEADER_LEN + 20;
   writeTcpHeader(f, o, s.srcPort, s.dstPort, s.seq >>> 0, s.ack >>> 0, hlen, s.flags, s.window);
   if (s.dataOffsetWords !== undefined) f[o + 12] = (s.dataOffsetWords & 0x0f) << 4;
@@ -206,6 +212,7 @@ export function parseOutFrame(frame: Uint8Array, at: number): OutSegment | null 
     checksumOk: tcpChecksumValid(frame, o, l4, srcIp, dstIp),
     segLen: payload.length + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0),
     sack,
+    ipEcn: frame[ip + 1] & 3,
   };
 }
 
@@ -243,6 +250,12 @@ export interface HandshakeOptions {
   window?: number;
   /** Virtual time (ms) between our SYN / SYN-ACK and the peer's answer (an RTT sample). */
   rtt?: number;
+  /**
+   * ECN (RFC 3168 6.1.1): passive open, the peer's SYN is an ECN-setup SYN (ECE+CWR) and our
+   * SYN-ACK must carry ECE; active open, our SYN must be an ECN-setup SYN and the peer's
+   * SYN-ACK carries ECE.
+   */
+  ecn?: boolean;
 }
 
 /** Linux's usual SYN options: MSS 1460, SACK-permitted, timestamps, window scale 7. */
@@ -523,8 +536,9 @@ export class TcpPeer {
     });
     this.peerIsn = (h.isn ?? 0x1000_0000) >>> 0;
     this.timestamps = false;
-    this.send({ flags: TCP_SYN, seq: this.peerIsn, ack: 0, window: h.window ?? 64240, options: this.synOptions(h, 0) });
-    const synAck = this.expectSegment({ flags: TCP_SYN | TCP_ACK, ack: this.peerIsn + 1 });
+    const ecn = h.ecn ? TCP_ECE | TCP_CWR : 0;
+    this.send({ flags: TCP_SYN | ecn, seq: this.peerIsn, ack: 0, window: h.window ?? 64240, options: this.synOptions(h, 0) });
+    const synAck = this.expectSegment({ flags: TCP_SYN | TCP_ACK | (ecn & TCP_ECE), ack: this.peerIsn + 1 });
     this.ourIsn = synAck.seq;
     this.seq = (this.peerIsn + 1) >>> 0;
     this.ack = (synAck.seq + 1) >>> 0;
@@ -552,7 +566,7 @@ export class TcpPeer {
    * answers SYN-ACK with `h`'s options and checks our ACK. Returns the connection.
    */
   activeOpen(h: HandshakeOptions = LINUX_SYN, port = 8080): { conn: TcpConnection; rec: Recorder; syn: OutSegment } {
-    const { conn, rec, syn } = this.startConnect(port);
+    const { conn, rec, syn } = this.startConnect(port, h.ecn ? TCP_SYN | TCP_ECE | TCP_CWR : TCP_SYN);
     this.ourWscale = syn.options.wscale;
     this.peerIsn = (h.isn ?? 0x2000_0000) >>> 0;
     this.seq = (this.peerIsn + 1) >>> 0;
@@ -560,7 +574,7 @@ export class TcpPeer {
     this.timestamps = false;
     if (h.rtt) this.advance(h.rtt);
     const opts = this.synOptions(h, syn.options.tsVal);
-    this.send({ flags: TCP_SYN | TCP_ACK, seq: this.peerIsn, ack: this.ack, window: h.window ?? 65160, options: opts });
+    this.send({ flags: TCP_SYN | TCP_ACK | (h.ecn ? TCP_ECE : 0), seq: this.peerIsn, ack: this.ack, window: h.window ?? 65160, options: opts });
     this.peerWscale = h.wscale ?? -1;
     this.timestamps = !!h.timestamps && syn.options.hasTimestamp;
     this.expectSegment({ flags: TCP_ACK, seq: this.ack, ack: this.seq });
@@ -571,14 +585,14 @@ export class TcpPeer {
    * Starts an active open from our stack to the peer's `port` and takes our SYN (the
    * handshake is left to the test). Sets ourPort/peerPort/ourIsn/ourWscale.
    */
-  startConnect(port = 8080): { conn: TcpConnection; rec: Recorder; syn: OutSegment } {
+  startConnect(port = 8080, synFlags = TCP_SYN): { conn: TcpConnection; rec: Recorder; syn: OutSegment } {
     const conn = asTcpConnection(this.host.tcp.connect(PEER_IP, port));
     const rec = new Recorder(conn);
     conn.events = rec;
     this.ourPort = conn.localPort;
     this.peerPort = port;
     this.flush();
-    const syn = this.expectSegment({ flags: TCP_SYN, ack: 0, dstPort: port });
+    const syn = this.expectSegment({ flags: synFlags, ack: 0, dstPort: port });
     this.ourIsn = syn.seq;
     this.ourWscale = syn.options.wscale;
     this.ack = (syn.seq + 1) >>> 0;

@@ -8,7 +8,9 @@ import { FrameBatch } from '../../../src/base/frame-batch.js';
 import { TxOffload } from '../../../src/base/link.js';
 import { RX_CSUM_PARTIAL, RX_CSUM_VERIFIED, RX_GSO } from '../../../src/base/rx-flags.js';
 import { TAP_TSO_MAX_PAYLOAD, TapLink, tapCapabilities, type TapIo } from '../../../src/phy/tap-link.js';
-import { TAP_MAX_GSO_FRAME, TUN_F_CSUM, TUN_F_TSO4 } from '../../../src/phy/tap.js';
+import {
+  TAP_MAX_GSO_FRAME, TUN_F_CSUM, TUN_F_TSO4, VIRTIO_NET_HDR_GSO_ECN, VIRTIO_NET_HDR_GSO_TCPV4,
+} from '../../../src/phy/tap.js';
 
 /** A TAP whose reads return `toRead` (frame bytes + 10-byte header) and whose writes are recorded. */
 function scriptedTap(vnetHdr: boolean) {
@@ -87,6 +89,29 @@ describe('TapLink', () => {
       [0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
     ]);
     expect(t.writes.map((w) => w.frame[14])).toEqual([0x00, 0xdd, 0x00]);
+  });
+
+  it('transmit: a super-frame carrying CWR gets gso_type TCPV4 | ECN (RFC 3168 6.1.2: the kernel keeps CWR on its first segment)', () => {
+    const t = scriptedTap(true);
+    const link = new TapLink(t.tap, { mtu: 1500, offload: TUN_F_CSUM | TUN_F_TSO4 });
+    const b = new FrameBatch(new Uint8Array(8192), 4);
+    const o = new TxOffload();
+    o.csumStart = 34;
+    o.csumOffset = 16;
+    o.segSize = 500;
+    o.hdrLen = 54;
+    for (const tcpFlags of [0x90, 0x10]) { // ACK|CWR, ACK
+      const f = new Array<number>(54 + 1000).fill(0);
+      f[12] = 0x08;
+      f[14] = 0x45; // IPv4, IHL 5
+      f[14 + 20 + 12] = 0x50;
+      f[14 + 20 + 13] = tcpFlags;
+      const at = b.reserve(f.length);
+      b.buf.set(f, at);
+      b.commit(f.length, o);
+    }
+    expect(link.transmit(b, 0)).toBe(2);
+    expect(t.writes.map((w) => w.hdr?.[1])).toEqual([VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN, VIRTIO_NET_HDR_GSO_TCPV4]);
   });
 
   it('transmit with headroom: the header goes in front of each frame and both out in one plain write', () => {

@@ -19,8 +19,11 @@ import {
   setIcmpType,
 } from '../../../src/wire/icmp.js';
 import {
+  ECN_CE,
+  ECN_ECT0,
   Ipv4Check,
   fillIpv4Checksum,
+  ipEcn,
   IPPROTO_ICMP,
   IPPROTO_UDP,
   IPV4_DF,
@@ -51,6 +54,18 @@ describe('validateIpv4 reasons', () => {
     const reasons = [Ipv4Check.Truncated, Ipv4Check.BadVersion, Ipv4Check.BadIhl, Ipv4Check.BadTotalLength, Ipv4Check.BadChecksum];
     expect(new Set(reasons).size).toBe(5);
     expect(reasons.includes(Ipv4Check.Ok)).toBe(false);
+  });
+});
+
+describe('the ECN field (RFC 3168 5)', () => {
+  it('writeIpv4Header puts the codepoint in the TOS byte with a valid checksum; ipEcn reads it back', () => {
+    const b = new Uint8Array(20);
+    for (const ecn of [0, ECN_ECT0, ECN_CE]) {
+      writeIpv4Header(b, 0, 20, 7, IPV4_DF, 64, IPPROTO_UDP, IP_A, IP_B, ecn);
+      expect(b[1]).toBe(ecn);
+      expect(ipEcn(b, 0)).toBe(ecn);
+      expect(validateIpv4(b, 0, 20)).toBe(Ipv4Check.Ok);
+    }
   });
 });
 
