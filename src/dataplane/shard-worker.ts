@@ -88,7 +88,9 @@ export class ShardWorker {
     // Write directly when idle (nothing else waiting in the RX ring), else hand frames
     // to the I/O thread (tx-path.ts, decision 0011).
     const rx = this.rx;
-    this.txPath = new TxPath(this.tx, this.writer, () => rx.isEmpty(), this.counters);
+    // Busy (more frames waiting, or answering a batch of several at its end): the ring, for
+    // the I/O thread to write in parallel; idle: write directly (decision 0011).
+    this.txPath = new TxPath(this.tx, this.writer, () => this.batchFrames <= 1 && rx.isEmpty(), this.counters);
     const config: HostConfig = {
       mac: data.link.mac,
       ip: data.link.ip,
@@ -310,11 +312,16 @@ export class ShardWorker {
    */
   private busySince = monoMs();
 
+  /** Frames of the receive batch being handled (drain, and the output at its end); 0 between batches. */
+  private batchFrames = 0;
+
   /** Handles what the RX ring holds (up to BATCH frames), the due timers and the output. Returns frames handled. */
   private step(): number {
     const n = this.drain();
     const now = monoMs();
+    this.batchFrames = n;
     this.host.tcp.flushDirty(now);
+    this.batchFrames = 0;
     if (this.host.nextDeadline() <= now) this.host.poll(now);
     this.flush();
     const held = this.holding;
@@ -370,11 +377,14 @@ export class ShardWorker {
     let off: number;
     while (n < BATCH && (off = rx.next()) >= 0) {
       n++;
+      this.batchFrames = n;
       const now = monoMs();
       this.curT0 = rx.t0;
       this.txPath.cause = rx.t0;
       this.latency.record(S_RX_QUEUE, now - rx.t1);
       if (recordKind(rx.kind) === KIND_FRAME) {
+        // More frames behind this one: connections may answer at the batch's end (step()'s flushDirty).
+        this.host.tcp.deferOutput = !rx.isEmpty();
         this.host.receive(buf, off, rx.length, now, recordRxFlags(rx.kind));
         this.latency.record(S_PROCESS, monoMs() - now);
         // Write what this frame caused now rather than at the end of the batch: a TAP
@@ -383,6 +393,7 @@ export class ShardWorker {
       }
     }
     if (n > 0) rx.release();
+    this.host.tcp.deferOutput = false;
     this.curT0 = 0;
     this.txPath.cause = 0;
     return n;

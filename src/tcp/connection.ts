@@ -81,6 +81,12 @@ export interface ConnectionHost {
   clock(): number;
   /** The application changed something (data queued, window opened, close): flush soon. */
   markDirty(c: TcpConnection): void;
+  /**
+   * More input is waiting right behind the segment being handled (the caller's receive
+   * batch): an ESTABLISHED connection with nothing out of order may leave its output to
+   * the caller's flushDirty() at the end of the batch (./tcp-layer.ts).
+   */
+  readonly deferOutput: boolean;
 }
 
 const noEvents: TcpConnectionEvents = {
@@ -251,7 +257,13 @@ export class TcpConnection implements TcpConnectionHandle {
     this.host.counters[C.tcp_segments_rx]++;
     this.traceIn(seg, now);
     segmentArrives(this, seg, now);
-    this.flush(now);
+    // In a receive batch, the ACKs and data this segment calls for can wait for the
+    // batch's end: one ACK then covers every segment of the batch (as GRO's one ACK per
+    // aggregate does), and the data the batch's ACKs release goes out in one burst. Not
+    // outside ESTABLISHED (a closing connection's last ACK must leave before it goes),
+    // and not while data is out of order (RFC 5681 4.2: a duplicate ACK at once).
+    if (this.host.deferOutput && this.state === State.ESTABLISHED && this.rcv.oooSegments === 0) this.host.markDirty(this);
+    else this.flush(now);
   }
 
   /** Records an arriving segment in the trace. */

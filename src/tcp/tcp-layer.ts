@@ -253,6 +253,12 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
 
   // ------------------------------------------------------------ input
 
+  /**
+   * Set by the caller while more received frames wait behind the one it hands in (its
+   * receive batch); it then calls flushDirty() at the end of the batch (ConnectionHost).
+   */
+  deferOutput = false;
+
   /** The time of the latest input or poll. */
   now = 0;
   /** The clock for application-initiated calls (connect); the worker sets it to its monotonic clock. */
