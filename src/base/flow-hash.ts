@@ -59,6 +59,15 @@ export function hashFourTuple(ipA: number, portA: number, ipB: number, portB: nu
   return fmix32((hashAddressPair(ipA, ipB, protocol) ^ fmix32(ports >>> 0)) >>> 0);
 }
 
+/**
+ * An IPv6 address (four words) as the 32-bit address the hashes take: the words XORed.
+ * The I/O thread folds the addresses of a frame, a worker those of its connection: both
+ * get the same 4-tuple hash (decision 0030).
+ */
+export function foldIpv6Words(w0: number, w1: number, w2: number, w3: number): number {
+  return (w0 ^ w1 ^ w2 ^ w3) >>> 0;
+}
+
 /** Shard index of a hash among `shards` workers. */
 export function shardOf(hash: number, shards: number): number {
   return hash % shards;

@@ -1,5 +1,5 @@
 /**
- * ICMPv6 for our interface: echo replies, Parameter Problem errors, and the hand-off of
+ * ICMPv6 for our interface: echo replies, Parameter Problem and port unreachable errors, and the hand-off of
  * neighbour discovery and MLD messages to the ND layer.
  *
  * RFC 4443: 2.3 (checksum over the pseudo-header), 2.4 (b: unknown informational types
@@ -8,13 +8,14 @@
  * Problem code 2 when the option asks for it), or a packet whose source is not a unicast
  * address; f: errors are rate limited, a token bucket like ICMP's), 3.4 (Parameter
  * Problem with its pointer, quoting as much of the packet as fits in the minimum MTU),
+ * 3.1 (Destination Unreachable code 4 for a UDP datagram to a closed port),
  * 4.2 (an echo reply carries the request's identifier, sequence and data; a request to
  * a multicast address is answered from a unicast address of ours, as Linux does by
  * default).
  */
 import { ipv6PseudoHeaderSum, onesSum } from '../wire/checksum.js';
 import {
-  ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, ICMPV6_HEADER_LEN, ICMPV6_MLD_QUERY, ICMPV6_MLDV2_REPORT, ICMPV6_PARAMETER_PROBLEM,
+  ICMPV6_DEST_UNREACHABLE, ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, ICMPV6_PORT_UNREACHABLE, ICMPV6_HEADER_LEN, ICMPV6_MLD_QUERY, ICMPV6_MLDV2_REPORT, ICMPV6_PARAMETER_PROBLEM,
   ICMPV6_ROUTER_ADVERTISEMENT, ICMPV6_ROUTER_SOLICITATION, ICMPV6_NEIGHBOR_ADVERTISEMENT, ICMPV6_NEIGHBOR_SOLICITATION, ICMPV6_REDIRECT,
   icmpv6ChecksumValid, icmpv6IsError,
 } from '../wire/icmpv6.js';
@@ -85,29 +86,43 @@ export class Icmpv6Layer {
    * for an error even when the destination is multicast (RFC 8200 4.2, action 10).
    */
   sendParameterProblem(code: number, pointer: number, b: Uint8Array, ipOff: number, len: number, evenToMulticast: boolean, now: number): void {
+    if (this.sendError(ICMPV6_PARAMETER_PROBLEM, code, pointer, b, ipOff, len, evenToMulticast, now)) {
+      this.counters[C.icmpv6_param_problem_tx]++;
+    }
+  }
+
+  /** Port unreachable (RFC 4443 3.1 code 4) about the datagram at b[ipOff..ipOff+len), within the same limits. */
+  sendPortUnreachable(b: Uint8Array, ipOff: number, len: number, now: number): void {
+    if (this.sendError(ICMPV6_DEST_UNREACHABLE, ICMPV6_PORT_UNREACHABLE, 0, b, ipOff, len, false, now)) {
+      this.counters[C.icmpv6_unreachable_tx]++;
+    }
+  }
+
+  /** An error message of `type` and `code` with the 32-bit `word` after the checksum; true when sent. */
+  private sendError(type: number, code: number, word: number, b: Uint8Array, ipOff: number, len: number, evenToMulticast: boolean, now: number): boolean {
     const src = readIpv6(b, ipOff + IPV6_SRC_OFFSET, this.peer);
-    if (ipv6IsUnspecified(src) || ipv6IsMulticast(src)) return;
-    if (!evenToMulticast && b[ipOff + IPV6_DST_OFFSET] === 0xff) return;
-    if (this.isIcmpError(b, ipOff, len)) return;
+    if (ipv6IsUnspecified(src) || ipv6IsMulticast(src)) return false;
+    if (!evenToMulticast && b[ipOff + IPV6_DST_OFFSET] === 0xff) return false;
+    if (this.isIcmpError(b, ipOff, len)) return false;
     if (!this.errorLimiter.take(now)) {
       this.counters[C.icmpv6_errors_rate_limited]++;
-      return;
+      return false;
     }
     const dstOfOffender = readIpv6(b, ipOff + IPV6_DST_OFFSET, this.local);
     const from = ipv6IsMulticast(dstOfOffender) ? null : this.nd.addresses.find(dstOfOffender)?.address ?? null;
     const quote = Math.min(len, MAX_QUOTE);
     const mlen = ICMPV6_HEADER_LEN + quote;
     const r = this.ip.prepare(from, src, mlen, now);
-    if (r < 0) return;
+    if (r < 0) return false;
     const out = this.ip.buf;
-    out[r] = ICMPV6_PARAMETER_PROBLEM;
+    out[r] = type;
     out[r + 1] = code;
     writeU16(out, r + 2, 0);
-    writeU32(out, r + 4, pointer);
+    writeU32(out, r + 4, word);
     copyBytes(b, ipOff, out, r + ICMPV6_HEADER_LEN, quote);
     this.fillChecksum(out, r, mlen, src);
     this.ip.transmit(NH_ICMPV6, mlen);
-    this.counters[C.icmpv6_param_problem_tx]++;
+    return true;
   }
 
   /** RFC 4443 4.2: the reply echoes identifier, sequence number and data. */

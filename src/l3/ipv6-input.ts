@@ -11,9 +11,10 @@
  * Parameter Problem code 0 pointing at the routing type; RFC 5095: type 0 is never
  * honoured), 4.5 (fragments: RFC 6946 atomic fragments, offset 0 and M clear, are
  * processed as whole packets; others are checked and reassembled, ipv6-reassembly.ts,
- * then walked on after their Unfragmentable Part), 4.7 (no next header: nothing to do). An unrecognised next header
- * (TCP and UDP too, in this slice) is answered with Parameter Problem code 1 pointing at
- * the Next Header field that named it (RFC 8200 4, RFC 4443 3.4).
+ * then walked on after their Unfragmentable Part), 4.7 (no next header: nothing to do).
+ * TCP and UDP go to the transports registered for them (decision 0030); an unrecognised
+ * next header is answered with Parameter Problem code 1 pointing at the Next Header field
+ * that named it (RFC 8200 4, RFC 4443 3.4).
  *
  * Destination filter (RFC 4291 2.8, RFC 4862 5.4): our PREFERRED addresses and the
  * multicast groups we listen to. A TENTATIVE address receives only the ND messages of
@@ -21,7 +22,7 @@
  * (drop_ipv6_tentative). Sources that are multicast are dropped (RFC 4291 2.7).
  */
 import { IPV6_DST_OFFSET, IPV6_HEADER_LEN, Ipv6Check,
-  NH_DESTINATION_OPTIONS, NH_FRAGMENT, NH_HOP_BY_HOP, NH_ICMPV6, NH_NONE, NH_ROUTING,
+  NH_DESTINATION_OPTIONS, NH_FRAGMENT, NH_HOP_BY_HOP, NH_ICMPV6, NH_NONE, NH_ROUTING, NH_TCP, NH_UDP,
   OPT_PAD1, extHeaderLength, fragmentMore, fragmentOffset, ipv6PayloadLength, routingSegmentsLeft, validateIpv6,
   IPV6_SRC_OFFSET, IPV6_NEXT_HEADER_OFFSET, IPV6_FRAGMENT_HEADER_LEN, IPV6_PAYLOAD_LENGTH_OFFSET,
 } from '../wire/ipv6.js';
@@ -30,6 +31,11 @@ import { C, type Counters } from '../base/counters.js';
 import type { NdLayer } from '../l2/nd-layer.js';
 import type { Icmpv6Layer } from './icmpv6-layer.js';
 import { Ipv6Reassembler, MAX_FRAGMENTABLE, type Reassembly6Limits } from './ipv6-reassembly.js';
+
+/** A transport over IPv6: its message is b[o..o+len) in the packet at b[ipOff]; `toMulticast`: sent to a group. */
+export interface Transport6Input {
+  input6(b: Uint8Array, ipOff: number, o: number, len: number, toMulticast: boolean, now: number): void;
+}
 
 /** Extension headers we walk through before giving up on a packet (drop_ipv6_ext_chain_too_long). */
 export const MAX_EXTENSION_HEADERS = 8;
@@ -51,6 +57,8 @@ export class Ipv6Input {
   /** Offset of the offending option after walkOptions() returned an error. */
   private badOption = 0;
   readonly reassembler: Ipv6Reassembler;
+  private tcp: Transport6Input | null = null;
+  private udp: Transport6Input | null = null;
 
   constructor(
     private readonly nd: NdLayer, private readonly icmp: Icmpv6Layer, private readonly counters: Counters,
@@ -95,6 +103,12 @@ export class Ipv6Input {
     );
   }
 
+  /** TCP and UDP over IPv6 go to `tcp` and `udp`. */
+  registerTransports(tcp: Transport6Input, udp: Transport6Input): void {
+    this.tcp = tcp;
+    this.udp = udp;
+  }
+
   /** Expires partial packets. */
   poll(now: number): void {
     this.reassembler.poll(now);
@@ -129,6 +143,11 @@ export class Ipv6Input {
         return;
       }
       if (nh === NH_NONE) return; // RFC 8200 4.7
+      const transport = nh === NH_TCP ? this.tcp : nh === NH_UDP ? this.udp : null;
+      if (transport !== null) {
+        transport.input6(b, off, p, end - p, toMulticast, now);
+        return;
+      }
       if (n >= MAX_EXTENSION_HEADERS) {
         this.counters[C.drop_ipv6_ext_chain_too_long]++;
         return;

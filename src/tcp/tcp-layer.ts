@@ -12,17 +12,29 @@
  * previous window ended; no randomization, unlike Linux; each connection limits itself first,
  * ./connection-output.ts), Linux tcp_max_orphans (the
  * orphan count the connections check on close()).
+ *
+ * One core for both families (decision 0030): an address is a number, an IPv4 address
+ * below 2^32 and an IPv6 one interned as 2^32 + id (base/ipv6-interner.ts). Segments over
+ * IPv6 come in through input6() with the RFC 8200 8.1 pseudo-header in their checksum;
+ * every packet being handled, every connection and every TIME_WAIT record holds a
+ * reference on its interned addresses. ISNs, timestamp offsets and SYN cookies take a
+ * keyed digest of each IPv6 address (./isn.ts addressDigest). A listener takes both
+ * families. Our MSS over IPv6 is the MTU less 60 (RFC 8200 8.3).
  */
 import { C, type Counters } from '../base/counters.js';
-import { hashFourTuple, shardOf } from '../base/flow-hash.js';
+import { foldIpv6Words, hashFourTuple, shardOf } from '../base/flow-hash.js';
 import type { Ipv4Output } from '../l3/ipv4-output.js';
 import type { TransportInput } from '../l3/ipv4-input.js';
 import type { TransportErrorInput } from '../l3/icmp-layer.js';
 import type { PathMtuCache } from '../l3/path-mtu.js';
 import { ipDst, ipHeaderLength, ipTotalLength } from '../wire/ipv4.js';
+import { IPV6_DST_OFFSET, IPV6_SRC_OFFSET } from '../wire/ipv6.js';
+import type { Ipv6Address } from '../wire/ipv6-address.js';
+import { IPV6_ID_BASE, type Ipv6Interner } from '../base/ipv6-interner.js';
+import type { Ipv6Output } from '../l3/ipv6-output.js';
 import { rxChecksumTrusted } from '../base/rx-flags.js';
 import type { LinkCapabilities } from '../base/link.js';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcpChecksumValid, tcpDstPort, tcpSeq, tcpSrcPort } from '../wire/tcp.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcpChecksumValid, tcpChecksumValid6, tcpDstPort, tcpSeq, tcpSrcPort } from '../wire/tcp.js';
 import { icmpErrorArrives } from './connection-icmp.js';
 import { DeadlineHeap } from '../util/deadline-heap.js';
 import type { TcpConnectionHandle, TcpEndpointApi } from './connection-handle.js';
@@ -31,7 +43,7 @@ import { IsnGenerator } from './isn.js';
 import { InSegment } from './segment.js';
 import { SegmentWriter } from './segment-writer.js';
 import { TcpParse, TcpRepr } from '../wire/tcp-repr.js';
-import { NO_RECORD, TimeWaitTable } from './time-wait.js';
+import { NO_ADDRESS_REFS, NO_RECORD, TimeWaitTable } from './time-wait.js';
 import { seqAdd, seqSub } from './seq.js';
 import { SynCookies, cookieTsSackOk, cookieTsWscale, decodeCookieTs, encodeCookieTs } from './syn-cookie.js';
 import { DEFAULT_TCP_CONFIG, windowScaleFor, type TcpConfig } from './tcp-config.js';
@@ -57,6 +69,11 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
   readonly pathMtu: PathMtuCache;
   readonly config: TcpConfig;
   readonly ourMss: number;
+  /** Our MSS towards IPv6 peers: the MTU less the 40-byte IPv6 and 20-byte TCP headers. */
+  readonly ourMss6: number;
+  /** Where the source address of an active open over IPv6 comes from (null: no IPv6). */
+  private sourceFor6: ((dst: Readonly<Ipv6Address>) => Readonly<Ipv6Address>) | null = null;
+  private readonly dst6 = new Uint32Array(4);
   /** localPort → (remoteIp·65536 + remotePort) → connection. */
   private readonly conns = new Map<number, Map<number, TcpConnection>>();
   private readonly listeners = new Map<number, Listener>();
@@ -96,22 +113,55 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     config: Partial<TcpConfig> = {},
     secret?: Uint8Array,
     device?: LinkCapabilities,
+    /** The Host's interned IPv6 addresses (null: IPv4 only). */
+    readonly interner: Ipv6Interner | null = null,
   ) {
     this.config = { ...DEFAULT_TCP_CONFIG, ...config };
     this.ourMss = mtu - 40;
+    this.ourMss6 = mtu - 60;
     this.writer = new SegmentWriter(ip, counters, localIp, device);
     this.pathMtu = ip.pathMtu;
-    this.timeWait = new TimeWaitTable(this.config.maxTimeWait);
+    this.timeWait = new TimeWaitTable(this.config.maxTimeWait, interner ?? NO_ADDRESS_REFS);
     this.tracer = new ConnectionTracer(this.config.traceSlots, this.config.traceArchive, counters);
     this.isnGen = new IsnGenerator(secret);
     this.cookies = new SynCookies(secret);
     this.nextEphemeral = EPHEMERAL_FIRST + ((shardIndex * 7919) % (EPHEMERAL_LAST - EPHEMERAL_FIRST));
   }
 
+  /**
+   * TCP over IPv6: segments go out through `out`; an active open takes its source address
+   * from `sourceFor` (RFC 6724 selection, l2/ipv6-address-table.ts).
+   */
+  enableIpv6(out: Ipv6Output, sourceFor: (dst: Readonly<Ipv6Address>) => Readonly<Ipv6Address>): void {
+    if (this.interner === null) throw new Error('TCP over IPv6 needs the address interner');
+    this.writer.enableIpv6(out, this.interner);
+    this.sourceFor6 = sourceFor;
+  }
+
+  /** True when this layer carries TCP over IPv6. */
+  get ipv6(): boolean {
+    return this.sourceFor6 !== null;
+  }
+
+  /** An address as the 32-bit value the keyed hashes take: itself (IPv4) or a keyed digest (IPv6). */
+  private hashKey(ip: number): number {
+    const n = this.interner;
+    if (ip < IPV6_ID_BASE || n === null) return ip;
+    return this.isnGen.addressDigest(n.word(ip, 0), n.word(ip, 1), n.word(ip, 2), n.word(ip, 3));
+  }
+
+  private isn(localIp: number, localPort: number, remoteIp: number, remotePort: number, now: number): number {
+    return this.isnGen.isn(this.hashKey(localIp), localPort, this.hashKey(remoteIp), remotePort, now);
+  }
+
   // ------------------------------------------------------------ ConnectionHost
 
-  tsOffset(remoteIp: number): number {
-    return this.isnGen.tsOffset(this.localIp, remoteIp);
+  tsOffset(localIp: number, remoteIp: number): number {
+    return this.isnGen.tsOffset(this.hashKey(localIp), this.hashKey(remoteIp));
+  }
+
+  mssFor(remoteIp: number): number {
+    return remoteIp >= IPV6_ID_BASE ? this.ourMss6 : this.ourMss;
   }
 
   onEstablished(c: TcpConnection): void {
@@ -149,6 +199,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
       m.delete(key);
       if (m.size === 0) this.conns.delete(c.localPort);
       this.connCount--;
+      this.releaseAddresses(c);
     }
     if (c.listenerPort !== 0 && c.countedInSynQueue) {
       const l = this.listeners.get(c.listenerPort);
@@ -169,7 +220,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     }
     const slot = tw.add(
       c.localPort, c.remoteIp, c.remotePort, c.snd.sndMax, c.rcv.rcvNxt, c.rcv.windowField(false),
-      c.tsEnabled, c.rcv.tsRecent, this.tsOffset(c.remoteIp), now + 2 * this.config.mslMs,
+      c.tsEnabled, c.rcv.tsRecent, this.tsOffset(c.localIp, c.remoteIp), now + 2 * this.config.mslMs,
     );
     // A full table made room by ending its oldest record early (serving new connections
     // matters more than the last seconds of an old one's TIME_WAIT).
@@ -225,14 +276,32 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     this.listeners.delete(port);
   }
 
+  /**
+   * Active open to `remoteIp` (IPv4, or an IPv6 address interned by the caller, who keeps
+   * its own reference) from an ephemeral port whose flow hashes to this shard; null when
+   * no port is free, the table is full or there is no IPv6 source address.
+   */
   connect(remoteIp: number, remotePort: number): TcpConnectionHandle | null {
+    if (remoteIp < IPV6_ID_BASE) return this.connectFrom(this.localIp, remoteIp, remotePort);
+    const n = this.interner;
+    if (n === null || this.sourceFor6 === null) return null;
+    const local = n.intern(this.sourceFor6(n.copyInto(remoteIp, this.dst6)));
+    if (local < 0) return null;
+    const c = this.connectFrom(local, remoteIp, remotePort);
+    n.release(local); // the connection holds its own reference
+    return c;
+  }
+
+  private connectFrom(localIp: number, remoteIp: number, remotePort: number): TcpConnectionHandle | null {
     const now = this.clock();
     this.now = now;
     const span = EPHEMERAL_LAST - EPHEMERAL_FIRST + 1;
+    const lk = this.flowKey(localIp);
+    const rk = this.flowKey(remoteIp);
     for (let i = 0; i < span; i++) {
       const port = EPHEMERAL_FIRST + ((this.nextEphemeral - EPHEMERAL_FIRST + i) % span);
       if (this.listeners.has(port)) continue;
-      if (shardOf(hashFourTuple(this.localIp, port, remoteIp, remotePort, 6), this.shardCount) !== this.shardIndex) continue;
+      if (shardOf(hashFourTuple(lk, port, rk, remotePort, 6), this.shardCount) !== this.shardIndex) continue;
       if (this.lookup(port, remoteIp, remotePort) !== undefined) continue;
       if (this.timeWait.lookup(port, remoteIp, remotePort) !== NO_RECORD) continue; // still in TIME_WAIT
       this.nextEphemeral = port + 1;
@@ -240,15 +309,22 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
         this.counters[C.drop_tcp_conn_limit]++;
         return null;
       }
-      const c = new TcpConnection(this, this.localIp, port, remoteIp, remotePort, now);
+      const c = new TcpConnection(this, localIp, port, remoteIp, remotePort, now);
       this.insert(c);
       this.counters[C.tcp_active_opens]++;
-      c.connect(this.isnGen.isn(this.localIp, port, remoteIp, remotePort, now), now);
+      c.connect(this.isn(localIp, port, remoteIp, remotePort, now), now);
       this.schedule(c);
       this.markDirty(c);
       return c;
     }
     return null;
+  }
+
+  /** The address as the flow hash takes it (base/flow-hash.ts): itself, or an IPv6 address folded to 32 bits. */
+  private flowKey(ip: number): number {
+    const n = this.interner;
+    if (ip < IPV6_ID_BASE || n === null) return ip;
+    return foldIpv6Words(n.word(ip, 0), n.word(ip, 1), n.word(ip, 2), n.word(ip, 3));
   }
 
   // ------------------------------------------------------------ input
@@ -289,6 +365,57 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     s.b = b;
     s.src = src;
     s.dst = dst;
+    this.demux(s, now);
+  }
+
+  /**
+   * Handles a TCP segment carried in the IPv6 packet at b[ipOff] (RFC 8200 8.1 checksum),
+   * at b[o..o+len); `toMulticast`: its destination is a multicast group (dropped, RFC 1122
+   * 4.2.3.10). Its addresses are interned for as long as it is handled.
+   */
+  input6(b: Uint8Array, ipOff: number, o: number, len: number, toMulticast: boolean, now: number): void {
+    this.now = now;
+    const n = this.interner;
+    if (n === null) return;
+    if (toMulticast) {
+      this.counters[C.drop_tcp6_multicast]++;
+      return;
+    }
+    const s = this.seg;
+    const r = s.parse(b, o, len);
+    if (r === TcpParse.Truncated || r === TcpParse.BadDataOffset) {
+      this.counters[r === TcpParse.Truncated ? C.drop_tcp_truncated : C.drop_tcp_bad_offset]++;
+      return;
+    }
+    if (!tcpChecksumValid6(b, o, len, ipOff)) {
+      this.counters[C.drop_tcp_checksum]++;
+      return;
+    }
+    this.counters[C.tcp6_segments_rx]++;
+    if (r === TcpParse.BadOptions) {
+      this.counters[C.drop_tcp_bad_options]++;
+      if (s.flags & TCP_SYN) return;
+    }
+    const src = n.internAt(b, ipOff + IPV6_SRC_OFFSET);
+    const dst = src < 0 ? -1 : n.internAt(b, ipOff + IPV6_DST_OFFSET);
+    if (dst < 0) {
+      if (src >= 0) n.release(src);
+      return;
+    }
+    s.b = b;
+    s.src = src;
+    s.dst = dst;
+    try {
+      this.demux(s, now);
+    } finally {
+      n.release(src);
+      n.release(dst);
+    }
+  }
+
+  /** Hands a parsed, checked segment to its connection, TIME_WAIT record or listener. */
+  private demux(s: InSegment, now: number): void {
+    const src = s.src;
     const c = this.lookup(s.dstPort, src, s.srcPort);
     if (c === undefined && this.timeWait.size > 0) {
       const tw = this.timeWait.lookup(s.dstPort, src, s.srcPort);
@@ -354,7 +481,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
       r.opts.tsVal = (Math.floor(now) + t.tsOffsetOf(tw)) >>> 0;
       r.opts.tsEcr = t.tsRecentOf(tw);
     }
-    this.writer.send(s.src, r, null, 0, now);
+    this.writer.send(s.dst, s.src, r, null, 0, now);
   }
 
   private noConnection(s: InSegment, now: number): void {
@@ -390,13 +517,13 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
       this.sendCookie(l, s, now);
       return;
     }
-    const c = new TcpConnection(this, this.localIp, s.dstPort, s.src, s.srcPort, now);
+    const c = new TcpConnection(this, s.dst, s.dstPort, s.src, s.srcPort, now);
     c.listenerPort = l.port;
     c.countedInSynQueue = true;
     l.synQueue++;
     this.insert(c);
     this.counters[C.tcp_passive_opens]++;
-    c.accept(s, this.isnGen.isn(this.localIp, s.dstPort, s.src, s.srcPort, now), now);
+    c.accept(s, this.isn(s.dst, s.dstPort, s.src, s.srcPort, now), now);
     this.schedule(c);
     this.updateGauges();
   }
@@ -404,11 +531,11 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
   /** SYN queue full: answer with a SYN cookie and keep no state (RFC 4987 3.6). */
   private sendCookie(l: Listener, s: InSegment, now: number): void {
     const peerMss = s.opts.mss > 0 ? s.opts.mss : 536;
-    const isn = this.cookies.make(this.localIp, s.dstPort, s.src, s.srcPort, s.seq, Math.min(peerMss, this.ourMss), now);
+    const isn = this.cookies.make(this.hashKey(s.dst), s.dstPort, this.hashKey(s.src), s.srcPort, s.seq, Math.min(peerMss, this.mssFor(s.src)), now);
     l.cookiesUntil = now + 128_000;
     const r = this.replyTo(s, isn, seqAdd(s.seq, 1), TCP_SYN | TCP_ACK, Math.min(65535, this.config.recvBuffer));
     const o = r.opts;
-    o.mss = this.ourMss;
+    o.mss = this.mssFor(s.src);
     const ws = this.config.windowScaling && s.opts.wscale >= 0;
     const sackOk = this.config.sack && s.opts.sackPermitted;
     o.wscale = ws ? windowScaleFor(this.config.recvBuffer) : -1;
@@ -416,16 +543,16 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     if (this.config.timestamps && s.opts.hasTimestamp) {
       o.hasTimestamp = true;
       // Linux's trick: the peer's window scale and SACK-ok ride in the low bits of our tsVal.
-      o.tsVal = encodeCookieTs((Math.floor(now) + this.tsOffset(s.src)) >>> 0, ws ? s.opts.wscale : -1, sackOk);
+      o.tsVal = encodeCookieTs((Math.floor(now) + this.tsOffset(s.dst, s.src)) >>> 0, ws ? s.opts.wscale : -1, sackOk);
       o.tsEcr = s.opts.tsVal;
     }
-    this.writer.send(s.src, r, null, 0, now);
+    this.writer.send(s.dst, s.src, r, null, 0, now);
     this.counters[C.tcp_syn_cookies_tx]++;
   }
 
   private acceptCookie(l: Listener, s: InSegment, now: number): boolean {
     const iss = seqSub(s.ack, 1) >>> 0;
-    const mss = this.cookies.check(this.localIp, s.dstPort, s.src, s.srcPort, seqSub(s.seq, 1) >>> 0, iss, now);
+    const mss = this.cookies.check(this.hashKey(s.dst), s.dstPort, this.hashKey(s.src), s.srcPort, seqSub(s.seq, 1) >>> 0, iss, now);
     if (mss < 0) {
       this.counters[C.tcp_syn_cookies_bad]++;
       return false;
@@ -442,7 +569,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
       wscale = cookieTsWscale(bits);
       sackOk = cookieTsSackOk(bits);
     }
-    const c = new TcpConnection(this, this.localIp, s.dstPort, s.src, s.srcPort, now);
+    const c = new TcpConnection(this, s.dst, s.dstPort, s.src, s.srcPort, now);
     c.listenerPort = l.port;
     this.insert(c);
     this.counters[C.tcp_syn_cookies_ok]++;
@@ -460,7 +587,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     const r = s.flags & TCP_ACK
       ? this.replyTo(s, s.ack, 0, TCP_RST, 0)
       : this.replyTo(s, 0, seqAdd(s.seq, s.segLen), TCP_RST | TCP_ACK, 0);
-    this.writer.send(s.src, r, null, 0, now);
+    this.writer.send(s.dst, s.src, r, null, 0, now);
     this.counters[C.tcp_resets_tx]++;
   }
 
@@ -562,9 +689,22 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     m.delete(key);
     if (m.size === 0) this.conns.delete(c.localPort);
     this.connCount--;
+    this.releaseAddresses(c);
+  }
+
+  /** A connection in the table holds a reference on each interned address of its 4-tuple. */
+  private releaseAddresses(c: TcpConnection): void {
+    const n = this.interner;
+    if (n === null || c.remoteIp < IPV6_ID_BASE) return;
+    n.release(c.remoteIp);
+    n.release(c.localIp);
   }
 
   private insert(c: TcpConnection): void {
+    if (this.interner !== null && c.remoteIp >= IPV6_ID_BASE) {
+      this.interner.acquire(c.remoteIp);
+      this.interner.acquire(c.localIp);
+    }
     let m = this.conns.get(c.localPort);
     if (!m) {
       m = new Map();

@@ -13,6 +13,9 @@ export const ICMPV6_HEADER_LEN = 8;
 
 /** Error type 4: parameter problem. */
 export const ICMPV6_PARAMETER_PROBLEM = 4;
+/** Destination Unreachable (RFC 4443 3.1) and its code 4, port unreachable. */
+export const ICMPV6_DEST_UNREACHABLE = 1;
+export const ICMPV6_PORT_UNREACHABLE = 4;
 /** Informational type 128: echo request. */
 export const ICMPV6_ECHO_REQUEST = 128;
 /** Informational type 129: echo reply. */

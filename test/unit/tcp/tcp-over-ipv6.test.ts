@@ -1,0 +1,185 @@
+/**
+ * TCP over IPv6 between two cores on a virtual link (decision 0030): the handshake with
+ * the MSS from the IPv6 MTU (RFC 8200 8.3: MTU − 60), data both ways with the RFC 8200
+ * 8.1 pseudo-header in every checksum, the references on interned addresses given back
+ * when the connection and its TIME_WAIT record end, SYN cookies and RSTs over IPv6, a
+ * listener that takes both families, and bad segments dropped by reason.
+ */
+import { describe, expect, it } from 'vitest';
+import { C } from '../../../src/base/counters.js';
+import { IPV6_ID_BASE } from '../../../src/base/ipv6-interner.js';
+import { onesSum, ipv6PseudoHeaderSumAt } from '../../../src/wire/checksum.js';
+import { ETH_HEADER_LEN, ETHERTYPE_IPV6, ethType } from '../../../src/wire/ethernet.js';
+import { formatIpv6, ipv6, readIpv6 } from '../../../src/wire/ipv6-address.js';
+import { IPV6_HEADER_LEN, IPV6_NEXT_HEADER_OFFSET, NH_TCP } from '../../../src/wire/ipv6.js';
+import { TCP_ACK, TCP_RST, TCP_SYN, TcpOptions, parseTcpOptions, tcpDataOffset, tcpFlags } from '../../../src/wire/tcp.js';
+import type { TcpConnectionHandle } from '../../../src/tcp/connection-handle.js';
+import { IP6_B, Recorder, TcpPair, sendAll } from '../../helpers/tcp-pair.js';
+import { patternBytes } from '../../helpers/frames.js';
+
+const TCP6 = ETH_HEADER_LEN + IPV6_HEADER_LEN;
+
+/** The TCP segments over IPv6 in the pair's log, with their flags and options. */
+function tcp6Segments(p: TcpPair) {
+  return p.log
+    .filter((f) => ethType(f.frame, 0) === ETHERTYPE_IPV6 && f.frame[ETH_HEADER_LEN + IPV6_NEXT_HEADER_OFFSET] === NH_TCP)
+    .map((f) => {
+      const b = f.frame;
+      const opts = new TcpOptions();
+      parseTcpOptions(b, TCP6, tcpDataOffset(b, TCP6), opts);
+      const len = b.length - TCP6;
+      return { from: f.from, flags: tcpFlags(b, TCP6), mss: opts.mss, len, checksumOk: onesSum(b, TCP6, len, ipv6PseudoHeaderSumAt(b, ETH_HEADER_LEN, NH_TCP, len)) === 0xffff };
+    });
+}
+
+/** B listens on `port`; the connections it accepts, each with a Recorder. */
+function listenOnB(p: TcpPair, port: number, backlog: number): TcpConnectionHandle[] {
+  const accepted: TcpConnectionHandle[] = [];
+  p.b.tcp.listen(port, backlog, (conn) => {
+    accepted.push(conn);
+    conn.events = new Recorder(conn);
+  });
+  return accepted;
+}
+
+describe('TCP over IPv6 on two cores', () => {
+  it('RFC 8200 8.3: the handshake runs over IPv6 with an MSS of MTU − 60 and 200 KB cross both ways intact', () => {
+    const p = new TcpPair({}, {}, { ipv6: true });
+    const { client, server, c, s } = p.connect(80, true);
+    expect(client.stateName).toBe('ESTABLISHED');
+    expect(server.stateName).toBe('ESTABLISHED');
+    expect(client.remoteIp).toBeGreaterThanOrEqual(IPV6_ID_BASE);
+    const n = p.b.interner;
+    if (n === null) throw new Error('no IPv6 in B');
+    expect(formatIpv6(n.copyInto(server.remoteIp, ipv6(0, 0, 0, 0)))).toBe('fd00::a');
+    expect(formatIpv6(n.copyInto(server.localIp, ipv6(0, 0, 0, 0)))).toBe('fd00::b');
+    const segs = tcp6Segments(p);
+    expect(segs.slice(0, 2).map((x) => [x.from, x.flags, x.mss])).toEqual([['A', TCP_SYN, 1440], ['B', TCP_SYN | TCP_ACK, 1440]]);
+    const up = patternBytes(200_000, 3);
+    const down = patternBytes(200_000, 5);
+    sendAll(client, up, p);
+    sendAll(server, down, p);
+    p.run(p.now + 10_000);
+    expect(Buffer.compare(s.bytes(), Buffer.from(up))).toBe(0);
+    expect(Buffer.compare(c.bytes(), Buffer.from(down))).toBe(0);
+    const all = tcp6Segments(p);
+    expect(all.every((x) => x.checksumOk)).toBe(true);
+    // Full segments: 1440 less the 12 bytes of timestamps, plus a 32-byte header.
+    expect(Math.max(...all.map((x) => x.len))).toBe(1428 + 32);
+    expect(p.countersA[C.drop_tcp_checksum] + p.countersB[C.drop_tcp_checksum]).toBe(0);
+    expect(p.countersB[C.tcp6_segments_rx]).toBeGreaterThan(100);
+  });
+
+  it('every reference on an interned address is given back once the connection and its TIME_WAIT record end', () => {
+    const p = new TcpPair({ tcp: { mslMs: 1000 } }, { tcp: { mslMs: 1000 } }, { ipv6: true });
+    const { client, server, s } = p.connect(80, true);
+    const na = p.a.interner, nb = p.b.interner;
+    if (na === null || nb === null) throw new Error('no IPv6');
+    expect(na.size).toBe(2); // fd00::a and fd00::b, held by A's connection
+    expect(na.refsOf(client.remoteIp)).toBe(1);
+    client.send(patternBytes(1000));
+    client.close();
+    p.run(p.now + 200);
+    server.close();
+    p.run(p.now + 500);
+    expect(s.ended).toBe(true);
+    expect(server.stateName).toBe('CLOSED');
+    expect(client.stateName).toBe('TIME_WAIT');
+    expect(p.countersA[C.tcp_time_wait]).toBe(1);
+    expect(na.refsOf(client.remoteIp)).toBe(1); // now the TIME_WAIT record's
+    expect(nb.size).toBe(0);
+    p.run(p.now + 5000);
+    expect(p.countersA[C.tcp_time_wait]).toBe(0);
+    expect(na.size).toBe(0);
+    expect(p.countersA[C.ipv6_interned_addresses]).toBe(0);
+  });
+
+  it('one listener takes both families: an IPv4 and an IPv6 client on the same port', () => {
+    const p = new TcpPair({}, {}, { ipv6: true });
+    const accepted = listenOnB(p, 7, 16);
+    const v4 = p.a.tcp.connect(p.b.config.ip, 7);
+    const n = p.a.interner;
+    if (n === null || v4 === null) throw new Error('setup');
+    const id = n.intern(IP6_B);
+    const v6 = p.a.tcp.connect(id, 7);
+    n.release(id);
+    p.run(p.now + 2000);
+    expect(v6?.stateName).toBe('ESTABLISHED');
+    expect(v4.stateName).toBe('ESTABLISHED');
+    expect(accepted.map((x) => x.remoteIp >= IPV6_ID_BASE).sort()).toEqual([false, true]);
+  });
+
+  it('RFC 4987 3.6 over IPv6: a full SYN queue answers with a cookie and the final ACK opens the connection', () => {
+    const p = new TcpPair({}, {}, { ipv6: true });
+    const accepted = listenOnB(p, 80, 1);
+    // The first handshake's final ACK is lost: B keeps it in SYN_RECEIVED, its queue full.
+    let synAcks = 0;
+    p.fault = (f) => {
+      const b = f.frame;
+      if (ethType(b, 0) !== ETHERTYPE_IPV6 || b[ETH_HEADER_LEN + IPV6_NEXT_HEADER_OFFSET] !== NH_TCP) return [f];
+      if (f.from === 'B' && tcpFlags(b, TCP6) === (TCP_SYN | TCP_ACK)) synAcks++;
+      return f.from === 'A' && synAcks === 1 && tcpFlags(b, TCP6) === TCP_ACK ? [] : [f];
+    };
+    const n = p.a.interner;
+    if (n === null) throw new Error('setup');
+    const id = n.intern(IP6_B);
+    p.a.tcp.connect(id, 80);
+    p.run(p.now + 100);
+    expect(p.countersB[C.tcp_syn_queue]).toBe(1);
+    p.fault = null;
+    const second = p.a.tcp.connect(id, 80);
+    n.release(id);
+    p.run(p.now + 100);
+    expect(p.countersB[C.tcp_syn_cookies_tx]).toBe(1);
+    expect(p.countersB[C.tcp_syn_cookies_ok]).toBe(1);
+    expect(second?.stateName).toBe('ESTABLISHED');
+    expect(accepted.some((x) => x.remotePort === second?.localPort)).toBe(true);
+  });
+
+  it('RFC 9293 3.10.7.1 over IPv6: a SYN to a closed port gets RST|ACK and the connect fails with ECONNREFUSED', () => {
+    const p = new TcpPair({}, {}, { ipv6: true });
+    const n = p.a.interner;
+    if (n === null) throw new Error('setup');
+    const id = n.intern(IP6_B);
+    const conn = p.a.tcp.connect(id, 9);
+    n.release(id);
+    if (conn === null) throw new Error('connect');
+    const r = new Recorder(conn);
+    conn.events = r;
+    p.run(p.now + 1000);
+    expect(r.closeErr).toBe('ECONNREFUSED');
+    expect(tcp6Segments(p).map((x) => x.flags)).toEqual([TCP_SYN, TCP_RST | TCP_ACK]);
+    expect(p.countersB[C.drop_tcp_no_listener]).toBe(1);
+    expect(n.size).toBe(0);
+  });
+
+  it('a segment with a bad IPv6 checksum is dropped (drop_tcp_checksum) and one to a multicast group too (drop_tcp6_multicast)', () => {
+    const p = new TcpPair({}, {}, { ipv6: true });
+    p.b.tcp.listen(80, 16, () => {});
+    let first = true;
+    p.fault = (f) => {
+      if (!first || f.from !== 'A' || ethType(f.frame, 0) !== ETHERTYPE_IPV6 || f.frame[ETH_HEADER_LEN + IPV6_NEXT_HEADER_OFFSET] !== NH_TCP) return [f];
+      first = false;
+      const bad = f.frame.slice();
+      bad[ETH_HEADER_LEN + 8 + 15] ^= 1; // the source address: the pseudo-header no longer sums
+      return [{ ...f, frame: bad }];
+    };
+    const n = p.a.interner;
+    if (n === null) throw new Error('setup');
+    const id = n.intern(IP6_B);
+    const conn = p.a.tcp.connect(id, 80);
+    n.release(id);
+    p.run(p.now + 5000);
+    expect(p.countersB[C.drop_tcp_checksum]).toBe(1);
+    expect(conn?.stateName).toBe('ESTABLISHED'); // the retransmitted SYN got through
+    // A SYN to ff02::1 (accepted by IPv6 input as a group we listen to) is not for TCP.
+    const syn = p.log.find((f) => f.from === 'A' && ethType(f.frame, 0) === ETHERTYPE_IPV6 && f.frame[ETH_HEADER_LEN + IPV6_NEXT_HEADER_OFFSET] === NH_TCP);
+    if (syn === undefined) throw new Error('no SYN');
+    const m = syn.frame.slice();
+    m.set([0x33, 0x33, 0, 0, 0, 1], 0);
+    m.set([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], ETH_HEADER_LEN + 24);
+    p.b.receive(m, 0, m.length, p.now);
+    expect(p.countersB[C.drop_tcp6_multicast]).toBe(1);
+    expect(readIpv6(m, ETH_HEADER_LEN + 24, ipv6(0, 0, 0, 0))[0]).toBe(0xff020000);
+  });
+});
