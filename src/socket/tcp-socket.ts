@@ -29,7 +29,7 @@
  */
 import { Duplex } from 'node:stream';
 import { constants as osConstants } from 'node:os';
-import { formatIpv4 } from '../wire/addresses.js';
+import { IPV4_ONLY, type SocketAddresses, type SocketFamily } from './socket-addresses.js';
 import type { TcpConnectionEvents, TcpConnectionHandle } from '../tcp/connection-handle.js';
 import { copyToBuffer } from '../util/copy-bytes.js';
 
@@ -72,6 +72,9 @@ export interface TcpSocketOptions {
   /** Stream buffer limits (bytes); defaults are Node's (16 KiB each). */
   readableHighWaterMark?: number;
   writableHighWaterMark?: number;
+  /** How addresses read (default: IPv4 only) and whether IPv4 peers show as `::ffff:a.b.c.d` (a dual-stack server's sockets). */
+  addresses?: SocketAddresses;
+  dualStack?: boolean;
   /** Remote address to report when there is no connection handle (failed active open). */
   remoteAddress?: string;
   remotePort?: number;
@@ -103,14 +106,16 @@ function now(): number {
 
 /** A TCP connection as a Node Duplex stream (see the file header). */
 export class TcpSocket extends Duplex {
-  /** Remote IPv4 address (dotted quad). */
+  /** Remote address (dotted quad, or RFC 5952 IPv6 text). */
   readonly remoteAddress: string | undefined;
   /** Remote port. */
   readonly remotePort: number | undefined;
-  /** Always 'IPv4'. */
-  readonly remoteFamily: 'IPv4' | undefined;
-  /** Our IPv4 address on this connection. */
+  /** 'IPv4' or 'IPv6' (an IPv4 peer of a dual-stack server is 'IPv6', as Node reports it). */
+  readonly remoteFamily: SocketFamily | undefined;
+  /** Our address on this connection. */
   readonly localAddress: string | undefined;
+  /** The family of localAddress. */
+  private readonly localFamily: SocketFamily;
   /** Our port on this connection. */
   readonly localPort: number | undefined;
   /** Bytes received from the peer (delivered by the connection). */
@@ -160,11 +165,14 @@ export class TcpSocket extends Duplex {
     this.conn = conn;
     this.notify = opts.notify ?? (() => {});
     this.connecting = opts.connecting ?? false;
+    const names = opts.addresses ?? IPV4_ONLY;
+    const dual = opts.dualStack ?? false;
     if (conn !== null) {
-      this.remoteAddress = formatIpv4(conn.remoteIp);
+      this.remoteAddress = names.format(conn.remoteIp, dual);
       this.remotePort = conn.remotePort;
-      this.remoteFamily = 'IPv4';
-      this.localAddress = formatIpv4(conn.localIp);
+      this.remoteFamily = names.family(conn.remoteIp, dual);
+      this.localFamily = this.remoteFamily;
+      this.localAddress = names.format(conn.localIp, dual);
       this.localPort = conn.localPort;
       conn.events = {
         onConnect: () => this.onConnect(),
@@ -176,7 +184,8 @@ export class TcpSocket extends Duplex {
     } else {
       this.remoteAddress = opts.remoteAddress;
       this.remotePort = opts.remotePort;
-      this.remoteFamily = opts.remoteAddress !== undefined ? 'IPv4' : undefined;
+      this.remoteFamily = opts.remoteAddress === undefined ? undefined : opts.remoteAddress.includes(':') ? 'IPv6' : 'IPv4';
+      this.localFamily = this.remoteFamily ?? 'IPv4';
       this.localAddress = undefined;
       this.localPort = undefined;
     }
@@ -197,9 +206,9 @@ export class TcpSocket extends Duplex {
   }
 
   /** Our end of the connection: `{ address, family, port }`, or `{}` when there is none. */
-  address(): { address: string; family: 'IPv4'; port: number } | Record<string, never> {
+  address(): { address: string; family: SocketFamily; port: number } | Record<string, never> {
     if (this.localAddress === undefined || this.localPort === undefined) return {};
-    return { address: this.localAddress, family: 'IPv4', port: this.localPort };
+    return { address: this.localAddress, family: this.localFamily, port: this.localPort };
   }
 
   /** Disables (true, the default) or enables Nagle's algorithm. */

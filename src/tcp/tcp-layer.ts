@@ -37,7 +37,7 @@ import type { LinkCapabilities } from '../base/link.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcpChecksumValid, tcpChecksumValid6, tcpDstPort, tcpSeq, tcpSrcPort } from '../wire/tcp.js';
 import { icmpErrorArrives } from './connection-icmp.js';
 import { DeadlineHeap } from '../util/deadline-heap.js';
-import type { TcpConnectionHandle, TcpEndpointApi } from './connection-handle.js';
+import { LISTEN_BOTH, LISTEN_IPV4, LISTEN_IPV6, type TcpConnectionHandle, type TcpEndpointApi } from './connection-handle.js';
 import { State, STATE_NAMES, TcpConnection, type ConnectionHost } from './connection.js';
 import { IsnGenerator } from './isn.js';
 import { InSegment } from './segment.js';
@@ -54,6 +54,8 @@ interface Listener {
   port: number;
   backlog: number;
   onAccept: (c: TcpConnectionHandle) => void;
+  /** The families it takes (LISTEN_IPV4 | LISTEN_IPV6). */
+  families: number;
   /** Connections in SYN_RECEIVED for this port. */
   synQueue: number;
   /** When SYN cookies were last sent (a final ACK may then carry one). */
@@ -264,10 +266,10 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
 
   // ------------------------------------------------------------ TcpEndpointApi
 
-  listen(port: number, backlog: number, onAccept: (conn: TcpConnectionHandle) => void): boolean {
+  listen(port: number, backlog: number, onAccept: (conn: TcpConnectionHandle) => void, families = LISTEN_BOTH): boolean {
     if (this.listeners.has(port)) return false;
     this.listeners.set(port, {
-      port, backlog: Math.max(1, Math.min(backlog || this.config.synQueue, 65535)), onAccept, synQueue: 0, cookiesUntil: -Infinity,
+      port, families, backlog: Math.max(1, Math.min(backlog || this.config.synQueue, 65535)), onAccept, synQueue: 0, cookiesUntil: -Infinity,
     });
     return true;
   }
@@ -488,7 +490,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     const f = s.flags;
     if (f & TCP_RST) return;
     const l = this.listeners.get(s.dstPort);
-    if (l !== undefined) {
+    if (l !== undefined && (l.families & (s.src >= IPV6_ID_BASE ? LISTEN_IPV6 : LISTEN_IPV4)) !== 0) {
       if (f & TCP_ACK) {
         if (!(f & TCP_SYN) && now <= l.cookiesUntil && this.acceptCookie(l, s, now)) return;
         this.counters[C.drop_tcp_no_listener]++;
