@@ -170,7 +170,7 @@ export class Host {
     const type = ethType(b, off);
     if (type === ETHERTYPE_IPV4) this.ipIn.input(b, off + ETH_HEADER_LEN, len - ETH_HEADER_LEN, rxFlags, now);
     else if (type === ETHERTYPE_ARP) this.arp.input(b, off + ETH_HEADER_LEN, len - ETH_HEADER_LEN, now);
-    else if (type === ETHERTYPE_IPV6 && this.ip6In !== null) this.ip6In.input(b, off + ETH_HEADER_LEN, len - ETH_HEADER_LEN, ethSrc(b, off), now);
+    else if (type === ETHERTYPE_IPV6 && this.ip6In !== null) this.ip6In.input(b, off + ETH_HEADER_LEN, len - ETH_HEADER_LEN, ethSrc(b, off), now, rxFlags);
     else this.counters[C.drop_eth_unknown_type]++;
   }
 }

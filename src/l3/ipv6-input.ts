@@ -28,13 +28,17 @@ import { IPV6_DST_OFFSET, IPV6_HEADER_LEN, Ipv6Check,
 } from '../wire/ipv6.js';
 import { ICMPV6_NEIGHBOR_ADVERTISEMENT, ICMPV6_NEIGHBOR_SOLICITATION, PARAM_PROBLEM_HEADER_FIELD, PARAM_PROBLEM_NEXT_HEADER, PARAM_PROBLEM_OPTION } from '../wire/icmpv6.js';
 import { C, type Counters } from '../base/counters.js';
+import { RX_NONE } from '../base/rx-flags.js';
 import type { NdLayer } from '../l2/nd-layer.js';
 import type { Icmpv6Layer } from './icmpv6-layer.js';
 import { Ipv6Reassembler, MAX_FRAGMENTABLE, type Reassembly6Limits } from './ipv6-reassembly.js';
 
-/** A transport over IPv6: its message is b[o..o+len) in the packet at b[ipOff]; `toMulticast`: sent to a group. */
+/**
+ * A transport over IPv6: its message is b[o..o+len) in the packet at b[ipOff];
+ * `toMulticast`: sent to a group; `rxFlags`: the device's receive metadata (base/rx-flags.ts).
+ */
 export interface Transport6Input {
-  input6(b: Uint8Array, ipOff: number, o: number, len: number, toMulticast: boolean, now: number): void;
+  input6(b: Uint8Array, ipOff: number, o: number, len: number, toMulticast: boolean, rxFlags: number, now: number): void;
 }
 
 /** Extension headers we walk through before giving up on a packet (drop_ipv6_ext_chain_too_long). */
@@ -69,9 +73,10 @@ export class Ipv6Input {
 
   /**
    * Handles the IPv6 packet at b[off..off+avail) (avail may include Ethernet padding);
-   * `linkSrc` is the frame's source MAC.
+   * `linkSrc` is the frame's source MAC, `rxFlags` the device's receive metadata (for the
+   * transports' checksums: base/rx-flags.ts).
    */
-  input(b: Uint8Array, off: number, avail: number, linkSrc: number, now: number): void {
+  input(b: Uint8Array, off: number, avail: number, linkSrc: number, now: number, rxFlags = RX_NONE): void {
     const v = validateIpv6(b, off, avail);
     if (v !== Ipv6Check.Ok) {
       this.counters[DROP_BY_REASON[v] ?? C.drop_ipv6_truncated]++;
@@ -99,7 +104,7 @@ export class Ipv6Input {
     }
     this.walk(
       b, off, IPV6_HEADER_LEN + ipv6PayloadLength(b, off), linkSrc, tentative, toMulticast, now,
-      off + IPV6_HEADER_LEN, b[off + IPV6_NEXT_HEADER_OFFSET], off + IPV6_NEXT_HEADER_OFFSET, false,
+      off + IPV6_HEADER_LEN, b[off + IPV6_NEXT_HEADER_OFFSET], off + IPV6_NEXT_HEADER_OFFSET, false, rxFlags,
     );
   }
 
@@ -126,7 +131,7 @@ export class Ipv6Input {
    */
   private walk(
     b: Uint8Array, off: number, len: number, linkSrc: number, tentative: boolean, toMulticast: boolean, now: number,
-    p: number, nh: number, nhField: number, reassembled: boolean,
+    p: number, nh: number, nhField: number, reassembled: boolean, rxFlags: number,
   ): void {
     const end = off + len;
     for (let n = 0; ; n++) {
@@ -145,7 +150,7 @@ export class Ipv6Input {
       if (nh === NH_NONE) return; // RFC 8200 4.7
       const transport = nh === NH_TCP ? this.tcp : nh === NH_UDP ? this.udp : null;
       if (transport !== null) {
-        transport.input6(b, off, p, end - p, toMulticast, now);
+        transport.input6(b, off, p, end - p, toMulticast, rxFlags, now);
         return;
       }
       if (n >= MAX_EXTENSION_HEADERS) {
@@ -215,7 +220,7 @@ export class Ipv6Input {
     const r = this.reassembler;
     const n = r.add(b, off, p, nhField, off + len, now);
     if (n === 0) return;
-    this.walk(r.out, 0, n, -1, false, toMulticast, now, r.resumeAt, r.resumeNextHeader, r.resumeNhField, true);
+    this.walk(r.out, 0, n, -1, false, toMulticast, now, r.resumeAt, r.resumeNextHeader, r.resumeNhField, true, RX_NONE);
   }
 
   /** RFC 8200 4.2: the TLV options of the hop-by-hop or destination options header at b[p..p+hlen). */

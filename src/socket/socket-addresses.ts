@@ -25,8 +25,11 @@ export const NO_IPV6 = -2;
 export class SocketAddresses {
   private readonly scratch = ipv6(0, 0, 0, 0);
 
-  /** @param interner the Host's interned IPv6 addresses (null: IPv4 only) */
-  constructor(private readonly interner: Ipv6Interner | null) {}
+  /**
+   * @param interner the Host's interned IPv6 addresses (null: IPv4 only)
+   * @param dualStack servers without a host and 'udp6' sockets are dual-stack (default: with IPv6 here)
+   */
+  constructor(private readonly interner: Ipv6Interner | null, readonly dualStack = interner !== null) {}
 
   /** True when this worker carries TCP and UDP over IPv6. */
   get ipv6(): boolean {
@@ -37,6 +40,11 @@ export class SocketAddresses {
   format(ip: number, mapped = false): string {
     if (ip >= IPV6_ID_BASE && this.interner !== null) return formatIpv6(this.interner.copyInto(ip, this.scratch));
     return mapped ? `::ffff:${formatIpv4(ip)}` : formatIpv4(ip);
+  }
+
+  /** `a.b.c.d:port` or `[v6]:port` (RFC 5952 section 6), for /connections and logs. */
+  endpoint(ip: number, port: number): string {
+    return ip >= IPV6_ID_BASE ? `[${this.format(ip)}]:${port}` : `${formatIpv4(ip)}:${port}`;
   }
 
   /** Family of `ip` as reported (`mapped`: a dual-stack socket's view of an IPv4 peer). */

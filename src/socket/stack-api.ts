@@ -94,6 +94,12 @@ export interface StackApiDeps {
   log: Logger;
   workerIndex: number;
   workerCount: number;
+  /**
+   * Servers without a host and 'udp6' sockets read as dual-stack (IPv4 peers as
+   * `::ffff:a.b.c.d`) even where this worker carries no IPv6 itself, so that an
+   * application sees the same in every worker (default: when this worker has IPv6).
+   */
+  dualStack?: boolean;
   /** The worker's end of the process-wide offload pool (none: api.offload rejects). */
   offload?: OffloadClient;
 }
@@ -230,8 +236,7 @@ export class TcpServer extends EventEmitter<TcpServerEvents> {
 
   /** Which families listen() takes, and the address it reports, from the options and whether the worker has IPv6. */
   private chooseFamilies(o: TcpListenOptions): void {
-    const v6 = this.addresses.ipv6;
-    if (o.host === '0.0.0.0' || !v6) {
+    if (o.host === '0.0.0.0' || !this.addresses.dualStack) {
       this.families = LISTEN_IPV4;
       this.boundTo = '0.0.0.0';
     } else {
@@ -322,7 +327,7 @@ function stopConnectionsCheck(server: http.Server): void {
 export function createStackApi(deps: StackApiDeps): StackApi {
   const notify = coalesce(deps.notifyOutput);
   const { tcp, host } = deps;
-  const addresses = new SocketAddresses(host.interner);
+  const addresses = new SocketAddresses(host.interner, deps.dualStack ?? host.interner !== null);
   return {
     net: {
       createServer(opts, onConnection) {
@@ -357,7 +362,7 @@ export function createStackApi(deps: StackApiDeps): StackApi {
     dgram: {
       createSocket(type: string) { // applications in JavaScript can pass anything
         if (type !== 'udp4' && type !== 'udp6') throw new TypeError(`Bad socket type specified. Valid types are: udp4, udp6`);
-        return new UdpSocket(host, notify, type);
+        return new UdpSocket(host, notify, type, addresses);
       },
     },
     http: {

@@ -69,11 +69,15 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
    * @param host the worker's protocol core (its `udp` layer and configuration)
    * @param notify called after a datagram was queued for sending
    * @param type 'udp4' or 'udp6' (dual-stack; IPv6 itself only where the worker has it)
+   * @param addresses the worker's socket addresses (for 'udp6')
    */
-  constructor(private readonly host: Host, private readonly notify: () => void = () => {}, type: 'udp4' | 'udp6' = 'udp4') {
+  constructor(
+    private readonly host: Host, private readonly notify: () => void = () => {}, type: 'udp4' | 'udp6' = 'udp4',
+    addresses: SocketAddresses = new SocketAddresses(host.interner),
+  ) {
     super();
     this.udp6 = type === 'udp6';
-    this.addresses = this.udp6 ? new SocketAddresses(host.interner) : IPV4_ONLY;
+    this.addresses = this.udp6 ? addresses : IPV4_ONLY;
     this.nextEphemeral = EPHEMERAL_FIRST + ((host.config.shardIndex * 997) % EPHEMERAL_COUNT);
   }
 

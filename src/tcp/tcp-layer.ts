@@ -29,7 +29,7 @@ import type { TransportErrorInput } from '../l3/icmp-layer.js';
 import type { PathMtuCache } from '../l3/path-mtu.js';
 import { ipDst, ipHeaderLength, ipTotalLength } from '../wire/ipv4.js';
 import { IPV6_DST_OFFSET, IPV6_SRC_OFFSET } from '../wire/ipv6.js';
-import type { Ipv6Address } from '../wire/ipv6-address.js';
+import { formatIpv6, type Ipv6Address } from '../wire/ipv6-address.js';
 import { IPV6_ID_BASE, type Ipv6Interner } from '../base/ipv6-interner.js';
 import type { Ipv6Output } from '../l3/ipv6-output.js';
 import { rxChecksumTrusted } from '../base/rx-flags.js';
@@ -145,6 +145,12 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     return this.sourceFor6 !== null;
   }
 
+  /** RFC 5952 text of an interned IPv6 address; null for IPv4. */
+  private text6(ip: number): string | null {
+    const n = this.interner;
+    return ip < IPV6_ID_BASE || n === null ? null : formatIpv6(n.copyInto(ip, this.dst6));
+  }
+
   /** An address as the 32-bit value the keyed hashes take: itself (IPv4) or a keyed digest (IPv6). */
   private hashKey(ip: number): number {
     const n = this.interner;
@@ -188,6 +194,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     c.traceSlot = -1;
     const info = this.tracer.marksOf(r) === 0 ? null : {
       localPort: c.localPort, remoteIp: c.remoteIp, remotePort: c.remotePort, iss: c.snd.iss, irs: c.rcv.irs,
+      local6: this.text6(c.localIp), remote6: this.text6(c.remoteIp),
       rcvWscale: c.rcv.wscale, sndWscale: c.snd.wscale, state: STATE_NAMES[c.state], closedAt: now,
     };
     this.tracer.release(r, info);
@@ -221,7 +228,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
       return;
     }
     const slot = tw.add(
-      c.localPort, c.remoteIp, c.remotePort, c.snd.sndMax, c.rcv.rcvNxt, c.rcv.windowField(false),
+      c.localIp, c.localPort, c.remoteIp, c.remotePort, c.snd.sndMax, c.rcv.rcvNxt, c.rcv.windowField(false),
       c.tsEnabled, c.rcv.tsRecent, this.tsOffset(c.localIp, c.remoteIp), now + 2 * this.config.mslMs,
     );
     // A full table made room by ending its oldest record early (serving new connections
@@ -371,11 +378,12 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
   }
 
   /**
-   * Handles a TCP segment carried in the IPv6 packet at b[ipOff] (RFC 8200 8.1 checksum),
-   * at b[o..o+len); `toMulticast`: its destination is a multicast group (dropped, RFC 1122
-   * 4.2.3.10). Its addresses are interned for as long as it is handled.
+   * Handles a TCP segment carried in the IPv6 packet at b[ipOff] (RFC 8200 8.1 checksum,
+   * not verified when `rxFlags` says the device vouches for it), at b[o..o+len);
+   * `toMulticast`: its destination is a multicast group (dropped, RFC 1122 4.2.3.10). Its
+   * addresses are interned for as long as it is handled.
    */
-  input6(b: Uint8Array, ipOff: number, o: number, len: number, toMulticast: boolean, now: number): void {
+  input6(b: Uint8Array, ipOff: number, o: number, len: number, toMulticast: boolean, rxFlags: number, now: number): void {
     this.now = now;
     const n = this.interner;
     if (n === null) return;
@@ -389,7 +397,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
       this.counters[r === TcpParse.Truncated ? C.drop_tcp_truncated : C.drop_tcp_bad_offset]++;
       return;
     }
-    if (!tcpChecksumValid6(b, o, len, ipOff)) {
+    if (!rxChecksumTrusted(rxFlags) && !tcpChecksumValid6(b, o, len, ipOff)) {
       this.counters[C.drop_tcp_checksum]++;
       return;
     }
@@ -748,10 +756,10 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
   }
 
   /** The TIME_WAIT records, oldest first: 4-tuple and when each ends (ms). */
-  *timeWaitRecords(): IterableIterator<{ localPort: number; remoteIp: number; remotePort: number; endsAt: number }> {
+  *timeWaitRecords(): IterableIterator<{ localIp: number; localPort: number; remoteIp: number; remotePort: number; endsAt: number }> {
     const t = this.timeWait;
     for (const s of t.records()) {
-      yield { localPort: t.localPortOf(s), remoteIp: t.remoteIpOf(s), remotePort: t.remotePortOf(s), endsAt: t.endOf(s) };
+      yield { localIp: t.localIpOf(s), localPort: t.localPortOf(s), remoteIp: t.remoteIpOf(s), remotePort: t.remotePortOf(s), endsAt: t.endOf(s) };
     }
   }
 }

@@ -38,8 +38,9 @@ export class TimeWaitTable {
   private slots = 0;
   private localPort = new Uint16Array(0);
   private remotePort = new Uint16Array(0);
-  /** Float64: an IPv6 peer is 2^32 + id (base/ipv6-interner.ts). */
+  /** Float64: an IPv6 address is 2^32 + id (base/ipv6-interner.ts); both are held by reference. */
   private remoteIp = new Float64Array(0);
+  private localIp = new Float64Array(0);
   private sndMax = new Uint32Array(0);
   private rcvNxt = new Uint32Array(0);
   private tsRecent = new Uint32Array(0);
@@ -74,7 +75,7 @@ export class TimeWaitTable {
    * oldest record is dropped first (`evicted` tells how many were). Capacity 0: NO_RECORD.
    */
   add(
-    localPort: number, remoteIp: number, remotePort: number,
+    localIp: number, localPort: number, remoteIp: number, remotePort: number,
     sndMax: number, rcvNxt: number, window: number, timestamps: boolean, tsRecent: number, tsOffset: number, end: number,
   ): number {
     if (this.capacity <= 0) return NO_RECORD;
@@ -89,7 +90,9 @@ export class TimeWaitTable {
     this.localPort[s] = localPort;
     this.remotePort[s] = remotePort;
     this.remoteIp[s] = remoteIp;
+    this.localIp[s] = localIp;
     this.addresses.acquire(remoteIp);
+    this.addresses.acquire(localIp);
     this.sndMax[s] = sndMax;
     this.rcvNxt[s] = rcvNxt;
     this.window[s] = window;
@@ -121,6 +124,7 @@ export class TimeWaitTable {
     }
     this.unlink(slot);
     this.addresses.release(this.remoteIp[slot]);
+    this.addresses.release(this.localIp[slot]);
     this.generation[slot] = (this.generation[slot] + 1) >>> 0;
     this.next[slot] = this.free;
     this.free = slot;
@@ -201,6 +205,9 @@ export class TimeWaitTable {
   localPortOf(slot: number): number {
     return this.localPort[slot];
   }
+  localIpOf(slot: number): number {
+    return this.localIp[slot];
+  }
   remoteIpOf(slot: number): number {
     return this.remoteIp[slot];
   }
@@ -252,6 +259,7 @@ export class TimeWaitTable {
     this.localPort = grown(this.localPort, (k) => new Uint16Array(k));
     this.remotePort = grown(this.remotePort, (k) => new Uint16Array(k));
     this.remoteIp = grown(this.remoteIp, (k) => new Float64Array(k));
+    this.localIp = grown(this.localIp, (k) => new Float64Array(k));
     this.sndMax = grown(this.sndMax, (k) => new Uint32Array(k));
     this.rcvNxt = grown(this.rcvNxt, (k) => new Uint32Array(k));
     this.tsRecent = grown(this.tsRecent, (k) => new Uint32Array(k));

@@ -173,9 +173,10 @@ export class UdpLayer implements TransportInput, TransportErrorInput {
 
   /**
    * Handles the UDP datagram at b[o..o+avail) carried in the IPv6 packet at b[ipOff];
-   * `toMulticast`: it went to a group (no port unreachable then, RFC 4443 2.4 e).
+   * `toMulticast`: it went to a group (no port unreachable then, RFC 4443 2.4 e); the
+   * checksum is not verified when `rxFlags` says the device vouches for it.
    */
-  input6(b: Uint8Array, ipOff: number, o: number, avail: number, toMulticast: boolean, now: number): void {
+  input6(b: Uint8Array, ipOff: number, o: number, avail: number, toMulticast: boolean, rxFlags: number, now: number): void {
     const n = this.interner;
     if (n === null) return;
     const ulen = this.lengthOf(b, o, avail);
@@ -184,7 +185,7 @@ export class UdpLayer implements TransportInput, TransportErrorInput {
       this.counters[C.drop_udp6_zero_checksum]++;
       return;
     }
-    if (!udpChecksumValid6(b, o, ulen, ipOff)) {
+    if (!rxChecksumTrusted(rxFlags) && !udpChecksumValid6(b, o, ulen, ipOff)) {
       this.counters[C.drop_udp_checksum]++;
       return;
     }

@@ -11,6 +11,7 @@ import { formatIpv6, linkLocalFromMac, solicitedNodeOf } from '../../src/wire/ip
 import { controlRequest } from '../../src/control/control-client.js';
 import type { Ipv6Report } from '../../src/control/types.js';
 import { inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
+import { rawIpv6Preamble } from '../helpers/raw-ipv6.js';
 import { startStackd, stopIfStarted, type StackdHandle } from '../helpers/stackd-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -123,28 +124,11 @@ describe.skipIf(requireNetOrSkip())('stackd over IPv6 in the namespace lab (real
     // (These cross the lab's bridge only because it runs without br_netfilter for IPv6
     // too: bridge-nf-call-ip6tables=0, decision 0007.)
     const before = (await stackd.stats()).totals;
-    const script = `
-import socket, struct
-dst_mac = bytes.fromhex("${mac.replace(/:/g, '')}")
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind(("eth0", 0))
-src_mac = s.getsockname()[4]
-SRC = socket.inet_pton(socket.AF_INET6, "fd00:10:10::3")
-DST = socket.inet_pton(socket.AF_INET6, "${STACK6}")
-def csum(b):
-    if len(b) % 2: b += b"\\0"
-    t = sum(struct.unpack("!%dH" % (len(b)//2), b))
-    while t >> 16: t = (t & 0xffff) + (t >> 16)
-    return (~t) & 0xffff
+    const script = `${rawIpv6Preamble(mac, 'fd00:10:10::3', STACK6)}
 def echo(data=b"x" * 16):
     m = struct.pack("!BBHHH", 128, 0, 0, 0x77, 1) + data
     c = csum(SRC + DST + struct.pack("!IxxxB", len(m), 58) + m)
     return m[:2] + struct.pack("!H", c) + m[4:]
-def ip6(nh, payload, plen=None, ver=6):
-    plen = len(payload) if plen is None else plen
-    return struct.pack("!IHBB", ver << 28, plen, nh, 64) + SRC + DST + payload
-def send(body):
-    s.send(dst_mac + src_mac + struct.pack("!H", 0x86dd) + body)
 send(ip6(58, echo())[:30])                                   # truncated
 send(ip6(58, echo(), ver=5))                                 # version 5
 send(ip6(58, echo(), plen=1000))                             # payload length past the frame

@@ -1,0 +1,159 @@
+/**
+ * TCP and UDP over IPv6 against the real Linux stack in the namespace lab (decision
+ * 0030): nc -6 echo and a 50 MB round trip through echo checked by sha256, curl -6
+ * GET /bytes/N checked by sha256, 200 concurrent IPv6 clients with stackd on 2 workers,
+ * IPv4 clients of the same dual-stack services, UDP echo over IPv6, a closed port refused
+ * over IPv6, bad TCP/UDP over IPv6 dropped by named reason, and /connections listing the
+ * IPv6 peers in RFC 5952 form.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { controlRequest } from '../../src/control/control-client.js';
+import type { ConnectionInfo } from '../../src/control/types.js';
+import { bashIn as sh, inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
+import { writeRandomFile } from '../helpers/random-file.js';
+import { rawIpv6Preamble } from '../helpers/raw-ipv6.js';
+import { startStackd, stopIfStarted, type StackdHandle } from '../helpers/stackd-process.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { patternSha256 } from '../helpers/http-pattern.js';
+
+const LAB = `t6${process.pid % 10000}`;
+const HOST = nsName(LAB, 'host');
+const C1 = nsName(LAB, 'c1');
+const STACK6 = 'fd00:10:10::4';
+const CLIENT6 = 'fd00:10:10::3';
+const MB = 1024 * 1024;
+
+describe.skipIf(requireNetOrSkip())('TCP and UDP over IPv6 with real Linux clients (nc -6, curl -6)', () => {
+  let stackd: StackdHandle;
+  let dir: string;
+  let file50: string;
+  let sha50: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'stackd-tcp6-'));
+    file50 = join(dir, 'random50');
+    sha50 = writeRandomFile(file50, 50 * MB);
+    labUp(LAB, { clients: 1 });
+    stackd = await startStackd(HOST, ['--workers', '2', '--tap', 'tap0', '--ip6', `${STACK6}/64`, '--services', 'echo,http,udp-echo,discard']);
+    await waitFor(async () => (await stackd.stats()).totals.nd_dad_ok >= 2, { what: 'DAD of both addresses', timeoutMs: 10_000, intervalMs: 50 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stopIfStarted(stackd);
+    labDown(LAB);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('nc -6 echo round trip', () => {
+    const r = sh(C1, `printf 'hello over tcp6\\n' | nc -6 -N -w 5 ${STACK6} 7`);
+    expect(r.stdout).toBe('hello over tcp6\n');
+  });
+
+  it('a 50 MB file through echo over IPv6 comes back byte-identical (nc -6, sha256)', () => {
+    const r = sh(C1, `nc -6 -N -w 30 ${STACK6} 7 < ${file50} | sha256sum`, 180_000);
+    expect(r.stdout.split(' ')[0]).toBe(sha50);
+  });
+
+  it('curl -6 http://[fd00:10:10::4]/bytes/N: size and sha256 as the pattern says', () => {
+    const n = 20 * MB + 17;
+    const r = sh(C1, `curl -6 -s -m 60 'http://[${STACK6}]/bytes/${n}' | tee >(wc -c >&2) | sha256sum`);
+    expect(r.stdout.split(' ')[0]).toBe(patternSha256(n));
+    expect(r.stderr.trim()).toBe(String(n));
+  });
+
+  it('the same services answer IPv4 clients (dual stack)', () => {
+    const r = sh(C1, `printf 'hello over tcp4\\n' | nc -4 -N -w 5 10.10.0.4 7; curl -4 -s -m 10 -o /dev/null -w '%{http_code}\\n' http://10.10.0.4/`);
+    expect(r.stdout).toBe('hello over tcp4\n200\n');
+  });
+
+  it('200 concurrent IPv6 clients (curl -6 and nc -6) all succeed with stackd on 2 workers', async () => {
+    const curl = sh(C1, `for i in $(seq 1 200); do curl -6 -s -m 30 -o /dev/null -w '%{http_code}\\n' 'http://[${STACK6}]/' & done; wait`);
+    expect(curl.stdout.trim().split('\n').filter((l) => l === '200')).toHaveLength(200);
+    const nc = sh(C1, `for i in $(seq 1 200); do (printf "client $i\\n" | nc -6 -N -w 20 ${STACK6} 7) & done; wait`);
+    const lines = nc.stdout.trim().split('\n').sort();
+    expect(lines).toHaveLength(200);
+    expect(new Set(lines).size).toBe(200);
+    let left: ConnectionInfo[] = [];
+    await waitFor(async () => {
+      const conns = JSON.parse((await controlRequest(stackd.control, '/connections')).body) as ConnectionInfo[];
+      left = conns.filter((c) => c.state !== 'TIME_WAIT');
+      return left.length === 0;
+    }, { what: 'only TIME_WAIT connections left', timeoutMs: 20_000, intervalMs: 50, detail: () => JSON.stringify(left.slice(0, 5)) });
+  });
+
+  it('/connections shows an IPv6 peer in RFC 5952 form', async () => {
+    // A client that stays connected for 4 s in the background (its output detached from ours).
+    const hold = inNs(C1, 'bash', ['-c', `(sleep 4 | nc -6 -w 6 ${STACK6} 9 >/dev/null 2>&1 &); echo started`], { timeoutMs: 10_000 });
+    expect(hold.stdout.trim()).toBe('started');
+    let conns: ConnectionInfo[] = [];
+    await waitFor(async () => {
+      conns = JSON.parse((await controlRequest(stackd.control, '/connections')).body) as ConnectionInfo[];
+      return conns.some((c) => c.local.endsWith(':9') && c.state === 'ESTABLISHED');
+    }, { what: 'the discard connection', timeoutMs: 5000, intervalMs: 50 });
+    const c = conns.find((x) => x.local.endsWith(':9') && x.state === 'ESTABLISHED');
+    expect(c?.local).toBe(`[${STACK6}]:9`);
+    expect(c?.remote).toMatch(new RegExp(`^\\[${CLIENT6}\\]:\\d+$`));
+  });
+
+  it('UDP echo over IPv6 (and over IPv4 on the same socket)', () => {
+    const script = `
+import socket
+for fam, addr in ((socket.AF_INET6, "${STACK6}"), (socket.AF_INET, "10.10.0.4")):
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    s.sendto(b"udp over %d" % fam, (addr, 7))
+    print(s.recvfrom(100)[0].decode())
+`;
+    const r = inNs(C1, 'python3', ['-c', script], { timeoutMs: 20_000 });
+    expect(r.stdout).toBe('udp over 10\nudp over 2\n');
+  });
+
+  it('a closed port is refused over IPv6 (TCP RST; ICMPv6 port unreachable for UDP)', () => {
+    const script = `
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.settimeout(3)
+try:
+    s.connect(("${STACK6}", 4444)); print("connected")
+except ConnectionRefusedError: print("refused")
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+u.settimeout(3)
+u.connect(("${STACK6}", 4444))
+u.send(b"x")
+try:
+    u.recv(10); print("answer")
+except ConnectionRefusedError: print("unreachable")
+`;
+    const r = inNs(C1, 'python3', ['-c', script], { timeoutMs: 20_000 });
+    expect(r.stdout).toBe('refused\nunreachable\n');
+  });
+
+  it('drops bad TCP and UDP over IPv6 by named reason and keeps serving', async () => {
+    const before = (await stackd.stats()).totals;
+    const mac = (await stackd.stats()).mac;
+    const script = `${rawIpv6Preamble(mac, CLIENT6, STACK6)}
+syn = struct.pack("!HHIIBBHHH", 40000, 7, 1, 0, 5 << 4, 2, 65535, 0x1234, 0)
+send(ip6(6, syn))                                              # TCP, bad checksum
+send(ip6(6, syn[:12]))                                         # TCP, truncated header
+send(ip6(17, struct.pack("!HHHH", 40000, 7, 12, 0) + b"abcd")) # UDP, zero checksum (mandatory over IPv6)
+send(ip6(17, struct.pack("!HHHH", 40000, 7, 40, 1) + b"abcd")) # UDP, length past the packet
+print("sent")
+`;
+    const r = inNs(C1, 'python3', ['-c', script], { timeoutMs: 20_000 });
+    expect(r.stdout.trim()).toBe('sent');
+    const named = ['drop_tcp_checksum', 'drop_tcp_truncated', 'drop_udp6_zero_checksum', 'drop_udp_length'];
+    let after = before;
+    const grew = (k: string) => after[k] - before[k];
+    await waitFor(async () => {
+      after = (await stackd.stats()).totals;
+      return named.every((k) => grew(k) >= 1);
+    }, { what: 'the bad segments counted', timeoutMs: 10_000, intervalMs: 50, detail: () => named.map((k) => `${k} +${grew(k)}`).join(', ') });
+    for (const k of named) expect(`${k} +${grew(k)}`).toBe(`${k} +1`);
+    expect(after.drop_internal_error).toBe(0);
+    const again = sh(C1, `printf 'still here\\n' | nc -6 -N -w 5 ${STACK6} 7`);
+    expect(again.stdout).toBe('still here\n');
+  });
+});
