@@ -15,13 +15,22 @@
  *  - ICMP errors that quote a TCP/UDP header: hash of the quoted 4-tuple (the owner of
  *    that flow must see them).
  *  - ARP: broadcast to every worker (FLOW_ALL).
- *  - IPv6 (every frame: neighbour discovery, MLD, ICMPv6, fragments) and other ethertypes:
- *    FLOW_SHARD0, i.e. the worker that answers ARP runs IPv6 alone. Neighbour discovery
- *    keeps one cache and one address table, so one owner is simplest; this holds until
- *    TCP/UDP run over IPv6 and their flows need the 4-tuple hash (decision 0025).
+ *  - IPv6 TCP/UDP (after any hop-by-hop, destination options and routing headers, not in
+ *    a fragment): hash of the 4-tuple with each address folded to 32 bits
+ *    (foldIpv6Words), as a worker folds its connection's addresses (decision 0030).
+ *  - IPv6 neighbour solicitations, advertisements and router advertisements: every worker
+ *    (FLOW_ALL): each resolves its own next hops; shard 0 alone answers.
+ *  - Other IPv6 (ICMPv6 echo and errors, MLD, fragments) and other ethertypes: FLOW_SHARD0,
+ *    the worker that answers ARP and speaks for IPv6 (decision 0025).
  */
 
-import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ethType } from '../wire/ethernet.js';
+import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ethType } from '../wire/ethernet.js';
+import { readU32 } from '../wire/addresses.js';
+import {
+  IPV6_DST_OFFSET, IPV6_HEADER_LEN, IPV6_NEXT_HEADER_OFFSET, IPV6_SRC_OFFSET,
+  NH_DESTINATION_OPTIONS, NH_HOP_BY_HOP, NH_ICMPV6, NH_ROUTING, NH_TCP, NH_UDP, extHeaderLength,
+} from '../wire/ipv6.js';
+import { ICMPV6_NEIGHBOR_ADVERTISEMENT, ICMPV6_NEIGHBOR_SOLICITATION, ICMPV6_ROUTER_ADVERTISEMENT } from '../wire/icmpv6.js';
 import { ICMP_DEST_UNREACHABLE, ICMP_HEADER_LEN, ICMP_PARAMETER_PROBLEM, ICMP_TIME_EXCEEDED, icmpType } from '../wire/icmp.js';
 import {
   IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MIN_HEADER,
@@ -94,6 +103,7 @@ function hasPorts(proto: number): boolean {
 export function flowHashOfFrame(b: Uint8Array, off: number, len: number): number {
   if (len < ETH_HEADER_LEN) return 0;
   const type = ethType(b, off);
+  if (type === ETHERTYPE_IPV6) return flowHashOfIpv6(b, off + ETH_HEADER_LEN, off + len);
   if (type !== ETHERTYPE_IPV4) return type === ETHERTYPE_ARP ? FLOW_ALL : FLOW_SHARD0;
   const ip = off + ETH_HEADER_LEN;
   if (len < ETH_HEADER_LEN + IPV4_MIN_HEADER) return 0;
@@ -121,4 +131,33 @@ export function flowHashOfFrame(b: Uint8Array, off: number, len: number): number
     }
   }
   return hashAddressPair(src, dst, proto);
+}
+
+/** Extension headers the I/O thread looks through for the transport (more: shard 0 decides). */
+const MAX_WALK = 4;
+
+/** The IPv6 address at b[o] folded to 32 bits. */
+function foldAt(b: Uint8Array, o: number): number {
+  return foldIpv6Words(readU32(b, o), readU32(b, o + 4), readU32(b, o + 8), readU32(b, o + 12));
+}
+
+/** Flow hash of the IPv6 packet at b[ip..end) (see the header). */
+function flowHashOfIpv6(b: Uint8Array, ip: number, end: number): number {
+  if (ip + IPV6_HEADER_LEN > end) return FLOW_SHARD0;
+  let nh = b[ip + IPV6_NEXT_HEADER_OFFSET];
+  let p = ip + IPV6_HEADER_LEN;
+  for (let i = 0; i < MAX_WALK && (nh === NH_HOP_BY_HOP || nh === NH_DESTINATION_OPTIONS || nh === NH_ROUTING) && p + 2 <= end; i++) {
+    nh = b[p];
+    p += extHeaderLength(b, p);
+  }
+  if ((nh === NH_TCP || nh === NH_UDP) && p + 4 <= end) {
+    const sp = (b[p] << 8) | b[p + 1];
+    const dp = (b[p + 2] << 8) | b[p + 3];
+    return hashFourTuple(foldAt(b, ip + IPV6_SRC_OFFSET), sp, foldAt(b, ip + IPV6_DST_OFFSET), dp, nh);
+  }
+  if (nh === NH_ICMPV6 && p < end) {
+    const t = b[p];
+    if (t === ICMPV6_NEIGHBOR_SOLICITATION || t === ICMPV6_NEIGHBOR_ADVERTISEMENT || t === ICMPV6_ROUTER_ADVERTISEMENT) return FLOW_ALL;
+  }
+  return FLOW_SHARD0;
 }

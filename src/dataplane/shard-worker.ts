@@ -18,7 +18,6 @@ import { parseIpv6Assignment, type HostConfig } from '../base/host-config.js';
 import { DEFAULT_TTL } from '../base/host-config.js';
 import { formatIpv4, formatMac } from '../wire/addresses.js';
 import { formatIpv6 } from '../wire/ipv6-address.js';
-import { IPV6_MIN_MTU } from '../wire/ipv6.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/ethernet.js';
 import { builtinService, loadAppModule } from '../services/index.js';
 import { createStackApi } from '../socket/stack-api.js';
@@ -105,9 +104,9 @@ export class ShardWorker {
       answersArp: data.index === 0,
       ttl: DEFAULT_TTL,
       device: device.capabilities,
-      // IPv6 runs in shard 0 only, TCP and UDP over IPv6 included: the I/O thread steers
-      // every IPv6 frame there (base/flow-hash.ts, decisions 0025 and 0030).
-      ...(data.index === 0 ? { ipv6: data.link.ipv6 } : {}),
+      // IPv6 in every shard: TCP/UDP flows by 4-tuple, neighbour discovery to all, the
+      // rest to shard 0, which alone speaks for the interface (decision 0030).
+      ipv6: data.link.ipv6,
     };
     this.host = new Host(config, this.txPath, this.counters, (b, off, len) => this.reinject(b, off, len), {
       tcp: {
@@ -160,8 +159,6 @@ export class ShardWorker {
       log,
       workerIndex: this.data.index,
       workerCount: this.data.count,
-      // Sockets read as dual-stack in every worker when stackd runs IPv6 (in worker 0).
-      dualStack: this.data.link.mtu >= IPV6_MIN_MTU,
     });
     for (const name of this.data.services) {
       const app = builtinService(name);
@@ -269,9 +266,9 @@ export class ShardWorker {
     return new Promise((resolve) => {
       this.stopped = resolve;
       this.busySince = monoMs();
+      this.host.startIpv6(monoMs()); // shard 0 runs DAD; the others take the addresses as usable
       if (this.host.config.answersArp) {
         this.host.arp.announce();
-        this.host.startIpv6(monoMs());
         this.flush();
       }
       this.waker.open(this.turn);

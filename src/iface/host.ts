@@ -37,7 +37,8 @@ import { C, type Counters } from '../base/counters.js';
 import type { HostConfig } from '../base/host-config.js';
 import type { TxSink } from '../base/link.js';
 import { RX_NONE } from '../base/rx-flags.js';
-import { Ipv6Interner } from '../base/ipv6-interner.js';
+import { IPV6_ID_BASE, Ipv6Interner } from '../base/ipv6-interner.js';
+import { foldIpv6Words, hashFourTuple } from '../base/flow-hash.js';
 
 /** Default bound of the interned IPv6 addresses (peers and our own) of one Host. */
 export const DEFAULT_IPV6_INTERNED = 16384;
@@ -75,6 +76,7 @@ export class Host {
   readonly ip6In: Ipv6Input | null = null;
   /** The IPv6 addresses TCP and UDP refer to, as 2^32 + id (null without IPv6). */
   readonly interner: Ipv6Interner | null;
+  private readonly peer6 = new Uint32Array(4);
 
   /**
    * @param config our addresses and shard identity
@@ -140,6 +142,19 @@ export class Host {
     } catch {
       this.counters[C.drop_internal_error]++;
     }
+  }
+
+  /**
+   * The flow hash (base/flow-hash.ts) of the flow from our `localPort` to peerIp:peerPort
+   * (an IPv4 address or an interned IPv6 one; over IPv6 from the source RFC 6724 picks for
+   * it): which shard the I/O thread steers its answers to.
+   */
+  flowHashTo(peerIp: number, localPort: number, peerPort: number, protocol: number): number {
+    const n = this.interner;
+    if (peerIp < IPV6_ID_BASE || n === null || this.nd === null) return hashFourTuple(this.config.ip, localPort, peerIp, peerPort, protocol);
+    const dst = n.copyInto(peerIp, this.peer6);
+    const src = this.nd.addresses.selectSource(dst);
+    return hashFourTuple(foldIpv6Words(src[0], src[1], src[2], src[3]), localPort, foldIpv6Words(dst[0], dst[1], dst[2], dst[3]), peerPort, protocol);
   }
 
   /** Runs timers due at `now`: ARP retries and expiry, reassembly timeouts, neighbour discovery. */

@@ -25,11 +25,8 @@ export const NO_IPV6 = -2;
 export class SocketAddresses {
   private readonly scratch = ipv6(0, 0, 0, 0);
 
-  /**
-   * @param interner the Host's interned IPv6 addresses (null: IPv4 only)
-   * @param dualStack servers without a host and 'udp6' sockets are dual-stack (default: with IPv6 here)
-   */
-  constructor(private readonly interner: Ipv6Interner | null, readonly dualStack = interner !== null) {}
+  /** @param interner the Host's interned IPv6 addresses (null: IPv4 only) */
+  constructor(private readonly interner: Ipv6Interner | null) {}
 
   /** True when this worker carries TCP and UDP over IPv6. */
   get ipv6(): boolean {

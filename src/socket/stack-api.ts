@@ -94,12 +94,6 @@ export interface StackApiDeps {
   log: Logger;
   workerIndex: number;
   workerCount: number;
-  /**
-   * Servers without a host and 'udp6' sockets read as dual-stack (IPv4 peers as
-   * `::ffff:a.b.c.d`) even where this worker carries no IPv6 itself, so that an
-   * application sees the same in every worker (default: when this worker has IPv6).
-   */
-  dualStack?: boolean;
   /** The worker's end of the process-wide offload pool (none: api.offload rejects). */
   offload?: OffloadClient;
 }
@@ -236,7 +230,7 @@ export class TcpServer extends EventEmitter<TcpServerEvents> {
 
   /** Which families listen() takes, and the address it reports, from the options and whether the worker has IPv6. */
   private chooseFamilies(o: TcpListenOptions): void {
-    if (o.host === '0.0.0.0' || !this.addresses.dualStack) {
+    if (o.host === '0.0.0.0' || !this.addresses.ipv6) {
       this.families = LISTEN_IPV4;
       this.boundTo = '0.0.0.0';
     } else {
@@ -327,7 +321,7 @@ function stopConnectionsCheck(server: http.Server): void {
 export function createStackApi(deps: StackApiDeps): StackApi {
   const notify = coalesce(deps.notifyOutput);
   const { tcp, host } = deps;
-  const addresses = new SocketAddresses(host.interner, deps.dualStack ?? host.interner !== null);
+  const addresses = new SocketAddresses(host.interner);
   return {
     net: {
       createServer(opts, onConnection) {

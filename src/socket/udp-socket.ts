@@ -18,7 +18,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { monoMs } from '../util/clock.js';
-import { hashFourTuple, shardOf } from '../base/flow-hash.js';
+import { shardOf } from '../base/flow-hash.js';
 import { IPV6_ID_BASE } from '../base/ipv6-interner.js';
 import { IPV4_ONLY, NOT_AN_ADDRESS, SocketAddresses, type SocketFamily } from './socket-addresses.js';
 import { IPPROTO_UDP } from '../wire/ipv4.js';
@@ -103,13 +103,12 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
     if (cb) this.once('listening', cb);
     const handler = this.onDatagram;
     const onError = this.onRefused;
-    const { ip, shardIndex, shardCount } = this.host.config;
+    const { shardIndex, shardCount } = this.host.config;
     if (port === 0) {
       for (let i = 0; i < EPHEMERAL_COUNT && this.port === 0; i++) {
         const p = this.nextEphemeral;
         this.nextEphemeral = p === 65535 ? EPHEMERAL_FIRST : p + 1;
-        // (IPv6 flows all run in shard 0 for now, decision 0030: any port will do for an IPv6 peer.)
-        if (peerPort > 0 && peerIp < IPV6_ID_BASE && shardOf(hashFourTuple(ip, p, peerIp, peerPort, IPPROTO_UDP), shardCount) !== shardIndex) continue;
+        if (peerPort > 0 && shardOf(this.host.flowHashTo(peerIp, p, peerPort, IPPROTO_UDP), shardCount) !== shardIndex) continue;
         if (this.host.udp.bind(p, handler, onError)) this.port = p;
       }
     } else if (this.host.udp.bind(port, handler, onError)) {

@@ -3,7 +3,7 @@
  * address and to its link-local address (and a 4000-byte ping that travels fragmented
  * both ways), the client's neighbour cache holding stackd's MAC, the snooping bridge
  * learning stackd's groups from its MLD reports, bad IPv6 input dropped by named reason
- * while it keeps answering, and all of it handled by worker 0 alone.
+ * while it keeps answering, and worker 0 alone speaking for the interface.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMac } from '../../src/wire/addresses.js';
@@ -161,12 +161,14 @@ print("sent")
     expect(ping.stdout).toMatch(/3 received/);
   });
 
-  it('worker 0 alone handles IPv6 (flow steering); worker 1 sees none', async () => {
+  it('worker 0 speaks for IPv6 (echo, DAD, MLD, advertisements); worker 1 sees only neighbour discovery and answers none of it', async () => {
     const st = await stackd.stats();
     const w = (i: number) => st.threads.find((t) => t.thread === `worker-${i}`)?.counters;
     expect(w(0)?.ipv6_rx).toBeGreaterThan(20);
     expect(w(0)?.icmpv6_echo_replies_tx).toBeGreaterThanOrEqual(26);
-    expect(w(1)?.ipv6_rx).toBe(0);
+    expect(w(1)?.icmpv6_echo_requests_rx).toBe(0);
+    expect(w(1)?.ipv6_rx).toBe((w(1)?.nd_ns_rx ?? 0) + (w(1)?.nd_na_rx ?? 0) + (w(1)?.nd_ra_rx ?? 0));
+    expect([w(1)?.nd_na_tx, w(1)?.mld_reports_tx, w(1)?.nd_rs_tx]).toEqual([0, 0, 0]);
     expect(w(1)?.drop_eth_unknown_type).toBe(0);
     expect(st.totals.nd_dad_duplicates).toBe(1); // the client's address, added on purpose above
     expect(st.totals.mld_reports_tx).toBeGreaterThanOrEqual(2);

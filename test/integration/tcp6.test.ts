@@ -69,13 +69,19 @@ describe.skipIf(requireNetOrSkip())('TCP and UDP over IPv6 with real Linux clien
     expect(r.stdout).toBe('hello over tcp4\n200\n');
   });
 
-  it('200 concurrent IPv6 clients (curl -6 and nc -6) all succeed with stackd on 2 workers', async () => {
+  it('200 concurrent IPv6 clients (curl -6 and nc -6) all succeed, spread over the 2 workers', async () => {
+    const opens = async () => (await stackd.stats()).threads.filter((t) => t.thread.startsWith('worker-')).map((t) => t.counters.tcp_passive_opens);
+    const before = await opens();
     const curl = sh(C1, `for i in $(seq 1 200); do curl -6 -s -m 30 -o /dev/null -w '%{http_code}\\n' 'http://[${STACK6}]/' & done; wait`);
     expect(curl.stdout.trim().split('\n').filter((l) => l === '200')).toHaveLength(200);
     const nc = sh(C1, `for i in $(seq 1 200); do (printf "client $i\\n" | nc -6 -N -w 20 ${STACK6} 7) & done; wait`);
     const lines = nc.stdout.trim().split('\n').sort();
     expect(lines).toHaveLength(200);
     expect(new Set(lines).size).toBe(200);
+    const after = await opens();
+    const perWorker = after.map((v, i) => v - before[i]);
+    expect(perWorker).toHaveLength(2);
+    for (const n of perWorker) expect(n).toBeGreaterThan(100);
     let left: ConnectionInfo[] = [];
     await waitFor(async () => {
       const conns = JSON.parse((await controlRequest(stackd.control, '/connections')).body) as ConnectionInfo[];

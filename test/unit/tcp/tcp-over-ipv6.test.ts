@@ -16,6 +16,10 @@ import { TCP_ACK, TCP_RST, TCP_SYN, TcpOptions, parseTcpOptions, tcpDataOffset, 
 import type { TcpConnectionHandle } from '../../../src/tcp/connection-handle.js';
 import { IP6_B, Recorder, TcpPair, sendAll } from '../../helpers/tcp-pair.js';
 import { patternBytes } from '../../helpers/frames.js';
+import { ndFrame } from '../../helpers/frames6.js';
+import { OUR_IP6, OUR_MAC, PEER_IP6, PEER_MAC, T0, setup6 } from '../../helpers/host6.js';
+import { NA_OVERRIDE, NA_SOLICITED } from '../../../src/wire/ndp.js';
+import { flowHashOfFrame, shardOf } from '../../../src/base/flow-hash.js';
 
 const TCP6 = ETH_HEADER_LEN + IPV6_HEADER_LEN;
 
@@ -181,5 +185,19 @@ describe('TCP over IPv6 on two cores', () => {
     p.b.receive(m, 0, m.length, p.now);
     expect(p.countersB[C.drop_tcp6_multicast]).toBe(1);
     expect(readIpv6(m, ETH_HEADER_LEN + 24, ipv6(0, 0, 0, 0))[0]).toBe(0xff020000);
+  });
+
+  it('an active open over IPv6 in shard 3 of 4 picks a port whose frames the I/O thread steers back to it', () => {
+    const s = setup6({ speaks: false, shard: [3, 4] });
+    const n = s.host.interner;
+    if (n === null) throw new Error('no IPv6');
+    const peer = n.intern(PEER_IP6);
+    for (let i = 0; i < 4; i++) s.host.tcp.connect(peer, 80 + i); // (4 wait for the neighbour at most)
+    n.release(peer);
+    s.host.tcp.flushDirty(T0 + 2000);
+    s.rx(ndFrame(136, PEER_MAC, PEER_IP6, OUR_IP6, PEER_IP6, { lla: PEER_MAC, flags: NA_SOLICITED | NA_OVERRIDE, dstMac: OUR_MAC }), T0 + 2001);
+    const syns = s.sent().filter((f) => f.nextHeader === NH_TCP);
+    expect(syns).toHaveLength(4);
+    for (const f of syns) expect(shardOf(flowHashOfFrame(f.frame, 0, f.frame.length), 4)).toBe(3);
   });
 });
