@@ -12,8 +12,8 @@
  *
  * Segments to an IPv6 peer (an interned address, base/ipv6-interner.ts) go through IPv6
  * output from the connection's own local address, with the IPv6 pseudo-header in the
- * checksum (RFC 8200 8.1); they are always complete (no offload requests for IPv6 yet)
- * and never larger than the MSS.
+ * checksum (RFC 8200 8.1), and ask the device for the same offload (TSO6: the virtio
+ * header's GSO_TCPV6, phy/tap-link.ts).
  *
  * RFC 9293 3.1 (header), RFC 7323 3.2 (timestamps on every segment once negotiated),
  * RFC 2018 3 (SACK option on ACKs), RFC 1071 (checksum over the pseudo-header).
@@ -27,12 +27,15 @@ import { TxOffload, type LinkCapabilities } from '../base/link.js';
 import type { Ipv4Output } from '../l3/ipv4-output.js';
 import type { Ipv6Output } from '../l3/ipv6-output.js';
 import { IPV6_ID_BASE, type Ipv6Interner } from '../base/ipv6-interner.js';
-import { NH_TCP } from '../wire/ipv6.js';
+import { IPV6_HEADER_LEN, NH_TCP } from '../wire/ipv6.js';
+import { ipv6PseudoHeaderSum } from '../wire/checksum.js';
 import { ipv6 } from '../wire/ipv6-address.js';
 import type { SendBuffer } from './send-buffer.js';
 
 /** Offset of the TCP header in a frame we build: Ethernet + an IPv4 header without options. */
 const L4_START = ETH_HEADER_LEN + IPV4_MIN_HEADER;
+/** The same over IPv6 (no extension headers). */
+const L4_START6 = ETH_HEADER_LEN + IPV6_HEADER_LEN;
 
 /** Writes segments through IPv4 output. */
 export class SegmentWriter {
@@ -73,7 +76,11 @@ export class SegmentWriter {
   /** Largest payload one send() may carry to `remoteIp` now: a TSO super-segment when possible, else `mss`. */
   maxPayload(remoteIp: number, mss: number, now: number): number {
     const max = this.tsoMaxPayload;
-    if (remoteIp >= IPV6_ID_BASE) return mss;
+    if (remoteIp >= IPV6_ID_BASE) {
+      const out = this.ip6;
+      if (max < 2 * mss || out === null || this.interner === null || !out.canSendDirect(this.interner.copyInto(remoteIp, this.dst6), now)) return mss;
+      return max - (max % mss);
+    }
     if (max < 2 * mss || !this.ip.canSendDirect(remoteIp, now)) return mss;
     return max - (max % mss);
   }
@@ -87,7 +94,7 @@ export class SegmentWriter {
    * that like a lost segment.
    */
   send(localIp: number, remoteIp: number, seg: TcpRepr, data: SendBuffer | null, dataOffset: number, now: number, segSize = 0): boolean {
-    if (remoteIp >= IPV6_ID_BASE) return this.send6(localIp, remoteIp, seg, data, dataOffset, now);
+    if (remoteIp >= IPV6_ID_BASE) return this.send6(localIp, remoteIp, seg, data, dataOffset, now, segSize);
     const len = data !== null ? seg.dataLen : 0;
     const hlen = seg.headerLen();
     const l4 = hlen + len;
@@ -115,8 +122,8 @@ export class SegmentWriter {
     return true;
   }
 
-  /** send() to an IPv6 peer: a complete segment from `localIp` (both interned). */
-  private send6(localIp: number, remoteIp: number, seg: TcpRepr, data: SendBuffer | null, dataOffset: number, now: number): boolean {
+  /** send() to an IPv6 peer from `localIp` (both interned). */
+  private send6(localIp: number, remoteIp: number, seg: TcpRepr, data: SendBuffer | null, dataOffset: number, now: number, segSize: number): boolean {
     const out = this.ip6;
     const names = this.interner;
     if (out === null || names === null || localIp < IPV6_ID_BASE) {
@@ -126,15 +133,26 @@ export class SegmentWriter {
     const len = data !== null ? seg.dataLen : 0;
     const hlen = seg.headerLen();
     const l4 = hlen + len;
+    const gso = this.tsoMaxPayload > 0 && segSize > 0 && len > segSize;
     const src = names.copyInto(localIp, this.src6);
     const dst = names.copyInto(remoteIp, this.dst6);
-    const o = out.prepare(src, dst, l4, now);
+    const o = out.prepare(src, dst, l4, now, gso, len > 0 ? hlen : 0);
     if (o < 0) return false;
     const b = out.buf;
     seg.emit(b, o);
     if (len > 0 && data !== null) data.copyOut(dataOffset, len, b, o + hlen);
-    fillTcpChecksum6(b, o, l4, src, dst);
-    out.transmit(NH_TCP, l4);
+    if (this.csumOffload && out.direct) {
+      setTcpChecksum(b, o, ipv6PseudoHeaderSum(src, dst, NH_TCP, l4));
+      const t = this.tx;
+      t.csumStart = L4_START6;
+      t.csumOffset = 16;
+      t.segSize = gso ? segSize : 0;
+      t.hdrLen = L4_START6 + hlen;
+      out.transmit(NH_TCP, l4, t);
+    } else {
+      fillTcpChecksum6(b, o, l4, src, dst);
+      out.transmit(NH_TCP, l4);
+    }
     this.counters[C.tcp_segments_tx]++;
     return true;
   }

@@ -153,6 +153,13 @@ export function tcpChecksumValid6(b: Uint8Array, o: number, len: number, ipOff: 
   return onesSum(b, o, len, ipv6PseudoHeaderSumAt(b, ipOff, IPPROTO_TCP, len)) === 0xffff;
 }
 
+/** Compute and store the checksum of the `len`-byte segment at `b[o]` carried in the IPv6 packet at `b[ipOff]` (addresses read there). */
+export function fillTcpChecksum6At(b: Uint8Array, o: number, len: number, ipOff: number): void {
+  b[o + 16] = 0;
+  b[o + 17] = 0;
+  writeU16(b, o + 16, ~onesSum(b, o, len, ipv6PseudoHeaderSumAt(b, ipOff, IPPROTO_TCP, len)));
+}
+
 /** Compute and store the checksum of the `len`-byte segment at `b[o]` from `src` to `dst` over IPv6. */
 export function fillTcpChecksum6(b: Uint8Array, o: number, len: number, src: Readonly<Uint32Array>, dst: Readonly<Uint32Array>): void {
   b[o + 16] = 0;

@@ -200,4 +200,26 @@ describe('TCP over IPv6 on two cores', () => {
     expect(syns).toHaveLength(4);
     for (const f of syns) expect(shardOf(flowHashOfFrame(f.frame, 0, f.frame.length), 4)).toBe(3);
   });
+
+  for (const deliver of ['wire', 'local'] as const) {
+    it(`TSO6 over the in-memory link, ${deliver} delivery: super-segments with the IPv6 pseudo-header sum, 1 MB arrives intact`, () => {
+      const p = new TcpPair({}, {}, { ipv6: true, capabilities: { txChecksum: true, tsoMaxPayload: 65_000 }, deliver });
+      const { client, s } = p.connect(9, true);
+      const data = patternBytes(1_000_000, 21);
+      const seg0 = p.countersA[C.tcp_segments_tx];
+      sendAll(client, data, p);
+      p.run();
+      expect(Buffer.compare(s.bytes(), Buffer.from(data))).toBe(0);
+      expect(1_000_000 / (p.countersA[C.tcp_segments_tx] - seg0)).toBeGreaterThan(3000); // super-segments
+      expect(p.countersB[C.drop_tcp_checksum]).toBe(0);
+      expect(p.countersA[C.tcp_retransmits]).toBe(0);
+      const v6 = tcp6Segments(p);
+      if (deliver === 'wire') {
+        expect(Math.max(...v6.map((x) => x.len))).toBe(1428 + 32); // cut at the MSS by the link
+        expect(v6.every((x) => x.checksumOk)).toBe(true);
+      } else {
+        expect(v6.filter((x) => x.len > 1460).length).toBeGreaterThan(5);
+      }
+    });
+  }
 });
