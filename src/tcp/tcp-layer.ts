@@ -29,7 +29,7 @@ import type { TransportErrorInput } from '../l3/icmp-layer.js';
 import type { PathMtuCache } from '../l3/path-mtu.js';
 import { ipDst, ipHeaderLength, ipTotalLength } from '../wire/ipv4.js';
 import { IPV6_DST_OFFSET, IPV6_SRC_OFFSET } from '../wire/ipv6.js';
-import { formatIpv6, type Ipv6Address } from '../wire/ipv6-address.js';
+import { formatIpv6, ipv6IsUnspecified, type Ipv6Address } from '../wire/ipv6-address.js';
 import { IPV6_ID_BASE, type Ipv6Interner } from '../base/ipv6-interner.js';
 import type { Ipv6Output } from '../l3/ipv6-output.js';
 import { rxChecksumTrusted } from '../base/rx-flags.js';
@@ -288,13 +288,16 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
   /**
    * Active open to `remoteIp` (IPv4, or an IPv6 address interned by the caller, who keeps
    * its own reference) from an ephemeral port whose flow hashes to this shard; null when
-   * no port is free, the table is full or there is no IPv6 source address.
+   * no port is free, the table is full or there is no usable IPv6 source address (none
+   * on the destination's scope, or still tentative).
    */
   connect(remoteIp: number, remotePort: number): TcpConnectionHandle | null {
     if (remoteIp < IPV6_ID_BASE) return this.connectFrom(this.localIp, remoteIp, remotePort);
     const n = this.interner;
     if (n === null || this.sourceFor6 === null) return null;
-    const local = n.intern(this.sourceFor6(n.copyInto(remoteIp, this.dst6)));
+    const from = this.sourceFor6(n.copyInto(remoteIp, this.dst6));
+    if (ipv6IsUnspecified(from)) return null; // no usable source address (yet: DAD)
+    const local = n.intern(from);
     if (local < 0) return null;
     const c = this.connectFrom(local, remoteIp, remotePort);
     n.release(local); // the connection holds its own reference

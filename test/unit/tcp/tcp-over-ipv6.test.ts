@@ -222,4 +222,16 @@ describe('TCP over IPv6 on two cores', () => {
       }
     });
   }
+
+  it('an active open over IPv6 before duplicate address detection passed finds no source address: null (EADDRNOTAVAIL at the socket)', () => {
+    const s = setup6({ started: false });
+    s.host.startIpv6(T0);
+    const n = s.host.interner;
+    if (n === null) throw new Error('no IPv6');
+    const peer = n.intern(PEER_IP6);
+    expect(s.host.tcp.connect(peer, 80)).toBeNull();
+    s.host.poll(T0 + 1000); // DAD passes
+    expect(s.host.tcp.connect(peer, 80)).not.toBeNull();
+    n.release(peer);
+  });
 });
