@@ -104,7 +104,7 @@ export const COUNTER_NAMES = [
   'tcp_prr_ssrb_acks',
   // TCP and UDP over IPv6 (decision 0030)
   'drop_ipv6_interner_full', 'ipv6_interned_addresses', 'drop_tcp6_multicast', 'drop_udp6_zero_checksum',
-  'icmpv6_unreachable_tx', 'udp6_rx', 'udp6_tx', 'tcp6_segments_rx',
+  'icmpv6_unreachable_tx', 'udp6_rx', 'udp6_tx', 'tcp6_segments_rx', 'ipv6_reassembled_foreign',
 ] as const;
 
 /** Counters that are gauges (a current value) rather than monotonic totals. */

@@ -21,7 +21,8 @@
  *  - IPv6 neighbour solicitations, advertisements and router advertisements: every worker
  *    (FLOW_ALL): each resolves its own next hops; shard 0 alone answers.
  *  - Other IPv6 (ICMPv6 echo and errors, MLD, fragments) and other ethertypes: FLOW_SHARD0,
- *    the worker that answers ARP and speaks for IPv6 (decision 0025).
+ *    the worker that answers ARP and speaks for IPv6 (decision 0025); a TCP/UDP packet it
+ *    reassembles for another worker's flow is re-injected whole and steered by 4-tuple.
  */
 
 import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ethType } from '../wire/ethernet.js';
@@ -103,7 +104,7 @@ function hasPorts(proto: number): boolean {
 export function flowHashOfFrame(b: Uint8Array, off: number, len: number): number {
   if (len < ETH_HEADER_LEN) return 0;
   const type = ethType(b, off);
-  if (type === ETHERTYPE_IPV6) return flowHashOfIpv6(b, off + ETH_HEADER_LEN, off + len);
+  if (type === ETHERTYPE_IPV6) return flowHashOfIpv6Packet(b, off + ETH_HEADER_LEN, off + len);
   if (type !== ETHERTYPE_IPV4) return type === ETHERTYPE_ARP ? FLOW_ALL : FLOW_SHARD0;
   const ip = off + ETH_HEADER_LEN;
   if (len < ETH_HEADER_LEN + IPV4_MIN_HEADER) return 0;
@@ -141,8 +142,8 @@ function foldAt(b: Uint8Array, o: number): number {
   return foldIpv6Words(readU32(b, o), readU32(b, o + 4), readU32(b, o + 8), readU32(b, o + 12));
 }
 
-/** Flow hash of the IPv6 packet at b[ip..end) (see the header). */
-function flowHashOfIpv6(b: Uint8Array, ip: number, end: number): number {
+/** Flow hash of the IPv6 packet at b[ip..end) (see the header): what the I/O thread steers it by. */
+export function flowHashOfIpv6Packet(b: Uint8Array, ip: number, end: number): number {
   if (ip + IPV6_HEADER_LEN > end) return FLOW_SHARD0;
   let nh = b[ip + IPV6_NEXT_HEADER_OFFSET];
   let p = ip + IPV6_HEADER_LEN;

@@ -108,7 +108,7 @@ export class ShardWorker {
       // rest to shard 0, which alone speaks for the interface (decision 0030).
       ipv6: data.link.ipv6,
     };
-    this.host = new Host(config, this.txPath, this.counters, (b, off, len) => this.reinject(b, off, len), {
+    this.host = new Host(config, this.txPath, this.counters, (b, off, len, etherType) => this.reinject(b, off, len, etherType), {
       tcp: {
         congestionControl: data.congestionControl, maxConnections: data.maxConnections, maxTimeWait: data.maxTimeWait,
         traceSlots: data.traceSlots,
@@ -404,8 +404,8 @@ export class ShardWorker {
     if (this.tx.publish()) this.wakeIo();
   }
 
-  /** Sends a reassembled datagram owned by another shard back through the I/O thread. */
-  private reinject(b: Uint8Array, off: number, len: number): void {
+  /** Sends a reassembled datagram (IPv4, or IPv6 by `etherType`) owned by another shard back through the I/O thread. */
+  private reinject(b: Uint8Array, off: number, len: number, etherType = ETHERTYPE_IPV4): void {
     const o = this.tx.reserve(ETH_HEADER_LEN + len);
     if (o < 0) {
       this.tx.noteDrop();
@@ -413,7 +413,7 @@ export class ShardWorker {
       return;
     }
     const out = this.tx.buf;
-    writeEthernetHeader(out, o, this.host.config.mac, 0, ETHERTYPE_IPV4);
+    writeEthernetHeader(out, o, this.host.config.mac, 0, etherType);
     copyBytes(b, off, out, o + ETH_HEADER_LEN, len);
     this.tx.commit(ETH_HEADER_LEN + len, KIND_REINJECT, this.curT0, monoMs());
   }

@@ -113,7 +113,7 @@ export class Host {
       this.nd = nd;
       this.ip6Out = new Ipv6Output(config.mac, nd, this.output, counters);
       this.icmp6 = new Icmpv6Layer(this.ip6Out, nd, counters);
-      this.ip6In = new Ipv6Input(nd, this.icmp6, counters, limits.reassembly6);
+      this.ip6In = new Ipv6Input(nd, this.icmp6, counters, limits.reassembly6, { index: config.shardIndex, count: config.shardCount, foreign });
       this.tcp.enableIpv6(this.ip6Out, (dst) => nd.addresses.selectSource(dst));
       this.udp.enableIpv6(this.ip6Out, this.icmp6, this.interner);
       this.ip6In.registerTransports(this.tcp, this.udp);

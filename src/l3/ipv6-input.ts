@@ -29,6 +29,9 @@ import { IPV6_DST_OFFSET, IPV6_HEADER_LEN, Ipv6Check,
 import { ICMPV6_NEIGHBOR_ADVERTISEMENT, ICMPV6_NEIGHBOR_SOLICITATION, PARAM_PROBLEM_HEADER_FIELD, PARAM_PROBLEM_NEXT_HEADER, PARAM_PROBLEM_OPTION } from '../wire/icmpv6.js';
 import { C, type Counters } from '../base/counters.js';
 import { RX_NONE } from '../base/rx-flags.js';
+import { FLOW_ALL, FLOW_SHARD0, flowHashOfIpv6Packet, shardOf } from '../base/flow-hash.js';
+import { ETHERTYPE_IPV6 } from '../wire/ethernet.js';
+import type { ForeignDatagramSink } from './ipv4-input.js';
 import type { NdLayer } from '../l2/nd-layer.js';
 import type { Icmpv6Layer } from './icmpv6-layer.js';
 import { Ipv6Reassembler, MAX_FRAGMENTABLE, type Reassembly6Limits } from './ipv6-reassembly.js';
@@ -64,9 +67,14 @@ export class Ipv6Input {
   private tcp: Transport6Input | null = null;
   private udp: Transport6Input | null = null;
 
+  /**
+   * @param shard this instance's shard index and the shard count, and where a reassembled
+   *   TCP/UDP packet whose flow another shard owns goes (back through the I/O thread)
+   */
   constructor(
     private readonly nd: NdLayer, private readonly icmp: Icmpv6Layer, private readonly counters: Counters,
     reassemblyLimits: Partial<Reassembly6Limits> = {},
+    private readonly shard: { index: number; count: number; foreign: ForeignDatagramSink } = { index: 0, count: 1, foreign: () => {} },
   ) {
     this.reassembler = new Ipv6Reassembler(counters, reassemblyLimits);
   }
@@ -220,6 +228,14 @@ export class Ipv6Input {
     const r = this.reassembler;
     const n = r.add(b, off, p, nhField, off + len, now);
     if (n === 0) return;
+    // Fragments all come to shard 0 (base/flow-hash.ts); a TCP/UDP flow of another shard
+    // goes back through the I/O thread, now whole, to be steered by its 4-tuple.
+    const h = this.shard.count > 1 ? flowHashOfIpv6Packet(r.out, 0, n) : FLOW_SHARD0;
+    if (h !== FLOW_SHARD0 && h !== FLOW_ALL && shardOf(h, this.shard.count) !== this.shard.index) {
+      this.counters[C.ipv6_reassembled_foreign]++;
+      this.shard.foreign(r.out, 0, n, ETHERTYPE_IPV6);
+      return;
+    }
     this.walk(r.out, 0, n, -1, false, toMulticast, now, r.resumeAt, r.resumeNextHeader, r.resumeNhField, true, RX_NONE);
   }
 

@@ -16,10 +16,11 @@ import { TCP_ACK, TCP_RST, TCP_SYN, TcpOptions, parseTcpOptions, tcpDataOffset, 
 import type { TcpConnectionHandle } from '../../../src/tcp/connection-handle.js';
 import { IP6_B, Recorder, TcpPair, sendAll } from '../../helpers/tcp-pair.js';
 import { patternBytes } from '../../helpers/frames.js';
-import { ndFrame } from '../../helpers/frames6.js';
+import { fragments6, ndFrame } from '../../helpers/frames6.js';
 import { OUR_IP6, OUR_MAC, PEER_IP6, PEER_MAC, T0, setup6 } from '../../helpers/host6.js';
 import { NA_OVERRIDE, NA_SOLICITED } from '../../../src/wire/ndp.js';
-import { flowHashOfFrame, shardOf } from '../../../src/base/flow-hash.js';
+import { flowHashOfFrame, flowHashOfIpv6Packet, foldIpv6Words, hashFourTuple, shardOf } from '../../../src/base/flow-hash.js';
+import type { Ipv6Address } from '../../../src/wire/ipv6-address.js';
 
 const TCP6 = ETH_HEADER_LEN + IPV6_HEADER_LEN;
 
@@ -233,5 +234,26 @@ describe('TCP over IPv6 on two cores', () => {
     s.host.poll(T0 + 1000); // DAD passes
     expect(s.host.tcp.connect(peer, 80)).not.toBeNull();
     n.release(peer);
+  });
+
+  it("a fragmented TCP packet over IPv6 that shard 0 reassembles for another shard's flow goes back whole, to be steered to it", () => {
+    const foreign: { bytes: Uint8Array; etherType: number | undefined }[] = [];
+    const s = setup6({ shard: [0, 2], foreign: (b, off, len, etherType) => foreign.push({ bytes: b.slice(off, off + len), etherType }) });
+    // A 3000-byte TCP segment (header and data; its checksum does not matter here) from a
+    // port whose flow shard 1 owns, in fragments of 1448 bytes.
+    let sport = 40000;
+    const fold = (a: Ipv6Address) => foldIpv6Words(a[0], a[1], a[2], a[3]);
+    while (shardOf(hashFourTuple(fold(PEER_IP6), sport, fold(OUR_IP6), 80, NH_TCP), 2) !== 1) sport++;
+    const seg = new Uint8Array(3000);
+    seg[0] = sport >> 8; seg[1] = sport & 0xff; seg[3] = 80; seg[12] = 5 << 4;
+    for (const f of fragments6(OUR_MAC, PEER_MAC, PEER_IP6, OUR_IP6, NH_TCP, seg, 1448, 77)) s.rx(f, T0 + 2000);
+    expect(foreign).toHaveLength(1);
+    expect(foreign[0].etherType).toBe(ETHERTYPE_IPV6);
+    const whole = foreign[0].bytes;
+    expect(whole.length).toBe(40 + 3000);
+    expect(whole[6]).toBe(NH_TCP); // no fragment header left
+    expect(shardOf(flowHashOfIpv6Packet(whole, 0, whole.length), 2)).toBe(1);
+    expect(s.c('ipv6_reassembled_foreign')).toBe(1);
+    expect(s.c('tcp6_segments_rx') + s.c('drop_tcp_checksum')).toBe(0); // not handled here
   });
 });
