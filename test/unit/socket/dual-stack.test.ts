@@ -11,6 +11,12 @@ import { udpEchoService } from '../../../src/services/index.js';
 import { TcpPair } from '../../helpers/tcp-pair.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { apiOf, drive } from './real-core-harness.js';
+import { UdpSocket } from '../../../src/socket/udp-socket.js';
+import { flowHashOfFrame, shardOf } from '../../../src/base/flow-hash.js';
+import { NH_UDP } from '../../../src/wire/ipv6.js';
+import { NA_OVERRIDE, NA_SOLICITED } from '../../../src/wire/ndp.js';
+import { ndFrame } from '../../helpers/frames6.js';
+import { OUR_IP6, OUR_MAC, PEER_IP6, PEER_MAC, T0, setup6 } from '../../helpers/host6.js';
 
 /** Connects from A to host:port, sends `text` and collects what comes back until `want` bytes. */
 async function echoOnce(apiA: ReturnType<typeof apiOf>, host: string, port: number, text: string): Promise<{ got: string; s: TcpSocket }> {
@@ -117,3 +123,19 @@ describe('sockets over IPv6 and dual stack', () => {
   });
 });
 
+
+describe('a connected udp6 socket in shard 3 of 4', () => {
+  it("binds a port whose IPv6 flow the I/O thread steers back to its shard (the peer's answers reach it)", () => {
+    const s = setup6({ speaks: false, shard: [3, 4] });
+    s.host.startIpv6(T0);
+    for (let i = 0; i < 4; i++) {
+      const u = new UdpSocket(s.host, () => {}, 'udp6');
+      u.connect(5000 + i, 'fd00:10:10::3');
+      u.send('x');
+    }
+    s.rx(ndFrame(136, PEER_MAC, PEER_IP6, OUR_IP6, PEER_IP6, { lla: PEER_MAC, flags: NA_SOLICITED | NA_OVERRIDE, dstMac: OUR_MAC }), T0 + 10);
+    const sent = s.sent().filter((f) => f.nextHeader === NH_UDP);
+    expect(sent).toHaveLength(4);
+    for (const f of sent) expect(shardOf(flowHashOfFrame(f.frame, 0, f.frame.length), 4)).toBe(3);
+  });
+});
