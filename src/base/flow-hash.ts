@@ -19,8 +19,9 @@
  *    a fragment): hash of the 4-tuple with each address folded to 32 bits
  *    (foldIpv6Words), as a worker folds its connection's addresses (decision 0030).
  *  - IPv6 neighbour solicitations, advertisements and router advertisements: every worker
- *    (FLOW_ALL): each resolves its own next hops; shard 0 alone answers.
- *  - Other IPv6 (ICMPv6 echo and errors, MLD, fragments) and other ethertypes: FLOW_SHARD0,
+ *    (FLOW_ALL): each resolves its own next hops; shard 0 alone answers. ICMPv6 errors
+ *    quoting a TCP/UDP packet (without extension headers): the quoted flow's worker.
+ *  - Other IPv6 (ICMPv6 echo and other errors, MLD, fragments) and other ethertypes: FLOW_SHARD0,
  *    the worker that answers ARP and speaks for IPv6 (decision 0025); a TCP/UDP packet it
  *    reassembles for another worker's flow is re-injected whole and steered by 4-tuple.
  */
@@ -159,6 +160,13 @@ export function flowHashOfIpv6Packet(b: Uint8Array, ip: number, end: number): nu
   if (nh === NH_ICMPV6 && p < end) {
     const t = b[p];
     if (t === ICMPV6_NEIGHBOR_SOLICITATION || t === ICMPV6_NEIGHBOR_ADVERTISEMENT || t === ICMPV6_ROUTER_ADVERTISEMENT) return FLOW_ALL;
+    // An error (types 1-4) quoting a TCP/UDP packet goes to the worker of the quoted flow.
+    const q = p + 8;
+    const qnh = q + IPV6_HEADER_LEN + 4 <= end ? b[q + IPV6_NEXT_HEADER_OFFSET] : -1;
+    if (t >= 1 && t <= 4 && (qnh === NH_TCP || qnh === NH_UDP)) {
+      const l4 = q + IPV6_HEADER_LEN;
+      return hashFourTuple(foldAt(b, q + IPV6_SRC_OFFSET), (b[l4] << 8) | b[l4 + 1], foldAt(b, q + IPV6_DST_OFFSET), (b[l4 + 2] << 8) | b[l4 + 3], qnh);
+    }
   }
   return FLOW_SHARD0;
 }

@@ -117,6 +117,8 @@ export class Host {
       this.tcp.enableIpv6(this.ip6Out, (dst) => nd.addresses.selectSource(dst));
       this.udp.enableIpv6(this.ip6Out, this.icmp6, this.interner);
       this.ip6In.registerTransports(this.tcp, this.udp);
+      this.icmp6.registerErrorInput(IPPROTO_TCP, this.tcp);
+      this.icmp6.registerErrorInput(IPPROTO_UDP, this.udp);
     }
   }
 

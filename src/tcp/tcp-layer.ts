@@ -28,14 +28,14 @@ import type { TransportInput } from '../l3/ipv4-input.js';
 import type { TransportErrorInput } from '../l3/icmp-layer.js';
 import type { PathMtuCache } from '../l3/path-mtu.js';
 import { ipDst, ipHeaderLength, ipTotalLength } from '../wire/ipv4.js';
-import { IPV6_DST_OFFSET, IPV6_SRC_OFFSET } from '../wire/ipv6.js';
+import { IPV6_DST_OFFSET, IPV6_HEADER_LEN, IPV6_MIN_MTU, IPV6_SRC_OFFSET, ipv6PayloadLength } from '../wire/ipv6.js';
 import { formatIpv6, ipv6IsUnspecified, type Ipv6Address } from '../wire/ipv6-address.js';
 import { IPV6_ID_BASE, type Ipv6Interner } from '../base/ipv6-interner.js';
 import type { Ipv6Output } from '../l3/ipv6-output.js';
 import { rxChecksumTrusted } from '../base/rx-flags.js';
 import type { LinkCapabilities } from '../base/link.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcpChecksumValid, tcpChecksumValid6, tcpDstPort, tcpSeq, tcpSrcPort } from '../wire/tcp.js';
-import { icmpErrorArrives } from './connection-icmp.js';
+import { icmpErrorArrives, icmpv6AsIcmp } from './connection-icmp.js';
 import { DeadlineHeap } from '../util/deadline-heap.js';
 import { LISTEN_BOTH, LISTEN_IPV4, LISTEN_IPV6, type TcpConnectionHandle, type TcpEndpointApi } from './connection-handle.js';
 import { State, STATE_NAMES, TcpConnection, type ConnectionHost } from './connection.js';
@@ -469,6 +469,29 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     this.now = now;
     c.lastNow = now;
     icmpErrorArrives(c, type, code, nextHopMtu, tcpSeq(b, l4), ipTotalLength(b, q), now);
+    if (c.state === State.CLOSED) return;
+    c.flush(now);
+    this.schedule(c);
+  }
+
+  /**
+   * An ICMPv6 error quoting one of our segments over IPv6 (b[q..]: its IPv6 header, from
+   * one of our addresses, checked by l3/icmpv6-layer.ts): read as its ICMP counterpart by
+   * the connection (./connection-icmp.ts); a Packet Too Big reports at least 1280 (RFC 8200 5).
+   */
+  icmpError6(type: number, code: number, word: number, b: Uint8Array, q: number, _qLen: number, now: number): void {
+    const l4 = q + IPV6_HEADER_LEN;
+    const remote = this.interner?.findAt(b, q + IPV6_DST_OFFSET) ?? -1;
+    const c = remote < 0 ? undefined : this.lookup(tcpSrcPort(b, l4), remote, tcpDstPort(b, l4));
+    if (c === undefined) {
+      this.counters[C.drop_icmp_error_no_flow]++;
+      return;
+    }
+    this.now = now;
+    c.lastNow = now;
+    const as = icmpv6AsIcmp(type, code);
+    const mtu = Math.max(IPV6_MIN_MTU, Math.min(word, 65535));
+    icmpErrorArrives(c, as >>> 8, as & 0xff, mtu, tcpSeq(b, l4), IPV6_HEADER_LEN + ipv6PayloadLength(b, q), now);
     if (c.state === State.CLOSED) return;
     c.flush(now);
     this.schedule(c);

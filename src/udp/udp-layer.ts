@@ -21,7 +21,8 @@ import {
   ICMP_DEST_UNREACHABLE, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACHABLE, ICMP_PROTOCOL_UNREACHABLE,
 } from '../wire/icmp.js';
 import { IPPROTO_UDP, ipDst, ipHeaderLength, ipTotalLength } from '../wire/ipv4.js';
-import { IPV6_DST_OFFSET, IPV6_SRC_OFFSET, NH_UDP } from '../wire/ipv6.js';
+import { IPV6_DST_OFFSET, IPV6_HEADER_LEN, IPV6_SRC_OFFSET, NH_UDP } from '../wire/ipv6.js';
+import { ICMPV6_DEST_UNREACHABLE, ICMPV6_PORT_UNREACHABLE } from '../wire/icmpv6.js';
 import { ipv6 } from '../wire/ipv6-address.js';
 import { IPV6_ID_BASE, type Ipv6Interner } from '../base/ipv6-interner.js';
 import type { Icmpv6Layer } from '../l3/icmpv6-layer.js';
@@ -211,6 +212,26 @@ export class UdpLayer implements TransportInput, TransportErrorInput {
       n.release(src);
       n.release(dst);
     }
+  }
+
+  /**
+   * An ICMPv6 error about a datagram we sent over IPv6 (b[q..]: its IPv6 header, checked
+   * by l3/icmpv6-layer.ts): a port unreachable reaches the port's error handler, as over
+   * IPv4 (no IPv6 path MTU is kept: a Packet Too Big changes nothing).
+   */
+  icmpError6(type: number, code: number, _word: number, b: Uint8Array, q: number, _qLen: number, _now: number): void {
+    const l4 = q + IPV6_HEADER_LEN;
+    const port = udpSrcPort(b, l4);
+    if (!this.ports.has(port)) {
+      this.counters[C.drop_icmp_error_no_flow]++;
+      return;
+    }
+    if (type !== ICMPV6_DEST_UNREACHABLE || code !== ICMPV6_PORT_UNREACHABLE) return;
+    const remote = this.interner?.findAt(b, q + IPV6_DST_OFFSET) ?? -1;
+    const h = this.errorHandlers.get(port);
+    if (h === undefined || remote < 0) return;
+    this.counters[C.udp_icmp_errors]++;
+    h('ECONNREFUSED', remote, udpDstPort(b, l4));
   }
 
   /** send() to an interned IPv6 address, from the source RFC 6724 picks. */

@@ -22,9 +22,11 @@ function setup() {
     p.b.udp.send(srcIp, srcPort, 53, b, off, len, p.now); // echo
   });
   const echoed: string[] = [];
-  p.a.udp.bind(40000, (b, off, len) => echoed.push(Buffer.from(b.subarray(off, off + len)).toString()));
+  const refused: string[] = [];
+  p.a.udp.bind(40000, (b, off, len) => echoed.push(Buffer.from(b.subarray(off, off + len)).toString()),
+    (code, ip, port) => refused.push(`${code} ${formatIpv6(na.copyInto(ip, ipv6(0, 0, 0, 0)))} ${port}`));
   const to = na.intern(IP6_B);
-  return { p, got, echoed, to };
+  return { p, got, echoed, refused, to };
 }
 
 describe('UDP over IPv6 on two cores', () => {
@@ -41,8 +43,8 @@ describe('UDP over IPv6 on two cores', () => {
     expect(p.b.interner?.size).toBe(0); // the addresses were interned only while handled
   });
 
-  it('RFC 4443 3.1: a closed port answers with ICMPv6 port unreachable; a zero checksum is dropped', () => {
-    const { p, to } = setup();
+  it('RFC 4443 3.1: a closed port answers with ICMPv6 port unreachable, which the sender hears as ECONNREFUSED; a zero checksum is dropped', () => {
+    const { p, to, refused } = setup();
     const msg = Buffer.from('x');
     p.a.udp.send(to, 9, 40000, msg, 0, 1, p.now);
     p.run(p.now + 1000);
@@ -50,6 +52,7 @@ describe('UDP over IPv6 on two cores', () => {
     expect(p.countersB[C.icmpv6_unreachable_tx]).toBe(1);
     const err = p.log.find((f) => f.from === 'B' && ethType(f.frame, 0) === ETHERTYPE_IPV6 && f.frame[ETH_HEADER_LEN + IPV6_NEXT_HEADER_OFFSET] === NH_ICMPV6 && f.frame[UDP6] === 1);
     expect(err?.frame[UDP6 + 1]).toBe(4);
+    expect(refused).toEqual(['ECONNREFUSED fd00::b 9']);
     p.fault = (f) => {
       if (f.from !== 'A' || f.frame[ETH_HEADER_LEN + IPV6_NEXT_HEADER_OFFSET] !== NH_UDP) return [f];
       const z = f.frame.slice();

@@ -11,12 +11,13 @@ import { IPV6_ID_BASE } from '../../../src/base/ipv6-interner.js';
 import { onesSum, ipv6PseudoHeaderSumAt } from '../../../src/wire/checksum.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV6, ethType } from '../../../src/wire/ethernet.js';
 import { formatIpv6, ipv6, readIpv6 } from '../../../src/wire/ipv6-address.js';
-import { IPV6_HEADER_LEN, IPV6_NEXT_HEADER_OFFSET, NH_TCP } from '../../../src/wire/ipv6.js';
+import { IPV6_HEADER_LEN, IPV6_NEXT_HEADER_OFFSET, NH_ICMPV6, NH_TCP } from '../../../src/wire/ipv6.js';
 import { TCP_ACK, TCP_RST, TCP_SYN, TcpOptions, parseTcpOptions, tcpDataOffset, tcpFlags } from '../../../src/wire/tcp.js';
 import type { TcpConnectionHandle } from '../../../src/tcp/connection-handle.js';
-import { IP6_B, Recorder, TcpPair, sendAll } from '../../helpers/tcp-pair.js';
+import { IP6_A, IP6_B, MAC_A, MAC_B, Recorder, TcpPair, sendAll } from '../../helpers/tcp-pair.js';
 import { patternBytes } from '../../helpers/frames.js';
-import { fragments6, ndFrame } from '../../helpers/frames6.js';
+import { fragments6, icmpv6Message, ipv6Frame, ndFrame } from '../../helpers/frames6.js';
+import { asTcpConnection } from '../../helpers/tcp-peer.js';
 import { OUR_IP6, OUR_MAC, PEER_IP6, PEER_MAC, T0, setup6 } from '../../helpers/host6.js';
 import { NA_OVERRIDE, NA_SOLICITED } from '../../../src/wire/ndp.js';
 import { flowHashOfFrame, flowHashOfIpv6Packet, foldIpv6Words, hashFourTuple, shardOf } from '../../../src/base/flow-hash.js';
@@ -255,5 +256,54 @@ describe('TCP over IPv6 on two cores', () => {
     expect(shardOf(flowHashOfIpv6Packet(whole, 0, whole.length), 2)).toBe(1);
     expect(s.c('ipv6_reassembled_foreign')).toBe(1);
     expect(s.c('tcp6_segments_rx') + s.c('drop_tcp_checksum')).toBe(0); // not handled here
+  });
+
+  it('RFC 4443 3.2 / RFC 8200 5: a Packet Too Big quoting our segment lowers the MSS to 1280 − 60 − 12 and the flight goes out again at that size', () => {
+    const p = new TcpPair({}, {}, { ipv6: true });
+    const { client, s } = p.connect(80, true);
+    // B's ACKs are lost for a moment, so A has data in flight when the error comes.
+    p.fault = (f) => (f.from === 'B' ? [] : [f]);
+    client.send(patternBytes(20_000, 4));
+    p.run(p.now + 5);
+    const seg = p.log.filter((f) => f.from === 'A' && f.frame[ETH_HEADER_LEN + IPV6_NEXT_HEADER_OFFSET] === NH_TCP).at(-1);
+    if (seg === undefined) throw new Error('no segment');
+    const quote = seg.frame.subarray(ETH_HEADER_LEN, ETH_HEADER_LEN + 1232);
+    const ptb = icmpv6Message(IP6_B, IP6_A, 2, 0, 1280, quote);
+    p.fault = null;
+    const frame = ipv6Frame(MAC_A, MAC_B, IP6_B, IP6_A, NH_ICMPV6, ptb);
+    expect(shardOf(flowHashOfFrame(frame, 0, frame.length), 4)).toBe(shardOf(flowHashOfFrame(seg.frame, 0, seg.frame.length), 4));
+    p.a.receive(frame, 0, frame.length, p.now);
+    expect(asTcpConnection(client).snd.mss).toBe(1280 - 60 - 12);
+    expect(p.countersA[C.tcp_mss_lowered]).toBe(1);
+    p.run(p.now + 5000);
+    expect(s.bytes().length).toBe(20_000);
+    const after = tcp6Segments(p).filter((x) => x.from === 'A');
+    expect(Math.max(...after.slice(-5).map((x) => x.len))).toBeLessThanOrEqual(1280 - 40);
+  });
+
+  it('RFC 4443 3.1: a port unreachable quoting our SYN ends the active open with ECONNREFUSED; one quoting nothing of ours is dropped', () => {
+    const p = new TcpPair({}, {}, { ipv6: true });
+    p.fault = (f) => (f.from === 'A' && f.frame[ETH_HEADER_LEN + IPV6_NEXT_HEADER_OFFSET] === NH_TCP ? [] : [f]);
+    const n = p.a.interner;
+    if (n === null) throw new Error('setup');
+    const id = n.intern(IP6_B);
+    const conn = p.a.tcp.connect(id, 81);
+    n.release(id);
+    if (conn === null) throw new Error('connect');
+    const r = new Recorder(conn);
+    conn.events = r;
+    p.run(p.now + 5);
+    const syn = p.log.find((f) => f.from === 'A' && f.frame[ETH_HEADER_LEN + IPV6_NEXT_HEADER_OFFSET] === NH_TCP);
+    if (syn === undefined) throw new Error('no SYN');
+    const quote = syn.frame.subarray(ETH_HEADER_LEN);
+    const other = quote.slice();
+    other[40] ^= 0xff; // another source port: no such connection
+    for (const q of [other, quote]) {
+      const f = ipv6Frame(MAC_A, MAC_B, IP6_B, IP6_A, NH_ICMPV6, icmpv6Message(IP6_B, IP6_A, 1, 4, 0, q));
+      p.a.receive(f, 0, f.length, p.now);
+    }
+    expect(p.countersA[C.drop_icmp_error_no_flow]).toBe(1);
+    expect(r.closeErr).toBe('ECONNREFUSED');
+    expect(p.countersA[C.tcp_icmp_hard_errors]).toBe(1);
   });
 });
