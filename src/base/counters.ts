@@ -108,6 +108,9 @@ export const COUNTER_NAMES = [
   // CWR; cwnd reductions in response to ECE (at most one per window of data)
   'tcp_ecn_negotiated', 'tcp_ecn_ect_tx', 'tcp_ecn_ece_tx', 'tcp_ecn_cwr_tx',
   'tcp_ecn_ce_rx', 'tcp_ecn_ece_rx', 'tcp_ecn_cwr_rx', 'tcp_ecn_cwnd_reductions',
+  // TCP and UDP over IPv6 (decision 0030)
+  'drop_ipv6_interner_full', 'ipv6_interned_addresses', 'drop_tcp6_multicast', 'drop_udp6_zero_checksum',
+  'icmpv6_unreachable_tx', 'udp6_rx', 'udp6_tx', 'tcp6_segments_rx', 'ipv6_reassembled_foreign',
 ] as const;
 
 /** Counters that are gauges (a current value) rather than monotonic totals. */
@@ -116,6 +119,7 @@ export const GAUGE_NAMES: ReadonlySet<string> = new Set([
   'tcp_connections', 'tcp_time_wait', 'tcp_syn_queue', 'tcp_orphans', 'pmtu_entries',
   'heap_used_bytes', 'heap_total_bytes', 'heap_external_bytes',
   'nd_cache_entries', 'nd_pending_packets', 'nd_default_routers', 'reasm6_pending_datagrams',
+  'ipv6_interned_addresses',
 ]);
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

@@ -15,13 +15,24 @@
  *  - ICMP errors that quote a TCP/UDP header: hash of the quoted 4-tuple (the owner of
  *    that flow must see them).
  *  - ARP: broadcast to every worker (FLOW_ALL).
- *  - IPv6 (every frame: neighbour discovery, MLD, ICMPv6, fragments) and other ethertypes:
- *    FLOW_SHARD0, i.e. the worker that answers ARP runs IPv6 alone. Neighbour discovery
- *    keeps one cache and one address table, so one owner is simplest; this holds until
- *    TCP/UDP run over IPv6 and their flows need the 4-tuple hash (decision 0025).
+ *  - IPv6 TCP/UDP (after any hop-by-hop, destination options and routing headers, not in
+ *    a fragment): hash of the 4-tuple with each address folded to 32 bits
+ *    (foldIpv6Words), as a worker folds its connection's addresses (decision 0030).
+ *  - IPv6 neighbour solicitations, advertisements and router advertisements: every worker
+ *    (FLOW_ALL): each resolves its own next hops; shard 0 alone answers. ICMPv6 errors
+ *    quoting a TCP/UDP packet (without extension headers): the quoted flow's worker.
+ *  - Other IPv6 (ICMPv6 echo and other errors, MLD, fragments) and other ethertypes: FLOW_SHARD0,
+ *    the worker that answers ARP and speaks for IPv6 (decision 0025); a TCP/UDP packet it
+ *    reassembles for another worker's flow is re-injected whole and steered by 4-tuple.
  */
 
-import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ethType } from '../wire/ethernet.js';
+import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ethType } from '../wire/ethernet.js';
+import { readU32 } from '../wire/addresses.js';
+import {
+  IPV6_DST_OFFSET, IPV6_HEADER_LEN, IPV6_NEXT_HEADER_OFFSET, IPV6_SRC_OFFSET,
+  NH_DESTINATION_OPTIONS, NH_HOP_BY_HOP, NH_ICMPV6, NH_ROUTING, NH_TCP, NH_UDP, extHeaderLength,
+} from '../wire/ipv6.js';
+import { ICMPV6_NEIGHBOR_ADVERTISEMENT, ICMPV6_NEIGHBOR_SOLICITATION, ICMPV6_ROUTER_ADVERTISEMENT } from '../wire/icmpv6.js';
 import { ICMP_DEST_UNREACHABLE, ICMP_HEADER_LEN, ICMP_PARAMETER_PROBLEM, ICMP_TIME_EXCEEDED, icmpType } from '../wire/icmp.js';
 import {
   IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MIN_HEADER,
@@ -59,6 +70,15 @@ export function hashFourTuple(ipA: number, portA: number, ipB: number, portB: nu
   return fmix32((hashAddressPair(ipA, ipB, protocol) ^ fmix32(ports >>> 0)) >>> 0);
 }
 
+/**
+ * An IPv6 address (four words) as the 32-bit address the hashes take: the words XORed.
+ * The I/O thread folds the addresses of a frame, a worker those of its connection: both
+ * get the same 4-tuple hash (decision 0030).
+ */
+export function foldIpv6Words(w0: number, w1: number, w2: number, w3: number): number {
+  return (w0 ^ w1 ^ w2 ^ w3) >>> 0;
+}
+
 /** Shard index of a hash among `shards` workers. */
 export function shardOf(hash: number, shards: number): number {
   return hash % shards;
@@ -85,6 +105,7 @@ function hasPorts(proto: number): boolean {
 export function flowHashOfFrame(b: Uint8Array, off: number, len: number): number {
   if (len < ETH_HEADER_LEN) return 0;
   const type = ethType(b, off);
+  if (type === ETHERTYPE_IPV6) return flowHashOfIpv6Packet(b, off + ETH_HEADER_LEN, off + len);
   if (type !== ETHERTYPE_IPV4) return type === ETHERTYPE_ARP ? FLOW_ALL : FLOW_SHARD0;
   const ip = off + ETH_HEADER_LEN;
   if (len < ETH_HEADER_LEN + IPV4_MIN_HEADER) return 0;
@@ -112,4 +133,40 @@ export function flowHashOfFrame(b: Uint8Array, off: number, len: number): number
     }
   }
   return hashAddressPair(src, dst, proto);
+}
+
+/** Extension headers the I/O thread looks through for the transport (more: shard 0 decides). */
+const MAX_WALK = 4;
+
+/** The IPv6 address at b[o] folded to 32 bits. */
+function foldAt(b: Uint8Array, o: number): number {
+  return foldIpv6Words(readU32(b, o), readU32(b, o + 4), readU32(b, o + 8), readU32(b, o + 12));
+}
+
+/** Flow hash of the IPv6 packet at b[ip..end) (see the header): what the I/O thread steers it by. */
+export function flowHashOfIpv6Packet(b: Uint8Array, ip: number, end: number): number {
+  if (ip + IPV6_HEADER_LEN > end) return FLOW_SHARD0;
+  let nh = b[ip + IPV6_NEXT_HEADER_OFFSET];
+  let p = ip + IPV6_HEADER_LEN;
+  for (let i = 0; i < MAX_WALK && (nh === NH_HOP_BY_HOP || nh === NH_DESTINATION_OPTIONS || nh === NH_ROUTING) && p + 2 <= end; i++) {
+    nh = b[p];
+    p += extHeaderLength(b, p);
+  }
+  if ((nh === NH_TCP || nh === NH_UDP) && p + 4 <= end) {
+    const sp = (b[p] << 8) | b[p + 1];
+    const dp = (b[p + 2] << 8) | b[p + 3];
+    return hashFourTuple(foldAt(b, ip + IPV6_SRC_OFFSET), sp, foldAt(b, ip + IPV6_DST_OFFSET), dp, nh);
+  }
+  if (nh === NH_ICMPV6 && p < end) {
+    const t = b[p];
+    if (t === ICMPV6_NEIGHBOR_SOLICITATION || t === ICMPV6_NEIGHBOR_ADVERTISEMENT || t === ICMPV6_ROUTER_ADVERTISEMENT) return FLOW_ALL;
+    // An error (types 1-4) quoting a TCP/UDP packet goes to the worker of the quoted flow.
+    const q = p + 8;
+    const qnh = q + IPV6_HEADER_LEN + 4 <= end ? b[q + IPV6_NEXT_HEADER_OFFSET] : -1;
+    if (t >= 1 && t <= 4 && (qnh === NH_TCP || qnh === NH_UDP)) {
+      const l4 = q + IPV6_HEADER_LEN;
+      return hashFourTuple(foldAt(b, q + IPV6_SRC_OFFSET), (b[l4] << 8) | b[l4 + 1], foldAt(b, q + IPV6_DST_OFFSET), (b[l4 + 2] << 8) | b[l4 + 3], qnh);
+    }
+  }
+  return FLOW_SHARD0;
 }

@@ -58,7 +58,8 @@ export interface HostConfig {
   shardCount: number;
   /**
    * Whether this instance answers ARP requests for our address. Every worker sees every
-   * ARP frame (so each learns its neighbours) but exactly one answers.
+   * ARP frame (so each learns its neighbours) but exactly one answers. The same instance
+   * speaks for IPv6 neighbour discovery (DAD, router solicitations, MLD, advertisements).
    */
   answersArp: boolean;
   /** TTL of datagrams we send (RFC 1122 3.2.1.7: 64 is the recommended default). */
@@ -69,9 +70,10 @@ export interface HostConfig {
    */
   device?: LinkCapabilities;
   /**
-   * IPv6, in the one instance that runs it (shard 0: the I/O thread steers every IPv6
-   * frame there, base/flow-hash.ts); omitted, or an MTU below 1280 (RFC 8200 5): IPv6
-   * frames are dropped as an unknown type.
+   * IPv6 (every shard: TCP and UDP flows are steered by their 4-tuple, neighbour
+   * discovery frames to every shard, the rest to shard 0; base/flow-hash.ts, decision
+   * 0030); omitted, or an MTU below 1280 (RFC 8200 5): IPv6 frames are dropped as an
+   * unknown type.
    */
   ipv6?: Ipv6Settings;
 }

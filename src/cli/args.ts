@@ -79,8 +79,8 @@ Options:
                      (repeatable, up to ${MAX_STATIC_ROUTES}; the longest prefix wins; unquoted
                      works too: --route 10.20.0.0/24 via 10.10.0.254)
   --ip6 ADDR/PREFIX  an IPv6 address of ours and its on-link prefix (repeatable); a
-                     link-local one from the MAC is always there; ping -6 and
-                     neighbour discovery only: TCP/UDP over IPv6 come later
+                     link-local one from the MAC is always there; TCP, UDP and
+                     ping over IPv6
   --gateway6 ADDR    IPv6 default router (none: routers from router advertisements)
   --mac MAC          our MAC address         [default: locally administered, from --tap and --ip]
   --mtu BYTES        IP MTU (576..9000; IPv6 is off below 1280)       [default: 1500]

@@ -21,6 +21,7 @@ import { formatIpv6 } from '../wire/ipv6-address.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/ethernet.js';
 import { builtinService, loadAppModule } from '../services/index.js';
 import { createStackApi } from '../socket/stack-api.js';
+import { SocketAddresses } from '../socket/socket-addresses.js';
 import { OffloadClient } from '../socket/offload.js';
 import type { ArchivedTraceInfo, ConnectionInfo, ConnectionTraceInfo } from './reports.js';
 import type { TcpConnection } from '../tcp/connection.js';
@@ -48,6 +49,8 @@ const SLICE_MS = 2;
 /** The running shard: owns the Host and the loop. */
 export class ShardWorker {
   readonly host: Host;
+  /** Address text for /connections and traces (IPv6 in RFC 5952 form). */
+  private readonly addresses: SocketAddresses;
   readonly counters: Counters;
   readonly latency = new StageLatencyRecorder();
   private readonly rx: RingConsumer;
@@ -103,17 +106,18 @@ export class ShardWorker {
       answersArp: data.index === 0,
       ttl: DEFAULT_TTL,
       device: device.capabilities,
-      // IPv6 runs in shard 0 only: the I/O thread steers every IPv6 frame there
-      // (base/flow-hash.ts, decision 0025) until TCP/UDP run over IPv6.
-      ...(data.index === 0 ? { ipv6: data.link.ipv6 } : {}),
+      // IPv6 in every shard: TCP/UDP flows by 4-tuple, neighbour discovery to all, the
+      // rest to shard 0, which alone speaks for the interface (decision 0030).
+      ipv6: data.link.ipv6,
     };
-    this.host = new Host(config, this.txPath, this.counters, (b, off, len) => this.reinject(b, off, len), {
+    this.host = new Host(config, this.txPath, this.counters, (b, off, len, etherType) => this.reinject(b, off, len, etherType), {
       tcp: {
         congestionControl: data.congestionControl, ecn: data.ecn, maxConnections: data.maxConnections, maxTimeWait: data.maxTimeWait,
         traceSlots: data.traceSlots,
       },
     });
     this.host.tcp.clock = monoMs;
+    this.addresses = new SocketAddresses(this.host.interner);
     // Application calls (socket writes, reads that open the window, closes) mark
     // connections dirty; flush them once per microtask turn and wake the loop so that a
     // new, earlier timer deadline is honoured.
@@ -201,10 +205,10 @@ export class ShardWorker {
       connections: () => {
         const now = monoMs();
         const w = this.data.index;
-        const local = this.host.config.ip;
+        const names = this.addresses;
         return [
-          ...[...this.host.tcp.connections()].map((c) => connectionInfo(c, w)),
-          ...[...this.host.tcp.timeWaitRecords()].map((r) => timeWaitInfo(r, local, w, now)),
+          ...[...this.host.tcp.connections()].map((c) => connectionInfo(c, w, names)),
+          ...[...this.host.tcp.timeWaitRecords()].map((r) => timeWaitInfo(r, w, now, names)),
         ];
       },
       trace: (serial) => this.traceInfo(serial),
@@ -217,19 +221,18 @@ export class ShardWorker {
     const t = this.host.tcp.traceOf(serial);
     if (t === null) return null;
     const w = this.data.index;
-    const local = this.host.config.ip;
     const base = { id: `${w}.${serial}`, worker: w, events: t.events };
     if ('conn' in t) {
       const c = t.conn;
       return {
-        ...base, local: `${formatIpv4(local)}:${c.localPort}`, remote: `${formatIpv4(c.remoteIp)}:${c.remotePort}`, state: c.stateName,
+        ...base, local: this.addresses.endpoint(c.localIp, c.localPort), remote: this.addresses.endpoint(c.remoteIp, c.remotePort), state: c.stateName,
         live: true, traced: t.traced, archived: null, iss: c.snd.iss, irs: c.rcv.irs, sndWscale: c.snd.wscale, rcvWscale: c.rcv.wscale,
       };
     }
     const a = t.archived;
     const { reasons, closedMsAgo } = this.archivedSummary(a);
     return {
-      ...base, local: `${formatIpv4(local)}:${a.localPort}`, remote: `${formatIpv4(a.remoteIp)}:${a.remotePort}`, state: a.state,
+      ...base, ...this.archivedEndpoints(a), state: a.state,
       live: false, traced: true, archived: { reasons, closedMsAgo },
       iss: a.iss, irs: a.irs, sndWscale: a.sndWscale, rcvWscale: a.rcvWscale,
     };
@@ -238,11 +241,17 @@ export class ShardWorker {
   /** GET /traces for this worker: its archived traces, newest first. */
   private archivedTraces(): ArchivedTraceInfo[] {
     const w = this.data.index;
-    const local = formatIpv4(this.host.config.ip);
     return this.host.tcp.tracer.archivedConnections().map((a) => ({
-      id: `${w}.${a.serial}`, worker: w, local: `${local}:${a.localPort}`, remote: `${formatIpv4(a.remoteIp)}:${a.remotePort}`,
+      id: `${w}.${a.serial}`, worker: w, ...this.archivedEndpoints(a),
       state: a.state, ...this.archivedSummary(a), events: a.events,
     }));
+  }
+
+  /** The endpoints of an archived connection as text (its IPv6 addresses were kept as text). */
+  private archivedEndpoints(a: ArchivedConnection): { local: string; remote: string } {
+    const local = a.local6 === null ? this.addresses.endpoint(this.host.config.ip, a.localPort) : `[${a.local6}]:${a.localPort}`;
+    const remote = a.remote6 === null ? this.addresses.endpoint(a.remoteIp, a.remotePort) : `[${a.remote6}]:${a.remotePort}`;
+    return { local, remote };
   }
 
   /** Why an archived trace was kept (rto, reset) and how long ago its connection closed (ms). */
@@ -259,9 +268,9 @@ export class ShardWorker {
     return new Promise((resolve) => {
       this.stopped = resolve;
       this.busySince = monoMs();
+      this.host.startIpv6(monoMs()); // shard 0 runs DAD; the others take the addresses as usable
       if (this.host.config.answersArp) {
         this.host.arp.announce();
-        this.host.startIpv6(monoMs());
         this.flush();
       }
       this.waker.open(this.turn);
@@ -406,8 +415,8 @@ export class ShardWorker {
     if (this.tx.publish()) this.wakeIo();
   }
 
-  /** Sends a reassembled datagram owned by another shard back through the I/O thread. */
-  private reinject(b: Uint8Array, off: number, len: number): void {
+  /** Sends a reassembled datagram (IPv4, or IPv6 by `etherType`) owned by another shard back through the I/O thread. */
+  private reinject(b: Uint8Array, off: number, len: number, etherType = ETHERTYPE_IPV4): void {
     const o = this.tx.reserve(ETH_HEADER_LEN + len);
     if (o < 0) {
       this.tx.noteDrop();
@@ -415,7 +424,7 @@ export class ShardWorker {
       return;
     }
     const out = this.tx.buf;
-    writeEthernetHeader(out, o, this.host.config.mac, 0, ETHERTYPE_IPV4);
+    writeEthernetHeader(out, o, this.host.config.mac, 0, etherType);
     copyBytes(b, off, out, o + ETH_HEADER_LEN, len);
     this.tx.commit(ETH_HEADER_LEN + len, KIND_REINJECT, this.curT0, monoMs());
   }
@@ -423,13 +432,13 @@ export class ShardWorker {
 
 /** A TIME_WAIT record as GET /connections shows it. */
 function timeWaitInfo(
-  r: { localPort: number; remoteIp: number; remotePort: number; endsAt: number }, localIp: number, worker: number, now: number,
+  r: { localIp: number; localPort: number; remoteIp: number; remotePort: number; endsAt: number }, worker: number, now: number, names: SocketAddresses,
 ): ConnectionInfo {
   return {
     id: null,
     worker,
-    local: `${formatIpv4(localIp)}:${r.localPort}`,
-    remote: `${formatIpv4(r.remoteIp)}:${r.remotePort}`,
+    local: names.endpoint(r.localIp, r.localPort),
+    remote: names.endpoint(r.remoteIp, r.remotePort),
     state: 'TIME_WAIT',
     bytesIn: 0, bytesOut: 0, srttMs: 0, rtoMs: 0, cwnd: 0, ssthresh: null, sndWnd: 0, rcvWnd: 0, sendQueued: 0, recvUnread: 0, mss: 0,
     options: { timestamps: false, sack: false, sndWscale: 0, rcvWscale: 0 },
@@ -439,13 +448,13 @@ function timeWaitInfo(
 }
 
 /** A connection as GET /connections shows it. */
-function connectionInfo(c: TcpConnection, worker: number): ConnectionInfo {
+function connectionInfo(c: TcpConnection, worker: number, names: SocketAddresses): ConnectionInfo {
   const snd = c.snd;
   return {
     id: `${worker}.${c.serial}`,
     worker,
-    local: `${formatIpv4(c.localIp)}:${c.localPort}`,
-    remote: `${formatIpv4(c.remoteIp)}:${c.remotePort}`,
+    local: names.endpoint(c.localIp, c.localPort),
+    remote: names.endpoint(c.remoteIp, c.remotePort),
     state: c.stateName,
     bytesIn: c.bytesIn,
     bytesOut: c.bytesOut,

@@ -1,6 +1,7 @@
 /**
  * The protocol core of one shard: Ethernet demux over ARP, IPv4, ICMP, UDP and TCP, and
- * (in the shard that runs it) IPv6 with ICMPv6 and neighbour discovery.
+ * (in the shard that runs it) IPv6 with ICMPv6, neighbour discovery, and TCP and UDP over
+ * IPv6 through the same transport layers (addresses interned, base/ipv6-interner.ts).
  *
  * Sans-I/O: frames come in through receive() with the current time, frames go out into
  * the TxSink given at construction, timers are driven by poll(now) at nextDeadline().
@@ -36,6 +37,11 @@ import { C, type Counters } from '../base/counters.js';
 import type { HostConfig } from '../base/host-config.js';
 import type { TxSink } from '../base/link.js';
 import { RX_NONE } from '../base/rx-flags.js';
+import { IPV6_ID_BASE, Ipv6Interner } from '../base/ipv6-interner.js';
+import { foldIpv6Words, hashFourTuple } from '../base/flow-hash.js';
+
+/** Default bound of the interned IPv6 addresses (peers and our own) of one Host. */
+export const DEFAULT_IPV6_INTERNED = 16384;
 
 /** Optional limits of the layers, for tests and tuning. */
 export interface HostLimits {
@@ -48,6 +54,8 @@ export interface HostLimits {
   tcp?: Partial<TcpConfig>;
   neighbourCache?: Partial<NeighbourCacheLimits>;
   nd?: Partial<NdLimits>;
+  /** IPv6 addresses the transports may refer to at once (base/ipv6-interner.ts). */
+  ipv6Addresses?: number;
   /** Secret for ISNs, timestamps offsets and SYN cookies (tests pass a fixed one). */
   tcpSecret?: Uint8Array;
 }
@@ -66,6 +74,9 @@ export class Host {
   readonly ip6Out: Ipv6Output | null = null;
   readonly icmp6: Icmpv6Layer | null = null;
   readonly ip6In: Ipv6Input | null = null;
+  /** The IPv6 addresses TCP and UDP refer to, as 2^32 + id (null without IPv6). */
+  readonly interner: Ipv6Interner | null;
+  private readonly peer6 = new Uint32Array(4);
 
   /**
    * @param config our addresses and shard identity
@@ -86,19 +97,28 @@ export class Host {
     this.icmp = new IcmpLayer(this.ipOut, counters, config.ip);
     this.udp = new UdpLayer(config, this.ipOut, this.icmp, counters);
     this.ipIn = new Ipv4Input(config, this.ipOut, this.icmp, counters, foreign, limits.reassembly);
+    // IPv6 needs links of 1280 bytes at least (RFC 8200 5): below that it stays off.
+    const v6 = config.ipv6 !== undefined && config.mtu >= IPV6_MIN_MTU;
+    this.interner = v6 ? new Ipv6Interner(limits.ipv6Addresses ?? DEFAULT_IPV6_INTERNED, counters) : null;
     this.tcp = new TcpLayer(
       config.ip, config.mtu, config.shardIndex, config.shardCount, this.ipOut, counters, limits.tcp, limits.tcpSecret, config.device,
+      this.interner,
     );
     this.ipIn.register(IPPROTO_UDP, this.udp);
     this.ipIn.register(IPPROTO_TCP, this.tcp);
     this.icmp.registerErrorInput(IPPROTO_UDP, this.udp);
     this.icmp.registerErrorInput(IPPROTO_TCP, this.tcp);
-    // IPv6 needs links of 1280 bytes at least (RFC 8200 5): below that it stays off.
-    if (config.ipv6 !== undefined && config.mtu >= IPV6_MIN_MTU) {
-      this.nd = new NdLayer(config, config.ipv6, this.output, counters, limits.neighbourCache, limits.nd);
-      this.ip6Out = new Ipv6Output(config.mac, this.nd, this.output, counters);
-      this.icmp6 = new Icmpv6Layer(this.ip6Out, this.nd, counters);
-      this.ip6In = new Ipv6Input(this.nd, this.icmp6, counters, limits.reassembly6);
+    if (config.ipv6 !== undefined && this.interner !== null) {
+      const nd = new NdLayer(config, config.ipv6, this.output, counters, limits.neighbourCache, limits.nd);
+      this.nd = nd;
+      this.ip6Out = new Ipv6Output(config.mac, nd, this.output, counters);
+      this.icmp6 = new Icmpv6Layer(this.ip6Out, nd, counters);
+      this.ip6In = new Ipv6Input(nd, this.icmp6, counters, limits.reassembly6, { index: config.shardIndex, count: config.shardCount, foreign });
+      this.tcp.enableIpv6(this.ip6Out, (dst) => nd.addresses.selectSource(dst));
+      this.udp.enableIpv6(this.ip6Out, this.icmp6, this.interner);
+      this.ip6In.registerTransports(this.tcp, this.udp);
+      this.icmp6.registerErrorInput(IPPROTO_TCP, this.tcp);
+      this.icmp6.registerErrorInput(IPPROTO_UDP, this.udp);
     }
   }
 
@@ -124,6 +144,19 @@ export class Host {
     } catch {
       this.counters[C.drop_internal_error]++;
     }
+  }
+
+  /**
+   * The flow hash (base/flow-hash.ts) of the flow from our `localPort` to peerIp:peerPort
+   * (an IPv4 address or an interned IPv6 one; over IPv6 from the source RFC 6724 picks for
+   * it): which shard the I/O thread steers its answers to.
+   */
+  flowHashTo(peerIp: number, localPort: number, peerPort: number, protocol: number): number {
+    const n = this.interner;
+    if (peerIp < IPV6_ID_BASE || n === null || this.nd === null) return hashFourTuple(this.config.ip, localPort, peerIp, peerPort, protocol);
+    const dst = n.copyInto(peerIp, this.peer6);
+    const src = this.nd.addresses.selectSource(dst);
+    return hashFourTuple(foldIpv6Words(src[0], src[1], src[2], src[3]), localPort, foldIpv6Words(dst[0], dst[1], dst[2], dst[3]), peerPort, protocol);
   }
 
   /** Runs timers due at `now`: ARP retries and expiry, reassembly timeouts, neighbour discovery. */
@@ -154,7 +187,7 @@ export class Host {
     const type = ethType(b, off);
     if (type === ETHERTYPE_IPV4) this.ipIn.input(b, off + ETH_HEADER_LEN, len - ETH_HEADER_LEN, rxFlags, now);
     else if (type === ETHERTYPE_ARP) this.arp.input(b, off + ETH_HEADER_LEN, len - ETH_HEADER_LEN, now);
-    else if (type === ETHERTYPE_IPV6 && this.ip6In !== null) this.ip6In.input(b, off + ETH_HEADER_LEN, len - ETH_HEADER_LEN, ethSrc(b, off), now);
+    else if (type === ETHERTYPE_IPV6 && this.ip6In !== null) this.ip6In.input(b, off + ETH_HEADER_LEN, len - ETH_HEADER_LEN, ethSrc(b, off), now, rxFlags);
     else this.counters[C.drop_eth_unknown_type]++;
   }
 }

@@ -20,6 +20,13 @@
  *
  * Every message is built here as a whole frame (Ethernet, IPv6, ICMPv6) like ARP's: ND
  * cannot wait for ND. Sans-I/O: time comes in; deadlines go out through nextDeadline().
+ *
+ * One instance per shard (decision 0030): the shard that answers ARP (`answersArp`) is the
+ * interface's voice — DAD, router solicitations, MLD reports and answers to solicitations.
+ * The others, which carry TCP and UDP flows over IPv6 too, only resolve their own next
+ * hops (their own solicitations, the advertisements every shard sees), learn from
+ * solicitations and take router advertisements; they take the configured addresses as
+ * usable from the start (shard 0 checks them for duplicates).
  */
 import { ETH_HEADER_LEN, ETHERTYPE_IPV6, writeEthernetHeader } from '../wire/ethernet.js';
 import {
@@ -101,6 +108,8 @@ export class NdLayer {
   private onResolved: ResolvedPacketSender = () => {};
   private readonly scratchSrc = ipv6(0, 0, 0, 0);
   private readonly scratchTarget = ipv6(0, 0, 0, 0);
+  /** This instance speaks for the interface (DAD, RS, MLD, advertisements); see the header. */
+  private readonly speaks: boolean;
 
   constructor(
     config: HostConfig,
@@ -112,6 +121,7 @@ export class NdLayer {
   ) {
     this.mac = config.mac;
     this.mtu = config.mtu;
+    this.speaks = config.answersArp;
     this.limits = { ...DEFAULT_ND_LIMITS, ...limits };
     this.linkLocal = linkLocalFromMac(config.mac);
     this.cache = new NeighbourCache(counters, {
@@ -137,6 +147,10 @@ export class NdLayer {
   start(now: number): void {
     if (this.started) return;
     this.started = true;
+    if (!this.speaks) {
+      for (const e of this.addresses.entries) if (e.state === 'TENTATIVE') e.state = 'PREFERRED';
+      return;
+    }
     this.sendReport(MLD_CHANGE_TO_EXCLUDE, now);
     for (const e of this.addresses.entries) this.beginDad(e, now);
   }
@@ -185,6 +199,7 @@ export class NdLayer {
         return;
       case ICMPV6_MLD_QUERY:
         this.counters[C.mld_queries_rx]++;
+        if (!this.speaks) return;
         if (len >= MLD_QUERY_MIN_LEN && ipv6IsLinkLocal(readIpv6(b, ipOff + IPV6_SRC_OFFSET, this.scratchSrc))) {
           this.reportRecord = MLD_MODE_IS_EXCLUDE;
           const at = Math.max(now, this.lastReport + this.limits.mldReportIntervalMs);
@@ -281,6 +296,7 @@ export class NdLayer {
     if (own.state === 'DUPLICATE') return;
     const sllaMac = slla >= 0 && ndOptionLength(b, slla) >= ND_OPT_LLA_LEN ? ndOptionMac(b, slla) : -1;
     if (!fromUnspecified && sllaMac >= 0) this.cache.learn(src, sllaMac, now);
+    if (!this.speaks) return;
     // Answer: to all-nodes for a DAD probe (S clear), else to the sender (S set).
     const target = own.address;
     if (fromUnspecified) this.sendNa(target, IPV6_ALL_NODES, multicastMacOf(IPV6_ALL_NODES), NA_OVERRIDE);

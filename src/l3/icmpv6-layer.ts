@@ -1,34 +1,45 @@
 /**
- * ICMPv6 for our interface: echo replies, Parameter Problem errors, and the hand-off of
+ * ICMPv6 for our interface: echo replies, Parameter Problem and port unreachable errors, and the hand-off of
  * neighbour discovery and MLD messages to the ND layer.
  *
  * RFC 4443: 2.3 (checksum over the pseudo-header), 2.4 (b: unknown informational types
- * are discarded; c: errors are passed up, here only counted until transports run over
- * IPv6; e: no error about an error, a packet to a multicast address (except Parameter
+ * are discarded; c: errors are passed up: those quoting our TCP or UDP packets to the
+ * transport, Transport6ErrorInput; e: no error about an error, a packet to a multicast address (except Parameter
  * Problem code 2 when the option asks for it), or a packet whose source is not a unicast
  * address; f: errors are rate limited, a token bucket like ICMP's), 3.4 (Parameter
  * Problem with its pointer, quoting as much of the packet as fits in the minimum MTU),
+ * 3.1 (Destination Unreachable code 4 for a UDP datagram to a closed port),
  * 4.2 (an echo reply carries the request's identifier, sequence and data; a request to
  * a multicast address is answered from a unicast address of ours, as Linux does by
  * default).
  */
 import { ipv6PseudoHeaderSum, onesSum } from '../wire/checksum.js';
 import {
-  ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, ICMPV6_HEADER_LEN, ICMPV6_MLD_QUERY, ICMPV6_MLDV2_REPORT, ICMPV6_PARAMETER_PROBLEM, ICMPV6_TIME_EXCEEDED,
+  ICMPV6_DEST_UNREACHABLE, ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, ICMPV6_PORT_UNREACHABLE, ICMPV6_HEADER_LEN, ICMPV6_MLD_QUERY, ICMPV6_MLDV2_REPORT, ICMPV6_PARAMETER_PROBLEM,
+  ICMPV6_TIME_EXCEEDED,
   ICMPV6_ROUTER_ADVERTISEMENT, ICMPV6_ROUTER_SOLICITATION, ICMPV6_NEIGHBOR_ADVERTISEMENT, ICMPV6_NEIGHBOR_SOLICITATION, ICMPV6_REDIRECT,
   icmpv6ChecksumValid, icmpv6IsError,
 } from '../wire/icmpv6.js';
-import { writeU16, writeU32 } from '../wire/addresses.js';
+import { readU32, writeU16, writeU32 } from '../wire/addresses.js';
 import { type Ipv6Address, ipv6, ipv6IsMulticast, ipv6IsUnspecified, readIpv6 } from '../wire/ipv6-address.js';
 import {
-  IPV6_DST_OFFSET, IPV6_HEADER_LEN, IPV6_MIN_MTU, IPV6_SRC_OFFSET,
+  IPV6_DST_OFFSET, IPV6_HEADER_LEN, IPV6_MIN_MTU, IPV6_NEXT_HEADER_OFFSET, IPV6_SRC_OFFSET,
   NH_DESTINATION_OPTIONS, NH_FRAGMENT, NH_HOP_BY_HOP, NH_ICMPV6, NH_ROUTING, extHeaderLength, fragmentOffset,
 } from '../wire/ipv6.js';
 import { C, type Counters } from '../base/counters.js';
 import type { NdLayer } from '../l2/nd-layer.js';
 import { copyBytes } from '../util/copy-bytes.js';
 import type { Ipv6Output } from './ipv6-output.js';
-import { ICMP_ERROR_RATE } from './icmp-layer.js';
+import { ICMP_ERROR_INPUT_RATE, ICMP_ERROR_RATE } from './icmp-layer.js';
+
+/**
+ * A transport hearing ICMPv6 errors about its packets: `type`, `code` and the message's
+ * 32-bit word (the MTU of a Packet Too Big), the quoted packet at b[q..q+qLen) from its
+ * IPv6 header (our address as its source, no extension headers, 8 bytes of transport header at least).
+ */
+export interface Transport6ErrorInput {
+  icmpError6(type: number, code: number, word: number, b: Uint8Array, q: number, qLen: number, now: number): void;
+}
 import { TokenBucket } from './token-bucket.js';
 
 /** Most bytes of an offending packet an error quotes: the error must fit the minimum MTU (RFC 4443 2.4 c). */
@@ -42,7 +53,36 @@ export class Icmpv6Layer {
   private readonly peer = ipv6(0, 0, 0, 0);
   private readonly local = ipv6(0, 0, 0, 0);
 
+  private readonly errorInputLimiter = new TokenBucket(ICMP_ERROR_INPUT_RATE.perSecond, ICMP_ERROR_INPUT_RATE.burst);
+  private readonly errorInputs: (Transport6ErrorInput | undefined)[] = [];
+
   constructor(private readonly ip: Ipv6Output, private readonly nd: NdLayer, private readonly counters: Counters) {}
+
+  /** ICMPv6 errors quoting a packet of next header `nh` (TCP, UDP) go to `t`. */
+  registerErrorInput(nh: number, t: Transport6ErrorInput): void {
+    this.errorInputs[nh] = t;
+  }
+
+  /**
+   * An error message (RFC 4443 2.4 c: passed up): when it quotes a TCP or UDP packet from
+   * one of our addresses with its ports, the transport judges it (a bucket like ICMP's
+   * bounds the work of a flood, icmp_errors_rate_limited); anything else is only counted.
+   */
+  private errorArrives(type: number, b: Uint8Array, o: number, len: number, now: number): void {
+    this.counters[C.icmpv6_errors_rx]++;
+    const q = o + ICMPV6_HEADER_LEN;
+    if (len < ICMPV6_HEADER_LEN + IPV6_HEADER_LEN + 8) return;
+    const t = this.errorInputs[b[q + IPV6_NEXT_HEADER_OFFSET]];
+    if (t === undefined || this.nd.addresses.findAt(b, q + IPV6_SRC_OFFSET) === undefined) {
+      this.counters[C.drop_icmp_error_no_flow]++;
+      return;
+    }
+    if (!this.errorInputLimiter.take(now)) {
+      this.counters[C.icmp_errors_rate_limited]++;
+      return;
+    }
+    t.icmpError6(type, b[o + 1], readU32(b, o + 4), b, q, len - ICMPV6_HEADER_LEN, now);
+  }
 
   /**
    * Handles the ICMPv6 message at b[o..o+len) of the IPv6 packet at b[ipOff]; `linkSrc`
@@ -73,7 +113,7 @@ export class Icmpv6Layer {
         this.nd.input(type, b, ipOff, o, len, linkSrc, now);
         return;
       default:
-        if (icmpv6IsError(type)) this.counters[C.icmpv6_errors_rx]++;
+        if (icmpv6IsError(type)) this.errorArrives(type, b, o, len, now);
         else this.counters[C.icmpv6_other_rx]++;
     }
   }
@@ -95,6 +135,13 @@ export class Icmpv6Layer {
    */
   sendTimeExceeded(code: number, b: Uint8Array, ipOff: number, len: number, now: number): void {
     if (this.sendError(ICMPV6_TIME_EXCEEDED, code, 0, b, ipOff, len, false, now)) this.counters[C.icmpv6_time_exceeded_tx]++;
+  }
+
+  /** Port unreachable (RFC 4443 3.1 code 4) about the datagram at b[ipOff..ipOff+len), within the same limits. */
+  sendPortUnreachable(b: Uint8Array, ipOff: number, len: number, now: number): void {
+    if (this.sendError(ICMPV6_DEST_UNREACHABLE, ICMPV6_PORT_UNREACHABLE, 0, b, ipOff, len, false, now)) {
+      this.counters[C.icmpv6_unreachable_tx]++;
+    }
   }
 
   /**

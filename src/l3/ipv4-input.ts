@@ -23,8 +23,11 @@ import type { IcmpLayer } from './icmp-layer.js';
 import type { Ipv4Output } from './ipv4-output.js';
 import { Ipv4Reassembler, type ReassemblyLimits } from './ipv4-reassembly.js';
 
-/** Receives a reassembled datagram that belongs to another shard (b[off..off+len) is its IPv4 datagram). */
-export type ForeignDatagramSink = (b: Uint8Array, off: number, len: number) => void;
+/**
+ * Receives a reassembled datagram that belongs to another shard: b[off..off+len) is the
+ * IP datagram, of `etherType` (default IPv4; IPv6 from l3/ipv6-input.ts).
+ */
+export type ForeignDatagramSink = (b: Uint8Array, off: number, len: number, etherType?: number) => void;
 
 /**
  * A transport protocol's receive entry, registered with Ipv4Input.register() by the

@@ -11,9 +11,10 @@
  * Parameter Problem code 0 pointing at the routing type; RFC 5095: type 0 is never
  * honoured), 4.5 (fragments: RFC 6946 atomic fragments, offset 0 and M clear, are
  * processed as whole packets; others are checked and reassembled, ipv6-reassembly.ts,
- * then walked on after their Unfragmentable Part), 4.7 (no next header: nothing to do). An unrecognised next header
- * (TCP and UDP too, in this slice) is answered with Parameter Problem code 1 pointing at
- * the Next Header field that named it (RFC 8200 4, RFC 4443 3.4).
+ * then walked on after their Unfragmentable Part), 4.7 (no next header: nothing to do).
+ * TCP and UDP go to the transports registered for them (decision 0030); an unrecognised
+ * next header is answered with Parameter Problem code 1 pointing at the Next Header field
+ * that named it (RFC 8200 4, RFC 4443 3.4).
  *
  * Destination filter (RFC 4291 2.8, RFC 4862 5.4): our PREFERRED addresses and the
  * multicast groups we listen to. A TENTATIVE address receives only the ND messages of
@@ -21,15 +22,27 @@
  * (drop_ipv6_tentative). Sources that are multicast are dropped (RFC 4291 2.7).
  */
 import { IPV6_DST_OFFSET, IPV6_HEADER_LEN, Ipv6Check,
-  NH_DESTINATION_OPTIONS, NH_FRAGMENT, NH_HOP_BY_HOP, NH_ICMPV6, NH_NONE, NH_ROUTING,
+  NH_DESTINATION_OPTIONS, NH_FRAGMENT, NH_HOP_BY_HOP, NH_ICMPV6, NH_NONE, NH_ROUTING, NH_TCP, NH_UDP,
   OPT_PAD1, extHeaderLength, fragmentMore, fragmentOffset, ipv6PayloadLength, routingSegmentsLeft, validateIpv6,
   IPV6_SRC_OFFSET, IPV6_NEXT_HEADER_OFFSET, IPV6_FRAGMENT_HEADER_LEN, IPV6_PAYLOAD_LENGTH_OFFSET,
 } from '../wire/ipv6.js';
 import { ICMPV6_FRAGMENT_REASSEMBLY_TIME_EXCEEDED, ICMPV6_NEIGHBOR_ADVERTISEMENT, ICMPV6_NEIGHBOR_SOLICITATION, PARAM_PROBLEM_HEADER_FIELD, PARAM_PROBLEM_NEXT_HEADER, PARAM_PROBLEM_OPTION } from '../wire/icmpv6.js';
 import { C, type Counters } from '../base/counters.js';
+import { RX_NONE } from '../base/rx-flags.js';
+import { FLOW_ALL, FLOW_SHARD0, flowHashOfIpv6Packet, shardOf } from '../base/flow-hash.js';
+import { ETHERTYPE_IPV6 } from '../wire/ethernet.js';
+import type { ForeignDatagramSink } from './ipv4-input.js';
 import type { NdLayer } from '../l2/nd-layer.js';
 import type { Icmpv6Layer } from './icmpv6-layer.js';
 import { Ipv6Reassembler, MAX_FRAGMENTABLE, type Reassembly6Limits } from './ipv6-reassembly.js';
+
+/**
+ * A transport over IPv6: its message is b[o..o+len) in the packet at b[ipOff];
+ * `toMulticast`: sent to a group; `rxFlags`: the device's receive metadata (base/rx-flags.ts).
+ */
+export interface Transport6Input {
+  input6(b: Uint8Array, ipOff: number, o: number, len: number, toMulticast: boolean, rxFlags: number, now: number): void;
+}
 
 /** Extension headers we walk through before giving up on a packet (drop_ipv6_ext_chain_too_long). */
 export const MAX_EXTENSION_HEADERS = 8;
@@ -51,10 +64,17 @@ export class Ipv6Input {
   /** Offset of the offending option after walkOptions() returned an error. */
   private badOption = 0;
   readonly reassembler: Ipv6Reassembler;
+  private tcp: Transport6Input | null = null;
+  private udp: Transport6Input | null = null;
 
+  /**
+   * @param shard this instance's shard index and the shard count, and where a reassembled
+   *   TCP/UDP packet whose flow another shard owns goes (back through the I/O thread)
+   */
   constructor(
     private readonly nd: NdLayer, private readonly icmp: Icmpv6Layer, private readonly counters: Counters,
     reassemblyLimits: Partial<Reassembly6Limits> = {},
+    private readonly shard: { index: number; count: number; foreign: ForeignDatagramSink } = { index: 0, count: 1, foreign: () => {} },
   ) {
     this.reassembler = new Ipv6Reassembler(counters, reassemblyLimits);
     // RFC 8200 4.5: a reassembly that times out after the first fragment arrived is
@@ -64,9 +84,10 @@ export class Ipv6Input {
 
   /**
    * Handles the IPv6 packet at b[off..off+avail) (avail may include Ethernet padding);
-   * `linkSrc` is the frame's source MAC.
+   * `linkSrc` is the frame's source MAC, `rxFlags` the device's receive metadata (for the
+   * transports' checksums: base/rx-flags.ts).
    */
-  input(b: Uint8Array, off: number, avail: number, linkSrc: number, now: number): void {
+  input(b: Uint8Array, off: number, avail: number, linkSrc: number, now: number, rxFlags = RX_NONE): void {
     const v = validateIpv6(b, off, avail);
     if (v !== Ipv6Check.Ok) {
       this.counters[DROP_BY_REASON[v] ?? C.drop_ipv6_truncated]++;
@@ -94,8 +115,14 @@ export class Ipv6Input {
     }
     this.walk(
       b, off, IPV6_HEADER_LEN + ipv6PayloadLength(b, off), linkSrc, tentative, toMulticast, now,
-      off + IPV6_HEADER_LEN, b[off + IPV6_NEXT_HEADER_OFFSET], off + IPV6_NEXT_HEADER_OFFSET, false,
+      off + IPV6_HEADER_LEN, b[off + IPV6_NEXT_HEADER_OFFSET], off + IPV6_NEXT_HEADER_OFFSET, false, rxFlags,
     );
+  }
+
+  /** TCP and UDP over IPv6 go to `tcp` and `udp`. */
+  registerTransports(tcp: Transport6Input, udp: Transport6Input): void {
+    this.tcp = tcp;
+    this.udp = udp;
   }
 
   /** Expires partial packets. */
@@ -115,7 +142,7 @@ export class Ipv6Input {
    */
   private walk(
     b: Uint8Array, off: number, len: number, linkSrc: number, tentative: boolean, toMulticast: boolean, now: number,
-    p: number, nh: number, nhField: number, reassembled: boolean,
+    p: number, nh: number, nhField: number, reassembled: boolean, rxFlags: number,
   ): void {
     const end = off + len;
     for (let n = 0; ; n++) {
@@ -132,6 +159,11 @@ export class Ipv6Input {
         return;
       }
       if (nh === NH_NONE) return; // RFC 8200 4.7
+      const transport = nh === NH_TCP ? this.tcp : nh === NH_UDP ? this.udp : null;
+      if (transport !== null) {
+        transport.input6(b, off, p, end - p, toMulticast, rxFlags, now);
+        return;
+      }
       if (n >= MAX_EXTENSION_HEADERS) {
         this.counters[C.drop_ipv6_ext_chain_too_long]++;
         return;
@@ -199,7 +231,15 @@ export class Ipv6Input {
     const r = this.reassembler;
     const n = r.add(b, off, p, nhField, off + len, now);
     if (n === 0) return;
-    this.walk(r.out, 0, n, -1, false, toMulticast, now, r.resumeAt, r.resumeNextHeader, r.resumeNhField, true);
+    // Fragments all come to shard 0 (base/flow-hash.ts); a TCP/UDP flow of another shard
+    // goes back through the I/O thread, now whole, to be steered by its 4-tuple.
+    const h = this.shard.count > 1 ? flowHashOfIpv6Packet(r.out, 0, n) : FLOW_SHARD0;
+    if (h !== FLOW_SHARD0 && h !== FLOW_ALL && shardOf(h, this.shard.count) !== this.shard.index) {
+      this.counters[C.ipv6_reassembled_foreign]++;
+      this.shard.foreign(r.out, 0, n, ETHERTYPE_IPV6);
+      return;
+    }
+    this.walk(r.out, 0, n, -1, false, toMulticast, now, r.resumeAt, r.resumeNextHeader, r.resumeNhField, true, RX_NONE);
   }
 
   /** RFC 8200 4.2: the TLV options of the hop-by-hop or destination options header at b[p..p+hlen). */

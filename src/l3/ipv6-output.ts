@@ -19,11 +19,12 @@ import { ETH_HEADER_LEN, ETHERTYPE_IPV6, writeEthernetHeader } from '../wire/eth
 import { type Ipv6Address, ipv6, ipv6IsUnspecified } from '../wire/ipv6-address.js';
 import {
   IPV6_FRAGMENT_HEADER_LEN, IPV6_HEADER_LEN, IPV6_NEXT_HEADER_OFFSET, NH_FRAGMENT,
-  setIpv6PayloadLength, writeFragmentHeader, writeIpv6Header,
+  setIpv6Ecn, setIpv6PayloadLength, writeFragmentHeader, writeIpv6Header,
 } from '../wire/ipv6.js';
 import { C, type Counters } from '../base/counters.js';
 import type { FrameOutput } from '../l2/frame-output.js';
 import type { NdLayer } from '../l2/nd-layer.js';
+import type { TxOffload } from '../base/link.js';
 import { copyBytes } from '../util/copy-bytes.js';
 
 const HDRS = ETH_HEADER_LEN + IPV6_HEADER_LEN;
@@ -58,8 +59,11 @@ export class Ipv6Output {
    * Starts a packet from `src` (null: chosen by RFC 6724) to `dst` carrying at most
    * `maxPayload` bytes after the IPv6 header. Returns the offset in `this.buf` where the
    * payload goes, or -1 when it cannot be sent (no route, no usable source, too big, TX full: counted).
+   * `superFrame`: the packet may exceed the MTU (the device segments it; only when built
+   * in the sink, `direct`); `payloadAt` > 0: a bulk payload starts that many bytes into the
+   * upper-layer data (the sink aligns it).
    */
-  prepare(src: Readonly<Ipv6Address> | null, dst: Readonly<Ipv6Address>, maxPayload: number, now: number): number {
+  prepare(src: Readonly<Ipv6Address> | null, dst: Readonly<Ipv6Address>, maxPayload: number, now: number, superFrame = false, payloadAt = 0): number {
     const hop = this.nd.nextHop(dst);
     const from = src ?? this.nd.addresses.selectSource(dst);
     if (hop === null || ipv6IsUnspecified(from)) {
@@ -74,8 +78,8 @@ export class Ipv6Output {
     this.dst.set(dst);
     this.hop.set(hop);
     this.mac = this.nd.resolve(this.hop, now);
-    if (this.mac >= 0 && IPV6_HEADER_LEN + maxPayload <= this.nd.mtu) {
-      const o = this.out.reserve(HDRS + maxPayload);
+    if (this.mac >= 0 && (IPV6_HEADER_LEN + maxPayload <= this.nd.mtu || superFrame)) {
+      const o = this.out.reserve(HDRS + maxPayload, payloadAt > 0 ? HDRS + payloadAt : 0);
       if (o < 0) return -1;
       this.buf = this.out.buf;
       this.frameOff = o;
@@ -86,13 +90,30 @@ export class Ipv6Output {
     return HDRS;
   }
 
+  /** True when the packet being built sits in the TX sink (offload requests apply to it). */
+  get direct(): boolean {
+    return this.frameOff >= 0;
+  }
+
+  /** True if a packet to `dst` could be built directly in the sink now (next hop known; no side effects). */
+  canSendDirect(dst: Readonly<Ipv6Address>, now: number): boolean {
+    const hop = this.nd.nextHop(dst);
+    if (hop === null) return false;
+    const st = this.nd.cache.state(hop, now);
+    return st !== undefined && st !== 'INCOMPLETE';
+  }
+
   /** The source address of the packet being built (for the upper layer's pseudo-header). */
   get source(): Readonly<Ipv6Address> {
     return this.src;
   }
 
-  /** Finishes the packet begun by prepare(): `payloadLen` bytes of `nextHeader` were written. */
-  transmit(nextHeader: number, payloadLen: number): void {
+  /**
+   * Finishes the packet begun by prepare(): `payloadLen` bytes of `nextHeader` were
+   * written. `offload` goes to the device with the frame; only for a `direct` packet.
+   * `ecn`: the ECN field of the Traffic Class (RFC 3168 5; 0 Not-ECT).
+   */
+  transmit(nextHeader: number, payloadLen: number, offload: TxOffload | null = null, ecn = 0): void {
     this.counters[C.ipv6_tx]++;
     const hopLimit = this.nd.hopLimit;
     if (this.frameOff >= 0) {
@@ -100,12 +121,14 @@ export class Ipv6Output {
       const o = this.frameOff;
       writeEthernetHeader(b, o, this.mac, this.ourMac, ETHERTYPE_IPV6);
       writeIpv6Header(b, o + ETH_HEADER_LEN, payloadLen, nextHeader, hopLimit, this.src, this.dst);
-      this.out.commit(HDRS + payloadLen);
+      if (ecn !== 0) setIpv6Ecn(b, o + ETH_HEADER_LEN, ecn);
+      this.out.commit(HDRS + payloadLen, offload);
       this.frameOff = -1;
       return;
     }
     const s = this.scratch;
     writeIpv6Header(s, ETH_HEADER_LEN, payloadLen, nextHeader, hopLimit, this.src, this.dst);
+    if (ecn !== 0) setIpv6Ecn(s, ETH_HEADER_LEN, ecn);
     if (this.mac < 0) this.nd.cache.enqueue(this.hop, s, ETH_HEADER_LEN, IPV6_HEADER_LEN + payloadLen);
     else this.emit(s, ETH_HEADER_LEN, IPV6_HEADER_LEN + payloadLen, this.mac);
   }

@@ -14,11 +14,11 @@ import { ECHO_PORT } from './udp-echo.js';
 
 /**
  * UDP echo (RFC 862) on port 7 through the dgram API: every datagram goes back to its
- * sender from port 7. (src/services/udp-echo.ts is the zero-copy variant on the Host.)
+ * sender from port 7, over IPv4 and IPv6. (src/services/udp-echo.ts is the zero-copy variant on the Host.)
  */
 export function udpEchoService(port = ECHO_PORT): StackApp {
   return (api: StackApi) => {
-    const s = api.dgram.createSocket('udp4');
+    const s = api.dgram.createSocket('udp6'); // dual-stack: IPv4 and IPv6 peers
     s.on('message', (msg, rinfo) => s.send(msg, rinfo.port, rinfo.address));
     s.on('error', (e) => api.log.warn({ err: e.message, port }, 'udp-echo error'));
     s.bind(port);

@@ -14,10 +14,10 @@
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { Logger } from 'pino';
-import { formatIpv4, parseIpv4 } from '../wire/addresses.js';
 import { countersToObject } from '../base/counters.js';
 import type { Host } from '../iface/host.js';
-import type { TcpConnectionHandle, TcpEndpointApi } from '../tcp/connection-handle.js';
+import { LISTEN_BOTH, LISTEN_IPV4, LISTEN_IPV6, type TcpConnectionHandle, type TcpEndpointApi } from '../tcp/connection-handle.js';
+import { IPV4_ONLY, NO_IPV6, NOT_AN_ADDRESS, SocketAddresses, type SocketFamily } from './socket-addresses.js';
 import { TcpSocket, socketError, type SocketError, type SocketOwner } from './tcp-socket.js';
 import { UdpSocket } from './udp-socket.js';
 import { ERR_OFFLOAD_UNAVAILABLE, codedError, type OffloadClient, type OffloadOptions, type OffloadTask } from './offload.js';
@@ -28,9 +28,24 @@ export interface TcpServerOptions {
   allowHalfOpen?: boolean;
 }
 
+/**
+ * Options of server.listen({ ... }), as net's: no host (or '::') listens on both families
+ * when the worker has IPv6 (IPv4 peers then read `::ffff:a.b.c.d`, family 'IPv6', as
+ * Node's); host '0.0.0.0' takes IPv4 only; `ipv6Only` IPv6 only.
+ */
+export interface TcpListenOptions {
+  port: number;
+  host?: string;
+  ipv6Only?: boolean;
+  backlog?: number;
+}
+
 /** Options of net.connect(). */
 export interface TcpConnectOptions {
-  /** Dotted-quad IPv4 address (there is no name resolution). */
+  /**
+   * A literal address (there is no name resolution): dotted-quad IPv4, or IPv6 text
+   * (`::ffff:a.b.c.d` connects over IPv4).
+   */
   host: string;
   port: number;
   /** Idle timeout (ms) set on the socket with setTimeout(): emits 'timeout' only. */
@@ -48,7 +63,7 @@ export interface StackApi {
     connect(opts: TcpConnectOptions, onConnect?: () => void): TcpSocket;
   };
   /** dgram-like UDP. */
-  dgram: { createSocket(type: 'udp4'): UdpSocket };
+  dgram: { createSocket(type: 'udp4' | 'udp6'): UdpSocket };
   /** Node's http.Server over our TCP, already listening on `port` (see decision 0008). */
   http: { createServer(handler: http.RequestListener, port: number): http.Server };
   /** This worker's index and the worker count. */
@@ -120,16 +135,21 @@ export class TcpServer extends EventEmitter<TcpServerEvents> implements SocketOw
   private closing = false;
   /** Accepted sockets not yet closed (each tells socketClosed: no closure or set entry per connection). */
   private open = 0;
+  /** Families taken (LISTEN_*) and the wildcard address that stands for them in errors. */
+  private families = LISTEN_IPV4;
+  private boundTo = '0.0.0.0';
 
   /**
    * @param tcp the worker's TCP endpoint
    * @param notify the coalesced output hook
    * @param opts server options (allowHalfOpen for accepted sockets)
+   * @param addresses the worker's socket addresses (IPv4 only by default)
    */
   constructor(
     private readonly tcp: TcpEndpointApi,
     private readonly notify: () => void,
     private readonly opts: TcpServerOptions = {},
+    private readonly addresses: SocketAddresses = IPV4_ONLY,
   ) {
     super();
   }
@@ -145,14 +165,19 @@ export class TcpServer extends EventEmitter<TcpServerEvents> implements SocketOw
   }
 
   /**
-   * Listens on `port` (1..65535) in this worker; emits 'listening' (cb is added as a
-   * one-time listener) or 'error' with code EADDRINUSE, on the next tick.
+   * Listens on `port` (1..65535) in this worker, or as `TcpListenOptions` say; emits
+   * 'listening' (cb is added as a one-time listener) or 'error' with code EADDRINUSE, on
+   * the next tick.
    */
-  listen(port: number, backlog?: number | (() => void), cb?: () => void): this {
+  listen(portOrOptions: number | TcpListenOptions, backlog?: number | (() => void), cb?: () => void): this {
     if (typeof backlog === 'function') {
       cb = backlog;
       backlog = undefined;
     }
+    const o = typeof portOrOptions === 'number' ? { port: portOrOptions } : portOrOptions;
+    const port = o.port;
+    backlog ??= o.backlog;
+    this.chooseFamilies(o);
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`Port should be > 0 and < 65536. Received ${port}.`);
     if (this.port !== 0) {
       const e = new Error('Listen method has been called more than once without closing.') as Error & { code: string };
@@ -160,11 +185,11 @@ export class TcpServer extends EventEmitter<TcpServerEvents> implements SocketOw
       throw e;
     }
     if (cb) this.once('listening', cb);
-    const ok = this.tcp.listen(port, backlog ?? DEFAULT_BACKLOG, (conn) => this.accept(conn));
+    const ok = this.tcp.listen(port, backlog ?? DEFAULT_BACKLOG, (conn) => this.accept(conn), this.families);
     this.notify();
     if (!ok) {
-      const e = socketError('EADDRINUSE', 'listen', '0.0.0.0', port);
-      e.message = `listen EADDRINUSE: address already in use 0.0.0.0:${port}`;
+      const e = socketError('EADDRINUSE', 'listen', this.boundTo, port);
+      e.message = `listen EADDRINUSE: address already in use ${this.boundTo.includes(':') ? `[${this.boundTo}]` : this.boundTo}:${port}`;
       process.nextTick(() => this.emit('error', e));
       return this;
     }
@@ -197,10 +222,22 @@ export class TcpServer extends EventEmitter<TcpServerEvents> implements SocketOw
     return this;
   }
 
-  /** `{ address, family, port }` while listening, else null. */
-  address(): { address: string; family: 'IPv4'; port: number } | null {
+  /** `{ address, family, port }` while listening (`::` for a dual-stack server, as Node's), else null. */
+  address(): { address: string; family: SocketFamily; port: number } | null {
     if (!this.listening) return null;
-    return { address: formatIpv4(this.tcp.localIp), family: 'IPv4', port: this.port };
+    if (this.families === LISTEN_IPV4) return { address: this.addresses.format(this.tcp.localIp), family: 'IPv4', port: this.port };
+    return { address: '::', family: 'IPv6', port: this.port };
+  }
+
+  /** Which families listen() takes, and the address it reports, from the options and whether the worker has IPv6. */
+  private chooseFamilies(o: TcpListenOptions): void {
+    if (o.host === '0.0.0.0' || !this.addresses.ipv6) {
+      this.families = LISTEN_IPV4;
+      this.boundTo = '0.0.0.0';
+    } else {
+      this.families = o.ipv6Only === true ? LISTEN_IPV6 : LISTEN_BOTH;
+      this.boundTo = '::';
+    }
   }
 
   /** net's getConnections(cb). */
@@ -220,7 +257,10 @@ export class TcpServer extends EventEmitter<TcpServerEvents> implements SocketOw
   }
 
   private accept(conn: TcpConnectionHandle): void {
-    const s = new TcpSocket(conn, { allowHalfOpen: this.opts.allowHalfOpen ?? false, notify: this.notify, owner: this });
+    const s = new TcpSocket(conn, {
+      allowHalfOpen: this.opts.allowHalfOpen ?? false, notify: this.notify, addresses: this.addresses, dualStack: this.families === LISTEN_BOTH,
+      owner: this,
+    });
     this.open++;
     this.emit('connection', s);
   }
@@ -245,10 +285,12 @@ export class TcpServer extends EventEmitter<TcpServerEvents> implements SocketOw
  * request timeout checks); address(), close() and `listening` are those of our server.
  * Node's own listen() would open a kernel socket, so it throws here.
  */
-export function serveHttp(server: http.Server, tcp: TcpEndpointApi, notify: () => void, port: number): http.Server {
+export function serveHttp(
+  server: http.Server, tcp: TcpEndpointApi, notify: () => void, port: number, addresses: SocketAddresses = IPV4_ONLY,
+): http.Server {
   // Node's http.Server itself creates net.Server with allowHalfOpen: true and ends the
   // socket when the request stream ends (httpAllowHalfOpen = false).
-  const tcpServer = new TcpServer(tcp, notify, { allowHalfOpen: true });
+  const tcpServer = new TcpServer(tcp, notify, { allowHalfOpen: true }, addresses);
   tcpServer.on('connection', (s: TcpSocket) => {
     s.setNoDelay(true); // http.Server's default (noDelay: true), which net.Server applies to the handle
     server.emit('connection', s);
@@ -283,6 +325,7 @@ function stopConnectionsCheck(server: http.Server): void {
 export function createStackApi(deps: StackApiDeps): StackApi {
   const notify = coalesce(deps.notifyOutput);
   const { tcp, host } = deps;
+  const addresses = new SocketAddresses(host.interner);
   return {
     net: {
       createServer(opts, onConnection) {
@@ -290,22 +333,23 @@ export function createStackApi(deps: StackApiDeps): StackApi {
           onConnection = opts;
           opts = undefined;
         }
-        const server = new TcpServer(tcp, notify, opts ?? {});
+        const server = new TcpServer(tcp, notify, opts ?? {}, addresses);
         if (onConnection) server.on('connection', onConnection);
         return server;
       },
       connect(opts, onConnect) {
-        const ip = parseIpv4(opts.host);
         if (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65535) {
           throw new RangeError(`Port should be > 0 and < 65536. Received ${opts.port}.`);
         }
-        const base = { allowHalfOpen: opts.allowHalfOpen ?? false, notify };
-        const conn = Number.isNaN(ip) ? null : tcp.connect(ip, opts.port);
+        const ip = addresses.acquire(opts.host);
+        const base = { allowHalfOpen: opts.allowHalfOpen ?? false, notify, addresses };
+        const conn = ip < 0 ? null : tcp.connect(ip, opts.port);
+        if (ip >= 0) addresses.release(ip); // the connection holds its own reference
         const s = new TcpSocket(conn, { ...base, connecting: conn !== null, remoteAddress: opts.host, remotePort: opts.port });
         if (onConnect) s.once('connect', onConnect);
         if (opts.timeout !== undefined) s.setTimeout(opts.timeout);
         if (conn === null) {
-          const code = Number.isNaN(ip) ? 'EINVAL' : 'EADDRNOTAVAIL';
+          const code = ip === NOT_AN_ADDRESS ? 'EINVAL' : ip === NO_IPV6 ? 'ENETUNREACH' : 'EADDRNOTAVAIL';
           process.nextTick(() => s.destroy(socketError(code, 'connect', opts.host, opts.port)));
         } else {
           notify();
@@ -315,13 +359,13 @@ export function createStackApi(deps: StackApiDeps): StackApi {
     },
     dgram: {
       createSocket(type: string) { // applications in JavaScript can pass anything
-        if (type !== 'udp4') throw new TypeError(`Bad socket type specified. Valid types are: udp4`);
-        return new UdpSocket(host, notify);
+        if (type !== 'udp4' && type !== 'udp6') throw new TypeError(`Bad socket type specified. Valid types are: udp4, udp6`);
+        return new UdpSocket(host, notify, type, addresses);
       },
     },
     http: {
       createServer(handler, port) {
-        return serveHttp(http.createServer(handler), tcp, notify, port);
+        return serveHttp(http.createServer(handler), tcp, notify, port, addresses);
       },
     },
     worker: { index: deps.workerIndex, count: deps.workerCount },

@@ -29,7 +29,7 @@
  */
 import { Duplex } from 'node:stream';
 import { constants as osConstants } from 'node:os';
-import { formatIpv4 } from '../wire/addresses.js';
+import { IPV4_ONLY, type SocketAddresses, type SocketFamily } from './socket-addresses.js';
 import type { TcpConnectionEvents, TcpConnectionHandle } from '../tcp/connection-handle.js';
 import { copyToBuffer } from '../util/copy-bytes.js';
 
@@ -74,6 +74,9 @@ export interface TcpSocketOptions {
   writableHighWaterMark?: number;
   /** Told once when the socket closes, before its 'close' event (the server that accepted it). */
   owner?: SocketOwner;
+  /** How addresses read (default: IPv4 only) and whether IPv4 peers show as `::ffff:a.b.c.d` (a dual-stack server's sockets). */
+  addresses?: SocketAddresses;
+  dualStack?: boolean;
   /** Remote address to report when there is no connection handle (failed active open). */
   remoteAddress?: string;
   remotePort?: number;
@@ -103,23 +106,6 @@ function destroyedError(): Error {
 /** Keepalive idle time when setKeepAlive() gets 0: RFC 1122 4.2.3.6, at least two hours. */
 const DEFAULT_KEEPALIVE_MS = 7_200_000;
 
-/** The last two addresses formatted: connections share their strings (one per client address seen in a row, ours). */
-let textIp0 = -1;
-let text0 = '';
-let textIp1 = -1;
-let text1 = '';
-
-/** Dotted-quad text of `ip`, reusing the string of a recent call. */
-function addressText(ip: number): string {
-  if (ip === textIp0) return text0;
-  if (ip === textIp1) return text1;
-  textIp1 = textIp0;
-  text1 = text0;
-  textIp0 = ip;
-  text0 = formatIpv4(ip);
-  return text0;
-}
-
 /** Clock for the idle timer (read at call time so that test fake timers apply). */
 function now(): number {
   return globalThis.performance.now();
@@ -132,14 +118,16 @@ function now(): number {
  * onEnd, onWritable, onClose) are called by the connection, not by applications.
  */
 export class TcpSocket extends Duplex implements TcpConnectionEvents {
-  /** Remote IPv4 address (dotted quad). */
+  /** Remote address (dotted quad, or RFC 5952 IPv6 text). */
   readonly remoteAddress: string | undefined;
   /** Remote port. */
   readonly remotePort: number | undefined;
-  /** Always 'IPv4'. */
-  readonly remoteFamily: 'IPv4' | undefined;
-  /** Our IPv4 address on this connection. */
+  /** 'IPv4' or 'IPv6' (an IPv4 peer of a dual-stack server is 'IPv6', as Node reports it). */
+  readonly remoteFamily: SocketFamily | undefined;
+  /** Our address on this connection. */
   readonly localAddress: string | undefined;
+  /** The family of localAddress. */
+  private readonly localFamily: SocketFamily;
   /** Our port on this connection. */
   readonly localPort: number | undefined;
   /** Bytes received from the peer (delivered by the connection). */
@@ -191,17 +179,21 @@ export class TcpSocket extends Duplex implements TcpConnectionEvents {
     this.notify = opts.notify ?? (() => {});
     this.owner = opts.owner ?? null;
     this.connecting = opts.connecting ?? false;
+    const names = opts.addresses ?? IPV4_ONLY;
+    const dual = opts.dualStack ?? false;
     if (conn !== null) {
-      this.remoteAddress = addressText(conn.remoteIp);
+      this.remoteAddress = names.format(conn.remoteIp, dual);
       this.remotePort = conn.remotePort;
-      this.remoteFamily = 'IPv4';
-      this.localAddress = addressText(conn.localIp);
+      this.remoteFamily = names.family(conn.remoteIp, dual);
+      this.localFamily = this.remoteFamily;
+      this.localAddress = names.format(conn.localIp, dual);
       this.localPort = conn.localPort;
       conn.events = this;
     } else {
       this.remoteAddress = opts.remoteAddress;
       this.remotePort = opts.remotePort;
-      this.remoteFamily = opts.remoteAddress !== undefined ? 'IPv4' : undefined;
+      this.remoteFamily = opts.remoteAddress === undefined ? undefined : opts.remoteAddress.includes(':') ? 'IPv6' : 'IPv4';
+      this.localFamily = this.remoteFamily ?? 'IPv4';
       this.localAddress = undefined;
       this.localPort = undefined;
     }
@@ -222,9 +214,9 @@ export class TcpSocket extends Duplex implements TcpConnectionEvents {
   }
 
   /** Our end of the connection: `{ address, family, port }`, or `{}` when there is none. */
-  address(): { address: string; family: 'IPv4'; port: number } | Record<string, never> {
+  address(): { address: string; family: SocketFamily; port: number } | Record<string, never> {
     if (this.localAddress === undefined || this.localPort === undefined) return {};
-    return { address: this.localAddress, family: 'IPv4', port: this.localPort };
+    return { address: this.localAddress, family: this.localFamily, port: this.localPort };
   }
 
   /** Disables (true, the default) or enables Nagle's algorithm. */

@@ -1,6 +1,6 @@
 /**
  * UdpSocket: a UDP port of our stack as an EventEmitter modelled on Node's `dgram.Socket`
- * ('udp4' only, a subset: bind, connect, disconnect, send, 'message', 'listening',
+ * ('udp4' and 'udp6', a subset: bind, connect, disconnect, send, 'message', 'listening',
  * 'connect', 'close', 'error', close, address, remoteAddress). Built on the worker's UdpLayer (RFC 768): datagrams are delivered
  * synchronously from the protocol core, copied into a Buffer per message.
  *
@@ -10,11 +10,17 @@
  * (RFC 1122 4.1.3.3; what Linux reports on a connected socket without IP_RECVERR;
  * unconnected sockets hear no ICMP errors). Every worker has its own port table: an application loaded in every
  * worker binds the port in each, and each answers the flows steered to it.
+ *
+ * A 'udp6' socket is dual-stack, as Node's bound to `::` (decision 0030): it hears IPv4
+ * peers as `::ffff:a.b.c.d` (family 'IPv6') and may send to IPv4, IPv4-mapped and IPv6
+ * addresses; a 'udp4' socket hears and sends IPv4 only. An IPv6 peer the socket keeps
+ * (the connected peer, the last destination) holds a reference on its interned address.
  */
 import { EventEmitter } from 'node:events';
-import { formatIpv4, parseIpv4 } from '../wire/addresses.js';
 import { monoMs } from '../util/clock.js';
-import { hashFourTuple, shardOf } from '../base/flow-hash.js';
+import { shardOf } from '../base/flow-hash.js';
+import { IPV6_ID_BASE } from '../base/ipv6-interner.js';
+import { IPV4_ONLY, NOT_AN_ADDRESS, SocketAddresses, type SocketFamily } from './socket-addresses.js';
 import { IPPROTO_UDP } from '../wire/ipv4.js';
 import type { Host } from '../iface/host.js';
 import { socketError, type SocketError } from './tcp-socket.js';
@@ -23,7 +29,7 @@ import { copyToBuffer } from '../util/copy-bytes.js';
 /** Sender information of a received datagram, as dgram's `rinfo`. */
 export interface RemoteInfo {
   address: string;
-  family: 'IPv4';
+  family: SocketFamily;
   port: number;
   size: number;
 }
@@ -55,12 +61,23 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
   private peerIp = 0;
   private peerPort = 0;
 
+  /** A 'udp6' (dual-stack) socket. */
+  private readonly udp6: boolean;
+  private readonly addresses: SocketAddresses;
+
   /**
    * @param host the worker's protocol core (its `udp` layer and configuration)
    * @param notify called after a datagram was queued for sending
+   * @param type 'udp4' or 'udp6' (dual-stack; IPv6 itself only where the worker has it)
+   * @param addresses the worker's socket addresses (for 'udp6')
    */
-  constructor(private readonly host: Host, private readonly notify: () => void = () => {}) {
+  constructor(
+    private readonly host: Host, private readonly notify: () => void = () => {}, type: 'udp4' | 'udp6' = 'udp4',
+    addresses: SocketAddresses = new SocketAddresses(host.interner),
+  ) {
     super();
+    this.udp6 = type === 'udp6';
+    this.addresses = this.udp6 ? addresses : IPV4_ONLY;
     this.nextEphemeral = EPHEMERAL_FIRST + ((host.config.shardIndex * 997) % EPHEMERAL_COUNT);
   }
 
@@ -86,12 +103,12 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
     if (cb) this.once('listening', cb);
     const handler = this.onDatagram;
     const onError = this.onRefused;
-    const { ip, shardIndex, shardCount } = this.host.config;
+    const { shardIndex, shardCount } = this.host.config;
     if (port === 0) {
       for (let i = 0; i < EPHEMERAL_COUNT && this.port === 0; i++) {
         const p = this.nextEphemeral;
         this.nextEphemeral = p === 65535 ? EPHEMERAL_FIRST : p + 1;
-        if (peerPort > 0 && shardOf(hashFourTuple(ip, p, peerIp, peerPort, IPPROTO_UDP), shardCount) !== shardIndex) continue;
+        if (peerPort > 0 && shardOf(this.host.flowHashTo(peerIp, p, peerPort, IPPROTO_UDP), shardCount) !== shardIndex) continue;
         if (this.host.udp.bind(p, handler, onError)) this.port = p;
       }
     } else if (this.host.udp.bind(port, handler, onError)) {
@@ -115,8 +132,8 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
     if (this.closed) throw notRunning();
     if (this.peerPort !== 0) throw dgramError('ERR_SOCKET_DGRAM_IS_CONNECTED', 'Already connected');
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`Port should be > 0 and < 65536. Received ${port}.`);
-    const ip = parseIpv4(address);
-    if (Number.isNaN(ip)) throw new TypeError(`Invalid IPv4 address: ${address}`);
+    const ip = this.addresses.acquire(address);
+    if (ip < 0) throw new TypeError(`Invalid ${this.udp6 ? 'IP' : 'IPv4'} address: ${address}`);
     if (this.port === 0) this.bindTo(0, ip, port);
     this.peerIp = ip;
     this.peerPort = port;
@@ -129,15 +146,16 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
   disconnect(): void {
     if (this.closed) throw notRunning();
     if (this.peerPort === 0) throw dgramError('ERR_SOCKET_DGRAM_NOT_CONNECTED', 'Not connected');
+    this.addresses.release(this.peerIp);
     this.peerIp = 0;
     this.peerPort = 0;
   }
 
   /** The connected peer `{ address, family, port }`; throws when not connected (like dgram). */
-  remoteAddress(): { address: string; family: 'IPv4'; port: number } {
+  remoteAddress(): { address: string; family: SocketFamily; port: number } {
     if (this.closed) throw notRunning();
     if (this.peerPort === 0) throw dgramError('ERR_SOCKET_DGRAM_NOT_CONNECTED', 'Not connected');
-    return { address: formatIpv4(this.peerIp), family: 'IPv4', port: this.peerPort };
+    return { address: this.addresses.format(this.peerIp, this.udp6), family: this.addresses.family(this.peerIp, this.udp6), port: this.peerPort };
   }
 
   /**
@@ -162,7 +180,7 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
     } else {
       if (this.peerPort === 0) throw dgramError('ERR_SOCKET_DGRAM_NOT_CONNECTED', 'Not connected');
       port = this.peerPort;
-      address = formatIpv4(this.peerIp);
+      address = this.addresses.format(this.peerIp, this.udp6);
       cb = portOrCb;
     }
     const data = typeof msg === 'string' ? Buffer.from(msg) : msg;
@@ -173,12 +191,14 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`Port should be > 0 and < 65536. Received ${port}.`);
     let ip: number;
     if (address === this.lastAddr) ip = this.lastIp;
+    else if (this.peerPort !== 0 && typeof portOrCb !== 'number') ip = this.peerIp;
     else {
-      ip = parseIpv4(address);
-      if (Number.isNaN(ip)) {
-        fail(socketError('EINVAL', 'send', address, port));
+      ip = this.addresses.acquire(address);
+      if (ip < 0) {
+        fail(socketError(ip === NOT_AN_ADDRESS || !this.udp6 ? 'EINVAL' : 'ENETUNREACH', 'send', address, port));
         return;
       }
+      this.addresses.release(this.lastIp); // the cached destination keeps the new reference
       this.lastAddr = address;
       this.lastIp = ip;
     }
@@ -193,7 +213,8 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
     }
     const ok = this.host.udp.send(ip, port, this.port, data, 0, data.length, monoMs());
     this.notify();
-    if (!ok) fail(socketError(this.host.ipOut.nextHop(ip) < 0 ? 'ENETUNREACH' : 'ENOBUFS', 'send', address, port));
+    const unreachable = ip >= IPV6_ID_BASE ? this.host.ip6Out === null : this.host.ipOut.nextHop(ip) < 0;
+    if (!ok) fail(socketError(unreachable ? 'ENETUNREACH' : 'ENOBUFS', 'send', address, port));
     else if (cb) process.nextTick(cb, null, data.length);
   }
 
@@ -202,15 +223,21 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
     if (this.closed) throw notRunning();
     this.closed = true;
     if (this.port !== 0) this.host.udp.unbind(this.port);
+    this.addresses.release(this.lastIp);
+    this.addresses.release(this.peerIp);
+    this.lastIp = 0;
+    this.lastAddr = '';
+    this.peerIp = 0;
     if (cb) this.once('close', cb);
     process.nextTick(() => this.emit('close'));
     return this;
   }
 
   /** The bound address `{ address, family, port }`; throws when not bound (like dgram). */
-  address(): { address: string; family: 'IPv4'; port: number } {
+  address(): { address: string; family: SocketFamily; port: number } {
     if (this.port === 0 || this.closed) throw notRunning();
-    return { address: formatIpv4(this.host.config.ip), family: 'IPv4', port: this.port };
+    if (this.udp6) return { address: '::', family: 'IPv6', port: this.port };
+    return { address: this.addresses.format(this.host.config.ip), family: 'IPv4', port: this.port };
   }
 
   /** Kept for API compatibility: our sockets never hold the event loop open. */
@@ -226,7 +253,8 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
   private readonly onDatagram = (b: Uint8Array, off: number, len: number, srcIp: number, srcPort: number): void => {
     if (this.closed) return;
     if (this.peerPort !== 0 && (srcIp !== this.peerIp || srcPort !== this.peerPort)) return; // connected: its peer only
-    const rinfo: RemoteInfo = { address: formatIpv4(srcIp), family: 'IPv4', port: srcPort, size: len };
+    if (!this.udp6 && srcIp >= IPV6_ID_BASE) return; // a 'udp4' socket hears IPv4 only
+    const rinfo: RemoteInfo = { address: this.addresses.format(srcIp, this.udp6), family: this.addresses.family(srcIp, this.udp6), port: srcPort, size: len };
     this.emit('message', copyToBuffer(b, off, len), rinfo);
   };
 

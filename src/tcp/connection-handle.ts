@@ -72,13 +72,21 @@ export interface TcpConnectionHandle {
   setKeepAlive(enable: boolean, idleMs: number): void;
 }
 
+/** Which families a listener takes (a bit each; both by default: dual stack, decision 0030). */
+export const LISTEN_IPV4 = 1;
+export const LISTEN_IPV6 = 2;
+export const LISTEN_BOTH = LISTEN_IPV4 | LISTEN_IPV6;
+
 /** The TCP layer as the socket API sees it (implemented by src/tcp/tcp-layer.ts). */
 export interface TcpEndpointApi {
-  /** Starts listening on `port` (every shard listens); onAccept gets each new connection (ESTABLISHED). False if the port is taken. */
-  listen(port: number, backlog: number, onAccept: (conn: TcpConnectionHandle) => void): boolean;
+  /**
+   * Starts listening on `port` (every shard listens) for the `families` (LISTEN_*, default
+   * both); onAccept gets each new connection (ESTABLISHED). False if the port is taken.
+   */
+  listen(port: number, backlog: number, onAccept: (conn: TcpConnectionHandle) => void, families?: number): boolean;
   /** Stops listening on `port`. */
   unlisten(port: number): void;
-  /** Active open from a local port whose 4-tuple hashes to this shard. Events arrive on the returned handle (onConnect or onClose('ECONNREFUSED'/'ETIMEDOUT')). Returns null when no local port is free. */
+  /** Active open (to an IPv4 address or an interned IPv6 one) from a local port whose 4-tuple hashes to this shard. Events arrive on the returned handle (onConnect or onClose('ECONNREFUSED'/'ETIMEDOUT')). Returns null when no local port is free. */
   connect(remoteIp: number, remotePort: number): TcpConnectionHandle | null;
   /** Our address. */
   readonly localIp: number;

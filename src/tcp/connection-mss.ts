@@ -4,7 +4,7 @@
  * The handshake settles a ceiling (RFC 9293 3.7.1, RFC 6691: the peer's MSS option, 536
  * without one, and our MTU less 40, less the timestamp option when it is on: `mssCap`).
  * Below it the path MTU towards the peer (l3/path-mtu.ts) decides: RFC 1191 6.4 / RFC
- * 8201 5.4's TCP side, segments no larger than PMTU − 40 − options. A lower PMTU
+ * 8201 5.4's TCP side, segments no larger than PMTU − 40 − options (− 60 over IPv6). A lower PMTU
  * (an ICMP "fragmentation needed", ./connection-icmp.ts, or black-hole detection here)
  * takes the MSS down and sends what is in flight again at the new size; when the lowered
  * estimate expires (RFC 1191 6.3) the next flush takes the MSS back up. Every connection
@@ -20,11 +20,19 @@
  * no probing back up before that expiry.
  */
 import { C } from '../base/counters.js';
+import { isIpv6Id } from '../base/ipv6-interner.js';
 import type { TcpConnection } from './connection.js';
 import { State } from './tcp-state.js';
 
 /** IPv4 and TCP headers without options. */
 const HEADERS = 40;
+/** What an IPv6 header adds (40 bytes against IPv4's 20, RFC 8200 8.3). */
+const IPV6_EXTRA = 20;
+
+/** IP and TCP headers without options towards the connection's peer. */
+function headersOf(c: TcpConnection): number {
+  return isIpv6Id(c.remoteIp) ? HEADERS + IPV6_EXTRA : HEADERS;
+}
 /** Bytes of a timestamp option as sent (NOP NOP TS). */
 const TS_OPTION_LEN = 12;
 /** The PMTU steps of black-hole detection: RFC 8899 BASE_PLPMTU, then RFC 1122's 576. */
@@ -36,7 +44,7 @@ export function pathMss(c: TcpConnection, now: number): number {
   const mtu = pmtu.mtuFor(c.remoteIp, now);
   c.pmtuCheckAt = pmtu.expiresAt(c.remoteIp);
   c.pmtuGeneration = pmtu.generation;
-  return Math.min(c.mssCap, mtu - HEADERS - (c.tsEnabled ? TS_OPTION_LEN : 0));
+  return Math.min(c.mssCap, mtu - headersOf(c) - (c.tsEnabled ? TS_OPTION_LEN : 0));
 }
 
 /**
@@ -78,7 +86,7 @@ export function detectBlackHole(c: TcpConnection, now: number): void {
   const pmtu = c.host.pathMtu;
   const cur = pmtu.mtuFor(c.remoteIp, now);
   const opts = c.tsEnabled ? TS_OPTION_LEN : 0;
-  const step = BLACK_HOLE_STEPS.find((m) => m < cur && m - HEADERS - opts < snd.mss);
+  const step = BLACK_HOLE_STEPS.find((m) => m < cur && m - headersOf(c) - opts < snd.mss);
   if (step === undefined) return;
   pmtu.reduce(c.remoteIp, step, now);
   c.host.counters[C.tcp_pmtu_black_holes]++;

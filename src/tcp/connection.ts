@@ -48,14 +48,14 @@ export interface ConnectionHost {
   readonly writer: SegmentWriter;
   readonly counters: Counters;
   readonly config: TcpConfig;
-  /** Our MTU-derived MSS (RFC 6691: MTU − 40). */
-  readonly ourMss: number;
+  /** Our MTU-derived MSS towards `remoteIp` (RFC 6691: MTU − 40 over IPv4, MTU − 60 over IPv6). */
+  mssFor(remoteIp: number): number;
   /** Path MTU estimates per destination (RFC 1191; ./connection-mss.ts follows them). */
   readonly pathMtu: PathMtuCache;
   /** The one header every connection of the layer fills to send a segment (built and sent one at a time). */
   readonly outSegment: TcpRepr;
   /** Timestamp clock offset for this address pair (RFC 7323 5.4). */
-  tsOffset(remoteIp: number): number;
+  tsOffset(localIp: number, remoteIp: number): number;
   /** The connection reached ESTABLISHED from SYN_RECEIVED (passive open): hand it to the listener. */
   onEstablished(c: TcpConnection): void;
   /** The connection is gone from every state: remove it from the tables. */
@@ -204,7 +204,7 @@ export class TcpConnection implements TcpConnectionHandle {
   connect(iss: number, now: number): void {
     this.lastNow = now;
     this.snd.start(iss);
-    this.mssCap = this.host.ourMss;
+    this.mssCap = this.host.mssFor(this.remoteIp);
     this.snd.setMss(Math.max(64, pathMss(this, now)));
     this.moveTo(State.SYN_SENT);
     this.out.sendSyn(false, now);
@@ -239,7 +239,7 @@ export class TcpConnection implements TcpConnectionHandle {
     this.tsEnabled = seg.opts.hasTimestamp && this.host.config.timestamps;
     this.sackEnabled = sackOk && this.host.config.sack;
     const scaling = wscale >= 0 && this.host.config.windowScaling;
-    this.mssCap = Math.min(mss, this.host.ourMss) - (seg.opts.hasTimestamp ? 12 : 0);
+    this.mssCap = Math.min(mss, this.host.mssFor(this.remoteIp)) - (seg.opts.hasTimestamp ? 12 : 0);
     this.snd.negotiated(Math.max(64, pathMss(this, now)), scaling ? wscale : 0, this.sackEnabled);
     if (!scaling) this.rcv.noWindowScaling();
     this.snd.synAcknowledged(seg.seq, seg.ack, seg.window, false);

@@ -168,6 +168,8 @@ export function sipKey(secret: Uint8Array): Uint32Array {
  */
 export class IsnGenerator {
   private readonly key: Uint32Array;
+  /** The key of `addressDigest`: the secret's key with every word flipped (its own domain). */
+  private readonly digestKey: Uint32Array;
   private readonly ticksPerMs: number;
 
   /**
@@ -176,6 +178,7 @@ export class IsnGenerator {
    */
   constructor(secret: Uint8Array = randomBytes(32), clockHz = 250_000) {
     this.key = sipKey(secret);
+    this.digestKey = this.key.map((w) => ~w >>> 0);
     this.ticksPerMs = clockHz / 1000;
   }
 
@@ -197,5 +200,14 @@ export class IsnGenerator {
    */
   tsOffset(localIp: number, remoteIp: number): number {
     return sipHash24x4(this.key, localIp, remoteIp, 0, SIP_DOMAIN_TS_OFFSET);
+  }
+
+  /**
+   * A keyed 32-bit digest of an IPv6 address (four words): what stands for the address in
+   * the 32-bit address slots of `isn`, `tsOffset` and the SYN cookie hashes, so that all
+   * 128 bits go into them (decision 0030). Keyed, so a peer cannot pick colliding addresses.
+   */
+  addressDigest(w0: number, w1: number, w2: number, w3: number): number {
+    return sipHash24x4(this.digestKey, w0, w1, w2, w3);
   }
 }

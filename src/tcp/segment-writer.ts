@@ -10,20 +10,32 @@
  * Every segment asks for DF (RFC 1191: path MTU discovery; l3/ipv4-output.ts sets it when
  * the datagram fits the path MTU, which the MSS sees to).
  *
+ * Segments to an IPv6 peer (an interned address, base/ipv6-interner.ts) go through IPv6
+ * output from the connection's own local address, with the IPv6 pseudo-header in the
+ * checksum (RFC 8200 8.1), and ask the device for the same offload (TSO6: the virtio
+ * header's GSO_TCPV6, phy/tap-link.ts).
+ *
  * RFC 9293 3.1 (header), RFC 7323 3.2 (timestamps on every segment once negotiated),
  * RFC 2018 3 (SACK option on ACKs), RFC 1071 (checksum over the pseudo-header).
  */
 import { IPPROTO_TCP, IPV4_MIN_HEADER } from '../wire/ipv4.js';
-import { fillTcpChecksum, setTcpChecksum, tcpPseudoHeaderPartial } from '../wire/tcp.js';
+import { fillTcpChecksum, fillTcpChecksum6, setTcpChecksum, tcpPseudoHeaderPartial } from '../wire/tcp.js';
 import type { TcpRepr } from '../wire/tcp-repr.js';
 import { ETH_HEADER_LEN } from '../wire/ethernet.js';
 import { C, type Counters } from '../base/counters.js';
 import { TxOffload, type LinkCapabilities } from '../base/link.js';
 import type { Ipv4Output } from '../l3/ipv4-output.js';
+import type { Ipv6Output } from '../l3/ipv6-output.js';
+import { IPV6_ID_BASE, type Ipv6Interner } from '../base/ipv6-interner.js';
+import { IPV6_HEADER_LEN, NH_TCP } from '../wire/ipv6.js';
+import { ipv6PseudoHeaderSum } from '../wire/checksum.js';
+import { ipv6 } from '../wire/ipv6-address.js';
 import type { SendBuffer } from './send-buffer.js';
 
 /** Offset of the TCP header in a frame we build: Ethernet + an IPv4 header without options. */
 const L4_START = ETH_HEADER_LEN + IPV4_MIN_HEADER;
+/** The same over IPv6 (no extension headers). */
+const L4_START6 = ETH_HEADER_LEN + IPV6_HEADER_LEN;
 
 /** Writes segments through IPv4 output. */
 export class SegmentWriter {
@@ -32,6 +44,11 @@ export class SegmentWriter {
   /** Largest payload of a super-segment the device cuts at the MSS (0: no TSO). */
   readonly tsoMaxPayload: number;
   private readonly tx = new TxOffload();
+  /** IPv6 output and the addresses behind interned ids (null: no IPv6 in this instance). */
+  private ip6: Ipv6Output | null = null;
+  private interner: Ipv6Interner | null = null;
+  private readonly src6 = ipv6(0, 0, 0, 0);
+  private readonly dst6 = ipv6(0, 0, 0, 0);
 
   /** @param device what the link device offloads (omitted: nothing) */
   constructor(
@@ -45,6 +62,12 @@ export class SegmentWriter {
     this.tsoMaxPayload = this.csumOffload ? Math.min(device?.tsoMaxPayload ?? 0, 65535 - IPV4_MIN_HEADER - 60) : 0;
   }
 
+  /** Segments to interned IPv6 addresses go out through `out`. */
+  enableIpv6(out: Ipv6Output, interner: Ipv6Interner): void {
+    this.ip6 = out;
+    this.interner = interner;
+  }
+
   /** True when the device segments TCP super-frames. */
   get tso(): boolean {
     return this.tsoMaxPayload > 0;
@@ -53,12 +76,17 @@ export class SegmentWriter {
   /** Largest payload one send() may carry to `remoteIp` now: a TSO super-segment when possible, else `mss`. */
   maxPayload(remoteIp: number, mss: number, now: number): number {
     const max = this.tsoMaxPayload;
+    if (remoteIp >= IPV6_ID_BASE) {
+      const out = this.ip6;
+      if (max < 2 * mss || out === null || this.interner === null || !out.canSendDirect(this.interner.copyInto(remoteIp, this.dst6), now)) return mss;
+      return max - (max % mss);
+    }
     if (max < 2 * mss || !this.ip.canSendDirect(remoteIp, now)) return mss;
     return max - (max % mss);
   }
 
   /**
-   * Sends one segment to `remoteIp`: the header and options `seg` describes (its ports,
+   * Sends one segment from `localIp` to `remoteIp`: the header and options `seg` describes (its ports,
    * sequence and acknowledgment numbers, flags, window and options) and `seg.dataLen` bytes
    * of payload from `data`, `dataOffset` bytes past its start (SND.UNA), or no payload when
    * `data` is null. `segSize` > 0 lets a device with TSO cut a longer payload at that size
@@ -67,7 +95,8 @@ export class SegmentWriter {
    * it). Returns false if it could not be sent (TX full, no route): the caller treats that
    * like a lost segment.
    */
-  send(remoteIp: number, seg: TcpRepr, data: SendBuffer | null, dataOffset: number, now: number, segSize = 0, ecn = 0): boolean {
+  send(localIp: number, remoteIp: number, seg: TcpRepr, data: SendBuffer | null, dataOffset: number, now: number, segSize = 0, ecn = 0): boolean {
+    if (remoteIp >= IPV6_ID_BASE) return this.send6(localIp, remoteIp, seg, data, dataOffset, now, segSize, ecn);
     const len = data !== null ? seg.dataLen : 0;
     const hlen = seg.headerLen();
     const l4 = hlen + len;
@@ -90,6 +119,41 @@ export class SegmentWriter {
     } else {
       fillTcpChecksum(b, o, l4, this.localIp, remoteIp);
       this.ip.transmit(IPPROTO_TCP, l4, now, true, null, ecn);
+    }
+    this.counters[C.tcp_segments_tx]++;
+    return true;
+  }
+
+  /** send() to an IPv6 peer from `localIp` (both interned). */
+  private send6(localIp: number, remoteIp: number, seg: TcpRepr, data: SendBuffer | null, dataOffset: number, now: number, segSize: number, ecn: number): boolean {
+    const out = this.ip6;
+    const names = this.interner;
+    if (out === null || names === null || localIp < IPV6_ID_BASE) {
+      this.counters[C.drop_ipv6_no_route]++;
+      return false;
+    }
+    const len = data !== null ? seg.dataLen : 0;
+    const hlen = seg.headerLen();
+    const l4 = hlen + len;
+    const gso = this.tsoMaxPayload > 0 && segSize > 0 && len > segSize;
+    const src = names.copyInto(localIp, this.src6);
+    const dst = names.copyInto(remoteIp, this.dst6);
+    const o = out.prepare(src, dst, l4, now, gso, len > 0 ? hlen : 0);
+    if (o < 0) return false;
+    const b = out.buf;
+    seg.emit(b, o);
+    if (len > 0 && data !== null) data.copyOut(dataOffset, len, b, o + hlen);
+    if (this.csumOffload && out.direct) {
+      setTcpChecksum(b, o, ipv6PseudoHeaderSum(src, dst, NH_TCP, l4));
+      const t = this.tx;
+      t.csumStart = L4_START6;
+      t.csumOffset = 16;
+      t.segSize = gso ? segSize : 0;
+      t.hdrLen = L4_START6 + hlen;
+      out.transmit(NH_TCP, l4, t, ecn);
+    } else {
+      fillTcpChecksum6(b, o, l4, src, dst);
+      out.transmit(NH_TCP, l4, null, ecn);
     }
     this.counters[C.tcp_segments_tx]++;
     return true;

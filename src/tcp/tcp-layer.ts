@@ -12,26 +12,38 @@
  * previous window ended; no randomization, unlike Linux; each connection limits itself first,
  * ./connection-output.ts), Linux tcp_max_orphans (the
  * orphan count the connections check on close()).
+ *
+ * One core for both families (decision 0030): an address is a number, an IPv4 address
+ * below 2^32 and an IPv6 one interned as 2^32 + id (base/ipv6-interner.ts). Segments over
+ * IPv6 come in through input6() with the RFC 8200 8.1 pseudo-header in their checksum;
+ * every packet being handled, every connection and every TIME_WAIT record holds a
+ * reference on its interned addresses. ISNs, timestamp offsets and SYN cookies take a
+ * keyed digest of each IPv6 address (./isn.ts addressDigest). A listener takes both
+ * families. Our MSS over IPv6 is the MTU less 60 (RFC 8200 8.3).
  */
 import { C, type Counters } from '../base/counters.js';
-import { hashFourTuple, shardOf } from '../base/flow-hash.js';
+import { foldIpv6Words, hashFourTuple, shardOf } from '../base/flow-hash.js';
 import type { Ipv4Output } from '../l3/ipv4-output.js';
 import type { TransportInput } from '../l3/ipv4-input.js';
 import type { TransportErrorInput } from '../l3/icmp-layer.js';
 import type { PathMtuCache } from '../l3/path-mtu.js';
 import { ipDst, ipEcn, ipHeaderLength, ipTotalLength } from '../wire/ipv4.js';
+import { IPV6_DST_OFFSET, IPV6_HEADER_LEN, IPV6_MIN_MTU, IPV6_SRC_OFFSET, ipv6Ecn, ipv6PayloadLength } from '../wire/ipv6.js';
+import { formatIpv6, ipv6IsUnspecified, type Ipv6Address } from '../wire/ipv6-address.js';
+import { IPV6_ID_BASE, type Ipv6Interner } from '../base/ipv6-interner.js';
+import type { Ipv6Output } from '../l3/ipv6-output.js';
 import { rxChecksumTrusted } from '../base/rx-flags.js';
 import type { LinkCapabilities } from '../base/link.js';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcpChecksumValid, tcpDstPort, tcpSeq, tcpSrcPort } from '../wire/tcp.js';
-import { icmpErrorArrives } from './connection-icmp.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcpChecksumValid, tcpChecksumValid6, tcpDstPort, tcpSeq, tcpSrcPort } from '../wire/tcp.js';
+import { icmpErrorArrives, icmpv6AsIcmp } from './connection-icmp.js';
 import { DeadlineHeap } from '../util/deadline-heap.js';
-import type { TcpConnectionHandle, TcpEndpointApi } from './connection-handle.js';
+import { LISTEN_BOTH, LISTEN_IPV4, LISTEN_IPV6, type TcpConnectionHandle, type TcpEndpointApi } from './connection-handle.js';
 import { State, STATE_NAMES, TcpConnection, type ConnectionHost } from './connection.js';
 import { IsnGenerator } from './isn.js';
 import { InSegment } from './segment.js';
 import { SegmentWriter } from './segment-writer.js';
 import { TcpParse, TcpRepr } from '../wire/tcp-repr.js';
-import { NO_RECORD, TimeWaitTable } from './time-wait.js';
+import { NO_ADDRESS_REFS, NO_RECORD, TimeWaitTable } from './time-wait.js';
 import { seqAdd, seqSub } from './seq.js';
 import { SynCookies, cookieTsSackOk, cookieTsWscale, decodeCookieTs, encodeCookieTs } from './syn-cookie.js';
 import { DEFAULT_TCP_CONFIG, windowScaleFor, type TcpConfig } from './tcp-config.js';
@@ -42,6 +54,8 @@ interface Listener {
   port: number;
   backlog: number;
   onAccept: (c: TcpConnectionHandle) => void;
+  /** The families it takes (LISTEN_IPV4 | LISTEN_IPV6). */
+  families: number;
   /** Connections in SYN_RECEIVED for this port. */
   synQueue: number;
   /** When SYN cookies were last sent (a final ACK may then carry one). */
@@ -57,6 +71,11 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
   readonly pathMtu: PathMtuCache;
   readonly config: TcpConfig;
   readonly ourMss: number;
+  /** Our MSS towards IPv6 peers: the MTU less the 40-byte IPv6 and 20-byte TCP headers. */
+  readonly ourMss6: number;
+  /** Where the source address of an active open over IPv6 comes from (null: no IPv6). */
+  private sourceFor6: ((dst: Readonly<Ipv6Address>) => Readonly<Ipv6Address>) | null = null;
+  private readonly dst6 = new Uint32Array(4);
   /** localPort → (remoteIp·65536 + remotePort) → connection. */
   private readonly conns = new Map<number, Map<number, TcpConnection>>();
   private readonly listeners = new Map<number, Listener>();
@@ -96,22 +115,61 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     config: Partial<TcpConfig> = {},
     secret?: Uint8Array,
     device?: LinkCapabilities,
+    /** The Host's interned IPv6 addresses (null: IPv4 only). */
+    readonly interner: Ipv6Interner | null = null,
   ) {
     this.config = { ...DEFAULT_TCP_CONFIG, ...config };
     this.ourMss = mtu - 40;
+    this.ourMss6 = mtu - 60;
     this.writer = new SegmentWriter(ip, counters, localIp, device);
     this.pathMtu = ip.pathMtu;
-    this.timeWait = new TimeWaitTable(this.config.maxTimeWait);
+    this.timeWait = new TimeWaitTable(this.config.maxTimeWait, interner ?? NO_ADDRESS_REFS);
     this.tracer = new ConnectionTracer(this.config.traceSlots, this.config.traceArchive, counters);
     this.isnGen = new IsnGenerator(secret);
     this.cookies = new SynCookies(secret);
     this.nextEphemeral = EPHEMERAL_FIRST + ((shardIndex * 7919) % (EPHEMERAL_LAST - EPHEMERAL_FIRST));
   }
 
+  /**
+   * TCP over IPv6: segments go out through `out`; an active open takes its source address
+   * from `sourceFor` (RFC 6724 selection, l2/ipv6-address-table.ts).
+   */
+  enableIpv6(out: Ipv6Output, sourceFor: (dst: Readonly<Ipv6Address>) => Readonly<Ipv6Address>): void {
+    if (this.interner === null) throw new Error('TCP over IPv6 needs the address interner');
+    this.writer.enableIpv6(out, this.interner);
+    this.sourceFor6 = sourceFor;
+  }
+
+  /** True when this layer carries TCP over IPv6. */
+  get ipv6(): boolean {
+    return this.sourceFor6 !== null;
+  }
+
+  /** RFC 5952 text of an interned IPv6 address; null for IPv4. */
+  private text6(ip: number): string | null {
+    const n = this.interner;
+    return ip < IPV6_ID_BASE || n === null ? null : formatIpv6(n.copyInto(ip, this.dst6));
+  }
+
+  /** An address as the 32-bit value the keyed hashes take: itself (IPv4) or a keyed digest (IPv6). */
+  private hashKey(ip: number): number {
+    const n = this.interner;
+    if (ip < IPV6_ID_BASE || n === null) return ip;
+    return this.isnGen.addressDigest(n.word(ip, 0), n.word(ip, 1), n.word(ip, 2), n.word(ip, 3));
+  }
+
+  private isn(localIp: number, localPort: number, remoteIp: number, remotePort: number, now: number): number {
+    return this.isnGen.isn(this.hashKey(localIp), localPort, this.hashKey(remoteIp), remotePort, now);
+  }
+
   // ------------------------------------------------------------ ConnectionHost
 
-  tsOffset(remoteIp: number): number {
-    return this.isnGen.tsOffset(this.localIp, remoteIp);
+  tsOffset(localIp: number, remoteIp: number): number {
+    return this.isnGen.tsOffset(this.hashKey(localIp), this.hashKey(remoteIp));
+  }
+
+  mssFor(remoteIp: number): number {
+    return remoteIp >= IPV6_ID_BASE ? this.ourMss6 : this.ourMss;
   }
 
   onEstablished(c: TcpConnection): void {
@@ -136,6 +194,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     c.traceSlot = -1;
     const info = this.tracer.marksOf(r) === 0 ? null : {
       localPort: c.localPort, remoteIp: c.remoteIp, remotePort: c.remotePort, iss: c.snd.iss, irs: c.rcv.irs,
+      local6: this.text6(c.localIp), remote6: this.text6(c.remoteIp),
       rcvWscale: c.rcv.wscale, sndWscale: c.snd.wscale, state: STATE_NAMES[c.state], closedAt: now,
     };
     this.tracer.release(r, info);
@@ -149,6 +208,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
       m.delete(key);
       if (m.size === 0) this.conns.delete(c.localPort);
       this.connCount--;
+      this.releaseAddresses(c);
     }
     if (c.listenerPort !== 0 && c.countedInSynQueue) {
       const l = this.listeners.get(c.listenerPort);
@@ -168,8 +228,8 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
       return;
     }
     const slot = tw.add(
-      c.localPort, c.remoteIp, c.remotePort, c.snd.sndMax, c.rcv.rcvNxt, c.rcv.windowField(false),
-      c.tsEnabled, c.rcv.tsRecent, this.tsOffset(c.remoteIp), now + 2 * this.config.mslMs,
+      c.localIp, c.localPort, c.remoteIp, c.remotePort, c.snd.sndMax, c.rcv.rcvNxt, c.rcv.windowField(false),
+      c.tsEnabled, c.rcv.tsRecent, this.tsOffset(c.localIp, c.remoteIp), now + 2 * this.config.mslMs,
     );
     // A full table made room by ending its oldest record early (serving new connections
     // matters more than the last seconds of an old one's TIME_WAIT).
@@ -213,10 +273,10 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
 
   // ------------------------------------------------------------ TcpEndpointApi
 
-  listen(port: number, backlog: number, onAccept: (conn: TcpConnectionHandle) => void): boolean {
+  listen(port: number, backlog: number, onAccept: (conn: TcpConnectionHandle) => void, families = LISTEN_BOTH): boolean {
     if (this.listeners.has(port)) return false;
     this.listeners.set(port, {
-      port, backlog: Math.max(1, Math.min(backlog || this.config.synQueue, 65535)), onAccept, synQueue: 0, cookiesUntil: -Infinity,
+      port, families, backlog: Math.max(1, Math.min(backlog || this.config.synQueue, 65535)), onAccept, synQueue: 0, cookiesUntil: -Infinity,
     });
     return true;
   }
@@ -225,14 +285,35 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     this.listeners.delete(port);
   }
 
+  /**
+   * Active open to `remoteIp` (IPv4, or an IPv6 address interned by the caller, who keeps
+   * its own reference) from an ephemeral port whose flow hashes to this shard; null when
+   * no port is free, the table is full or there is no usable IPv6 source address (none
+   * on the destination's scope, or still tentative).
+   */
   connect(remoteIp: number, remotePort: number): TcpConnectionHandle | null {
+    if (remoteIp < IPV6_ID_BASE) return this.connectFrom(this.localIp, remoteIp, remotePort);
+    const n = this.interner;
+    if (n === null || this.sourceFor6 === null) return null;
+    const from = this.sourceFor6(n.copyInto(remoteIp, this.dst6));
+    if (ipv6IsUnspecified(from)) return null; // no usable source address (yet: DAD)
+    const local = n.intern(from);
+    if (local < 0) return null;
+    const c = this.connectFrom(local, remoteIp, remotePort);
+    n.release(local); // the connection holds its own reference
+    return c;
+  }
+
+  private connectFrom(localIp: number, remoteIp: number, remotePort: number): TcpConnectionHandle | null {
     const now = this.clock();
     this.now = now;
     const span = EPHEMERAL_LAST - EPHEMERAL_FIRST + 1;
+    const lk = this.flowKey(localIp);
+    const rk = this.flowKey(remoteIp);
     for (let i = 0; i < span; i++) {
       const port = EPHEMERAL_FIRST + ((this.nextEphemeral - EPHEMERAL_FIRST + i) % span);
       if (this.listeners.has(port)) continue;
-      if (shardOf(hashFourTuple(this.localIp, port, remoteIp, remotePort, 6), this.shardCount) !== this.shardIndex) continue;
+      if (shardOf(hashFourTuple(lk, port, rk, remotePort, 6), this.shardCount) !== this.shardIndex) continue;
       if (this.lookup(port, remoteIp, remotePort) !== undefined) continue;
       if (this.timeWait.lookup(port, remoteIp, remotePort) !== NO_RECORD) continue; // still in TIME_WAIT
       this.nextEphemeral = port + 1;
@@ -240,15 +321,22 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
         this.counters[C.drop_tcp_conn_limit]++;
         return null;
       }
-      const c = new TcpConnection(this, this.localIp, port, remoteIp, remotePort, now);
+      const c = new TcpConnection(this, localIp, port, remoteIp, remotePort, now);
       this.insert(c);
       this.counters[C.tcp_active_opens]++;
-      c.connect(this.isnGen.isn(this.localIp, port, remoteIp, remotePort, now), now);
+      c.connect(this.isn(localIp, port, remoteIp, remotePort, now), now);
       this.schedule(c);
       this.markDirty(c);
       return c;
     }
     return null;
+  }
+
+  /** The address as the flow hash takes it (base/flow-hash.ts): itself, or an IPv6 address folded to 32 bits. */
+  private flowKey(ip: number): number {
+    const n = this.interner;
+    if (ip < IPV6_ID_BASE || n === null) return ip;
+    return foldIpv6Words(n.word(ip, 0), n.word(ip, 1), n.word(ip, 2), n.word(ip, 3));
   }
 
   // ------------------------------------------------------------ input
@@ -296,6 +384,59 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     s.src = src;
     s.dst = dst;
     s.ipEcn = ipEcn(b, ipOff);
+    this.demux(s, now);
+  }
+
+  /**
+   * Handles a TCP segment carried in the IPv6 packet at b[ipOff] (RFC 8200 8.1 checksum,
+   * not verified when `rxFlags` says the device vouches for it), at b[o..o+len);
+   * `toMulticast`: its destination is a multicast group (dropped, RFC 1122 4.2.3.10). Its
+   * addresses are interned for as long as it is handled.
+   */
+  input6(b: Uint8Array, ipOff: number, o: number, len: number, toMulticast: boolean, rxFlags: number, now: number): void {
+    this.now = now;
+    const n = this.interner;
+    if (n === null) return;
+    if (toMulticast) {
+      this.counters[C.drop_tcp6_multicast]++;
+      return;
+    }
+    const s = this.seg;
+    const r = s.parse(b, o, len);
+    if (r === TcpParse.Truncated || r === TcpParse.BadDataOffset) {
+      this.counters[r === TcpParse.Truncated ? C.drop_tcp_truncated : C.drop_tcp_bad_offset]++;
+      return;
+    }
+    if (!rxChecksumTrusted(rxFlags) && !tcpChecksumValid6(b, o, len, ipOff)) {
+      this.counters[C.drop_tcp_checksum]++;
+      return;
+    }
+    this.counters[C.tcp6_segments_rx]++;
+    if (r === TcpParse.BadOptions) {
+      this.counters[C.drop_tcp_bad_options]++;
+      if (s.flags & TCP_SYN) return;
+    }
+    const src = n.internAt(b, ipOff + IPV6_SRC_OFFSET);
+    const dst = src < 0 ? -1 : n.internAt(b, ipOff + IPV6_DST_OFFSET);
+    if (dst < 0) {
+      if (src >= 0) n.release(src);
+      return;
+    }
+    s.b = b;
+    s.src = src;
+    s.dst = dst;
+    s.ipEcn = ipv6Ecn(b, ipOff);
+    try {
+      this.demux(s, now);
+    } finally {
+      n.release(src);
+      n.release(dst);
+    }
+  }
+
+  /** Hands a parsed, checked segment to its connection, TIME_WAIT record or listener. */
+  private demux(s: InSegment, now: number): void {
+    const src = s.src;
     const c = this.lookup(s.dstPort, src, s.srcPort);
     if (c === undefined && this.timeWait.size > 0) {
       const tw = this.timeWait.lookup(s.dstPort, src, s.srcPort);
@@ -342,6 +483,29 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
   }
 
   /**
+   * An ICMPv6 error quoting one of our segments over IPv6 (b[q..]: its IPv6 header, from
+   * one of our addresses, checked by l3/icmpv6-layer.ts): read as its ICMP counterpart by
+   * the connection (./connection-icmp.ts); a Packet Too Big reports at least 1280 (RFC 8200 5).
+   */
+  icmpError6(type: number, code: number, word: number, b: Uint8Array, q: number, _qLen: number, now: number): void {
+    const l4 = q + IPV6_HEADER_LEN;
+    const remote = this.interner?.findAt(b, q + IPV6_DST_OFFSET) ?? -1;
+    const c = remote < 0 ? undefined : this.lookup(tcpSrcPort(b, l4), remote, tcpDstPort(b, l4));
+    if (c === undefined) {
+      this.counters[C.drop_icmp_error_no_flow]++;
+      return;
+    }
+    this.now = now;
+    c.lastNow = now;
+    const as = icmpv6AsIcmp(type, code);
+    const mtu = Math.max(IPV6_MIN_MTU, Math.min(word, 65535));
+    icmpErrorArrives(c, as >>> 8, as & 0xff, mtu, tcpSeq(b, l4), IPV6_HEADER_LEN + ipv6PayloadLength(b, q), now);
+    if (c.state === State.CLOSED) return;
+    c.flush(now);
+    this.schedule(c);
+  }
+
+  /**
    * A segment for a 4-tuple in TIME_WAIT (RFC 9293 3.10.7.4): a retransmitted FIN is ACKed
    * again and restarts 2·MSL; RST is ignored (RFC 1337); a bare ACK is dropped; anything
    * else gets an ACK.
@@ -361,14 +525,14 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
       r.opts.tsVal = (Math.floor(now) + t.tsOffsetOf(tw)) >>> 0;
       r.opts.tsEcr = t.tsRecentOf(tw);
     }
-    this.writer.send(s.src, r, null, 0, now);
+    this.writer.send(s.dst, s.src, r, null, 0, now);
   }
 
   private noConnection(s: InSegment, now: number): void {
     const f = s.flags;
     if (f & TCP_RST) return;
     const l = this.listeners.get(s.dstPort);
-    if (l !== undefined) {
+    if (l !== undefined && (l.families & (s.src >= IPV6_ID_BASE ? LISTEN_IPV6 : LISTEN_IPV4)) !== 0) {
       if (f & TCP_ACK) {
         if (!(f & TCP_SYN) && now <= l.cookiesUntil && this.acceptCookie(l, s, now)) return;
         this.counters[C.drop_tcp_no_listener]++;
@@ -397,13 +561,13 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
       this.sendCookie(l, s, now);
       return;
     }
-    const c = new TcpConnection(this, this.localIp, s.dstPort, s.src, s.srcPort, now);
+    const c = new TcpConnection(this, s.dst, s.dstPort, s.src, s.srcPort, now);
     c.listenerPort = l.port;
     c.countedInSynQueue = true;
     l.synQueue++;
     this.insert(c);
     this.counters[C.tcp_passive_opens]++;
-    c.accept(s, this.isnGen.isn(this.localIp, s.dstPort, s.src, s.srcPort, now), now);
+    c.accept(s, this.isn(s.dst, s.dstPort, s.src, s.srcPort, now), now);
     this.schedule(c);
     this.updateGauges();
   }
@@ -411,11 +575,11 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
   /** SYN queue full: answer with a SYN cookie and keep no state (RFC 4987 3.6). */
   private sendCookie(l: Listener, s: InSegment, now: number): void {
     const peerMss = s.opts.mss > 0 ? s.opts.mss : 536;
-    const isn = this.cookies.make(this.localIp, s.dstPort, s.src, s.srcPort, s.seq, Math.min(peerMss, this.ourMss), now);
+    const isn = this.cookies.make(this.hashKey(s.dst), s.dstPort, this.hashKey(s.src), s.srcPort, s.seq, Math.min(peerMss, this.mssFor(s.src)), now);
     l.cookiesUntil = now + 128_000;
     const r = this.replyTo(s, isn, seqAdd(s.seq, 1), TCP_SYN | TCP_ACK, Math.min(65535, this.config.recvBuffer));
     const o = r.opts;
-    o.mss = this.ourMss;
+    o.mss = this.mssFor(s.src);
     const ws = this.config.windowScaling && s.opts.wscale >= 0;
     const sackOk = this.config.sack && s.opts.sackPermitted;
     o.wscale = ws ? windowScaleFor(this.config.recvBuffer) : -1;
@@ -423,16 +587,16 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     if (this.config.timestamps && s.opts.hasTimestamp) {
       o.hasTimestamp = true;
       // Linux's trick: the peer's window scale and SACK-ok ride in the low bits of our tsVal.
-      o.tsVal = encodeCookieTs((Math.floor(now) + this.tsOffset(s.src)) >>> 0, ws ? s.opts.wscale : -1, sackOk);
+      o.tsVal = encodeCookieTs((Math.floor(now) + this.tsOffset(s.dst, s.src)) >>> 0, ws ? s.opts.wscale : -1, sackOk);
       o.tsEcr = s.opts.tsVal;
     }
-    this.writer.send(s.src, r, null, 0, now);
+    this.writer.send(s.dst, s.src, r, null, 0, now);
     this.counters[C.tcp_syn_cookies_tx]++;
   }
 
   private acceptCookie(l: Listener, s: InSegment, now: number): boolean {
     const iss = seqSub(s.ack, 1) >>> 0;
-    const mss = this.cookies.check(this.localIp, s.dstPort, s.src, s.srcPort, seqSub(s.seq, 1) >>> 0, iss, now);
+    const mss = this.cookies.check(this.hashKey(s.dst), s.dstPort, this.hashKey(s.src), s.srcPort, seqSub(s.seq, 1) >>> 0, iss, now);
     if (mss < 0) {
       this.counters[C.tcp_syn_cookies_bad]++;
       return false;
@@ -449,7 +613,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
       wscale = cookieTsWscale(bits);
       sackOk = cookieTsSackOk(bits);
     }
-    const c = new TcpConnection(this, this.localIp, s.dstPort, s.src, s.srcPort, now);
+    const c = new TcpConnection(this, s.dst, s.dstPort, s.src, s.srcPort, now);
     c.listenerPort = l.port;
     this.insert(c);
     this.counters[C.tcp_syn_cookies_ok]++;
@@ -467,7 +631,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     const r = s.flags & TCP_ACK
       ? this.replyTo(s, s.ack, 0, TCP_RST, 0)
       : this.replyTo(s, 0, seqAdd(s.seq, s.segLen), TCP_RST | TCP_ACK, 0);
-    this.writer.send(s.src, r, null, 0, now);
+    this.writer.send(s.dst, s.src, r, null, 0, now);
     this.counters[C.tcp_resets_tx]++;
   }
 
@@ -569,9 +733,22 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     m.delete(key);
     if (m.size === 0) this.conns.delete(c.localPort);
     this.connCount--;
+    this.releaseAddresses(c);
+  }
+
+  /** A connection in the table holds a reference on each interned address of its 4-tuple. */
+  private releaseAddresses(c: TcpConnection): void {
+    const n = this.interner;
+    if (n === null || c.remoteIp < IPV6_ID_BASE) return;
+    n.release(c.remoteIp);
+    n.release(c.localIp);
   }
 
   private insert(c: TcpConnection): void {
+    if (this.interner !== null && c.remoteIp >= IPV6_ID_BASE) {
+      this.interner.acquire(c.remoteIp);
+      this.interner.acquire(c.localIp);
+    }
     let m = this.conns.get(c.localPort);
     if (!m) {
       m = new Map();
@@ -613,10 +790,10 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
   }
 
   /** The TIME_WAIT records, oldest first: 4-tuple and when each ends (ms). */
-  *timeWaitRecords(): IterableIterator<{ localPort: number; remoteIp: number; remotePort: number; endsAt: number }> {
+  *timeWaitRecords(): IterableIterator<{ localIp: number; localPort: number; remoteIp: number; remotePort: number; endsAt: number }> {
     const t = this.timeWait;
     for (const s of t.records()) {
-      yield { localPort: t.localPortOf(s), remoteIp: t.remoteIpOf(s), remotePort: t.remotePortOf(s), endsAt: t.endOf(s) };
+      yield { localIp: t.localIpOf(s), localPort: t.localPortOf(s), remoteIp: t.remoteIpOf(s), remotePort: t.remotePortOf(s), endsAt: t.endOf(s) };
     }
   }
 }

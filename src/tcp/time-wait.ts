@@ -17,6 +17,15 @@
  */
 import { seqGt, seqSub } from './seq.js';
 
+/** References on interned addresses (base/ipv6-interner.ts Ipv6Interner). */
+export interface AddressRefs {
+  acquire(ip: number): void;
+  release(ip: number): void;
+}
+
+/** For a layer without IPv6: IPv4 addresses need no references. */
+export const NO_ADDRESS_REFS: AddressRefs = { acquire: () => {}, release: () => {} };
+
 /** No record (slot index). */
 export const NO_RECORD = -1;
 /** Slots allocated at first, doubled as needed up to the capacity. */
@@ -29,7 +38,9 @@ export class TimeWaitTable {
   private slots = 0;
   private localPort = new Uint16Array(0);
   private remotePort = new Uint16Array(0);
-  private remoteIp = new Uint32Array(0);
+  /** Float64: an IPv6 address is 2^32 + id (base/ipv6-interner.ts); both are held by reference. */
+  private remoteIp = new Float64Array(0);
+  private localIp = new Float64Array(0);
   private sndMax = new Uint32Array(0);
   private rcvNxt = new Uint32Array(0);
   private tsRecent = new Uint32Array(0);
@@ -47,8 +58,12 @@ export class TimeWaitTable {
   /** localPort → (remoteIp·65536 + remotePort) → slot. */
   private readonly index = new Map<number, Map<number, number>>();
 
-  /** @param capacity most records held (0: TIME_WAIT is skipped altogether) */
-  constructor(readonly capacity: number) {}
+  /**
+   * @param capacity most records held (0: TIME_WAIT is skipped altogether)
+   * @param addresses takes a reference on each record's remote address while it is held
+   *   (interned IPv6 addresses; IPv4 ones are ignored)
+   */
+  constructor(readonly capacity: number, private readonly addresses: AddressRefs = NO_ADDRESS_REFS) {}
 
   /** The slot of the record for this 4-tuple, or NO_RECORD. */
   lookup(localPort: number, remoteIp: number, remotePort: number): number {
@@ -60,7 +75,7 @@ export class TimeWaitTable {
    * oldest record is dropped first (`evicted` tells how many were). Capacity 0: NO_RECORD.
    */
   add(
-    localPort: number, remoteIp: number, remotePort: number,
+    localIp: number, localPort: number, remoteIp: number, remotePort: number,
     sndMax: number, rcvNxt: number, window: number, timestamps: boolean, tsRecent: number, tsOffset: number, end: number,
   ): number {
     if (this.capacity <= 0) return NO_RECORD;
@@ -75,6 +90,9 @@ export class TimeWaitTable {
     this.localPort[s] = localPort;
     this.remotePort[s] = remotePort;
     this.remoteIp[s] = remoteIp;
+    this.localIp[s] = localIp;
+    this.addresses.acquire(remoteIp);
+    this.addresses.acquire(localIp);
     this.sndMax[s] = sndMax;
     this.rcvNxt[s] = rcvNxt;
     this.window[s] = window;
@@ -105,6 +123,8 @@ export class TimeWaitTable {
       if (m.size === 0) this.index.delete(this.localPort[slot]);
     }
     this.unlink(slot);
+    this.addresses.release(this.remoteIp[slot]);
+    this.addresses.release(this.localIp[slot]);
     this.generation[slot] = (this.generation[slot] + 1) >>> 0;
     this.next[slot] = this.free;
     this.free = slot;
@@ -185,6 +205,9 @@ export class TimeWaitTable {
   localPortOf(slot: number): number {
     return this.localPort[slot];
   }
+  localIpOf(slot: number): number {
+    return this.localIp[slot];
+  }
   remoteIpOf(slot: number): number {
     return this.remoteIp[slot];
   }
@@ -235,7 +258,8 @@ export class TimeWaitTable {
     };
     this.localPort = grown(this.localPort, (k) => new Uint16Array(k));
     this.remotePort = grown(this.remotePort, (k) => new Uint16Array(k));
-    this.remoteIp = grown(this.remoteIp, (k) => new Uint32Array(k));
+    this.remoteIp = grown(this.remoteIp, (k) => new Float64Array(k));
+    this.localIp = grown(this.localIp, (k) => new Float64Array(k));
     this.sndMax = grown(this.sndMax, (k) => new Uint32Array(k));
     this.rcvNxt = grown(this.rcvNxt, (k) => new Uint32Array(k));
     this.tsRecent = grown(this.tsRecent, (k) => new Uint32Array(k));

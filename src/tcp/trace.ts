@@ -171,6 +171,12 @@ export interface ArchivedConnection {
   localPort: number;
   remoteIp: number;
   remotePort: number;
+  /**
+   * The addresses as text when they are IPv6 (an interned id may name another address
+   * once the connection is gone, base/ipv6-interner.ts); null for IPv4.
+   */
+  local6: string | null;
+  remote6: string | null;
   /** Our ISN and the peer's, and the window scale shifts (ours, the peer's), for reading the events. */
   iss: number;
   irs: number;

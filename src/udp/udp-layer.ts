@@ -9,13 +9,26 @@
  * datagram from a bound port lowers the path MTU: UDP has no sequence number to check it
  * against, RFC 5927 5.2). Datagrams go with DF when they fit the path MTU and are
  * fragmented otherwise (l3/ipv4-output.ts).
+ *
+ * Over IPv6 (decision 0030): datagrams come in through input6() with the RFC 8200 8.1
+ * pseudo-header (a zero checksum is dropped, drop_udp6_zero_checksum), a closed port gets
+ * ICMPv6 port unreachable (RFC 4443 3.1) unless the datagram went to a group, and the
+ * addresses handlers see are interned (base/ipv6-interner.ts): 2^32 + id, valid during
+ * the call (a handler that keeps one acquires it). A datagram to an interned address
+ * leaves from the source RFC 6724 selects.
  */
 import {
   ICMP_DEST_UNREACHABLE, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACHABLE, ICMP_PROTOCOL_UNREACHABLE,
 } from '../wire/icmp.js';
 import { IPPROTO_UDP, ipDst, ipHeaderLength, ipTotalLength } from '../wire/ipv4.js';
+import { IPV6_DST_OFFSET, IPV6_HEADER_LEN, IPV6_SRC_OFFSET, NH_UDP } from '../wire/ipv6.js';
+import { ICMPV6_DEST_UNREACHABLE, ICMPV6_PORT_UNREACHABLE } from '../wire/icmpv6.js';
+import { ipv6 } from '../wire/ipv6-address.js';
+import { IPV6_ID_BASE, type Ipv6Interner } from '../base/ipv6-interner.js';
+import type { Icmpv6Layer } from '../l3/icmpv6-layer.js';
+import type { Ipv6Output } from '../l3/ipv6-output.js';
 import {
-  UDP_HEADER_LEN, fillUdpChecksum, udpChecksumValid, udpDstPort, udpLength, udpSrcPort, writeUdpHeader,
+  UDP_HEADER_LEN, fillUdpChecksum, fillUdpChecksum6, udpChecksumValid, udpChecksumValid6, udpDstPort, udpLength, udpSrcPort, writeUdpHeader,
 } from '../wire/udp.js';
 import { C, type Counters } from '../base/counters.js';
 import type { HostConfig } from '../base/host-config.js';
@@ -44,6 +57,10 @@ export type UdpErrorHandler = (code: 'ECONNREFUSED', remoteIp: number, remotePor
 export class UdpLayer implements TransportInput, TransportErrorInput {
   private readonly ports = new Map<number, UdpHandler>();
   private readonly errorHandlers = new Map<number, UdpErrorHandler>();
+  private ip6: Ipv6Output | null = null;
+  private icmp6: Icmpv6Layer | null = null;
+  private interner: Ipv6Interner | null = null;
+  private readonly dst6 = ipv6(0, 0, 0, 0);
 
   constructor(
     private readonly config: HostConfig,
@@ -51,6 +68,13 @@ export class UdpLayer implements TransportInput, TransportErrorInput {
     private readonly icmp: IcmpLayer,
     private readonly counters: Counters,
   ) {}
+
+  /** UDP over IPv6: datagrams out through `out`, port unreachable through `icmp6`. */
+  enableIpv6(out: Ipv6Output, icmp6: Icmpv6Layer, interner: Ipv6Interner): void {
+    this.ip6 = out;
+    this.icmp6 = icmp6;
+    this.interner = interner;
+  }
 
   /** Binds `port` to `handler` (and `onError` for refusals); false if the port is taken. */
   bind(port: number, handler: UdpHandler, onError?: UdpErrorHandler): boolean {
@@ -87,6 +111,20 @@ export class UdpLayer implements TransportInput, TransportErrorInput {
     h('ECONNREFUSED', ipDst(b, q), udpDstPort(b, l4));
   }
 
+  /** The UDP length of the datagram at b[o] with `avail` bytes after it, or -1 when it does not fit (counted). */
+  private lengthOf(b: Uint8Array, o: number, avail: number): number {
+    if (avail < UDP_HEADER_LEN) {
+      this.counters[C.drop_udp_truncated]++;
+      return -1;
+    }
+    const ulen = udpLength(b, o);
+    if (ulen < UDP_HEADER_LEN || ulen > avail) {
+      this.counters[C.drop_udp_length]++;
+      return -1;
+    }
+    return ulen;
+  }
+
   /**
    * Handles a UDP datagram whose IPv4 header is at b[ipOff] (header `hlen`, total `ipLen`).
    * The checksum is not verified when `rxFlags` says the device vouches for it.
@@ -97,15 +135,8 @@ export class UdpLayer implements TransportInput, TransportErrorInput {
   ): void {
     const o = ipOff + hlen;
     const avail = ipLen - hlen;
-    if (avail < UDP_HEADER_LEN) {
-      this.counters[C.drop_udp_truncated]++;
-      return;
-    }
-    const ulen = udpLength(b, o);
-    if (ulen < UDP_HEADER_LEN || ulen > avail) {
-      this.counters[C.drop_udp_length]++;
-      return;
-    }
+    const ulen = this.lengthOf(b, o, avail);
+    if (ulen < 0) return;
     if (!rxChecksumTrusted(rxFlags) && !udpChecksumValid(b, o, ulen, src, dst)) {
       this.counters[C.drop_udp_checksum]++;
       return;
@@ -127,6 +158,7 @@ export class UdpLayer implements TransportInput, TransportErrorInput {
    * larger than the path MTU are fragmented; the others carry DF. Returns false when it could not be queued.
    */
   send(dstIp: number, dstPort: number, srcPort: number, data: Uint8Array, off: number, len: number, now: number): boolean {
+    if (dstIp >= IPV6_ID_BASE) return this.send6(dstIp, dstPort, srcPort, data, off, len, now);
     const ulen = UDP_HEADER_LEN + len;
     const r = this.ip.prepare(dstIp, ulen, now);
     if (r < 0) return false;
@@ -136,6 +168,91 @@ export class UdpLayer implements TransportInput, TransportErrorInput {
     fillUdpChecksum(b, r, ulen, this.config.ip, dstIp);
     this.ip.transmit(IPPROTO_UDP, ulen, now, true);
     this.counters[C.udp_tx]++;
+    this.counters[C.udp_tx_bytes] += len;
+    return true;
+  }
+
+  /**
+   * Handles the UDP datagram at b[o..o+avail) carried in the IPv6 packet at b[ipOff];
+   * `toMulticast`: it went to a group (no port unreachable then, RFC 4443 2.4 e); the
+   * checksum is not verified when `rxFlags` says the device vouches for it.
+   */
+  input6(b: Uint8Array, ipOff: number, o: number, avail: number, toMulticast: boolean, rxFlags: number, now: number): void {
+    const n = this.interner;
+    if (n === null) return;
+    const ulen = this.lengthOf(b, o, avail);
+    if (ulen < 0) return;
+    if (b[o + 6] === 0 && b[o + 7] === 0) {
+      this.counters[C.drop_udp6_zero_checksum]++;
+      return;
+    }
+    if (!rxChecksumTrusted(rxFlags) && !udpChecksumValid6(b, o, ulen, ipOff)) {
+      this.counters[C.drop_udp_checksum]++;
+      return;
+    }
+    this.counters[C.udp_rx]++;
+    this.counters[C.udp6_rx]++;
+    this.counters[C.udp_rx_bytes] += ulen - UDP_HEADER_LEN;
+    const dport = udpDstPort(b, o);
+    const h = this.ports.get(dport);
+    if (h === undefined) {
+      this.counters[C.drop_udp_no_port]++;
+      if (!toMulticast) this.icmp6?.sendPortUnreachable(b, ipOff, o + avail - ipOff, now);
+      return;
+    }
+    const src = n.internAt(b, ipOff + IPV6_SRC_OFFSET);
+    const dst = src < 0 ? -1 : n.internAt(b, ipOff + IPV6_DST_OFFSET);
+    if (dst < 0) {
+      if (src >= 0) n.release(src);
+      return;
+    }
+    try {
+      h(b, o + UDP_HEADER_LEN, ulen - UDP_HEADER_LEN, src, udpSrcPort(b, o), dst, dport, now);
+    } finally {
+      n.release(src);
+      n.release(dst);
+    }
+  }
+
+  /**
+   * An ICMPv6 error about a datagram we sent over IPv6 (b[q..]: its IPv6 header, checked
+   * by l3/icmpv6-layer.ts): a port unreachable reaches the port's error handler, as over
+   * IPv4 (no IPv6 path MTU is kept: a Packet Too Big changes nothing).
+   */
+  icmpError6(type: number, code: number, _word: number, b: Uint8Array, q: number, _qLen: number, _now: number): void {
+    const l4 = q + IPV6_HEADER_LEN;
+    const port = udpSrcPort(b, l4);
+    if (!this.ports.has(port)) {
+      this.counters[C.drop_icmp_error_no_flow]++;
+      return;
+    }
+    if (type !== ICMPV6_DEST_UNREACHABLE || code !== ICMPV6_PORT_UNREACHABLE) return;
+    const remote = this.interner?.findAt(b, q + IPV6_DST_OFFSET) ?? -1;
+    const h = this.errorHandlers.get(port);
+    if (h === undefined || remote < 0) return;
+    this.counters[C.udp_icmp_errors]++;
+    h('ECONNREFUSED', remote, udpDstPort(b, l4));
+  }
+
+  /** send() to an interned IPv6 address, from the source RFC 6724 picks. */
+  private send6(dstIp: number, dstPort: number, srcPort: number, data: Uint8Array, off: number, len: number, now: number): boolean {
+    const out = this.ip6;
+    const n = this.interner;
+    if (out === null || n === null) {
+      this.counters[C.drop_ipv6_no_route]++;
+      return false;
+    }
+    const ulen = UDP_HEADER_LEN + len;
+    const dst = n.copyInto(dstIp, this.dst6);
+    const r = out.prepare(null, dst, ulen, now);
+    if (r < 0) return false;
+    const b = out.buf;
+    writeUdpHeader(b, r, srcPort, dstPort, ulen);
+    copyBytes(data, off, b, r + UDP_HEADER_LEN, len);
+    fillUdpChecksum6(b, r, ulen, out.source, dst);
+    out.transmit(NH_UDP, ulen);
+    this.counters[C.udp_tx]++;
+    this.counters[C.udp6_tx]++;
     this.counters[C.udp_tx_bytes] += len;
     return true;
   }

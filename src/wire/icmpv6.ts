@@ -13,7 +13,14 @@ export const ICMPV6_HEADER_LEN = 8;
 
 /** Error type 4: parameter problem. */
 export const ICMPV6_PARAMETER_PROBLEM = 4;
-/** Type: time exceeded (RFC 4443 3.3). */
+/** Destination Unreachable (RFC 4443 3.1) and its code 4, port unreachable. */
+export const ICMPV6_DEST_UNREACHABLE = 1;
+export const ICMPV6_PORT_UNREACHABLE = 4;
+/** Destination Unreachable code 0: no route to the destination. */
+export const ICMPV6_NO_ROUTE = 0;
+/** Packet Too Big (RFC 4443 3.2): its 32-bit word is the next hop's MTU. */
+export const ICMPV6_PACKET_TOO_BIG = 2;
+/** Time Exceeded (RFC 4443 3.3). */
 export const ICMPV6_TIME_EXCEEDED = 3;
 /** Time Exceeded code: fragment reassembly time exceeded (RFC 4443 3.3, RFC 8200 4.5). */
 export const ICMPV6_FRAGMENT_REASSEMBLY_TIME_EXCEEDED = 1;

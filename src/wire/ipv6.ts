@@ -87,6 +87,16 @@ export function writeIpv6Header(
   writeIpv6(b, o + IPV6_DST_OFFSET, dst);
 }
 
+/** The ECN field of the header at b[o]: the Traffic Class's low two bits (RFC 3168 5; RFC 8200 7). */
+export function ipv6Ecn(b: Uint8Array, o: number): number {
+  return (b[o + 1] >>> 4) & 3;
+}
+
+/** Sets the ECN field of the header at b[o]. */
+export function setIpv6Ecn(b: Uint8Array, o: number, ecn: number): void {
+  b[o + 1] = (b[o + 1] & 0xcf) | ((ecn & 3) << 4);
+}
+
 /** Length in bytes of the hop-by-hop, routing or destination options header at b[o] ((Hdr Ext Len + 1) * 8). */
 export function extHeaderLength(b: Uint8Array, o: number): number {
   return (b[o + 1] + 1) << 3;

@@ -2,7 +2,8 @@
  * The TCP header (RFC 9293 section 3.1), its options (RFC 9293 section 3.2 and
  * 3.7.1 MSS; RFC 7323 section 2.2 window scale and 3.2 timestamps; RFC 2018
  * sections 2 and 3 SACK-permitted and SACK; RFC 6691 on the MSS value) and its
- * checksum (RFC 9293 section 3.1 pseudo-header, computed per RFC 1071).
+ * checksum (RFC 9293 section 3.1 pseudo-header, computed per RFC 1071; over IPv6 the
+ * RFC 8200 8.1 pseudo-header).
  *
  * Accessors and writers work in place at an offset; nothing allocates per segment.
  * Options are parsed into a caller-owned `TcpOptions` (one per thread, reused).
@@ -12,7 +13,7 @@
  * Header validation is TcpRepr.parse (wire/tcp-repr.ts): it names what it refuses.
  */
 import { readU16, readU32, writeU16, writeU32 } from './addresses.js';
-import { onesSum, pseudoHeaderSum } from './checksum.js';
+import { ipv6PseudoHeaderSum, ipv6PseudoHeaderSumAt, onesSum, pseudoHeaderSum } from './checksum.js';
 import { IPPROTO_TCP } from './ipv4.js';
 
 /** Length of a TCP header without options (data offset 5). */
@@ -145,6 +146,25 @@ export function fillTcpChecksum(b: Uint8Array, o: number, len: number, src: numb
   b[o + 16] = 0;
   b[o + 17] = 0;
   writeU16(b, o + 16, ~onesSum(b, o, len, pseudoHeaderSum(src, dst, IPPROTO_TCP, len)));
+}
+
+/** True when the `len`-byte segment at `b[o]` carried in the IPv6 packet at `b[ipOff]` has a correct checksum (RFC 8200 8.1). */
+export function tcpChecksumValid6(b: Uint8Array, o: number, len: number, ipOff: number): boolean {
+  return onesSum(b, o, len, ipv6PseudoHeaderSumAt(b, ipOff, IPPROTO_TCP, len)) === 0xffff;
+}
+
+/** Compute and store the checksum of the `len`-byte segment at `b[o]` carried in the IPv6 packet at `b[ipOff]` (addresses read there). */
+export function fillTcpChecksum6At(b: Uint8Array, o: number, len: number, ipOff: number): void {
+  b[o + 16] = 0;
+  b[o + 17] = 0;
+  writeU16(b, o + 16, ~onesSum(b, o, len, ipv6PseudoHeaderSumAt(b, ipOff, IPPROTO_TCP, len)));
+}
+
+/** Compute and store the checksum of the `len`-byte segment at `b[o]` from `src` to `dst` over IPv6. */
+export function fillTcpChecksum6(b: Uint8Array, o: number, len: number, src: Readonly<Uint32Array>, dst: Readonly<Uint32Array>): void {
+  b[o + 16] = 0;
+  b[o + 17] = 0;
+  writeU16(b, o + 16, ~onesSum(b, o, len, ipv6PseudoHeaderSum(src, dst, IPPROTO_TCP, len)));
 }
 
 /**

@@ -4,6 +4,7 @@
  * 02:00:00:00:00:03 at fd00:10:10::3, and readers of what the host sent.
  */
 import { Host, type HostLimits } from '../../src/iface/host.js';
+import type { ForeignDatagramSink } from '../../src/l3/ipv4-input.js';
 import { C, newCounters } from '../../src/base/counters.js';
 import type { Ipv6Settings } from '../../src/base/host-config.js';
 import { parseIpv4, parseMac } from '../../src/wire/addresses.js';
@@ -47,15 +48,18 @@ export function decode6(frames: Uint8Array[]): Sent6[] {
   }));
 }
 
-/** A Host with IPv6; `started`: DAD has run and passed (the frames it sent are taken). */
-export function setup6(opts: { settings?: Partial<Ipv6Settings>; limits?: HostLimits; started?: boolean; mac?: number } = {}) {
+/**
+ * A Host with IPv6; `started`: DAD has run and passed (the frames it sent are taken);
+ * `speaks: false`: a shard other than 0 (no DAD, RS, MLD or advertisements, decision 0030).
+ */
+export function setup6(opts: { settings?: Partial<Ipv6Settings>; limits?: HostLimits; started?: boolean; mac?: number; speaks?: boolean; shard?: [index: number, count: number]; foreign?: ForeignDatagramSink } = {}) {
   const wire = new VirtualWire();
   const counters = newCounters();
   const mac = opts.mac ?? OUR_MAC;
   const ipv6Settings: Ipv6Settings = { addresses: [{ address: OUR_IP6, prefixLength: 64 }], gateway: null, ...opts.settings };
   const host = new Host(
-    { mac, ip: parseIpv4('10.10.0.4'), prefixLength: 24, gateway: 0, mtu: 1500, shardIndex: 0, shardCount: 1, answersArp: true, ttl: 64, ipv6: ipv6Settings },
-    wire, counters, () => {}, opts.limits ?? {},
+    { mac, ip: parseIpv4('10.10.0.4'), prefixLength: 24, gateway: 0, mtu: 1500, shardIndex: opts.shard?.[0] ?? 0, shardCount: opts.shard?.[1] ?? 1, answersArp: opts.speaks ?? true, ttl: 64, ipv6: ipv6Settings },
+    wire, counters, opts.foreign ?? (() => {}), opts.limits ?? {},
   );
   const rx = (f: Uint8Array, now: number) => host.receive(f, 0, f.length, now);
   const c = (name: keyof typeof C) => counters[C[name]];

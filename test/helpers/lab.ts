@@ -241,3 +241,8 @@ export function routerUp(lab: string, farMtu: number): void {
   const fwd = inNs(rt, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
   if (fwd.status !== 0) throw new Error(describeRun(`sysctl ip_forward in ${rt}`, fwd));
 }
+
+/** Runs a bash script in namespace `ns` (inNs with bash -c). */
+export function bashIn(ns: string, script: string, timeoutMs = 120_000): ReturnType<typeof inNs> {
+  return inNs(ns, 'bash', ['-c', script], { timeoutMs });
+}

@@ -1,6 +1,6 @@
 /**
  * Two protocol cores on an in-memory link with a virtual clock, for deterministic TCP
- * tests: host A (10.0.0.1) and host B (10.0.0.2), each a Host driven over one end of a
+ * tests: host A (10.0.0.1, and fd00::a with `ipv6`) and host B (10.0.0.2, fd00::b), each a Host driven over one end of a
  * MemoryLink (src/phy/memory-link.ts) by a LinkDriver (src/iface/link-driver.ts), the
  * same device interface the TAP implements. `run()` delivers frames one at a time in
  * arrival order (through an optional fault function: drop, duplicate, reorder) and
@@ -14,6 +14,10 @@ import { MemoryLink, type LinkFault, type LinkFrame } from '../../src/phy/memory
 import type { TcpConnectionEvents, TcpConnectionHandle, TcpErrorCode } from '../../src/tcp/connection-handle.js';
 import { parseIpv4, parseMac } from '../../src/wire/addresses.js';
 import { arpFrame } from './frames.js';
+import { type Ipv6Address, parseIpv6 } from '../../src/wire/ipv6-address.js';
+
+export const IP6_A = parseIpv6('fd00::a') as Ipv6Address;
+export const IP6_B = parseIpv6('fd00::b') as Ipv6Address;
 
 export const IP_A = parseIpv4('10.0.0.1');
 export const IP_B = parseIpv4('10.0.0.2');
@@ -66,6 +70,8 @@ export interface TcpPairLinkOptions {
   /** What the devices offload (default none) and how offload is delivered (default 'wire'). */
   capabilities?: Partial<LinkCapabilities>;
   deliver?: 'wire' | 'local';
+  /** Both hosts also run IPv6 (fd00::a and fd00::b on fd00::/64), past duplicate address detection. */
+  ipv6?: boolean;
 }
 
 /** The pair. */
@@ -82,8 +88,9 @@ export class TcpPair {
     const secret = new Uint8Array(32).fill(7);
     const base = { prefixLength: 24, gateway: 0, mtu: 1500, shardIndex: 0, shardCount: 1, answersArp: true, ttl: 64 };
     this.link = new MemoryLink({ ...linkOpts, clock: () => this.now, delay: 1, log: true });
-    this.drvA = new LinkDriver(this.link.a, { ...base, mac: MAC_A, ip: IP_A }, this.countersA, () => {}, { tcpSecret: secret, ...limits });
-    this.drvB = new LinkDriver(this.link.b, { ...base, mac: MAC_B, ip: IP_B }, this.countersB, () => {}, { tcpSecret: secret, ...limitsB });
+    const v6 = (a: Ipv6Address) => (linkOpts.ipv6 === true ? { ipv6: { addresses: [{ address: a, prefixLength: 64 }], gateway: null } } : {});
+    this.drvA = new LinkDriver(this.link.a, { ...base, mac: MAC_A, ip: IP_A, ...v6(IP6_A) }, this.countersA, () => {}, { tcpSecret: secret, ...limits });
+    this.drvB = new LinkDriver(this.link.b, { ...base, mac: MAC_B, ip: IP_B, ...v6(IP6_B) }, this.countersB, () => {}, { tcpSecret: secret, ...limitsB });
     this.drivers = { A: this.drvA, B: this.drvB };
     this.a.tcp.clock = () => this.now;
     this.b.tcp.clock = () => this.now;
@@ -94,6 +101,13 @@ export class TcpPair {
     this.b.receive(reqFromA, 0, reqFromA.length, this.now);
     this.drvA.tx.clear();
     this.drvB.tx.clear();
+    if (linkOpts.ipv6 === true) {
+      // Duplicate address detection (1 s) and the first router solicitations, then a clean log.
+      this.a.startIpv6(this.now);
+      this.b.startIpv6(this.now);
+      this.run(this.now + 1500);
+      this.link.log.length = 0;
+    }
   }
 
   /** Host A and host B. */
@@ -150,8 +164,8 @@ export class TcpPair {
     throw new Error('TcpPair.run: too many steps');
   }
 
-  /** Opens a connection A → B:port (B listens); returns both ends with recorders. */
-  connect(port = 80): { client: TcpConnectionHandle; server: TcpConnectionHandle; c: Recorder; s: Recorder } {
+  /** Opens a connection A → B:port (B listens; over IPv6 with `v6`); returns both ends with recorders. */
+  connect(port = 80, v6 = false): { client: TcpConnectionHandle; server: TcpConnectionHandle; c: Recorder; s: Recorder } {
     const accepted: TcpConnectionHandle[] = [];
     const s = new Recorder();
     this.b.tcp.listen(port, 128, (conn) => {
@@ -159,12 +173,33 @@ export class TcpPair {
       s.conn = conn;
       conn.events = s;
     });
-    const client = this.a.tcp.connect(IP_B, port)!;
+    const client = v6 ? this.connect6To(port) : this.a.tcp.connect(IP_B, port)!;
     const c = new Recorder(client);
     client.events = c;
     this.run(this.now + 5000);
     const server = accepted.at(0);
     if (!server) throw new Error('no connection accepted');
     return { client, server, c, s };
+  }
+
+  /** A's active open to B's IPv6 address (interned for the call). */
+  private connect6To(port: number): TcpConnectionHandle {
+    const n = this.a.interner;
+    if (n === null) throw new Error('the pair runs without IPv6');
+    const id = n.intern(IP6_B);
+    const c = this.a.tcp.connect(id, port);
+    n.release(id);
+    if (c === null) throw new Error('connect over IPv6 failed');
+    return c;
+  }
+}
+
+/** Writes all of `data` on `conn`, running the pair between writes while the send buffer is full. */
+export function sendAll(conn: { send(b: Uint8Array): number }, data: Uint8Array, pair: TcpPair): void {
+  let off = 0;
+  let guard = 0;
+  while (off < data.length && guard++ < 100_000) {
+    off += conn.send(data.subarray(off));
+    pair.run(pair.now + 50);
   }
 }

@@ -3,7 +3,7 @@
  * address and to its link-local address (and a 4000-byte ping that travels fragmented
  * both ways), the client's neighbour cache holding stackd's MAC, the snooping bridge
  * learning stackd's groups from its MLD reports, bad IPv6 input dropped by named reason
- * while it keeps answering, and all of it handled by worker 0 alone.
+ * while it keeps answering, and worker 0 alone speaking for the interface.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMac } from '../../src/wire/addresses.js';
@@ -11,6 +11,7 @@ import { formatIpv6, linkLocalFromMac, solicitedNodeOf } from '../../src/wire/ip
 import { controlRequest } from '../../src/control/control-client.js';
 import type { Ipv6Report } from '../../src/control/types.js';
 import { inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
+import { rawIpv6Preamble } from '../helpers/raw-ipv6.js';
 import { startStackd, stopIfStarted, type StackdHandle } from '../helpers/stackd-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -123,28 +124,11 @@ describe.skipIf(requireNetOrSkip())('stackd over IPv6 in the namespace lab (real
     // (These cross the lab's bridge only because it runs without br_netfilter for IPv6
     // too: bridge-nf-call-ip6tables=0, decision 0007.)
     const before = (await stackd.stats()).totals;
-    const script = `
-import socket, struct
-dst_mac = bytes.fromhex("${mac.replace(/:/g, '')}")
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind(("eth0", 0))
-src_mac = s.getsockname()[4]
-SRC = socket.inet_pton(socket.AF_INET6, "fd00:10:10::3")
-DST = socket.inet_pton(socket.AF_INET6, "${STACK6}")
-def csum(b):
-    if len(b) % 2: b += b"\\0"
-    t = sum(struct.unpack("!%dH" % (len(b)//2), b))
-    while t >> 16: t = (t & 0xffff) + (t >> 16)
-    return (~t) & 0xffff
+    const script = `${rawIpv6Preamble(mac, 'fd00:10:10::3', STACK6)}
 def echo(data=b"x" * 16):
     m = struct.pack("!BBHHH", 128, 0, 0, 0x77, 1) + data
     c = csum(SRC + DST + struct.pack("!IxxxB", len(m), 58) + m)
     return m[:2] + struct.pack("!H", c) + m[4:]
-def ip6(nh, payload, plen=None, ver=6):
-    plen = len(payload) if plen is None else plen
-    return struct.pack("!IHBB", ver << 28, plen, nh, 64) + SRC + DST + payload
-def send(body):
-    s.send(dst_mac + src_mac + struct.pack("!H", 0x86dd) + body)
 send(ip6(58, echo())[:30])                                   # truncated
 send(ip6(58, echo(), ver=5))                                 # version 5
 send(ip6(58, echo(), plen=1000))                             # payload length past the frame
@@ -177,12 +161,14 @@ print("sent")
     expect(ping.stdout).toMatch(/3 received/);
   });
 
-  it('worker 0 alone handles IPv6 (flow steering); worker 1 sees none', async () => {
+  it('worker 0 speaks for IPv6 (echo, DAD, MLD, advertisements); worker 1 sees only neighbour discovery and answers none of it', async () => {
     const st = await stackd.stats();
     const w = (i: number) => st.threads.find((t) => t.thread === `worker-${i}`)?.counters;
     expect(w(0)?.ipv6_rx).toBeGreaterThan(20);
     expect(w(0)?.icmpv6_echo_replies_tx).toBeGreaterThanOrEqual(26);
-    expect(w(1)?.ipv6_rx).toBe(0);
+    expect(w(1)?.icmpv6_echo_requests_rx).toBe(0);
+    expect(w(1)?.ipv6_rx).toBe((w(1)?.nd_ns_rx ?? 0) + (w(1)?.nd_na_rx ?? 0) + (w(1)?.nd_ra_rx ?? 0));
+    expect([w(1)?.nd_na_tx, w(1)?.mld_reports_tx, w(1)?.nd_rs_tx]).toEqual([0, 0, 0]);
     expect(w(1)?.drop_eth_unknown_type).toBe(0);
     expect(st.totals.nd_dad_duplicates).toBe(1); // the client's address, added on purpose above
     expect(st.totals.mld_reports_tx).toBeGreaterThanOrEqual(2);

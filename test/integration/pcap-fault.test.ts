@@ -8,48 +8,24 @@
  * byte-identical while the fault counters and the stack's checksum drops count what
  * was done.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlRequest } from '../../src/control/control-client.js';
 import type { ArchivedTraceInfo, ConnectionInfo } from '../../src/control/types.js';
 import { patternSha256 } from '../helpers/http-pattern.js';
 import { inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
 import { startStackd, stopIfStarted, type StackdHandle } from '../helpers/stackd-process.js';
+import { stackctl, tshark, type Row } from '../helpers/ops-tools.js';
 
 const LAB = `pf${process.pid % 10000}`;
 const HOST = nsName(LAB, 'host');
 const C1 = nsName(LAB, 'c1');
 const STACK = '10.10.0.4';
 const CLIENT = '10.10.0.3';
-const STACKCTL = fileURLToPath(new URL('../../dist/src/cli/stackctl.js', import.meta.url));
-
-/** One row of `tshark -T fields`, by field name. */
-type Row = Record<string, string>;
-
-/** Reads a capture with tshark, checksum validation on; every frame's fields by name. */
-function tshark(file: string, fields: string[]): Row[] {
-  const r = spawnSync(
-    'tshark',
-    ['-r', file, '-o', 'tcp.check_checksum:TRUE', '-o', 'ip.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-T', 'fields',
-      ...fields.flatMap((f) => ['-e', f])],
-    { encoding: 'utf8', timeout: 60_000 },
-  );
-  expect(r.status, `tshark failed: ${r.stderr}`).toBe(0);
-  expect(r.stderr).not.toMatch(/cut short|appears to be damaged|isn't a capture file/);
-  return r.stdout.split('\n').filter((l) => l !== '').map((l) => {
-    const v = l.split('\t');
-    return Object.fromEntries(fields.map((f, i) => [f, v[i] ?? '']));
-  });
-}
-
-function stackctl(control: string, ...args: string[]) {
-  return spawnSync(process.execPath, [STACKCTL, '--control', control, ...args], { encoding: 'utf8', timeout: 20_000 });
-}
 
 /** Polls `check` every 50 ms until it returns true, up to `ms`. */
 async function until(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {

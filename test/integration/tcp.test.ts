@@ -8,14 +8,15 @@
  * buffer in each write callback, as Node's write contract allows.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlRequest } from '../../src/control/control-client.js';
 import type { ConnectionInfo } from '../../src/control/types.js';
-import { inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
+import { bashIn as sh, inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
+import { writeRandomFile } from '../helpers/random-file.js';
 import { startStackd, stopIfStarted, type StackdHandle } from '../helpers/stackd-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { DEFAULT_BLOCKS, PORT as REUSE_PORT, expectedStream } from '../fixtures/buffer-reuse-app.mjs';
@@ -42,10 +43,6 @@ function patternSha256(n: number): string {
   return h.digest('hex');
 }
 
-function sh(ns: string, script: string, timeoutMs = 120_000) {
-  return inNs(ns, 'bash', ['-c', script], { timeoutMs });
-}
-
 describe.skipIf(requireNetOrSkip())('TCP with real Linux clients (nc, curl, wrk)', () => {
   let stackd: StackdHandle;
   let dir: string;
@@ -55,16 +52,7 @@ describe.skipIf(requireNetOrSkip())('TCP with real Linux clients (nc, curl, wrk)
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'stackd-tcp-'));
     file50 = join(dir, 'random50');
-    const data = Buffer.alloc(50 * MB);
-    for (let i = 0; i < data.length; i += 65536) createHash('sha256').update(String(i)).digest().copy(data, i);
-    // Make it less regular than a hash per 64 KiB: mix in a xorshift stream.
-    let x = 0x9e3779b9;
-    for (let i = 0; i < data.length; i += 4) {
-      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-      data.writeUInt32LE((data.readUInt32LE(i) ^ x) >>> 0, i);
-    }
-    writeFileSync(file50, data);
-    sha50 = createHash('sha256').update(data).digest('hex');
+    sha50 = writeRandomFile(file50, 50 * MB);
     labUp(LAB, { clients: 1 });
     stackd = await startStackd(HOST, ['--workers', '4', '--tap', 'tap0', '--app', REUSE_APP]);
   });

@@ -1,14 +1,15 @@
 /**
  * Flow hash (decision 0004): symmetric per 4-tuple for TCP/UDP, per address pair for
- * fragments and other protocols, ICMP errors steered by the flow they quote, ARP to all,
- * IPv6 to shard 0.
+ * fragments and other protocols, ICMP errors steered by the flow they quote, ARP to all;
+ * IPv6 (decision 0030): TCP/UDP by their 4-tuple with folded addresses, neighbour
+ * discovery to all, the rest to shard 0.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { FLOW_ALL, FLOW_SHARD0, flowHashOfFrame, hashAddressPair, hashFourTuple, shardOf } from '../../../src/base/flow-hash.js';
-import { type Ipv6Address, parseIpv6, solicitedNodeOf } from '../../../src/wire/ipv6-address.js';
-import { NH_TCP } from '../../../src/wire/ipv6.js';
-import { echo6Frame, fragments6, ipv6Frame, ndFrame } from '../../helpers/frames6.js';
+import { FLOW_ALL, FLOW_SHARD0, flowHashOfFrame, foldIpv6Words, hashAddressPair, hashFourTuple, shardOf } from '../../../src/base/flow-hash.js';
+import { IPV6_ALL_NODES, type Ipv6Address, parseIpv6, solicitedNodeOf } from '../../../src/wire/ipv6-address.js';
+import { NH_DESTINATION_OPTIONS, NH_ICMPV6, NH_TCP, NH_UDP } from '../../../src/wire/ipv6.js';
+import { echo6Frame, fragments6, icmpv6Message, ipv6Frame, ndFrame, optionsHeader } from '../../helpers/frames6.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MF } from '../../../src/wire/ipv4.js';
 import { arpFrame, icmpEcho, ipv4Frame, udpDatagram } from '../../helpers/frames.js';
 
@@ -70,14 +71,36 @@ describe('flow hash', () => {
     expect(flowHashOfFrame(ipv4Frame(1, 2, A, B, IPPROTO_TCP, new Uint8Array(0)), 0, 30)).toBe(0);
   });
 
-  it('every IPv6 frame (ND, echo, fragments, TCP) goes to shard 0, the one that runs IPv6 (decision 0025)', () => {
+  it('IPv6 TCP and UDP hash by their 4-tuple with each address folded (after options headers), symmetric', () => {
+    const src = parseIpv6('fd00:10:10::3') as Ipv6Address;
+    const dst = parseIpv6('fd00:10:10::4') as Ipv6Address;
+    const fold = (a: Ipv6Address) => foldIpv6Words(a[0], a[1], a[2], a[3]);
+    const want = hashFourTuple(fold(src), 40000, fold(dst), 80, NH_TCP);
+    expect(flowHashOfFrame(...whole(ipv6Frame(4, 3, src, dst, NH_TCP, ports(40000, 80))))).toBe(want);
+    expect(flowHashOfFrame(...whole(ipv6Frame(3, 4, dst, src, NH_TCP, ports(80, 40000))))).toBe(want);
+    expect(flowHashOfFrame(...whole(ipv6Frame(4, 3, src, dst, NH_TCP, ports(40000, 80), { exts: [optionsHeader(NH_DESTINATION_OPTIONS, [])] })))).toBe(want);
+    expect(flowHashOfFrame(...whole(ipv6Frame(4, 3, src, dst, NH_UDP, ports(5000, 7, 8))))).toBe(hashFourTuple(fold(src), 5000, fold(dst), 7, NH_UDP));
+    // Spread over workers like IPv4 flows.
+    const shards = new Set<number>();
+    for (let p = 40000; p < 40064; p++) shards.add(shardOf(flowHashOfFrame(...whole(ipv6Frame(4, 3, src, dst, NH_TCP, ports(p, 80)))), 4));
+    expect(shards.size).toBe(4);
+  });
+
+  it('IPv6 neighbour solicitations and advertisements and router advertisements reach every worker', () => {
+    const src = parseIpv6('fd00:10:10::3') as Ipv6Address;
+    const dst = parseIpv6('fd00:10:10::4') as Ipv6Address;
+    for (const type of [135, 136] as const) expect(flowHashOfFrame(...whole(ndFrame(type, 3, src, solicitedNodeOf(dst), dst, { lla: 3 })))).toBe(FLOW_ALL);
+    const ra = icmpv6Message(src, IPV6_ALL_NODES, 134, 0, 0, new Uint8Array(8));
+    expect(flowHashOfFrame(...whole(ipv6Frame(4, 3, src, IPV6_ALL_NODES, NH_ICMPV6, ra)))).toBe(FLOW_ALL);
+  });
+
+  it('other IPv6 (echo, MLD, fragments, a truncated header) goes to shard 0, which speaks for IPv6 (decision 0025)', () => {
     const src = parseIpv6('fd00:10:10::3') as Ipv6Address;
     const dst = parseIpv6('fd00:10:10::4') as Ipv6Address;
     const frames = [
       echo6Frame(4, 3, src, dst, 1, 1, new Uint8Array(8)),
-      ndFrame(135, 3, src, solicitedNodeOf(dst), dst, { lla: 3 }),
-      ipv6Frame(4, 3, src, dst, NH_TCP, ports(40000, 80)),
-      ...fragments6(4, 3, src, dst, 58, new Uint8Array(3000), 1448, 7),
+      ipv6Frame(4, 3, src, dst, NH_TCP, ports(40000, 80)).subarray(0, 14 + 40 + 2),
+      ...fragments6(4, 3, src, dst, NH_TCP, new Uint8Array(3000), 1448, 7),
     ];
     for (const f of frames) {
       const h = flowHashOfFrame(...whole(f));

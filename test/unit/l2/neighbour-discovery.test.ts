@@ -328,3 +328,19 @@ describe('MLDv2 (RFC 3810)', () => {
   });
 });
 
+describe('a shard that does not speak for the interface (decision 0030)', () => {
+  it('sends nothing at start and takes its addresses as usable; learns from solicitations without answering; resolves its own next hops', () => {
+    const s = setup6({ speaks: false, started: false });
+    s.host.startIpv6(T0);
+    s.host.poll(T0 + 5000);
+    expect(s.sent()).toEqual([]);
+    expect(s.nd.addresses.entries.map((e) => e.state)).toEqual(['PREFERRED', 'PREFERRED']);
+    s.rx(ndFrame(135, PEER_MAC, PEER_IP6, solicitedNodeOf(OUR_IP6), OUR_IP6, { lla: PEER_MAC }), T0 + 6000);
+    expect(s.sent()).toEqual([]); // shard 0 answers
+    expect(s.nd.cache.state(PEER_IP6, T0 + 6000)).toBe('STALE');
+    const other = parseIpv6('fd00:10:10::7') as Ipv6Address;
+    s.rx(echo6Frame(OUR_MAC, 0x020000000007, other, OUR_IP6, 1, 1, new Uint8Array(8)), T0 + 6000);
+    const [ns] = s.sent();
+    expect([ns.type, ns.dst]).toEqual([ICMPV6_NEIGHBOR_SOLICITATION, formatIpv6(solicitedNodeOf(other))]);
+  });
+});

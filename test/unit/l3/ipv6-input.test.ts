@@ -117,12 +117,14 @@ describe('extension headers (RFC 8200 4)', () => {
     expect(s.c('drop_ipv6_unknown_option')).toBe(5);
   });
 
-  it('an unrecognised next header (TCP too, in this slice) gets Parameter Problem code 1 pointing at the field that named it', () => {
+  it('an unrecognised next header gets Parameter Problem code 1 pointing at the field that named it (TCP after options goes to TCP)', () => {
     const s = ready();
     s.rx(ipv6Frame(OUR_MAC, PEER_MAC, PEER_IP6, OUR_IP6, 253, DATA), T);
+    s.rx(ipv6Frame(OUR_MAC, PEER_MAC, PEER_IP6, OUR_IP6, 132, DATA, { exts: [optionsHeader(NH_DESTINATION_OPTIONS, [])] }), T);
     s.rx(ipv6Frame(OUR_MAC, PEER_MAC, PEER_IP6, OUR_IP6, NH_TCP, DATA, { exts: [optionsHeader(NH_DESTINATION_OPTIONS, [])] }), T);
     expect(paramProblems(s.sent())).toEqual([[1, 6], [1, 40]]);
     expect(s.c('drop_ipv6_next_header')).toBe(2);
+    expect(s.c('drop_tcp_checksum') + s.c('drop_tcp_truncated')).toBe(1);
   });
 
   it('a hop-by-hop header that is not first is an unrecognised next header', () => {

@@ -4,18 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { C } from '../../../src/base/counters.js';
-import { TcpPair } from '../../helpers/tcp-pair.js';
+import { TcpPair, sendAll } from '../../helpers/tcp-pair.js';
 import { asTcpConnection } from '../../helpers/tcp-peer.js';
 import { patternBytes } from '../../helpers/frames.js';
-
-function sendAll(conn: { send(b: Uint8Array): number }, data: Uint8Array, pair: TcpPair): void {
-  let off = 0;
-  let guard = 0;
-  while (off < data.length && guard++ < 100_000) {
-    off += conn.send(data.subarray(off));
-    pair.run(pair.now + 50);
-  }
-}
 
 describe('TCP between two cores', () => {
   it('three-way handshake reaches ESTABLISHED on both sides with negotiated options (RFC 9293 3.5, RFC 7323, RFC 2018)', () => {

@@ -11,7 +11,7 @@ import { NO_RECORD, TimeWaitTable } from '../../../src/tcp/time-wait.js';
 import { TcpPair } from '../../helpers/tcp-pair.js';
 
 function add(t: TimeWaitTable, port: number, end: number): number {
-  return t.add(80, 0x0a000001, port, 1000 + port, 2000 + port, 500, false, 0, 0, end);
+  return t.add(0x0a000002, 80, 0x0a000001, port, 1000 + port, 2000 + port, 500, false, 0, 0, end);
 }
 
 describe('TimeWaitTable', () => {
@@ -45,7 +45,7 @@ describe('TimeWaitTable', () => {
     expect(t.evicted).toBe(1);
     expect(t.size).toBe(3);
     expect([...t.records()].map((s) => t.remotePortOf(s))).toEqual([2, 3, 4]);
-    expect(new TimeWaitTable(0).add(80, 1, 1, 0, 0, 0, false, 0, 0, 1)).toBe(NO_RECORD);
+    expect(new TimeWaitTable(0).add(0x0a000002, 80, 1, 1, 0, 0, 0, false, 0, 0, 1)).toBe(NO_RECORD);
   });
 
   it('a freed slot changes generation, so an old holder sees its record gone even when the slot is reused', () => {
@@ -70,10 +70,10 @@ describe('TimeWaitTable', () => {
 
   it('RFC 9293 3.10.7.4 / Linux: a SYN reopens over a record with a higher sequence number or a newer TSval, not an older TSval', () => {
     const t = new TimeWaitTable(4);
-    const plain = t.add(80, 1, 1, 0, 5000, 0, false, 0, 0, 100);
+    const plain = t.add(0x0a000002, 80, 1, 1, 0, 5000, 0, false, 0, 0, 100);
     expect(t.acceptsSyn(plain, 5001, false, 0)).toBe(true);
     expect(t.acceptsSyn(plain, 4999, false, 0)).toBe(false);
-    const ts = t.add(80, 1, 2, 0, 5000, 0, true, 777, 0, 100);
+    const ts = t.add(0x0a000002, 80, 1, 2, 0, 5000, 0, true, 777, 0, 100);
     expect(t.acceptsSyn(ts, 4000, true, 778)).toBe(true);
     expect(t.acceptsSyn(ts, 6000, true, 776)).toBe(false);
     expect(t.acceptsSyn(ts, 6000, true, 777)).toBe(true);

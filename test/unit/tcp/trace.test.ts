@@ -10,7 +10,7 @@ import {
 } from '../../../src/tcp/trace.js';
 import { TCP_ACK, TCP_PSH, TCP_SYN } from '../../../src/wire/tcp.js';
 
-const INFO = { localPort: 80, remoteIp: 0x0a000002, remotePort: 40000, iss: 1, irs: 2, rcvWscale: 7, sndWscale: 5, state: 'CLOSED', closedAt: 9 };
+const INFO = { localPort: 80, remoteIp: 0x0a000002, remotePort: 40000, local6: null, remote6: null, iss: 1, irs: 2, rcvWscale: 7, sndWscale: 5, state: 'CLOSED', closedAt: 9 };
 
 describe('TraceRingStore', () => {
   it('keeps each field of each event as given (uint32 words, float64 time), oldest first, rings apart', () => {
