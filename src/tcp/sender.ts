@@ -499,7 +499,7 @@ export class TcpSender implements RecoverySender {
       const fin = this.#finSent && seqAdd(seq, len) === this.#finSeq && len === avail ? TCP_FIN : 0;
       if (out.transmitData(seq, fin | TCP_PSH, off, len, now)) {
         this.counters[C.tcp_retransmits]++;
-        this.recovery.onRetransmit(seq);
+        this.recovery.onRetransmit(seq, len);
         if (this.#inRecovery) this.prr.onSent(len);
         const end = seqAdd(seq, len + (fin ? 1 : 0));
         if (seqGt(end, this.#highRxt)) this.#highRxt = end;
@@ -515,7 +515,7 @@ export class TcpSender implements RecoverySender {
   retransmitRange(seq: number, len: number, now: number, out: SenderTransmit): boolean {
     if (!out.transmitData(seq, TCP_PSH, seqSub(seq, this.#sndUna), len, now)) return false;
     this.counters[C.tcp_retransmits]++;
-    this.recovery.onRetransmit(seq);
+    this.recovery.onRetransmit(seq, len);
     if (this.#inRecovery) this.prr.onSent(len);
     this.#highRxt = seqAdd(seq, len);
     return true;

@@ -69,8 +69,8 @@ export interface LossRecovery {
   onExitRecovery(): void;
   /** In recovery, after an ACK that acknowledged or SACKed data: repairs what it shows lost. */
   detectLoss(now: number, out: SenderTransmit): void;
-  /** The sender retransmitted the segment at `seq` (retransmitAt). */
-  onRetransmit(seq: number): void;
+  /** The sender retransmitted `len` bytes at `seq` (retransmitAt, retransmitRange). */
+  onRetransmit(seq: number, len: number): void;
   /** Bytes in the network by this strategy's estimate (RFC 6675 pipe). */
   pipe(): number;
   /**

@@ -38,7 +38,7 @@ export class NewRenoRecovery implements LossRecovery {
 
   detectLoss(_now: number, _out: SenderTransmit): void {}
 
-  onRetransmit(_seq: number): void {}
+  onRetransmit(_seq: number, _len: number): void {}
 
   pipe(): number {
     return this.snd.flight() - this.deliveredAboveUna();

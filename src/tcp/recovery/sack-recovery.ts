@@ -69,8 +69,8 @@ export class SackRecovery implements LossRecovery {
     this.lostRetransmits.detect(now, out);
   }
 
-  onRetransmit(seq: number): void {
-    if (this.snd.inRecovery) this.lostRetransmits.note(seq);
+  onRetransmit(seq: number, len: number): void {
+    if (this.snd.inRecovery) this.lostRetransmits.note(seq, len);
   }
 
   /** RFC 6675 4 SetPipe(). */
