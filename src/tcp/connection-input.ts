@@ -136,7 +136,10 @@ function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void 
     }
     counters[C.drop_tcp_out_of_window]++;
     // A retransmission of data we have (entirely below RCV.NXT) lands here too: it is
-    // always ACKed at once, as the peer did not get our ACK.
+    // always ACKed at once, as the peer did not get our ACK, with a D-SACK block (RFC
+    // 2883 4) when it lies within the last receive buffer's worth.
+    const behind = seqSub(c.rcv.rcvNxt, seg.seq);
+    if (seg.dataLen > 0 && behind >= seg.dataLen && behind <= c.rcv.capacity) c.rcv.noteDuplicate(seg.seq, seqAdd(seg.seq, seg.dataLen));
     c.out.invalidAck(seg.segLen > 0 && !(f & TCP_SYN), now);
     return;
   }

@@ -8,7 +8,9 @@
  *   section 8 SACKed data may be reneged, so nothing here ever counts as acknowledged:
  *   only the cumulative ACK (advance()) releases data.
  * - RFC 2883 D-SACK: a block at or below SND.UNA (a duplicate report) changes nothing; a
- *   D-SACK inside a later block is a subset of SACKed data and adds nothing. A block that
+ *   D-SACK inside a later block is a subset of SACKed data and adds nothing. D-SACKs are
+ *   counted (`dsackBlocks`) by RFC 3708 2's rule: the first block, at or below SND.UNA or
+ *   within the second block. A block that
  *   straddles SND.UNA keeps its part above SND.UNA (the peer holds those bytes).
  *   Blocks reaching beyond SND.NXT (never sent) or empty/inverted ones are ignored
  *   (counted in `invalidBlocks`), like Linux's tcp_is_sackblock_valid.
@@ -53,7 +55,7 @@ export class SackScoreboard {
   overflowDrops = 0;
   /** Blocks ignored: empty, inverted or beyond SND.NXT. */
   invalidBlocks = 0;
-  /** Blocks ignored as D-SACK / old: wholly at or below SND.UNA. */
+  /** D-SACK blocks received (RFC 2883 4: a first block at or below SND.UNA or inside the second block). */
   dsackBlocks = 0;
 
   // Allocated at the first SACK block: most connections never see one.
@@ -93,10 +95,10 @@ export class SackScoreboard {
         this.invalidBlocks++;
         continue;
       }
-      if (seqLeq(r, sndUna)) {
-        this.dsackBlocks++;
-        continue;
-      }
+      // RFC 2883 4 / RFC 3708 2: only the first block can be a D-SACK, when it lies at or
+      // below SND.UNA or within the second block.
+      if (i === 0 && (seqLeq(r, sndUna) || (m > 1 && seqGeq(l, blocks[2]) && seqLeq(r, blocks[3])))) this.dsackBlocks++;
+      if (seqLeq(r, sndUna)) continue;
       if (seqLt(l, sndUna)) l = sndUna >>> 0;
       newly += this.add(l, r);
     }

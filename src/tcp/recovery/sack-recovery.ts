@@ -39,9 +39,12 @@ export class SackRecovery implements LossRecovery {
     this.lostRetransmits = new LostRetransmits(snd, board, counters);
   }
 
-  /** RFC 2018 3: records the blocks (within SND.UNA..SND.MAX). */
+  /** RFC 2018 3: records the blocks (within SND.UNA..SND.MAX); counts D-SACKs (RFC 3708 2). */
   onSackBlocks(blocks: Uint32Array, count: number): number {
-    return this.board.update(this.snd.sndUna, this.snd.sndMax, blocks, count);
+    const dsacks = this.board.dsackBlocks;
+    const newly = this.board.update(this.snd.sndUna, this.snd.sndMax, blocks, count);
+    this.counters[C.tcp_dsacks_rx] += this.board.dsackBlocks - dsacks;
+    return newly;
   }
 
   onCumulativeAck(ack: number): void {
