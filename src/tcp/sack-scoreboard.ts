@@ -303,6 +303,11 @@ export class SackScoreboard {
   }
 }
 
+/** SetPipe() with nothing SACKed: every byte of [sndUna, sndNxt), once more below highRxt. */
+export function unsackedPipe(sndUna: number, sndNxt: number, highRxt: number): number {
+  return holePipe(sndUna >>> 0, sndNxt >>> 0, false, highRxt);
+}
+
 /** SetPipe() contribution of the unSACKed bytes [a, b). */
 function holePipe(a: number, b: number, lost: boolean, highRxt: number): number {
   const len = seqSub(b, a);

@@ -29,7 +29,6 @@ import { ProportionalRateReduction } from './recovery/prr.js';
 import { SackRecovery } from './recovery/sack-recovery.js';
 import { TailLossProbe } from './recovery/tail-loss-probe.js';
 import { RttEstimator } from './rtt-estimator.js';
-import { SackScoreboard } from './sack-scoreboard.js';
 import { SendBuffer } from './send-buffer.js';
 import { seqAdd, seqGeq, seqGt, seqLeq, seqLt, seqMax, seqSub } from './seq.js';
 import { T_PERSIST, T_RTO, type TcpTimers } from './timers.js';
@@ -86,13 +85,16 @@ export class TcpSender implements RecoverySender {
   private rttStart = 0;
   readonly rtt = new RttEstimator();
   #cc: CongestionControl;
-  /** What the peer SACKed (used by SACK recovery and tail loss probes). */
-  private readonly board: SackScoreboard;
   /** The loss recovery strategy: NewReno until SACK is negotiated. */
   private recovery: LossRecovery;
-  private readonly tlp: TailLossProbe;
-  /** RFC 6937: what fast recovery may send on each ACK. */
-  private readonly prr = new ProportionalRateReduction();
+  /** The SACK strategy when SACK was negotiated (the probe reads its scoreboard). */
+  private sackRecovery: SackRecovery | null = null;
+  /** Tail loss probes may be sent (TcpConfig.tailLossProbe and SACK). */
+  private tlpOn = false;
+  /** RFC 8985 7: made when a probe is first armed (idle connections have none). */
+  private tlp: TailLossProbe | null = null;
+  /** RFC 6937: what fast recovery may send on each ACK; made at the first recovery. */
+  private prr: ProportionalRateReduction | null = null;
   /** In fast recovery until SND.UNA reaches the recovery point (RFC 6582 `recover`). */
   #inRecovery = false;
   private recoverPoint = 0;
@@ -119,9 +121,7 @@ export class TcpSender implements RecoverySender {
   ) {
     this.buf = new SendBuffer(sendBuffer);
     this.#cc = createCongestionControl(ccName, this.#mss);
-    this.board = new SackScoreboard(this.#mss);
     this.recovery = new NewRenoRecovery(this);
-    this.tlp = new TailLossProbe(this, this.board, counters);
   }
 
   /** Our ISN. */
@@ -206,7 +206,7 @@ export class TcpSender implements RecoverySender {
 
   /** A tail loss probe, not an RTO, is what the T_RTO slot holds now (RFC 8985 7.2). */
   get lossProbeArmed(): boolean {
-    return this.tlp.armed;
+    return this.tlp !== null && this.tlp.armed;
   }
 
   /**
@@ -216,7 +216,6 @@ export class TcpSender implements RecoverySender {
   changeMss(mss: number): void {
     this.#mss = Math.max(64, mss);
     this.#cc.mss = this.#mss;
-    this.board.mss = this.#mss;
   }
 
   /**
@@ -232,8 +231,10 @@ export class TcpSender implements RecoverySender {
     this.#inRecovery = false;
     this.#dupAcks = 0;
     this.recovery.onRetransmitTimeout();
-    this.tlp.onRetransmitTimeout();
-    this.tlp.armed = false;
+    if (this.tlp !== null) {
+      this.tlp.onRetransmitTimeout();
+      this.tlp.armed = false;
+    }
     this.rttSeq = -1;
     this.#sndNxt = this.#sndUna;
     this.#highRxt = this.#sndUna;
@@ -246,7 +247,6 @@ export class TcpSender implements RecoverySender {
   setMss(mss: number): void {
     this.#mss = Math.max(64, mss);
     this.#cc = createCongestionControl(this.ccName, this.#mss);
-    this.board.mss = this.#mss;
   }
 
   /**
@@ -255,8 +255,9 @@ export class TcpSender implements RecoverySender {
    * (0 without scaling, RFC 7323 2.2) and whether SACK is used (RFC 2018).
    */
   negotiated(mss: number, wscale: number, sackOk: boolean): void {
-    this.recovery = sackOk ? new SackRecovery(this, this.board, this.counters) : new NewRenoRecovery(this);
-    this.tlp.enabled = this.tlpEnabled && sackOk;
+    this.sackRecovery = sackOk ? new SackRecovery(this, this.counters) : null;
+    this.recovery = this.sackRecovery ?? new NewRenoRecovery(this);
+    this.tlpOn = this.tlpEnabled && sackOk;
     this.#wscale = wscale;
     this.setMss(mss);
   }
@@ -364,7 +365,7 @@ export class TcpSender implements RecoverySender {
       }
     }
     const deliveredBefore = this.recovery.deliveredAboveUna();
-    this.prr.beginAck();
+    this.prr?.beginAck();
     const newlySacked = sackCount > 0 ? this.recovery.onSackBlocks(sackBlocks, sackCount) : 0;
 
     if (seqGt(ack, this.#sndUna)) {
@@ -403,16 +404,18 @@ export class TcpSender implements RecoverySender {
         this.#dupAcks = 0;
         this.#cc.onAck(dataAcked, now, this.rtt.srtt, flightBefore);
       }
-      this.tlp.onCumulativeAck(ack);
-      if (this.tlp.lossRevealed()) this.enterRecovery(now, out);
+      if (this.tlp !== null) {
+        this.tlp.onCumulativeAck(ack);
+        if (this.tlp.lossRevealed()) this.enterRecovery(now, out);
+      }
       if (this.#inRecovery) {
         this.recovery.detectLoss(now, out);
         this.reduceCwnd(dataAcked + this.recovery.deliveredAboveUna() - deliveredBefore);
       }
       if (this.#sndUna === this.#sndMax) {
         this.timers.clear(T_RTO);
-        this.tlp.armed = false;
-      } else if (!this.#inRecovery || !this.timers.armed(T_RTO) || this.tlp.armed) {
+        if (this.tlp !== null) this.tlp.armed = false;
+      } else if (!this.#inRecovery || !this.timers.armed(T_RTO) || this.lossProbeArmed) {
         this.armRetransmit(now);
       } else {
         this.timers.set(T_RTO, now + this.rtt.rto);
@@ -429,7 +432,7 @@ export class TcpSender implements RecoverySender {
       if (!this.#inRecovery && this.recovery.lossDetected()) this.enterRecovery(now, out);
     }
     if (newlySacked > 0) {
-      if (this.tlp.lossRevealed()) this.enterRecovery(now, out);
+      if (this.tlp !== null && this.tlp.lossRevealed()) this.enterRecovery(now, out);
       if (this.#inRecovery) this.recovery.detectLoss(now, out);
     }
     if (this.#inRecovery) this.reduceCwnd(this.recovery.deliveredAboveUna() - deliveredBefore);
@@ -442,14 +445,15 @@ export class TcpSender implements RecoverySender {
    */
   private armRetransmit(now: number): void {
     const rtoAt = now + this.rtt.rto;
-    const pto = this.tlp.timeout();
-    if (pto >= 0 && now + pto < rtoAt) {
+    const tlp = this.tlpOn && this.sackRecovery !== null ? (this.tlp ??= new TailLossProbe(this, this.sackRecovery, this.counters)) : null;
+    const pto = tlp === null ? -1 : tlp.timeout();
+    if (tlp !== null && pto >= 0 && now + pto < rtoAt) {
       this.timers.set(T_RTO, now + pto);
-      this.tlp.armed = true;
+      tlp.armed = true;
       return;
     }
     this.timers.set(T_RTO, rtoAt);
-    this.tlp.armed = false;
+    if (tlp !== null) tlp.armed = false;
   }
 
   /**
@@ -462,10 +466,11 @@ export class TcpSender implements RecoverySender {
    * (docs/decisions/0028-prr.md).
    */
   private reduceCwnd(delivered: number): void {
-    if (delivered <= 0) return;
+    const prr = this.prr;
+    if (delivered <= 0 || prr === null) return;
     const pipe = this.recovery.pipe();
-    const sndcnt = this.prr.sendCount(delivered, true, pipe, this.#cc.ssthresh, this.#mss);
-    if (this.prr.boundBySsrb) this.counters[C.tcp_prr_ssrb_acks]++;
+    const sndcnt = prr.sendCount(delivered, true, pipe, this.#cc.ssthresh, this.#mss);
+    if (prr.boundBySsrb) this.counters[C.tcp_prr_ssrb_acks]++;
     this.#cc.cwnd = pipe + sndcnt;
   }
 
@@ -474,19 +479,24 @@ export class TcpSender implements RecoverySender {
    * from the controller, and PRR (RFC 6937) starts with RecoverFS = pipe.
    */
   private enterRecovery(now: number, out: SenderTransmit): void {
-    if (this.tlp.armed) {
+    if (this.tlp !== null && this.tlp.armed) {
       this.tlp.armed = false;
       this.timers.set(T_RTO, now + this.rtt.rto);
     }
     this.#inRecovery = true;
     this.recovery.onEnterRecovery();
-    this.prr.start(this.recovery.pipe());
+    (this.prr ??= new ProportionalRateReduction()).start(this.recovery.pipe());
     this.recoverPoint = this.#sndMax;
     this.#cc.onCongestionEvent(now, this.flight());
     this.counters[C.tcp_fast_retransmits]++;
     out.traceEvent(TE_RECOVERY_ENTER, this.#dupAcks, this.#sndUna, this.recoverPoint, now);
     this.#highRxt = this.#sndUna;
     this.retransmitAt(this.#sndUna, now, out);
+  }
+
+  /** Counts `bytes` sent during recovery for PRR (RFC 6937 prr_out). */
+  private prrSent(bytes: number): void {
+    if (this.#inRecovery && this.prr !== null) this.prr.onSent(bytes);
   }
 
   /** Retransmits one segment starting at `seq` (data, or the FIN if that is what is there). */
@@ -500,7 +510,7 @@ export class TcpSender implements RecoverySender {
       if (out.transmitData(seq, fin | TCP_PSH, off, len, now)) {
         this.counters[C.tcp_retransmits]++;
         this.recovery.onRetransmit(seq, len);
-        if (this.#inRecovery) this.prr.onSent(len);
+        this.prrSent(len);
         const end = seqAdd(seq, len + (fin ? 1 : 0));
         if (seqGt(end, this.#highRxt)) this.#highRxt = end;
       }
@@ -516,7 +526,7 @@ export class TcpSender implements RecoverySender {
     if (!out.transmitData(seq, TCP_PSH, seqSub(seq, this.#sndUna), len, now)) return false;
     this.counters[C.tcp_retransmits]++;
     this.recovery.onRetransmit(seq, len);
-    if (this.#inRecovery) this.prr.onSent(len);
+    this.prrSent(len);
     this.#highRxt = seqAdd(seq, len);
     return true;
   }
@@ -580,7 +590,7 @@ export class TcpSender implements RecoverySender {
         this.rttStart = now;
       }
       if (wasRetransmission) this.counters[C.tcp_retransmits]++;
-      if (this.#inRecovery) this.prr.onSent(len);
+      this.prrSent(len);
       this.#sndNxt = seqAdd(seq, len);
       if (len < this.#mss) this.smallEnd = this.#sndNxt;
       if (fin) {
@@ -646,7 +656,7 @@ export class TcpSender implements RecoverySender {
    */
   onRto(now: number, maxRetries: number, out: SenderTransmit): boolean {
     if (this.#sndUna === this.#sndMax) return true;
-    if (this.tlp.armed) {
+    if (this.tlp !== null && this.tlp.armed) {
       // RFC 8985 7.3: the slot held a probe timeout; the real RTO follows the probe.
       out.traceEvent(TE_TLP, 0, this.#sndUna, this.#sndMax, now);
       this.tlp.send(now, out);
@@ -662,7 +672,7 @@ export class TcpSender implements RecoverySender {
     this.#inRecovery = false;
     this.#dupAcks = 0;
     this.recovery.onRetransmitTimeout();
-    this.tlp.onRetransmitTimeout();
+    this.tlp?.onRetransmitTimeout();
     this.rttSeq = -1;
     this.#sndNxt = this.#sndUna;
     this.#highRxt = this.#sndUna;

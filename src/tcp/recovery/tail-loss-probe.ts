@@ -16,7 +16,6 @@
  *   it is lost. It is marked so on the scoreboard and SACK recovery starts at once.
  */
 import { C, type Counters } from '../../base/counters.js';
-import type { SackScoreboard } from '../sack-scoreboard.js';
 import type { SenderTransmit } from '../sender.js';
 import { seqAdd, seqGeq, seqLt, seqMax, seqSub } from '../seq.js';
 import type { RecoverySender } from './loss-recovery.js';
@@ -28,10 +27,19 @@ export const WC_DEL_ACK_MS = 200;
 /** No probe outstanding (not a valid u32 sequence number). */
 const NO_PROBE = -1;
 
-/** The tail loss probe of one sender. */
+/** What a probe needs to know of the SACK scoreboard (the SACK recovery strategy answers). */
+export interface ProbeSacks {
+  /** True if the peer SACKed byte `seq`. */
+  isSacked(seq: number): boolean;
+  /** RFC 8985 6.2: every unSACKed byte below `seq` is lost. */
+  markLostBefore(seq: number): void;
+}
+
+/**
+ * The tail loss probe of one sender. The sender makes it when it first arms a probe, on
+ * connections where probes may be sent (TcpConfig.tailLossProbe on and SACK negotiated).
+ */
 export class TailLossProbe {
-  /** Probes may be sent: TcpConfig.tailLossProbe is on and SACK was negotiated. */
-  enabled = false;
   /** The sender's T_RTO slot holds this probe's timeout (PTO), not an RTO; the sender keeps it with the slot. */
   armed = false;
   /** The outstanding probe: its first sequence number and SND.MAX after it (NO_PROBE: none). */
@@ -40,14 +48,14 @@ export class TailLossProbe {
 
   constructor(
     private readonly snd: RecoverySender,
-    private readonly board: SackScoreboard,
+    private readonly sacks: ProbeSacks,
     private readonly counters: Counters,
   ) {}
 
   /** RFC 8985 7.2: the PTO (ms) if a probe may be scheduled now, else -1. */
   timeout(): number {
     const snd = this.snd;
-    if (!this.enabled || snd.inRecovery || this.probeHigh !== NO_PROBE || snd.retries !== 0 || !(snd.rtt.srtt > 0)) return -1;
+    if (snd.inRecovery || this.probeHigh !== NO_PROBE || snd.retries !== 0 || !(snd.rtt.srtt > 0)) return -1;
     let pto = 2 * snd.rtt.srtt;
     if (snd.flight() <= snd.mss) pto += WC_DEL_ACK_MS;
     return pto < PTO_MIN_MS ? PTO_MIN_MS : pto;
@@ -85,10 +93,10 @@ export class TailLossProbe {
    */
   lossRevealed(): boolean {
     const snd = this.snd;
-    if (this.probeHigh === NO_PROBE || snd.inRecovery || !this.enabled) return false;
-    if (!this.board.isSacked(this.probeSeq) || !seqLt(snd.sndUna, this.probeSeq)) return false;
+    if (this.probeHigh === NO_PROBE || snd.inRecovery) return false;
+    if (!this.sacks.isSacked(this.probeSeq) || !seqLt(snd.sndUna, this.probeSeq)) return false;
     this.probeHigh = NO_PROBE;
-    this.board.markLostBefore(this.probeSeq);
+    this.sacks.markLostBefore(this.probeSeq);
     this.counters[C.tcp_loss_probe_recoveries]++;
     return true;
   }
