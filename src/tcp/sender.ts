@@ -453,7 +453,12 @@ export class TcpSender implements RecoverySender {
       return;
     }
     this.timers.set(T_RTO, rtoAt);
-    if (tlp !== null) tlp.armed = false;
+    if (tlp !== null) {
+      tlp.armed = false;
+      // Refused only for the worst-case delayed ACK of a lone segment: new data sent on
+      // this ACK may make more than one segment outstanding (armTimers looks again).
+      tlp.recheckAfterSend = pto >= 0 && this.flight() <= this.#mss;
+    }
   }
 
   /**
@@ -617,7 +622,14 @@ export class TcpSender implements RecoverySender {
 
   private armTimers(now: number): void {
     if (this.#sndUna !== this.#sndMax) {
-      if (!this.timers.armed(T_RTO)) this.armRetransmit(now);
+      const tlp = this.tlp;
+      if (!this.timers.armed(T_RTO)) {
+        this.armRetransmit(now);
+      } else if (tlp !== null && tlp.recheckAfterSend && !this.#inRecovery && this.flight() > this.#mss) {
+        // RFC 8985 7.2: the ACK armed the RTO with one segment in flight; what this output
+        // sent gets the probe timeout without WCDelAckT (else a lost tail waits for the RTO).
+        this.armRetransmit(now);
+      }
       this.timers.clear(T_PERSIST);
     } else if (this.unsent() > 0) {
       // Nothing in flight yet data waits: a zero window (probe it) or one too small for

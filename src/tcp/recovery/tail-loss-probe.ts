@@ -7,7 +7,8 @@
  *   segment is in flight, at least PTO_MIN_MS, and only when it comes before the RTO. It
  *   is armed in the sender's T_RTO slot when the retransmission timer starts and again on
  *   each ACK of new data (sending more new data does not push it back; see decision
- *   0012). Not in recovery, not after an RTO, not before an RTT sample, and one probe per
+ *   0012). An ACK that leaves one segment in flight would get WCDelAckT and so no probe;
+ *   when the output that follows it sends more, the probe is armed for that flight. Not in recovery, not after an RTO, not before an RTT sample, and one probe per
  *   episode (until an ACK covers what was outstanding when it went out).
  * - 7.3: when the PTO fires, one new segment if the windows allow, else the last segment
  *   again; then the real RTO. Not an RTO: no backoff, cwnd and the retry count unchanged.
@@ -42,6 +43,12 @@ export interface ProbeSacks {
 export class TailLossProbe {
   /** The sender's T_RTO slot holds this probe's timeout (PTO), not an RTO; the sender keeps it with the slot. */
   armed = false;
+  /**
+   * The sender armed the RTO instead of a probe only because one segment was in flight
+   * (7.2's WCDelAckT made the PTO later than the RTO): once its output has sent more, it
+   * arms the probe after all.
+   */
+  recheckAfterSend = false;
   /** The outstanding probe: its first sequence number and SND.MAX after it (NO_PROBE: none). */
   private probeSeq = 0;
   private probeHigh = NO_PROBE;
