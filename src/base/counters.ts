@@ -55,6 +55,8 @@ export const COUNTER_NAMES = [
   'tcp_loss_probes', 'tcp_loss_probe_recoveries', 'tcp_lost_retransmits',
   // RFC 2883: D-SACK blocks we sent (duplicates received) and received (our retransmissions the peer already had)
   'tcp_dsacks_tx', 'tcp_dsacks_rx',
+  // RFC 3708: RTOs found spurious by D-SACK and undone (cwnd/ssthresh restored)
+  'tcp_rto_undos',
   // Robustness: anything the core threw while handling a frame (a bug, never expected)
   'drop_internal_error',
   // Capture (phy/capture-device.ts): frames copied into the thread's capture ring, and

@@ -57,6 +57,8 @@ export class SackScoreboard {
   invalidBlocks = 0;
   /** D-SACK blocks received (RFC 2883 4: a first block at or below SND.UNA or inside the second block). */
   dsackBlocks = 0;
+  /** Bytes those D-SACK blocks reported. */
+  dsackBytes = 0;
 
   // Allocated at the first SACK block: most connections never see one.
   private lefts = NO_RANGES;
@@ -83,9 +85,10 @@ export class SackScoreboard {
 
   /**
    * Records SACK blocks from an ACK (pairs [left,right) in blocks[0..2*count)); ignores
-   * blocks not within (sndUna, sndNxt] and D-SACKs below sndUna. Returns bytes newly SACKed.
+   * blocks not within (sndUna, sndNxt] and D-SACKs below sndUna. `ack` is the segment's
+   * cumulative ACK (a first block at or below it is a D-SACK). Returns bytes newly SACKed.
    */
-  update(sndUna: number, sndNxt: number, blocks: Uint32Array, count: number): number {
+  update(sndUna: number, sndNxt: number, blocks: Uint32Array, count: number, ack = sndUna): number {
     let newly = 0;
     const m = Math.min(count, blocks.length >>> 1);
     for (let i = 0; i < m; i++) {
@@ -97,7 +100,10 @@ export class SackScoreboard {
       }
       // RFC 2883 4 / RFC 3708 2: only the first block can be a D-SACK, when it lies at or
       // below SND.UNA or within the second block.
-      if (i === 0 && (seqLeq(r, sndUna) || (m > 1 && seqGeq(l, blocks[2]) && seqLeq(r, blocks[3])))) this.dsackBlocks++;
+      if (i === 0 && (seqLeq(r, ack) || (m > 1 && seqGeq(l, blocks[2]) && seqLeq(r, blocks[3])))) {
+        this.dsackBlocks++;
+        this.dsackBytes += seqSub(r, l);
+      }
       if (seqLeq(r, sndUna)) continue;
       if (seqLt(l, sndUna)) l = sndUna >>> 0;
       newly += this.add(l, r);

@@ -26,6 +26,7 @@ import { createCongestionControl, type CongestionControl } from './congestion/co
 import type { LossRecovery, RecoverySender } from './recovery/loss-recovery.js';
 import { NewRenoRecovery } from './recovery/newreno-recovery.js';
 import { ProportionalRateReduction } from './recovery/prr.js';
+import { RtoUndo } from './recovery/rto-undo.js';
 import { SackRecovery } from './recovery/sack-recovery.js';
 import { TailLossProbe } from './recovery/tail-loss-probe.js';
 import { RttEstimator } from './rtt-estimator.js';
@@ -95,6 +96,8 @@ export class TcpSender implements RecoverySender {
   private tlp: TailLossProbe | null = null;
   /** RFC 6937: what fast recovery may send on each ACK; made at the first recovery. */
   private prr: ProportionalRateReduction | null = null;
+  /** RFC 3708: undo of a spurious RTO; made at the first RTO. */
+  private undo: RtoUndo | null = null;
   /** In fast recovery until SND.UNA reaches the recovery point (RFC 6582 `recover`). */
   #inRecovery = false;
   private recoverPoint = 0;
@@ -366,7 +369,9 @@ export class TcpSender implements RecoverySender {
     }
     const deliveredBefore = this.recovery.deliveredAboveUna();
     this.prr?.beginAck();
-    const newlySacked = sackCount > 0 ? this.recovery.onSackBlocks(sackBlocks, sackCount) : 0;
+    const dsackedBefore = this.recovery.dsackedBytes();
+    const newlySacked = sackCount > 0 ? this.recovery.onSackBlocks(sackBlocks, sackCount, ack) : 0;
+    if (this.undo !== null && this.undo.onAck(this.recovery.dsackedBytes() - dsackedBefore, ack)) this.undoRto();
 
     if (seqGt(ack, this.#sndUna)) {
       const flightBefore = this.flight();
@@ -440,6 +445,19 @@ export class TcpSender implements RecoverySender {
   }
 
   /**
+   * RFC 3708 / RFC 4015 2: the last RTO was spurious (its retransmissions all came back
+   * D-SACKed): cwnd and ssthresh as before it (Linux tcp_undo_cwnd_reduction; a controller's
+   * other state, such as CUBIC's W_max, is not restored).
+   */
+  private undoRto(): void {
+    const undo = this.undo;
+    if (undo === null) return;
+    this.counters[C.tcp_rto_undos]++;
+    if (this.#cc.cwnd < undo.priorCwnd) this.#cc.cwnd = undo.priorCwnd;
+    if (this.#cc.ssthresh < undo.priorSsthresh) this.#cc.ssthresh = undo.priorSsthresh;
+  }
+
+  /**
    * (Re)arms the T_RTO slot after new data was ACKed or sent: a probe timeout when a tail
    * loss probe may be sent and it comes first (RFC 8985 7.2), else the RTO (RFC 6298 5.3).
    */
@@ -489,6 +507,7 @@ export class TcpSender implements RecoverySender {
       this.timers.set(T_RTO, now + this.rtt.rto);
     }
     this.#inRecovery = true;
+    if (this.undo !== null) this.undo.armed = false;
     this.recovery.onEnterRecovery();
     (this.prr ??= new ProportionalRateReduction()).start(this.recovery.pipe());
     this.recoverPoint = this.#sndMax;
@@ -504,6 +523,12 @@ export class TcpSender implements RecoverySender {
     if (this.#inRecovery && this.prr !== null) this.prr.onSent(bytes);
   }
 
+  /** Counts `bytes` retransmitted (for PRR in recovery and for the RTO undo). */
+  private retransmitted(bytes: number): void {
+    this.prrSent(bytes);
+    this.undo?.onRetransmit(bytes);
+  }
+
   /** Retransmits one segment starting at `seq` (data, or the FIN if that is what is there). */
   retransmitAt(seq: number, now: number, out: SenderTransmit): void {
     const off = seqSub(seq, this.#sndUna);
@@ -515,7 +540,7 @@ export class TcpSender implements RecoverySender {
       if (out.transmitData(seq, fin | TCP_PSH, off, len, now)) {
         this.counters[C.tcp_retransmits]++;
         this.recovery.onRetransmit(seq, len);
-        this.prrSent(len);
+        this.retransmitted(len);
         const end = seqAdd(seq, len + (fin ? 1 : 0));
         if (seqGt(end, this.#highRxt)) this.#highRxt = end;
       }
@@ -531,7 +556,7 @@ export class TcpSender implements RecoverySender {
     if (!out.transmitData(seq, TCP_PSH, seqSub(seq, this.#sndUna), len, now)) return false;
     this.counters[C.tcp_retransmits]++;
     this.recovery.onRetransmit(seq, len);
-    this.prrSent(len);
+    this.retransmitted(len);
     this.#highRxt = seqAdd(seq, len);
     return true;
   }
@@ -594,7 +619,10 @@ export class TcpSender implements RecoverySender {
         this.rttSeq = seq;
         this.rttStart = now;
       }
-      if (wasRetransmission) this.counters[C.tcp_retransmits]++;
+      if (wasRetransmission) {
+        this.counters[C.tcp_retransmits]++;
+        this.undo?.onRetransmit(len);
+      }
       this.prrSent(len);
       this.#sndNxt = seqAdd(seq, len);
       if (len < this.#mss) this.smallEnd = this.#sndNxt;
@@ -678,6 +706,7 @@ export class TcpSender implements RecoverySender {
     this.#retries++;
     this.counters[C.tcp_rto_timeouts]++;
     if (this.#retries > maxRetries) return false;
+    (this.undo ??= new RtoUndo()).onRto(this.#cc.cwnd, this.#cc.ssthresh, this.#sndMax);
     this.#cc.onRetransmitTimeout(now, this.flight());
     this.rtt.backoff();
     out.traceEvent(TE_RTO, this.#retries, this.#sndUna, this.#sndMax, now);

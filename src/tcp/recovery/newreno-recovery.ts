@@ -16,7 +16,11 @@ export class NewRenoRecovery implements LossRecovery {
   constructor(private readonly snd: RecoverySender) {}
 
   /** Without SACK there are no blocks to take. */
-  onSackBlocks(_blocks: Uint32Array, _count: number): number {
+  onSackBlocks(_blocks: Uint32Array, _count: number, _ack: number): number {
+    return 0;
+  }
+
+  dsackedBytes(): number {
     return 0;
   }
 

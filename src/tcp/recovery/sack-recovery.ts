@@ -50,12 +50,16 @@ export class SackRecovery implements LossRecovery {
   }
 
   /** RFC 2018 3: records the blocks (within SND.UNA..SND.MAX); counts D-SACKs (RFC 3708 2). */
-  onSackBlocks(blocks: Uint32Array, count: number): number {
+  onSackBlocks(blocks: Uint32Array, count: number, ack: number): number {
     const board = this.scoreboard();
     const dsacks = board.dsackBlocks;
-    const newly = board.update(this.snd.sndUna, this.snd.sndMax, blocks, count);
+    const newly = board.update(this.snd.sndUna, this.snd.sndMax, blocks, count, ack);
     this.counters[C.tcp_dsacks_rx] += board.dsackBlocks - dsacks;
     return newly;
+  }
+
+  dsackedBytes(): number {
+    return this.board === null ? 0 : this.board.dsackBytes;
   }
 
   onCumulativeAck(ack: number): void {
