@@ -18,7 +18,7 @@ const MSS = 1000;
 function setup(bytes: number) {
   const buf = new SendBuffer(1 << 20);
   buf.write(new Uint8Array(bytes));
-  const snd = { sndUna: 0, sndNxt: bytes, sndMax: bytes, mss: MSS, buf } as unknown as RecoverySender & { sndMax: number };
+  const snd = { sndUna: 0, sndNxt: bytes, sndMax: bytes, mss: MSS, buf } as unknown as RecoverySender & { sndMax: number; sndUna: number };
   const board = new SackScoreboard(MSS);
   const counters = newCounters();
   const sent: number[] = [];
