@@ -57,6 +57,8 @@ export const COUNTER_NAMES = [
   'tcp_dsacks_tx', 'tcp_dsacks_rx',
   // RFC 3708: RTOs found spurious by D-SACK and undone (cwnd/ssthresh restored)
   'tcp_rto_undos',
+  // A PMTU black-hole reduction undone: full-size segments sent before it were ACKed
+  'tcp_pmtu_black_hole_undos',
   // Robustness: anything the core threw while handling a frame (a bug, never expected)
   'drop_internal_error',
   // Capture (phy/capture-device.ts): frames copied into the thread's capture ring, and

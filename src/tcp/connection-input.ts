@@ -28,7 +28,7 @@ import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.js';
 import { C } from '../base/counters.js';
 import type { TcpConnection } from './connection.js';
 import { armKeepalive, enterTimeWait, touchKeepalive } from './connection-timers.js';
-import { pathMss } from './connection-mss.js';
+import { confirmBlackHole, pathMss } from './connection-mss.js';
 import { ACK_DELAYED, ACK_NOW } from './receiver.js';
 import type { InSegment } from './segment.js';
 import { ACK_TOO_OLD, ACK_UNSENT } from './sender.js';
@@ -182,6 +182,7 @@ function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void 
     }
   }
   if (c.tsEnabled && seg.opts.hasTimestamp) c.rcv.updateTsRecent(seg.seq, seg.opts.tsVal);
+  if (c.blackHole !== null) confirmBlackHole(c, seg.ack, now);
   const r = c.snd.onAck(
     seg.seq, seg.ack, seg.window, seg.dataLen, (f & (TCP_SYN | TCP_FIN)) === 0,
     seg.opts.sackBlocks, c.sackEnabled ? seg.opts.sackCount : 0, c.out.tsEcrMs(seg), now, c.out,
