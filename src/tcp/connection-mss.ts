@@ -17,7 +17,9 @@
  * after pmtuBlackHoleRtos consecutive RTOs with a full-size segment at SND.UNA, the path is
  * assumed to drop large packets silently; its PMTU estimate goes down to 1200 bytes (RFC
  * 8899 BASE_PLPMTU), then to 576 (RFC 1122's default), and expires like any other. There is
- * no probing back up before that expiry.
+ * no probing back up before that expiry, but the reduction is undone when an ACK shows
+ * that full-size segments sent before it arrived (a lossy path, not a black hole:
+ * confirmBlackHole).
  */
 import { C } from '../base/counters.js';
 import type { TcpConnection } from './connection.js';
