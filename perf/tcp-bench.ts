@@ -7,6 +7,7 @@
  *                               [--only bulk,http,ping,udp,sustained,memory,soak]
  *                               [--pings 500] [--connections 32] [--threads 2]
  *                               [--stackd-args='--no-offload --cc cubic'] [--loss 3]
+ *                               [--client-offloads on|off]
  *                               [--sustained-seconds 60] [--conns 20000] [--memory-clients N]
  *                               [--soak-minutes 3] [--svg FILE]
  *
@@ -37,6 +38,8 @@
  *
  * --loss P drops P % of packets at random in each direction in the client namespace
  * (nftables numgen, kernel-side, the same for stackd and the kernel peer) for the whole run.
+ * --client-offloads off turns GRO, GSO and TSO off on the client's interfaces (ethtool -K in
+ * <lab>-c1): the loss rule then drops single segments instead of GRO'd aggregates.
  *
  * Needs root. Removes its lab and processes on exit, also on failure or Ctrl-C.
  * Figures, not tests: nothing is asserted.
@@ -52,7 +55,7 @@ import { packageRoot } from '../src/phy/package-root.js';
 import {
   benchLabDown, benchLabUp, cpuSeconds, installCleanup, loadAverage, nsKernelCounters, nsSysctl, percentile, runIn,
   stackdStats, startKernelPeer, startStackd, type KernelPeerProcess, type StackdProcess,
-  printNotesAndTotal, runBench,
+  printNotesAndTotal, runBench, total,
 } from './lab-bench.js';
 import { hostOf, type RunContext } from './runs/context.js';
 import { CONNS_PER_CLIENT, runMemory } from './runs/memory.js';
@@ -72,6 +75,7 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '2' },
     'stackd-args': { type: 'string', default: '' },
     loss: { type: 'string', default: '0' },
+    'client-offloads': { type: 'string', default: 'on' },
     'sustained-seconds': { type: 'string', default: '60' },
     conns: { type: 'string', default: '20000' },
     'memory-clients': { type: 'string' },
@@ -84,7 +88,7 @@ if (values.help) {
   console.log(`usage: node dist/perf/tcp-bench.js [--workers 1,2] [--seconds 5] [--runs 3] [--bytes 536870912]
          [--only bulk,http,ping,udp,sustained,memory,soak]  (default bulk,http,ping,udp)
          [--pings 500] [--connections 32] [--threads 2] [--stackd-args='--no-offload'] [--loss 3]
-         [--sustained-seconds 60] [--conns 20000] [--memory-clients N] [--soak-minutes 3] [--svg FILE]`);
+         [--client-offloads on|off] [--sustained-seconds 60] [--conns 20000] [--memory-clients N] [--soak-minutes 3] [--svg FILE]`);
   process.exit(0);
 }
 const workerCounts = values.workers.split(',').map(Number);
@@ -96,6 +100,7 @@ const bytes = Number(values.bytes);
 const only = new Set(values.only.split(','));
 const pings = Number(values.pings);
 const loss = Number(values.loss);
+const clientOffloads = values['client-offloads'];
 const sustainedSeconds = Number(values['sustained-seconds']);
 const conns = Number(values.conns);
 const memoryClients = values['memory-clients'] === undefined ? Math.max(4, Math.ceil(conns / CONNS_PER_CLIENT)) : Number(values['memory-clients']);
@@ -108,11 +113,12 @@ for (const o of only) {
   }
 }
 if (workerCounts.some((w) => !(w >= 1 && w <= 64)) || !(seconds > 0 && seconds <= 60) || !(runs >= 1 && runs <= 20) ||
+  !['on', 'off'].includes(clientOffloads) ||
   !(bytes >= 1 && bytes <= 2 ** 34) || !(pings >= 10 && pings <= 10_000) || !(Number.isInteger(loss) && loss >= 0 && loss <= 50) ||
   !(sustainedSeconds >= 1 && sustainedSeconds <= 600) || !(Number.isInteger(conns) && conns >= 1 && conns <= 200_000) ||
   !(Number.isInteger(memoryClients) && memoryClients >= Math.ceil(conns / CONNS_PER_CLIENT) && memoryClients <= 50) ||
   !(soakMinutes >= 0.5 && soakMinutes <= 15) || values.svg === '') {
-  console.error(`bad flags: --workers 1..64 each, --seconds 1..60, --runs 1..20, --bytes ≤ 16 GiB, --pings 10..10000, --loss 0..50 (integer %), ` +
+  console.error(`bad flags: --workers 1..64 each, --seconds 1..60, --runs 1..20, --bytes ≤ 16 GiB, --pings 10..10000, --loss 0..50 (integer %), --client-offloads on|off, ` +
     `--sustained-seconds 1..600, --conns 1..200000, --memory-clients ${Math.ceil(conns / CONNS_PER_CLIENT)}..50 (≤ ${CONNS_PER_CLIENT} connections each), ` +
     '--soak-minutes 0.5..15, --svg FILE');
   process.exit(2);
@@ -146,11 +152,24 @@ function servingPid(t: Target): number {
   return p.pid;
 }
 
+/**
+ * Retransmission timeouts of the side that sends in a transfer, so far: stackd's
+ * tcp_rto_timeouts when stackd sends (download from stackd), else the kernel's
+ * TcpExt.TCPTimeouts of the sending namespace (c1 for uploads, c2 for the kernel peer's
+ * downloads).
+ */
+async function senderRtos(t: Target, direction: 'upload' | 'download'): Promise<number> {
+  if (direction === 'download' && t === 'stackd' && stackd !== undefined) return total(await stackdStats(stackd.control), 'tcp_rto_timeouts');
+  return (await nsKernelCounters(direction === 'upload' ? c1 : c2))['TcpExt.TCPTimeouts'] ?? 0;
+}
+
 async function upload(t: Target, w: number): Promise<void> {
+  const rto0 = await senderRtos(t, 'upload');
   const c0 = cpuSeconds(servingPid(t));
   const timeout = 30_000 + (bytes / 5e6) * 1000; // ≥ 5 MB/s or it counts as a stall
   const r = await runIn(c1, 'bash', ['-c', `head -c ${bytes} /dev/zero | nc -N ${host(t)} 9`], timeout);
   const dcpu = cpuSeconds(servingPid(t)) - c0;
+  const rtos = (await senderRtos(t, 'upload')) - rto0;
   if (r.status !== 0 || r.timedOut) {
     note(`upload to ${t} (workers ${w}) failed: status ${r.status}${r.timedOut ? ' (timed out)' : ''} ${r.stderr.trim()}`);
     results.put('upload', w, t, NaN);
@@ -159,16 +178,18 @@ async function upload(t: Target, w: number): Promise<void> {
   const gbps = (bytes * 8) / (r.ms / 1000) / 1e9;
   results.put('upload', w, t, gbps);
   results.putCpu('upload', w, t, (dcpu / (r.ms / 1000)) * 100);
-  console.log(`  upload   ${t.padEnd(6)} ${gbps.toFixed(3)} Gbit/s in ${(r.ms / 1000).toFixed(2)} s, serving process CPU ${((dcpu / (r.ms / 1000)) * 100).toFixed(0)} % of a core`);
+  console.log(`  upload   ${t.padEnd(6)} ${gbps.toFixed(3)} Gbit/s in ${(r.ms / 1000).toFixed(2)} s, serving process CPU ${((dcpu / (r.ms / 1000)) * 100).toFixed(0)} % of a core, sender's RTOs ${rtos}`);
 }
 
 async function download(t: Target, w: number): Promise<void> {
+  const rto0 = await senderRtos(t, 'download');
   const c0 = cpuSeconds(servingPid(t));
   const timeout = 30_000 + (bytes / 5e6) * 1000;
   const r = await runIn(c1, 'curl', ['-s', '-o', '/dev/null', '--max-time', String(Math.ceil(timeout / 1000) - 5),
     '-w', '%{http_code} %{size_download} %{time_total}', `http://${host(t)}/bytes/${bytes}`], timeout);
   const [code, size, total] = r.stdout.trim().split(' ');
   const dcpu = cpuSeconds(servingPid(t)) - c0;
+  const rtos = (await senderRtos(t, 'download')) - rto0;
   if (r.status !== 0 || code !== '200' || Number(size) !== bytes) {
     note(`download from ${t} (workers ${w}) failed: curl status ${r.status}, HTTP ${code}, ${size} of ${bytes} bytes in ${total} s`);
     results.put('download', w, t, NaN);
@@ -178,7 +199,7 @@ async function download(t: Target, w: number): Promise<void> {
   const gbps = (bytes * 8) / secs / 1e9;
   results.put('download', w, t, gbps);
   results.putCpu('download', w, t, (dcpu / (r.ms / 1000)) * 100);
-  console.log(`  download ${t.padEnd(6)} ${gbps.toFixed(3)} Gbit/s in ${secs.toFixed(2)} s, serving process CPU ${((dcpu / (r.ms / 1000)) * 100).toFixed(0)} % of a core`);
+  console.log(`  download ${t.padEnd(6)} ${gbps.toFixed(3)} Gbit/s in ${secs.toFixed(2)} s, serving process CPU ${((dcpu / (r.ms / 1000)) * 100).toFixed(0)} % of a core, sender's RTOs ${rtos}`);
 }
 
 /** Parses wrk's summary; notes socket errors and non-2xx answers. */
@@ -238,7 +259,7 @@ async function udpEcho(t: Target, w: number): Promise<void> {
 }
 
 const STACKD_COUNTERS = ['tcp_passive_opens', 'tcp_retransmits', 'tcp_fast_retransmits', 'tcp_rto_timeouts', 'tcp_sack_recoveries',
-  'tcp_loss_probes', 'tcp_loss_probe_recoveries', 'tcp_lost_retransmits', 'tcp_resets_tx', 'tcp_resets_rx',
+  'tcp_loss_probes', 'tcp_loss_probe_recoveries', 'tcp_lost_retransmits', 'tcp_dsacks_rx', 'tcp_dsacks_tx', 'tcp_rto_undos', 'tcp_resets_tx', 'tcp_resets_rx',
   'tcp_syn_cookies_tx', 'tcp_time_wait_reused', 'tcp_ooo_segments', 'tcp_timeouts'];
 
 /** The metrics in report order: text tables and the --svg panels. */
@@ -317,6 +338,11 @@ async function main(): Promise<void> {
       const err = await nsSysctl(ns, k, v);
       if (err !== null) note(`sysctl ${k} in ${ns} failed: ${err}`);
     }
+  }
+  if (clientOffloads === 'off') {
+    const r = await runIn(c1, 'bash', ['-c', 'for i in $(ls /sys/class/net); do [ "$i" = lo ] || ethtool -K "$i" gro off gso off tso off || exit 1; done'], 10_000);
+    if (r.status !== 0) throw new Error(`ethtool -K in ${c1} failed: ${r.stderr.trim()}`);
+    console.log(`client offloads (GRO, GSO, TSO) off in ${c1}`);
   }
   if (loss > 0) {
     const rules = `table inet benchloss {

@@ -54,6 +54,12 @@ export const COUNTER_NAMES = [
   'tcp_fin_wait2_timeouts', 'tcp_orphan_data_resets',
   'tcp_challenge_acks_suppressed', 'tcp_invalid_acks_suppressed', 'tcp_orphans_overflow_resets', 'tcp_orphan_timeouts',
   'tcp_loss_probes', 'tcp_loss_probe_recoveries', 'tcp_lost_retransmits',
+  // RFC 2883: D-SACK blocks we sent (duplicates received) and received (our retransmissions the peer already had)
+  'tcp_dsacks_tx', 'tcp_dsacks_rx',
+  // RFC 3708: RTOs found spurious by D-SACK and undone (cwnd/ssthresh restored)
+  'tcp_rto_undos',
+  // A PMTU black-hole reduction undone: full-size segments sent before it were ACKed
+  'tcp_pmtu_black_hole_undos',
   // Robustness: anything the core threw while handling a frame (a bug, never expected)
   'drop_internal_error',
   // Capture (phy/capture-device.ts): frames copied into the thread's capture ring, and

@@ -105,6 +105,17 @@ export class PathMtuCache {
   }
 
   /**
+   * Puts the estimate for `dst` back to `mtu` (the link MTU: no entry), when a reduction
+   * turned out wrong (TCP black-hole detection on a path that does carry larger packets).
+   */
+  restore(dst: number, mtu: number, now: number): void {
+    if (mtu >= this.linkMtu) this.entries.delete(dst);
+    else this.entries.set(dst, { mtu, expiresAt: now + this.limits.expiryMs, noDf: false });
+    this.generation++;
+    this.counters[C.pmtu_entries] = this.entries.size;
+  }
+
+  /**
    * Takes the estimate for `dst` down to `newMtu` (held at minMtu, without DF, when below
    * it). Returns the new estimate, or 0 when that lowers nothing (pmtu_ignored).
    */

@@ -30,7 +30,7 @@ import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.js';
 import { C } from '../base/counters.js';
 import type { TcpConnection } from './connection.js';
 import { armKeepalive, enterTimeWait, touchKeepalive } from './connection-timers.js';
-import { pathMss } from './connection-mss.js';
+import { confirmBlackHole, pathMss } from './connection-mss.js';
 import { ecnSegmentArrives } from './ecn.js';
 import { ACK_DELAYED, ACK_NOW } from './receiver.js';
 import type { InSegment } from './segment.js';
@@ -141,7 +141,10 @@ function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void 
     }
     counters[C.drop_tcp_out_of_window]++;
     // A retransmission of data we have (entirely below RCV.NXT) lands here too: it is
-    // always ACKed at once, as the peer did not get our ACK.
+    // always ACKed at once, as the peer did not get our ACK, with a D-SACK block (RFC
+    // 2883 4) when it lies within the last receive buffer's worth.
+    const behind = seqSub(c.rcv.rcvNxt, seg.seq);
+    if (seg.dataLen > 0 && behind >= seg.dataLen && behind <= c.rcv.capacity) c.rcv.noteDuplicate(seg.seq, seqAdd(seg.seq, seg.dataLen));
     c.out.invalidAck(seg.segLen > 0 && !(f & TCP_SYN), now);
     return;
   }
@@ -184,6 +187,7 @@ function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void 
     }
   }
   if (c.tsEnabled && seg.opts.hasTimestamp) c.rcv.updateTsRecent(seg.seq, seg.opts.tsVal);
+  if (c.blackHole !== null) confirmBlackHole(c, seg.ack, now);
   const flightBefore = c.ecn.enabled ? c.snd.flight() : 0; // RFC 3168 6.1.2's FlightSize, for an ECE
   const r = c.snd.onAck(
     seg.seq, seg.ack, seg.window, seg.dataLen, (f & (TCP_SYN | TCP_FIN)) === 0,

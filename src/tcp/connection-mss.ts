@@ -17,11 +17,14 @@
  * after pmtuBlackHoleRtos consecutive RTOs with a full-size segment at SND.UNA, the path is
  * assumed to drop large packets silently; its PMTU estimate goes down to 1200 bytes (RFC
  * 8899 BASE_PLPMTU), then to 576 (RFC 1122's default), and expires like any other. There is
- * no probing back up before that expiry.
+ * no probing back up before that expiry, but the reduction is undone when an ACK shows
+ * that full-size segments sent before it arrived (a lossy path, not a black hole:
+ * confirmBlackHole).
  */
 import { C } from '../base/counters.js';
 import { isIpv6Id } from '../base/ipv6-interner.js';
 import type { TcpConnection } from './connection.js';
+import { seqGeq, seqGt, seqLeq, seqLt } from './seq.js';
 import { State } from './tcp-state.js';
 
 /** IPv4 and TCP headers without options. */
@@ -90,7 +93,36 @@ export function detectBlackHole(c: TcpConnection, now: number): void {
   if (step === undefined) return;
   pmtu.reduce(c.remoteIp, step, now);
   c.host.counters[C.tcp_pmtu_black_holes]++;
+  c.blackHole ??= { prevMtu: cur, high: snd.sndMax };
   syncMss(c, now);
+}
+
+/** A black-hole reduction under watch: the PMTU before it, and SND.MAX when it was made. */
+export interface BlackHoleSuspect {
+  prevMtu: number;
+  high: number;
+}
+
+/**
+ * Before an ACK is processed, while a black-hole reduction is under watch: an ACK beyond
+ * SND.NXT covers bytes sent before the reduction's RTO rewound SND.NXT and not sent again
+ * since, so at the larger size — they arrived, the path carries them and the losses were
+ * something else (on a lossy path three RTOs in a row come from lost retransmissions and
+ * lost ACKs). The estimate goes back to what it was (tcp_pmtu_black_hole_undos) and the
+ * MSS with it. The watch ends once the ACK passes what was sent before the reduction.
+ */
+export function confirmBlackHole(c: TcpConnection, ack: number, now: number): void {
+  const bh = c.blackHole;
+  if (bh === null) return;
+  const snd = c.snd;
+  if (seqGt(ack, snd.sndNxt) && seqLeq(ack, snd.sndMax) && seqLt(snd.sndNxt, bh.high)) {
+    c.blackHole = null;
+    c.host.pathMtu.restore(c.remoteIp, bh.prevMtu, now);
+    c.host.counters[C.tcp_pmtu_black_hole_undos]++;
+    syncMss(c, now);
+    return;
+  }
+  if (seqGeq(ack, bh.high)) c.blackHole = null;
 }
 
 /** States in which data flows (the sequence space past the SYN). */

@@ -116,7 +116,8 @@ export class ConnectionOutput implements SenderTransmit {
       o.tsVal = this.tsNow(now);
       o.tsEcr = this.rcv.tsRecent;
     }
-    if (this.c.sackEnabled && this.rcv.oooSegments > 0) {
+    if (this.c.sackEnabled && (this.rcv.oooSegments > 0 || this.rcv.dsackPending)) {
+      if (this.rcv.dsackPending) this.host.counters[C.tcp_dsacks_tx]++;
       o.sackCount = this.rcv.sackBlocks(o.sackBlocks, this.c.tsEnabled ? 3 : 4);
     }
     const window = this.rcv.windowField(false);

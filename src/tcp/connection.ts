@@ -21,6 +21,7 @@
  * RFC 1122 4.2.3.4 (Nagle on or off), 4.2.3.6 (keepalive on or off; at least 1 s idle,
  * 2 h by default).
  */
+import type { BlackHoleSuspect } from './connection-mss.js';
 import { C, type Counters } from '../base/counters.js';
 import { TCP_RST } from '../wire/tcp.js';
 import { armKeepalive, becomeOrphan, runDueTimers, uncountOrphan } from './connection-timers.js';
@@ -134,6 +135,8 @@ export class TcpConnection implements TcpConnectionHandle {
   pmtuCheckAt = Infinity;
   /** The path MTU cache's generation when snd.mss was last brought in line with it. */
   pmtuGeneration = 0;
+  /** A black-hole reduction not yet confirmed or undone (./connection-mss.ts), or null. */
+  blackHole: BlackHoleSuspect | null = null;
   /** The latest soft error an ICMP message reported (./connection-icmp.ts): ends the connection instead of ETIMEDOUT. */
   softError: TcpErrorCode | undefined = undefined;
   /** Created at (ms), for /connections. */

@@ -193,18 +193,32 @@ export class ReassemblyQueue {
   /**
    * Writes up to `max` SACK blocks (left,right pairs) into out, the block containing the
    * most recently received segment first (RFC 2018 4), then other recent ones, then any
-   * other held blocks in ascending order; returns the count.
+   * other held blocks in ascending order; returns the count. With `first` > 0 the blocks
+   * go after `first` pairs already written (a D-SACK block, RFC 2883), which count in
+   * `max` and the returned count but are not compared with them.
    */
-  sackBlocks(out: Uint32Array, max: number): number {
+  sackBlocks(out: Uint32Array, max: number, first = 0): number {
     const lim = Math.min(max, out.length >>> 1);
-    let cnt = 0;
+    let cnt = first;
     for (let r = 0; r < this.recent.length && cnt < lim; r++) {
       const k = this.find(this.recent[r]);
       if (k < 0) continue;
-      cnt = this.emitBlock(k, out, cnt);
+      cnt = this.emitBlock(k, out, cnt, first);
     }
-    for (let k = 0; k < this.seqs.length && cnt < lim; k++) cnt = this.emitBlock(k, out, cnt);
+    for (let k = 0; k < this.seqs.length && cnt < lim; k++) cnt = this.emitBlock(k, out, cnt, first);
     return cnt;
+  }
+
+  /** True when every byte of [s, e) is held. */
+  holds(s: number, e: number): boolean {
+    let k = this.find(s);
+    if (k < 0) return false;
+    for (;;) {
+      const end = seqAdd(this.seqs[k], this.lens[k]);
+      if (!seqLt(end, e)) return true;
+      k++;
+      if (k >= this.seqs.length || this.seqs[k] !== end) return false;
+    }
   }
 
   /** Highest right edge held (for window/ACK decisions), or -1 if empty. */
@@ -256,8 +270,8 @@ export class ReassemblyQueue {
     return -1;
   }
 
-  /** Writes the contiguous block around entry k as pair `cnt` unless already written. */
-  private emitBlock(k: number, out: Uint32Array, cnt: number): number {
+  /** Writes the contiguous block around entry k as pair `cnt` unless already written (from pair `first` on). */
+  private emitBlock(k: number, out: Uint32Array, cnt: number, first: number): number {
     const seqs = this.seqs;
     const lens = this.lens;
     let lo = k;
@@ -266,7 +280,7 @@ export class ReassemblyQueue {
     while (hi + 1 < seqs.length && seqAdd(seqs[hi], lens[hi]) === seqs[hi + 1]) hi++;
     const left = seqs[lo];
     const right = seqAdd(seqs[hi], lens[hi]);
-    for (let i = 0; i < cnt; i++) if (out[2 * i] === left) return cnt;
+    for (let i = first; i < cnt; i++) if (out[2 * i] === left) return cnt;
     out[2 * cnt] = left;
     out[2 * cnt + 1] = right;
     return cnt + 1;

@@ -53,6 +53,9 @@ export class TcpReceiver {
   #oooDropped = false;
   /** Set by receive(): the segment was out of order. */
   #wasOutOfOrder = false;
+  /** RFC 2883: duplicate bytes [dsackLeft, dsackRight) to report in the next SACK option (dsackLeft -1: none). */
+  private dsackLeft = -1;
+  private dsackRight = 0;
 
   /**
    * @param capacity receive buffer (bytes): bounds the window and out-of-order data
@@ -69,9 +72,33 @@ export class TcpReceiver {
     return this.#ooo === null ? 0 : this.#ooo.segments;
   }
 
-  /** RFC 2018 4: the SACK blocks of the out-of-order data into out (left, right, …), at most `max`; returns how many. */
+  /** A duplicate segment arrived and its D-SACK block (RFC 2883) has not been sent yet. */
+  get dsackPending(): boolean {
+    return this.dsackLeft >= 0;
+  }
+
+  /**
+   * RFC 2018 4: the SACK blocks of the out-of-order data into out (left, right, …), at most
+   * `max`; returns how many. RFC 2883 4: a duplicate received since the last call comes
+   * first (a D-SACK block, reported once), then the blocks of the out-of-order data (the
+   * one holding the duplicate first, when it is out of order, as the most recent).
+   */
   sackBlocks(out: Uint32Array, max: number): number {
-    return this.#ooo === null ? 0 : this.#ooo.sackBlocks(out, max);
+    let n = 0;
+    if (this.dsackLeft >= 0 && max > 0 && out.length >= 2) {
+      out[0] = this.dsackLeft;
+      out[1] = this.dsackRight;
+      this.dsackLeft = -1;
+      n = 1;
+    }
+    if (this.#ooo === null) return n;
+    return this.#ooo.sackBlocks(out, max, n);
+  }
+
+  /** RFC 2883: remembers [left, right) as received twice (the latest duplicate wins). */
+  noteDuplicate(left: number, right: number): void {
+    this.dsackLeft = left >>> 0;
+    this.dsackRight = right >>> 0;
   }
 
   /** The peer's ISN (IRS). */
@@ -236,6 +263,9 @@ export class TcpReceiver {
     let o = off;
     let n = len;
     const before = seqSub(this.#rcvNxt, s);
+    // RFC 2883: a (partial) duplicate is reported, in an ACK sent at once (Linux does too).
+    const duplicate = before > 0 && n > 0;
+    if (duplicate) this.noteDuplicate(s, before >= n ? seqAdd(s, n) : this.#rcvNxt);
     if (before > 0) {
       if (before >= n) {
         n = 0;
@@ -258,7 +288,9 @@ export class TcpReceiver {
       // Out of order: keep it for later, ACK at once (RFC 5681 4.2) with SACK.
       this.#wasOutOfOrder = true;
       const ooo = (this.#ooo ??= new ReassemblyQueue(this.capacity, this.maxOooSegments));
-      if (n > 0 && ooo.insert(s, b, o, n, this.#rcvNxt, this.freeSpace() + ooo.bytes) < 0) this.#oooDropped = true;
+      const stored = n > 0 ? ooo.insert(s, b, o, n, this.#rcvNxt, this.freeSpace() + ooo.bytes) : 0;
+      if (stored < 0) this.#oooDropped = true;
+      else if (stored === 0 && n > 0 && ooo.holds(s, seqAdd(s, n))) this.noteDuplicate(s, seqAdd(s, n));
       if (finHere) this.pendingFinSeq = seqAdd(s, n);
       return ACK_NOW;
     }
@@ -286,7 +318,7 @@ export class TcpReceiver {
     // segment, and a full segment plus a partial one is not held back); a GRO'd
     // super-segment counts for all it carries.
     this.bytesSinceAck += n;
-    if (this.bytesSinceAck > mss) return ACK_NOW;
+    if (this.bytesSinceAck > mss || duplicate) return ACK_NOW;
     return ACK_DELAYED;
   }
   /**

@@ -8,7 +8,9 @@
  *   section 8 SACKed data may be reneged, so nothing here ever counts as acknowledged:
  *   only the cumulative ACK (advance()) releases data.
  * - RFC 2883 D-SACK: a block at or below SND.UNA (a duplicate report) changes nothing; a
- *   D-SACK inside a later block is a subset of SACKed data and adds nothing. A block that
+ *   D-SACK inside a later block is a subset of SACKed data and adds nothing. D-SACKs are
+ *   counted (`dsackBlocks`) by RFC 3708 2's rule: the first block, at or below SND.UNA or
+ *   within the second block. A block that
  *   straddles SND.UNA keeps its part above SND.UNA (the peer holds those bytes).
  *   Blocks reaching beyond SND.NXT (never sent) or empty/inverted ones are ignored
  *   (counted in `invalidBlocks`), like Linux's tcp_is_sackblock_valid.
@@ -53,8 +55,10 @@ export class SackScoreboard {
   overflowDrops = 0;
   /** Blocks ignored: empty, inverted or beyond SND.NXT. */
   invalidBlocks = 0;
-  /** Blocks ignored as D-SACK / old: wholly at or below SND.UNA. */
+  /** D-SACK blocks received (RFC 2883 4: a first block at or below SND.UNA or inside the second block). */
   dsackBlocks = 0;
+  /** Bytes those D-SACK blocks reported. */
+  dsackBytes = 0;
 
   // Allocated at the first SACK block: most connections never see one.
   private lefts = NO_RANGES;
@@ -81,9 +85,10 @@ export class SackScoreboard {
 
   /**
    * Records SACK blocks from an ACK (pairs [left,right) in blocks[0..2*count)); ignores
-   * blocks not within (sndUna, sndNxt] and D-SACKs below sndUna. Returns bytes newly SACKed.
+   * blocks not within (sndUna, sndNxt] and D-SACKs below sndUna. `ack` is the segment's
+   * cumulative ACK (a first block at or below it is a D-SACK). Returns bytes newly SACKed.
    */
-  update(sndUna: number, sndNxt: number, blocks: Uint32Array, count: number): number {
+  update(sndUna: number, sndNxt: number, blocks: Uint32Array, count: number, ack = sndUna): number {
     let newly = 0;
     const m = Math.min(count, blocks.length >>> 1);
     for (let i = 0; i < m; i++) {
@@ -93,10 +98,13 @@ export class SackScoreboard {
         this.invalidBlocks++;
         continue;
       }
-      if (seqLeq(r, sndUna)) {
+      // RFC 2883 4 / RFC 3708 2: only the first block can be a D-SACK, when it lies at or
+      // below SND.UNA or within the second block.
+      if (i === 0 && (seqLeq(r, ack) || (m > 1 && seqGeq(l, blocks[2]) && seqLeq(r, blocks[3])))) {
         this.dsackBlocks++;
-        continue;
+        this.dsackBytes += seqSub(r, l);
       }
+      if (seqLeq(r, sndUna)) continue;
       if (seqLt(l, sndUna)) l = sndUna >>> 0;
       newly += this.add(l, r);
     }
@@ -299,6 +307,11 @@ export class SackScoreboard {
     this.sacked += newly;
     return newly;
   }
+}
+
+/** SetPipe() with nothing SACKed: every byte of [sndUna, sndNxt), once more below highRxt. */
+export function unsackedPipe(sndUna: number, sndNxt: number, highRxt: number): number {
+  return holePipe(sndUna >>> 0, sndNxt >>> 0, false, highRxt);
 }
 
 /** SetPipe() contribution of the unSACKed bytes [a, b). */

@@ -26,10 +26,10 @@ import { createCongestionControl, type CongestionControl } from './congestion/co
 import type { LossRecovery, RecoverySender } from './recovery/loss-recovery.js';
 import { NewRenoRecovery } from './recovery/newreno-recovery.js';
 import { ProportionalRateReduction } from './recovery/prr.js';
+import { RtoUndo } from './recovery/rto-undo.js';
 import { SackRecovery } from './recovery/sack-recovery.js';
 import { TailLossProbe } from './recovery/tail-loss-probe.js';
 import { RttEstimator } from './rtt-estimator.js';
-import { SackScoreboard } from './sack-scoreboard.js';
 import { SendBuffer } from './send-buffer.js';
 import { seqAdd, seqGeq, seqGt, seqLeq, seqLt, seqMax, seqSub } from './seq.js';
 import { T_PERSIST, T_RTO, type TcpTimers } from './timers.js';
@@ -86,13 +86,18 @@ export class TcpSender implements RecoverySender {
   private rttStart = 0;
   readonly rtt = new RttEstimator();
   #cc: CongestionControl;
-  /** What the peer SACKed (used by SACK recovery and tail loss probes). */
-  private readonly board: SackScoreboard;
   /** The loss recovery strategy: NewReno until SACK is negotiated. */
   private recovery: LossRecovery;
-  private readonly tlp: TailLossProbe;
-  /** RFC 6937: what fast recovery may send on each ACK. */
-  private readonly prr = new ProportionalRateReduction();
+  /** The SACK strategy when SACK was negotiated (the probe reads its scoreboard). */
+  private sackRecovery: SackRecovery | null = null;
+  /** Tail loss probes may be sent (TcpConfig.tailLossProbe and SACK). */
+  private tlpOn = false;
+  /** RFC 8985 7: made when a probe is first armed (idle connections have none). */
+  private tlp: TailLossProbe | null = null;
+  /** RFC 6937: what fast recovery may send on each ACK; made at the first recovery. */
+  private prr: ProportionalRateReduction | null = null;
+  /** RFC 3708: undo of a spurious RTO; made at the first RTO. */
+  private undo: RtoUndo | null = null;
   /** In fast recovery until SND.UNA reaches the recovery point (RFC 6582 `recover`). */
   #inRecovery = false;
   private recoverPoint = 0;
@@ -119,9 +124,7 @@ export class TcpSender implements RecoverySender {
   ) {
     this.buf = new SendBuffer(sendBuffer);
     this.#cc = createCongestionControl(ccName, this.#mss);
-    this.board = new SackScoreboard(this.#mss);
     this.recovery = new NewRenoRecovery(this);
-    this.tlp = new TailLossProbe(this, this.board, counters);
   }
 
   /** Our ISN. */
@@ -206,7 +209,7 @@ export class TcpSender implements RecoverySender {
 
   /** A tail loss probe, not an RTO, is what the T_RTO slot holds now (RFC 8985 7.2). */
   get lossProbeArmed(): boolean {
-    return this.tlp.armed;
+    return this.tlp !== null && this.tlp.armed;
   }
 
   /**
@@ -216,7 +219,6 @@ export class TcpSender implements RecoverySender {
   changeMss(mss: number): void {
     this.#mss = Math.max(64, mss);
     this.#cc.mss = this.#mss;
-    this.board.mss = this.#mss;
   }
 
   /**
@@ -232,8 +234,10 @@ export class TcpSender implements RecoverySender {
     this.#inRecovery = false;
     this.#dupAcks = 0;
     this.recovery.onRetransmitTimeout();
-    this.tlp.onRetransmitTimeout();
-    this.tlp.armed = false;
+    if (this.tlp !== null) {
+      this.tlp.onRetransmitTimeout();
+      this.tlp.armed = false;
+    }
     this.rttSeq = -1;
     this.#sndNxt = this.#sndUna;
     this.#highRxt = this.#sndUna;
@@ -246,7 +250,6 @@ export class TcpSender implements RecoverySender {
   setMss(mss: number): void {
     this.#mss = Math.max(64, mss);
     this.#cc = createCongestionControl(this.ccName, this.#mss);
-    this.board.mss = this.#mss;
   }
 
   /**
@@ -255,8 +258,9 @@ export class TcpSender implements RecoverySender {
    * (0 without scaling, RFC 7323 2.2) and whether SACK is used (RFC 2018).
    */
   negotiated(mss: number, wscale: number, sackOk: boolean): void {
-    this.recovery = sackOk ? new SackRecovery(this, this.board, this.counters) : new NewRenoRecovery(this);
-    this.tlp.enabled = this.tlpEnabled && sackOk;
+    this.sackRecovery = sackOk ? new SackRecovery(this, this.counters) : null;
+    this.recovery = this.sackRecovery ?? new NewRenoRecovery(this);
+    this.tlpOn = this.tlpEnabled && sackOk;
     this.#wscale = wscale;
     this.setMss(mss);
   }
@@ -364,8 +368,10 @@ export class TcpSender implements RecoverySender {
       }
     }
     const deliveredBefore = this.recovery.deliveredAboveUna();
-    this.prr.beginAck();
-    const newlySacked = sackCount > 0 ? this.recovery.onSackBlocks(sackBlocks, sackCount) : 0;
+    this.prr?.beginAck();
+    const dsackedBefore = this.recovery.dsackedBytes();
+    const newlySacked = sackCount > 0 ? this.recovery.onSackBlocks(sackBlocks, sackCount, ack) : 0;
+    if (this.undo !== null && this.undo.onAck(this.recovery.dsackedBytes() - dsackedBefore, ack)) this.undoRto();
 
     if (seqGt(ack, this.#sndUna)) {
       const flightBefore = this.flight();
@@ -403,16 +409,18 @@ export class TcpSender implements RecoverySender {
         this.#dupAcks = 0;
         this.#cc.onAck(dataAcked, now, this.rtt.srtt, flightBefore);
       }
-      this.tlp.onCumulativeAck(ack);
-      if (this.tlp.lossRevealed()) this.enterRecovery(now, out);
+      if (this.tlp !== null) {
+        this.tlp.onCumulativeAck(ack);
+        if (this.tlp.lossRevealed()) this.enterRecovery(now, out);
+      }
       if (this.#inRecovery) {
         this.recovery.detectLoss(now, out);
         this.reduceCwnd(dataAcked + this.recovery.deliveredAboveUna() - deliveredBefore);
       }
       if (this.#sndUna === this.#sndMax) {
         this.timers.clear(T_RTO);
-        this.tlp.armed = false;
-      } else if (!this.#inRecovery || !this.timers.armed(T_RTO) || this.tlp.armed) {
+        if (this.tlp !== null) this.tlp.armed = false;
+      } else if (!this.#inRecovery || !this.timers.armed(T_RTO) || this.lossProbeArmed) {
         this.armRetransmit(now);
       } else {
         this.timers.set(T_RTO, now + this.rtt.rto);
@@ -429,11 +437,24 @@ export class TcpSender implements RecoverySender {
       if (!this.#inRecovery && this.recovery.lossDetected()) this.enterRecovery(now, out);
     }
     if (newlySacked > 0) {
-      if (this.tlp.lossRevealed()) this.enterRecovery(now, out);
+      if (this.tlp !== null && this.tlp.lossRevealed()) this.enterRecovery(now, out);
       if (this.#inRecovery) this.recovery.detectLoss(now, out);
     }
     if (this.#inRecovery) this.reduceCwnd(this.recovery.deliveredAboveUna() - deliveredBefore);
     return ACK_OK;
+  }
+
+  /**
+   * RFC 3708 / RFC 4015 2: the last RTO was spurious (its retransmissions all came back
+   * D-SACKed): cwnd and ssthresh as before it (Linux tcp_undo_cwnd_reduction; a controller's
+   * other state, such as CUBIC's W_max, is not restored).
+   */
+  private undoRto(): void {
+    const undo = this.undo;
+    if (undo === null) return;
+    this.counters[C.tcp_rto_undos]++;
+    if (this.#cc.cwnd < undo.priorCwnd) this.#cc.cwnd = undo.priorCwnd;
+    if (this.#cc.ssthresh < undo.priorSsthresh) this.#cc.ssthresh = undo.priorSsthresh;
   }
 
   /**
@@ -442,14 +463,20 @@ export class TcpSender implements RecoverySender {
    */
   private armRetransmit(now: number): void {
     const rtoAt = now + this.rtt.rto;
-    const pto = this.tlp.timeout();
-    if (pto >= 0 && now + pto < rtoAt) {
+    const tlp = this.tlpOn && this.sackRecovery !== null ? (this.tlp ??= new TailLossProbe(this, this.sackRecovery, this.counters)) : null;
+    const pto = tlp === null ? -1 : tlp.timeout();
+    if (tlp !== null && pto >= 0 && now + pto < rtoAt) {
       this.timers.set(T_RTO, now + pto);
-      this.tlp.armed = true;
+      tlp.armed = true;
       return;
     }
     this.timers.set(T_RTO, rtoAt);
-    this.tlp.armed = false;
+    if (tlp !== null) {
+      tlp.armed = false;
+      // Refused only for the worst-case delayed ACK of a lone segment: new data sent on
+      // this ACK may make more than one segment outstanding (armTimers looks again).
+      tlp.recheckAfterSend = pto >= 0 && this.flight() <= this.#mss;
+    }
   }
 
   /**
@@ -462,10 +489,11 @@ export class TcpSender implements RecoverySender {
    * (docs/decisions/0028-prr.md).
    */
   private reduceCwnd(delivered: number): void {
-    if (delivered <= 0) return;
+    const prr = this.prr;
+    if (delivered <= 0 || prr === null) return;
     const pipe = this.recovery.pipe();
-    const sndcnt = this.prr.sendCount(delivered, true, pipe, this.#cc.ssthresh, this.#mss);
-    if (this.prr.boundBySsrb) this.counters[C.tcp_prr_ssrb_acks]++;
+    const sndcnt = prr.sendCount(delivered, true, pipe, this.#cc.ssthresh, this.#mss);
+    if (prr.boundBySsrb) this.counters[C.tcp_prr_ssrb_acks]++;
     this.#cc.cwnd = pipe + sndcnt;
   }
 
@@ -474,19 +502,31 @@ export class TcpSender implements RecoverySender {
    * from the controller, and PRR (RFC 6937) starts with RecoverFS = pipe.
    */
   private enterRecovery(now: number, out: SenderTransmit): void {
-    if (this.tlp.armed) {
+    if (this.tlp !== null && this.tlp.armed) {
       this.tlp.armed = false;
       this.timers.set(T_RTO, now + this.rtt.rto);
     }
     this.#inRecovery = true;
+    if (this.undo !== null) this.undo.armed = false;
     this.recovery.onEnterRecovery();
-    this.prr.start(this.recovery.pipe());
+    (this.prr ??= new ProportionalRateReduction()).start(this.recovery.pipe());
     this.recoverPoint = this.#sndMax;
     this.#cc.onCongestionEvent(now, this.flight());
     this.counters[C.tcp_fast_retransmits]++;
     out.traceEvent(TE_RECOVERY_ENTER, this.#dupAcks, this.#sndUna, this.recoverPoint, now);
     this.#highRxt = this.#sndUna;
     this.retransmitAt(this.#sndUna, now, out);
+  }
+
+  /** Counts `bytes` sent during recovery for PRR (RFC 6937 prr_out). */
+  private prrSent(bytes: number): void {
+    if (this.#inRecovery && this.prr !== null) this.prr.onSent(bytes);
+  }
+
+  /** Counts `bytes` retransmitted (for PRR in recovery and for the RTO undo). */
+  private retransmitted(bytes: number): void {
+    this.prrSent(bytes);
+    this.undo?.onRetransmit(bytes);
   }
 
   /** Retransmits one segment starting at `seq` (data, or the FIN if that is what is there). */
@@ -499,8 +539,8 @@ export class TcpSender implements RecoverySender {
       const fin = this.#finSent && seqAdd(seq, len) === this.#finSeq && len === avail ? TCP_FIN : 0;
       if (out.transmitData(seq, fin | TCP_PSH, off, len, now)) {
         this.counters[C.tcp_retransmits]++;
-        this.recovery.onRetransmit(seq);
-        if (this.#inRecovery) this.prr.onSent(len);
+        this.recovery.onRetransmit(seq, len);
+        this.retransmitted(len);
         const end = seqAdd(seq, len + (fin ? 1 : 0));
         if (seqGt(end, this.#highRxt)) this.#highRxt = end;
       }
@@ -515,8 +555,8 @@ export class TcpSender implements RecoverySender {
   retransmitRange(seq: number, len: number, now: number, out: SenderTransmit): boolean {
     if (!out.transmitData(seq, TCP_PSH, seqSub(seq, this.#sndUna), len, now)) return false;
     this.counters[C.tcp_retransmits]++;
-    this.recovery.onRetransmit(seq);
-    if (this.#inRecovery) this.prr.onSent(len);
+    this.recovery.onRetransmit(seq, len);
+    this.retransmitted(len);
     this.#highRxt = seqAdd(seq, len);
     return true;
   }
@@ -579,8 +619,11 @@ export class TcpSender implements RecoverySender {
         this.rttSeq = seq;
         this.rttStart = now;
       }
-      if (wasRetransmission) this.counters[C.tcp_retransmits]++;
-      if (this.#inRecovery) this.prr.onSent(len);
+      if (wasRetransmission) {
+        this.counters[C.tcp_retransmits]++;
+        this.undo?.onRetransmit(len);
+      }
+      this.prrSent(len);
       this.#sndNxt = seqAdd(seq, len);
       if (len < this.#mss) this.smallEnd = this.#sndNxt;
       if (fin) {
@@ -607,7 +650,14 @@ export class TcpSender implements RecoverySender {
 
   private armTimers(now: number): void {
     if (this.#sndUna !== this.#sndMax) {
-      if (!this.timers.armed(T_RTO)) this.armRetransmit(now);
+      const tlp = this.tlp;
+      if (!this.timers.armed(T_RTO)) {
+        this.armRetransmit(now);
+      } else if (tlp !== null && tlp.recheckAfterSend && !this.#inRecovery && this.flight() > this.#mss) {
+        // RFC 8985 7.2: the ACK armed the RTO with one segment in flight; what this output
+        // sent gets the probe timeout without WCDelAckT (else a lost tail waits for the RTO).
+        this.armRetransmit(now);
+      }
       this.timers.clear(T_PERSIST);
     } else if (this.unsent() > 0) {
       // Nothing in flight yet data waits: a zero window (probe it) or one too small for
@@ -646,7 +696,7 @@ export class TcpSender implements RecoverySender {
    */
   onRto(now: number, maxRetries: number, out: SenderTransmit): boolean {
     if (this.#sndUna === this.#sndMax) return true;
-    if (this.tlp.armed) {
+    if (this.tlp !== null && this.tlp.armed) {
       // RFC 8985 7.3: the slot held a probe timeout; the real RTO follows the probe.
       out.traceEvent(TE_TLP, 0, this.#sndUna, this.#sndMax, now);
       this.tlp.send(now, out);
@@ -656,13 +706,14 @@ export class TcpSender implements RecoverySender {
     this.#retries++;
     this.counters[C.tcp_rto_timeouts]++;
     if (this.#retries > maxRetries) return false;
+    (this.undo ??= new RtoUndo()).onRto(this.#cc.cwnd, this.#cc.ssthresh, this.#sndMax);
     this.#cc.onRetransmitTimeout(now, this.flight());
     this.rtt.backoff();
     out.traceEvent(TE_RTO, this.#retries, this.#sndUna, this.#sndMax, now);
     this.#inRecovery = false;
     this.#dupAcks = 0;
     this.recovery.onRetransmitTimeout();
-    this.tlp.onRetransmitTimeout();
+    this.tlp?.onRetransmitTimeout();
     this.rttSeq = -1;
     this.#sndNxt = this.#sndUna;
     this.#highRxt = this.#sndUna;

@@ -55,8 +55,10 @@ export interface RecoverySender {
 
 /** A loss recovery strategy: the sender calls it at each step of ACK processing and output. */
 export interface LossRecovery {
-  /** Takes the SACK blocks of an ACK (count > 0); returns the bytes newly SACKed (0: none, or no SACK). */
-  onSackBlocks(blocks: Uint32Array, count: number): number;
+  /** Takes the SACK blocks of an ACK (count > 0) whose cumulative ACK is `ack`; returns the bytes newly SACKed (0: none, or no SACK). */
+  onSackBlocks(blocks: Uint32Array, count: number, ack: number): number;
+  /** Bytes reported by D-SACK blocks so far (RFC 2883; 0 without SACK). */
+  dsackedBytes(): number;
   /** The cumulative ACK moved SND.UNA to `ack`. */
   onCumulativeAck(ack: number): void;
   /** Outside recovery, after a duplicate ACK was counted: is SND.UNA lost (start recovery)? */
@@ -69,8 +71,8 @@ export interface LossRecovery {
   onExitRecovery(): void;
   /** In recovery, after an ACK that acknowledged or SACKed data: repairs what it shows lost. */
   detectLoss(now: number, out: SenderTransmit): void;
-  /** The sender retransmitted the segment at `seq` (retransmitAt). */
-  onRetransmit(seq: number): void;
+  /** The sender retransmitted `len` bytes at `seq` (retransmitAt, retransmitRange). */
+  onRetransmit(seq: number, len: number): void;
   /** Bytes in the network by this strategy's estimate (RFC 6675 pipe). */
   pipe(): number;
   /**

@@ -1,35 +1,41 @@
 /**
  * Lost retransmissions during SACK recovery, which RFC 6675 cannot see (they would wait
  * for the RTO). Like Linux's tcp_mark_lost_retrans before RACK, and RFC 8985 6.2's rule
- * applied to a single segment: a retransmission is lost when data sent after it, DupThresh
+ * applied to retransmissions: a retransmission is lost when data sent after it, DupThresh
  * segments' worth beyond the SND.MAX it was sent at, has been SACKed while it is neither
  * ACKed nor SACKed. It is sent again at once (Linux tcp_lost_retransmits).
  *
- * Bounded: the last RETRANSMITS_TRACKED retransmissions of the recovery are remembered
- * (a ring); older ones fall back to the RTO.
+ * Retransmissions are remembered as runs: consecutive retransmissions sent at the same
+ * SND.MAX (NextSeg walking a burst loss segment by segment) extend one run, so a whole
+ * lost GRO aggregate (~45 segments against a Linux receiver) is one entry. Bounded: the
+ * last RUNS_TRACKED runs of the recovery are remembered (a ring); older ones fall back to
+ * the RTO. (A ring of single retransmissions, 32 long, forgot the early ones of a 45-segment
+ * burst before the SACKs could show them lost: every RTO of a lossy lab download.)
  */
 import { C, type Counters } from '../../base/counters.js';
 import { TCP_PSH } from '../../wire/tcp.js';
 import type { SackScoreboard } from '../sack-scoreboard.js';
 import type { SenderTransmit } from '../sender.js';
-import { seqLt, seqSub } from '../seq.js';
+import { seqAdd, seqGeq, seqLt, seqSub } from '../seq.js';
 import { DUP_THRESH, type RecoverySender } from './loss-recovery.js';
 
-/** Retransmissions remembered per recovery. */
-export const RETRANSMITS_TRACKED = 32;
-/** A slot whose retransmission arrived (not a valid u32 sequence number). */
+/** Runs of retransmissions remembered per recovery. */
+export const RUNS_TRACKED = 32;
+/** A slot whose retransmissions all arrived (not a valid u32 sequence number). */
 const RESOLVED = -1;
 
 /** The retransmissions of the current SACK recovery, and the rule that finds them lost. */
 export class LostRetransmits {
   /**
-   * First sequence number of each retransmission (RESOLVED once it arrived), and SND.MAX
-   * when each was (last) sent; made at the first retransmission (most connections have none).
+   * Per run: first and end sequence number ([start, end); start RESOLVED once all of it
+   * arrived) and SND.MAX when it was (last) sent; made at the first retransmission (most
+   * connections have none).
    */
-  private seqs: Float64Array | null = null;
-  private sentAtMax: Float64Array | null = null;
+  private runs: Float64Array | null = null;
   private count = 0;
   private next = 0;
+  /** The slot of the run the last retransmission went into (-1: none since clear()). */
+  private last = -1;
 
   constructor(
     private readonly snd: RecoverySender,
@@ -41,40 +47,65 @@ export class LostRetransmits {
   clear(): void {
     this.count = 0;
     this.next = 0; // the slots 0..count-1 are the ones detect() reads
+    this.last = -1;
   }
 
-  /** Remembers a retransmission starting at `seq`, sent now (at the current SND.MAX). */
-  note(seq: number): void {
+  /** Remembers a retransmission of `len` bytes at `seq`, sent now (at the current SND.MAX). */
+  note(seq: number, len: number): void {
+    const runs = (this.runs ??= new Float64Array(3 * RUNS_TRACKED));
+    const sndMax = this.snd.sndMax;
+    const end = seqAdd(seq, Math.max(1, len));
+    const j = this.last;
+    if (j >= 0 && runs[3 * j] !== RESOLVED && runs[3 * j + 1] === seq && runs[3 * j + 2] === sndMax) {
+      runs[3 * j + 1] = end;
+      return;
+    }
     const i = this.next;
-    this.next = (i + 1) % RETRANSMITS_TRACKED;
-    this.seqs ??= new Float64Array(RETRANSMITS_TRACKED);
-    this.sentAtMax ??= new Float64Array(RETRANSMITS_TRACKED);
-    this.seqs[i] = seq;
-    this.sentAtMax[i] = this.snd.sndMax;
-    if (this.count < RETRANSMITS_TRACKED) this.count++;
+    this.next = (i + 1) % RUNS_TRACKED;
+    runs[3 * i] = seq >>> 0;
+    runs[3 * i + 1] = end;
+    runs[3 * i + 2] = sndMax;
+    this.last = i;
+    if (this.count < RUNS_TRACKED) this.count++;
   }
 
   /** Sends again, at once, every remembered retransmission the SACKs now show lost. */
   detect(now: number, out: SenderTransmit): void {
-    const seqs = this.seqs;
-    const sentAtMax = this.sentAtMax;
-    if (this.count === 0 || seqs === null || sentAtMax === null) return;
+    const runs = this.runs;
+    if (this.count === 0 || runs === null) return;
     const snd = this.snd;
     const hi = this.board.highestSacked(snd.sndUna);
     const margin = DUP_THRESH * snd.mss;
     for (let k = 0; k < this.count; k++) {
-      const seq = seqs[k];
-      if (seq === RESOLVED) continue;
-      if (seqLt(seq, snd.sndUna) || this.board.isSacked(seq)) {
-        seqs[k] = RESOLVED; // it arrived
+      const start = runs[3 * k];
+      if (start === RESOLVED) continue;
+      const end = runs[3 * k + 1];
+      if (seqGeq(snd.sndUna, end)) {
+        runs[3 * k] = RESOLVED; // it all arrived
         continue;
       }
-      if (seqSub(hi, sentAtMax[k]) < margin) continue;
-      this.counters[C.tcp_lost_retransmits]++;
-      sentAtMax[k] = snd.sndMax;
-      const off = seqSub(seq, snd.sndUna);
-      const len = Math.min(snd.mss, snd.buf.length - off);
-      if (len > 0 && out.transmitData(seq, TCP_PSH, off, len, now)) this.counters[C.tcp_retransmits]++;
+      if (seqSub(hi, runs[3 * k + 2]) < margin) continue;
+      // Lost: every piece of the run neither ACKed nor SACKed goes again.
+      runs[3 * k + 2] = snd.sndMax;
+      let anyMissing = false;
+      for (let s = seqLt(start, snd.sndUna) ? snd.sndUna : start; seqLt(s, end);) {
+        const len = Math.min(snd.mss, seqSub(end, s));
+        if (!this.board.isSacked(s)) {
+          anyMissing = true;
+          this.resend(s, len, now, out);
+        }
+        s = seqAdd(s, len);
+      }
+      if (!anyMissing) runs[3 * k] = RESOLVED;
     }
+  }
+
+  /** Sends `len` bytes at `seq` again (no more than the send buffer holds). */
+  private resend(seq: number, len: number, now: number, out: SenderTransmit): void {
+    const snd = this.snd;
+    const off = seqSub(seq, snd.sndUna);
+    const n = Math.min(len, snd.buf.length - off);
+    this.counters[C.tcp_lost_retransmits]++;
+    if (n > 0 && out.transmitData(seq, TCP_PSH, off, n, now)) this.counters[C.tcp_retransmits]++;
   }
 }

@@ -16,7 +16,11 @@ export class NewRenoRecovery implements LossRecovery {
   constructor(private readonly snd: RecoverySender) {}
 
   /** Without SACK there are no blocks to take. */
-  onSackBlocks(_blocks: Uint32Array, _count: number): number {
+  onSackBlocks(_blocks: Uint32Array, _count: number, _ack: number): number {
+    return 0;
+  }
+
+  dsackedBytes(): number {
     return 0;
   }
 
@@ -38,7 +42,7 @@ export class NewRenoRecovery implements LossRecovery {
 
   detectLoss(_now: number, _out: SenderTransmit): void {}
 
-  onRetransmit(_seq: number): void {}
+  onRetransmit(_seq: number, _len: number): void {}
 
   pipe(): number {
     return this.snd.flight() - this.deliveredAboveUna();

@@ -16,7 +16,7 @@
  *   without waiting for the RTO.
  */
 import { C, type Counters } from '../../base/counters.js';
-import type { SackScoreboard } from '../sack-scoreboard.js';
+import { SackScoreboard, unsackedPipe } from '../sack-scoreboard.js';
 import type { SenderTransmit } from '../sender.js';
 import { DUP_THRESH, type LossRecovery, type RecoverySender } from './loss-recovery.js';
 import { LostRetransmits } from './lost-retransmit.js';
@@ -27,34 +27,52 @@ const MAX_SENDS_PER_OUTPUT = 1000;
 /** NextSeg()'s answer: [first sequence number, length] (shared by the thread's connections: read at once). */
 const NEXT_SEG = new Float64Array(2);
 
-/** RFC 6675 recovery over a SACK scoreboard. */
+/**
+ * RFC 6675 recovery over a SACK scoreboard. The scoreboard is made at the first SACK block
+ * (or the first loss a probe reveals) and the list of retransmissions at the first
+ * retransmission in recovery: an idle connection, or one that never lost anything, holds
+ * neither.
+ */
 export class SackRecovery implements LossRecovery {
-  private readonly lostRetransmits: LostRetransmits;
+  private board: SackScoreboard | null = null;
+  private lostRetransmits: LostRetransmits | null = null;
 
   constructor(
     private readonly snd: RecoverySender,
-    private readonly board: SackScoreboard,
     private readonly counters: Counters,
-  ) {
-    this.lostRetransmits = new LostRetransmits(snd, board, counters);
+  ) {}
+
+  /** The scoreboard, made on first use. */
+  private scoreboard(): SackScoreboard {
+    const board = (this.board ??= new SackScoreboard(this.snd.mss));
+    board.mss = this.snd.mss;
+    return board;
   }
 
-  /** RFC 2018 3: records the blocks (within SND.UNA..SND.MAX). */
-  onSackBlocks(blocks: Uint32Array, count: number): number {
-    return this.board.update(this.snd.sndUna, this.snd.sndMax, blocks, count);
+  /** RFC 2018 3: records the blocks (within SND.UNA..SND.MAX); counts D-SACKs (RFC 3708 2). */
+  onSackBlocks(blocks: Uint32Array, count: number, ack: number): number {
+    const board = this.scoreboard();
+    const dsacks = board.dsackBlocks;
+    const newly = board.update(this.snd.sndUna, this.snd.sndMax, blocks, count, ack);
+    this.counters[C.tcp_dsacks_rx] += board.dsackBlocks - dsacks;
+    return newly;
+  }
+
+  dsackedBytes(): number {
+    return this.board === null ? 0 : this.board.dsackBytes;
   }
 
   onCumulativeAck(ack: number): void {
-    this.board.advance(ack);
+    this.board?.advance(ack);
   }
 
   /** RFC 6675 5 (a)/(b): DupThresh duplicate ACKs, or IsLost(SND.UNA). */
   lossDetected(): boolean {
-    return this.snd.dupAcks >= DUP_THRESH || this.board.isLost(this.snd.sndUna);
+    return this.snd.dupAcks >= DUP_THRESH || (this.board !== null && this.board.isLost(this.snd.sndUna));
   }
 
   onEnterRecovery(): void {
-    this.lostRetransmits.clear();
+    this.lostRetransmits?.clear();
     this.counters[C.tcp_sack_recoveries]++;
   }
 
@@ -62,36 +80,38 @@ export class SackRecovery implements LossRecovery {
   onPartialAck(_now: number, _out: SenderTransmit): void {}
 
   onExitRecovery(): void {
-    this.lostRetransmits.clear();
+    this.lostRetransmits?.clear();
   }
 
   detectLoss(now: number, out: SenderTransmit): void {
-    this.lostRetransmits.detect(now, out);
+    this.lostRetransmits?.detect(now, out);
   }
 
-  onRetransmit(seq: number): void {
-    if (this.snd.inRecovery) this.lostRetransmits.note(seq);
+  onRetransmit(seq: number, len: number): void {
+    if (!this.snd.inRecovery) return;
+    (this.lostRetransmits ??= new LostRetransmits(this.snd, this.scoreboard(), this.counters)).note(seq, len);
   }
 
   /** RFC 6675 4 SetPipe(). */
   pipe(): number {
     const snd = this.snd;
-    return this.board.pipe(snd.sndUna, snd.sndNxt, snd.highRxt);
+    return this.board === null ? unsackedPipe(snd.sndUna, snd.sndNxt, snd.highRxt) : this.board.pipe(snd.sndUna, snd.sndNxt, snd.highRxt);
   }
 
   /** RFC 6937 3 DeliveredData's SACK part: the SACKed bytes. */
   deliveredAboveUna(): number {
-    return this.board.sackedBytes;
+    return this.board === null ? 0 : this.board.sackedBytes;
   }
 
   /** RFC 6675 5 (C): lost segments first (NextSeg rule 1), then new data, while pipe < cwnd. */
   sendInRecovery(now: number, out: SenderTransmit): boolean {
     const snd = this.snd;
     const next = NEXT_SEG;
+    const board = this.board;
     let pipe = this.pipe();
     let guard = 0;
     while (pipe < snd.cc.cwnd && guard++ < MAX_SENDS_PER_OUTPUT) {
-      if (this.board.nextLost(snd.highRxt, snd.sndNxt, snd.mss, next)) {
+      if (board !== null && board.nextLost(snd.highRxt, snd.sndNxt, snd.mss, next)) {
         const seq = next[0];
         const len = next[1];
         if (!snd.retransmitRange(seq, len, now, out)) return false;
@@ -107,7 +127,17 @@ export class SackRecovery implements LossRecovery {
 
   /** RFC 6675 5.1. */
   onRetransmitTimeout(): void {
-    this.board.clear();
-    this.lostRetransmits.clear();
+    this.board?.clear();
+    this.lostRetransmits?.clear();
+  }
+
+  /** True if the peer SACKed byte `seq` (for the tail loss probe). */
+  isSacked(seq: number): boolean {
+    return this.board !== null && this.board.isSacked(seq);
+  }
+
+  /** RFC 8985 6.2 for a delivered probe: every unSACKed byte below `seq` is lost. */
+  markLostBefore(seq: number): void {
+    this.scoreboard().markLostBefore(seq);
   }
 }

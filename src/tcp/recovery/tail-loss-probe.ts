@@ -7,7 +7,8 @@
  *   segment is in flight, at least PTO_MIN_MS, and only when it comes before the RTO. It
  *   is armed in the sender's T_RTO slot when the retransmission timer starts and again on
  *   each ACK of new data (sending more new data does not push it back; see decision
- *   0012). Not in recovery, not after an RTO, not before an RTT sample, and one probe per
+ *   0012). An ACK that leaves one segment in flight would get WCDelAckT and so no probe;
+ *   when the output that follows it sends more, the probe is armed for that flight. Not in recovery, not after an RTO, not before an RTT sample, and one probe per
  *   episode (until an ACK covers what was outstanding when it went out).
  * - 7.3: when the PTO fires, one new segment if the windows allow, else the last segment
  *   again; then the real RTO. Not an RTO: no backoff, cwnd and the retry count unchanged.
@@ -16,7 +17,6 @@
  *   it is lost. It is marked so on the scoreboard and SACK recovery starts at once.
  */
 import { C, type Counters } from '../../base/counters.js';
-import type { SackScoreboard } from '../sack-scoreboard.js';
 import type { SenderTransmit } from '../sender.js';
 import { seqAdd, seqGeq, seqLt, seqMax, seqSub } from '../seq.js';
 import type { RecoverySender } from './loss-recovery.js';
@@ -28,26 +28,41 @@ export const WC_DEL_ACK_MS = 200;
 /** No probe outstanding (not a valid u32 sequence number). */
 const NO_PROBE = -1;
 
-/** The tail loss probe of one sender. */
+/** What a probe needs to know of the SACK scoreboard (the SACK recovery strategy answers). */
+export interface ProbeSacks {
+  /** True if the peer SACKed byte `seq`. */
+  isSacked(seq: number): boolean;
+  /** RFC 8985 6.2: every unSACKed byte below `seq` is lost. */
+  markLostBefore(seq: number): void;
+}
+
+/**
+ * The tail loss probe of one sender. The sender makes it when it first arms a probe, on
+ * connections where probes may be sent (TcpConfig.tailLossProbe on and SACK negotiated).
+ */
 export class TailLossProbe {
-  /** Probes may be sent: TcpConfig.tailLossProbe is on and SACK was negotiated. */
-  enabled = false;
   /** The sender's T_RTO slot holds this probe's timeout (PTO), not an RTO; the sender keeps it with the slot. */
   armed = false;
+  /**
+   * The sender armed the RTO instead of a probe only because one segment was in flight
+   * (7.2's WCDelAckT made the PTO later than the RTO): once its output has sent more, it
+   * arms the probe after all.
+   */
+  recheckAfterSend = false;
   /** The outstanding probe: its first sequence number and SND.MAX after it (NO_PROBE: none). */
   private probeSeq = 0;
   private probeHigh = NO_PROBE;
 
   constructor(
     private readonly snd: RecoverySender,
-    private readonly board: SackScoreboard,
+    private readonly sacks: ProbeSacks,
     private readonly counters: Counters,
   ) {}
 
   /** RFC 8985 7.2: the PTO (ms) if a probe may be scheduled now, else -1. */
   timeout(): number {
     const snd = this.snd;
-    if (!this.enabled || snd.inRecovery || this.probeHigh !== NO_PROBE || snd.retries !== 0 || !(snd.rtt.srtt > 0)) return -1;
+    if (snd.inRecovery || this.probeHigh !== NO_PROBE || snd.retries !== 0 || !(snd.rtt.srtt > 0)) return -1;
     let pto = 2 * snd.rtt.srtt;
     if (snd.flight() <= snd.mss) pto += WC_DEL_ACK_MS;
     return pto < PTO_MIN_MS ? PTO_MIN_MS : pto;
@@ -85,10 +100,10 @@ export class TailLossProbe {
    */
   lossRevealed(): boolean {
     const snd = this.snd;
-    if (this.probeHigh === NO_PROBE || snd.inRecovery || !this.enabled) return false;
-    if (!this.board.isSacked(this.probeSeq) || !seqLt(snd.sndUna, this.probeSeq)) return false;
+    if (this.probeHigh === NO_PROBE || snd.inRecovery) return false;
+    if (!this.sacks.isSacked(this.probeSeq) || !seqLt(snd.sndUna, this.probeSeq)) return false;
     this.probeHigh = NO_PROBE;
-    this.board.markLostBefore(this.probeSeq);
+    this.sacks.markLostBefore(this.probeSeq);
     this.counters[C.tcp_loss_probe_recoveries]++;
     return true;
   }

@@ -33,6 +33,50 @@ describe('RFC 2018 SACK blocks we send', () => {
     expect(p.counter('tcp_ooo_segments')).toBe(6);
   });
 
+  it('RFC 2883 4 (1): a duplicate below RCV.NXT is reported as the first block of the next ACK (D-SACK), once', () => {
+    const p = new TcpPeer();
+    const { rec } = p.passiveOpen();
+    const s = p.seq;
+    const d = (n: number) => new Uint8Array(n).fill(0x41);
+    p.send({ flags: TCP_ACK | TCP_PSH, seq: s, payload: d(1000) });
+    p.takeAll();
+    p.send({ flags: TCP_ACK | TCP_PSH, seq: s, payload: d(1000) }); // again: a spurious retransmission
+    p.expectSegment({ flags: TCP_ACK, ack: s + 1000, options: { sack: [[s, s + 1000]] } });
+    // A partial duplicate reports only its duplicate part.
+    p.send({ flags: TCP_ACK | TCP_PSH, seq: s + 500, payload: d(1000) });
+    const a = p.expectSegment({ flags: TCP_ACK, ack: s + 1500, options: { sack: [[s + 500, s + 1000]] } });
+    expect(a.sack).toHaveLength(1);
+    // The next ACK carries no D-SACK.
+    p.send({ flags: TCP_ACK | TCP_PSH, seq: s + 1500, payload: d(1000) });
+    p.send({ flags: TCP_ACK | TCP_PSH, seq: s + 2500, payload: d(1000) });
+    expect(p.expectSegment({ flags: TCP_ACK, ack: s + 3500 }).sack).toEqual([]);
+    expect(rec.bytes().length).toBe(3500);
+    expect(p.counter('tcp_dsacks_tx')).toBe(2);
+  });
+
+  it('RFC 2883 4 (2): a duplicate of out-of-order data: the D-SACK block first, then the block holding it', () => {
+    const p = new TcpPeer();
+    p.passiveOpen();
+    const s = p.seq;
+    const d = (n: number) => new Uint8Array(n).fill(0x41);
+    p.send({ flags: TCP_ACK, seq: s + 1000, payload: d(100) });
+    p.send({ flags: TCP_ACK, seq: s + 1100, payload: d(100) });
+    p.send({ flags: TCP_ACK, seq: s + 3000, payload: d(100) });
+    p.takeAll();
+    p.send({ flags: TCP_ACK, seq: s + 1100, payload: d(100) });
+    p.expectSegment({ flags: TCP_ACK, ack: s, options: { sack: [[s + 1100, s + 1200], [s + 1000, s + 1200], [s + 3000, s + 3100]] } });
+  });
+
+  it('RFC 2883: no D-SACK without SACK-permitted', () => {
+    const p = new TcpPeer();
+    p.passiveOpen({ mss: 1460, wscale: 7, timestamps: true });
+    const s = p.seq;
+    p.send({ flags: TCP_ACK | TCP_PSH, seq: s, payload: 'x' });
+    p.takeAll();
+    p.send({ flags: TCP_ACK | TCP_PSH, seq: s, payload: 'x' });
+    expect(p.expectSegment({ flags: TCP_ACK }).sack).toEqual([]);
+  });
+
   it('RFC 2018 1: without SACK-permitted in the SYN we never send SACK blocks', () => {
     const p = new TcpPeer();
     p.passiveOpen({ mss: 1460, wscale: 7, timestamps: true });

@@ -56,3 +56,34 @@ describe('RFC 4821 / RFC 8899: black-hole detection', () => {
     expect(conn.snd.mss).toBe(1448);
   });
 });
+
+describe('black-hole detection undone when the large segments did arrive', () => {
+  /** Three RTOs of the first segment: the third lowers the PMTU to 1200 and resends at 1148. */
+  function lowered() {
+    const { p, conn, first } = stalled();
+    for (let i = 0; i < 3; i++) {
+      p.expectSegment({ flags: TCP_ACK, seq: first[0].seq }, 120_000);
+      p.takeAll();
+    }
+    expect(conn.snd.mss).toBe(1148);
+    return { p, conn, first };
+  }
+
+  it('an ACK beyond what was resent at the smaller size covers full-size originals: the PMTU and the MSS go back up (only ACKs were lost)', () => {
+    const { p, conn, first } = lowered();
+    p.sendAck({ ack: first[0].seq + 3 * 1448 });
+    expect(p.counter('tcp_pmtu_black_hole_undos')).toBe(1);
+    expect(p.host.ipOut.pathMtu.mtuFor(PEER_IP, p.now)).toBe(1500);
+    conn.send(new Uint8Array(2 * 1448));
+    p.flush();
+    expect(p.takeAll().map((s) => s.payload.length)).toEqual([1448, 1448]);
+  });
+
+  it('an ACK of only the smaller retransmission proves nothing: the PMTU stays down', () => {
+    const { p, conn, first } = lowered();
+    p.sendAck({ ack: first[0].seq + 1148 });
+    expect(p.counter('tcp_pmtu_black_hole_undos')).toBe(0);
+    expect(p.host.ipOut.pathMtu.mtuFor(PEER_IP, p.now)).toBe(1200);
+    expect(conn.snd.mss).toBe(1148);
+  });
+});

@@ -257,9 +257,12 @@ describe('RFC 6937 between two cores', () => {
   }
 
   // RTOs of the same transfers on the commit before PRR (RFC 6675 recovery with cwnd =
-  // ssthresh at once): 0, 30 and 6.
+  // ssthresh at once): 0, 30 and 6. The newreno 10 % one had 13 with PRR until probes were
+  // armed after an ACK that left one segment in flight (decision 0031): 16 on this seed,
+  // 60 → 44 over five seeds; 15 once a black-hole reduction is undone when full-size
+  // segments turn out to have arrived (it had taken the MSS down to 524 here).
   for (const [cc, lossPct, seed, rtosBefore, rtosNow] of [
-    ['newreno', 3, 7, 0, 0], ['newreno', 10, 11, 30, 13], ['cubic', 10, 17, 6, 2],
+    ['newreno', 3, 7, 0, 0], ['newreno', 10, 11, 30, 15], ['cubic', 10, 17, 6, 2],
   ] as const) {
     it(`RFC 6937: a 2 MB transfer (${cc}, ${lossPct} % loss each way) arrives byte for byte with ${rtosNow} RTOs (${rtosBefore} before PRR)`, () => {
       const { p, s, data } = lossyTransfer(cc, lossPct, seed);

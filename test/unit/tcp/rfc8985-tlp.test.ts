@@ -118,6 +118,43 @@ describe('RFC 8985 7: tail loss probe', () => {
     expect(p.counter('tcp_loss_probes')).toBe(0);
   });
 
+  it('RFC 8985 7.2: an ACK that leaves one segment in flight and lets more go arms the PTO for what is then in flight (no WCDelAckT), not the RTO', () => {
+    const { p, conn } = established();
+    conn.send(new Uint8Array(30 * SEG));
+    p.flush();
+    const first = p.takeAll();
+    expect(first).toHaveLength(10);
+    // All but the last segment ACKed: slow start lets 18 more go; then the ACKs stop.
+    p.sendAck({ ack: first[9].seq });
+    const t = p.now;
+    expect(p.takeAll()).toHaveLength(18);
+    const probe = p.expectSegment({ flags: TCP_ACK }, 300);
+    expect(probe.at - t).toBeLessThan(50); // a probe at 2·SRTT, not the RTO at 200 ms
+    expect(p.counter('tcp_loss_probes')).toBe(1);
+    expect(p.counter('tcp_rto_timeouts')).toBe(0);
+  });
+
+  it('RFC 8985 7.2 after an RTO: the ACK of the retransmission lets two segments go and arms a probe for them (a loss of both is not a second RTO)', () => {
+    const { p, conn } = established();
+    conn.send(new Uint8Array(40 * SEG));
+    p.flush();
+    const s0 = p.takeAll()[0].seq;
+    p.sendAck({ ack: s0 + 5 * SEG });
+    p.takeAll();
+    // The rest is lost, the probe too: the RTO resends the first unACKed segment.
+    p.expectSegment({ flags: TCP_ACK, payloadLen: SEG }, 50);
+    const rto = p.expectSegment({ flags: TCP_ACK, seq: s0 + 5 * SEG, payloadLen: SEG }, 300);
+    expect(p.counter('tcp_rto_timeouts')).toBe(1);
+    p.advanceTo(rto.at);
+    p.sendAck({ ack: s0 + 6 * SEG });
+    const t = p.now;
+    expect(p.takeAll().map((o) => o.seq - s0)).toEqual([6 * SEG, 7 * SEG]);
+    const probe = p.expectSegment({ flags: TCP_ACK }, 300);
+    expect(probe.at - t).toBeLessThan(50);
+    expect(p.counter('tcp_loss_probes')).toBe(2);
+    expect(p.counter('tcp_rto_timeouts')).toBe(1);
+  });
+
   it('one probe per episode: an unanswered probe is followed by the RTO, not by more probes', () => {
     const { p, conn } = established();
     const t = p.now;

@@ -131,6 +131,16 @@ describe('SackScoreboard: RFC 2018 block handling', () => {
     expect(sb.ranges()).toEqual([[8000, 9000]]);
   });
 
+  it('RFC 3708 2: the first block is a D-SACK when inside the second; a later block never is', () => {
+    const sb = new SackScoreboard(1000);
+    sb.update(1000, 20000, blocks([8000, 10000]), 1);
+    expect(sb.update(1000, 20000, blocks([8000, 9000], [8000, 10000]), 2)).toBe(0);
+    expect(sb.dsackBlocks).toBe(1);
+    expect(sb.update(1000, 20000, blocks([12000, 13000], [500, 900]), 2)).toBe(1000);
+    expect(sb.update(1000, 20000, blocks([14000, 15000], [12000, 13000]), 2)).toBe(1000);
+    expect(sb.dsackBlocks).toBe(1);
+  });
+
   it('RFC 2883: a D-SACK inside the following SACK block adds nothing', () => {
     const sb = new SackScoreboard(1000);
     sb.update(5000, 20000, blocks([6000, 8000]), 1);
