@@ -36,7 +36,34 @@ export class SocketAddresses {
   /** Text of `ip`; `mapped`: an IPv4 address as a dual-stack socket sees it (`::ffff:a.b.c.d`). */
   format(ip: number, mapped = false): string {
     if (ip >= IPV6_ID_BASE && this.interner !== null) return formatIpv6(this.interner.copyInto(ip, this.scratch));
-    return mapped ? `::ffff:${formatIpv4(ip)}` : formatIpv4(ip);
+    // IPv4 text is shared by the sockets that need the same one (our address on every
+    // socket, a client's on its connections): two slots, the most recent first. (An IPv6
+    // id can name another address once released, so its text is not kept.)
+    const key = mapped ? -1 - ip : ip;
+    if (key === this.key0) return this.text0;
+    if (key === this.key1) {
+      this.swapSlots();
+      return this.text0;
+    }
+    this.key1 = this.key0;
+    this.text1 = this.text0;
+    this.key0 = key;
+    this.text0 = mapped ? `::ffff:${formatIpv4(ip)}` : formatIpv4(ip);
+    return this.text0;
+  }
+
+  private key0 = NaN;
+  private text0 = '';
+  private key1 = NaN;
+  private text1 = '';
+
+  private swapSlots(): void {
+    const k = this.key0;
+    const t = this.text0;
+    this.key0 = this.key1;
+    this.text0 = this.text1;
+    this.key1 = k;
+    this.text1 = t;
   }
 
   /** `a.b.c.d:port` or `[v6]:port` (RFC 5952 section 6), for /connections and logs. */

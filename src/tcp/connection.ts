@@ -161,7 +161,7 @@ export class TcpConnection implements TcpConnectionHandle {
     const cfg = host.config;
     this.snd = new TcpSender(cfg.sendBuffer, cfg.congestionControl, cfg.tailLossProbe, this.timers, host.counters);
     const wscale = cfg.windowScaling ? windowScaleFor(cfg.recvBuffer) : 0;
-    this.rcv = new TcpReceiver(cfg.recvBuffer, cfg.maxOooSegments, wscale, () => this.snd.mss);
+    this.rcv = new TcpReceiver(cfg.recvBuffer, cfg.maxOooSegments, wscale, this.snd); // the sender's MSS, read when needed (no closure per connection)
     this.out = new ConnectionOutput(this, host);
     this.createdAt = now;
     this.serial = host.newSerial();

@@ -60,9 +60,9 @@ export class TcpReceiver {
   /**
    * @param capacity receive buffer (bytes): bounds the window and out-of-order data
    * @param wscale our window scale shift, offered in our SYN (0: none)
-   * @param mss the payload per segment now (for receiver SWS avoidance)
+   * @param segments where the payload per segment now is read (the sender's MSS, for receiver SWS avoidance)
    */
-  constructor(readonly capacity: number, maxOooSegments: number, wscale: number, private readonly mss: () => number) {
+  constructor(readonly capacity: number, maxOooSegments: number, wscale: number, private readonly segments: { readonly mss: number }) {
     this.#wscale = wscale;
     this.maxOooSegments = maxOooSegments;
   }
@@ -183,7 +183,7 @@ export class TcpReceiver {
     const free = this.freeSpace();
     const current = Math.max(0, seqSub(this.advRightEdge, this.#rcvNxt));
     if (free <= current) return current; // cannot shrink
-    const step = Math.min(this.capacity >>> 1, this.mss());
+    const step = Math.min(this.capacity >>> 1, this.segments.mss);
     // Also from a zero window (RFC 1122 4.2.3.3): reopening it by a few bytes is exactly
     // the silly window the rule is there to prevent.
     if (free - current < step) return current;
