@@ -395,3 +395,51 @@ describe('RFC 3168 between two cores, CE marked on the link', () => {
     });
   }
 });
+
+describe('RFC 3168 5 over IPv6: the ECN field of the Traffic Class', () => {
+  it('data to an IPv6 peer goes out ECT(0), and a CE mark in the Traffic Class is echoed (ECE), answered with CWR and one reduction, 1 MB intact', () => {
+    const p = new TcpPair({ tcp: { ecn: 'on' } }, { tcp: { ecn: 'accept' } }, { ipv6: true, capabilities: { txChecksum: true, tsoMaxPayload: 65000 } });
+    p.delay = 5;
+    const { client, s } = p.connect(80, true);
+    let ect = 0;
+    let marked = 0;
+    let v6data = 0;
+    p.fault = (lf) => {
+      const f = lf.frame;
+      const tc = ETH_HEADER_LEN + 1; // version and Traffic Class: the ECN field is bits 5..4 of this byte
+      if (lf.from === 'A' && f.length > 200 && ((f[ETH_HEADER_LEN] >>> 4) === 6)) {
+        v6data++;
+        if (((f[tc] >>> 4) & 3) === 2) ect++;
+        if (v6data % 40 === 7) {
+          f[tc] |= 0x30; // CE (no header checksum in IPv6)
+          marked++;
+        }
+      }
+      return [lf];
+    };
+    const data = patternBytes(1_000_000, 9);
+    let off = 0;
+    for (let guard = 0; off < data.length && guard < 100_000; guard++) {
+      off += client.send(data.subarray(off));
+      const until = p.now + 20;
+      p.run(until);
+      p.now = Math.max(p.now, until);
+    }
+    for (let guard = 0; s.bytes().length < data.length && guard < 1000; guard++) {
+      const until = p.now + 100;
+      p.run(until);
+      p.now = Math.max(p.now, until);
+    }
+    expect(s.bytes().equals(Buffer.from(data))).toBe(true);
+    expect(v6data).toBeGreaterThan(10);
+    expect(ect).toBe(v6data); // every data frame ECT(0)
+    expect(marked).toBeGreaterThan(0);
+    const A = p.countersA, B = p.countersB;
+    expect([A[C.tcp_ecn_negotiated], B[C.tcp_ecn_negotiated]]).toEqual([1, 1]);
+    expect(B[C.tcp_ecn_ce_rx]).toBe(marked);
+    expect(A[C.tcp_ecn_ece_rx]).toBeGreaterThan(0);
+    expect(A[C.tcp_ecn_cwnd_reductions]).toBeGreaterThan(0);
+    expect(B[C.tcp_ecn_cwr_rx]).toBe(A[C.tcp_ecn_cwr_tx]);
+    expect(A[C.tcp_retransmits]).toBe(0);
+  });
+});
