@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlRequest } from '../../src/control/control-client.js';
 import type { ArchivedTraceInfo, ConnectionInfo } from '../../src/control/types.js';
 import { patternSha256 } from '../helpers/http-pattern.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
 import { startStackd, stopIfStarted, type StackdHandle } from '../helpers/stackd-process.js';
 import { stackctl, tshark, type Row } from '../helpers/ops-tools.js';
@@ -218,15 +219,22 @@ describe.skipIf(requireNetOrSkip())('capture, fault injection and stackctl on a 
     });
 
     it('the fault counters show every kind in both directions, and the checksum drops catch the corrupted frames', async () => {
-      const s = await stackd.stats();
+      // Every corrupted frame is dropped by some check of the IPv4 header, of the transport
+      // header's length fields, or of a checksum (a duplicated corrupted frame twice). A
+      // corrupted frame can still be on its way (held for reordering, in a worker's ring)
+      // when the I/O thread has counted it: wait until the drops have caught up.
+      const checks = ['ipv4_checksum', 'tcp_checksum', 'udp_checksum', 'icmp_checksum', 'ipv4_version', 'ipv4_ihl', 'ipv4_total_length',
+        'ipv4_truncated', 'tcp_truncated', 'tcp_bad_offset', 'udp_truncated', 'udp_length', 'icmp_truncated'];
+      let caught = 0;
+      const s = await waitFor(async () => {
+        const st = await stackd.stats();
+        caught = checks.reduce((sum, k) => sum + (st.totals[`drop_${k}`] ?? 0), 0);
+        return caught >= st.faults.rx_corrupted && st;
+      }, { what: 'drops for every corrupted frame', timeoutMs: 5000, intervalMs: 100, detail: () => `caught ${caught}` });
       expect(s.fault).toBe('drop=2%,corrupt=0.5%,duplicate=1%,reorder=2%,seed=7');
       for (const d of ['rx', 'tx']) for (const k of ['dropped', 'duplicated', 'reordered', 'corrupted']) expect(s.faults[`${d}_${k}`], `${d}_${k}`).toBeGreaterThan(0);
       const t = s.totals;
       expect(t.drop_ipv4_checksum + t.drop_tcp_checksum).toBeGreaterThan(0);
-      // Every corrupted frame is dropped by some check of the IPv4 header or the checksums
-      // (a duplicated corrupted frame twice).
-      const caught = ['ipv4_checksum', 'tcp_checksum', 'udp_checksum', 'icmp_checksum', 'ipv4_version', 'ipv4_ihl', 'ipv4_total_length', 'ipv4_truncated']
-        .reduce((sum, k) => sum + (t[`drop_${k}`] ?? 0), 0);
       expect(caught).toBeGreaterThanOrEqual(s.faults.rx_corrupted);
       expect(caught).toBeLessThanOrEqual(2 * s.faults.rx_corrupted);
       expect(t.fault_rx_dropped).toBe(s.faults.rx_dropped);
