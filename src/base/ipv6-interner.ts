@@ -30,8 +30,8 @@ export function isIpv6Id(ip: number): boolean {
 /** No chain link. */
 const NONE = -1;
 
-/** 30-bit hash of four words (a small integer: Map keys stay unboxed). */
-function hashWords(w0: number, w1: number, w2: number, w3: number): number {
+/** 30-bit hash of an IPv6 address's four words (a small integer: Map keys stay unboxed). */
+export function hashWords(w0: number, w1: number, w2: number, w3: number): number {
   let h = Math.imul(w0 ^ 0x9e3779b9, 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 15) ^ w1, 0xc2b2ae35);
   h = Math.imul(h ^ (h >>> 13) ^ w2, 0x85ebca6b);

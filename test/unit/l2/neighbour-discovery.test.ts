@@ -23,6 +23,9 @@ import {
   OUR_IP6, OUR_LL, OUR_MAC, PEER_IP6, PEER_LL, PEER_MAC, ROUTER_LL, ROUTER_MAC, T0, decode6, setup6,
 } from '../../helpers/host6.js';
 import { golden, hex, MAC_B } from '../wire/golden-frames.js';
+import { C, newCounters } from '../../../src/base/counters.js';
+import { hashWords } from '../../../src/base/ipv6-interner.js';
+import { NeighbourCache } from '../../../src/l2/neighbour-cache.js';
 
 const ICMP = ETH_HEADER_LEN + IPV6_HEADER_LEN;
 const DATA = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -251,6 +254,36 @@ describe('neighbour cache states (RFC 4861 7.3.2, appendix C)', () => {
     expect(s.nd.cache.size).toBe(2);
     expect(s.c('nd_cache_evictions')).toBe(1);
     expect(s.nd.cache.snapshot(T0 + 3000).map((r) => formatIpv6(r.address))).toEqual(['fd00:10:10::12', 'fd00:10:10::13']);
+  });
+
+  it('addresses whose hashes collide keep separate entries; evicting or deleting one leaves the others found', () => {
+    // Two pairs of addresses with equal 30-bit hashes (birthday search, words 2 and 3 = w).
+    const seen = new Map<number, number>();
+    const pairs: [Ipv6Address, Ipv6Address][] = [];
+    for (let w = 1; pairs.length < 2; w++) {
+      const h = hashWords(0xfd000010, 0x00100000, w, w);
+      const other = seen.get(h);
+      if (other !== undefined) pairs.push([ipv6(0xfd000010, 0x00100000, other, other), ipv6(0xfd000010, 0x00100000, w, w)]);
+      else seen.set(h, w);
+    }
+    const counters = newCounters();
+    const cache = new NeighbourCache(counters, { solicit() {}, release() {} }, { maxEntries: 3 });
+    const [[a, b], [c, d]] = pairs;
+    cache.learn(a, 0xa, 0);
+    cache.learn(b, 0xb, 1);
+    cache.learn(c, 0xc, 2);
+    expect([a, b, c].map((x) => cache.resolve(x, 3))).toEqual([0xa, 0xb, 0xc]);
+    cache.learn(d, 0xd, 4); // evicts a, the tail of its chain (b is the head)
+    expect(counters[C.nd_cache_evictions]).toBe(1);
+    expect(cache.state(a, 5)).toBeUndefined();
+    expect([b, c, d].map((x) => cache.resolve(x, 5))).toEqual([0xb, 0xc, 0xd]);
+    cache.learn(a, 0xa, 6); // evicts b: its chain is now empty
+    expect(cache.state(b, 7)).toBeUndefined();
+    expect([a, c, d].map((x) => cache.resolve(x, 7))).toEqual([0xa, 0xc, 0xd]);
+    for (let t = 7; t <= 20_000; t += 500) cache.poll(t); // DELAY → PROBE → deleted, one at a time
+    expect(cache.size).toBe(0);
+    expect(counters[C.nd_probe_failures]).toBe(3);
+    expect([a, b, c, d].map((x) => cache.state(x, 20_000))).toEqual([undefined, undefined, undefined, undefined]);
   });
 });
 
