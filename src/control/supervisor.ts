@@ -440,7 +440,11 @@ export class Supervisor implements ControlSource {
     return r;
   }
 
-  /** POST /ipv6/addresses: worker 0 adds the address and starts DAD; /stats lists it from now on. */
+  /**
+   * POST /ipv6/addresses: worker 0 adds the address and starts DAD; then every other worker
+   * adds it as TENTATIVE, watching for the answer to worker 0's probe (NdLayer.watchDad,
+   * decision 0030); /stats lists it from now on.
+   */
   async addIpv6Address(req: unknown): Promise<Ipv6Report> {
     const text = typeof req === 'object' && req !== null && 'address' in req ? req.address : undefined;
     if (typeof text !== 'string') throw Object.assign(new Error('expected {"address": "ADDR/PREFIX"}'), { status: 400 });
@@ -448,6 +452,11 @@ export class Supervisor implements ControlSource {
     if (w0 === undefined || w0 === null || !w0.alive) throw Object.assign(new Error('worker 0 is not running'), { status: 503 });
     const refused = await withTimeout(w0.rpc.addIpv6Address(text), 2000, w0.name);
     if (refused !== null) throw Object.assign(new Error(refused.error), { status: refused.status });
+    const others = this.shards.slice(1).filter((t): t is ThreadHandle => t !== null && t.alive);
+    const answers = await Promise.all(others.map((t) => withTimeout(t.rpc.addIpv6Address(text), 2000, t.name)));
+    answers.forEach((r, i) => {
+      if (r !== null) this.log.warn({ address: text, worker: others[i].name, error: r.error }, 'a worker refused the IPv6 address');
+    });
     const a = parseIpv6Assignment(text);
     if (typeof a !== 'string') this.settings.link.ipv6.addresses.push(a);
     this.log.info({ address: text }, 'IPv6 address added, duplicate address detection started');

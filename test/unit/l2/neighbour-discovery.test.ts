@@ -362,7 +362,44 @@ describe('MLDv2 (RFC 3810)', () => {
 });
 
 describe('a shard that does not speak for the interface (decision 0030)', () => {
-  it('sends nothing at start and takes its addresses as usable; learns from solicitations without answering; resolves its own next hops', () => {
+  it('sends nothing at start; its addresses stay TENTATIVE (a ping is dropped) until shard 0\'s DAD had time to hear an answer (2 × RetransTimer), then PREFERRED', () => {
+    const s = setup6({ speaks: false, started: false });
+    s.host.startIpv6(T0);
+    s.host.poll(T0 + 1000);
+    expect(s.nd.addresses.entries.map((e) => e.state)).toEqual(['TENTATIVE', 'TENTATIVE']);
+    s.rx(ping(), T0 + 1500);
+    expect(s.c('drop_ipv6_tentative')).toBe(1);
+    expect(s.host.nextDeadline()).toBeLessThanOrEqual(T0 + 2000);
+    s.host.poll(T0 + 2000);
+    expect(s.nd.addresses.entries.map((e) => e.state)).toEqual(['PREFERRED', 'PREFERRED']);
+    expect(s.sent()).toEqual([]); // no DAD probe, RS or MLD report: shard 0 sends them
+  });
+
+  it('an advertisement defending its tentative address (the answer to shard 0\'s probe) makes it DUPLICATE here too; it is never used', () => {
+    const s = setup6({ speaks: false, started: false });
+    s.host.startIpv6(T0);
+    s.rx(ndFrame(136, PEER_MAC, OUR_IP6, IPV6_ALL_NODES, OUR_IP6, { flags: NA_OVERRIDE, lla: PEER_MAC }), T0 + 300);
+    s.host.poll(T0 + 5000);
+    expect(s.nd.addresses.entries.map((e) => e.state)).toEqual(['PREFERRED', 'DUPLICATE']);
+    s.rx(ping(), T0 + 5000);
+    expect(s.sent()).toEqual([]);
+  });
+
+  it('an address added at run time is TENTATIVE here for 2 × RetransTimer, without a probe; another node\'s DAD probe for it makes it DUPLICATE', () => {
+    const s = setup6({ speaks: false });
+    const a = parseIpv6('fd00:10:10::9') as Ipv6Address;
+    const b = parseIpv6('fd00:10:10::a') as Ipv6Address;
+    s.nd.addAddress(a, 64, T0 + 3000);
+    s.nd.addAddress(b, 64, T0 + 3000);
+    s.rx(ndFrame(135, PEER_MAC, IPV6_UNSPECIFIED, solicitedNodeOf(b), b, {}), T0 + 3500);
+    s.host.poll(T0 + 4999);
+    expect([s.nd.addresses.find(a)?.state, s.nd.addresses.find(b)?.state]).toEqual(['TENTATIVE', 'DUPLICATE']);
+    s.host.poll(T0 + 5000);
+    expect([s.nd.addresses.find(a)?.state, s.nd.addresses.find(b)?.state]).toEqual(['PREFERRED', 'DUPLICATE']);
+    expect(s.sent().filter((f) => f.type === ICMPV6_NEIGHBOR_SOLICITATION || f.type === ICMPV6_MLDV2_REPORT)).toEqual([]);
+  });
+
+  it('learns from solicitations without answering; resolves its own next hops', () => {
     const s = setup6({ speaks: false, started: false });
     s.host.startIpv6(T0);
     s.host.poll(T0 + 5000);
