@@ -362,7 +362,9 @@ export class Supervisor implements ControlSource {
       gateway: l.gateway !== 0 ? formatIpv4(l.gateway) : null,
       routes: l.routes.map((r) => `${formatIpv4(r.dest)}/${r.prefixLength} via ${formatIpv4(r.gateway)}`),
       // (none when the MTU is below IPv6's 1280: the core leaves IPv6 off)
-      ipv6: l.mtu < IPV6_MIN_MTU ? [] : [`${formatIpv6(linkLocalFromMac(l.mac))}/64`, ...l.ipv6.addresses.map((a) => `${formatIpv6(a.address)}/${a.prefixLength}`)],
+      // (states come from worker 0 through GET /ipv6: the control server fills them in)
+      ipv6: l.mtu < IPV6_MIN_MTU ? [] : [`${formatIpv6(linkLocalFromMac(l.mac))}/64`, ...l.ipv6.addresses.map((a) => `${formatIpv6(a.address)}/${a.prefixLength}`)]
+        .map((address) => ({ address, state: null })),
       gateway6: l.ipv6.gateway !== null ? formatIpv6(l.ipv6.gateway) : null,
       mac: formatMac(l.mac),
       mtu: l.mtu,

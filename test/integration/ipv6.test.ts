@@ -11,6 +11,7 @@ import { formatIpv6, linkLocalFromMac, solicitedNodeOf } from '../../src/wire/ip
 import { controlRequest } from '../../src/control/control-client.js';
 import type { Ipv6Report } from '../../src/control/types.js';
 import { inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
+import { stackctl } from '../helpers/ops-tools.js';
 import { rawIpv6Preamble } from '../helpers/raw-ipv6.js';
 import { startStackd, stopIfStarted, type StackdHandle } from '../helpers/stackd-process.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -98,7 +99,7 @@ describe.skipIf(requireNetOrSkip())('stackd over IPv6 in the namespace lab (real
     await waitFor(async () => (await worker1()).nd_dad_ok === okBefore + 1, { what: 'fd00:10:10::9 usable in worker 1', timeoutMs: 10_000, intervalMs: 50 });
     const ping = inNs(C1, 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '1', 'fd00:10:10::9'], { timeoutMs: 10_000 });
     expect(ping.stdout).toMatch(/3 received/);
-    expect((await stackd.stats()).ipv6).toContain('fd00:10:10::9/64');
+    expect((await stackd.stats()).ipv6).toContainEqual({ address: 'fd00:10:10::9/64', state: 'PREFERRED' });
     const again = await controlRequest(stackd.control, '/ipv6/addresses', 'POST', 2000, JSON.stringify({ address: 'fd00:10:10::9' }));
     expect([again.status, again.body]).toEqual([409, '{"error":"fd00:10:10::9 is already an address of ours"}\n']);
   });
@@ -115,6 +116,10 @@ describe.skipIf(requireNetOrSkip())('stackd over IPv6 in the namespace lab (real
     await waitFor(async () => (await worker1()).nd_dad_duplicates === w1.nd_dad_duplicates + 1, { what: 'fd00:10:10::3 DUPLICATE in worker 1', timeoutMs: 10_000, intervalMs: 50 });
     await waitFor(async () => (await stackd.stats()).totals.nd_dad_duplicates === before + 2, { what: 'both workers', timeoutMs: 10_000, intervalMs: 50 });
     expect((await worker1()).nd_dad_ok).toBe(w1.nd_dad_ok); // never usable there
+    // /stats and stackctl show it as DUPLICATE, not as an address in use.
+    expect((await stackd.stats()).ipv6).toContainEqual({ address: 'fd00:10:10::3/64', state: 'DUPLICATE' });
+    const ctl = stackctl(stackd.control, 'stats');
+    expect(ctl.stdout).toMatch(/^ipv6: .*fd00:10:10::3\/64 DUPLICATE/m);
   });
 
   it("stackd's MLD reports put tap0 in the snooping bridge's group table for both solicited-node groups", async () => {
