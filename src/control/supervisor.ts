@@ -53,6 +53,8 @@ export interface StackSettings {
   /** TCP connections and TIME_WAIT records for the process (split evenly over the workers). */
   maxConnections: number;
   maxTimeWait: number;
+  /** IPv6 addresses each worker's transports refer to at once (HostLimits.ipv6Addresses; --max-ipv6-peers). */
+  maxIpv6Peers: number;
   /** Connections traced at once per worker (TcpConfig.traceSlots). */
   traceSlots: number;
   /** Fault injection in every thread (--fault), or null. */
@@ -187,6 +189,7 @@ export class Supervisor implements ControlSource {
       ecn: this.settings.ecn,
       maxConnections: this.workerMaxConnections(),
       maxTimeWait: Math.ceil(this.settings.maxTimeWait / this.settings.workers),
+      maxIpv6Peers: this.settings.maxIpv6Peers,
       traceSlots: this.settings.traceSlots,
       captureRing: this.captureRings[1 + i],
       fault: this.settings.fault,
