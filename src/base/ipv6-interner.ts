@@ -51,6 +51,11 @@ export class Ipv6Interner {
   private readonly hashOf: Int32Array;
   private readonly heads = new Map<number, number>();
   private free = NONE;
+  /**
+   * Called with 2^32 + id when an id is freed: what is keyed by the id (a path MTU
+   * estimate) must go, since the id may name another address next.
+   */
+  onFree: ((ip: number) => void) | null = null;
 
   constructor(readonly capacity: number, private readonly counters: Counters) {
     this.words = new Uint32Array(capacity * 4);
@@ -95,6 +100,7 @@ export class Ipv6Interner {
     this.free = id;
     this.size--;
     this.counters[C.ipv6_interned_addresses] = this.size;
+    if (this.onFree !== null) this.onFree(ip);
   }
 
   /** Word `i` (0..3) of an interned address. */

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { C } from '../../../src/base/counters.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV6, ethType } from '../../../src/wire/ethernet.js';
-import { type Ipv6Address, formatIpv6, ipv6 } from '../../../src/wire/ipv6-address.js';
+import { type Ipv6Address, formatIpv6, ipv6, parseIpv6 } from '../../../src/wire/ipv6-address.js';
 import { flowHashOfFrame, foldIpv6Words, hashFourTuple } from '../../../src/base/flow-hash.js';
 import { IPV6_FRAGMENT_HEADER_LEN, IPV6_HEADER_LEN, IPV6_NEXT_HEADER_OFFSET, NH_FRAGMENT, NH_ICMPV6, NH_UDP } from '../../../src/wire/ipv6.js';
 import { IP6_A, IP6_B, MAC_A, MAC_B, TcpPair } from '../../helpers/tcp-pair.js';
@@ -117,5 +117,25 @@ describe('UDP over IPv6 on two cores', () => {
     }
     expect(p.countersA[C.drop_icmp_error_no_flow]).toBe(1);
     expect(p.a.tcp.pathMtu.mtuFor(to, p.now)).toBe(1280);
+  });
+
+  it('an estimate is kept by interned id only while the address is interned: freed, the id may name another address, so the estimate goes', () => {
+    const { p, to } = setup();
+    const n = p.a.interner;
+    if (n === null) throw new Error('no IPv6');
+    const quote = new Uint8Array(IPV6_HEADER_LEN + 8);
+    quote[0] = 0x60;
+    quote[4] = 0x05; quote[5] = 0xa8; // payload length 1448
+    quote[6] = NH_UDP;
+    quote.set(ipv6Frame(MAC_B, MAC_A, IP6_A, IP6_B, NH_UDP, new Uint8Array(8)).subarray(ETH_HEADER_LEN + 8, ETH_HEADER_LEN + 40), 8);
+    quote[40] = 40000 >> 8; quote[41] = 40000 & 0xff; quote[42] = 0; quote[43] = 53;
+    const f = ipv6Frame(MAC_A, MAC_B, IP6_B, IP6_A, NH_ICMPV6, icmpv6Message(IP6_B, IP6_A, 2, 0, 1300, quote));
+    p.a.receive(f, 0, f.length, p.now);
+    expect(p.a.tcp.pathMtu.mtuFor(to, p.now)).toBe(1300);
+    n.release(to); // the last holder
+    expect(p.a.tcp.pathMtu.size).toBe(0);
+    const again = n.intern(parseIpv6('fd00::77') as Ipv6Address);
+    expect(again).toBe(to); // the same id, another address
+    expect(p.a.tcp.pathMtu.mtuFor(again, p.now)).toBe(1500);
   });
 });
