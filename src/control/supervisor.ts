@@ -446,19 +446,21 @@ export class Supervisor implements ControlSource {
   }
 
   /**
-   * POST /ipv6/addresses: worker 0 adds the address and starts DAD; then every other worker
-   * adds it as TENTATIVE, watching for the answer to worker 0's probe (NdLayer.watchDad,
-   * decision 0030); /stats lists it from now on.
+   * POST /ipv6/addresses: every worker but 0 adds the address as TENTATIVE and watches for
+   * an answer to worker 0's probe (NdLayer.watchDad, decision 0030); then worker 0 adds it
+   * and sends the probe — in that order, so that no worker can miss the defence of a
+   * duplicate. Each worker checks the request the same way; worker 0's refusal is the
+   * answer. /stats lists the address from now on.
    */
   async addIpv6Address(req: unknown): Promise<Ipv6Report> {
     const text = typeof req === 'object' && req !== null && 'address' in req ? req.address : undefined;
     if (typeof text !== 'string') throw Object.assign(new Error('expected {"address": "ADDR/PREFIX"}'), { status: 400 });
     const w0 = this.shards.at(0);
     if (w0 === undefined || w0 === null || !w0.alive) throw Object.assign(new Error('worker 0 is not running'), { status: 503 });
-    const refused = await withTimeout(w0.rpc.addIpv6Address(text), 2000, w0.name);
-    if (refused !== null) throw Object.assign(new Error(refused.error), { status: refused.status });
     const others = this.shards.slice(1).filter((t): t is ThreadHandle => t !== null && t.alive);
     const answers = await Promise.all(others.map((t) => withTimeout(t.rpc.addIpv6Address(text), 2000, t.name)));
+    const refused = await withTimeout(w0.rpc.addIpv6Address(text), 2000, w0.name);
+    if (refused !== null) throw Object.assign(new Error(refused.error), { status: refused.status });
     answers.forEach((r, i) => {
       if (r !== null) this.log.warn({ address: text, worker: others[i].name, error: r.error }, 'a worker refused the IPv6 address');
     });

@@ -266,6 +266,7 @@ export class NdLayer {
    * for the shards starting a little apart; then it is PREFERRED, as in shard 0.
    */
   private watchDad(e: OwnAddress, now: number): void {
+    if (e.state !== 'TENTATIVE') return; // a defence was heard before start()
     e.dadSent = this.limits.dadTransmits;
     e.dadDeadline = now + (this.limits.dadTransmits + 1) * this.cache.limits.retransMs;
   }

@@ -385,6 +385,14 @@ describe('a shard that does not speak for the interface (decision 0030)', () => 
     expect(s.sent()).toEqual([]);
   });
 
+  it('a defence heard before the shard started keeps the address DUPLICATE after start', () => {
+    const s = setup6({ speaks: false, started: false });
+    s.rx(ndFrame(136, PEER_MAC, OUR_IP6, IPV6_ALL_NODES, OUR_IP6, { flags: NA_OVERRIDE, lla: PEER_MAC }), T0 - 5);
+    s.host.startIpv6(T0);
+    s.host.poll(T0 + 5000);
+    expect(s.nd.addresses.entries.map((e) => e.state)).toEqual(['PREFERRED', 'DUPLICATE']);
+  });
+
   it('an address added at run time is TENTATIVE here for 2 × RetransTimer, without a probe; another node\'s DAD probe for it makes it DUPLICATE', () => {
     const s = setup6({ speaks: false });
     const a = parseIpv6('fd00:10:10::9') as Ipv6Address;
