@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     step('ping -6: the IPv6 address and the link-local one (from the MAC); the client learnt our MAC by neighbour discovery');
     await waitForIpv6Addresses(control);
     const st6 = JSON.parse((await controlRequest(control, '/stats')).body) as StatsSnapshot;
-    const linkLocal = st6.ipv6[0].replace(/\/64$/, '');
+    const linkLocal = st6.ipv6[0].address.replace(/\/64$/, '');
     const p6 = run('ip', ['netns', 'exec', CLIENT, 'ping', '-6', '-c', '3', '-i', '0.2', STACK6]).toString();
     expect(/3 received/.test(p6), `ping -6 ${STACK6} answered`);
     const ll = run('ip', ['netns', 'exec', CLIENT, 'ping', '-6', '-c', '3', '-i', '0.2', `${linkLocal}%eth0`]).toString();

@@ -20,7 +20,7 @@
  *    (foldIpv6Words), as a worker folds its connection's addresses (decision 0030).
  *  - IPv6 neighbour solicitations, advertisements and router advertisements: every worker
  *    (FLOW_ALL): each resolves its own next hops; shard 0 alone answers. ICMPv6 errors
- *    quoting a TCP/UDP packet (without extension headers): the quoted flow's worker.
+ *    quoting a TCP/UDP packet (without extension headers, or its first fragment): the quoted flow's worker.
  *  - Other IPv6 (ICMPv6 echo and other errors, MLD, fragments) and other ethertypes: FLOW_SHARD0,
  *    the worker that answers ARP and speaks for IPv6 (decision 0025); a TCP/UDP packet it
  *    reassembles for another worker's flow is re-injected whole and steered by 4-tuple.
@@ -30,7 +30,7 @@ import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ethType 
 import { readU32 } from '../wire/addresses.js';
 import {
   IPV6_DST_OFFSET, IPV6_HEADER_LEN, IPV6_NEXT_HEADER_OFFSET, IPV6_SRC_OFFSET,
-  NH_DESTINATION_OPTIONS, NH_HOP_BY_HOP, NH_ICMPV6, NH_ROUTING, NH_TCP, NH_UDP, extHeaderLength,
+  NH_DESTINATION_OPTIONS, NH_HOP_BY_HOP, NH_ICMPV6, NH_ROUTING, NH_TCP, NH_UDP, extHeaderLength, quotedTransportOffset, quotedTransportProtocol,
 } from '../wire/ipv6.js';
 import { ICMPV6_NEIGHBOR_ADVERTISEMENT, ICMPV6_NEIGHBOR_SOLICITATION, ICMPV6_ROUTER_ADVERTISEMENT } from '../wire/icmpv6.js';
 import { ICMP_DEST_UNREACHABLE, ICMP_HEADER_LEN, ICMP_PARAMETER_PROBLEM, ICMP_TIME_EXCEEDED, icmpType } from '../wire/icmp.js';
@@ -161,10 +161,11 @@ export function flowHashOfIpv6Packet(b: Uint8Array, ip: number, end: number): nu
     const t = b[p];
     if (t === ICMPV6_NEIGHBOR_SOLICITATION || t === ICMPV6_NEIGHBOR_ADVERTISEMENT || t === ICMPV6_ROUTER_ADVERTISEMENT) return FLOW_ALL;
     // An error (types 1-4) quoting a TCP/UDP packet goes to the worker of the quoted flow.
+    // (A quoted first fragment counts by the transport header after its fragment header.)
     const q = p + 8;
-    const qnh = q + IPV6_HEADER_LEN + 4 <= end ? b[q + IPV6_NEXT_HEADER_OFFSET] : -1;
+    const l4 = quotedTransportOffset(b, q, end);
+    const qnh = l4 + 4 <= end ? quotedTransportProtocol(b, q, l4) : -1;
     if (t >= 1 && t <= 4 && (qnh === NH_TCP || qnh === NH_UDP)) {
-      const l4 = q + IPV6_HEADER_LEN;
       return hashFourTuple(foldAt(b, q + IPV6_SRC_OFFSET), (b[l4] << 8) | b[l4 + 1], foldAt(b, q + IPV6_DST_OFFSET), (b[l4 + 2] << 8) | b[l4 + 3], qnh);
     }
   }

@@ -30,8 +30,8 @@ export function isIpv6Id(ip: number): boolean {
 /** No chain link. */
 const NONE = -1;
 
-/** 30-bit hash of four words (a small integer: Map keys stay unboxed). */
-function hashWords(w0: number, w1: number, w2: number, w3: number): number {
+/** 30-bit hash of an IPv6 address's four words (a small integer: Map keys stay unboxed). */
+export function hashWords(w0: number, w1: number, w2: number, w3: number): number {
   let h = Math.imul(w0 ^ 0x9e3779b9, 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 15) ^ w1, 0xc2b2ae35);
   h = Math.imul(h ^ (h >>> 13) ^ w2, 0x85ebca6b);
@@ -51,6 +51,11 @@ export class Ipv6Interner {
   private readonly hashOf: Int32Array;
   private readonly heads = new Map<number, number>();
   private free = NONE;
+  /**
+   * Called with 2^32 + id when an id is freed: what is keyed by the id (a path MTU
+   * estimate) must go, since the id may name another address next.
+   */
+  onFree: ((ip: number) => void) | null = null;
 
   constructor(readonly capacity: number, private readonly counters: Counters) {
     this.words = new Uint32Array(capacity * 4);
@@ -95,6 +100,7 @@ export class Ipv6Interner {
     this.free = id;
     this.size--;
     this.counters[C.ipv6_interned_addresses] = this.size;
+    if (this.onFree !== null) this.onFree(ip);
   }
 
   /** Word `i` (0..3) of an interned address. */

@@ -14,6 +14,7 @@ import {
 } from '../control/capture-control.js';
 import { parseFaultSpec, type FaultConfig } from '../phy/fault-spec.js';
 import { DEFAULT_TCP_CONFIG } from '../tcp/tcp-config.js';
+import { DEFAULT_IPV6_INTERNED } from '../iface/host.js';
 import type { EcnMode } from '../tcp/ecn.js';
 
 /** Parsed and validated options. */
@@ -41,6 +42,8 @@ export interface StackdOptions {
   /** TCP connections (TIME_WAIT not included) and TIME_WAIT records, for the whole process. */
   maxConnections: number;
   maxTimeWait: number;
+  /** --max-ipv6-peers: IPv6 addresses each worker's TCP and UDP refer to at once (HostLimits.ipv6Addresses). */
+  maxIpv6Peers: number;
   /** Connections traced at once per worker (0: no trace). */
   traceSlots: number;
   vnetHdr: boolean;
@@ -97,6 +100,9 @@ Options:
                      client gets RST (counted: drop_tcp_conn_limit)   [default: 262144]
   --max-time-wait N  TIME_WAIT records over all workers (compact: ~100 B each); when
                      full the oldest ends early (drop_tcp_time_wait_limit) [default: 131072]
+  --max-ipv6-peers N IPv6 addresses (peers and ours) each worker's TCP and UDP refer to
+                     at once (28 B each, allocated at start); a packet needing one more
+                     is dropped (drop_ipv6_interner_full) (16..1048576) [default: 16384]
   --trace-slots N    connections per worker whose last 64 events are kept (2 KiB each,
                      stackctl trace); beyond it a new one is not traced
                      (tcp_trace_untraced); 0: no trace (0..1048576)    [default: 1024]
@@ -167,6 +173,7 @@ export const STACKD_OPTIONS = {
   ecn: { type: 'string' },
   'max-connections': { type: 'string' },
   'max-time-wait': { type: 'string' },
+  'max-ipv6-peers': { type: 'string' },
   'trace-slots': { type: 'string' },
   'no-offload': { type: 'boolean' },
   offload: { type: 'boolean' },
@@ -322,6 +329,7 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
   if (ecn !== 'accept' && ecn !== 'on' && ecn !== 'off') throw new UsageError(`--ecn: '${ecn}' is not one of accept|on|off`);
   const maxConnections = intFlag('max-connections', values['max-connections'], 262_144, 16, 16_777_216);
   const maxTimeWait = intFlag('max-time-wait', values['max-time-wait'], 131_072, 0, 16_777_216);
+  const maxIpv6Peers = intFlag('max-ipv6-peers', values['max-ipv6-peers'], DEFAULT_IPV6_INTERNED, 16, 1 << 20);
   const traceSlots = intFlag('trace-slots', values['trace-slots'], DEFAULT_TCP_CONFIG.traceSlots, 0, 1 << 20);
   const apps = (values.app ?? []).map((a) => resolve(a));
   for (const a of apps) if (!isFile(a)) throw new UsageError(`--app: no such file '${a}'`);
@@ -355,7 +363,7 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
   }
   return {
     workers, threads, tap, ip, prefixLength, gateway, routes, ipv6, mac, mtu, control, logLevel, services, apps, congestionControl: cc, ecn,
-    maxConnections, maxTimeWait, traceSlots,
+    maxConnections, maxTimeWait, maxIpv6Peers, traceSlots,
     vnetHdr: offload,
     pcap,
     fault,

@@ -48,6 +48,7 @@ async function main(): Promise<number> {
       ecn: opts.ecn,
       maxConnections: opts.maxConnections,
       maxTimeWait: opts.maxTimeWait,
+      maxIpv6Peers: opts.maxIpv6Peers,
       traceSlots: opts.traceSlots,
       fault: opts.fault,
       appPool: opts.appPool,

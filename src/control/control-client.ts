@@ -65,15 +65,17 @@ export function controlRequest(
 }
 
 /**
- * Resolves once every IPv6 address of the stackd at `listen` passed duplicate address
- * detection (`nd_dad_ok` in /stats counts them; about 1 s after start), polling every
- * 100 ms; rejects after `timeoutMs`. For scripts that ping -6 right after starting stackd.
+ * Resolves once every worker of the stackd at `listen` finished duplicate address
+ * detection of every IPv6 address (each worker's `nd_dad_ok` + `nd_dad_duplicates` in
+ * /stats; about 1 s after start in worker 0, 2 s in the others, decision 0030), polling
+ * every 100 ms; rejects after `timeoutMs`. For scripts that ping -6 right after starting stackd.
  */
 export async function waitForIpv6Addresses(listen: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const st = JSON.parse((await controlRequest(listen, '/stats')).body) as StatsSnapshot;
-    if (st.totals.nd_dad_ok >= st.ipv6.length) return;
+    const workers = st.threads.filter((t) => t.thread.startsWith('worker-'));
+    if (workers.every((t) => (t.counters.nd_dad_ok ?? 0) + (t.counters.nd_dad_duplicates ?? 0) >= st.ipv6.length)) return;
     if (Date.now() > deadline) throw new Error(`stackd's IPv6 addresses did not pass duplicate address detection within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -4,7 +4,7 @@
  * reports about the running stack.
  *
  *   GET  /health          200 {"ok":true,...} or 503 when a thread is down
- *   GET  /stats           the StatsSnapshot, pretty JSON
+ *   GET  /stats           the StatsSnapshot, pretty JSON (IPv6 addresses with their DAD state)
  *   GET  /metrics         Prometheus text exposition (prom-client, private registry)
  *   GET  /latency         the LatencyReport, pretty JSON
  *   POST /latency/reset   204
@@ -98,7 +98,7 @@ export async function startControlServer(
         return json(ok ? 200 : 503, { ok, ...rest });
       },
     },
-    '/stats': { method: 'GET', run: () => json(200, source.stats(), 2) },
+    '/stats': { method: 'GET', run: async () => json(200, await withIpv6States(source), 2) },
     '/metrics': { method: 'GET', run: async () => ({ status: 200, ...(await metrics()) }) },
     '/latency': { method: 'GET', run: async () => json(200, await source.latency(), 2) },
     '/connections': { method: 'GET', run: async () => json(200, await source.connections(), 2) },
@@ -278,6 +278,23 @@ function answers(path: string): Promise<boolean> {
     });
     sock.once('error', () => resolve(false));
   });
+}
+
+/**
+ * The stats snapshot with the DAD state of each IPv6 address filled in from the IPv6
+ * report (worker 0's address table: TENTATIVE, PREFERRED or DUPLICATE), so that a duplicate
+ * is not shown as if it were in use; states stay null when the report fails.
+ */
+async function withIpv6States(source: ControlSource): Promise<StatsSnapshot> {
+  const s = source.stats();
+  if (s.ipv6.length === 0) return s;
+  const report = await source.ipv6().catch(() => null);
+  if (report === null) return s;
+  for (const a of s.ipv6) {
+    const text = a.address.slice(0, a.address.indexOf('/'));
+    a.state = report.addresses.find((r) => r.address === text)?.state ?? null;
+  }
+  return s;
 }
 
 /**

@@ -53,6 +53,8 @@ export interface StackSettings {
   /** TCP connections and TIME_WAIT records for the process (split evenly over the workers). */
   maxConnections: number;
   maxTimeWait: number;
+  /** IPv6 addresses each worker's transports refer to at once (HostLimits.ipv6Addresses; --max-ipv6-peers). */
+  maxIpv6Peers: number;
   /** Connections traced at once per worker (TcpConfig.traceSlots). */
   traceSlots: number;
   /** Fault injection in every thread (--fault), or null. */
@@ -187,6 +189,7 @@ export class Supervisor implements ControlSource {
       ecn: this.settings.ecn,
       maxConnections: this.workerMaxConnections(),
       maxTimeWait: Math.ceil(this.settings.maxTimeWait / this.settings.workers),
+      maxIpv6Peers: this.settings.maxIpv6Peers,
       traceSlots: this.settings.traceSlots,
       captureRing: this.captureRings[1 + i],
       fault: this.settings.fault,
@@ -362,7 +365,9 @@ export class Supervisor implements ControlSource {
       gateway: l.gateway !== 0 ? formatIpv4(l.gateway) : null,
       routes: l.routes.map((r) => `${formatIpv4(r.dest)}/${r.prefixLength} via ${formatIpv4(r.gateway)}`),
       // (none when the MTU is below IPv6's 1280: the core leaves IPv6 off)
-      ipv6: l.mtu < IPV6_MIN_MTU ? [] : [`${formatIpv6(linkLocalFromMac(l.mac))}/64`, ...l.ipv6.addresses.map((a) => `${formatIpv6(a.address)}/${a.prefixLength}`)],
+      // (states come from worker 0 through GET /ipv6: the control server fills them in)
+      ipv6: l.mtu < IPV6_MIN_MTU ? [] : [`${formatIpv6(linkLocalFromMac(l.mac))}/64`, ...l.ipv6.addresses.map((a) => `${formatIpv6(a.address)}/${a.prefixLength}`)]
+        .map((address) => ({ address, state: null })),
       gateway6: l.ipv6.gateway !== null ? formatIpv6(l.ipv6.gateway) : null,
       mac: formatMac(l.mac),
       mtu: l.mtu,
@@ -440,14 +445,25 @@ export class Supervisor implements ControlSource {
     return r;
   }
 
-  /** POST /ipv6/addresses: worker 0 adds the address and starts DAD; /stats lists it from now on. */
+  /**
+   * POST /ipv6/addresses: every worker but 0 adds the address as TENTATIVE and watches for
+   * an answer to worker 0's probe (NdLayer.watchDad, decision 0030); then worker 0 adds it
+   * and sends the probe — in that order, so that no worker can miss the defence of a
+   * duplicate. Each worker checks the request the same way; worker 0's refusal is the
+   * answer. /stats lists the address from now on.
+   */
   async addIpv6Address(req: unknown): Promise<Ipv6Report> {
     const text = typeof req === 'object' && req !== null && 'address' in req ? req.address : undefined;
     if (typeof text !== 'string') throw Object.assign(new Error('expected {"address": "ADDR/PREFIX"}'), { status: 400 });
     const w0 = this.shards.at(0);
     if (w0 === undefined || w0 === null || !w0.alive) throw Object.assign(new Error('worker 0 is not running'), { status: 503 });
+    const others = this.shards.slice(1).filter((t): t is ThreadHandle => t !== null && t.alive);
+    const answers = await Promise.all(others.map((t) => withTimeout(t.rpc.addIpv6Address(text), 2000, t.name)));
     const refused = await withTimeout(w0.rpc.addIpv6Address(text), 2000, w0.name);
     if (refused !== null) throw Object.assign(new Error(refused.error), { status: refused.status });
+    answers.forEach((r, i) => {
+      if (r !== null) this.log.warn({ address: text, worker: others[i].name, error: r.error }, 'a worker refused the IPv6 address');
+    });
     const a = parseIpv6Assignment(text);
     if (typeof a !== 'string') this.settings.link.ipv6.addresses.push(a);
     this.log.info({ address: text }, 'IPv6 address added, duplicate address detection started');

@@ -30,6 +30,12 @@ export interface RingReport {
   records: number;
 }
 
+/** An IPv6 address of /stats: 'ADDR/PREFIX' and its DAD state (null: unknown). */
+export interface Ipv6AddressStatus {
+  address: string;
+  state: Ipv6Report['addresses'][number]['state'] | null;
+}
+
 /** GET /stats. */
 export interface StatsSnapshot {
   version: string;
@@ -40,8 +46,11 @@ export interface StatsSnapshot {
   gateway: string | null;
   /** Static routes (--route), as 'DEST/PREFIX via GW'. */
   routes: string[];
-  /** IPv6 addresses with their prefixes (the link-local one first) and --gateway6. */
-  ipv6: string[];
+  /**
+   * IPv6 addresses as 'ADDR/PREFIX' (the link-local one first) with their duplicate address
+   * detection state in worker 0 (GET /ipv6's; null when worker 0 did not answer), and --gateway6.
+   */
+  ipv6: Ipv6AddressStatus[];
   gateway6: string | null;
   mac: string;
   mtu: number;

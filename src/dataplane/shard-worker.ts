@@ -115,6 +115,7 @@ export class ShardWorker {
         congestionControl: data.congestionControl, ecn: data.ecn, maxConnections: data.maxConnections, maxTimeWait: data.maxTimeWait,
         traceSlots: data.traceSlots,
       },
+      ipv6Addresses: data.maxIpv6Peers,
     });
     this.host.tcp.clock = monoMs;
     this.addresses = new SocketAddresses(this.host.interner);

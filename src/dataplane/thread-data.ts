@@ -88,6 +88,8 @@ export interface ShardWorkerData {
   /** This worker's share of the process's TCP connection and TIME_WAIT limits. */
   maxConnections: number;
   maxTimeWait: number;
+  /** IPv6 addresses this worker's transports refer to at once (HostLimits.ipv6Addresses). */
+  maxIpv6Peers: number;
   /** Connections this worker traces at once (TcpConfig.traceSlots). */
   traceSlots: number;
   /** This worker's capture ring (dataplane/capture-ring.ts). */

@@ -100,6 +100,8 @@ export class Host {
     // IPv6 needs links of 1280 bytes at least (RFC 8200 5): below that it stays off.
     const v6 = config.ipv6 !== undefined && config.mtu >= IPV6_MIN_MTU;
     this.interner = v6 ? new Ipv6Interner(limits.ipv6Addresses ?? DEFAULT_IPV6_INTERNED, counters) : null;
+    // A path MTU estimate is keyed by the interned id: it goes with the id (decision 0030).
+    if (this.interner !== null) this.interner.onFree = (ip) => this.ipOut.pathMtu.forget(ip);
     this.tcp = new TcpLayer(
       config.ip, config.mtu, config.shardIndex, config.shardCount, this.ipOut, counters, limits.tcp, limits.tcpSecret, config.device,
       this.interner,

@@ -25,8 +25,9 @@
  * interface's voice — DAD, router solicitations, MLD reports and answers to solicitations.
  * The others, which carry TCP and UDP flows over IPv6 too, only resolve their own next
  * hops (their own solicitations, the advertisements every shard sees), learn from
- * solicitations and take router advertisements; they take the configured addresses as
- * usable from the start (shard 0 checks them for duplicates).
+ * solicitations and take router advertisements; they run DAD's states without sending
+ * (watchDad): an address is usable there only after shard 0's probe had time to be
+ * answered, and a duplicate is seen by every shard.
  */
 import { ETH_HEADER_LEN, ETHERTYPE_IPV6, writeEthernetHeader } from '../wire/ethernet.js';
 import {
@@ -148,7 +149,7 @@ export class NdLayer {
     if (this.started) return;
     this.started = true;
     if (!this.speaks) {
-      for (const e of this.addresses.entries) if (e.state === 'TENTATIVE') e.state = 'PREFERRED';
+      for (const e of this.addresses.entries) this.watchDad(e, now);
       return;
     }
     this.sendReport(MLD_CHANGE_TO_EXCLUDE, now);
@@ -159,6 +160,10 @@ export class NdLayer {
   addAddress(address: Ipv6Address, prefixLength: number, now: number): OwnAddress {
     const e = this.addresses.add(address, prefixLength);
     if (this.started && e.state === 'TENTATIVE' && e.dadSent === 0) {
+      if (!this.speaks) {
+        this.watchDad(e, now);
+        return e;
+      }
       this.sendReport(MLD_CHANGE_TO_EXCLUDE, now);
       this.beginDad(e, now);
     }
@@ -225,7 +230,7 @@ export class NdLayer {
       e.state = 'PREFERRED';
       e.dadDeadline = Infinity;
       this.counters[C.nd_dad_ok]++;
-      if (e.address === this.linkLocal) {
+      if (e.address === this.linkLocal && this.speaks) {
         // Usable at last: ask for routers, and report our groups again from a real source.
         this.rsNext = now;
         this.reportRecord = MLD_CHANGE_TO_EXCLUDE;
@@ -252,6 +257,18 @@ export class NdLayer {
     for (const e of this.addresses.entries) if (e.state === 'TENTATIVE' && e.dadDeadline < d) d = e.dadDeadline;
     for (const r of this.routers) if (r.expires < d) d = r.expires;
     return d;
+  }
+
+  /**
+   * DAD without probes, in a shard that does not speak (decision 0030): the address stays
+   * TENTATIVE while the speaking shard's probe may be answered — the advertisements and
+   * solicitations that make it DUPLICATE reach every shard — and one RetransTimer longer,
+   * for the shards starting a little apart; then it is PREFERRED, as in shard 0.
+   */
+  private watchDad(e: OwnAddress, now: number): void {
+    if (e.state !== 'TENTATIVE') return; // a defence was heard before start()
+    e.dadSent = this.limits.dadTransmits;
+    e.dadDeadline = now + (this.limits.dadTransmits + 1) * this.cache.limits.retransMs;
   }
 
   private beginDad(e: OwnAddress, now: number): void {

@@ -18,11 +18,13 @@
  * upper-layer reachability hints yet (TCP does not run over IPv6 in this slice).
  *
  * Sans-I/O: the cache decides, the ND layer sends through the NeighbourSender it is
- * given. Keys are the address's text-free 16-byte form packed into a string (ND and
- * resolution are not on the per-packet path of established flows: a resolved MAC is
- * looked up once per packet sent to a new destination only).
+ * given. Lookups allocate nothing (every IPv6 send resolves its next hop): entries hang
+ * in collision chains under the 30-bit hash of the address's four words (a Map with
+ * small-integer keys) and a chain is walked with four word compares per entry; a Set
+ * keeps the insertion order that eviction takes the oldest from.
  */
 import { C, type Counters } from '../base/counters.js';
+import { hashWords } from '../base/ipv6-interner.js';
 import { type Ipv6Address, ipv6 } from '../wire/ipv6-address.js';
 
 /** Timers and bounds of the cache (RFC 4861 10 constants as defaults). */
@@ -56,6 +58,10 @@ export type NeighbourCacheState = 'INCOMPLETE' | 'REACHABLE' | 'STALE' | 'DELAY'
 
 interface Entry {
   readonly address: Ipv6Address;
+  /** hashWords of the address: the chain it hangs in. */
+  readonly hash: number;
+  /** The next entry with the same hash, or null. */
+  next: Entry | null;
   /** -1 while INCOMPLETE. */
   mac: number;
   state: NeighbourCacheState;
@@ -85,14 +91,12 @@ export interface NeighbourRow {
   isRouter: boolean;
 }
 
-/** The key of an address: its 16 bytes as 8 UTF-16 code units. */
-function keyOf(a: Readonly<Ipv6Address>): string {
-  return String.fromCharCode(a[0] >>> 16, a[0] & 0xffff, a[1] >>> 16, a[1] & 0xffff, a[2] >>> 16, a[2] & 0xffff, a[3] >>> 16, a[3] & 0xffff);
-}
-
 /** The neighbour cache of the IPv6 instance. */
 export class NeighbourCache {
-  private readonly entries = new Map<string, Entry>();
+  /** Entries in insertion order (the first is the oldest, evicted first). */
+  private readonly entries = new Set<Entry>();
+  /** The head of each hash's collision chain. */
+  private readonly chains = new Map<number, Entry>();
   readonly limits: NeighbourCacheLimits;
   private pendingTotal = 0;
   /** Cached earliest deadline (NaN: recompute). */
@@ -109,7 +113,7 @@ export class NeighbourCache {
 
   /** The state of `a`'s entry at `now`, or undefined. */
   state(a: Readonly<Ipv6Address>, now: number): NeighbourCacheState | undefined {
-    const e = this.entries.get(keyOf(a));
+    const e = this.find(a);
     if (e === undefined) return undefined;
     this.settle(e, now);
     return e.state;
@@ -121,10 +125,9 @@ export class NeighbourCache {
    * entry goes to DELAY (RFC 4861 7.3.3).
    */
   resolve(a: Readonly<Ipv6Address>, now: number): number {
-    const key = keyOf(a);
-    let e = this.entries.get(key);
+    let e = this.find(a);
     if (e === undefined) {
-      e = this.insert(key, ipv6(a[0], a[1], a[2], a[3]), -1, 'INCOMPLETE', now);
+      e = this.insert(ipv6(a[0], a[1], a[2], a[3]), -1, 'INCOMPLETE', now);
       e.sent = 1;
       e.deadline = now + this.limits.retransMs;
       this.sender.solicit(e.address, -1);
@@ -137,7 +140,7 @@ export class NeighbourCache {
 
   /** Queues a copy of b[off..off+len) (an IPv6 packet) until `a` resolves; false (counted) when full. */
   enqueue(a: Readonly<Ipv6Address>, b: Uint8Array, off: number, len: number): boolean {
-    const e = this.entries.get(keyOf(a));
+    const e = this.find(a);
     if (e === undefined || e.state !== 'INCOMPLETE' || e.pending.length >= this.limits.maxPendingPerEntry || this.pendingTotal >= this.limits.maxPendingTotal) {
       this.counters[C.drop_nd_pending_full]++;
       return false;
@@ -154,10 +157,9 @@ export class NeighbourCache {
    * STALE; an INCOMPLETE entry becomes STALE and releases its queue.
    */
   learn(a: Readonly<Ipv6Address>, mac: number, now: number, isRouter = false): void {
-    const key = keyOf(a);
-    const e = this.entries.get(key);
+    const e = this.find(a);
     if (e === undefined) {
-      this.insert(key, ipv6(a[0], a[1], a[2], a[3]), mac, 'STALE', now + this.limits.gcStaleMs).isRouter = isRouter;
+      this.insert(ipv6(a[0], a[1], a[2], a[3]), mac, 'STALE', now + this.limits.gcStaleMs).isRouter = isRouter;
       return;
     }
     if (isRouter) e.isRouter = true;
@@ -172,7 +174,7 @@ export class NeighbourCache {
    * link-layer address option (-1: none), the S, O and R flags.
    */
   advertised(a: Readonly<Ipv6Address>, mac: number, solicited: boolean, override: boolean, isRouter: boolean, now: number): void {
-    const e = this.entries.get(keyOf(a));
+    const e = this.find(a);
     if (e === undefined) return; // 7.2.5: no entry, no new one
     this.settle(e, now);
     if (e.state === 'INCOMPLETE') {
@@ -199,14 +201,14 @@ export class NeighbourCache {
   poll(now: number): void {
     if (!(this.nextDeadline() <= now)) return;
     const l = this.limits;
-    for (const [key, e] of this.entries) {
+    for (const e of this.entries) {
       if (e.deadline > now) continue;
       switch (e.state) {
         case 'INCOMPLETE':
           if (e.sent >= l.maxMulticastSolicit) {
             this.counters[C.nd_resolve_failed]++;
             this.counters[C.drop_nd_unresolved] += e.pending.length;
-            this.delete(key, e);
+            this.delete(e);
           } else {
             e.sent++;
             e.deadline = now + l.retransMs;
@@ -217,7 +219,7 @@ export class NeighbourCache {
           this.move(e, 'STALE', e.deadline + l.gcStaleMs);
           break;
         case 'STALE':
-          this.delete(key, e);
+          this.delete(e);
           break;
         case 'DELAY':
           this.move(e, 'PROBE', now + l.retransMs);
@@ -227,7 +229,7 @@ export class NeighbourCache {
         case 'PROBE':
           if (e.sent >= l.maxUnicastSolicit) {
             this.counters[C.nd_probe_failures]++;
-            this.delete(key, e);
+            this.delete(e);
           } else {
             e.sent++;
             e.deadline = now + l.retransMs;
@@ -257,6 +259,17 @@ export class NeighbourCache {
     });
   }
 
+  /** The entry of `a`, or undefined: its hash's chain walked with four word compares per entry. */
+  private find(a: Readonly<Ipv6Address>): Entry | undefined {
+    let e = this.chains.get(hashWords(a[0], a[1], a[2], a[3]));
+    while (e !== undefined) {
+      const b = e.address;
+      if (b[0] === a[0] && b[1] === a[1] && b[2] === a[2] && b[3] === a[3]) return e;
+      e = e.next ?? undefined;
+    }
+    return undefined;
+  }
+
   /** A REACHABLE entry past its time is STALE (the timer may not have run yet). */
   private settle(e: Entry, now: number): void {
     if (e.state === 'REACHABLE' && e.deadline <= now) this.move(e, 'STALE', e.deadline + this.limits.gcStaleMs);
@@ -269,24 +282,36 @@ export class NeighbourCache {
     this.earliest = NaN;
   }
 
-  private insert(key: string, address: Ipv6Address, mac: number, state: NeighbourCacheState, deadline: number): Entry {
+  private insert(address: Ipv6Address, mac: number, state: NeighbourCacheState, deadline: number): Entry {
     if (this.entries.size >= this.limits.maxEntries) {
-      for (const [k, old] of this.entries) {
+      for (const old of this.entries) {
         this.counters[C.nd_cache_evictions]++;
         this.counters[C.drop_nd_unresolved] += old.pending.length;
-        this.delete(k, old);
+        this.delete(old);
         break;
       }
     }
-    const e: Entry = { address, mac, state, deadline, sent: 0, isRouter: false, pending: [] };
-    this.entries.set(key, e);
+    const hash = hashWords(address[0], address[1], address[2], address[3]);
+    const e: Entry = { address, hash, next: this.chains.get(hash) ?? null, mac, state, deadline, sent: 0, isRouter: false, pending: [] };
+    this.chains.set(hash, e);
+    this.entries.add(e);
     this.earliest = NaN;
     this.counters[C.nd_cache_entries] = this.entries.size;
     return e;
   }
 
-  private delete(key: string, e: Entry): void {
-    this.entries.delete(key);
+  private delete(e: Entry): void {
+    this.entries.delete(e);
+    const head = this.chains.get(e.hash)!;
+    if (head === e) {
+      if (e.next === null) this.chains.delete(e.hash);
+      else this.chains.set(e.hash, e.next);
+    } else {
+      let p = head;
+      while (p.next !== e) p = p.next!;
+      p.next = e.next;
+    }
+    e.next = null;
     this.pendingTotal -= e.pending.length;
     e.pending = [];
     this.earliest = NaN;

@@ -23,8 +23,9 @@ import {
 import { readU32, writeU16, writeU32 } from '../wire/addresses.js';
 import { type Ipv6Address, ipv6, ipv6IsMulticast, ipv6IsUnspecified, readIpv6 } from '../wire/ipv6-address.js';
 import {
-  IPV6_DST_OFFSET, IPV6_HEADER_LEN, IPV6_MIN_MTU, IPV6_NEXT_HEADER_OFFSET, IPV6_SRC_OFFSET,
+  IPV6_DST_OFFSET, IPV6_HEADER_LEN, IPV6_MIN_MTU, IPV6_SRC_OFFSET,
   NH_DESTINATION_OPTIONS, NH_FRAGMENT, NH_HOP_BY_HOP, NH_ICMPV6, NH_ROUTING, extHeaderLength, fragmentOffset,
+  quotedTransportOffset, quotedTransportProtocol,
 } from '../wire/ipv6.js';
 import { C, type Counters } from '../base/counters.js';
 import type { NdLayer } from '../l2/nd-layer.js';
@@ -72,7 +73,7 @@ export class Icmpv6Layer {
     this.counters[C.icmpv6_errors_rx]++;
     const q = o + ICMPV6_HEADER_LEN;
     if (len < ICMPV6_HEADER_LEN + IPV6_HEADER_LEN + 8) return;
-    const t = this.errorInputs[b[q + IPV6_NEXT_HEADER_OFFSET]];
+    const t = this.errorInputs[quotedTransportProtocol(b, q, quotedTransportOffset(b, q, o + len))];
     if (t === undefined || this.nd.addresses.findAt(b, q + IPV6_SRC_OFFSET) === undefined) {
       this.counters[C.drop_icmp_error_no_flow]++;
       return;

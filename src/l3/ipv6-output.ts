@@ -11,9 +11,10 @@
  *   out.transmit(nextHeader, payloadLen);
  * A packet whose next hop is resolved is built in the TX sink directly; otherwise in a
  * scratch buffer, then queued. Packets larger than the link MTU (an echo reply to a
- * reassembled request) leave in fragments (RFC 8200 4.5); the link MTU is ours, lowered
- * by a router's MTU option. No path MTU discovery in this slice (Packet Too Big is only
- * counted).
+ * reassembled request, a large UDP datagram) leave in fragments (RFC 8200 4.5) of the
+ * link MTU (ours, lowered by a router's MTU option) or of the smaller path MTU the caller
+ * passes to prepare() (RFC 8201 4: UDP's estimate for the destination). A packet that
+ * waited for its next hop leaves in fragments of the link MTU.
  */
 import { ETH_HEADER_LEN, ETHERTYPE_IPV6, writeEthernetHeader } from '../wire/ethernet.js';
 import { type Ipv6Address, ipv6, ipv6IsUnspecified } from '../wire/ipv6-address.js';
@@ -44,6 +45,8 @@ export class Ipv6Output {
    * unpredictable values; only echo replies are fragmented in this slice).
    */
   private fragmentId = 1;
+  /** The MTU of the packet being built: the link's, or a smaller path MTU given to prepare(). */
+  private packetMtu = 0;
 
   constructor(
     private readonly ourMac: number,
@@ -61,9 +64,12 @@ export class Ipv6Output {
    * payload goes, or -1 when it cannot be sent (no route, no usable source, too big, TX full: counted).
    * `superFrame`: the packet may exceed the MTU (the device segments it; only when built
    * in the sink, `direct`); `payloadAt` > 0: a bulk payload starts that many bytes into the
-   * upper-layer data (the sink aligns it).
+   * upper-layer data (the sink aligns it). `pathMtu`: the destination's path MTU when below
+   * the link's (a larger packet leaves in fragments of it).
    */
-  prepare(src: Readonly<Ipv6Address> | null, dst: Readonly<Ipv6Address>, maxPayload: number, now: number, superFrame = false, payloadAt = 0): number {
+  prepare(
+    src: Readonly<Ipv6Address> | null, dst: Readonly<Ipv6Address>, maxPayload: number, now: number, superFrame = false, payloadAt = 0, pathMtu = Infinity,
+  ): number {
     const hop = this.nd.nextHop(dst);
     const from = src ?? this.nd.addresses.selectSource(dst);
     if (hop === null || ipv6IsUnspecified(from)) {
@@ -78,7 +84,8 @@ export class Ipv6Output {
     this.dst.set(dst);
     this.hop.set(hop);
     this.mac = this.nd.resolve(this.hop, now);
-    if (this.mac >= 0 && (IPV6_HEADER_LEN + maxPayload <= this.nd.mtu || superFrame)) {
+    this.packetMtu = Math.min(this.nd.mtu, pathMtu);
+    if (this.mac >= 0 && (IPV6_HEADER_LEN + maxPayload <= this.packetMtu || superFrame)) {
       const o = this.out.reserve(HDRS + maxPayload, payloadAt > 0 ? HDRS + payloadAt : 0);
       if (o < 0) return -1;
       this.buf = this.out.buf;
@@ -130,16 +137,15 @@ export class Ipv6Output {
     writeIpv6Header(s, ETH_HEADER_LEN, payloadLen, nextHeader, hopLimit, this.src, this.dst);
     if (ecn !== 0) setIpv6Ecn(s, ETH_HEADER_LEN, ecn);
     if (this.mac < 0) this.nd.cache.enqueue(this.hop, s, ETH_HEADER_LEN, IPV6_HEADER_LEN + payloadLen);
-    else this.emit(s, ETH_HEADER_LEN, IPV6_HEADER_LEN + payloadLen, this.mac);
+    else this.emit(s, ETH_HEADER_LEN, IPV6_HEADER_LEN + payloadLen, this.mac, this.packetMtu);
   }
 
   /**
    * Sends the complete IPv6 packet at b[off..off+len) (no extension headers: the
    * Unfragmentable Part is the 40-byte header) to `mac`, in fragments when it is larger
-   * than the link MTU (RFC 8200 4.5).
+   * than `mtu` (RFC 8200 4.5).
    */
-  private emit(b: Uint8Array, off: number, len: number, mac: number): void {
-    const mtu = this.nd.mtu;
+  private emit(b: Uint8Array, off: number, len: number, mac: number, mtu = this.nd.mtu): void {
     if (len <= mtu) {
       const o = this.out.reserve(ETH_HEADER_LEN + len);
       if (o < 0) return;

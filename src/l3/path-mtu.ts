@@ -115,6 +115,13 @@ export class PathMtuCache {
     this.counters[C.pmtu_entries] = this.entries.size;
   }
 
+  /** Forgets the estimate for `dst` (an IPv6 id that was freed and may name another address next). */
+  forget(dst: number): void {
+    if (this.entries.size === 0 || !this.entries.delete(dst)) return;
+    this.generation++;
+    this.counters[C.pmtu_entries] = this.entries.size;
+  }
+
   /**
    * Takes the estimate for `dst` down to `newMtu` (held at minMtu, without DF, when below
    * it). Returns the new estimate, or 0 when that lowers nothing (pmtu_ignored).

@@ -21,8 +21,8 @@ import {
   ICMP_DEST_UNREACHABLE, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACHABLE, ICMP_PROTOCOL_UNREACHABLE,
 } from '../wire/icmp.js';
 import { IPPROTO_UDP, ipDst, ipHeaderLength, ipTotalLength } from '../wire/ipv4.js';
-import { IPV6_DST_OFFSET, IPV6_HEADER_LEN, IPV6_SRC_OFFSET, NH_UDP } from '../wire/ipv6.js';
-import { ICMPV6_DEST_UNREACHABLE, ICMPV6_PORT_UNREACHABLE } from '../wire/icmpv6.js';
+import { IPV6_DST_OFFSET, IPV6_HEADER_LEN, IPV6_MIN_MTU, IPV6_SRC_OFFSET, NH_UDP, ipv6PayloadLength, quotedTransportOffset } from '../wire/ipv6.js';
+import { ICMPV6_DEST_UNREACHABLE, ICMPV6_PACKET_TOO_BIG, ICMPV6_PORT_UNREACHABLE } from '../wire/icmpv6.js';
 import { ipv6 } from '../wire/ipv6-address.js';
 import { IPV6_ID_BASE, type Ipv6Interner } from '../base/ipv6-interner.js';
 import type { Icmpv6Layer } from '../l3/icmpv6-layer.js';
@@ -216,25 +216,33 @@ export class UdpLayer implements TransportInput, TransportErrorInput {
 
   /**
    * An ICMPv6 error about a datagram we sent over IPv6 (b[q..]: its IPv6 header, checked
-   * by l3/icmpv6-layer.ts): a port unreachable reaches the port's error handler, as over
-   * IPv4 (no IPv6 path MTU is kept: a Packet Too Big changes nothing).
+   * by l3/icmpv6-layer.ts; a datagram sent in fragments is quoted by its first): a port
+   * unreachable reaches the port's error handler, as over IPv4; a Packet Too Big lowers
+   * the path MTU of the destination (RFC 8201 4, 5.2: the worker's path MTU cache, as
+   * TCP's, keyed by the interned address; never below 1280, RFC 8200 5), so the next large
+   * datagram to it leaves in fragments of that size. A destination no longer interned (no
+   * socket holds it) keeps no estimate.
    */
-  icmpError6(type: number, code: number, _word: number, b: Uint8Array, q: number, _qLen: number, _now: number): void {
-    const l4 = q + IPV6_HEADER_LEN;
+  icmpError6(type: number, code: number, word: number, b: Uint8Array, q: number, qLen: number, now: number): void {
+    const l4 = quotedTransportOffset(b, q, q + qLen);
     const port = udpSrcPort(b, l4);
     if (!this.ports.has(port)) {
       this.counters[C.drop_icmp_error_no_flow]++;
       return;
     }
-    if (type !== ICMPV6_DEST_UNREACHABLE || code !== ICMPV6_PORT_UNREACHABLE) return;
     const remote = this.interner?.findAt(b, q + IPV6_DST_OFFSET) ?? -1;
+    if (type === ICMPV6_PACKET_TOO_BIG) {
+      if (remote >= 0) this.ip.pathMtu.lower(remote, Math.max(IPV6_MIN_MTU, Math.min(word, 65535)), IPV6_HEADER_LEN + ipv6PayloadLength(b, q), now);
+      return;
+    }
+    if (type !== ICMPV6_DEST_UNREACHABLE || code !== ICMPV6_PORT_UNREACHABLE) return;
     const h = this.errorHandlers.get(port);
     if (h === undefined || remote < 0) return;
     this.counters[C.udp_icmp_errors]++;
     h('ECONNREFUSED', remote, udpDstPort(b, l4));
   }
 
-  /** send() to an interned IPv6 address, from the source RFC 6724 picks. */
+  /** send() to an interned IPv6 address, from the source RFC 6724 picks, in fragments of its path MTU when larger. */
   private send6(dstIp: number, dstPort: number, srcPort: number, data: Uint8Array, off: number, len: number, now: number): boolean {
     const out = this.ip6;
     const n = this.interner;
@@ -244,7 +252,7 @@ export class UdpLayer implements TransportInput, TransportErrorInput {
     }
     const ulen = UDP_HEADER_LEN + len;
     const dst = n.copyInto(dstIp, this.dst6);
-    const r = out.prepare(null, dst, ulen, now);
+    const r = out.prepare(null, dst, ulen, now, false, 0, this.ip.pathMtu.mtuFor(dstIp, now));
     if (r < 0) return false;
     const b = out.buf;
     writeUdpHeader(b, r, srcPort, dstPort, ulen);

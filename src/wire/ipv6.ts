@@ -120,6 +120,23 @@ export function fragmentId(b: Uint8Array, o: number): number {
   return readU32(b, o + 4);
 }
 
+/**
+ * Where the transport header of the packet quoted by an ICMPv6 error at b[q..end) starts:
+ * right after its 40-byte header, or after a fragment header when the quote is a first
+ * fragment (offset 0: a datagram we sent in fragments, RFC 8201 4 quotes one of them).
+ * Its protocol is quotedTransportProtocol(b, q, that offset).
+ */
+export function quotedTransportOffset(b: Uint8Array, q: number, end: number): number {
+  const l4 = q + IPV6_HEADER_LEN;
+  if (b[q + IPV6_NEXT_HEADER_OFFSET] !== NH_FRAGMENT || l4 + IPV6_FRAGMENT_HEADER_LEN + 4 > end || fragmentOffset(b, l4) !== 0) return l4;
+  return l4 + IPV6_FRAGMENT_HEADER_LEN;
+}
+
+/** The protocol of the quoted transport header at `l4` (from quotedTransportOffset). */
+export function quotedTransportProtocol(b: Uint8Array, q: number, l4: number): number {
+  return l4 === q + IPV6_HEADER_LEN ? b[q + IPV6_NEXT_HEADER_OFFSET] : b[q + IPV6_HEADER_LEN];
+}
+
 /** Write an 8-byte fragment header at b[o]: `offset` in bytes (a multiple of 8). */
 export function writeFragmentHeader(b: Uint8Array, o: number, nextHeader: number, offset: number, more: boolean, id: number): void {
   b[o] = nextHeader;

@@ -50,7 +50,7 @@ export function decode6(frames: Uint8Array[]): Sent6[] {
 
 /**
  * A Host with IPv6; `started`: DAD has run and passed (the frames it sent are taken);
- * `speaks: false`: a shard other than 0 (no DAD, RS, MLD or advertisements, decision 0030).
+ * `speaks: false`: a shard other than 0 (no DAD probe, RS, MLD or advertisements, decision 0030).
  */
 export function setup6(opts: { settings?: Partial<Ipv6Settings>; limits?: HostLimits; started?: boolean; mac?: number; speaks?: boolean; shard?: [index: number, count: number]; foreign?: ForeignDatagramSink } = {}) {
   const wire = new VirtualWire();
@@ -68,7 +68,7 @@ export function setup6(opts: { settings?: Partial<Ipv6Settings>; limits?: HostLi
   if (nd === null) throw new Error('no IPv6 in the host');
   if (opts.started ?? true) {
     host.startIpv6(T0);
-    host.poll(T0 + 1000);
+    host.poll(T0 + ((opts.speaks ?? true) ? 1000 : 2000)); // a non-speaking shard waits 2 × RetransTimer (NdLayer.watchDad)
     wire.take();
   }
   return { wire, counters, host, nd, rx, c, sent };

@@ -11,6 +11,7 @@ import { formatIpv6, linkLocalFromMac, solicitedNodeOf } from '../../src/wire/ip
 import { controlRequest } from '../../src/control/control-client.js';
 import type { Ipv6Report } from '../../src/control/types.js';
 import { inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
+import { stackctl } from '../helpers/ops-tools.js';
 import { rawIpv6Preamble } from '../helpers/raw-ipv6.js';
 import { startStackd, stopIfStarted, type StackdHandle } from '../helpers/stackd-process.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -30,8 +31,8 @@ describe.skipIf(requireNetOrSkip())('stackd over IPv6 in the namespace lab (real
     stackd = await startStackd(HOST, ['--workers', '2', '--tap', 'tap0', '--ip6', `${STACK6}/64`]);
     mac = (await stackd.stats()).mac;
     linkLocal = formatIpv6(linkLocalFromMac(parseMac(mac)));
-    // Both addresses pass duplicate address detection (1 s) before they answer.
-    await waitFor(async () => (await stackd.stats()).totals.nd_dad_ok >= 2, { what: 'DAD of both addresses', timeoutMs: 10_000, intervalMs: 50 });
+    // Both addresses pass duplicate address detection in every worker (1 s in worker 0, 2 s in the others) before they answer.
+    await waitFor(async () => (await stackd.stats()).threads.filter((t) => t.thread.startsWith('worker-')).every((t) => t.counters.nd_dad_ok >= 2), { what: 'DAD of both addresses', timeoutMs: 10_000, intervalMs: 50 });
   });
 
   afterAll(async () => {
@@ -87,27 +88,38 @@ describe.skipIf(requireNetOrSkip())('stackd over IPv6 in the namespace lab (real
     expect([v6.hopLimit, v6.mtu]).toEqual([64, 1500]);
   });
 
-  it('POST /ipv6/addresses adds an address at run time: TENTATIVE, then PREFERRED after DAD, then answering ping -6', async () => {
+  it('POST /ipv6/addresses adds an address at run time: TENTATIVE, then PREFERRED after DAD (in worker 1 too), then answering ping -6', async () => {
+    const worker1 = async () => (await stackd.stats()).threads.find((t) => t.thread === 'worker-1')?.counters ?? {};
+    const okBefore = (await worker1()).nd_dad_ok;
     const r = await controlRequest(stackd.control, '/ipv6/addresses', 'POST', 2000, JSON.stringify({ address: 'fd00:10:10::9/64' }));
     expect(r.status).toBe(200);
     expect((JSON.parse(r.body) as Ipv6Report).addresses.at(-1)).toEqual({ address: 'fd00:10:10::9', prefixLength: 64, state: 'TENTATIVE' });
     const stateOf = async (a: string) => (JSON.parse((await controlRequest(stackd.control, '/ipv6')).body) as Ipv6Report).addresses.find((x) => x.address === a)?.state;
     await waitFor(async () => (await stateOf('fd00:10:10::9')) === 'PREFERRED', { what: 'DAD of fd00:10:10::9', timeoutMs: 10_000, intervalMs: 50 });
+    await waitFor(async () => (await worker1()).nd_dad_ok === okBefore + 1, { what: 'fd00:10:10::9 usable in worker 1', timeoutMs: 10_000, intervalMs: 50 });
     const ping = inNs(C1, 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '1', 'fd00:10:10::9'], { timeoutMs: 10_000 });
     expect(ping.stdout).toMatch(/3 received/);
-    expect((await stackd.stats()).ipv6).toContain('fd00:10:10::9/64');
+    expect((await stackd.stats()).ipv6).toContainEqual({ address: 'fd00:10:10::9/64', state: 'PREFERRED' });
     const again = await controlRequest(stackd.control, '/ipv6/addresses', 'POST', 2000, JSON.stringify({ address: 'fd00:10:10::9' }));
     expect([again.status, again.body]).toEqual([409, '{"error":"fd00:10:10::9 is already an address of ours"}\n']);
   });
 
-  it("DAD against Linux: adding the client's own address makes it DUPLICATE (the kernel defends it)", async () => {
+  it("DAD against Linux: adding the client's own address makes it DUPLICATE (the kernel defends it), in worker 1 too", async () => {
     const before = (await stackd.stats()).totals.nd_dad_duplicates;
+    const worker1 = async () => (await stackd.stats()).threads.find((t) => t.thread === 'worker-1')?.counters ?? {};
+    const w1 = await worker1();
     const r = await controlRequest(stackd.control, '/ipv6/addresses', 'POST', 2000, JSON.stringify({ address: 'fd00:10:10::3/64' }));
     expect(r.status).toBe(200);
     const stateOf = async () => (JSON.parse((await controlRequest(stackd.control, '/ipv6')).body) as Ipv6Report).addresses.find((x) => x.address === 'fd00:10:10::3')?.state;
     await waitFor(async () => (await stateOf()) !== 'TENTATIVE', { what: 'DAD of fd00:10:10::3', timeoutMs: 10_000, intervalMs: 50 });
     expect(await stateOf()).toBe('DUPLICATE');
-    expect((await stackd.stats()).totals.nd_dad_duplicates).toBe(before + 1);
+    await waitFor(async () => (await worker1()).nd_dad_duplicates === w1.nd_dad_duplicates + 1, { what: 'fd00:10:10::3 DUPLICATE in worker 1', timeoutMs: 10_000, intervalMs: 50 });
+    await waitFor(async () => (await stackd.stats()).totals.nd_dad_duplicates === before + 2, { what: 'both workers', timeoutMs: 10_000, intervalMs: 50 });
+    expect((await worker1()).nd_dad_ok).toBe(w1.nd_dad_ok); // never usable there
+    // /stats and stackctl show it as DUPLICATE, not as an address in use.
+    expect((await stackd.stats()).ipv6).toContainEqual({ address: 'fd00:10:10::3/64', state: 'DUPLICATE' });
+    const ctl = stackctl(stackd.control, 'stats');
+    expect(ctl.stdout).toMatch(/^ipv6: .*fd00:10:10::3\/64 DUPLICATE/m);
   });
 
   it("stackd's MLD reports put tap0 in the snooping bridge's group table for both solicited-node groups", async () => {
@@ -170,7 +182,8 @@ print("sent")
     expect(w(1)?.ipv6_rx).toBe((w(1)?.nd_ns_rx ?? 0) + (w(1)?.nd_na_rx ?? 0) + (w(1)?.nd_ra_rx ?? 0));
     expect([w(1)?.nd_na_tx, w(1)?.mld_reports_tx, w(1)?.nd_rs_tx]).toEqual([0, 0, 0]);
     expect(w(1)?.drop_eth_unknown_type).toBe(0);
-    expect(st.totals.nd_dad_duplicates).toBe(1); // the client's address, added on purpose above
+    expect([w(0)?.nd_dad_duplicates, w(1)?.nd_dad_duplicates]).toEqual([1, 1]); // the client's address, added on purpose above; worker 1 heard the defence too
+    expect(w(1)?.nd_ns_tx ?? 0).toBe(0); // no DAD probe from worker 1 (its own resolutions would be counted here too: none in this file)
     expect(st.totals.mld_reports_tx).toBeGreaterThanOrEqual(2);
   });
 });

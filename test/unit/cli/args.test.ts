@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HELP, KNOWN_SERVICES, STACKD_OPTIONS, UsageError, defaultMac, parseStackdArgs } from '../../../src/cli/args.js';
 import { parseIpv4, parseMac } from '../../../src/wire/addresses.js';
+import { DEFAULT_IPV6_INTERNED } from '../../../src/iface/host.js';
 import { formatIpv6, parseIpv6 } from '../../../src/wire/ipv6-address.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stackd-args-'));
@@ -33,7 +34,7 @@ describe('parseStackdArgs defaults', () => {
       workers: 4, threads: 0, tap: 'tap0', ip: parseIpv4('10.10.0.4'), prefixLength: 24, gateway: 0, routes: [], ipv6: { addresses: [], gateway: null },
       mac: defaultMac('tap0', parseIpv4('10.10.0.4')), mtu: 1500, control: '/run/stackd/tap0.sock',
       logLevel: 'info', services: ['echo', 'discard', 'chargen', 'http', 'udp-echo'], apps: [],
-      congestionControl: 'newreno', ecn: 'accept', maxConnections: 262_144, maxTimeWait: 131_072, traceSlots: 1024, vnetHdr: true, pcap: null, fault: null,
+      congestionControl: 'newreno', ecn: 'accept', maxConnections: 262_144, maxTimeWait: 131_072, maxIpv6Peers: 16_384, traceSlots: 1024, vnetHdr: true, pcap: null, fault: null,
       appPool: { threads: 1, maxQueue: 256 }, help: false, version: false,
     });
     expect(o.services).toEqual([...KNOWN_SERVICES]);
@@ -118,6 +119,15 @@ describe('parseStackdArgs: every flag', () => {
     expect(() => parseStackdArgs(['--trace-slots', '-1'])).toThrow(/^--trace-slots: /);
     expect(() => parseStackdArgs(['--max-connections', '8'])).toThrow(/--max-connections/);
     expect(() => parseStackdArgs(['--max-time-wait', '-1'])).toThrow(/--max-time-wait/);
+  });
+
+  it('--max-ipv6-peers: the bound of each worker\'s interned IPv6 addresses, 16..1048576, 16384 by default', () => {
+    expect(parseStackdArgs([]).maxIpv6Peers).toBe(DEFAULT_IPV6_INTERNED);
+    expect(DEFAULT_IPV6_INTERNED).toBe(16_384);
+    expect(parseStackdArgs(['--max-ipv6-peers', '64']).maxIpv6Peers).toBe(64);
+    expect(parseStackdArgs(['--max-ipv6-peers', '1048576']).maxIpv6Peers).toBe(1 << 20);
+    for (const bad of ['8', '1048577', '1.5', 'many']) expect(() => parseStackdArgs(['--max-ipv6-peers', bad])).toThrow(/^--max-ipv6-peers: /);
+    expect(HELP).toMatch(/--max-ipv6-peers N .*\n.*\n.*\(16\.\.1048576\) \[default: 16384\]/);
   });
 
   it('--cc newreno|cubic', () => {

@@ -39,7 +39,7 @@ function snapshot(scale: number): StatsSnapshot {
   for (const n of COUNTER_NAMES) totals[n] = io[n] + w0[n] + w1[n];
   return {
     version: '0.1.0', uptimeSeconds: 42.5, tap: 'tap0', ip: '10.10.0.4', prefixLength: 24, gateway: null, routes: [],
-    ipv6: ['fe80::ff:fe00:4/64', 'fd00:10:10::4/64'], gateway6: null, mac: '02:00:00:00:00:04',
+    ipv6: [{ address: 'fe80::ff:fe00:4/64', state: 'PREFERRED' }, { address: 'fd00:10:10::4/64', state: 'PREFERRED' }, { address: 'fd00:10:10::3/64', state: 'DUPLICATE' }], gateway6: null, mac: '02:00:00:00:00:04',
     mtu: 1500, offload: true, workers: 2, workerThreads: 1, rssBytes: 123.45 * mb,
     threads: [{ thread: 'io', counters: io }, { thread: 'worker-0', counters: w0 }, { thread: 'worker-1', counters: w1 }],
     totals, drops: { rx_ring_full: 2 * scale, tcp_checksum: scale }, rings: [],
@@ -152,7 +152,7 @@ describe('stackctl text', () => {
     expect(formatStats(snapshot(1))).toBe(
       [
         'stackd 0.1.0 on tap0: 10.10.0.4/24, mac 02:00:00:00:00:04, mtu 1500, offload on, 2 workers on 1 thread, up 42.5 s',
-        'ipv6: fe80::ff:fe00:4/64, fd00:10:10::4/64',
+        'ipv6: fe80::ff:fe00:4/64, fd00:10:10::4/64, fd00:10:10::3/64 DUPLICATE',
         'frames (tap): 1000 in, 900 out; bytes: 1.5 MB in, 750.0 kB out',
         'tcp: 4 connections and 0 in TIME_WAIT, 10 passive and 2 active opens, 4 retransmits, 0 timeouts',
         'memory: RSS 123.5 MiB; V8 heaps of the data-plane threads 28.0 MiB (17.5 used), 4.0 MiB external',

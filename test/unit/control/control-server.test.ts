@@ -29,7 +29,7 @@ const SNAPSHOT: StatsSnapshot = {
   prefixLength: 24,
   gateway: '10.0.0.1',
   routes: ['10.20.0.0/24 via 10.0.0.254'],
-  ipv6: ['fe80::ff:fe00:1/64'],
+  ipv6: [{ address: 'fe80::ff:fe00:1/64', state: null }, { address: 'fd00:10:10::4/64', state: null }],
   gateway6: null,
   mac: '02:00:00:00:00:01',
   mtu: 1500,
@@ -254,9 +254,20 @@ describe('routes', () => {
     const res = await http(s.address, '/stats?pretty=1');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(res.body)).toEqual(SNAPSHOT);
-    expect(res.body).toBe(JSON.stringify(SNAPSHOT, null, 2) + '\n');
+    const withStates = { ...SNAPSHOT, ipv6: [{ address: 'fe80::ff:fe00:1/64', state: 'PREFERRED' }, { address: 'fd00:10:10::4/64', state: 'TENTATIVE' }] };
+    expect(JSON.parse(res.body)).toEqual(withStates);
+    expect(res.body).toBe(JSON.stringify(withStates, null, 2) + '\n');
     expect(res.body.split('\n')[1]).toBe('  "version": "0.1.0",');
+  });
+
+  it('GET /stats shows each IPv6 address with its DAD state from the IPv6 report (a DUPLICATE one as such); null states when the report fails', async () => {
+    const dup: Ipv6Report = { ...IPV6, addresses: [IPV6.addresses[0], { address: 'fd00:10:10::4', prefixLength: 64, state: 'DUPLICATE' }] };
+    const s = await start(fakeSource({ ipv6: () => Promise.resolve(structuredClone(dup)) }));
+    const res = await http(s.address, '/stats');
+    expect((JSON.parse(res.body) as StatsSnapshot).ipv6).toEqual([{ address: 'fe80::ff:fe00:1/64', state: 'PREFERRED' }, { address: 'fd00:10:10::4/64', state: 'DUPLICATE' }]);
+    const noReport = await start(fakeSource({ ipv6: () => Promise.reject(new Error('worker-0 did not answer within 2000 ms')) }), join(dir, 'nov6.sock'));
+    const r2 = await http(noReport.address, '/stats');
+    expect([r2.status, (JSON.parse(r2.body) as StatsSnapshot).ipv6]).toEqual([200, SNAPSHOT.ipv6]);
   });
 
   it('HEAD /stats answers 200 with no body', async () => {

@@ -23,6 +23,9 @@ import {
   OUR_IP6, OUR_LL, OUR_MAC, PEER_IP6, PEER_LL, PEER_MAC, ROUTER_LL, ROUTER_MAC, T0, decode6, setup6,
 } from '../../helpers/host6.js';
 import { golden, hex, MAC_B } from '../wire/golden-frames.js';
+import { C, newCounters } from '../../../src/base/counters.js';
+import { hashWords } from '../../../src/base/ipv6-interner.js';
+import { NeighbourCache } from '../../../src/l2/neighbour-cache.js';
 
 const ICMP = ETH_HEADER_LEN + IPV6_HEADER_LEN;
 const DATA = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -252,6 +255,36 @@ describe('neighbour cache states (RFC 4861 7.3.2, appendix C)', () => {
     expect(s.c('nd_cache_evictions')).toBe(1);
     expect(s.nd.cache.snapshot(T0 + 3000).map((r) => formatIpv6(r.address))).toEqual(['fd00:10:10::12', 'fd00:10:10::13']);
   });
+
+  it('addresses whose hashes collide keep separate entries; evicting or deleting one leaves the others found', () => {
+    // Two pairs of addresses with equal 30-bit hashes (birthday search, words 2 and 3 = w).
+    const seen = new Map<number, number>();
+    const pairs: [Ipv6Address, Ipv6Address][] = [];
+    for (let w = 1; pairs.length < 2; w++) {
+      const h = hashWords(0xfd000010, 0x00100000, w, w);
+      const other = seen.get(h);
+      if (other !== undefined) pairs.push([ipv6(0xfd000010, 0x00100000, other, other), ipv6(0xfd000010, 0x00100000, w, w)]);
+      else seen.set(h, w);
+    }
+    const counters = newCounters();
+    const cache = new NeighbourCache(counters, { solicit() {}, release() {} }, { maxEntries: 3 });
+    const [[a, b], [c, d]] = pairs;
+    cache.learn(a, 0xa, 0);
+    cache.learn(b, 0xb, 1);
+    cache.learn(c, 0xc, 2);
+    expect([a, b, c].map((x) => cache.resolve(x, 3))).toEqual([0xa, 0xb, 0xc]);
+    cache.learn(d, 0xd, 4); // evicts a, the tail of its chain (b is the head)
+    expect(counters[C.nd_cache_evictions]).toBe(1);
+    expect(cache.state(a, 5)).toBeUndefined();
+    expect([b, c, d].map((x) => cache.resolve(x, 5))).toEqual([0xb, 0xc, 0xd]);
+    cache.learn(a, 0xa, 6); // evicts b: its chain is now empty
+    expect(cache.state(b, 7)).toBeUndefined();
+    expect([a, c, d].map((x) => cache.resolve(x, 7))).toEqual([0xa, 0xc, 0xd]);
+    for (let t = 7; t <= 20_000; t += 500) cache.poll(t); // DELAY → PROBE → deleted, one at a time
+    expect(cache.size).toBe(0);
+    expect(counters[C.nd_probe_failures]).toBe(3);
+    expect([a, b, c, d].map((x) => cache.state(x, 20_000))).toEqual([undefined, undefined, undefined, undefined]);
+  });
 });
 
 describe('routers (RFC 4861 6.3.4, 6.3.7)', () => {
@@ -329,7 +362,52 @@ describe('MLDv2 (RFC 3810)', () => {
 });
 
 describe('a shard that does not speak for the interface (decision 0030)', () => {
-  it('sends nothing at start and takes its addresses as usable; learns from solicitations without answering; resolves its own next hops', () => {
+  it('sends nothing at start; its addresses stay TENTATIVE (a ping is dropped) until shard 0\'s DAD had time to hear an answer (2 × RetransTimer), then PREFERRED', () => {
+    const s = setup6({ speaks: false, started: false });
+    s.host.startIpv6(T0);
+    s.host.poll(T0 + 1000);
+    expect(s.nd.addresses.entries.map((e) => e.state)).toEqual(['TENTATIVE', 'TENTATIVE']);
+    s.rx(ping(), T0 + 1500);
+    expect(s.c('drop_ipv6_tentative')).toBe(1);
+    expect(s.host.nextDeadline()).toBeLessThanOrEqual(T0 + 2000);
+    s.host.poll(T0 + 2000);
+    expect(s.nd.addresses.entries.map((e) => e.state)).toEqual(['PREFERRED', 'PREFERRED']);
+    expect(s.sent()).toEqual([]); // no DAD probe, RS or MLD report: shard 0 sends them
+  });
+
+  it('an advertisement defending its tentative address (the answer to shard 0\'s probe) makes it DUPLICATE here too; it is never used', () => {
+    const s = setup6({ speaks: false, started: false });
+    s.host.startIpv6(T0);
+    s.rx(ndFrame(136, PEER_MAC, OUR_IP6, IPV6_ALL_NODES, OUR_IP6, { flags: NA_OVERRIDE, lla: PEER_MAC }), T0 + 300);
+    s.host.poll(T0 + 5000);
+    expect(s.nd.addresses.entries.map((e) => e.state)).toEqual(['PREFERRED', 'DUPLICATE']);
+    s.rx(ping(), T0 + 5000);
+    expect(s.sent()).toEqual([]);
+  });
+
+  it('a defence heard before the shard started keeps the address DUPLICATE after start', () => {
+    const s = setup6({ speaks: false, started: false });
+    s.rx(ndFrame(136, PEER_MAC, OUR_IP6, IPV6_ALL_NODES, OUR_IP6, { flags: NA_OVERRIDE, lla: PEER_MAC }), T0 - 5);
+    s.host.startIpv6(T0);
+    s.host.poll(T0 + 5000);
+    expect(s.nd.addresses.entries.map((e) => e.state)).toEqual(['PREFERRED', 'DUPLICATE']);
+  });
+
+  it('an address added at run time is TENTATIVE here for 2 × RetransTimer, without a probe; another node\'s DAD probe for it makes it DUPLICATE', () => {
+    const s = setup6({ speaks: false });
+    const a = parseIpv6('fd00:10:10::9') as Ipv6Address;
+    const b = parseIpv6('fd00:10:10::a') as Ipv6Address;
+    s.nd.addAddress(a, 64, T0 + 3000);
+    s.nd.addAddress(b, 64, T0 + 3000);
+    s.rx(ndFrame(135, PEER_MAC, IPV6_UNSPECIFIED, solicitedNodeOf(b), b, {}), T0 + 3500);
+    s.host.poll(T0 + 4999);
+    expect([s.nd.addresses.find(a)?.state, s.nd.addresses.find(b)?.state]).toEqual(['TENTATIVE', 'DUPLICATE']);
+    s.host.poll(T0 + 5000);
+    expect([s.nd.addresses.find(a)?.state, s.nd.addresses.find(b)?.state]).toEqual(['PREFERRED', 'DUPLICATE']);
+    expect(s.sent().filter((f) => f.type === ICMPV6_NEIGHBOR_SOLICITATION || f.type === ICMPV6_MLDV2_REPORT)).toEqual([]);
+  });
+
+  it('learns from solicitations without answering; resolves its own next hops', () => {
     const s = setup6({ speaks: false, started: false });
     s.host.startIpv6(T0);
     s.host.poll(T0 + 5000);

@@ -133,7 +133,7 @@ describe('a connected udp6 socket in shard 3 of 4', () => {
       u.connect(5000 + i, 'fd00:10:10::3');
       u.send('x');
     }
-    s.rx(ndFrame(136, PEER_MAC, PEER_IP6, OUR_IP6, PEER_IP6, { lla: PEER_MAC, flags: NA_SOLICITED | NA_OVERRIDE, dstMac: OUR_MAC }), T0 + 10);
+    s.rx(ndFrame(136, PEER_MAC, PEER_IP6, OUR_IP6, PEER_IP6, { lla: PEER_MAC, flags: NA_SOLICITED | NA_OVERRIDE, dstMac: OUR_MAC }), T0 + 2010);
     const sent = s.sent().filter((f) => f.nextHeader === NH_UDP);
     expect(sent).toHaveLength(4);
     for (const f of sent) expect(shardOf(flowHashOfFrame(f.frame, 0, f.frame.length), 4)).toBe(3);
