@@ -103,7 +103,7 @@ export function formatStats(s: StatsSnapshot): string {
       `offload ${s.offload ? 'on' : 'off'}, ${s.workers} worker${s.workers === 1 ? '' : 's'} on ${s.workerThreads} thread${s.workerThreads === 1 ? '' : 's'}, ` +
       `up ${s.uptimeSeconds} s`,
     `ipv6: ${s.ipv6.map((a) => (a.state === null || a.state === 'PREFERRED' ? a.address : `${a.address} ${a.state}`)).join(', ')}` +
-      `${s.gateway6 !== null ? ` via ${s.gateway6}` : ''}`,
+      (s.gateway6 !== null ? ` via ${s.gateway6}` : ''),
     `frames (tap): ${n(tot.tap_rx_frames)} in, ${n(tot.tap_tx_frames)} out; bytes: ${formatBytes(counter(tot, 'tap_rx_bytes'))} in, ${formatBytes(counter(tot, 'tap_tx_bytes'))} out`,
     `tcp: ${n(tot.tcp_connections)} connections and ${n(tot.tcp_time_wait)} in TIME_WAIT, ${n(tot.tcp_passive_opens)} passive and ` +
       `${n(tot.tcp_active_opens)} active opens, ${n(tot.tcp_retransmits)} retransmits, ${n(tot.tcp_rto_timeouts)} timeouts`,

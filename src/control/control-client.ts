@@ -75,7 +75,7 @@ export async function waitForIpv6Addresses(listen: string, timeoutMs = 10_000): 
   for (;;) {
     const st = JSON.parse((await controlRequest(listen, '/stats')).body) as StatsSnapshot;
     const workers = st.threads.filter((t) => t.thread.startsWith('worker-'));
-    if (workers.every((t) => (t.counters.nd_dad_ok ?? 0) + (t.counters.nd_dad_duplicates ?? 0) >= st.ipv6.length)) return;
+    if (workers.every((t) => t.counters.nd_dad_ok + t.counters.nd_dad_duplicates >= st.ipv6.length)) return;
     if (Date.now() > deadline) throw new Error(`stackd's IPv6 addresses did not pass duplicate address detection within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }

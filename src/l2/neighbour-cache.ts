@@ -302,14 +302,15 @@ export class NeighbourCache {
 
   private delete(e: Entry): void {
     this.entries.delete(e);
-    const head = this.chains.get(e.hash)!;
+    const head = this.chains.get(e.hash);
     if (head === e) {
       if (e.next === null) this.chains.delete(e.hash);
       else this.chains.set(e.hash, e.next);
     } else {
-      let p = head;
-      while (p.next !== e) p = p.next!;
-      p.next = e.next;
+      // e is in the chain under its hash: walk to its predecessor.
+      let p = head ?? null;
+      while (p !== null && p.next !== e) p = p.next;
+      if (p !== null) p.next = e.next;
     }
     e.next = null;
     this.pendingTotal -= e.pending.length;
