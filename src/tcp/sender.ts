@@ -3,8 +3,8 @@
  * (new data under Nagle and the windows, FIN), ACK processing with RTT sampling and
  * duplicate-ACK counting, the retransmission timer and the persist timer. What counts as
  * a loss and what to retransmit in recovery is the loss recovery strategy's
- * (./recovery/: NewReno or SACK, chosen when the handshake settles SACK; tail loss probes
- * beside it).
+ * (./recovery/: NewReno, or with SACK RACK (RFC 8985 6, the default) or RFC 6675, chosen
+ * when the handshake settles SACK; tail loss probes beside it).
  *
  * RFC 9293 3.8.6.2.1 (sender SWS avoidance), 3.8.6.1 (zero-window probes), 3.10.7.4 (ACK
  * processing, SND.WL1/WL2 window update rule), RFC 5961 5.2 (ACKs too old), RFC 1122
