@@ -54,6 +54,9 @@ export const COUNTER_NAMES = [
   'tcp_fin_wait2_timeouts', 'tcp_orphan_data_resets',
   'tcp_challenge_acks_suppressed', 'tcp_invalid_acks_suppressed', 'tcp_orphans_overflow_resets', 'tcp_orphan_timeouts',
   'tcp_loss_probes', 'tcp_loss_probe_recoveries', 'tcp_lost_retransmits',
+  // RFC 8985 6 (RACK): reorder timer expiries, losses marked by time, reordering seen,
+  // transmissions not logged (log full: those fall back to the RTO)
+  'tcp_rack_reorder_timeouts', 'tcp_rack_marked_lost', 'tcp_rack_reordering_seen', 'tcp_rack_log_overflows',
   // RFC 2883: D-SACK blocks we sent (duplicates received) and received (our retransmissions the peer already had)
   'tcp_dsacks_tx', 'tcp_dsacks_rx',
   // RFC 3708: RTOs found spurious by D-SACK and undone (cwnd/ssthresh restored)

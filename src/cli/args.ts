@@ -39,6 +39,8 @@ export interface StackdOptions {
   congestionControl: 'newreno' | 'cubic';
   /** --ecn: RFC 3168 ECN (TcpConfig.ecn). */
   ecn: EcnMode;
+  /** --recovery: loss recovery with SACK (TcpConfig.recovery). */
+  recovery: 'rack' | 'rfc6675';
   /** TCP connections (TIME_WAIT not included) and TIME_WAIT records, for the whole process. */
   maxConnections: number;
   maxTimeWait: number;
@@ -96,6 +98,8 @@ Options:
   --cc NAME          TCP congestion control: newreno or cubic        [default: newreno]
   --ecn MODE         ECN (RFC 3168): accept (when the peer's SYN asks), on (ask in
                      our SYNs too) or off                             [default: accept]
+  --recovery NAME    TCP loss recovery with SACK: rack (RFC 8985, losses marked by
+                     time) or rfc6675 (DupThresh SACKed segments)  [default: rfc6675]
   --max-connections N  TCP connections held at once, over all workers; beyond it a new
                      client gets RST (counted: drop_tcp_conn_limit)   [default: 262144]
   --max-time-wait N  TIME_WAIT records over all workers (compact: ~100 B each); when
@@ -171,6 +175,7 @@ export const STACKD_OPTIONS = {
   app: { type: 'string', multiple: true },
   cc: { type: 'string' },
   ecn: { type: 'string' },
+  recovery: { type: 'string' },
   'max-connections': { type: 'string' },
   'max-time-wait': { type: 'string' },
   'max-ipv6-peers': { type: 'string' },
@@ -327,6 +332,8 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
   if (cc !== 'newreno' && cc !== 'cubic') throw new UsageError(`--cc: '${cc}' is not one of newreno|cubic`);
   const ecn = values.ecn ?? DEFAULT_TCP_CONFIG.ecn;
   if (ecn !== 'accept' && ecn !== 'on' && ecn !== 'off') throw new UsageError(`--ecn: '${ecn}' is not one of accept|on|off`);
+  const recovery = values.recovery ?? DEFAULT_TCP_CONFIG.recovery;
+  if (recovery !== 'rack' && recovery !== 'rfc6675') throw new UsageError(`--recovery: '${recovery}' is not one of rack|rfc6675`);
   const maxConnections = intFlag('max-connections', values['max-connections'], 262_144, 16, 16_777_216);
   const maxTimeWait = intFlag('max-time-wait', values['max-time-wait'], 131_072, 0, 16_777_216);
   const maxIpv6Peers = intFlag('max-ipv6-peers', values['max-ipv6-peers'], DEFAULT_IPV6_INTERNED, 16, 1 << 20);
@@ -362,7 +369,7 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
     }
   }
   return {
-    workers, threads, tap, ip, prefixLength, gateway, routes, ipv6, mac, mtu, control, logLevel, services, apps, congestionControl: cc, ecn,
+    workers, threads, tap, ip, prefixLength, gateway, routes, ipv6, mac, mtu, control, logLevel, services, apps, congestionControl: cc, ecn, recovery,
     maxConnections, maxTimeWait, maxIpv6Peers, traceSlots,
     vnetHdr: offload,
     pcap,

@@ -46,6 +46,7 @@ async function main(): Promise<number> {
       logLevel: opts.logLevel,
       congestionControl: opts.congestionControl,
       ecn: opts.ecn,
+      recovery: opts.recovery,
       maxConnections: opts.maxConnections,
       maxTimeWait: opts.maxTimeWait,
       maxIpv6Peers: opts.maxIpv6Peers,

@@ -50,6 +50,8 @@ export interface StackSettings {
   congestionControl: 'newreno' | 'cubic';
   /** ECN (TcpConfig.ecn; --ecn). */
   ecn: EcnMode;
+  /** Loss recovery with SACK (TcpConfig.recovery; --recovery). */
+  recovery: 'rack' | 'rfc6675';
   /** TCP connections and TIME_WAIT records for the process (split evenly over the workers). */
   maxConnections: number;
   maxTimeWait: number;
@@ -187,6 +189,7 @@ export class Supervisor implements ControlSource {
       logLevel: this.settings.logLevel,
       congestionControl: this.settings.congestionControl,
       ecn: this.settings.ecn,
+      recovery: this.settings.recovery,
       maxConnections: this.workerMaxConnections(),
       maxTimeWait: Math.ceil(this.settings.maxTimeWait / this.settings.workers),
       maxIpv6Peers: this.settings.maxIpv6Peers,

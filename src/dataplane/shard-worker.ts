@@ -112,7 +112,7 @@ export class ShardWorker {
     };
     this.host = new Host(config, this.txPath, this.counters, (b, off, len, etherType) => this.reinject(b, off, len, etherType), {
       tcp: {
-        congestionControl: data.congestionControl, ecn: data.ecn, maxConnections: data.maxConnections, maxTimeWait: data.maxTimeWait,
+        congestionControl: data.congestionControl, ecn: data.ecn, recovery: data.recovery, maxConnections: data.maxConnections, maxTimeWait: data.maxTimeWait,
         traceSlots: data.traceSlots,
       },
       ipv6Addresses: data.maxIpv6Peers,

@@ -85,6 +85,8 @@ export interface ShardWorkerData {
   congestionControl: 'newreno' | 'cubic';
   /** ECN (TcpConfig.ecn). */
   ecn: EcnMode;
+  /** Loss recovery with SACK (TcpConfig.recovery). */
+  recovery: 'rack' | 'rfc6675';
   /** This worker's share of the process's TCP connection and TIME_WAIT limits. */
   maxConnections: number;
   maxTimeWait: number;

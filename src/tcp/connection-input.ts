@@ -62,7 +62,7 @@ export function takeSynOptions(c: TcpConnection, seg: InSegment, now: number): v
   const scaling = cfg.windowScaling && o.wscale >= 0;
   if (!scaling) c.rcv.noWindowScaling(); // RFC 7323 2.2: scaling only if both sides offered it
   c.mssCap = Math.min(peerMss, c.host.mssFor(c.remoteIp)) - (c.tsEnabled ? 12 : 0);
-  c.snd.negotiated(Math.max(64, pathMss(c, now)), scaling ? o.wscale : 0, c.sackEnabled);
+  c.snd.negotiated(Math.max(64, pathMss(c, now)), scaling ? o.wscale : 0, c.sackEnabled, cfg.recovery);
 }
 
 /** RFC 9293 3.10.7.3: SYN-SENT. */

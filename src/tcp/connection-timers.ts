@@ -27,7 +27,7 @@ import { C } from '../base/counters.js';
 import type { TcpConnection } from './connection.js';
 import { detectBlackHole, followPathMtu } from './connection-mss.js';
 import { State } from './tcp-state.js';
-import { T_DELACK, T_FINWAIT2, T_KEEPALIVE, T_PERSIST, T_RTO } from './timers.js';
+import { T_DELACK, T_FINWAIT2, T_KEEPALIVE, T_PERSIST, T_REORDER, T_RTO } from './timers.js';
 import { TE_RTO, TE_TIMER } from './trace.js';
 
 /** Runs the connection's timers due at `now`, then sends what they made due. */
@@ -51,6 +51,9 @@ export function runDueTimers(c: TcpConnection, now: number): void {
           return;
         }
         c.snd.onPersist(now, c.out);
+        break;
+      case T_REORDER:
+        c.snd.onLossTimer(now, c.out);
         break;
       case T_DELACK:
         if (c.rcv.ackPending) {

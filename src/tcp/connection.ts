@@ -243,7 +243,7 @@ export class TcpConnection implements TcpConnectionHandle {
     this.sackEnabled = sackOk && this.host.config.sack;
     const scaling = wscale >= 0 && this.host.config.windowScaling;
     this.mssCap = Math.min(mss, this.host.mssFor(this.remoteIp)) - (seg.opts.hasTimestamp ? 12 : 0);
-    this.snd.negotiated(Math.max(64, pathMss(this, now)), scaling ? wscale : 0, this.sackEnabled);
+    this.snd.negotiated(Math.max(64, pathMss(this, now)), scaling ? wscale : 0, this.sackEnabled, this.host.config.recovery);
     if (!scaling) this.rcv.noWindowScaling();
     this.snd.synAcknowledged(seg.seq, seg.ack, seg.window, false);
     this.rcv.assumeWindowAdvertised();

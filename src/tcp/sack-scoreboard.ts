@@ -55,6 +55,12 @@ export class SackScoreboard {
   overflowDrops = 0;
   /** Blocks ignored: empty, inverted or beyond SND.NXT. */
   invalidBlocks = 0;
+  /**
+   * RFC 6675's IsLost() counting rule (DupThresh ranges or bytes SACKed above a hole) in
+   * force; RACK (./recovery/rack.ts) turns it off and marks losses by time alone
+   * (markLostBefore()).
+   */
+  dupThreshRule = true;
   /** D-SACK blocks received (RFC 2883 4: a first block at or below SND.UNA or inside the second block). */
   dsackBlocks = 0;
   /** Bytes those D-SACK blocks reported. */
@@ -144,7 +150,12 @@ export class SackScoreboard {
    * nextLost(), until the cumulative ACK passes it or clear().
    */
   markLostBefore(seq: number): void {
-    this.lostBefore = seq >>> 0;
+    if (this.lostBefore === NONE || seqGt(seq, this.lostBefore)) this.lostBefore = seq >>> 0;
+  }
+
+  /** The sequence number markLostBefore() marks up to, or `sndUna` when none is in force. */
+  lostUpTo(sndUna: number): number {
+    return this.lostBefore === NONE ? sndUna >>> 0 : this.lostBefore;
   }
 
   /** True while markLostBefore() applies to some byte at or above `sndUna`. */
@@ -166,6 +177,7 @@ export class SackScoreboard {
    * (DupThresh-1)*mss SACKed bytes above seq.
    */
   isLost(seq: number): boolean {
+    if (!this.dupThreshRule) return this.lostBefore !== NONE && seqLt(seq, this.lostBefore) && !this.isSacked(seq);
     const limit = (DUP_THRESH - 1) * this.mss;
     let count = 0;
     let bytes = 0;
@@ -205,7 +217,7 @@ export class SackScoreboard {
       // Hole [s, l) with ranges k..n-1 above it. Higher holes have less SACKed above
       // them, so if this one is not lost, none is.
       let end = seqGt(l, sndNxt) ? sndNxt >>> 0 : l;
-      if (requireLost && !this.lostBelow(k)) {
+      if (requireLost && !(this.dupThreshRule && this.lostBelow(k))) {
         // Not lost by RFC 6675's count; maybe by markLostBefore() (then only up to it).
         if (this.lostBefore === NONE || !seqLt(s, this.lostBefore)) return false;
         if (seqGt(end, this.lostBefore)) end = this.lostBefore;
@@ -235,7 +247,7 @@ export class SackScoreboard {
       const r = this.rights[k];
       if (seqLt(cur, l)) {
         const end = seqGt(l, sndNxt) ? sndNxt >>> 0 : l;
-        const lost = this.n - k >= DUP_THRESH || rem > limit || (this.lostBefore !== NONE && seqLeq(end, this.lostBefore));
+        const lost = (this.dupThreshRule && (this.n - k >= DUP_THRESH || rem > limit)) || (this.lostBefore !== NONE && seqLeq(end, this.lostBefore));
         total += holePipe(cur, end, lost, highRxt);
       }
       rem -= seqSub(r, l);

@@ -3,8 +3,8 @@
  * (new data under Nagle and the windows, FIN), ACK processing with RTT sampling and
  * duplicate-ACK counting, the retransmission timer and the persist timer. What counts as
  * a loss and what to retransmit in recovery is the loss recovery strategy's
- * (./recovery/: NewReno or SACK, chosen when the handshake settles SACK; tail loss probes
- * beside it).
+ * (./recovery/: NewReno, or with SACK RACK (RFC 8985 6, the default) or RFC 6675, chosen
+ * when the handshake settles SACK; tail loss probes beside it).
  *
  * RFC 9293 3.8.6.2.1 (sender SWS avoidance), 3.8.6.1 (zero-window probes), 3.10.7.4 (ACK
  * processing, SND.WL1/WL2 window update rule), RFC 5961 5.2 (ACKs too old), RFC 1122
@@ -27,6 +27,7 @@ import type { LossRecovery, RecoverySender } from './recovery/loss-recovery.js';
 import { NewRenoRecovery } from './recovery/newreno-recovery.js';
 import { ProportionalRateReduction } from './recovery/prr.js';
 import { RtoUndo } from './recovery/rto-undo.js';
+import { RackRecovery } from './recovery/rack.js';
 import { SackRecovery } from './recovery/sack-recovery.js';
 import { TailLossProbe } from './recovery/tail-loss-probe.js';
 import { RttEstimator } from './rtt-estimator.js';
@@ -88,7 +89,7 @@ export class TcpSender implements RecoverySender {
   #cc: CongestionControl;
   /** The loss recovery strategy: NewReno until SACK is negotiated. */
   private recovery: LossRecovery;
-  /** The SACK strategy when SACK was negotiated (the probe reads its scoreboard). */
+  /** The SACK strategy (RFC 6675, or RACK over the same scoreboard) when SACK was negotiated (the probe reads its scoreboard). */
   private sackRecovery: SackRecovery | null = null;
   /** Tail loss probes may be sent (TcpConfig.tailLossProbe and SACK). */
   private tlpOn = false;
@@ -119,7 +120,7 @@ export class TcpSender implements RecoverySender {
     sendBuffer: number,
     private readonly ccName: 'newreno' | 'cubic',
     private readonly tlpEnabled: boolean,
-    private readonly timers: TcpTimers,
+    readonly timers: TcpTimers,
     private readonly counters: Counters,
   ) {
     this.buf = new SendBuffer(sendBuffer);
@@ -255,10 +256,13 @@ export class TcpSender implements RecoverySender {
   /**
    * The options of the handshake are settled: the payload per segment (RFC 6691; the
    * MSS less the timestamp option when timestamps are on), the peer's window scale shift
-   * (0 without scaling, RFC 7323 2.2) and whether SACK is used (RFC 2018).
+   * (0 without scaling, RFC 7323 2.2), whether SACK is used (RFC 2018) and, if so, the
+   * loss recovery with it (TcpConfig.recovery: RACK, RFC 8985 6, or RFC 6675).
    */
-  negotiated(mss: number, wscale: number, sackOk: boolean): void {
-    this.sackRecovery = sackOk ? new SackRecovery(this, this.counters) : null;
+  negotiated(mss: number, wscale: number, sackOk: boolean, sackRecovery: 'rack' | 'rfc6675' = 'rack'): void {
+    if (!sackOk) this.sackRecovery = null;
+    else if (sackRecovery === 'rack') this.sackRecovery = new RackRecovery(this, this.counters);
+    else this.sackRecovery = new SackRecovery(this, this.counters);
     this.recovery = this.sackRecovery ?? new NewRenoRecovery(this);
     this.tlpOn = this.tlpEnabled && sackOk;
     this.#wscale = wscale;
@@ -370,7 +374,7 @@ export class TcpSender implements RecoverySender {
     const deliveredBefore = this.recovery.deliveredAboveUna();
     this.prr?.beginAck();
     const dsackedBefore = this.recovery.dsackedBytes();
-    const newlySacked = sackCount > 0 ? this.recovery.onSackBlocks(sackBlocks, sackCount, ack) : 0;
+    const newlySacked = sackCount > 0 ? this.recovery.onSackBlocks(sackBlocks, sackCount, ack, now) : 0;
     if (this.undo !== null && this.undo.onAck(this.recovery.dsackedBytes() - dsackedBefore, ack)) this.undoRto();
 
     if (seqGt(ack, this.#sndUna)) {
@@ -382,7 +386,7 @@ export class TcpSender implements RecoverySender {
       this.#sndUna = ack;
       if (seqLt(this.#sndNxt, ack)) this.#sndNxt = ack;
       if (seqLt(this.#highRxt, ack)) this.#highRxt = ack;
-      this.recovery.onCumulativeAck(ack);
+      this.recovery.onCumulativeAck(ack, now);
       this.#retries = 0;
       // RTT: timestamps give a sample on every ACK of new data (RFC 7323 4.1); otherwise
       // one timed segment at a time, never a retransmitted one (Karn).
@@ -434,7 +438,7 @@ export class TcpSender implements RecoverySender {
       (this.#sndWnd === oldWnd || newlySacked > 0)
     ) {
       this.#dupAcks++;
-      if (!this.#inRecovery && this.recovery.lossDetected()) this.enterRecovery(now, out);
+      if (!this.#inRecovery && this.recovery.lossDetected(now)) this.enterRecovery(now, out);
     }
     if (newlySacked > 0) {
       if (this.tlp !== null && this.tlp.lossRevealed()) this.enterRecovery(now, out);
@@ -539,7 +543,7 @@ export class TcpSender implements RecoverySender {
       const fin = this.#finSent && seqAdd(seq, len) === this.#finSeq && len === avail ? TCP_FIN : 0;
       if (out.transmitData(seq, fin | TCP_PSH, off, len, now)) {
         this.counters[C.tcp_retransmits]++;
-        this.recovery.onRetransmit(seq, len);
+        this.recovery.onRetransmit(seq, len, now);
         this.retransmitted(len);
         const end = seqAdd(seq, len + (fin ? 1 : 0));
         if (seqGt(end, this.#highRxt)) this.#highRxt = end;
@@ -555,7 +559,7 @@ export class TcpSender implements RecoverySender {
   retransmitRange(seq: number, len: number, now: number, out: SenderTransmit): boolean {
     if (!out.transmitData(seq, TCP_PSH, seqSub(seq, this.#sndUna), len, now)) return false;
     this.counters[C.tcp_retransmits]++;
-    this.recovery.onRetransmit(seq, len);
+    this.recovery.onRetransmit(seq, len, now);
     this.retransmitted(len);
     this.#highRxt = seqAdd(seq, len);
     return true;
@@ -613,6 +617,7 @@ export class TcpSender implements RecoverySender {
       const flags = (last ? TCP_PSH : 0) | fin;
       if (!out.transmitData(seq, flags, sentOff, len, now)) return 0;
       const wasRetransmission = seqLt(seq, this.#sndMax);
+      this.recovery.onSent(seq, len, now);
       // Karn (RFC 6298 3): never time a retransmission (after an RTO, data below snd_max
       // is resent through here).
       if (this.rttSeq < 0 && !wasRetransmission) {
@@ -671,6 +676,18 @@ export class TcpSender implements RecoverySender {
 
   private persistInterval(): number {
     return Math.min(60_000, Math.max(200, this.rtt.rto) * 2 ** Math.min(this.#probes, 10));
+  }
+
+  /**
+   * The loss recovery strategy's timer (T_REORDER: RACK's reorder timer, RFC 8985 6.2):
+   * when it marked data lost, recovery starts (or repairs it within recovery) and the
+   * windows say what is sent.
+   */
+  onLossTimer(now: number, out: SenderTransmit): void {
+    if (this.#sndUna === this.#sndMax || !this.recovery.onLossTimer(now)) return;
+    if (this.#inRecovery) this.recovery.detectLoss(now, out);
+    else this.enterRecovery(now, out);
+    this.output(now, out);
   }
 
   /** Zero-window probe timer (RFC 9293 3.8.6.1). */

@@ -79,6 +79,13 @@ export interface TcpConfig {
    */
   tailLossProbe: boolean;
   /**
+   * Loss recovery when SACK is negotiated: 'rack' (RFC 8985 6, losses marked by time with
+   * a reordering window, Linux's default) or 'rfc6675' (DupThresh SACKed segments above a
+   * hole; our default until RACK's extra retransmissions in the lab are understood:
+   * decision 0034). Without SACK it is NewReno either way.
+   */
+  recovery: 'rack' | 'rfc6675';
+  /**
    * Connections traced at once per shard (./trace.ts: one ring of the last 64 events each,
    * 2 KiB, allocated 64 rings at a time as needed); beyond it a new connection is not
    * traced (counted: tcp_trace_untraced). 0: no trace.
@@ -125,6 +132,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   timestamps: true,
   sack: true,
   tailLossProbe: true,
+  recovery: 'rfc6675',
   traceSlots: 1024,
   traceArchive: 32,
   pmtuBlackHoleRtos: 3,

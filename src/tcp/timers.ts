@@ -4,19 +4,19 @@
  *
  * RFC 6298 (retransmission), RFC 9293 3.8.6.1 (zero-window probing, "persist"),
  * RFC 1122 4.2.3.2 (delayed ACK), 4.2.3.6 (keepalive),
- * Linux tcp_fin_timeout (FIN_WAIT_2).
+ * Linux tcp_fin_timeout (FIN_WAIT_2), RFC 8985 6.2 (RACK's reorder timer).
  */
 
 /** Timer slots (TIME_WAIT has none: the layer's TIME_WAIT table ends its records, ./time-wait.ts). */
-export const T_RTO = 0, T_PERSIST = 1, T_DELACK = 2, T_KEEPALIVE = 3, T_FINWAIT2 = 4;
+export const T_RTO = 0, T_PERSIST = 1, T_DELACK = 2, T_KEEPALIVE = 3, T_FINWAIT2 = 4, T_REORDER = 5;
 /** Number of timer slots. */
-export const TIMER_SLOTS = 5;
+export const TIMER_SLOTS = 6;
 const N = TIMER_SLOTS;
 
 /** Deadlines of one connection; Infinity = not armed. */
 export class TcpTimers {
   /** A plain array of doubles: far smaller per connection than a Float64Array of five. */
-  private readonly at: number[] = [Infinity, Infinity, Infinity, Infinity, Infinity];
+  private readonly at: number[] = [Infinity, Infinity, Infinity, Infinity, Infinity, Infinity];
   private earliest = Infinity;
 
   /** Arms timer `t` to fire at `when` (re-arming it later may make another timer the earliest). */

@@ -4,7 +4,8 @@
  * ./newreno-recovery.ts (RFC 5681 3.2 fast retransmit on duplicate ACKs, RFC 6582 partial
  * ACKs) or ./sack-recovery.ts (RFC 6675 with the scoreboard, and lost-retransmission
  * detection). Tail loss probes (RFC 8985 7, ./tail-loss-probe.ts) work beside either when
- * SACK is on. A time-based strategy (RFC 8985 6, RACK) would be a third implementation.
+ * SACK is on. ./rack.ts (RFC 8985 6, time-based marking over the same scoreboard) is the
+ * third, and the default when SACK is negotiated (TcpConfig.recovery).
  *
  * The sender keeps the state every strategy shares (SND.UNA/NXT/MAX, the duplicate ACK
  * count of RFC 5681 2, whether recovery is on and its recovery point, RFC 6675 HighRxt)
@@ -16,6 +17,7 @@ import type { CongestionControl } from '../congestion/congestion-control.js';
 import type { RttEstimator } from '../rtt-estimator.js';
 import type { SenderTransmit } from '../sender.js';
 import type { SendBuffer } from '../send-buffer.js';
+import type { TcpTimers } from '../timers.js';
 
 /** RFC 5681 3.2 / RFC 6675 DupThresh: duplicate ACKs (or SACKed segments) that signal a loss. */
 export const DUP_THRESH = 3;
@@ -30,6 +32,8 @@ export interface RecoverySender {
   readonly cc: CongestionControl;
   readonly rtt: RttEstimator;
   readonly buf: SendBuffer;
+  /** The connection's timers (a strategy may own a slot: RACK's T_REORDER). */
+  readonly timers: TcpTimers;
   readonly finSent: boolean;
   readonly finSeq: number;
   readonly inRecovery: boolean;
@@ -56,13 +60,13 @@ export interface RecoverySender {
 /** A loss recovery strategy: the sender calls it at each step of ACK processing and output. */
 export interface LossRecovery {
   /** Takes the SACK blocks of an ACK (count > 0) whose cumulative ACK is `ack`; returns the bytes newly SACKed (0: none, or no SACK). */
-  onSackBlocks(blocks: Uint32Array, count: number, ack: number): number;
+  onSackBlocks(blocks: Uint32Array, count: number, ack: number, now: number): number;
   /** Bytes reported by D-SACK blocks so far (RFC 2883; 0 without SACK). */
   dsackedBytes(): number;
   /** The cumulative ACK moved SND.UNA to `ack`. */
-  onCumulativeAck(ack: number): void;
+  onCumulativeAck(ack: number, now: number): void;
   /** Outside recovery, after a duplicate ACK was counted: is SND.UNA lost (start recovery)? */
-  lossDetected(): boolean;
+  lossDetected(now: number): boolean;
   /** Recovery starts (before SND.UNA is retransmitted). */
   onEnterRecovery(): void;
   /** RFC 6582 3.2 step 5: an ACK of new data below the recovery point. */
@@ -72,7 +76,14 @@ export interface LossRecovery {
   /** In recovery, after an ACK that acknowledged or SACKed data: repairs what it shows lost. */
   detectLoss(now: number, out: SenderTransmit): void;
   /** The sender retransmitted `len` bytes at `seq` (retransmitAt, retransmitRange). */
-  onRetransmit(seq: number, len: number): void;
+  onRetransmit(seq: number, len: number, now: number): void;
+  /** The sender sent `len` bytes at `seq` from SND.NXT (new data, or data resent in order after an RTO). */
+  onSent(seq: number, len: number, now: number): void;
+  /**
+   * The strategy's own timer (T_REORDER, RFC 8985 6.2's reorder timer) fired: true when it
+   * marked data lost (the sender then starts recovery, or repairs within it).
+   */
+  onLossTimer(now: number): boolean;
   /** Bytes in the network by this strategy's estimate (RFC 6675 pipe). */
   pipe(): number;
   /**

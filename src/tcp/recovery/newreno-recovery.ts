@@ -42,7 +42,13 @@ export class NewRenoRecovery implements LossRecovery {
 
   detectLoss(_now: number, _out: SenderTransmit): void {}
 
-  onRetransmit(_seq: number, _len: number): void {}
+  onRetransmit(_seq: number, _len: number, _now: number): void {}
+
+  onSent(_seq: number, _len: number, _now: number): void {}
+
+  onLossTimer(_now: number): boolean {
+    return false;
+  }
 
   pipe(): number {
     return this.snd.flight() - this.deliveredAboveUna();

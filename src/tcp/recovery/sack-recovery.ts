@@ -34,23 +34,28 @@ const NEXT_SEG = new Float64Array(2);
  * neither.
  */
 export class SackRecovery implements LossRecovery {
-  private board: SackScoreboard | null = null;
+  protected board: SackScoreboard | null = null;
   private lostRetransmits: LostRetransmits | null = null;
 
   constructor(
-    private readonly snd: RecoverySender,
-    private readonly counters: Counters,
+    protected readonly snd: RecoverySender,
+    protected readonly counters: Counters,
   ) {}
 
   /** The scoreboard, made on first use. */
-  private scoreboard(): SackScoreboard {
-    const board = (this.board ??= new SackScoreboard(this.snd.mss));
+  protected scoreboard(): SackScoreboard {
+    const board = (this.board ??= this.newScoreboard());
     board.mss = this.snd.mss;
     return board;
   }
 
+  /** Makes the scoreboard (RFC 6675's IsLost() rule on). */
+  protected newScoreboard(): SackScoreboard {
+    return new SackScoreboard(this.snd.mss);
+  }
+
   /** RFC 2018 3: records the blocks (within SND.UNA..SND.MAX); counts D-SACKs (RFC 3708 2). */
-  onSackBlocks(blocks: Uint32Array, count: number, ack: number): number {
+  onSackBlocks(blocks: Uint32Array, count: number, ack: number, _now: number): number {
     const board = this.scoreboard();
     const dsacks = board.dsackBlocks;
     const newly = board.update(this.snd.sndUna, this.snd.sndMax, blocks, count, ack);
@@ -62,12 +67,12 @@ export class SackRecovery implements LossRecovery {
     return this.board === null ? 0 : this.board.dsackBytes;
   }
 
-  onCumulativeAck(ack: number): void {
+  onCumulativeAck(ack: number, _now: number): void {
     this.board?.advance(ack);
   }
 
   /** RFC 6675 5 (a)/(b): DupThresh duplicate ACKs, or IsLost(SND.UNA). */
-  lossDetected(): boolean {
+  lossDetected(_now: number): boolean {
     return this.snd.dupAcks >= DUP_THRESH || (this.board !== null && this.board.isLost(this.snd.sndUna));
   }
 
@@ -87,7 +92,13 @@ export class SackRecovery implements LossRecovery {
     this.lostRetransmits?.detect(now, out);
   }
 
-  onRetransmit(seq: number, len: number): void {
+  onSent(_seq: number, _len: number, _now: number): void {}
+
+  onLossTimer(_now: number): boolean {
+    return false;
+  }
+
+  onRetransmit(seq: number, len: number, _now: number): void {
     if (!this.snd.inRecovery) return;
     (this.lostRetransmits ??= new LostRetransmits(this.snd, this.scoreboard(), this.counters)).note(seq, len);
   }

@@ -89,7 +89,10 @@ describe('RFC 2018 SACK blocks we send', () => {
 
 /** An established connection (SACK + timestamps, MSS 1448) with `n` full segments in flight. */
 function inFlight(n: number, h = LINUX_SYN) {
-  const p = new TcpPeer();
+  // RFC 6675's rules are what these tests check (TcpConfig.recovery; RACK is the default:
+  // rfc8985-rack.test.ts). The scripted peer answers in the instant the data went out, so
+  // RACK would see an RTT of 0 and mark the hole lost at the first SACK.
+  const p = new TcpPeer({ tcp: { recovery: 'rfc6675' } });
   const { conn } = p.passiveOpen({ ...h, rtt: 10 });
   const mss = conn.snd.mss;
   conn.send(new Uint8Array(n * mss).fill(0x42));

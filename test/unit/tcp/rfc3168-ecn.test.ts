@@ -217,7 +217,9 @@ describe('RFC 3168 6.1.2 the sender’s response to ECE', () => {
   });
 
   it('6.1.2: entering loss recovery is the window’s reduction: CWR on the next new data, and an ECE in recovery reduces nothing more', () => {
-    const { p, conn, segs } = ecnSender(20 * MSS);
+    // Recovery on the third duplicate ACK is RFC 6675's rule (RACK, the default, would
+    // start it at the first SACK here: the scripted peer answers with an RTT of 0).
+    const { p, conn, segs } = ecnSender(20 * MSS, { recovery: 'rfc6675' });
     // Segment 0 lost: SACKs of 1.., three duplicate ACKs. The first two send new data
     // (limited transmit, RFC 3042) before any reduction: no CWR on them.
     const una = segs[0].seq;

@@ -181,7 +181,8 @@ describe('RFC 8985 7: tail loss probe', () => {
 
 describe('lost retransmissions (RFC 6675 cannot see them; Linux tcp_mark_lost_retrans, RFC 8985 6.2)', () => {
   it('a retransmission is lost when DupThresh segments sent after it are SACKed: it is sent again at once (tcp_lost_retransmits), no RTO', () => {
-    const { p, conn } = established();
+    // RFC 6675's strategy (RACK finds lost retransmissions by time: rfc8985-rack.test.ts).
+    const { p, conn } = established({ recovery: 'rfc6675' });
     const t0 = p.now;
     conn.send(new Uint8Array(40 * SEG));
     p.flush();

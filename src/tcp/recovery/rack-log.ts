@@ -1,0 +1,210 @@
+/**
+ * RACK's per-segment transmit times (RFC 8985 6.1 Segment.xmit_ts, Segment.end_seq,
+ * Segment.retransmitted), kept without an object per segment:
+ *
+ * - originals: a ring of (end_seq, xmit_ts) in sequence order, one entry per transmission
+ *   from SND.NXT (a TSO chunk is one entry); an entry starts where the one before ends.
+ *   It grows by doubling up to ORIGINALS_MAX entries; beyond that the oldest entry is
+ *   forgotten (the caller counts it) and its bytes fall back to the RTO.
+ * - retransmissions: a ring of RETRANSMISSIONS_TRACKED (start, end, xmit_ts, resolved)
+ *   in time order; a retransmission of the bytes right after the last one, with nothing
+ *   sent between, extends its run.
+ *   The oldest is overwritten when the ring is full.
+ *
+ * Entries are addressed by index (0 = oldest); the accessors read them.
+ */
+import { seqGeq, seqGt, seqLeq, seqLt, seqSub } from '../seq.js';
+
+/** Most original transmissions remembered (a bound: 8192 TSO chunks or segments in flight). */
+export const ORIGINALS_MAX = 8192;
+/** Retransmissions remembered at once. */
+export const RETRANSMISSIONS_TRACKED = 64;
+const ORIGINALS_FIRST = 32;
+const RESOLVED = 1;
+
+/** The transmit log of one connection's RACK state. */
+export class RackLog {
+  private orig = new Float64Array(2 * ORIGINALS_FIRST);
+  private cap = ORIGINALS_FIRST;
+  private head = 0;
+  private count = 0;
+  /** First sequence number of the oldest entry. */
+  private headStart = 0;
+  /** The cumulative ACK last seen (where delivery starts). */
+  private una = 0;
+  private rtx: Float64Array | null = null;
+  private rtxCount = 0;
+  private rtxNextSlot = 0;
+  /** The last transmission logged was a retransmission (the next one may extend its run). */
+  private lastWasRtx = false;
+
+  /** The cumulative ACK last passed to advance() (or the first sequence logged). */
+  start(): number {
+    return this.una;
+  }
+
+  /** Logs a transmission of [seq, end) from SND.NXT at `ts`; false when the oldest entry had to be forgotten. */
+  addOriginal(seq: number, end: number, ts: number): boolean {
+    if (this.count === 0 || seq !== this.origEnd(this.count - 1)) {
+      // The first, or not where the last ended (SND.NXT went back): start again here.
+      if (this.count === 0 || seqLt(seq, this.origEnd(this.count - 1))) {
+        this.count = 0;
+        this.head = 0;
+        this.headStart = seq;
+        if (this.rtxCount === 0) this.una = seq;
+      }
+    }
+    let kept = true;
+    if (this.count === this.cap) {
+      if (this.cap < ORIGINALS_MAX) this.grow();
+      else {
+        this.headStart = this.orig[2 * this.head];
+        this.head = (this.head + 1) % this.cap;
+        this.count--;
+        kept = false;
+      }
+    }
+    this.lastWasRtx = false;
+    const i = (this.head + this.count) % this.cap;
+    this.orig[2 * i] = end >>> 0;
+    this.orig[2 * i + 1] = ts;
+    this.count++;
+    return kept;
+  }
+
+  /**
+   * Logs a retransmission of [seq, end) at `ts`; one right after the last, nothing sent
+   * between, at most a millisecond later, extends its run (and keeps its time).
+   */
+  addRetransmission(seq: number, end: number, ts: number): void {
+    const r = (this.rtx ??= new Float64Array(4 * RETRANSMISSIONS_TRACKED));
+    const extend = this.lastWasRtx;
+    this.lastWasRtx = true;
+    if (this.rtxCount > 0 && extend) {
+      const j = (this.rtxNextSlot + RETRANSMISSIONS_TRACKED - 1) % RETRANSMISSIONS_TRACKED;
+      if (r[4 * j + 3] !== RESOLVED && r[4 * j + 1] === seq && ts - r[4 * j + 2] < 1) {
+        r[4 * j + 1] = end >>> 0;
+        return;
+      }
+    }
+    const i = this.rtxNextSlot;
+    this.rtxNextSlot = (i + 1) % RETRANSMISSIONS_TRACKED;
+    r[4 * i] = seq >>> 0;
+    r[4 * i + 1] = end >>> 0;
+    r[4 * i + 2] = ts;
+    r[4 * i + 3] = 0;
+    if (this.rtxCount < RETRANSMISSIONS_TRACKED) this.rtxCount++;
+  }
+
+  /** The cumulative ACK reached `ack`: entries wholly below it go. */
+  advance(ack: number): void {
+    while (this.count > 0 && seqLeq(this.orig[2 * this.head], ack)) {
+      this.headStart = this.orig[2 * this.head];
+      this.head = (this.head + 1) % this.cap;
+      this.count--;
+    }
+    if (seqGt(ack, this.una)) this.una = ack >>> 0;
+    for (let k = 0; k < this.rtxCount; k++) if (seqLeq(this.rtxEnd(k), ack)) this.resolve(k);
+  }
+
+  /** Forgets everything (after an RTO). */
+  clear(): void {
+    this.lastWasRtx = false;
+    this.count = 0;
+    this.head = 0;
+    this.rtxCount = 0;
+    this.rtxNextSlot = 0;
+  }
+
+  /** Index of the first original entry ending after `seq`, or -1. */
+  origFind(seq: number): number {
+    let lo = 0;
+    let hi = this.count;
+    const base = this.headStart;
+    const off = seqSub(seq, base);
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (seqSub(this.origEnd(mid), base) > off) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo < this.count ? lo : -1;
+  }
+
+  origNext(k: number): number {
+    return k + 1 < this.count ? k + 1 : -1;
+  }
+
+  origStart(k: number): number {
+    return k === 0 ? this.headStart : this.origEnd(k - 1);
+  }
+
+  origEnd(k: number): number {
+    return this.orig[2 * ((this.head + k) % this.cap)];
+  }
+
+  origTime(k: number): number {
+    return this.orig[2 * ((this.head + k) % this.cap) + 1];
+  }
+
+  /** When the original transmission holding byte `seq` was sent, or -1 if it is not logged. */
+  originalTime(seq: number): number {
+    const k = this.origFind(seq);
+    return k < 0 || seqLt(seq, this.origStart(k)) ? -1 : this.origTime(k);
+  }
+
+  /** True if a logged retransmission covers byte `seq`. */
+  wasRetransmitted(seq: number): boolean {
+    for (let k = 0; k < this.rtxCount; k++) {
+      if (seqGeq(seq, this.rtxStart(k)) && seqLt(seq, this.rtxEnd(k))) return true;
+    }
+    return false;
+  }
+
+  /** Index of the first unresolved retransmission, or -1. */
+  rtxFirst(): number {
+    return this.rtxNext(-1);
+  }
+
+  /** Index of the next unresolved retransmission after `k`, or -1. */
+  rtxNext(k: number): number {
+    const r = this.rtx;
+    if (r === null) return -1;
+    for (let j = k + 1; j < this.rtxCount; j++) if (r[4 * j + 3] !== RESOLVED) return j;
+    return -1;
+  }
+
+  rtxStart(k: number): number {
+    return (this.rtx as Float64Array)[4 * k];
+  }
+
+  rtxEnd(k: number): number {
+    return (this.rtx as Float64Array)[4 * k + 1];
+  }
+
+  rtxTime(k: number): number {
+    return (this.rtx as Float64Array)[4 * k + 2];
+  }
+
+  /** Retransmission `k` arrived (or is no longer needed). */
+  resolve(k: number): void {
+    (this.rtx as Float64Array)[4 * k + 3] = RESOLVED;
+  }
+
+  /** Retransmission `k` was sent again at `ts`. */
+  retimed(k: number, ts: number): void {
+    (this.rtx as Float64Array)[4 * k + 2] = ts;
+  }
+
+  private grow(): void {
+    const cap = this.cap * 2;
+    const next = new Float64Array(2 * cap);
+    for (let k = 0; k < this.count; k++) {
+      const i = (this.head + k) % this.cap;
+      next[2 * k] = this.orig[2 * i];
+      next[2 * k + 1] = this.orig[2 * i + 1];
+    }
+    this.orig = next;
+    this.cap = cap;
+    this.head = 0;
+  }
+}

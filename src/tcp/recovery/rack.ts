@@ -1,0 +1,392 @@
+/**
+ * RACK loss recovery, RFC 8985 section 6, over the SACK scoreboard of ./sack-recovery.ts:
+ * a segment is lost when a segment sent after it has been delivered and a reordering
+ * window has passed since, not when DupThresh segments above it were SACKed.
+ *
+ * - 6.1: per-segment transmit times in ./rack-log.ts (one entry per transmission: a TSO
+ *   chunk is one entry; retransmissions have entries of their own).
+ * - 6.2 steps 1–3: on each ACK the delivered segments (the cumulative ACK, each SACK block's
+ *   highest byte, each retransmission now fully ACKed or SACKed) update RACK.xmit_ts,
+ *   RACK.end_seq, RACK.rtt and RACK.min_RTT; a retransmission delivered sooner than
+ *   min_RTT after it was sent is taken as its original arriving and ignored (step 2).
+ *   Reordering is seen when an original segment below RACK.fack (the highest delivered
+ *   sequence) is delivered (step 3).
+ * - 6.2 step 4: reo_wnd = min(reo_wnd_mult · min_RTT / 4, SRTT); 0 before any reordering
+ *   was seen when in recovery (fast, or after an RTO) or DupThresh segments' worth is
+ *   SACKed; reo_wnd_mult grows by one per round trip that brings a D-SACK and returns to
+ *   1 after 16 recoveries without one (reo_wnd_persist).
+ * - 6.2 step 5: a segment sent before RACK's is lost once RACK.rtt + reo_wnd has passed
+ *   since it was sent; otherwise the reorder timer (T_REORDER) is armed for the earliest
+ *   remaining time (RFC 8985 takes the latest; the earliest marks each segment when due,
+ *   and the timer is armed again for the rest). Originals are sent in sequence order, so
+ *   those lost form a prefix of the log: the scoreboard marks every unSACKed byte below
+ *   it lost (markLostBefore), and NextSeg() sends them. A lost retransmission is sent
+ *   again at once (as ./lost-retransmit.ts does under RFC 6675).
+ * - 6.3: after an RTO the log is emptied (the sender goes back to SND.UNA and logs what it
+ *   sends again); RACK.min_RTT, the window multiplier and RACK.xmit_ts stay.
+ *
+ * The RFC 6675 DupThresh rule is off on this strategy's scoreboard; step 4's zero window
+ * when DupThresh segments are SACKed before any reordering gives its effect back.
+ * State is made at the first transmission of data (./rack-log.ts): an idle connection
+ * holds none of it.
+ */
+import { C } from '../../base/counters.js';
+import { TCP_PSH } from '../../wire/tcp.js';
+import { SackScoreboard } from '../sack-scoreboard.js';
+import type { SenderTransmit } from '../sender.js';
+import { seqAdd, seqGeq, seqGt, seqLeq, seqLt, seqSub } from '../seq.js';
+import { T_REORDER, type TcpTimers } from '../timers.js';
+import { DUP_THRESH } from './loss-recovery.js';
+import { RackLog } from './rack-log.js';
+import { SackRecovery } from './sack-recovery.js';
+
+/** RFC 8985 6.2 step 4: recoveries without a D-SACK before reo_wnd_mult returns to 1. */
+export const REO_WND_PERSIST = 16;
+/** Largest reo_wnd_mult (the window is capped at SRTT anyway). */
+const REO_WND_MULT_MAX = 64;
+/** No D-SACK round in progress (not a valid u32 sequence number). */
+const NONE = -1;
+/** Transmit-time step between transmissions in the same millisecond (see stamp()). */
+const STAMP_STEP = 2 ** -20;
+/** Time left below which a segment counts as due: the stamps' offsets are not waited for. */
+const STAMP_SLACK = 2 ** -8;
+/** Per ACK: which SACK blocks were new before the scoreboard took them (shared: read at once). */
+const BLOCK_WAS_NEW = new Uint8Array(4);
+
+/** RACK's per-connection variables (RFC 8985 6.1), made with the log. */
+class RackVars {
+  /** RACK.xmit_ts and RACK.end_seq of the most recently sent segment delivered (xmitTs -1: none yet). */
+  xmitTs = -1;
+  endSeq = 0;
+  /** That segment was a retransmission. */
+  xmitIsRtx = false;
+  /** RACK.rtt: the RTT of that segment. */
+  rtt = 0;
+  /** RACK.min_RTT (Infinity: no sample). */
+  minRtt = Infinity;
+  /** RACK.fack: the highest sequence delivered. */
+  fack = 0;
+  /** The ACK being processed carried SACK blocks; RACK.fack before them (priorFackKnown: there was one). */
+  ackSacked = false;
+  /** The cumulative ACK of that ACK (onCumulativeAck for the same ACK follows with it). */
+  sackAck = 0;
+  priorFackKnown = false;
+  priorFack = 0;
+  reorderingSeen = false;
+  reoWndMult = 1;
+  reoWndPersist = 0;
+  /** RACK.dsack_round: SND.NXT when a D-SACK last grew the window (NONE: none open). */
+  dsackRound = NONE;
+  /** SND.MAX when the last RTO fired: "RTO recovery" until SND.UNA passes it (NONE: none). */
+  rtoRecoveryPoint = NONE;
+}
+
+/** RACK's variables with the transmit log. */
+class RackState extends RackVars {
+  readonly log = new RackLog();
+  stampBase = -1;
+  stampN = 0;
+}
+
+/** RFC 8985 6 over the SACK scoreboard; the tail loss probe works with it as with RFC 6675. */
+export class RackRecovery extends SackRecovery {
+  /** The transmit log and RACK's variables, made at the first data sent. */
+  private state: RackState | null = null;
+
+  /**
+   * A transmit time that orders every transmission (RACK_sent_after() needs the order, and
+   * the clock has millisecond steps): `now` plus 2^-20 ms per transmission already stamped
+   * at the same `now`.
+   */
+  private stamp(now: number): number {
+    const st = this.state as RackState;
+    if (st.stampBase !== now) {
+      st.stampBase = now;
+      st.stampN = 0;
+    }
+    return now + st.stampN++ * STAMP_STEP;
+  }
+
+  private get log(): RackLog | null {
+    return this.state === null ? null : this.state.log;
+  }
+
+  private get vars(): RackVars | null {
+    return this.state;
+  }
+
+  private get timers(): TcpTimers {
+    return this.snd.timers;
+  }
+
+  /** RACK reads losses from time: the DupThresh rule is off. */
+  protected override newScoreboard(): SackScoreboard {
+    const board = new SackScoreboard(this.snd.mss);
+    board.dupThreshRule = false;
+    return board;
+  }
+
+  /** RFC 8985 6.2 step 4's window now (ms), for tests and /connections. */
+  reoWnd(): number {
+    const v = this.vars;
+    if (v === null || v.minRtt === Infinity) return 0;
+    if (!v.reorderingSeen) {
+      const snd = this.snd;
+      if (snd.inRecovery || v.rtoRecoveryPoint !== NONE) return 0;
+      if (this.board !== null && this.board.sackedBytes >= DUP_THRESH * snd.mss) return 0;
+    }
+    const srtt = this.snd.rtt.srtt;
+    const w = (v.reoWndMult * v.minRtt) / 4;
+    return srtt > 0 && srtt < w ? srtt : w;
+  }
+
+  /** reo_wnd_mult (RFC 8985 6.2 step 4), 1 until a D-SACK was seen. */
+  get reoWndMult(): number {
+    return this.vars === null ? 1 : this.vars.reoWndMult;
+  }
+
+  /** RACK.min_RTT (Infinity before a sample). */
+  get minRtt(): number {
+    return this.vars === null ? Infinity : this.vars.minRtt;
+  }
+
+  override onSent(seq: number, len: number, now: number): void {
+    if (len <= 0) return;
+    const state = (this.state ??= new RackState());
+    if (!state.log.addOriginal(seq, seqAdd(seq, len), this.stamp(now))) this.counters[C.tcp_rack_log_overflows]++;
+  }
+
+  override onRetransmit(seq: number, len: number, now: number): void {
+    if (this.state !== null) this.state.log.addRetransmission(seq, seqAdd(seq, Math.max(1, len)), this.stamp(now));
+  }
+
+  override onSackBlocks(blocks: Uint32Array, count: number, ack: number, now: number): number {
+    const board = this.scoreboard();
+    const m = Math.min(count, blocks.length >>> 1, BLOCK_WAS_NEW.length);
+    for (let i = 0; i < m; i++) BLOCK_WAS_NEW[i] = board.isSacked(seqSub(blocks[2 * i + 1], 1) >>> 0) ? 0 : 1;
+    const dsacks = board.dsackBlocks;
+    const newly = super.onSackBlocks(blocks, count, ack, now);
+    const v = this.vars;
+    if (v === null || this.log === null) return newly;
+    if (board.dsackBlocks > dsacks) this.dsackSeen(v);
+    v.ackSacked = true;
+    v.sackAck = ack;
+    v.priorFackKnown = v.xmitTs >= 0;
+    v.priorFack = v.fack;
+    for (let i = 0; i < m; i++) {
+      const r = blocks[2 * i + 1];
+      if (BLOCK_WAS_NEW[i] === 0 || !seqGt(r, this.snd.sndUna)) continue;
+      this.deliveredOriginal(v, seqSub(r, 1) >>> 0, r, now, true);
+    }
+    this.deliveredRetransmissions(v, now);
+    return newly;
+  }
+
+  override onCumulativeAck(ack: number, now: number): void {
+    const log = this.log;
+    const v = this.vars;
+    if (log !== null && v !== null) {
+      // Step 3's reordering: the ACK filled a hole below RACK.fack that no retransmission filled.
+      const from = log.start();
+      // RACK.fack as it was before this ACK (its SACK blocks were taken first).
+      const sameAck = v.ackSacked && v.sackAck === ack;
+      const known = sameAck ? v.priorFackKnown : v.xmitTs >= 0;
+      const fack = sameAck ? v.priorFack : v.fack;
+      v.ackSacked = false;
+      if (known && seqLt(from, ack) && seqLt(from, fack) && !log.wasRetransmitted(from) && !(this.board?.isSacked(from) ?? false)) {
+        if (!v.reorderingSeen) this.counters[C.tcp_rack_reordering_seen]++;
+        v.reorderingSeen = true;
+      }
+      this.deliveredOriginal(v, seqSub(ack, 1) >>> 0, ack, now, false);
+      this.deliveredRetransmissions(v, now, ack);
+      log.advance(ack);
+      if (v.dsackRound !== NONE && seqGeq(ack, v.dsackRound)) v.dsackRound = NONE;
+      if (v.rtoRecoveryPoint !== NONE && seqGeq(ack, v.rtoRecoveryPoint)) v.rtoRecoveryPoint = NONE;
+    }
+    super.onCumulativeAck(ack, now);
+    if (ack === this.snd.sndMax) this.timers.clear(T_REORDER);
+    // Outside recovery only duplicate ACKs ask lossDetected(): an ACK that moved SND.UNA
+    // arms the reorder timer here for holes still waiting (now, if a loss is due), or
+    // clears it when the hole it waited for was filled.
+    else if (!this.snd.inRecovery && this.detect(now, null)) {
+      this.timers.set(T_REORDER, now);
+    }
+  }
+
+  /** RFC 8985 6.2: DupThresh duplicate ACKs no longer start recovery; a segment marked lost by time does. */
+  override lossDetected(now: number): boolean {
+    this.detect(now, null);
+    return this.board !== null && this.board.isLost(this.snd.sndUna);
+  }
+
+  override onExitRecovery(): void {
+    super.onExitRecovery();
+    const v = this.vars;
+    if (v !== null && v.dsackRound === NONE && --v.reoWndPersist <= 0) {
+      v.reoWndPersist = 0;
+      v.reoWndMult = 1;
+    }
+  }
+
+  override detectLoss(now: number, out: SenderTransmit): void {
+    this.detect(now, out);
+  }
+
+  override onLossTimer(now: number): boolean {
+    this.counters[C.tcp_rack_reorder_timeouts]++;
+    const marked = this.detect(now, null);
+    // In recovery the sender's detectLoss() then resends lost retransmissions too.
+    return marked || this.snd.inRecovery || (this.board !== null && this.board.isLost(this.snd.sndUna));
+  }
+
+  override onRetransmitTimeout(): void {
+    super.onRetransmitTimeout();
+    this.log?.clear();
+    if (this.vars !== null) this.vars.rtoRecoveryPoint = this.snd.sndMax;
+    this.timers.clear(T_REORDER);
+  }
+
+  /** Step 4: a D-SACK grows the window once per round trip. */
+  private dsackSeen(v: RackVars): void {
+    if (v.dsackRound !== NONE && seqGeq(this.snd.sndUna, v.dsackRound)) v.dsackRound = NONE;
+    if (v.dsackRound !== NONE) return;
+    v.dsackRound = this.snd.sndNxt;
+    if (v.reoWndMult < REO_WND_MULT_MAX) v.reoWndMult++;
+    v.reoWndPersist = REO_WND_PERSIST;
+  }
+
+  /**
+   * Steps 2–3 for the original transmission holding byte `seq` (delivered up to `end`);
+   * `sacked`: a new SACK block's top (below RACK.fack it shows reordering; the cumulative
+   * ACK's is checked by onCumulativeAck at the hole it filled).
+   */
+  private deliveredOriginal(v: RackVars, seq: number, end: number, now: number, sacked: boolean): void {
+    const log = this.log;
+    if (log === null) return;
+    const ts = log.originalTime(seq);
+    if (ts < 0) return;
+    if (sacked && v.priorFackKnown && seqLt(end, v.priorFack) && !log.wasRetransmitted(seq)) {
+      if (!v.reorderingSeen) this.counters[C.tcp_rack_reordering_seen]++;
+      v.reorderingSeen = true;
+    }
+    if (log.wasRetransmitted(seq)) return; // ambiguous: the retransmission's entry speaks for it
+    this.delivered(v, ts, end, now, false);
+  }
+
+  /**
+   * Steps 2–3 for the logged retransmissions: one wholly ACKed (below `ack`) or SACKed is
+   * resolved; one a run of which is delivered up to its highest SACKed byte counts as
+   * delivered up to there (the rest of the run may still be lost).
+   */
+  private deliveredRetransmissions(v: RackVars, now: number, ack = this.snd.sndUna): void {
+    const log = this.log;
+    const board = this.board;
+    if (log === null) return;
+    const hi = board === null ? ack : board.highestSacked(ack);
+    for (let k = log.rtxFirst(); k >= 0; k = log.rtxNext(k)) {
+      const s = log.rtxStart(k);
+      const e = log.rtxEnd(k);
+      if (seqLeq(e, ack) || (board !== null && board.isSacked(s) && board.isSacked(seqSub(e, 1) >>> 0))) {
+        log.resolve(k);
+        this.delivered(v, log.rtxTime(k), e, now, true);
+        continue;
+      }
+      const top = seqLt(hi, e) ? hi : e;
+      if (board !== null && seqGt(top, s) && board.isSacked(seqSub(top, 1) >>> 0)) this.delivered(v, log.rtxTime(k), top, now, true);
+    }
+  }
+
+  /** RFC 8985 6.2 steps 2 and 3 for one delivered segment sent at `ts` ending at `end`. */
+  private delivered(v: RackVars, ts: number, end: number, now: number, retransmitted: boolean): void {
+    const rtt = now > ts ? now - ts : 0;
+    if (retransmitted && rtt < v.minRtt) return; // step 2: the original's ACK, most likely
+    if (rtt < v.minRtt) v.minRtt = rtt;
+    if (seqGt(end, v.fack) || v.xmitTs < 0) v.fack = end;
+    if (v.xmitTs < 0 || ts > v.xmitTs || (ts === v.xmitTs && seqGt(end, v.endSeq))) {
+      v.xmitTs = ts;
+      v.endSeq = end;
+      v.rtt = rtt;
+      v.xmitIsRtx = retransmitted;
+    }
+  }
+
+  /**
+   * RFC 8985 6.2 step 5: marks lost what was sent before RACK's segment and has waited
+   * RACK.rtt + reo_wnd; resends lost retransmissions (with `out`); arms or clears the
+   * reorder timer for what is still waiting. True when it marked bytes lost.
+   */
+  private detect(now: number, out: SenderTransmit | null): boolean {
+    const log = this.log;
+    const v = this.vars;
+    if (log === null || v === null || v.xmitTs < 0) return false;
+    const snd = this.snd;
+    const board = this.scoreboard();
+    const reoWnd = this.reoWnd();
+    const wait = v.rtt + reoWnd;
+    let timeout = Infinity;
+    // Originals: in sequence order and in time order; those lost form a prefix.
+    const lostFrom = board.lostUpTo(snd.sndUna);
+    let lostTo = lostFrom;
+    for (let k = log.origFind(lostFrom); k >= 0; k = log.origNext(k)) {
+      const ts = log.origTime(k);
+      let end = log.origEnd(k);
+      if (ts > v.xmitTs) break;
+      if (ts === v.xmitTs) {
+        // The same transmission (a TSO chunk) as RACK's segment: only the bytes below it.
+        if (!seqLt(log.origStart(k), v.endSeq)) break;
+        if (seqGt(end, v.endSeq)) end = v.endSeq;
+      }
+      const remaining = ts + wait - now;
+      if (remaining > STAMP_SLACK) {
+        timeout = remaining;
+        break;
+      }
+      lostTo = end;
+    }
+    const marked = seqGt(lostTo, lostFrom);
+    if (marked) {
+      this.counters[C.tcp_rack_marked_lost]++;
+      board.markLostBefore(lostTo);
+    }
+    // Retransmissions: each is its own segment in time.
+    for (let k = log.rtxFirst(); k >= 0; k = log.rtxNext(k)) {
+      const ts = log.rtxTime(k);
+      let e = log.rtxEnd(k);
+      // RACK_sent_after(): the same time only within one run, by sequence number. One
+      // sent in this very millisecond is not judged yet (with reo_wnd 0 it would be lost
+      // as soon as it went out).
+      if (ts >= now || ts > v.xmitTs || (ts === v.xmitTs && !seqLt(log.rtxStart(k), v.endSeq))) continue;
+      if (ts === v.xmitTs && seqGt(e, v.endSeq)) e = v.endSeq;
+      const remaining = ts + wait - now;
+      if (remaining > STAMP_SLACK) {
+        if (remaining < timeout) timeout = remaining;
+        continue;
+      }
+      if (out === null) continue;
+      if (!this.resendLost(log.rtxStart(k), e, now, out)) log.resolve(k);
+      else log.retimed(k, this.stamp(now));
+    }
+    if (timeout === Infinity) this.timers.clear(T_REORDER);
+    else this.timers.set(T_REORDER, now + timeout);
+    return marked;
+  }
+
+  /** Sends again every piece of [start, end) neither ACKed nor SACKed; false if none was left. */
+  private resendLost(start: number, end: number, now: number, out: SenderTransmit): boolean {
+    const snd = this.snd;
+    const board = this.board;
+    let any = false;
+    for (let s = seqLt(start, snd.sndUna) ? snd.sndUna : start; seqLt(s, end);) {
+      const len = Math.min(snd.mss, seqSub(end, s));
+      if (board === null || !board.isSacked(s)) {
+        any = true;
+        const off = seqSub(s, snd.sndUna);
+        const n = Math.min(len, snd.buf.length - off);
+        this.counters[C.tcp_lost_retransmits]++;
+        if (n > 0 && out.transmitData(s, TCP_PSH, off, n, now)) this.counters[C.tcp_retransmits]++;
+      }
+      s = seqAdd(s, len);
+    }
+    return any;
+  }
+}

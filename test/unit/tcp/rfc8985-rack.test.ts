@@ -1,0 +1,151 @@
+/**
+ * RFC 8985 section 6 (RACK): losses marked by time with a reordering window, the reorder
+ * timer, the window's growth on D-SACK and decay, TSO chunks. Scripted Linux-like peer
+ * (test/helpers/tcp-peer.ts) and two cores (test/helpers/tcp-pair.ts), virtual clock.
+ *
+ * The handshakes take 10 ms: SRTT = 10 ms; the first ACK of data 10 ms after it was sent
+ * gives RACK.min_RTT = 10 ms, so reo_wnd = min_RTT / 4 = 2.5 ms.
+ */
+import { describe, expect, it } from 'vitest';
+import { C } from '../../../src/base/counters.js';
+import type { RackRecovery } from '../../../src/tcp/recovery/rack.js';
+import { REO_WND_PERSIST } from '../../../src/tcp/recovery/rack.js';
+import { T_REORDER } from '../../../src/tcp/timers.js';
+import { TCP_ACK, TCP_PSH, TcpPeer } from '../../helpers/tcp-peer.js';
+import { TcpPair } from '../../helpers/tcp-pair.js';
+import { patternBytes } from '../../helpers/frames.js';
+
+const MSS = 1460;
+const SEG = MSS - 12;
+const SACK_TS = { mss: MSS, wscale: 7, sackPermitted: true, timestamps: true, rtt: 10 };
+
+function established(recovery: 'rack' | 'rfc6675' = 'rack') {
+  const p = new TcpPeer({ tcp: { recovery } });
+  const { conn } = p.passiveOpen(SACK_TS);
+  const rack = (conn.snd as unknown as { recovery: RackRecovery }).recovery;
+  return { p, conn, rack };
+}
+
+/** Sends `n` full segments (cwnd opened to them) and returns their sequence numbers (taken from the wire). */
+function burst(p: TcpPeer, conn: ReturnType<typeof established>['conn'], n: number): number[] {
+  if (conn.snd.cc.cwnd < n * SEG) conn.snd.cc.cwnd = n * SEG;
+  conn.send(new Uint8Array(n * SEG));
+  p.flush();
+  return p.takeAll().map((s) => s.seq);
+}
+
+describe('RFC 8985 6.2: losses marked by time', () => {
+  it('6.2 step 5: one SACK above a hole marks it lost only once reo_wnd (min_RTT/4) has passed: the reorder timer, not three duplicate ACKs', () => {
+    const { p, conn, rack } = established();
+    const t0 = p.now;
+    const seqs = burst(p, conn, 10);
+    p.advance(10);
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[1], seqs[2]]] } });
+    expect(rack.minRtt).toBeCloseTo(10, 3);
+    expect(rack.reoWnd()).toBeCloseTo(2.5, 3);
+    expect(conn.timers.deadline(T_REORDER)).toBeCloseTo(t0 + 12.5, 3);
+    p.expectNothing(t0 + 12);
+    expect(conn.snd.inRecovery).toBe(false);
+    const rtx = p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: seqs[0], payloadLen: SEG }, 1);
+    expect(rtx.seq).toBe(seqs[0]);
+    expect(p.now).toBeCloseTo(t0 + 12.5, 3);
+    expect(conn.snd.inRecovery).toBe(true);
+    expect(p.counter('tcp_rack_reorder_timeouts')).toBe(1);
+    expect(p.counter('tcp_fast_retransmits')).toBe(1);
+    expect(p.counter('tcp_retransmits')).toBe(1);
+  });
+
+  it('the same ACKs under RFC 6675 (recovery: rfc6675): one SACK is one duplicate ACK, nothing is sent at reo_wnd', () => {
+    const { p, conn } = established('rfc6675');
+    const t0 = p.now;
+    const seqs = burst(p, conn, 10);
+    p.advance(10);
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[1], seqs[2]]] } });
+    p.expectNothing(t0 + 15);
+    expect(conn.snd.inRecovery).toBe(false);
+    expect(conn.timers.armed(T_REORDER)).toBe(false);
+  });
+
+  it('6.2 step 4: with DupThresh segments SACKed and no reordering seen, reo_wnd is 0: the hole is lost on that ACK', () => {
+    const { p, conn, rack } = established();
+    const seqs = burst(p, conn, 10);
+    p.advance(10);
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[1], seqs[2]]] } });
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[1], seqs[3]]] } });
+    p.expectNothing();
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[1], seqs[4]]] } });
+    expect(rack.reoWnd()).toBe(0);
+    p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: seqs[0], payloadLen: SEG });
+    expect(p.counter('tcp_rack_reorder_timeouts')).toBe(0);
+  });
+
+  it('reordering: a segment delayed less than reo_wnd is not retransmitted; once reordering is seen, three SACKed segments wait reo_wnd too', () => {
+    const { p, conn, rack } = established();
+    const t0 = p.now;
+    const seqs = burst(p, conn, 10);
+    p.advance(10);
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[1], seqs[2]]] } });
+    p.advance(1); // segment 0 arrives 1 ms late (< 2.5 ms)
+    p.sendAck({ ack: seqs[2] });
+    expect(conn.timers.armed(T_REORDER)).toBe(false);
+    p.expectNothing(t0 + 15);
+    expect(p.counter('tcp_retransmits')).toBe(0);
+    expect(p.counter('tcp_rack_reordering_seen')).toBe(1);
+    // Segment 2 missing, 3..5 SACKed: with reordering seen the window stays min_RTT/4.
+    p.sendAck({ ack: seqs[2], options: { sack: [[seqs[3], seqs[6]]] } });
+    expect(rack.reoWnd()).toBeCloseTo(2.5, 3);
+    p.expectNothing();
+    const rtx = p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: seqs[2], payloadLen: SEG }, 3);
+    expect(rtx.seq).toBe(seqs[2]);
+    expect(p.counter('tcp_rack_reorder_timeouts')).toBe(1);
+  });
+});
+
+describe('RFC 8985 6.2 step 4: reo_wnd adapted by D-SACK', () => {
+  it('a D-SACK doubles the window (reo_wnd_mult 2); it returns to min_RTT/4 after 16 recoveries without one', () => {
+    const { p, conn, rack } = established();
+    let seqs = burst(p, conn, 4);
+    p.advance(10);
+    const end = (seqs[3] + SEG) >>> 0;
+    p.sendAck({ ack: end });
+    expect(rack.reoWnd()).toBeCloseTo(2.5, 3);
+    // The peer reports a duplicate of segment 0 (RFC 2883: a block below the ACK).
+    p.sendAck({ ack: end, options: { sack: [[seqs[0], seqs[1]]] } });
+    expect(p.counter('tcp_dsacks_rx')).toBe(1);
+    expect(rack.reoWndMult).toBe(2);
+    expect(rack.reoWnd()).toBeCloseTo(5, 3);
+    for (let round = 1; round <= REO_WND_PERSIST; round++) {
+      seqs = burst(p, conn, 4);
+      expect(seqs).toHaveLength(4);
+      p.advance(10);
+      p.sendAck({ ack: seqs[0], options: { sack: [[seqs[1], seqs[2]]] } });
+      p.advance(5); // the reorder timer (reo_wnd: 5 ms, 2.5 ms once back to 1)
+      expect(conn.snd.inRecovery).toBe(true);
+      p.takeAll();
+      p.sendAck({ ack: (seqs[3] + SEG) >>> 0 });
+      expect(conn.snd.inRecovery).toBe(false);
+      expect(rack.reoWndMult).toBe(round < REO_WND_PERSIST ? 2 : 1);
+    }
+    expect(rack.reoWnd()).toBeCloseTo(2.5, 3);
+    expect(p.counter('tcp_rack_reorder_timeouts')).toBe(REO_WND_PERSIST);
+    expect(p.counter('tcp_rto_timeouts')).toBe(0);
+  });
+});
+
+describe('RFC 8985 6 between two cores', () => {
+  it('TSO chunks: one segment of a 65 000-byte chunk lost is marked by time (the chunk is one log entry) and resent alone, no RTO', () => {
+    const pair = new TcpPair({ tcp: { recovery: 'rack' } }, { tcp: { recovery: 'rack' } }, { capabilities: { txChecksum: true, tsoMaxPayload: 65_000 }, deliver: 'wire' });
+    pair.delay = 5;
+    const { client, s } = pair.connect(80);
+    let dataFrames = 0;
+    pair.fault = (f) => (f.from === 'A' && f.frame.length > 1000 && ++dataFrames === 3 ? [] : [f]);
+    const data = patternBytes(40 * SEG, 5);
+    client.send(data);
+    pair.run();
+    expect(s.bytes().equals(Buffer.from(data))).toBe(true);
+    expect(pair.countersA[C.tcp_rack_marked_lost]).toBeGreaterThanOrEqual(1);
+    expect(pair.countersA[C.tcp_fast_retransmits]).toBe(1);
+    expect(pair.countersA[C.tcp_retransmits]).toBe(1);
+    expect(pair.countersA[C.tcp_rto_timeouts]).toBe(0);
+  });
+});
