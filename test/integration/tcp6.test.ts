@@ -3,8 +3,9 @@
  * 0030): nc -6 echo and a 50 MB round trip through echo checked by sha256, curl -6
  * GET /bytes/N checked by sha256, 200 concurrent IPv6 clients with stackd on 2 workers,
  * IPv4 clients of the same dual-stack services, UDP echo over IPv6, a closed port refused
- * over IPv6, bad TCP/UDP over IPv6 dropped by named reason, and /connections listing the
- * IPv6 peers in RFC 5952 form.
+ * over IPv6, bad TCP/UDP over IPv6 dropped by named reason, /connections listing the
+ * IPv6 peers in RFC 5952 form, and the echo and a download again under 3 % random loss each
+ * way (issue 12's loss run over IPv6).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -207,5 +208,34 @@ print("sent")
     expect(after.drop_internal_error).toBe(0);
     const again = sh(C1, `printf 'still here\\n' | nc -6 -N -w 5 ${STACK6} 7`);
     expect(again.stdout).toBe('still here\n');
+  });
+  describe('under 3 % random loss each way (nftables inet table in the client namespace: IPv6 too)', () => {
+    beforeAll(() => {
+      const rules = `
+table inet lossy6 {
+  chain in { type filter hook input priority 0; meta nfproto ipv6 numgen random mod 100 < 3 drop; }
+  chain out { type filter hook output priority 0; meta nfproto ipv6 numgen random mod 100 < 3 drop; }
+}`;
+      const r = inNs(C1, 'nft', ['-f', '-'], { input: rules });
+      expect(r.status, r.stderr).toBe(0);
+    });
+
+    afterAll(() => {
+      inNs(C1, 'nft', ['delete', 'table', 'inet', 'lossy6']);
+    });
+
+    it('the 50 MB file through echo over IPv6 still comes back byte-identical, with retransmissions', async () => {
+      const before = (await stackd.stats()).totals;
+      const r = sh(C1, `nc -6 -N -w 60 ${STACK6} 7 < ${file50} | sha256sum`, 240_000);
+      expect(r.stdout.split(' ')[0]).toBe(sha50);
+      const after = (await stackd.stats()).totals;
+      expect(after.tcp_retransmits - before.tcp_retransmits).toBeGreaterThan(0);
+      expect(after.tcp6_segments_rx - before.tcp6_segments_rx).toBeGreaterThan(1000);
+    });
+
+    it('a 20 MB download over IPv6 still arrives byte-identical', () => {
+      const r = sh(C1, `curl -6 -s -m 200 'http://[${STACK6}]/bytes/${20 * MB}' | sha256sum`, 240_000);
+      expect(r.stdout.split(' ')[0]).toBe(patternSha256(20 * MB));
+    });
   });
 });
