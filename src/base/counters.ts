@@ -117,6 +117,8 @@ export const COUNTER_NAMES = [
   // CWR; cwnd reductions in response to ECE (at most one per window of data)
   'tcp_ecn_negotiated', 'tcp_ecn_ect_tx', 'tcp_ecn_ece_tx', 'tcp_ecn_cwr_tx',
   'tcp_ecn_ce_rx', 'tcp_ecn_ece_rx', 'tcp_ecn_cwr_rx', 'tcp_ecn_cwnd_reductions',
+  // a loss found in a window whose cwnd an ECN echo already reduced: recovery without a second reduction (RFC 3168 6.1.2)
+  'tcp_ecn_loss_in_reduced_window',
   // TCP and UDP over IPv6 (decision 0030)
   'drop_ipv6_interner_full', 'ipv6_interned_addresses', 'drop_tcp6_multicast', 'drop_udp6_zero_checksum',
   'icmpv6_unreachable_tx', 'udp6_rx', 'udp6_tx', 'tcp6_segments_rx', 'ipv6_reassembled_foreign',

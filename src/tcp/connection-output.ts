@@ -221,6 +221,11 @@ export class ConnectionOutput implements SenderTransmit {
     if (this.c.traceSlot >= 0) this.c.trace(TE_SEG_OUT, r.flags, 0, r.seq, r.ack, r.window, r.dataLen, now);
   }
 
+  /** SenderTransmit: an ECN reduction (or another) holds for the window in flight (./ecn.ts). */
+  reductionInForce(sndUna: number): boolean {
+    return this.c.ecn.reductionInForce(sndUna);
+  }
+
   /**
    * SenderTransmit: records a sender event (RTO, recovery, loss probe) in the connection's
    * trace. Entering loss recovery and an RTO reduce cwnd: ECN sends CWR next and takes no

@@ -84,6 +84,15 @@ export class TcpEcn {
   }
 
   /**
+   * True while a reduction (for an ECE, a loss or an RTO) holds for the current window,
+   * SND.UNA not yet past `reducedUntil` (see mayReduce). The sender asks before answering a
+   * loss: one response per window of data (RFC 3168 6.1.2).
+   */
+  reductionInForce(sndUna: number): boolean {
+    return this.enabled && this.reducing && seqLeq(sndUna, this.reducedUntil);
+  }
+
+  /**
    * True when an ECE may reduce cwnd now: no reduction within the current window. The
    * window ends once SND.UNA is past `reducedUntil`, not at it: the first new data after
    * the reduction (with CWR) starts there, and ACKs up to it still carry ECE for the CE

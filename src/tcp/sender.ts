@@ -48,6 +48,12 @@ export interface SenderTransmit {
   maxPayload(now: number): number;
   /** Records a sender event in the connection's trace (../trace.ts TE_*: RTO, recovery entry and exit, loss probe). */
   traceEvent(kind: number, aux: number, seq: number, ack: number, now: number): void;
+  /**
+   * True while a cwnd reduction made in answer to congestion (an ECN echo, ./ecn.ts) holds
+   * for the window in flight, SND.UNA not yet past it: a loss found within that window gets
+   * no second reduction (RFC 3168 6.1.2, once per window of data).
+   */
+  reductionInForce(sndUna: number): boolean;
 }
 
 /** Outcome of ACK processing. */
@@ -515,7 +521,11 @@ export class TcpSender implements RecoverySender {
     this.recovery.onEnterRecovery();
     (this.prr ??= new ProportionalRateReduction()).start(this.recovery.pipe());
     this.recoverPoint = this.#sndMax;
-    this.#cc.onCongestionEvent(now, this.flight());
+    // RFC 3168 6.1.2: a loss in the window an ECN echo already halved cwnd for is the same
+    // congestion; recovery goes on (retransmissions, PRR towards that ssthresh) without a
+    // second reduction.
+    if (out.reductionInForce(this.#sndUna)) this.counters[C.tcp_ecn_loss_in_reduced_window]++;
+    else this.#cc.onCongestionEvent(now, this.flight());
     this.counters[C.tcp_fast_retransmits]++;
     out.traceEvent(TE_RECOVERY_ENTER, this.#dupAcks, this.#sndUna, this.recoverPoint, now);
     this.#highRxt = this.#sndUna;

@@ -247,6 +247,22 @@ describe('RFC 3168 6.1.2 the sender’s response to ECE', () => {
     expect(p.counter('tcp_ecn_cwr_tx')).toBe(1);
   });
 
+  it('6.1.2: a loss found in the window an ECE already reduced cwnd for is recovered without a second reduction', () => {
+    const { p, conn, segs } = ecnSender(20 * MSS, { recovery: 'rfc6675' });
+    // ECE on the ACK of segment 0: ssthresh = FlightSize/2 = 5 segments, for the window up to segment 9.
+    p.sendAck({ flags: TCP_ACK | TCP_ECE, ack: segs[0].seq + MSS });
+    expect(conn.snd.cc.ssthresh).toBe(5 * MSS);
+    const una = segs[1].seq;
+    // Segment 1 was lost too: three duplicate ACKs with SACKs of 2.. (same window).
+    for (let k = 3; k <= 5; k++) p.sendAck({ ack: una, options: { sack: [[segs[2].seq, segs[k].seq]] } });
+    expect(conn.snd.inRecovery).toBe(true);
+    p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: una, payloadLen: MSS }); // the fast retransmit
+    expect(p.counter('tcp_fast_retransmits')).toBe(1);
+    expect(conn.snd.cc.ssthresh).toBe(5 * MSS); // not halved again
+    expect(p.counter('tcp_ecn_cwnd_reductions')).toBe(1);
+    expect(p.counter('tcp_ecn_loss_in_reduced_window')).toBe(1);
+  });
+
   it('ECE means nothing when ECN was not negotiated: cwnd stays, nothing is counted, no CWR', () => {
     const p = new TcpPeer();
     const { conn } = p.passiveOpen(LINUX_SYN);
