@@ -15,7 +15,7 @@ export const IP_A = 0x0a630001;
 export const IP_B = 0x0a630002;
 
 /** The frames of test/golden/NAME.pcap, in capture order. */
-export function golden(name: 'arp' | 'ping' | 'ping-frag' | 'udp' | 'udp-unreach' | 'ping6' | 'tcp6-handshake'): Uint8Array[] {
+export function golden(name: 'arp' | 'ping' | 'ping-frag' | 'udp' | 'udp-unreach' | 'ping6' | 'ping6-frag' | 'tcp6-handshake'): Uint8Array[] {
   const bytes = new Uint8Array(readFileSync(new URL(`../../golden/${name}.pcap`, import.meta.url)));
   return readPcap(bytes).map((r) => r.frame);
 }
