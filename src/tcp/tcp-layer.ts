@@ -31,6 +31,7 @@ import { ipDst, ipEcn, ipHeaderLength, ipTotalLength } from '../wire/ipv4.js';
 import { IPV6_DST_OFFSET, IPV6_HEADER_LEN, IPV6_MIN_MTU, IPV6_SRC_OFFSET, ipv6Ecn, ipv6PayloadLength } from '../wire/ipv6.js';
 import { formatIpv6, ipv6IsUnspecified, type Ipv6Address } from '../wire/ipv6-address.js';
 import { IPV6_ID_BASE, type Ipv6Interner } from '../base/ipv6-interner.js';
+import { localKey } from './demux-key.js';
 import type { Ipv6Output } from '../l3/ipv6-output.js';
 import { rxChecksumTrusted } from '../base/rx-flags.js';
 import type { LinkCapabilities } from '../base/link.js';
@@ -202,11 +203,11 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
 
   onClosed(c: TcpConnection): void {
     this.releaseTrace(c, c.lastNow);
-    const m = this.conns.get(c.localPort);
+    const m = this.conns.get(localKey(c.localIp, c.localPort));
     const key = c.remoteIp * 65536 + c.remotePort;
     if (m?.get(key) === c) {
       m.delete(key);
-      if (m.size === 0) this.conns.delete(c.localPort);
+      if (m.size === 0) this.conns.delete(localKey(c.localIp, c.localPort));
       this.connCount--;
       this.releaseAddresses(c);
     }
@@ -314,8 +315,8 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
       const port = EPHEMERAL_FIRST + ((this.nextEphemeral - EPHEMERAL_FIRST + i) % span);
       if (this.listeners.has(port)) continue;
       if (shardOf(hashFourTuple(lk, port, rk, remotePort, 6), this.shardCount) !== this.shardIndex) continue;
-      if (this.lookup(port, remoteIp, remotePort) !== undefined) continue;
-      if (this.timeWait.lookup(port, remoteIp, remotePort) !== NO_RECORD) continue; // still in TIME_WAIT
+      if (this.lookup(localIp, port, remoteIp, remotePort) !== undefined) continue;
+      if (this.timeWait.lookup(localIp, port, remoteIp, remotePort) !== NO_RECORD) continue; // still in TIME_WAIT
       this.nextEphemeral = port + 1;
       if (this.connCount >= this.config.maxConnections) {
         this.counters[C.drop_tcp_conn_limit]++;
@@ -437,9 +438,9 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
   /** Hands a parsed, checked segment to its connection, TIME_WAIT record or listener. */
   private demux(s: InSegment, now: number): void {
     const src = s.src;
-    const c = this.lookup(s.dstPort, src, s.srcPort);
+    const c = this.lookup(s.dst, s.dstPort, src, s.srcPort);
     if (c === undefined && this.timeWait.size > 0) {
-      const tw = this.timeWait.lookup(s.dstPort, src, s.srcPort);
+      const tw = this.timeWait.lookup(s.dst, s.dstPort, src, s.srcPort);
       if (tw !== NO_RECORD) {
         const f = s.flags;
         if (!(f & TCP_SYN && !(f & (TCP_ACK | TCP_RST)) && this.timeWait.acceptsSyn(tw, s.seq, s.opts.hasTimestamp, s.opts.tsVal))) {
@@ -469,7 +470,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
    */
   icmpError(type: number, code: number, nextHopMtu: number, b: Uint8Array, q: number, _qLen: number, now: number): void {
     const l4 = q + ipHeaderLength(b, q);
-    const c = this.lookup(tcpSrcPort(b, l4), ipDst(b, q), tcpDstPort(b, l4));
+    const c = this.lookup(this.localIp, tcpSrcPort(b, l4), ipDst(b, q), tcpDstPort(b, l4));
     if (c === undefined) {
       this.counters[C.drop_icmp_error_no_flow]++;
       return;
@@ -490,7 +491,8 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
   icmpError6(type: number, code: number, word: number, b: Uint8Array, q: number, _qLen: number, now: number): void {
     const l4 = q + IPV6_HEADER_LEN;
     const remote = this.interner?.findAt(b, q + IPV6_DST_OFFSET) ?? -1;
-    const c = remote < 0 ? undefined : this.lookup(tcpSrcPort(b, l4), remote, tcpDstPort(b, l4));
+    const local = this.interner?.findAt(b, q + IPV6_SRC_OFFSET) ?? -1;
+    const c = remote < 0 || local < 0 ? undefined : this.lookup(local, tcpSrcPort(b, l4), remote, tcpDstPort(b, l4));
     if (c === undefined) {
       this.counters[C.drop_icmp_error_no_flow]++;
       return;
@@ -721,17 +723,17 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
 
   // ------------------------------------------------------------ tables
 
-  private lookup(localPort: number, remoteIp: number, remotePort: number): TcpConnection | undefined {
-    return this.conns.get(localPort)?.get(remoteIp * 65536 + remotePort);
+  private lookup(localIp: number, localPort: number, remoteIp: number, remotePort: number): TcpConnection | undefined {
+    return this.conns.get(localKey(localIp, localPort))?.get(remoteIp * 65536 + remotePort);
   }
 
   /** Takes `c` out of the connection table without ending it (it moved to TIME_WAIT). */
   private detach(c: TcpConnection): void {
-    const m = this.conns.get(c.localPort);
+    const m = this.conns.get(localKey(c.localIp, c.localPort));
     const key = c.remoteIp * 65536 + c.remotePort;
     if (m?.get(key) !== c) return;
     m.delete(key);
-    if (m.size === 0) this.conns.delete(c.localPort);
+    if (m.size === 0) this.conns.delete(localKey(c.localIp, c.localPort));
     this.connCount--;
     this.releaseAddresses(c);
   }
@@ -749,10 +751,10 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
       this.interner.acquire(c.remoteIp);
       this.interner.acquire(c.localIp);
     }
-    let m = this.conns.get(c.localPort);
+    let m = this.conns.get(localKey(c.localIp, c.localPort));
     if (!m) {
       m = new Map();
-      this.conns.set(c.localPort, m);
+      this.conns.set(localKey(c.localIp, c.localPort), m);
     }
     m.set(c.remoteIp * 65536 + c.remotePort, c);
     this.connCount++;

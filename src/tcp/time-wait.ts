@@ -16,6 +16,7 @@
  * so a holder of an old (slot, generation) can tell that its record is gone (`alive`).
  */
 import { seqGt, seqSub } from './seq.js';
+import { localKey } from './demux-key.js';
 
 /** References on interned addresses (base/ipv6-interner.ts Ipv6Interner). */
 export interface AddressRefs {
@@ -55,7 +56,7 @@ export class TimeWaitTable {
   private head = NO_RECORD;
   private tail = NO_RECORD;
   private free = NO_RECORD;
-  /** localPort → (remoteIp·65536 + remotePort) → slot. */
+  /** localKey(localIp, localPort) (./demux-key.ts) → (remoteIp·65536 + remotePort) → slot. */
   private readonly index = new Map<number, Map<number, number>>();
 
   /**
@@ -66,8 +67,8 @@ export class TimeWaitTable {
   constructor(readonly capacity: number, private readonly addresses: AddressRefs = NO_ADDRESS_REFS) {}
 
   /** The slot of the record for this 4-tuple, or NO_RECORD. */
-  lookup(localPort: number, remoteIp: number, remotePort: number): number {
-    return this.index.get(localPort)?.get(remoteIp * 65536 + remotePort) ?? NO_RECORD;
+  lookup(localIp: number, localPort: number, remoteIp: number, remotePort: number): number {
+    return this.index.get(localKey(localIp, localPort))?.get(remoteIp * 65536 + remotePort) ?? NO_RECORD;
   }
 
   /**
@@ -84,7 +85,7 @@ export class TimeWaitTable {
       this.remove(this.head);
       this.evicted = 1;
     }
-    const old = this.lookup(localPort, remoteIp, remotePort);
+    const old = this.lookup(localIp, localPort, remoteIp, remotePort);
     if (old !== NO_RECORD) this.remove(old);
     const s = this.takeSlot();
     this.localPort[s] = localPort;
@@ -101,10 +102,11 @@ export class TimeWaitTable {
     this.tsOffset[s] = tsOffset;
     this.ends[s] = end;
     this.append(s);
-    let m = this.index.get(localPort);
+    const lk = localKey(localIp, localPort);
+    let m = this.index.get(lk);
     if (m === undefined) {
       m = new Map();
-      this.index.set(localPort, m);
+      this.index.set(lk, m);
     }
     m.set(remoteIp * 65536 + remotePort, s);
     this.size++;
@@ -117,10 +119,11 @@ export class TimeWaitTable {
   /** Ends the record in `slot` now. */
   remove(slot: number): void {
     if (slot === NO_RECORD) return;
-    const m = this.index.get(this.localPort[slot]);
+    const lk = localKey(this.localIp[slot], this.localPort[slot]);
+    const m = this.index.get(lk);
     if (m !== undefined) {
       m.delete(this.remoteIp[slot] * 65536 + this.remotePort[slot]);
-      if (m.size === 0) this.index.delete(this.localPort[slot]);
+      if (m.size === 0) this.index.delete(lk);
     }
     this.unlink(slot);
     this.addresses.release(this.remoteIp[slot]);

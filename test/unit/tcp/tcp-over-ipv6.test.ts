@@ -10,9 +10,9 @@ import { C } from '../../../src/base/counters.js';
 import { IPV6_ID_BASE } from '../../../src/base/ipv6-interner.js';
 import { onesSum, ipv6PseudoHeaderSumAt } from '../../../src/wire/checksum.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV6, ethType } from '../../../src/wire/ethernet.js';
-import { formatIpv6, ipv6, readIpv6 } from '../../../src/wire/ipv6-address.js';
+import { formatIpv6, ipv6, linkLocalFromMac, readIpv6, writeIpv6 } from '../../../src/wire/ipv6-address.js';
 import { IPV6_HEADER_LEN, IPV6_NEXT_HEADER_OFFSET, NH_ICMPV6, NH_TCP } from '../../../src/wire/ipv6.js';
-import { TCP_ACK, TCP_RST, TCP_SYN, TcpOptions, parseTcpOptions, tcpDataOffset, tcpFlags } from '../../../src/wire/tcp.js';
+import { TCP_ACK, TCP_RST, TCP_SYN, TcpOptions, fillTcpChecksum6At, parseTcpOptions, tcpDataOffset, tcpFlags } from '../../../src/wire/tcp.js';
 import type { TcpConnectionHandle } from '../../../src/tcp/connection-handle.js';
 import { IP6_A, IP6_B, MAC_A, MAC_B, Recorder, TcpPair, sendAll } from '../../helpers/tcp-pair.js';
 import { patternBytes } from '../../helpers/frames.js';
@@ -157,6 +157,33 @@ describe('TCP over IPv6 on two cores', () => {
     expect(tcp6Segments(p).map((x) => x.flags)).toEqual([TCP_SYN, TCP_RST | TCP_ACK]);
     expect(p.countersB[C.drop_tcp_no_listener]).toBe(1);
     expect(n.size).toBe(0);
+  });
+
+  it('RFC 9293 3.1: one peer address and port to two of our IPv6 addresses are two connections (the local address is in the demux key)', () => {
+    const p = new TcpPair({}, {}, { ipv6: true });
+    const accepted = listenOnB(p, 80, 16);
+    const n = p.a.interner;
+    if (n === null) throw new Error('setup');
+    const id = n.intern(IP6_B);
+    const conn = p.a.tcp.connect(id, 80);
+    n.release(id);
+    p.run(p.now + 100);
+    expect(conn?.stateName).toBe('ESTABLISHED');
+    expect(accepted).toHaveLength(1);
+    // The same SYN (same source address and port, same ISN) to B's link-local address.
+    const syn = p.log.find((f) => f.from === 'A' && ethType(f.frame, 0) === ETHERTYPE_IPV6 && f.frame[ETH_HEADER_LEN + IPV6_NEXT_HEADER_OFFSET] === NH_TCP);
+    if (syn === undefined) throw new Error('no SYN');
+    const m = syn.frame.slice();
+    writeIpv6(m, ETH_HEADER_LEN + 24, linkLocalFromMac(MAC_B));
+    fillTcpChecksum6At(m, TCP6, m.length - TCP6, ETH_HEADER_LEN);
+    const before = p.log.length;
+    p.b.receive(m, 0, m.length, p.now);
+    p.run(p.now + 1);
+    const answers = p.log.slice(before).filter((f) => f.from === 'B' && ethType(f.frame, 0) === ETHERTYPE_IPV6 && f.frame[ETH_HEADER_LEN + IPV6_NEXT_HEADER_OFFSET] === NH_TCP);
+    // A SYN-ACK from the link-local address (a new connection), not a challenge ACK from the first.
+    expect(answers.map((f) => [tcpFlags(f.frame, TCP6), formatIpv6(readIpv6(f.frame, ETH_HEADER_LEN + 8, ipv6(0, 0, 0, 0)))])).toEqual([[TCP_SYN | TCP_ACK, 'fe80::ff:fe00:b02']]);
+    expect(p.countersB[C.tcp_passive_opens]).toBe(2);
+    expect(conn?.stateName).toBe('ESTABLISHED');
   });
 
   it('a segment with a bad IPv6 checksum is dropped (drop_tcp_checksum) and one to a multicast group too (drop_tcp6_multicast)', () => {

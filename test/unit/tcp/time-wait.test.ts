@@ -6,25 +6,44 @@
  * connection table while its record answers the peer.
  */
 import { describe, expect, it } from 'vitest';
+import { IPV6_ID_BASE } from '../../../src/base/ipv6-interner.js';
 import { C } from '../../../src/base/counters.js';
 import { NO_RECORD, TimeWaitTable } from '../../../src/tcp/time-wait.js';
 import { TcpPair } from '../../helpers/tcp-pair.js';
 
+/** Our (IPv4) address in these records. */
+const LOCAL = 0x0a000002;
+
 function add(t: TimeWaitTable, port: number, end: number): number {
-  return t.add(0x0a000002, 80, 0x0a000001, port, 1000 + port, 2000 + port, 500, false, 0, 0, end);
+  return t.add(LOCAL, 80, 0x0a000001, port, 1000 + port, 2000 + port, 500, false, 0, 0, end);
 }
 
 describe('TimeWaitTable', () => {
+  it('RFC 9293 3.1: records of one peer address and port to two of our IPv6 addresses are two records (the local address is in the key)', () => {
+    const t = new TimeWaitTable(10);
+    const ours1 = IPV6_ID_BASE + 1;
+    const ours2 = IPV6_ID_BASE + 2;
+    const peer = IPV6_ID_BASE + 7;
+    const a = t.add(ours1, 80, peer, 40000, 1, 1, 500, false, 0, 0, 100);
+    const b = t.add(ours2, 80, peer, 40000, 2, 2, 500, false, 0, 0, 100);
+    expect(t.size).toBe(2);
+    expect(t.lookup(ours1, 80, peer, 40000)).toBe(a);
+    expect(t.lookup(ours2, 80, peer, 40000)).toBe(b);
+    t.remove(a);
+    expect(t.lookup(ours1, 80, peer, 40000)).toBe(NO_RECORD);
+    expect(t.lookup(ours2, 80, peer, 40000)).toBe(b);
+  });
+
   it('finds records by 4-tuple and ends them in the order of their end, oldest first', () => {
     const t = new TimeWaitTable(10);
     for (let p = 1; p <= 5; p++) add(t, p, 100 + p);
     expect(t.size).toBe(5);
-    expect(t.lookup(80, 0x0a000001, 3)).not.toBe(NO_RECORD);
-    expect(t.lookup(81, 0x0a000001, 3)).toBe(NO_RECORD);
+    expect(t.lookup(LOCAL, 80, 0x0a000001, 3)).not.toBe(NO_RECORD);
+    expect(t.lookup(LOCAL, 81, 0x0a000001, 3)).toBe(NO_RECORD);
     expect(t.nextEnd()).toBe(101);
     expect(t.expire(103)).toBe(3);
     expect([...t.records()].map((s) => t.remotePortOf(s))).toEqual([4, 5]);
-    expect(t.lookup(80, 0x0a000001, 2)).toBe(NO_RECORD);
+    expect(t.lookup(LOCAL, 80, 0x0a000001, 2)).toBe(NO_RECORD);
   });
 
   it('restart() moves a record to the back with its new end', () => {
@@ -63,7 +82,7 @@ describe('TimeWaitTable', () => {
     const t = new TimeWaitTable(5000);
     for (let p = 1; p <= 3000; p++) add(t, p, p);
     expect(t.size).toBe(3000);
-    expect(t.seqOf(t.lookup(80, 0x0a000001, 2999))).toBe(1000 + 2999);
+    expect(t.seqOf(t.lookup(LOCAL, 80, 0x0a000001, 2999))).toBe(1000 + 2999);
     expect(t.expire(3000)).toBe(3000);
     expect(t.size).toBe(0);
   });
