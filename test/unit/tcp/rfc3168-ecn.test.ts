@@ -10,7 +10,8 @@ import { C } from '../../../src/base/counters.js';
 import { ECN_CE, ECN_ECT0, ECN_NOT_ECT, fillIpv4Checksum } from '../../../src/wire/ipv4.js';
 import { ETH_HEADER_LEN } from '../../../src/wire/ethernet.js';
 import { patternBytes } from '../../helpers/frames.js';
-import { TcpPair } from '../../helpers/tcp-pair.js';
+import { type Recorder, TcpPair } from '../../helpers/tcp-pair.js';
+import type { TcpConnectionHandle } from '../../../src/tcp/connection-handle.js';
 import {
   LINUX_SYN, TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TcpPeer, type OutSegment,
 } from '../../helpers/tcp-peer.js';
@@ -352,6 +353,25 @@ describe('RFC 3168 odd flag combinations', () => {
   });
 });
 
+/**
+ * Sends `data` from `client` over the pair, moving the clock 20 ms per write and then
+ * 100 ms at a time until the receiver `s` holds all of it (bounded).
+ */
+function transfer(p: TcpPair, client: TcpConnectionHandle, s: Recorder, data: Uint8Array): void {
+  let off = 0;
+  for (let guard = 0; off < data.length && guard < 100_000; guard++) {
+    off += client.send(data.subarray(off));
+    const until = p.now + 20;
+    p.run(until);
+    p.now = Math.max(p.now, until);
+  }
+  for (let guard = 0; s.bytes().length < data.length && guard < 1000; guard++) {
+    const until = p.now + 100;
+    p.run(until);
+    p.now = Math.max(p.now, until);
+  }
+}
+
 describe('RFC 3168 between two cores, CE marked on the link', () => {
   /** Sets CE on an ECT frame (as an AQM router would), fixing the IPv4 header checksum. */
   function markCe(f: Uint8Array): boolean {
@@ -381,18 +401,7 @@ describe('RFC 3168 between two cores, CE marked on the link', () => {
         return [lf];
       };
       const data = patternBytes(2_000_000, 5);
-      let off = 0;
-      for (let guard = 0; off < data.length && guard < 100_000; guard++) {
-        off += client.send(data.subarray(off));
-        const until = p.now + 20;
-        p.run(until);
-        p.now = Math.max(p.now, until);
-      }
-      for (let guard = 0; s.bytes().length < data.length && guard < 1000; guard++) {
-        const until = p.now + 100;
-        p.run(until);
-        p.now = Math.max(p.now, until);
-      }
+      transfer(p, client, s, data);
       expect(s.bytes().equals(Buffer.from(data))).toBe(true);
       // With TSO, A sent super-frames; the link cut them (every segment ECT, CWR on the first only).
       if (tso) expect(p.countersA[C.tcp_tx_bytes] / p.countersA[C.tcp_segments_tx]).toBeGreaterThan(MSS);
@@ -436,18 +445,7 @@ describe('RFC 3168 5 over IPv6: the ECN field of the Traffic Class', () => {
       return [lf];
     };
     const data = patternBytes(1_000_000, 9);
-    let off = 0;
-    for (let guard = 0; off < data.length && guard < 100_000; guard++) {
-      off += client.send(data.subarray(off));
-      const until = p.now + 20;
-      p.run(until);
-      p.now = Math.max(p.now, until);
-    }
-    for (let guard = 0; s.bytes().length < data.length && guard < 1000; guard++) {
-      const until = p.now + 100;
-      p.run(until);
-      p.now = Math.max(p.now, until);
-    }
+    transfer(p, client, s, data);
     expect(s.bytes().equals(Buffer.from(data))).toBe(true);
     expect(v6data).toBeGreaterThan(10);
     expect(ect).toBe(v6data); // every data frame ECT(0)
