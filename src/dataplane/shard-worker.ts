@@ -327,9 +327,8 @@ export class ShardWorker {
 
   /** Handles what the RX ring holds (up to BATCH frames), the due timers and the output. Returns frames handled. */
   private step(): number {
-    const n = this.drain();
+    const n = this.drain(); // leaves batchFrames at n for the output at the batch's end
     const now = monoMs();
-    this.batchFrames = n;
     this.host.tcp.flushDirty(now);
     this.batchFrames = 0;
     if (this.host.nextDeadline() <= now) this.host.poll(now);

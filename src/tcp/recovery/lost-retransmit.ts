@@ -87,25 +87,32 @@ export class LostRetransmits {
       if (seqSub(hi, runs[3 * k + 2]) < margin) continue;
       // Lost: every piece of the run neither ACKed nor SACKed goes again.
       runs[3 * k + 2] = snd.sndMax;
-      let anyMissing = false;
-      for (let s = seqLt(start, snd.sndUna) ? snd.sndUna : start; seqLt(s, end);) {
-        const len = Math.min(snd.mss, seqSub(end, s));
-        if (!this.board.isSacked(s)) {
-          anyMissing = true;
-          this.resend(s, len, now, out);
-        }
-        s = seqAdd(s, len);
-      }
-      if (!anyMissing) runs[3 * k] = RESOLVED;
+      if (!resendUnsacked(snd, this.board, this.counters, start, end, now, out)) runs[3 * k] = RESOLVED;
     }
   }
 
-  /** Sends `len` bytes at `seq` again (no more than the send buffer holds). */
-  private resend(seq: number, len: number, now: number, out: SenderTransmit): void {
-    const snd = this.snd;
-    const off = seqSub(seq, snd.sndUna);
-    const n = Math.min(len, snd.buf.length - off);
-    this.counters[C.tcp_lost_retransmits]++;
-    if (n > 0 && out.transmitData(seq, TCP_PSH, off, n, now)) this.counters[C.tcp_retransmits]++;
+}
+
+/**
+ * Sends again every MSS-sized piece of [start, end) that is neither ACKed nor SACKed (no
+ * scoreboard: nothing is SACKed), no more than the send buffer holds of each; counted in
+ * tcp_lost_retransmits (and tcp_retransmits when it went out). Returns false when nothing
+ * was left to send. Shared by LostRetransmits and RACK (./rack.ts).
+ */
+export function resendUnsacked(
+  snd: RecoverySender, board: SackScoreboard | null, counters: Counters, start: number, end: number, now: number, out: SenderTransmit,
+): boolean {
+  let any = false;
+  for (let s = seqLt(start, snd.sndUna) ? snd.sndUna : start; seqLt(s, end);) {
+    const len = Math.min(snd.mss, seqSub(end, s));
+    if (board === null || !board.isSacked(s)) {
+      any = true;
+      const off = seqSub(s, snd.sndUna);
+      const n = Math.min(len, snd.buf.length - off);
+      counters[C.tcp_lost_retransmits]++;
+      if (n > 0 && out.transmitData(s, TCP_PSH, off, n, now)) counters[C.tcp_retransmits]++;
+    }
+    s = seqAdd(s, len);
   }
+  return any;
 }

@@ -31,7 +31,6 @@
  * holds none of it.
  */
 import { C } from '../../base/counters.js';
-import { TCP_PSH } from '../../wire/tcp.js';
 import { SackScoreboard } from '../sack-scoreboard.js';
 import type { SenderTransmit } from '../sender.js';
 import { seqAdd, seqGeq, seqGt, seqLeq, seqLt, seqSub } from '../seq.js';
@@ -39,6 +38,7 @@ import { T_REORDER, type TcpTimers } from '../timers.js';
 import { DUP_THRESH } from './loss-recovery.js';
 import { RackLog } from './rack-log.js';
 import { SackRecovery } from './sack-recovery.js';
+import { resendUnsacked } from './lost-retransmit.js';
 
 /** RFC 8985 6.2 step 4: recoveries without a D-SACK before reo_wnd_mult returns to 1. */
 export const REO_WND_PERSIST = 16;
@@ -363,30 +363,11 @@ export class RackRecovery extends SackRecovery {
         continue;
       }
       if (out === null) continue;
-      if (!this.resendLost(log.rtxStart(k), e, now, out)) log.resolve(k);
+      if (!resendUnsacked(this.snd, this.board, this.counters, log.rtxStart(k), e, now, out)) log.resolve(k);
       else log.retimed(k, this.stamp(now));
     }
     if (timeout === Infinity) this.timers.clear(T_REORDER);
     else this.timers.set(T_REORDER, now + timeout);
     return marked;
-  }
-
-  /** Sends again every piece of [start, end) neither ACKed nor SACKed; false if none was left. */
-  private resendLost(start: number, end: number, now: number, out: SenderTransmit): boolean {
-    const snd = this.snd;
-    const board = this.board;
-    let any = false;
-    for (let s = seqLt(start, snd.sndUna) ? snd.sndUna : start; seqLt(s, end);) {
-      const len = Math.min(snd.mss, seqSub(end, s));
-      if (board === null || !board.isSacked(s)) {
-        any = true;
-        const off = seqSub(s, snd.sndUna);
-        const n = Math.min(len, snd.buf.length - off);
-        this.counters[C.tcp_lost_retransmits]++;
-        if (n > 0 && out.transmitData(s, TCP_PSH, off, n, now)) this.counters[C.tcp_retransmits]++;
-      }
-      s = seqAdd(s, len);
-    }
-    return any;
   }
 }
