@@ -4,6 +4,7 @@
  * to stackd's fd00:10:10::4 (stackd started with --ip6) and to br0's link-local address.
  *
  *   node dist/perf/ping-rtt.js [--count 500] [--interval 0.01] [--workers 4] [--size 56] [--runs 3] [--warmup 20] [--ipv6]
+ *                              [--stackd-args='--busy-poll 20000']
  *
  * `--warmup N` pings each target N times (every 1 ms) before measuring, so that the
  * measured pings meet code the JIT has already optimized.
@@ -26,11 +27,12 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '20' },
     ipv6: { type: 'boolean', default: false },
+    'stackd-args': { type: 'string', default: '' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
-  console.log('usage: node dist/perf/ping-rtt.js [--count 500] [--interval 0.01] [--workers 4] [--size 56] [--runs 3] [--warmup 20] [--ipv6]');
+  console.log("usage: node dist/perf/ping-rtt.js [--count 500] [--interval 0.01] [--workers 4] [--size 56] [--runs 3] [--warmup 20] [--ipv6] [--stackd-args='--busy-poll 20000']");
   process.exit(0);
 }
 
@@ -52,7 +54,8 @@ const cleanup = installCleanup(async () => {
 });
 
 async function main(): Promise<void> {
-  lab = await startBenchLab(labName, ['--workers', values.workers, '--tap', 'tap0', ...(values.ipv6 ? ['--ip6', `${STACK}/64`] : [])]);
+  const extra = values['stackd-args'].split(' ').filter((a) => a !== '');
+  lab = await startBenchLab(labName, ['--workers', values.workers, '--tap', 'tap0', ...(values.ipv6 ? ['--ip6', `${STACK}/64`] : []), ...extra]);
   if (values.ipv6) await waitForIpv6Addresses(lab.control);
   for (const target of [STACK, KERNEL]) {
     nsRun(lab.client, 'ping', [...family, '-c', values.warmup, '-i', '0.001', '-q', target], 300_000); // warm-up (ARP or ND, JIT)
@@ -67,7 +70,7 @@ async function main(): Promise<void> {
     k50.push(percentile(k, 50)); k99.push(percentile(k, 99));
     rows.push(`run ${r + 1}: stackd p50 ${percentile(st, 50).toFixed(0)} µs p99 ${percentile(st, 99).toFixed(0)} µs (${st.length} replies) | kernel p50 ${percentile(k, 50).toFixed(0)} µs p99 ${percentile(k, 99).toFixed(0)} µs (${k.length} replies)`);
   }
-  console.log(`ping${values.ipv6 ? ' -6' : ''} RTT, ${values.count} × ${values.size} B every ${values.interval} s, --workers ${values.workers}`);
+  console.log(`ping${values.ipv6 ? ' -6' : ''} RTT, ${values.count} × ${values.size} B every ${values.interval} s, --workers ${values.workers} ${extra.join(' ')}`);
   for (const r of rows) console.log('  ' + r);
   const [a, b, c, d] = [median(s50), median(s99), median(k50), median(k99)];
   console.log(`median of runs: stackd p50 ${a.toFixed(0)} µs, p99 ${b.toFixed(0)} µs; kernel p50 ${c.toFixed(0)} µs, p99 ${d.toFixed(0)} µs`);

@@ -17,7 +17,7 @@ export const COUNTER_NAMES = [
   'drop_rx_ring_full', 'drop_tap_write_error', 'drop_tap_read_error', 'drop_reinject_ring_full',
   'reinjected_datagrams',
   // Shard worker: frames in/out of the core
-  'rx_frames', 'rx_bytes', 'tx_frames', 'tx_bytes', 'worker_wakeups',
+  'rx_frames', 'rx_bytes', 'tx_frames', 'tx_bytes', 'worker_wakeups', 'worker_busy_polls',
   'drop_tx_ring_full', 'tx_direct_frames', 'tx_ring_frames',
   // Ethernet
   'drop_eth_truncated', 'drop_eth_not_for_us', 'drop_eth_unknown_type',

@@ -51,6 +51,7 @@ async function main(): Promise<number> {
       maxTimeWait: opts.maxTimeWait,
       maxIpv6Peers: opts.maxIpv6Peers,
       traceSlots: opts.traceSlots,
+      busyPollUs: opts.busyPollUs,
       fault: opts.fault,
       appPool: opts.appPool,
     },

@@ -59,6 +59,8 @@ export interface StackSettings {
   maxIpv6Peers: number;
   /** Connections traced at once per worker (TcpConfig.traceSlots). */
   traceSlots: number;
+  /** How long after a frame a worker polls instead of sleeping (µs; --busy-poll; 0: never). */
+  busyPollUs: number;
   /** Fault injection in every thread (--fault), or null. */
   fault: FaultConfig | null;
   /** The process-wide pool behind api.offload (--app-threads, --app-queue). */
@@ -194,6 +196,7 @@ export class Supervisor implements ControlSource {
       maxTimeWait: Math.ceil(this.settings.maxTimeWait / this.settings.workers),
       maxIpv6Peers: this.settings.maxIpv6Peers,
       traceSlots: this.settings.traceSlots,
+      busyPollUs: this.settings.busyPollUs,
       captureRing: this.captureRings[1 + i],
       fault: this.settings.fault,
       rpc: chan.port2,

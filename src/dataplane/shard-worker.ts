@@ -86,6 +86,7 @@ export class ShardWorker {
     this.control = new Int32Array(data.control);
     this.offload = new OffloadClient(data.offload);
     this.heap = data.reportsHeap ? new HeapGauges(this.counters) : null;
+    this.busyPollMs = data.busyPollUs / 1000;
     this.holding = holdsFrames(device) ? device : null;
     this.writer = new DirectWriter(device, this.counters, this.latency);
     // Write directly when idle (nothing else waiting in the RX ring), else hand frames
@@ -306,7 +307,15 @@ export class ShardWorker {
         setImmediate(this.turn);
         return;
       }
-      if (this.rx.spin() || !this.rx.setSleeping()) continue;
+      if (n > 0) this.lastFrameAt = t;
+      if (this.rx.spin()) continue;
+      if (t - this.lastFrameAt < this.busyPollMs) {
+        // Busy polling (--busy-poll): stay awake through event-loop turns instead of sleeping.
+        this.counters[C.worker_busy_polls]++;
+        setImmediate(this.turn);
+        return;
+      }
+      if (!this.rx.setSleeping()) continue;
       const wait = Math.max(0, Math.min(MAX_SLEEP_MS, this.nextWake() - t));
       this.parkedUntil = t + wait;
       this.counters[C.worker_wakeups]++;
@@ -321,6 +330,11 @@ export class ShardWorker {
    * do while the worker sleeps counts as idle.
    */
   private busySince = monoMs();
+
+  /** When the worker last handled a frame (ms): busy polling lasts busyPollMs from it. */
+  private lastFrameAt = -Infinity;
+  /** How long after a frame the worker polls its RX ring instead of sleeping (ms; --busy-poll). */
+  private readonly busyPollMs: number;
 
   /** Frames of the receive batch being handled (drain, and the output at its end); 0 between batches. */
   private batchFrames = 0;

@@ -94,6 +94,8 @@ export interface ShardWorkerData {
   maxIpv6Peers: number;
   /** Connections this worker traces at once (TcpConfig.traceSlots). */
   traceSlots: number;
+  /** How long after a frame the worker polls its RX ring before it sleeps (µs; --busy-poll; 0: never). */
+  busyPollUs: number;
   /** This worker's capture ring (dataplane/capture-ring.ts). */
   captureRing: SharedArrayBuffer;
   /** Fault injection on this worker's direct transmit path (--fault), or null. */

@@ -215,3 +215,40 @@ print("sent")
     expect(link.stdout).toMatch(/NO-CARRIER/);
   });
 });
+
+describe.skipIf(requireNetOrSkip())('stackd --busy-poll (a worker polls after traffic, then sleeps)', () => {
+  const LAB2 = `sb${process.pid % 10000}`;
+  let stackd: StackdHandle;
+
+  beforeAll(async () => {
+    labUp(LAB2, { clients: 1 });
+    stackd = await startStackd(nsName(LAB2, 'host'), ['--workers', '1', '--tap', 'tap0', '--busy-poll', '100000']);
+  });
+
+  afterAll(async () => {
+    await stopIfStarted(stackd);
+    labDown(LAB2);
+  });
+
+  const polls = async (): Promise<number> => (await stackd.stats()).totals.worker_busy_polls;
+
+  it('polls between pings 10 ms apart, stops polling 100 ms after the last frame, and a sleeping worker still answers', async () => {
+    const c1 = nsName(LAB2, 'c1');
+    const r = inNs(c1, 'ping', ['-c', '20', '-i', '0.01', '-W', '1', '-q', STACK], { timeoutMs: 20_000 });
+    expect(r.stdout).toMatch(/20 packets transmitted, 20 received/);
+    expect(await polls()).toBeGreaterThan(0);
+    // Once frames stop, the count stops growing: the worker went to sleep.
+    let last = -1;
+    await waitFor(async () => {
+      const now = await polls();
+      const still = now === last;
+      last = now;
+      return still;
+    }, { what: 'worker_busy_polls to stop growing', timeoutMs: 10_000, intervalMs: 300 });
+    const wakeups = (await stackd.stats()).totals.worker_wakeups;
+    // Pings 200 ms apart each find the worker asleep (the window is 100 ms): woken, answered.
+    const again = inNs(c1, 'ping', ['-c', '3', '-i', '0.2', '-W', '1', '-q', STACK], { timeoutMs: 10_000 });
+    expect(again.stdout).toMatch(/3 packets transmitted, 3 received/);
+    expect((await stackd.stats()).totals.worker_wakeups).toBeGreaterThan(wakeups);
+  });
+});

@@ -34,7 +34,7 @@ describe('parseStackdArgs defaults', () => {
       workers: 4, threads: 0, tap: 'tap0', ip: parseIpv4('10.10.0.4'), prefixLength: 24, gateway: 0, routes: [], ipv6: { addresses: [], gateway: null },
       mac: defaultMac('tap0', parseIpv4('10.10.0.4')), mtu: 1500, control: '/run/stackd/tap0.sock',
       logLevel: 'info', services: ['echo', 'discard', 'chargen', 'http', 'udp-echo'], apps: [],
-      congestionControl: 'newreno', ecn: 'accept', recovery: 'rfc6675', maxConnections: 262_144, maxTimeWait: 131_072, maxIpv6Peers: 16_384, traceSlots: 1024, vnetHdr: true, pcap: null, fault: null,
+      congestionControl: 'newreno', ecn: 'accept', recovery: 'rfc6675', maxConnections: 262_144, maxTimeWait: 131_072, maxIpv6Peers: 16_384, traceSlots: 1024, busyPollUs: 0, vnetHdr: true, pcap: null, fault: null,
       appPool: { threads: 1, maxQueue: 256 }, help: false, version: false,
     });
     expect(o.services).toEqual([...KNOWN_SERVICES]);
@@ -119,6 +119,13 @@ describe('parseStackdArgs: every flag', () => {
     expect(() => parseStackdArgs(['--trace-slots', '-1'])).toThrow(/^--trace-slots: /);
     expect(() => parseStackdArgs(['--max-connections', '8'])).toThrow(/--max-connections/);
     expect(() => parseStackdArgs(['--max-time-wait', '-1'])).toThrow(/--max-time-wait/);
+  });
+
+  it('--busy-poll: microseconds, 0 (the default: sleep at once) up to one second', () => {
+    expect(parseStackdArgs([]).busyPollUs).toBe(0);
+    expect(parseStackdArgs(['--busy-poll', '20000']).busyPollUs).toBe(20_000);
+    expect(() => parseStackdArgs(['--busy-poll', '1000001'])).toThrow(/^--busy-poll: /);
+    expect(() => parseStackdArgs(['--busy-poll', '5ms'])).toThrow(/^--busy-poll: /);
   });
 
   it('--max-ipv6-peers: the bound of each worker\'s interned IPv6 addresses, 16..1048576, 16384 by default', () => {
