@@ -6,7 +6,8 @@
  * RFC 791 3.2 (fragmentation), RFC 1122 3.3.1 (routing outbound datagrams: same subnet
  * → the destination itself, else the gateway of the longest matching route,
  * ./route-table.ts), RFC 1122 3.2.1.7 (TTL),
- * RFC 6864 (the ID field only needs to be unique for datagrams that may be fragmented),
+ * RFC 6864 (the ID field only needs to be unique for datagrams that may be fragmented)
+ * and RFC 7739 (IDs per destination behind a keyed hash, ./ip-identifiers.ts),
  * RFC 1191 (datagrams are sized and fragmented by the path MTU towards their destination,
  * ./path-mtu.ts; a datagram asked to go with DF gets it when it fits that MTU and is
  * fragmented without it otherwise, like Linux's IP_PMTUDISC_WANT).
@@ -33,6 +34,7 @@ import { copyBytes } from '../util/copy-bytes.js';
 import { fragmentPlan, writeFragmentHeader } from './ipv4-fragmenter.js';
 import { PathMtuCache, type PathMtuLimits } from './path-mtu.js';
 import { NO_ROUTE, RouteTable } from './route-table.js';
+import { IpIdentifiers } from './ip-identifiers.js';
 
 const HDRS = ETH_HEADER_LEN + IPV4_MIN_HEADER;
 
@@ -52,7 +54,6 @@ export class Ipv4Output {
   private dfAllowed = true;
   /** The time of the latest prepare() (for datagrams sent later, once ARP resolves). */
   private lastNow = 0;
-  private id: number;
   private readonly mask: number;
   private readonly subnetBroadcast: number;
   private readonly routes: RouteTable;
@@ -63,12 +64,11 @@ export class Ipv4Output {
     private readonly out: FrameOutput,
     private readonly counters: Counters,
     pathMtuLimits: Partial<PathMtuLimits> = {},
+    private readonly ids: IpIdentifiers = new IpIdentifiers(),
   ) {
     this.buf = this.scratch;
     this.pathMtu = new PathMtuCache(config.mtu, counters, pathMtuLimits);
     this.mtu = config.mtu;
-    // Different workers start their ID sequences far apart so IDs rarely collide.
-    this.id = (config.shardIndex * 0x3fff + 1) & 0xffff;
     this.mask = prefixMask(config.prefixLength);
     this.subnetBroadcast = ((config.ip & this.mask) | ~this.mask) >>> 0;
     this.routes = new RouteTable(config);
@@ -144,7 +144,9 @@ export class Ipv4Output {
   transmit(protocol: number, l4Len: number, now: number, dontFragment = false, offload: TxOffload | null = null, ecn = 0): void {
     const ipLen = IPV4_MIN_HEADER + l4Len;
     const flags = dontFragment && this.dfAllowed && (ipLen <= this.mtu || (offload !== null && offload.segSize > 0)) ? IPV4_DF : 0;
-    const id = this.nextId();
+    // A super-frame the device segments takes one ID per segment (the kernel numbers them on).
+    const segs = offload !== null && offload.segSize > 0 ? Math.ceil(l4Len / offload.segSize) : 1;
+    const id = this.ids.next(this.dst, protocol, segs) & 0xffff;
     this.counters[C.ipv4_tx]++;
     if (this.frameOff >= 0) {
       const b = this.buf;
@@ -203,9 +205,4 @@ export class Ipv4Output {
     }
   }
 
-  private nextId(): number {
-    const id = this.id;
-    this.id = (this.id + 1) & 0xffff;
-    return id;
-  }
 }

@@ -14,12 +14,13 @@
  * reassembled request, a large UDP datagram) leave in fragments (RFC 8200 4.5) of the
  * link MTU (ours, lowered by a router's MTU option) or of the smaller path MTU the caller
  * passes to prepare() (RFC 8201 4: UDP's estimate for the destination). A packet that
- * waited for its next hop leaves in fragments of the link MTU.
+ * waited for its next hop leaves in fragments of the link MTU. Fragment Identification
+ * values are per destination behind a keyed hash (RFC 7739 5.3.3, ./ip-identifiers.ts).
  */
 import { ETH_HEADER_LEN, ETHERTYPE_IPV6, writeEthernetHeader } from '../wire/ethernet.js';
 import { type Ipv6Address, ipv6, ipv6IsUnspecified } from '../wire/ipv6-address.js';
 import {
-  IPV6_FRAGMENT_HEADER_LEN, IPV6_HEADER_LEN, IPV6_NEXT_HEADER_OFFSET, NH_FRAGMENT,
+  IPV6_DST_OFFSET, IPV6_FRAGMENT_HEADER_LEN, IPV6_HEADER_LEN, IPV6_NEXT_HEADER_OFFSET, NH_FRAGMENT,
   setIpv6Ecn, setIpv6PayloadLength, writeFragmentHeader, writeIpv6Header,
 } from '../wire/ipv6.js';
 import { C, type Counters } from '../base/counters.js';
@@ -27,6 +28,7 @@ import type { FrameOutput } from '../l2/frame-output.js';
 import type { NdLayer } from '../l2/nd-layer.js';
 import type { TxOffload } from '../base/link.js';
 import { copyBytes } from '../util/copy-bytes.js';
+import { IpIdentifiers } from './ip-identifiers.js';
 
 const HDRS = ETH_HEADER_LEN + IPV6_HEADER_LEN;
 
@@ -40,11 +42,6 @@ export class Ipv6Output {
   private readonly src = ipv6(0, 0, 0, 0);
   private readonly dst = ipv6(0, 0, 0, 0);
   private readonly hop = ipv6(0, 0, 0, 0);
-  /**
-   * Identification of the next packet we fragment: a counter (RFC 7739 prefers
-   * unpredictable values; only echo replies are fragmented in this slice).
-   */
-  private fragmentId = 1;
   /** The MTU of the packet being built: the link's, or a smaller path MTU given to prepare(). */
   private packetMtu = 0;
 
@@ -53,6 +50,7 @@ export class Ipv6Output {
     private readonly nd: NdLayer,
     private readonly out: FrameOutput,
     private readonly counters: Counters,
+    private readonly ids: IpIdentifiers = new IpIdentifiers(),
   ) {
     this.buf = this.scratch;
     nd.setResolvedSender((p, mac) => this.emit(p, 0, p.length, mac));
@@ -158,8 +156,8 @@ export class Ipv6Output {
     const nextHeader = b[off + IPV6_NEXT_HEADER_OFFSET];
     const payload = len - IPV6_HEADER_LEN;
     const chunk = (mtu - IPV6_HEADER_LEN - IPV6_FRAGMENT_HEADER_LEN) & ~7;
-    const id = this.fragmentId;
-    this.fragmentId = (this.fragmentId + 1) >>> 0;
+    // Identification per destination behind a keyed hash (RFC 7739, ./ip-identifiers.ts).
+    const id = this.ids.next(foldedAddress(b, off + IPV6_DST_OFFSET), nextHeader);
     this.counters[C.ipv6_fragmented_tx]++;
     for (let fo = 0; fo < payload; fo += chunk) {
       const n = Math.min(chunk, payload - fo);
@@ -177,4 +175,11 @@ export class Ipv6Output {
       this.counters[C.ipv6_fragments_tx]++;
     }
   }
+}
+
+/** The 128-bit address at b[o..o+16) folded to 32 bits (XOR of its words). */
+function foldedAddress(b: Uint8Array, o: number): number {
+  let f = 0;
+  for (let i = o; i < o + 16; i += 4) f ^= (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3];
+  return f >>> 0;
 }

@@ -25,7 +25,8 @@
  * and no SACK. Bit 5 (ECN in Linux) is left 0: ECN is not negotiated through cookies.
  */
 import { randomBytes } from 'node:crypto';
-import { SIP_DOMAIN_COOKIE_DATA, SIP_DOMAIN_COOKIE_TUPLE, sipHash24x4, sipKey } from './isn.js';
+import { SIP_DOMAIN_COOKIE_DATA, SIP_DOMAIN_COOKIE_TUPLE } from './isn.js';
+import { sipHash24x4, sipKey } from '../util/siphash.js';
 
 /** MSS values a cookie can encode (Linux's msstab for IPv4). */
 export const COOKIE_MSS_TABLE: readonly number[] = [536, 1300, 1440, 1460];

@@ -225,6 +225,22 @@ describe('fragments (RFC 8200 4.5, RFC 5722)', () => {
     expect([s.c('ipv6_fragments_rx'), s.c('ipv6_reassembled'), s.c('ipv6_fragmented_tx'), s.c('ipv6_fragments_tx')]).toEqual([3, 1, 1, 3]);
   });
 
+  it('RFC 7739 5.3.3: two fragmented replies to one peer carry consecutive Identification values, from a start the secret decides', () => {
+    const replyId = (s: ReturnType<typeof ready>, id: number): number => {
+      for (const x of frags(id)) s.rx(x, T);
+      const out = s.sent().filter((f) => f.nextHeader === NH_FRAGMENT);
+      expect(out).toHaveLength(3);
+      return fragmentId(out[0].frame, ICMP);
+    };
+    const s = ready();
+    const first = replyId(s, 5);
+    expect(replyId(s, 6)).toBe((first + 1) >>> 0);
+    // Another stack (another secret) starts elsewhere: not a counter from 1 as before.
+    const other = replyId(ready(), 5);
+    expect(other).not.toBe(first);
+    expect([first, other]).not.toContain(1);
+  });
+
   it('an exact duplicate fragment is ignored', () => {
     const s = ready();
     const f = frags();

@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IsnGenerator, sipHash24, sipHash24x4, sipKey } from '../../../src/tcp/isn.js';
+import { IsnGenerator } from '../../../src/tcp/isn.js';
+import { sipHash24, sipHash24x4, sipKey } from '../../../src/util/siphash.js';
 import { seqSub } from '../../../src/tcp/seq.js';
 
 /** SipHash-2-4 outputs (8 bytes, little-endian, as hex) for message lengths 0..63. */
