@@ -126,6 +126,8 @@ export const COUNTER_NAMES = [
   // (every retransmission D-SACKed, or Eifel's timestamp) and undone; fast recoveries and
   // RTO series undone in which Eifel judged the first retransmission
   'tcp_fast_retransmit_undos', 'tcp_eifel_undos',
+  // RFC 3168 6.1.2: ECN echoes that found cwnd at one segment: the next new segment waited for the retransmit timer
+  'tcp_ecn_one_segment_waits',
 ] as const;
 
 /** Counters that are gauges (a current value) rather than monotonic totals. */

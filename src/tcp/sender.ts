@@ -120,6 +120,8 @@ export class TcpSender implements RecoverySender {
   #probes = 0;
   /** Set while the persist timer overrides sender SWS avoidance (RFC 9293 3.8.6.2.1). */
   private swsOverride = false;
+  /** RFC 3168 6.1.2: after an ECN echo at a one-segment cwnd, no new data before this time (-1: none). */
+  private ecnWaitUntil = -1;
 
   /**
    * @param tlpEnabled RFC 8985 7 tail loss probes (TcpConfig.tailLossProbe; they need SACK too)
@@ -434,7 +436,9 @@ export class TcpSender implements RecoverySender {
         this.reduceCwnd(dataAcked + this.recovery.deliveredAboveUna() - deliveredBefore);
       }
       if (this.#sndUna === this.#sndMax) {
-        this.timers.clear(T_RTO);
+        // Nothing outstanding: no RTO, unless the slot holds the wait after an ECN echo.
+        if (this.ecnWaitUntil >= 0) this.timers.set(T_RTO, this.ecnWaitUntil);
+        else this.timers.clear(T_RTO);
         if (this.tlp !== null) this.tlp.armed = false;
       } else if (!this.#inRecovery || !this.timers.armed(T_RTO) || this.lossProbeArmed) {
         this.armRetransmit(now);
@@ -615,6 +619,10 @@ export class TcpSender implements RecoverySender {
 
   /** Sends one new segment within `cwndRoom`; returns bytes sent (0: nothing to send now). */
   sendNew(now: number, out: SenderTransmit, cwndRoom: number): number {
+    if (this.ecnWaitUntil >= 0) {
+      if (now < this.ecnWaitUntil) return 0;
+      this.ecnWaitUntil = -1;
+    }
     const sentOff = Math.max(0, seqSub(this.#sndNxt, this.#sndUna));
     const unsent = this.buf.length - Math.min(this.buf.length, sentOff);
     const wndRoom = seqSub(seqAdd(this.#sndUna, this.#sndWnd), this.#sndNxt);
@@ -689,6 +697,8 @@ export class TcpSender implements RecoverySender {
         this.armRetransmit(now);
       }
       this.timers.clear(T_PERSIST);
+    } else if (this.ecnWaitUntil >= 0) {
+      // RFC 3168 6.1.2: the T_RTO slot ends the wait after an ECN echo (waitAfterEcnEcho).
     } else if (this.unsent() > 0) {
       // Nothing in flight yet data waits: a zero window (probe it) or one too small for
       // SWS avoidance (the override timer of RFC 9293 3.8.6.2.1). Without a timer the
@@ -715,6 +725,21 @@ export class TcpSender implements RecoverySender {
     this.output(now, out);
   }
 
+  /**
+   * RFC 3168 6.1.2, its last rule: an ECN echo arrived while cwnd was one segment, which
+   * cannot be reduced further. ssthresh is reduced as for any congestion signal (from
+   * `flightBefore`, the flight before the ACK), cwnd stays one segment (what the ACK added
+   * is taken back: no increase in answer to an ECE), and the retransmit timer is reset: the
+   * next new segment goes only when it expires (onRto).
+   */
+  waitAfterEcnEcho(now: number, flightBefore: number): void {
+    this.#cc.onCongestionEvent(now, flightBefore);
+    this.#cc.cwnd = this.#mss;
+    this.ecnWaitUntil = now + this.rtt.rto;
+    this.timers.set(T_RTO, this.ecnWaitUntil);
+    if (this.tlp !== null) this.tlp.armed = false;
+  }
+
   /** Zero-window probe timer (RFC 9293 3.8.6.1). */
   onPersist(now: number, out: SenderTransmit): void {
     if (this.unsent() === 0) return;
@@ -737,6 +762,15 @@ export class TcpSender implements RecoverySender {
    * reached (the connection then gives up).
    */
   onRto(now: number, maxRetries: number, out: SenderTransmit): boolean {
+    if (this.ecnWaitUntil >= 0) {
+      // RFC 3168 6.1.2: the timer reset by an ECN echo at one segment expired: the next new
+      // segment may go (a real RTO when data is outstanding).
+      this.ecnWaitUntil = -1;
+      if (this.#sndUna === this.#sndMax) {
+        this.output(now, out);
+        return true;
+      }
+    }
     if (this.#sndUna === this.#sndMax) return true;
     if (this.tlp !== null && this.tlp.armed) {
       // RFC 8985 7.3: the slot held a probe timeout; the real RTO follows the probe.
