@@ -144,6 +144,30 @@ for (const recovery of ['rack', 'rfc6675'] as const) {
   });
 }
 
+describe('RFC 3522 without SACK (NewReno recovery): Eifel alone', () => {
+  it('RFC 3522 3.2: three duplicate ACKs make the fast retransmit; the ACK echoing the original\'s TSval undoes it', () => {
+    const p = new TcpPeer();
+    const { conn } = p.passiveOpen({ mss: 1460, wscale: 7, timestamps: true, rtt: 10 });
+    const seg = conn.snd.mss;
+    conn.snd.cc.cwnd = 10 * seg;
+    conn.snd.cc.ssthresh = 8 * seg;
+    conn.send(new Uint8Array(10 * seg));
+    p.flush();
+    const sent = p.takeAll();
+    const una = sent[0].seq;
+    p.advance(10);
+    for (let i = 0; i < 3; i++) p.sendAck({ ack: una, options: echoing(p, sent[i + 1]) });
+    p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: una, payloadLen: seg });
+    expect(conn.snd.inRecovery).toBe(true);
+    p.sendAck({ ack: (una + 4 * seg) >>> 0, options: echoing(p, sent[0]) });
+    expect(p.counter('tcp_fast_retransmit_undos')).toBe(1);
+    expect(p.counter('tcp_eifel_undos')).toBe(1);
+    expect(conn.snd.inRecovery).toBe(false);
+    expect(conn.snd.cc.ssthresh).toBe(8 * seg);
+    expect(conn.snd.cc.cwnd).toBeGreaterThanOrEqual(10 * seg);
+  });
+});
+
 describe('RFC 3708 / RFC 3522 between two cores: reordering without loss', () => {
   /** A 2 MB transfer A → B, 10 ms each way, 2 % of A's data frames held back 4 ms (reordered, never lost). */
   function reorderedTransfer(recovery: 'rack' | 'rfc6675', timestamps: boolean) {
