@@ -7,7 +7,7 @@
  *                               [--only bulk,http,ping,udp,sustained,memory,soak]
  *                               [--pings 500] [--connections 32] [--threads 2]
  *                               [--stackd-args='--no-offload --cc cubic'] [--loss 3]
- *                               [--client-offloads on|off]
+ *                               [--reorder 2] [--client-offloads on|off]
  *                               [--sustained-seconds 60] [--conns 20000] [--memory-clients N]
  *                               [--soak-minutes 3] [--svg FILE]
  *
@@ -40,6 +40,18 @@
  * (nftables numgen, kernel-side, the same for stackd and the kernel peer) for the whole run.
  * --client-offloads off turns GRO, GSO and TSO off on the client's interfaces (ethtool -K in
  * <lab>-c1): the loss rule then drops single segments instead of GRO'd aggregates.
+ * --reorder P holds back P % of the frames stackd transmits until its next frame has gone
+ * (stackd's own fault injector, `--fault tx.reorder=P%` appended to the stackd flags), so
+ * the data of stackd's downloads reaches the client out of order; the kernel peer's
+ * transfers are not reordered.
+ * Each bulk transfer prints what its sending side did, from counters read around it:
+ * RTOs, fast recoveries entered, retransmissions, D-SACKs received, and the reductions it
+ * undid as spurious (fast recovery / RTO). The sender is stackd for its downloads (/stats:
+ * tcp_rto_timeouts, tcp_fast_retransmits, tcp_retransmits, tcp_dsacks_rx,
+ * tcp_fast_retransmit_undos, tcp_rto_undos), else the kernel of the sending namespace
+ * (c1 for uploads, c2 for the kernel peer's downloads: TcpExt.TCPTimeouts,
+ * TCPSackRecovery + TCPRenoRecovery, Tcp.RetransSegs, TCPDSACKRecv, TCPDSACKUndo +
+ * TCPFullUndo + TCPPartialUndo, TCPLossUndo).
  *
  * Needs root. Removes its lab and processes on exit, also on failure or Ctrl-C.
  * Figures, not tests: nothing is asserted.
@@ -55,7 +67,7 @@ import { packageRoot } from '../src/phy/package-root.js';
 import {
   benchLabDown, benchLabUp, cpuSeconds, installCleanup, loadAverage, nsKernelCounters, nsSysctl, percentile, runIn,
   stackdStats, startKernelPeer, startStackd, type KernelPeerProcess, type StackdProcess,
-  printNotesAndTotal, runBench, total,
+  printNotesAndTotal, runBench,
 } from './lab-bench.js';
 import { hostOf, type RunContext } from './runs/context.js';
 import { CONNS_PER_CLIENT, runMemory } from './runs/memory.js';
@@ -75,6 +87,7 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '2' },
     'stackd-args': { type: 'string', default: '' },
     loss: { type: 'string', default: '0' },
+    reorder: { type: 'string', default: '0' },
     'client-offloads': { type: 'string', default: 'on' },
     'sustained-seconds': { type: 'string', default: '60' },
     conns: { type: 'string', default: '20000' },
@@ -88,6 +101,7 @@ if (values.help) {
   console.log(`usage: node dist/perf/tcp-bench.js [--workers 1,2] [--seconds 5] [--runs 3] [--bytes 536870912]
          [--only bulk,http,ping,udp,sustained,memory,soak]  (default bulk,http,ping,udp)
          [--pings 500] [--connections 32] [--threads 2] [--stackd-args='--no-offload'] [--loss 3]
+         [--reorder 2]  (% of stackd's transmitted frames reordered: --fault tx.reorder=P% for stackd)
          [--client-offloads on|off] [--sustained-seconds 60] [--conns 20000] [--memory-clients N] [--soak-minutes 3] [--svg FILE]`);
   process.exit(0);
 }
@@ -100,6 +114,8 @@ const bytes = Number(values.bytes);
 const only = new Set(values.only.split(','));
 const pings = Number(values.pings);
 const loss = Number(values.loss);
+const reorder = Number(values.reorder);
+if (reorder > 0) stackdArgs.push('--fault', `tx.reorder=${reorder}%`);
 const clientOffloads = values['client-offloads'];
 const sustainedSeconds = Number(values['sustained-seconds']);
 const conns = Number(values.conns);
@@ -115,10 +131,11 @@ for (const o of only) {
 if (workerCounts.some((w) => !(w >= 1 && w <= 64)) || !(seconds > 0 && seconds <= 60) || !(runs >= 1 && runs <= 20) ||
   !['on', 'off'].includes(clientOffloads) ||
   !(bytes >= 1 && bytes <= 2 ** 34) || !(pings >= 10 && pings <= 10_000) || !(Number.isInteger(loss) && loss >= 0 && loss <= 50) ||
+  !(reorder >= 0 && reorder <= 50) ||
   !(sustainedSeconds >= 1 && sustainedSeconds <= 600) || !(Number.isInteger(conns) && conns >= 1 && conns <= 200_000) ||
   !(Number.isInteger(memoryClients) && memoryClients >= Math.ceil(conns / CONNS_PER_CLIENT) && memoryClients <= 50) ||
   !(soakMinutes >= 0.5 && soakMinutes <= 15) || values.svg === '') {
-  console.error(`bad flags: --workers 1..64 each, --seconds 1..60, --runs 1..20, --bytes ≤ 16 GiB, --pings 10..10000, --loss 0..50 (integer %), --client-offloads on|off, ` +
+  console.error(`bad flags: --workers 1..64 each, --seconds 1..60, --runs 1..20, --bytes ≤ 16 GiB, --pings 10..10000, --loss 0..50 (integer %), --reorder 0..50 (%), --client-offloads on|off, ` +
     `--sustained-seconds 1..600, --conns 1..200000, --memory-clients ${Math.ceil(conns / CONNS_PER_CLIENT)}..50 (≤ ${CONNS_PER_CLIENT} connections each), ` +
     '--soak-minutes 0.5..15, --svg FILE');
   process.exit(2);
@@ -152,24 +169,55 @@ function servingPid(t: Target): number {
   return p.pid;
 }
 
+/** What the sending side of a transfer did (totals so far, or the difference around a transfer). */
+interface SenderFigures {
+  rtos: number;
+  recoveries: number;
+  retransmits: number;
+  dsacks: number;
+  fastUndos: number;
+  rtoUndos: number;
+}
+
+/** The counters each figure sums: stackd's, and the kernel's /proc/net names. */
+const SENDER_COUNTERS: Record<'stackd' | 'kernel', Record<keyof SenderFigures, string[]>> = {
+  stackd: {
+    rtos: ['tcp_rto_timeouts'], recoveries: ['tcp_fast_retransmits'], retransmits: ['tcp_retransmits'],
+    dsacks: ['tcp_dsacks_rx'], fastUndos: ['tcp_fast_retransmit_undos'], rtoUndos: ['tcp_rto_undos'],
+  },
+  kernel: {
+    rtos: ['TcpExt.TCPTimeouts'], recoveries: ['TcpExt.TCPSackRecovery', 'TcpExt.TCPRenoRecovery'], retransmits: ['Tcp.RetransSegs'],
+    dsacks: ['TcpExt.TCPDSACKRecv'], fastUndos: ['TcpExt.TCPDSACKUndo', 'TcpExt.TCPFullUndo', 'TcpExt.TCPPartialUndo'],
+    rtoUndos: ['TcpExt.TCPLossUndo'],
+  },
+};
+
 /**
- * Retransmission timeouts of the side that sends in a transfer, so far: stackd's
- * tcp_rto_timeouts when stackd sends (download from stackd), else the kernel's
- * TcpExt.TCPTimeouts of the sending namespace (c1 for uploads, c2 for the kernel peer's
+ * The sending side's counters so far: stackd's when stackd sends (download from stackd),
+ * else the kernel's of the sending namespace (c1 for uploads, c2 for the kernel peer's
  * downloads).
  */
-async function senderRtos(t: Target, direction: 'upload' | 'download'): Promise<number> {
-  if (direction === 'download' && t === 'stackd' && stackd !== undefined) return total(await stackdStats(stackd.control), 'tcp_rto_timeouts');
-  return (await nsKernelCounters(direction === 'upload' ? c1 : c2))['TcpExt.TCPTimeouts'] ?? 0;
+async function senderFigures(t: Target, direction: 'upload' | 'download'): Promise<SenderFigures> {
+  const s = direction === 'download' && t === 'stackd' ? stackd : undefined;
+  const values = s !== undefined ? (await stackdStats(s.control)).totals : await nsKernelCounters(direction === 'upload' ? c1 : c2);
+  const names = SENDER_COUNTERS[s !== undefined ? 'stackd' : 'kernel'];
+  const sum = (k: keyof SenderFigures): number => names[k].reduce((a, n) => a + (values[n] ?? 0), 0);
+  return { rtos: sum('rtos'), recoveries: sum('recoveries'), retransmits: sum('retransmits'), dsacks: sum('dsacks'), fastUndos: sum('fastUndos'), rtoUndos: sum('rtoUndos') };
+}
+
+/** What the sender did between `a` and `b`, as one line. */
+function senderLine(a: SenderFigures, b: SenderFigures): string {
+  return `sender: RTOs ${b.rtos - a.rtos}, fast recoveries ${b.recoveries - a.recoveries}, retransmissions ${b.retransmits - a.retransmits}, ` +
+    `D-SACKs ${b.dsacks - a.dsacks}, undos ${b.fastUndos - a.fastUndos} fast / ${b.rtoUndos - a.rtoUndos} RTO`;
 }
 
 async function upload(t: Target, w: number): Promise<void> {
-  const rto0 = await senderRtos(t, 'upload');
+  const sent0 = await senderFigures(t, 'upload');
   const c0 = cpuSeconds(servingPid(t));
   const timeout = 30_000 + (bytes / 5e6) * 1000; // ≥ 5 MB/s or it counts as a stall
   const r = await runIn(c1, 'bash', ['-c', `head -c ${bytes} /dev/zero | nc -N ${host(t)} 9`], timeout);
   const dcpu = cpuSeconds(servingPid(t)) - c0;
-  const rtos = (await senderRtos(t, 'upload')) - rto0;
+  const sent = senderLine(sent0, await senderFigures(t, 'upload'));
   if (r.status !== 0 || r.timedOut) {
     note(`upload to ${t} (workers ${w}) failed: status ${r.status}${r.timedOut ? ' (timed out)' : ''} ${r.stderr.trim()}`);
     results.put('upload', w, t, NaN);
@@ -178,18 +226,18 @@ async function upload(t: Target, w: number): Promise<void> {
   const gbps = (bytes * 8) / (r.ms / 1000) / 1e9;
   results.put('upload', w, t, gbps);
   results.putCpu('upload', w, t, (dcpu / (r.ms / 1000)) * 100);
-  console.log(`  upload   ${t.padEnd(6)} ${gbps.toFixed(3)} Gbit/s in ${(r.ms / 1000).toFixed(2)} s, serving process CPU ${((dcpu / (r.ms / 1000)) * 100).toFixed(0)} % of a core, sender's RTOs ${rtos}`);
+  console.log(`  upload   ${t.padEnd(6)} ${gbps.toFixed(3)} Gbit/s in ${(r.ms / 1000).toFixed(2)} s, serving process CPU ${((dcpu / (r.ms / 1000)) * 100).toFixed(0)} % of a core, ${sent}`);
 }
 
 async function download(t: Target, w: number): Promise<void> {
-  const rto0 = await senderRtos(t, 'download');
+  const sent0 = await senderFigures(t, 'download');
   const c0 = cpuSeconds(servingPid(t));
   const timeout = 30_000 + (bytes / 5e6) * 1000;
   const r = await runIn(c1, 'curl', ['-s', '-o', '/dev/null', '--max-time', String(Math.ceil(timeout / 1000) - 5),
     '-w', '%{http_code} %{size_download} %{time_total}', `http://${host(t)}/bytes/${bytes}`], timeout);
   const [code, size, total] = r.stdout.trim().split(' ');
   const dcpu = cpuSeconds(servingPid(t)) - c0;
-  const rtos = (await senderRtos(t, 'download')) - rto0;
+  const sent = senderLine(sent0, await senderFigures(t, 'download'));
   if (r.status !== 0 || code !== '200' || Number(size) !== bytes) {
     note(`download from ${t} (workers ${w}) failed: curl status ${r.status}, HTTP ${code}, ${size} of ${bytes} bytes in ${total} s`);
     results.put('download', w, t, NaN);
@@ -199,7 +247,7 @@ async function download(t: Target, w: number): Promise<void> {
   const gbps = (bytes * 8) / secs / 1e9;
   results.put('download', w, t, gbps);
   results.putCpu('download', w, t, (dcpu / (r.ms / 1000)) * 100);
-  console.log(`  download ${t.padEnd(6)} ${gbps.toFixed(3)} Gbit/s in ${secs.toFixed(2)} s, serving process CPU ${((dcpu / (r.ms / 1000)) * 100).toFixed(0)} % of a core, sender's RTOs ${rtos}`);
+  console.log(`  download ${t.padEnd(6)} ${gbps.toFixed(3)} Gbit/s in ${secs.toFixed(2)} s, serving process CPU ${((dcpu / (r.ms / 1000)) * 100).toFixed(0)} % of a core, ${sent}`);
 }
 
 /** Parses wrk's summary; notes socket errors and non-2xx answers. */
@@ -259,9 +307,9 @@ async function udpEcho(t: Target, w: number): Promise<void> {
 }
 
 const STACKD_COUNTERS = ['tcp_passive_opens', 'tcp_retransmits', 'tcp_fast_retransmits', 'tcp_rto_timeouts', 'tcp_sack_recoveries',
-  'tcp_loss_probes', 'tcp_loss_probe_recoveries', 'tcp_lost_retransmits', 'tcp_dsacks_rx', 'tcp_dsacks_tx', 'tcp_rto_undos', 'tcp_resets_tx', 'tcp_resets_rx',
+  'tcp_loss_probes', 'tcp_loss_probe_recoveries', 'tcp_lost_retransmits', 'tcp_dsacks_rx', 'tcp_dsacks_tx', 'tcp_rto_undos', 'tcp_fast_retransmit_undos', 'tcp_eifel_undos', 'tcp_resets_tx', 'tcp_resets_rx',
   'tcp_syn_cookies_tx', 'tcp_time_wait_reused', 'tcp_ooo_segments', 'tcp_timeouts',
-  'tcp_rack_reorder_timeouts', 'tcp_rack_marked_lost', 'tcp_rack_reordering_seen'];
+  'tcp_rack_reorder_timeouts', 'tcp_rack_marked_lost', 'tcp_rack_reordering_seen', 'fault_tx_reordered'];
 
 /** The metrics in report order: text tables and the --svg panels. */
 const METRICS: MetricSpec[] = [
@@ -354,6 +402,7 @@ async function main(): Promise<void> {
     if (r.status !== 0) throw new Error(`nft in ${c1} failed: ${r.stderr.trim()}`);
     console.log(`loss: ${loss} % each way in ${c1} (nftables numgen)`);
   }
+  if (reorder > 0) console.log(`reorder: ${reorder} % of stackd's transmitted frames (--fault tx.reorder=${reorder}%)`);
   // The kernel peer serves the comparisons and the sustained run; memory and soak measure stackd alone.
   if (['bulk', 'http', 'ping', 'udp', 'sustained'].some((o) => only.has(o))) peer = await startKernelPeer(c2);
   const latencyTables = new Map<number, string>();

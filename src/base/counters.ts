@@ -59,7 +59,7 @@ export const COUNTER_NAMES = [
   'tcp_rack_reorder_timeouts', 'tcp_rack_marked_lost', 'tcp_rack_reordering_seen', 'tcp_rack_log_overflows',
   // RFC 2883: D-SACK blocks we sent (duplicates received) and received (our retransmissions the peer already had)
   'tcp_dsacks_tx', 'tcp_dsacks_rx',
-  // RFC 3708: RTOs found spurious by D-SACK and undone (cwnd/ssthresh restored)
+  // RFC 3708 / RFC 3522: RTO series found spurious (D-SACK or Eifel) and undone (cwnd/ssthresh restored)
   'tcp_rto_undos',
   // A PMTU black-hole reduction undone: full-size segments sent before it were ACKed
   'tcp_pmtu_black_hole_undos',
@@ -122,6 +122,12 @@ export const COUNTER_NAMES = [
   // TCP and UDP over IPv6 (decision 0030)
   'drop_ipv6_interner_full', 'ipv6_interned_addresses', 'drop_tcp6_multicast', 'drop_udp6_zero_checksum',
   'icmpv6_unreachable_tx', 'udp6_rx', 'udp6_tx', 'tcp6_segments_rx', 'ipv6_reassembled_foreign',
+  // RFC 3708 / RFC 3522 (tcp/recovery/retransmit-undo.ts): fast recoveries found spurious
+  // (every retransmission D-SACKed, or Eifel's timestamp) and undone; fast recoveries and
+  // RTO series undone in which Eifel judged the first retransmission
+  'tcp_fast_retransmit_undos', 'tcp_eifel_undos',
+  // RFC 3168 6.1.2: ECN echoes that found cwnd at one segment: the next new segment waited for the retransmit timer
+  'tcp_ecn_one_segment_waits',
 ] as const;
 
 /** Counters that are gauges (a current value) rather than monotonic totals. */

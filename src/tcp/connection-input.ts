@@ -189,6 +189,7 @@ function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void 
   if (c.tsEnabled && seg.opts.hasTimestamp) c.rcv.updateTsRecent(seg.seq, seg.opts.tsVal);
   if (c.blackHole !== null) confirmBlackHole(c, seg.ack, now);
   const flightBefore = c.ecn.enabled ? c.snd.flight() : 0; // RFC 3168 6.1.2's FlightSize, for an ECE
+  const cwndBefore = c.ecn.enabled ? c.snd.cc.cwnd : 0; // and cwnd before this ACK grew it
   const r = c.snd.onAck(
     seg.seq, seg.ack, seg.window, seg.dataLen, (f & (TCP_SYN | TCP_FIN)) === 0,
     seg.opts.sackBlocks, c.sackEnabled ? seg.opts.sackCount : 0, c.out.tsEcrMs(seg), now, c.out,
@@ -205,7 +206,7 @@ function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void 
     c.out.invalidAck(false, now);
     return;
   }
-  ecnSegmentArrives(c, seg, flightBefore, now); // RFC 3168 6.1.2, 6.1.3: CWR, CE, ECE
+  ecnSegmentArrives(c, seg, flightBefore, cwndBefore, now); // RFC 3168 6.1.2, 6.1.3: CWR, CE, ECE
   c.softError = undefined; // the peer answers: what an ICMP said is past (Linux tcp_ack)
   if (c.writableWanted && c.snd.buf.space > 0) {
     c.writableWanted = false;

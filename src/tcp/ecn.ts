@@ -12,7 +12,9 @@
  *   reduced as for a loss (the controller's onCongestionEvent), at most once per window
  *   of data: not while in loss recovery, nor before SND.UNA is past SND.MAX of the last
  *   reduction (a loss recovery or an RTO counts as a reduction too). After any reduction
- *   the next new data segment carries CWR.
+ *   the next new data segment carries CWR. When cwnd was one segment, which cannot be
+ *   reduced, the sender resets the retransmit timer and sends its next new segment only
+ *   when it expires (the section's last rule; the sender's waitAfterEcnEcho).
  * - 6.1.3 receiver: after a CE-marked segment every ACK carries ECE until a segment with
  *   CWR arrives (CWR is taken before CE: a segment with both keeps ECE going); the ACK of
  *   the CE segment is not delayed (Linux enters quick-ACK mode).
@@ -122,9 +124,11 @@ export class TcpEcn {
  * RFC 3168 6.1.2 / 6.1.3 for an acceptable segment whose ACK was processed, before its
  * text: CWR ends our ECE, a CE mark starts it (ACKed at once), an ECE reduces cwnd once
  * per window, from the bytes in flight before this ACK (`flightBefore`, RFC 5681's
- * FlightSize). Nothing when ECN is not in use (ECE and CWR then mean nothing).
+ * FlightSize); when cwnd was one segment before this ACK (`cwndBefore`) the sender waits
+ * for the retransmit timer instead. Nothing when ECN is not in use (ECE and CWR then mean
+ * nothing).
  */
-export function ecnSegmentArrives(c: TcpConnection, seg: InSegment, flightBefore: number, now: number): void {
+export function ecnSegmentArrives(c: TcpConnection, seg: InSegment, flightBefore: number, cwndBefore: number, now: number): void {
   const e = c.ecn;
   if (!e.enabled) return;
   const counters = c.host.counters;
@@ -144,7 +148,13 @@ export function ecnSegmentArrives(c: TcpConnection, seg: InSegment, flightBefore
     counters[C.tcp_ecn_ece_rx]++;
     const snd = c.snd;
     if (!snd.inRecovery && e.mayReduce(snd.sndUna)) {
-      snd.cc.onCongestionEvent(now, flightBefore);
+      if (cwndBefore <= snd.mss) {
+        // cwnd cannot go below one segment: the next new segment waits for the retransmit timer.
+        snd.waitAfterEcnEcho(now, flightBefore);
+        counters[C.tcp_ecn_one_segment_waits]++;
+      } else {
+        snd.cc.onCongestionEvent(now, flightBefore);
+      }
       e.reduced(snd.sndMax);
       counters[C.tcp_ecn_cwnd_reductions]++;
     }

@@ -12,7 +12,9 @@
  * another small one is unacknowledged), RFC 6298 (RTO, Karn), RFC 7323 4 (RTT from
  * timestamps), RFC 5681 2 (duplicate ACKs), 3.2 (entering fast recovery), RFC 6582 3.2
  * (the recovery point; partial ACKs; no fast retransmit for data sent before an RTO),
- * RFC 6937 (how much is sent on each ACK in recovery: ./recovery/prr.ts sets cwnd).
+ * RFC 6937 (how much is sent on each ACK in recovery: ./recovery/prr.ts sets cwnd),
+ * RFC 3708 / RFC 3522 detection and RFC 4015 response for spurious fast recoveries and
+ * RTOs (./recovery/retransmit-undo.ts).
  * After an RTO the sender goes back to SND.UNA (BSD's snd_max keeps the highest sequence
  * sent, so ACKs for data sent before the timeout are still acceptable).
  *
@@ -26,7 +28,7 @@ import { createCongestionControl, type CongestionControl } from './congestion/co
 import type { LossRecovery, RecoverySender } from './recovery/loss-recovery.js';
 import { NewRenoRecovery } from './recovery/newreno-recovery.js';
 import { ProportionalRateReduction } from './recovery/prr.js';
-import { RtoUndo } from './recovery/rto-undo.js';
+import { RetransmitUndo, UNDO_FAST, UNDO_NONE } from './recovery/retransmit-undo.js';
 import { RackRecovery } from './recovery/rack.js';
 import { SackRecovery } from './recovery/sack-recovery.js';
 import { TailLossProbe } from './recovery/tail-loss-probe.js';
@@ -103,8 +105,8 @@ export class TcpSender implements RecoverySender {
   private tlp: TailLossProbe | null = null;
   /** RFC 6937: what fast recovery may send on each ACK; made at the first recovery. */
   private prr: ProportionalRateReduction | null = null;
-  /** RFC 3708: undo of a spurious RTO; made at the first RTO. */
-  private undo: RtoUndo | null = null;
+  /** RFC 3708 / RFC 3522: undo of a spurious fast recovery or RTO; made at the first of either. */
+  private undo: RetransmitUndo | null = null;
   /** In fast recovery until SND.UNA reaches the recovery point (RFC 6582 `recover`). */
   #inRecovery = false;
   private recoverPoint = 0;
@@ -118,6 +120,8 @@ export class TcpSender implements RecoverySender {
   #probes = 0;
   /** Set while the persist timer overrides sender SWS avoidance (RFC 9293 3.8.6.2.1). */
   private swsOverride = false;
+  /** RFC 3168 6.1.2: after an ECN echo at a one-segment cwnd, no new data before this time (-1: none). */
+  private ecnWaitUntil = -1;
 
   /**
    * @param tlpEnabled RFC 8985 7 tail loss probes (TcpConfig.tailLossProbe; they need SACK too)
@@ -381,7 +385,11 @@ export class TcpSender implements RecoverySender {
     this.prr?.beginAck();
     const dsackedBefore = this.recovery.dsackedBytes();
     const newlySacked = sackCount > 0 ? this.recovery.onSackBlocks(sackBlocks, sackCount, ack, now) : 0;
-    if (this.undo !== null && this.undo.onAck(this.recovery.dsackedBytes() - dsackedBefore, ack)) this.undoRto();
+    if (this.undo !== null) {
+      const dsack = this.recovery.dsackedBytes() > dsackedBefore; // the first block was a D-SACK
+      const undone = this.undo.onAck(dsack ? sackBlocks[0] : 0, dsack ? sackBlocks[1] : 0, ack, tsEcrMs);
+      if (undone !== UNDO_NONE) this.undoReduction(undone, ack, now, out);
+    }
 
     if (seqGt(ack, this.#sndUna)) {
       const flightBefore = this.flight();
@@ -428,7 +436,9 @@ export class TcpSender implements RecoverySender {
         this.reduceCwnd(dataAcked + this.recovery.deliveredAboveUna() - deliveredBefore);
       }
       if (this.#sndUna === this.#sndMax) {
-        this.timers.clear(T_RTO);
+        // Nothing outstanding: no RTO, unless the slot holds the wait after an ECN echo.
+        if (this.ecnWaitUntil >= 0) this.timers.set(T_RTO, this.ecnWaitUntil);
+        else this.timers.clear(T_RTO);
         if (this.tlp !== null) this.tlp.armed = false;
       } else if (!this.#inRecovery || !this.timers.armed(T_RTO) || this.lossProbeArmed) {
         this.armRetransmit(now);
@@ -455,16 +465,25 @@ export class TcpSender implements RecoverySender {
   }
 
   /**
-   * RFC 3708 / RFC 4015 2: the last RTO was spurious (its retransmissions all came back
-   * D-SACKed): cwnd and ssthresh as before it (Linux tcp_undo_cwnd_reduction; a controller's
-   * other state, such as CUBIC's W_max, is not restored).
+   * RFC 3708 / RFC 3522 detection, RFC 4015 2 response: the episode's retransmissions were
+   * spurious (all D-SACKed, or Eifel judged the first one): cwnd and ssthresh as before it
+   * (Linux tcp_undo_cwnd_reduction; a controller's other state, such as CUBIC's W_max, is
+   * not restored). A fast recovery still on ends here (Linux tcp_try_keep_open), without
+   * the controller's deflation to ssthresh.
    */
-  private undoRto(): void {
+  private undoReduction(kind: number, ack: number, now: number, out: SenderTransmit): void {
     const undo = this.undo;
     if (undo === null) return;
-    this.counters[C.tcp_rto_undos]++;
+    this.counters[kind === UNDO_FAST ? C.tcp_fast_retransmit_undos : C.tcp_rto_undos] += undo.recoveries;
+    if (undo.eifelDetected) this.counters[C.tcp_eifel_undos] += undo.recoveries;
     if (this.#cc.cwnd < undo.priorCwnd) this.#cc.cwnd = undo.priorCwnd;
     if (this.#cc.ssthresh < undo.priorSsthresh) this.#cc.ssthresh = undo.priorSsthresh;
+    if (kind === UNDO_FAST && this.#inRecovery) {
+      this.#inRecovery = false;
+      this.#dupAcks = 0;
+      this.recovery.onExitRecovery();
+      out.traceEvent(TE_RECOVERY_EXIT, 1, ack, this.recoverPoint, now);
+    }
   }
 
   /**
@@ -517,7 +536,7 @@ export class TcpSender implements RecoverySender {
       this.timers.set(T_RTO, now + this.rtt.rto);
     }
     this.#inRecovery = true;
-    if (this.undo !== null) this.undo.armed = false;
+    (this.undo ??= new RetransmitUndo()).onFastRecovery(this.#cc.cwnd, this.#cc.ssthresh, this.#sndUna, this.#sndMax, now, this.rtt.srtt);
     this.recovery.onEnterRecovery();
     (this.prr ??= new ProportionalRateReduction()).start(this.recovery.pipe());
     this.recoverPoint = this.#sndMax;
@@ -537,10 +556,10 @@ export class TcpSender implements RecoverySender {
     if (this.#inRecovery && this.prr !== null) this.prr.onSent(bytes);
   }
 
-  /** Counts `bytes` retransmitted (for PRR in recovery and for the RTO undo). */
-  private retransmitted(bytes: number): void {
-    this.prrSent(bytes);
-    this.undo?.onRetransmit(bytes);
+  /** Counts `len` bytes retransmitted at `seq` (for PRR in recovery and for the undo). */
+  private retransmitted(seq: number, len: number, now: number): void {
+    this.prrSent(len);
+    this.undo?.onRetransmit(seq, len, now);
   }
 
   /** Retransmits one segment starting at `seq` (data, or the FIN if that is what is there). */
@@ -554,7 +573,7 @@ export class TcpSender implements RecoverySender {
       if (out.transmitData(seq, fin | TCP_PSH, off, len, now)) {
         this.counters[C.tcp_retransmits]++;
         this.recovery.onRetransmit(seq, len, now);
-        this.retransmitted(len);
+        this.retransmitted(seq, len, now);
         const end = seqAdd(seq, len + (fin ? 1 : 0));
         if (seqGt(end, this.#highRxt)) this.#highRxt = end;
       }
@@ -570,7 +589,7 @@ export class TcpSender implements RecoverySender {
     if (!out.transmitData(seq, TCP_PSH, seqSub(seq, this.#sndUna), len, now)) return false;
     this.counters[C.tcp_retransmits]++;
     this.recovery.onRetransmit(seq, len, now);
-    this.retransmitted(len);
+    this.retransmitted(seq, len, now);
     this.#highRxt = seqAdd(seq, len);
     return true;
   }
@@ -600,6 +619,10 @@ export class TcpSender implements RecoverySender {
 
   /** Sends one new segment within `cwndRoom`; returns bytes sent (0: nothing to send now). */
   sendNew(now: number, out: SenderTransmit, cwndRoom: number): number {
+    if (this.ecnWaitUntil >= 0) {
+      if (now < this.ecnWaitUntil) return 0;
+      this.ecnWaitUntil = -1;
+    }
     const sentOff = Math.max(0, seqSub(this.#sndNxt, this.#sndUna));
     const unsent = this.buf.length - Math.min(this.buf.length, sentOff);
     const wndRoom = seqSub(seqAdd(this.#sndUna, this.#sndWnd), this.#sndNxt);
@@ -636,7 +659,7 @@ export class TcpSender implements RecoverySender {
       }
       if (wasRetransmission) {
         this.counters[C.tcp_retransmits]++;
-        this.undo?.onRetransmit(len);
+        this.undo?.onRetransmit(seq, len, now);
       }
       this.prrSent(len);
       this.#sndNxt = seqAdd(seq, len);
@@ -674,6 +697,8 @@ export class TcpSender implements RecoverySender {
         this.armRetransmit(now);
       }
       this.timers.clear(T_PERSIST);
+    } else if (this.ecnWaitUntil >= 0) {
+      // RFC 3168 6.1.2: the T_RTO slot ends the wait after an ECN echo (waitAfterEcnEcho).
     } else if (this.unsent() > 0) {
       // Nothing in flight yet data waits: a zero window (probe it) or one too small for
       // SWS avoidance (the override timer of RFC 9293 3.8.6.2.1). Without a timer the
@@ -700,6 +725,21 @@ export class TcpSender implements RecoverySender {
     this.output(now, out);
   }
 
+  /**
+   * RFC 3168 6.1.2, its last rule: an ECN echo arrived while cwnd was one segment, which
+   * cannot be reduced further. ssthresh is reduced as for any congestion signal (from
+   * `flightBefore`, the flight before the ACK), cwnd stays one segment (what the ACK added
+   * is taken back: no increase in answer to an ECE), and the retransmit timer is reset: the
+   * next new segment goes only when it expires (onRto).
+   */
+  waitAfterEcnEcho(now: number, flightBefore: number): void {
+    this.#cc.onCongestionEvent(now, flightBefore);
+    this.#cc.cwnd = this.#mss;
+    this.ecnWaitUntil = now + this.rtt.rto;
+    this.timers.set(T_RTO, this.ecnWaitUntil);
+    if (this.tlp !== null) this.tlp.armed = false;
+  }
+
   /** Zero-window probe timer (RFC 9293 3.8.6.1). */
   onPersist(now: number, out: SenderTransmit): void {
     if (this.unsent() === 0) return;
@@ -722,6 +762,15 @@ export class TcpSender implements RecoverySender {
    * reached (the connection then gives up).
    */
   onRto(now: number, maxRetries: number, out: SenderTransmit): boolean {
+    if (this.ecnWaitUntil >= 0) {
+      // RFC 3168 6.1.2: the timer reset by an ECN echo at one segment expired: the next new
+      // segment may go (a real RTO when data is outstanding).
+      this.ecnWaitUntil = -1;
+      if (this.#sndUna === this.#sndMax) {
+        this.output(now, out);
+        return true;
+      }
+    }
     if (this.#sndUna === this.#sndMax) return true;
     if (this.tlp !== null && this.tlp.armed) {
       // RFC 8985 7.3: the slot held a probe timeout; the real RTO follows the probe.
@@ -733,7 +782,7 @@ export class TcpSender implements RecoverySender {
     this.#retries++;
     this.counters[C.tcp_rto_timeouts]++;
     if (this.#retries > maxRetries) return false;
-    (this.undo ??= new RtoUndo()).onRto(this.#cc.cwnd, this.#cc.ssthresh, this.#sndMax);
+    (this.undo ??= new RetransmitUndo()).onRto(this.#cc.cwnd, this.#cc.ssthresh, this.#sndUna, this.#sndMax);
     this.#cc.onRetransmitTimeout(now, this.flight());
     this.rtt.backoff();
     out.traceEvent(TE_RTO, this.#retries, this.#sndUna, this.#sndMax, now);

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { C } from '../../../src/base/counters.js';
 import { ECN_CE, ECN_ECT0, ECN_NOT_ECT, fillIpv4Checksum } from '../../../src/wire/ipv4.js';
 import { ETH_HEADER_LEN } from '../../../src/wire/ethernet.js';
+import { T_RTO } from '../../../src/tcp/timers.js';
 import { patternBytes } from '../../helpers/frames.js';
 import { type Recorder, TcpPair } from '../../helpers/tcp-pair.js';
 import type { TcpConnectionHandle } from '../../../src/tcp/connection-handle.js';
@@ -262,6 +263,61 @@ describe('RFC 3168 6.1.2 the sender’s response to ECE', () => {
     expect(conn.snd.cc.ssthresh).toBe(5 * MSS); // not halved again
     expect(p.counter('tcp_ecn_cwnd_reductions')).toBe(1);
     expect(p.counter('tcp_ecn_loss_in_reduced_window')).toBe(1);
+  });
+
+  it('6.1.2: with cwnd at one segment an ECE cannot reduce it: the retransmit timer is reset and the next new segment (with CWR) goes only when it expires', () => {
+    const p = new TcpPeer();
+    const { conn } = p.passiveOpen(ECN_SYN);
+    conn.snd.cc.cwnd = MSS;
+    conn.snd.cc.ssthresh = 4 * MSS;
+    conn.send(patternBytes(10 * MSS, 3));
+    p.flush();
+    const first = p.takeAll();
+    expect(first.map((s) => s.payload.length)).toEqual([MSS]);
+    p.advance(5);
+    p.sendAck({ flags: TCP_ACK | TCP_ECE, ack: first[0].seq + MSS });
+    const at = p.now;
+    const rto = conn.snd.rtt.rto;
+    // Nothing goes on the ACK (slow start would have sent two), cwnd stays one segment,
+    // ssthresh is reduced (RFC 5681's floor of two segments), and T_RTO holds the wait.
+    expect(p.takeAll()).toEqual([]);
+    expect(conn.snd.cc.cwnd).toBe(MSS);
+    expect(conn.snd.cc.ssthresh).toBe(2 * MSS);
+    expect(conn.timers.deadline(T_RTO)).toBe(at + rto);
+    expect(p.counter('tcp_ecn_cwnd_reductions')).toBe(1);
+    expect(p.counter('tcp_ecn_one_segment_waits')).toBe(1);
+    p.expectNothing(at + rto - 0.5);
+    const next = p.expectSegment({ flags: TCP_ACK | TCP_CWR, seq: first[0].seq + MSS, payloadLen: MSS }, 1);
+    expect(next.at).toBe(at + rto);
+    expect(next.ipEcn).toBe(ECN_ECT0);
+    expect(p.takeAll()).toEqual([]); // one segment: cwnd is one
+    expect(p.counter('tcp_rto_timeouts')).toBe(0);
+    expect(p.counter('tcp_retransmits')).toBe(0);
+    // Its ACK (no ECE) opens cwnd again by slow start: two new segments.
+    p.sendAck({ ack: next.seq + MSS });
+    expect(p.takeAll().map((s) => s.payload.length)).toEqual([MSS, MSS]);
+  });
+
+  it('6.1.2: the wait after an ECE at one segment outlasts the ACK of the segment still in flight: the timer, not that ACK, sends the next', () => {
+    const p = new TcpPeer();
+    const { conn } = p.passiveOpen(ECN_SYN);
+    conn.snd.cc.cwnd = MSS;
+    conn.send(patternBytes(10 * MSS, 3));
+    p.flush();
+    const first = p.takeAll();
+    p.advance(5);
+    // An ECE on an ACK that acknowledges nothing new (a window update): one segment still out.
+    p.sendAck({ flags: TCP_ACK | TCP_ECE, ack: first[0].seq, window: p.window - 1 });
+    const at = p.now;
+    const rto = conn.snd.rtt.rto;
+    expect(p.counter('tcp_ecn_one_segment_waits')).toBe(1);
+    p.advance(5);
+    p.sendAck({ ack: first[0].seq + MSS });
+    expect(p.takeAll()).toEqual([]);
+    expect(conn.timers.deadline(T_RTO)).toBe(at + rto);
+    const next = p.expectSegment({ flags: TCP_ACK | TCP_CWR, seq: first[0].seq + MSS, payloadLen: MSS }, rto);
+    expect(next.at).toBe(at + rto);
+    expect(p.counter('tcp_rto_timeouts')).toBe(0);
   });
 
   it('ECE means nothing when ECN was not negotiated: cwnd stays, nothing is counted, no CWR', () => {

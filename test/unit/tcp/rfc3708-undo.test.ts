@@ -3,7 +3,8 @@
  * (RFC 4015 2: restore the congestion state) for retransmission timeouts: when every byte
  * retransmitted since the RTO comes back D-SACKed, the originals had arrived (only their
  * ACKs were lost) and cwnd and ssthresh go back to what they were before the RTO. Scripted
- * Linux-like peer, virtual clock.
+ * Linux-like peer, virtual clock. RFC 3522 (Eifel) judges the RTO's retransmission by the
+ * timestamp its ACK echoes (src/tcp/recovery/retransmit-undo.ts, shared with fast recovery).
  */
 import { describe, expect, it } from 'vitest';
 import { TCP_ACK, TCP_PSH, TcpPeer } from '../../helpers/tcp-peer.js';
@@ -17,7 +18,8 @@ function rtoAfterLostAcks() {
   const { conn } = p.passiveOpen({ mss: MSS, wscale: 7, sackPermitted: true, timestamps: true, rtt: 10 });
   conn.send(new Uint8Array(20 * SEG));
   p.flush();
-  const s0 = p.takeAll()[0].seq;
+  const originals = p.takeAll();
+  const s0 = originals[0].seq;
   p.sendAck({ ack: s0 + 5 * SEG });
   p.takeAll();
   const cwnd = conn.snd.cc.cwnd;
@@ -27,7 +29,7 @@ function rtoAfterLostAcks() {
   p.advanceTo(rto.at);
   expect(p.counter('tcp_rto_timeouts')).toBe(1);
   expect(conn.snd.cc.cwnd).toBe(SEG);
-  return { p, conn, s0, cwnd, ssthresh };
+  return { p, conn, s0, cwnd, ssthresh, originals, rto };
 }
 
 describe('RFC 3708 spurious RTO detected by D-SACK, congestion state restored', () => {
@@ -61,5 +63,16 @@ describe('RFC 3708 spurious RTO detected by D-SACK, congestion state restored', 
     expect(p.counter('tcp_rto_undos')).toBe(0);
     expect(conn.snd.cc.ssthresh).toBeLessThan(ssthresh);
     expect(conn.snd.cc.cwnd).toBeLessThan(cwnd);
+  });
+
+  it('RFC 3522 3.2: the ACK of the RTO retransmission echoes the original\'s TSval: the RTO was spurious, undone without a D-SACK', () => {
+    const { p, conn, s0, cwnd, ssthresh, originals, rto } = rtoAfterLostAcks();
+    expect(rto.options.tsVal).toBeGreaterThan(originals[5].options.tsVal);
+    p.sendAck({ ack: s0 + 20 * SEG, options: { ts: [p.tsVal(), originals[5].options.tsVal] } });
+    expect(p.counter('tcp_rto_undos')).toBe(1);
+    expect(p.counter('tcp_eifel_undos')).toBe(1);
+    expect(p.counter('tcp_dsacks_rx')).toBe(0);
+    expect(conn.snd.cc.cwnd).toBe(cwnd);
+    expect(conn.snd.cc.ssthresh).toBe(ssthresh);
   });
 });

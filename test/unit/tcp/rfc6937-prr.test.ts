@@ -265,9 +265,11 @@ describe('RFC 6937 between two cores', () => {
   // segments turn out to have arrived (it had taken the MSS down to 524 here).
   // With RACK (RFC 8985 6, the default since decision 0034) the same transfers: 0, 9 and 3
   // (one seed each: which of a recovery's losses end in an RTO moves with the strategy;
-  // no figure for one strategy against the other).
+  // no figure for one strategy against the other). With spurious fast retransmits undone
+  // and Eifel's timestamp test for RTOs as well (decision 0035) RFC 6675's 10 % transfers
+  // went from 15 and 2 RTOs to 10 and 1; RACK's stayed at 9 and 3.
   for (const [recovery, cc, lossPct, seed, rtosBefore, rtosNow] of [
-    ['rfc6675', 'newreno', 3, 7, 0, 0], ['rfc6675', 'newreno', 10, 11, 30, 15], ['rfc6675', 'cubic', 10, 17, 6, 2],
+    ['rfc6675', 'newreno', 3, 7, 0, 0], ['rfc6675', 'newreno', 10, 11, 30, 10], ['rfc6675', 'cubic', 10, 17, 6, 1],
     ['rack', 'newreno', 3, 7, 0, 0], ['rack', 'newreno', 10, 11, 30, 9], ['rack', 'cubic', 10, 17, 6, 3],
   ] as const) {
     it(`RFC 6937 (${recovery}): a 2 MB transfer (${cc}, ${lossPct} % loss each way) arrives byte for byte with ${rtosNow} RTOs (${rtosBefore} before PRR)`, () => {
