@@ -160,6 +160,15 @@ export class RackLog {
     return false;
   }
 
+  /** The end of the logged retransmissions covering byte `seq` (the highest), or `seq` when none does. */
+  retransmittedEnd(seq: number): number {
+    let end = seq >>> 0;
+    for (let k = 0; k < this.rtxCount; k++) {
+      if (seqGeq(seq, this.rtxStart(k)) && seqLt(seq, this.rtxEnd(k)) && seqGt(this.rtxEnd(k), end)) end = this.rtxEnd(k);
+    }
+    return end;
+  }
+
   /** Index of the first unresolved retransmission, or -1. */
   rtxFirst(): number {
     return this.rtxNext(-1);

@@ -8,9 +8,11 @@
  * - 6.2 steps 1–3: on each ACK the delivered segments (the cumulative ACK, each SACK block's
  *   highest byte, each retransmission now fully ACKed or SACKed) update RACK.xmit_ts,
  *   RACK.end_seq, RACK.rtt and RACK.min_RTT; a retransmission delivered sooner than
- *   min_RTT after it was sent is taken as its original arriving and ignored (step 2).
+ *   min_RTT after it was sent, or cumulatively ACKed by an ACK whose TSecr is older than
+ *   the retransmission, is taken as its original arriving and ignored (step 2).
  *   Reordering is seen when an original segment below RACK.fack (the highest delivered
- *   sequence) is delivered (step 3).
+ *   sequence) is delivered (step 3): SACKed, or cumulatively ACKed while neither
+ *   retransmitted nor SACKed (any such segment of the ACKed range, not only its first).
  * - 6.2 step 4: reo_wnd = min(reo_wnd_mult · min_RTT / 4, SRTT); 0 before any reordering
  *   was seen when in recovery (fast, or after an RTO) or DupThresh segments' worth is
  *   SACKed; reo_wnd_mult grows by one per round trip that brings a D-SACK and returns to
@@ -193,7 +195,7 @@ export class RackRecovery extends SackRecovery {
       const known = sameAck ? v.priorFackKnown : v.xmitTs >= 0;
       const fack = sameAck ? v.priorFack : v.fack;
       v.ackSacked = false;
-      if (known && seqLt(from, ack) && seqLt(from, fack) && !log.wasRetransmitted(from) && !(this.board?.isSacked(from) ?? false)) {
+      if (known && seqLt(from, fack) && this.originalFilled(log, from, seqLt(ack, fack) ? ack : fack)) {
         if (!v.reorderingSeen) this.counters[C.tcp_rack_reordering_seen]++;
         v.reorderingSeen = true;
       }
@@ -246,6 +248,25 @@ export class RackRecovery extends SackRecovery {
     this.timers.clear(T_REORDER);
   }
 
+  /**
+   * Step 3 for a cumulative ACK: some byte of [from, to) was neither retransmitted nor
+   * SACKed, so its original transmission is what the ACK delivered. Every such segment
+   * counts (RFC 8985: "for each Segment newly acknowledged"), not only the first: when the
+   * hole's first segment was retransmitted at once (reo_wnd 0 before any reordering),
+   * the rest of it coming in late is the reordering to see.
+   */
+  private originalFilled(log: RackLog, from: number, to: number): boolean {
+    const board = this.board;
+    let p = from >>> 0;
+    while (seqLt(p, to)) {
+      let q = log.retransmittedEnd(p);
+      if (q === p && board !== null) q = board.sackedEnd(p);
+      if (q === p) return true;
+      p = q;
+    }
+    return false;
+  }
+
   /** Step 4: a D-SACK grows the window once per round trip. */
   private dsackSeen(v: RackVars): void {
     if (v.dsackRound !== NONE && seqGeq(this.snd.sndUna, v.dsackRound)) v.dsackRound = NONE;
@@ -286,7 +307,17 @@ export class RackRecovery extends SackRecovery {
     for (let k = log.rtxFirst(); k >= 0; k = log.rtxNext(k)) {
       const s = log.rtxStart(k);
       const e = log.rtxEnd(k);
-      if (seqLeq(e, ack) || (board !== null && board.isSacked(s) && board.isSacked(seqSub(e, 1) >>> 0))) {
+      if (seqLeq(e, ack)) {
+        log.resolve(k);
+        // Step 2: an ACK echoing a TSval older than the retransmission's was sent for what
+        // filled the hole before it, the original (TS.Recent is the TSval of the segment
+        // that filled the hole, RFC 7323 4.3). SACKed segments do not update TS.Recent, so
+        // the rule is for cumulative ACKs only.
+        const tsEcr = this.snd.ackTsEcr;
+        if (tsEcr < 0 || tsEcr >= Math.floor(log.rtxTime(k))) this.delivered(v, log.rtxTime(k), e, now, true);
+        continue;
+      }
+      if (board !== null && board.isSacked(s) && board.isSacked(seqSub(e, 1) >>> 0)) {
         log.resolve(k);
         this.delivered(v, log.rtxTime(k), e, now, true);
         continue;
