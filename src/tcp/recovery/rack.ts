@@ -13,7 +13,8 @@
  *   Reordering is seen when an original segment below RACK.fack (the highest delivered
  *   sequence) is delivered (step 3): SACKed, or cumulatively ACKed while neither
  *   retransmitted nor SACKed (any such segment of the ACKed range, not only its first).
- * - 6.2 step 4: reo_wnd = min(reo_wnd_mult · min_RTT / 4, SRTT); 0 before any reordering
+ * - 6.2 step 4: reo_wnd = min(reo_wnd_mult · max(min_RTT / 4, REO_WND_MIN_MS),
+ *   max(SRTT, REO_WND_MIN_MS)): at least 1 ms (a floor of ours); 0 before any reordering
  *   was seen when in recovery (fast, or after an RTO) or DupThresh segments' worth is
  *   SACKed; reo_wnd_mult grows by one per round trip that brings a D-SACK and returns to
  *   1 after 16 recoveries without one (reo_wnd_persist).
@@ -44,6 +45,13 @@ import { resendUnsacked } from './lost-retransmit.js';
 
 /** RFC 8985 6.2 step 4: recoveries without a D-SACK before reo_wnd_mult returns to 1. */
 export const REO_WND_PERSIST = 16;
+/**
+ * Least reo_wnd once it is not 0 (ms). min_RTT/4 of a sub-millisecond RTT is tens of µs,
+ * less than a frame queued behind a TSO chunk, a GRO batch or a scheduling turn takes to
+ * come (0.1–1 ms measured in the lab, decision 0034's amendment); Linux's reorder timer
+ * likewise waits at least two jiffies. The SRTT cap does not go below it.
+ */
+export const REO_WND_MIN_MS = 1;
 /** Largest reo_wnd_mult (the window is capped at SRTT anyway). */
 const REO_WND_MULT_MAX = 64;
 /** No D-SACK round in progress (not a valid u32 sequence number). */
@@ -137,9 +145,11 @@ export class RackRecovery extends SackRecovery {
       if (snd.inRecovery || v.rtoRecoveryPoint !== NONE) return 0;
       if (this.board !== null && this.board.sackedBytes >= DUP_THRESH * snd.mss) return 0;
     }
+    const w = v.reoWndMult * Math.max(v.minRtt / 4, REO_WND_MIN_MS);
     const srtt = this.snd.rtt.srtt;
-    const w = (v.reoWndMult * v.minRtt) / 4;
-    return srtt > 0 && srtt < w ? srtt : w;
+    if (!(srtt > 0)) return w;
+    const cap = srtt > REO_WND_MIN_MS ? srtt : REO_WND_MIN_MS;
+    return w < cap ? w : cap;
   }
 
   /** reo_wnd_mult (RFC 8985 6.2 step 4), 1 until a D-SACK was seen. */

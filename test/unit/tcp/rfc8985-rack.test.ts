@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { C } from '../../../src/base/counters.js';
 import type { RackRecovery } from '../../../src/tcp/recovery/rack.js';
-import { REO_WND_PERSIST } from '../../../src/tcp/recovery/rack.js';
+import { REO_WND_MIN_MS, REO_WND_PERSIST } from '../../../src/tcp/recovery/rack.js';
 import { T_REORDER } from '../../../src/tcp/timers.js';
 import { TCP_ACK, TCP_PSH, TcpPeer } from '../../helpers/tcp-peer.js';
 import { TcpPair } from '../../helpers/tcp-pair.js';
@@ -153,6 +153,23 @@ describe('RFC 8985 6.2 steps 2 and 3: which delivery is which', () => {
 });
 
 describe('RFC 8985 6.2 step 4: reo_wnd adapted by D-SACK', () => {
+  it('6.2 step 4 on a sub-millisecond path: reo_wnd is at least REO_WND_MIN_MS, not min_RTT/4 of a 0.2 ms RTT', () => {
+    // The lab's reordering holds a frame 0.1–1 ms (a TSO chunk behind the next one); a
+    // 0.05 ms window (min_RTT 0.2 ms / 4) marks it lost before it comes.
+    const p = new TcpPeer({ tcp: { recovery: 'rack' } });
+    const { conn } = p.passiveOpen({ ...SACK_TS, rtt: 0.2 });
+    const rack = (conn.snd as unknown as { recovery: RackRecovery }).recovery;
+    const seqs = burst(p, conn, 10);
+    p.advance(0.2);
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[1], seqs[2]]] } });
+    expect(rack.minRtt).toBeCloseTo(0.2, 3);
+    expect(rack.reoWnd()).toBe(REO_WND_MIN_MS);
+    p.advance(0.5); // segment 0 arrives 0.5 ms late
+    p.sendAck({ ack: seqs[2] });
+    expect(p.counter('tcp_retransmits')).toBe(0);
+    expect(conn.timers.armed(T_REORDER)).toBe(false);
+  });
+
   it('a D-SACK doubles the window (reo_wnd_mult 2); it returns to min_RTT/4 after 16 recoveries without one', () => {
     const { p, conn, rack } = established();
     let seqs = burst(p, conn, 4);
