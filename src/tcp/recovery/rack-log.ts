@@ -6,8 +6,8 @@
  *   from SND.NXT (a TSO chunk is one entry); an entry starts where the one before ends.
  *   It grows by doubling up to ORIGINALS_MAX entries; beyond that the oldest entry is
  *   forgotten (the caller counts it) and its bytes fall back to the RTO.
- * - retransmissions: a ring of RETRANSMISSIONS_TRACKED (start, end, xmit_ts, resolved)
- *   in time order; a retransmission of the bytes right after the last one, with nothing
+ * - retransmissions: a ring of RETRANSMISSIONS_TRACKED (start, end, xmit_ts, resolved,
+ *   delivered: how far the run was already counted as delivered) in time order; a retransmission of the bytes right after the last one, with nothing
  *   sent between, extends its run.
  *   The oldest is overwritten when the ring is full.
  *
@@ -21,6 +21,8 @@ export const ORIGINALS_MAX = 8192;
 export const RETRANSMISSIONS_TRACKED = 64;
 const ORIGINALS_FIRST = 32;
 const RESOLVED = 1;
+/** Numbers per retransmission entry. */
+const RTX_STRIDE = 5;
 
 /** The transmit log of one connection's RACK state. */
 export class RackLog {
@@ -77,22 +79,24 @@ export class RackLog {
    * between, at most a millisecond later, extends its run (and keeps its time).
    */
   addRetransmission(seq: number, end: number, ts: number): void {
-    const r = (this.rtx ??= new Float64Array(4 * RETRANSMISSIONS_TRACKED));
+    const r = (this.rtx ??= new Float64Array(RTX_STRIDE * RETRANSMISSIONS_TRACKED));
     const extend = this.lastWasRtx;
     this.lastWasRtx = true;
     if (this.rtxCount > 0 && extend) {
       const j = (this.rtxNextSlot + RETRANSMISSIONS_TRACKED - 1) % RETRANSMISSIONS_TRACKED;
-      if (r[4 * j + 3] !== RESOLVED && r[4 * j + 1] === seq && ts - r[4 * j + 2] < 1) {
-        r[4 * j + 1] = end >>> 0;
+      if (r[RTX_STRIDE * j + 3] !== RESOLVED && r[RTX_STRIDE * j + 1] === seq && ts - r[RTX_STRIDE * j + 2] < 1) {
+        r[RTX_STRIDE * j + 1] = end >>> 0;
         return;
       }
     }
     const i = this.rtxNextSlot;
     this.rtxNextSlot = (i + 1) % RETRANSMISSIONS_TRACKED;
-    r[4 * i] = seq >>> 0;
-    r[4 * i + 1] = end >>> 0;
-    r[4 * i + 2] = ts;
-    r[4 * i + 3] = 0;
+    const o = RTX_STRIDE * i;
+    r[o] = seq >>> 0;
+    r[o + 1] = end >>> 0;
+    r[o + 2] = ts;
+    r[o + 3] = 0;
+    r[o + 4] = seq >>> 0;
     if (this.rtxCount < RETRANSMISSIONS_TRACKED) this.rtxCount++;
   }
 
@@ -178,30 +182,42 @@ export class RackLog {
   rtxNext(k: number): number {
     const r = this.rtx;
     if (r === null) return -1;
-    for (let j = k + 1; j < this.rtxCount; j++) if (r[4 * j + 3] !== RESOLVED) return j;
+    for (let j = k + 1; j < this.rtxCount; j++) if (r[RTX_STRIDE * j + 3] !== RESOLVED) return j;
     return -1;
   }
 
   rtxStart(k: number): number {
-    return (this.rtx as Float64Array)[4 * k];
+    return (this.rtx as Float64Array)[RTX_STRIDE * k];
   }
 
   rtxEnd(k: number): number {
-    return (this.rtx as Float64Array)[4 * k + 1];
+    return (this.rtx as Float64Array)[RTX_STRIDE * k + 1];
   }
 
   rtxTime(k: number): number {
-    return (this.rtx as Float64Array)[4 * k + 2];
+    return (this.rtx as Float64Array)[RTX_STRIDE * k + 2];
   }
 
   /** Retransmission `k` arrived (or is no longer needed). */
   resolve(k: number): void {
-    (this.rtx as Float64Array)[4 * k + 3] = RESOLVED;
+    (this.rtx as Float64Array)[RTX_STRIDE * k + 3] = RESOLVED;
+  }
+
+  /**
+   * Retransmission run `k` was delivered up to `end` (its highest SACKed byte): true when
+   * that is further than already counted. A run sent again keeps what was counted: bytes
+   * SACKed before the resend say nothing of when the resend arrived.
+   */
+  deliveredTo(k: number, end: number): boolean {
+    const r = this.rtx as Float64Array;
+    if (!seqGt(end, r[RTX_STRIDE * k + 4])) return false;
+    r[RTX_STRIDE * k + 4] = end >>> 0;
+    return true;
   }
 
   /** Retransmission `k` was sent again at `ts`. */
   retimed(k: number, ts: number): void {
-    (this.rtx as Float64Array)[4 * k + 2] = ts;
+    (this.rtx as Float64Array)[RTX_STRIDE * k + 2] = ts;
   }
 
   private grow(): void {

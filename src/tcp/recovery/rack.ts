@@ -333,7 +333,11 @@ export class RackRecovery extends SackRecovery {
         continue;
       }
       const top = seqLt(hi, e) ? hi : e;
-      if (board !== null && seqGt(top, s) && board.isSacked(seqSub(top, 1) >>> 0)) this.delivered(v, log.rtxTime(k), top, now, true);
+      // Only a delivery further into the run than counted before (RFC 8985: segments newly
+      // SACKed): the same SACKed top on a later ACK would count again at a resend's time.
+      if (board !== null && seqGt(top, s) && board.isSacked(seqSub(top, 1) >>> 0) && log.deliveredTo(k, top)) {
+        this.delivered(v, log.rtxTime(k), top, now, true);
+      }
     }
   }
 

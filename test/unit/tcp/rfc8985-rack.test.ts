@@ -152,6 +152,30 @@ describe('RFC 8985 6.2 steps 2 and 3: which delivery is which', () => {
   });
 });
 
+describe('RFC 8985 6.2: retransmissions delivered', () => {
+  it('6.2 step 2: a retransmission SACKed before it was sent again is not delivered anew on every later ACK (its resend would be marked lost again at once)', () => {
+    const { p, conn } = established();
+    const seqs = burst(p, conn, 10);
+    p.advance(10);
+    // 4..8 SACKed: 0..3 lost at once (reo_wnd 0); retransmitted back to back, one run.
+    conn.snd.cc.cwnd = 20 * SEG;
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[4], seqs[9]]] } });
+    const first = p.takeAll().map((s) => s.seq);
+    expect(first).toEqual(seqs.slice(0, 4));
+    p.advance(10);
+    // The retransmissions of 1..3 arrive, that of 0 does not: 0 is lost again and resent once.
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[1], seqs[9]]] } });
+    expect(p.takeAll().map((s) => s.seq)).toEqual([seqs[0]]);
+    const retransmits = p.counter('tcp_retransmits') + p.counter('tcp_lost_retransmits');
+    // 10.5 ms on, segment 9 (an original) is SACKed: nothing new of the run was delivered,
+    // so RACK.xmit_ts does not move to the resend's time and the resend is not judged.
+    p.advance(10.5);
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[1], (seqs[9] + SEG) >>> 0]] } });
+    expect(p.takeAll().filter((s) => s.seq === seqs[0])).toHaveLength(0);
+    expect(p.counter('tcp_retransmits') + p.counter('tcp_lost_retransmits')).toBe(retransmits);
+  });
+});
+
 describe('RFC 8985 6.2 step 4: reo_wnd adapted by D-SACK', () => {
   it('6.2 step 4 on a sub-millisecond path: reo_wnd is at least REO_WND_MIN_MS, not min_RTT/4 of a 0.2 ms RTT', () => {
     // The lab's reordering holds a frame 0.1–1 ms (a TSO chunk behind the next one); a
