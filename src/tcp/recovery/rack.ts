@@ -169,7 +169,9 @@ export class RackRecovery extends SackRecovery {
   }
 
   override onRetransmit(seq: number, len: number, now: number): void {
-    if (this.state !== null) this.state.log.addRetransmission(seq, seqAdd(seq, Math.max(1, len)), this.stamp(now));
+    if (this.state !== null && !this.state.log.addRetransmission(seq, seqAdd(seq, Math.max(1, len)), this.stamp(now))) {
+      this.counters[C.tcp_rack_log_overflows]++;
+    }
   }
 
   override onSackBlocks(blocks: Uint32Array, count: number, ack: number, now: number): number {

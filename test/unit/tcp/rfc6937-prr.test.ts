@@ -265,10 +265,12 @@ describe('RFC 6937 between two cores', () => {
   // segments turn out to have arrived (it had taken the MSS down to 524 here).
   // With RACK (RFC 8985 6, the default since decision 0034) the same transfers: 0, 9 and 3
   // (one seed each: which of a recovery's losses end in an RTO moves with the strategy;
-  // no figure for one strategy against the other).
+  // no figure for one strategy against the other). The cubic one went from 3 to 4 when a
+  // retransmission run stopped spanning ACK turns (decision 0034, amendment): over seeds
+  // 1–12 of the same transfers the RTOs were 16 before and after (newreno: 65 → 64).
   for (const [recovery, cc, lossPct, seed, rtosBefore, rtosNow] of [
     ['rfc6675', 'newreno', 3, 7, 0, 0], ['rfc6675', 'newreno', 10, 11, 30, 15], ['rfc6675', 'cubic', 10, 17, 6, 2],
-    ['rack', 'newreno', 3, 7, 0, 0], ['rack', 'newreno', 10, 11, 30, 9], ['rack', 'cubic', 10, 17, 6, 3],
+    ['rack', 'newreno', 3, 7, 0, 0], ['rack', 'newreno', 10, 11, 30, 9], ['rack', 'cubic', 10, 17, 6, 4],
   ] as const) {
     it(`RFC 6937 (${recovery}): a 2 MB transfer (${cc}, ${lossPct} % loss each way) arrives byte for byte with ${rtosNow} RTOs (${rtosBefore} before PRR)`, () => {
       const { p, s, data } = lossyTransfer(cc, lossPct, seed, recovery);
