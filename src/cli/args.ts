@@ -104,7 +104,7 @@ Options:
   --ecn MODE         ECN (RFC 3168): accept (when the peer's SYN asks), on (ask in
                      our SYNs too) or off                             [default: accept]
   --recovery NAME    TCP loss recovery with SACK: rack (RFC 8985, losses marked by
-                     time) or rfc6675 (DupThresh SACKed segments)  [default: rfc6675]
+                     time) or rfc6675 (DupThresh SACKed segments)     [default: rack]
   --max-connections N  TCP connections held at once, over all workers; beyond it a new
                      client gets RST (counted: drop_tcp_conn_limit)   [default: 262144]
   --max-time-wait N  TIME_WAIT records over all workers (compact: ~100 B each); when

@@ -172,6 +172,15 @@ export class SackScoreboard {
     return false;
   }
 
+  /** The right edge of the SACKed range holding byte `seq`, or `seq` when it is not SACKed. */
+  sackedEnd(seq: number): number {
+    for (let k = 0; k < this.n; k++) {
+      if (seqLt(seq, this.lefts[k])) break;
+      if (seqLt(seq, this.rights[k])) return this.rights[k];
+    }
+    return seq >>> 0;
+  }
+
   /**
    * RFC 6675 IsLost(seq): DupThresh (3) discontiguous SACKed ranges or more than
    * (DupThresh-1)*mss SACKed bytes above seq.

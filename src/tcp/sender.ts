@@ -118,6 +118,7 @@ export class TcpSender implements RecoverySender {
   #retries = 0;
   /** Zero-window probe backoff exponent. */
   #probes = 0;
+  #ackTsEcr = -1;
   /** Set while the persist timer overrides sender SWS avoidance (RFC 9293 3.8.6.2.1). */
   private swsOverride = false;
   /** RFC 3168 6.1.2: after an ECN echo at a one-segment cwnd, no new data before this time (-1: none). */
@@ -216,6 +217,11 @@ export class TcpSender implements RecoverySender {
   /** RFC 6675 HighRxt: just past the highest byte retransmitted in this recovery. */
   get highRxt(): number {
     return this.#highRxt;
+  }
+
+  /** The TSecr of the ACK being processed (ms clock; -1: none): RACK tells a retransmission's ACK from the original's by it. */
+  get ackTsEcr(): number {
+    return this.#ackTsEcr;
   }
 
   /** A tail loss probe, not an RTO, is what the T_RTO slot holds now (RFC 8985 7.2). */
@@ -374,6 +380,7 @@ export class TcpSender implements RecoverySender {
       return ACK_TOO_OLD; // RFC 5961 5.2: older than the window we could have sent
     }
     const oldWnd = this.#sndWnd;
+    this.#ackTsEcr = tsEcrMs;
     if (seqLt(this.sndWl1, seq) || (this.sndWl1 === seq && seqLeq(this.sndWl2, ack))) {
       this.setWindow(seq, ack, rawWindow, false);
       if (this.#sndWnd > 0) {

@@ -80,9 +80,8 @@ export interface TcpConfig {
   tailLossProbe: boolean;
   /**
    * Loss recovery when SACK is negotiated: 'rack' (RFC 8985 6, losses marked by time with
-   * a reordering window, Linux's default) or 'rfc6675' (DupThresh SACKed segments above a
-   * hole; our default until RACK's extra retransmissions in the lab are understood:
-   * decision 0034). Without SACK it is NewReno either way.
+   * a reordering window; the default, as on Linux: decision 0034) or 'rfc6675' (DupThresh
+   * SACKed segments above a hole). Without SACK it is NewReno either way.
    */
   recovery: 'rack' | 'rfc6675';
   /**
@@ -132,7 +131,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   timestamps: true,
   sack: true,
   tailLossProbe: true,
-  recovery: 'rfc6675',
+  recovery: 'rack',
   traceSlots: 1024,
   traceArchive: 32,
   pmtuBlackHoleRtos: 3,

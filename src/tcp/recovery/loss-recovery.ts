@@ -43,6 +43,8 @@ export interface RecoverySender {
   readonly dupAcks: number;
   /** RFC 6675 HighRxt: just past the highest byte retransmitted in this recovery. */
   readonly highRxt: number;
+  /** The TSecr of the ACK being processed (ms clock; -1: none), for RFC 8985 6.2 step 2. */
+  readonly ackTsEcr: number;
   /** Bytes sent and not yet acknowledged (FlightSize). */
   flight(): number;
   /** Bytes queued and never sent. */

@@ -6,10 +6,12 @@
  *   from SND.NXT (a TSO chunk is one entry); an entry starts where the one before ends.
  *   It grows by doubling up to ORIGINALS_MAX entries; beyond that the oldest entry is
  *   forgotten (the caller counts it) and its bytes fall back to the RTO.
- * - retransmissions: a ring of RETRANSMISSIONS_TRACKED (start, end, xmit_ts, resolved)
- *   in time order; a retransmission of the bytes right after the last one, with nothing
- *   sent between, extends its run.
- *   The oldest is overwritten when the ring is full.
+ * - retransmissions: a ring of (start, end, xmit_ts, resolved, delivered: how far the run
+ *   was already counted as delivered), RETRANSMISSIONS_TRACKED at first; a retransmission
+ *   of the bytes right after the last one, sent at the same instant (the same `now`,
+ *   nothing sent between), extends its run. When the ring is full, resolved entries make
+ *   room; if none is, it doubles up to RETRANSMISSIONS_MAX; beyond that the oldest is
+ *   overwritten (the caller counts it when it was unresolved).
  *
  * Entries are addressed by index (0 = oldest); the accessors read them.
  */
@@ -17,10 +19,19 @@ import { seqGeq, seqGt, seqLeq, seqLt, seqSub } from '../seq.js';
 
 /** Most original transmissions remembered (a bound: 8192 TSO chunks or segments in flight). */
 export const ORIGINALS_MAX = 8192;
-/** Retransmissions remembered at once. */
+/** Retransmission runs the ring holds at first. */
 export const RETRANSMISSIONS_TRACKED = 64;
+/** Most retransmission runs remembered at once (20 KiB). */
+export const RETRANSMISSIONS_MAX = 512;
+/**
+ * Transmit times closer than this are the same instant: RackRecovery stamps transmissions
+ * at one `now` 2^-20 ms apart (fewer than 1024 of them).
+ */
+const SAME_INSTANT = 2 ** -10;
 const ORIGINALS_FIRST = 32;
 const RESOLVED = 1;
+/** Numbers per retransmission entry. */
+const RTX_STRIDE = 5;
 
 /** The transmit log of one connection's RACK state. */
 export class RackLog {
@@ -35,6 +46,7 @@ export class RackLog {
   private rtx: Float64Array | null = null;
   private rtxCount = 0;
   private rtxNextSlot = 0;
+  private rtxCap = RETRANSMISSIONS_TRACKED;
   /** The last transmission logged was a retransmission (the next one may extend its run). */
   private lastWasRtx = false;
 
@@ -73,27 +85,59 @@ export class RackLog {
   }
 
   /**
-   * Logs a retransmission of [seq, end) at `ts`; one right after the last, nothing sent
-   * between, at most a millisecond later, extends its run (and keeps its time).
+   * Logs a retransmission of [seq, end) at `ts`; one right after the last at the same
+   * instant, nothing sent between, extends its run. False when an unresolved run had to
+   * be forgotten to make room.
    */
-  addRetransmission(seq: number, end: number, ts: number): void {
-    const r = (this.rtx ??= new Float64Array(4 * RETRANSMISSIONS_TRACKED));
+  addRetransmission(seq: number, end: number, ts: number): boolean {
+    let r = (this.rtx ??= new Float64Array(RTX_STRIDE * this.rtxCap));
     const extend = this.lastWasRtx;
     this.lastWasRtx = true;
     if (this.rtxCount > 0 && extend) {
-      const j = (this.rtxNextSlot + RETRANSMISSIONS_TRACKED - 1) % RETRANSMISSIONS_TRACKED;
-      if (r[4 * j + 3] !== RESOLVED && r[4 * j + 1] === seq && ts - r[4 * j + 2] < 1) {
-        r[4 * j + 1] = end >>> 0;
-        return;
+      const j = (this.rtxNextSlot + this.rtxCap - 1) % this.rtxCap;
+      if (r[RTX_STRIDE * j + 3] !== RESOLVED && r[RTX_STRIDE * j + 1] === seq && ts - r[RTX_STRIDE * j + 2] < SAME_INSTANT) {
+        r[RTX_STRIDE * j + 1] = end >>> 0;
+        return true;
       }
     }
+    let kept = true;
+    if (this.rtxCount === this.rtxCap) {
+      r = this.makeRetransmissionRoom(r);
+      if (this.rtxCount === this.rtxCap) kept = r[RTX_STRIDE * this.rtxNextSlot + 3] === RESOLVED;
+    }
     const i = this.rtxNextSlot;
-    this.rtxNextSlot = (i + 1) % RETRANSMISSIONS_TRACKED;
-    r[4 * i] = seq >>> 0;
-    r[4 * i + 1] = end >>> 0;
-    r[4 * i + 2] = ts;
-    r[4 * i + 3] = 0;
-    if (this.rtxCount < RETRANSMISSIONS_TRACKED) this.rtxCount++;
+    this.rtxNextSlot = (i + 1) % this.rtxCap;
+    const o = RTX_STRIDE * i;
+    r[o] = seq >>> 0;
+    r[o + 1] = end >>> 0;
+    r[o + 2] = ts;
+    r[o + 3] = 0;
+    r[o + 4] = seq >>> 0;
+    if (this.rtxCount < this.rtxCap) this.rtxCount++;
+    return kept;
+  }
+
+  /**
+   * A full retransmission ring: keeps the unresolved runs, oldest first, and doubles the
+   * ring when all are (up to RETRANSMISSIONS_MAX). Returns the ring.
+   */
+  private makeRetransmissionRoom(r: Float64Array): Float64Array {
+    const cap = this.rtxCap;
+    let live = 0;
+    for (let k = 0; k < cap; k++) if (r[RTX_STRIDE * ((this.rtxNextSlot + k) % cap) + 3] !== RESOLVED) live++;
+    const next = live === cap && cap < RETRANSMISSIONS_MAX ? new Float64Array(RTX_STRIDE * cap * 2) : live < cap ? new Float64Array(RTX_STRIDE * cap) : r;
+    if (next === r) return r;
+    let w = 0;
+    for (let k = 0; k < cap; k++) {
+      const o = RTX_STRIDE * ((this.rtxNextSlot + k) % cap);
+      if (r[o + 3] === RESOLVED) continue;
+      next.set(r.subarray(o, o + RTX_STRIDE), RTX_STRIDE * w++);
+    }
+    this.rtx = next;
+    this.rtxCap = next.length / RTX_STRIDE;
+    this.rtxCount = w;
+    this.rtxNextSlot = w % this.rtxCap;
+    return next;
   }
 
   /** The cumulative ACK reached `ack`: entries wholly below it go. */
@@ -160,6 +204,15 @@ export class RackLog {
     return false;
   }
 
+  /** The end of the logged retransmissions covering byte `seq` (the highest), or `seq` when none does. */
+  retransmittedEnd(seq: number): number {
+    let end = seq >>> 0;
+    for (let k = 0; k < this.rtxCount; k++) {
+      if (seqGeq(seq, this.rtxStart(k)) && seqLt(seq, this.rtxEnd(k)) && seqGt(this.rtxEnd(k), end)) end = this.rtxEnd(k);
+    }
+    return end;
+  }
+
   /** Index of the first unresolved retransmission, or -1. */
   rtxFirst(): number {
     return this.rtxNext(-1);
@@ -169,30 +222,42 @@ export class RackLog {
   rtxNext(k: number): number {
     const r = this.rtx;
     if (r === null) return -1;
-    for (let j = k + 1; j < this.rtxCount; j++) if (r[4 * j + 3] !== RESOLVED) return j;
+    for (let j = k + 1; j < this.rtxCount; j++) if (r[RTX_STRIDE * j + 3] !== RESOLVED) return j;
     return -1;
   }
 
   rtxStart(k: number): number {
-    return (this.rtx as Float64Array)[4 * k];
+    return (this.rtx as Float64Array)[RTX_STRIDE * k];
   }
 
   rtxEnd(k: number): number {
-    return (this.rtx as Float64Array)[4 * k + 1];
+    return (this.rtx as Float64Array)[RTX_STRIDE * k + 1];
   }
 
   rtxTime(k: number): number {
-    return (this.rtx as Float64Array)[4 * k + 2];
+    return (this.rtx as Float64Array)[RTX_STRIDE * k + 2];
   }
 
   /** Retransmission `k` arrived (or is no longer needed). */
   resolve(k: number): void {
-    (this.rtx as Float64Array)[4 * k + 3] = RESOLVED;
+    (this.rtx as Float64Array)[RTX_STRIDE * k + 3] = RESOLVED;
+  }
+
+  /**
+   * Retransmission run `k` was delivered up to `end` (its highest SACKed byte): true when
+   * that is further than already counted. A run sent again keeps what was counted: bytes
+   * SACKed before the resend say nothing of when the resend arrived.
+   */
+  deliveredTo(k: number, end: number): boolean {
+    const r = this.rtx as Float64Array;
+    if (!seqGt(end, r[RTX_STRIDE * k + 4])) return false;
+    r[RTX_STRIDE * k + 4] = end >>> 0;
+    return true;
   }
 
   /** Retransmission `k` was sent again at `ts`. */
   retimed(k: number, ts: number): void {
-    (this.rtx as Float64Array)[4 * k + 2] = ts;
+    (this.rtx as Float64Array)[RTX_STRIDE * k + 2] = ts;
   }
 
   private grow(): void {

@@ -8,10 +8,13 @@
  * - 6.2 steps 1–3: on each ACK the delivered segments (the cumulative ACK, each SACK block's
  *   highest byte, each retransmission now fully ACKed or SACKed) update RACK.xmit_ts,
  *   RACK.end_seq, RACK.rtt and RACK.min_RTT; a retransmission delivered sooner than
- *   min_RTT after it was sent is taken as its original arriving and ignored (step 2).
+ *   min_RTT after it was sent, or cumulatively ACKed by an ACK whose TSecr is older than
+ *   the retransmission, is taken as its original arriving and ignored (step 2).
  *   Reordering is seen when an original segment below RACK.fack (the highest delivered
- *   sequence) is delivered (step 3).
- * - 6.2 step 4: reo_wnd = min(reo_wnd_mult · min_RTT / 4, SRTT); 0 before any reordering
+ *   sequence) is delivered (step 3): SACKed, or cumulatively ACKed while neither
+ *   retransmitted nor SACKed (any such segment of the ACKed range, not only its first).
+ * - 6.2 step 4: reo_wnd = min(reo_wnd_mult · max(min_RTT / 4, REO_WND_MIN_MS),
+ *   max(SRTT, REO_WND_MIN_MS)): at least 1 ms (a floor of ours); 0 before any reordering
  *   was seen when in recovery (fast, or after an RTO) or DupThresh segments' worth is
  *   SACKed; reo_wnd_mult grows by one per round trip that brings a D-SACK and returns to
  *   1 after 16 recoveries without one (reo_wnd_persist).
@@ -42,6 +45,13 @@ import { resendUnsacked } from './lost-retransmit.js';
 
 /** RFC 8985 6.2 step 4: recoveries without a D-SACK before reo_wnd_mult returns to 1. */
 export const REO_WND_PERSIST = 16;
+/**
+ * Least reo_wnd once it is not 0 (ms). min_RTT/4 of a sub-millisecond RTT is tens of µs,
+ * less than a frame queued behind a TSO chunk, a GRO batch or a scheduling turn takes to
+ * come (0.1–1 ms measured in the lab, decision 0034's amendment); Linux's reorder timer
+ * likewise waits at least two jiffies. The SRTT cap does not go below it.
+ */
+export const REO_WND_MIN_MS = 1;
 /** Largest reo_wnd_mult (the window is capped at SRTT anyway). */
 const REO_WND_MULT_MAX = 64;
 /** No D-SACK round in progress (not a valid u32 sequence number). */
@@ -135,9 +145,11 @@ export class RackRecovery extends SackRecovery {
       if (snd.inRecovery || v.rtoRecoveryPoint !== NONE) return 0;
       if (this.board !== null && this.board.sackedBytes >= DUP_THRESH * snd.mss) return 0;
     }
+    const w = v.reoWndMult * Math.max(v.minRtt / 4, REO_WND_MIN_MS);
     const srtt = this.snd.rtt.srtt;
-    const w = (v.reoWndMult * v.minRtt) / 4;
-    return srtt > 0 && srtt < w ? srtt : w;
+    if (!(srtt > 0)) return w;
+    const cap = srtt > REO_WND_MIN_MS ? srtt : REO_WND_MIN_MS;
+    return w < cap ? w : cap;
   }
 
   /** reo_wnd_mult (RFC 8985 6.2 step 4), 1 until a D-SACK was seen. */
@@ -157,7 +169,9 @@ export class RackRecovery extends SackRecovery {
   }
 
   override onRetransmit(seq: number, len: number, now: number): void {
-    if (this.state !== null) this.state.log.addRetransmission(seq, seqAdd(seq, Math.max(1, len)), this.stamp(now));
+    if (this.state !== null && !this.state.log.addRetransmission(seq, seqAdd(seq, Math.max(1, len)), this.stamp(now))) {
+      this.counters[C.tcp_rack_log_overflows]++;
+    }
   }
 
   override onSackBlocks(blocks: Uint32Array, count: number, ack: number, now: number): number {
@@ -193,7 +207,7 @@ export class RackRecovery extends SackRecovery {
       const known = sameAck ? v.priorFackKnown : v.xmitTs >= 0;
       const fack = sameAck ? v.priorFack : v.fack;
       v.ackSacked = false;
-      if (known && seqLt(from, ack) && seqLt(from, fack) && !log.wasRetransmitted(from) && !(this.board?.isSacked(from) ?? false)) {
+      if (known && seqLt(from, fack) && this.originalFilled(log, from, seqLt(ack, fack) ? ack : fack)) {
         if (!v.reorderingSeen) this.counters[C.tcp_rack_reordering_seen]++;
         v.reorderingSeen = true;
       }
@@ -246,6 +260,25 @@ export class RackRecovery extends SackRecovery {
     this.timers.clear(T_REORDER);
   }
 
+  /**
+   * Step 3 for a cumulative ACK: some byte of [from, to) was neither retransmitted nor
+   * SACKed, so its original transmission is what the ACK delivered. Every such segment
+   * counts (RFC 8985: "for each Segment newly acknowledged"), not only the first: when the
+   * hole's first segment was retransmitted at once (reo_wnd 0 before any reordering),
+   * the rest of it coming in late is the reordering to see.
+   */
+  private originalFilled(log: RackLog, from: number, to: number): boolean {
+    const board = this.board;
+    let p = from >>> 0;
+    while (seqLt(p, to)) {
+      let q = log.retransmittedEnd(p);
+      if (q === p && board !== null) q = board.sackedEnd(p);
+      if (q === p) return true;
+      p = q;
+    }
+    return false;
+  }
+
   /** Step 4: a D-SACK grows the window once per round trip. */
   private dsackSeen(v: RackVars): void {
     if (v.dsackRound !== NONE && seqGeq(this.snd.sndUna, v.dsackRound)) v.dsackRound = NONE;
@@ -286,13 +319,27 @@ export class RackRecovery extends SackRecovery {
     for (let k = log.rtxFirst(); k >= 0; k = log.rtxNext(k)) {
       const s = log.rtxStart(k);
       const e = log.rtxEnd(k);
-      if (seqLeq(e, ack) || (board !== null && board.isSacked(s) && board.isSacked(seqSub(e, 1) >>> 0))) {
+      if (seqLeq(e, ack)) {
+        log.resolve(k);
+        // Step 2: an ACK echoing a TSval older than the retransmission's was sent for what
+        // filled the hole before it, the original (TS.Recent is the TSval of the segment
+        // that filled the hole, RFC 7323 4.3). SACKed segments do not update TS.Recent, so
+        // the rule is for cumulative ACKs only.
+        const tsEcr = this.snd.ackTsEcr;
+        if (tsEcr < 0 || tsEcr >= Math.floor(log.rtxTime(k))) this.delivered(v, log.rtxTime(k), e, now, true);
+        continue;
+      }
+      if (board !== null && board.isSacked(s) && board.isSacked(seqSub(e, 1) >>> 0)) {
         log.resolve(k);
         this.delivered(v, log.rtxTime(k), e, now, true);
         continue;
       }
       const top = seqLt(hi, e) ? hi : e;
-      if (board !== null && seqGt(top, s) && board.isSacked(seqSub(top, 1) >>> 0)) this.delivered(v, log.rtxTime(k), top, now, true);
+      // Only a delivery further into the run than counted before (RFC 8985: segments newly
+      // SACKed): the same SACKed top on a later ACK would count again at a resend's time.
+      if (board !== null && seqGt(top, s) && board.isSacked(seqSub(top, 1) >>> 0) && log.deliveredTo(k, top)) {
+        this.delivered(v, log.rtxTime(k), top, now, true);
+      }
     }
   }
 

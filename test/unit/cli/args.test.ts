@@ -34,7 +34,7 @@ describe('parseStackdArgs defaults', () => {
       workers: 4, threads: 0, tap: 'tap0', ip: parseIpv4('10.10.0.4'), prefixLength: 24, gateway: 0, routes: [], ipv6: { addresses: [], gateway: null },
       mac: defaultMac('tap0', parseIpv4('10.10.0.4')), mtu: 1500, control: '/run/stackd/tap0.sock',
       logLevel: 'info', services: ['echo', 'discard', 'chargen', 'http', 'udp-echo'], apps: [],
-      congestionControl: 'newreno', ecn: 'accept', recovery: 'rfc6675', maxConnections: 262_144, maxTimeWait: 131_072, maxIpv6Peers: 16_384, traceSlots: 1024, busyPollUs: 0, vnetHdr: true, pcap: null, fault: null,
+      congestionControl: 'newreno', ecn: 'accept', recovery: 'rack', maxConnections: 262_144, maxTimeWait: 131_072, maxIpv6Peers: 16_384, traceSlots: 1024, busyPollUs: 0, vnetHdr: true, pcap: null, fault: null,
       appPool: { threads: 1, maxQueue: 256 }, help: false, version: false,
     });
     expect(o.services).toEqual([...KNOWN_SERVICES]);
@@ -150,8 +150,8 @@ describe('parseStackdArgs: every flag', () => {
     expect(() => parseStackdArgs(['--ecn', 'yes'])).toThrow(/--ecn: 'yes' is not one of accept\|on\|off/);
   });
 
-  it('--recovery rack|rfc6675 (default rfc6675 until RACK is trusted here, decision 0034); anything else is a usage error', () => {
-    expect(parseStackdArgs([]).recovery).toBe('rfc6675');
+  it('--recovery rack|rfc6675 (default rack, as on Linux: decision 0034); anything else is a usage error', () => {
+    expect(parseStackdArgs([]).recovery).toBe('rack');
     expect(parseStackdArgs(['--recovery', 'rfc6675']).recovery).toBe('rfc6675');
     expect(parseStackdArgs(['--recovery', 'rack']).recovery).toBe('rack');
     expect(() => parseStackdArgs(['--recovery', 'newreno'])).toThrow(/--recovery: 'newreno' is not one of rack\|rfc6675/);

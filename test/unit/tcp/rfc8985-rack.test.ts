@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { C } from '../../../src/base/counters.js';
 import type { RackRecovery } from '../../../src/tcp/recovery/rack.js';
-import { REO_WND_PERSIST } from '../../../src/tcp/recovery/rack.js';
+import { REO_WND_MIN_MS, REO_WND_PERSIST } from '../../../src/tcp/recovery/rack.js';
 import { T_REORDER } from '../../../src/tcp/timers.js';
 import { TCP_ACK, TCP_PSH, TcpPeer } from '../../helpers/tcp-peer.js';
 import { TcpPair } from '../../helpers/tcp-pair.js';
@@ -101,7 +101,99 @@ describe('RFC 8985 6.2: losses marked by time', () => {
   });
 });
 
+describe('RFC 8985 6.2 steps 2 and 3: which delivery is which', () => {
+  it('6.2 step 3: a cumulative ACK over originals never retransmitted shows reordering, also when the first segment of the hole was retransmitted', () => {
+    // A TSO chunk held back behind the next one (the lab's reordering): segments 0..3
+    // arrive after 4..6 were SACKed. With DupThresh SACKed and no reordering seen yet the
+    // hole is lost at once and segment 0 goes again; 1..3 are then delivered by their
+    // original transmissions, below RACK.fack: that is reordering, whatever filled 0.
+    const { p, conn, rack } = established();
+    const seqs = burst(p, conn, 10);
+    p.advance(10);
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[4], seqs[7]]] } });
+    const rtx = p.takeAll();
+    expect(rtx.length).toBeGreaterThanOrEqual(1);
+    expect(rtx.length).toBeLessThan(4);
+    expect(rtx[0].seq).toBe(seqs[0]);
+    expect(p.counter('tcp_rack_reordering_seen')).toBe(0);
+    p.advance(1);
+    p.sendAck({ ack: seqs[7] });
+    expect(p.counter('tcp_rack_reordering_seen')).toBe(1);
+    // Reordering seen: the next hole with DupThresh segments SACKed above waits reo_wnd.
+    p.sendAck({ ack: seqs[7], options: { sack: [[seqs[8], (seqs[9] + SEG) >>> 0]] } });
+    expect(rack.reoWnd()).toBeGreaterThan(0);
+    expect(conn.timers.armed(T_REORDER)).toBe(true);
+  });
+
+  it('6.2 step 2: a cumulative ACK whose TSecr is older than the retransmission was for the original: RACK.xmit_ts stays, nothing sent after is marked lost', () => {
+    const { p, conn } = established();
+    if (conn.snd.cc.cwnd < 10 * SEG) conn.snd.cc.cwnd = 10 * SEG;
+    conn.send(new Uint8Array(10 * SEG));
+    p.flush();
+    const sent = p.takeAll();
+    const seqs = sent.map((s) => s.seq);
+    const originalTsVal = sent[0].options.tsVal;
+    p.advance(10);
+    // Segments 1..4 SACKed: segment 0 lost at once (reo_wnd 0) and retransmitted.
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[1], seqs[5]]] } });
+    const rtx = p.takeAll();
+    expect(rtx.map((s) => s.seq)).toEqual([seqs[0]]);
+    expect(rtx[0].options.tsVal).not.toBe(originalTsVal);
+    const marked = p.counter('tcp_rack_marked_lost');
+    // 12 ms later (more than min_RTT after the retransmission) the original arrives: the
+    // peer's ACK echoes the original's TSval (RFC 7323 TS.Recent: the segment that filled
+    // the hole). Taken for the retransmission's, RACK.xmit_ts would jump past segments
+    // 5..9 (sent at the original's time, 22 ms ago) and mark them lost.
+    p.advance(12);
+    p.sendAck({ ack: seqs[5], options: { ts: [p.tsVal(), originalTsVal] } });
+    expect(p.counter('tcp_rack_marked_lost')).toBe(marked);
+    p.expectNothing(p.now + 1);
+    expect(p.counter('tcp_retransmits')).toBe(1);
+  });
+});
+
+describe('RFC 8985 6.2: retransmissions delivered', () => {
+  it('6.2 step 2: a retransmission SACKed before it was sent again is not delivered anew on every later ACK (its resend would be marked lost again at once)', () => {
+    const { p, conn } = established();
+    const seqs = burst(p, conn, 10);
+    p.advance(10);
+    // 4..8 SACKed: 0..3 lost at once (reo_wnd 0); retransmitted back to back, one run.
+    conn.snd.cc.cwnd = 20 * SEG;
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[4], seqs[9]]] } });
+    const first = p.takeAll().map((s) => s.seq);
+    expect(first).toEqual(seqs.slice(0, 4));
+    p.advance(10);
+    // The retransmissions of 1..3 arrive, that of 0 does not: 0 is lost again and resent once.
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[1], seqs[9]]] } });
+    expect(p.takeAll().map((s) => s.seq)).toEqual([seqs[0]]);
+    const retransmits = p.counter('tcp_retransmits') + p.counter('tcp_lost_retransmits');
+    // 10.5 ms on, segment 9 (an original) is SACKed: nothing new of the run was delivered,
+    // so RACK.xmit_ts does not move to the resend's time and the resend is not judged.
+    p.advance(10.5);
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[1], (seqs[9] + SEG) >>> 0]] } });
+    expect(p.takeAll().filter((s) => s.seq === seqs[0])).toHaveLength(0);
+    expect(p.counter('tcp_retransmits') + p.counter('tcp_lost_retransmits')).toBe(retransmits);
+  });
+});
+
 describe('RFC 8985 6.2 step 4: reo_wnd adapted by D-SACK', () => {
+  it('6.2 step 4 on a sub-millisecond path: reo_wnd is at least REO_WND_MIN_MS, not min_RTT/4 of a 0.2 ms RTT', () => {
+    // The lab's reordering holds a frame 0.1–1 ms (a TSO chunk behind the next one); a
+    // 0.05 ms window (min_RTT 0.2 ms / 4) marks it lost before it comes.
+    const p = new TcpPeer({ tcp: { recovery: 'rack' } });
+    const { conn } = p.passiveOpen({ ...SACK_TS, rtt: 0.2 });
+    const rack = (conn.snd as unknown as { recovery: RackRecovery }).recovery;
+    const seqs = burst(p, conn, 10);
+    p.advance(0.2);
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[1], seqs[2]]] } });
+    expect(rack.minRtt).toBeCloseTo(0.2, 3);
+    expect(rack.reoWnd()).toBe(REO_WND_MIN_MS);
+    p.advance(0.5); // segment 0 arrives 0.5 ms late
+    p.sendAck({ ack: seqs[2] });
+    expect(p.counter('tcp_retransmits')).toBe(0);
+    expect(conn.timers.armed(T_REORDER)).toBe(false);
+  });
+
   it('a D-SACK doubles the window (reo_wnd_mult 2); it returns to min_RTT/4 after 16 recoveries without one', () => {
     const { p, conn, rack } = established();
     let seqs = burst(p, conn, 4);
