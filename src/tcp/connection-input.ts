@@ -139,11 +139,13 @@ function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void 
       c.out.sendSyn(true, now);
       return;
     }
-    counters[C.drop_tcp_out_of_window]++;
     // A retransmission of data we have (entirely below RCV.NXT) lands here too: it is
     // always ACKed at once, as the peer did not get our ACK, with a D-SACK block (RFC
-    // 2883 4) when it lies within the last receive buffer's worth.
+    // 2883 4) when it lies within the last receive buffer's worth. It is counted as a
+    // duplicate, not as an out-of-window drop: nothing was lost or refused.
     const behind = seqSub(c.rcv.rcvNxt, seg.seq);
+    if (seg.segLen > 0 && behind >= seg.segLen) counters[C.tcp_duplicate_segments_rx]++;
+    else counters[C.drop_tcp_out_of_window]++;
     if (seg.dataLen > 0 && behind >= seg.dataLen && behind <= c.rcv.capacity) c.rcv.noteDuplicate(seg.seq, seqAdd(seg.seq, seg.dataLen));
     c.out.invalidAck(seg.segLen > 0 && !(f & TCP_SYN), now);
     return;
