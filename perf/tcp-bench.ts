@@ -36,22 +36,24 @@
  *   soak       --soak-minutes of mixed load, RSS every 30 s and after (perf/runs/soak.ts)
  * --svg FILE writes the results (medians) as grouped bars, stackd vs kernel per metric.
  *
- * --loss P drops P % of packets at random in each direction in the client namespace
- * (nftables numgen, kernel-side, the same for stackd and the kernel peer) for the whole run.
+ * --loss P drops P % of the IPv4/IPv6 frames at random in each direction on the lab bridge,
+ * at c1's port (an nftables bridge table in <lab>-host, perf/runs/path-loss.ts), for the whole
+ * run: the same path loss between c1 and either server, data and ACKs alike. A GSO/TSO
+ * aggregate crosses the bridge whole and is dropped whole; each transfer prints what crossed
+ * c1's port by size (aggregates, single segments, small frames) and how many were dropped.
  * --client-offloads off turns GRO, GSO and TSO off on the client's interfaces (ethtool -K in
- * <lab>-c1): the loss rule then drops single segments instead of GRO'd aggregates.
+ * <lab>-c1): c1's data then crosses the bridge as single segments (the servers' still as
+ * aggregates).
  * --reorder P holds back P % of the frames stackd transmits until its next frame has gone
  * (stackd's own fault injector, `--fault tx.reorder=P%` appended to the stackd flags), so
  * the data of stackd's downloads reaches the client out of order; the kernel peer's
  * transfers are not reordered.
- * Each bulk transfer prints what its sending side did, from counters read around it:
- * RTOs, fast recoveries entered, retransmissions, D-SACKs received, and the reductions it
- * undid as spurious (fast recovery / RTO). The sender is stackd for its downloads (/stats:
- * tcp_rto_timeouts, tcp_fast_retransmits, tcp_retransmits, tcp_dsacks_rx,
- * tcp_fast_retransmit_undos, tcp_rto_undos), else the kernel of the sending namespace
- * (c1 for uploads, c2 for the kernel peer's downloads: TcpExt.TCPTimeouts,
- * TCPSackRecovery + TCPRenoRecovery, Tcp.RetransSegs, TCPDSACKRecv, TCPDSACKUndo +
- * TCPFullUndo + TCPPartialUndo, TCPLossUndo).
+ * Each bulk transfer prints what its two ends did, from counters read around it
+ * (perf/runs/transfer-figures.ts): the sender's RTOs, fast recoveries entered,
+ * retransmissions, D-SACKs received and the reductions it undid as spurious (fast recovery /
+ * RTO), and the receiver's out-of-order arrivals. The sender is stackd for its downloads
+ * (/stats), c1's kernel for both uploads and c2's kernel for the kernel peer's downloads
+ * (/proc/net of that namespace); the receiver is the other end.
  *
  * Needs root. Removes its lab and processes on exit, also on failure or Ctrl-C.
  * Figures, not tests: nothing is asserted.
@@ -74,6 +76,8 @@ import { CONNS_PER_CLIENT, runMemory } from './runs/memory.js';
 import { BenchResults, type MetricSpec, type Target } from './runs/results.js';
 import { runSoak } from './runs/soak.js';
 import { runSustained } from './runs/sustained.js';
+import { CLIENT_PORT, installPathLoss, pathLine, readPathCounts, type PathCounts } from './runs/path-loss.js';
+import { transferLine, type CounterReading } from './runs/transfer-figures.js';
 
 const { values } = parseArgs({
   options: {
@@ -144,6 +148,8 @@ if (workerCounts.some((w) => !(w >= 1 && w <= 64)) || !(seconds > 0 && seconds <
 const lab = `pb${process.pid}`.slice(0, 24);
 const c1 = `${lab}-c1`;
 const c2 = `${lab}-c2`;
+/** The lab's bridge namespace, where --loss drops frames. */
+const hostNs = `${lab}-host`;
 /** Client namespaces for the memory run besides c1: c3, c4, ... (c2 is the kernel peer). */
 const extraClients = only.has('memory') ? Array.from({ length: memoryClients - 1 }, (_, i) => `${lab}-c${i + 3}`) : [];
 
@@ -169,57 +175,48 @@ function servingPid(t: Target): number {
   return p.pid;
 }
 
-/** What the sending side of a transfer did (totals so far, or the difference around a transfer). */
-interface SenderFigures {
-  rtos: number;
-  recoveries: number;
-  retransmits: number;
-  dsacks: number;
-  fastUndos: number;
-  rtoUndos: number;
+/** A reading of every counter source (stackd's /stats if it runs, the kernels of c1 and c2) and, with --loss, the bridge's loss counters. */
+interface Reading {
+  counters: CounterReading;
+  path?: PathCounts;
 }
 
-/** The counters each figure sums: stackd's, and the kernel's /proc/net names. */
-const SENDER_COUNTERS: Record<'stackd' | 'kernel', Record<keyof SenderFigures, string[]>> = {
-  stackd: {
-    rtos: ['tcp_rto_timeouts'], recoveries: ['tcp_fast_retransmits'], retransmits: ['tcp_retransmits'],
-    dsacks: ['tcp_dsacks_rx'], fastUndos: ['tcp_fast_retransmit_undos'], rtoUndos: ['tcp_rto_undos'],
-  },
-  kernel: {
-    rtos: ['TcpExt.TCPTimeouts'], recoveries: ['TcpExt.TCPSackRecovery', 'TcpExt.TCPRenoRecovery'], retransmits: ['Tcp.RetransSegs'],
-    dsacks: ['TcpExt.TCPDSACKRecv'], fastUndos: ['TcpExt.TCPDSACKUndo', 'TcpExt.TCPFullUndo', 'TcpExt.TCPPartialUndo'],
-    rtoUndos: ['TcpExt.TCPLossUndo'],
-  },
-};
-
-/**
- * The sending side's counters so far: stackd's when stackd sends (download from stackd),
- * else the kernel's of the sending namespace (c1 for uploads, c2 for the kernel peer's
- * downloads).
- */
-async function senderFigures(t: Target, direction: 'upload' | 'download'): Promise<SenderFigures> {
-  const s = direction === 'download' && t === 'stackd' ? stackd : undefined;
-  const values = s !== undefined ? (await stackdStats(s.control)).totals : await nsKernelCounters(direction === 'upload' ? c1 : c2);
-  const names = SENDER_COUNTERS[s !== undefined ? 'stackd' : 'kernel'];
-  const sum = (k: keyof SenderFigures): number => names[k].reduce((a, n) => a + (values[n] ?? 0), 0);
-  return { rtos: sum('rtos'), recoveries: sum('recoveries'), retransmits: sum('retransmits'), dsacks: sum('dsacks'), fastUndos: sum('fastUndos'), rtoUndos: sum('rtoUndos') };
+async function readCounters(): Promise<Reading> {
+  const [s, k1, k2, path] = await Promise.all([
+    stackd === undefined ? Promise.resolve({}) : stackdStats(stackd.control).then((x) => x.totals),
+    nsKernelCounters(c1), nsKernelCounters(c2),
+    loss > 0 ? readPathCounts(hostNs) : Promise.resolve(undefined),
+  ]);
+  const counters: CounterReading = { stackd: s, c1: k1, c2: k2 };
+  return path === undefined ? { counters } : { counters, path };
 }
 
-/** What the sender did between `a` and `b`, as one line. */
-function senderLine(a: SenderFigures, b: SenderFigures): string {
-  return `sender: RTOs ${b.rtos - a.rtos}, fast recoveries ${b.recoveries - a.recoveries}, retransmissions ${b.retransmits - a.retransmits}, ` +
-    `D-SACKs ${b.dsacks - a.dsacks}, undos ${b.fastUndos - a.fastUndos} fast / ${b.rtoUndos - a.rtoUndos} RTO`;
+/** The lines printed under a transfer (what its ends did and, with --loss, what crossed the client's bridge port) and the reading after it. */
+async function transferReport(t: Target, direction: 'upload' | 'download', before: Reading): Promise<{ text: string; after: Reading }> {
+  const after = await readCounters();
+  const ends = transferLine(t, direction, before.counters, after.counters);
+  const text = before.path !== undefined && after.path !== undefined ? `${ends}\n           ${pathLine(before.path, after.path)}` : ends;
+  return { text, after };
+}
+
+/** A bulk transfer slower than this is a stall: 5 MB/s, 0.5 MB/s under --loss (where a slow transfer is the figure sought). */
+function transferTimeoutMs(): number {
+  return 30_000 + (bytes / (loss > 0 ? 5e5 : 5e6)) * 1000;
 }
 
 async function upload(t: Target, w: number): Promise<void> {
-  const sent0 = await senderFigures(t, 'upload');
+  const before = await readCounters();
   const c0 = cpuSeconds(servingPid(t));
-  const timeout = 30_000 + (bytes / 5e6) * 1000; // ≥ 5 MB/s or it counts as a stall
+  const timeout = transferTimeoutMs();
   const r = await runIn(c1, 'bash', ['-c', `head -c ${bytes} /dev/zero | nc -N ${host(t)} 9`], timeout);
   const dcpu = cpuSeconds(servingPid(t)) - c0;
-  const sent = senderLine(sent0, await senderFigures(t, 'upload'));
-  if (r.status !== 0 || r.timedOut) {
-    note(`upload to ${t} (workers ${w}) failed: status ${r.status}${r.timedOut ? ' (timed out)' : ''} ${r.stderr.trim()}`);
+  const { text: sent, after } = await transferReport(t, 'upload', before);
+  // nc exits 0 once the server has closed after reading its FIN, i.e. after the whole stream;
+  // stackd's in-order delivered bytes (tcp_rx_bytes) must also come to exactly `bytes`.
+  const rxBytes = (x: Reading): number => (Object.hasOwn(x.counters.stackd, 'tcp_rx_bytes') ? x.counters.stackd.tcp_rx_bytes : NaN);
+  const delivered = t === 'stackd' ? rxBytes(after) - rxBytes(before) : bytes;
+  if (r.status !== 0 || r.timedOut || delivered !== bytes) {
+    note(`upload to ${t} (workers ${w}) failed: status ${r.status}${r.timedOut ? ' (timed out)' : ''}, ${delivered} of ${bytes} bytes delivered ${r.stderr.trim()}`);
     results.put('upload', w, t, NaN);
     return;
   }
@@ -230,14 +227,14 @@ async function upload(t: Target, w: number): Promise<void> {
 }
 
 async function download(t: Target, w: number): Promise<void> {
-  const sent0 = await senderFigures(t, 'download');
+  const before = await readCounters();
   const c0 = cpuSeconds(servingPid(t));
-  const timeout = 30_000 + (bytes / 5e6) * 1000;
+  const timeout = transferTimeoutMs();
   const r = await runIn(c1, 'curl', ['-s', '-o', '/dev/null', '--max-time', String(Math.ceil(timeout / 1000) - 5),
     '-w', '%{http_code} %{size_download} %{time_total}', `http://${host(t)}/bytes/${bytes}`], timeout);
   const [code, size, total] = r.stdout.trim().split(' ');
   const dcpu = cpuSeconds(servingPid(t)) - c0;
-  const sent = senderLine(sent0, await senderFigures(t, 'download'));
+  const { text: sent } = await transferReport(t, 'download', before);
   if (r.status !== 0 || code !== '200' || Number(size) !== bytes) {
     note(`download from ${t} (workers ${w}) failed: curl status ${r.status}, HTTP ${code}, ${size} of ${bytes} bytes in ${total} s`);
     results.put('download', w, t, NaN);
@@ -394,13 +391,8 @@ async function main(): Promise<void> {
     console.log(`client offloads (GRO, GSO, TSO) off in ${c1}`);
   }
   if (loss > 0) {
-    const rules = `table inet benchloss {
-  chain in { type filter hook input priority 0; numgen random mod 100 < ${loss} drop; }
-  chain out { type filter hook output priority 0; numgen random mod 100 < ${loss} drop; }
-}`;
-    const r = await runIn(c1, 'bash', ['-c', `nft -f - <<'EOF'\n${rules}\nEOF`], 5000);
-    if (r.status !== 0) throw new Error(`nft in ${c1} failed: ${r.stderr.trim()}`);
-    console.log(`loss: ${loss} % each way in ${c1} (nftables numgen)`);
+    await installPathLoss(hostNs, loss);
+    console.log(`loss: ${loss} % each way on br0 in ${hostNs}, frames through ${CLIENT_PORT} (c1's port; nftables bridge forward, numgen)`);
   }
   if (reorder > 0) console.log(`reorder: ${reorder} % of stackd's transmitted frames (--fault tx.reorder=${reorder}%)`);
   // The kernel peer serves the comparisons and the sustained run; memory and soak measure stackd alone.
