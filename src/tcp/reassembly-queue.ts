@@ -286,12 +286,28 @@ export class ReassemblyQueue {
     return cnt + 1;
   }
 
-  /** Remembers `s` as the most recently received segment's start (RFC 2018 4). */
+  /**
+   * Remembers `s` as the most recently received segment's start (RFC 2018 4). The list
+   * holds one entry per block: an entry in the same contiguous block as `s` is replaced,
+   * so a long run of segments extending one block does not push the other recently
+   * reported blocks out of the list (and out of the next ACKs' SACK options).
+   */
   private noteRecent(s: number): void {
     const r = this.recent;
-    let i = r.indexOf(s);
-    if (i < 0) i = r.length < RECENT_MAX ? r.length : RECENT_MAX - 1;
-    for (; i > 0; i--) r[i] = r[i - 1] ?? 0;
+    let i = 0;
+    while (i < r.length && r[i] !== s && !this.sameBlock(r[i], s)) i++;
+    if (i === r.length && i === RECENT_MAX) i = RECENT_MAX - 1;
+    for (; i > 0; i--) r[i] = r[i - 1];
     r[0] = s;
+  }
+
+  /** True when sequence numbers `a` and `b` are both held in one contiguous block. */
+  private sameBlock(a: number, b: number): boolean {
+    let ka = this.find(a);
+    let kb = this.find(b);
+    if (ka < 0 || kb < 0) return false;
+    if (ka > kb) [ka, kb] = [kb, ka];
+    for (let k = ka; k < kb; k++) if (seqAdd(this.seqs[k], this.lens[k]) !== this.seqs[k + 1]) return false;
+    return true;
   }
 }

@@ -167,6 +167,15 @@ describe('ReassemblyQueue: RFC 2018 section 4 SACK blocks (section 5 examples, 5
     expect(sack(q)).toEqual([[8000, 8500]]);
   });
 
+  it('RFC 2018 4: a long run of segments extending one block does not push the previously reported block out (lab capture: the client resent a block reported once)', () => {
+    const q = new ReassemblyQueue(1 << 20);
+    put(q, 0, 2000, 2500, 1000); // block C, oldest and lowest
+    for (let s = 4000; s < 9000; s += 500) put(q, 0, s, s + 500, 1000); // block A: ten segments
+    for (let s = 10000; s < 15000; s += 500) put(q, 0, s, s + 500, 1000); // block B: ten segments
+    // B (most recent), then A (reported just before B began), then C: not C before A.
+    expect(sack(q, 3)).toEqual([[10000, 15000], [4000, 9000], [2000, 2500]]);
+  });
+
   it('RFC 2018 4: at most `max` blocks (3 with timestamps); older held blocks fill remaining room in order', () => {
     const q = new ReassemblyQueue(1 << 20);
     for (const s of [6000, 7000, 8000, 9000, 10000]) put(q, 0, s, s + 500, 5500);
