@@ -263,10 +263,18 @@ export class TcpConnection implements TcpConnectionHandle {
     // In a receive batch, the ACKs and data this segment calls for can wait for the
     // batch's end: one ACK then covers every segment of the batch (as GRO's one ACK per
     // aggregate does), and the data the batch's ACKs release goes out in one burst. Not
-    // outside ESTABLISHED (a closing connection's last ACK must leave before it goes),
-    // and not while data is out of order (RFC 5681 4.2: a duplicate ACK at once).
-    if (this.host.deferOutput && this.state === State.ESTABLISHED && this.rcv.oooSegments === 0) this.host.markDirty(this);
+    // outside ESTABLISHED (a closing connection's last ACK must leave before it goes).
+    // While data is out of order (RFC 5681 4.2: a duplicate ACK at once) only when SACK
+    // reports it and the sender has had its DupThresh ACKs (TcpReceiver.compressOooAck).
+    if (this.host.deferOutput && this.state === State.ESTABLISHED && (this.rcv.oooSegments === 0 || this.compressOooAck(now))) this.host.markDirty(this);
     else this.flush(now);
+  }
+
+  /** Whether this out-of-order segment's ACK may be folded into the batch's last (counted). */
+  private compressOooAck(now: number): boolean {
+    if (!this.sackEnabled || !this.rcv.compressOooAck(now, this.snd.rtt.srtt)) return false;
+    this.host.counters[C.tcp_sack_compressed]++;
+    return true;
   }
 
   /** Records an arriving segment in the trace. */

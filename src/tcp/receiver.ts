@@ -8,7 +8,9 @@
  * second full-sized segment, ≤ 500 ms — we use 40 ms; like Linux, at once when more than
  * one full-sized segment's worth is unacknowledged), RFC 5681 4.2 (immediate ACK for
  * out-of-order data and for data filling a hole), RFC 7323 4.3 (TS.Recent), 5 (PAWS),
- * RFC 2018 4 (SACK blocks).
+ * RFC 2018 4 (SACK blocks). Out-of-order data inside a receive batch: after the first
+ * DupThresh (3) ACKs for one RCV.NXT, the rest of the batch's may share one ACK at its
+ * end (`compressOooAck`, Linux's SACK compression, tcp_comp_sack_nr 44).
  */
 import { ReassemblyQueue } from './reassembly-queue.js';
 import { seqAdd, seqGt, seqLeq, seqLt, seqSub } from './seq.js';
@@ -21,6 +23,13 @@ export interface DataSink {
 }
 /** What the receiver decided about acknowledging. */
 export const ACK_NONE = 0, ACK_DELAYED = 1, ACK_NOW = 2;
+/** Out-of-order ACKs sent at once for one RCV.NXT before compression may start: the sender's DupThresh. */
+export const OOO_ACKS_AT_ONCE = 3;
+/** Most out-of-order ACKs folded into one (Linux tcp_comp_sack_nr). */
+export const OOO_ACKS_COMPRESSED_MAX = 44;
+/** Longest an out-of-order ACK is held back (ms; Linux tcp_comp_sack_delay_ns), and at most this share of the RTT. */
+export const OOO_ACK_HOLD_MAX_MS = 1;
+export const OOO_ACK_HOLD_RTT_SHARE = 1 / 20;
 
 /** Receive-side state of one connection. */
 export class TcpReceiver {
@@ -56,6 +65,15 @@ export class TcpReceiver {
   /** RFC 2883: duplicate bytes [dsackLeft, dsackRight) to report in the next SACK option (dsackLeft -1: none). */
   private dsackLeft = -1;
   private dsackRight = 0;
+  /** SACK compression: RCV.NXT of the out-of-order ACKs being counted, how many went at once, how many were folded. */
+  private oooAckRcvNxt = 0;
+  private oooAcksAtOnce = 0;
+  private oooAcksFolded = 0;
+  /** When the first ACK folded since the last one sent was held back (ms). */
+  private oooFoldStart = 0;
+  /** The end of the last out-of-order segment stored, and whether the latest one continued it. */
+  private lastOooEnd = 0;
+  private oooExtendsLast = false;
 
   /**
    * @param capacity receive buffer (bytes): bounds the window and out-of-order data
@@ -201,7 +219,38 @@ export class TcpReceiver {
    * Records that an ACK with the current RCV.NXT is being sent, advertising `windowBytes`
    * (the scaled field times 2^wscale: exactly what the peer will compute).
    */
+  /**
+   * Whether the ACK that out-of-order data calls for (RFC 5681 4.2) may wait for the end
+   * of the receive batch, folded into one with the batch's others: only for a segment that
+   * continued the block of the one before (a new block, i.e. a new hole, is reported at
+   * once: a folded ACK carries only the 3–4 most recent blocks), not for the first
+   * OOO_ACKS_AT_ONCE ACKs of one RCV.NXT (the sender's fast retransmit counts them), not
+   * when a D-SACK is to be reported, not beyond OOO_ACKS_COMPRESSED_MAX folded in a row,
+   * and not once min(1 ms, RTT/20) has passed since the first one held back (`srttMs` 0:
+   * no RTT yet, nothing held), Linux tcp_comp_sack's bounds. The ACK goes at the end of
+   * the batch of frames that arrived together, or with the first segment past the bound.
+   */
+  compressOooAck(now: number, srttMs: number): boolean {
+    if (this.#rcvNxt !== this.oooAckRcvNxt) {
+      this.oooAckRcvNxt = this.#rcvNxt;
+      this.oooAcksAtOnce = 0;
+    }
+    if (this.oooAcksAtOnce < OOO_ACKS_AT_ONCE) {
+      this.oooAcksAtOnce++;
+      return false;
+    }
+    if (!this.#wasOutOfOrder || !this.oooExtendsLast || this.dsackLeft >= 0) return false;
+    if (this.oooAcksFolded >= OOO_ACKS_COMPRESSED_MAX) return false;
+    const hold = Math.min(OOO_ACK_HOLD_MAX_MS, srttMs * OOO_ACK_HOLD_RTT_SHARE);
+    if (hold <= 0) return false;
+    if (this.oooAcksFolded === 0) this.oooFoldStart = now;
+    else if (now - this.oooFoldStart > hold) return false;
+    this.oooAcksFolded++;
+    return true;
+  }
+
   noteAckSent(windowBytes: number): void {
+    this.oooAcksFolded = 0;
     this.lastAckSent = this.#rcvNxt;
     const edge = seqAdd(this.#rcvNxt, windowBytes);
     if (seqGt(edge, this.advRightEdge)) this.advRightEdge = edge;
@@ -291,6 +340,10 @@ export class TcpReceiver {
       const stored = n > 0 ? ooo.insert(s, b, o, n, this.#rcvNxt, this.freeSpace() + ooo.bytes) : 0;
       if (stored < 0) this.#oooDropped = true;
       else if (stored === 0 && n > 0 && ooo.holds(s, seqAdd(s, n))) this.noteDuplicate(s, seqAdd(s, n));
+      // Continuing the block the last out-of-order segment made: the next ACK's first SACK
+      // block (the most recent, RFC 2018 4) reports both, so an ACK folded away hides nothing.
+      this.oooExtendsLast = stored > 0 && s === this.lastOooEnd;
+      this.lastOooEnd = seqAdd(s, n);
       if (finHere) this.pendingFinSeq = seqAdd(s, n);
       return ACK_NOW;
     }
