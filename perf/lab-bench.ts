@@ -254,9 +254,8 @@ export interface StackdProcess {
   stop(): Promise<void>;
 }
 
-/** Starts stackd in `<lab>-host` with `args` and waits (≤ 20 s) for /health. */
-export async function startStackd(lab: string, args: string[]): Promise<StackdProcess> {
-  const root = packageRoot();
+/** Starts stackd in `<lab>-host` with `args` and waits (≤ 20 s) for /health; `root`: the package whose dist/ runs (default: this one). */
+export async function startStackd(lab: string, args: string[], root = packageRoot()): Promise<StackdProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'stackd-bench-'));
   const control = join(dir, 'control.sock');
   const child = track(spawn('ip', ['netns', 'exec', `${lab}-host`, process.execPath, ...(process.env.STACKD_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
@@ -313,19 +312,24 @@ export async function startKernelPeer(ns: string): Promise<KernelPeerProcess> {
 
 /** CPU time (user + system, all threads) of process `pid` in seconds, from /proc/<pid>/stat. */
 export function cpuSeconds(pid: number): number {
+  return statTicks(`/proc/${pid}/stat`) / CLK_TCK;
+}
+
+/** utime + stime in clock ticks from a /proc stat file (a process's or a thread's: /proc/<pid>/task/<tid>/stat), NaN if unreadable. */
+export function statTicks(path: string): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(path, 'utf8');
     // Fields after the command name in parentheses (which may contain spaces): state is
     // field 3, utime field 14, stime field 15.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
+    return Number(rest[11]) + Number(rest[12]);
   } catch {
     return NaN;
   }
 }
 
 /** USER_HZ: 100 on every Linux architecture that Node runs on (sysconf(_SC_CLK_TCK)). */
-const CLK_TCK = 100;
+export const CLK_TCK = 100;
 
 /** The machine's load averages (1, 5, 15 min) as printed by uptime. */
 export function loadAverage(): string {

@@ -1,6 +1,9 @@
 /**
- * A per-thread pool of 4 KiB byte blocks: the memory of the TCP send buffers
+ * A per-thread pool of 16 KiB byte blocks: the memory of the TCP send buffers
  * (src/tcp/send-buffer.ts holds every byte not yet acknowledged in a chain of them).
+ * 16 KiB rather than 4 KiB (decision 0038): a 64 KiB write is copied in 4 pieces and a
+ * 64 KiB segment out of 4-5 blocks instead of 16-17, each piece a TypedArray view and a
+ * set() call; measured, 20 % less worker CPU per byte sent in a bulk download.
  *
  * Fresh memory is what costs on this VM, not copying: `new Uint8Array(4096)` measured
  * ~5 µs (allocation, zeroing, first-touch page faults) against ~30 ns to reuse a block,
@@ -16,9 +19,9 @@
  */
 
 /** Size of a pooled block, bytes. */
-export const BLOCK_BYTES = 4096;
+export const BLOCK_BYTES = 16384;
 /** Most free blocks kept. */
-export const POOL_MAX_BLOCKS = 1024;
+export const POOL_MAX_BLOCKS = 256;
 
 const free: Array<Uint8Array<ArrayBuffer>> = [];
 /** Blocks made because the pool was empty, and blocks given back while it was full. */

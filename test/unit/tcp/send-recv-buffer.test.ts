@@ -98,7 +98,7 @@ describe('SendBuffer (RFC 9293 3.3.1 send sequence space)', () => {
     sb3.dispose();
     // giveBlock ignores what is not a whole pooled block.
     const p = pooledBlocks();
-    giveBlock(new Uint8Array(new ArrayBuffer(8192), 0, BLOCK_BYTES));
+    giveBlock(new Uint8Array(new ArrayBuffer(2 * BLOCK_BYTES), 0, BLOCK_BYTES));
     giveBlock(new Uint8Array(100));
     expect(pooledBlocks()).toBe(p);
   });
