@@ -65,15 +65,8 @@ export class TcpReceiver {
   /** RFC 2883: duplicate bytes [dsackLeft, dsackRight) to report in the next SACK option (dsackLeft -1: none). */
   private dsackLeft = -1;
   private dsackRight = 0;
-  /** SACK compression: RCV.NXT of the out-of-order ACKs being counted, how many went at once, how many were folded. */
-  private oooAckRcvNxt = 0;
-  private oooAcksAtOnce = 0;
-  private oooAcksFolded = 0;
-  /** When the first ACK folded since the last one sent was held back (ms). */
-  private oooFoldStart = 0;
-  /** The end of the last out-of-order segment stored, and whether the latest one continued it. */
-  private lastOooEnd = 0;
-  private oooExtendsLast = false;
+  /** SACK compression's state; made with the first out-of-order segment, as the queue is. */
+  #oooAcks: OooAckState | null = null;
 
   /**
    * @param capacity receive buffer (bytes): bounds the window and out-of-order data
@@ -231,26 +224,28 @@ export class TcpReceiver {
    * the batch of frames that arrived together, or with the first segment past the bound.
    */
   compressOooAck(now: number, srttMs: number): boolean {
-    if (this.#rcvNxt !== this.oooAckRcvNxt) {
-      this.oooAckRcvNxt = this.#rcvNxt;
-      this.oooAcksAtOnce = 0;
+    const st = this.#oooAcks;
+    if (st === null) return false;
+    if (this.#rcvNxt !== st.rcvNxt) {
+      st.rcvNxt = this.#rcvNxt;
+      st.atOnce = 0;
     }
-    if (this.oooAcksAtOnce < OOO_ACKS_AT_ONCE) {
-      this.oooAcksAtOnce++;
+    if (st.atOnce < OOO_ACKS_AT_ONCE) {
+      st.atOnce++;
       return false;
     }
-    if (!this.#wasOutOfOrder || !this.oooExtendsLast || this.dsackLeft >= 0) return false;
-    if (this.oooAcksFolded >= OOO_ACKS_COMPRESSED_MAX) return false;
+    if (!this.#wasOutOfOrder || !st.extendsLast || this.dsackLeft >= 0) return false;
+    if (st.folded >= OOO_ACKS_COMPRESSED_MAX) return false;
     const hold = Math.min(OOO_ACK_HOLD_MAX_MS, srttMs * OOO_ACK_HOLD_RTT_SHARE);
     if (hold <= 0) return false;
-    if (this.oooAcksFolded === 0) this.oooFoldStart = now;
-    else if (now - this.oooFoldStart > hold) return false;
-    this.oooAcksFolded++;
+    if (st.folded === 0) st.foldStart = now;
+    else if (now - st.foldStart > hold) return false;
+    st.folded++;
     return true;
   }
 
   noteAckSent(windowBytes: number): void {
-    this.oooAcksFolded = 0;
+    if (this.#oooAcks !== null) this.#oooAcks.folded = 0;
     this.lastAckSent = this.#rcvNxt;
     const edge = seqAdd(this.#rcvNxt, windowBytes);
     if (seqGt(edge, this.advRightEdge)) this.advRightEdge = edge;
@@ -342,8 +337,9 @@ export class TcpReceiver {
       else if (stored === 0 && n > 0 && ooo.holds(s, seqAdd(s, n))) this.noteDuplicate(s, seqAdd(s, n));
       // Continuing the block the last out-of-order segment made: the next ACK's first SACK
       // block (the most recent, RFC 2018 4) reports both, so an ACK folded away hides nothing.
-      this.oooExtendsLast = stored > 0 && s === this.lastOooEnd;
-      this.lastOooEnd = seqAdd(s, n);
+      const st = (this.#oooAcks ??= new OooAckState());
+      st.extendsLast = stored > 0 && s === st.lastEnd;
+      st.lastEnd = seqAdd(s, n);
       if (finHere) this.pendingFinSeq = seqAdd(s, n);
       return ACK_NOW;
     }
@@ -392,4 +388,17 @@ export class TcpReceiver {
 /** TSval comparison modulo 2^32 (RFC 7323 5.2). */
 function seqGeqTs(a: number, b: number): boolean {
   return seqSub(a, b) >= 0;
+}
+
+/** What SACK compression (TcpReceiver.compressOooAck) keeps between segments. */
+class OooAckState {
+  /** RCV.NXT of the out-of-order ACKs being counted, how many of them went at once, how many were folded since the last ACK sent. */
+  rcvNxt = 0;
+  atOnce = 0;
+  folded = 0;
+  /** When the first ACK folded since the last one sent was held back (ms). */
+  foldStart = 0;
+  /** The end of the last out-of-order segment stored, and whether the latest one continued it. */
+  lastEnd = 0;
+  extendsLast = false;
 }
