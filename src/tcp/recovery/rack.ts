@@ -307,8 +307,8 @@ export class RackRecovery extends SackRecovery {
   }
 
   /**
-   * Steps 2–3 for the logged retransmissions: one wholly ACKed (below `ack`) or SACKed is
-   * resolved; one a run of which is delivered up to its highest SACKed byte counts as
+   * Steps 2–3 for the logged retransmissions: one wholly ACKed (below `ack`) or SACKed (one
+   * block covers it) is resolved; one a run of which is delivered up to its highest SACKed byte counts as
    * delivered up to there (the rest of the run may still be lost).
    */
   private deliveredRetransmissions(v: RackVars, now: number, ack = this.snd.sndUna): void {
@@ -329,7 +329,9 @@ export class RackRecovery extends SackRecovery {
         if (tsEcr < 0 || tsEcr >= Math.floor(log.rtxTime(k))) this.delivered(v, log.rtxTime(k), e, now, true);
         continue;
       }
-      if (board !== null && board.isSacked(s) && board.isSacked(seqSub(e, 1) >>> 0)) {
+      // Wholly SACKed (from the cumulative ACK on): one block covers it. Its first and last
+      // bytes SACKed are not enough, a segment between may be lost again.
+      if (board !== null && !seqLt(board.sackedEnd(seqLt(s, ack) ? ack : s), e)) {
         log.resolve(k);
         this.delivered(v, log.rtxTime(k), e, now, true);
         continue;

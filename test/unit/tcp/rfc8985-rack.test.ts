@@ -174,6 +174,22 @@ describe('RFC 8985 6.2: retransmissions delivered', () => {
     expect(p.takeAll().filter((s) => s.seq === seqs[0])).toHaveLength(0);
     expect(p.counter('tcp_retransmits') + p.counter('tcp_lost_retransmits')).toBe(retransmits);
   });
+  it('6.2 step 5: a segment inside a retransmission run is lost again while the run\'s first and last segments arrived: it is resent, not left to the RTO', () => {
+    const { p, conn } = established();
+    const seqs = burst(p, conn, 12);
+    p.advance(10);
+    // 1 and 6..11 SACKed: 0 and 2..5 lost at once (reo_wnd 0); 2..5 go back to back, one run.
+    conn.snd.cc.cwnd = 20 * SEG;
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[1], seqs[2]], [seqs[6], (seqs[11] + SEG) >>> 0]] } });
+    expect(p.takeAll().map((s) => s.seq)).toEqual([seqs[0], seqs[2], seqs[3], seqs[4], seqs[5]]);
+    p.advance(10);
+    // The resends of 2, 3 and 5 arrive; those of 0 and 4 (inside the run 2..5) do not.
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[1], seqs[4]], [seqs[5], (seqs[11] + SEG) >>> 0]] } });
+    const again = p.takeAll().map((s) => s.seq);
+    expect(again).toContain(seqs[4]);
+    expect(again).toContain(seqs[0]);
+    expect(again.filter((q) => q === seqs[2] || q === seqs[3] || q === seqs[5])).toEqual([]);
+  });
 });
 
 describe('RFC 8985 6.2 step 4: reo_wnd adapted by D-SACK', () => {
