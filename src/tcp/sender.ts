@@ -608,7 +608,9 @@ export class TcpSender implements RecoverySender {
    */
   output(now: number, out: SenderTransmit): void {
     if (this.#inRecovery) {
-      if (!this.recovery.sendInRecovery(now, out)) return;
+      const sent = this.recovery.sendInRecovery(now, out);
+      this.prr?.outputDone();
+      if (!sent) return;
     } else {
       this.sendNewData(now, out);
     }
