@@ -401,12 +401,14 @@ export class RackRecovery extends SackRecovery {
     for (let k = log.rtxFirst(); k >= 0; k = log.rtxNext(k)) {
       const ts = log.rtxTime(k);
       let e = log.rtxEnd(k);
-      // RACK_sent_after(): the same time only within one run, by sequence number. One
-      // sent in this very millisecond is not judged yet (with reo_wnd 0 it would be lost
-      // as soon as it went out).
-      if (ts >= now || ts > v.xmitTs || (ts === v.xmitTs && !seqLt(log.rtxStart(k), v.endSeq))) continue;
+      // RACK_sent_after(): the same time only within one run, by sequence number.
+      if (ts > v.xmitTs || (ts === v.xmitTs && !seqLt(log.rtxStart(k), v.endSeq))) continue;
       if (ts === v.xmitTs && seqGt(e, v.endSeq)) e = v.endSeq;
-      const remaining = ts + wait - now;
+      // One sent in this very millisecond is not judged yet (with reo_wnd 0 it would be
+      // lost as soon as it went out), but the timer is armed for the next: when the ACKs
+      // stop here, nothing else would judge it before the RTO.
+      const judged = Math.floor(ts) + 1;
+      const remaining = (ts + wait > judged ? ts + wait : judged) - now;
       if (remaining > STAMP_SLACK) {
         if (remaining < timeout) timeout = remaining;
         continue;

@@ -192,6 +192,31 @@ describe('RFC 8985 6.2: retransmissions delivered', () => {
   });
 });
 
+describe('RFC 8985 6.2 step 5 on a sub-millisecond path', () => {
+  it('a retransmission found lost in the millisecond it was sent (not judged then) gets the reorder timer: resent 1 ms later, no RTO', () => {
+    const p = new TcpPeer();
+    const { conn } = p.passiveOpen({ ...SACK_TS, rtt: 1 });
+    // An ACK in the same millisecond as the data: RACK.min_RTT 0, as on the lab's 0.1 ms path.
+    const first = burst(p, conn, 2);
+    p.sendAck({ ack: (first[1] + SEG) >>> 0 });
+    const seqs = burst(p, conn, 12);
+    p.advance(1);
+    // 6..11 SACKed: 0..5 lost at once (reo_wnd 0) and resent back to back, one run.
+    conn.snd.cc.cwnd = 30 * SEG;
+    const end = (seqs[11] + SEG) >>> 0;
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[6], end]] } });
+    expect(p.takeAll().map((s) => s.seq)).toEqual(seqs.slice(0, 6));
+    // In the same millisecond the resends of 1..5 arrive, not that of 0; then the ACKs stop.
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[1], end]] } });
+    expect(p.takeAll().filter((s) => s.seq === seqs[0])).toEqual([]);
+    const t = p.now;
+    const again = p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: seqs[0] }, 5);
+    expect(again.seq).toBe(seqs[0]);
+    expect(p.now - t).toBeLessThanOrEqual(1);
+    expect(p.counter('tcp_rto_timeouts')).toBe(0);
+  });
+});
+
 describe('RFC 8985 6.2 step 4: reo_wnd adapted by D-SACK', () => {
   it('6.2 step 4 on a sub-millisecond path: reo_wnd is at least REO_WND_MIN_MS, not min_RTT/4 of a 0.2 ms RTT', () => {
     // The lab's reordering holds a frame 0.1–1 ms (a TSO chunk behind the next one); a
