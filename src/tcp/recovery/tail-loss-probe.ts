@@ -22,12 +22,8 @@ import type { SenderTransmit } from '../sender.js';
 import { seqAdd, seqGeq, seqLt, seqMax, seqSub } from '../seq.js';
 import type { RecoverySender } from './loss-recovery.js';
 
-/**
- * RFC 8985 7.2: PTO floor. Linux's was 10 ms until 2017 and is now TCP_TIMEOUT_MIN (2 ms)
- * added to 2·SRTT; on the lab's 0.1–0.5 ms paths 10 ms was most of the time a lost
- * one-aggregate flight cost (decision 0037).
- */
-export const PTO_MIN_MS = 2;
+/** RFC 8985 7.2: PTO floor (Linux TCP_TIMEOUT_MIN for TLP, 10 ms). */
+export const PTO_MIN_MS = 10;
 /** RFC 8985 7.2 WCDelAckT: the peer's worst-case delayed ACK when one segment is in flight. */
 export const WC_DEL_ACK_MS = 200;
 /**
