@@ -308,14 +308,13 @@ export class RackRecovery extends SackRecovery {
 
   /**
    * Steps 2–3 for the logged retransmissions: one wholly ACKed (below `ack`) or SACKed (one
-   * block covers it) is resolved; one a run of which is delivered up to its highest SACKed byte counts as
-   * delivered up to there (the rest of the run may still be lost).
+   * block covers it) is resolved; a run SACKed in part counts as delivered up to the top of
+   * what is SACKed inside it (the rest of the run may still be lost).
    */
   private deliveredRetransmissions(v: RackVars, now: number, ack = this.snd.sndUna): void {
     const log = this.log;
     const board = this.board;
     if (log === null) return;
-    const hi = board === null ? ack : board.highestSacked(ack);
     for (let k = log.rtxFirst(); k >= 0; k = log.rtxNext(k)) {
       const s = log.rtxStart(k);
       const e = log.rtxEnd(k);
@@ -336,10 +335,12 @@ export class RackRecovery extends SackRecovery {
         this.delivered(v, log.rtxTime(k), e, now, true);
         continue;
       }
-      const top = seqLt(hi, e) ? hi : e;
+      // Delivered up to the top of what is SACKed inside the run (a segment in its middle
+      // counts: those before it in the run were sent before it).
+      const top = board === null ? s : board.sackedTopIn(s, e);
       // Only a delivery further into the run than counted before (RFC 8985: segments newly
       // SACKed): the same SACKed top on a later ACK would count again at a resend's time.
-      if (board !== null && seqGt(top, s) && board.isSacked(seqSub(top, 1) >>> 0) && log.deliveredTo(k, top)) {
+      if (seqGt(top, s) && log.deliveredTo(k, top)) {
         this.delivered(v, log.rtxTime(k), top, now, true);
       }
     }
