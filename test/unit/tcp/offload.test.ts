@@ -19,6 +19,7 @@ import { VirtualWire, type OffloadRecord } from '../../helpers/virtual-wire.js';
 import { tapCapabilities } from '../../../src/phy/tap-link.js';
 import { IP_A, IP_B, MAC_A, MAC_B, Recorder, TcpPair } from '../../helpers/tcp-pair.js';
 import { arpFrame, patternBytes } from '../../helpers/frames.js';
+import { asTcpConnection } from '../../helpers/tcp-peer.js';
 
 /**
  * What the kernel does with a frame that asks for checksum completion (+ segmentation):
@@ -191,8 +192,9 @@ describe('super-segment size under a small cwnd (decision 0037)', () => {
     const pair = new TcpPair({}, {}, { capabilities: { txChecksum: true, tsoMaxPayload: 65_000 }, deliver: 'local' });
     pair.delay = 5;
     const { client, s } = pair.connect(80);
-    const mss = client.snd.mss;
-    const cwnd = client.snd.cc.cwnd;
+    const snd = asTcpConnection(client).snd;
+    const mss = snd.mss;
+    const cwnd = snd.cc.cwnd;
     expect(cwnd).toBe(10 * mss);
     const t0 = pair.now;
     const first: number[] = [];
