@@ -201,6 +201,19 @@ export class SackScoreboard {
     return false;
   }
 
+  /**
+   * The top of what is SACKed in [from, end): the right edge of the highest block that
+   * starts below `end` (at most `end`), or `from` when no block lies in the range.
+   */
+  sackedTopIn(from: number, end: number): number {
+    for (let k = this.n - 1; k >= 0; k--) {
+      if (!seqLt(this.lefts[k], end)) continue;
+      if (!seqGt(this.rights[k], from)) break;
+      return seqLt(this.rights[k], end) ? this.rights[k] : end >>> 0;
+    }
+    return from >>> 0;
+  }
+
   /** Highest SACKed sequence (right edge), or sndUna when none. */
   highestSacked(sndUna: number): number {
     return this.n > 0 ? this.rights[this.n - 1] : sndUna >>> 0;

@@ -608,7 +608,9 @@ export class TcpSender implements RecoverySender {
    */
   output(now: number, out: SenderTransmit): void {
     if (this.#inRecovery) {
-      if (!this.recovery.sendInRecovery(now, out)) return;
+      const sent = this.recovery.sendInRecovery(now, out);
+      this.prr?.outputDone();
+      if (!sent) return;
     } else {
       this.sendNewData(now, out);
     }
@@ -635,7 +637,13 @@ export class TcpSender implements RecoverySender {
     const wndRoom = seqSub(seqAdd(this.#sndUna, this.#sndWnd), this.#sndNxt);
     if (unsent > 0) {
       const room = Math.min(wndRoom, cwndRoom);
-      const maxSeg = this.#inRecovery ? this.#mss : out.maxPayload(now);
+      let maxSeg = this.#inRecovery ? this.#mss : out.maxPayload(now);
+      // A super-segment is at most half the cwnd (whole segments, at least two): a flight
+      // under two full super-segments leaves as two frames, which a GRO'ing receiver ACKs
+      // one by one, so one lost ACK or frame leaves the other to clock the sender instead
+      // of a probe timeout (decision 0037; Linux sizes them by rate, tcp_tso_autosize).
+      const halfCwnd = Math.max(2 * this.#mss, Math.floor(this.#cc.cwnd / 2 / this.#mss) * this.#mss);
+      if (maxSeg > halfCwnd) maxSeg = halfCwnd;
       let len = Math.min(unsent, maxSeg, room);
       if (len <= 0) return 0;
       // A super-segment ends on an MSS boundary unless it carries the last queued bytes.

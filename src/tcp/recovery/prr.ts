@@ -24,7 +24,10 @@
  *   byte figure is rounded up to a multiple of SMSS, so an ACK that earns part of a
  *   segment lets one go and prr_out takes it back on the next ACKs.
  * - The sender turns sndcnt into cwnd = pipe + sndcnt for its output (the way Linux sets
- *   snd_cwnd), and every byte it sends in recovery adds to prr_out.
+ *   snd_cwnd), and every byte it sends in recovery adds to prr_out. ACKs of one receive
+ *   batch (decision 0033) all come before the output: what an ACK allowed and was not
+ *   sent yet counts as sent (in pipe and prr_out) for the next ACK, whose sndcnt adds to
+ *   it, so the batch sends what the ACKs one by one would (Linux sends after each ACK).
  * - Recovery ends with cwnd = ssthresh (the controller's onRecoveryEnd).
  *
  * The caller supplies pipe and DeliveredData, so a time-based loss detector (RACK, RFC
@@ -43,6 +46,13 @@ export class ProportionalRateReduction {
   private sentThisAck = 0;
   /** The last sndcnt came from the slow start reduction bound (pipe ≤ ssthresh). */
   boundBySsrb = false;
+  /**
+   * Bytes earlier ACKs allowed and the sender has not sent yet: ACKs of one receive batch
+   * are all processed before the sender's output (decision 0033). They count as sent for
+   * the next ACK's sndcnt (in pipe and prr_out), which then adds to them: the batch sends
+   * what the ACKs one by one would have.
+   */
+  private unsent = 0;
 
   /** Recovery starts with `pipe` bytes in the network. */
   start(pipe: number): void {
@@ -50,6 +60,7 @@ export class ProportionalRateReduction {
     this.prrDelivered = 0;
     this.prrOut = 0;
     this.boundBySsrb = false;
+    this.unsent = 0;
   }
 
   /** An ACK arrived: what is sent from now on counts against its sndcnt. */
@@ -61,26 +72,38 @@ export class ProportionalRateReduction {
   onSent(bytes: number): void {
     this.prrOut += bytes;
     this.sentThisAck += bytes;
+    this.unsent = this.unsent > bytes ? this.unsent - bytes : 0;
+  }
+
+  /** The sender's output ran: an allowance it did not use then is not carried to later ACKs. */
+  outputDone(): void {
+    this.unsent = 0;
   }
 
   /**
    * An ACK in recovery delivered `delivered` bytes; `pipe` is the estimate after it.
-   * Returns sndcnt: the bytes that may be sent now (whole segments of `mss`).
+   * Returns the bytes that may be sent now: sndcnt (whole segments of `mss`) plus what
+   * earlier ACKs since the last output allowed.
    */
   sendCount(delivered: number, safeAck: boolean, pipe: number, ssthresh: number, mss: number): number {
     if (delivered > 0) this.prrDelivered += delivered;
+    // What earlier ACKs allowed and was not sent yet counts as sent (prr_out, and pipe for
+    // the ssthresh bound; which rule applies is decided on pipe as it is).
+    const unsent = this.unsent;
+    const out = this.prrOut + unsent;
     let sndcnt: number;
     if (pipe > ssthresh) {
       this.boundBySsrb = false;
-      sndcnt = this.recoverFs > 0 ? Math.ceil((this.prrDelivered * ssthresh) / this.recoverFs) - this.prrOut : 0;
+      sndcnt = this.recoverFs > 0 ? Math.ceil((this.prrDelivered * ssthresh) / this.recoverFs) - out : 0;
     } else {
       this.boundBySsrb = true;
       // MAX(prr_delivered − prr_out, DeliveredData) with prr_out as it was when the ACK
-      // arrived, less what was sent since.
-      const limit = Math.max(this.prrDelivered - this.prrOut, delivered - this.sentThisAck) + (safeAck ? mss : 0);
-      sndcnt = Math.min(ssthresh - pipe, limit);
+      // arrived, less what was sent since; never past ssthresh with what is unsent.
+      const limit = Math.max(this.prrDelivered - out, delivered - this.sentThisAck) + (safeAck ? mss : 0);
+      sndcnt = Math.min(ssthresh - pipe - unsent, limit);
     }
-    if (sndcnt <= 0) return 0;
-    return Math.ceil(sndcnt / mss) * mss;
+    sndcnt = sndcnt <= 0 ? 0 : Math.ceil(sndcnt / mss) * mss;
+    this.unsent = unsent + sndcnt;
+    return this.unsent;
   }
 }

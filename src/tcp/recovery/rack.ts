@@ -307,15 +307,14 @@ export class RackRecovery extends SackRecovery {
   }
 
   /**
-   * Steps 2–3 for the logged retransmissions: one wholly ACKed (below `ack`) or SACKed is
-   * resolved; one a run of which is delivered up to its highest SACKed byte counts as
-   * delivered up to there (the rest of the run may still be lost).
+   * Steps 2–3 for the logged retransmissions: one wholly ACKed (below `ack`) or SACKed (one
+   * block covers it) is resolved; a run SACKed in part counts as delivered up to the top of
+   * what is SACKed inside it (the rest of the run may still be lost).
    */
   private deliveredRetransmissions(v: RackVars, now: number, ack = this.snd.sndUna): void {
     const log = this.log;
     const board = this.board;
     if (log === null) return;
-    const hi = board === null ? ack : board.highestSacked(ack);
     for (let k = log.rtxFirst(); k >= 0; k = log.rtxNext(k)) {
       const s = log.rtxStart(k);
       const e = log.rtxEnd(k);
@@ -329,15 +328,19 @@ export class RackRecovery extends SackRecovery {
         if (tsEcr < 0 || tsEcr >= Math.floor(log.rtxTime(k))) this.delivered(v, log.rtxTime(k), e, now, true);
         continue;
       }
-      if (board !== null && board.isSacked(s) && board.isSacked(seqSub(e, 1) >>> 0)) {
+      // Wholly SACKed (from the cumulative ACK on): one block covers it. Its first and last
+      // bytes SACKed are not enough, a segment between may be lost again.
+      if (board !== null && !seqLt(board.sackedEnd(seqLt(s, ack) ? ack : s), e)) {
         log.resolve(k);
         this.delivered(v, log.rtxTime(k), e, now, true);
         continue;
       }
-      const top = seqLt(hi, e) ? hi : e;
+      // Delivered up to the top of what is SACKed inside the run (a segment in its middle
+      // counts: those before it in the run were sent before it).
+      const top = board === null ? s : board.sackedTopIn(s, e);
       // Only a delivery further into the run than counted before (RFC 8985: segments newly
       // SACKed): the same SACKed top on a later ACK would count again at a resend's time.
-      if (board !== null && seqGt(top, s) && board.isSacked(seqSub(top, 1) >>> 0) && log.deliveredTo(k, top)) {
+      if (seqGt(top, s) && log.deliveredTo(k, top)) {
         this.delivered(v, log.rtxTime(k), top, now, true);
       }
     }
@@ -399,12 +402,14 @@ export class RackRecovery extends SackRecovery {
     for (let k = log.rtxFirst(); k >= 0; k = log.rtxNext(k)) {
       const ts = log.rtxTime(k);
       let e = log.rtxEnd(k);
-      // RACK_sent_after(): the same time only within one run, by sequence number. One
-      // sent in this very millisecond is not judged yet (with reo_wnd 0 it would be lost
-      // as soon as it went out).
-      if (ts >= now || ts > v.xmitTs || (ts === v.xmitTs && !seqLt(log.rtxStart(k), v.endSeq))) continue;
+      // RACK_sent_after(): the same time only within one run, by sequence number.
+      if (ts > v.xmitTs || (ts === v.xmitTs && !seqLt(log.rtxStart(k), v.endSeq))) continue;
       if (ts === v.xmitTs && seqGt(e, v.endSeq)) e = v.endSeq;
-      const remaining = ts + wait - now;
+      // One sent in this very millisecond is not judged yet (with reo_wnd 0 it would be
+      // lost as soon as it went out), but the timer is armed for the next: when the ACKs
+      // stop here, nothing else would judge it before the RTO.
+      const judged = Math.floor(ts) + 1;
+      const remaining = (ts + wait > judged ? ts + wait : judged) - now;
       if (remaining > STAMP_SLACK) {
         if (remaining < timeout) timeout = remaining;
         continue;

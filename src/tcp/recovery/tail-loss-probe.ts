@@ -10,8 +10,9 @@
  *   0012). An ACK that leaves one segment in flight would get WCDelAckT and so no probe;
  *   when the output that follows it sends more, the probe is armed for that flight. Not in recovery, not after an RTO, not before an RTT sample, and one probe per
  *   episode (until an ACK covers what was outstanding when it went out).
- * - 7.3: when the PTO fires, one new segment if the windows allow, else the last segment
- *   again; then the real RTO. Not an RTO: no backoff, cwnd and the retry count unchanged.
+ * - 7.3: when the PTO fires, new data if the windows allow (two full-sized segments when
+ *   that much waits, so that a delayed-ACK receiver answers at once: PROBE_NEW_SEGMENTS),
+ *   else the last segment again; then the real RTO. Not an RTO: no backoff, cwnd and the retry count unchanged.
  * - 7.4 with 6.2's rule: when the peer SACKs the probe while data below it is still
  *   missing, that data was sent at least a PTO (≥ 2·SRTT) before a segment that arrived:
  *   it is lost. It is marked so on the scoreboard and SACK recovery starts at once.
@@ -25,6 +26,14 @@ import type { RecoverySender } from './loss-recovery.js';
 export const PTO_MIN_MS = 10;
 /** RFC 8985 7.2 WCDelAckT: the peer's worst-case delayed ACK when one segment is in flight. */
 export const WC_DEL_ACK_MS = 200;
+/**
+ * Full-sized segments of new data a probe carries when that much waits. One segment is
+ * what 7.3 says; but when the flight was delivered and only its ACK lost, the probe is the
+ * one segment the receiver got since its last ACK, which it holds for its delayed ACK (40 ms
+ * at Linux: the very WCDelAckT 7.2 adds for one segment in flight). Two are ACKed at once
+ * (RFC 1122 4.2.3.2, RFC 5681 4.2: an ACK at least every second full-sized segment).
+ */
+export const PROBE_NEW_SEGMENTS = 2;
 /** No probe outstanding (not a valid u32 sequence number). */
 const NO_PROBE = -1;
 
@@ -74,7 +83,15 @@ export class TailLossProbe {
     this.armed = false;
     const before = snd.sndMax;
     const seq = snd.sndNxt;
-    const sent = snd.unsent() > 0 && seqSub(seqAdd(snd.sndUna, snd.sndWnd), snd.sndNxt) > 0 ? snd.sendNew(now, out, snd.mss) : 0;
+    let sent = 0;
+    if (snd.unsent() > 0 && seqSub(seqAdd(snd.sndUna, snd.sndWnd), snd.sndNxt) > 0) {
+      // One TSO frame, or one segment per call without TSO.
+      for (let n = 0; n < PROBE_NEW_SEGMENTS && sent < PROBE_NEW_SEGMENTS * snd.mss; n++) {
+        const len = snd.sendNew(now, out, PROBE_NEW_SEGMENTS * snd.mss - sent);
+        if (len <= 0) break;
+        sent += len;
+      }
+    }
     if (sent > 0) {
       this.probeSeq = seq;
     } else {

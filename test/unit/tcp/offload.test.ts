@@ -19,6 +19,7 @@ import { VirtualWire, type OffloadRecord } from '../../helpers/virtual-wire.js';
 import { tapCapabilities } from '../../../src/phy/tap-link.js';
 import { IP_A, IP_B, MAC_A, MAC_B, Recorder, TcpPair } from '../../helpers/tcp-pair.js';
 import { arpFrame, patternBytes } from '../../helpers/frames.js';
+import { asTcpConnection } from '../../helpers/tcp-peer.js';
 
 /**
  * What the kernel does with a frame that asks for checksum completion (+ segmentation):
@@ -183,4 +184,33 @@ describe('TCP over the in-memory link with offload', () => {
       else expect(big).toBeGreaterThan(10);
     });
   }
+});
+
+describe('super-segment size under a small cwnd (decision 0037)', () => {
+  it('a flight smaller than two full super-segments leaves as two frames of half the cwnd, not one: a receiver that GROs them ACKs each', () => {
+    // Local delivery: the fault sees the frames as sent, super-frames whole.
+    const pair = new TcpPair({}, {}, { capabilities: { txChecksum: true, tsoMaxPayload: 65_000 }, deliver: 'local' });
+    pair.delay = 5;
+    const { client, s } = pair.connect(80);
+    const snd = asTcpConnection(client).snd;
+    const mss = snd.mss;
+    const cwnd = snd.cc.cwnd;
+    expect(cwnd).toBe(10 * mss);
+    const t0 = pair.now;
+    const first: number[] = [];
+    pair.fault = (f) => {
+      if (f.from === 'A' && f.frame.length > 1000 && pair.now === t0) first.push(f.frame.length);
+      return [f];
+    };
+    const data = patternBytes(40 * mss, 7);
+    client.send(data);
+    pair.run();
+    expect(s.bytes().equals(Buffer.from(data))).toBe(true);
+    // The initial window (10 segments) as two frames of 5 segments each.
+    expect(first).toHaveLength(2);
+    const headers = first[0] - 5 * mss;
+    expect(headers).toBeGreaterThan(0);
+    expect(headers).toBeLessThan(100);
+    expect(first[1]).toBe(first[0]);
+  });
 });

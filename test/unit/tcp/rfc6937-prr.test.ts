@@ -50,6 +50,7 @@ describe('RFC 6937 3 sndcnt (src/tcp/recovery/prr.ts)', () => {
     prr.beginAck();
     // Close to ssthresh: only up to it.
     expect(prr.sendCount(MSS, true, 9 * MSS, 10 * MSS, MSS)).toBe(MSS);
+    prr.onSent(MSS);
     prr.beginAck();
     expect(prr.sendCount(MSS, true, 10 * MSS, 10 * MSS, MSS)).toBe(0);
   });
@@ -108,9 +109,12 @@ describe('RFC 6937 3 sndcnt (src/tcp/recovery/prr.ts)', () => {
  * segments and more data queued: every segment that arrives (in order of sending, the
  * first transmission of the segments in `lost` dropped) is answered by one ACK with
  * SACK blocks (RFC 2018 4: the block of the newest segment first). Records, per ACK, the
- * segments our stack sent in answer and whether it was in recovery.
+ * segments our stack sent in answer and whether it was in recovery. With `batch` > 1 the
+ * ACKs of `batch` arriving segments reach our stack as one receive batch
+ * (TcpLayer.deferOutput, decision 0033): it answers at the batch's end, and the record is
+ * per batch.
  */
-function runScenario(n: number, lost: Set<number>, h: HandshakeOptions = LINUX_SYN) {
+function runScenario(n: number, lost: Set<number>, h: HandshakeOptions = LINUX_SYN, batch = 1) {
   // RFC 6937's examples assume RFC 6675's loss marking (DupThresh SACKed segments); with
   // RACK (the default) the peer's instant answers (RTT 0) would mark every hole at once.
   const p = new TcpPeer({ tcp: { recovery: 'rfc6675' } });
@@ -130,19 +134,27 @@ function runScenario(n: number, lost: Set<number>, h: HandshakeOptions = LINUX_S
   let cum = 0;
   let guard = 0;
   while (net.length > 0 && guard++ < 1000) {
-    const k = net.shift()!;
-    if (lost.has(k) && transmissions.get(k) === 1) continue; // dropped: no ACK
-    received.add(k);
-    while (received.has(cum)) cum++;
-    const runs: [number, number][] = [];
-    for (const r of [...received].filter((v) => v > cum).sort((a, b) => a - b)) {
-      const last = runs.at(-1);
-      if (last !== undefined && last[1] === r) last[1] = r + 1;
-      else runs.push([r, r + 1]);
+    let acked = 0;
+    while (acked < batch && net.length > 0) {
+      const k = net.shift()!;
+      if (lost.has(k) && transmissions.get(k) === 1) continue; // dropped: no ACK
+      received.add(k);
+      while (received.has(cum)) cum++;
+      const runs: [number, number][] = [];
+      for (const r of [...received].filter((v) => v > cum).sort((a, b) => a - b)) {
+        const last = runs.at(-1);
+        if (last !== undefined && last[1] === r) last[1] = r + 1;
+        else runs.push([r, r + 1]);
+      }
+      runs.sort((a, b) => (k >= a[0] && k < a[1] ? -1 : k >= b[0] && k < b[1] ? 1 : b[0] - a[0]));
+      const sack = h.sackPermitted ? runs.slice(0, 3).map(([l, r]): [number, number] => [(una + l * mss) >>> 0, (una + r * mss) >>> 0]) : [];
+      p.host.tcp.deferOutput = batch > 1;
+      p.sendAck({ ack: (una + cum * mss) >>> 0, options: sack.length > 0 ? { sack } : {} });
+      acked++;
     }
-    runs.sort((a, b) => (k >= a[0] && k < a[1] ? -1 : k >= b[0] && k < b[1] ? 1 : b[0] - a[0]));
-    const sack = h.sackPermitted ? runs.slice(0, 3).map(([l, r]): [number, number] => [(una + l * mss) >>> 0, (una + r * mss) >>> 0]) : [];
-    p.sendAck({ ack: (una + cum * mss) >>> 0, options: sack.length > 0 ? { sack } : {} });
+    p.host.tcp.deferOutput = false;
+    if (acked === 0) continue;
+    p.flush();
     const sent = p.takeAll().filter((s) => s.payload.length > 0).map((s) => index(s.seq));
     for (const s of sent) transmissions.set(s, (transmissions.get(s) ?? 0) + 1);
     net.push(...sent);
@@ -201,6 +213,20 @@ describe('RFC 6937 3 examples: 20 segments in flight, ssthresh from NewReno (Fli
     const exit = acks.find((a, i) => i > entry && !a.inRecovery)!;
     expect(exit.cwnd).toBe(11 * mss);
     expect(exit.flight).toBe(11 * mss);
+    expect(cum).toBe(60);
+    expect(p.counter('tcp_rto_timeouts')).toBe(0);
+  });
+
+  it('RFC 6937 3 with ACKs in receive batches of two (decision 0033): each ACK\'s sndcnt counts, the batch sends what the two ACKs one by one would (2 + 2)', () => {
+    const lost = new Set(Array.from({ length: 15 }, (_, i) => i));
+    const { p, mss, acks, cum } = runScenario(20, lost, LINUX_SYN, 2);
+    const entry = acks.findIndex((a) => a.inRecovery);
+    const rec = acks.slice(entry).filter((a) => a.inRecovery);
+    // The same per-ACK counts as one by one ([2, 2, 2, 2, 2, 2, 1, …]), summed per batch of
+    // two. Without the first ACK's count kept, a batch sent 2: the second ACK's cwnd =
+    // pipe + sndcnt replaced the first's, and recovery ran on a flight of two segments.
+    expect(rec.slice(0, 4).map((a) => a.sent.length)).toEqual([4, 4, 4, 2]);
+    expect(acks[entry].ssthresh).toBe(11 * mss);
     expect(cum).toBe(60);
     expect(p.counter('tcp_rto_timeouts')).toBe(0);
   });
@@ -270,10 +296,11 @@ describe('RFC 6937 between two cores', () => {
   // went from 15 and 2 RTOs to 10 and 1; RACK's stayed at 9 and 3. The cubic one under
   // RACK went from 3 to 4 when a retransmission run stopped spanning ACK turns (decision
   // 0034, amendment: over seeds 1–12 of the same transfers the RTOs were 16 before and
-  // after; newreno 65 → 64), and back to 3 with both changes together.
+  // after; newreno 65 → 64), and back to 3 with both changes together. A probe of two new
+  // segments rather than one (decision 0037): rfc6675 10 → 9 and 1 → 0, rack 9 → 8 and 3.
   for (const [recovery, cc, lossPct, seed, rtosBefore, rtosNow] of [
-    ['rfc6675', 'newreno', 3, 7, 0, 0], ['rfc6675', 'newreno', 10, 11, 30, 10], ['rfc6675', 'cubic', 10, 17, 6, 1],
-    ['rack', 'newreno', 3, 7, 0, 0], ['rack', 'newreno', 10, 11, 30, 9], ['rack', 'cubic', 10, 17, 6, 3],
+    ['rfc6675', 'newreno', 3, 7, 0, 0], ['rfc6675', 'newreno', 10, 11, 30, 9], ['rfc6675', 'cubic', 10, 17, 6, 0],
+    ['rack', 'newreno', 3, 7, 0, 0], ['rack', 'newreno', 10, 11, 30, 8], ['rack', 'cubic', 10, 17, 6, 3],
   ] as const) {
     it(`RFC 6937 (${recovery}): a 2 MB transfer (${cc}, ${lossPct} % loss each way) arrives byte for byte with ${rtosNow} RTOs (${rtosBefore} before PRR)`, () => {
       const { p, s, data } = lossyTransfer(cc, lossPct, seed, recovery);

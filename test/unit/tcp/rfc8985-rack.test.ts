@@ -174,6 +174,59 @@ describe('RFC 8985 6.2: retransmissions delivered', () => {
     expect(p.takeAll().filter((s) => s.seq === seqs[0])).toHaveLength(0);
     expect(p.counter('tcp_retransmits') + p.counter('tcp_lost_retransmits')).toBe(retransmits);
   });
+  it('6.2 step 5: a segment inside a retransmission run is lost again while the run\'s first and last segments arrived: it is resent, not left to the RTO', () => {
+    const { p, conn } = established();
+    const seqs = burst(p, conn, 12);
+    p.advance(10);
+    // 1 and 6..11 SACKed: 0 and 2..5 lost at once (reo_wnd 0); 2..5 go back to back, one run.
+    conn.snd.cc.cwnd = 20 * SEG;
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[1], seqs[2]], [seqs[6], (seqs[11] + SEG) >>> 0]] } });
+    expect(p.takeAll().map((s) => s.seq)).toEqual([seqs[0], seqs[2], seqs[3], seqs[4], seqs[5]]);
+    p.advance(10);
+    // The resends of 2, 3 and 5 arrive; those of 0 and 4 (inside the run 2..5) do not.
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[1], seqs[4]], [seqs[5], (seqs[11] + SEG) >>> 0]] } });
+    const again = p.takeAll().map((s) => s.seq);
+    expect(again).toContain(seqs[4]);
+    expect(again).toContain(seqs[0]);
+    expect(again.filter((q) => q === seqs[2] || q === seqs[3] || q === seqs[5])).toEqual([]);
+  });
+});
+
+describe('RFC 8985 6.2 step 5 on a sub-millisecond path', () => {
+  /**
+   * RACK.min_RTT 0 (an ACK in the same millisecond as the data, as on the lab's 0.1 ms
+   * path); 12 segments out, 1 ms later 6..11 SACKed: 0..5 lost at once (reo_wnd 0) and
+   * resent back to back, one run. In the same millisecond `sack` arrives (with 6..11); then
+   * the ACKs stop. Segment 0's resend, lost again, must go once more 1 ms later, not at the RTO.
+   */
+  function runLostInItsMillisecond(sack: (seqs: number[]) => [number, number][]): void {
+    const p = new TcpPeer();
+    const { conn } = p.passiveOpen({ ...SACK_TS, rtt: 1 });
+    const first = burst(p, conn, 2);
+    p.sendAck({ ack: (first[1] + SEG) >>> 0 });
+    const seqs = burst(p, conn, 12);
+    p.advance(1);
+    conn.snd.cc.cwnd = 30 * SEG;
+    const end = (seqs[11] + SEG) >>> 0;
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[6], end]] } });
+    expect(p.takeAll().map((s) => s.seq)).toEqual(seqs.slice(0, 6));
+    p.sendAck({ ack: seqs[0], options: { sack: [...sack(seqs), [seqs[6], end]] } });
+    expect(p.takeAll().filter((s) => s.seq === seqs[0])).toEqual([]);
+    const t = p.now;
+    const again = p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: seqs[0] }, 5);
+    expect(again.at - t).toBeLessThanOrEqual(1);
+    expect(p.counter('tcp_rto_timeouts')).toBe(0);
+  }
+
+  it('a retransmission found lost in the millisecond it was sent (not judged then) gets the reorder timer: resent 1 ms later, no RTO', () => {
+    // The resends of 1..5 arrive, not that of 0.
+    runLostInItsMillisecond((seqs) => [[seqs[1], seqs[6]]]);
+  });
+
+  it('a run SACKed only in its middle counts as delivered there: the segment before it in the run, lost again, is resent 1 ms later, no RTO', () => {
+    // Of the run 0..5 only the resend of 1 is SACKed.
+    runLostInItsMillisecond((seqs) => [[seqs[1], seqs[2]]]);
+  });
 });
 
 describe('RFC 8985 6.2 step 4: reo_wnd adapted by D-SACK', () => {

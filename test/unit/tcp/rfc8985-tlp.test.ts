@@ -74,7 +74,7 @@ describe('RFC 8985 7: tail loss probe', () => {
     expect(p.counter('tcp_rto_timeouts')).toBe(0);
   });
 
-  it('RFC 8985 7.3: with new data waiting and room in the peer window, the probe is one new segment', () => {
+  it('RFC 8985 7.3 with RFC 1122 4.2.3.2: with new data waiting and room in the peer window, the probe is two new segments, which a delayed-ACK receiver answers at once', () => {
     const { p, conn } = established();
     const iw = conn.snd.cc.cwnd / SEG;
     expect(iw).toBe(10);
@@ -82,10 +82,28 @@ describe('RFC 8985 7: tail loss probe', () => {
     p.flush();
     const first = p.takeAll();
     expect(first).toHaveLength(10);
-    const next = first[9].seq + SEG;
-    p.expectSegment({ flags: TCP_ACK, seq: next, payloadLen: SEG }, 25);
+    const next = (first[9].seq + SEG) >>> 0;
+    const t = p.now;
+    // One segment alone is what a receiver whose ACK of the flight was lost holds for its
+    // delayed ACK (40 ms at Linux); two full-sized ones are ACKed at once.
+    const probe = p.expectSegment({ flags: TCP_ACK, seq: next, payloadLen: SEG }, 25);
+    expect(probe.at).toBe(t + 20);
+    p.expectSegment({ flags: TCP_ACK, seq: (next + SEG) >>> 0, payloadLen: SEG });
+    p.expectNothing(p.now + 1);
     expect(p.counter('tcp_loss_probes')).toBe(1);
     expect(p.counter('tcp_retransmits')).toBe(0);
+  });
+
+  it('RFC 8985 7.3: with one segment of new data waiting, the probe is that segment', () => {
+    const { p, conn } = established();
+    conn.send(new Uint8Array(11 * SEG)); // cwnd-limited: 10 go, 1 waits
+    p.flush();
+    const first = p.takeAll();
+    expect(first).toHaveLength(10);
+    const next = (first[9].seq + SEG) >>> 0;
+    p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: next, payloadLen: SEG }, 25);
+    p.expectNothing(p.now + 1);
+    expect(p.counter('tcp_loss_probes')).toBe(1);
   });
 
   it('RFC 8985 7.2: the PTO runs from the last ACK; application writes that send nothing (cwnd full) do not postpone it', () => {
@@ -141,8 +159,9 @@ describe('RFC 8985 7: tail loss probe', () => {
     const s0 = p.takeAll()[0].seq;
     p.sendAck({ ack: s0 + 5 * SEG });
     p.takeAll();
-    // The rest is lost, the probe too: the RTO resends the first unACKed segment.
-    p.expectSegment({ flags: TCP_ACK, payloadLen: SEG }, 50);
+    // The rest is lost, the probe (two new segments) too: the RTO resends the first unACKed segment.
+    const lost = p.expectSegment({ flags: TCP_ACK, payloadLen: SEG }, 50);
+    p.expectSegment({ flags: TCP_ACK, seq: (lost.seq + SEG) >>> 0, payloadLen: SEG });
     const rto = p.expectSegment({ flags: TCP_ACK, seq: s0 + 5 * SEG, payloadLen: SEG }, 300);
     expect(p.counter('tcp_rto_timeouts')).toBe(1);
     p.advanceTo(rto.at);
