@@ -13,8 +13,8 @@
  * scratch buffer, then queued. Packets larger than the link MTU (an echo reply to a
  * reassembled request, a large UDP datagram) leave in fragments (RFC 8200 4.5) of the
  * link MTU (ours, lowered by a router's MTU option) or of the smaller path MTU the caller
- * passes to prepare() (RFC 8201 4: UDP's estimate for the destination). A packet that
- * waited for its next hop leaves in fragments of the link MTU. Fragment Identification
+ * passes to prepare() (RFC 8201 4: UDP's estimate for the destination), also when it
+ * waited for its next hop to resolve. Fragment Identification
  * values are per destination behind a keyed hash (RFC 7739 5.3.3, ./ip-identifiers.ts).
  */
 import { ETH_HEADER_LEN, ETHERTYPE_IPV6, writeEthernetHeader } from '../wire/ethernet.js';
@@ -31,12 +31,14 @@ import { copyBytes } from '../util/copy-bytes.js';
 import { IpIdentifiers } from './ip-identifiers.js';
 
 const HDRS = ETH_HEADER_LEN + IPV6_HEADER_LEN;
+/** Bytes after a packet queued for neighbour resolution: the MTU it must leave in (big-endian). */
+const QUEUED_MTU_BYTES = 2;
 
 /** Builds and sends IPv6 packets from our addresses. */
 export class Ipv6Output {
   /** Where the caller writes the upper-layer data after prepare(): the sink's memory or scratch. */
   buf: Uint8Array;
-  private readonly scratch = new Uint8Array(HDRS + 65535);
+  private readonly scratch = new Uint8Array(HDRS + 65535 + QUEUED_MTU_BYTES);
   private frameOff = -1;
   private mac = -1;
   private readonly src = ipv6(0, 0, 0, 0);
@@ -53,7 +55,11 @@ export class Ipv6Output {
     private readonly ids: IpIdentifiers = new IpIdentifiers(),
   ) {
     this.buf = this.scratch;
-    nd.setResolvedSender((p, mac) => this.emit(p, 0, p.length, mac));
+    // A queued record is the packet and then the MTU it must leave in (see transmit()).
+    nd.setResolvedSender((p, mac) => {
+      const len = p.length - QUEUED_MTU_BYTES;
+      this.emit(p, 0, len, mac, (p[len] << 8) | p[len + 1]);
+    });
   }
 
   /**
@@ -134,8 +140,16 @@ export class Ipv6Output {
     const s = this.scratch;
     writeIpv6Header(s, ETH_HEADER_LEN, payloadLen, nextHeader, hopLimit, this.src, this.dst);
     if (ecn !== 0) setIpv6Ecn(s, ETH_HEADER_LEN, ecn);
-    if (this.mac < 0) this.nd.cache.enqueue(this.hop, s, ETH_HEADER_LEN, IPV6_HEADER_LEN + payloadLen);
-    else this.emit(s, ETH_HEADER_LEN, IPV6_HEADER_LEN + payloadLen, this.mac, this.packetMtu);
+    if (this.mac < 0) {
+      // Waits for neighbour resolution with the MTU it was prepared for (a path MTU below
+      // the link's, RFC 8201 4), written after it: it leaves in fragments of that size.
+      const end = ETH_HEADER_LEN + IPV6_HEADER_LEN + payloadLen;
+      s[end] = this.packetMtu >>> 8;
+      s[end + 1] = this.packetMtu & 0xff;
+      this.nd.cache.enqueue(this.hop, s, ETH_HEADER_LEN, IPV6_HEADER_LEN + payloadLen + QUEUED_MTU_BYTES);
+    } else {
+      this.emit(s, ETH_HEADER_LEN, IPV6_HEADER_LEN + payloadLen, this.mac, this.packetMtu);
+    }
   }
 
   /**

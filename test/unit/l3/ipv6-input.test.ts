@@ -241,6 +241,21 @@ describe('fragments (RFC 8200 4.5, RFC 5722)', () => {
     expect([first, other]).not.toContain(1);
   });
 
+  it('RFC 8201 4 / 8200 4.5: a packet that waited for neighbour resolution leaves in fragments of the path MTU it was prepared for, not the link MTU', () => {
+    const s = setup6();
+    const out = s.host.ip6Out;
+    if (out === null) throw new Error('no IPv6 output');
+    const off = out.prepare(null, PEER_IP6, 1400, T, false, 0, 1280); // a path MTU of 1280 towards the peer
+    out.buf.fill(0x5a, off, off + 1400);
+    out.transmit(253, 1400); // the peer is not resolved yet: queued, a solicitation goes out
+    expect(s.sent().filter((f) => f.nextHeader === NH_FRAGMENT)).toEqual([]);
+    s.rx(ndFrame(136, PEER_MAC, PEER_IP6, OUR_IP6, PEER_IP6, { flags: 0x60, lla: PEER_MAC, dstMac: OUR_MAC }), T + 1);
+    const frags = s.sent().filter((f) => f.nextHeader === NH_FRAGMENT);
+    expect(frags).toHaveLength(2);
+    for (const f of frags) expect(f.frame.length - IP).toBeLessThanOrEqual(1280);
+    expect(frags.reduce((n, f) => n + ipv6PayloadLength(f.frame, IP) - 8, 0)).toBe(1400);
+  });
+
   it('an exact duplicate fragment is ignored', () => {
     const s = ready();
     const f = frags();
