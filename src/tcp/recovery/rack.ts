@@ -13,6 +13,7 @@
  *   Reordering is seen when an original segment below RACK.fack (the highest delivered
  *   sequence) is delivered (step 3): SACKed, or cumulatively ACKed while neither
  *   retransmitted nor SACKed (any such segment of the ACKed range, not only its first).
+ * - RACK.min_RTT is the least RTT of the last 5 minutes (a windowed minimum, as Linux).
  * - 6.2 step 4: reo_wnd = min(reo_wnd_mult · max(min_RTT / 4, REO_WND_MIN_MS),
  *   max(SRTT, REO_WND_MIN_MS)): at least 1 ms (a floor of ours); 0 before any reordering
  *   was seen when in recovery (fast, or after an RTO) or DupThresh segments' worth is
@@ -42,6 +43,7 @@ import { DUP_THRESH } from './loss-recovery.js';
 import { RackLog } from './rack-log.js';
 import { SackRecovery } from './sack-recovery.js';
 import { resendUnsacked } from './lost-retransmit.js';
+import { WindowedMin } from '../../util/windowed-min.js';
 
 /** RFC 8985 6.2 step 4: recoveries without a D-SACK before reo_wnd_mult returns to 1. */
 export const REO_WND_PERSIST = 16;
@@ -60,6 +62,8 @@ const NONE = -1;
 const STAMP_STEP = 2 ** -20;
 /** Time left below which a segment counts as due: the stamps' offsets are not waited for. */
 const STAMP_SLACK = 2 ** -8;
+/** How long an RTT sample may stay RACK.min_RTT (ms): Linux's tcp_min_rtt_wlen, 5 minutes. */
+export const MIN_RTT_WINDOW_MS = 300_000;
 /** Per ACK: which SACK blocks were new before the scoreboard took them (shared: read at once). */
 const BLOCK_WAS_NEW = new Uint8Array(4);
 
@@ -72,8 +76,9 @@ class RackVars {
   xmitIsRtx = false;
   /** RACK.rtt: the RTT of that segment. */
   rtt = 0;
-  /** RACK.min_RTT (Infinity: no sample). */
+  /** RACK.min_RTT (Infinity: no sample): the least RTT of the last MIN_RTT_WINDOW_MS. */
   minRtt = Infinity;
+  readonly minRttFilter = new WindowedMin(MIN_RTT_WINDOW_MS);
   /** RACK.fack: the highest sequence delivered. */
   fack = 0;
   /** The ACK being processed carried SACK blocks; RACK.fack before them (priorFackKnown: there was one). */
@@ -350,7 +355,7 @@ export class RackRecovery extends SackRecovery {
   private delivered(v: RackVars, ts: number, end: number, now: number, retransmitted: boolean): void {
     const rtt = now > ts ? now - ts : 0;
     if (retransmitted && rtt < v.minRtt) return; // step 2: the original's ACK, most likely
-    if (rtt < v.minRtt) v.minRtt = rtt;
+    v.minRtt = v.minRttFilter.update(now, rtt);
     if (seqGt(end, v.fack) || v.xmitTs < 0) v.fack = end;
     if (v.xmitTs < 0 || ts > v.xmitTs || (ts === v.xmitTs && seqGt(end, v.endSeq))) {
       v.xmitTs = ts;

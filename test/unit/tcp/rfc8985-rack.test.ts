@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { C } from '../../../src/base/counters.js';
 import type { RackRecovery } from '../../../src/tcp/recovery/rack.js';
-import { REO_WND_MIN_MS, REO_WND_PERSIST } from '../../../src/tcp/recovery/rack.js';
+import { MIN_RTT_WINDOW_MS, REO_WND_MIN_MS, REO_WND_PERSIST } from '../../../src/tcp/recovery/rack.js';
 import { T_REORDER } from '../../../src/tcp/timers.js';
 import { TCP_ACK, TCP_PSH, TcpPeer } from '../../helpers/tcp-peer.js';
 import { TcpPair } from '../../helpers/tcp-pair.js';
@@ -292,5 +292,28 @@ describe('RFC 8985 6 between two cores', () => {
     expect(pair.countersA[C.tcp_fast_retransmits]).toBe(1);
     expect(pair.countersA[C.tcp_retransmits]).toBe(1);
     expect(pair.countersA[C.tcp_rto_timeouts]).toBe(0);
+  });
+});
+
+describe('RFC 8985 6.2: RACK.min_RTT over a window (Linux tcp_min_rtt_wlen, 5 minutes)', () => {
+  /** One segment sent now and ACKed `rtt` ms later. */
+  function exchange(p: TcpPeer, conn: ReturnType<typeof established>['conn'], rtt: number): void {
+    const [seq] = burst(p, conn, 1);
+    p.advance(rtt);
+    p.sendAck({ ack: (seq + SEG) >>> 0 });
+    p.takeAll();
+  }
+
+  it('a higher RTT does not raise min_RTT inside the window; once the low sample is older than the window, min_RTT follows the path', () => {
+    const { p, conn, rack } = established();
+    exchange(p, conn, 10);
+    expect(rack.minRtt).toBeCloseTo(10, 3);
+    p.advance(100_000);
+    exchange(p, conn, 40);
+    expect(rack.minRtt).toBeCloseTo(10, 3); // 100 s later: still the window's minimum
+    p.advance(MIN_RTT_WINDOW_MS);
+    exchange(p, conn, 40);
+    expect(rack.minRtt).toBeCloseTo(40, 3); // the 10 ms sample left the window
+    expect(rack.reoWnd()).toBeCloseTo(10, 3); // min_RTT / 4 of the path as it is now (2.5 before)
   });
 });
