@@ -26,7 +26,7 @@ export const SIP_DOMAIN_TS_OFFSET = 2;
 export const SIP_DOMAIN_COOKIE_TUPLE = 3;
 /** Domain byte of the SYN cookie data hash (over the tuple hash, peer ISN and time counter). */
 export const SIP_DOMAIN_COOKIE_DATA = 4;
-// Domain byte 5: the IP identifier buckets (l3/ip-identifiers.ts).
+// Domain bytes 5 and 6: the IP identifier buckets and their starts (l3/ip-identifiers.ts).
 
 /**
  * RFC 6528 ISN generator: one per stack (or per thread: equal secrets give equal

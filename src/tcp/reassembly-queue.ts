@@ -303,11 +303,12 @@ export class ReassemblyQueue {
 
   /** True when sequence numbers `a` and `b` are both held in one contiguous block. */
   private sameBlock(a: number, b: number): boolean {
-    let ka = this.find(a);
-    let kb = this.find(b);
+    const ka = this.find(a);
+    const kb = this.find(b);
     if (ka < 0 || kb < 0) return false;
-    if (ka > kb) [ka, kb] = [kb, ka];
-    for (let k = ka; k < kb; k++) if (seqAdd(this.seqs[k], this.lens[k]) !== this.seqs[k + 1]) return false;
+    const lo = ka < kb ? ka : kb;
+    const hi = ka < kb ? kb : ka;
+    for (let k = lo; k < hi; k++) if (seqAdd(this.seqs[k], this.lens[k]) !== this.seqs[k + 1]) return false;
     return true;
   }
 }
