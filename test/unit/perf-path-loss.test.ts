@@ -6,7 +6,7 @@
  * the four bulk transfers reports (perf/runs/transfer-figures.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { featuresNotOff, PORT_FEATURES_OFF } from '../../perf/runs/client-offloads.js';
+import { allCpusMask, featuresNotOff, PORT_FEATURES_OFF } from '../../perf/runs/client-offloads.js';
 import { clientIngressLossRules, parsePathCounts, pathLine, pathLossRules } from '../../perf/runs/path-loss.js';
 import { transferEnds, transferFigures, transferLine, type CounterReading } from '../../perf/runs/transfer-figures.js';
 
@@ -108,6 +108,15 @@ large-receive-offload: off [fixed]
     expect(featuresNotOff(ethtoolK.replace('generic-receive-offload: on', 'generic-receive-offload: off'), PORT_FEATURES_OFF)).toEqual([]);
     expect(featuresNotOff('', ['tcp-segmentation-offload'])).toEqual(['tcp-segmentation-offload']);
     expect(featuresNotOff(ethtoolK, ['tx-tcp-segmentation', 'large-receive-offload'])).toEqual([]);
+  });
+
+  it('writes the RPS mask of every CPU as sysfs reads it', () => {
+    expect(allCpusMask(1)).toBe('1');
+    expect(allCpusMask(2)).toBe('3');
+    expect(allCpusMask(12)).toBe('fff');
+    expect(allCpusMask(31)).toBe('7fffffff');
+    expect(() => allCpusMask(0)).toThrow(RangeError);
+    expect(() => allCpusMask(32)).toThrow(RangeError);
   });
 });
 
