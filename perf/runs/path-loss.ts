@@ -33,6 +33,15 @@
  * IP length for an aggregate): ≤ 128 B (ACKs, SYNs, FINs), 129–1500 B (one segment),
  * > 1500 B (an aggregate). In the `segments` model the > 1500 B class of both dropping
  * directions must stay 0: that is the proof that every data segment met the rule alone.
+ * What they showed, 50 MB transfers (docs/benchmarks.md, "Loss segment by segment"):
+ *   - `frames`, 3 %: the kernel peer's downloads crossed as 850–880 aggregates and 200–320
+ *     single segments and lost 21–30 aggregates and 5–10 segments; stackd's as 1200–3400
+ *     aggregates and 2600–8900 segments, losing 29–100 and 69–278: several times the loss
+ *     events of the kernel peer's for the same P;
+ *   - `segments`: every download reached c1 as 36 500–41 900 single segments and 0
+ *     aggregates, every upload left c1 as single segments, and each lost P % of them
+ *     (1 %: 308–409, 3 %: 1060–1210, 10 %: 3956–4245), the same for both servers; br0 had
+ *     forwarded the kernel peer's data as 890–1980 aggregates and 350–4320 segments.
  */
 import { runIn } from '../lab-bench.js';
 
