@@ -36,18 +36,26 @@
  *   soak       --soak-minutes of mixed load, RSS every 30 s and after (perf/runs/soak.ts)
  * --svg FILE writes the results (medians) as grouped bars, stackd vs kernel per metric.
  *
- * --loss P drops P % of the IPv4/IPv6 frames at random in each direction on the lab bridge,
- * at c1's port (an nftables bridge table in <lab>-host, perf/runs/path-loss.ts), for the whole
- * run: the same path loss between c1 and either server, data and ACKs alike. A GSO/TSO
- * aggregate crosses the bridge whole and is dropped whole; each transfer prints what crossed
- * c1's port by size (aggregates, single segments, small frames) and how many were dropped.
- * --client-offloads off turns GRO, GSO and TSO off on the client's interfaces (ethtool -K in
- * <lab>-c1): c1's data then crosses the bridge as single segments (the servers' still as
- * aggregates).
+ * --loss P drops P % of the IPv4/IPv6 packets at random in each direction between c1 and the
+ * servers, for the whole run: the same path loss between c1 and either server, data and
+ * ACKs alike (perf/runs/path-loss.ts). Two models, by --client-offloads:
+ *   on  (`frames`, a virtual link as it is): both directions on the lab bridge at c1's port
+ *       (an nftables bridge table in <lab>-host); a GSO/TSO aggregate crosses the bridge
+ *       whole and is dropped whole, so P is a rate of frames, not of segments;
+ *   off (`segments`, a real wire): GRO, GSO and TSO off on c1's interfaces and TSO, GSO and
+ *       GRO off on its bridge port veth-c1 (perf/runs/client-offloads.ts), so the kernel cuts
+ *       the servers' aggregates into segments when br0 transmits them to c1; the direction
+ *       from c1 is dropped on the bridge, the direction towards c1 at c1's eth0 (an nftables
+ *       netdev ingress table in <lab>-c1), after the cut: every segment meets the rule alone.
+ * Each transfer prints what crossed c1's port by size (aggregates, single segments, small
+ * frames) and how many were dropped; with offloads off also what br0 forwarded towards c1
+ * before the cut.
  * --reorder P holds back P % of the frames stackd transmits until its next frame has gone
  * (stackd's own fault injector, `--fault tx.reorder=P%` appended to the stackd flags), so
  * the data of stackd's downloads reaches the client out of order; the kernel peer's
- * transfers are not reordered.
+ * transfers are not reordered. The unit is stackd's frame, before any cut: with stackd's
+ * TSO on (its default) a reordered frame is usually an aggregate, a run of segments arriving
+ * late together, whatever --client-offloads says.
  * Each bulk transfer prints what its two ends did, from counters read around it
  * (perf/runs/transfer-figures.ts): the sender's RTOs, fast recoveries entered,
  * retransmissions, D-SACKs received and the reductions it undid as spurious (fast recovery /
@@ -76,7 +84,8 @@ import { CONNS_PER_CLIENT, runMemory } from './runs/memory.js';
 import { BenchResults, type MetricSpec, type Target } from './runs/results.js';
 import { runSoak } from './runs/soak.js';
 import { runSustained } from './runs/sustained.js';
-import { CLIENT_PORT, installPathLoss, pathLine, readPathCounts, type PathCounts } from './runs/path-loss.js';
+import { clientOffloadsOff } from './runs/client-offloads.js';
+import { CLIENT_IF, CLIENT_PORT, installPathLoss, pathLine, readPathCounts, type LossPlaces, type PathCounts } from './runs/path-loss.js';
 import { transferLine, type CounterReading } from './runs/transfer-figures.js';
 
 const { values } = parseArgs({
@@ -104,9 +113,13 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(`usage: node dist/perf/tcp-bench.js [--workers 1,2] [--seconds 5] [--runs 3] [--bytes 536870912]
          [--only bulk,http,ping,udp,sustained,memory,soak]  (default bulk,http,ping,udp)
-         [--pings 500] [--connections 32] [--threads 2] [--stackd-args='--no-offload'] [--loss 3]
+         [--pings 500] [--connections 32] [--threads 2] [--stackd-args='--no-offload']
+         [--loss 3]  (% dropped each way between c1 and the servers; with client offloads on, of the
+                     frames br0 forwards: an aggregate is dropped whole; with them off, of single segments)
          [--reorder 2]  (% of stackd's transmitted frames reordered: --fault tx.reorder=P% for stackd)
-         [--client-offloads on|off] [--sustained-seconds 60] [--conns 20000] [--memory-clients N] [--soak-minutes 3] [--svg FILE]`);
+         [--client-offloads on|off]  (off: GRO/GSO/TSO off in c1 and on its bridge port veth-c1, so c1
+                     sends and receives single segments from both servers, as on a real wire)
+         [--sustained-seconds 60] [--conns 20000] [--memory-clients N] [--soak-minutes 3] [--svg FILE]`);
   process.exit(0);
 }
 const workerCounts = values.workers.split(',').map(Number);
@@ -148,8 +161,9 @@ if (workerCounts.some((w) => !(w >= 1 && w <= 64)) || !(seconds > 0 && seconds <
 const lab = `pb${process.pid}`.slice(0, 24);
 const c1 = `${lab}-c1`;
 const c2 = `${lab}-c2`;
-/** The lab's bridge namespace, where --loss drops frames. */
+/** The lab's bridge namespace, where --loss drops frames (and, with --client-offloads off, c1 those towards it). */
 const hostNs = `${lab}-host`;
+const lossPlaces: LossPlaces = { hostNs, clientNs: c1, model: clientOffloads === 'off' ? 'segments' : 'frames' };
 /** Client namespaces for the memory run besides c1: c3, c4, ... (c2 is the kernel peer). */
 const extraClients = only.has('memory') ? Array.from({ length: memoryClients - 1 }, (_, i) => `${lab}-c${i + 3}`) : [];
 
@@ -185,7 +199,7 @@ async function readCounters(): Promise<Reading> {
   const [s, k1, k2, path] = await Promise.all([
     stackd === undefined ? Promise.resolve({}) : stackdStats(stackd.control).then((x) => x.totals),
     nsKernelCounters(c1), nsKernelCounters(c2),
-    loss > 0 ? readPathCounts(hostNs) : Promise.resolve(undefined),
+    loss > 0 ? readPathCounts(lossPlaces) : Promise.resolve(undefined),
   ]);
   const counters: CounterReading = { stackd: s, c1: k1, c2: k2 };
   return path === undefined ? { counters } : { counters, path };
@@ -195,7 +209,7 @@ async function readCounters(): Promise<Reading> {
 async function transferReport(t: Target, direction: 'upload' | 'download', before: Reading): Promise<{ text: string; after: Reading }> {
   const after = await readCounters();
   const ends = transferLine(t, direction, before.counters, after.counters);
-  const text = before.path !== undefined && after.path !== undefined ? `${ends}\n           ${pathLine(before.path, after.path)}` : ends;
+  const text = before.path !== undefined && after.path !== undefined ? `${ends}\n           ${pathLine(before.path, after.path, lossPlaces.model)}` : ends;
   return { text, after };
 }
 
@@ -398,13 +412,14 @@ async function main(): Promise<void> {
     }
   }
   if (clientOffloads === 'off') {
-    const r = await runIn(c1, 'bash', ['-c', 'for i in $(ls /sys/class/net); do [ "$i" = lo ] || ethtool -K "$i" gro off gso off tso off || exit 1; done'], 10_000);
-    if (r.status !== 0) throw new Error(`ethtool -K in ${c1} failed: ${r.stderr.trim()}`);
-    console.log(`client offloads (GRO, GSO, TSO) off in ${c1}`);
+    await clientOffloadsOff({ clientNs: c1, serverNs: c2, hostNs }, cpus().length);
+    console.log(`client offloads (GRO, GSO, TSO) off in ${c1} and on its bridge port ${CLIENT_PORT} in ${hostNs}: c1 sends and receives single segments; veth ends steered by flow (RPS), so none are reordered`);
   }
   if (loss > 0) {
-    await installPathLoss(hostNs, loss);
-    console.log(`loss: ${loss} % each way on br0 in ${hostNs}, frames through ${CLIENT_PORT} (c1's port; nftables bridge forward, numgen)`);
+    await installPathLoss(lossPlaces, loss);
+    console.log(lossPlaces.model === 'frames'
+      ? `loss: ${loss} % each way on br0 in ${hostNs}, frames through ${CLIENT_PORT} (c1's port; nftables bridge forward, numgen): an aggregate is dropped whole`
+      : `loss: ${loss} % each way, segment by segment: from c1 on br0 in ${hostNs} (nftables bridge forward at ${CLIENT_PORT}), towards c1 at ${c1}'s ${CLIENT_IF} (nftables netdev ingress), numgen`);
   }
   if (reorder > 0) console.log(`reorder: ${reorder} % of stackd's transmitted frames (--fault tx.reorder=${reorder}%)`);
   // The kernel peer serves the comparisons and the sustained run; memory and soak measure stackd alone.
