@@ -441,6 +441,8 @@ export class TcpSender implements RecoverySender {
       if (this.#inRecovery) {
         this.recovery.detectLoss(now, out);
         this.reduceCwnd(dataAcked + this.recovery.deliveredAboveUna() - deliveredBefore);
+      } else if (this.resendingLost()) {
+        this.recovery.detectLoss(now, out);
       }
       if (this.#sndUna === this.#sndMax) {
         // Nothing outstanding: no RTO, unless the slot holds the wait after an ECN echo.
@@ -465,7 +467,7 @@ export class TcpSender implements RecoverySender {
     }
     if (newlySacked > 0) {
       if (this.tlp !== null && this.tlp.lossRevealed()) this.enterRecovery(now, out);
-      if (this.#inRecovery) this.recovery.detectLoss(now, out);
+      if (this.#inRecovery || this.resendingLost()) this.recovery.detectLoss(now, out);
     }
     if (this.#inRecovery) this.reduceCwnd(this.recovery.deliveredAboveUna() - deliveredBefore);
     return ACK_OK;
@@ -632,11 +634,20 @@ export class TcpSender implements RecoverySender {
       if (now < this.ecnWaitUntil) return 0;
       this.ecnWaitUntil = -1;
     }
+    // Resending after an RTO: only what the strategy holds lost (RFC 8985 6.3), skipping
+    // what was SACKed since; -1: everything in order (go-back-N).
+    const resendLimit = seqLt(this.#sndNxt, this.#sndMax) ? this.recovery.rtoResendLimit() : -1;
+    if (resendLimit >= 0) {
+      const from = this.recovery.rtoResendStart(this.#sndNxt);
+      if (seqGt(from, this.#sndNxt)) this.#sndNxt = seqLt(from, this.#sndMax) ? from : this.#sndMax;
+    }
     const sentOff = Math.max(0, seqSub(this.#sndNxt, this.#sndUna));
     const unsent = this.buf.length - Math.min(this.buf.length, sentOff);
     const wndRoom = seqSub(seqAdd(this.#sndUna, this.#sndWnd), this.#sndNxt);
     if (unsent > 0) {
-      const room = Math.min(wndRoom, cwndRoom);
+      let room = Math.min(wndRoom, cwndRoom);
+      const resending = resendLimit >= 0 && seqLt(this.#sndNxt, this.#sndMax);
+      if (resending) room = Math.min(room, seqSub(resendLimit, this.#sndNxt));
       let maxSeg = this.#inRecovery ? this.#mss : out.maxPayload(now);
       // A super-segment is at most half the cwnd (whole segments, at least two): a flight
       // under two full super-segments leaves as two frames, which a GRO'ing receiver ACKs
@@ -650,8 +661,9 @@ export class TcpSender implements RecoverySender {
       if (len > this.#mss && len < unsent) len -= len % this.#mss;
       if (len < this.#mss) {
         if (len < unsent) {
-          // Window-limited small segment: SWS avoidance (RFC 9293 3.8.6.2.1).
-          if (!this.swsOverride && (len < (this.maxSndWnd >>> 1) || this.maxSndWnd === 0)) return 0;
+          // Window-limited small segment: SWS avoidance (RFC 9293 3.8.6.2.1); not for the
+          // last piece of a lost range resent after an RTO.
+          if (!this.swsOverride && !resending && (len < (this.maxSndWnd >>> 1) || this.maxSndWnd === 0)) return 0;
         } else if (!this.nodelay && !this.#finQueued && seqGt(this.smallEnd, this.#sndUna)) {
           return 0; // Nagle (Minshall): a small segment is already outstanding
         }
@@ -675,6 +687,8 @@ export class TcpSender implements RecoverySender {
       if (wasRetransmission) {
         this.counters[C.tcp_retransmits]++;
         this.undo?.onRetransmit(seq, len, now);
+        // 6.3's resend: what the strategy may find lost again below it was retransmitted.
+        if (resending && seqGt(seqAdd(seq, len), this.#highRxt)) this.#highRxt = seqAdd(seq, len);
       }
       this.prrSent(len);
       this.#sndNxt = seqAdd(seq, len);
@@ -735,9 +749,18 @@ export class TcpSender implements RecoverySender {
    */
   onLossTimer(now: number, out: SenderTransmit): void {
     if (this.#sndUna === this.#sndMax || !this.recovery.onLossTimer(now)) return;
-    if (this.#inRecovery) this.recovery.detectLoss(now, out);
+    if (this.#inRecovery || this.resendingLost()) this.recovery.detectLoss(now, out);
     else this.enterRecovery(now, out);
     this.output(now, out);
+  }
+
+  /**
+   * After an RTO, resending in order only what the strategy holds lost (RFC 8985 6.3):
+   * losses it finds then extend the resend (RFC 6582 4.1: no fast recovery for data sent
+   * before the RTO), lost retransmissions are sent again.
+   */
+  private resendingLost(): boolean {
+    return seqLt(this.#sndNxt, this.#sndMax) && this.recovery.rtoResendLimit() >= 0;
   }
 
   /**
@@ -773,8 +796,10 @@ export class TcpSender implements RecoverySender {
 
   /**
    * Retransmission timeout (RFC 6298 5.4–5.6, RFC 5681 3.1): back off, shrink cwnd to one
-   * segment, forget SACK state, go back to SND.UNA. Returns false when the retry limit is
-   * reached (the connection then gives up).
+   * segment, forget SACK state, go back to SND.UNA and resend in order, up to what the
+   * strategy holds lost (RACK, RFC 8985 6.3: not what was sent too recently; the others:
+   * everything). Returns false when the retry limit is reached (the connection then gives
+   * up).
    */
   onRto(now: number, maxRetries: number, out: SenderTransmit): boolean {
     if (this.ecnWaitUntil >= 0) {
@@ -803,6 +828,7 @@ export class TcpSender implements RecoverySender {
     out.traceEvent(TE_RTO, this.#retries, this.#sndUna, this.#sndMax, now);
     this.#inRecovery = false;
     this.#dupAcks = 0;
+    this.recovery.markLostOnRto(now);
     this.recovery.onRetransmitTimeout();
     this.tlp?.onRetransmitTimeout();
     this.rttSeq = -1;

@@ -97,4 +97,17 @@ export interface LossRecovery {
   sendInRecovery(now: number, out: SenderTransmit): boolean;
   /** The retransmission timer fired: what was learned about the outstanding data is void. */
   onRetransmitTimeout(): void;
+  /**
+   * After onRetransmitTimeout() for an RTO (not a path MTU drop): decides what of the
+   * outstanding data is lost (RACK: RFC 8985 6.3; the others: all of it, go-back-N).
+   */
+  markLostOnRto(now: number): void;
+  /**
+   * While the sender resends from SND.NXT < SND.MAX after an RTO: the sequence number it
+   * resends up to (what the strategy holds lost), or -1 when it resends everything up to
+   * SND.MAX (go-back-N).
+   */
+  rtoResendLimit(): number;
+  /** With a resend limit: the first byte at or after `from` to resend (SACKed bytes are skipped). */
+  rtoResendStart(from: number): number;
 }

@@ -71,4 +71,15 @@ export class NewRenoRecovery implements LossRecovery {
   }
 
   onRetransmitTimeout(): void {}
+
+  /** Go-back-N: everything outstanding is resent. */
+  markLostOnRto(_now: number): void {}
+
+  rtoResendLimit(): number {
+    return -1;
+  }
+
+  rtoResendStart(from: number): number {
+    return from;
+  }
 }

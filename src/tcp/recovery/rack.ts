@@ -26,8 +26,17 @@
  *   those lost form a prefix of the log: the scoreboard marks every unSACKed byte below
  *   it lost (markLostBefore), and NextSeg() sends them. A lost retransmission is sent
  *   again at once (as ./lost-retransmit.ts does under RFC 6675).
- * - 6.3: after an RTO the log is emptied (the sender goes back to SND.UNA and logs what it
- *   sends again); RACK.min_RTT, the window multiplier and RACK.xmit_ts stay.
+ * - 6.3: on an RTO the first outstanding segment is lost, and every other only if it was
+ *   sent at least RACK.rtt + reo_wnd ago (its latest transmission); originals are in time
+ *   order, so those form a prefix, which ends early at a retransmission sent too recently.
+ *   The sender goes back to SND.UNA and resends in order only that prefix
+ *   (rtoResendLimit()); the resends are logged as retransmissions, the originals after the
+ *   prefix stay in the log, and a loss step 5 finds among them (once a resend is delivered)
+ *   extends the resend: no fast recovery for data sent before the RTO (RFC 6582 4.1; Linux
+ *   stays in CA_Loss). Until SND.UNA passes SND.MAX of the RTO ("RTO recovery"). When
+ *   everything is lost, or RACK has no RTT sample yet, the log is emptied and the sender
+ *   resends everything in order (go-back-N, logged as originals), as before.
+ *   RACK.min_RTT, the window multiplier and RACK.xmit_ts stay.
  *
  * The RFC 6675 DupThresh rule is off on this strategy's scoreboard; step 4's zero window
  * when DupThresh segments are SACKed before any reordering gives its effect back.
@@ -94,6 +103,8 @@ class RackVars {
   dsackRound = NONE;
   /** SND.MAX when the last RTO fired: "RTO recovery" until SND.UNA passes it (NONE: none). */
   rtoRecoveryPoint = NONE;
+  /** In that RTO recovery the sender resends only what is marked lost (6.3; false: go-back-N). */
+  rtoResendsLost = false;
 }
 
 /** RACK's variables with the transmit log. */
@@ -107,6 +118,8 @@ class RackState extends RackVars {
 export class RackRecovery extends SackRecovery {
   /** The transmit log and RACK's variables, made at the first data sent. */
   private state: RackState | null = null;
+  /** markLostOnRto()'s end of the lost prefix for the onRetransmitTimeout() that follows (NONE: go-back-N). */
+  private rtoLostTo = NONE;
 
   /**
    * A transmit time that orders every transmission (RACK_sent_after() needs the order, and
@@ -170,7 +183,11 @@ export class RackRecovery extends SackRecovery {
   override onSent(seq: number, len: number, now: number): void {
     if (len <= 0) return;
     const state = (this.state ??= new RackState());
-    if (!state.log.addOriginal(seq, seqAdd(seq, len), this.stamp(now))) this.counters[C.tcp_rack_log_overflows]++;
+    // 6.3's resend of the lost prefix: retransmissions (the originals after it stay logged).
+    const kept = state.rtoResendsLost && seqLt(seq, this.snd.sndMax)
+      ? state.log.addRetransmission(seq, seqAdd(seq, len), this.stamp(now))
+      : state.log.addOriginal(seq, seqAdd(seq, len), this.stamp(now));
+    if (!kept) this.counters[C.tcp_rack_log_overflows]++;
   }
 
   override onRetransmit(seq: number, len: number, now: number): void {
@@ -220,10 +237,16 @@ export class RackRecovery extends SackRecovery {
       this.deliveredRetransmissions(v, now, ack);
       log.advance(ack);
       if (v.dsackRound !== NONE && seqGeq(ack, v.dsackRound)) v.dsackRound = NONE;
-      if (v.rtoRecoveryPoint !== NONE && seqGeq(ack, v.rtoRecoveryPoint)) v.rtoRecoveryPoint = NONE;
+      if (v.rtoRecoveryPoint !== NONE && seqGeq(ack, v.rtoRecoveryPoint)) {
+        v.rtoRecoveryPoint = NONE;
+        v.rtoResendsLost = false;
+        this.recoveryEnded(v); // step 4: "exiting Fast or RTO recovery"
+      }
     }
     super.onCumulativeAck(ack, now);
     if (ack === this.snd.sndMax) this.timers.clear(T_REORDER);
+    // Resending after an RTO (6.3): what this marks lost the sender's output resends.
+    else if (v !== null && v.rtoResendsLost) this.detect(now, null);
     // Outside recovery only duplicate ACKs ask lossDetected(): an ACK that moved SND.UNA
     // arms the reorder timer here for holes still waiting (now, if a loss is due), or
     // clears it when the hole it waited for was filled.
@@ -235,13 +258,19 @@ export class RackRecovery extends SackRecovery {
   /** RFC 8985 6.2: DupThresh duplicate ACKs no longer start recovery; a segment marked lost by time does. */
   override lossDetected(now: number): boolean {
     this.detect(now, null);
+    // After an RTO (6.3) a loss extends the resend while it goes on; it starts no fast recovery.
+    if (this.vars !== null && this.vars.rtoResendsLost && seqLt(this.snd.sndNxt, this.snd.sndMax)) return false;
     return this.board !== null && this.board.isLost(this.snd.sndUna);
   }
 
   override onExitRecovery(): void {
     super.onExitRecovery();
-    const v = this.vars;
-    if (v !== null && v.dsackRound === NONE && --v.reoWndPersist <= 0) {
+    if (this.vars !== null) this.recoveryEnded(this.vars);
+  }
+
+  /** Step 4: a fast or RTO recovery ended; 16 without a D-SACK return reo_wnd_mult to 1. */
+  private recoveryEnded(v: RackVars): void {
+    if (v.dsackRound === NONE && --v.reoWndPersist <= 0) {
       v.reoWndPersist = 0;
       v.reoWndMult = 1;
     }
@@ -260,9 +289,72 @@ export class RackRecovery extends SackRecovery {
 
   override onRetransmitTimeout(): void {
     super.onRetransmitTimeout();
-    this.log?.clear();
-    if (this.vars !== null) this.vars.rtoRecoveryPoint = this.snd.sndMax;
+    const lostTo = this.rtoLostTo;
+    this.rtoLostTo = NONE;
+    const v = this.vars;
+    const log = this.log;
+    if (v !== null && log !== null && lostTo !== NONE) {
+      // 6.3: the originals after the lost prefix stay; retransmissions inside it are superseded by the resend.
+      this.scoreboard().markLostBefore(lostTo);
+      for (let k = log.rtxFirst(); k >= 0; k = log.rtxNext(k)) if (seqLeq(log.rtxEnd(k), lostTo)) log.resolve(k);
+      v.rtoResendsLost = true;
+    } else {
+      log?.clear();
+      if (v !== null) v.rtoResendsLost = false;
+    }
+    if (v !== null) v.rtoRecoveryPoint = this.snd.sndMax;
     this.timers.clear(T_REORDER);
+  }
+
+  /**
+   * RFC 8985 6.3 (before onRetransmitTimeout()): the first outstanding segment is lost, any
+   * other only if its latest transmission is RACK.rtt + reo_wnd old. Sets where the lost
+   * prefix ends, or leaves go-back-N when it is everything (or RACK has no RTT sample).
+   */
+  override markLostOnRto(now: number): void {
+    this.rtoLostTo = NONE;
+    const log = this.log;
+    const v = this.vars;
+    if (log === null || v === null || v.xmitTs < 0) return;
+    const snd = this.snd;
+    const una = snd.sndUna;
+    const max = snd.sndMax;
+    const wait = v.rtt + this.reoWnd();
+    const head = seqLt(seqAdd(una, snd.mss), max) ? seqAdd(una, snd.mss) : max;
+    let lostTo = head;
+    const first = log.origFind(una);
+    // Bytes before the first logged original were forgotten (log overflow): older, lost.
+    if (first >= 0 && seqGt(log.origStart(first), lostTo)) lostTo = log.origStart(first);
+    let recent = false;
+    for (let k = first; k >= 0; k = log.origNext(k)) {
+      if (log.origTime(k) + wait - now > STAMP_SLACK) {
+        recent = true;
+        break;
+      }
+      if (seqGt(log.origEnd(k), lostTo)) lostTo = log.origEnd(k);
+    }
+    // Bytes after the last logged original were sent before the log was last emptied (an
+    // earlier RTO's go-back-N): old, lost.
+    if (!recent) lostTo = max;
+    // A retransmission in the prefix sent too recently ends it (its Segment.xmit_ts is that one's).
+    for (let k = log.rtxFirst(); k >= 0; k = log.rtxNext(k)) {
+      if (log.rtxTime(k) + wait - now <= STAMP_SLACK) continue;
+      const s = seqGt(log.rtxStart(k), head) ? log.rtxStart(k) : head;
+      if (seqLt(s, lostTo) && seqGt(log.rtxEnd(k), s)) lostTo = s;
+    }
+    if (seqLt(lostTo, max)) this.rtoLostTo = lostTo;
+  }
+
+  /** While resending after an RTO under 6.3: up to what is marked lost; -1 (go-back-N) otherwise. */
+  override rtoResendLimit(): number {
+    const v = this.vars;
+    if (v === null || !v.rtoResendsLost) return -1;
+    return this.scoreboard().lostUpTo(this.snd.sndUna);
+  }
+
+  /** The resend skips what the peer SACKed since the RTO. */
+  override rtoResendStart(from: number): number {
+    return this.board === null ? from : this.board.sackedEnd(from);
   }
 
   /**

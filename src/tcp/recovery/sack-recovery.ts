@@ -142,6 +142,17 @@ export class SackRecovery implements LossRecovery {
     this.lostRetransmits?.clear();
   }
 
+  /** Go-back-N after an RTO (RACK overrides it with RFC 8985 6.3). */
+  markLostOnRto(_now: number): void {}
+
+  rtoResendLimit(): number {
+    return -1;
+  }
+
+  rtoResendStart(from: number): number {
+    return from;
+  }
+
   /** True if the peer SACKed byte `seq` (for the tail loss probe). */
   isSacked(seq: number): boolean {
     return this.board !== null && this.board.isSacked(seq);

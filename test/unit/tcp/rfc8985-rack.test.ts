@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { C } from '../../../src/base/counters.js';
 import type { RackRecovery } from '../../../src/tcp/recovery/rack.js';
 import { MIN_RTT_WINDOW_MS, REO_WND_MIN_MS, REO_WND_PERSIST } from '../../../src/tcp/recovery/rack.js';
-import { T_REORDER } from '../../../src/tcp/timers.js';
+import { T_REORDER, T_RTO } from '../../../src/tcp/timers.js';
 import { TCP_ACK, TCP_PSH, TcpPeer } from '../../helpers/tcp-peer.js';
 import { TcpPair } from '../../helpers/tcp-pair.js';
 import { patternBytes } from '../../helpers/frames.js';
@@ -274,6 +274,149 @@ describe('RFC 8985 6.2 step 4: reo_wnd adapted by D-SACK', () => {
     expect(rack.reoWnd()).toBeCloseTo(2.5, 3);
     expect(p.counter('tcp_rack_reorder_timeouts')).toBe(REO_WND_PERSIST);
     expect(p.counter('tcp_rto_timeouts')).toBe(0);
+  });
+});
+
+describe('RFC 8985 6.3: upon RTO expiration', () => {
+  /** Established with tail loss probes off (the T_RTO slot holds the RTO itself); RACK.rtt 10 ms. */
+  function rtoReady(recovery: 'rack' | 'rfc6675' = 'rack') {
+    const p = new TcpPeer({ tcp: { recovery, tailLossProbe: false } });
+    const { conn } = p.passiveOpen(SACK_TS);
+    const rack = (conn.snd as unknown as { recovery: RackRecovery }).recovery;
+    return { p, conn, rack };
+  }
+
+  /**
+   * 10 segments out; 10 ms later 0..4 are ACKed (RACK.rtt 10 ms), 5..9 stay outstanding.
+   * With `late` > 0 the application writes `late` more segments 3 ms before the RTO, sent
+   * at once (cwnd has room). Returns at the RTO's deadline, with nothing taken after it.
+   */
+  function flightThenRto(p: TcpPeer, conn: ReturnType<typeof rtoReady>['conn'], late: number) {
+    const seqs = burst(p, conn, 10);
+    p.advance(10);
+    p.sendAck({ ack: seqs[5] });
+    const rtoAt = conn.timers.deadline(T_RTO);
+    let lateSeqs: number[] = [];
+    if (late > 0) {
+      p.advance(rtoAt - p.now - 3);
+      conn.send(new Uint8Array(late * SEG));
+      p.flush();
+      lateSeqs = p.takeAll().map((s) => s.seq);
+      expect(lateSeqs).toHaveLength(late);
+      expect(conn.timers.deadline(T_RTO)).toBe(rtoAt);
+    }
+    p.advance(rtoAt - p.now);
+    expect(p.counter('tcp_rto_timeouts')).toBe(1);
+    return { seqs, lateSeqs, end: (seqs[9] + SEG) >>> 0 };
+  }
+
+  /** ACKs each round of data segments cumulatively, 10 ms after it; the sequence numbers sent. */
+  function ackRounds(p: TcpPeer, sack: (ack: number) => Array<[number, number]> = () => []): number[] {
+    const sent: number[] = [];
+    for (let round = 0; round < 20; round++) {
+      const out = p.takeAll().filter((s) => s.payload.length > 0);
+      if (out.length === 0) break;
+      sent.push(...out.map((s) => s.seq));
+      p.advance(10);
+      const last = out[out.length - 1];
+      const ack = (last.seq + last.payload.length) >>> 0;
+      const blocks = sack(ack);
+      p.sendAck(blocks.length > 0 ? { ack, options: { sack: blocks } } : { ack });
+    }
+    return sent;
+  }
+
+  it('6.3: segments sent less than RACK.rtt + reo_wnd before the RTO are not marked lost: only the old ones are resent, the recent ones SACKed later are not', () => {
+    const { p, conn, rack } = rtoReady();
+    const { seqs, lateSeqs, end } = flightThenRto(p, conn, 3);
+    const lateEnd = (lateSeqs[2] + SEG) >>> 0;
+    expect(rack.rtoResendLimit()).toBe(end);
+    // The recent segments were in flight on a slow path: they arrive after the RTO and are
+    // SACKed on the ACKs of the resends.
+    const resent = ackRounds(p, (ack) => (ack === lateSeqs[0] ? [] : [[lateSeqs[0], lateEnd]]));
+    expect(resent).toEqual(seqs.slice(5, 10));
+    expect(conn.snd.sndUna).toBe(lateSeqs[0]);
+    p.sendAck({ ack: lateEnd });
+    expect(conn.snd.sndUna).toBe(lateEnd);
+    expect(p.takeAll().filter((s) => s.payload.length > 0)).toEqual([]);
+    expect(p.counter('tcp_retransmits')).toBe(5);
+    expect(p.counter('tcp_fast_retransmits')).toBe(0);
+    expect(p.counter('tcp_rto_timeouts')).toBe(1);
+  });
+
+  it('6.3: the path was only slow: the flight\'s ACK comes after the RTO\'s resend of the first segment; the recent segments are not resent while in flight', () => {
+    const { p, conn } = rtoReady();
+    const { seqs, lateSeqs } = flightThenRto(p, conn, 3);
+    expect(p.takeAll().map((s) => s.seq)).toEqual([seqs[5]]);
+    p.advance(2);
+    p.sendAck({ ack: lateSeqs[0] }); // 5..9's originals arrived
+    expect(p.takeAll().filter((s) => s.payload.length > 0)).toEqual([]);
+    p.advance(8);
+    // The recent segments' ACK, with the D-SACK of the one resend: the RTO was spurious
+    // and its reduction is undone (decision 0035), which go-back-N's resends of them prevent.
+    p.sendAck({ ack: (lateSeqs[2] + SEG) >>> 0, options: { sack: [[seqs[5], seqs[6]]] } });
+    expect(p.counter('tcp_retransmits')).toBe(1);
+    expect(p.counter('tcp_rto_timeouts')).toBe(1);
+    expect(p.counter('tcp_rto_undos')).toBe(1);
+  });
+
+  it('RFC 6675 (recovery: rfc6675) keeps go-back-N: the same RTO resends the recent segments too', () => {
+    const { p, conn } = rtoReady('rfc6675');
+    const { seqs, lateSeqs } = flightThenRto(p, conn, 3);
+    expect(ackRounds(p)).toEqual([...seqs.slice(5, 10), ...lateSeqs]);
+  });
+
+  it('6.3: a recent segment lost too is marked by step 5 once a resend sent after it is delivered, and resent without a fast recovery or a second RTO', () => {
+    const { p, conn } = rtoReady();
+    const { seqs, lateSeqs } = flightThenRto(p, conn, 3);
+    const resent = ackRounds(p);
+    expect(resent).toEqual([...seqs.slice(5, 10), ...lateSeqs]);
+    expect(conn.snd.sndUna).toBe((lateSeqs[2] + SEG) >>> 0);
+    expect(p.counter('tcp_fast_retransmits')).toBe(0);
+    expect(p.counter('tcp_rto_timeouts')).toBe(1);
+  });
+
+  it('6.3: an RTO where everything outstanding was sent long ago marks it all lost: resent in order as before (go-back-N)', () => {
+    const { p, conn, rack } = rtoReady();
+    const { seqs, end } = flightThenRto(p, conn, 0);
+    expect(rack.rtoResendLimit()).toBe(-1);
+    const resent = ackRounds(p);
+    expect(resent).toEqual(seqs.slice(5, 10));
+    expect(conn.snd.sndUna).toBe(end);
+    expect(p.counter('tcp_retransmits')).toBe(5);
+    expect(p.counter('tcp_fast_retransmits')).toBe(0);
+  });
+
+  it('6.3: a second RTO after a go-back-N one: the bytes sent before the log was emptied are old, all lost, not only the first segment', () => {
+    const { p, conn, rack } = rtoReady();
+    const { seqs, end } = flightThenRto(p, conn, 0);
+    expect(p.takeAll().map((s) => s.seq)).toEqual([seqs[5]]); // lost again
+    p.advance(conn.timers.deadline(T_RTO) - p.now);
+    expect(p.counter('tcp_rto_timeouts')).toBe(2);
+    expect(rack.rtoResendLimit()).toBe(-1);
+    expect(ackRounds(p)).toEqual(seqs.slice(5, 10));
+    expect(conn.snd.sndUna).toBe(end);
+    expect(p.counter('tcp_rto_timeouts')).toBe(2);
+  });
+
+  it('6.2 step 4: reo_wnd_persist counts RTO recoveries too: the window multiplier returns to 1 after 16 RTO recoveries without a D-SACK', () => {
+    const { p, conn, rack } = rtoReady();
+    let seqs = burst(p, conn, 4);
+    p.advance(10);
+    const end = (seqs[3] + SEG) >>> 0;
+    p.sendAck({ ack: end });
+    p.sendAck({ ack: end, options: { sack: [[seqs[0], seqs[1]]] } });
+    expect(rack.reoWndMult).toBe(2);
+    for (let round = 1; round <= REO_WND_PERSIST; round++) {
+      seqs = burst(p, conn, 2);
+      p.advance(conn.timers.deadline(T_RTO) - p.now);
+      expect(p.counter('tcp_rto_timeouts')).toBe(round);
+      p.takeAll();
+      p.advance(10);
+      p.sendAck({ ack: (seqs[1] + SEG) >>> 0 });
+      expect(conn.snd.sndUna).toBe((seqs[1] + SEG) >>> 0);
+      expect(rack.reoWndMult).toBe(round < REO_WND_PERSIST ? 2 : 1);
+    }
   });
 });
 
