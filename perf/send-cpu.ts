@@ -78,6 +78,16 @@ function threadTicks(pid: number): Map<number, number> {
   return out;
 }
 
+/** Nanoseconds thread `tid` of `pid` spent runnable but waiting for a CPU, and its time slices (/proc/.../schedstat; NaN if gone). */
+function schedWait(pid: number, tid: number): [number, number] {
+  try {
+    const f = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+    return [f[1], f[2]];
+  } catch {
+    return [NaN, NaN];
+  }
+}
+
 /** One download's CPU per 64 KiB (µs) by thread group. */
 interface Sample {
   build: string;
@@ -181,10 +191,12 @@ async function main(): Promise<void> {
         for (let k = 0; k < warmupConns; k++) await download(`${url}/bytes/${warmup}`, warmup, 35_000);
         const c0 = stackd ? await stackdStats(stackd.control) : null;
         const before = threadTicks(pid);
+        const w0 = tids.map((t) => schedWait(pid, t));
         const m0 = machineTicks();
         const res = await download(`${url}/bytes/${bytes}`, bytes, 125_000);
         const m1 = machineTicks();
         const after = threadTicks(pid);
+        const w1 = tids.map((t) => schedWait(pid, t));
         const c1 = stackd ? await stackdStats(stackd.control) : null;
         const s = sample(build, pid, before, after, tids, res.ms / 1000);
         samples.push(s);
@@ -193,6 +205,11 @@ async function main(): Promise<void> {
         for (const [tid, t] of after) serverTicks += t - (before.get(tid) ?? 0);
         printBudget(build, m0, m1, serverTicks, res.clientTicks, s.seconds);
         if (c0 && c1) console.log(`  stackd counters: ${FLOW_COUNTERS.map((k) => `${k}=${total(c1, k) - total(c0, k)}`).join(' ')}`);
+        if (tids.length > 0) {
+          // Runnable but not running: a thread woken (an ACK for the I/O thread) waits here while both CPUs are taken.
+          const waits = tids.map((_, i) => `${i === 0 ? 'io' : `worker ${i}`} ${(((w1[i][0] - w0[i][0]) / 1000) / (bytes / CHUNK)).toFixed(1)} µs/64KiB in ${w1[i][1] - w0[i][1]} slices`);
+          console.log(`  waiting for a CPU (schedstat): ${waits.join(', ')}`);
+        }
         await stackd?.stop();
         stackd = null;
       }
