@@ -591,10 +591,15 @@ export class TcpSender implements RecoverySender {
     if (!this.timers.armed(T_RTO)) this.timers.set(T_RTO, now + this.rtt.rto);
   }
 
+  /** tcp_retransmits counts segments, as Linux's RetransSegs: a super-segment of `len` bytes is ⌈len / MSS⌉. */
+  private countRetransmitted(len: number): void {
+    this.counters[C.tcp_retransmits] += len > this.#mss ? Math.ceil(len / this.#mss) : 1;
+  }
+
   /** Retransmits `len` bytes of data at `seq` (RFC 6675 NextSeg's choice); HighRxt moves past them. */
   retransmitRange(seq: number, len: number, now: number, out: SenderTransmit): boolean {
     if (!out.transmitData(seq, TCP_PSH, seqSub(seq, this.#sndUna), len, now)) return false;
-    this.counters[C.tcp_retransmits]++;
+    this.countRetransmitted(len);
     this.recovery.onRetransmit(seq, len, now);
     this.retransmitted(seq, len, now);
     this.#highRxt = seqAdd(seq, len);
@@ -676,7 +681,7 @@ export class TcpSender implements RecoverySender {
         this.rttStart = now;
       }
       if (wasRetransmission) {
-        this.counters[C.tcp_retransmits]++;
+        this.countRetransmitted(len);
         this.undo?.onRetransmit(seq, len, now);
       }
       this.prrSent(len);

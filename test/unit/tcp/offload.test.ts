@@ -215,48 +215,56 @@ describe('super-segment size under a small cwnd (decision 0037)', () => {
   });
 });
 
+/** What a sender under TSO sent during recovery after one lost frame: payload bytes per frame, new data and retransmissions. */
+function framesInRecovery(dropDataFrame: number): { mss: number; newData: number[]; retransmitted: number[] } {
+  // Local delivery: the fault sees the frames as sent, super-frames whole.
+  const pair = new TcpPair({}, {}, { capabilities: { txChecksum: true, tsoMaxPayload: 65_000 }, deliver: 'local' });
+  pair.delay = 5;
+  const { client, s } = pair.connect(80);
+  const snd = asTcpConnection(client).snd;
+  const iss = snd.sndUna;
+  const newData: number[] = [];
+  const retransmitted: number[] = [];
+  let highest = 0;
+  let dataFrames = 0;
+  pair.fault = (f) => {
+    if (f.from !== 'A' || f.frame.length < 100) return [f];
+    const ip = 14;
+    const tcp = ip + ipHeaderLength(f.frame, ip);
+    const len = ip + ipTotalLength(f.frame, ip) - tcp - tcpDataOffset(f.frame, tcp);
+    if (len === 0) return [f];
+    const end = ((tcpSeq(f.frame, tcp) - iss) >>> 0) + len;
+    const isNew = end > highest;
+    if (isNew) highest = end;
+    if (snd.inRecovery) (isNew ? newData : retransmitted).push(len);
+    return ++dataFrames === dropDataFrame ? [] : [f];
+  };
+  const data = patternBytes(600 * snd.mss, 11);
+  client.send(data);
+  pair.run();
+  expect(s.bytes().equals(Buffer.from(data))).toBe(true);
+  return { mss: snd.mss, newData, retransmitted };
+}
+
 describe('super-segments in recovery (decision 0039)', () => {
   it('RFC 6675 5 (C): new data that one ACK allows during recovery leaves as super-segments, not one frame per SMSS', () => {
-    // Local delivery: the fault sees the frames as sent, super-frames whole.
-    const pair = new TcpPair({}, {}, { capabilities: { txChecksum: true, tsoMaxPayload: 65_000 }, deliver: 'local' });
-    pair.delay = 5;
-    const { client, s } = pair.connect(80);
-    const snd = asTcpConnection(client).snd;
-    const mss = snd.mss;
-    const iss = snd.sndUna;
-    // Frames of new data sent while the sender is in recovery: [payload bytes].
-    const newInRecovery: number[] = [];
-    let highest = 0;
-    let dataFrames = 0;
-    let dropped = false;
-    pair.fault = (f) => {
-      if (f.from !== 'A' || f.frame.length < 100) return [f];
-      const ip = 14;
-      const tcp = ip + ipHeaderLength(f.frame, ip);
-      const len = ip + ipTotalLength(f.frame, ip) - tcp - tcpDataOffset(f.frame, tcp);
-      if (len === 0) return [f];
-      const end = ((tcpSeq(f.frame, tcp) - iss) >>> 0) + len;
-      const isNew = end > highest;
-      if (isNew) highest = end;
-      if (isNew && snd.inRecovery) newInRecovery.push(len);
-      // Lose one frame of the fifth flight's worth of new data: recovery starts with a big cwnd.
-      if (++dataFrames === 12 && !dropped) {
-        dropped = true;
-        return [];
-      }
-      return [f];
-    };
-    const data = patternBytes(600 * mss, 11);
-    client.send(data);
-    pair.run();
-    expect(s.bytes().equals(Buffer.from(data))).toBe(true);
-    expect(dropped).toBe(true);
-    expect(newInRecovery.length).toBeGreaterThan(0);
+    // The twelfth data frame (one of the initial window grown by slow start) is lost.
+    const { mss, newData } = framesInRecovery(12);
+    expect(newData.length).toBeGreaterThan(0);
     // Without super-segments in recovery every one of these frames was one SMSS. Here the
     // ACK that SACKed the flight after the hole lets 20 segments go at once; the pair's
     // receiver ACKs the retransmissions one by one after that, one segment each (PRR).
-    const segments = newInRecovery.reduce((a, b) => a + Math.ceil(b / mss), 0);
-    expect(Math.max(...newInRecovery)).toBeGreaterThanOrEqual(10 * mss);
-    expect(newInRecovery.length).toBeLessThan(segments);
+    const segments = newData.reduce((a, b) => a + Math.ceil(b / mss), 0);
+    expect(Math.max(...newData)).toBeGreaterThanOrEqual(10 * mss);
+    expect(newData.length).toBeLessThan(segments);
+  });
+
+  it('RFC 6675 5 (C) NextSeg(): a lost run that cwnd − pipe lets go is retransmitted as one super-segment, not one frame per SMSS', () => {
+    const { mss, retransmitted } = framesInRecovery(12);
+    // The lost frame held several segments; they go again in fewer frames than segments.
+    const segments = retransmitted.reduce((a, b) => a + Math.ceil(b / mss), 0);
+    expect(segments).toBeGreaterThan(2);
+    expect(Math.max(...retransmitted)).toBeGreaterThan(mss);
+    expect(retransmitted.length).toBeLessThan(segments);
   });
 });
