@@ -7,9 +7,8 @@
  *   was retransmitted (below HighRxt); it limits new data outside recovery too.
  * - Section 5 (C): during recovery, while pipe < cwnd (cwnd set on each ACK by RFC 6937
  *   PRR, ./prr.ts), NextSeg() rule 1 (the first lost
- *   unSACKed range at or above HighRxt) goes first, then new data; each transmission adds
- *   to pipe. Under TSO either may be a super-segment of what cwnd − pipe allows (whole
- *   segments), where RFC 6675 sends one SMSS per step of the same loop. Partial ACKs need nothing more: NextSeg
+ *   unSACKed range at or above HighRxt, at most one SMSS) goes first, then new data of at
+ *   most one SMSS; each transmission adds to pipe. Partial ACKs need nothing more: NextSeg
  *   finds the holes they leave.
  * - Section 5.1: after an RTO the scoreboard is cleared (RFC 2018 8 allows the receiver to
  *   renege, so nothing SACKed is kept as received).
@@ -27,20 +26,6 @@ const MAX_SENDS_PER_OUTPUT = 1000;
 
 /** NextSeg()'s answer: [first sequence number, length] (shared by the thread's connections: read at once). */
 const NEXT_SEG = new Float64Array(2);
-
-/**
- * The most one retransmission may carry: what cwnd − pipe allows in whole segments (at
- * least one SMSS, RFC 6675 5 (C)), up to a TSO super-segment. A lost run leaves as one
- * frame, as Linux retransmits a GSO skb cut to the cwnd (tcp_retransmit_skb), rather than
- * one frame per SMSS, each a loss event on a path that drops frames whole (decision 0039).
- */
-function retransmitLimit(snd: RecoverySender, pipe: number, out: SenderTransmit, now: number): number {
-  const mss = snd.mss;
-  const room = Math.floor((snd.cc.cwnd - pipe) / mss) * mss;
-  if (room <= mss) return mss;
-  const max = out.maxPayload(now);
-  return room < max ? room : max;
-}
 
 /**
  * RFC 6675 recovery over a SACK scoreboard. The scoreboard is made at the first SACK block
@@ -137,7 +122,7 @@ export class SackRecovery implements LossRecovery {
     let pipe = this.pipe();
     let guard = 0;
     while (pipe < snd.cc.cwnd && guard++ < MAX_SENDS_PER_OUTPUT) {
-      if (board !== null && board.nextLost(snd.highRxt, snd.sndNxt, retransmitLimit(snd, pipe, out, now), next)) {
+      if (board !== null && board.nextLost(snd.highRxt, snd.sndNxt, snd.mss, next)) {
         const seq = next[0];
         const len = next[1];
         if (!snd.retransmitRange(seq, len, now, out)) return false;
