@@ -214,3 +214,46 @@ describe('super-segment size under a small cwnd (decision 0037)', () => {
     expect(first[1]).toBe(first[0]);
   });
 });
+
+/** What a sender under TSO sent during recovery after one lost frame: payload bytes per frame, new data and retransmissions. */
+function framesInRecovery(dropDataFrame: number): { mss: number; newData: number[]; retransmitted: number[] } {
+  // Local delivery: the fault sees the frames as sent, super-frames whole.
+  const pair = new TcpPair({}, {}, { capabilities: { txChecksum: true, tsoMaxPayload: 65_000 }, deliver: 'local' });
+  pair.delay = 5;
+  const { client, s } = pair.connect(80);
+  const snd = asTcpConnection(client).snd;
+  const iss = snd.sndUna;
+  const newData: number[] = [];
+  const retransmitted: number[] = [];
+  let highest = 0;
+  let dataFrames = 0;
+  pair.fault = (f) => {
+    if (f.from !== 'A' || f.frame.length < 100) return [f];
+    const ip = 14;
+    const tcp = ip + ipHeaderLength(f.frame, ip);
+    const len = ip + ipTotalLength(f.frame, ip) - tcp - tcpDataOffset(f.frame, tcp);
+    if (len === 0) return [f];
+    const end = ((tcpSeq(f.frame, tcp) - iss) >>> 0) + len;
+    const isNew = end > highest;
+    if (isNew) highest = end;
+    if (snd.inRecovery) (isNew ? newData : retransmitted).push(len);
+    return ++dataFrames === dropDataFrame ? [] : [f];
+  };
+  const data = patternBytes(600 * snd.mss, 11);
+  client.send(data);
+  pair.run();
+  expect(s.bytes().equals(Buffer.from(data))).toBe(true);
+  return { mss: snd.mss, newData, retransmitted };
+}
+
+describe('frames in recovery (decision 0039)', () => {
+  it('RFC 6675 5 (C): during recovery new data and retransmissions leave one SMSS per frame, each ACKed on its own', () => {
+    // The twelfth data frame (one of the initial window grown by slow start) is lost; the
+    // ACK that SACKs the flight after the hole lets 20 segments go at once.
+    const { mss, newData, retransmitted } = framesInRecovery(12);
+    expect(newData.length).toBeGreaterThan(10);
+    expect(retransmitted.length).toBeGreaterThan(2);
+    expect(newData.every((len) => len <= mss)).toBe(true);
+    expect(retransmitted.every((len) => len <= mss)).toBe(true);
+  });
+});
