@@ -13,7 +13,7 @@
  * start-up the last `1 + threads` tids are the I/O thread and the worker threads.
  * `other` is the rest (V8 platform threads: GC and compiler; libuv).
  *
- * Each download also prints the machine's budget over its wall time (decision 0041):
+ * Each download also prints the machine's budget over its wall time (decision 0040):
  * /proc/stat's ticks of both CPUs by kind (user, system, softirq, irq, idle, steal), the
  * serving process's and the client's (curl's, read from its shell's cutime + cstime) CPU
  * and the rest (other processes, softirq work not charged to either); and stackd's data
