@@ -32,6 +32,10 @@ export const WC_DEL_ACK_MS = 200;
  * one segment the receiver got since its last ACK, which it holds for its delayed ACK (40 ms
  * at Linux: the very WCDelAckT 7.2 adds for one segment in flight). Two are ACKed at once
  * (RFC 1122 4.2.3.2, RFC 5681 4.2: an ACK at least every second full-sized segment).
+ * They leave as two frames, also under TSO: a link that drops a super-frame drops all of
+ * it (a qdisc or bridge drops a GSO packet whole), and a probe that is one frame shares the
+ * fate of one segment; two frames must both be lost for the probe to go unanswered
+ * (decision 0037, class C: the flight's ACK lost and the probe with it, then an RTO).
  */
 export const PROBE_NEW_SEGMENTS = 2;
 /** No probe outstanding (not a valid u32 sequence number). */
@@ -85,9 +89,9 @@ export class TailLossProbe {
     const seq = snd.sndNxt;
     let sent = 0;
     if (snd.unsent() > 0 && seqSub(seqAdd(snd.sndUna, snd.sndWnd), snd.sndNxt) > 0) {
-      // One TSO frame, or one segment per call without TSO.
-      for (let n = 0; n < PROBE_NEW_SEGMENTS && sent < PROBE_NEW_SEGMENTS * snd.mss; n++) {
-        const len = snd.sendNew(now, out, PROBE_NEW_SEGMENTS * snd.mss - sent);
+      // One frame per segment, also under TSO: PROBE_NEW_SEGMENTS.
+      for (let n = 0; n < PROBE_NEW_SEGMENTS; n++) {
+        const len = snd.sendNew(now, out, snd.mss);
         if (len <= 0) break;
         sent += len;
       }

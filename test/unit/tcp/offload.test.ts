@@ -257,3 +257,37 @@ describe('frames in recovery (decision 0039)', () => {
     expect(retransmitted.every((len) => len <= mss)).toBe(true);
   });
 });
+
+describe('tail loss probe under TSO (decision 0037, class C)', () => {
+  it('RFC 8985 7.3: the probe\'s two segments of new data leave as two frames of one SMSS each, not one super-frame', () => {
+    // Local delivery: the fault sees the frames as sent, super-frames whole.
+    const pair = new TcpPair({}, {}, { capabilities: { txChecksum: true, tsoMaxPayload: 65_000 }, deliver: 'local' });
+    pair.delay = 1;
+    const { client, s } = pair.connect(80);
+    const snd = asTcpConnection(client).snd;
+    const mss = snd.mss;
+    const ptoBefore = pair.countersA[C.tcp_loss_probes];
+    // Every ACK from B is lost until the probe has gone: the flight arrives, nothing answers it.
+    let ackBlackout = true;
+    const afterFlight: number[] = [];
+    let flightSent = false;
+    pair.fault = (f) => {
+      if (f.from === 'B') return ackBlackout ? [] : [f];
+      const ip = 14;
+      const tcp = ip + ipHeaderLength(f.frame, ip);
+      const len = ip + ipTotalLength(f.frame, ip) - tcp - tcpDataOffset(f.frame, tcp);
+      if (len > 0 && flightSent && ackBlackout) afterFlight.push(len);
+      return [f];
+    };
+    const data = patternBytes(30 * mss, 5);
+    client.send(data);
+    pair.run(pair.now + 0.5);
+    flightSent = true;
+    pair.run(pair.now + 25); // the PTO (10 ms floor, 2·SRTT) fires within this
+    expect(pair.countersA[C.tcp_loss_probes]).toBe(ptoBefore + 1);
+    expect(afterFlight).toEqual([mss, mss]);
+    ackBlackout = false;
+    pair.run();
+    expect(s.bytes().equals(Buffer.from(data))).toBe(true);
+  });
+});
