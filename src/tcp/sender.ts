@@ -843,7 +843,10 @@ export class TcpSender implements RecoverySender {
     this.#sndNxt = this.#sndUna;
     this.#highRxt = this.#sndUna;
     this.smallEnd = this.#sndUna;
-    this.recoverPoint = this.#sndMax; // RFC 6582 4.1: no fast retransmit for data sent before the RTO
+    // RFC 6582 4.1 / RFC 6675 5.1 want no new fast recovery until SND.UNA passes this point.
+    // Only RACK's 6.3 resend holds to it (lossDetected() while resending); NewReno and RFC 6675
+    // may still enter fast recovery on duplicate ACKs for data sent before the RTO.
+    this.recoverPoint = this.#sndMax;
     this.timers.set(T_RTO, now + this.rtt.rto);
     this.output(now, out);
     return true;
