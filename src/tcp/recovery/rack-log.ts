@@ -119,19 +119,23 @@ export class RackLog {
 
   /**
    * A full retransmission ring: keeps the unresolved runs, oldest first, and doubles the
-   * ring when all are (up to RETRANSMISSIONS_MAX). Returns the ring.
+   * ring when all are (up to RETRANSMISSIONS_MAX). Returns the ring. The runs are packed
+   * in place when the oldest is at slot 0 (the writes trail the reads); a new ring only to
+   * grow, or after the ring wrapped at RETRANSMISSIONS_MAX.
    */
   private makeRetransmissionRoom(r: Float64Array): Float64Array {
     const cap = this.rtxCap;
+    const from = this.rtxNextSlot;
     let live = 0;
-    for (let k = 0; k < cap; k++) if (r[RTX_STRIDE * ((this.rtxNextSlot + k) % cap) + 3] !== RESOLVED) live++;
-    const next = live === cap && cap < RETRANSMISSIONS_MAX ? new Float64Array(RTX_STRIDE * cap * 2) : live < cap ? new Float64Array(RTX_STRIDE * cap) : r;
-    if (next === r) return r;
+    for (let k = 0; k < cap; k++) if (r[RTX_STRIDE * ((from + k) % cap) + 3] !== RESOLVED) live++;
+    if (live === cap && cap >= RETRANSMISSIONS_MAX) return r;
+    const next = live === cap ? new Float64Array(RTX_STRIDE * cap * 2) : from === 0 ? r : new Float64Array(RTX_STRIDE * cap);
     let w = 0;
     for (let k = 0; k < cap; k++) {
-      const o = RTX_STRIDE * ((this.rtxNextSlot + k) % cap);
+      const o = RTX_STRIDE * ((from + k) % cap);
       if (r[o + 3] === RESOLVED) continue;
-      next.set(r.subarray(o, o + RTX_STRIDE), RTX_STRIDE * w++);
+      const d = RTX_STRIDE * w++;
+      if (next !== r || d !== o) for (let e = 0; e < RTX_STRIDE; e++) next[d + e] = r[o + e];
     }
     this.rtx = next;
     this.rtxCap = next.length / RTX_STRIDE;

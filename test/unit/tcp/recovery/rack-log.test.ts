@@ -40,4 +40,18 @@ describe('RFC 8985 6.1: transmit times of retransmissions', () => {
     // One more than the ring can ever hold: the oldest is forgotten, and that is reported.
     expect(log.addRetransmission(990 * SEG, 991 * SEG, 5000)).toBe(false);
   });
+
+  it('a full ring with runs resolved in its middle packs the others to the front, oldest first, and takes the new one after them', () => {
+    const log = new RackLog();
+    log.addOriginal(0, 1000 * SEG, 0);
+    for (let i = 0; i < RETRANSMISSIONS_TRACKED; i++) log.addRetransmission(2 * i * SEG, (2 * i + 1) * SEG, i);
+    for (let k = 0; k < RETRANSMISSIONS_TRACKED; k += 2) log.resolve(k);
+    expect(log.addRetransmission(900 * SEG, 901 * SEG, 500)).toBe(true);
+    const runs: Array<[number, number]> = [];
+    for (let k = log.rtxFirst(); k >= 0; k = log.rtxNext(k)) runs.push([log.rtxStart(k), log.rtxTime(k)]);
+    const expected: Array<[number, number]> = [];
+    for (let i = 1; i < RETRANSMISSIONS_TRACKED; i += 2) expected.push([2 * i * SEG, i]);
+    expected.push([900 * SEG, 500]);
+    expect(runs).toEqual(expected);
+  });
 });
