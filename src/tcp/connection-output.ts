@@ -37,7 +37,7 @@ export class ConnectionOutput implements SenderTransmit {
   private readonly timers: TcpTimers;
   private readonly localIp: number;
   private readonly remoteIp: number;
-  /** Timestamp clock offset for this address pair (RFC 7323 5.4). */
+  /** Timestamp clock offset for this address pair (RFC 7323 5.4), as int32 (see seq.ts). */
   private readonly tsOff: number;
   /** An ACK is to go out now: with data if flush() sends any, else alone. */
   private ackOwed = false;
@@ -51,7 +51,7 @@ export class ConnectionOutput implements SenderTransmit {
     this.timers = c.timers;
     this.remoteIp = c.remoteIp;
     this.localIp = c.localIp;
-    this.tsOff = host.tsOffset(c.localIp, c.remoteIp);
+    this.tsOff = host.tsOffset(c.localIp, c.remoteIp) | 0;
   }
 
   /** Sends our SYN (active open) or SYN-ACK, offering or answering the options (RFC 9293 3.5). */

@@ -33,40 +33,86 @@ export const OOO_ACK_HOLD_RTT_SHARE = 1 / 20;
 
 /** Receive-side state of one connection. */
 export class TcpReceiver {
+  /*
+   * Sequence numbers and timestamps live in `…I32` fields as int32 and are read as
+   * uint32 through accessors (see seq.ts).
+   */
   /** Initial receive sequence number (the peer's ISN). */
-  #irs = 0;
+  #irsI32 = 0;
   /** Next sequence number expected (RCV.NXT). */
-  #rcvNxt = 0;
+  #rcvNxtI32 = 0;
   /** Our window scale shift (what we told the peer in our SYN). */
   #wscale: number;
   /** Bytes handed to the application and not yet consumed by it. */
   #unconsumed = 0;
   /** Right edge of the last window we advertised (RCV.NXT + RCV.WND at that time). */
-  private advRightEdge = 0;
+  #advRightEdgeI32 = 0;
   /** Out-of-order data; made at the first out-of-order segment (most connections never see one). */
   #ooo: ReassemblyQueue | null = null;
   private readonly maxOooSegments: number;
   /** The peer's FIN has been received and processed (RCV.NXT moved past it). */
   #finReceived = false;
-  /** Sequence number of a FIN seen beyond a hole, or -1. */
-  private pendingFinSeq = -1;
+  /** Sequence number of a FIN seen beyond a hole, while pendingFin. */
+  #pendingFinSeqI32 = 0;
+  private pendingFin = false;
   /** In-order bytes received since our last ACK. */
   private bytesSinceAck = 0;
   /** An ACK is owed (delayed ACK armed). */
   #ackPending = false;
   /** Timestamps: TS.Recent and the RCV.NXT of our last ACK (Last.ACK.sent). */
-  #tsRecent = 0;
+  #tsRecentI32 = 0;
   private tsRecentSet = false;
-  private lastAckSent = 0;
+  #lastAckSentI32 = 0;
   /** Set by receive(): out-of-order data was dropped for lack of room. */
   #oooDropped = false;
   /** Set by receive(): the segment was out of order. */
   #wasOutOfOrder = false;
-  /** RFC 2883: duplicate bytes [dsackLeft, dsackRight) to report in the next SACK option (dsackLeft -1: none). */
-  private dsackLeft = -1;
-  private dsackRight = 0;
+  /** RFC 2883: duplicate bytes [dsackLeft, dsackRight) to report in the next SACK option, while dsackHeld. */
+  #dsackLeftI32 = 0;
+  #dsackRightI32 = 0;
+  private dsackHeld = false;
   /** SACK compression's state; made with the first out-of-order segment, as the queue is. */
   #oooAcks: OooAckState | null = null;
+
+  private get advRightEdge(): number {
+    return this.#advRightEdgeI32 >>> 0;
+  }
+
+  private set advRightEdge(v: number) {
+    this.#advRightEdgeI32 = v | 0;
+  }
+
+  private get lastAckSent(): number {
+    return this.#lastAckSentI32 >>> 0;
+  }
+
+  private set lastAckSent(v: number) {
+    this.#lastAckSentI32 = v | 0;
+  }
+
+  private get pendingFinSeq(): number {
+    return this.#pendingFinSeqI32 >>> 0;
+  }
+
+  private set pendingFinSeq(v: number) {
+    this.#pendingFinSeqI32 = v | 0;
+  }
+
+  private get dsackLeft(): number {
+    return this.#dsackLeftI32 >>> 0;
+  }
+
+  private set dsackLeft(v: number) {
+    this.#dsackLeftI32 = v | 0;
+  }
+
+  private get dsackRight(): number {
+    return this.#dsackRightI32 >>> 0;
+  }
+
+  private set dsackRight(v: number) {
+    this.#dsackRightI32 = v | 0;
+  }
 
   /**
    * @param capacity receive buffer (bytes): bounds the window and out-of-order data
@@ -85,7 +131,7 @@ export class TcpReceiver {
 
   /** A duplicate segment arrived and its D-SACK block (RFC 2883) has not been sent yet. */
   get dsackPending(): boolean {
-    return this.dsackLeft >= 0;
+    return this.dsackHeld;
   }
 
   /**
@@ -96,10 +142,10 @@ export class TcpReceiver {
    */
   sackBlocks(out: Uint32Array, max: number): number {
     let n = 0;
-    if (this.dsackLeft >= 0 && max > 0 && out.length >= 2) {
+    if (this.dsackHeld && max > 0 && out.length >= 2) {
       out[0] = this.dsackLeft;
       out[1] = this.dsackRight;
-      this.dsackLeft = -1;
+      this.dsackHeld = false;
       n = 1;
     }
     if (this.#ooo === null) return n;
@@ -108,18 +154,27 @@ export class TcpReceiver {
 
   /** RFC 2883: remembers [left, right) as received twice (the latest duplicate wins). */
   noteDuplicate(left: number, right: number): void {
-    this.dsackLeft = left >>> 0;
-    this.dsackRight = right >>> 0;
+    this.dsackLeft = left;
+    this.dsackRight = right;
+    this.dsackHeld = true;
   }
 
   /** The peer's ISN (IRS). */
   get irs(): number {
-    return this.#irs;
+    return this.#irsI32 >>> 0;
+  }
+
+  private set irs(v: number) {
+    this.#irsI32 = v | 0;
   }
 
   /** RCV.NXT. */
   get rcvNxt(): number {
-    return this.#rcvNxt;
+    return this.#rcvNxtI32 >>> 0;
+  }
+
+  private set rcvNxt(v: number) {
+    this.#rcvNxtI32 = v | 0;
   }
 
   /** Our window scale shift (0 when the peer did not offer scaling). */
@@ -144,7 +199,11 @@ export class TcpReceiver {
 
   /** TS.Recent (RFC 7323 4.3): the TSval to echo. */
   get tsRecent(): number {
-    return this.#tsRecent;
+    return this.#tsRecentI32 >>> 0;
+  }
+
+  private set tsRecent(v: number) {
+    this.#tsRecentI32 = v | 0;
   }
 
   /** Set by receive(): out-of-order data was dropped for lack of room. */
@@ -167,7 +226,7 @@ export class TcpReceiver {
    * window left no record, so take its right edge as RCV.NXT + window().
    */
   assumeWindowAdvertised(): void {
-    this.advRightEdge = seqAdd(this.#rcvNxt, this.window());
+    this.advRightEdge = seqAdd(this.rcvNxt, this.window());
   }
 
   /** An ACK is owed but may wait for the delayed-ACK timer (RFC 1122 4.2.3.2). */
@@ -192,7 +251,7 @@ export class TcpReceiver {
    */
   window(): number {
     const free = this.freeSpace();
-    const current = Math.max(0, seqSub(this.advRightEdge, this.#rcvNxt));
+    const current = Math.max(0, seqSub(this.advRightEdge, this.rcvNxt));
     if (free <= current) return current; // cannot shrink
     const step = Math.min(this.capacity >>> 1, this.segments.mss);
     // Also from a zero window (RFC 1122 4.2.3.3): reopening it by a few bytes is exactly
@@ -226,15 +285,15 @@ export class TcpReceiver {
   compressOooAck(now: number, srttMs: number): boolean {
     const st = this.#oooAcks;
     if (st === null) return false;
-    if (this.#rcvNxt !== st.rcvNxt) {
-      st.rcvNxt = this.#rcvNxt;
+    if (this.rcvNxt !== st.rcvNxt) {
+      st.rcvNxt = this.rcvNxt;
       st.atOnce = 0;
     }
     if (st.atOnce < OOO_ACKS_AT_ONCE) {
       st.atOnce++;
       return false;
     }
-    if (!this.#wasOutOfOrder || !st.extendsLast || this.dsackLeft >= 0) return false;
+    if (!this.#wasOutOfOrder || !st.extendsLast || this.dsackHeld) return false;
     if (st.folded >= OOO_ACKS_COMPRESSED_MAX) return false;
     const hold = Math.min(OOO_ACK_HOLD_MAX_MS, srttMs * OOO_ACK_HOLD_RTT_SHARE);
     if (hold <= 0) return false;
@@ -246,8 +305,8 @@ export class TcpReceiver {
 
   noteAckSent(windowBytes: number): void {
     if (this.#oooAcks !== null) this.#oooAcks.folded = 0;
-    this.lastAckSent = this.#rcvNxt;
-    const edge = seqAdd(this.#rcvNxt, windowBytes);
+    this.lastAckSent = this.rcvNxt;
+    const edge = seqAdd(this.rcvNxt, windowBytes);
     if (seqGt(edge, this.advRightEdge)) this.advRightEdge = edge;
     this.bytesSinceAck = 0;
     this.#ackPending = false;
@@ -255,10 +314,10 @@ export class TcpReceiver {
 
   /** Starts the receive sequence space at the peer's ISN (SYN received). */
   synchronize(irs: number): void {
-    this.#irs = irs;
-    this.#rcvNxt = seqAdd(irs, 1);
-    this.advRightEdge = this.#rcvNxt;
-    this.lastAckSent = this.#rcvNxt;
+    this.irs = irs;
+    this.rcvNxt = seqAdd(irs, 1);
+    this.advRightEdge = this.rcvNxt;
+    this.lastAckSent = this.rcvNxt;
   }
 
   /**
@@ -266,28 +325,28 @@ export class TcpReceiver {
    * anything inside the receive window? (A zero-length segment at RCV.NXT is acceptable.)
    */
   acceptable(seq: number, segLen: number): boolean {
-    const wnd = Math.max(0, seqSub(this.advRightEdge, this.#rcvNxt));
+    const wnd = Math.max(0, seqSub(this.advRightEdge, this.rcvNxt));
     if (segLen === 0) {
-      if (wnd === 0) return seq === this.#rcvNxt;
-      return seqLeq(this.#rcvNxt, seq) && seqLt(seq, seqAdd(this.#rcvNxt, wnd)) || seq === this.#rcvNxt;
+      if (wnd === 0) return seq === this.rcvNxt;
+      return seqLeq(this.rcvNxt, seq) && seqLt(seq, seqAdd(this.rcvNxt, wnd)) || seq === this.rcvNxt;
     }
     if (wnd === 0) return false;
     const end = seqAdd(seq, segLen - 1);
-    const rightEdge = seqAdd(this.#rcvNxt, wnd);
-    return (seqLeq(this.#rcvNxt, seq) && seqLt(seq, rightEdge)) || (seqLeq(this.#rcvNxt, end) && seqLt(end, rightEdge));
+    const rightEdge = seqAdd(this.rcvNxt, wnd);
+    return (seqLeq(this.rcvNxt, seq) && seqLt(seq, rightEdge)) || (seqLeq(this.rcvNxt, end) && seqLt(end, rightEdge));
   }
 
   /** RFC 7323 4.3 (2): update TS.Recent from a segment that covers Last.ACK.sent. */
   updateTsRecent(seq: number, tsVal: number): void {
-    if (seqLeq(seq, this.lastAckSent) && (!this.tsRecentSet || seqGeqTs(tsVal, this.#tsRecent))) {
-      this.#tsRecent = tsVal;
+    if (seqLeq(seq, this.lastAckSent) && (!this.tsRecentSet || seqGeqTs(tsVal, this.tsRecent))) {
+      this.tsRecent = tsVal;
       this.tsRecentSet = true;
     }
   }
 
   /** RFC 7323 5.3: true if the segment's TSval is older than TS.Recent (PAWS rejects it). */
   pawsReject(tsVal: number): boolean {
-    return this.tsRecentSet && seqSub(tsVal, this.#tsRecent) < 0;
+    return this.tsRecentSet && seqSub(tsVal, this.tsRecent) < 0;
   }
 
   /**
@@ -306,18 +365,18 @@ export class TcpReceiver {
     let s = seq;
     let o = off;
     let n = len;
-    const before = seqSub(this.#rcvNxt, s);
+    const before = seqSub(this.rcvNxt, s);
     // RFC 2883: a (partial) duplicate is reported, in an ACK sent at once (Linux does too).
     const duplicate = before > 0 && n > 0;
-    if (duplicate) this.noteDuplicate(s, before >= n ? seqAdd(s, n) : this.#rcvNxt);
+    if (duplicate) this.noteDuplicate(s, before >= n ? seqAdd(s, n) : this.rcvNxt);
     if (before > 0) {
       if (before >= n) {
         n = 0;
-        s = this.#rcvNxt;
+        s = this.rcvNxt;
       } else {
         o += before;
         n -= before;
-        s = this.#rcvNxt;
+        s = this.rcvNxt;
       }
     }
     // Trim the tail to the window we offered.
@@ -328,11 +387,11 @@ export class TcpReceiver {
       finHere = false; // the FIN lies beyond what we accept
     }
     if (n === 0 && !finHere) return len > 0 ? ACK_NOW : ACK_NONE; // duplicate data: ACK it (RFC 9293)
-    if (s !== this.#rcvNxt) {
+    if (s !== this.rcvNxt) {
       // Out of order: keep it for later, ACK at once (RFC 5681 4.2) with SACK.
       this.#wasOutOfOrder = true;
       const ooo = (this.#ooo ??= new ReassemblyQueue(this.capacity, this.maxOooSegments));
-      const stored = n > 0 ? ooo.insert(s, b, o, n, this.#rcvNxt, this.freeSpace() + ooo.bytes) : 0;
+      const stored = n > 0 ? ooo.insert(s, b, o, n, this.rcvNxt, this.freeSpace() + ooo.bytes) : 0;
       if (stored < 0) this.#oooDropped = true;
       else if (stored === 0 && n > 0 && ooo.holds(s, seqAdd(s, n))) this.noteDuplicate(s, seqAdd(s, n));
       // Continuing the block the last out-of-order segment made: the next ACK's first SACK
@@ -340,7 +399,10 @@ export class TcpReceiver {
       const st = (this.#oooAcks ??= new OooAckState());
       st.extendsLast = stored > 0 && s === st.lastEnd;
       st.lastEnd = seqAdd(s, n);
-      if (finHere) this.pendingFinSeq = seqAdd(s, n);
+      if (finHere) {
+        this.pendingFinSeq = seqAdd(s, n);
+        this.pendingFin = true;
+      }
       return ACK_NOW;
     }
     const hadHole = this.oooSegments > 0;
@@ -348,17 +410,17 @@ export class TcpReceiver {
     // from inside deliverData(), which must find them counted (else the window leaks).
     if (n > 0) {
       this.#unconsumed += n;
-      this.#rcvNxt = seqAdd(this.#rcvNxt, n);
+      this.rcvNxt = seqAdd(this.rcvNxt, n);
       sink.deliverData(b, o, n);
     }
     if (hadHole && this.#ooo !== null) {
       this.drainTo = sink;
-      this.#rcvNxt = this.#ooo.drain(this.#rcvNxt, (this.drainSink ??= this.makeDrainSink()));
+      this.rcvNxt = this.#ooo.drain(this.rcvNxt, (this.drainSink ??= this.makeDrainSink()));
     }
-    if (finHere || (this.pendingFinSeq >= 0 && this.#rcvNxt === this.pendingFinSeq)) {
-      this.#rcvNxt = seqAdd(this.#rcvNxt, 1);
+    if (finHere || (this.pendingFin && this.rcvNxt === this.pendingFinSeq)) {
+      this.rcvNxt = seqAdd(this.rcvNxt, 1);
       this.#finReceived = true;
-      this.pendingFinSeq = -1;
+      this.pendingFin = false;
       return ACK_NOW;
     }
     if (hadHole) return ACK_NOW; // filled (part of) a hole: tell the sender at once

@@ -68,16 +68,23 @@ const MAX_SENDS_PER_OUTPUT = 10_000;
 
 /** Send-side state of one connection. */
 export class TcpSender implements RecoverySender {
-  #iss = 0;
-  #sndUna = 0;
-  #sndNxt = 0;
+  /*
+   * Sequence numbers live in `…I32` fields as int32 (see seq.ts) and are read as
+   * uint32 through accessors: a field that ever holds a number above 2^31 becomes a
+   * boxed double in every connection (16 bytes each), an int32 field stays inside the
+   * object.
+   */
+  #issI32 = 0;
+  #sndUnaI32 = 0;
+  #sndNxtI32 = 0;
   /** Highest sequence number sent plus one (snd_max). */
-  #sndMax = 0;
-  /** The peer's window in bytes (already scaled), and the update bookkeeping. */
-  #sndWnd = 0;
-  private sndWl1 = 0;
-  private sndWl2 = 0;
-  private maxSndWnd = 0;
+  #sndMaxI32 = 0;
+  /** The peer's window in bytes (already scaled, ≤ 2^30), and the update bookkeeping. */
+  #sndWndI32 = 0;
+  #sndWl1I32 = 0;
+  #sndWl2I32 = 0;
+  /** The largest window the peer has offered (≤ 2^30, held as a small integer). */
+  #maxSndWnd = 0;
   /** The peer's window scale shift. */
   #wscale = 0;
   /** Payload bytes per segment (after options). */
@@ -86,12 +93,13 @@ export class TcpSender implements RecoverySender {
   /** The application asked to close its sending side; the FIN's sequence number once sent. */
   #finQueued = false;
   #finSent = false;
-  #finSeq = 0;
+  #finSeqI32 = 0;
   private nodelay = false;
   /** End of the last small (< MSS) segment sent: Minshall's Nagle holds while it is unacked. */
-  private smallEnd = 0;
-  /** Segment-timed RTT sample when timestamps are off (-1: none running). */
-  private rttSeq = -1;
+  #smallEndI32 = 0;
+  /** Segment-timed RTT sample when timestamps are off: the sequence number timed, while rttTiming. */
+  #rttSeqI32 = 0;
+  private rttTiming = false;
   private rttStart = 0;
   readonly rtt = new RttEstimator();
   #cc: CongestionControl;
@@ -109,9 +117,9 @@ export class TcpSender implements RecoverySender {
   private undo: RetransmitUndo | null = null;
   /** In fast recovery until SND.UNA reaches the recovery point (RFC 6582 `recover`). */
   #inRecovery = false;
-  private recoverPoint = 0;
+  #recoverPointI32 = 0;
   /** RFC 6675 HighRxt. */
-  #highRxt = 0;
+  #highRxtI32 = 0;
   /** Duplicate ACKs since the last ACK of new data. */
   #dupAcks = 0;
   /** Consecutive RTOs without progress. */
@@ -123,6 +131,46 @@ export class TcpSender implements RecoverySender {
   private swsOverride = false;
   /** RFC 3168 6.1.2: after an ECN echo at a one-segment cwnd, no new data before this time (-1: none). */
   private ecnWaitUntil = -1;
+
+  private get sndWl1(): number {
+    return this.#sndWl1I32 >>> 0;
+  }
+
+  private set sndWl1(v: number) {
+    this.#sndWl1I32 = v | 0;
+  }
+
+  private get sndWl2(): number {
+    return this.#sndWl2I32 >>> 0;
+  }
+
+  private set sndWl2(v: number) {
+    this.#sndWl2I32 = v | 0;
+  }
+
+  private get smallEnd(): number {
+    return this.#smallEndI32 >>> 0;
+  }
+
+  private set smallEnd(v: number) {
+    this.#smallEndI32 = v | 0;
+  }
+
+  private get rttSeq(): number {
+    return this.#rttSeqI32 >>> 0;
+  }
+
+  private set rttSeq(v: number) {
+    this.#rttSeqI32 = v | 0;
+  }
+
+  private get recoverPoint(): number {
+    return this.#recoverPointI32 >>> 0;
+  }
+
+  private set recoverPoint(v: number) {
+    this.#recoverPointI32 = v | 0;
+  }
 
   /**
    * @param tlpEnabled RFC 8985 7 tail loss probes (TcpConfig.tailLossProbe; they need SACK too)
@@ -141,27 +189,47 @@ export class TcpSender implements RecoverySender {
 
   /** Our ISN. */
   get iss(): number {
-    return this.#iss;
+    return this.#issI32 >>> 0;
+  }
+
+  private set iss(v: number) {
+    this.#issI32 = v | 0;
   }
 
   /** SND.UNA: the oldest unacknowledged sequence number. */
   get sndUna(): number {
-    return this.#sndUna;
+    return this.#sndUnaI32 >>> 0;
+  }
+
+  private set sndUna(v: number) {
+    this.#sndUnaI32 = v | 0;
   }
 
   /** SND.NXT: the next sequence number to send (rewound to SND.UNA by an RTO). */
   get sndNxt(): number {
-    return this.#sndNxt;
+    return this.#sndNxtI32 >>> 0;
+  }
+
+  private set sndNxt(v: number) {
+    this.#sndNxtI32 = v | 0;
   }
 
   /** The highest sequence number sent plus one (BSD snd_max). */
   get sndMax(): number {
-    return this.#sndMax;
+    return this.#sndMaxI32 >>> 0;
+  }
+
+  private set sndMax(v: number) {
+    this.#sndMaxI32 = v | 0;
   }
 
   /** SND.WND: the peer's window in bytes (scaled). */
   get sndWnd(): number {
-    return this.#sndWnd;
+    return this.#sndWndI32;
+  }
+
+  private set sndWnd(v: number) {
+    this.#sndWndI32 = v | 0;
   }
 
   /** The peer's window scale shift (RFC 7323 2). */
@@ -186,7 +254,11 @@ export class TcpSender implements RecoverySender {
 
   /** Sequence number of our FIN (once finSent). */
   get finSeq(): number {
-    return this.#finSeq;
+    return this.#finSeqI32 >>> 0;
+  }
+
+  private set finSeq(v: number) {
+    this.#finSeqI32 = v | 0;
   }
 
   /** The congestion controller (replaced when the MSS is set). */
@@ -216,7 +288,11 @@ export class TcpSender implements RecoverySender {
 
   /** RFC 6675 HighRxt: just past the highest byte retransmitted in this recovery. */
   get highRxt(): number {
-    return this.#highRxt;
+    return this.#highRxtI32 >>> 0;
+  }
+
+  private set highRxt(v: number) {
+    this.#highRxtI32 = v | 0;
   }
 
   /** The TSecr of the ACK being processed (ms clock; -1: none): RACK tells a retransmission's ACK from the original's by it. */
@@ -247,7 +323,7 @@ export class TcpSender implements RecoverySender {
    */
   pathMtuReduced(mss: number, now: number): void {
     this.changeMss(mss);
-    if (this.#sndUna === this.#sndMax) return;
+    if (this.sndUna === this.sndMax) return;
     this.#inRecovery = false;
     this.#dupAcks = 0;
     this.recovery.onRetransmitTimeout();
@@ -255,11 +331,11 @@ export class TcpSender implements RecoverySender {
       this.tlp.onRetransmitTimeout();
       this.tlp.armed = false;
     }
-    this.rttSeq = -1;
-    this.#sndNxt = this.#sndUna;
-    this.#highRxt = this.#sndUna;
-    this.smallEnd = this.#sndUna;
-    this.recoverPoint = this.#sndMax;
+    this.rttTiming = false;
+    this.sndNxt = this.sndUna;
+    this.highRxt = this.sndUna;
+    this.smallEnd = this.sndUna;
+    this.recoverPoint = this.sndMax;
     this.timers.set(T_RTO, now + this.rtt.rto);
   }
 
@@ -301,7 +377,7 @@ export class TcpSender implements RecoverySender {
    * window is taken (unscaled when `windowFromSyn`).
    */
   synAcknowledged(seq: number, ack: number, rawWindow: number, windowFromSyn: boolean): void {
-    this.#sndUna = ack;
+    this.sndUna = ack;
     this.setWindow(seq, ack, rawWindow, windowFromSyn);
   }
 
@@ -312,7 +388,7 @@ export class TcpSender implements RecoverySender {
    */
   acceptSynAck(seq: number, ack: number, rawWindow: number, tsEcrMs: number, now: number, out: SenderTransmit): void {
     this.onAck(seq, ack, rawWindow, 0, false, NO_SACK_BLOCKS, 0, tsEcrMs, now, out);
-    this.maxSndWnd = 0;
+    this.#maxSndWnd = 0;
     this.setWindow(seq, ack, rawWindow, true);
   }
 
@@ -330,39 +406,39 @@ export class TcpSender implements RecoverySender {
 
   /** Bytes sent and not yet acknowledged (excluding a FIN). */
   flight(): number {
-    return Math.max(0, seqSub(this.#sndNxt, this.#sndUna) - (this.#finSent && seqGt(this.#sndNxt, this.#finSeq) ? 1 : 0));
+    return Math.max(0, seqSub(this.sndNxt, this.sndUna) - (this.#finSent && seqGt(this.sndNxt, this.finSeq) ? 1 : 0));
   }
 
   /** Data bytes queued but not yet sent. */
   unsent(): number {
-    return this.buf.length - Math.min(this.buf.length, Math.max(0, seqSub(this.#sndNxt, this.#sndUna)));
+    return this.buf.length - Math.min(this.buf.length, Math.max(0, seqSub(this.sndNxt, this.sndUna)));
   }
 
   /** True when everything including our FIN (if any) is acknowledged. */
   allAcked(): boolean {
-    return this.#sndUna === this.#sndMax;
+    return this.sndUna === this.sndMax;
   }
 
   /** True when our FIN has been sent and acknowledged. */
   finAcked(): boolean {
-    return this.#finSent && seqGt(this.#sndUna, this.#finSeq);
+    return this.#finSent && seqGt(this.sndUna, this.finSeq);
   }
 
   /** Starts the sequence space at our ISN (the SYN is sent by the connection). */
   start(iss: number): void {
-    this.#iss = iss;
-    this.#sndUna = iss;
-    this.#sndNxt = seqAdd(iss, 1);
-    this.#sndMax = this.#sndNxt;
+    this.iss = iss;
+    this.sndUna = iss;
+    this.sndNxt = seqAdd(iss, 1);
+    this.sndMax = this.sndNxt;
     this.smallEnd = iss;
   }
 
   /** Takes the window from the SYN (never scaled) or later segments (RFC 7323 2.2). */
   setWindow(seq: number, ack: number, rawWindow: number, isSyn: boolean): void {
-    this.#sndWnd = isSyn ? rawWindow : rawWindow * 2 ** this.#wscale;
+    this.sndWnd = isSyn ? rawWindow : rawWindow * 2 ** this.#wscale;
     this.sndWl1 = seq;
     this.sndWl2 = ack;
-    if (this.#sndWnd > this.maxSndWnd) this.maxSndWnd = this.#sndWnd;
+    if (this.sndWnd > this.#maxSndWnd) this.#maxSndWnd = this.sndWnd;
   }
 
   /**
@@ -375,15 +451,15 @@ export class TcpSender implements RecoverySender {
     sackBlocks: Uint32Array, sackCount: number, tsEcrMs: number, now: number,
     out: SenderTransmit,
   ): number {
-    if (seqGt(ack, this.#sndMax)) return ACK_UNSENT;
-    if (seqLt(ack, seqSub(this.#sndUna, 0) - this.maxSndWnd) && seqLt(ack, this.#sndUna) && seqSub(this.#sndUna, ack) > Math.max(this.maxSndWnd, 65535)) {
+    if (seqGt(ack, this.sndMax)) return ACK_UNSENT;
+    if (seqLt(ack, seqSub(this.sndUna, 0) - this.#maxSndWnd) && seqLt(ack, this.sndUna) && seqSub(this.sndUna, ack) > Math.max(this.#maxSndWnd, 65535)) {
       return ACK_TOO_OLD; // RFC 5961 5.2: older than the window we could have sent
     }
-    const oldWnd = this.#sndWnd;
+    const oldWnd = this.sndWnd;
     this.#ackTsEcr = tsEcrMs;
     if (seqLt(this.sndWl1, seq) || (this.sndWl1 === seq && seqLeq(this.sndWl2, ack))) {
       this.setWindow(seq, ack, rawWindow, false);
-      if (this.#sndWnd > 0) {
+      if (this.sndWnd > 0) {
         this.#probes = 0;
         this.timers.clear(T_PERSIST);
       }
@@ -398,24 +474,24 @@ export class TcpSender implements RecoverySender {
       if (undone !== UNDO_NONE) this.undoReduction(undone, ack, now, out);
     }
 
-    if (seqGt(ack, this.#sndUna)) {
+    if (seqGt(ack, this.sndUna)) {
       const flightBefore = this.flight();
-      let acked = seqSub(ack, this.#sndUna);
-      if (this.#sndUna === this.#iss) acked--; // our SYN
+      let acked = seqSub(ack, this.sndUna);
+      if (this.sndUna === this.iss) acked--; // our SYN
       const dataAcked = Math.min(Math.max(0, acked), this.buf.length);
       this.buf.ack(dataAcked);
-      this.#sndUna = ack;
-      if (seqLt(this.#sndNxt, ack)) this.#sndNxt = ack;
-      if (seqLt(this.#highRxt, ack)) this.#highRxt = ack;
+      this.sndUna = ack;
+      if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
+      if (seqLt(this.highRxt, ack)) this.highRxt = ack;
       this.recovery.onCumulativeAck(ack, now);
       this.#retries = 0;
       // RTT: timestamps give a sample on every ACK of new data (RFC 7323 4.1); otherwise
       // one timed segment at a time, never a retransmitted one (Karn).
       if (tsEcrMs >= 0) {
         this.rtt.sample(Math.max(0, now - tsEcrMs));
-      } else if (this.rttSeq >= 0 && seqGt(ack, this.rttSeq)) {
+      } else if (this.rttTiming && seqGt(ack, this.rttSeq)) {
         this.rtt.sample(now - this.rttStart);
-        this.rttSeq = -1;
+        this.rttTiming = false;
       }
       if (this.#inRecovery) {
         if (seqGeq(ack, this.recoverPoint)) {
@@ -444,7 +520,7 @@ export class TcpSender implements RecoverySender {
       } else if (this.resendingLost()) {
         this.recovery.detectLoss(now, out);
       }
-      if (this.#sndUna === this.#sndMax) {
+      if (this.sndUna === this.sndMax) {
         // Nothing outstanding: no RTO, unless the slot holds the wait after an ECN echo.
         if (this.ecnWaitUntil >= 0) this.timers.set(T_RTO, this.ecnWaitUntil);
         else this.timers.clear(T_RTO);
@@ -459,8 +535,8 @@ export class TcpSender implements RecoverySender {
     // ack == SND.UNA: a duplicate ACK (RFC 5681 2) when it carries no data, does not change
     // the window, and data is outstanding; with SACK, new SACK information also counts.
     if (
-      ack === this.#sndUna && segDataLen === 0 && isDupCandidate && this.flight() > 0 &&
-      (this.#sndWnd === oldWnd || newlySacked > 0)
+      ack === this.sndUna && segDataLen === 0 && isDupCandidate && this.flight() > 0 &&
+      (this.sndWnd === oldWnd || newlySacked > 0)
     ) {
       this.#dupAcks++;
       if (!this.#inRecovery && this.recovery.lossDetected(now)) this.enterRecovery(now, out);
@@ -545,19 +621,19 @@ export class TcpSender implements RecoverySender {
       this.timers.set(T_RTO, now + this.rtt.rto);
     }
     this.#inRecovery = true;
-    (this.undo ??= new RetransmitUndo()).onFastRecovery(this.#cc.cwnd, this.#cc.ssthresh, this.#sndUna, this.#sndMax, now, this.rtt.srtt);
+    (this.undo ??= new RetransmitUndo()).onFastRecovery(this.#cc.cwnd, this.#cc.ssthresh, this.sndUna, this.sndMax, now, this.rtt.srtt);
     this.recovery.onEnterRecovery();
     (this.prr ??= new ProportionalRateReduction()).start(this.recovery.pipe());
-    this.recoverPoint = this.#sndMax;
+    this.recoverPoint = this.sndMax;
     // RFC 3168 6.1.2: a loss in the window an ECN echo already halved cwnd for is the same
     // congestion; recovery goes on (retransmissions, PRR towards that ssthresh) without a
     // second reduction.
-    if (out.reductionInForce(this.#sndUna)) this.counters[C.tcp_ecn_loss_in_reduced_window]++;
+    if (out.reductionInForce(this.sndUna)) this.counters[C.tcp_ecn_loss_in_reduced_window]++;
     else this.#cc.onCongestionEvent(now, this.flight());
     this.counters[C.tcp_fast_retransmits]++;
-    out.traceEvent(TE_RECOVERY_ENTER, this.#dupAcks, this.#sndUna, this.recoverPoint, now);
-    this.#highRxt = this.#sndUna;
-    this.retransmitAt(this.#sndUna, now, out);
+    out.traceEvent(TE_RECOVERY_ENTER, this.#dupAcks, this.sndUna, this.recoverPoint, now);
+    this.highRxt = this.sndUna;
+    this.retransmitAt(this.sndUna, now, out);
   }
 
   /** Counts `bytes` sent during recovery for PRR (RFC 6937 prr_out). */
@@ -573,22 +649,22 @@ export class TcpSender implements RecoverySender {
 
   /** Retransmits one segment starting at `seq` (data, or the FIN if that is what is there). */
   retransmitAt(seq: number, now: number, out: SenderTransmit): void {
-    const off = seqSub(seq, this.#sndUna);
+    const off = seqSub(seq, this.sndUna);
     const avail = this.buf.length - off;
-    this.rttSeq = -1; // Karn: never time a retransmission
+    this.rttTiming = false; // Karn: never time a retransmission
     if (avail > 0) {
       const len = Math.min(this.#mss, avail);
-      const fin = this.#finSent && seqAdd(seq, len) === this.#finSeq && len === avail ? TCP_FIN : 0;
+      const fin = this.#finSent && seqAdd(seq, len) === this.finSeq && len === avail ? TCP_FIN : 0;
       if (out.transmitData(seq, fin | TCP_PSH, off, len, now)) {
         this.counters[C.tcp_retransmits]++;
         this.recovery.onRetransmit(seq, len, now);
         this.retransmitted(seq, len, now);
         const end = seqAdd(seq, len + (fin ? 1 : 0));
-        if (seqGt(end, this.#highRxt)) this.#highRxt = end;
+        if (seqGt(end, this.highRxt)) this.highRxt = end;
       }
-    } else if (this.#finSent && seq === this.#finSeq) {
+    } else if (this.#finSent && seq === this.finSeq) {
       if (out.transmitData(seq, TCP_FIN, off, 0, now)) this.counters[C.tcp_retransmits]++;
-      this.#highRxt = seqAdd(seq, 1);
+      this.highRxt = seqAdd(seq, 1);
     }
     if (!this.timers.armed(T_RTO)) this.timers.set(T_RTO, now + this.rtt.rto);
   }
@@ -600,11 +676,11 @@ export class TcpSender implements RecoverySender {
 
   /** Retransmits `len` bytes of data at `seq` (RFC 6675 NextSeg's choice); HighRxt moves past them. */
   retransmitRange(seq: number, len: number, now: number, out: SenderTransmit): boolean {
-    if (!out.transmitData(seq, TCP_PSH, seqSub(seq, this.#sndUna), len, now)) return false;
+    if (!out.transmitData(seq, TCP_PSH, seqSub(seq, this.sndUna), len, now)) return false;
     this.countRetransmitted(len);
     this.recovery.onRetransmit(seq, len, now);
     this.retransmitted(seq, len, now);
-    this.#highRxt = seqAdd(seq, len);
+    this.highRxt = seqAdd(seq, len);
     return true;
   }
 
@@ -641,18 +717,18 @@ export class TcpSender implements RecoverySender {
     }
     // Resending after an RTO: only what the strategy holds lost (RFC 8985 6.3), skipping
     // what was SACKed since; -1: everything in order (go-back-N).
-    const resendLimit = seqLt(this.#sndNxt, this.#sndMax) ? this.recovery.rtoResendLimit() : -1;
+    const resendLimit = seqLt(this.sndNxt, this.sndMax) ? this.recovery.rtoResendLimit() : -1;
     if (resendLimit >= 0) {
-      const from = this.recovery.rtoResendStart(this.#sndNxt);
-      if (seqGt(from, this.#sndNxt)) this.#sndNxt = seqLt(from, this.#sndMax) ? from : this.#sndMax;
+      const from = this.recovery.rtoResendStart(this.sndNxt);
+      if (seqGt(from, this.sndNxt)) this.sndNxt = seqLt(from, this.sndMax) ? from : this.sndMax;
     }
-    const sentOff = Math.max(0, seqSub(this.#sndNxt, this.#sndUna));
+    const sentOff = Math.max(0, seqSub(this.sndNxt, this.sndUna));
     const unsent = this.buf.length - Math.min(this.buf.length, sentOff);
-    const wndRoom = seqSub(seqAdd(this.#sndUna, this.#sndWnd), this.#sndNxt);
+    const wndRoom = seqSub(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
     if (unsent > 0) {
       let room = Math.min(wndRoom, cwndRoom);
-      const resending = resendLimit >= 0 && seqLt(this.#sndNxt, this.#sndMax);
-      if (resending) room = Math.min(room, seqSub(resendLimit, this.#sndNxt));
+      const resending = resendLimit >= 0 && seqLt(this.sndNxt, this.sndMax);
+      if (resending) room = Math.min(room, seqSub(resendLimit, this.sndNxt));
       // In recovery one SMSS per frame: each is ACKed on its own, which keeps the ACK clock
       // going when frames or ACKs are lost (as super-segments, downloads at 10 % loss had
       // about three times the RTOs; decision 0039).
@@ -671,24 +747,25 @@ export class TcpSender implements RecoverySender {
         if (len < unsent) {
           // Window-limited small segment: SWS avoidance (RFC 9293 3.8.6.2.1); not for the
           // last piece of a lost range resent after an RTO.
-          if (!this.swsOverride && !resending && (len < (this.maxSndWnd >>> 1) || this.maxSndWnd === 0)) return 0;
-        } else if (!this.nodelay && !this.#finQueued && seqGt(this.smallEnd, this.#sndUna)) {
+          if (!this.swsOverride && !resending && (len < (this.#maxSndWnd >>> 1) || this.#maxSndWnd === 0)) return 0;
+        } else if (!this.nodelay && !this.#finQueued && seqGt(this.smallEnd, this.sndUna)) {
           return 0; // Nagle (Minshall): a small segment is already outstanding
         }
       }
       len = Math.min(len, unsent);
-      const seq = this.#sndNxt;
+      const seq = this.sndNxt;
       const last = len === unsent;
       // The FIN rides on the last data segment, also when resending it after an RTO
       // (one segment, as Linux does, rather than data and then a lone FIN).
-      const fin = last && this.#finQueued && (!this.#finSent || seqAdd(seq, len) === this.#finSeq) ? TCP_FIN : 0;
+      const fin = last && this.#finQueued && (!this.#finSent || seqAdd(seq, len) === this.finSeq) ? TCP_FIN : 0;
       const flags = (last ? TCP_PSH : 0) | fin;
       if (!out.transmitData(seq, flags, sentOff, len, now)) return 0;
-      const wasRetransmission = seqLt(seq, this.#sndMax);
+      const wasRetransmission = seqLt(seq, this.sndMax);
       this.recovery.onSent(seq, len, now);
       // Karn (RFC 6298 3): never time a retransmission (after an RTO, data below snd_max
       // is resent through here).
-      if (this.rttSeq < 0 && !wasRetransmission) {
+      if (!this.rttTiming && !wasRetransmission) {
+        this.rttTiming = true;
         this.rttSeq = seq;
         this.rttStart = now;
       }
@@ -696,35 +773,35 @@ export class TcpSender implements RecoverySender {
         this.countRetransmitted(len);
         this.undo?.onRetransmit(seq, len, now);
         // 6.3's resend: what the strategy may find lost again below it was retransmitted.
-        if (resending && seqGt(seqAdd(seq, len), this.#highRxt)) this.#highRxt = seqAdd(seq, len);
+        if (resending && seqGt(seqAdd(seq, len), this.highRxt)) this.highRxt = seqAdd(seq, len);
       }
       this.prrSent(len);
-      this.#sndNxt = seqAdd(seq, len);
-      if (len < this.#mss) this.smallEnd = this.#sndNxt;
+      this.sndNxt = seqAdd(seq, len);
+      if (len < this.#mss) this.smallEnd = this.sndNxt;
       if (fin) {
         this.#finSent = true;
-        this.#finSeq = this.#sndNxt;
-        this.#sndNxt = seqAdd(this.#sndNxt, 1);
+        this.finSeq = this.sndNxt;
+        this.sndNxt = seqAdd(this.sndNxt, 1);
       }
-      this.#sndMax = seqMax(this.#sndMax, this.#sndNxt);
+      this.sndMax = seqMax(this.sndMax, this.sndNxt);
       return len;
     }
-    if (this.#finQueued && (!this.#finSent || this.#sndNxt === this.#finSeq)) {
+    if (this.#finQueued && (!this.#finSent || this.sndNxt === this.finSeq)) {
       // FIN alone (possibly again, after an RTO rewound SND.NXT).
-      const seq = this.#sndNxt;
+      const seq = this.sndNxt;
       if (!out.transmitData(seq, TCP_FIN, sentOff, 0, now)) return 0;
-      if (seqLt(seq, this.#sndMax)) this.counters[C.tcp_retransmits]++;
+      if (seqLt(seq, this.sndMax)) this.counters[C.tcp_retransmits]++;
       this.#finSent = true;
-      this.#finSeq = seq;
-      this.#sndNxt = seqAdd(seq, 1);
-      this.#sndMax = seqMax(this.#sndMax, this.#sndNxt);
+      this.finSeq = seq;
+      this.sndNxt = seqAdd(seq, 1);
+      this.sndMax = seqMax(this.sndMax, this.sndNxt);
       return 0;
     }
     return 0;
   }
 
   private armTimers(now: number): void {
-    if (this.#sndUna !== this.#sndMax) {
+    if (this.sndUna !== this.sndMax) {
       const tlp = this.tlp;
       if (!this.timers.armed(T_RTO)) {
         this.armRetransmit(now);
@@ -756,7 +833,7 @@ export class TcpSender implements RecoverySender {
    * windows say what is sent.
    */
   onLossTimer(now: number, out: SenderTransmit): void {
-    if (this.#sndUna === this.#sndMax || !this.recovery.onLossTimer(now)) return;
+    if (this.sndUna === this.sndMax || !this.recovery.onLossTimer(now)) return;
     if (this.#inRecovery || this.resendingLost()) this.recovery.detectLoss(now, out);
     else this.enterRecovery(now, out);
     this.output(now, out);
@@ -768,7 +845,7 @@ export class TcpSender implements RecoverySender {
    * before the RTO), lost retransmissions are sent again.
    */
   private resendingLost(): boolean {
-    return seqLt(this.#sndNxt, this.#sndMax) && this.recovery.rtoResendLimit() >= 0;
+    return seqLt(this.sndNxt, this.sndMax) && this.recovery.rtoResendLimit() >= 0;
   }
 
   /**
@@ -789,7 +866,7 @@ export class TcpSender implements RecoverySender {
   /** Zero-window probe timer (RFC 9293 3.8.6.1). */
   onPersist(now: number, out: SenderTransmit): void {
     if (this.unsent() === 0) return;
-    if (this.#sndWnd > 0) {
+    if (this.sndWnd > 0) {
       // RFC 9293 3.8.6.2.1: the override timeout. Send what the small window allows.
       this.swsOverride = true;
       this.output(now, out);
@@ -814,15 +891,15 @@ export class TcpSender implements RecoverySender {
       // RFC 3168 6.1.2: the timer reset by an ECN echo at one segment expired: the next new
       // segment may go (a real RTO when data is outstanding).
       this.ecnWaitUntil = -1;
-      if (this.#sndUna === this.#sndMax) {
+      if (this.sndUna === this.sndMax) {
         this.output(now, out);
         return true;
       }
     }
-    if (this.#sndUna === this.#sndMax) return true;
+    if (this.sndUna === this.sndMax) return true;
     if (this.tlp !== null && this.tlp.armed) {
       // RFC 8985 7.3: the slot held a probe timeout; the real RTO follows the probe.
-      out.traceEvent(TE_TLP, 0, this.#sndUna, this.#sndMax, now);
+      out.traceEvent(TE_TLP, 0, this.sndUna, this.sndMax, now);
       this.tlp.send(now, out);
       this.timers.set(T_RTO, now + this.rtt.rto);
       return true;
@@ -830,23 +907,23 @@ export class TcpSender implements RecoverySender {
     this.#retries++;
     this.counters[C.tcp_rto_timeouts]++;
     if (this.#retries > maxRetries) return false;
-    (this.undo ??= new RetransmitUndo()).onRto(this.#cc.cwnd, this.#cc.ssthresh, this.#sndUna, this.#sndMax);
+    (this.undo ??= new RetransmitUndo()).onRto(this.#cc.cwnd, this.#cc.ssthresh, this.sndUna, this.sndMax);
     this.#cc.onRetransmitTimeout(now, this.flight());
     this.rtt.backoff();
-    out.traceEvent(TE_RTO, this.#retries, this.#sndUna, this.#sndMax, now);
+    out.traceEvent(TE_RTO, this.#retries, this.sndUna, this.sndMax, now);
     this.#inRecovery = false;
     this.#dupAcks = 0;
     this.recovery.markLostOnRto(now);
     this.recovery.onRetransmitTimeout();
     this.tlp?.onRetransmitTimeout();
-    this.rttSeq = -1;
-    this.#sndNxt = this.#sndUna;
-    this.#highRxt = this.#sndUna;
-    this.smallEnd = this.#sndUna;
+    this.rttTiming = false;
+    this.sndNxt = this.sndUna;
+    this.highRxt = this.sndUna;
+    this.smallEnd = this.sndUna;
     // RFC 6582 4.1 / RFC 6675 5.1 want no new fast recovery until SND.UNA passes this point.
     // Only RACK's 6.3 resend holds to it (lossDetected() while resending); NewReno and RFC 6675
     // may still enter fast recovery on duplicate ACKs for data sent before the RTO.
-    this.recoverPoint = this.#sndMax;
+    this.recoverPoint = this.sndMax;
     this.timers.set(T_RTO, now + this.rtt.rto);
     this.output(now, out);
     return true;

@@ -8,6 +8,13 @@
  * RFC 7323 section 2.3 keeps every in-flight number well inside that). Exactly 2^31
  * apart, `seqLt(a, b)` and `seqLt(b, a)` are both true (RFC 1982 leaves it undefined).
  * Plain functions on numbers: nothing allocates.
+ *
+ * Storage: a per-connection field that holds a sequence number (or a TSval) keeps the
+ * same 32 bits as an int32 (`v | 0`) and hands them out as uint32 (`>>> 0`) through an
+ * accessor. V8 keeps an int32 field as a small integer inside the object; a field that
+ * ever held a number above 2^31 becomes a boxed double in every object of its class
+ * (16 bytes each, ~300 bytes per idle connection end over the sender's and receiver's
+ * fields: issue 8 item 3).
  */
 
 /** `a + n` modulo 2^32 (`n` may be negative). */

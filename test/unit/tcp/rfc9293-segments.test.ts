@@ -101,6 +101,27 @@ describe('RFC 9293 3.10.7.4 segment processing', () => {
     expect(Buffer.from(rec.bytes()).equals(Buffer.from(data))).toBe(true);
   });
 
+  it('RFC 9293 3.4: sequence numbers and timestamps above 2^31 read back as uint32 (they are held as int32 inside)', () => {
+    const p = new TcpPeer();
+    p.tsBase = 0xf000_0000;
+    const { conn } = p.passiveOpen({ ...LINUX_SYN, isn: 0xffff_fff0 });
+    const tsVal = p.tsVal();
+    p.sendData(patternBytes(10, 3));
+    p.advance(40);
+    expect(conn.rcv.irs).toBe(0xffff_fff0);
+    expect(conn.rcv.rcvNxt).toBe(0xffff_fffb);
+    expect(conn.rcv.tsRecent).toBe(tsVal);
+    expect(conn.rcv.tsRecent).toBeGreaterThan(2 ** 31);
+    p.sendData(patternBytes(10, 4));
+    p.advance(40);
+    expect(conn.rcv.rcvNxt).toBe(5);
+    for (const v of [conn.snd.iss, conn.snd.sndUna, conn.snd.sndNxt, conn.snd.sndMax]) {
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThan(2 ** 32);
+    }
+    expect(conn.snd.sndUna).toBe((conn.snd.iss + 1) >>> 0);
+  });
+
   it('RFC 5961 4.2 / RFC 9293 3.10.7.4: the peer’s SYN retransmitted after the handshake completed gets an ACK, not a reset', () => {
     const p = new TcpPeer();
     const { conn } = p.passiveOpen({ ...LINUX_SYN, isn: 5000 });
