@@ -139,8 +139,6 @@ export class TcpConnection implements TcpConnectionHandle {
   blackHole: BlackHoleSuspect | null = null;
   /** The latest soft error an ICMP message reported (./connection-icmp.ts): ends the connection instead of ETIMEDOUT. */
   softError: TcpErrorCode | undefined = undefined;
-  /** Created at (ms), for /connections. */
-  readonly createdAt: number;
   /** Unique in the layer: the id /connections and the trace show (`<worker>.<serial>`). */
   readonly serial: number;
   /** Its ring in the layer's tracer (./trace.ts), or -1: not traced (none was free, or it closed). */
@@ -163,7 +161,7 @@ export class TcpConnection implements TcpConnectionHandle {
     const wscale = cfg.windowScaling ? windowScaleFor(cfg.recvBuffer) : 0;
     this.rcv = new TcpReceiver(cfg.recvBuffer, cfg.maxOooSegments, wscale, this.snd); // the sender's MSS, read when needed (no closure per connection)
     this.out = new ConnectionOutput(this, host);
-    this.createdAt = now;
+    this.lastNow = now;
     this.serial = host.newSerial();
     this.traceSlot = host.tracer.acquire(this.serial);
   }

@@ -39,8 +39,11 @@ export class NewReno implements CongestionControl {
   readonly name: 'newreno' | 'cubic' = 'newreno';
   /** Congestion window, bytes. */
   cwnd: number;
-  /** Slow start threshold, bytes. */
-  ssthresh = Infinity;
+  /**
+   * Slow start threshold in bytes, Infinity until the first loss. Held as an int32 with -1
+   * for Infinity: a field that holds Infinity is a boxed double in every connection.
+   */
+  #ssthreshI32 = -1;
   /** Sender maximum segment size, bytes (the sender changes it when the path MTU does). */
   mss: number;
   /** RFC 3465 bytes_acked: bytes acked in congestion avoidance not yet turned into cwnd. */
@@ -59,6 +62,14 @@ export class NewReno implements CongestionControl {
   constructor(mss: number) {
     this.mss = mss;
     this.cwnd = rfc6928InitialWindow(mss);
+  }
+
+  get ssthresh(): number {
+    return this.#ssthreshI32 < 0 ? Infinity : this.#ssthreshI32;
+  }
+
+  set ssthresh(v: number) {
+    this.#ssthreshI32 = v === Infinity ? -1 : v | 0;
   }
 
   /** See CongestionControl.onAck: slow start or congestion avoidance for `acked` new bytes. */
