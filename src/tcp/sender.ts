@@ -117,6 +117,8 @@ export class TcpSender implements RecoverySender {
   private undo: RetransmitUndo | null = null;
   /** In fast recovery until SND.UNA reaches the recovery point (RFC 6582 `recover`). */
   #inRecovery = false;
+  /** After an RTO until SND.UNA reaches the recovery point (Linux's CA_Loss): no fast recovery then. */
+  #inRtoRecovery = false;
   #recoverPointI32 = 0;
   /** RFC 6675 HighRxt. */
   #highRxtI32 = 0;
@@ -269,6 +271,15 @@ export class TcpSender implements RecoverySender {
   /** In fast recovery (RFC 5681 3.2 / RFC 6582 / RFC 6675) until the recovery point is ACKed. */
   get inRecovery(): boolean {
     return this.#inRecovery;
+  }
+
+  /**
+   * RFC 6582 3.2 step 1 / 4.1, RFC 6675 5.1: an RTO's recovery is on (SND.UNA has not reached
+   * SND.MAX as it was at the RTO); duplicate ACKs for data sent before it start no fast
+   * recovery.
+   */
+  get inRtoRecovery(): boolean {
+    return this.#inRtoRecovery;
   }
 
   /** Consecutive retransmission timeouts without progress. */
@@ -483,6 +494,7 @@ export class TcpSender implements RecoverySender {
       this.sndUna = ack;
       if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
       if (seqLt(this.highRxt, ack)) this.highRxt = ack;
+      if (this.#inRtoRecovery && seqGeq(ack, this.recoverPoint)) this.#inRtoRecovery = false;
       this.recovery.onCumulativeAck(ack, now);
       this.#retries = 0;
       // RTT: timestamps give a sample on every ACK of new data (RFC 7323 4.1); otherwise
@@ -563,6 +575,7 @@ export class TcpSender implements RecoverySender {
     if (undo.eifelDetected) this.counters[C.tcp_eifel_undos] += undo.recoveries;
     if (this.#cc.cwnd < undo.priorCwnd) this.#cc.cwnd = undo.priorCwnd;
     if (this.#cc.ssthresh < undo.priorSsthresh) this.#cc.ssthresh = undo.priorSsthresh;
+    if (kind !== UNDO_FAST) this.#inRtoRecovery = false; // the RTO was spurious: back to the open state
     if (kind === UNDO_FAST && this.#inRecovery) {
       this.#inRecovery = false;
       this.#dupAcks = 0;
@@ -920,10 +933,10 @@ export class TcpSender implements RecoverySender {
     this.sndNxt = this.sndUna;
     this.highRxt = this.sndUna;
     this.smallEnd = this.sndUna;
-    // RFC 6582 4.1 / RFC 6675 5.1 want no new fast recovery until SND.UNA passes this point.
-    // Only RACK's 6.3 resend holds to it (lossDetected() while resending); NewReno and RFC 6675
-    // may still enter fast recovery on duplicate ACKs for data sent before the RTO.
+    // RFC 6582 3.2 step 1 / RFC 6675 5.1: no new fast recovery until SND.UNA passes this
+    // point (NewReno and RFC 6675 ask inRtoRecovery; RACK marks by time, RFC 8985 6.3).
     this.recoverPoint = this.sndMax;
+    this.#inRtoRecovery = true;
     this.timers.set(T_RTO, now + this.rtt.rto);
     this.output(now, out);
     return true;

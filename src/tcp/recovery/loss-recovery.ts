@@ -37,6 +37,8 @@ export interface RecoverySender {
   readonly finSent: boolean;
   readonly finSeq: number;
   readonly inRecovery: boolean;
+  /** An RTO's recovery is on until SND.UNA reaches SND.MAX as it was at the RTO (RFC 6582 4.1). */
+  readonly inRtoRecovery: boolean;
   /** Consecutive retransmission timeouts without progress. */
   readonly retries: number;
   /** Duplicate ACKs (RFC 5681 2) since the last ACK of new data. */

@@ -26,9 +26,12 @@ export class NewRenoRecovery implements LossRecovery {
 
   onCumulativeAck(_ack: number): void {}
 
-  /** RFC 5681 3.2 step 2: the third duplicate ACK. */
+  /**
+   * RFC 5681 3.2 step 2: the third duplicate ACK; RFC 6582 3.2 step 1: not while an RTO's
+   * recovery is on (the ACK does not cover `recover`).
+   */
   lossDetected(): boolean {
-    return this.snd.dupAcks >= DUP_THRESH;
+    return this.snd.dupAcks >= DUP_THRESH && !this.snd.inRtoRecovery;
   }
 
   onEnterRecovery(): void {}

@@ -71,8 +71,12 @@ export class SackRecovery implements LossRecovery {
     this.board?.advance(ack);
   }
 
-  /** RFC 6675 5 (a)/(b): DupThresh duplicate ACKs, or IsLost(SND.UNA). */
+  /**
+   * RFC 6675 5 (a)/(b): DupThresh duplicate ACKs, or IsLost(SND.UNA); 5.1: no new recovery
+   * while an RTO's recovery is on (HighACK below RecoveryPoint).
+   */
   lossDetected(_now: number): boolean {
+    if (this.snd.inRtoRecovery) return false;
     return this.snd.dupAcks >= DUP_THRESH || (this.board !== null && this.board.isLost(this.snd.sndUna));
   }
 

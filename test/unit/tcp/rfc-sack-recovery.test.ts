@@ -145,6 +145,20 @@ describe('RFC 6675 SACK-based loss recovery', () => {
     expect(p.counter('tcp_retransmits')).toBe(2);
     p.expectNothing(p.now + 5000); // no RTO: everything is acknowledged
   });
+
+  it('RFC 6675 5.1: after an RTO, no new recovery until the cumulative ACK reaches the RTO\'s RecoveryPoint (duplicate ACKs with SACK blocks included)', () => {
+    const { p, conn, mss, una, at } = inFlight(8);
+    p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: at(7), payloadLen: mss }, 5000); // the tail loss probe
+    p.expectSegment({ flags: TCP_ACK, seq: una, payloadLen: mss }, 5000);
+    expect(p.counter('tcp_rto_timeouts')).toBe(1);
+    // The old flight's segments 1..4 arrive late behind a lost segment 0.
+    for (let k = 2; k <= 5; k++) p.sendAck({ ack: una, options: { sack: [[at(1), at(k)]] } });
+    expect(p.counter('tcp_fast_retransmits')).toBe(0);
+    expect(p.counter('tcp_sack_recoveries')).toBe(0);
+    expect(conn.snd.inRecovery).toBe(false);
+    p.sendAck({ ack: at(8) });
+    expect(conn.snd.inRtoRecovery).toBe(false);
+  });
 });
 
 describe('RFC 5681 / RFC 6582 without SACK', () => {
@@ -173,6 +187,33 @@ describe('RFC 5681 / RFC 6582 without SACK', () => {
     p.sendAck({ ack: una, window: p.window - 2 });
     expect(p.takeAll().filter((s) => s.payload.length > 0)).toEqual([]);
     expect(p.counter('tcp_fast_retransmits')).toBe(0);
+  });
+
+  it('RFC 6582 3.2 step 1 / 4.1: after an RTO, duplicate ACKs for data sent before it start no fast retransmit until SND.UNA passes `recover`', () => {
+    const { p, conn, mss, una, at } = inFlight(8, NO_SACK);
+    // Every ACK of the flight is lost: the RTO resends segment 0 (cwnd one segment).
+    p.expectSegment({ flags: TCP_ACK, seq: una, payloadLen: mss }, 5000);
+    expect(p.counter('tcp_rto_timeouts')).toBe(1);
+    expect(conn.snd.inRtoRecovery).toBe(true);
+    // Segments 1..3 of the old flight arrive late behind a lost segment 0: three duplicate ACKs.
+    for (let i = 0; i < 3; i++) p.sendAck({ ack: una });
+    expect(p.counter('tcp_fast_retransmits')).toBe(0);
+    expect(conn.snd.inRecovery).toBe(false);
+    expect(p.takeAll().filter((x) => x.payload.length > 0 && x.seq === una)).toEqual([]);
+    // The resent segment 0 arrives: the ACK covers the old flight up to segment 4, not
+    // `recover` (SND.MAX at the RTO); go-back-N goes on by slow start.
+    p.sendAck({ ack: at(4) });
+    expect(conn.snd.inRtoRecovery).toBe(true);
+    // Everything ACKed: the RTO's recovery is over, and a new loss may start a fast retransmit.
+    p.sendAck({ ack: at(8) });
+    expect(conn.snd.inRtoRecovery).toBe(false);
+    p.takeAll();
+    conn.send(new Uint8Array(6 * mss).fill(0x43));
+    p.flush();
+    expect(p.takeAll().filter((x) => x.payload.length > 0).length).toBeGreaterThan(3);
+    for (let i = 0; i < 3; i++) p.sendAck({ ack: at(8) });
+    expect(p.takeAll().filter((x) => x.seq === at(8)).map((x) => x.payload.length)).toEqual([mss]);
+    expect(p.counter('tcp_fast_retransmits')).toBe(1);
   });
 
   it('RFC 6582 3.2 step 5: a partial ACK in NewReno recovery retransmits the next hole at once (counted tcp_partial_acks)', () => {
