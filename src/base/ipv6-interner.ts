@@ -27,6 +27,21 @@ export function isIpv6Id(ip: number): boolean {
   return ip >= IPV6_ID_BASE;
 }
 
+/**
+ * A transport address as a per-object field holds it: an IPv4 address as the int32 of its
+ * bits (V8 keeps it inside the object; a uint32 above 2^31, every address in 128/1 such as
+ * 192.168/16 or 172.16/12, would be a boxed double in every object of the class), an IPv6
+ * id as it is. `addressFromField` gives the transport address back.
+ */
+export function addressToField(ip: number): number {
+  return ip < IPV6_ID_BASE ? ip | 0 : ip;
+}
+
+/** The transport address held by `addressToField`. */
+export function addressFromField(v: number): number {
+  return v < IPV6_ID_BASE ? v >>> 0 : v;
+}
+
 /** No chain link. */
 const NONE = -1;
 

@@ -35,8 +35,6 @@ export class ConnectionOutput implements SenderTransmit {
   private readonly snd: TcpSender;
   private readonly rcv: TcpReceiver;
   private readonly timers: TcpTimers;
-  private readonly localIp: number;
-  private readonly remoteIp: number;
   /** Timestamp clock offset for this address pair (RFC 7323 5.4), as int32 (see seq.ts). */
   private readonly tsOff: number;
   /** An ACK is to go out now: with data if flush() sends any, else alone. */
@@ -49,8 +47,6 @@ export class ConnectionOutput implements SenderTransmit {
     this.snd = c.snd;
     this.rcv = c.rcv;
     this.timers = c.timers;
-    this.remoteIp = c.remoteIp;
-    this.localIp = c.localIp;
     this.tsOff = host.tsOffset(c.localIp, c.remoteIp) | 0;
   }
 
@@ -59,7 +55,7 @@ export class ConnectionOutput implements SenderTransmit {
     const cfg = this.host.config;
     const r = this.header();
     const o = r.opts;
-    o.mss = this.host.mssFor(this.remoteIp);
+    o.mss = this.host.mssFor(this.c.remoteIp);
     const offerWs = ack ? this.rcv.wscale > 0 || this.snd.wscale > 0 : cfg.windowScaling;
     o.wscale = offerWs && cfg.windowScaling ? this.rcv.wscale : -1;
     o.sackPermitted = ack ? this.c.sackEnabled : cfg.sack;
@@ -72,7 +68,7 @@ export class ConnectionOutput implements SenderTransmit {
     r.flags = TCP_SYN | (ack ? TCP_ACK : 0) | this.c.ecn.synFlags(cfg.ecn, ack, this.snd.retries > 0);
     r.window = this.rcv.windowField(true);
     r.dataLen = 0;
-    if (this.host.writer.send(this.localIp, this.remoteIp, r, null, 0, now)) this.traceOut(r, now);
+    if (this.host.writer.send(this.c.localIp, this.c.remoteIp, r, null, 0, now)) this.traceOut(r, now);
     if (ack) this.rcv.noteAckSent(r.window);
   }
 
@@ -88,7 +84,7 @@ export class ConnectionOutput implements SenderTransmit {
 
   /** SenderTransmit: largest payload per segment (TSO super-segments when offloaded). */
   maxPayload(now: number): number {
-    return this.host.writer.maxPayload(this.remoteIp, this.snd.mss, now);
+    return this.host.writer.maxPayload(this.c.remoteIp, this.snd.mss, now);
   }
 
   /** SenderTransmit: zero-window probe. */
@@ -126,7 +122,7 @@ export class ConnectionOutput implements SenderTransmit {
     r.flags = flags;
     r.window = window;
     r.dataLen = len;
-    const ok = this.host.writer.send(this.localIp, this.remoteIp, r, len > 0 ? this.snd.buf : null, dataOffset, now, this.snd.mss, e & 3);
+    const ok = this.host.writer.send(this.c.localIp, this.c.remoteIp, r, len > 0 ? this.snd.buf : null, dataOffset, now, this.snd.mss, e & 3);
     if (ok) this.traceOut(r, now);
     if (ok && e !== 0) this.countEcn(e);
     if (ok && flags & TCP_ACK) {
@@ -212,7 +208,7 @@ export class ConnectionOutput implements SenderTransmit {
     r.flags = TCP_RST | (withAck ? TCP_ACK : 0);
     r.window = 0;
     r.dataLen = 0;
-    if (this.host.writer.send(this.localIp, this.remoteIp, r, null, 0, now)) this.traceOut(r, now);
+    if (this.host.writer.send(this.c.localIp, this.c.remoteIp, r, null, 0, now)) this.traceOut(r, now);
     this.host.counters[C.tcp_resets_tx]++;
   }
 

@@ -23,6 +23,7 @@
  */
 import type { BlackHoleSuspect } from './connection-mss.js';
 import { C, type Counters } from '../base/counters.js';
+import { addressFromField, addressToField } from '../base/ipv6-interner.js';
 import { TCP_RST } from '../wire/tcp.js';
 import { armKeepalive, becomeOrphan, runDueTimers, uncountOrphan } from './connection-timers.js';
 import type { TcpConnectionEvents, TcpConnectionHandle, TcpErrorCode } from './connection-handle.js';
@@ -148,14 +149,20 @@ export class TcpConnection implements TcpConnectionHandle {
   /** close() was called: the application is gone (see ./connection-timers.ts). */
   private orphan = false;
 
+  /** The addresses as ipv6-interner.ts addressToField holds them (small integers for IPv4). */
+  readonly #localIpField: number;
+  readonly #remoteIpField: number;
+
   constructor(
     readonly host: ConnectionHost,
-    readonly localIp: number,
+    localIp: number,
     readonly localPort: number,
-    readonly remoteIp: number,
+    remoteIp: number,
     readonly remotePort: number,
     now: number,
   ) {
+    this.#localIpField = addressToField(localIp);
+    this.#remoteIpField = addressToField(remoteIp);
     const cfg = host.config;
     this.snd = new TcpSender(cfg.sendBuffer, cfg.congestionControl, cfg.tailLossProbe, this.timers, host.counters);
     const wscale = cfg.windowScaling ? windowScaleFor(cfg.recvBuffer) : 0;
@@ -164,6 +171,16 @@ export class TcpConnection implements TcpConnectionHandle {
     this.lastNow = now;
     this.serial = host.newSerial();
     this.traceSlot = host.tracer.acquire(this.serial);
+  }
+
+  /** Our address (IPv4, or an interned IPv6 id: base/ipv6-interner.ts). */
+  get localIp(): number {
+    return addressFromField(this.#localIpField);
+  }
+
+  /** The peer's address (IPv4, or an interned IPv6 id). */
+  get remoteIp(): number {
+    return addressFromField(this.#remoteIpField);
   }
 
   /**
