@@ -366,9 +366,23 @@ export class TcpSender implements RecoverySender {
   }
 
   /**
+   * Linux tcp_disordered_ack() conditions 2 and 3 for a pure ACK PAWS would drop: it
+   * acknowledges exactly SND.UNA, and would not update the send window
+   * (tcp_may_update_window(): not a later SEG.SEQ than SND.WL1; at SND.WL1, neither a
+   * larger window nor a zero one). `rawWindow` is the segment's window field (unscaled).
+   */
+  isDisorderedAck(seq: number, ack: number, rawWindow: number): boolean {
+    if (seqSub(ack, this.#sndUna) !== 0 || seqGt(seq, this.sndWl1)) return false;
+    const wnd = rawWindow * 2 ** this.#wscale;
+    return seqSub(seq, this.sndWl1) !== 0 || (wnd <= this.#sndWnd && wnd !== 0);
+  }
+
+  /**
    * Processes the acknowledgment fields of an acceptable segment (RFC 9293 3.10.7.4,
-   * fifth check). `tsEcr` is the echoed timestamp (ms clock) or -1. Returns ACK_OK, or
-   * ACK_UNSENT (acknowledges data never sent: the caller ACKs and drops) / ACK_TOO_OLD.
+   * fifth check). `tsEcr` is the echoed timestamp (ms clock) or -1. `rawWindow` -1: the
+   * segment's window is not taken (a reordered ACK PAWS let through, isDisorderedAck()).
+   * Returns ACK_OK, or ACK_UNSENT (acknowledges data never sent: the caller ACKs and
+   * drops) / ACK_TOO_OLD.
    */
   onAck(
     seq: number, ack: number, rawWindow: number, segDataLen: number, isDupCandidate: boolean,
@@ -381,7 +395,7 @@ export class TcpSender implements RecoverySender {
     }
     const oldWnd = this.#sndWnd;
     this.#ackTsEcr = tsEcrMs;
-    if (seqLt(this.sndWl1, seq) || (this.sndWl1 === seq && seqLeq(this.sndWl2, ack))) {
+    if (rawWindow >= 0 && (seqLt(this.sndWl1, seq) || (this.sndWl1 === seq && seqLeq(this.sndWl2, ack)))) {
       this.setWindow(seq, ack, rawWindow, false);
       if (this.#sndWnd > 0) {
         this.#probes = 0;
