@@ -131,6 +131,9 @@ export const COUNTER_NAMES = [
   // RFC 7323 5.3 with Linux's tcp_disordered_ack(): pure duplicate ACKs PAWS would have
   // dropped, taken (reordered on the path; their SACK blocks count, TS.Recent stays)
   'tcp_paws_disordered_acks',
+  // RFC 2018 8 / Linux tcp_timeout_mark_lost(): RTOs that found SND.UNA SACKed (the receiver
+  // reneged): the SACK scoreboard is cleared and everything outstanding resent
+  'tcp_sack_renegings',
 ] as const;
 
 /** Counters that are gauges (a current value) rather than monotonic totals. */
