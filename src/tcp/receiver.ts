@@ -292,7 +292,7 @@ export class TcpReceiver {
 
   /** How many ticks of the peer's timestamp clock `tsVal` lies behind TS.Recent (negative: ahead). */
   tsBehindRecent(tsVal: number): number {
-    return seqSub(this.#tsRecent, tsVal);
+    return seqSub(this.tsRecent, tsVal);
   }
 
   /**

@@ -377,9 +377,9 @@ export class TcpSender implements RecoverySender {
    * larger window nor a zero one). `rawWindow` is the segment's window field (unscaled).
    */
   isDisorderedAck(seq: number, ack: number, rawWindow: number): boolean {
-    if (seqSub(ack, this.#sndUna) !== 0 || seqGt(seq, this.sndWl1)) return false;
-    const wnd = rawWindow * 2 ** this.#wscale;
-    return seqSub(seq, this.sndWl1) !== 0 || (wnd <= this.#sndWnd && wnd !== 0);
+    if (seqSub(ack, this.sndUna) !== 0 || seqGt(seq, this.sndWl1)) return false;
+    const wnd = rawWindow * 2 ** this.wscale;
+    return seqSub(seq, this.sndWl1) !== 0 || (wnd <= this.sndWnd && wnd !== 0);
   }
 
   /**
@@ -473,7 +473,7 @@ export class TcpSender implements RecoverySender {
       } else {
         this.timers.set(T_RTO, now + this.rtt.rto);
       }
-      if (this.#sndUna !== this.#sndMax && this.recovery.isSacked(ack)) this.renegingSuspected(now);
+      if (seqSub(this.sndMax, this.sndUna) !== 0 && this.recovery.isSacked(ack)) this.renegingSuspected(now);
       return ACK_OK;
     }
     // ack == SND.UNA: a duplicate ACK (RFC 5681 2) when it carries no data, does not change
@@ -676,16 +676,16 @@ export class TcpSender implements RecoverySender {
     // Resending after an RTO: the holes only, SACKed data skipped (kept across the RTO,
     // or SACKed since: RFC 6675 5.1, Linux tcp_timeout_mark_lost), in order up to what the
     // strategy holds lost (RFC 8985 6.3) or to SND.MAX (go-back-N).
-    let resending = seqLt(this.#sndNxt, this.#sndMax);
-    let resendEnd = this.#sndMax;
+    let resending = seqLt(this.sndNxt, this.sndMax);
+    let resendEnd = this.sndMax;
     if (resending) {
-      const from = this.recovery.rtoResendStart(this.#sndNxt);
-      if (seqGt(from, this.#sndNxt)) this.#sndNxt = seqLt(from, this.#sndMax) ? from : this.#sndMax;
-      resending = seqLt(this.#sndNxt, this.#sndMax);
-      if (resending) resendEnd = this.recovery.rtoResendEnd(this.#sndNxt);
+      const from = this.recovery.rtoResendStart(this.sndNxt);
+      if (seqGt(from, this.sndNxt)) this.#sndNxt = seqLt(from, this.sndMax) ? from : this.sndMax;
+      resending = seqLt(this.sndNxt, this.sndMax);
+      if (resending) resendEnd = this.recovery.rtoResendEnd(this.sndNxt);
     }
     // The resend stops short of SND.MAX: at the next SACKed byte or RFC 8985 6.3's limit.
-    const bounded = resending && seqLt(resendEnd, this.#sndMax);
+    const bounded = resending && seqLt(resendEnd, this.sndMax);
     // 6.3's resend (a limit): what the strategy may find lost again below it was retransmitted.
     const limited = resending && this.recovery.rtoResendLimit() >= 0;
     const sentOff = Math.max(0, seqSub(this.#sndNxt, this.#sndUna));
@@ -693,7 +693,7 @@ export class TcpSender implements RecoverySender {
     const wndRoom = seqSub(seqAdd(this.#sndUna, this.#sndWnd), this.#sndNxt);
     if (unsent > 0) {
       let room = Math.min(wndRoom, cwndRoom);
-      if (bounded) room = Math.min(room, seqSub(resendEnd, this.#sndNxt));
+      if (bounded) room = Math.min(room, seqSub(resendEnd, this.sndNxt));
       // In recovery one SMSS per frame: each is ACKed on its own, which keeps the ACK clock
       // going when frames or ACKs are lost (as super-segments, downloads at 10 % loss had
       // about three times the RTOs; decision 0039).
