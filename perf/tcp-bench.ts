@@ -320,7 +320,8 @@ async function udpEcho(t: Target, w: number): Promise<void> {
 const STACKD_COUNTERS = ['tcp_passive_opens', 'tcp_retransmits', 'tcp_fast_retransmits', 'tcp_rto_timeouts', 'tcp_sack_recoveries',
   'tcp_loss_probes', 'tcp_loss_probe_recoveries', 'tcp_lost_retransmits', 'tcp_dsacks_rx', 'tcp_dsacks_tx', 'tcp_rto_undos', 'tcp_fast_retransmit_undos', 'tcp_eifel_undos', 'tcp_resets_tx', 'tcp_resets_rx',
   'tcp_syn_cookies_tx', 'tcp_time_wait_reused', 'tcp_ooo_segments', 'tcp_timeouts',
-  'tcp_rack_reorder_timeouts', 'tcp_rack_marked_lost', 'tcp_rack_reordering_seen', 'fault_tx_reordered'];
+  'tcp_rack_reorder_timeouts', 'tcp_rack_marked_lost', 'tcp_rack_reordering_seen', 'fault_tx_reordered',
+  'drop_tcp_paws', 'tcp_paws_disordered_acks', 'tcp_sack_renegings'];
 
 /** The metrics in report order: text tables and the --svg panels. */
 const METRICS: MetricSpec[] = [

@@ -128,6 +128,12 @@ export const COUNTER_NAMES = [
   'tcp_fast_retransmit_undos', 'tcp_eifel_undos',
   // RFC 3168 6.1.2: ECN echoes that found cwnd at one segment: the next new segment waited for the retransmit timer
   'tcp_ecn_one_segment_waits',
+  // RFC 7323 5.3 with Linux's tcp_disordered_ack(): pure duplicate ACKs PAWS would have
+  // dropped, taken (reordered on the path; their SACK blocks count, TS.Recent stays)
+  'tcp_paws_disordered_acks',
+  // RFC 2018 8 / Linux tcp_timeout_mark_lost(): RTOs that found SND.UNA SACKed (the receiver
+  // reneged): the SACK scoreboard is cleared and everything outstanding resent
+  'tcp_sack_renegings',
 ] as const;
 
 /** Counters that are gauges (a current value) rather than monotonic totals. */

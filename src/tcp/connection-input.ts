@@ -5,7 +5,8 @@
  * - 3.10.7.3 SYN-SENT: the ACK check (RST for an unacceptable one), RST (ECONNREFUSED),
  *   then SYN: a SYN-ACK completes the open; a bare SYN is a simultaneous open (3.5,
  *   figure 8) and goes to SYN-RECEIVED.
- * - 3.10.7.4 every later state: PAWS first (RFC 7323 5.3); first, sequence number
+ * - 3.10.7.4 every later state: PAWS first (RFC 7323 5.3, with Linux's exemption for
+ *   reordered duplicate ACKs, tcp_disordered_ack); first, sequence number
  *   acceptability (an unacceptable segment is ACKed, within the invalid-ACK rate limit;
  *   a retransmitted SYN in SYN-RECEIVED gets the SYN-ACK again); second, RST (RFC 5961
  *   3.2: reset only at exactly RCV.NXT, else a challenge ACK); fourth, SYN (RFC 5961 4.2:
@@ -38,6 +39,9 @@ import { ACK_TOO_OLD, ACK_UNSENT } from './sender.js';
 import { seqAdd, seqGt, seqLeq, seqLt, seqSub } from './seq.js';
 import { State } from './tcp-state.js';
 import { T_FINWAIT2, T_RTO } from './timers.js';
+
+/** Peer timestamp ticks per millisecond of our RTO in PAWS's replay window (Linux tcp_tsval_replay: 1200 Hz). */
+const PAWS_REPLAY_TICKS_PER_MS = 1.2;
 
 /** Processes a segment for this connection (RFC 9293 3.10.7). */
 export function segmentArrives(c: TcpConnection, seg: InSegment, now: number): void {
@@ -125,11 +129,17 @@ function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void 
     c.events.onConnect();
     return;
   }
-  // PAWS (RFC 7323 5.3), before the sequence check.
+  // PAWS (RFC 7323 5.3), before the sequence check; a reordered duplicate ACK passes
+  // (Linux tcp_disordered_ack), without its window and without moving TS.Recent.
+  let disordered = false;
   if (c.tsEnabled && seg.opts.hasTimestamp && !(f & TCP_RST) && c.rcv.pawsReject(seg.opts.tsVal)) {
-    counters[C.drop_tcp_paws]++;
-    c.out.invalidAck(seg.segLen > 0 && !(f & TCP_SYN), now);
-    return;
+    if (!disorderedAck(c, seg)) {
+      counters[C.drop_tcp_paws]++;
+      c.out.invalidAck(seg.segLen > 0 && !(f & TCP_SYN), now);
+      return;
+    }
+    counters[C.tcp_paws_disordered_acks]++;
+    disordered = true;
   }
   // First: sequence number acceptability.
   if (!c.rcv.acceptable(seg.seq, seg.segLen)) {
@@ -188,12 +198,12 @@ function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void 
       return;
     }
   }
-  if (c.tsEnabled && seg.opts.hasTimestamp) c.rcv.updateTsRecent(seg.seq, seg.opts.tsVal);
+  if (c.tsEnabled && seg.opts.hasTimestamp && !disordered) c.rcv.updateTsRecent(seg.seq, seg.opts.tsVal);
   if (c.blackHole !== null) confirmBlackHole(c, seg.ack, now);
   const flightBefore = c.ecn.enabled ? c.snd.flight() : 0; // RFC 3168 6.1.2's FlightSize, for an ECE
   const cwndBefore = c.ecn.enabled ? c.snd.cc.cwnd : 0; // and cwnd before this ACK grew it
   const r = c.snd.onAck(
-    seg.seq, seg.ack, seg.window, seg.dataLen, (f & (TCP_SYN | TCP_FIN)) === 0,
+    seg.seq, seg.ack, disordered ? -1 : seg.window, seg.dataLen, (f & (TCP_SYN | TCP_FIN)) === 0,
     seg.opts.sackBlocks, c.sackEnabled ? seg.opts.sackCount : 0, c.out.tsEcrMs(seg), now, c.out,
   );
   if (r === ACK_UNSENT) {
@@ -253,6 +263,24 @@ function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void 
       c.out.ackNow();
     }
   }
+}
+
+/**
+ * Linux tcp_disordered_ack() (net/ipv4/tcp_input.c, from tcp_paws_discard): a segment PAWS
+ * rejects is still taken when it is (1) a pure ACK (no data, SYN or FIN) at RCV.NXT, (2) a
+ * duplicate ACK (SEG.ACK = SND.UNA), (3) one that would not update the send window, and
+ * (4) its TSval lies at most one RTO of the peer's clock behind TS.Recent (Linux
+ * tcp_tsval_replay(): RTO × 1.2 ticks, for peers whose clock ticks up to 1200 Hz). Such a
+ * segment carries nothing PAWS protects (no data; it acknowledges nothing new) and only
+ * feeds duplicate-ACK counting and SACK: ACKs reordered on the path, or overtaken by a
+ * later data segment, keep their SACK blocks.
+ */
+function disorderedAck(c: TcpConnection, seg: InSegment): boolean {
+  return (
+    (seg.flags & TCP_ACK) !== 0 && seg.segLen === 0 && seqSub(seg.seq, c.rcv.rcvNxt) === 0 &&
+    c.snd.isDisorderedAck(seg.seq, seg.ack, seg.window) &&
+    c.rcv.tsBehindRecent(seg.opts.tsVal) <= c.snd.rtt.rto * PAWS_REPLAY_TICKS_PER_MS
+  );
 }
 
 /** Seventh and eighth checks: the segment's text and FIN, then the ACK it calls for. */

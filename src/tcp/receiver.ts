@@ -349,6 +349,11 @@ export class TcpReceiver {
     return this.tsRecentSet && seqSub(tsVal, this.tsRecent) < 0;
   }
 
+  /** How many ticks of the peer's timestamp clock `tsVal` lies behind TS.Recent (negative: ahead). */
+  tsBehindRecent(tsVal: number): number {
+    return seqSub(this.tsRecent, tsVal);
+  }
+
   /**
    * Takes the segment's text. Delivers in-order bytes to `sink` (and any that the
    * out-of-order queue then makes contiguous), queues out-of-order bytes, trims what lies

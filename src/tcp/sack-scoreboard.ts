@@ -16,7 +16,10 @@
  *   (counted in `invalidBlocks`), like Linux's tcp_is_sackblock_valid.
  * - RFC 6675 section 4: IsLost(SeqNum) (DupThresh = 3 discontiguous SACKed ranges, or more
  *   than (DupThresh - 1) * SMSS SACKed bytes above SeqNum), SetPipe() and NextSeg() rules
- *   1 and 3 (nextLost()). Section 5.1: after an RTO the caller clears the scoreboard.
+ *   1 and 3 (nextLost()). Section 5.1 / RFC 2018 8: the ranges are kept across an RTO
+ *   (forgetLost() drops only the lost marks) unless the receiver reneged — SND.UNA itself
+ *   SACKed, Linux's test in tcp_timeout_mark_lost() — when the caller clears them; an RTO
+ *   resends the holes only (holeEnd(), sackedEnd()). Decision 0041.
  * - RFC 8985 6.2, only as far as a delivered tail loss probe needs it: markLostBefore(seq)
  *   marks every unSACKed byte below seq lost (they were sent at least a PTO before the
  *   probe that arrived).
@@ -137,10 +140,15 @@ export class SackScoreboard {
     }
   }
 
-  /** Drops all state (after an RTO: RFC 6675 5.1 allows clearing; RFC 2018 8 reneging). */
+  /** Drops all state (the receiver reneged, RFC 2018 8; or the path MTU dropped the segments it describes). */
   clear(): void {
     this.n = 0;
     this.sacked = 0;
+    this.lostBefore = NONE;
+  }
+
+  /** Keeps the SACKed ranges and forgets which holes were lost (after an RTO the caller marks them anew). */
+  forgetLost(): void {
     this.lostBefore = NONE;
   }
 
@@ -170,6 +178,15 @@ export class SackScoreboard {
       if (seqLt(seq, this.rights[k])) return true;
     }
     return false;
+  }
+
+  /** The first SACKed byte after `seq` and below `end` (the end of the hole at `seq`), or `end` when there is none. */
+  holeEnd(seq: number, end: number): number {
+    for (let k = 0; k < this.n; k++) {
+      if (!seqGt(this.lefts[k], seq)) continue;
+      return seqLt(this.lefts[k], end) ? this.lefts[k] : end >>> 0;
+    }
+    return end >>> 0;
   }
 
   /** The right edge of the SACKed range holding byte `seq`, or `seq` when it is not SACKed. */

@@ -16,7 +16,10 @@
  * RFC 3708 / RFC 3522 detection and RFC 4015 response for spurious fast recoveries and
  * RTOs (./recovery/retransmit-undo.ts).
  * After an RTO the sender goes back to SND.UNA (BSD's snd_max keeps the highest sequence
- * sent, so ACKs for data sent before the timeout are still acceptable).
+ * sent, so ACKs for data sent before the timeout are still acceptable) and resends the
+ * holes, not what the peer SACKed (RFC 6675 5.1 with Linux's reneging test: decision 0041);
+ * a cumulative ACK that stops at SACKed data brings the RTO forward (Linux
+ * tcp_check_sack_reneging).
  *
  * State is private: the connection reads it through getters and changes it through the
  * methods named after what happened (negotiated, acceptSynAck, queueFin, ...). The
@@ -63,6 +66,8 @@ export const ACK_OK = 0, ACK_UNSENT = 1, ACK_TOO_OLD = 2;
 
 /** SACK blocks of an ACK that carries none. */
 const NO_SACK_BLOCKS = new Uint32Array(0);
+/** Least wait (ms) before the RTO when the cumulative ACK stops at SACKed data (Linux tcp_check_sack_reneging: 10 ms). */
+const RENEGING_RTO_MIN_MS = 10;
 /** Most segments one output call sends outside SACK recovery (a bound, not a limit reached in practice). */
 const MAX_SENDS_PER_OUTPUT = 10_000;
 
@@ -337,7 +342,7 @@ export class TcpSender implements RecoverySender {
     if (this.sndUna === this.sndMax) return;
     this.#inRecovery = false;
     this.#dupAcks = 0;
-    this.recovery.onRetransmitTimeout();
+    this.recovery.onRetransmitTimeout(false);
     if (this.tlp !== null) {
       this.tlp.onRetransmitTimeout();
       this.tlp.armed = false;
@@ -453,9 +458,23 @@ export class TcpSender implements RecoverySender {
   }
 
   /**
+   * Linux tcp_disordered_ack() conditions 2 and 3 for a pure ACK PAWS would drop: it
+   * acknowledges exactly SND.UNA, and would not update the send window
+   * (tcp_may_update_window(): not a later SEG.SEQ than SND.WL1; at SND.WL1, neither a
+   * larger window nor a zero one). `rawWindow` is the segment's window field (unscaled).
+   */
+  isDisorderedAck(seq: number, ack: number, rawWindow: number): boolean {
+    if (seqSub(ack, this.sndUna) !== 0 || seqGt(seq, this.sndWl1)) return false;
+    const wnd = rawWindow * 2 ** this.wscale;
+    return seqSub(seq, this.sndWl1) !== 0 || (wnd <= this.sndWnd && wnd !== 0);
+  }
+
+  /**
    * Processes the acknowledgment fields of an acceptable segment (RFC 9293 3.10.7.4,
-   * fifth check). `tsEcr` is the echoed timestamp (ms clock) or -1. Returns ACK_OK, or
-   * ACK_UNSENT (acknowledges data never sent: the caller ACKs and drops) / ACK_TOO_OLD.
+   * fifth check). `tsEcr` is the echoed timestamp (ms clock) or -1. `rawWindow` -1: the
+   * segment's window is not taken (a reordered ACK PAWS let through, isDisorderedAck()).
+   * Returns ACK_OK, or ACK_UNSENT (acknowledges data never sent: the caller ACKs and
+   * drops) / ACK_TOO_OLD.
    */
   onAck(
     seq: number, ack: number, rawWindow: number, segDataLen: number, isDupCandidate: boolean,
@@ -468,7 +487,7 @@ export class TcpSender implements RecoverySender {
     }
     const oldWnd = this.sndWnd;
     this.#ackTsEcr = tsEcrMs;
-    if (seqLt(this.sndWl1, seq) || (this.sndWl1 === seq && seqLeq(this.sndWl2, ack))) {
+    if (rawWindow >= 0 && (seqLt(this.sndWl1, seq) || (this.sndWl1 === seq && seqLeq(this.sndWl2, ack)))) {
       this.setWindow(seq, ack, rawWindow, false);
       if (this.sndWnd > 0) {
         this.#probes = 0;
@@ -542,6 +561,7 @@ export class TcpSender implements RecoverySender {
       } else {
         this.timers.set(T_RTO, now + this.rtt.rto);
       }
+      if (seqSub(this.sndMax, this.sndUna) !== 0 && this.recovery.isSacked(ack)) this.renegingSuspected(now);
       return ACK_OK;
     }
     // ack == SND.UNA: a duplicate ACK (RFC 5681 2) when it carries no data, does not change
@@ -582,6 +602,20 @@ export class TcpSender implements RecoverySender {
       this.recovery.onExitRecovery();
       out.traceEvent(TE_RECOVERY_EXIT, 1, ack, this.recoverPoint, now);
     }
+  }
+
+  /**
+   * Linux tcp_check_sack_reneging(): the cumulative ACK stopped at a byte the peer SACKed,
+   * which a receiver that still held it would have acknowledged: it may have reneged (RFC
+   * 2018 8). The RTO comes max(SRTT / 2, 10 ms) from now (unless sooner), a little time
+   * for ACKs that would clear the doubt; at the RTO SND.UNA still SACKed clears the
+   * scoreboard and everything is resent (the strategy's onRetransmitTimeout).
+   */
+  private renegingSuspected(now: number): void {
+    const at = now + Math.max(this.rtt.srtt / 2, RENEGING_RTO_MIN_MS);
+    if (this.lossProbeArmed) (this.tlp as TailLossProbe).armed = false;
+    else if (this.timers.armed(T_RTO) && this.timers.deadline(T_RTO) <= at) return;
+    this.timers.set(T_RTO, at);
   }
 
   /**
@@ -728,20 +762,27 @@ export class TcpSender implements RecoverySender {
       if (now < this.ecnWaitUntil) return 0;
       this.ecnWaitUntil = -1;
     }
-    // Resending after an RTO: only what the strategy holds lost (RFC 8985 6.3), skipping
-    // what was SACKed since; -1: everything in order (go-back-N).
-    const resendLimit = seqLt(this.sndNxt, this.sndMax) ? this.recovery.rtoResendLimit() : -1;
-    if (resendLimit >= 0) {
+    // Resending after an RTO: the holes only, SACKed data skipped (kept across the RTO,
+    // or SACKed since: RFC 6675 5.1, Linux tcp_timeout_mark_lost), in order up to what the
+    // strategy holds lost (RFC 8985 6.3) or to SND.MAX (go-back-N).
+    let resending = seqLt(this.sndNxt, this.sndMax);
+    let resendEnd = this.sndMax;
+    if (resending) {
       const from = this.recovery.rtoResendStart(this.sndNxt);
       if (seqGt(from, this.sndNxt)) this.sndNxt = seqLt(from, this.sndMax) ? from : this.sndMax;
+      resending = seqLt(this.sndNxt, this.sndMax);
+      if (resending) resendEnd = this.recovery.rtoResendEnd(this.sndNxt);
     }
+    // The resend stops short of SND.MAX: at the next SACKed byte or RFC 8985 6.3's limit.
+    const bounded = resending && seqLt(resendEnd, this.sndMax);
+    // 6.3's resend (a limit): what the strategy may find lost again below it was retransmitted.
+    const limited = resending && this.recovery.rtoResendLimit() >= 0;
     const sentOff = Math.max(0, seqSub(this.sndNxt, this.sndUna));
     const unsent = this.buf.length - Math.min(this.buf.length, sentOff);
     const wndRoom = seqSub(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
     if (unsent > 0) {
       let room = Math.min(wndRoom, cwndRoom);
-      const resending = resendLimit >= 0 && seqLt(this.sndNxt, this.sndMax);
-      if (resending) room = Math.min(room, seqSub(resendLimit, this.sndNxt));
+      if (bounded) room = Math.min(room, seqSub(resendEnd, this.sndNxt));
       // In recovery one SMSS per frame: each is ACKed on its own, which keeps the ACK clock
       // going when frames or ACKs are lost (as super-segments, downloads at 10 % loss had
       // about three times the RTOs; decision 0039).
@@ -759,8 +800,8 @@ export class TcpSender implements RecoverySender {
       if (len < this.#mss) {
         if (len < unsent) {
           // Window-limited small segment: SWS avoidance (RFC 9293 3.8.6.2.1); not for the
-          // last piece of a lost range resent after an RTO.
-          if (!this.swsOverride && !resending && (len < (this.#maxSndWnd >>> 1) || this.#maxSndWnd === 0)) return 0;
+          // last piece of a hole resent after an RTO.
+          if (!this.swsOverride && !bounded && (len < (this.#maxSndWnd >>> 1) || this.#maxSndWnd === 0)) return 0;
         } else if (!this.nodelay && !this.#finQueued && seqGt(this.smallEnd, this.sndUna)) {
           return 0; // Nagle (Minshall): a small segment is already outstanding
         }
@@ -785,8 +826,7 @@ export class TcpSender implements RecoverySender {
       if (wasRetransmission) {
         this.countRetransmitted(len);
         this.undo?.onRetransmit(seq, len, now);
-        // 6.3's resend: what the strategy may find lost again below it was retransmitted.
-        if (resending && seqGt(seqAdd(seq, len), this.highRxt)) this.highRxt = seqAdd(seq, len);
+        if (limited && seqGt(seqAdd(seq, len), this.highRxt)) this.highRxt = seqAdd(seq, len);
       }
       this.prrSent(len);
       this.sndNxt = seqAdd(seq, len);
@@ -894,10 +934,11 @@ export class TcpSender implements RecoverySender {
 
   /**
    * Retransmission timeout (RFC 6298 5.4–5.6, RFC 5681 3.1): back off, shrink cwnd to one
-   * segment, forget SACK state, go back to SND.UNA and resend in order, up to what the
-   * strategy holds lost (RACK, RFC 8985 6.3: not what was sent too recently; the others:
-   * everything). Returns false when the retry limit is reached (the connection then gives
-   * up).
+   * segment, forget what was marked lost (SACKed data stays SACKed unless the receiver
+   * reneged: RFC 6675 5.1, RFC 2018 8, Linux tcp_timeout_mark_lost), go back to SND.UNA
+   * and resend in order what is not SACKed, up to what the strategy holds lost (RACK, RFC
+   * 8985 6.3: not what was sent too recently; the others: everything). Returns false when
+   * the retry limit is reached (the connection then gives up).
    */
   onRto(now: number, maxRetries: number, out: SenderTransmit): boolean {
     if (this.ecnWaitUntil >= 0) {
@@ -927,7 +968,7 @@ export class TcpSender implements RecoverySender {
     this.#inRecovery = false;
     this.#dupAcks = 0;
     this.recovery.markLostOnRto(now);
-    this.recovery.onRetransmitTimeout();
+    this.recovery.onRetransmitTimeout(true);
     this.tlp?.onRetransmitTimeout();
     this.rttTiming = false;
     this.sndNxt = this.sndUna;

@@ -97,8 +97,12 @@ export interface LossRecovery {
   deliveredAboveUna(): number;
   /** Sends what the windows allow during recovery; false when a segment could not go out (timers left as they are). */
   sendInRecovery(now: number, out: SenderTransmit): boolean;
-  /** The retransmission timer fired: what was learned about the outstanding data is void. */
-  onRetransmitTimeout(): void;
+  /**
+   * The retransmission timer fired (`keepSacked`: an RTO; false: the path MTU dropped the
+   * segments in flight): what was learned of losses is void; SACKed data stays SACKed on an
+   * RTO unless the receiver reneged (SND.UNA SACKed: RFC 2018 8, Linux tcp_timeout_mark_lost).
+   */
+  onRetransmitTimeout(keepSacked: boolean): void;
   /**
    * After onRetransmitTimeout() for an RTO (not a path MTU drop): decides what of the
    * outstanding data is lost (RACK: RFC 8985 6.3; the others: all of it, go-back-N).
@@ -110,6 +114,10 @@ export interface LossRecovery {
    * SND.MAX (go-back-N).
    */
   rtoResendLimit(): number;
-  /** With a resend limit: the first byte at or after `from` to resend (SACKed bytes are skipped). */
+  /** While resending after an RTO: the first byte at or after `from` to resend (SACKed bytes are skipped). */
   rtoResendStart(from: number): number;
+  /** While resending after an RTO: where the resend from `from` (not SACKed) stops: the resend limit, SND.MAX, or the next SACKed byte. */
+  rtoResendEnd(from: number): number;
+  /** True if the peer SACKed byte `seq` (false without SACK). */
+  isSacked(seq: number): boolean;
 }

@@ -73,7 +73,7 @@ export class NewRenoRecovery implements LossRecovery {
     return true;
   }
 
-  onRetransmitTimeout(): void {}
+  onRetransmitTimeout(_keepSacked: boolean): void {}
 
   /** Go-back-N: everything outstanding is resent. */
   markLostOnRto(_now: number): void {}
@@ -84,5 +84,13 @@ export class NewRenoRecovery implements LossRecovery {
 
   rtoResendStart(from: number): number {
     return from;
+  }
+
+  rtoResendEnd(_from: number): number {
+    return this.snd.sndMax;
+  }
+
+  isSacked(_seq: number): boolean {
+    return false;
   }
 }

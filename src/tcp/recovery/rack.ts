@@ -35,8 +35,10 @@
  *   extends the resend: no fast recovery for data sent before the RTO (RFC 6582 4.1; Linux
  *   stays in CA_Loss). Until SND.UNA passes SND.MAX of the RTO ("RTO recovery"). When
  *   everything is lost, or RACK has no RTT sample yet, the log is emptied and the sender
- *   resends everything in order (go-back-N, logged as originals), as before.
- *   RACK.min_RTT, the window multiplier and RACK.xmit_ts stay.
+ *   resends everything in order (go-back-N, logged as originals), as before. Either way
+ *   the resend skips SACKed data, kept across the RTO (./sack-recovery.ts), unless the
+ *   receiver reneged (SND.UNA SACKed): then everything is lost and resent (Linux
+ *   tcp_timeout_mark_lost). RACK.min_RTT, the window multiplier and RACK.xmit_ts stay.
  *
  * The RFC 6675 DupThresh rule is off on this strategy's scoreboard; step 4's zero window
  * when DupThresh segments are SACKed before any reordering gives its effect back.
@@ -287,8 +289,8 @@ export class RackRecovery extends SackRecovery {
     return marked || this.snd.inRecovery || (this.board !== null && this.board.isLost(this.snd.sndUna));
   }
 
-  override onRetransmitTimeout(): void {
-    super.onRetransmitTimeout();
+  override onRetransmitTimeout(keepSacked: boolean): void {
+    super.onRetransmitTimeout(keepSacked);
     const lostTo = this.rtoLostTo;
     this.rtoLostTo = NONE;
     const v = this.vars;
@@ -315,7 +317,8 @@ export class RackRecovery extends SackRecovery {
     this.rtoLostTo = NONE;
     const log = this.log;
     const v = this.vars;
-    if (log === null || v === null || v.xmitTs < 0) return;
+    // A receiver that reneged (SND.UNA SACKed) gets everything again (Linux tcp_timeout_mark_lost).
+    if (log === null || v === null || v.xmitTs < 0 || this.reneged()) return;
     const snd = this.snd;
     const una = snd.sndUna;
     const max = snd.sndMax;
@@ -350,11 +353,6 @@ export class RackRecovery extends SackRecovery {
     const v = this.vars;
     if (v === null || !v.rtoResendsLost) return -1;
     return this.scoreboard().lostUpTo(this.snd.sndUna);
-  }
-
-  /** The resend skips what the peer SACKed since the RTO. */
-  override rtoResendStart(from: number): number {
-    return this.board === null ? from : this.board.sackedEnd(from);
   }
 
   /**

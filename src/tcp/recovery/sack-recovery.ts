@@ -10,8 +10,9 @@
  *   unSACKed range at or above HighRxt, at most one SMSS) goes first, then new data of at
  *   most one SMSS; each transmission adds to pipe. Partial ACKs need nothing more: NextSeg
  *   finds the holes they leave.
- * - Section 5.1: after an RTO the scoreboard is cleared (RFC 2018 8 allows the receiver to
- *   renege, so nothing SACKed is kept as received).
+ * - Section 5.1: an RTO keeps the scoreboard's SACKed ranges and the resend skips them, as
+ *   Linux does (tcp_timeout_mark_lost); RFC 2018 8 lets the receiver renege, so when it did
+ *   (SND.UNA itself SACKed at the RTO) the scoreboard is cleared and everything resent.
  * - Lost retransmissions (./lost-retransmit.ts), which RFC 6675 cannot see, are repaired
  *   without waiting for the RTO.
  */
@@ -140,10 +141,27 @@ export class SackRecovery implements LossRecovery {
     return true;
   }
 
-  /** RFC 6675 5.1. */
-  onRetransmitTimeout(): void {
-    this.board?.clear();
+  /**
+   * RFC 6675 5.1 / RFC 2018 8 as Linux tcp_timeout_mark_lost(): on an RTO the SACKed ranges
+   * stay (the resend skips them) and only the lost marks go, unless SND.UNA is SACKed — the
+   * receiver reneged: then the scoreboard is cleared and everything is resent. A path MTU
+   * drop clears it too (`keepSacked` false).
+   */
+  onRetransmitTimeout(keepSacked: boolean): void {
+    const board = this.board;
+    if (board !== null) {
+      if (!keepSacked) board.clear();
+      else if (this.reneged()) {
+        this.counters[C.tcp_sack_renegings]++;
+        board.clear();
+      } else board.forgetLost();
+    }
     this.lostRetransmits?.clear();
+  }
+
+  /** The receiver reneged (RFC 2018 8): the byte at SND.UNA is SACKed, yet not cumulatively ACKed (Linux tcp_timeout_mark_lost's test). */
+  protected reneged(): boolean {
+    return this.board !== null && this.board.isSacked(this.snd.sndUna);
   }
 
   /** Go-back-N after an RTO (RACK overrides it with RFC 8985 6.3). */
@@ -153,8 +171,15 @@ export class SackRecovery implements LossRecovery {
     return -1;
   }
 
+  /** The resend after an RTO skips what the peer SACKed (kept across the RTO, or SACKed since). */
   rtoResendStart(from: number): number {
-    return from;
+    return this.board === null ? from : this.board.sackedEnd(from);
+  }
+
+  rtoResendEnd(from: number): number {
+    const limit = this.rtoResendLimit();
+    const end = limit < 0 ? this.snd.sndMax : limit;
+    return this.board === null ? end : this.board.holeEnd(from, end);
   }
 
   /** True if the peer SACKed byte `seq` (for the tail loss probe). */

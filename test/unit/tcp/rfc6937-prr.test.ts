@@ -298,9 +298,12 @@ describe('RFC 6937 between two cores', () => {
   // 0034, amendment: over seeds 1–12 of the same transfers the RTOs were 16 before and
   // after; newreno 65 → 64), and back to 3 with both changes together. A probe of two new
   // segments rather than one (decision 0037): rfc6675 10 → 9 and 1 → 0, rack 9 → 8 and 3.
+  // SACKed data kept across an RTO and not resent (decision 0041): rack cubic 3 → 2 (seeds
+  // 1–12 of the 10 % transfers: rack newreno 68 → 61 RTOs, cubic 11 → 12; rfc6675 newreno
+  // 66 → 68, cubic 7 → 7; retransmissions 0.3–2.8 % fewer in each of the four).
   for (const [recovery, cc, lossPct, seed, rtosBefore, rtosNow] of [
     ['rfc6675', 'newreno', 3, 7, 0, 0], ['rfc6675', 'newreno', 10, 11, 30, 9], ['rfc6675', 'cubic', 10, 17, 6, 0],
-    ['rack', 'newreno', 3, 7, 0, 0], ['rack', 'newreno', 10, 11, 30, 8], ['rack', 'cubic', 10, 17, 6, 3],
+    ['rack', 'newreno', 3, 7, 0, 0], ['rack', 'newreno', 10, 11, 30, 8], ['rack', 'cubic', 10, 17, 6, 2],
   ] as const) {
     it(`RFC 6937 (${recovery}): a 2 MB transfer (${cc}, ${lossPct} % loss each way) arrives byte for byte with ${rtosNow} RTOs (${rtosBefore} before PRR)`, () => {
       const { p, s, data } = lossyTransfer(cc, lossPct, seed, recovery);

@@ -324,3 +324,26 @@ describe('SackScoreboard: property against a byte-set reference model', () => {
     );
   });
 });
+
+describe('SackScoreboard across an RTO (RFC 6675 5.1, Linux tcp_timeout_mark_lost)', () => {
+  it('forgetLost() keeps the SACKed ranges and drops only the lost marks; holeEnd() ends a hole at the next SACKed byte, across 2^32', () => {
+    const base = 0xffffe000; // the ranges straddle the wrap
+    const sb = new SackScoreboard(1000);
+    sb.dupThreshRule = false;
+    sb.update(base, seqAdd(base, 10_000), blocks([seqAdd(base, 3000), seqAdd(base, 5000)], [seqAdd(base, 7000), seqAdd(base, 8000)]), 2);
+    sb.markLostBefore(seqAdd(base, 10_000));
+    expect(sb.isLost(base)).toBe(true);
+    sb.forgetLost();
+    expect(sb.isLost(base)).toBe(false);
+    expect(sb.hasLostBefore()).toBe(false);
+    expect(sb.sackedBytes).toBe(3000);
+    expect(sb.ranges()).toEqual([[seqAdd(base, 3000), seqAdd(base, 5000)], [seqAdd(base, 7000), seqAdd(base, 8000)]]);
+    const end = seqAdd(base, 10_000);
+    expect(sb.holeEnd(base, end)).toBe(seqAdd(base, 3000));
+    expect(sb.holeEnd(seqAdd(base, 2999), end)).toBe(seqAdd(base, 3000));
+    expect(sb.holeEnd(seqAdd(base, 5000), end)).toBe(seqAdd(base, 7000));
+    expect(sb.holeEnd(seqAdd(base, 8000), end)).toBe(end);
+    expect(sb.holeEnd(base, seqAdd(base, 2000))).toBe(seqAdd(base, 2000));
+    expect(sb.sackedEnd(seqAdd(base, 3000))).toBe(seqAdd(base, 5000));
+  });
+});
