@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { C, newCounters } from '../../../src/base/counters.js';
-import { IPV6_ID_BASE, Ipv6Interner, isIpv6Id } from '../../../src/base/ipv6-interner.js';
+import { addressFromField, addressToField, IPV6_ID_BASE, Ipv6Interner, isIpv6Id } from '../../../src/base/ipv6-interner.js';
 import { formatIpv6, ipv6, parseIpv6, writeIpv6, type Ipv6Address } from '../../../src/wire/ipv6-address.js';
 
 const A = parseIpv6('fd00:10:10::3') as Ipv6Address;
@@ -55,5 +55,20 @@ describe('Ipv6Interner', () => {
     for (let i = 0; i < 3000; i += 2) n.release(ids[i]);
     for (let i = 1; i < 3000; i += 2) expect(n.intern(ipv6(0xfd000000, 0, i >>> 8, i))).toBe(ids[i]);
     expect(n.size).toBe(1500);
+  });
+});
+
+describe('transport addresses in object fields (decision 0042)', () => {
+  it('an IPv4 address is held as the int32 of its bits and given back as the uint32; an IPv6 id is held as it is', () => {
+    for (const ip of [0, 1, 0x0a0a0004, 0x7fffffff, 0x80000000, 0xc0a80001, 0xac100001, 0xffffffff]) {
+      const f = addressToField(ip);
+      expect(f).toBe(ip | 0);
+      expect(f >= -(2 ** 31) && f < 2 ** 31).toBe(true);
+      expect(addressFromField(f)).toBe(ip);
+    }
+    for (const id of [IPV6_ID_BASE, IPV6_ID_BASE + 1, IPV6_ID_BASE + 65535]) {
+      expect(addressToField(id)).toBe(id);
+      expect(addressFromField(addressToField(id))).toBe(id);
+    }
   });
 });
