@@ -14,6 +14,18 @@ import { packageRoot } from '../../src/phy/package-root.js';
 import { formatTable, mib, peakRssBytes, rssBytes, runIn, spawnIn, stackdStats, stopChild, total, waitForLine } from '../lab-bench.js';
 import { STACKD_IP, type RunContext } from './context.js';
 
+/** The data-plane threads' V8 heaps together (bytes; /stats heap gauges). */
+interface Heaps {
+  used: number;
+  committed: number;
+  external: number;
+}
+
+async function heaps(control: string): Promise<Heaps> {
+  const s = await stackdStats(control);
+  return { used: total(s, 'heap_used_bytes'), committed: total(s, 'heap_total_bytes'), external: total(s, 'heap_external_bytes') };
+}
+
 /** How long the held connections idle before their RSS is taken (s). */
 const IDLE_SECONDS = 30;
 
@@ -61,6 +73,7 @@ export async function runMemory(ctx: RunContext, w: number, conns: number, names
   await waitConnections(stackd.control, (n) => n === 0, 10_000);
   await sleep(1000);
   const before = rssBytes(stackd.pid);
+  const heapsBefore = await heaps(stackd.control);
 
   const holdSeconds = Math.min(3600, 120 + Math.ceil(conns / 100));
   const holders = shares.map((n, i) => startHolder(namespaces[i], n, holdSeconds));
@@ -82,6 +95,7 @@ export async function runMemory(ctx: RunContext, w: number, conns: number, names
     // connection burst once the isolates have been idle a while (about 8 s and more).
     await sleep(IDLE_SECONDS * 1000 - 2000);
     const during = rssBytes(stackd.pid);
+    const heapsDuring = await heaps(stackd.control);
     const perConn = (during - before) / Math.max(1, established);
     ctx.results.put('memory KiB/conn', w, 'stackd', perConn / 1024);
     ctx.results.put('memory KiB/conn 2 s', w, 'stackd', (early - before) / Math.max(1, established) / 1024);
@@ -99,6 +113,9 @@ export async function runMemory(ctx: RunContext, w: number, conns: number, names
     ]));
     console.log(`  per connection: ${(perConn / 1024).toFixed(2)} KiB ((holding, idle ${IDLE_SECONDS} s - before) / ${established}); ` +
       `2 s after the last connect: ${((early - before) / Math.max(1, established) / 1024).toFixed(2)} KiB`);
+    const per = (k: keyof Heaps): string => ((heapsDuring[k] - heapsBefore[k]) / Math.max(1, established) / 1024).toFixed(2);
+    console.log(`  of which, per connection (idle ${IDLE_SECONDS} s): V8 heaps used ${per('used')} KiB, committed ${per('committed')} KiB, external ${per('external')} KiB ` +
+      `(the data-plane threads' heaps, /stats)`);
   } finally {
     for (const h of holders) await stopChild(h);
   }
