@@ -134,6 +134,12 @@ export const COUNTER_NAMES = [
   // RFC 2018 8 / Linux tcp_timeout_mark_lost(): RTOs that found SND.UNA SACKed (the receiver
   // reneged): the SACK scoreboard is cleared and everything outstanding resent
   'tcp_sack_renegings',
+  // RFC 1122 4.2.3.6: the peer's keepalive and zero-window probes, <SEQ=RCV.NXT−1> with no
+  // data, answered with an ACK (not out-of-window drops)
+  'tcp_probes_rx',
+  // RFC 9293 3.10.7.4: segments with no data before RCV.NXT (old ACKs overtaken on the path),
+  // dropped and ACKed; drop_tcp_out_of_window keeps the ones beyond the window
+  'drop_tcp_old_sequence',
 ] as const;
 
 /** Counters that are gauges (a current value) rather than monotonic totals. */

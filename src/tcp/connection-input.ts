@@ -152,9 +152,17 @@ function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void 
     // A retransmission of data we have (entirely below RCV.NXT) lands here too: it is
     // always ACKed at once, as the peer did not get our ACK, with a D-SACK block (RFC
     // 2883 4) when it lies within the last receive buffer's worth. It is counted as a
-    // duplicate, not as an out-of-window drop: nothing was lost or refused.
+    // duplicate, not as an out-of-window drop: nothing was lost or refused. So is a peer's
+    // keepalive or zero-window probe, <SEQ=RCV.NXT−1> with no data and nothing new
+    // acknowledged (RFC 1122 4.2.3.6; Linux tcp_xmit_probe_skb): it exists to draw this ACK.
+    // Any other segment with no data before RCV.NXT is an old one (Linux's
+    // TCP_OLD_SEQUENCE), mostly an ACK overtaken by the peer's next segment: a Linux
+    // client's handshake ACK and its application's first write leave from two CPUs, and
+    // veth queues each CPU's packets apart.
     const behind = seqSub(c.rcv.rcvNxt, seg.seq);
     if (seg.segLen > 0 && behind >= seg.segLen) counters[C.tcp_duplicate_segments_rx]++;
+    else if (seg.segLen === 0 && behind === 1 && seg.ack === c.snd.sndUna) counters[C.tcp_probes_rx]++;
+    else if (seg.segLen === 0 && behind > 0 && behind <= c.rcv.capacity) counters[C.drop_tcp_old_sequence]++;
     else counters[C.drop_tcp_out_of_window]++;
     if (seg.dataLen > 0 && behind >= seg.dataLen && behind <= c.rcv.capacity) c.rcv.noteDuplicate(seg.seq, seqAdd(seg.seq, seg.dataLen));
     c.out.invalidAck(seg.segLen > 0 && !(f & TCP_SYN), now);

@@ -165,6 +165,21 @@ describe('RFC 1122 4.2.3.6 keepalive', () => {
     expect(p.counter('tcp_connections')).toBe(0);
   });
 
+  it('RFC 1122 4.2.3.6: a peer\'s keepalive probe <SEQ=RCV.NXT−1> with no data is answered <SEQ=SND.NXT><ACK=RCV.NXT> and counted tcp_probes_rx, not as a drop', () => {
+    const p = new TcpPeer();
+    const { conn, rec } = p.passiveOpen();
+    p.sendData('abc');
+    p.advance(40);
+    p.expectSegment({ flags: TCP_ACK, ack: p.seq });
+    p.send({ flags: TCP_ACK, seq: p.seq - 1, ack: p.ack });
+    p.expectSegment({ flags: TCP_ACK, seq: p.ack, ack: p.seq, payloadLen: 0 });
+    expect(p.counter('tcp_probes_rx')).toBe(1);
+    expect(p.counter('drop_tcp_out_of_window')).toBe(0);
+    expect(p.counter('tcp_duplicate_segments_rx')).toBe(0);
+    expect(conn.stateName).toBe('ESTABLISHED');
+    expect(rec.bytes().toString()).toBe('abc');
+  });
+
   it('RFC 1122 4.2.3.6: keepalive is off by default (no probe after hours of idle)', () => {
     const p = new TcpPeer({ tcp: KA });
     p.passiveOpen();

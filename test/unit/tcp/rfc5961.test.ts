@@ -121,6 +121,27 @@ describe('RFC 9293 3.10.7.4 / RFC 5961 blind data injection', () => {
     expect(p.counter('tcp_ooo_segments')).toBe(0);
   });
 
+  it('RFC 9293 3.10.7.4: the handshake\'s last ACK overtaken by the first data (veth reorders a flow sent from two CPUs) is an old segment: ACKed, counted drop_tcp_old_sequence, not out of window', () => {
+    const p = new TcpPeer();
+    const accepted: unknown[] = [];
+    p.listen(80, 128, (c) => accepted.push(c));
+    p.send({ flags: TCP_SYN, seq: 5000, ack: 0, window: 64240, options: { mss: 1460 } });
+    const synAck = p.expectSegment({ flags: TCP_SYN | TCP_ACK, ack: 5001 });
+    p.seq = 5001;
+    p.ack = (synAck.seq + 1) >>> 0;
+    const request = 'GET / HTTP/1.1\r\nHost: 10.10.0.4\r\nConnection: close\r\n\r\n';
+    p.sendData(request);
+    expect(accepted.length).toBe(1);
+    expect(p.connection()?.stateName).toBe('ESTABLISHED');
+    p.takeAll();
+    p.send({ flags: TCP_ACK, seq: 5001 });
+    p.expectSegment({ flags: TCP_ACK, seq: p.ack, ack: 5001 + request.length, payloadLen: 0 });
+    expect(p.counter('drop_tcp_old_sequence')).toBe(1);
+    expect(p.counter('drop_tcp_out_of_window')).toBe(0);
+    expect(p.counter('tcp_probes_rx')).toBe(0);
+    expect(p.connection()?.stateName).toBe('ESTABLISHED');
+  });
+
   it('RFC 9293 3.10.7.4: data entirely before RCV.NXT (old duplicate) is dropped and ACKed', () => {
     const { p, rec } = established();
     p.sendData('hello');

@@ -89,6 +89,27 @@ describe('RFC 9293 3.6 closing a connection', () => {
     expect(conn.stateName).toBe('CLOSED');
   });
 
+  it('RFC 9293 3.6 simultaneous close: the peer\'s ACK of our FIN overtaken by its FIN is an old segment (drop_tcp_old_sequence, not a probe); our FIN\'s retransmission draws a new one', () => {
+    const { p, conn } = established({ timestamps: false });
+    conn.shutdownWrite();
+    p.flush();
+    const fin = p.expectSegment({ flags: TCP_FIN | TCP_ACK });
+    // On the wire the peer sent <SEQ=X><ACK=FIN+1> and then its FIN <SEQ=X>: the FIN came first.
+    const x = p.seq;
+    p.sendFin({ ack: fin.seq });
+    expect(conn.stateName).toBe('CLOSING');
+    p.takeAll();
+    p.sendAck({ seq: x, ack: fin.seq + 1 });
+    p.expectSegment({ flags: TCP_ACK, seq: fin.seq + 1, ack: x + 1, payloadLen: 0 });
+    expect(conn.stateName).toBe('CLOSING');
+    expect(p.counter('drop_tcp_old_sequence')).toBe(1);
+    expect(p.counter('tcp_probes_rx')).toBe(0);
+    expect(p.counter('drop_tcp_out_of_window')).toBe(0);
+    p.expectSegment({ flags: TCP_FIN | TCP_ACK, seq: fin.seq }, 5000);
+    p.sendAck({ ack: fin.seq + 1 });
+    expect(conn.stateName).toBe('TIME_WAIT');
+  });
+
   it('RFC 9293 3.6 half-close: after our FIN is ACKed, data from the peer is still delivered and ACKed in FIN_WAIT_2', () => {
     const { p, conn, rec } = established();
     conn.shutdownWrite();

@@ -74,6 +74,14 @@ describe('RFC 9293 3.8.6.2.2 receive window', () => {
     p.send({ flags: TCP_ACK | TCP_PSH, payload: 'more' });
     p.expectSegment({ flags: TCP_ACK, ack: p.seq, window: 0 });
     expect(rec.bytes().length).toBe(16384);
+    expect(p.counter('drop_tcp_out_of_window')).toBe(1);
+    // Linux probes a zero window with <SEQ=SND.UNA−1> and no data (tcp_xmit_probe_skb): answered
+    // with the window, counted as a probe and not as an out-of-window drop.
+    p.advance(600);
+    p.send({ flags: TCP_ACK, seq: p.seq - 1, ack: p.ack });
+    p.expectSegment({ flags: TCP_ACK, seq: p.ack, ack: p.seq, window: 0, payloadLen: 0 });
+    expect(p.counter('tcp_probes_rx')).toBe(1);
+    expect(p.counter('drop_tcp_out_of_window')).toBe(1);
     // RFC 1122 4.2.3.3 (receiver SWS): consuming less than min(MSS, buffer/2) sends no update.
     conn.consumed(100);
     p.flush();
