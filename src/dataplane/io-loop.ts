@@ -42,7 +42,10 @@ export class IoLoop {
   private readonly rxBatch: FrameBatch;
   /** Frames to transmit, described in place in a TX ring's memory. */
   private readonly txBatch: FrameBatch;
-  private readonly touched: boolean[];
+  /** Shards given frames by the read being dispatched, in the order of their first frame (touchedCount of them). */
+  private readonly touched: Int32Array;
+  private touchedCount = 0;
+  private readonly isTouched: Uint8Array;
   private readonly heap: HeapGauges;
   private readonly n: number;
   private stopped = false;
@@ -68,7 +71,8 @@ export class IoLoop {
     });
     this.tx = data.txRings.map((s) => new RingConsumer(s));
     this.n = this.rx.length;
-    this.touched = new Array<boolean>(this.n).fill(false);
+    this.touched = new Int32Array(this.n);
+    this.isTouched = new Uint8Array(this.n);
     this.control = new Int32Array(data.control);
     // With receive offload the device hands us frames up to ~64 KiB; otherwise MTU-sized ones.
     const slot = (device.capabilities.maxRxFrame + 15) & ~15;
@@ -187,17 +191,30 @@ export class IoLoop {
   }
 
   private pushTo(s: number, b: Uint8Array, off: number, len: number, kind: number, t0: number, t1: number): void {
-    if (this.rx[s].push(b, off, len, kind, t0, t1)) this.touched[s] = true;
-    else this.counters[C.drop_rx_ring_full]++;
+    if (this.rx[s].push(b, off, len, kind, t0, t1)) {
+      if (this.isTouched[s] === 0) {
+        this.isTouched[s] = 1;
+        this.touched[this.touchedCount++] = s;
+      }
+    } else {
+      this.counters[C.drop_rx_ring_full]++;
+    }
   }
 
+  /**
+   * Publishes the rings given frames and wakes their workers, in the order of each one's
+   * first frame: workers that share a thread run in the order they are woken, so waking by
+   * shard index would make the higher shards' frames wait behind later ones of the lower.
+   */
   private publishRx(): void {
-    for (let s = 0; s < this.n; s++) {
-      if (!this.touched[s]) continue;
-      this.touched[s] = false;
+    const order = this.touched;
+    for (let i = 0; i < this.touchedCount; i++) {
+      const s = order[i];
+      this.isTouched[s] = 0;
       const r = this.rx[s];
       if (r.publish()) r.wake();
     }
+    this.touchedCount = 0;
   }
 
   /** Transmits every shard's pending TX frames. Returns frames handled. */
