@@ -46,6 +46,22 @@ const MAX_SLEEP_MS = 250;
 /** Longest run before the worker lets its event loop run other work (ms). */
 const SLICE_MS = 2;
 
+/**
+ * The RX rings of the workers that run on this thread (decision 0029). A worker that runs
+ * out of frames does not spin on its own ring while another one here has frames waiting:
+ * they cannot run until it returns to the loop.
+ */
+const threadRings: RingConsumer[] = [];
+
+/** Whether a ring in `rings` other than `own` has records waiting (a worker on the same thread has frames). */
+export function siblingHasFrames(own: RingConsumer, rings: readonly RingConsumer[]): boolean {
+  for (let i = 0; i < rings.length; i++) {
+    const r = rings[i];
+    if (r !== own && !r.isEmpty()) return true;
+  }
+  return false;
+}
+
 /** The running shard: owns the Host and the loop. */
 export class ShardWorker {
   readonly host: Host;
@@ -82,6 +98,7 @@ export class ShardWorker {
   ) {
     this.counters = counterBlock(data.counters, 1 + data.index);
     this.rx = new RingConsumer(data.rxRing);
+    threadRings.push(this.rx);
     this.tx = new RingProducer(data.txRing);
     this.control = new Int32Array(data.control);
     this.offload = new OffloadClient(data.offload);
@@ -308,7 +325,7 @@ export class ShardWorker {
         return;
       }
       if (n > 0) this.lastFrameAt = t;
-      if (this.rx.spin()) continue;
+      if ((threadRings.length === 1 || !siblingHasFrames(this.rx, threadRings)) && this.rx.spin()) continue;
       if (t - this.lastFrameAt < this.busyPollMs) {
         // Busy polling (--busy-poll): stay awake through event-loop turns instead of sleeping.
         this.counters[C.worker_busy_polls]++;
@@ -359,6 +376,8 @@ export class ShardWorker {
     const done = this.stopped;
     this.stopped = null;
     this.rx.clearSleeping();
+    const i = threadRings.indexOf(this.rx);
+    if (i >= 0) threadRings.splice(i, 1);
     this.waker.close();
     this.offload.close();
     done?.();
