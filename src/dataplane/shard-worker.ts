@@ -325,7 +325,7 @@ export class ShardWorker {
         return;
       }
       if (n > 0) this.lastFrameAt = t;
-      if ((threadRings.length === 1 || !siblingHasFrames(this.rx, threadRings)) && this.rx.spin()) continue;
+      if (!siblingHasFrames(this.rx, threadRings) && this.rx.spin()) continue;
       if (t - this.lastFrameAt < this.busyPollMs) {
         // Busy polling (--busy-poll): stay awake through event-loop turns instead of sleeping.
         this.counters[C.worker_busy_polls]++;
