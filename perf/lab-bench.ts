@@ -279,12 +279,55 @@ export async function startStackd(lab: string, args: string[], root = packageRoo
 /** A running kernel peer (perf/kernel-peer.ts) in some namespace. */
 export interface KernelPeerProcess {
   pid: number;
+  /** The congestion control of its connections (the kernel module's name). */
+  congestionControl: string;
   child: ChildProcess;
   stop(): Promise<void>;
 }
 
-/** Starts perf/kernel-peer.js in namespace `ns` and waits (≤ 10 s) for its ready line. */
-export async function startKernelPeer(ns: string): Promise<KernelPeerProcess> {
+/** The kernel's default congestion control in namespace `ns` (`net.ipv4.tcp_congestion_control`), or 'unknown'. */
+export async function nsDefaultCongestionControl(ns: string): Promise<string> {
+  const r = await runIn(ns, 'sysctl', ['-n', 'net.ipv4.tcp_congestion_control'], 5000);
+  return r.status === 0 ? r.stdout.trim() : 'unknown';
+}
+
+/** The arguments of `ip route change` that give route `line` (as `ip -o route show` prints it) congestion control `name`. */
+export function routeWithCongestionControl(line: string, name: string): string[] {
+  return [...line.trim().replace(/\s+congctl\s+(lock\s+)?\S+/, '').split(/\s+/), 'congctl', name];
+}
+
+/**
+ * Makes the kernel's TCP in namespace `ns` use congestion control `name` ('system': leave the
+ * namespace's default) and returns what its connections use. The default comes from the machine
+ * (this one's is bbr, Linux's built-in one is cubic), and a namespace other than the first may
+ * only choose among `tcp_allowed_congestion_control`, so the choice is made per route instead
+ * (`ip route change ... congctl NAME`, RTAX_CC_ALGO), which the kernel applies to every
+ * connection over that route, passive opens included, with any algorithm it has loaded
+ * (`tcp_available_congestion_control`). Only routes inside `ns` change.
+ */
+export async function setKernelCongestionControl(ns: string, name: string): Promise<string> {
+  if (name === 'system') return nsDefaultCongestionControl(ns);
+  if (!/^[a-z0-9_]{1,15}$/.test(name)) throw new RangeError(`congestion control '${name}': a kernel module name`);
+  const avail = await runIn(ns, 'sysctl', ['-n', 'net.ipv4.tcp_available_congestion_control'], 5000);
+  if (!avail.stdout.trim().split(/\s+/).includes(name)) {
+    throw new Error(`congestion control '${name}' is not available to the kernel here (${avail.stdout.trim() || avail.stderr.trim()})`);
+  }
+  for (const family of ['-4', '-6']) {
+    const routes = await runIn(ns, 'ip', [family, '-o', 'route', 'show'], 5000);
+    for (const line of routes.stdout.split('\n').map((l) => l.trim()).filter(Boolean)) {
+      const r = await runIn(ns, 'ip', [family, 'route', 'change', ...routeWithCongestionControl(line, name)], 5000);
+      if (r.status !== 0 && family === '-4') throw new Error(`ip route change ${line} congctl ${name} in ${ns}: ${r.stderr.trim()}`);
+    }
+  }
+  return name;
+}
+
+/**
+ * Starts perf/kernel-peer.js in namespace `ns` and waits (≤ 10 s) for its ready line; its TCP
+ * uses congestion control `cc` ('system': the namespace's default; setKernelCongestionControl).
+ */
+export async function startKernelPeer(ns: string, cc = 'system'): Promise<KernelPeerProcess> {
+  const congestionControl = await setKernelCongestionControl(ns, cc);
   const script = join(packageRoot(), 'dist/perf/kernel-peer.js');
   const child = track(spawn('ip', ['netns', 'exec', ns, process.execPath, script], { stdio: ['ignore', 'pipe', 'inherit'], detached: true }));
   const stop = (): Promise<void> => stopChild(child, 'SIGTERM', 3000);
@@ -307,7 +350,7 @@ export async function startKernelPeer(ns: string): Promise<KernelPeerProcess> {
     await stop();
     throw new Error(`kernel peer did not start in ${ns}`);
   }
-  return { pid: child.pid ?? -1, child, stop };
+  return { pid: child.pid ?? -1, congestionControl, child, stop };
 }
 
 /** CPU time (user + system, all threads) of process `pid` in seconds, from /proc/<pid>/stat. */

@@ -173,7 +173,10 @@ async function main(): Promise<void> {
     const err = await nsSysctl(`${lab}-c1`, 'net.ipv4.tcp_timestamps', '0');
     if (err !== null) throw new Error(`sysctl tcp_timestamps=0 in ${lab}-c1: ${err}`);
   }
-  if (servers.includes('kernel')) peer = await startKernelPeer(`${lab}-c2`);
+  if (servers.includes('kernel')) {
+    peer = await startKernelPeer(`${lab}-c2`);
+    console.log(`kernel peer: congestion control ${peer.congestionControl} (the namespace's default)`);
+  }
   const samples: Sample[] = [];
   console.log(`send-cpu: ${runs} run(s) per build of GET /bytes/${bytes} after ${warmupConns} × ${warmup} B, workers ${workers}, client timestamps ${values['client-timestamps']}, servers ${servers.join(',')}, builds ${builds.join(' | ')}; load ${loadAverage()}`);
   for (let r = 0; r < runs; r++) {

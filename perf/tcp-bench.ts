@@ -102,6 +102,7 @@ const { values } = parseArgs({
     loss: { type: 'string', default: '0' },
     reorder: { type: 'string', default: '0' },
     'client-offloads': { type: 'string', default: 'on' },
+    'kernel-cc': { type: 'string', default: 'system' },
     'sustained-seconds': { type: 'string', default: '60' },
     conns: { type: 'string', default: '20000' },
     'memory-clients': { type: 'string' },
@@ -110,6 +111,11 @@ const { values } = parseArgs({
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
+/** stackd's congestion control as its flags set it (--cc; default newreno). */
+function stackdCongestionControl(): string {
+  const i = stackdArgs.lastIndexOf('--cc');
+  return i >= 0 && i + 1 < stackdArgs.length ? `${stackdArgs[i + 1]} (--cc)` : 'newreno (its default)';
+}
 if (values.help) {
   console.log(`usage: node dist/perf/tcp-bench.js [--workers 1,2] [--seconds 5] [--runs 3] [--bytes 536870912]
          [--only bulk,http,ping,udp,sustained,memory,soak]  (default bulk,http,ping,udp)
@@ -119,6 +125,8 @@ if (values.help) {
          [--reorder 2]  (% of stackd's transmitted frames reordered: --fault tx.reorder=P% for stackd)
          [--client-offloads on|off]  (off: GRO/GSO/TSO off in c1 and on its bridge port veth-c1, so c1
                      sends and receives single segments from both servers, as on a real wire)
+         [--kernel-cc system|cubic|reno|bbr]  (the kernel peer's congestion control; system: its
+                     namespace's default, which is the machine's: bbr here, cubic in Linux's own build)
          [--sustained-seconds 60] [--conns 20000] [--memory-clients N] [--soak-minutes 3] [--svg FILE]`);
   process.exit(0);
 }
@@ -425,7 +433,11 @@ async function main(): Promise<void> {
   }
   if (reorder > 0) console.log(`reorder: ${reorder} % of stackd's transmitted frames (--fault tx.reorder=${reorder}%)`);
   // The kernel peer serves the comparisons and the sustained run; memory and soak measure stackd alone.
-  if (['bulk', 'http', 'ping', 'udp', 'sustained'].some((o) => only.has(o))) peer = await startKernelPeer(c2);
+  if (['bulk', 'http', 'ping', 'udp', 'sustained'].some((o) => only.has(o))) {
+    peer = await startKernelPeer(c2, values['kernel-cc']);
+    console.log(`kernel peer in ${c2}: congestion control ${peer.congestionControl}${values['kernel-cc'] === 'system' ? ' (the namespace\'s default; --kernel-cc)' : ' (--kernel-cc, on its routes)'}; ` +
+      `stackd: ${stackdCongestionControl()}`);
+  }
   const latencyTables = new Map<number, string>();
   const stackdCounters = new Map<number, Record<string, number>>();
   const kernelBefore = await nsKernelCounters(c2);
@@ -464,7 +476,7 @@ async function main(): Promise<void> {
     }
   }
   const kd = (k: string): number => (kernelAfter[`Tcp.${k}`] ?? 0) - (kernelBefore[`Tcp.${k}`] ?? 0);
-  if (peer) console.log(`kernel peer (namespace ${c2}) over the whole run: PassiveOpens=${kd('PassiveOpens')} RetransSegs=${kd('RetransSegs')} OutRsts=${kd('OutRsts')} AttemptFails=${kd('AttemptFails')} EstabResets=${kd('EstabResets')}`);
+  if (peer) console.log(`kernel peer (namespace ${c2}, congestion control ${peer.congestionControl}) over the whole run: PassiveOpens=${kd('PassiveOpens')} RetransSegs=${kd('RetransSegs')} OutRsts=${kd('OutRsts')} AttemptFails=${kd('AttemptFails')} EstabResets=${kd('EstabResets')}`);
   if (values.svg !== undefined) {
     const subtitle = `workers ${workerCounts.join(',')}, ${runs} run(s), only ${[...only].join(',')}, ${new Date().toISOString()}, load average at end ${loadAverage()}`;
     writeFileSync(values.svg, results.chart(METRICS, 'tcp-bench: stackd vs the Linux kernel (medians)', subtitle));
