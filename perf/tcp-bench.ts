@@ -8,13 +8,16 @@
  *                               [--pings 500] [--connections 32] [--threads 2]
  *                               [--stackd-args='--no-offload --cc cubic'] [--loss 3]
  *                               [--reorder 2] [--client-offloads on|off]
+ *                               [--kernel-cc system|cubic|reno|bbr]
  *                               [--sustained-seconds 60] [--conns 20000] [--memory-clients N]
  *                               [--soak-minutes 3] [--svg FILE]
  *
  * One lab (`pb<pid>`, two clients): stackd on tap0 answers 10.10.0.4; the kernel peer
  * (perf/kernel-peer.ts: Node's net/http on the kernel, the same contract) listens in
  * <lab>-c2 = 10.10.0.5; every load comes from <lab>-c1 (10.10.0.3) across the same bridge.
- * stackd is restarted for each worker count; the kernel peer starts once.
+ * stackd is restarted for each worker count; the kernel peer starts once, with the
+ * congestion control of --kernel-cc (default: its namespace's, which is the machine's; bbr
+ * here, decision 0043), printed in the header.
  *
  *   bulk   upload:   head -c BYTES /dev/zero | nc -N HOST 9    (discard; timed to nc's exit)
  *          download: curl http://HOST/bytes/BYTES -o /dev/null (size checked)
