@@ -291,35 +291,43 @@ export async function nsDefaultCongestionControl(ns: string): Promise<string> {
   return r.status === 0 ? r.stdout.trim() : 'unknown';
 }
 
-/** The arguments of `ip route change` that give route `line` (as `ip -o route show` prints it) congestion control `name`. */
-export function routeWithCongestionControl(line: string, name: string): string[] {
-  return [...line.trim().replace(/\s+congctl\s+(lock\s+)?\S+/, '').split(/\s+/), 'congctl', name];
+/**
+ * The arguments of `ip route change` that give route `line` (as `ip -o route show` prints it)
+ * congestion control `name`, or none (`null`: the namespace's default applies again).
+ */
+export function routeWithCongestionControl(line: string, name: string | null): string[] {
+  const words = line.trim().replace(/\s+congctl\s+(lock\s+)?\S+/, '').split(/\s+/);
+  return name === null ? words : [...words, 'congctl', name];
 }
 
 /**
- * Makes the kernel's TCP in namespace `ns` use congestion control `name` ('system': leave the
- * namespace's default) and returns what its connections use. The default comes from the machine
- * (this one's is bbr, Linux's built-in one is cubic), and a namespace other than the first may
- * only choose among `tcp_allowed_congestion_control`, so the choice is made per route instead
- * (`ip route change ... congctl NAME`, RTAX_CC_ALGO), which the kernel applies to every
- * connection over that route, passive opens included, with any algorithm it has loaded
- * (`tcp_available_congestion_control`). Only routes inside `ns` change.
+ * Makes the kernel's TCP in namespace `ns` use congestion control `name` ('system': the
+ * namespace's default) for connections opened from now on, and returns what they use. The
+ * default comes from the machine (this one's is bbr, Linux's built-in one is cubic), and a
+ * namespace other than the first may only choose among `tcp_allowed_congestion_control`, so
+ * the choice is made per route instead (`ip route change ... congctl NAME`, RTAX_CC_ALGO),
+ * which the kernel applies to every connection over that route, passive opens included, with
+ * any algorithm it has loaded (`tcp_available_congestion_control`); 'system' takes congctl
+ * off the routes again. Only routes inside `ns` change.
  */
 export async function setKernelCongestionControl(ns: string, name: string): Promise<string> {
-  if (name === 'system') return nsDefaultCongestionControl(ns);
-  if (!/^[a-z0-9_]{1,15}$/.test(name)) throw new RangeError(`congestion control '${name}': a kernel module name`);
-  const avail = await runIn(ns, 'sysctl', ['-n', 'net.ipv4.tcp_available_congestion_control'], 5000);
-  if (!avail.stdout.trim().split(/\s+/).includes(name)) {
-    throw new Error(`congestion control '${name}' is not available to the kernel here (${avail.stdout.trim() || avail.stderr.trim()})`);
+  const choice = name === 'system' ? null : name;
+  if (choice !== null) {
+    if (!/^[a-z0-9_]{1,15}$/.test(choice)) throw new RangeError(`congestion control '${choice}': a kernel module name`);
+    const avail = await runIn(ns, 'sysctl', ['-n', 'net.ipv4.tcp_available_congestion_control'], 5000);
+    if (!avail.stdout.trim().split(/\s+/).includes(choice)) {
+      throw new Error(`congestion control '${choice}' is not available to the kernel here (${avail.stdout.trim() || avail.stderr.trim()})`);
+    }
   }
   for (const family of ['-4', '-6']) {
     const routes = await runIn(ns, 'ip', [family, '-o', 'route', 'show'], 5000);
     for (const line of routes.stdout.split('\n').map((l) => l.trim()).filter(Boolean)) {
-      const r = await runIn(ns, 'ip', [family, 'route', 'change', ...routeWithCongestionControl(line, name)], 5000);
-      if (r.status !== 0 && family === '-4') throw new Error(`ip route change ${line} congctl ${name} in ${ns}: ${r.stderr.trim()}`);
+      if (choice === null && !/\scongctl\s/.test(line)) continue;
+      const r = await runIn(ns, 'ip', [family, 'route', 'change', ...routeWithCongestionControl(line, choice)], 5000);
+      if (r.status !== 0 && family === '-4') throw new Error(`ip route change ${line} (congctl ${name}) in ${ns}: ${r.stderr.trim()}`);
     }
   }
-  return name;
+  return choice ?? nsDefaultCongestionControl(ns);
 }
 
 /**

@@ -8,7 +8,7 @@
  *                               [--pings 500] [--connections 32] [--threads 2]
  *                               [--stackd-args='--no-offload --cc cubic'] [--loss 3]
  *                               [--reorder 2] [--client-offloads on|off]
- *                               [--kernel-cc system|cubic|reno|bbr]
+ *                               [--kernel-cc system|cubic|reno|bbr[,...]]
  *                               [--sustained-seconds 60] [--conns 20000] [--memory-clients N]
  *                               [--soak-minutes 3] [--svg FILE]
  *
@@ -17,7 +17,9 @@
  * <lab>-c2 = 10.10.0.5; every load comes from <lab>-c1 (10.10.0.3) across the same bridge.
  * stackd is restarted for each worker count; the kernel peer starts once, with the
  * congestion control of --kernel-cc (default: its namespace's, which is the machine's; bbr
- * here, decision 0043), printed in the header.
+ * here, decision 0043), printed in the header. With several names, the whole set of runs
+ * (stackd alternated with the kernel peer) is repeated once per name, switching the peer's
+ * routes between them, and the results come as one set of tables per name.
  *
  *   bulk   upload:   head -c BYTES /dev/zero | nc -N HOST 9    (discard; timed to nc's exit)
  *          download: curl http://HOST/bytes/BYTES -o /dev/null (size checked)
@@ -80,7 +82,7 @@ import { packageRoot } from '../src/phy/package-root.js';
 import {
   benchLabDown, benchLabUp, cpuSeconds, installCleanup, loadAverage, nsKernelCounters, nsSysctl, percentile, runIn,
   stackdStats, startKernelPeer, startStackd, type KernelPeerProcess, type StackdProcess,
-  printNotesAndTotal, runBench,
+  printNotesAndTotal, runBench, setKernelCongestionControl,
 } from './lab-bench.js';
 import { hostOf, type RunContext } from './runs/context.js';
 import { CONNS_PER_CLIENT, runMemory } from './runs/memory.js';
@@ -114,6 +116,16 @@ const { values } = parseArgs({
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
+/** One pass of the measurements against one kernel congestion control. */
+interface Pass {
+  cc: string;
+  results: BenchResults;
+  latencyTables: Map<number, string>;
+  stackdCounters: Map<number, Record<string, number>>;
+  kernelBefore: Record<string, number>;
+  kernelAfter: Record<string, number>;
+}
+
 /** stackd's congestion control as its flags set it (--cc; default newreno). */
 function stackdCongestionControl(): string {
   const i = stackdArgs.lastIndexOf('--cc');
@@ -128,8 +140,9 @@ if (values.help) {
          [--reorder 2]  (% of stackd's transmitted frames reordered: --fault tx.reorder=P% for stackd)
          [--client-offloads on|off]  (off: GRO/GSO/TSO off in c1 and on its bridge port veth-c1, so c1
                      sends and receives single segments from both servers, as on a real wire)
-         [--kernel-cc system|cubic|reno|bbr]  (the kernel peer's congestion control; system: its
-                     namespace's default, which is the machine's: bbr here, cubic in Linux's own build)
+         [--kernel-cc system|cubic|reno|bbr[,...]]  (the kernel peer's congestion control; system: its
+                     namespace's default, which is the machine's: bbr here, cubic in Linux's own build;
+                     several: every measurement again against each, one table set per name)
          [--sustained-seconds 60] [--conns 20000] [--memory-clients N] [--soak-minutes 3] [--svg FILE]`);
   process.exit(0);
 }
@@ -145,6 +158,8 @@ const loss = Number(values.loss);
 const reorder = Number(values.reorder);
 if (reorder > 0) stackdArgs.push('--fault', `tx.reorder=${reorder}%`);
 const clientOffloads = values['client-offloads'];
+/** The kernel peer's congestion controls, one pass of the measurements each. */
+const kernelCcs = values['kernel-cc'].split(',');
 const sustainedSeconds = Number(values['sustained-seconds']);
 const conns = Number(values.conns);
 const memoryClients = values['memory-clients'] === undefined ? Math.max(4, Math.ceil(conns / CONNS_PER_CLIENT)) : Number(values['memory-clients']);
@@ -158,12 +173,13 @@ for (const o of only) {
 }
 if (workerCounts.some((w) => !(w >= 1 && w <= 64)) || !(seconds > 0 && seconds <= 60) || !(runs >= 1 && runs <= 20) ||
   !['on', 'off'].includes(clientOffloads) ||
+  !kernelCcs.every((c) => /^[a-z0-9_]{1,15}$/.test(c)) || new Set(kernelCcs).size !== kernelCcs.length ||
   !(bytes >= 1 && bytes <= 2 ** 34) || !(pings >= 10 && pings <= 10_000) || !(Number.isInteger(loss) && loss >= 0 && loss <= 50) ||
   !(reorder >= 0 && reorder <= 50) ||
   !(sustainedSeconds >= 1 && sustainedSeconds <= 600) || !(Number.isInteger(conns) && conns >= 1 && conns <= 200_000) ||
   !(Number.isInteger(memoryClients) && memoryClients >= Math.ceil(conns / CONNS_PER_CLIENT) && memoryClients <= 50) ||
   !(soakMinutes >= 0.5 && soakMinutes <= 15) || values.svg === '') {
-  console.error(`bad flags: --workers 1..64 each, --seconds 1..60, --runs 1..20, --bytes ≤ 16 GiB, --pings 10..10000, --loss 0..50 (integer %), --reorder 0..50 (%), --client-offloads on|off, ` +
+  console.error(`bad flags: --workers 1..64 each, --seconds 1..60, --runs 1..20, --bytes ≤ 16 GiB, --pings 10..10000, --loss 0..50 (integer %), --reorder 0..50 (%), --client-offloads on|off, --kernel-cc NAME[,NAME...] (distinct), ` +
     `--sustained-seconds 1..600, --conns 1..200000, --memory-clients ${Math.ceil(conns / CONNS_PER_CLIENT)}..50 (≤ ${CONNS_PER_CLIENT} connections each), ` +
     '--soak-minutes 0.5..15, --svg FILE');
   process.exit(2);
@@ -186,7 +202,8 @@ const cleanup = installCleanup(async () => {
   benchLabDown(lab);
 });
 
-const results = new BenchResults();
+/** The results of the pass running now (one pass per --kernel-cc name). */
+let results = new BenchResults();
 const notes: string[] = [];
 function note(s: string): void {
   notes.push(s);
@@ -437,15 +454,15 @@ async function main(): Promise<void> {
   if (reorder > 0) console.log(`reorder: ${reorder} % of stackd's transmitted frames (--fault tx.reorder=${reorder}%)`);
   // The kernel peer serves the comparisons and the sustained run; memory and soak measure stackd alone.
   if (['bulk', 'http', 'ping', 'udp', 'sustained'].some((o) => only.has(o))) {
-    peer = await startKernelPeer(c2, values['kernel-cc']);
-    console.log(`kernel peer in ${c2}: congestion control ${peer.congestionControl}${values['kernel-cc'] === 'system' ? ' (the namespace\'s default; --kernel-cc)' : ' (--kernel-cc, on its routes)'}; ` +
+    peer = await startKernelPeer(c2, kernelCcs[0]);
+    console.log(`kernel peer in ${c2}: congestion control ${peer.congestionControl}${kernelCcs[0] === 'system' ? ' (the namespace\'s default; --kernel-cc)' : ' (--kernel-cc, on its routes)'}; ` +
       `stackd: ${stackdCongestionControl()}`);
   }
-  const latencyTables = new Map<number, string>();
-  const stackdCounters = new Map<number, Record<string, number>>();
-  const kernelBefore = await nsKernelCounters(c2);
   const ctx: RunContext = {
-    lab, c1, c2, extraClients, results, note,
+    lab, c1, c2, extraClients, note,
+    get results() {
+      return results;
+    },
     freshStackd: async (w) => {
       await stopStackd();
       stackd = await startStackd(lab, ['--workers', String(w), '--tap', 'tap0', ...stackdArgs]);
@@ -453,37 +470,50 @@ async function main(): Promise<void> {
     },
   };
 
-  for (const w of workerCounts) {
-    if (['bulk', 'http', 'ping', 'udp'].some((o) => only.has(o))) {
-      const { latency, counters } = await comparisons(w);
-      if (latency !== undefined) latencyTables.set(w, latency);
-      stackdCounters.set(w, counters);
+  // One pass per kernel congestion control (only the first when the kernel peer is not run).
+  const passes: Pass[] = [];
+  for (const [i, want] of (peer ? kernelCcs : kernelCcs.slice(0, 1)).entries()) {
+    const cc = peer === undefined ? 'n/a (no kernel peer)' : i === 0 ? peer.congestionControl : await setKernelCongestionControl(c2, want);
+    if (kernelCcs.length > 1) console.log(`\n#### kernel peer's congestion control: ${cc} (--kernel-cc ${want}) ####`);
+    results = new BenchResults();
+    const pass: Pass = { cc, results, latencyTables: new Map(), stackdCounters: new Map(), kernelBefore: await nsKernelCounters(c2), kernelAfter: {} };
+    passes.push(pass);
+    for (const w of workerCounts) {
+      if (['bulk', 'http', 'ping', 'udp'].some((o) => only.has(o))) {
+        const { latency, counters } = await comparisons(w);
+        if (latency !== undefined) pass.latencyTables.set(w, latency);
+        pass.stackdCounters.set(w, counters);
+      }
+      if (only.has('sustained')) await runSustained(ctx, w, sustainedSeconds);
+      if (only.has('memory')) await runMemory(ctx, w, conns, [c1, ...extraClients]);
+      if (only.has('soak')) await runSoak(ctx, w, soakMinutes);
+      await stopStackd();
     }
-    if (only.has('sustained')) await runSustained(ctx, w, sustainedSeconds);
-    if (only.has('memory')) await runMemory(ctx, w, conns, [c1, ...extraClients]);
-    if (only.has('soak')) await runSoak(ctx, w, soakMinutes);
-    await stopStackd();
+    pass.kernelAfter = await nsKernelCounters(c2);
   }
-  const kernelAfter = await nsKernelCounters(c2);
 
   // ----- report -----
-  console.log(`\n==== results: medians of ${runs} run(s) (sustained, memory, soak: one run each); load average at start was printed above, now ${loadAverage()} ====`);
-  process.stdout.write(results.tables(METRICS));
-  for (const [w, table] of latencyTables) {
-    console.log(`\nstackd per-stage latency under HTTP keep-alive load, --workers ${w} (last run):\n${table}`);
-  }
-  if (stackdCounters.size > 0) {
-    console.log('\nstackd counters over each worker count (bulk, http, ping, udp; totals; non-zero drops included):');
-    for (const [w, c] of stackdCounters) {
-      console.log(`  workers ${w}: ${Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  for (const pass of passes) {
+    const against = peer ? `; kernel peer's congestion control ${pass.cc}` : '';
+    console.log(`\n==== results: medians of ${runs} run(s) (sustained, memory, soak: one run each)${against}; load average at start was printed above, now ${loadAverage()} ====`);
+    process.stdout.write(pass.results.tables(METRICS));
+    for (const [w, table] of pass.latencyTables) {
+      console.log(`\nstackd per-stage latency under HTTP keep-alive load, --workers ${w} (last run):\n${table}`);
     }
+    if (pass.stackdCounters.size > 0) {
+      console.log('\nstackd counters over each worker count (bulk, http, ping, udp; totals; non-zero drops included):');
+      for (const [w, c] of pass.stackdCounters) {
+        console.log(`  workers ${w}: ${Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+      }
+    }
+    const kd = (k: string): number => (pass.kernelAfter[`Tcp.${k}`] ?? 0) - (pass.kernelBefore[`Tcp.${k}`] ?? 0);
+    if (peer) console.log(`kernel peer (namespace ${c2}, congestion control ${pass.cc}) over the pass: PassiveOpens=${kd('PassiveOpens')} RetransSegs=${kd('RetransSegs')} OutRsts=${kd('OutRsts')} AttemptFails=${kd('AttemptFails')} EstabResets=${kd('EstabResets')}`);
   }
-  const kd = (k: string): number => (kernelAfter[`Tcp.${k}`] ?? 0) - (kernelBefore[`Tcp.${k}`] ?? 0);
-  if (peer) console.log(`kernel peer (namespace ${c2}, congestion control ${peer.congestionControl}) over the whole run: PassiveOpens=${kd('PassiveOpens')} RetransSegs=${kd('RetransSegs')} OutRsts=${kd('OutRsts')} AttemptFails=${kd('AttemptFails')} EstabResets=${kd('EstabResets')}`);
   if (values.svg !== undefined) {
-    const subtitle = `workers ${workerCounts.join(',')}, ${runs} run(s), only ${[...only].join(',')}, ${new Date().toISOString()}, load average at end ${loadAverage()}`;
-    writeFileSync(values.svg, results.chart(METRICS, 'tcp-bench: stackd vs the Linux kernel (medians)', subtitle));
-    console.log(`\nchart written to ${values.svg}`);
+    const first = passes[0];
+    const subtitle = `workers ${workerCounts.join(',')}, ${runs} run(s), only ${[...only].join(',')}, kernel congestion control ${first.cc}, ${new Date().toISOString()}, load average at end ${loadAverage()}`;
+    writeFileSync(values.svg, first.results.chart(METRICS, 'tcp-bench: stackd vs the Linux kernel (medians)', subtitle));
+    console.log(`\nchart written to ${values.svg}${passes.length > 1 ? ` (the first pass: kernel ${first.cc})` : ''}`);
   }
   printNotesAndTotal(notes, t0);
 }

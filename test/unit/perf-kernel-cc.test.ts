@@ -2,7 +2,8 @@
  * The kernel peer's congestion control (perf/lab-bench.ts setKernelCongestionControl,
  * tcp-bench --kernel-cc; decision 0043) without a lab: each route of the peer's namespace is
  * changed in place, keeping every attribute `ip -o route show` printed and replacing a
- * congctl already there, so that `ip route change` finds the same route.
+ * congctl already there, so that `ip route change` finds the same route; 'system' takes the
+ * congctl off again (tcp-bench --kernel-cc cubic,system switches between passes).
  */
 import { describe, expect, it } from 'vitest';
 import { routeWithCongestionControl } from '../../perf/lab-bench.js';
@@ -20,5 +21,10 @@ describe('kernel peer congestion control per route', () => {
     expect(routeWithCongestionControl('default via 10.10.0.1 dev eth0 congctl cubic', 'bbr')).toEqual(['default', 'via', '10.10.0.1', 'dev', 'eth0', 'congctl', 'bbr']);
     expect(routeWithCongestionControl('10.10.0.0/24 dev eth0 scope link congctl lock reno src 10.10.0.5', 'cubic')).toEqual(
       ['10.10.0.0/24', 'dev', 'eth0', 'scope', 'link', 'src', '10.10.0.5', 'congctl', 'cubic']);
+  });
+
+  it('null takes congctl off (the namespace default applies again: `ip route change` replaces the metrics)', () => {
+    expect(routeWithCongestionControl('default via 10.10.0.1 dev eth0 congctl cubic ', null)).toEqual(['default', 'via', '10.10.0.1', 'dev', 'eth0']);
+    expect(routeWithCongestionControl('10.10.0.0/24 dev eth0 congctl lock cubic scope link', null)).toEqual(['10.10.0.0/24', 'dev', 'eth0', 'scope', 'link']);
   });
 });
