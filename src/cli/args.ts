@@ -36,7 +36,7 @@ export interface StackdOptions {
   logLevel: string;
   services: string[];
   apps: string[];
-  congestionControl: 'newreno' | 'cubic';
+  congestionControl: 'newreno' | 'cubic' | 'bbr';
   /** --ecn: RFC 3168 ECN (TcpConfig.ecn). */
   ecn: EcnMode;
   /** --recovery: loss recovery with SACK (TcpConfig.recovery). */
@@ -100,7 +100,8 @@ Options:
                      (echo:7 discard:9 chargen:19 http:80 udp-echo:7/udp)   [default: all]
   --app PATH         load an application module into every worker (repeatable);
                      its default export receives the socket API (see README)
-  --cc NAME          TCP congestion control: newreno or cubic        [default: newreno]
+  --cc NAME          TCP congestion control: newreno, cubic, or bbr (BBR v1 without
+                     pacing: a path model, no window cut per loss)   [default: newreno]
   --ecn MODE         ECN (RFC 3168): accept (when the peer's SYN asks), on (ask in
                      our SYNs too) or off                             [default: accept]
   --recovery NAME    TCP loss recovery with SACK: rack (RFC 8985, losses marked by
@@ -338,7 +339,7 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
     if (!(KNOWN_SERVICES as readonly string[]).includes(s)) throw new UsageError(`--services: unknown service '${s}' (known: ${KNOWN_SERVICES.join(', ')})`);
   }
   const cc = values.cc ?? 'newreno';
-  if (cc !== 'newreno' && cc !== 'cubic') throw new UsageError(`--cc: '${cc}' is not one of newreno|cubic`);
+  if (cc !== 'newreno' && cc !== 'cubic' && cc !== 'bbr') throw new UsageError(`--cc: '${cc}' is not one of newreno|cubic|bbr`);
   const ecn = values.ecn ?? DEFAULT_TCP_CONFIG.ecn;
   if (ecn !== 'accept' && ecn !== 'on' && ecn !== 'off') throw new UsageError(`--ecn: '${ecn}' is not one of accept|on|off`);
   const recovery = values.recovery ?? DEFAULT_TCP_CONFIG.recovery;

@@ -47,7 +47,7 @@ export interface StackSettings {
   services: string[];
   apps: string[];
   logLevel: string;
-  congestionControl: 'newreno' | 'cubic';
+  congestionControl: 'newreno' | 'cubic' | 'bbr';
   /** ECN (TcpConfig.ecn; --ecn). */
   ecn: EcnMode;
   /** Loss recovery with SACK (TcpConfig.recovery; --recovery). */

@@ -82,7 +82,7 @@ export interface ShardWorkerData {
   /** Log level for the worker's logger. */
   logLevel: string;
   /** TCP congestion control. */
-  congestionControl: 'newreno' | 'cubic';
+  congestionControl: 'newreno' | 'cubic' | 'bbr';
   /** ECN (TcpConfig.ecn). */
   ecn: EcnMode;
   /** Loss recovery with SACK (TcpConfig.recovery). */

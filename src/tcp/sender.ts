@@ -27,7 +27,8 @@
  */
 import { TCP_FIN, TCP_PSH } from '../wire/tcp.js';
 import { C, type Counters } from '../base/counters.js';
-import { createCongestionControl, type CongestionControl } from './congestion/congestion-control.js';
+import { createCongestionControl, type CongestionControl, type CongestionControlName } from './congestion/congestion-control.js';
+import { DeliveryRateSampler } from './congestion/delivery-rate.js';
 import type { LossRecovery, RecoverySender } from './recovery/loss-recovery.js';
 import { NewRenoRecovery } from './recovery/newreno-recovery.js';
 import { ProportionalRateReduction } from './recovery/prr.js';
@@ -120,6 +121,8 @@ export class TcpSender implements RecoverySender {
   private prr: ProportionalRateReduction | null = null;
   /** RFC 3708 / RFC 3522: undo of a spurious fast recovery or RTO; made at the first of either. */
   private undo: RetransmitUndo | null = null;
+  /** Delivery-rate samples for a model-based controller (BBR); null for the others. */
+  private readonly rate: DeliveryRateSampler | null = null;
   /** In fast recovery until SND.UNA reaches the recovery point (RFC 6582 `recover`). */
   #inRecovery = false;
   /** After an RTO until SND.UNA reaches the recovery point (Linux's CA_Loss): no fast recovery then. */
@@ -184,13 +187,14 @@ export class TcpSender implements RecoverySender {
    */
   constructor(
     sendBuffer: number,
-    private readonly ccName: 'newreno' | 'cubic',
+    private readonly ccName: CongestionControlName,
     private readonly tlpEnabled: boolean,
     readonly timers: TcpTimers,
     private readonly counters: Counters,
   ) {
     this.buf = new SendBuffer(sendBuffer);
     this.#cc = createCongestionControl(ccName, this.#mss);
+    this.rate = this.#cc.onRateSample !== undefined ? new DeliveryRateSampler() : null;
     this.recovery = new NewRenoRecovery(this);
   }
 
@@ -551,6 +555,7 @@ export class TcpSender implements RecoverySender {
       } else if (this.resendingLost()) {
         this.recovery.detectLoss(now, out);
       }
+      if (this.rate !== null) this.sampleRate(ack, sackBlocks, sackCount, dataAcked + this.recovery.deliveredAboveUna() - deliveredBefore, now);
       if (this.sndUna === this.sndMax) {
         // Nothing outstanding: no RTO, unless the slot holds the wait after an ECN echo.
         if (this.ecnWaitUntil >= 0) this.timers.set(T_RTO, this.ecnWaitUntil);
@@ -578,7 +583,25 @@ export class TcpSender implements RecoverySender {
       if (this.#inRecovery || this.resendingLost()) this.recovery.detectLoss(now, out);
     }
     if (this.#inRecovery) this.reduceCwnd(this.recovery.deliveredAboveUna() - deliveredBefore);
+    if (this.rate !== null && newlySacked > 0) this.sampleRate(ack, sackBlocks, sackCount, this.recovery.deliveredAboveUna() - deliveredBefore, now);
     return ACK_OK;
+  }
+
+  /**
+   * A delivery-rate sample (draft-cheng-iccrg-delivery-rate-estimation 3.3) for the
+   * model-based controller: `delivered` bytes newly ACKed or SACKed, the highest of them at
+   * the cumulative ACK or the top SACK block above it.
+   */
+  private sampleRate(ack: number, sackBlocks: Uint32Array, sackCount: number, delivered: number, now: number): void {
+    const rate = this.rate;
+    const cc = this.#cc;
+    if (rate === null || cc.onRateSample === undefined) return;
+    let top = ack;
+    for (let i = 0; i < sackCount; i++) {
+      const end = sackBlocks[2 * i + 1];
+      if (seqGt(end, top)) top = end;
+    }
+    if (rate.onAck(ack, top, delivered > 0 ? delivered : 0, now)) cc.onRateSample(rate.sample, delivered, this.recovery.pipe(), this.#inRecovery, now);
   }
 
   /**
@@ -754,6 +777,8 @@ export class TcpSender implements RecoverySender {
       const cwndRoom = this.#cc.cwnd - this.recovery.pipe();
       if (this.sendNew(now, out, cwndRoom) <= 0) break;
     }
+    // Nothing left to send with room in cwnd: what is in flight now is application-limited.
+    if (this.rate !== null && this.unsent() === 0 && this.#cc.cwnd - this.recovery.pipe() >= this.#mss) this.rate.markAppLimited(this.recovery.pipe());
   }
 
   /** Sends one new segment within `cwndRoom`; returns bytes sent (0: nothing to send now). */
@@ -815,6 +840,7 @@ export class TcpSender implements RecoverySender {
       const flags = (last ? TCP_PSH : 0) | fin;
       if (!out.transmitData(seq, flags, sentOff, len, now)) return 0;
       const wasRetransmission = seqLt(seq, this.sndMax);
+      if (!wasRetransmission) this.rate?.onSent(seq, seqAdd(seq, len), now, this.sndUna === this.sndMax);
       this.recovery.onSent(seq, len, now);
       // Karn (RFC 6298 3): never time a retransmission (after an RTO, data below snd_max
       // is resent through here).

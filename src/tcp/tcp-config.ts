@@ -68,7 +68,7 @@ export interface TcpConfig {
    */
   orphanRetries: number;
   /** Congestion control: 'newreno' (default) or 'cubic'. */
-  congestionControl: 'newreno' | 'cubic';
+  congestionControl: 'newreno' | 'cubic' | 'bbr';
   /** Offer/accept window scaling, timestamps, SACK (RFC 7323, RFC 2018). */
   windowScaling: boolean;
   timestamps: boolean;

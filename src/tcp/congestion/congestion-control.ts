@@ -8,18 +8,25 @@
  * - RFC 6582 3.2 step 3 (NewReno: leaving recovery deflates cwnd to ssthresh).
  * - RFC 6928 initial window; RFC 7661 4.3 (no cwnd growth while not cwnd-limited).
  * - RFC 9438 CUBIC (src/tcp/congestion/cubic.ts).
+ * - BBR v1 without pacing (src/tcp/congestion/bbr.ts), fed by delivery-rate samples
+ *   (src/tcp/congestion/delivery-rate.ts) through onRateSample.
  *
  * Loss recovery itself (which segment to retransmit, pipe) is the loss recovery
  * strategy's (../recovery/): pipe accounting (RFC 6675, or FlightSize less the duplicate
  * ACKs without SACK), so the controllers never inflate cwnd by dup ACKs.
- * Implementations: ./newreno.ts, ./cubic.ts.
+ * Implementations: ./newreno.ts, ./cubic.ts, ./bbr.ts.
  */
+import { Bbr } from './bbr.js';
 import { Cubic } from './cubic.js';
+import type { RateSample } from './delivery-rate.js';
 import { NewReno } from './newreno.js';
+
+/** The congestion controllers a connection can use (`--cc`). */
+export type CongestionControlName = 'newreno' | 'cubic' | 'bbr';
 
 /** The per-connection congestion controller; windows are in bytes, times in ms. */
 export interface CongestionControl {
-  readonly name: 'newreno' | 'cubic';
+  readonly name: CongestionControlName;
   /** Congestion window, bytes. */
   cwnd: number;
   /** Slow start threshold, bytes (Infinity initially). */
@@ -53,10 +60,18 @@ export interface CongestionControl {
    * the ACK that emptied the pipe): call this before sending new data with nothing in flight.
    */
   onIdleRestart(now: number, rto: number): void;
+  /**
+   * Model-based controllers only (BBR): the delivery-rate sample of an ACK that delivered
+   * data, in or out of recovery; `acked` = bytes it newly delivered, `inflight` = bytes in
+   * flight after it. The sender keeps a DeliveryRateSampler only for a controller that
+   * has this method.
+   */
+  onRateSample?(rs: RateSample, acked: number, inflight: number, inRecovery: boolean, now: number): void;
 }
 
 /** Creates the named controller for a connection with the given SMSS (bytes). */
-export function createCongestionControl(name: 'newreno' | 'cubic', mss: number): CongestionControl {
+export function createCongestionControl(name: CongestionControlName, mss: number): CongestionControl {
+  if (name === 'bbr') return new Bbr(mss);
   return name === 'cubic' ? new Cubic(mss) : new NewReno(mss);
 }
 

@@ -36,7 +36,7 @@ export function rfc6928InitialWindow(mss: number): number {
 /** RFC 5681 / RFC 6582 NewReno window management with RFC 3465 ABC. */
 export class NewReno implements CongestionControl {
   /** Algorithm name (for /connections). */
-  readonly name: 'newreno' | 'cubic' = 'newreno';
+  readonly name: 'newreno' | 'cubic' | 'bbr' = 'newreno';
   /** Congestion window, bytes. */
   cwnd: number;
   /**

@@ -137,9 +137,10 @@ describe('parseStackdArgs: every flag', () => {
     expect(HELP).toMatch(/--max-ipv6-peers N .*\n.*\n.*\(16\.\.1048576\) \[default: 16384\]/);
   });
 
-  it('--cc newreno|cubic', () => {
+  it('--cc newreno|cubic|bbr', () => {
     expect(parseStackdArgs(['--cc', 'cubic']).congestionControl).toBe('cubic');
     expect(parseStackdArgs(['--cc', 'newreno']).congestionControl).toBe('newreno');
+    expect(parseStackdArgs(['--cc', 'bbr']).congestionControl).toBe('bbr');
   });
 
   it('--ecn accept|on|off (default accept, as Linux tcp_ecn=2); anything else is a usage error', () => {
@@ -236,7 +237,7 @@ describe('parseStackdArgs: a bad value is one line naming the flag', () => {
     [['--log-level', 'verbose'], "--log-level: 'verbose' is not one of fatal|error|warn|info|debug|trace|silent"],
     [['--services', 'echo,ftp'], "--services: unknown service 'ftp' (known: echo, discard, chargen, http, udp-echo)"],
     [['--services', ','], "--services: empty list (use 'none' for no services)"],
-    [['--cc', 'bbr'], "--cc: 'bbr' is not one of newreno|cubic"],
+    [['--cc', 'vegas'], "--cc: 'vegas' is not one of newreno|cubic|bbr"],
     [['--pcap-snaplen', '100'], '--pcap-snaplen: only with --pcap FILE (at run time: stackctl pcap start)'],
     [['--pcap-max-mb', '1'], '--pcap-max-mb: only with --pcap FILE (at run time: stackctl pcap start)'],
     [['--pcap', ''], '--pcap: needs a file name'],

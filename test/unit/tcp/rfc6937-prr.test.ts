@@ -8,8 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { C } from '../../../src/base/counters.js';
 import { ProportionalRateReduction } from '../../../src/tcp/recovery/prr.js';
-import { patternBytes } from '../../helpers/frames.js';
-import { TcpPair } from '../../helpers/tcp-pair.js';
+import { lossyTransfer } from '../../helpers/lossy-transfer.js';
 import { LINUX_SYN, TcpPeer, type HandshakeOptions } from '../../helpers/tcp-peer.js';
 
 const MSS = 1000;
@@ -257,33 +256,6 @@ describe('RFC 6937 3 examples: 20 segments in flight, ssthresh from NewReno (Fli
 });
 
 describe('RFC 6937 between two cores', () => {
-  /** A 2 MB transfer A → B over 10 ms each way with `lossPct` % of frames dropped each way (seeded). */
-  function lossyTransfer(cc: 'newreno' | 'cubic', lossPct: number, seed: number, recovery: 'rack' | 'rfc6675') {
-    const p = new TcpPair({ tcp: { congestionControl: cc, recovery } });
-    p.delay = 10;
-    const { client, s } = p.connect();
-    let x = seed;
-    p.fault = (f) => {
-      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-      return (x >>> 16) % 100 < lossPct ? [] : [f];
-    };
-    const data = patternBytes(2_000_000, seed);
-    // run() returns once the link is idle and the next timer is past `until`: the clock
-    // is moved on to `until` so that the writer sees time pass.
-    const step = (ms: number) => {
-      const until = p.now + ms;
-      p.run(until);
-      p.now = Math.max(p.now, until);
-    };
-    let off = 0;
-    for (let guard = 0; off < data.length && guard < 100_000; guard++) {
-      off += client.send(data.subarray(off));
-      step(50);
-    }
-    for (let guard = 0; s.bytes().length < data.length && guard < 6000; guard++) step(100);
-    return { p, s, data };
-  }
-
   // RTOs of the same transfers on the commit before PRR (RFC 6675 recovery with cwnd =
   // ssthresh at once): 0, 30 and 6. The newreno 10 % one had 13 with PRR until probes were
   // armed after an ACK that left one segment in flight (decision 0031): 16 on this seed,

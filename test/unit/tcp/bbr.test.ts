@@ -1,0 +1,152 @@
+/**
+ * BBR v1 without pacing (src/tcp/congestion/bbr.ts; draft-cardwell-iccrg-bbr-congestion-control
+ * sections 4.1–4.3): the model (BtlBw over rounds, RTprop), Startup's growth and the full-pipe
+ * test, Drain, ProbeBW's window, loss without a model cut, ProbeRTT; then between two cores,
+ * 2 MB transfers under random loss against NewReno and CUBIC, byte for byte.
+ */
+import { describe, expect, it } from 'vitest';
+import { C } from '../../../src/base/counters.js';
+import { BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT, BBR_STARTUP, Bbr, CWND_GAIN, PROBE_RTT_MS, RTPROP_WINDOW_MS } from '../../../src/tcp/congestion/bbr.js';
+import { createCongestionControl } from '../../../src/tcp/congestion/congestion-control.js';
+import type { RateSample } from '../../../src/tcp/congestion/delivery-rate.js';
+import { rfc6928InitialWindow } from '../../../src/tcp/congestion/newreno.js';
+import { lossyTransfer } from '../../helpers/lossy-transfer.js';
+
+const MSS = 1448;
+
+/** Bytes delivered so far per controller (the samples' prior delivered counts go on from one drive() to the next). */
+const deliveredSoFar = new WeakMap<Bbr, number>();
+
+/** A path of `bw` bytes/ms and `rtt` ms driven round by round: every round delivers what cwnd allows, up to bw × rtt. */
+function drive(b: Bbr, rounds: number, bw: number, rtt: number, t0 = 0, appLimited = false): number {
+  let now = t0;
+  let delivered = deliveredSoFar.get(b) ?? 0;
+  for (let r = 0; r < rounds; r++) {
+    const flight = Math.min(b.cwnd, bw * rtt * 4); // what the path holds before it queues much
+    const got = Math.min(flight, bw * rtt);
+    now += rtt;
+    const rs: RateSample = { valid: true, delivered: got, interval: rtt, rtt, priorDelivered: delivered, isAppLimited: appLimited };
+    delivered += got;
+    b.onRateSample(rs, got, Math.max(0, flight - got), false, now);
+  }
+  deliveredSoFar.set(b, delivered);
+  return now;
+}
+
+describe('BBR v1 without pacing', () => {
+  it('is chosen by name; ssthresh stays infinite so that recovery conserves packets', () => {
+    const b = createCongestionControl('bbr', MSS);
+    expect(b.name).toBe('bbr');
+    expect('onRateSample' in b).toBe(true);
+    expect(b.cwnd).toBe(rfc6928InitialWindow(MSS));
+    b.ssthresh = 10 * MSS;
+    expect(b.ssthresh).toBe(Infinity);
+    expect('onRateSample' in createCongestionControl('newreno', MSS)).toBe(false);
+  });
+
+  it('4.3.2: Startup grows cwnd by what each round delivers, ends when BtlBw stops growing by 25 % for three rounds, then Drain and ProbeBW at 2 × BDP + 3 quanta', () => {
+    const b = new Bbr(MSS);
+    const bw = 500; // bytes per ms (4 Mbit/s) × RTT 20 ms: BDP 10 000 bytes
+    const rtt = 20;
+    const cwnds: number[] = [];
+    let now = 0;
+    for (let r = 0; r < 12 && b.state === BBR_STARTUP; r++) {
+      now = drive(b, 1, bw, rtt, now);
+      cwnds.push(b.cwnd);
+    }
+    expect(b.filledPipe).toBe(true);
+    expect(b.btlBw).toBe(bw);
+    expect(b.rtProp).toBe(rtt);
+    expect(cwnds.length).toBeGreaterThanOrEqual(3);
+    now = drive(b, 3, bw, rtt, now);
+    expect([BBR_DRAIN, BBR_PROBE_BW]).toContain(b.state);
+    drive(b, 20, bw, rtt, now);
+    expect(b.state).toBe(BBR_PROBE_BW);
+    expect(b.cwnd).toBe(CWND_GAIN * bw * rtt + 3 * 2 * MSS);
+  });
+
+  it('4.1: BtlBw is the highest rate of the last 10 rounds: a drop in rate is believed only after 10 rounds', () => {
+    const b = new Bbr(MSS);
+    let now = drive(b, 15, 1000, 10);
+    expect(b.btlBw).toBe(1000);
+    now = drive(b, 9, 400, 10, now);
+    expect(b.btlBw).toBe(1000);
+    drive(b, 3, 400, 10, now);
+    expect(b.btlBw).toBe(400);
+  });
+
+  it('4.1: an application-limited sample lowers nothing, a higher one raises BtlBw', () => {
+    const b = new Bbr(MSS);
+    let now = drive(b, 15, 1000, 10);
+    now = drive(b, 12, 100, 10, now, true);
+    expect(b.btlBw).toBe(1000);
+    drive(b, 1, 2000, 10, now, true);
+    expect(b.btlBw).toBe(2000);
+  });
+
+  it('4.2.3.4: fast recovery sets cwnd from the flight, and its end brings back the cwnd from before; an RTO too', () => {
+    const b = new Bbr(MSS);
+    const now = drive(b, 30, 1000, 10);
+    const before = b.cwnd;
+    b.onCongestionEvent(now, 3 * MSS);
+    expect(b.cwnd).toBe(4 * MSS);
+    b.cwnd = 6 * MSS; // PRR's doing during recovery
+    b.onRecoveryEnd(now);
+    expect(b.cwnd).toBe(before);
+    expect(b.btlBw).toBe(1000); // the model is not cut
+    b.onRetransmitTimeout(now, before);
+    expect(b.cwnd).toBe(MSS);
+    drive(b, 5, 1000, 10, now);
+    expect(b.cwnd).toBeGreaterThan(4 * MSS);
+  });
+
+  it('4.3.4: without a new RTprop for 10 s, ProbeRTT holds 4 segments for 200 ms and a round, then the window comes back', () => {
+    const b = new Bbr(MSS);
+    let now = drive(b, 30, 1000, 10);
+    const cwnd = b.cwnd;
+    // The RTT rose (a queue elsewhere): no sample reaches the old minimum for 10 s.
+    for (let i = 0; i < 2000 && b.state !== BBR_PROBE_RTT; i++) now = drive(b, 1, 1000, 12, now);
+    expect(b.state).toBe(BBR_PROBE_RTT);
+    expect(now).toBeGreaterThan(RTPROP_WINDOW_MS);
+    expect(b.cwnd).toBe(4 * MSS);
+    const entered = now;
+    for (let i = 0; i < 100 && b.state === BBR_PROBE_RTT; i++) now = drive(b, 1, 1000, 10, now);
+    expect(b.state).toBe(BBR_PROBE_BW);
+    expect(now - entered).toBeGreaterThanOrEqual(PROBE_RTT_MS);
+    expect(b.rtProp).toBe(10);
+    expect(b.cwnd).toBeGreaterThanOrEqual(Math.min(cwnd, b.targetCwnd(CWND_GAIN)));
+  });
+});
+
+describe('BBR between two cores under random loss (2 MB, 10 ms each way)', () => {
+  // Virtual ms to the last byte, seed 7, RACK: NewReno 1 050 / 4 150 / 10 452, CUBIC 350 /
+  // 2 760 / 7 862, BBR 250 / 250 / 550 at 1 / 3 / 10 % (measured when BBR was added; the
+  // clock advances in 50 ms steps).
+  for (const loss of [1, 3, 10]) {
+    it(`${loss} %: arrives byte for byte, in well under NewReno's and CUBIC's time`, () => {
+      const bbr = lossyTransfer('bbr', loss, 7, 'rack');
+      expect(bbr.s.bytes().equals(Buffer.from(bbr.data))).toBe(true);
+      expect(bbr.p.countersA[C.tcp_retransmits]).toBeGreaterThan(0);
+      const reno = lossyTransfer('newreno', loss, 7, 'rack');
+      const cubic = lossyTransfer('cubic', loss, 7, 'rack');
+      expect(reno.s.bytes().length).toBe(reno.data.length);
+      expect(cubic.s.bytes().length).toBe(cubic.data.length);
+      expect(bbr.ms).toBeGreaterThan(0);
+      expect(bbr.ms * 2).toBeLessThanOrEqual(reno.ms);
+      expect(bbr.ms).toBeLessThan(cubic.ms);
+    });
+  }
+
+  it('without loss, as fast as NewReno (the window is not held below what the receiver allows)', () => {
+    const bbr = lossyTransfer('bbr', 0, 3, 'rack');
+    const reno = lossyTransfer('newreno', 0, 3, 'rack');
+    expect(bbr.s.bytes().equals(Buffer.from(bbr.data))).toBe(true);
+    expect(bbr.ms).toBeLessThanOrEqual(reno.ms);
+  });
+
+  it('RFC 6675 recovery as well as RACK', () => {
+    const bbr = lossyTransfer('bbr', 3, 11, 'rfc6675');
+    expect(bbr.s.bytes().equals(Buffer.from(bbr.data))).toBe(true);
+    expect(bbr.ms * 2).toBeLessThanOrEqual(lossyTransfer('newreno', 3, 11, 'rfc6675').ms);
+  });
+});
