@@ -590,7 +590,8 @@ export class TcpSender implements RecoverySender {
   /**
    * A delivery-rate sample (draft-cheng-iccrg-delivery-rate-estimation 3.3) for the
    * model-based controller: `delivered` bytes newly ACKed or SACKed, the highest of them at
-   * the cumulative ACK or the top SACK block above it.
+   * the cumulative ACK or the top SACK block above it. The controller hears of every ACK
+   * that delivered data, with rs.valid false when it gave no sample.
    */
   private sampleRate(ack: number, sackBlocks: Uint32Array, sackCount: number, delivered: number, now: number): void {
     const rate = this.rate;
@@ -601,7 +602,11 @@ export class TcpSender implements RecoverySender {
       const end = sackBlocks[2 * i + 1];
       if (seqGt(end, top)) top = end;
     }
-    if (rate.onAck(ack, top, delivered > 0 ? delivered : 0, now)) cc.onRateSample(rate.sample, delivered, this.recovery.pipe(), this.#inRecovery, now);
+    // Every ACK that delivered data reaches the controller, with a sample or without one
+    // (data resent after an RTO gives none): cwnd grows by what is delivered either way,
+    // as Linux's bbr_main calls bbr_set_cwnd on every ACK.
+    const valid = rate.onAck(ack, top, delivered > 0 ? delivered : 0, now);
+    if (valid || delivered > 0) cc.onRateSample(rate.sample, delivered > 0 ? delivered : 0, this.recovery.pipe(), this.#inRecovery, now);
   }
 
   /**

@@ -131,9 +131,11 @@ export class Bbr implements CongestionControl {
   }
 
   /**
-   * A delivery-rate sample of an ACK (in or out of recovery): the model, the state and,
-   * unless `inRecovery` (PRR sets cwnd then), cwnd. `acked`: bytes this ACK newly
-   * delivered; `inflight`: bytes in flight after it.
+   * An ACK that delivered data, in or out of recovery, with its delivery-rate sample
+   * (rs.valid false when it gave none, e.g. data resent after an RTO): the model and the
+   * state from a valid sample, and, unless `inRecovery` (PRR sets cwnd then), cwnd from
+   * `acked` in any case. `acked`: bytes this ACK newly delivered; `inflight`: bytes in
+   * flight after it.
    */
   onRateSample(rs: RateSample, acked: number, inflight: number, inRecovery: boolean, now: number): void {
     this.updateModel(rs, now);
@@ -218,7 +220,7 @@ export class Bbr implements CongestionControl {
     if (this.state === BBR_STARTUP && this.filledPipe) this.state = BBR_DRAIN;
     if (this.state === BBR_DRAIN && inflight <= this.targetCwnd(1)) this.state = BBR_PROBE_BW;
     if (this.state === BBR_PROBE_RTT) {
-      if (this.probeRttDone < 0 && inflight <= 4 * this.mss) {
+      if (this.probeRttDone < 0 && inflight <= 4 * this.mss && rs.valid) {
         this.probeRttDone = now + PROBE_RTT_MS;
         this.probeRttRoundDone = false;
         this.nextRoundDelivered = rs.priorDelivered + rs.delivered;

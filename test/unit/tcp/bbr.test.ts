@@ -11,6 +11,7 @@ import { createCongestionControl } from '../../../src/tcp/congestion/congestion-
 import type { RateSample } from '../../../src/tcp/congestion/delivery-rate.js';
 import { rfc6928InitialWindow } from '../../../src/tcp/congestion/newreno.js';
 import { lossyTransfer } from '../../helpers/lossy-transfer.js';
+import { LINUX_SYN, TcpPeer } from '../../helpers/tcp-peer.js';
 
 const MSS = 1448;
 
@@ -100,6 +101,23 @@ describe('BBR v1 without pacing', () => {
     expect(b.cwnd).toBeGreaterThan(4 * MSS);
   });
 
+  it('4.2.3: after an RTO, ACKs of resent data (no rate sample) grow cwnd back, up to the model\'s window', () => {
+    const b = new Bbr(MSS);
+    const now = drive(b, 30, 1000, 10);
+    const target = b.targetCwnd(CWND_GAIN);
+    b.onRetransmitTimeout(now, b.cwnd);
+    expect(b.cwnd).toBe(MSS);
+    const none: RateSample = { valid: false, delivered: 0, interval: 0, rtt: 0, priorDelivered: 0, isAppLimited: false };
+    let acks = 0;
+    while (b.cwnd < target && acks < 1000) {
+      b.onRateSample(none, MSS, b.cwnd, false, now + acks);
+      acks++;
+    }
+    expect(b.cwnd).toBe(target);
+    expect(acks).toBeLessThan(target / MSS); // at least one segment per segment delivered
+    expect(b.btlBw).toBe(1000); // no sample, no change to the model
+  });
+
   it('4.3.4: without a new RTprop for 10 s, ProbeRTT holds 4 segments for 200 ms and a round, then the window comes back', () => {
     const b = new Bbr(MSS);
     let now = drive(b, 30, 1000, 10);
@@ -148,5 +166,35 @@ describe('BBR between two cores under random loss (2 MB, 10 ms each way)', () =>
     const bbr = lossyTransfer('bbr', 3, 11, 'rfc6675');
     expect(bbr.s.bytes().equals(Buffer.from(bbr.data))).toBe(true);
     expect(bbr.ms * 2).toBeLessThanOrEqual(lossyTransfer('newreno', 3, 11, 'rfc6675').ms);
+  });
+});
+
+describe('BBR in the sender: every ACK that delivers data reaches the controller', () => {
+  it('after an RTO, ACKs of resent data below what SACK had already delivered (no rate sample) still open cwnd again', () => {
+    const p = new TcpPeer({ tcp: { congestionControl: 'bbr' } });
+    const { conn } = p.passiveOpen({ ...LINUX_SYN, rtt: 10 });
+    const mss = conn.snd.mss;
+    expect(conn.snd.cc.name).toBe('bbr');
+    conn.send(new Uint8Array(40 * mss).fill(0x61));
+    p.flush();
+    expect(p.takeAll().filter((s) => s.payload.length > 0).length).toBeGreaterThan(0);
+    const una = p.ourIsn + 1;
+    const at = (k: number) => (una + k * mss) >>> 0;
+    // The first flight's last segments arrive (SACKed), the rest and every resend are lost
+    // until the RTO: everything the cumulative ACKs deliver afterwards lies below the SACK.
+    const sentTop = (conn.snd.sndMax - una) >>> 0;
+    p.sendAck({ ack: una, options: { sack: [[(una + sentTop - 2 * mss) >>> 0, (una + sentTop) >>> 0]] } });
+    for (let i = 0; i < 20 && p.counter('tcp_rto_timeouts') === 0; i++) {
+      p.advanceUntilOutput(5_000);
+      p.takeAll();
+    }
+    expect(p.counter('tcp_rto_timeouts')).toBe(1);
+    expect(conn.snd.cc.cwnd).toBe(mss);
+    for (let k = 1; k <= 4; k++) {
+      p.sendAck({ ack: at(k), options: { sack: [[(una + sentTop - 2 * mss) >>> 0, (una + sentTop) >>> 0]] } });
+      p.flush();
+      p.takeAll();
+    }
+    expect(conn.snd.cc.cwnd).toBeGreaterThanOrEqual(4 * mss);
   });
 });
