@@ -30,6 +30,11 @@ export interface TransferFigures {
   rtoUndos: number;
   /** Receiver: segments that arrived out of order (stackd: tcp_ooo_segments; kernel: TCPOFOQueue, per sk_buff). */
   outOfOrder: number;
+  /**
+   * Both ends: SYN and SYN-ACK retransmissions (stackd: tcp_syn_timeouts, also among its
+   * RTOs; kernel: TCPSynRetrans). A lost handshake segment costs the transfer a second.
+   */
+  handshakes: number;
 }
 
 /** The counters each figure sums: stackd's, and the kernel's /proc/net names. */
@@ -37,12 +42,12 @@ const COUNTERS: Record<'stackd' | 'kernel', Record<keyof TransferFigures, string
   stackd: {
     rtos: ['tcp_rto_timeouts'], recoveries: ['tcp_fast_retransmits'], retransmits: ['tcp_retransmits'],
     dsacks: ['tcp_dsacks_rx'], fastUndos: ['tcp_fast_retransmit_undos'], rtoUndos: ['tcp_rto_undos'],
-    outOfOrder: ['tcp_ooo_segments'],
+    outOfOrder: ['tcp_ooo_segments'], handshakes: ['tcp_syn_timeouts'],
   },
   kernel: {
     rtos: ['TcpExt.TCPTimeouts'], recoveries: ['TcpExt.TCPSackRecovery', 'TcpExt.TCPRenoRecovery'], retransmits: ['Tcp.RetransSegs'],
     dsacks: ['TcpExt.TCPDSACKRecv'], fastUndos: ['TcpExt.TCPDSACKUndo', 'TcpExt.TCPFullUndo', 'TcpExt.TCPPartialUndo'],
-    rtoUndos: ['TcpExt.TCPLossUndo'], outOfOrder: ['TcpExt.TCPOFOQueue'],
+    rtoUndos: ['TcpExt.TCPLossUndo'], outOfOrder: ['TcpExt.TCPOFOQueue'], handshakes: ['TcpExt.TCPSynRetrans'],
   },
 };
 
@@ -60,7 +65,7 @@ export function transferFigures(t: Target, direction: 'upload' | 'download', r: 
   return {
     rtos: sum(sender, 'rtos'), recoveries: sum(sender, 'recoveries'), retransmits: sum(sender, 'retransmits'),
     dsacks: sum(sender, 'dsacks'), fastUndos: sum(sender, 'fastUndos'), rtoUndos: sum(sender, 'rtoUndos'),
-    outOfOrder: sum(receiver, 'outOfOrder'),
+    outOfOrder: sum(receiver, 'outOfOrder'), handshakes: sum(sender, 'handshakes') + sum(receiver, 'handshakes'),
   };
 }
 
@@ -71,5 +76,6 @@ export function transferLine(t: Target, direction: 'upload' | 'download', a: Cou
   const d = (k: keyof TransferFigures): number => y[k] - x[k];
   const { sender, receiver } = transferEnds(t, direction);
   return `sender (${sender}): RTOs ${d('rtos')}, fast recoveries ${d('recoveries')}, retransmissions ${d('retransmits')}, ` +
-    `D-SACKs ${d('dsacks')}, undos ${d('fastUndos')} fast / ${d('rtoUndos')} RTO; receiver (${receiver}): out of order ${d('outOfOrder')}`;
+    `D-SACKs ${d('dsacks')}, undos ${d('fastUndos')} fast / ${d('rtoUndos')} RTO; receiver (${receiver}): out of order ${d('outOfOrder')}; ` +
+    `handshake retransmissions (both ends) ${d('handshakes')}`;
 }

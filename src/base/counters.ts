@@ -43,7 +43,7 @@ export const COUNTER_NAMES = [
   'drop_udp_truncated', 'drop_udp_checksum', 'drop_udp_no_port', 'drop_udp_length',
   // TCP
   'tcp_segments_rx', 'tcp_segments_tx', 'tcp_active_opens', 'tcp_passive_opens', 'tcp_established_total',
-  'tcp_resets_rx', 'tcp_resets_tx', 'tcp_retransmits', 'tcp_fast_retransmits', 'tcp_rto_timeouts',
+  'tcp_resets_rx', 'tcp_resets_tx', 'tcp_retransmits', 'tcp_fast_retransmits', 'tcp_rto_timeouts', 'tcp_syn_timeouts',
   'tcp_ooo_segments', 'tcp_challenge_acks', 'tcp_syn_cookies_tx', 'tcp_syn_cookies_ok', 'tcp_syn_cookies_bad',
   'tcp_delayed_acks', 'tcp_window_probes', 'tcp_keepalive_probes', 'tcp_timeouts', 'tcp_time_wait_reused',
   'tcp_rx_bytes', 'tcp_tx_bytes', 'tcp_sack_recoveries', 'tcp_partial_acks', 'tcp_duplicate_segments_rx', 'tcp_sack_compressed',

@@ -418,7 +418,10 @@ export class TcpSender implements RecoverySender {
    */
   onSynTimeout(maxRetries: number): boolean {
     this.#retries++;
+    // Counted among the RTOs (as Linux's TCPTimeouts) and apart, so that a handshake's loss
+    // can be told from a data RTO.
     this.counters[C.tcp_rto_timeouts]++;
+    this.counters[C.tcp_syn_timeouts]++;
     if (this.#retries > maxRetries) return false;
     this.rtt.backoff();
     return true;

@@ -125,12 +125,13 @@ describe('transfer figures', () => {
   function reading(scale: number): CounterReading {
     return {
       stackd: { tcp_rto_timeouts: 1 * scale, tcp_fast_retransmits: 2 * scale, tcp_retransmits: 3 * scale, tcp_dsacks_rx: 4 * scale,
-        tcp_fast_retransmit_undos: 5 * scale, tcp_rto_undos: 6 * scale, tcp_ooo_segments: 7 * scale },
+        tcp_fast_retransmit_undos: 5 * scale, tcp_rto_undos: 6 * scale, tcp_ooo_segments: 7 * scale, tcp_syn_timeouts: 8 * scale },
       c1: { 'TcpExt.TCPTimeouts': 10 * scale, 'TcpExt.TCPSackRecovery': 20 * scale, 'TcpExt.TCPRenoRecovery': 1 * scale, 'Tcp.RetransSegs': 30 * scale,
         'TcpExt.TCPDSACKRecv': 40 * scale, 'TcpExt.TCPDSACKUndo': 50 * scale, 'TcpExt.TCPFullUndo': 1 * scale, 'TcpExt.TCPPartialUndo': 1 * scale,
-        'TcpExt.TCPLossUndo': 60 * scale, 'TcpExt.TCPOFOQueue': 70 * scale },
+        'TcpExt.TCPLossUndo': 60 * scale, 'TcpExt.TCPOFOQueue': 70 * scale, 'TcpExt.TCPSynRetrans': 80 * scale },
       c2: { 'TcpExt.TCPTimeouts': 100 * scale, 'TcpExt.TCPSackRecovery': 200 * scale, 'Tcp.RetransSegs': 300 * scale,
-        'TcpExt.TCPDSACKRecv': 400 * scale, 'TcpExt.TCPDSACKUndo': 500 * scale, 'TcpExt.TCPLossUndo': 600 * scale, 'TcpExt.TCPOFOQueue': 700 * scale },
+        'TcpExt.TCPDSACKRecv': 400 * scale, 'TcpExt.TCPDSACKUndo': 500 * scale, 'TcpExt.TCPLossUndo': 600 * scale, 'TcpExt.TCPOFOQueue': 700 * scale,
+        'TcpExt.TCPSynRetrans': 800 * scale },
     };
   }
 
@@ -140,14 +141,15 @@ describe('transfer figures', () => {
     expect(transferEnds('kernel', 'upload')).toEqual({ sender: 'c1', receiver: 'c2' });
     expect(transferEnds('kernel', 'download')).toEqual({ sender: 'c2', receiver: 'c1' });
     const r = reading(1);
-    expect(transferFigures('stackd', 'upload', r)).toEqual({ rtos: 10, recoveries: 21, retransmits: 30, dsacks: 40, fastUndos: 52, rtoUndos: 60, outOfOrder: 7 });
-    expect(transferFigures('stackd', 'download', r)).toEqual({ rtos: 1, recoveries: 2, retransmits: 3, dsacks: 4, fastUndos: 5, rtoUndos: 6, outOfOrder: 70 });
-    expect(transferFigures('kernel', 'upload', r)).toEqual({ rtos: 10, recoveries: 21, retransmits: 30, dsacks: 40, fastUndos: 52, rtoUndos: 60, outOfOrder: 700 });
-    expect(transferFigures('kernel', 'download', r)).toEqual({ rtos: 100, recoveries: 200, retransmits: 300, dsacks: 400, fastUndos: 500, rtoUndos: 600, outOfOrder: 70 });
+    expect(transferFigures('stackd', 'upload', r)).toEqual({ rtos: 10, recoveries: 21, retransmits: 30, dsacks: 40, fastUndos: 52, rtoUndos: 60, outOfOrder: 7, handshakes: 88 });
+    expect(transferFigures('stackd', 'download', r)).toEqual({ rtos: 1, recoveries: 2, retransmits: 3, dsacks: 4, fastUndos: 5, rtoUndos: 6, outOfOrder: 70, handshakes: 88 });
+    expect(transferFigures('kernel', 'upload', r)).toEqual({ rtos: 10, recoveries: 21, retransmits: 30, dsacks: 40, fastUndos: 52, rtoUndos: 60, outOfOrder: 700, handshakes: 880 });
+    expect(transferFigures('kernel', 'download', r)).toEqual({ rtos: 100, recoveries: 200, retransmits: 300, dsacks: 400, fastUndos: 500, rtoUndos: 600, outOfOrder: 70, handshakes: 880 });
   });
 
   it('prints the difference between two readings', () => {
     expect(transferLine('stackd', 'upload', reading(1), reading(3))).toBe(
-      'sender (c1): RTOs 20, fast recoveries 42, retransmissions 60, D-SACKs 80, undos 104 fast / 120 RTO; receiver (stackd): out of order 14');
+      'sender (c1): RTOs 20, fast recoveries 42, retransmissions 60, D-SACKs 80, undos 104 fast / 120 RTO; receiver (stackd): out of order 14; ' +
+      'handshake retransmissions (both ends) 176');
   });
 });

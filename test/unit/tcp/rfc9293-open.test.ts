@@ -142,6 +142,8 @@ describe('RFC 9293 3.5 opening a connection', () => {
     const r3 = p.expectSegment({ flags: TCP_SYN | TCP_ACK, seq: first.seq, ack: 8 }, 5000);
     expect(r3.at - t0).toBe(7000);
     expect(p.counter('tcp_retransmits')).toBe(3);
+    expect(p.counter('tcp_syn_timeouts')).toBe(3);
+    expect(p.counter('tcp_rto_timeouts')).toBe(3);
   });
 
   it('RFC 9293 3.5: a retransmitted SYN in SYN_RECEIVED gets the same SYN-ACK again', () => {
