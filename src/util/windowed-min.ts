@@ -5,7 +5,8 @@
  * RACK.min_RTT (RFC 8985 6.2) is kept this way, so a path whose RTT rose is not judged by
  * a minimum from long ago.
  *
- * No allocation: six numbers. Times and values are any non-negative numbers (ms here).
+ * No allocation: six numbers. Times are non-decreasing numbers (ms here; BBR's BtlBw uses
+ * round counts), values any numbers: BBR keeps negated rates to track their maximum.
  */
 
 /** Running windowed minimum. */

@@ -37,6 +37,7 @@
 import type { CongestionControl } from './congestion-control.js';
 import type { RateSample } from './delivery-rate.js';
 import { rfc6928InitialWindow } from './newreno.js';
+import { WindowedMin } from '../../util/windowed-min.js';
 
 /** Round trips the bandwidth filter spans. */
 export const BTLBW_ROUNDS = 10;
@@ -71,11 +72,12 @@ export class Bbr implements CongestionControl {
   /** The pipe was found full (Startup ended). */
   filledPipe = false;
 
-  /** BtlBw samples: the highest rate (bytes/ms) of each of the last BTLBW_ROUNDS rounds, by round % BTLBW_ROUNDS. */
-  private readonly bwByRound = new Float64Array(BTLBW_ROUNDS);
-  private readonly bwRound = new Float64Array(BTLBW_ROUNDS).fill(-1);
-  /** The round of the latest sample taken into the filter: samples age only as new ones come (Linux's minmax). */
-  private bwLatestRound = 0;
+  /**
+   * BtlBw's filter over round counts: the windowed minimum of the negated rates (bytes/ms)
+   * is their maximum, kept as Linux's minmax_running_max keeps it. Samples age only as new
+   * ones are taken.
+   */
+  private readonly bwFilter = new WindowedMin(BTLBW_ROUNDS);
   private nextRoundDelivered = 0;
   private rtPropStamp = 0;
   private fullBw = 0;
@@ -111,11 +113,8 @@ export class Bbr implements CongestionControl {
    * so they neither lower it nor age it (Linux's minmax_running_max).
    */
   get btlBw(): number {
-    let max = 0;
-    for (let i = 0; i < BTLBW_ROUNDS; i++) {
-      if (this.bwRound[i] >= 0 && this.bwLatestRound - this.bwRound[i] < BTLBW_ROUNDS && this.bwByRound[i] > max) max = this.bwByRound[i];
-    }
-    return max;
+    const v = this.bwFilter.value;
+    return v === Infinity ? 0 : -v;
   }
 
   /** What one frame carries at the estimated rate: BtlBw × 1 ms within [2 segments, MAX_SEND_QUANTUM]. */
@@ -186,16 +185,7 @@ export class Bbr implements CongestionControl {
       this.rounds++;
     }
     const bw = rs.delivered / rs.interval;
-    if (!rs.isAppLimited || bw >= this.btlBw) {
-      this.bwLatestRound = this.rounds;
-      const i = this.rounds % BTLBW_ROUNDS;
-      if (this.bwRound[i] !== this.rounds) {
-        this.bwRound[i] = this.rounds;
-        this.bwByRound[i] = bw;
-      } else if (bw > this.bwByRound[i]) {
-        this.bwByRound[i] = bw;
-      }
-    }
+    if (!rs.isAppLimited || bw >= this.btlBw) this.bwFilter.update(this.rounds, -bw);
     if (rs.rtt >= 0 && (rs.rtt <= this.rtProp || now - this.rtPropStamp > RTPROP_WINDOW_MS)) {
       if (now - this.rtPropStamp > RTPROP_WINDOW_MS && this.state !== BBR_PROBE_RTT && this.rtProp !== Infinity && rs.rtt > this.rtProp) {
         this.enterProbeRtt(now);
