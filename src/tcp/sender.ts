@@ -725,13 +725,19 @@ export class TcpSender implements RecoverySender {
     this.undo?.onRetransmit(seq, len, now);
   }
 
-  /** Retransmits one segment starting at `seq` (data, or the FIN if that is what is there). */
+  /**
+   * Retransmits one segment starting at `seq` (data, or the FIN if that is what is there),
+   * only up to the next SACKed byte: a hole shorter than SMSS (the tail of a TSO chunk) is
+   * resent alone, not with SACKed data after it, which the receiver would report in a
+   * D-SACK that says nothing of the hole.
+   */
   retransmitAt(seq: number, now: number, out: SenderTransmit): void {
     const off = seqSub(seq, this.sndUna);
     const avail = this.buf.length - off;
     this.rttTiming = false; // Karn: never time a retransmission
     if (avail > 0) {
-      const len = Math.min(this.#mss, avail);
+      const full = Math.min(this.#mss, avail);
+      const len = seqSub(this.recovery.holeEnd(seq, seqAdd(seq, full)), seq);
       const fin = this.#finSent && seqAdd(seq, len) === this.finSeq && len === avail ? TCP_FIN : 0;
       if (out.transmitData(seq, fin | TCP_PSH, off, len, now)) {
         this.counters[C.tcp_retransmits]++;

@@ -55,7 +55,7 @@ export interface RecoverySender {
   sendNew(now: number, out: SenderTransmit, cwndRoom: number): number;
   /** Sends new data while cwnd − pipe allows (the output of a sender not in recovery). */
   sendNewData(now: number, out: SenderTransmit): void;
-  /** Retransmits the segment that starts at `seq` (data, or the FIN if that is what is there). */
+  /** Retransmits the segment that starts at `seq`, up to the next SACKed byte (data, or the FIN if that is what is there). */
   retransmitAt(seq: number, now: number, out: SenderTransmit): void;
   /** Retransmits `len` bytes at `seq` and moves HighRxt past them; false if it could not go out. */
   retransmitRange(seq: number, len: number, now: number, out: SenderTransmit): boolean;
@@ -120,4 +120,6 @@ export interface LossRecovery {
   rtoResendEnd(from: number): number;
   /** True if the peer SACKed byte `seq` (false without SACK). */
   isSacked(seq: number): boolean;
+  /** Where a retransmission from `seq` (not SACKed) up to `end` stops: the next SACKed byte, or `end`. */
+  holeEnd(seq: number, end: number): number;
 }

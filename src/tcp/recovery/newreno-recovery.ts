@@ -90,6 +90,10 @@ export class NewRenoRecovery implements LossRecovery {
     return this.snd.sndMax;
   }
 
+  holeEnd(_seq: number, end: number): number {
+    return end;
+  }
+
   isSacked(_seq: number): boolean {
     return false;
   }

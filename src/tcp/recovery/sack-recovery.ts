@@ -182,6 +182,11 @@ export class SackRecovery implements LossRecovery {
     return this.board === null ? end : this.board.holeEnd(from, end);
   }
 
+  /** Where a retransmission from `seq` stops: the next SACKed byte, or `end`. */
+  holeEnd(seq: number, end: number): number {
+    return this.board === null ? end : this.board.holeEnd(seq, end);
+  }
+
   /** True if the peer SACKed byte `seq` (for the tail loss probe). */
   isSacked(seq: number): boolean {
     return this.board !== null && this.board.isSacked(seq);

@@ -79,6 +79,21 @@ describe('RFC 8985 6.2: losses marked by time', () => {
     expect(p.counter('tcp_rack_reorder_timeouts')).toBe(0);
   });
 
+  it('RFC 6675 4 (3): the fast retransmit of a hole shorter than SMSS (the tail of a TSO chunk) resends the hole alone, not the SACKed bytes after it', () => {
+    // Found in the lab (2 % reordering, pcap): the peer held 376 bytes back and SACKed the
+    // rest; the retransmission of SND.UNA carried SMSS bytes, 1072 of them SACKed, and the
+    // peer answered those with a D-SACK that said nothing of the hole.
+    const { p, conn } = established();
+    const seqs = burst(p, conn, 10);
+    const hole = 376;
+    p.advance(10);
+    p.sendAck({ ack: seqs[0], options: { sack: [[seqs[0] + hole, seqs[4]]] } });
+    const rtx = p.expectSegment({ flags: TCP_ACK | TCP_PSH, seq: seqs[0], payloadLen: hole });
+    expect(rtx.seq).toBe(seqs[0]);
+    expect(conn.snd.inRecovery).toBe(true);
+    expect(p.counter('tcp_retransmits')).toBe(1);
+  });
+
   it('reordering: a segment delayed less than reo_wnd is not retransmitted; once reordering is seen, three SACKed segments wait reo_wnd too', () => {
     const { p, conn, rack } = established();
     const t0 = p.now;
