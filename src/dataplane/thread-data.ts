@@ -12,6 +12,8 @@ import type { EcnMode } from '../tcp/ecn.js';
 export const CTL_STOP = 0;
 /** The capture word: the snapshot length while a capture runs, 0 when off (phy/capture-device.ts). */
 export const CTL_CAPTURE = 1;
+/** Frames the threads' fault injectors transmitted (--fault), shared so that a reordered frame waits for any thread's next one. */
+export const CTL_FAULT_TX_FRAMES = 2;
 /** Number of control words. */
 export const CTL_WORDS = 4;
 

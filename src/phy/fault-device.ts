@@ -11,6 +11,15 @@
  * out twice); reorder (held back until the next frame of its direction has gone, or
  * FAULT_REORDER_MAX_HOLD_MS); delay (every frame held `delayMs`).
  *
+ * The data plane has one device per thread (the I/O thread, and each worker's direct
+ * transmit path), and the frames of one connection go out through more than one of them.
+ * With `txFrames` (a word shared by the threads' devices, counting the frames they
+ * transmitted) a held transmitted frame is due as soon as any thread has sent a frame
+ * after it, and goes out when its own thread next runs: one frame late, as on one wire.
+ * Without it only the holding device's own next frame released it, and a frame held by
+ * the I/O thread while a worker sent directly waited out the 10 ms (measured: 9 ms, where
+ * the path's round trip was under 1 ms).
+ *
  * Corruption flips one random bit of one random byte after the Ethernet header of an
  * IPv4 frame, after making its checksums final, so that the receiver's checksum checks
  * catch it as they would on a wire (non-IPv4 frames — ARP, which has no checksum — are
@@ -177,6 +186,8 @@ class FaultPath {
   /** The frame being reordered (null: no reordering) and how many copies of it go out. */
   private readonly slot: HeldFrames | null;
   private slotCopies = 1;
+  /** TX with a shared frame count: the count when the slot's frame was held. */
+  private slotMark = 0;
   /** Received frames that did not fit the caller's batch, delivered first next time (allocated on first use). */
   private carry: HeldFrames | null = null;
   /** A corrupted private copy of a frame (or the segments of a corrupted super-frame). */
@@ -194,6 +205,8 @@ class FaultPath {
     stream: number,
     private readonly counters: Counters,
     private readonly inner: LinkDevice,
+    /** The threads' shared count of transmitted frames (TX only; null: this device's own frames). */
+    private readonly sent: SharedCount | null,
   ) {
     this.rng = SeededRandom.forStream(seed, stream * 2 + dir);
     this.bucket = spec.ratePps > 0 ? new TokenBucket(spec.ratePps, Math.max(1, spec.ratePps / 100)) : null;
@@ -207,7 +220,7 @@ class FaultPath {
   nextDue(): number {
     if (this.carry !== null && this.carry.size > 0) return -Infinity;
     const d = this.delayed !== null ? this.delayed.nextDue() : Infinity;
-    const s = this.slot !== null ? this.slot.nextDue() : Infinity;
+    const s = this.slot !== null ? (this.overtaken() ? 0 : this.slot.nextDue()) : Infinity;
     return d < s ? d : s;
   }
 
@@ -242,10 +255,12 @@ class FaultPath {
     if (slot !== null && slot.size === 0 && count === 1 && this.rng.next() < spec.reorder) {
       slot.push(from, first, now + FAULT_REORDER_MAX_HOLD_MS);
       this.slotCopies = copies;
+      if (this.sent !== null) this.slotMark = Atomics.load(this.sent.words, this.sent.index);
       c[k.reordered]++;
       return;
     }
     for (let f = first; f < first + count; f++) for (let n = 0; n < copies; n++) this.put(from, f, now);
+    if (this.sent !== null) Atomics.add(this.sent.words, this.sent.index, count * copies);
     if (slot !== null && slot.size > 0) this.releaseSlot(slot, now);
   }
 
@@ -259,7 +274,13 @@ class FaultPath {
       }
     }
     const slot = this.slot;
-    if (slot !== null && slot.size > 0 && slot.nextDue() <= now) this.releaseSlot(slot, now);
+    if (slot !== null && slot.size > 0 && (slot.nextDue() <= now || this.overtaken())) this.releaseSlot(slot, now);
+  }
+
+  /** A frame is held and another thread's device has sent one since. */
+  private overtaken(): boolean {
+    const sent = this.sent;
+    return sent !== null && this.slot !== null && this.slot.size > 0 && Atomics.load(sent.words, sent.index) !== this.slotMark;
   }
 
   /** RX: received frames that did not fit last time go first. */
@@ -366,10 +387,21 @@ class FaultPath {
   }
 }
 
+/** A counter word shared between threads (Atomics). */
+export interface SharedCount {
+  words: Int32Array;
+  index: number;
+}
+
 /** Options of a FaultDevice. */
 export interface FaultDeviceOptions {
   /** Which stream of the seed this device draws from (the thread: 0 for the I/O thread, 1 + worker index). */
   stream: number;
+  /**
+   * Frames transmitted by every thread's device, shared: a frame held for reordering is due
+   * once any of them has sent a frame after it (default: only this device's own frames).
+   */
+  txFrames?: SharedCount;
   /** Time for delays, reordering and rates (default: the process-wide monotonic clock, ms). */
   clock?: () => number;
 }
@@ -386,8 +418,8 @@ export class FaultDevice implements HoldingLinkDevice {
   constructor(private readonly inner: LinkDevice, config: FaultConfig, counters: Counters, opts: FaultDeviceOptions) {
     this.capabilities = inner.capabilities;
     this.clock = opts.clock ?? monoMs;
-    this.rx = faultsActive(config.rx) ? new FaultPath(RX, config.rx, config.seed, opts.stream, counters, inner) : null;
-    this.tx = faultsActive(config.tx) ? new FaultPath(TX, config.tx, config.seed, opts.stream, counters, inner) : null;
+    this.rx = faultsActive(config.rx) ? new FaultPath(RX, config.rx, config.seed, opts.stream, counters, inner, null) : null;
+    this.tx = faultsActive(config.tx) ? new FaultPath(TX, config.tx, config.seed, opts.stream, counters, inner, opts.txFrames ?? null) : null;
   }
 
   nextDue(): number {

@@ -40,11 +40,11 @@ class WaitRecordingDevice extends RecordingDevice {
 }
 
 /** A FaultDevice over a recording device, with a virtual clock. */
-function rig(spec: string, stream = 0) {
+function rig(spec: string, stream = 0, txFrames?: { words: Int32Array; index: number }) {
   const inner = new WaitRecordingDevice();
   const counters: Counters = newCounters();
   let now = 1000;
-  const dev = new FaultDevice(inner, parseFaultSpec(spec), counters, { stream, clock: () => now });
+  const dev = new FaultDevice(inner, parseFaultSpec(spec), counters, { stream, clock: () => now, txFrames });
   return {
     inner, counters, dev,
     at(t: number) {
@@ -157,6 +157,40 @@ describe('FaultDevice: each fault', () => {
     expect(r.sentIndexes()).toEqual([2, 1, 4, 3, 5]);
     expect(r.dev.nextDue()).toBe(Infinity);
     expect(r.count('fault_tx_reordered')).toBe(3);
+  });
+
+  it('reorder with a count shared by the threads\' devices: a frame one device holds is due once another device has sent a frame, not after FAULT_REORDER_MAX_HOLD_MS', () => {
+    // The data plane: the I/O thread's device held a frame of a download while the worker's
+    // own device sent the rest; the held frame waited 9 ms (lab pcap) where one frame was meant.
+    const shared = { words: new Int32Array(new SharedArrayBuffer(16)), index: 2 };
+    const io = rig('reorder=100%,seed=3', 0, shared);
+    const worker = rig('rate=1000000pps,seed=3', 1, shared); // a TX path that holds nothing
+    io.send([numbered(1)]);
+    expect(io.inner.sent.length).toBe(0);
+    expect(io.dev.nextDue()).toBe(1000 + FAULT_REORDER_MAX_HOLD_MS);
+    io.dev.releaseDue(1001);
+    expect(io.inner.sent.length).toBe(0); // nobody sent anything after it yet
+    worker.send([numbered(2), numbered(3)]);
+    expect(shared.words[2]).toBe(2);
+    expect(io.dev.nextDue()).toBe(0); // due now
+    io.dev.releaseDue(1001);
+    expect(io.sentIndexes()).toEqual([1]);
+    expect(worker.sentIndexes()).toEqual([2, 3]);
+    expect(io.dev.nextDue()).toBe(Infinity);
+    // A receive() releases it too (the I/O thread's loop receives on every wake).
+    io.send([numbered(4)]);
+    expect(io.inner.sent.length).toBe(1);
+    worker.send([numbered(5)]);
+    io.recv();
+    expect(io.sentIndexes()).toEqual([1, 4]);
+    // Without the shared count (the default) only the device's own next frame releases it.
+    const alone = rig('reorder=100%,seed=3');
+    const other = rig('rate=1000000pps,seed=3', 1);
+    alone.send([numbered(6)]);
+    other.send([numbered(7)]);
+    alone.dev.releaseDue(1001);
+    expect(alone.inner.sent.length).toBe(0);
+    expect(alone.dev.nextDue()).toBe(1000 + FAULT_REORDER_MAX_HOLD_MS);
   });
 
   it('delay: transmitted frames go out when due (releaseDue), received ones on a receive at or after it, which waits no longer', () => {
