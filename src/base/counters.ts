@@ -35,7 +35,7 @@ export const COUNTER_NAMES = [
   'drop_ipv4_too_big', 'drop_ipv4_no_route', 'drop_ipv4_frame_too_big',
   // ICMP
   'icmp_rx', 'icmp_echo_requests_rx', 'icmp_echo_replies_tx', 'icmp_unreachable_tx',
-  'icmp_unreachable_rate_limited', 'icmp_other_rx', 'icmp_echo_broadcast_ignored',
+  'icmp_unreachable_rate_limited', 'icmp_other_rx', 'icmp_echo_broadcast_ignored', 'icmp_echo_fast_path',
   'icmp_time_exceeded_tx', 'icmp_time_exceeded_rate_limited',
   'drop_icmp_truncated', 'drop_icmp_checksum',
   // UDP

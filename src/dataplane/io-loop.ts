@@ -1,8 +1,10 @@
 /**
  * The I/O thread: link device (the TAP) ⇄ rings.
  *
- * RX: receives frames from the device in batches into a staging buffer, steers each to
- * one shard's RX ring by its flow hash (ARP to every shard) with its receive flags,
+ * RX: receives frames from the device in batches into a staging buffer, answers plain ICMP
+ * echo requests itself (l3/echo-fast-path.ts, decision 0045: no worker wake-up for a
+ * ping), steers every other frame to one shard's RX ring by its flow hash (ARP to every
+ * shard) with its receive flags,
  * publishes each ring once per batch and wakes a shard (its eventfd) only if it sleeps. TX: a busy
  * shard hands its frames to this thread through its TX ring, which it transmits in
  * batches straight from ring memory with the offload each record asks for (an idle shard
@@ -23,6 +25,7 @@ import { FrameBatch } from '../base/frame-batch.js';
 import { HeapGauges } from './heap-gauges.js';
 import type { LinkDevice } from '../base/link.js';
 import { CTL_STOP, type IoThreadData, type ThreadRpc } from './thread-data.js';
+import { EchoFastPath } from '../l3/echo-fast-path.js';
 
 /** Most frames per TAP read or write call. */
 const BATCH = 64;
@@ -30,6 +33,9 @@ const BATCH = 64;
 const SLEEP_MS = 50;
 /** Longest time the loop runs before yielding to the event loop (ms). */
 const SLICE_MS = 10;
+/** Room for the echo replies of one read (frames, bytes: FAST_ECHO_MAX_IP_LEN each and then some). */
+const ECHO_FRAMES = 16;
+const ECHO_BYTES = 16 * 1024;
 
 /** The I/O loop state. */
 export class IoLoop {
@@ -47,6 +53,9 @@ export class IoLoop {
   private touchedCount = 0;
   private readonly isTouched: Uint8Array;
   private readonly heap: HeapGauges;
+  /** Plain ICMP echo requests answered here, and the batch of their replies. */
+  private readonly echo: EchoFastPath;
+  private readonly echoOut: FrameBatch;
   private readonly n: number;
   private stopped = false;
   private onStop: (() => void) | null = null;
@@ -80,6 +89,8 @@ export class IoLoop {
     // Ring records keep TX_FRAME_PREFIX bytes (the offload block, read before transmit) in
     // front of each frame: that is the device's headroom.
     this.txBatch = new FrameBatch(new Uint8Array(0), BATCH, TX_FRAME_PREFIX);
+    this.echo = new EchoFastPath(data.link, this.counters);
+    this.echoOut = new FrameBatch(new Uint8Array(ECHO_BYTES), ECHO_FRAMES, device.capabilities.txHeadroom);
   }
 
   /** The RPC surface for the main thread. */
@@ -168,13 +179,20 @@ export class IoLoop {
     const tRead = monoMs();
     this.counters[C.tap_read_batches]++;
     const st = rx.buf;
+    const echo = this.echoOut;
     for (let i = 0; i < n; i++) {
       const len = rx.lens[i];
       this.counters[C.tap_rx_frames]++;
       this.counters[C.tap_rx_bytes] += len;
+      if (this.echo.answer(st, rx.offsets[i], len, rx.rxFlags[i], echo)) continue;
       this.steer(st, rx.offsets[i], len, KIND_FRAME | (rx.rxFlags[i] << 8), tRead);
     }
     this.publishRx();
+    if (echo.count > 0) {
+      this.transmit(echo);
+      this.latency.record(S_TOTAL, monoMs() - tRead);
+      echo.clear();
+    }
     return n;
   }
 

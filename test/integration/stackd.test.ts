@@ -28,9 +28,13 @@ describe.skipIf(requireNetOrSkip())('stackd in the namespace lab (real Linux pee
     labDown(LAB);
   });
 
-  it('answers 100 pings with 0% loss', () => {
+  it('answers 100 pings with 0% loss, from the I/O thread (decision 0045: no worker on the path of a plain echo)', async () => {
+    const before = (await stackd.stats()).threads[0].counters.icmp_echo_fast_path;
     const r = inNs(C1, 'ping', ['-c', '100', '-i', '0.01', '-W', '1', '-q', STACK], { timeoutMs: 30_000 });
     expect(r.stdout).toMatch(/100 packets transmitted, 100 received, 0% packet loss/);
+    const st = await stackd.stats();
+    expect(st.threads[0].thread).toBe('io');
+    expect(st.threads[0].counters.icmp_echo_fast_path - before).toBe(100);
   });
 
   it('answers a 4000-byte ping (fragmented both ways) with identical data', () => {
@@ -234,7 +238,9 @@ describe.skipIf(requireNetOrSkip())('stackd --busy-poll (a worker polls after tr
 
   it('polls between pings 10 ms apart, stops polling 100 ms after the last frame, and a sleeping worker still answers', async () => {
     const c1 = nsName(LAB2, 'c1');
-    const r = inNs(c1, 'ping', ['-c', '20', '-i', '0.01', '-W', '1', '-q', STACK], { timeoutMs: 20_000 });
+    // 600 bytes of payload: beyond what the I/O thread answers itself (decision 0045), so
+    // every echo goes to the worker.
+    const r = inNs(c1, 'ping', ['-c', '20', '-i', '0.01', '-s', '600', '-W', '1', '-q', STACK], { timeoutMs: 20_000 });
     expect(r.stdout).toMatch(/20 packets transmitted, 20 received/);
     expect(await polls()).toBeGreaterThan(0);
     // Once frames stop, the count stops growing: the worker went to sleep.
@@ -247,7 +253,7 @@ describe.skipIf(requireNetOrSkip())('stackd --busy-poll (a worker polls after tr
     }, { what: 'worker_busy_polls to stop growing', timeoutMs: 10_000, intervalMs: 300 });
     const wakeups = (await stackd.stats()).totals.worker_wakeups;
     // Pings 200 ms apart each find the worker asleep (the window is 100 ms): woken, answered.
-    const again = inNs(c1, 'ping', ['-c', '3', '-i', '0.2', '-W', '1', '-q', STACK], { timeoutMs: 10_000 });
+    const again = inNs(c1, 'ping', ['-c', '3', '-i', '0.2', '-s', '600', '-W', '1', '-q', STACK], { timeoutMs: 10_000 });
     expect(again.stdout).toMatch(/3 packets transmitted, 3 received/);
     expect((await stackd.stats()).totals.worker_wakeups).toBeGreaterThan(wakeups);
   });

@@ -1,7 +1,8 @@
 /**
  * The I/O thread's loop (dataplane/io-loop.ts) over a scripted device: frames of one read
  * are steered to their shards' rings, and the shards are woken in the order of their
- * first frame, not by shard index (workers that share a thread run in the order woken).
+ * first frame, not by shard index (workers that share a thread run in the order woken);
+ * a plain ICMP echo request is answered by the loop itself and reaches no ring.
  */
 import { describe, expect, it } from 'vitest';
 import { IoLoop } from '../../../src/dataplane/io-loop.js';
@@ -11,17 +12,21 @@ import { CTL_STOP, type IoThreadData } from '../../../src/dataplane/thread-data.
 import type { FrameBatch } from '../../../src/base/frame-batch.js';
 import type { LinkDevice } from '../../../src/base/link.js';
 import { FLOW_ALL, flowHashOfFrame, shardOf } from '../../../src/base/flow-hash.js';
-import { ipv4Frame } from '../../helpers/frames.js';
-import { IPPROTO_TCP } from '../../../src/wire/ipv4.js';
+import { icmpEcho, ipv4Frame, patternBytes } from '../../helpers/frames.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, ipDst, ipSrc } from '../../../src/wire/ipv4.js';
+import { C, counterBlock } from '../../../src/base/counters.js';
+import { ethDst } from '../../../src/wire/ethernet.js';
 
 const SHARDS = 4;
 const OUR_IP = 0x0a0a0004, PEER_IP = 0x0a0a0003;
+const OUR_MAC = 0x02000000_0004, PEER_MAC = 0x02000000_0003;
+const LINK = { mac: OUR_MAC, ip: OUR_IP, prefixLength: 24 };
 
 /** A TCP segment header (SYN) from PEER_IP:sport to OUR_IP:80 in an Ethernet frame. */
 function tcpFrame(sport: number): Uint8Array {
   const tcp = new Uint8Array(20);
   tcp[0] = sport >> 8; tcp[1] = sport & 0xff; tcp[3] = 80; tcp[12] = 5 << 4; tcp[13] = 0x02;
-  return ipv4Frame(0x02000000_0004, 0x02000000_0003, PEER_IP, OUR_IP, IPPROTO_TCP, tcp);
+  return ipv4Frame(OUR_MAC, PEER_MAC, PEER_IP, OUR_IP, IPPROTO_TCP, tcp);
 }
 
 /** A frame whose flow lands on `shard`, from the first source port that does. */
@@ -34,11 +39,11 @@ function frameFor(shard: number, from: number): Uint8Array {
   throw new Error('no port');
 }
 
-/** A device whose first receive() returns `frames` in that order, then nothing. */
-function scriptedDevice(frames: Uint8Array[]): LinkDevice {
+/** A device whose first receive() returns `frames` in that order, then nothing; what is transmitted goes to `sent`. */
+function scriptedDevice(frames: Uint8Array[], sent: Uint8Array[] = [], onTransmit = (): void => {}): LinkDevice {
   let given = false;
   return {
-    capabilities: { maxRxFrame: 2048 } as LinkDevice['capabilities'],
+    capabilities: { maxRxFrame: 2048, txHeadroom: 0 } as LinkDevice['capabilities'],
     receive(batch: FrameBatch): number {
       if (given) return 0;
       given = true;
@@ -53,31 +58,61 @@ function scriptedDevice(frames: Uint8Array[]): LinkDevice {
       }
       return frames.length;
     },
-    transmit: () => 0,
+    transmit(batch: FrameBatch, first: number): number {
+      for (let i = first; i < batch.count; i++) sent.push(batch.buf.slice(batch.offsets[i], batch.offsets[i] + batch.lens[i]));
+      onTransmit();
+      return batch.count - first;
+    },
   };
+}
+
+/** The I/O thread's workerData over SHARDS rings whose consumers sleep; inRings() counts what each RX ring holds. */
+function shards() {
+  const rxRings = Array.from({ length: SHARDS }, () => createRingBuffer(RING_MIN_DATA_BYTES));
+  const txRings = Array.from({ length: SHARDS }, () => createRingBuffer(RING_MIN_DATA_BYTES));
+  const consumers = rxRings.map((r) => new RingConsumer(r));
+  for (const c of consumers) expect(c.setSleeping()).toBe(true);
+  const control = new SharedArrayBuffer(64);
+  const counters = allocateCounterBlocks(1 + SHARDS);
+  const data = { link: LINK, rxRings, txRings, counters, control } as unknown as IoThreadData;
+  const inRings = () => consumers.map((c) => {
+    let n = 0;
+    while (c.next() >= 0) n++;
+    return n;
+  });
+  return { data, consumers, control, counters, inRings };
 }
 
 describe('I/O loop: waking the shards', () => {
   it('wakes sleeping shards in the order of their first frame in a read, each once, with every frame in its ring', async () => {
-    const rxRings = Array.from({ length: SHARDS }, () => createRingBuffer(RING_MIN_DATA_BYTES));
-    const txRings = Array.from({ length: SHARDS }, () => createRingBuffer(RING_MIN_DATA_BYTES));
-    const consumers = rxRings.map((r) => new RingConsumer(r));
-    for (const c of consumers) expect(c.setSleeping()).toBe(true);
-    const control = new SharedArrayBuffer(64);
+    const { data, control, inRings } = shards();
     const frames = [frameFor(3, 1000), frameFor(0, 1000), frameFor(3, 20000), frameFor(2, 1000), frameFor(0, 20000)];
     const woken: number[] = [];
-    const data = { rxRings, txRings, counters: allocateCounterBlocks(1 + SHARDS), control } as unknown as IoThreadData;
     const io = new IoLoop(data, scriptedDevice(frames), () => {}, (s) => {
       woken.push(s);
       Atomics.store(new Int32Array(control), CTL_STOP, 1);
     });
     await io.run();
     expect(woken).toEqual([3, 0, 2]);
-    const counts = consumers.map((c) => {
-      let n = 0;
-      while (c.next() >= 0) n++;
-      return n;
-    });
-    expect(counts).toEqual([2, 0, 1, 2]);
+    expect(inRings()).toEqual([2, 0, 1, 2]);
+  });
+});
+
+describe('I/O loop: ICMP echo (decision 0045)', () => {
+  it('answers a plain echo request itself, in the same read: the reply goes to the device, no ring gets the request, no worker is woken', async () => {
+    const { data, control, counters, inRings } = shards();
+    const ping = ipv4Frame(OUR_MAC, PEER_MAC, PEER_IP, OUR_IP, IPPROTO_ICMP, icmpEcho(9, 1, patternBytes(56)));
+    const tcp = frameFor(2, 1000);
+    const sent: Uint8Array[] = [];
+    const woken: number[] = [];
+    const stop = () => Atomics.store(new Int32Array(control), CTL_STOP, 1);
+    const io = new IoLoop(data, scriptedDevice([ping, tcp], sent, stop), () => {}, (s) => woken.push(s));
+    await io.run(); // stops at the first transmit: the read's wake-ups came before it
+    expect(sent).toHaveLength(1);
+    expect([ethDst(sent[0], 0), ipSrc(sent[0], 14), ipDst(sent[0], 14), sent[0][34]]).toEqual([PEER_MAC, OUR_IP, PEER_IP, 0]);
+    expect(woken).toEqual([2]); // the TCP segment's shard only
+    expect(inRings()).toEqual([0, 0, 1, 0]);
+    const io0 = counterBlock(counters, 0);
+    expect([io0[C.tap_rx_frames], io0[C.icmp_echo_fast_path], io0[C.tap_tx_frames]]).toEqual([2, 1, 1]);
   });
 });
