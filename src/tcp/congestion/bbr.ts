@@ -16,11 +16,19 @@
  *   - ProbeBW: cwnd = 2 × BDP;
  *   - ProbeRTT (4.3.4): after RTPROP_WINDOW_MS without a new minimum, cwnd = 4 segments
  *     for 200 ms and a round trip, then the earlier cwnd back.
- * - cwnd (4.2.3): min(cwnd + delivered, gain × BDP + 3 send quanta) once the pipe is full,
- *   never below 4 segments. A send quantum is what the sender puts in one frame at the
+ * - cwnd (4.2.3): min(cwnd + delivered, gain × BDP + 3 send quanta + the ACK aggregation
+ *   allowance) once the pipe is full, never below 4 segments. A send quantum is what the sender puts in one frame at the
  *   estimated rate: BtlBw × 1 ms, at least 2 segments, at most 64 KiB (Linux's
  *   bbr_quantization_budget with tcp_tso_autosize; at a few Gbit/s this adds three 64 KiB
  *   TSO frames, so the flight is not held to a window the frames cannot fill).
+ * - ACK aggregation (Linux's extra_acked, since 4.20; BBRv2's draft, "BBR.extra_acked"):
+ *   ACKs that come late and together deliver more than BtlBw × the time since an epoch
+ *   began. The largest such excess of the last 5–10 rounds, at most cwnd and BtlBw ×
+ *   100 ms, is added to the window in ProbeBW, so that the flight covers the time the ACKs
+ *   were held.
+ *   On this machine the ACKs of a bulk download come in bursts 0.15–0.35 ms after the
+ *   data, while RTprop is the quiet round trip (decision 0040); without the allowance the
+ *   window held the flight below what the path carries (decision 0044).
  * - Loss (4.2.3.4): BBR does not reduce its model on loss. The sender's recovery sets cwnd
  *   by PRR (RFC 6937) towards an ssthresh that BBR keeps infinite, which is packet
  *   conservation plus one segment per ACK. The cwnd before recovery (or before an RTO) comes
@@ -51,6 +59,12 @@ export const HIGH_GAIN = 2.885;
 export const CWND_GAIN = 2;
 /** Largest send quantum (one TSO frame), bytes. */
 export const MAX_SEND_QUANTUM = 65536;
+/** Rounds each of the two ACK-aggregation maxima spans (the allowance remembers 5–10 rounds). */
+export const EXTRA_ACKED_ROUNDS = 5;
+/** The allowance is at most BtlBw × this, ms. */
+export const EXTRA_ACKED_MAX_MS = 100;
+/** An aggregation epoch that has counted this many segments starts again (it is stale). */
+const ACK_EPOCH_RESET_SEGMENTS = 1 << 20;
 
 export const BBR_STARTUP = 0;
 export const BBR_DRAIN = 1;
@@ -87,6 +101,14 @@ export class Bbr implements CongestionControl {
   private probeRttDone = -1;
   private probeRttRoundDone = false;
   private lastRounds = 0;
+  /** ACK aggregation: two maxima of the excess delivered, the current one, rounds into it. */
+  private extraAcked0 = 0;
+  private extraAcked1 = 0;
+  private extraAckedIdx = 0;
+  private extraAckedRounds = 0;
+  /** The aggregation epoch: when it began (ms; -1: none yet) and what it has delivered since. */
+  private ackEpochStart = -1;
+  private ackEpochAcked = 0;
 
   constructor(mss: number) {
     this.mss = mss;
@@ -129,6 +151,23 @@ export class Bbr implements CongestionControl {
     return Math.max(4 * this.mss, Math.ceil(gain * bw * this.rtProp) + 3 * this.sendQuantum(bw));
   }
 
+  /** The excess delivery of the last 5–10 rounds (bytes): the larger of the two maxima. */
+  get extraAcked(): number {
+    return this.extraAcked0 > this.extraAcked1 ? this.extraAcked0 : this.extraAcked1;
+  }
+
+  /**
+   * What ACK aggregation adds to the window in ProbeBW (bytes): extraAcked, at most BtlBw ×
+   * EXTRA_ACKED_MAX_MS. Linux adds it from Drain on; without pacing, Drain empties the
+   * queue only through cwnd, and a window above BDP + quanta would never let it end.
+   */
+  aggregationCwnd(): number {
+    if (this.state !== BBR_PROBE_BW) return 0;
+    const cap = this.btlBw * EXTRA_ACKED_MAX_MS;
+    const e = this.extraAcked;
+    return e < cap ? e : cap;
+  }
+
   /**
    * An ACK that delivered data, in or out of recovery, with its delivery-rate sample
    * (rs.valid false when it gave none, e.g. data resent after an RTO): the model and the
@@ -137,7 +176,9 @@ export class Bbr implements CongestionControl {
    * flight after it.
    */
   onRateSample(rs: RateSample, acked: number, inflight: number, inRecovery: boolean, now: number): void {
+    const rounds = this.rounds;
     this.updateModel(rs, now);
+    this.updateAckAggregation(rs, acked, this.rounds !== rounds, now);
     this.updateState(rs, inflight, now);
     if (!inRecovery) this.setCwnd(acked);
   }
@@ -195,6 +236,34 @@ export class Bbr implements CongestionControl {
     }
   }
 
+  /**
+   * The excess of what ACKs delivered over what BtlBw would have delivered since the epoch
+   * began. The epoch starts again when the ACKs fall behind BtlBw (no aggregation then);
+   * the maximum is kept per EXTRA_ACKED_ROUNDS rounds, in two halves, so a burst is
+   * remembered for 5–10 rounds.
+   */
+  private updateAckAggregation(rs: RateSample, acked: number, roundStart: boolean, now: number): void {
+    if (!rs.valid || acked <= 0) return;
+    if (roundStart && ++this.extraAckedRounds >= EXTRA_ACKED_ROUNDS) {
+      this.extraAckedRounds = 0;
+      this.extraAckedIdx ^= 1;
+      if (this.extraAckedIdx === 0) this.extraAcked0 = 0;
+      else this.extraAcked1 = 0;
+    }
+    let expected = this.ackEpochStart < 0 ? 0 : this.btlBw * (now - this.ackEpochStart);
+    if (this.ackEpochStart < 0 || this.ackEpochAcked <= expected || this.ackEpochAcked + acked >= ACK_EPOCH_RESET_SEGMENTS * this.mss) {
+      this.ackEpochStart = now;
+      this.ackEpochAcked = 0;
+      expected = 0;
+    }
+    this.ackEpochAcked += acked;
+    let extra = this.ackEpochAcked - expected;
+    if (extra > this.cwnd) extra = this.cwnd;
+    if (this.extraAckedIdx === 0) {
+      if (extra > this.extraAcked0) this.extraAcked0 = extra;
+    } else if (extra > this.extraAcked1) this.extraAcked1 = extra;
+  }
+
   private updateState(rs: RateSample, inflight: number, now: number): void {
     const roundStart = this.rounds !== this.lastRounds;
     this.lastRounds = this.rounds;
@@ -238,7 +307,7 @@ export class Bbr implements CongestionControl {
       if (this.cwnd > min) this.cwnd = min;
       return;
     }
-    const target = this.targetCwnd(this.filledPipe ? CWND_GAIN : HIGH_GAIN);
+    const target = this.targetCwnd(this.filledPipe ? CWND_GAIN : HIGH_GAIN) + this.aggregationCwnd();
     if (this.filledPipe) this.cwnd = Math.min(this.cwnd + acked, target);
     else if (this.cwnd < target || this.rounds < 1) this.cwnd += acked;
     if (this.cwnd < min) this.cwnd = min;

@@ -63,7 +63,10 @@ describe('BBR v1 without pacing', () => {
     expect([BBR_DRAIN, BBR_PROBE_BW]).toContain(b.state);
     drive(b, 20, bw, rtt, now);
     expect(b.state).toBe(BBR_PROBE_BW);
-    expect(b.cwnd).toBe(CWND_GAIN * bw * rtt + 3 * 2 * MSS);
+    // One ACK per round trip here: each delivers a whole BDP at once, the most aggregated
+    // ACK stream there is, and the allowance for it is that BDP.
+    expect(b.aggregationCwnd()).toBe(bw * rtt);
+    expect(b.cwnd).toBe(CWND_GAIN * bw * rtt + 3 * 2 * MSS + bw * rtt);
   });
 
   it('4.1: BtlBw is the highest rate of the last 10 rounds: a drop in rate is believed only after 10 rounds', () => {
@@ -104,7 +107,7 @@ describe('BBR v1 without pacing', () => {
   it('4.2.3: after an RTO, ACKs of resent data (no rate sample) grow cwnd back, up to the model\'s window', () => {
     const b = new Bbr(MSS);
     const now = drive(b, 30, 1000, 10);
-    const target = b.targetCwnd(CWND_GAIN);
+    const target = b.targetCwnd(CWND_GAIN) + b.aggregationCwnd();
     b.onRetransmitTimeout(now, b.cwnd);
     expect(b.cwnd).toBe(MSS);
     const none: RateSample = { valid: false, delivered: 0, interval: 0, rtt: 0, priorDelivered: 0, isAppLimited: false };
@@ -133,6 +136,71 @@ describe('BBR v1 without pacing', () => {
     expect(now - entered).toBeGreaterThanOrEqual(PROBE_RTT_MS);
     expect(b.rtProp).toBe(10);
     expect(b.cwnd).toBeGreaterThanOrEqual(Math.min(cwnd, b.targetCwnd(CWND_GAIN)));
+  });
+});
+
+/**
+ * A full pipe of `bw` bytes/ms and `rtt` ms whose round trips each deliver bw × rtt in
+ * `acks` ACKs: spread evenly over the round (`burst` false, an ACK clock) or all at its end
+ * (`burst` true, held and released together). Every sample measures bw.
+ */
+function driveAcks(b: Bbr, rounds: number, bw: number, rtt: number, acks: number, burst: boolean, t0: number): number {
+  let delivered = deliveredSoFar.get(b) ?? 0;
+  const got = bw * rtt;
+  for (let r = 0; r < rounds; r++) {
+    for (let j = 1; j <= acks; j++) {
+      const now = t0 + r * rtt + (burst ? rtt : (j * rtt) / acks);
+      // The sampled data left one round before, when a round's worth less had been delivered.
+      const prior = Math.max(0, delivered - got + got / acks);
+      const rs: RateSample = { valid: true, delivered: got, interval: rtt, rtt, priorDelivered: prior, isAppLimited: false };
+      delivered += got / acks;
+      b.onRateSample(rs, got / acks, Math.max(0, b.cwnd - got / acks), false, now);
+    }
+  }
+  deliveredSoFar.set(b, delivered);
+  return t0 + rounds * rtt;
+}
+
+describe('BBR: ACK aggregation (Linux extra_acked)', () => {
+  const bw = 1000;
+  const rtt = 10;
+  const bdp = bw * rtt;
+
+  it('an even ACK clock adds one ACK\'s bytes to the window; ACKs held and released together add what they brought at once, forgotten again after 5–10 rounds of an even clock', () => {
+    // An epoch goes on while the ACKs keep pace with BtlBw, so what a burst brought ahead
+    // of time stays counted until they fall behind: here, a pause of one round trip.
+    const b = new Bbr(MSS);
+    let now = drive(b, 30, bw, rtt);
+    now = driveAcks(b, 20, bw, rtt, 10, false, now + rtt);
+    expect(b.state).toBe(BBR_PROBE_BW);
+    expect(b.aggregationCwnd()).toBeCloseTo(bdp / 10, 6);
+    expect(b.cwnd).toBeCloseTo(b.targetCwnd(CWND_GAIN) + bdp / 10, 6);
+    // A round's ten ACKs all at its end: 10 000 bytes where BtlBw × ~0 ms was expected.
+    now = driveAcks(b, 1, bw, rtt, 10, true, now);
+    expect(b.aggregationCwnd()).toBeGreaterThanOrEqual(0.9 * bdp);
+    const held = b.targetCwnd(CWND_GAIN) + b.aggregationCwnd();
+    now = driveAcks(b, 3, bw, rtt, 10, false, now);
+    expect(b.cwnd).toBeCloseTo(held, 6); // still remembered, and the flight may fill it
+    driveAcks(b, 11, bw, rtt, 10, false, now + rtt);
+    expect(b.aggregationCwnd()).toBeCloseTo(bdp / 10, 6);
+    expect(b.btlBw).toBe(bw);
+  });
+
+  it('is not added before ProbeBW (Startup, Drain) and is at most BtlBw × 100 ms', () => {
+    const b = new Bbr(MSS);
+    driveAcks(b, 1, bw, rtt, 10, true, 0);
+    expect(b.state).toBe(BBR_STARTUP);
+    expect(b.extraAcked).toBeGreaterThan(0);
+    expect(b.aggregationCwnd()).toBe(0);
+    const slow = new Bbr(MSS);
+    const now = drive(slow, 30, 10, 1) + 1000; // 10 bytes/ms: 100 ms of it is 1 000 bytes
+    expect(slow.state).toBe(BBR_PROBE_BW);
+    // A stretch ACK of 4 000 bytes after a pause (the epoch starts again with it).
+    const rs: RateSample = { valid: true, delivered: 4000, interval: 400, rtt: 1, priorDelivered: 0, isAppLimited: false };
+    slow.onRateSample(rs, 4000, 0, false, now);
+    expect(slow.extraAcked).toBe(Math.min(4000, slow.cwnd));
+    expect(slow.extraAcked).toBeGreaterThan(1000);
+    expect(slow.aggregationCwnd()).toBe(10 * 100);
   });
 });
 
