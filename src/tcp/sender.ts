@@ -71,6 +71,8 @@ const NO_SACK_BLOCKS = new Uint32Array(0);
 const RENEGING_RTO_MIN_MS = 10;
 /** Most segments one output call sends outside SACK recovery (a bound, not a limit reached in practice). */
 const MAX_SENDS_PER_OUTPUT = 10_000;
+/** Least cwnd, in segments, at which new data in recovery leaves in super-segments (of at most cwnd / 8). */
+export const RECOVERY_SUPER_SEGMENT_MIN = 64;
 
 /** Send-side state of one connection. */
 export class TcpSender implements RecoverySender {
@@ -822,10 +824,18 @@ export class TcpSender implements RecoverySender {
     if (unsent > 0) {
       let room = Math.min(wndRoom, cwndRoom);
       if (bounded) room = Math.min(room, seqSub(resendEnd, this.sndNxt));
-      // In recovery one SMSS per frame: each is ACKed on its own, which keeps the ACK clock
-      // going when frames or ACKs are lost (as super-segments, downloads at 10 % loss had
-      // about three times the RTOs; decision 0039).
-      let maxSeg = this.#inRecovery ? this.#mss : out.maxPayload(now);
+      // In recovery one SMSS per frame while the window is small: each is ACKed on its own,
+      // which keeps the ACK clock going when frames or ACKs are lost (as super-segments,
+      // downloads at 10 % loss had about three times the RTOs; decision 0039). A window of
+      // RECOVERY_SUPER_SEGMENT_MIN segments or more (BBR keeps one through loss) leaves in
+      // super-segments of at most an eighth of it: still eight frames and their ACKs per
+      // flight, and a TAP write per eight segments or more instead of one per segment
+      // (decision 0044's amendment).
+      let maxSeg = out.maxPayload(now);
+      if (this.#inRecovery) {
+        const eighth = Math.floor(this.#cc.cwnd / 8 / this.#mss) * this.#mss;
+        maxSeg = this.#cc.cwnd < RECOVERY_SUPER_SEGMENT_MIN * this.#mss ? this.#mss : Math.min(maxSeg, eighth);
+      }
       // A super-segment is at most half the cwnd (whole segments, at least two): a flight
       // under two full super-segments leaves as two frames, which a GRO'ing receiver ACKs
       // one by one, so one lost ACK or frame leaves the other to clock the sender instead

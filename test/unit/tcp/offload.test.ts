@@ -20,6 +20,7 @@ import { tapCapabilities } from '../../../src/phy/tap-link.js';
 import { IP_A, IP_B, MAC_A, MAC_B, Recorder, TcpPair } from '../../helpers/tcp-pair.js';
 import { arpFrame, patternBytes } from '../../helpers/frames.js';
 import { asTcpConnection } from '../../helpers/tcp-peer.js';
+import { RECOVERY_SUPER_SEGMENT_MIN } from '../../../src/tcp/sender.js';
 
 /**
  * What the kernel does with a frame that asks for checksum completion (+ segmentation):
@@ -216,7 +217,8 @@ describe('super-segment size under a small cwnd (decision 0037)', () => {
 });
 
 /** What a sender under TSO sent during recovery after one lost frame: payload bytes per frame, new data and retransmissions. */
-function framesInRecovery(dropDataFrame: number): { mss: number; newData: number[]; retransmitted: number[] } {
+/** Drops the `dropDataFrame`-th data frame of a `segments`-segment transfer; what went in recovery: new data (with cwnd when each left) and retransmissions. */
+function framesInRecovery(dropDataFrame: number, segments = 600): { mss: number; newData: number[]; newDataCwnd: number[]; retransmitted: number[] } {
   // Local delivery: the fault sees the frames as sent, super-frames whole.
   const pair = new TcpPair({}, {}, { capabilities: { txChecksum: true, tsoMaxPayload: 65_000 }, deliver: 'local' });
   pair.delay = 5;
@@ -225,6 +227,7 @@ function framesInRecovery(dropDataFrame: number): { mss: number; newData: number
   const iss = snd.sndUna;
   const newData: number[] = [];
   const retransmitted: number[] = [];
+  const newDataCwnd: number[] = [];
   let highest = 0;
   let dataFrames = 0;
   pair.fault = (f) => {
@@ -237,23 +240,35 @@ function framesInRecovery(dropDataFrame: number): { mss: number; newData: number
     const isNew = end > highest;
     if (isNew) highest = end;
     if (snd.inRecovery) (isNew ? newData : retransmitted).push(len);
+    if (snd.inRecovery && isNew) newDataCwnd.push(snd.cc.cwnd);
     return ++dataFrames === dropDataFrame ? [] : [f];
   };
-  const data = patternBytes(600 * snd.mss, 11);
+  const data = patternBytes(segments * snd.mss, 11);
   client.send(data);
   pair.run();
   expect(s.bytes().equals(Buffer.from(data))).toBe(true);
-  return { mss: snd.mss, newData, retransmitted };
+  return { mss: snd.mss, newData, newDataCwnd, retransmitted };
 }
 
-describe('frames in recovery (decision 0039)', () => {
-  it('RFC 6675 5 (C): during recovery new data and retransmissions leave one SMSS per frame, each ACKed on its own', () => {
+describe('frames in recovery (decisions 0039, 0044)', () => {
+  it('RFC 6675 5 (C): during recovery with a window under 64 segments, new data and retransmissions leave one SMSS per frame, each ACKed on its own', () => {
     // The twelfth data frame (one of the initial window grown by slow start) is lost; the
     // ACK that SACKs the flight after the hole lets 20 segments go at once.
-    const { mss, newData, retransmitted } = framesInRecovery(12);
+    const { mss, newData, newDataCwnd, retransmitted } = framesInRecovery(12);
+    expect(Math.max(...newDataCwnd)).toBeLessThan(RECOVERY_SUPER_SEGMENT_MIN * mss);
     expect(newData.length).toBeGreaterThan(10);
     expect(retransmitted.length).toBeGreaterThan(2);
     expect(newData.every((len) => len <= mss)).toBe(true);
+    expect(retransmitted.every((len) => len <= mss)).toBe(true);
+  });
+
+  it('with a window of 64 segments or more, new data in recovery leaves in super-segments of at most an eighth of it; retransmissions stay one SMSS', () => {
+    // A frame lost later in slow start: recovery starts with a window over 100 segments.
+    const { mss, newData, newDataCwnd, retransmitted } = framesInRecovery(13, 700);
+    expect(Math.min(...newDataCwnd)).toBeGreaterThanOrEqual(RECOVERY_SUPER_SEGMENT_MIN * mss);
+    expect(newData.some((len) => len > mss)).toBe(true);
+    expect(newData.every((len, i) => len <= Math.floor(newDataCwnd[i] / 8 / mss) * mss)).toBe(true);
+    expect(retransmitted.length).toBeGreaterThan(2);
     expect(retransmitted.every((len) => len <= mss)).toBe(true);
   });
 });
