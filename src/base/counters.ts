@@ -133,7 +133,7 @@ export const COUNTER_NAMES = [
   'tcp_paws_disordered_acks',
   // RFC 2018 8 / Linux tcp_timeout_mark_lost(): RTOs that found SND.UNA SACKed (the receiver
   // reneged): the SACK scoreboard is cleared and everything outstanding resent
-  'tcp_sack_renegings',
+  'tcp_sack_renegings', 'tcp_sack_scoreboard_overflows',
   // RFC 1122 4.2.3.6: the peer's keepalive and zero-window probes, <SEQ=RCV.NXT−1> with no
   // data, answered with an ACK (not out-of-window drops)
   'tcp_probes_rx',

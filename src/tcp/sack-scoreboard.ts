@@ -31,18 +31,25 @@
  * Sequence numbers wrap modulo 2^32 (src/tcp/seq.ts); all ranges lie within
  * (SND.UNA, SND.NXT], less than 2^31 apart, so modular comparison orders them.
  *
- * Bounds: at most MAX_SACK_RANGES (32) disjoint ranges. When a new block would create a
- * 33rd, the highest range is dropped (the new block itself if it is the highest) and
- * `overflowDrops` counts it. Forgetting a range only makes the sender think fewer bytes
- * arrived (a spurious retransmission at worst); merging ranges instead would mark
- * missing bytes as received and stall recovery until the RTO.
- * No allocation except the range arrays at the first SACK block, and ranges() (for
- * /connections and tests).
+ * Bounds: at most MAX_SACK_RANGES (1024) disjoint ranges, room for every hole of a flight
+ * of ~1.4 MB with one segment lost in two (a 1 MiB send buffer has at most 362). When a new
+ * block would create one more, the highest range is dropped (the new block itself if it
+ * is the highest) and `overflowDrops` counts it (tcp_sack_scoreboard_overflows).
+ * Forgetting a range only makes the sender think fewer bytes arrived (a spurious
+ * retransmission); merging ranges instead would mark missing bytes as received and stall
+ * recovery until the RTO. (With room for 32, BBR's window at 10 % loss forgot ranges and
+ * resent 7 000 SACKed segments per 50 MB.)
+ * Memory: the range arrays are made at the first SACK block with room for
+ * INITIAL_SACK_RANGES, doubled when full, and given back when the cumulative ACK has
+ * passed every range after they grew, so an idle connection keeps at most the first 256
+ * bytes. No other allocation except ranges() (for /connections and tests).
  */
 import { seqGeq, seqGt, seqLeq, seqLt, seqSub } from './seq.js';
 
 /** Disjoint SACKed ranges kept at most. */
-export const MAX_SACK_RANGES = 32;
+export const MAX_SACK_RANGES = 1024;
+/** Room for ranges made at the first SACK block (doubled as needed). */
+export const INITIAL_SACK_RANGES = 32;
 /** No markLostBefore() in force (not a valid u32 sequence number). */
 const NONE = -1;
 /** Shared empty range arrays of a scoreboard that has not seen a SACK block yet. */
@@ -92,6 +99,11 @@ export class SackScoreboard {
     return this.n;
   }
 
+  /** Ranges the arrays have room for now (0: none made). */
+  get roomForRanges(): number {
+    return this.lefts.length;
+  }
+
   /**
    * Records SACK blocks from an ACK (pairs [left,right) in blocks[0..2*count)); ignores
    * blocks not within (sndUna, sndNxt] and D-SACKs below sndUna. `ack` is the segment's
@@ -138,6 +150,7 @@ export class SackScoreboard {
       this.sacked -= seqSub(una, this.lefts[0]);
       this.lefts[0] = una;
     }
+    if (this.n === 0 && this.lefts.length > INITIAL_SACK_RANGES) this.lefts = this.rights = NO_RANGES;
   }
 
   /** Drops all state (the receiver reneged, RFC 2018 8; or the path MTU dropped the segments it describes). */
@@ -145,6 +158,7 @@ export class SackScoreboard {
     this.n = 0;
     this.sacked = 0;
     this.lostBefore = NONE;
+    if (this.lefts.length > INITIAL_SACK_RANGES) this.lefts = this.rights = NO_RANGES;
   }
 
   /** Keeps the SACKed ranges and forgets which holes were lost (after an RTO the caller marks them anew). */
@@ -312,6 +326,17 @@ export class SackScoreboard {
     return bytes > (DUP_THRESH - 1) * this.mss;
   }
 
+  /** Room for more ranges: INITIAL_SACK_RANGES at first, then twice as many (up to MAX_SACK_RANGES). */
+  private grow(): void {
+    const cap = this.lefts.length === 0 ? INITIAL_SACK_RANGES : Math.min(MAX_SACK_RANGES, 2 * this.lefts.length);
+    const lefts = new Uint32Array(cap);
+    const rights = new Uint32Array(cap);
+    lefts.set(this.lefts.subarray(0, this.n));
+    rights.set(this.rights.subarray(0, this.n));
+    this.lefts = lefts;
+    this.rights = rights;
+  }
+
   /** Adds [l, r) (valid, above SND.UNA); returns bytes not SACKed before. */
   private add(l: number, r: number): number {
     const n = this.n;
@@ -323,10 +348,7 @@ export class SackScoreboard {
     while (j + 1 < n && seqLeq(this.lefts[j + 1], r)) j++;
     if (j < i) {
       // Disjoint: insert at i.
-      if (this.lefts.length === 0) {
-        this.lefts = new Uint32Array(MAX_SACK_RANGES);
-        this.rights = new Uint32Array(MAX_SACK_RANGES);
-      }
+      if (n === this.lefts.length && n < MAX_SACK_RANGES) this.grow();
       if (n === MAX_SACK_RANGES) {
         this.overflowDrops++;
         if (i === n) return 0; // the new block would be the highest: drop it

@@ -59,8 +59,10 @@ export class SackRecovery implements LossRecovery {
   onSackBlocks(blocks: Uint32Array, count: number, ack: number, _now: number): number {
     const board = this.scoreboard();
     const dsacks = board.dsackBlocks;
+    const overflows = board.overflowDrops;
     const newly = board.update(this.snd.sndUna, this.snd.sndMax, blocks, count, ack);
     this.counters[C.tcp_dsacks_rx] += board.dsackBlocks - dsacks;
+    this.counters[C.tcp_sack_scoreboard_overflows] += board.overflowDrops - overflows;
     return newly;
   }
 

@@ -168,24 +168,44 @@ describe('SackScoreboard: RFC 2018 block handling', () => {
     expect(sb.highestSacked(5000)).toBe(5000);
   });
 
-  it('bounded: at most 32 ranges; the highest is dropped (the new block if it is the highest)', () => {
+  it('bounded: at most MAX_SACK_RANGES ranges; the highest is dropped (the new block if it is the highest)', () => {
     const sb = new SackScoreboard(100);
-    for (let i = 0; i < MAX_SACK_RANGES; i++) sb.update(0, 100000, blocks([1000 + i * 200, 1100 + i * 200]), 1);
-    expect(sb.rangeCount).toBe(32);
-    expect(sb.sackedBytes).toBe(3200);
-    // A 33rd range above all others is dropped itself.
-    expect(sb.update(0, 100000, blocks([50000, 50100]), 1)).toBe(0);
+    const top = 1000 + MAX_SACK_RANGES * 200;
+    for (let i = 0; i < MAX_SACK_RANGES; i++) sb.update(0, 10_000_000, blocks([1000 + i * 200, 1100 + i * 200]), 1);
+    expect(sb.rangeCount).toBe(MAX_SACK_RANGES);
+    expect(sb.overflowDrops).toBe(0);
+    expect(sb.sackedBytes).toBe(100 * MAX_SACK_RANGES);
+    // One more range above all others is dropped itself.
+    expect(sb.update(0, 10_000_000, blocks([top + 50000, top + 50100]), 1)).toBe(0);
     expect(sb.overflowDrops).toBe(1);
-    expect(sb.highestSacked(0)).toBe(1100 + 31 * 200);
-    // A 33rd range below evicts the highest.
-    expect(sb.update(0, 100000, blocks([100, 150]), 1)).toBe(50);
+    expect(sb.highestSacked(0)).toBe(top - 100);
+    // One more below evicts the highest.
+    expect(sb.update(0, 10_000_000, blocks([100, 150]), 1)).toBe(50);
     expect(sb.overflowDrops).toBe(2);
-    expect(sb.rangeCount).toBe(32);
-    expect(sb.sackedBytes).toBe(3200 - 100 + 50);
-    expect(sb.highestSacked(0)).toBe(1100 + 30 * 200);
+    expect(sb.rangeCount).toBe(MAX_SACK_RANGES);
+    expect(sb.sackedBytes).toBe(100 * MAX_SACK_RANGES - 100 + 50);
+    expect(sb.highestSacked(0)).toBe(top - 300);
     // Merging still works at the limit.
-    expect(sb.update(0, 100000, blocks([150, 1000]), 1)).toBe(850);
-    expect(sb.rangeCount).toBe(31);
+    expect(sb.update(0, 10_000_000, blocks([150, 1000]), 1)).toBe(850);
+    expect(sb.rangeCount).toBe(MAX_SACK_RANGES - 1);
+  });
+
+  it('holds the holes of a large window: 362 ranges (every other segment of a 1 MiB flight lost) without forgetting one; the room grows from 32 and is given back once the ranges are gone', () => {
+    // Found at 10 % loss with BBR's window: with room for 32 ranges the sender forgot
+    // SACKed segments and resent 7 000 of them per 50 MB download.
+    const mss = 1448;
+    const sb = new SackScoreboard(mss);
+    const holes = Math.floor(1048576 / mss / 2);
+    for (let i = 0; i < holes; i++) sb.update(0, 10_000_000, blocks([(2 * i + 1) * mss, (2 * i + 2) * mss]), 1);
+    expect(sb.rangeCount).toBe(holes);
+    expect(sb.overflowDrops).toBe(0);
+    for (let i = 0; i < holes; i++) expect(sb.isSacked((2 * i + 1) * mss)).toBe(true);
+    expect(sb.roomForRanges).toBeGreaterThanOrEqual(holes);
+    sb.advance(2 * holes * mss);
+    expect(sb.rangeCount).toBe(0);
+    expect(sb.roomForRanges).toBe(0); // allocated again at the next SACK block
+    sb.update(2 * holes * mss, 10_000_000, blocks([2 * holes * mss + mss, 2 * holes * mss + 2 * mss]), 1);
+    expect(sb.roomForRanges).toBe(32);
   });
 });
 
