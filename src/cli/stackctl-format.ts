@@ -5,7 +5,7 @@
  * -tni`-like connection table, a connection's trace, and the capture lines. Tables use
  * util/text-table.ts.
  */
-import type { AppPoolStats, ArchivedTraceInfo, CaptureStatus, ConnectionInfo, ConnectionTraceInfo, StatsSnapshot, TraceEvent } from '../control/types.js';
+import type { AppPoolStats, ArchivedTraceInfo, CaptureStatus, CongestionInfo, ConnectionInfo, ConnectionTraceInfo, StatsSnapshot, TraceEvent } from '../control/types.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../wire/tcp.js';
 import { formatTable } from '../util/text-table.js';
 
@@ -222,7 +222,8 @@ export function formatConnections(conns: readonly ConnectionInfo[]): string {
   const rows = sorted.map((c) => {
     const retrans = [c.rtoBackoffs > 0 ? `rto:${c.rtoBackoffs}` : '', c.inRecovery ? 'recovery' : ''].filter((x) => x !== '').join(',');
     const o = c.options;
-    const opts = [o.timestamps ? 'ts' : '', o.sack ? 'sack' : '', `wscale:${o.sndWscale},${o.rcvWscale}`].filter((x) => x !== '').join(' ');
+    const opts = [o.timestamps ? 'ts' : '', o.sack ? 'sack' : '', `wscale:${o.sndWscale},${o.rcvWscale}`, formatCongestion(c.cc)]
+      .filter((x) => x !== '').join(' ');
     return [
       c.id ?? '-', c.state, c.local, c.remote, String(c.worker), String(c.recvUnread), String(c.sendQueued),
       `${c.srttMs.toFixed(3)}/${c.rttvarMs.toFixed(3)}`, String(c.rtoMs), String(c.cwnd), c.ssthresh === null ? '-' : String(c.ssthresh),
@@ -230,6 +231,25 @@ export function formatConnections(conns: readonly ConnectionInfo[]): string {
     ];
   });
   return formatTable(header, rows, { leftColumns: 4, rule: false }) + '\n';
+}
+
+/** The congestion control as `ss -ti` names it: `newreno`, or `bbr:(bw:9.61Gbps,mrtt:0.12,probe_bw,extra_acked:14480)`. */
+export function formatCongestion(cc: CongestionInfo | undefined): string {
+  if (cc === undefined) return '';
+  const b = cc.bbr;
+  if (b === undefined) return cc.name;
+  const parts = [`bw:${formatBitRate(b.btlBwBitsPerSecond)}`];
+  if (b.rtPropMs !== null) parts.push(`mrtt:${b.rtPropMs}`);
+  parts.push(b.state);
+  if (b.extraAckedBytes > 0) parts.push(`extra_acked:${b.extraAckedBytes}`);
+  return `${cc.name}:(${parts.join(',')})`;
+}
+
+/** Bits per second with three significant digits and a unit: 9.61Gbps, 512Mbps, 0bps. */
+export function formatBitRate(bps: number): string {
+  const units: Array<[number, string]> = [[1e9, 'Gbps'], [1e6, 'Mbps'], [1e3, 'Kbps']];
+  for (const [scale, unit] of units) if (bps >= scale) return `${Number((bps / scale).toPrecision(3))}${unit}`;
+  return `${Math.round(bps)}bps`;
 }
 
 /** `stackctl trace` without an id: the archived traces, newest first. */

@@ -35,7 +35,8 @@ Commands:
   stats --watch                  rates every second: frames/s, Mbit/s, conn/s, drops/s
   top                            the same rates as a full-screen view, per thread too,
                                  with each thread's busy % (time not parked)
-  conns [--state S] [--port P]   TCP connections, like ss -tni (with each one's id)
+  conns [--state S] [--port P]   TCP connections, like ss -tni (with each one's id and
+                                 congestion control; for BBR bw, mrtt and state)
   trace ID                       the last 64 events of connection ID (from conns: segments,
                                  state changes, RTOs, recovery, cwnd); also a closed one
                                  that had an RTO or a reset (the last 32 per worker)

@@ -64,6 +64,16 @@ export interface ConnectionInfo {
   dupAcks: number;
   /** TIME_WAIT only: ms until the record ends (a TIME_WAIT entry is a compact record: the other figures are 0). */
   timeWaitMs?: number;
+  /** The congestion control and, for BBR, its model (as `ss -ti` shows them); absent for TIME_WAIT. */
+  cc?: CongestionInfo;
+}
+
+/** A connection's congestion control as GET /connections shows it. */
+export interface CongestionInfo {
+  /** newreno, cubic or bbr. */
+  name: string;
+  /** BBR's model: state, BtlBw (bits/s), RTprop (ms; null before a sample), the ACK-aggregation allowance (bytes). */
+  bbr?: { state: string; btlBwBitsPerSecond: number; rtPropMs: number | null; extraAckedBytes: number };
 }
 
 /** GET /traces: one archived trace (a closed connection that had an RTO or a reset), without its events. */

@@ -23,7 +23,9 @@ import { builtinService, loadAppModule } from '../services/index.js';
 import { createStackApi } from '../socket/stack-api.js';
 import { SocketAddresses } from '../socket/socket-addresses.js';
 import { OffloadClient } from '../socket/offload.js';
-import type { ArchivedTraceInfo, ConnectionInfo, ConnectionTraceInfo } from './reports.js';
+import type { ArchivedTraceInfo, CongestionInfo, ConnectionInfo, ConnectionTraceInfo } from './reports.js';
+import { Bbr } from '../tcp/congestion/bbr.js';
+import type { CongestionControl } from '../tcp/congestion/congestion-control.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import { TRACE_MARK_RST, TRACE_MARK_RTO, type ArchivedConnection } from '../tcp/trace.js';
 import type { Logger } from 'pino';
@@ -506,5 +508,20 @@ function connectionInfo(c: TcpConnection, worker: number, names: SocketAddresses
     rtoBackoffs: snd.retries,
     inRecovery: snd.inRecovery,
     dupAcks: snd.dupAcks,
+    cc: congestionInfo(snd.cc),
+  };
+}
+
+/** The congestion control's name and, for BBR, its model. */
+function congestionInfo(cc: CongestionControl): CongestionInfo {
+  if (!(cc instanceof Bbr)) return { name: cc.name };
+  return {
+    name: cc.name,
+    bbr: {
+      state: cc.stateName,
+      btlBwBitsPerSecond: Math.round(cc.btlBw * 8000),
+      rtPropMs: Number.isFinite(cc.rtProp) ? Math.round(cc.rtProp * 1000) / 1000 : null,
+      extraAckedBytes: Math.round(cc.aggregationCwnd()),
+    },
   };
 }

@@ -7,6 +7,7 @@
  * under that loss an application (test/fixtures/buffer-reuse-app.mjs) that refills one
  * buffer in each write callback, as Node's write contract allows.
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import { bashIn as sh, inNs, labDown, labUp, nsName, requireNetOrSkip } from '..
 import { writeRandomFile } from '../helpers/random-file.js';
 import { startStackd, stopIfStarted, type StackdHandle } from '../helpers/stackd-process.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { stackctl } from '../helpers/ops-tools.js';
 import { DEFAULT_BLOCKS, PORT as REUSE_PORT, expectedStream } from '../fixtures/buffer-reuse-app.mjs';
 
 const LAB = `tc${process.pid % 10000}`;
@@ -256,5 +258,25 @@ table inet lossy {
     const d = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
     expect(d('tcp_retransmits')).toBeGreaterThan(100); // ~3 % of ~36 000 segments were lost
     expect(d('tcp_sack_recoveries')).toBeGreaterThan(0);
+  });
+
+  it('/connections and stackctl conns show BBR\'s model during a download (bw, mrtt, state), as ss -ti does', async () => {
+    // A download held open by a rate-limited client (20 MB at 2 MB/s), killed once seen.
+    const curl = spawn('ip', ['netns', 'exec', nsName(LAB3, 'c1'), 'curl', '-s', '--limit-rate', '2M', '-o', '/dev/null', `http://${STACK}/bytes/${20 * MB}`], { stdio: 'ignore' });
+    try {
+      let seen: ConnectionInfo | undefined;
+      await waitFor(async () => {
+        const conns = JSON.parse((await controlRequest(stackd.control, '/connections')).body) as ConnectionInfo[];
+        seen = conns.find((c) => c.local === `${STACK}:80` && c.state === 'ESTABLISHED' && (c.cc?.bbr?.btlBwBitsPerSecond ?? 0) > 0);
+        return seen !== undefined && seen.cc?.bbr?.rtPropMs !== null;
+      }, { what: 'a download whose BBR model has a rate and an RTprop', timeoutMs: 20_000, intervalMs: 100 });
+      expect(seen?.cc?.name).toBe('bbr');
+      expect(['startup', 'drain', 'probe_bw', 'probe_rtt']).toContain(seen?.cc?.bbr?.state);
+      const t = stackctl(stackd.control, 'conns', '--port', '80');
+      expect(t.status).toBe(0);
+      expect(t.stdout).toMatch(/ bbr:\(bw:[\d.]+[KMG]?bps,mrtt:[\d.]+,(startup|drain|probe_bw|probe_rtt)(,extra_acked:\d+)?\)$/m);
+    } finally {
+      curl.kill();
+    }
   });
 });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COUNTER_NAMES } from '../../../src/base/counters.js';
 import { STACKCTL_HELP, STACKCTL_OPTIONS, parseStackctlArgs, runStackctl, type StackctlIo } from '../../../src/cli/stackctl-run.js';
-import { formatArchivedTraces, formatCapture, formatConnections, formatHealth, formatStats, formatTop, formatTrace, rates, watchRow } from '../../../src/cli/stackctl-format.js';
+import { formatArchivedTraces, formatBitRate, formatCapture, formatCongestion, formatConnections, formatHealth, formatStats, formatTop, formatTrace, rates, watchRow } from '../../../src/cli/stackctl-format.js';
 import { startControlServer, type ControlServer } from '../../../src/control/control-server.js';
 import type { ArchivedTraceInfo, CaptureStatus, ConnectionInfo, ConnectionTraceInfo, ControlSource, StatsSnapshot, TraceEvent } from '../../../src/control/types.js';
 import { byClass, parseXml } from '../../helpers/xml-tree.js';
@@ -52,11 +52,12 @@ const CONN: ConnectionInfo = {
   id: '1.7', worker: 1, local: '10.10.0.4:80', remote: '10.10.0.3:40000', state: 'ESTABLISHED', bytesIn: 73, bytesOut: 1442,
   srttMs: 0.512, rttvarMs: 0.25, rtoMs: 201, cwnd: 14480, ssthresh: null, sndWnd: 64512, rcvWnd: 1048576, sendQueued: 10, recvUnread: 3,
   mss: 1448, options: { timestamps: true, sack: true, sndWscale: 10, rcvWscale: 5 }, retransmitting: true, rtoBackoffs: 2,
-  inRecovery: true, dupAcks: 0,
+  inRecovery: true, dupAcks: 0, cc: { name: 'newreno' },
 };
 const CONN2: ConnectionInfo = {
   ...CONN, id: null, worker: 0, local: '10.10.0.4:7', remote: '10.10.0.3:40001', state: 'TIME_WAIT', srttMs: 12, rttvarMs: 6, ssthresh: 28960,
   sendQueued: 0, recvUnread: 0, options: { timestamps: false, sack: false, sndWscale: 0, rcvWscale: 0 }, rtoBackoffs: 0, inRecovery: false,
+  cc: undefined,
 };
 
 /** A trace across the ISN wrap (ours 2^32 − 296): handshake, data, an RTO, a recovery, a loss probe, a timer. */
@@ -139,13 +140,23 @@ describe('stackctl text', () => {
   it('conns: the ss -tni-like table, sorted by worker', () => {
     expect(formatConnections([CONN, CONN2])).toBe(
       [
-        'id   state        local         peer             worker  recv-q  send-q  rtt/rttvar ms  rto   cwnd  ssthresh  snd_wnd  rcv_wnd   mss         retrans              options',
-        '-    TIME_WAIT    10.10.0.4:7   10.10.0.3:40001       0       0       0   12.000/6.000  201  14480     28960    64512  1048576  1448               -           wscale:0,0',
-        '1.7  ESTABLISHED  10.10.0.4:80  10.10.0.3:40000       1       3      10    0.512/0.250  201  14480         -    64512  1048576  1448  rto:2,recovery  ts sack wscale:10,5',
+        'id   state        local         peer             worker  recv-q  send-q  rtt/rttvar ms  rto   cwnd  ssthresh  snd_wnd  rcv_wnd   mss         retrans                      options',
+        '-    TIME_WAIT    10.10.0.4:7   10.10.0.3:40001       0       0       0   12.000/6.000  201  14480     28960    64512  1048576  1448               -                   wscale:0,0',
+        '1.7  ESTABLISHED  10.10.0.4:80  10.10.0.3:40000       1       3      10    0.512/0.250  201  14480         -    64512  1048576  1448  rto:2,recovery  ts sack wscale:10,5 newreno',
         '',
       ].join('\n'),
     );
     expect(formatConnections([])).toBe('no TCP connections\n');
+  });
+
+  it('conns: BBR\'s model in the options column, as ss -ti shows it', () => {
+    const bbr = { state: 'probe_bw', btlBwBitsPerSecond: 9_612_345_678, rtPropMs: 0.12, extraAckedBytes: 14480 };
+    expect(formatCongestion({ name: 'bbr', bbr })).toBe('bbr:(bw:9.61Gbps,mrtt:0.12,probe_bw,extra_acked:14480)');
+    expect(formatCongestion({ name: 'bbr', bbr: { ...bbr, state: 'startup', btlBwBitsPerSecond: 0, rtPropMs: null, extraAckedBytes: 0 } }))
+      .toBe('bbr:(bw:0bps,startup)');
+    expect(formatCongestion({ name: 'cubic' })).toBe('cubic');
+    expect(formatCongestion(undefined)).toBe('');
+    expect([formatBitRate(512e6), formatBitRate(1500), formatBitRate(999)]).toEqual(['512Mbps', '1.5Kbps', '999bps']);
   });
 
   it('stats: identity, totals, capture, faults, drops, per-thread table', () => {
