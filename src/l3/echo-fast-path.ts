@@ -27,9 +27,10 @@ import { C, type Counters } from '../base/counters.js';
 import type { FrameBatch } from '../base/frame-batch.js';
 import { RX_GSO } from '../base/rx-flags.js';
 import { prefixMask } from '../wire/addresses.js';
-import { adjustChecksum16, internetChecksum } from '../wire/checksum.js';
+import { internetChecksum } from '../wire/checksum.js';
+import { copyBytes } from '../util/copy-bytes.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4, ethDst, ethSrc, ethType, writeEthernetHeader } from '../wire/ethernet.js';
-import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, icmpChecksum, setIcmpChecksum, setIcmpType } from '../wire/icmp.js';
+import { ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, echoRequestToReply } from '../wire/icmp.js';
 import { IPPROTO_ICMP, IPV4_MIN_HEADER, IPV4_MF, IPV4_OFFSET_MASK, ipDst, ipSrc, ipTotalLength, writeIpv4Header } from '../wire/ipv4.js';
 import { DEFAULT_TTL } from '../base/host-config.js';
 import { IpIdentifiers } from './ip-identifiers.js';
@@ -92,10 +93,8 @@ export class EchoFastPath {
     const id = this.ids.next(src, IPPROTO_ICMP) & 0xffff;
     writeIpv4Header(r, o + ETH_HEADER_LEN, total, id, 0, DEFAULT_TTL, IPPROTO_ICMP, cfg.ip, src);
     const q = o + ETH_HEADER_LEN + IPV4_MIN_HEADER;
-    r.set(b.subarray(ip + IPV4_MIN_HEADER, ip + total), q);
-    // Only the type changes (8 → 0): patch the checksum (RFC 1624).
-    setIcmpType(r, q, ICMP_ECHO_REPLY);
-    setIcmpChecksum(r, q, adjustChecksum16(icmpChecksum(r, q), ICMP_ECHO_REQUEST << 8, ICMP_ECHO_REPLY << 8));
+    copyBytes(b, ip + IPV4_MIN_HEADER, r, q, icmpLen);
+    echoRequestToReply(r, q);
     out.commit(ETH_HEADER_LEN + total, null);
     c[C.ipv4_tx]++;
     c[C.icmp_echo_replies_tx]++;

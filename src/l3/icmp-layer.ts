@@ -14,10 +14,10 @@
  * of its payload; drop_icmp_error_quote) and within a per-worker rate limit
  * (icmp_errors_rate_limited) that bounds the work a flood of forged errors can cause.
  */
-import { adjustChecksum16, internetChecksum } from '../wire/checksum.js';
+import { internetChecksum } from '../wire/checksum.js';
 import {
   ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED, ICMP_HEADER_LEN, ICMP_PARAMETER_PROBLEM,
-  ICMP_TIME_EXCEEDED, icmpChecksum, icmpCode, icmpNextHopMtu, icmpType, setIcmpChecksum, setIcmpType,
+  ICMP_TIME_EXCEEDED, echoRequestToReply, icmpCode, icmpNextHopMtu, icmpType, setIcmpChecksum,
 } from '../wire/icmp.js';
 import {
   IPPROTO_ICMP, IPV4_MIN_HEADER, ipFragmentOffset, ipHeaderLength, ipProtocol, ipSrc, ipTotalLength,
@@ -101,9 +101,7 @@ export class IcmpLayer {
     if (r < 0) return;
     const out = this.ip.buf;
     copyBytes(b, o, out, r, len);
-    // Only the type changes (8 → 0): patch the checksum incrementally (RFC 1624).
-    setIcmpType(out, r, ICMP_ECHO_REPLY);
-    setIcmpChecksum(out, r, adjustChecksum16(icmpChecksum(out, r), ICMP_ECHO_REQUEST << 8, ICMP_ECHO_REPLY << 8));
+    echoRequestToReply(out, r);
     this.ip.transmit(IPPROTO_ICMP, len, now);
     this.counters[C.icmp_echo_replies_tx]++;
   }

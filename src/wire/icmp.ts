@@ -5,6 +5,7 @@
  * place at an offset.
  */
 import { readU16, writeU16 } from './addresses.js';
+import { adjustChecksum16 } from './checksum.js';
 
 /** Length of the fixed ICMP header (type, code, checksum, 4 bytes rest-of-header). */
 export const ICMP_HEADER_LEN = 8;
@@ -57,4 +58,12 @@ export function setIcmpType(b: Uint8Array, o: number, v: number): void {
 /** Set the checksum field. */
 export function setIcmpChecksum(b: Uint8Array, o: number, v: number): void {
   writeU16(b, o + 2, v);
+}
+/**
+ * Turn the echo request at b[o] into its reply in place (RFC 792; RFC 1122 3.2.2.6: the
+ * data unchanged): only the type changes (8 → 0), so the checksum is patched (RFC 1624).
+ */
+export function echoRequestToReply(b: Uint8Array, o: number): void {
+  b[o] = ICMP_ECHO_REPLY;
+  writeU16(b, o + 2, adjustChecksum16(readU16(b, o + 2), ICMP_ECHO_REQUEST << 8, ICMP_ECHO_REPLY << 8));
 }
