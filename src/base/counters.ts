@@ -13,7 +13,7 @@
 export const COUNTER_NAMES = [
   // Data plane (I/O thread)
   'tap_rx_frames', 'tap_rx_bytes', 'tap_tx_frames', 'tap_tx_bytes',
-  'tap_read_batches', 'tap_write_batches', 'io_sleeps',
+  'tap_read_batches', 'tap_write_batches', 'io_sleeps', 'io_busy_polls',
   'drop_rx_ring_full', 'drop_tap_write_error', 'drop_tap_read_error', 'drop_reinject_ring_full',
   'reinjected_datagrams',
   // Shard worker: frames in/out of the core

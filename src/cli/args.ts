@@ -116,9 +116,11 @@ Options:
   --trace-slots N    connections per worker whose last 64 events are kept (2 KiB each,
                      stackctl trace); beyond it a new one is not traced
                      (tcp_trace_untraced); 0: no trace (0..1048576)    [default: 1024]
-  --busy-poll USEC   after a frame, a worker polls for the next one this long instead
-                     of sleeping (as Linux's busy_poll): lower latency for sparse
-                     traffic, a CPU kept busy meanwhile (0..${MAX_BUSY_POLL_US})      [default: 0]
+  --busy-poll USEC   after a frame, the I/O thread and a worker poll for the next one
+                     this long instead of sleeping (as Linux's busy_poll): lower latency
+                     for sparse traffic (here a ping's p50 fell from ~140 to ~40 µs),
+                     a CPU each kept busy meanwhile and less throughput on few CPUs
+                     (0..${MAX_BUSY_POLL_US})                                         [default: 0]
   --offload          IFF_VNET_HDR with TUN_F_CSUM|TUN_F_TSO4: the kernel segments our
                      64 KiB TCP super-segments and hands us GRO'd ones     [default]
   --no-offload       plain frames: no virtio-net header, no checksum/TSO/GRO offload

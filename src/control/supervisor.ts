@@ -144,6 +144,7 @@ export class Supervisor implements ControlSource {
       shardWakeFds: this.shardWakeFds,
       captureRing: this.captureRings[0],
       fault: this.settings.fault,
+      busyPollUs: this.settings.busyPollUs,
       rpc: ioChan.port2,
     };
     this.io = await this.spawnIo(ioData, ioChan);

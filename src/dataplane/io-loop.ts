@@ -10,8 +10,11 @@
  * batches straight from ring memory with the offload each record asks for (an idle shard
  * writes itself, decision 0011); TX rings also carry re-injected datagrams, which this
  * thread steers again. When there is nothing to do it sleeps in the device's receive
- * (poll() on the TAP fd and an eventfd the shards signal); it yields to its event loop
- * every few ms so that control RPC (latency histograms) is answered.
+ * (poll() on the TAP fd and an eventfd the shards signal) — or, with `--busy-poll`, keeps
+ * polling the TAP and the TX rings for that long after its last frame (decision 0026's
+ * twelfth-session amendment: a ping answered by this thread then pays no wake-up); it
+ * yields to its event loop every few ms so that control RPC (latency histograms) is
+ * answered.
  *
  * A full RX ring drops the new frame and counts it, as a NIC does.
  */
@@ -57,6 +60,10 @@ export class IoLoop {
   private readonly echo: EchoFastPath;
   private readonly echoOut: FrameBatch;
   private readonly n: number;
+  /** How long after its last frame the loop polls instead of sleeping (ms; --busy-poll, 0: never). */
+  private readonly busyPollMs: number;
+  /** When the loop last received or transmitted a frame (ms). */
+  private lastFrameAt = -Infinity;
   private stopped = false;
   private onStop: (() => void) | null = null;
 
@@ -80,6 +87,7 @@ export class IoLoop {
     });
     this.tx = data.txRings.map((s) => new RingConsumer(s));
     this.n = this.rx.length;
+    this.busyPollMs = data.busyPollUs / 1000;
     this.touched = new Int32Array(this.n);
     this.isTouched = new Uint8Array(this.n);
     this.control = new Int32Array(data.control);
@@ -128,14 +136,19 @@ export class IoLoop {
       }
       const r = this.readOnce(0);
       const w = this.drainTx();
-      if (r === 0 && w === 0) {
+      const now = monoMs();
+      if (r !== 0 || w !== 0) {
+        this.lastFrameAt = now;
+      } else if (now - this.lastFrameAt < this.busyPollMs) {
+        // Busy polling (--busy-poll): the next read is another non-blocking one.
+        this.counters[C.io_busy_polls]++;
+      } else {
         // Sleep in poll(); on wake-up go straight on (no event-loop turn in between).
-        this.sleep();
-        this.drainTx();
+        if (this.sleep() + this.drainTx() > 0) this.lastFrameAt = monoMs();
         if (monoMs() >= end) break;
         continue;
       }
-      if (monoMs() >= end) break;
+      if (now >= end) break;
     }
     this.accountBusy(monoMs());
     if (!this.stopped) setImmediate(this.slice);
@@ -150,19 +163,20 @@ export class IoLoop {
     this.busySince = now;
   }
 
-  /** Sleeps in poll() on the TAP and the wake eventfd, unless a TX ring has work. */
-  private sleep(): void {
+  /** Sleeps in poll() on the TAP and the wake eventfd, unless a TX ring has work. Returns frames received. */
+  private sleep(): number {
     for (let i = 0; i < this.n; i++) {
       if (!this.tx[i].setSleeping()) {
         for (let j = 0; j < i; j++) this.tx[j].clearSleeping();
-        return;
+        return 0;
       }
     }
     this.counters[C.io_sleeps]++;
     this.accountBusy(monoMs());
-    this.readOnce(SLEEP_MS); // busy again from the moment poll() returns
+    const n = this.readOnce(SLEEP_MS); // busy again from the moment poll() returns
     for (let i = 0; i < this.n; i++) this.tx[i].clearSleeping();
     this.drainWake();
+    return n;
   }
 
   /** One device receive (waiting up to timeoutMs when nothing is ready) and dispatch. */

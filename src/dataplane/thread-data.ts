@@ -58,6 +58,8 @@ export interface IoThreadData {
   captureRing: SharedArrayBuffer;
   /** Fault injection on this thread's device (--fault), or null. */
   fault: FaultConfig | null;
+  /** After a frame, poll the TAP and the TX rings this long before sleeping (µs; --busy-poll, 0: never). */
+  busyPollUs: number;
   /** comlink endpoint for control RPC. */
   rpc: MessagePort;
 }

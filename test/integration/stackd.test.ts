@@ -220,7 +220,7 @@ print("sent")
   });
 });
 
-describe.skipIf(requireNetOrSkip())('stackd --busy-poll (a worker polls after traffic, then sleeps)', () => {
+describe.skipIf(requireNetOrSkip())('stackd --busy-poll (a worker and the I/O thread poll after traffic, then sleep)', () => {
   const LAB2 = `sb${process.pid % 10000}`;
   let stackd: StackdHandle;
 
@@ -256,5 +256,25 @@ describe.skipIf(requireNetOrSkip())('stackd --busy-poll (a worker polls after tr
     const again = inNs(c1, 'ping', ['-c', '3', '-i', '0.2', '-s', '600', '-W', '1', '-q', STACK], { timeoutMs: 10_000 });
     expect(again.stdout).toMatch(/3 packets transmitted, 3 received/);
     expect((await stackd.stats()).totals.worker_wakeups).toBeGreaterThan(wakeups);
+  });
+
+  it('the I/O thread polls too: plain pings, which it answers itself, keep it polling; once they stop it sleeps, and a ping wakes it', async () => {
+    const c1 = nsName(LAB2, 'c1');
+    const io = async () => (await stackd.stats()).threads[0].counters;
+    const before = await io();
+    const r = inNs(c1, 'ping', ['-c', '20', '-i', '0.01', '-W', '1', '-q', STACK], { timeoutMs: 20_000 });
+    expect(r.stdout).toMatch(/20 packets transmitted, 20 received/);
+    const after = await io();
+    expect(after.icmp_echo_fast_path - before.icmp_echo_fast_path).toBe(20);
+    expect(after.io_busy_polls).toBeGreaterThan(before.io_busy_polls);
+    let last = -1;
+    await waitFor(async () => {
+      const now = (await io()).io_busy_polls;
+      const still = now === last;
+      last = now;
+      return still;
+    }, { what: 'io_busy_polls to stop growing', timeoutMs: 10_000, intervalMs: 300 });
+    const again = inNs(c1, 'ping', ['-c', '3', '-i', '0.2', '-W', '1', '-q', STACK], { timeoutMs: 10_000 });
+    expect(again.stdout).toMatch(/3 packets transmitted, 3 received/);
   });
 });

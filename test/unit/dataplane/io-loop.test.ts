@@ -116,3 +116,53 @@ describe('I/O loop: ICMP echo (decision 0045)', () => {
     expect([io0[C.tap_rx_frames], io0[C.icmp_echo_fast_path], io0[C.tap_tx_frames]]).toEqual([2, 1, 1]);
   });
 });
+
+describe('I/O loop: --busy-poll (decision 0026)', () => {
+  /** A device that gives `frame` on its first receive and records every later receive's timeout and time; a blocking one stops the loop. */
+  function pollingDevice(frame: Uint8Array, control: SharedArrayBuffer) {
+    const calls: { timeoutMs: number; at: number }[] = [];
+    let given = false;
+    const device: LinkDevice = {
+      capabilities: { maxRxFrame: 2048, txHeadroom: 0 } as LinkDevice['capabilities'],
+      receive(batch: FrameBatch, _max: number, timeoutMs: number): number {
+        if (!given) {
+          given = true;
+          batch.buf.set(frame, 0);
+          batch.offsets[0] = 0;
+          batch.lens[0] = frame.length;
+          batch.rxFlags[0] = 0;
+          batch.count = 1;
+          return 1;
+        }
+        calls.push({ timeoutMs, at: performance.now() });
+        if (timeoutMs > 0) Atomics.store(new Int32Array(control), CTL_STOP, 1);
+        return 0;
+      },
+      transmit: (batch: FrameBatch, first: number) => batch.count - first,
+    };
+    return { device, calls };
+  }
+
+  it('after a frame polls the device without blocking for --busy-poll µs, counted in io_busy_polls, then sleeps', async () => {
+    const { data, control, counters } = shards();
+    const d: IoThreadData = { ...data, busyPollUs: 30_000 };
+    const { device, calls } = pollingDevice(frameFor(1, 1000), control);
+    const t0 = performance.now();
+    await new IoLoop(d, device, () => {}, () => {}).run();
+    const sleepAt = calls.findIndex((c) => c.timeoutMs > 0);
+    expect(sleepAt).toBe(calls.length - 1); // only the last call blocked
+    expect(calls.length).toBeGreaterThan(10);
+    expect(calls[sleepAt].at - t0).toBeGreaterThanOrEqual(30);
+    // Every empty non-blocking read but the last (the one that found the time up) was a busy poll.
+    expect(counterBlock(counters, 0)[C.io_busy_polls]).toBe(calls.length - 2);
+  });
+
+  it('without --busy-poll sleeps after one empty non-blocking read', async () => {
+    const { data, control, counters } = shards();
+    const d: IoThreadData = { ...data, busyPollUs: 0 };
+    const { device, calls } = pollingDevice(frameFor(1, 1000), control);
+    await new IoLoop(d, device, () => {}, () => {}).run();
+    expect(calls.map((c) => c.timeoutMs > 0)).toEqual([false, true]);
+    expect(counterBlock(counters, 0)[C.io_busy_polls]).toBe(0);
+  });
+});
