@@ -5,7 +5,7 @@
  *
  *   node dist/perf/tcp-bench.js [--workers 1,2] [--seconds 5] [--runs 3] [--bytes 536870912]
  *                               [--only bulk,http,ping,udp,sustained,memory,soak]
- *                               [--pings 500] [--connections 32] [--threads 2]
+ *                               [--pings 500] [--ping-busy-poll USEC] [--connections 32] [--threads 2]
  *                               [--stackd-args='--no-offload --cc cubic'] [--loss 3]
  *                               [--reorder 2] [--client-offloads on|off]
  *                               [--kernel-cc system|cubic|reno|bbr[,...]]
@@ -30,7 +30,8 @@
  *          (c1 gets net.ipv4.tcp_tw_reuse=1 and ip_local_port_range 1024 65535)
  *          stackd's per-stage latency (POST /latency/reset before the keep-alive run,
  *          GET /latency after it) printed once per worker count
- *   ping   ICMP echo RTT p50/p99 (ping -i 0.01, per-packet times)
+ *   ping   ICMP echo RTT p50/p99 (ping -i 0.01, per-packet times); with --ping-busy-poll
+ *          again against a second stackd started with --busy-poll (decision 0026)
  *   udp    UDP echo RTT p50/p99, one 64-byte datagram in flight (perf/udp-echo-client.ts
  *          --window 1 --flows 1 for --seconds)
  * The long runs, each on a fresh stackd per worker count, not in the default --only:
@@ -101,6 +102,7 @@ const { values } = parseArgs({
     bytes: { type: 'string', default: String(512 * 1024 * 1024) },
     only: { type: 'string', default: 'bulk,http,ping,udp' },
     pings: { type: 'string', default: '500' },
+    'ping-busy-poll': { type: 'string', default: '0' },
     connections: { type: 'string', default: '32' },
     threads: { type: 'string', default: '2' },
     'stackd-args': { type: 'string', default: '' },
@@ -135,6 +137,8 @@ if (values.help) {
   console.log(`usage: node dist/perf/tcp-bench.js [--workers 1,2] [--seconds 5] [--runs 3] [--bytes 536870912]
          [--only bulk,http,ping,udp,sustained,memory,soak]  (default bulk,http,ping,udp)
          [--pings 500] [--connections 32] [--threads 2] [--stackd-args='--no-offload']
+         [--ping-busy-poll USEC]  (ping again with a stackd started with --busy-poll USEC: the
+                     latency mode; rows 'ping RTT p50/p99, stackd --busy-poll')
          [--loss 3]  (% dropped each way between c1 and the servers; with client offloads on, of the
                      frames br0 forwards: an aggregate is dropped whole; with them off, of single segments)
          [--reorder 2]  (% of stackd's transmitted frames reordered: --fault tx.reorder=P% for stackd)
@@ -154,6 +158,8 @@ const runs = Number(values.runs);
 const bytes = Number(values.bytes);
 const only = new Set(values.only.split(','));
 const pings = Number(values.pings);
+/** --ping-busy-poll: µs of --busy-poll for a second stackd that only answers pings (0: none). */
+const pingBusyPollUs = Number(values['ping-busy-poll']);
 const loss = Number(values.loss);
 const reorder = Number(values.reorder);
 if (reorder > 0) stackdArgs.push('--fault', `tx.reorder=${reorder}%`);
@@ -174,12 +180,13 @@ for (const o of only) {
 if (workerCounts.some((w) => !(w >= 1 && w <= 64)) || !(seconds > 0 && seconds <= 60) || !(runs >= 1 && runs <= 20) ||
   !['on', 'off'].includes(clientOffloads) ||
   !kernelCcs.every((c) => /^[a-z0-9_]{1,15}$/.test(c)) || new Set(kernelCcs).size !== kernelCcs.length ||
-  !(bytes >= 1 && bytes <= 2 ** 34) || !(pings >= 10 && pings <= 10_000) || !(Number.isInteger(loss) && loss >= 0 && loss <= 50) ||
+  !(bytes >= 1 && bytes <= 2 ** 34) || !(pings >= 10 && pings <= 10_000) ||
+  !(Number.isInteger(pingBusyPollUs) && pingBusyPollUs >= 0 && pingBusyPollUs <= 1_000_000) || !(Number.isInteger(loss) && loss >= 0 && loss <= 50) ||
   !(reorder >= 0 && reorder <= 50) ||
   !(sustainedSeconds >= 1 && sustainedSeconds <= 600) || !(Number.isInteger(conns) && conns >= 1 && conns <= 200_000) ||
   !(Number.isInteger(memoryClients) && memoryClients >= Math.ceil(conns / CONNS_PER_CLIENT) && memoryClients <= 50) ||
   !(soakMinutes >= 0.5 && soakMinutes <= 15) || values.svg === '') {
-  console.error(`bad flags: --workers 1..64 each, --seconds 1..60, --runs 1..20, --bytes ≤ 16 GiB, --pings 10..10000, --loss 0..50 (integer %), --reorder 0..50 (%), --client-offloads on|off, --kernel-cc NAME[,NAME...] (distinct), ` +
+  console.error(`bad flags: --workers 1..64 each, --seconds 1..60, --runs 1..20, --bytes ≤ 16 GiB, --pings 10..10000, --ping-busy-poll 0..1000000, --loss 0..50 (integer %), --reorder 0..50 (%), --client-offloads on|off, --kernel-cc NAME[,NAME...] (distinct), ` +
     `--sustained-seconds 1..600, --conns 1..200000, --memory-clients ${Math.ceil(conns / CONNS_PER_CLIENT)}..50 (≤ ${CONNS_PER_CLIENT} connections each), ` +
     '--soak-minutes 0.5..15, --svg FILE');
   process.exit(2);
@@ -312,18 +319,19 @@ async function wrk(t: Target, w: number, close: boolean): Promise<void> {
   if (non2xx) note(`wrk ${metric} against ${t} (workers ${w}): ${non2xx} non-2xx answers`);
 }
 
-async function ping(t: Target, w: number): Promise<void> {
+/** Pings `t` --pings times at 10 ms; `mode` '' (stackd as started) or ' busy-poll' (--ping-busy-poll's stackd) names the rows. */
+async function ping(t: Target, w: number, mode: '' | ' busy-poll' = ''): Promise<void> {
   const r = await runIn(c1, 'ping', ['-c', String(pings), '-i', '0.01', '-W', '1', host(t)], pings * 20 + 20_000);
   const times = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]) * 1000);
-  if (times.length < pings) note(`ping ${t} (workers ${w}): ${times.length} replies of ${pings}`);
+  if (times.length < pings) note(`ping${mode} ${t} (workers ${w}): ${times.length} replies of ${pings}`);
   if (times.length === 0) {
-    results.put('ping p50', w, t, NaN);
-    results.put('ping p99', w, t, NaN);
+    results.put(`ping p50${mode}`, w, t, NaN);
+    results.put(`ping p99${mode}`, w, t, NaN);
     return;
   }
-  results.put('ping p50', w, t, percentile(times, 50));
-  results.put('ping p99', w, t, percentile(times, 99));
-  console.log(`  ping     ${t.padEnd(6)} p50 ${percentile(times, 50).toFixed(0)} µs, p99 ${percentile(times, 99).toFixed(0)} µs (${times.length} replies)`);
+  results.put(`ping p50${mode}`, w, t, percentile(times, 50));
+  results.put(`ping p99${mode}`, w, t, percentile(times, 99));
+  console.log(`  ping${mode.padEnd(11)} ${t.padEnd(6)} p50 ${percentile(times, 50).toFixed(0)} µs, p99 ${percentile(times, 99).toFixed(0)} µs (${times.length} replies)`);
 }
 
 /** UDP echo RTT with one 64-byte datagram in flight (ping-pong), p50/p99 over --seconds. */
@@ -359,6 +367,8 @@ const METRICS: MetricSpec[] = [
   { key: 'conn/s', title: `HTTP one request per connection (Connection: close), connections/s (wrk -c${values.connections})`, short: `HTTP Connection: close (wrk -c${values.connections})`, unit: 'connections/s', digits: 0 },
   { key: 'ping p50', title: 'ping RTT p50, µs (lower is better)', short: 'ping RTT p50', unit: 'µs', digits: 0, log: true },
   { key: 'ping p99', title: 'ping RTT p99, µs (lower is better)', short: 'ping RTT p99', unit: 'µs', digits: 0, log: true },
+  { key: 'ping p50 busy-poll', title: 'ping RTT p50, stackd --busy-poll (--ping-busy-poll), µs (lower is better)', short: 'ping p50 busy-poll', unit: 'µs', digits: 0, log: true },
+  { key: 'ping p99 busy-poll', title: 'ping RTT p99, stackd --busy-poll (--ping-busy-poll), µs (lower is better)', short: 'ping p99 busy-poll', unit: 'µs', digits: 0, log: true },
   { key: 'udp p50', title: 'UDP echo RTT p50, one 64-byte datagram in flight, µs (lower is better)', short: 'UDP echo RTT p50', unit: 'µs', digits: 0, log: true },
   { key: 'udp p99', title: 'UDP echo RTT p99, one 64-byte datagram in flight, µs (lower is better)', short: 'UDP echo RTT p99', unit: 'µs', digits: 0, log: true },
   { key: 'sustained first', title: `sustained Connection: close from one address (wrk -t1 -c1), first 10 s, connections/s`, short: 'sustained -c1, first 10 s', unit: 'connections/s', digits: 0 },
@@ -422,7 +432,20 @@ async function comparisons(w: number): Promise<{ latency?: string; counters: Rec
   const stats = await stackdStats(s.control);
   const counters = { ...Object.fromEntries(STACKD_COUNTERS.map((k) => [k, stats.totals[k] ?? 0])), ...Object.fromEntries(Object.entries(stats.drops).map(([k, v]) => [`drop_${k}`, v])) };
   await stopStackd();
+  if (only.has('ping') && pingBusyPollUs > 0) await pingsBusyPolling(w);
   return latency === undefined ? { counters } : { latency, counters };
+}
+
+/** --ping-busy-poll: the pings again, against a stackd started with --busy-poll (decision 0026), the kernel alternated as before. */
+async function pingsBusyPolling(w: number): Promise<void> {
+  stackd = await startStackd(lab, ['--workers', String(w), '--tap', 'tap0', ...stackdArgs, '--busy-poll', String(pingBusyPollUs)]);
+  console.log(` stackd --workers ${w} --busy-poll ${pingBusyPollUs} (pid ${stackd.pid}), pings only, load average ${loadAverage()}`);
+  await runIn(c1, 'ping', ['-c', '20', '-i', '0.01', '-q', host('stackd')], 10_000);
+  for (let run = 0; run < runs; run++) {
+    const order: Target[] = run % 2 === 0 ? ['stackd', 'kernel'] : ['kernel', 'stackd'];
+    for (const t of order) await ping(t, w, ' busy-poll');
+  }
+  await stopStackd();
 }
 
 async function main(): Promise<void> {
