@@ -331,7 +331,7 @@ async function ping(t: Target, w: number, mode: '' | ' busy-poll' = ''): Promise
   }
   results.put(`ping p50${mode}`, w, t, percentile(times, 50));
   results.put(`ping p99${mode}`, w, t, percentile(times, 99));
-  console.log(`  ping${mode.padEnd(11)} ${t.padEnd(6)} p50 ${percentile(times, 50).toFixed(0)} µs, p99 ${percentile(times, 99).toFixed(0)} µs (${times.length} replies)`);
+  console.log(`  ${`ping${mode}`.padEnd(8)} ${t.padEnd(6)} p50 ${percentile(times, 50).toFixed(0)} µs, p99 ${percentile(times, 99).toFixed(0)} µs (${times.length} replies)`);
 }
 
 /** UDP echo RTT with one 64-byte datagram in flight (ping-pong), p50/p99 over --seconds. */

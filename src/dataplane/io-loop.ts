@@ -144,8 +144,10 @@ export class IoLoop {
         this.counters[C.io_busy_polls]++;
       } else {
         // Sleep in poll(); on wake-up go straight on (no event-loop turn in between).
-        if (this.sleep() + this.drainTx() > 0) this.lastFrameAt = monoMs();
-        if (monoMs() >= end) break;
+        const got = this.sleep() + this.drainTx();
+        const t = monoMs();
+        if (got > 0) this.lastFrameAt = t;
+        if (t >= end) break;
         continue;
       }
       if (now >= end) break;

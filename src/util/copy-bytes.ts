@@ -39,6 +39,6 @@ export function copyToBuffer(src: Uint8Array, off: number, len: number): Buffer 
   const raw = Buffer.allocUnsafe(len + 7);
   const shift = (src.byteOffset + off - raw.byteOffset) & 7;
   const out = raw.subarray(shift, shift + len);
-  out.set(src.subarray(off, off + len), 0);
+  copyBytes(src, off, out, 0, len);
   return out;
 }
