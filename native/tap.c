@@ -147,6 +147,12 @@ static int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void
   return 1;
 }
 
+/* True if v is undefined (an optional argument left out). */
+static int is_undefined(napi_env env, napi_value v) {
+  napi_valuetype t;
+  return napi_typeof(env, v, &t) == napi_ok && t == napi_undefined;
+}
+
 static napi_value make_i32(napi_env env, int32_t n) {
   napi_value v;
   napi_create_int32(env, n, &v);
@@ -303,8 +309,12 @@ static napi_value js_link_up(napi_env env, napi_callback_info info) {
 
 /* --------------------------------------------------------------- hot path */
 
+/* readBatch flags (the optional 12th argument). */
+#define RB_POLL_FIRST 1 /* with a timeout: poll before the first read (the caller just found the tap empty) */
+#define RB_DRAIN_WAKE 2 /* when poll() reports wakeFd readable, read it once (empties an eventfd) */
+
 /*
- * readBatch(fd, buf, start, end, maxFrame, offsets, lens, maxCount, timeoutMs, wakeFd, vnet)
+ * readBatch(fd, buf, start, end, maxFrame, offsets, lens, maxCount, timeoutMs, wakeFd, vnet[, flags])
  * Returns the number of frames read, or -errno if the first read failed with an error
  * other than EAGAIN/EINTR (or poll failed).
  */
@@ -316,7 +326,8 @@ static napi_value js_read_batch(napi_env env, napi_callback_info info) {
   int32_t *offsets, *lens;
   size_t buf_len, off_len, lens_len, vnet_len;
   int64_t off;
-  int count = 0, polled = 0;
+  int32_t flags = 0;
+  int count = 0, polled = 0, skip_read;
 
   if (!get_args(env, info, 11, argv, fn)) return NULL;
   if (!get_i32(env, argv[0], &fd, fn, "fd")) return NULL;
@@ -330,6 +341,7 @@ static napi_value js_read_batch(napi_env env, napi_callback_info info) {
   if (!get_i32(env, argv[8], &timeout_ms, fn, "timeoutMs")) return NULL;
   if (!get_i32(env, argv[9], &wake_fd, fn, "wakeFd")) return NULL;
   if (!get_typed(env, argv[10], napi_uint8_array, (void **)&vnet, &vnet_len, 1, fn, "vnet")) return NULL;
+  if (!is_undefined(env, argv[11]) && !get_i32(env, argv[11], &flags, fn, "flags")) return NULL;
 
   if (start < 0 || end < start || (size_t)end > buf_len) {
     range_error(env, fn, "need 0 <= start <= end <= buf.length");
@@ -349,8 +361,10 @@ static napi_value js_read_batch(napi_env env, napi_callback_info info) {
   }
 
   off = start;
+  /* Poll first: a read now would only find the queue the caller just saw empty (EAGAIN). */
+  skip_read = (flags & RB_POLL_FIRST) != 0 && timeout_ms != 0;
   for (;;) {
-    while (count < max_count && off + max_frame <= end) {
+    while (!skip_read && count < max_count && off + max_frame <= end) {
       ssize_t n;
       if (vnet) {
         struct iovec iov[2];
@@ -375,6 +389,7 @@ static napi_value js_read_batch(napi_env env, napi_callback_info info) {
       count++;
       off = (off + n + 15) & ~(int64_t)15;
     }
+    skip_read = 0;
     /* Nothing read: wait (once) for the tap or the wake fd, unless told not to or full. */
     if (count > 0 || timeout_ms == 0 || polled || max_count == 0 || off + max_frame > end) break;
     {
@@ -396,6 +411,12 @@ static napi_value js_read_batch(napi_env env, napi_callback_info info) {
         return make_i32(env, -errno);
       }
       if (pr == 0) break;
+      if (nfds == 2 && (flags & RB_DRAIN_WAKE) && (pfd[1].revents & POLLIN)) {
+        uint64_t val; /* one read empties a non-semaphore eventfd; EAGAIN if another reader won */
+        while (read(wake_fd, &val, sizeof val) < 0 && errno == EINTR) {
+        }
+      }
+      if (pfd[0].revents == 0) break; /* only the wake fd: nothing to read */
     }
   }
   return make_i32(env, count);

@@ -33,7 +33,7 @@ try {
 }
 const addon = loadTapAddon();
 const device = threadLink(new TapLink(tap, { mtu: data.link.mtu, offload: data.link.offload, wakeFd: data.wakeFd }), data, 0);
-const loop = new IoLoop(data, device, () => addon.eventfdDrain(data.wakeFd), (shard) => addon.eventfdSignal(data.shardWakeFds[shard]));
+const loop = new IoLoop(data, device, (shard) => addon.eventfdSignal(data.shardWakeFds[shard]));
 Comlink.expose(loop.rpc(), nodeEndpoint(data.rpc));
 parentPort.postMessage({ type: 'ready', offload: data.link.offload, tapFd: tap.fd } satisfies ThreadHello);
 await loop.run();

@@ -9,8 +9,9 @@
  * shard hands its frames to this thread through its TX ring, which it transmits in
  * batches straight from ring memory with the offload each record asks for (an idle shard
  * writes itself, decision 0011); TX rings also carry re-injected datagrams, which this
- * thread steers again. When there is nothing to do it sleeps in the device's receive
- * (poll() on the TAP fd and an eventfd the shards signal) — or, with `--busy-poll`, keeps
+ * thread steers again. When there is nothing to do — a read that stopped short of a full
+ * batch found the device empty, and nothing was transmitted — it sleeps in the device's
+ * receive (poll() on the TAP fd and an eventfd the shards signal) — or, with `--busy-poll`, keeps
  * polling the TAP and the TX rings for that long after its last frame (decision 0026's
  * twelfth-session amendment: a ping answered by this thread then pays no wake-up); it
  * yields to its event loop every few ms so that control RPC (latency histograms) is
@@ -68,14 +69,12 @@ export class IoLoop {
   private onStop: (() => void) | null = null;
 
   /**
-   * @param device the link (its receive waits on the wake eventfd too)
-   * @param drainWake empties the wake eventfd after a sleep
+   * @param device the link (a receive that waits also wakes on the shards' wake eventfd, and empties it)
    * @param wakeShard wakes shard worker i, sleeping in its event loop (signals its eventfd)
    */
   constructor(
     data: IoThreadData,
     private readonly device: LinkDevice,
-    private readonly drainWake: () => void,
     wakeShard: (shard: number) => void,
   ) {
     this.counters = counterBlock(data.counters, 0);
@@ -139,18 +138,25 @@ export class IoLoop {
       const now = monoMs();
       if (r !== 0 || w !== 0) {
         this.lastFrameAt = now;
+        // A read of fewer than BATCH frames stopped at an empty device (EAGAIN). Unless
+        // something was transmitted since (a peer may answer at once) or we busy-poll,
+        // another non-blocking read would only find it empty again: sleep now instead;
+        // poll() returns at once if a frame came meanwhile.
+        if (r === BATCH || w !== 0 || this.busyPollMs > 0) {
+          if (now >= end) break;
+          continue;
+        }
       } else if (now - this.lastFrameAt < this.busyPollMs) {
         // Busy polling (--busy-poll): the next read is another non-blocking one.
         this.counters[C.io_busy_polls]++;
-      } else {
-        // Sleep in poll(); on wake-up go straight on (no event-loop turn in between).
-        const got = this.sleep() + this.drainTx();
-        const t = monoMs();
-        if (got > 0) this.lastFrameAt = t;
-        if (t >= end) break;
+        if (now >= end) break;
         continue;
       }
-      if (now >= end) break;
+      // Sleep in poll(); on wake-up go straight on (no event-loop turn in between).
+      const got = this.sleep() + this.drainTx();
+      const t = monoMs();
+      if (got > 0) this.lastFrameAt = t;
+      if (t >= end) break;
     }
     this.accountBusy(monoMs());
     if (!this.stopped) setImmediate(this.slice);
@@ -165,7 +171,10 @@ export class IoLoop {
     this.busySince = now;
   }
 
-  /** Sleeps in poll() on the TAP and the wake eventfd, unless a TX ring has work. Returns frames received. */
+  /**
+   * Sleeps in poll() on the TAP and the wake eventfd, unless a TX ring has work; the
+   * device empties the eventfd when it is what woke it. Returns frames received.
+   */
   private sleep(): number {
     for (let i = 0; i < this.n; i++) {
       if (!this.tx[i].setSleeping()) {
@@ -177,7 +186,6 @@ export class IoLoop {
     this.accountBusy(monoMs());
     const n = this.readOnce(SLEEP_MS); // busy again from the moment poll() returns
     for (let i = 0; i < this.n; i++) this.tx[i].clearSleeping();
-    this.drainWake();
     return n;
   }
 

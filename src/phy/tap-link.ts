@@ -15,13 +15,17 @@
  * super-frames of up to 64 KiB on write (it does so even without TUNSETOFFLOAD, which
  * only governs what it hands us); it aggregates received segments (GRO) only when
  * TUNSETOFFLOAD granted TSO. virtio 1.1 5.1.6, Documentation/networking/tuntap.rst.
+ *
+ * A receive that may wait polls before it reads, and empties the wake eventfd when that
+ * is what woke it: the I/O thread's sleep then costs poll() and the reads that return
+ * frames, with no read that only finds the queue empty again.
  */
 import type { FrameBatch } from '../base/frame-batch.js';
 import type { LinkCapabilities, LinkDevice } from '../base/link.js';
 import { RX_CSUM_PARTIAL, RX_CSUM_VERIFIED, RX_GSO } from '../base/rx-flags.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV6 } from '../wire/ethernet.js';
 import {
-  TAP_MAX_GSO_FRAME, TUN_F_TSO4, TUN_F_TSO6, VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM,
+  READ_DRAIN_WAKE, READ_POLL_FIRST, TAP_MAX_GSO_FRAME, TUN_F_TSO4, TUN_F_TSO6, VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM,
   VIRTIO_NET_HDR_GSO_ECN, VIRTIO_NET_HDR_GSO_NONE, VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6, VNET_HDR_LEN, writeVnetHeader,
   type TapDevice,
 } from './tap.js';
@@ -39,7 +43,10 @@ export interface TapLinkOptions {
   mtu: number;
   /** TUNSETOFFLOAD flags the kernel accepted (0: none). */
   offload: number;
-  /** An eventfd that wakes a receive() waiting in poll() (-1: none). */
+  /**
+   * An eventfd that wakes a receive() waiting in poll() (-1: none). A receive that waited
+   * and was woken by it empties it.
+   */
   wakeFd?: number;
 }
 
@@ -93,8 +100,12 @@ export class TapLink implements LinkDevice {
       if (this.vnetRx.length < want * VNET_HDR_LEN) this.vnetRx = new Uint8Array(batch.capacity * VNET_HDR_LEN);
       v = this.vnetRx;
     }
+    // A receive that may wait comes from a driver that found the device empty a moment ago
+    // (the I/O loop's sleep): poll first instead of a read that would return EAGAIN, and
+    // empty the wake eventfd in the same call when it is what ended the wait.
+    const flags = timeoutMs !== 0 ? READ_POLL_FIRST | READ_DRAIN_WAKE : 0;
     const n = this.tap.readBatch(
-      batch.buf, 0, batch.buf.length, this.capabilities.maxRxFrame, batch.offsets, batch.lens, want, timeoutMs, this.wakeFd, v,
+      batch.buf, 0, batch.buf.length, this.capabilities.maxRxFrame, batch.offsets, batch.lens, want, timeoutMs, this.wakeFd, v, flags,
     );
     if (n <= 0) {
       batch.count = 0;

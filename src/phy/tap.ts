@@ -58,6 +58,14 @@ export const VIRTIO_NET_HDR_GSO_TCPV6 = 4;
 /** virtio_net_hdr.gso_type bit: the super-frame carries CWR (only its first segment keeps it, RFC 3168 6.1.2). */
 export const VIRTIO_NET_HDR_GSO_ECN = 0x80;
 
+/**
+ * readBatch flag: with a timeout, wait in poll() before the first read. For a caller that
+ * has just found the tap empty, it saves the read that would only return EAGAIN again.
+ */
+export const READ_POLL_FIRST = 1;
+/** readBatch flag: when poll() reports `wakeFd` readable, read it once (emptying an eventfd's counter). */
+export const READ_DRAIN_WAKE = 2;
+
 /** The `{ fd, name }` returned by the native `open`. */
 export interface TapHandle {
   /** File descriptor on /dev/net/tun (O_NONBLOCK, O_CLOEXEC). */
@@ -89,7 +97,10 @@ export interface TapAddon {
    * frame i's virtio_net_hdr goes to `vnet[i*10, i*10+10)` and `lens` exclude it. If nothing
    * was ready and `timeoutMs` != 0, polls the tap and `wakeFd` (if >= 0) for up to
    * `timeoutMs` (-1 = forever) and tries once more. Returns the count, or -errno if the
-   * first read failed with an error other than EAGAIN/EINTR. Does not drain `wakeFd`.
+   * first read failed with an error other than EAGAIN/EINTR. `flags` (READ_POLL_FIRST,
+   * READ_DRAIN_WAKE; default 0): with a timeout, poll before the first read; empty
+   * `wakeFd` (one read) when poll() reports it readable. Without READ_DRAIN_WAKE it does
+   * not drain `wakeFd`.
    */
   readBatch(
     fd: number,
@@ -103,6 +114,7 @@ export interface TapAddon {
     timeoutMs: number,
     wakeFd: number,
     vnet: Uint8Array | null,
+    flags?: number,
   ): number;
   /**
    * Writes frames `first .. first+count-1` (`buf[offsets[i], offsets[i]+lens[i])`, preceded
@@ -321,9 +333,10 @@ export class TapDevice {
     timeoutMs: number,
     wakeFd: number,
     vnet: Uint8Array | null,
+    flags = 0,
   ): number {
     if (this.vnetHdr !== (vnet !== null)) throw new TypeError(`readBatch on ${this.name}: pass a vnet array exactly when the device has vnetHdr`);
-    return this.#addon.readBatch(this.#fd, buf, start, end, maxFrame, offsets, lens, maxCount, timeoutMs, wakeFd, vnet);
+    return this.#addon.readBatch(this.#fd, buf, start, end, maxFrame, offsets, lens, maxCount, timeoutMs, wakeFd, vnet, flags);
   }
 
   /**

@@ -26,6 +26,8 @@ import {
   VIRTIO_NET_HDR_GSO_TCPV4,
   VNET_HDR_LEN,
   loadTapAddon,
+  READ_DRAIN_WAKE,
+  READ_POLL_FIRST,
   toTapError,
 } from '../../src/phy/tap.js';
 import { packageRoot } from '../../src/phy/package-root.js';
@@ -365,6 +367,34 @@ describe.skipIf(!canRun)('tap binding (root, netns)', () => {
     expect(dev!.readBatch(buf, 0, buf.length, 1514, offs, lens, 64, 5000, wakeFd, null)).toBe(0);
     expect(performance.now() - t1).toBeLessThan(100);
     a.eventfdDrain(wakeFd);
+  });
+
+  it('(c) READ_POLL_FIRST | READ_DRAIN_WAKE: queued frames are read after the poll; a wake-up ends the wait and empties the eventfd', () => {
+    const a = loadTapAddon();
+    const both = READ_POLL_FIRST | READ_DRAIN_WAKE;
+    drain(dev!, null);
+    a.eventfdDrain(wakeFd);
+    spawnSync('ip', ['netns', 'exec', NS, 'ping', '-c', '3', '-W', '1', '-i', '0.2', '10.99.0.2'], { timeout: 15_000 });
+    // Frames are waiting: poll() returns at once and the reads take them all.
+    const t0 = performance.now();
+    expect(dev!.readBatch(buf, 0, buf.length, 1514, offs, lens, 64, 5000, wakeFd, null, both)).toBeGreaterThanOrEqual(3);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    // A signalled wake fd ends the wait with nothing read, and is left empty.
+    a.eventfdSignal(wakeFd);
+    a.eventfdSignal(wakeFd);
+    const t1 = performance.now();
+    expect(dev!.readBatch(buf, 0, buf.length, 1514, offs, lens, 64, 5000, wakeFd, null, both)).toBe(0);
+    expect(performance.now() - t1).toBeLessThan(1000);
+    expect(a.pollReadable(wakeFd, 0)).toBe(false);
+    expect(a.eventfdDrain(wakeFd)).toBe(0);
+    // Without READ_DRAIN_WAKE the wake-up is left for the caller.
+    a.eventfdSignal(wakeFd);
+    expect(dev!.readBatch(buf, 0, buf.length, 1514, offs, lens, 64, 5000, wakeFd, null, READ_POLL_FIRST)).toBe(0);
+    expect(a.eventfdDrain(wakeFd)).toBe(1);
+    // Nothing there and a timeout: the wait runs out.
+    const t2 = performance.now();
+    expect(dev!.readBatch(buf, 0, buf.length, 1514, offs, lens, 64, 150, wakeFd, null, both)).toBe(0);
+    expect(performance.now() - t2).toBeGreaterThanOrEqual(140);
   });
 
   it('(d) vnet header mode: NEEDS_CSUM on a SYN, vnet writes, then a TCPv4 GSO super-frame', async () => {

@@ -88,7 +88,7 @@ describe('I/O loop: waking the shards', () => {
     const { data, control, inRings } = shards();
     const frames = [frameFor(3, 1000), frameFor(0, 1000), frameFor(3, 20000), frameFor(2, 1000), frameFor(0, 20000)];
     const woken: number[] = [];
-    const io = new IoLoop(data, scriptedDevice(frames), () => {}, (s) => {
+    const io = new IoLoop(data, scriptedDevice(frames), (s) => {
       woken.push(s);
       Atomics.store(new Int32Array(control), CTL_STOP, 1);
     });
@@ -106,7 +106,7 @@ describe('I/O loop: ICMP echo (decision 0045)', () => {
     const sent: Uint8Array[] = [];
     const woken: number[] = [];
     const stop = () => Atomics.store(new Int32Array(control), CTL_STOP, 1);
-    const io = new IoLoop(data, scriptedDevice([ping, tcp], sent, stop), () => {}, (s) => woken.push(s));
+    const io = new IoLoop(data, scriptedDevice([ping, tcp], sent, stop), (s) => woken.push(s));
     await io.run(); // stops at the first transmit: the read's wake-ups came before it
     expect(sent).toHaveLength(1);
     expect([ethDst(sent[0], 0), ipSrc(sent[0], 14), ipDst(sent[0], 14), sent[0][34]]).toEqual([PEER_MAC, OUR_IP, PEER_IP, 0]);
@@ -118,21 +118,27 @@ describe('I/O loop: ICMP echo (decision 0045)', () => {
 });
 
 describe('I/O loop: --busy-poll (decision 0026)', () => {
-  /** A device that gives `frame` on its first receive and records every later receive's timeout and time; a blocking one stops the loop. */
-  function pollingDevice(frame: Uint8Array, control: SharedArrayBuffer) {
+  /**
+   * A device that gives `copies` of `frame` (up to `max` of them per receive) and then
+   * records every later receive's timeout and time; a blocking one stops the loop.
+   */
+  function pollingDevice(frame: Uint8Array, control: SharedArrayBuffer, copies = 1) {
     const calls: { timeoutMs: number; at: number }[] = [];
-    let given = false;
+    let left = copies;
     const device: LinkDevice = {
       capabilities: { maxRxFrame: 2048, txHeadroom: 0 } as LinkDevice['capabilities'],
-      receive(batch: FrameBatch, _max: number, timeoutMs: number): number {
-        if (!given) {
-          given = true;
-          batch.buf.set(frame, 0);
-          batch.offsets[0] = 0;
-          batch.lens[0] = frame.length;
-          batch.rxFlags[0] = 0;
-          batch.count = 1;
-          return 1;
+      receive(batch: FrameBatch, max: number, timeoutMs: number): number {
+        if (left > 0) {
+          const n = Math.min(left, max);
+          left -= n;
+          for (let i = 0; i < n; i++) {
+            batch.buf.set(frame, i * 2048);
+            batch.offsets[i] = i * 2048;
+            batch.lens[i] = frame.length;
+            batch.rxFlags[i] = 0;
+          }
+          batch.count = n;
+          return n;
         }
         calls.push({ timeoutMs, at: performance.now() });
         if (timeoutMs > 0) Atomics.store(new Int32Array(control), CTL_STOP, 1);
@@ -148,7 +154,7 @@ describe('I/O loop: --busy-poll (decision 0026)', () => {
     const d: IoThreadData = { ...data, busyPollUs: 30_000 };
     const { device, calls } = pollingDevice(frameFor(1, 1000), control);
     const t0 = performance.now();
-    await new IoLoop(d, device, () => {}, () => {}).run();
+    await new IoLoop(d, device, () => {}).run();
     const sleepAt = calls.findIndex((c) => c.timeoutMs > 0);
     expect(sleepAt).toBe(calls.length - 1); // only the last call blocked
     expect(calls.length).toBeGreaterThan(10);
@@ -157,12 +163,24 @@ describe('I/O loop: --busy-poll (decision 0026)', () => {
     expect(counterBlock(counters, 0)[C.io_busy_polls]).toBe(calls.length - 2);
   });
 
-  it('without --busy-poll sleeps after one empty non-blocking read', async () => {
+  it('without --busy-poll sleeps right after a read that stopped short of a full batch (no read that finds the device empty again)', async () => {
     const { data, control, counters } = shards();
     const d: IoThreadData = { ...data, busyPollUs: 0 };
     const { device, calls } = pollingDevice(frameFor(1, 1000), control);
-    await new IoLoop(d, device, () => {}, () => {}).run();
-    expect(calls.map((c) => c.timeoutMs > 0)).toEqual([false, true]);
+    await new IoLoop(d, device, () => {}).run();
+    expect(calls.map((c) => c.timeoutMs > 0)).toEqual([true]);
     expect(counterBlock(counters, 0)[C.io_busy_polls]).toBe(0);
+    expect(counterBlock(counters, 0)[C.io_sleeps]).toBe(1);
+  });
+
+  it('without --busy-poll reads again without blocking after a full batch: the device may hold more', async () => {
+    const { data, control, counters } = shards();
+    const d: IoThreadData = { ...data, busyPollUs: 0 };
+    const { device, calls } = pollingDevice(frameFor(1, 1000), control, 64 + 64);
+    await new IoLoop(d, device, () => {}).run();
+    // Two full reads of 64 took everything; the third, non-blocking, found nothing; then the sleep.
+    expect(calls.map((c) => c.timeoutMs > 0)).toEqual([false, true]);
+    expect(counterBlock(counters, 0)[C.tap_rx_frames]).toBe(128);
+    expect(counterBlock(counters, 0)[C.tap_read_batches]).toBe(2);
   });
 });
