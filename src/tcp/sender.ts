@@ -712,8 +712,20 @@ export class TcpSender implements RecoverySender {
     else this.#cc.onCongestionEvent(now, this.flight());
     this.counters[C.tcp_fast_retransmits]++;
     out.traceEvent(TE_RECOVERY_ENTER, this.#dupAcks, this.sndUna, this.recoverPoint, now);
+    // RFC 6675 5 (2): HighRxt = SND.UNA, and (4.2) SND.UNA's segment goes again. With RACK a
+    // recovery may end while its retransmissions of data sent after its recovery point are
+    // still in flight (6.2 marks those lost within it), and the next one starts at once,
+    // for they are still marked lost. Those are not sent again: RACK resends one only when
+    // it is found lost (Linux skips its SACKED_RETRANS segments); NextSeg goes past them.
     this.highRxt = this.sndUna;
-    this.retransmitAt(this.sndUna, now, out);
+    const past = this.recovery.inFlightRetransmissionEnd(this.sndUna);
+    if (past === this.sndUna) this.retransmitAt(this.sndUna, now, out);
+    else this.highRxt = past;
+  }
+
+  /** RecoverySender: HighRxt moves past a retransmission still in flight. */
+  passRetransmitted(end: number): void {
+    if (seqGt(end, this.highRxt)) this.highRxt = end;
   }
 
   /** Counts `bytes` sent during recovery for PRR (RFC 6937 prr_out). */

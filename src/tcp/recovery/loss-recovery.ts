@@ -59,6 +59,8 @@ export interface RecoverySender {
   retransmitAt(seq: number, now: number, out: SenderTransmit): void;
   /** Retransmits `len` bytes at `seq` and moves HighRxt past them; false if it could not go out. */
   retransmitRange(seq: number, len: number, now: number, out: SenderTransmit): boolean;
+  /** Moves HighRxt up to `end`, past a retransmission still in flight (nothing is sent). */
+  passRetransmitted(end: number): void;
 }
 
 /** A loss recovery strategy: the sender calls it at each step of ACK processing and output. */
@@ -73,6 +75,15 @@ export interface LossRecovery {
   lossDetected(now: number): boolean;
   /** Recovery starts (before SND.UNA is retransmitted). */
   onEnterRecovery(): void;
+  /**
+   * The end of a retransmission covering byte `seq` that is still in flight and not found
+   * lost, or `seq` when there is none. RACK judges every retransmission by time until it
+   * is delivered (RFC 8985 6.2), also from one recovery to the next; such a retransmission
+   * is not sent again by the start of a recovery or by NextSeg, as Linux skips its
+   * SACKED_RETRANS segments. The other strategies forget retransmissions when a recovery
+   * ends and always answer `seq` (RFC 6675's HighRxt alone says what was resent).
+   */
+  inFlightRetransmissionEnd(seq: number): number;
   /** RFC 6582 3.2 step 5: an ACK of new data below the recovery point. */
   onPartialAck(now: number, out: SenderTransmit): void;
   /** The recovery point was acknowledged: recovery is over. */

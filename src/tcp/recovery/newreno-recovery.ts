@@ -34,6 +34,10 @@ export class NewRenoRecovery implements LossRecovery {
     return this.snd.dupAcks >= DUP_THRESH && !this.snd.inRtoRecovery;
   }
 
+  inFlightRetransmissionEnd(seq: number): number {
+    return seq;
+  }
+
   onEnterRecovery(): void {}
 
   /** RFC 6582 3.2 step 5: the first unacknowledged segment is lost too; resend it now. */

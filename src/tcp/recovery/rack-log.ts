@@ -217,6 +217,21 @@ export class RackLog {
     return end;
   }
 
+  /**
+   * The end of the unresolved retransmissions covering byte `seq` (sent, not yet delivered,
+   * and either in flight or already sent again when found lost), or `seq` when none does.
+   */
+  outstandingRetransmissionEnd(seq: number): number {
+    const r = this.rtx;
+    let end = seq >>> 0;
+    if (r === null) return end;
+    for (let k = 0; k < this.rtxCount; k++) {
+      const o = RTX_STRIDE * k;
+      if (r[o + 3] !== RESOLVED && seqGeq(seq, r[o]) && seqLt(seq, r[o + 1]) && seqGt(r[o + 1], end)) end = r[o + 1];
+    }
+    return end;
+  }
+
   /** Index of the first unresolved retransmission, or -1. */
   rtxFirst(): number {
     return this.rtxNext(-1);

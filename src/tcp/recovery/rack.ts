@@ -25,7 +25,11 @@
  *   and the timer is armed again for the rest). Originals are sent in sequence order, so
  *   those lost form a prefix of the log: the scoreboard marks every unSACKed byte below
  *   it lost (markLostBefore), and NextSeg() sends them. A lost retransmission is sent
- *   again at once (as ./lost-retransmit.ts does under RFC 6675).
+ *   again at once (as ./lost-retransmit.ts does under RFC 6675). A run of retransmissions
+ *   that RACK's segment lies in is judged only below it; the rest stays logged.
+ * - Retransmissions stay logged until delivered, across recoveries: one still in flight
+ *   is not sent again when the next recovery starts or by NextSeg
+ *   (inFlightRetransmissionEnd(); Linux skips SACKED_RETRANS; decision 0046).
  * - 6.3: on an RTO the first outstanding segment is lost, and every other only if it was
  *   sent at least RACK.rtt + reo_wnd ago (its latest transmission); originals are in time
  *   order, so those form a prefix, which ends early at a retransmission sent too recently.
@@ -190,6 +194,12 @@ export class RackRecovery extends SackRecovery {
       ? state.log.addRetransmission(seq, seqAdd(seq, len), this.stamp(now))
       : state.log.addOriginal(seq, seqAdd(seq, len), this.stamp(now));
     if (!kept) this.counters[C.tcp_rack_log_overflows]++;
+  }
+
+  /** The transmit log judges every retransmission by time until it is delivered, across recoveries. */
+  override inFlightRetransmissionEnd(seq: number): number {
+    const log = this.log;
+    return log === null ? seq : log.outstandingRetransmissionEnd(seq);
   }
 
   override onRetransmit(seq: number, len: number, now: number): void {
@@ -496,8 +506,10 @@ export class RackRecovery extends SackRecovery {
     // Retransmissions: each is its own segment in time.
     for (let k = log.rtxFirst(); k >= 0; k = log.rtxNext(k)) {
       const ts = log.rtxTime(k);
-      let e = log.rtxEnd(k);
-      // RACK_sent_after(): the same time only within one run, by sequence number.
+      const runEnd = log.rtxEnd(k);
+      let e = runEnd;
+      // RACK_sent_after(): the same time only within one run, by sequence number. RACK's
+      // segment inside this run: only the part of the run below it is judged now.
       if (ts > v.xmitTs || (ts === v.xmitTs && !seqLt(log.rtxStart(k), v.endSeq))) continue;
       if (ts === v.xmitTs && seqGt(e, v.endSeq)) e = v.endSeq;
       // One sent in this very millisecond is not judged yet (with reo_wnd 0 it would be
@@ -510,8 +522,11 @@ export class RackRecovery extends SackRecovery {
         continue;
       }
       if (out === null) continue;
-      if (!resendUnsacked(this.snd, this.board, this.counters, log.rtxStart(k), e, now, out)) log.resolve(k);
-      else log.retimed(k, this.stamp(now));
+      // Nothing of the judged part left to send: the run is done with only if that part was
+      // all of it (the rest of a run cut at RACK's segment waits for a later delivery).
+      if (!resendUnsacked(this.snd, this.board, this.counters, log.rtxStart(k), e, now, out)) {
+        if (e === runEnd) log.resolve(k);
+      } else log.retimed(k, this.stamp(now));
     }
     if (timeout === Infinity) this.timers.clear(T_REORDER);
     else this.timers.set(T_REORDER, now + timeout);

@@ -83,6 +83,11 @@ export class SackRecovery implements LossRecovery {
     return this.snd.dupAcks >= DUP_THRESH || (this.board !== null && this.board.isLost(this.snd.sndUna));
   }
 
+  /** No retransmission is followed beyond HighRxt (the lost-retransmission runs end with each recovery). */
+  inFlightRetransmissionEnd(seq: number): number {
+    return seq;
+  }
+
   onEnterRecovery(): void {
     this.lostRetransmits?.clear();
     this.counters[C.tcp_sack_recoveries]++;
@@ -132,6 +137,12 @@ export class SackRecovery implements LossRecovery {
       if (board !== null && board.nextLost(snd.highRxt, snd.sndNxt, snd.mss, next)) {
         const seq = next[0];
         const len = next[1];
+        // Already resent and still in flight (an earlier recovery's, RACK): go past it.
+        const past = this.inFlightRetransmissionEnd(seq);
+        if (past !== seq) {
+          snd.passRetransmitted(past);
+          continue;
+        }
         if (!snd.retransmitRange(seq, len, now, out)) return false;
         pipe += len;
         continue;

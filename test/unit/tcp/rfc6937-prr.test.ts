@@ -273,9 +273,14 @@ describe('RFC 6937 between two cores', () => {
   // SACKed data kept across an RTO and not resent (decision 0041): rack cubic 3 → 2 (seeds
   // 1–12 of the 10 % transfers: rack newreno 68 → 61 RTOs, cubic 11 → 12; rfc6675 newreno
   // 66 → 68, cubic 7 → 7; retransmissions 0.3–2.8 % fewer in each of the four).
+  // Retransmissions still in flight not sent again when the next recovery starts (RACK
+  // only, decision 0046): rack newreno 8 → 13, cubic 2 → 4. Most of those resends were
+  // spurious, but some covered a lost retransmission with nothing sent after it to show it
+  // lost, which now waits for the RTO as on Linux (decision 0046 has the figures over 20
+  // seeds).
   for (const [recovery, cc, lossPct, seed, rtosBefore, rtosNow] of [
     ['rfc6675', 'newreno', 3, 7, 0, 0], ['rfc6675', 'newreno', 10, 11, 30, 9], ['rfc6675', 'cubic', 10, 17, 6, 0],
-    ['rack', 'newreno', 3, 7, 0, 0], ['rack', 'newreno', 10, 11, 30, 8], ['rack', 'cubic', 10, 17, 6, 2],
+    ['rack', 'newreno', 3, 7, 0, 0], ['rack', 'newreno', 10, 11, 30, 13], ['rack', 'cubic', 10, 17, 6, 4],
   ] as const) {
     it(`RFC 6937 (${recovery}): a 2 MB transfer (${cc}, ${lossPct} % loss each way) arrives byte for byte with ${rtosNow} RTOs (${rtosBefore} before PRR)`, () => {
       const { p, s, data } = lossyTransfer(cc, lossPct, seed, recovery);
