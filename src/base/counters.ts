@@ -9,7 +9,11 @@
  * The schema is one list shared by all threads so that indices agree everywhere.
  */
 
-/** All counter names. Append only; names are the API of /stats and /metrics. */
+/**
+ * All counter names, grouped by layer. The names are the API of /stats and /metrics: a
+ * name is never renamed or removed, but a new one may go anywhere in its group, since the
+ * indices (C) come from this list in one build and are never stored or sent.
+ */
 export const COUNTER_NAMES = [
   // Data plane (I/O thread)
   'tap_rx_frames', 'tap_rx_bytes', 'tap_tx_frames', 'tap_tx_bytes',
