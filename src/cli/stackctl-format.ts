@@ -5,7 +5,7 @@
  * -tni`-like connection table, a connection's trace, and the capture lines. Tables use
  * util/text-table.ts.
  */
-import type { AppPoolStats, ArchivedTraceInfo, CaptureStatus, CongestionInfo, ConnectionInfo, ConnectionTraceInfo, StatsSnapshot, TraceEvent } from '../control/types.js';
+import type { AppPoolStats, ArchivedTraceInfo, CaptureStatus, CongestionInfo, ConnectionInfo, ConnectionTraceInfo, RackInfo, StatsSnapshot, TraceEvent } from '../control/types.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../wire/tcp.js';
 import { formatTable } from '../util/text-table.js';
 
@@ -222,7 +222,7 @@ export function formatConnections(conns: readonly ConnectionInfo[]): string {
   const rows = sorted.map((c) => {
     const retrans = [c.rtoBackoffs > 0 ? `rto:${c.rtoBackoffs}` : '', c.inRecovery ? 'recovery' : ''].filter((x) => x !== '').join(',');
     const o = c.options;
-    const opts = [o.timestamps ? 'ts' : '', o.sack ? 'sack' : '', `wscale:${o.sndWscale},${o.rcvWscale}`, formatCongestion(c.cc)]
+    const opts = [o.timestamps ? 'ts' : '', o.sack ? 'sack' : '', `wscale:${o.sndWscale},${o.rcvWscale}`, formatCongestion(c.cc), formatRack(c.rack)]
       .filter((x) => x !== '').join(' ');
     return [
       c.id ?? '-', c.state, c.local, c.remote, String(c.worker), String(c.recvUnread), String(c.sendQueued),
@@ -231,6 +231,15 @@ export function formatConnections(conns: readonly ConnectionInfo[]): string {
     ];
   });
   return formatTable(header, rows, { leftColumns: 4, rule: false }) + '\n';
+}
+
+/** RACK's state as `ss -ti` would put it: `rack:(minrtt:0.12,reo_wnd:0.03)`, with `,mult:N` after a D-SACK and `,reord_seen`; '' without RACK. */
+export function formatRack(r: RackInfo | undefined): string {
+  if (r === undefined) return '';
+  const parts = [`minrtt:${r.minRttMs === null ? '-' : r.minRttMs}`, `reo_wnd:${r.reoWndMs}`];
+  if (r.reoWndMult > 1) parts.push(`mult:${r.reoWndMult}`);
+  if (r.reorderingSeen) parts.push('reord_seen');
+  return `rack:(${parts.join(',')})`;
 }
 
 /** The congestion control as `ss -ti` names it: `newreno`, or `bbr:(bw:9.61Gbps,mrtt:0.12,probe_bw,extra_acked:14480)`. */

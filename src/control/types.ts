@@ -5,11 +5,11 @@
  * themselves report (ConnectionInfo, ThreadLatency) is defined with them, in
  * src/dataplane/reports.ts, and re-exported here.
  */
-import type { ArchivedTraceInfo, CongestionInfo, ConnectionInfo, ConnectionTraceInfo, Ipv6Report, StageLatency, ThreadLatency, TraceEvent } from '../dataplane/reports.js';
+import type { ArchivedTraceInfo, CongestionInfo, ConnectionInfo, ConnectionTraceInfo, Ipv6Report, RackInfo, StageLatency, ThreadLatency, TraceEvent } from '../dataplane/reports.js';
 import type { CaptureStatus } from './capture-control.js';
 import type { AppPoolStats } from './app-pool.js';
 
-export type { AppPoolStats, ArchivedTraceInfo, CaptureStatus, CongestionInfo, ConnectionInfo, ConnectionTraceInfo, StageLatency, ThreadLatency, TraceEvent };
+export type { AppPoolStats, ArchivedTraceInfo, CaptureStatus, CongestionInfo, ConnectionInfo, ConnectionTraceInfo, RackInfo, StageLatency, ThreadLatency, TraceEvent };
 
 /** One thread's counters. */
 export interface ThreadStats {

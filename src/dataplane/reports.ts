@@ -66,6 +66,20 @@ export interface ConnectionInfo {
   timeWaitMs?: number;
   /** The congestion control and, for BBR, its model (as `ss -ti` shows them); absent for TIME_WAIT. */
   cc?: CongestionInfo;
+  /** RACK's state (RFC 8985 6.2), as `ss -ti` shows minrtt and reord_seen; absent without RACK. */
+  rack?: RackInfo;
+}
+
+/** A connection's RACK loss detection as GET /connections shows it. */
+export interface RackInfo {
+  /** RACK.min_RTT (ms; null before a sample). */
+  minRttMs: number | null;
+  /** The reordering window now (ms): 0 in recovery until reordering is seen (6.2 step 4). */
+  reoWndMs: number;
+  /** reo_wnd_mult: grows by one per round trip that brings a D-SACK. */
+  reoWndMult: number;
+  /** Reordering was seen on this connection. */
+  reorderingSeen: boolean;
 }
 
 /** A connection's congestion control as GET /connections shows it. */

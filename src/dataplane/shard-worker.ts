@@ -23,8 +23,10 @@ import { builtinService, loadAppModule } from '../services/index.js';
 import { createStackApi } from '../socket/stack-api.js';
 import { SocketAddresses } from '../socket/socket-addresses.js';
 import { OffloadClient } from '../socket/offload.js';
-import type { ArchivedTraceInfo, CongestionInfo, ConnectionInfo, ConnectionTraceInfo } from './reports.js';
+import type { ArchivedTraceInfo, CongestionInfo, ConnectionInfo, ConnectionTraceInfo, RackInfo } from './reports.js';
 import { Bbr } from '../tcp/congestion/bbr.js';
+import { RackRecovery } from '../tcp/recovery/rack.js';
+import type { LossRecovery } from '../tcp/recovery/loss-recovery.js';
 import type { CongestionControl } from '../tcp/congestion/congestion-control.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import { TRACE_MARK_RST, TRACE_MARK_RTO, type ArchivedConnection } from '../tcp/trace.js';
@@ -509,6 +511,19 @@ function connectionInfo(c: TcpConnection, worker: number, names: SocketAddresses
     inRecovery: snd.inRecovery,
     dupAcks: snd.dupAcks,
     cc: congestionInfo(snd.cc),
+    rack: rackInfo(snd.lossRecovery),
+  };
+}
+
+/** RACK's minimum RTT, reordering window and whether reordering was seen; undefined without RACK. */
+function rackInfo(r: LossRecovery): RackInfo | undefined {
+  if (!(r instanceof RackRecovery)) return undefined;
+  const ms = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    minRttMs: Number.isFinite(r.minRtt) ? ms(r.minRtt) : null,
+    reoWndMs: ms(r.reoWnd()),
+    reoWndMult: r.reoWndMult,
+    reorderingSeen: r.reorderingSeen,
   };
 }
 

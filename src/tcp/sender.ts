@@ -113,6 +113,11 @@ export class TcpSender implements RecoverySender {
   #cc: CongestionControl;
   /** The loss recovery strategy: NewReno until SACK is negotiated. */
   private recovery: LossRecovery;
+
+  /** The loss recovery strategy in use (for /connections). */
+  get lossRecovery(): LossRecovery {
+    return this.recovery;
+  }
   /** The SACK strategy (RFC 6675, or RACK over the same scoreboard) when SACK was negotiated (the probe reads its scoreboard). */
   private sackRecovery: SackRecovery | null = null;
   /** Tail loss probes may be sent (TcpConfig.tailLossProbe and SACK). */

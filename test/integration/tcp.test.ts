@@ -260,7 +260,7 @@ table inet lossy {
     expect(d('tcp_sack_recoveries')).toBeGreaterThan(0);
   });
 
-  it('/connections and stackctl conns show BBR\'s model during a download (bw, mrtt, state), as ss -ti does', async () => {
+  it('/connections and stackctl conns show BBR\'s model during a download (bw, mrtt, state) and RACK\'s min RTT, as ss -ti does', async () => {
     // A download held open by a rate-limited client (20 MB at 2 MB/s), killed once seen.
     const curl = spawn('ip', ['netns', 'exec', nsName(LAB3, 'c1'), 'curl', '-s', '--limit-rate', '2M', '-o', '/dev/null', `http://${STACK}/bytes/${20 * MB}`], { stdio: 'ignore' });
     try {
@@ -274,7 +274,10 @@ table inet lossy {
       expect(['startup', 'drain', 'probe_bw', 'probe_rtt']).toContain(seen?.cc?.bbr?.state);
       const t = stackctl(stackd.control, 'conns', '--port', '80');
       expect(t.status).toBe(0);
-      expect(t.stdout).toMatch(/ bbr:\(bw:[\d.]+[KMG]?bps,mrtt:[\d.]+,(startup|drain|probe_bw|probe_rtt)(,extra_acked:\d+)?\)$/m);
+      expect(t.stdout).toMatch(/ bbr:\(bw:[\d.]+[KMG]?bps,mrtt:[\d.]+,(startup|drain|probe_bw|probe_rtt)(,extra_acked:\d+)?\) rack:\(minrtt:[\d.]+,reo_wnd:[\d.]+(,mult:\d+)?(,reord_seen)?\)$/m);
+      // RACK (the default recovery) shows its minimum RTT, as ss -ti shows minrtt.
+      expect(seen?.rack?.minRttMs).toBeGreaterThan(0);
+      expect(seen?.rack?.reoWndMult).toBeGreaterThanOrEqual(1);
     } finally {
       curl.kill();
     }

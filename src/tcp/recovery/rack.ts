@@ -186,6 +186,11 @@ export class RackRecovery extends SackRecovery {
     return this.vars === null ? Infinity : this.vars.minRtt;
   }
 
+  /** Reordering was seen on this connection (6.2 step 3; Linux's reord_seen). */
+  get reorderingSeen(): boolean {
+    return this.vars !== null && this.vars.reorderingSeen;
+  }
+
   override onSent(seq: number, len: number, now: number): void {
     if (len <= 0) return;
     const state = (this.state ??= new RackState());

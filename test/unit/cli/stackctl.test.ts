@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COUNTER_NAMES } from '../../../src/base/counters.js';
 import { STACKCTL_HELP, STACKCTL_OPTIONS, parseStackctlArgs, runStackctl, type StackctlIo } from '../../../src/cli/stackctl-run.js';
-import { formatArchivedTraces, formatBitRate, formatCapture, formatCongestion, formatConnections, formatHealth, formatStats, formatTop, formatTrace, rates, watchRow } from '../../../src/cli/stackctl-format.js';
+import { formatArchivedTraces, formatBitRate, formatCapture, formatCongestion, formatConnections, formatHealth, formatRack, formatStats, formatTop, formatTrace, rates, watchRow } from '../../../src/cli/stackctl-format.js';
 import { startControlServer, type ControlServer } from '../../../src/control/control-server.js';
 import type { ArchivedTraceInfo, CaptureStatus, ConnectionInfo, ConnectionTraceInfo, ControlSource, StatsSnapshot, TraceEvent } from '../../../src/control/types.js';
 import { byClass, parseXml } from '../../helpers/xml-tree.js';
@@ -157,6 +157,15 @@ describe('stackctl text', () => {
     expect(formatCongestion({ name: 'cubic' })).toBe('cubic');
     expect(formatCongestion(undefined)).toBe('');
     expect([formatBitRate(512e6), formatBitRate(1500), formatBitRate(999)]).toEqual(['512Mbps', '1.5Kbps', '999bps']);
+  });
+
+  it('conns: RACK\'s min RTT and reordering window in the options column (ss -ti\'s minrtt, reord_seen)', () => {
+    expect(formatRack({ minRttMs: 0.12, reoWndMs: 0.03, reoWndMult: 1, reorderingSeen: false })).toBe('rack:(minrtt:0.12,reo_wnd:0.03)');
+    expect(formatRack({ minRttMs: 0.2, reoWndMs: 2, reoWndMult: 3, reorderingSeen: true })).toBe('rack:(minrtt:0.2,reo_wnd:2,mult:3,reord_seen)');
+    expect(formatRack({ minRttMs: null, reoWndMs: 0, reoWndMult: 1, reorderingSeen: false })).toBe('rack:(minrtt:-,reo_wnd:0)');
+    expect(formatRack(undefined)).toBe('');
+    const row = formatConnections([{ ...CONN, rack: { minRttMs: 0.12, reoWndMs: 0, reoWndMult: 1, reorderingSeen: false } }]).split('\n')[1];
+    expect(row.endsWith('ts sack wscale:10,5 newreno rack:(minrtt:0.12,reo_wnd:0)')).toBe(true);
   });
 
   it('stats: identity, totals, capture, faults, drops, per-thread table', () => {
