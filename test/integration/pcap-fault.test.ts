@@ -150,8 +150,9 @@ describe.skipIf(requireNetOrSkip())('capture, fault injection and stackctl on a 
         expect(lines[0]).toMatch(/^id +state +local +peer +worker +recv-q +send-q +rtt\/rttvar ms +rto +cwnd +ssthresh +snd_wnd +rcv_wnd +mss +retrans +options$/);
         const row = lines.slice(1).map((l) => new RegExp(`^([01]\\.\\d+) +ESTABLISHED +${STACK}:9 +(${CLIENT}:\\d+) +[01] +0 +0 `).exec(l)).find((m) => m !== null);
         expect(row).toBeDefined();
-        // The congestion control closes the options column, as ss -ti shows it (NewReno, the default).
-        expect(lines.find((l) => l.includes(`${STACK}:9 `))).toMatch(/ newreno$/);
+        // The congestion control (NewReno, the default), then RACK's state, close the options
+        // column, as ss -ti shows them; nothing was sent yet, so RACK has no min RTT.
+        expect(lines.find((l) => l.includes(`${STACK}:9 `))).toMatch(/ newreno rack:\(minrtt:-,reo_wnd:0\)$/);
         expect(stackctl(stackd.control, 'conns', '--port', '7').stdout).toBe('no TCP connections\n');
         // Its trace, by the id conns showed: the handshake as this end saw it.
         const [, id, peer] = row ?? [];
