@@ -136,19 +136,20 @@ export class IoLoop {
       const r = this.readOnce(0);
       const w = this.drainTx();
       const now = monoMs();
+      let idle: boolean;
       if (r !== 0 || w !== 0) {
         this.lastFrameAt = now;
         // A read of fewer than BATCH frames stopped at an empty device (EAGAIN). Unless
         // something was transmitted since (a peer may answer at once) or we busy-poll,
         // another non-blocking read would only find it empty again: sleep now instead;
         // poll() returns at once if a frame came meanwhile.
-        if (r === BATCH || w !== 0 || this.busyPollMs > 0) {
-          if (now >= end) break;
-          continue;
-        }
-      } else if (now - this.lastFrameAt < this.busyPollMs) {
+        idle = r < BATCH && w === 0 && this.busyPollMs === 0;
+      } else {
         // Busy polling (--busy-poll): the next read is another non-blocking one.
-        this.counters[C.io_busy_polls]++;
+        idle = now - this.lastFrameAt >= this.busyPollMs;
+        if (!idle) this.counters[C.io_busy_polls]++;
+      }
+      if (!idle) {
         if (now >= end) break;
         continue;
       }

@@ -484,6 +484,11 @@ function timeWaitInfo(
   };
 }
 
+/** Milliseconds to the µs, as /connections shows times. */
+function roundMs(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
 /** A connection as GET /connections shows it. */
 function connectionInfo(c: TcpConnection, worker: number, names: SocketAddresses): ConnectionInfo {
   const snd = c.snd;
@@ -495,7 +500,7 @@ function connectionInfo(c: TcpConnection, worker: number, names: SocketAddresses
     state: c.stateName,
     bytesIn: c.bytesIn,
     bytesOut: c.bytesOut,
-    srttMs: Math.round(snd.rtt.srtt * 1000) / 1000,
+    srttMs: roundMs(snd.rtt.srtt),
     rtoMs: Math.round(snd.rtt.rto),
     cwnd: Math.round(snd.cc.cwnd),
     ssthresh: Number.isFinite(snd.cc.ssthresh) ? Math.round(snd.cc.ssthresh) : null,
@@ -506,7 +511,7 @@ function connectionInfo(c: TcpConnection, worker: number, names: SocketAddresses
     mss: snd.mss,
     options: { timestamps: c.tsEnabled, sack: c.sackEnabled, sndWscale: snd.wscale, rcvWscale: c.rcv.wscale },
     retransmitting: snd.inRecovery || snd.retries > 0,
-    rttvarMs: Math.round(snd.rtt.rttvar * 1000) / 1000,
+    rttvarMs: roundMs(snd.rtt.rttvar),
     rtoBackoffs: snd.retries,
     inRecovery: snd.inRecovery,
     dupAcks: snd.dupAcks,
@@ -518,10 +523,9 @@ function connectionInfo(c: TcpConnection, worker: number, names: SocketAddresses
 /** RACK's minimum RTT, reordering window and whether reordering was seen; undefined without RACK. */
 function rackInfo(r: LossRecovery): RackInfo | undefined {
   if (!(r instanceof RackRecovery)) return undefined;
-  const ms = (x: number) => Math.round(x * 1000) / 1000;
   return {
-    minRttMs: Number.isFinite(r.minRtt) ? ms(r.minRtt) : null,
-    reoWndMs: ms(r.reoWnd()),
+    minRttMs: Number.isFinite(r.minRtt) ? roundMs(r.minRtt) : null,
+    reoWndMs: roundMs(r.reoWnd()),
     reoWndMult: r.reoWndMult,
     reorderingSeen: r.reorderingSeen,
   };
@@ -535,7 +539,7 @@ function congestionInfo(cc: CongestionControl): CongestionInfo {
     bbr: {
       state: cc.stateName,
       btlBwBitsPerSecond: Math.round(cc.btlBw * 8000),
-      rtPropMs: Number.isFinite(cc.rtProp) ? Math.round(cc.rtProp * 1000) / 1000 : null,
+      rtPropMs: Number.isFinite(cc.rtProp) ? roundMs(cc.rtProp) : null,
       extraAckedBytes: Math.round(cc.aggregationCwnd()),
     },
   };

@@ -208,26 +208,16 @@ export class RackLog {
     return false;
   }
 
-  /** The end of the logged retransmissions covering byte `seq` (the highest), or `seq` when none does. */
-  retransmittedEnd(seq: number): number {
-    let end = seq >>> 0;
-    for (let k = 0; k < this.rtxCount; k++) {
-      if (seqGeq(seq, this.rtxStart(k)) && seqLt(seq, this.rtxEnd(k)) && seqGt(this.rtxEnd(k), end)) end = this.rtxEnd(k);
-    }
-    return end;
-  }
-
   /**
-   * The end of the unresolved retransmissions covering byte `seq` (sent, not yet delivered,
-   * and either in flight or already sent again when found lost), or `seq` when none does.
+   * The end of the logged retransmissions covering byte `seq` (the highest), or `seq` when
+   * none does. `unresolvedOnly`: only those not yet delivered (in flight, or already sent
+   * again when found lost).
    */
-  outstandingRetransmissionEnd(seq: number): number {
-    const r = this.rtx;
+  retransmittedEnd(seq: number, unresolvedOnly = false): number {
     let end = seq >>> 0;
-    if (r === null) return end;
     for (let k = 0; k < this.rtxCount; k++) {
-      const o = RTX_STRIDE * k;
-      if (r[o + 3] !== RESOLVED && seqGeq(seq, r[o]) && seqLt(seq, r[o + 1]) && seqGt(r[o + 1], end)) end = r[o + 1];
+      if (unresolvedOnly && this.isResolved(k)) continue;
+      if (seqGeq(seq, this.rtxStart(k)) && seqLt(seq, this.rtxEnd(k)) && seqGt(this.rtxEnd(k), end)) end = this.rtxEnd(k);
     }
     return end;
   }
@@ -255,6 +245,11 @@ export class RackLog {
 
   rtxTime(k: number): number {
     return (this.rtx as Float64Array)[RTX_STRIDE * k + 2];
+  }
+
+  /** Whether retransmission `k` was resolved (see resolve()). */
+  isResolved(k: number): boolean {
+    return (this.rtx as Float64Array)[RTX_STRIDE * k + 3] === RESOLVED;
   }
 
   /** Retransmission `k` arrived (or is no longer needed). */

@@ -204,7 +204,7 @@ export class RackRecovery extends SackRecovery {
   /** The transmit log judges every retransmission by time until it is delivered, across recoveries. */
   override inFlightRetransmissionEnd(seq: number): number {
     const log = this.log;
-    return log === null ? seq : log.outstandingRetransmissionEnd(seq);
+    return log === null ? seq : log.retransmittedEnd(seq, true);
   }
 
   override onRetransmit(seq: number, len: number, now: number): void {
