@@ -15,10 +15,10 @@ import {
 import { parseFaultSpec, type FaultConfig } from '../phy/fault-spec.js';
 import { DEFAULT_TCP_CONFIG } from '../tcp/tcp-config.js';
 import { DEFAULT_IPV6_INTERNED } from '../iface/host.js';
-import type { EcnMode } from '../tcp/ecn.js';
+import type { WorkerStackSettings } from '../dataplane/thread-data.js';
 
 /** Parsed and validated options. */
-export interface StackdOptions {
+export interface StackdOptions extends WorkerStackSettings {
   workers: number;
   /** --threads: threads that run the workers (0: as many as the CPUs allow, see threadsFor). */
   threads: number;
@@ -33,23 +33,9 @@ export interface StackdOptions {
   mac: number;
   mtu: number;
   control: string;
-  logLevel: string;
-  services: string[];
-  apps: string[];
-  congestionControl: 'newreno' | 'cubic' | 'bbr';
-  /** --ecn: RFC 3168 ECN (TcpConfig.ecn). */
-  ecn: EcnMode;
-  /** --recovery: loss recovery with SACK (TcpConfig.recovery). */
-  recovery: 'rack' | 'rfc6675';
   /** TCP connections (TIME_WAIT not included) and TIME_WAIT records, for the whole process. */
   maxConnections: number;
   maxTimeWait: number;
-  /** --max-ipv6-peers: IPv6 addresses each worker's TCP and UDP refer to at once (HostLimits.ipv6Addresses). */
-  maxIpv6Peers: number;
-  /** Connections traced at once per worker (0: no trace). */
-  traceSlots: number;
-  /** --busy-poll: µs a worker polls its receive ring after a frame before it sleeps (0: never). */
-  busyPollUs: number;
   vnetHdr: boolean;
   /** --pcap: capture from the start (absolute file path, snapshot length, rotation size in MB or null, files kept). */
   pcap: { file: string; snaplen: number; maxMb: number | null; maxFiles?: number } | null;

@@ -11,6 +11,7 @@ import { startControlServer, type ControlServer } from '../control/control-serve
 import { createLogger, flushLogger } from '../control/logger.js';
 import { Supervisor, stackdVersion } from '../control/supervisor.js';
 import { TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6 } from '../phy/tap.js';
+import { workerStackSettings } from '../dataplane/thread-data.js';
 
 async function main(): Promise<number> {
   let opts: StackdOptions;
@@ -41,17 +42,9 @@ async function main(): Promise<number> {
       },
       workers: opts.workers,
       threads: opts.threads,
-      services: opts.services,
-      apps: opts.apps,
-      logLevel: opts.logLevel,
-      congestionControl: opts.congestionControl,
-      ecn: opts.ecn,
-      recovery: opts.recovery,
+      ...workerStackSettings(opts),
       maxConnections: opts.maxConnections,
       maxTimeWait: opts.maxTimeWait,
-      maxIpv6Peers: opts.maxIpv6Peers,
-      traceSlots: opts.traceSlots,
-      busyPollUs: opts.busyPollUs,
       fault: opts.fault,
       appPool: opts.appPool,
     },

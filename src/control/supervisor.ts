@@ -23,6 +23,7 @@ import { formatFaultSpec, type FaultConfig } from '../phy/fault-spec.js';
 import { loadTapAddon, type TapAddon } from '../phy/tap.js';
 import {
   CTL_CAPTURE, CTL_STOP, CTL_WORDS, type IoThreadData, type LinkSettings, type ShardThreadData, type ShardWorkerData, type ThreadHello, type ThreadRpc,
+  type WorkerStackSettings, workerStackSettings,
 } from '../dataplane/thread-data.js';
 import { formatIpv4, formatMac } from '../wire/addresses.js';
 import { formatIpv6, linkLocalFromMac } from '../wire/ipv6-address.js';
@@ -32,35 +33,20 @@ import { packageRoot } from '../phy/package-root.js';
 import { CaptureController, type CaptureStatus } from './capture-control.js';
 import { AppPool, type AppPoolOptions } from './app-pool.js';
 import { shardsOfThread, threadsFor } from './thread-plan.js';
-import type { EcnMode } from '../tcp/ecn.js';
 import type { ArchivedTraceInfo, ConnectionInfo, ConnectionTraceInfo, ControlSource, Ipv6Report, LatencyReport, RingReport, StatsSnapshot } from './types.js';
 
 /** Bytes of each ring's data area. */
 export const RING_BYTES = 4 * 1024 * 1024;
 
 /** What the supervisor needs to start a stack. */
-export interface StackSettings {
+export interface StackSettings extends WorkerStackSettings {
   link: LinkSettings;
   workers: number;
   /** Threads that run the workers (--threads; 0: as many as the CPUs allow, control/thread-plan.ts). */
   threads: number;
-  services: string[];
-  apps: string[];
-  logLevel: string;
-  congestionControl: 'newreno' | 'cubic' | 'bbr';
-  /** ECN (TcpConfig.ecn; --ecn). */
-  ecn: EcnMode;
-  /** Loss recovery with SACK (TcpConfig.recovery; --recovery). */
-  recovery: 'rack' | 'rfc6675';
   /** TCP connections and TIME_WAIT records for the process (split evenly over the workers). */
   maxConnections: number;
   maxTimeWait: number;
-  /** IPv6 addresses each worker's transports refer to at once (HostLimits.ipv6Addresses; --max-ipv6-peers). */
-  maxIpv6Peers: number;
-  /** Connections traced at once per worker (TcpConfig.traceSlots). */
-  traceSlots: number;
-  /** How long after a frame a worker polls instead of sleeping (µs; --busy-poll; 0: never). */
-  busyPollUs: number;
   /** Fault injection in every thread (--fault), or null. */
   fault: FaultConfig | null;
   /** The process-wide pool behind api.offload (--app-threads, --app-queue). */
@@ -187,17 +173,9 @@ export class Supervisor implements ControlSource {
       wakeFd: this.wakeFd,
       rxWakeFd: this.shardWakeFds[i],
       tapFd: this.tapFd,
-      services: this.settings.services,
-      apps: this.settings.apps,
-      logLevel: this.settings.logLevel,
-      congestionControl: this.settings.congestionControl,
-      ecn: this.settings.ecn,
-      recovery: this.settings.recovery,
+      ...workerStackSettings(this.settings),
       maxConnections: this.workerMaxConnections(),
       maxTimeWait: Math.ceil(this.settings.maxTimeWait / this.settings.workers),
-      maxIpv6Peers: this.settings.maxIpv6Peers,
-      traceSlots: this.settings.traceSlots,
-      busyPollUs: this.settings.busyPollUs,
       captureRing: this.captureRings[1 + i],
       fault: this.settings.fault,
       rpc: chan.port2,

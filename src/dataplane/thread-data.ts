@@ -7,6 +7,7 @@ import type { FaultConfig } from '../phy/fault-spec.js';
 import type { Ipv6Settings, StaticRoute } from '../base/host-config.js';
 import type { ArchivedTraceInfo, ConnectionInfo, ConnectionTraceInfo, Ipv6Report, ThreadLatency } from './reports.js';
 import type { EcnMode } from '../tcp/ecn.js';
+import type { CongestionControlName } from '../tcp/congestion/congestion-control.js';
 
 /** Index of the words in the shared control Int32Array: non-zero asks every thread to stop. */
 export const CTL_STOP = 0;
@@ -16,6 +17,48 @@ export const CTL_CAPTURE = 1;
 export const CTL_FAULT_TX_FRAMES = 2;
 /** Number of control words. */
 export const CTL_WORDS = 4;
+
+/**
+ * What every shard worker's stack takes unchanged from stackd's command line: one
+ * definition for the parsed arguments (cli/args.ts), the supervisor's settings
+ * (control/supervisor.ts) and each worker's data, copied from one to the next by
+ * workerStackSettings().
+ */
+export interface WorkerStackSettings {
+  /** Built-in services to start (e.g. 'udp-echo', 'echo', 'http'; --service). */
+  services: string[];
+  /** Application modules to load (absolute paths; --app). */
+  apps: string[];
+  /** Level of the workers' loggers (--log-level). */
+  logLevel: string;
+  /** TCP congestion control (TcpConfig.congestionControl; --cc). */
+  congestionControl: CongestionControlName;
+  /** RFC 3168 ECN (TcpConfig.ecn; --ecn). */
+  ecn: EcnMode;
+  /** Loss recovery with SACK (TcpConfig.recovery; --recovery). */
+  recovery: 'rack' | 'rfc6675';
+  /** IPv6 addresses each worker's TCP and UDP refer to at once (HostLimits.ipv6Addresses; --max-ipv6-peers). */
+  maxIpv6Peers: number;
+  /** Connections each worker traces at once (TcpConfig.traceSlots; --trace-slots; 0: none). */
+  traceSlots: number;
+  /** How long after a frame a worker polls its RX ring before it sleeps (µs; --busy-poll; 0: never). */
+  busyPollUs: number;
+}
+
+/** The WorkerStackSettings of `s` (a larger settings object), on their own. */
+export function workerStackSettings(s: WorkerStackSettings): WorkerStackSettings {
+  return {
+    services: s.services,
+    apps: s.apps,
+    logLevel: s.logLevel,
+    congestionControl: s.congestionControl,
+    ecn: s.ecn,
+    recovery: s.recovery,
+    maxIpv6Peers: s.maxIpv6Peers,
+    traceSlots: s.traceSlots,
+    busyPollUs: s.busyPollUs,
+  };
+}
 
 /** Link-level settings common to the threads. */
 export interface LinkSettings {
@@ -65,7 +108,7 @@ export interface IoThreadData {
 }
 
 /** workerData of shard worker `index`. */
-export interface ShardWorkerData {
+export interface ShardWorkerData extends WorkerStackSettings {
   index: number;
   count: number;
   link: LinkSettings;
@@ -79,27 +122,9 @@ export interface ShardWorkerData {
   rxWakeFd: number;
   /** The TAP fd (opened by the I/O thread); the worker writes its frames to it directly. */
   tapFd: number;
-  /** Built-in services to start (e.g. 'udp-echo', 'echo', 'http'). */
-  services: string[];
-  /** Application modules to load (absolute paths), see --app. */
-  apps: string[];
-  /** Log level for the worker's logger. */
-  logLevel: string;
-  /** TCP congestion control. */
-  congestionControl: 'newreno' | 'cubic' | 'bbr';
-  /** ECN (TcpConfig.ecn). */
-  ecn: EcnMode;
-  /** Loss recovery with SACK (TcpConfig.recovery). */
-  recovery: 'rack' | 'rfc6675';
   /** This worker's share of the process's TCP connection and TIME_WAIT limits. */
   maxConnections: number;
   maxTimeWait: number;
-  /** IPv6 addresses this worker's transports refer to at once (HostLimits.ipv6Addresses). */
-  maxIpv6Peers: number;
-  /** Connections this worker traces at once (TcpConfig.traceSlots). */
-  traceSlots: number;
-  /** How long after a frame the worker polls its RX ring before it sleeps (µs; --busy-poll; 0: never). */
-  busyPollUs: number;
   /** This worker's capture ring (dataplane/capture-ring.ts). */
   captureRing: SharedArrayBuffer;
   /** Fault injection on this worker's direct transmit path (--fault), or null. */
