@@ -67,7 +67,9 @@
  * retransmissions, D-SACKs received and the reductions it undid as spurious (fast recovery /
  * RTO), and the receiver's out-of-order arrivals. The sender is stackd for its downloads
  * (/stats), c1's kernel for both uploads and c2's kernel for the kernel peer's downloads
- * (/proc/net of that namespace); the receiver is the other end.
+ * (/proc/net of that namespace); the receiver is the other end. With --loss or --reorder
+ * the results also give the seconds per transfer (median; the ratio is issue 11's "within 2×
+ * of the kernel's time") and the sender's RTOs per transfer (mean) of each bulk direction.
  *
  * Needs root. Removes its lab and processes on exit, also on failure or Ctrl-C.
  * Figures, not tests: nothing is asserted.
@@ -92,7 +94,7 @@ import { runSoak } from './runs/soak.js';
 import { runSustained } from './runs/sustained.js';
 import { clientOffloadsOff } from './runs/client-offloads.js';
 import { CLIENT_IF, CLIENT_PORT, installPathLoss, pathLine, readPathCounts, type LossPlaces, type PathCounts } from './runs/path-loss.js';
-import { transferLine, type CounterReading } from './runs/transfer-figures.js';
+import { transferDelta, transferLine, type CounterReading } from './runs/transfer-figures.js';
 
 const { values } = parseArgs({
   options: {
@@ -240,12 +242,19 @@ async function readCounters(): Promise<Reading> {
   return path === undefined ? { counters } : { counters, path };
 }
 
-/** The lines printed under a transfer (what its ends did and, with --loss, what crossed the client's bridge port) and the reading after it. */
-async function transferReport(t: Target, direction: 'upload' | 'download', before: Reading): Promise<{ text: string; after: Reading }> {
+/** The lines printed under a transfer (what its ends did and, with --loss, what crossed the client's bridge port), its sender's RTOs and the reading after it. */
+async function transferReport(t: Target, direction: 'upload' | 'download', before: Reading): Promise<{ text: string; rtos: number; after: Reading }> {
   const after = await readCounters();
   const ends = transferLine(t, direction, before.counters, after.counters);
   const text = before.path !== undefined && after.path !== undefined ? `${ends}\n           ${pathLine(before.path, after.path, lossPlaces.model)}` : ends;
-  return { text, after };
+  return { text, rtos: transferDelta(t, direction, before.counters, after.counters).rtos, after };
+}
+
+/** Under --loss or --reorder: a bulk transfer's seconds and its sender's RTOs (NaN, NaN: it failed). */
+function putTransfer(direction: 'upload' | 'download', w: number, t: Target, secs: number, rtos: number): void {
+  if (loss === 0 && reorder === 0) return;
+  results.put(`${direction} s`, w, t, secs);
+  results.put(`${direction} RTOs`, w, t, rtos);
 }
 
 /** A bulk transfer slower than this is a stall: 5 MB/s, 0.5 MB/s under --loss (where a slow transfer is the figure sought). */
@@ -259,7 +268,7 @@ async function upload(t: Target, w: number): Promise<void> {
   const timeout = transferTimeoutMs();
   const r = await runIn(c1, 'bash', ['-c', `head -c ${bytes} /dev/zero | nc -N ${host(t)} 9`], timeout);
   const dcpu = cpuSeconds(servingPid(t)) - c0;
-  const { text: sent, after } = await transferReport(t, 'upload', before);
+  const { text: sent, rtos, after } = await transferReport(t, 'upload', before);
   // nc exits 0 once the server has closed after reading its FIN, i.e. after the whole stream;
   // stackd's in-order delivered bytes (tcp_rx_bytes) must also come to exactly `bytes`.
   const rxBytes = (x: Reading): number => (Object.hasOwn(x.counters.stackd, 'tcp_rx_bytes') ? x.counters.stackd.tcp_rx_bytes : NaN);
@@ -267,10 +276,12 @@ async function upload(t: Target, w: number): Promise<void> {
   if (r.status !== 0 || r.timedOut || delivered !== bytes) {
     note(`upload to ${t} (workers ${w}) failed: status ${r.status}${r.timedOut ? ' (timed out)' : ''}, ${delivered} of ${bytes} bytes delivered ${r.stderr.trim()}`);
     results.put('upload', w, t, NaN);
+    putTransfer('upload', w, t, NaN, NaN);
     return;
   }
   const gbps = (bytes * 8) / (r.ms / 1000) / 1e9;
   results.put('upload', w, t, gbps);
+  putTransfer('upload', w, t, r.ms / 1000, rtos);
   results.putCpu('upload', w, t, (dcpu / (r.ms / 1000)) * 100);
   console.log(`  upload   ${t.padEnd(6)} ${gbps.toFixed(3)} Gbit/s in ${(r.ms / 1000).toFixed(2)} s, serving process CPU ${((dcpu / (r.ms / 1000)) * 100).toFixed(0)} % of a core, ${sent}`);
 }
@@ -283,15 +294,17 @@ async function download(t: Target, w: number): Promise<void> {
     '-w', '%{http_code} %{size_download} %{time_total}', `http://${host(t)}/bytes/${bytes}`], timeout);
   const [code, size, total] = r.stdout.trim().split(' ');
   const dcpu = cpuSeconds(servingPid(t)) - c0;
-  const { text: sent } = await transferReport(t, 'download', before);
+  const { text: sent, rtos } = await transferReport(t, 'download', before);
   if (r.status !== 0 || code !== '200' || Number(size) !== bytes) {
     note(`download from ${t} (workers ${w}) failed: curl status ${r.status}, HTTP ${code}, ${size} of ${bytes} bytes in ${total} s`);
     results.put('download', w, t, NaN);
+    putTransfer('download', w, t, NaN, NaN);
     return;
   }
   const secs = Number(total);
   const gbps = (bytes * 8) / secs / 1e9;
   results.put('download', w, t, gbps);
+  putTransfer('download', w, t, secs, rtos);
   results.putCpu('download', w, t, (dcpu / (r.ms / 1000)) * 100);
   console.log(`  download ${t.padEnd(6)} ${gbps.toFixed(3)} Gbit/s in ${secs.toFixed(2)} s, serving process CPU ${((dcpu / (r.ms / 1000)) * 100).toFixed(0)} % of a core, ${sent}`);
 }
@@ -363,6 +376,10 @@ const STACKD_COUNTERS = ['tcp_passive_opens', 'tcp_retransmits', 'tcp_fast_retra
 const METRICS: MetricSpec[] = [
   { key: 'upload', title: 'bulk upload c1 → discard :9 (nc), Gbit/s', short: 'bulk upload (nc → :9)', unit: 'Gbit/s', digits: 3, withCpu: true },
   { key: 'download', title: 'bulk download GET /bytes/N → c1 (curl), Gbit/s', short: 'bulk download (GET /bytes)', unit: 'Gbit/s', digits: 3, withCpu: true },
+  { key: 'upload s', title: 'bulk upload under --loss/--reorder, seconds per transfer (median; lower is better)', short: 'upload time', unit: 's', digits: 2 },
+  { key: 'upload RTOs', title: 'bulk upload under --loss/--reorder, RTOs of the sender (c1) per transfer (mean)', short: 'upload RTOs', unit: 'RTOs', digits: 1, summary: 'mean' },
+  { key: 'download s', title: 'bulk download under --loss/--reorder, seconds per transfer (median; lower is better)', short: 'download time', unit: 's', digits: 2 },
+  { key: 'download RTOs', title: 'bulk download under --loss/--reorder, RTOs of the sender (stackd or c2) per transfer (mean)', short: 'download RTOs', unit: 'RTOs', digits: 1, summary: 'mean' },
   { key: 'req/s', title: `HTTP keep-alive GET /, requests/s (wrk -c${values.connections})`, short: `HTTP keep-alive (wrk -c${values.connections})`, unit: 'requests/s', digits: 0 },
   { key: 'conn/s', title: `HTTP one request per connection (Connection: close), connections/s (wrk -c${values.connections})`, short: `HTTP Connection: close (wrk -c${values.connections})`, unit: 'connections/s', digits: 0 },
   { key: 'ping p50', title: 'ping RTT p50, µs (lower is better)', short: 'ping RTT p50', unit: 'µs', digits: 0, log: true },

@@ -1,6 +1,7 @@
 /**
  * The results of perf/tcp-bench.ts: one value per run for each (metric, worker count,
- * side), reported as medians in one text table per metric (stackd, kernel, ratio) and,
+ * side), reported as medians (or means, for counts) in one text table per metric (stackd,
+ * kernel, ratio) and,
  * with --svg, as grouped bars (src/util/svg-chart.ts): one panel per metric, one group per
  * worker count, stackd and kernel side by side.
  */
@@ -26,6 +27,8 @@ export interface MetricSpec {
   withCpu?: boolean;
   /** The kernel is not measured for this metric (no kernel column nor ratio). */
   stackdOnly?: boolean;
+  /** How the runs are summed up: their median (default) or their mean (counts per run, such as RTOs per transfer). */
+  summary?: 'median' | 'mean';
 }
 
 type Store = Map<string, Map<number, Record<Target, number[]>>>;
@@ -40,6 +43,10 @@ function add(store: Store, key: string, w: number, t: Target, v: number): void {
 
 const fmt = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
 const med = (xs: readonly number[] | undefined): number => median((xs ?? []).filter(Number.isFinite));
+const mean = (xs: readonly number[] | undefined): number => {
+  const ok = (xs ?? []).filter(Number.isFinite);
+  return ok.length === 0 ? NaN : ok.reduce((a, b) => a + b, 0) / ok.length;
+};
 
 /** Values per metric, worker count and side. */
 export class BenchResults {
@@ -61,6 +68,11 @@ export class BenchResults {
     return med(this.values.get(key)?.get(w)?.[t]);
   }
 
+  /** What a metric reports for (w, t): the median of its runs, or their mean (MetricSpec.summary). */
+  summary(s: MetricSpec, w: number, t: Target): number {
+    return s.summary === 'mean' ? mean(this.values.get(s.key)?.get(w)?.[t]) : this.median(s.key, w, t);
+  }
+
   /** One text table per metric that has values, in `specs` order, each preceded by a blank line and its title. */
   tables(specs: readonly MetricSpec[]): string {
     let out = '';
@@ -70,8 +82,8 @@ export class BenchResults {
       const header = s.stackdOnly ? ['workers', 'stackd'] : ['workers', 'stackd', 'kernel', 'stackd/kernel'];
       if (s.withCpu) header.push('stackd CPU %core', 'peer CPU %core');
       const rows = [...m.keys()].map((w) => {
-        const v = this.median(s.key, w, 'stackd');
-        const k = this.median(s.key, w, 'kernel');
+        const v = this.summary(s, w, 'stackd');
+        const k = this.summary(s, w, 'kernel');
         const row = s.stackdOnly ? [String(w), fmt(v, s.digits)] : [String(w), fmt(v, s.digits), fmt(k, s.digits), fmt(v / k, 2)];
         if (s.withCpu) {
           const c = this.cpu.get(s.key)?.get(w);
@@ -96,7 +108,7 @@ export class BenchResults {
         scale: s.log ? 'log' : 'linear',
         groups: [...m.keys()].map((w) => ({
           label: `${w} worker${w === 1 ? '' : 's'}`,
-          values: [this.median(s.key, w, 'stackd'), s.stackdOnly ? undefined : this.median(s.key, w, 'kernel')],
+          values: [this.summary(s, w, 'stackd'), s.stackdOnly ? undefined : this.summary(s, w, 'kernel')],
         })),
       });
     }

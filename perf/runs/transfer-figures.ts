@@ -69,11 +69,21 @@ export function transferFigures(t: Target, direction: 'upload' | 'download', r: 
   };
 }
 
-/** What the ends did between readings `a` and `b`, as one line naming where each figure comes from. */
-export function transferLine(t: Target, direction: 'upload' | 'download', a: CounterReading, b: CounterReading): string {
+/** What the ends did between readings `a` and `b`. */
+export function transferDelta(t: Target, direction: 'upload' | 'download', a: CounterReading, b: CounterReading): TransferFigures {
   const x = transferFigures(t, direction, a);
   const y = transferFigures(t, direction, b);
-  const d = (k: keyof TransferFigures): number => y[k] - x[k];
+  return {
+    rtos: y.rtos - x.rtos, recoveries: y.recoveries - x.recoveries, retransmits: y.retransmits - x.retransmits,
+    dsacks: y.dsacks - x.dsacks, fastUndos: y.fastUndos - x.fastUndos, rtoUndos: y.rtoUndos - x.rtoUndos,
+    outOfOrder: y.outOfOrder - x.outOfOrder, handshakes: y.handshakes - x.handshakes,
+  };
+}
+
+/** What the ends did between readings `a` and `b`, as one line naming where each figure comes from. */
+export function transferLine(t: Target, direction: 'upload' | 'download', a: CounterReading, b: CounterReading): string {
+  const delta = transferDelta(t, direction, a, b);
+  const d = (k: keyof TransferFigures): number => delta[k];
   const { sender, receiver } = transferEnds(t, direction);
   return `sender (${sender}): RTOs ${d('rtos')}, fast recoveries ${d('recoveries')}, retransmissions ${d('retransmits')}, ` +
     `D-SACKs ${d('dsacks')}, undos ${d('fastUndos')} fast / ${d('rtoUndos')} RTO; receiver (${receiver}): out of order ${d('outOfOrder')}; ` +

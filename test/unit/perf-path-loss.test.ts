@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { allCpusMask, featuresNotOff, PORT_FEATURES_OFF } from '../../perf/runs/client-offloads.js';
 import { clientIngressLossRules, parsePathCounts, pathLine, pathLossRules } from '../../perf/runs/path-loss.js';
-import { transferEnds, transferFigures, transferLine, type CounterReading } from '../../perf/runs/transfer-figures.js';
+import { transferDelta, transferEnds, transferFigures, transferLine, type CounterReading } from '../../perf/runs/transfer-figures.js';
 
 describe('path loss rules', () => {
   it('hooks the bridge forward path and drops P % of IPv4/IPv6 frames each way through the client port', () => {
@@ -151,5 +151,11 @@ describe('transfer figures', () => {
     expect(transferLine('stackd', 'upload', reading(1), reading(3))).toBe(
       'sender (c1): RTOs 20, fast recoveries 42, retransmissions 60, D-SACKs 80, undos 104 fast / 120 RTO; receiver (stackd): out of order 14; ' +
       'handshake retransmissions (both ends) 176');
+  });
+
+  it('gives the same difference as figures (the RTOs tcp-bench sums up under --loss)', () => {
+    expect(transferDelta('stackd', 'upload', reading(1), reading(3))).toEqual({
+      rtos: 20, recoveries: 42, retransmits: 60, dsacks: 80, fastUndos: 104, rtoUndos: 120, outOfOrder: 14, handshakes: 176,
+    });
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The pieces of perf/tcp-bench.ts that need no lab: the results store (medians over runs,
- * failed runs left out, the stackd-only metrics without kernel columns, the text tables
+ * or means for counts, failed runs left out, the stackd-only metrics without kernel columns, the text tables
  * and the SVG chart), and the parser of the kernel's /proc/net counters.
  */
 import { describe, expect, it } from 'vitest';
@@ -69,6 +69,47 @@ describe('BenchResults', () => {
     expect(byClass(panels[1], 'missing').map((m) => m.attrs['data-series'])).toEqual(['kernel']);
     expect(bars(2)).toEqual([['stackd', 6.789]]);
     expect(byClass(panels[2], 'missing')).toEqual([]);
+  });
+});
+
+describe('BenchResults, metrics summed up by their mean', () => {
+  const specs: MetricSpec[] = [
+    { key: 'download s', title: 'download, seconds per transfer', short: 'time', unit: 's', digits: 2 },
+    { key: 'download RTOs', title: 'download, RTOs per transfer', short: 'RTOs', unit: 'RTOs', digits: 1, summary: 'mean' },
+  ];
+
+  it('a count per run (RTOs per transfer) is reported as the mean of the runs that did not fail; times stay medians', () => {
+    const r = new BenchResults();
+    for (const [s, k, rs, rk] of [[0.21, 0.12, 0, 0], [1.13, 0.05, 1, 0], [0.11, 0.04, 2, 0], [NaN, 0.06, NaN, 1]] as const) {
+      r.put('download s', 1, 'stackd', s);
+      r.put('download s', 1, 'kernel', k);
+      r.put('download RTOs', 1, 'stackd', rs);
+      r.put('download RTOs', 1, 'kernel', rk);
+    }
+    expect(r.summary(specs[0], 1, 'stackd')).toBe(0.21);
+    expect(r.summary(specs[1], 1, 'stackd')).toBe(1);
+    expect(r.summary(specs[1], 1, 'kernel')).toBe(0.25);
+    expect(r.tables(specs)).toBe([
+      '',
+      'download, seconds per transfer',
+      'workers  stackd  kernel  stackd/kernel',
+      '-------  ------  ------  -------------',
+      '1          0.21    0.05           4.20',
+      '',
+      'download, RTOs per transfer',
+      'workers  stackd  kernel  stackd/kernel',
+      '-------  ------  ------  -------------',
+      '1           1.0     0.3           4.00',
+      '',
+    ].join('\n'));
+    const doc = parseXml(r.chart(specs, 'tcp-bench', 'test'));
+    expect(byClass(byClass(doc, 'panel')[1], 'bar').map((b) => Number(b.attrs['data-value']))).toEqual([1, 0.25]);
+  });
+
+  it('a metric whose every run failed is n/a', () => {
+    const r = new BenchResults();
+    r.put('download RTOs', 1, 'stackd', NaN);
+    expect(Number.isNaN(r.summary(specs[1], 1, 'stackd'))).toBe(true);
   });
 });
 
