@@ -91,6 +91,11 @@ export interface ConnectionHost {
   readonly deferOutput: boolean;
 }
 
+/** A timer-heap entry's way to its connection (null once the connection left the tables). */
+export interface TimerRef {
+  conn: TcpConnection | null;
+}
+
 const noEvents: TcpConnectionEvents = {
   onConnect() {}, onData() {}, onEnd() {}, onWritable() {}, onClose() {},
 };
@@ -116,6 +121,13 @@ export class TcpConnection implements TcpConnectionHandle {
   listenerPort = 0;
   /** Counted in its listener's SYN queue (until ESTABLISHED or closed). */
   countedInSynQueue = false;
+  /**
+   * What the layer's timer heap holds for it (./tcp-layer.ts; null until a timer is first
+   * scheduled): cut loose when the connection leaves the tables, so that the heap's stale
+   * entries, left until their deadlines (lazy deletion), keep a few bytes alive instead of
+   * the whole connection.
+   */
+  timerRef: TimerRef | null = null;
   /** Its TIME_WAIT record (./time-wait.ts): slot and generation (slot -1: none). */
   timeWaitSlot = -1;
   timeWaitGeneration = 0;

@@ -39,7 +39,7 @@ import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcpChecksumValid, tcpChecksumValid6
 import { icmpErrorArrives, icmpv6AsIcmp } from './connection-icmp.js';
 import { DeadlineHeap } from '../util/deadline-heap.js';
 import { LISTEN_BOTH, LISTEN_IPV4, LISTEN_IPV6, type TcpConnectionHandle, type TcpEndpointApi } from './connection-handle.js';
-import { State, STATE_NAMES, TcpConnection, type ConnectionHost } from './connection.js';
+import { State, STATE_NAMES, TcpConnection, type ConnectionHost, type TimerRef } from './connection.js';
 import { IsnGenerator } from './isn.js';
 import { InSegment } from './segment.js';
 import { SegmentWriter } from './segment-writer.js';
@@ -80,7 +80,14 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
   /** localPort → (remoteIp·65536 + remotePort) → connection. */
   private readonly conns = new Map<number, Map<number, TcpConnection>>();
   private readonly listeners = new Map<number, Listener>();
-  private readonly heap = new DeadlineHeap<TcpConnection>();
+  /**
+   * Connections' earliest deadlines, with lazy deletion: an entry whose deadline is no
+   * longer its connection's is skipped when it comes up. Entries refer to a TimerRef, which
+   * a connection leaving the tables cuts loose (releaseTimers): under load, closed
+   * connections' stale entries (an RTO seconds ahead) would otherwise keep tens of
+   * thousands of them alive.
+   */
+  private readonly heap = new DeadlineHeap<TimerRef>();
   private readonly scheduled = new WeakMap<TcpConnection, number>();
   private readonly dirty = new Set<TcpConnection>();
   private readonly seg = new InSegment();
@@ -203,6 +210,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
 
   onClosed(c: TcpConnection): void {
     this.releaseTrace(c, c.lastNow);
+    this.releaseTimers(c);
     const m = this.conns.get(localKey(c.localIp, c.localPort));
     const key = c.remoteIp * 65536 + c.remotePort;
     if (m?.get(key) === c) {
@@ -241,6 +249,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     // The record answers for the 4-tuple from now on: the connection leaves the tables (it
     // still sends the ACK this segment owes, then nothing refers to it).
     this.detach(c);
+    this.releaseTimers(c);
     this.updateGauges();
   }
 
@@ -659,10 +668,11 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     if (this.timeWait.expire(now) > 0) this.updateGauges();
     let guard = 0;
     while (this.heap.peekDeadline() <= now && guard++ < 100_000) {
-      const c = this.heap.pop();
-      if (c === undefined) break;
+      const ref = this.heap.pop();
+      if (ref === undefined) break;
+      const c = ref.conn;
       const when = this.heap.lastDeadline;
-      if (this.scheduled.get(c) !== when) continue; // stale entry
+      if (c === null || this.scheduled.get(c) !== when) continue; // stale entry
       this.scheduled.delete(c);
       if (c.state === State.CLOSED) continue;
       if (c.nextDeadline() <= now) c.onTimers(now); // else its timer moved later: only re-queued
@@ -685,15 +695,16 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
   private settleTop(): void {
     const heap = this.heap;
     for (let guard = 0; heap.size > 0 && guard < 100_000; guard++) {
-      const c = heap.peek();
-      if (c === undefined) return;
+      const ref = heap.peek();
+      if (ref === undefined) return;
+      const c = ref.conn;
       const when = heap.peekDeadline();
-      if (this.scheduled.get(c) === when) {
+      if (c !== null && this.scheduled.get(c) === when) {
         if (c.state !== State.CLOSED && c.nextDeadline() === when) return;
         this.scheduled.delete(c);
       }
       heap.pop();
-      this.schedule(c);
+      if (c !== null) this.schedule(c);
     }
   }
 
@@ -718,7 +729,23 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     const cur = this.scheduled.get(c);
     if (cur !== undefined && cur <= d) return;
     this.scheduled.set(c, d);
-    this.heap.push(d, c);
+    this.heap.push(d, (c.timerRef ??= { conn: c }));
+  }
+
+  /** `c` left the tables (closed, or a TIME_WAIT record took its place): its heap entries no longer lead to it. */
+  private releaseTimers(c: TcpConnection): void {
+    const ref = c.timerRef;
+    if (ref === null) return;
+    ref.conn = null;
+    c.timerRef = null;
+    this.scheduled.delete(c);
+  }
+
+  /** Connections the timer heap's entries lead to, each once (tests: one that left the tables is not among them). */
+  timerHeapConnections(): Set<TcpConnection> {
+    const out = new Set<TcpConnection>();
+    for (const ref of this.heap.items()) if (ref.conn !== null) out.add(ref.conn);
+    return out;
   }
 
   // ------------------------------------------------------------ tables

@@ -8,7 +8,7 @@
 /** Min-heap keyed by deadline (ms). */
 export class DeadlineHeap<T> {
   private readonly keys: number[] = [];
-  private readonly items: T[] = [];
+  private readonly itemList: T[] = [];
 
   /** Entries held (including stale ones). */
   get size(): number {
@@ -22,13 +22,13 @@ export class DeadlineHeap<T> {
 
   /** The item with the earliest deadline (left in the heap), or undefined. */
   peek(): T | undefined {
-    return this.items[0];
+    return this.itemList[0];
   }
 
   /** Adds an entry. */
   push(deadline: number, item: T): void {
     const k = this.keys;
-    const it = this.items;
+    const it = this.itemList;
     let i = k.length;
     k.push(deadline);
     it.push(item);
@@ -46,7 +46,7 @@ export class DeadlineHeap<T> {
   /** Removes and returns the earliest item (its deadline is in `lastDeadline`), or undefined. */
   pop(): T | undefined {
     const k = this.keys;
-    const it = this.items;
+    const it = this.itemList;
     const n = k.length - 1; // entries left after this pop
     if (n < 0) return undefined;
     const top = it[0];
@@ -75,4 +75,9 @@ export class DeadlineHeap<T> {
 
   /** Deadline of the entry returned by the last pop(). */
   lastDeadline = Infinity;
+
+  /** The items of every entry, in no order (stale ones included). */
+  items(): readonly T[] {
+    return this.itemList;
+  }
 }

@@ -128,6 +128,36 @@ describe('TIME_WAIT in the TCP layer', () => {
   });
 });
 
+describe('the timer heap and connections that left the tables', () => {
+  it('a connection that moved to a TIME_WAIT record is not kept alive by the stale entries of its timers (lazy deletion)', () => {
+    const p = new TcpPair({}, {});
+    // Orphans in FIN_WAIT_2: each waits finWait2Ms (60 s) in the heap once its FIN's RTO entry is gone.
+    const orphan = (port: number) => {
+      const { client, server } = p.connect(port);
+      client.close();
+      p.run(p.now + 500);
+      expect(client.stateName).toBe('FIN_WAIT_2');
+      return { client, server };
+    };
+    const kept = orphan(80); // its entry stays at the heap's top, below which stale entries wait for their deadlines
+    const gone: unknown[] = [];
+    for (let port = 81; port <= 90; port++) {
+      const { client, server } = orphan(port);
+      server.close(); // the peer's FIN: the orphan moves to a TIME_WAIT record, its 60 s entry goes stale
+      p.run(p.now + 5);
+      expect(client.stateName).toBe('TIME_WAIT');
+      gone.push(client);
+    }
+    const held = p.a.tcp.timerHeapConnections();
+    expect([...held].filter((c) => gone.includes(c))).toEqual([]);
+    expect([...held].includes(kept.client as never)).toBe(true);
+    // The connection still in FIN_WAIT_2 keeps its timer: it ends finWait2Ms after its close.
+    p.run(p.now + 60_000);
+    expect(kept.client.stateName).toBe('CLOSED');
+    expect(p.countersA[C.tcp_fin_wait2_timeouts]).toBe(1);
+  });
+});
+
 describe('the connection limit', () => {
   it('a full connection table refuses a new client at once with RST (counted), and serves again once a connection ends', () => {
     const p = new TcpPair({}, { tcp: { maxConnections: 1 } });
