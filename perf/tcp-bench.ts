@@ -94,7 +94,7 @@ import { runSoak } from './runs/soak.js';
 import { runSustained } from './runs/sustained.js';
 import { clientOffloadsOff } from './runs/client-offloads.js';
 import { CLIENT_IF, CLIENT_PORT, installPathLoss, pathLine, readPathCounts, type LossPlaces, type PathCounts } from './runs/path-loss.js';
-import { transferDelta, transferLine, type CounterReading } from './runs/transfer-figures.js';
+import { transferDelta, transferDeltaLine, type CounterReading } from './runs/transfer-figures.js';
 
 const { values } = parseArgs({
   options: {
@@ -245,9 +245,10 @@ async function readCounters(): Promise<Reading> {
 /** The lines printed under a transfer (what its ends did and, with --loss, what crossed the client's bridge port), its sender's RTOs and the reading after it. */
 async function transferReport(t: Target, direction: 'upload' | 'download', before: Reading): Promise<{ text: string; rtos: number; after: Reading }> {
   const after = await readCounters();
-  const ends = transferLine(t, direction, before.counters, after.counters);
+  const delta = transferDelta(t, direction, before.counters, after.counters);
+  const ends = transferDeltaLine(t, direction, delta);
   const text = before.path !== undefined && after.path !== undefined ? `${ends}\n           ${pathLine(before.path, after.path, lossPlaces.model)}` : ends;
-  return { text, rtos: transferDelta(t, direction, before.counters, after.counters).rtos, after };
+  return { text, rtos: delta.rtos, after };
 }
 
 /** Under --loss or --reorder: a bulk transfer's seconds and its sender's RTOs (NaN, NaN: it failed). */

@@ -73,16 +73,18 @@ export function transferFigures(t: Target, direction: 'upload' | 'download', r: 
 export function transferDelta(t: Target, direction: 'upload' | 'download', a: CounterReading, b: CounterReading): TransferFigures {
   const x = transferFigures(t, direction, a);
   const y = transferFigures(t, direction, b);
-  return {
-    rtos: y.rtos - x.rtos, recoveries: y.recoveries - x.recoveries, retransmits: y.retransmits - x.retransmits,
-    dsacks: y.dsacks - x.dsacks, fastUndos: y.fastUndos - x.fastUndos, rtoUndos: y.rtoUndos - x.rtoUndos,
-    outOfOrder: y.outOfOrder - x.outOfOrder, handshakes: y.handshakes - x.handshakes,
-  };
+  const d = { ...y };
+  for (const k of Object.keys(d) as (keyof TransferFigures)[]) d[k] -= x[k];
+  return d;
 }
 
 /** What the ends did between readings `a` and `b`, as one line naming where each figure comes from. */
 export function transferLine(t: Target, direction: 'upload' | 'download', a: CounterReading, b: CounterReading): string {
-  const delta = transferDelta(t, direction, a, b);
+  return transferDeltaLine(t, direction, transferDelta(t, direction, a, b));
+}
+
+/** A transferDelta() as transferLine() prints it. */
+export function transferDeltaLine(t: Target, direction: 'upload' | 'download', delta: TransferFigures): string {
   const d = (k: keyof TransferFigures): number => delta[k];
   const { sender, receiver } = transferEnds(t, direction);
   return `sender (${sender}): RTOs ${d('rtos')}, fast recoveries ${d('recoveries')}, retransmissions ${d('retransmits')}, ` +

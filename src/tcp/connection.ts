@@ -91,9 +91,10 @@ export interface ConnectionHost {
   readonly deferOutput: boolean;
 }
 
-/** A timer-heap entry's way to its connection (null once the connection left the tables). */
+/** A connection's place in the layer's timer heap: its way back to the connection (null once the connection left the tables) and the deadline of its live entry (Infinity: none). */
 export interface TimerRef {
   conn: TcpConnection | null;
+  at: number;
 }
 
 const noEvents: TcpConnectionEvents = {

@@ -81,14 +81,13 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
   private readonly conns = new Map<number, Map<number, TcpConnection>>();
   private readonly listeners = new Map<number, Listener>();
   /**
-   * Connections' earliest deadlines, with lazy deletion: an entry whose deadline is no
-   * longer its connection's is skipped when it comes up. Entries refer to a TimerRef, which
+   * Connections' earliest deadlines, with lazy deletion: an entry whose deadline is not its
+   * TimerRef's `at` is stale and skipped when it comes up. Entries refer to the TimerRef, which
    * a connection leaving the tables cuts loose (releaseTimers): under load, closed
    * connections' stale entries (an RTO seconds ahead) would otherwise keep tens of
    * thousands of them alive.
    */
   private readonly heap = new DeadlineHeap<TimerRef>();
-  private readonly scheduled = new WeakMap<TcpConnection, number>();
   private readonly dirty = new Set<TcpConnection>();
   private readonly seg = new InSegment();
   /** The header of every segment sent (connections fill it through ConnectionHost.outSegment; SYN cookies, RSTs, TIME_WAIT ACKs). */
@@ -672,8 +671,8 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
       if (ref === undefined) break;
       const c = ref.conn;
       const when = this.heap.lastDeadline;
-      if (c === null || this.scheduled.get(c) !== when) continue; // stale entry
-      this.scheduled.delete(c);
+      if (c === null || ref.at !== when) continue; // stale entry
+      ref.at = Infinity;
       if (c.state === State.CLOSED) continue;
       if (c.nextDeadline() <= now) c.onTimers(now); // else its timer moved later: only re-queued
       this.schedule(c);
@@ -699,9 +698,9 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
       if (ref === undefined) return;
       const c = ref.conn;
       const when = heap.peekDeadline();
-      if (c !== null && this.scheduled.get(c) === when) {
+      if (c !== null && ref.at === when) {
         if (c.state !== State.CLOSED && c.nextDeadline() === when) return;
-        this.scheduled.delete(c);
+        ref.at = Infinity;
       }
       heap.pop();
       if (c !== null) this.schedule(c);
@@ -726,10 +725,10 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
   private schedule(c: TcpConnection): void {
     const d = c.nextDeadline();
     if (d === Infinity || c.state === State.CLOSED) return;
-    const cur = this.scheduled.get(c);
-    if (cur !== undefined && cur <= d) return;
-    this.scheduled.set(c, d);
-    this.heap.push(d, (c.timerRef ??= { conn: c }));
+    const ref = (c.timerRef ??= { conn: c, at: Infinity });
+    if (ref.at <= d) return;
+    ref.at = d;
+    this.heap.push(d, ref);
   }
 
   /** `c` left the tables (closed, or a TIME_WAIT record took its place): its heap entries no longer lead to it. */
@@ -738,7 +737,6 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     if (ref === null) return;
     ref.conn = null;
     c.timerRef = null;
-    this.scheduled.delete(c);
   }
 
   /** Connections the timer heap's entries lead to, each once (tests: one that left the tables is not among them). */
