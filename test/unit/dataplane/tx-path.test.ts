@@ -1,10 +1,11 @@
 /**
  * TxPath: a shard worker's frames go to the TX ring (I/O thread writes) when the worker
  * is busy and straight to the TAP when it is idle, and never overtake each other: the
- * target changes only when nothing is in flight on the current one.
+ * target changes only when nothing is in flight on the current one. Bulk frames (TSO
+ * super-segments) go straight to the TAP even from a busy worker.
  */
 import { describe, expect, it } from 'vitest';
-import { TxPath } from '../../../src/dataplane/tx-path.js';
+import { DIRECT_FRAME_MIN, TxPath, directPreferred } from '../../../src/dataplane/tx-path.js';
 import { DirectWriter } from '../../../src/dataplane/direct-writer.js';
 import { RingConsumer, RingProducer, createRingBuffer } from '../../../src/dataplane/ring.js';
 import { KIND_FRAME, addRecordFrame, recordKind } from '../../../src/dataplane/ring-records.js';
@@ -22,13 +23,14 @@ function setup() {
   const counters = counterBlock(allocateCounterBlocks(1), 0);
   const writer = new DirectWriter(device, counters, null, 1 << 16);
   let busy = false;
-  const path = new TxPath(ring, writer, () => !busy, counters);
+  // As the shard worker decides: bulk frames directly, others directly only when idle.
+  const path = new TxPath(ring, writer, (maxLen) => directPreferred(maxLen, !busy), counters);
   const sent = (): [number, number] => [counters[C.tx_ring_frames], counters[C.tx_direct_frames]];
-  const send = (id: number, offload: TxOffload | null = null): void => {
-    const o = path.reserve(64);
+  const send = (id: number, offload: TxOffload | null = null, size = 64): void => {
+    const o = path.reserve(size);
     expect(o).toBeGreaterThanOrEqual(0);
     path.buf[o] = id;
-    path.commit(1, offload);
+    path.commit(size === 64 ? 1 : size, offload);
   };
   const wire = (): number[] => device.sent.map((f) => f.bytes[0]);
   /** The I/O thread's side: every published ring record (in order) to the device, then release. */
@@ -102,6 +104,38 @@ describe('TxPath', () => {
     t.ring.publish();
     t.ioDrain();
     expect(t.wire()).toEqual([1, 2, 3]);
+  });
+
+  it('bulk frames (DIRECT_FRAME_MIN bytes or more) are written by a busy worker itself, its small frames still go through the ring', () => {
+    const t = setup();
+    t.setBusy(true);
+    t.send(1, null, DIRECT_FRAME_MIN);
+    t.send(2, null, 65_000);
+    expect(t.ring.pending()).toBe(0);
+    t.writer.flush();
+    expect(t.wire()).toEqual([1, 2]);
+    t.send(3); // a small frame of the busy worker: the ring
+    t.send(4, null, DIRECT_FRAME_MIN - 1);
+    expect(t.ring.pending()).toBe(2);
+    expect(t.sent()).toEqual([2, 2]);
+    expect(t.device.sent.map((f) => f.bytes.length).slice(0, 2)).toEqual([DIRECT_FRAME_MIN, 65_000]);
+  });
+
+  it('no overtaking: a bulk frame queues behind ring frames the I/O thread has not written yet, then goes direct', () => {
+    const t = setup();
+    t.setBusy(true);
+    t.send(1);
+    t.ring.publish();
+    t.send(2, null, 30_000); // frame 1 is still in the ring: 2 must follow it there
+    t.ring.publish();
+    t.writer.flush();
+    expect(t.wire()).toEqual([]);
+    t.ioDrain();
+    expect(t.wire()).toEqual([1, 2]);
+    t.send(3, null, 30_000); // drained: direct
+    t.writer.flush();
+    expect(t.wire()).toEqual([1, 2, 3]);
+    expect(t.sent()).toEqual([2, 1]);
   });
 
   it('both paths carry the frame\'s offload request to the device', () => {
