@@ -126,7 +126,7 @@ export class ConnectionOutput implements SenderTransmit {
     if (ok) this.traceOut(r, now);
     if (ok && e !== 0) this.countEcn(e);
     if (ok && flags & TCP_ACK) {
-      this.rcv.noteAckSent(window * 2 ** this.rcv.wscale);
+      this.rcv.noteAckSent(window * (1 << this.rcv.wscale));
       this.timers.clear(T_DELACK);
       this.ackOwed = false;
     }

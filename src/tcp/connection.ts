@@ -415,7 +415,7 @@ export class TcpConnection implements TcpConnectionHandle {
     // Window update (RFC 9293 3.8.6.2.2 / RFC 1122 4.2.3.3): tell the peer when the window
     // opens by at least two segments or half the buffer from what it last saw.
     const after = r.windowField(false);
-    const opened = (after - before) * 2 ** r.wscale;
+    const opened = (after - before) * (1 << r.wscale);
     if (opened >= Math.min(2 * this.snd.mss, r.capacity >>> 1) || (before === 0 && after > 0)) {
       this.out.ackNow();
       this.host.markDirty(this);

@@ -264,7 +264,7 @@ export class TcpReceiver {
   windowField(isSyn: boolean): number {
     const w = this.window();
     if (isSyn) return Math.min(65535, w);
-    return Math.min(65535, Math.floor(w / 2 ** this.#wscale));
+    return Math.min(65535, Math.floor(w / (1 << this.#wscale)));
   }
 
   /**

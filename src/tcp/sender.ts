@@ -465,7 +465,7 @@ export class TcpSender implements RecoverySender {
 
   /** Takes the window from the SYN (never scaled) or later segments (RFC 7323 2.2). */
   setWindow(seq: number, ack: number, rawWindow: number, isSyn: boolean): void {
-    this.sndWnd = isSyn ? rawWindow : rawWindow * 2 ** this.#wscale;
+    this.sndWnd = isSyn ? rawWindow : rawWindow * (1 << this.#wscale);
     this.sndWl1 = seq;
     this.sndWl2 = ack;
     if (this.sndWnd > this.#maxSndWnd) this.#maxSndWnd = this.sndWnd;
@@ -479,7 +479,7 @@ export class TcpSender implements RecoverySender {
    */
   isDisorderedAck(seq: number, ack: number, rawWindow: number): boolean {
     if (seqSub(ack, this.sndUna) !== 0 || seqGt(seq, this.sndWl1)) return false;
-    const wnd = rawWindow * 2 ** this.wscale;
+    const wnd = rawWindow * (1 << this.wscale);
     return seqSub(seq, this.sndWl1) !== 0 || (wnd <= this.sndWnd && wnd !== 0);
   }
 
