@@ -37,7 +37,7 @@ import { S_PROCESS, S_RX_QUEUE, StageLatencyRecorder } from './latency.js';
 import { KIND_FRAME, KIND_REINJECT, recordKind, recordRxFlags } from './ring-records.js';
 import { DirectWriter } from './direct-writer.js';
 import { HeapGauges } from './heap-gauges.js';
-import { TxPath, directPreferred } from './tx-path.js';
+import { TxPath } from './tx-path.js';
 import { RingConsumer, RingProducer } from './ring.js';
 import type { LoopWaker } from '../phy/loop-waker.js';
 import { CTL_STOP, type ShardWorkerData, type ThreadRpc } from './thread-data.js';
@@ -114,14 +114,9 @@ export class ShardWorker {
     // to the I/O thread (tx-path.ts, decision 0011).
     const rx = this.rx;
     // Busy (more frames waiting, or answering a batch of several at its end): the ring, for
-    // the I/O thread to write in parallel; idle: write directly (decision 0011). Bulk
-    // frames directly either way (decision 0047).
-    this.txPath = new TxPath(
-      this.tx,
-      this.writer,
-      (maxLen) => directPreferred(maxLen, this.batchFrames <= 1 && rx.isEmpty()),
-      this.counters,
-    );
+    // the I/O thread to write in parallel; idle: write directly (decision 0011). TxPath
+    // writes bulk frames directly either way, without asking (decision 0047).
+    this.txPath = new TxPath(this.tx, this.writer, () => this.batchFrames <= 1 && rx.isEmpty(), this.counters);
     const config: HostConfig = {
       mac: data.link.mac,
       ip: data.link.ip,

@@ -32,16 +32,11 @@ import type { RingProducer } from './ring.js';
  */
 export const DIRECT_FRAME_MIN = 16384;
 
-/** The shard worker's choice for a frame of `maxLen` bytes: directly when it is bulk, or when the worker is idle. */
-export function directPreferred(maxLen: number, idle: boolean): boolean {
-  return maxLen >= DIRECT_FRAME_MIN || idle;
-}
-
 /** Which way the frames being built go. */
 export const TX_RING = 0;
 export const TX_DIRECT = 1;
 
-/** The core's TxSink in a shard worker: ring or direct, chosen per frame by `preferDirect`. */
+/** The core's TxSink in a shard worker: ring or direct, chosen per frame by its size and `idle`. */
 export class TxPath implements TxSink {
   /** Target of the frame being built (TX_RING or TX_DIRECT). */
   private target = TX_RING;
@@ -51,11 +46,11 @@ export class TxPath implements TxSink {
   /** RX time of the frame being processed, stamped on ring records (0: none). */
   cause = 0;
 
-  /** @param preferDirect asked when the target may change: true to write directly (`maxLen`: the frame's size) */
+  /** @param idle asked when the target may change for a frame under DIRECT_FRAME_MIN: true when the worker has nothing else waiting */
   constructor(
     private readonly ring: RingProducer,
     private readonly writer: DirectWriter,
-    private readonly preferDirect: (maxLen: number) => boolean,
+    private readonly idle: () => boolean,
     private readonly counters: Counters,
   ) {}
 
@@ -65,8 +60,8 @@ export class TxPath implements TxSink {
 
   reserve(maxLen: number, alignAt = 0): number {
     if (this.target === TX_DIRECT) {
-      if (this.writer.pending === 0 && !this.preferDirect(maxLen) && this.ring.pending() === 0) this.target = TX_RING;
-    } else if (this.ring.pending() === 0 && this.writer.pending === 0 && this.preferDirect(maxLen) && this.ring.drained()) {
+      if (this.writer.pending === 0 && !this.prefersDirect(maxLen) && this.ring.pending() === 0) this.target = TX_RING;
+    } else if (this.ring.pending() === 0 && this.writer.pending === 0 && this.prefersDirect(maxLen) && this.ring.drained()) {
       this.target = TX_DIRECT;
     }
     if (this.target === TX_DIRECT) {
@@ -83,6 +78,11 @@ export class TxPath implements TxSink {
     this.ringRecord = o;
     this.ringPad = pad;
     return o + TX_FRAME_PREFIX + pad;
+  }
+
+  /** Directly when the frame is bulk (the worker's state is not asked then), or when the worker is idle. */
+  private prefersDirect(maxLen: number): boolean {
+    return maxLen >= DIRECT_FRAME_MIN || this.idle();
   }
 
   commit(len: number, offload: TxOffload | null): void {

@@ -5,7 +5,7 @@
  * super-segments) go straight to the TAP even from a busy worker.
  */
 import { describe, expect, it } from 'vitest';
-import { DIRECT_FRAME_MIN, TxPath, directPreferred } from '../../../src/dataplane/tx-path.js';
+import { DIRECT_FRAME_MIN, TxPath } from '../../../src/dataplane/tx-path.js';
 import { DirectWriter } from '../../../src/dataplane/direct-writer.js';
 import { RingConsumer, RingProducer, createRingBuffer } from '../../../src/dataplane/ring.js';
 import { KIND_FRAME, addRecordFrame, recordKind } from '../../../src/dataplane/ring-records.js';
@@ -23,8 +23,7 @@ function setup() {
   const counters = counterBlock(allocateCounterBlocks(1), 0);
   const writer = new DirectWriter(device, counters, null, 1 << 16);
   let busy = false;
-  // As the shard worker decides: bulk frames directly, others directly only when idle.
-  const path = new TxPath(ring, writer, (maxLen) => directPreferred(maxLen, !busy), counters);
+  const path = new TxPath(ring, writer, () => !busy, counters);
   const sent = (): [number, number] => [counters[C.tx_ring_frames], counters[C.tx_direct_frames]];
   const send = (id: number, offload: TxOffload | null = null, size = 64): void => {
     const o = path.reserve(size);
