@@ -228,9 +228,12 @@ function inputSynchronized(c: TcpConnection, seg: InSegment, now: number): void 
   }
   ecnSegmentArrives(c, seg, flightBefore, cwndBefore, now); // RFC 3168 6.1.2, 6.1.3: CWR, CE, ECE
   c.softError = undefined; // the peer answers: what an ICMP said is past (Linux tcp_ack)
-  if (c.writableWanted && c.snd.buf.space > 0) {
-    c.writableWanted = false;
-    c.events.onWritable();
+  if (c.writableWanted) {
+    c.snd.expandSendBuffer(); // Linux tcp_check_space → tcp_new_space: the writer waits for room
+    if (c.snd.buf.space > 0) {
+      c.writableWanted = false;
+      c.events.onWritable();
+    }
   }
   if (c.snd.finAcked()) {
     switch (c.state) {

@@ -177,7 +177,7 @@ export class TcpConnection implements TcpConnectionHandle {
     this.#localIpField = addressToField(localIp);
     this.#remoteIpField = addressToField(remoteIp);
     const cfg = host.config;
-    this.snd = new TcpSender(cfg.sendBuffer, cfg.congestionControl, cfg.tailLossProbe, this.timers, host.counters);
+    this.snd = new TcpSender(cfg.sendBuffer, cfg.congestionControl, cfg.tailLossProbe, this.timers, host.counters, cfg.sendBufferMax);
     const wscale = cfg.windowScaling ? windowScaleFor(cfg.recvBuffer) : 0;
     this.rcv = new TcpReceiver(cfg.recvBuffer, cfg.maxOooSegments, wscale, this.snd); // the sender's MSS, read when needed (no closure per connection)
     this.out = new ConnectionOutput(this, host);

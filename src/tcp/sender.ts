@@ -38,6 +38,7 @@ import { SackRecovery } from './recovery/sack-recovery.js';
 import { TailLossProbe } from './recovery/tail-loss-probe.js';
 import { RttEstimator } from './rtt-estimator.js';
 import { SendBuffer } from './send-buffer.js';
+import { expandedSendBuffer } from './send-buffer-tuning.js';
 import { seqAdd, seqGeq, seqGt, seqLeq, seqLt, seqMax, seqSub } from './seq.js';
 import { T_PERSIST, T_RTO, type TcpTimers } from './timers.js';
 import { TE_RECOVERY_ENTER, TE_RECOVERY_EXIT, TE_RTO, TE_TLP } from './trace.js';
@@ -198,6 +199,8 @@ export class TcpSender implements RecoverySender {
     private readonly tlpEnabled: boolean,
     readonly timers: TcpTimers,
     private readonly counters: Counters,
+    /** Most the send buffer grows to (TcpConfig.sendBufferMax; at or below sendBuffer: it does not grow). */
+    private readonly sendBufferMax = sendBuffer,
   ) {
     this.buf = new SendBuffer(sendBuffer);
     this.#cc = createCongestionControl(ccName, this.#mss);
@@ -432,6 +435,16 @@ export class TcpSender implements RecoverySender {
     if (this.#retries > maxRetries) return false;
     this.rtt.backoff();
     return true;
+  }
+
+  /**
+   * Send-buffer autotuning (./send-buffer-tuning.ts), for an ACK that came while the
+   * application waited for room: the buffer grows towards 2 × cwnd when what it holds
+   * (in flight and unsent) is below cwnd (Linux tcp_new_space).
+   */
+  expandSendBuffer(): void {
+    const b = this.buf;
+    if (b.capacity < this.sendBufferMax) b.capacity = expandedSendBuffer(b.capacity, this.#cc.cwnd, b.length, this.sendBufferMax);
   }
 
   /** Bytes sent and not yet acknowledged (excluding a FIN). */

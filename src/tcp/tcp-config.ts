@@ -9,8 +9,14 @@ import type { EcnMode } from './ecn.js';
 
 /** Tunables of one shard's TCP. */
 export interface TcpConfig {
-  /** Send buffer per connection (bytes). */
+  /** Send buffer per connection (bytes), as it starts. */
   sendBuffer: number;
+  /**
+   * Most the send buffer grows to (bytes; Linux tcp_wmem[2]): towards twice the congestion
+   * window while the window is not filled (./send-buffer-tuning.ts). At or below
+   * `sendBuffer`: the buffer stays at `sendBuffer`.
+   */
+  sendBufferMax: number;
   /** Receive buffer per connection (bytes): bounds the advertised window and out-of-order data. */
   recvBuffer: number;
   /** Maximum segment lifetime; TIME_WAIT lasts 2×MSL (RFC 9293 3.4.2). */
@@ -110,6 +116,7 @@ export interface TcpConfig {
 /** Defaults: Linux-like behaviour at modest memory. */
 export const DEFAULT_TCP_CONFIG: TcpConfig = {
   sendBuffer: 1 << 20,
+  sendBufferMax: 4 << 20,
   recvBuffer: 1 << 20,
   mslMs: 30_000,
   finWait2Ms: 60_000,
