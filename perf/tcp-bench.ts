@@ -3,7 +3,7 @@
  * serving the same services in the same run, alternating the two, medians of --runs, the
  * ratio printed.
  *
- *   node dist/perf/tcp-bench.js [--workers 1,2] [--seconds 5] [--runs 3] [--bytes 536870912]
+ *   node dist/perf/tcp-bench.js [--workers 1,2] [--seconds 5] [--runs 3] [--bytes 2147483648]
  *                               [--only bulk,http,ping,udp,sustained,memory,soak]
  *                               [--pings 500] [--ping-busy-poll USEC] [--connections 32] [--threads 2]
  *                               [--stackd-args='--no-offload --cc cubic'] [--loss 3]
@@ -101,7 +101,7 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '1,2' },
     seconds: { type: 'string', default: '5' },
     runs: { type: 'string', default: '3' },
-    bytes: { type: 'string', default: String(512 * 1024 * 1024) },
+    bytes: { type: 'string', default: String(2 * 1024 * 1024 * 1024) },
     only: { type: 'string', default: 'bulk,http,ping,udp' },
     pings: { type: 'string', default: '500' },
     'ping-busy-poll': { type: 'string', default: '0' },
@@ -136,7 +136,7 @@ function stackdCongestionControl(): string {
   return i >= 0 && i + 1 < stackdArgs.length ? `${stackdArgs[i + 1]} (--cc)` : 'newreno (its default)';
 }
 if (values.help) {
-  console.log(`usage: node dist/perf/tcp-bench.js [--workers 1,2] [--seconds 5] [--runs 3] [--bytes 536870912]
+  console.log(`usage: node dist/perf/tcp-bench.js [--workers 1,2] [--seconds 5] [--runs 3] [--bytes 2147483648]
          [--only bulk,http,ping,udp,sustained,memory,soak]  (default bulk,http,ping,udp)
          [--pings 500] [--connections 32] [--threads 2] [--stackd-args='--no-offload']
          [--ping-busy-poll USEC]  (ping again with a stackd started with --busy-poll USEC: the
@@ -404,8 +404,16 @@ async function stopStackd(): Promise<void> {
   stackd = undefined;
 }
 
-/** Bulk transfers each way, per server, before the measured ones (JIT warm-up). */
-const BULK_WARMUP_CONNECTIONS = 8;
+/**
+ * Bulk transfers each way, per server, before the measured ones (JIT warm-up), and their
+ * size at most. Decision 0038: V8 rebuilds the send path's code for each of a process's
+ * first ~14 connections. With 8 of 16 MiB each way, a fresh stackd's first 1 GiB
+ * download still ran 10 % of its JavaScript samples in baseline code, with the compiler
+ * threads busy, at 0.6–0.8 of its later rate, while the kernel peer, started once, was
+ * warm from the previous worker count.
+ */
+const BULK_WARMUP_CONNECTIONS = 16;
+const BULK_WARMUP_BYTES = 64 << 20;
 
 /** bulk, http, ping, udp for `w` workers: --runs rounds alternating the sides; returns the latency table and counters. */
 async function comparisons(w: number): Promise<{ latency?: string; counters: Record<string, number> }> {
@@ -421,7 +429,7 @@ async function comparisons(w: number): Promise<{ latency?: string; counters: Rec
     // over a process's first ~14 connections (~1 s of TurboFan on 2 vCPUs, "wrong map"
     // deoptimizations at each new connection; decision 0038), which one warm-up transfer
     // left inside the measured ones. The kernel has no such start-up.
-    const warm = Math.min(bytes, loss > 0 ? 2 << 20 : 16 << 20); // under loss: short, not slow
+    const warm = Math.min(bytes, loss > 0 ? 2 << 20 : BULK_WARMUP_BYTES); // under loss: short, not slow
     for (let i = 0; i < BULK_WARMUP_CONNECTIONS; i++) {
       await runIn(c1, 'curl', ['-s', '-o', '/dev/null', '--max-time', '20', `http://${host(t)}/bytes/${warm}`], 25_000);
       await runIn(c1, 'bash', ['-c', `head -c ${warm} /dev/zero | timeout 20 nc -N ${host(t)} 9`], 25_000);
