@@ -1,8 +1,9 @@
 /**
  * Send-buffer autotuning, after Linux's tcp_sndbuf_expand() and tcp_should_expand_sndbuf()
  * (net/ipv4/tcp_input.c): a connection's send buffer grows towards twice its congestion
- * window, up to a limit (Linux tcp_wmem[2], 4 MiB), so that a fast path is not held back by
- * a buffer smaller than what the window lets fly, while a slow one keeps the default.
+ * window, up to a limit (TcpConfig.sendBufferMax, 2 MiB; Linux's tcp_wmem[2] is 4 MiB), so
+ * that a fast path is not held back by a buffer smaller than what the window lets fly,
+ * while a slow one keeps the default.
  *
  * It grows on an ACK that comes while the application waits for room in the buffer (Linux
  * tcp_check_space: SOCK_NOSPACE), and only when what the buffer holds after it (in flight

@@ -12,9 +12,10 @@ export interface TcpConfig {
   /** Send buffer per connection (bytes), as it starts. */
   sendBuffer: number;
   /**
-   * Most the send buffer grows to (bytes; Linux tcp_wmem[2]): towards twice the congestion
-   * window while the window is not filled (./send-buffer-tuning.ts). At or below
-   * `sendBuffer`: the buffer stays at `sendBuffer`.
+   * Most the send buffer grows to (bytes; Linux tcp_wmem[2], there 4 MiB): towards twice
+   * the congestion window while the buffer, not the window, holds the sender back
+   * (./send-buffer-tuning.ts). 2 MiB: half the worker's TX ring (decision 0048). At or
+   * below `sendBuffer`: the buffer stays at `sendBuffer`.
    */
   sendBufferMax: number;
   /** Receive buffer per connection (bytes): bounds the advertised window and out-of-order data. */
@@ -116,7 +117,7 @@ export interface TcpConfig {
 /** Defaults: Linux-like behaviour at modest memory. */
 export const DEFAULT_TCP_CONFIG: TcpConfig = {
   sendBuffer: 1 << 20,
-  sendBufferMax: 4 << 20,
+  sendBufferMax: 2 << 20,
   recvBuffer: 1 << 20,
   mslMs: 30_000,
   finWait2Ms: 60_000,

@@ -19,9 +19,9 @@ describe('send-buffer autotuning', () => {
     expect(expandedSendBuffer(10_000, 30_000, 0, 10_000)).toBe(10_000);
   });
 
-  it('defaults like Linux tcp_wmem: 1 MiB to start, growing to 4 MiB', () => {
+  it('defaults: 1 MiB to start, growing to 2 MiB (half the worker\'s TX ring; decision 0048)', () => {
     expect(DEFAULT_TCP_CONFIG.sendBuffer).toBe(1 << 20);
-    expect(DEFAULT_TCP_CONFIG.sendBufferMax).toBe(4 << 20);
+    expect(DEFAULT_TCP_CONFIG.sendBufferMax).toBe(2 << 20);
   });
 
   /**
