@@ -408,7 +408,7 @@ async function stopStackd(): Promise<void> {
  * Bulk transfers each way, per server, before the measured ones (JIT warm-up), and their
  * size at most. Decision 0038: V8 rebuilds the send path's code for each of a process's
  * first ~14 connections. With 8 of 16 MiB each way, a fresh stackd's first 1 GiB
- * download still ran 10 % of its JavaScript samples in baseline code, with the compiler
+ * download still ran 10 % of its JavaScript samples in baseline code, with V8's helper
  * threads busy, at 0.6–0.8 of its later rate, while the kernel peer, started once, was
  * warm from the previous worker count.
  */

@@ -444,7 +444,7 @@ export class TcpSender implements RecoverySender {
    */
   expandSendBuffer(): void {
     const b = this.buf;
-    if (b.capacity < this.sendBufferMax) b.capacity = expandedSendBuffer(b.capacity, this.#cc.cwnd, b.length, this.sendBufferMax);
+    b.capacity = expandedSendBuffer(b.capacity, this.#cc.cwnd, b.length, this.sendBufferMax);
   }
 
   /** Bytes sent and not yet acknowledged (excluding a FIN). */
