@@ -13,6 +13,9 @@
  *   - libuv (uv_poll_t, uv_timer_t on the calling thread's loop): a waker that runs a JS
  *     callback when an eventfd becomes readable or a deadline passes, so a worker thread
  *     wakes straight from its own epoll_wait (no V8 task, no promise)
+ *   - gettid(2), sched_setscheduler(2)/sched_getscheduler(2) on one thread: SCHED_BATCH
+ *     for the threads that must not preempt the data plane's when they wake, SCHED_OTHER
+ *     for the data plane's own -- sched(7); decision 0049
  *
  * readBatch/writeBatch are the hot path: they allocate nothing per frame, validate their
  * arguments once per call and report results through caller-owned typed arrays. Wrong
@@ -28,6 +31,7 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +39,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -51,6 +56,7 @@ static const char *errno_name(int err) {
 #endif
   switch (err) {
     case EPERM: return "EPERM";
+    case ESRCH: return "ESRCH";
     case ENOENT: return "ENOENT";
     case EACCES: return "EACCES";
     case EBUSY: return "EBUSY";
@@ -750,6 +756,53 @@ static napi_value js_waker_close(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* ------------------------------------------------------ thread scheduling */
+
+/* threadId(): the calling thread's kernel id (gettid(2)); the process id on the main thread. */
+static napi_value js_thread_id(napi_env env, napi_callback_info info) {
+  (void)info;
+  return make_i32(env, (int32_t)syscall(SYS_gettid));
+}
+
+/*
+ * setThreadPolicy(tid, policy): sched_setscheduler(tid, policy) with priority 0, for
+ * SCHED_OTHER (0) or SCHED_BATCH (3) only; tid 0 is the calling thread. The nice value is
+ * kept. Throws the errno (ESRCH: no such thread; EPERM).
+ */
+static napi_value js_set_thread_policy(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  int32_t tid, policy;
+  struct sched_param param = {.sched_priority = 0};
+  if (!get_args(env, info, 2, argv, "setThreadPolicy")) return NULL;
+  if (!get_i32(env, argv[0], &tid, "setThreadPolicy", "tid")) return NULL;
+  if (!get_i32(env, argv[1], &policy, "setThreadPolicy", "policy")) return NULL;
+  if (tid < 0 || (policy != SCHED_OTHER && policy != SCHED_BATCH)) {
+    napi_throw_range_error(env, NULL, "setThreadPolicy: tid must be >= 0 and policy SCHED_OTHER (0) or SCHED_BATCH (3)");
+    return NULL;
+  }
+  if (sched_setscheduler((pid_t)tid, policy, &param) < 0) throw_errno(env, errno, "sched_setscheduler", "");
+  return undefined(env);
+}
+
+/* threadPolicy(tid): sched_getscheduler(tid) (0: SCHED_OTHER, 3: SCHED_BATCH, ...); tid 0 is the calling thread. */
+static napi_value js_thread_policy(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  int32_t tid;
+  int policy;
+  if (!get_args(env, info, 1, argv, "threadPolicy")) return NULL;
+  if (!get_i32(env, argv[0], &tid, "threadPolicy", "tid")) return NULL;
+  if (tid < 0) {
+    napi_throw_range_error(env, NULL, "threadPolicy: tid must be >= 0");
+    return NULL;
+  }
+  policy = sched_getscheduler((pid_t)tid);
+  if (policy < 0) {
+    throw_errno(env, errno, "sched_getscheduler", "");
+    return NULL;
+  }
+  return make_i32(env, policy & ~SCHED_RESET_ON_FORK);
+}
+
 /* ------------------------------------------------------------ module init */
 
 NAPI_MODULE_INIT() {
@@ -769,6 +822,9 @@ NAPI_MODULE_INIT() {
       {"wakerOpen", NULL, js_waker_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"wakerArm", NULL, js_waker_arm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"wakerClose", NULL, js_waker_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"threadId", NULL, js_thread_id, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setThreadPolicy", NULL, js_set_thread_policy, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"threadPolicy", NULL, js_thread_policy, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

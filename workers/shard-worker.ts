@@ -13,11 +13,13 @@ import { TapDevice, loadTapAddon } from '../src/phy/tap.js';
 import { TapLink } from '../src/phy/tap-link.js';
 import { threadLink } from '../src/dataplane/thread-link.js';
 import { EventfdLoopWaker } from '../src/phy/loop-waker.js';
+import { runAsDataPlaneThread } from '../src/dataplane/thread-scheduling.js';
 import type { ShardThreadData, ThreadHello } from '../src/dataplane/thread-data.js';
 
 if (parentPort === null) throw new Error(`this module is a shard worker's entry: it runs in a worker thread`);
-const { shards } = workerData as ShardThreadData;
+const { shards, schedOther } = workerData as ShardThreadData;
 const addon = loadTapAddon();
+const schedError = schedOther ? runAsDataPlaneThread(addon) : null;
 const workers = shards.map((data) => {
   // The TAP the I/O thread opened: this worker writes its own frames to it while idle.
   const tap = new TapLink(TapDevice.attach(data.tapFd, data.link.tap, data.link.vnetHdr), { mtu: data.link.mtu, offload: data.link.offload });
@@ -37,6 +39,6 @@ for (let i = 0; i < shards.length; i++) {
     process.exit(1);
   }
 }
-parentPort.postMessage({ type: 'ready' } satisfies ThreadHello);
+parentPort.postMessage({ type: 'ready', ...(schedError === null ? {} : { schedError }) } satisfies ThreadHello);
 await Promise.all(workers.map((w) => w.run()));
 for (const d of shards) d.rpc.close();

@@ -37,6 +37,8 @@ export interface StackdOptions extends WorkerStackSettings {
   maxConnections: number;
   maxTimeWait: number;
   vnetHdr: boolean;
+  /** --batch-helpers (default) / --no-batch-helpers: threads other than the data plane's run as SCHED_BATCH (decision 0049). */
+  batchHelpers: boolean;
   /** --pcap: capture from the start (absolute file path, snapshot length, rotation size in MB or null, files kept). */
   pcap: { file: string; snaplen: number; maxMb: number | null; maxFiles?: number } | null;
   /** --fault: fault injection, or null. */
@@ -111,6 +113,10 @@ Options:
                      64 KiB TCP super-segments and hands us GRO'd ones     [default]
   --no-offload       plain frames: no virtio-net header, no checksum/TSO/GRO offload
                      (of --offload and --no-offload, the last one given wins)
+  --batch-helpers    every thread but the data plane's (the main thread, V8's compiler
+                     and GC helpers, the libuv and offload pools) runs as SCHED_BATCH,
+                     so none preempts the I/O thread or a worker when it wakes  [default]
+  --no-batch-helpers every thread stays in the scheduling class stackd started in
   --log-level LEVEL  fatal|error|warn|info|debug|trace|silent         [default: info]
   --pcap FILE        capture every frame received and sent, as on the wire, to FILE
                      (pcap for tcpdump/tshark); at run time: POST /pcap/start
@@ -180,6 +186,8 @@ export const STACKD_OPTIONS = {
   'busy-poll': { type: 'string' },
   'no-offload': { type: 'boolean' },
   offload: { type: 'boolean' },
+  'no-batch-helpers': { type: 'boolean' },
+  'batch-helpers': { type: 'boolean' },
   'log-level': { type: 'string' },
   pcap: { type: 'string' },
   'pcap-snaplen': { type: 'string' },
@@ -339,9 +347,14 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
   const busyPollUs = intFlag('busy-poll', values['busy-poll'], 0, 0, MAX_BUSY_POLL_US);
   const apps = (values.app ?? []).map((a) => resolve(a));
   for (const a of apps) if (!isFile(a)) throw new UsageError(`--app: no such file '${a}'`);
-  // Of --offload and --no-offload the last one wins (parseArgs on Node 20 has no allowNegative).
-  let offload = true;
-  for (const t of tokens) if (t.kind === 'option' && (t.name === 'offload' || t.name === 'no-offload')) offload = t.name === 'offload';
+  // Of --X and --no-X the last one wins (parseArgs on Node 20 has no allowNegative).
+  const lastOf = (name: string, byDefault: boolean): boolean => {
+    let on = byDefault;
+    for (const t of tokens) if (t.kind === 'option' && (t.name === name || t.name === `no-${name}`)) on = t.name === name;
+    return on;
+  };
+  const offload = lastOf('offload', true);
+  const batchHelpers = lastOf('batch-helpers', true);
   let pcap: StackdOptions['pcap'] = null;
   if (values.pcap !== undefined) {
     if (values.pcap === '') throw new UsageError('--pcap: needs a file name');
@@ -371,6 +384,7 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
     workers, threads, tap, ip, prefixLength, gateway, routes, ipv6, mac, mtu, control, logLevel, services, apps, congestionControl: cc, ecn, recovery,
     maxConnections, maxTimeWait, maxIpv6Peers, traceSlots, busyPollUs,
     vnetHdr: offload,
+    batchHelpers,
     pcap,
     fault,
     appPool: {

@@ -47,6 +47,7 @@ async function main(): Promise<number> {
       maxTimeWait: opts.maxTimeWait,
       fault: opts.fault,
       appPool: opts.appPool,
+      batchHelpers: opts.batchHelpers,
     },
     log,
   );

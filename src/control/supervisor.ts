@@ -6,6 +6,7 @@
  * (latency, connections; one port per worker), restarts a crashed thread with its
  * workers, and shuts everything down.
  */
+import { batchProcessThreads } from '../dataplane/thread-scheduling.js';
 import { configureDataPlaneIsolates, ioHeapLimits, workerHeapLimits } from './heap-limits.js';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -51,6 +52,8 @@ export interface StackSettings extends WorkerStackSettings {
   fault: FaultConfig | null;
   /** The process-wide pool behind api.offload (--app-threads, --app-queue). */
   appPool: AppPoolOptions;
+  /** Make every thread but the data plane's SCHED_BATCH (--batch-helpers; dataplane/thread-scheduling.ts). */
+  batchHelpers: boolean;
 }
 
 /** A thread the supervisor runs, or one shard worker on it (the workers of a thread share its Worker, each with its own RPC port). */
@@ -119,6 +122,11 @@ export class Supervisor implements ControlSource {
   /** Starts the I/O thread (opening the TAP), then the workers. Rejects with StartError. */
   async start(): Promise<void> {
     configureDataPlaneIsolates();
+    if (this.settings.batchHelpers) {
+      // Before the data-plane threads start: they inherit SCHED_BATCH and leave it at once.
+      const r = batchProcessThreads(this.addon);
+      if (r.failed > 0) this.log.warn({ threads: r.failed, code: r.firstError }, 'could not make the helper threads SCHED_BATCH: they may preempt the data plane');
+    }
     const ioChan = new MessageChannel();
     const ioData: IoThreadData = {
       link: this.settings.link,
@@ -131,6 +139,7 @@ export class Supervisor implements ControlSource {
       captureRing: this.captureRings[0],
       fault: this.settings.fault,
       busyPollUs: this.settings.busyPollUs,
+      schedOther: this.settings.batchHelpers,
       rpc: ioChan.port2,
     };
     this.io = await this.spawnIo(ioData, ioChan);
@@ -194,7 +203,7 @@ export class Supervisor implements ControlSource {
     const chans = shardIdx.map(() => new MessageChannel());
     const offloads = shardIdx.map(() => new MessageChannel());
     for (const o of offloads) this.appPool.attach(o.port1);
-    const data: ShardThreadData = { shards: shardIdx.map((i, k) => this.shardData(i, chans[k], offloads[k], k === 0)) };
+    const data: ShardThreadData = { shards: shardIdx.map((i, k) => this.shardData(i, chans[k], offloads[k], k === 0)), schedOther: this.settings.batchHelpers };
     const name = shardIdx.length === 1 ? `worker-${shardIdx[0]}` : `workers-${shardIdx.join('-')}`;
     const closePorts = (): void => {
       for (const c of chans) c.port1.close();
@@ -238,6 +247,7 @@ export class Supervisor implements ControlSource {
           // The I/O thread reports the offload it got from the kernel.
           if (m.offload !== undefined) this.settings.link.offload = m.offload;
           if (m.tapFd !== undefined) this.tapFd = m.tapFd;
+          if (m.schedError !== undefined) this.log.warn({ thread: name, code: m.schedError }, 'a data-plane thread could not make itself SCHED_OTHER');
           resolve(worker);
         } else reject(new StartError(m.code, m.message));
       });

@@ -103,6 +103,8 @@ export interface IoThreadData {
   fault: FaultConfig | null;
   /** After a frame, poll the TAP and the TX rings this long before sleeping (µs; --busy-poll, 0: never). */
   busyPollUs: number;
+  /** Make this thread SCHED_OTHER as it starts (the main thread made the process SCHED_BATCH; --batch-helpers, decision 0049). */
+  schedOther: boolean;
   /** comlink endpoint for control RPC. */
   rpc: MessagePort;
 }
@@ -142,6 +144,8 @@ export interface ShardWorkerData extends WorkerStackSettings {
 /** workerData of a thread that runs one or more shard workers (control/thread-plan.ts). */
 export interface ShardThreadData {
   shards: ShardWorkerData[];
+  /** Make this thread SCHED_OTHER as it starts (the main thread made the process SCHED_BATCH; --batch-helpers, decision 0049). */
+  schedOther: boolean;
 }
 
 /** The RPC surface every thread exposes to the main thread through comlink. */
@@ -166,4 +170,5 @@ export interface ThreadRpc {
 }
 
 /** First message a thread posts on its parent port: ready, or why it could not start. */
-export type ThreadHello = { type: 'ready'; offload?: number; tapFd?: number } | { type: 'error'; code: string; message: string };
+/** A thread's first message: ready (with what it got from the kernel, and the errno code if it could not make itself SCHED_OTHER), or why it could not start. */
+export type ThreadHello = { type: 'ready'; offload?: number; tapFd?: number; schedError?: string } | { type: 'error'; code: string; message: string };

@@ -153,6 +153,12 @@ export interface TapAddon {
   wakerArm(waker: Waker, timeoutMs: number): void;
   /** Stops the waker; no callback runs after it. Idempotent. */
   wakerClose(waker: Waker): void;
+  /** The calling thread's kernel thread id (gettid(2)). */
+  threadId(): number;
+  /** sched_setscheduler(tid, policy) for SCHED_OTHER (0) or SCHED_BATCH (3), nice kept; tid 0: the calling thread. Throws the errno (ESRCH, EPERM). */
+  setThreadPolicy(tid: number, policy: number): void;
+  /** sched_getscheduler(tid): 0 SCHED_OTHER, 3 SCHED_BATCH, ...; tid 0: the calling thread. */
+  threadPolicy(tid: number): number;
 }
 
 /** An opaque handle of the addon's waker (a libuv poll + timer pair on one thread's loop). */

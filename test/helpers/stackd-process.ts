@@ -3,7 +3,7 @@
  * talks to its control API.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,4 +98,18 @@ export async function startStackd(ns: string, args: string[]): Promise<StackdHan
  */
 export async function stopIfStarted(h: StackdHandle | undefined): Promise<void> {
   await h?.stop();
+}
+
+/** Each thread of process `pid`: its scheduling policy (field 41 of /proc/PID/task/TID/stat; 0 SCHED_OTHER, 3 SCHED_BATCH). */
+export function threadPolicies(pid: number): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const st = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      m.set(Number(tid), Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[41 - 3]));
+    } catch {
+      // The thread exited meanwhile.
+    }
+  }
+  return m;
 }

@@ -10,7 +10,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_ADDR, inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
-import { startStackd, stopIfStarted, type StackdHandle } from '../helpers/stackd-process.js';
+import { startStackd, stopIfStarted, threadPolicies, type StackdHandle } from '../helpers/stackd-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { controlRequest } from '../../src/control/control-client.js';
 import { PORT } from './fixtures/crash-app.mjs';
@@ -58,6 +58,9 @@ describe.skipIf(requireNetOrSkip())('a crashed thread of workers is restarted an
     expect(after.every((l) => /^alive [0-3]$/.test(l))).toBe(true);
     expect(new Set(after).size).toBe(4); // the restarted workers answer too
     expect((await stackd.stats()).workerThreads).toBe(2);
+    // The new thread was born SCHED_BATCH, like every thread the main one starts, and made
+    // itself SCHED_OTHER (decision 0049): the I/O thread and two worker threads, no more.
+    expect([...threadPolicies(stackd.proc.pid!).values()].filter((p) => p === 0)).toHaveLength(3);
     const r = inNs(C1, 'ping', ['-c', '20', '-i', '0.01', '-W', '1', '-q', LAB_ADDR.stack], { timeoutMs: 20_000 });
     expect(r.stdout).toMatch(/20 packets transmitted, 20 received/);
   });

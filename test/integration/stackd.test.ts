@@ -2,12 +2,14 @@
  * stackd against the real Linux stack, in the namespace lab: ping (100 and a 4000-byte
  * one that travels fragmented), arping, UDP echo with nc, port unreachable seen by a
  * Linux client, bad frames dropped and counted by reason while the stack keeps answering,
- * /stats with 4 workers, and a clean SIGTERM shutdown.
+ * /stats with 4 workers, the threads' scheduling classes (with and without
+ * --no-batch-helpers), and a clean SIGTERM shutdown.
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inNs, labDown, labUp, nsName, requireNetOrSkip } from '../helpers/lab.js';
-import { startStackd, stopIfStarted, type StackdHandle } from '../helpers/stackd-process.js';
+import { startStackd, stopIfStarted, threadPolicies, type StackdHandle } from '../helpers/stackd-process.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const LAB = `sd${process.pid % 10000}`;
@@ -176,6 +178,19 @@ print("sent")
     expect(stackd.output().includes('more data-plane threads')).toBe(false);
   });
 
+  it('runs the data plane (the I/O thread and each worker thread) as SCHED_OTHER and every other thread, the main one first, as SCHED_BATCH (decision 0049)', async () => {
+    const { workerThreads } = await stackd.stats();
+    const pid = stackd.proc.pid!;
+    expect(readFileSync(`/proc/${pid}/comm`, 'utf8').trim()).toBe('node'); // ip netns exec ran it in place
+    const policies = threadPolicies(pid);
+    expect(policies.get(pid)).toBe(3);
+    const other = [...policies.values()].filter((p) => p === 0).length;
+    const batch = [...policies.values()].filter((p) => p === 3).length;
+    expect(other).toBe(1 + workerThreads);
+    expect(batch).toBe(policies.size - other);
+    expect(batch).toBeGreaterThanOrEqual(2); // the main thread and V8's helpers at least
+  });
+
   it('/stats shows 4 workers, per-thread frames and ring marks; /metrics and /latency answer', async () => {
     const st = await stackd.stats();
     expect(st.workers).toBe(4);
@@ -276,5 +291,27 @@ describe.skipIf(requireNetOrSkip())('stackd --busy-poll (a worker and the I/O th
     }, { what: 'io_busy_polls to stop growing', timeoutMs: 10_000, intervalMs: 300 });
     const again = inNs(c1, 'ping', ['-c', '3', '-i', '0.2', '-W', '1', '-q', STACK], { timeoutMs: 10_000 });
     expect(again.stdout).toMatch(/3 packets transmitted, 3 received/);
+  });
+});
+
+describe.skipIf(requireNetOrSkip())('stackd --no-batch-helpers', () => {
+  const LAB3 = `sn${process.pid % 10000}`;
+  let stackd: StackdHandle;
+
+  beforeAll(async () => {
+    labUp(LAB3, { clients: 1 });
+    stackd = await startStackd(nsName(LAB3, 'host'), ['--workers', '2', '--threads', '2', '--tap', 'tap0', '--no-batch-helpers']);
+  });
+
+  afterAll(async () => {
+    await stopIfStarted(stackd);
+    labDown(LAB3);
+  });
+
+  it('leaves every thread SCHED_OTHER, as it started', async () => {
+    expect((await stackd.stats()).workerThreads).toBe(2);
+    const policies = threadPolicies(stackd.proc.pid!);
+    expect(policies.size).toBeGreaterThan(3);
+    expect([...policies.values()].every((p) => p === 0)).toBe(true);
   });
 });

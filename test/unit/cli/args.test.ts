@@ -34,7 +34,7 @@ describe('parseStackdArgs defaults', () => {
       workers: 4, threads: 0, tap: 'tap0', ip: parseIpv4('10.10.0.4'), prefixLength: 24, gateway: 0, routes: [], ipv6: { addresses: [], gateway: null },
       mac: defaultMac('tap0', parseIpv4('10.10.0.4')), mtu: 1500, control: '/run/stackd/tap0.sock',
       logLevel: 'info', services: ['echo', 'discard', 'chargen', 'http', 'udp-echo'], apps: [],
-      congestionControl: 'newreno', ecn: 'accept', recovery: 'rack', maxConnections: 262_144, maxTimeWait: 131_072, maxIpv6Peers: 16_384, traceSlots: 1024, busyPollUs: 0, vnetHdr: true, pcap: null, fault: null,
+      congestionControl: 'newreno', ecn: 'accept', recovery: 'rack', maxConnections: 262_144, maxTimeWait: 131_072, maxIpv6Peers: 16_384, traceSlots: 1024, busyPollUs: 0, vnetHdr: true, batchHelpers: true, pcap: null, fault: null,
       appPool: { threads: 1, maxQueue: 256 }, help: false, version: false,
     });
     expect(o.services).toEqual([...KNOWN_SERVICES]);
@@ -119,6 +119,16 @@ describe('parseStackdArgs: every flag', () => {
     expect(() => parseStackdArgs(['--trace-slots', '-1'])).toThrow(/^--trace-slots: /);
     expect(() => parseStackdArgs(['--max-connections', '8'])).toThrow(/--max-connections/);
     expect(() => parseStackdArgs(['--max-time-wait', '-1'])).toThrow(/--max-time-wait/);
+  });
+
+  it('--batch-helpers by default; --no-batch-helpers turns it off; of the two the last one wins', () => {
+    expect(parseStackdArgs([]).batchHelpers).toBe(true);
+    expect(parseStackdArgs(['--no-batch-helpers']).batchHelpers).toBe(false);
+    expect(parseStackdArgs(['--no-batch-helpers', '--batch-helpers']).batchHelpers).toBe(true);
+    expect(parseStackdArgs(['--batch-helpers', '--no-batch-helpers']).batchHelpers).toBe(false);
+    // The pair does not touch --offload's.
+    expect(parseStackdArgs(['--no-batch-helpers', '--no-offload'])).toMatchObject({ batchHelpers: false, vnetHdr: false });
+    expect(parseStackdArgs(['--no-batch-helpers']).vnetHdr).toBe(true);
   });
 
   it('--busy-poll: microseconds, 0 (the default: sleep at once) up to one second', () => {
