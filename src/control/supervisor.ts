@@ -6,7 +6,6 @@
  * (latency, connections; one port per worker), restarts a crashed thread with its
  * workers, and shuts everything down.
  */
-import { batchProcessThreads } from '../dataplane/thread-scheduling.js';
 import { configureDataPlaneIsolates, ioHeapLimits, workerHeapLimits } from './heap-limits.js';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -20,6 +19,7 @@ import {
 } from '../base/counters.js';
 import { createRingBuffer, ringStats } from '../dataplane/ring.js';
 import { CAPTURE_RING_BYTES } from '../dataplane/capture-ring.js';
+import { batchProcessThreads } from '../dataplane/thread-scheduling.js';
 import { formatFaultSpec, type FaultConfig } from '../phy/fault-spec.js';
 import { loadTapAddon, type TapAddon } from '../phy/tap.js';
 import {
