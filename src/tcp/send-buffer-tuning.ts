@@ -23,7 +23,7 @@
  */
 export function expandedSendBuffer(capacity: number, cwnd: number, held: number, max: number): number {
   if (capacity >= max || held >= cwnd) return capacity;
-  const want = 2 * cwnd;
+  const want = 2 * Math.floor(cwnd); // whole bytes: a fractional capacity shifted the bytes written after it
   if (want <= capacity) return capacity;
   return want < max ? want : max;
 }

@@ -52,9 +52,9 @@ export class SendBuffer {
     return this.end - this.base;
   }
 
-  /** Free space: capacity - length (0 if capacity was lowered below length). */
+  /** Free space in whole bytes: capacity - length (0 if capacity was lowered below length). */
   get space(): number {
-    const s = this.capacity - (this.end - this.base);
+    const s = Math.floor(this.capacity) - (this.end - this.base);
     return s > 0 ? s : 0;
   }
 

@@ -165,8 +165,9 @@ export class Bbr implements CongestionControl {
    */
   aggregationCwnd(): number {
     if (this.state !== BBR_PROBE_BW) return 0;
-    const cap = this.btlBw * EXTRA_ACKED_MAX_MS;
-    const e = this.extraAcked;
+    // Whole bytes: cwnd, and the send buffer sized from it (tcp/send-buffer-tuning.ts), count bytes.
+    const cap = Math.floor(this.btlBw * EXTRA_ACKED_MAX_MS);
+    const e = Math.floor(this.extraAcked);
     return e < cap ? e : cap;
   }
 

@@ -204,6 +204,19 @@ describe('BBR: ACK aggregation (Linux extra_acked)', () => {
   });
 });
 
+describe('BBR counts whole bytes', () => {
+  it('keeps cwnd and its ACK-aggregation allowance whole with a fractional bandwidth (the send buffer is sized from cwnd)', () => {
+    const b = new Bbr(MSS);
+    // Whole bytes delivered per round (as a sender's ACKs carry), at a rate that is not.
+    const now = drive(b, 30, 1234.5, 8);
+    driveAcks(b, 20, 1234.5, 8, 10, true, now + 8);
+    expect(b.state).toBe(BBR_PROBE_BW);
+    expect(b.aggregationCwnd()).toBeGreaterThan(0);
+    expect(Number.isInteger(b.aggregationCwnd())).toBe(true);
+    expect(Number.isInteger(b.cwnd)).toBe(true);
+  });
+});
+
 describe('BBR between two cores under random loss (2 MB, 10 ms each way)', () => {
   // Virtual ms to the last byte, seed 7, RACK: NewReno 1 050 / 4 150 / 10 452, CUBIC 350 /
   // 2 760 / 7 862, BBR 250 / 250 / 550 at 1 / 3 / 10 % (measured when BBR was added; the

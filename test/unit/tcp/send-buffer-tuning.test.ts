@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { expandedSendBuffer } from '../../../src/tcp/send-buffer-tuning.js';
+import { SendBuffer } from '../../../src/tcp/send-buffer.js';
 import { DEFAULT_TCP_CONFIG } from '../../../src/tcp/tcp-config.js';
 import { TcpPeer } from '../../helpers/tcp-peer.js';
 
@@ -73,5 +74,44 @@ describe('send-buffer autotuning', () => {
     const { conn, trace } = bulk(32 * 1024, 32 * 1024, 12);
     expect(trace.some((t) => t.held < t.cwnd)).toBe(true);
     expect(conn.snd.buf.capacity).toBe(32 * 1024);
+  });
+});
+
+// Found by the 3 % loss integration test with --cc bbr: BBR's cwnd carries a fraction
+// (its ACK-aggregation allowance is BtlBw × 100 ms), the buffer grew to 2 × cwnd, and a
+// write accepted a fractional byte count. The socket then resent the chunk from the
+// truncated offset: one byte repeated and the chunk's last byte lost, at every partial
+// write from then on (a 50 MB download's sha256 wrong one time in four).
+describe('the send buffer counts whole bytes', () => {
+  it('grows to a whole number of bytes from a fractional cwnd', () => {
+    const c = expandedSendBuffer(1 << 20, 700_000.75, 0, 2 << 20);
+    expect(c).toBe(1_400_000);
+    expect(Number.isInteger(c)).toBe(true);
+  });
+
+  it('with a fractional capacity, partial writes as a socket makes them carry the stream exactly', () => {
+    const data = new Uint8Array(300_000).map((_, i) => (i * 7 + (i >>> 8)) & 0xff);
+    const buf = new SendBuffer(70_000.6);
+    const out: number[] = [];
+    let off = 0;
+    for (let guard = 0; off < data.length && guard < 1000; guard++) {
+      const n = buf.write(data.subarray(off)); // what TcpSocket.pump does: resend the rest
+      expect(Number.isInteger(n)).toBe(true);
+      off += n;
+      // The peer acknowledges what is held, in a size that is not a block multiple.
+      const acked = Math.min(buf.length, 33_333);
+      const seg = new Uint8Array(acked);
+      buf.copyOut(0, acked, seg, 0);
+      out.push(...seg);
+      buf.ack(acked);
+    }
+    while (buf.length > 0) {
+      const seg = new Uint8Array(buf.length);
+      buf.copyOut(0, seg.length, seg, 0);
+      out.push(...seg);
+      buf.ack(seg.length);
+    }
+    expect(out.length).toBe(data.length);
+    expect(Buffer.from(out).equals(Buffer.from(data))).toBe(true);
   });
 });
