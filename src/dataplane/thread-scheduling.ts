@@ -48,7 +48,7 @@ export function batchProcessThreads(addon: ThreadSchedulingAddon, tids: readonly
       addon.setThreadPolicy(tid, SCHED_BATCH);
       r.batched++;
     } catch (e) {
-      const code = (e as { code?: string }).code ?? String(e);
+      const code = errorCode(e);
       if (code === 'ESRCH') continue;
       r.failed++;
       r.firstError ??= code;
@@ -63,8 +63,13 @@ export function runAsDataPlaneThread(addon: ThreadSchedulingAddon): string | nul
     addon.setThreadPolicy(0, SCHED_OTHER);
     return null;
   } catch (e) {
-    return (e as { code?: string }).code ?? String(e);
+    return errorCode(e);
   }
+}
+
+/** The errno name an addon error carries (its `code`), or the error as text. */
+function errorCode(e: unknown): string {
+  return (e as { code?: string }).code ?? String(e);
 }
 
 /** The kernel ids of this process's threads. */
