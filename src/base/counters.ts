@@ -49,7 +49,7 @@ export const COUNTER_NAMES = [
   'tcp_segments_rx', 'tcp_segments_tx', 'tcp_active_opens', 'tcp_passive_opens', 'tcp_established_total',
   'tcp_resets_rx', 'tcp_resets_tx', 'tcp_retransmits', 'tcp_fast_retransmits', 'tcp_rto_timeouts', 'tcp_syn_timeouts',
   'tcp_ooo_segments', 'tcp_challenge_acks', 'tcp_syn_cookies_tx', 'tcp_syn_cookies_ok', 'tcp_syn_cookies_bad',
-  'tcp_delayed_acks', 'tcp_window_probes', 'tcp_keepalive_probes', 'tcp_timeouts', 'tcp_time_wait_reused',
+  'tcp_delayed_acks', 'tcp_window_probes', 'tcp_tx_ring_waits', 'tcp_keepalive_probes', 'tcp_timeouts', 'tcp_time_wait_reused',
   'tcp_rx_bytes', 'tcp_tx_bytes', 'tcp_sack_recoveries', 'tcp_partial_acks', 'tcp_duplicate_segments_rx', 'tcp_sack_compressed',
   'drop_tcp_truncated', 'drop_tcp_bad_offset', 'drop_tcp_checksum', 'drop_tcp_bad_options', 'drop_tcp_no_listener',
   'drop_tcp_syn_queue_full', 'drop_tcp_paws', 'drop_tcp_out_of_window', 'drop_tcp_ack_unsent', 'drop_tcp_old_ack',

@@ -1,12 +1,18 @@
 /**
  * The core's one way out to the link: reserves room for a frame in the TX sink, and
  * counts what it commits (tx_frames/tx_bytes) or could not place (drop_tx_ring_full).
+ * `refusals` tells a sender whose frame was not sent that the sink had no room (and not
+ * that a route or a neighbour was missing): TCP then keeps the segment and waits for room
+ * (tcp/tcp-layer.ts).
  */
 import { C, type Counters } from '../base/counters.js';
 import type { TxOffload, TxSink } from '../base/link.js';
 
 /** Frame output over a TxSink, with counters. */
 export class FrameOutput {
+  /** reserve() calls that found the sink full, since the start. */
+  refusals = 0;
+
   constructor(private readonly sink: TxSink, private readonly counters: Counters) {}
 
   /** The sink's memory: offsets from reserve() index into it. */
@@ -17,7 +23,10 @@ export class FrameOutput {
   /** Room for a frame of at most maxLen bytes: its offset in `buf`, or -1 (counted) when full. */
   reserve(maxLen: number, alignAt = 0): number {
     const off = this.sink.reserve(maxLen, alignAt);
-    if (off < 0) this.counters[C.drop_tx_ring_full]++;
+    if (off < 0) {
+      this.refusals++;
+      this.counters[C.drop_tx_ring_full]++;
+    }
     return off;
   }
 

@@ -123,6 +123,11 @@ export class Ipv4Output {
     return HDRS;
   }
 
+  /** Frames the TX sink had no room for, since the start (FrameOutput.refusals). */
+  get txRefusals(): number {
+    return this.out.refusals;
+  }
+
   /** True when the datagram being built sits in the TX sink (offload requests apply to it). */
   get direct(): boolean {
     return this.frameOff >= 0;

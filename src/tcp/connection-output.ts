@@ -122,8 +122,11 @@ export class ConnectionOutput implements SenderTransmit {
     r.flags = flags;
     r.window = window;
     r.dataLen = len;
-    const ok = this.host.writer.send(this.c.localIp, this.c.remoteIp, r, len > 0 ? this.snd.buf : null, dataOffset, now, this.snd.mss, e & 3);
+    const writer = this.host.writer;
+    const refusals = writer.txRefusals;
+    const ok = writer.send(this.c.localIp, this.c.remoteIp, r, len > 0 ? this.snd.buf : null, dataOffset, now, this.snd.mss, e & 3);
     if (ok) this.traceOut(r, now);
+    else if (writer.txRefusals !== refusals) this.host.txRefused(this.c);
     if (ok && e !== 0) this.countEcn(e);
     if (ok && flags & TCP_ACK) {
       this.rcv.noteAckSent(window * (1 << this.rcv.wscale));

@@ -84,6 +84,12 @@ export interface ConnectionHost {
   /** The application changed something (data queued, window opened, close): flush soon. */
   markDirty(c: TcpConnection): void;
   /**
+   * A segment of the connection was refused because the TX sink had no room (not lost on
+   * the way): the connection sends again as soon as there is room (retryBlocked), instead
+   * of waiting for a timer.
+   */
+  txRefused(c: TcpConnection): void;
+  /**
    * More input is waiting right behind the segment being handled (the caller's receive
    * batch): an ESTABLISHED connection with nothing out of order may leave its output to
    * the caller's flushDirty() at the end of the batch (./tcp-layer.ts).

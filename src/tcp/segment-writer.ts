@@ -68,6 +68,15 @@ export class SegmentWriter {
     this.interner = interner;
   }
 
+  /**
+   * Frames the TX sink had no room for, since the start (both address families share the
+   * sink): a send() that returns false while this grew was refused for room, and may go
+   * once the sink has some (TcpLayer.retryBlocked).
+   */
+  get txRefusals(): number {
+    return this.ip.txRefusals;
+  }
+
   /** True when the device segments TCP super-frames. */
   get tso(): boolean {
     return this.tsoMaxPayload > 0;
@@ -93,7 +102,7 @@ export class SegmentWriter {
    * (the MSS). `ecn`: the IP ECN codepoint (RFC 3168 6.1.2: ECT(0) on new data when ECN is
    * in use; a super-segment's header, ECT included, is repeated on every segment cut from
    * it). Returns false if it could not be sent (TX full, no route): the caller treats that
-   * like a lost segment.
+   * like a lost segment, and `txRefusals` tells a full sink apart.
    */
   send(localIp: number, remoteIp: number, seg: TcpRepr, data: SendBuffer | null, dataOffset: number, now: number, segSize = 0, ecn = 0): boolean {
     if (remoteIp >= IPV6_ID_BASE) return this.send6(localIp, remoteIp, seg, data, dataOffset, now, segSize, ecn);

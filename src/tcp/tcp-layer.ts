@@ -89,6 +89,14 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
    */
   private readonly heap = new DeadlineHeap<TimerRef>();
   private readonly dirty = new Set<TcpConnection>();
+  /**
+   * Connections whose segments the TX sink refused for room, in the order they were
+   * refused (retryBlocked). One entry per connection at most, so bounded by the table.
+   */
+  private readonly blocked = new Set<TcpConnection>();
+  /** The connection retryBlocked() is flushing, and how often the sink refused it again. */
+  private retrying: TcpConnection | null = null;
+  private retryRefusals = 0;
   private readonly seg = new InSegment();
   /** The header of every segment sent (connections fill it through ConnectionHost.outSegment; SYN cookies, RSTs, TIME_WAIT ACKs). */
   private readonly out = new TcpRepr();
@@ -278,6 +286,45 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
   markDirty(c: TcpConnection): void {
     if (this.dirty.size === 0) this.onDirty();
     this.dirty.add(c);
+  }
+
+  txRefused(c: TcpConnection): void {
+    if (c === this.retrying) {
+      this.retryRefusals++; // keeps its place at the front
+      return;
+    }
+    if (this.blocked.has(c)) return;
+    this.blocked.add(c);
+    this.counters[C.tcp_tx_ring_waits]++;
+  }
+
+  /** Connections waiting for room in the TX sink (retryBlocked). */
+  get txBlocked(): number {
+    return this.blocked.size;
+  }
+
+  /**
+   * The TX sink has room again (the caller knows: a shard worker's TX ring was drained
+   * enough for the largest frame): the connections it refused send what they hold, in
+   * the order they were refused, until the sink refuses one again; that one and those
+   * after it wait for the next call. Without it they would wait for a timer: with nothing
+   * in flight, the persist timer (200 ms or more). Linux's TCP Small Queues resume a
+   * socket the same way when the device frees its packets (tcp_tsq_handler).
+   */
+  retryBlocked(now: number): void {
+    this.now = now;
+    for (const c of this.blocked) {
+      if (c.state !== State.CLOSED) {
+        this.retrying = c;
+        const refusals = this.retryRefusals;
+        c.lastNow = now;
+        c.flush(now);
+        this.schedule(c);
+        this.retrying = null;
+        if (this.retryRefusals !== refusals) return;
+      }
+      this.blocked.delete(c);
+    }
   }
 
   // ------------------------------------------------------------ TcpEndpointApi
