@@ -289,6 +289,8 @@ export class IoLoop {
         total += k;
         if (k < BATCH) break;
       }
+      // The worker holds segments the full ring refused and sleeps: it may send them now.
+      if (c.roomWanted()) this.rx[s].wake();
     }
     if (reinjected) this.publishRx();
     return total;

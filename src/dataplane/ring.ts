@@ -40,6 +40,11 @@
  *   to sleep); waitSync then finds no records and parks again for the time left, so it
  *   returns false only on timeout. A shard worker sleeps in its event loop instead, woken
  *   through an eventfd (phy/loop-waker.ts); the ring's flag protocol is the same.
+ * - Room: a producer that refused records for room and would sleep raises the ring's
+ *   room flag (wantRoom), then re-checks the tail (roomToResume); the consumer, after
+ *   each release(), claims the flag with a compare-exchange (roomWanted) and wakes the
+ *   producer's thread. The same Dekker pattern as the sleeping flag: the producer's store
+ *   of the flag and load of tail, the consumer's store of tail and load of the flag.
  * - No allocation per record: all header access goes through typed-array views created
  *   once per endpoint; reserve/commit/next/release/publish allocate nothing. push()
  *   copies allocation-free for whole-view sources and for small aligned ones, and
@@ -73,6 +78,7 @@ const HIGH_WATER = 64; // byte 256: producer statistics
 const FULL_DROPS = 65;
 const RECORDS = 66;
 const WAKEUPS = 67;
+const ROOM = 80; // byte 320: the producer waits for room (1), until the consumer frees some and claims it
 const MAGIC_VALUE = 0x52494e47; // "RING"
 
 /** Default number of polls the wait methods spin before parking. */
@@ -341,6 +347,25 @@ export class RingProducer {
     return this.pendingCount;
   }
 
+  /**
+   * Asks the consumer to report the room it frees next (RingConsumer.roomWanted), before
+   * this side sleeps while it holds records it could not place. Check roomToResume() after
+   * it: room freed before the request was seen is reported there, not by the consumer.
+   */
+  wantRoom(): void {
+    Atomics.store(this.waitWord, ROOM, 1);
+  }
+
+  /**
+   * True when the ring has room to resume: a quarter of it free, and at least two of the
+   * largest records, so that the next reserve() cannot fail (reloads the consumer's tail).
+   */
+  roomToResume(): boolean {
+    this.tailCache = Atomics.load(this.waitWord, TAIL) >>> 0;
+    const free = this.size - ((this.head - this.tailCache) >>> 0);
+    return free >= (this.size >>> 2) && free >= 2 * MAX_FOOTPRINT;
+  }
+
   /** True when every committed record was published and released by the consumer. */
   drained(): boolean {
     if (this.pendingCount !== 0) return false;
@@ -433,6 +458,14 @@ export class RingConsumer {
       this.released = this.readPos;
       Atomics.store(this.waitWord, TAIL, this.readPos);
     }
+  }
+
+  /**
+   * True, once per request, when the producer asked to hear of freed room (wantRoom): call
+   * after release(), and wake the producer's thread when it returns true.
+   */
+  roomWanted(): boolean {
+    return Atomics.load(this.waitWord, ROOM) !== 0 && Atomics.compareExchange(this.waitWord, ROOM, 1, 0) === 1;
   }
 
   /** True when no published record is left beyond those next() has returned. */

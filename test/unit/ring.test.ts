@@ -348,10 +348,12 @@ interface RunResult {
   firstError: string;
   /** Sleeps of the 'loop' consumer that went back to the event loop. */
   loopSleeps: number;
-  producer: { produced: number; retries: number; naps: number };
+  producer: { produced: number; retries: number; naps: number; roomWaits: number; roomTimeouts: number };
   stats: ReturnType<typeof ringStats>;
   /** Loop sleeps ended by the producer's eventfd signal. */
   signalled: number;
+  /** mode 'room': the producer's room requests the consumer answered (roomWanted). */
+  roomWakes: number;
 }
 
 /**
@@ -399,15 +401,26 @@ class LoopSleeper {
  * `sleep`: 'sync' parks with waitSync (Atomics.wait); 'loop' sleeps in the event loop,
  * woken through an eventfd (LoopSleeper), as a shard worker does.
  */
-async function runStress(mode: 'retry' | 'drop', count: number, seed: number, sleep: 'sync' | 'loop' = 'sync'): Promise<RunResult> {
+async function runStress(mode: 'retry' | 'drop' | 'room', count: number, seed: number, sleep: 'sync' | 'loop' = 'sync'): Promise<RunResult> {
   const sab = createRingBuffer(SIZE);
   const c = new RingConsumer(sab);
   const bytes = c.buf;
   const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
   const sleeper = sleep === 'loop' ? new LoopSleeper(c) : null;
+  // mode 'room': the word the producer parks on while it waits for room.
+  const roomSab = new SharedArrayBuffer(4);
+  const roomWord = new Int32Array(roomSab);
+  let roomWakes = 0;
+  const answerRoom = (): void => {
+    if (mode === 'room' && c.roomWanted()) {
+      roomWakes++;
+      Atomics.store(roomWord, 0, 1);
+      Atomics.notify(roomWord, 0);
+    }
+  };
   const signal = sleeper ? { addonPath: join(packageRoot(), 'build/Release/stackd_tap.node'), fd: sleeper.fd } : undefined;
   const worker = new Worker(new URL('./fixtures/ring-producer.mjs', import.meta.url), {
-    workerData: { ringUrl, sab, mode, count, seqBase: SEQ_BASE, seed, signal },
+    workerData: { ringUrl, sab, mode, count, seqBase: SEQ_BASE, seed, signal, roomWord: roomSab },
   });
   let workerError: Error | undefined;
   const done = new Promise<RunResult['producer']>((resolve, reject) => {
@@ -438,6 +451,7 @@ async function runStress(mode: 'retry' | 'drop', count: number, seed: number, sl
       const off = c.next();
       if (off < 0) {
         c.release();
+        answerRoom();
         sinceRelease = 0;
         let ok: boolean;
         if (sleeper !== null) {
@@ -480,6 +494,7 @@ async function runStress(mode: 'retry' | 'drop', count: number, seed: number, sl
       }
       if (++sinceRelease >= releaseEvery) {
         c.release();
+        answerRoom();
         sinceRelease = 0;
         releaseEvery = 1 + (received % 29);
       }
@@ -494,7 +509,7 @@ async function runStress(mode: 'retry' | 'drop', count: number, seed: number, sl
     const producer = await done;
     return {
       received, gaps, trailing: SEQ_BASE + count - expected, corrupt, firstError, loopSleeps, producer,
-      stats: ringStats(sab), signalled: sleeper?.signalled ?? 0,
+      stats: ringStats(sab), signalled: sleeper?.signalled ?? 0, roomWakes,
     };
   } finally {
     sleeper?.close();
@@ -534,6 +549,20 @@ describe('ring: two threads', () => {
     expect(r.loopSleeps).toBeGreaterThan(0); // it did go to sleep in the loop...
     expect(r.signalled).toBeGreaterThan(0); // ...and was woken by the eventfd, not only by deadlines
     expect(r.stats.wakeups).toBeGreaterThanOrEqual(r.signalled);
+  });
+
+  it('loses no room wake-up: a producer parked for room in a full ring is always woken by the consumer that frees it (500 k records)', async () => {
+    const N = 500_000;
+    const r = await runStress('room', N, 0x13579bd);
+    if (process.env.RING_DEBUG) console.log(JSON.stringify(r));
+    expect(r.firstError).toBe('');
+    expect(r.corrupt).toBe(0);
+    expect(r.received).toBe(N);
+    expect(r.gaps).toBe(0);
+    expect(r.stats.fullDrops).toBe(0);
+    expect(r.producer.roomWaits).toBeGreaterThan(0); // it did park for room...
+    expect(r.roomWakes).toBeGreaterThan(0); // ...and the consumer answered
+    expect(r.producer.roomTimeouts).toBe(0); // no park ended without its wake-up
   });
 
   it('counts every loss as a full drop when the producer does not retry (1 M records)', async () => {

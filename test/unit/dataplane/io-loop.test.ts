@@ -2,11 +2,13 @@
  * The I/O thread's loop (dataplane/io-loop.ts) over a scripted device: frames of one read
  * are steered to their shards' rings, and the shards are woken in the order of their
  * first frame, not by shard index (workers that share a thread run in the order woken);
- * a plain ICMP echo request is answered by the loop itself and reaches no ring.
+ * a plain ICMP echo request is answered by the loop itself and reaches no ring; a worker
+ * that waits for room in its TX ring is woken once the loop has written and freed it.
  */
 import { describe, expect, it } from 'vitest';
 import { IoLoop } from '../../../src/dataplane/io-loop.js';
-import { RingConsumer, createRingBuffer, RING_MIN_DATA_BYTES } from '../../../src/dataplane/ring.js';
+import { RingConsumer, RingProducer, createRingBuffer, RING_MIN_DATA_BYTES } from '../../../src/dataplane/ring.js';
+import { KIND_FRAME, TX_FRAME_PREFIX, writeOffloadBlock } from '../../../src/dataplane/ring-records.js';
 import { allocateCounterBlocks } from '../../../src/base/counters.js';
 import { CTL_STOP, type IoThreadData } from '../../../src/dataplane/thread-data.js';
 import type { FrameBatch } from '../../../src/base/frame-batch.js';
@@ -95,6 +97,53 @@ describe('I/O loop: waking the shards', () => {
     await io.run();
     expect(woken).toEqual([3, 0, 2]);
     expect(inRings()).toEqual([2, 0, 1, 2]);
+  });
+});
+
+describe('I/O loop: a worker waiting for room in its TX ring', () => {
+  /** Puts one frame record in shard `shard`'s TX ring, as the worker's TxPath does, and publishes it. */
+  function queueTx(data: IoThreadData, shard: number, frame: Uint8Array): RingProducer {
+    const p = new RingProducer(data.txRings[shard]);
+    const o = p.reserve(frame.length + TX_FRAME_PREFIX);
+    writeOffloadBlock(p.buf, o, null, 0);
+    p.buf.set(frame, o + TX_FRAME_PREFIX);
+    p.commit(frame.length + TX_FRAME_PREFIX, KIND_FRAME, 0, performance.now());
+    p.publish();
+    return p;
+  }
+
+  /** Runs the loop over a device with nothing to read until `done`, or 50 reads; returns the shards woken. */
+  async function runUntil(data: IoThreadData, control: SharedArrayBuffer, sent: Uint8Array[]): Promise<number[]> {
+    const woken: number[] = [];
+    const stop = () => Atomics.store(new Int32Array(control), CTL_STOP, 1);
+    let reads = 0;
+    const device = scriptedDevice([], sent);
+    const receive = device.receive.bind(device);
+    device.receive = (b, max, t) => (++reads >= 50 ? (stop(), 0) : receive(b, max, t));
+    await new IoLoop(data, device, (s) => {
+      woken.push(s);
+      stop();
+    }).run();
+    return woken;
+  }
+
+  it('writes the frame, frees the ring and wakes the worker that asked for room, once', async () => {
+    const { data, control } = shards();
+    const tx = queueTx(data, 2, frameFor(2, 1000));
+    tx.wantRoom();
+    const sent: Uint8Array[] = [];
+    expect(await runUntil(data, control, sent)).toEqual([2]);
+    expect(sent).toHaveLength(1);
+    expect(tx.drained()).toBe(true);
+  });
+
+  it('wakes no worker for a frame when none asked for room', async () => {
+    const { data, control } = shards();
+    const tx = queueTx(data, 2, frameFor(2, 1000));
+    const sent: Uint8Array[] = [];
+    expect(await runUntil(data, control, sent)).toEqual([]);
+    expect(sent).toHaveLength(1);
+    expect(tx.drained()).toBe(true);
   });
 });
 
