@@ -78,6 +78,17 @@ export class TxOffload {
  * single-threaded driver a staging batch over a device (base/tx-staging.ts); in tests a
  * virtual wire that keeps the frames.
  */
+/**
+ * The frames of one flow (a TCP connection) as a sink that queues them sees them: where it
+ * queued the flow's latest frame, in the sink's own terms (-1: nowhere yet). The core
+ * keeps the field and never reads it; a sink with two ways out (dataplane/tx-path.ts)
+ * uses it to let a flow's frame take the other way only once the flow's earlier frames
+ * are out.
+ */
+export interface TxFlow {
+  txQueuedAt: number;
+}
+
 export interface TxSink {
   /** Bytes of the sink's memory; offsets returned by `reserve` index into it. */
   readonly buf: Uint8Array;
@@ -86,9 +97,10 @@ export interface TxSink {
    * where the frame starts, or -1 when there is no room (the caller drops and counts).
    * `alignAt` (optional): place the frame so that its byte `alignAt` — where a bulk
    * payload will be copied — is 16-byte aligned in `buf` (V8 copies into shared memory
-   * several times faster to aligned addresses); sinks may ignore it.
+   * several times faster to aligned addresses); sinks may ignore it. `flow` (optional):
+   * the flow the frame belongs to (TxFlow), null for frames of none; sinks may ignore it.
    */
-  reserve(maxLen: number, alignAt?: number): number;
+  reserve(maxLen: number, alignAt?: number, flow?: TxFlow | null): number;
   /**
    * Commits the frame started by the last `reserve`, `len` bytes long (len <= maxLen).
    * `offload` (read during the call only) asks the device to finish the frame; null:

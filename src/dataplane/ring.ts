@@ -342,6 +342,20 @@ export class RingProducer {
     else Atomics.notify(this.waitWord, SLEEP);
   }
 
+  /** The byte counter just past the last committed record (u32): released(position) tells when the consumer is past it. */
+  get position(): number {
+    return this.head;
+  }
+
+  /** True when the consumer has released everything up to `position` (a value of `position` taken earlier; reloads its tail). */
+  released(position: number): boolean {
+    this.tailCache = Atomics.load(this.waitWord, TAIL) >>> 0;
+    // Counters wrap at 2^32 and at most the ring's size (< 2^31) is outstanding: the signed
+    // distance decides. A position older than 2^31 bytes reads as not yet released, which
+    // only keeps a flow on the ring.
+    return ((this.tailCache - position) | 0) >= 0;
+  }
+
   /** Records committed but not yet published. */
   pending(): number {
     return this.pendingCount;

@@ -16,11 +16,15 @@
  * Counted in tx_direct_frames and tx_ring_frames. Frames of one flow never overtake each
  * other: the target changes only when nothing is in flight on the current one (staging
  * empty; or every ring record published and released by the I/O thread, which releases
- * after writing). A ring record carries the frame's offload request in front of it
- * (dataplane/ring-records.ts).
+ * after writing). A bulk frame of a flow the core names (TxFlow: a TCP connection) is
+ * written directly even while the target is the ring, once the I/O thread has released
+ * that flow's latest ring record: frames of other flows may still wait in the ring, and
+ * need not go first. Without it a busy worker's bulk frames followed its small ones into
+ * the ring, and a download's bursts filled it (decisions 0048, 0050). A ring record
+ * carries the frame's offload request in front of it (dataplane/ring-records.ts).
  */
 import { C, type Counters } from '../base/counters.js';
-import type { TxOffload, TxSink } from '../base/link.js';
+import type { TxFlow, TxOffload, TxSink } from '../base/link.js';
 import { monoMs } from '../util/clock.js';
 import type { DirectWriter } from './direct-writer.js';
 import { KIND_FRAME, TX_FRAME_PREFIX, framePad, writeOffloadBlock } from './ring-records.js';
@@ -45,6 +49,10 @@ export class TxPath implements TxSink {
   private ringPad = 0;
   /** RX time of the frame being processed, stamped on ring records (0: none). */
   cause = 0;
+  /** The frame being built goes directly although the target is the ring (a bulk frame of a flow with nothing in the ring). */
+  private bypass = false;
+  /** The flow of the ring record being built (null: none), which learns where it was queued. */
+  private ringFlow: TxFlow | null = null;
 
   /** @param idle asked when the target may change for a frame under DIRECT_FRAME_MIN: true when the worker has nothing else waiting */
   constructor(
@@ -55,16 +63,18 @@ export class TxPath implements TxSink {
   ) {}
 
   get buf(): Uint8Array {
-    return this.target === TX_DIRECT ? this.writer.buf : this.ring.buf;
+    return this.target === TX_DIRECT || this.bypass ? this.writer.buf : this.ring.buf;
   }
 
-  reserve(maxLen: number, alignAt = 0): number {
+  reserve(maxLen: number, alignAt = 0, flow: TxFlow | null = null): number {
     if (this.target === TX_DIRECT) {
       if (this.writer.pending === 0 && !this.prefersDirect(maxLen) && this.ring.pending() === 0) this.target = TX_RING;
     } else if (this.ring.pending() === 0 && this.writer.pending === 0 && this.prefersDirect(maxLen) && this.ring.drained()) {
       this.target = TX_DIRECT;
     }
-    if (this.target === TX_DIRECT) {
+    // A bulk frame of a flow whose ring records are all written: directly, past the ring.
+    this.bypass = this.target === TX_RING && flow !== null && maxLen >= DIRECT_FRAME_MIN && (flow.txQueuedAt < 0 || this.ring.released(flow.txQueuedAt));
+    if (this.target === TX_DIRECT || this.bypass) {
       this.writer.cause = this.cause;
       return this.writer.reserve(maxLen, alignAt);
     }
@@ -77,6 +87,7 @@ export class TxPath implements TxSink {
     }
     this.ringRecord = o;
     this.ringPad = pad;
+    this.ringFlow = flow;
     return o + TX_FRAME_PREFIX + pad;
   }
 
@@ -86,7 +97,8 @@ export class TxPath implements TxSink {
   }
 
   commit(len: number, offload: TxOffload | null): void {
-    if (this.target === TX_DIRECT) {
+    if (this.target === TX_DIRECT || this.bypass) {
+      this.bypass = false;
       this.counters[C.tx_direct_frames]++;
       this.writer.commit(len, offload);
       return;
@@ -97,5 +109,10 @@ export class TxPath implements TxSink {
     this.ringRecord = -1;
     writeOffloadBlock(this.ring.buf, o, offload, this.ringPad);
     this.ring.commit(len + TX_FRAME_PREFIX + this.ringPad, KIND_FRAME, this.cause, monoMs());
+    const flow = this.ringFlow;
+    if (flow !== null) {
+      flow.txQueuedAt = this.ring.position;
+      this.ringFlow = null;
+    }
   }
 }

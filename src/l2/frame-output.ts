@@ -6,12 +6,14 @@
  * (tcp/tcp-layer.ts).
  */
 import { C, type Counters } from '../base/counters.js';
-import type { TxOffload, TxSink } from '../base/link.js';
+import type { TxFlow, TxOffload, TxSink } from '../base/link.js';
 
 /** Frame output over a TxSink, with counters. */
 export class FrameOutput {
   /** reserve() calls that found the sink full, since the start. */
   refusals = 0;
+  /** The flow the frames being built belong to (TxSink.reserve's `flow`; null: none). */
+  flow: TxFlow | null = null;
 
   constructor(private readonly sink: TxSink, private readonly counters: Counters) {}
 
@@ -22,7 +24,7 @@ export class FrameOutput {
 
   /** Room for a frame of at most maxLen bytes: its offset in `buf`, or -1 (counted) when full. */
   reserve(maxLen: number, alignAt = 0): number {
-    const off = this.sink.reserve(maxLen, alignAt);
+    const off = this.sink.reserve(maxLen, alignAt, this.flow);
     if (off < 0) {
       this.refusals++;
       this.counters[C.drop_tx_ring_full]++;

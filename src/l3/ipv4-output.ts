@@ -29,7 +29,7 @@ import { C, type Counters } from '../base/counters.js';
 import type { HostConfig } from '../base/host-config.js';
 import type { ArpLayer } from '../l2/arp-layer.js';
 import type { FrameOutput } from '../l2/frame-output.js';
-import type { TxOffload } from '../base/link.js';
+import type { TxFlow, TxOffload } from '../base/link.js';
 import { copyBytes } from '../util/copy-bytes.js';
 import { fragmentPlan, writeFragmentHeader } from './ipv4-fragmenter.js';
 import { PathMtuCache, type PathMtuLimits } from './path-mtu.js';
@@ -121,6 +121,11 @@ export class Ipv4Output {
     this.buf = this.scratch;
     this.frameOff = -1;
     return HDRS;
+  }
+
+  /** The flow the next frames belong to, for the TX sink (FrameOutput.flow; null: none). */
+  set txFlow(f: TxFlow | null) {
+    this.out.flow = f;
   }
 
   /** Frames the TX sink had no room for, since the start (FrameOutput.refusals). */

@@ -18,6 +18,7 @@
  */
 import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_RST, TCP_SYN } from '../wire/tcp.js';
 import type { TcpRepr } from '../wire/tcp-repr.js';
+import type { SendBuffer } from './send-buffer.js';
 import { C } from '../base/counters.js';
 import type { ConnectionHost, TcpConnection } from './connection.js';
 import type { TcpReceiver } from './receiver.js';
@@ -68,7 +69,7 @@ export class ConnectionOutput implements SenderTransmit {
     r.flags = TCP_SYN | (ack ? TCP_ACK : 0) | this.c.ecn.synFlags(cfg.ecn, ack, this.snd.retries > 0);
     r.window = this.rcv.windowField(true);
     r.dataLen = 0;
-    if (this.host.writer.send(this.c.localIp, this.c.remoteIp, r, null, 0, now)) this.traceOut(r, now);
+    if (this.send(r, null, 0, now, 0, 0)) this.traceOut(r, now);
     if (ack) this.rcv.noteAckSent(r.window);
   }
 
@@ -122,11 +123,10 @@ export class ConnectionOutput implements SenderTransmit {
     r.flags = flags;
     r.window = window;
     r.dataLen = len;
-    const writer = this.host.writer;
-    const refusals = writer.txRefusals;
-    const ok = writer.send(this.c.localIp, this.c.remoteIp, r, len > 0 ? this.snd.buf : null, dataOffset, now, this.snd.mss, e & 3);
+    const refusals = this.host.writer.txRefusals;
+    const ok = this.send(r, len > 0 ? this.snd.buf : null, dataOffset, now, this.snd.mss, e & 3);
     if (ok) this.traceOut(r, now);
-    else if (writer.txRefusals !== refusals) this.host.txRefused(this.c);
+    else if (this.host.writer.txRefusals !== refusals) this.host.txRefused(this.c);
     if (ok && e !== 0) this.countEcn(e);
     if (ok && flags & TCP_ACK) {
       this.rcv.noteAckSent(window * (1 << this.rcv.wscale));
@@ -211,7 +211,7 @@ export class ConnectionOutput implements SenderTransmit {
     r.flags = TCP_RST | (withAck ? TCP_ACK : 0);
     r.window = 0;
     r.dataLen = 0;
-    if (this.host.writer.send(this.c.localIp, this.c.remoteIp, r, null, 0, now)) this.traceOut(r, now);
+    if (this.send(r, null, 0, now, 0, 0)) this.traceOut(r, now);
     this.host.counters[C.tcp_resets_tx]++;
   }
 
@@ -255,6 +255,15 @@ export class ConnectionOutput implements SenderTransmit {
       this.ackOwed = false;
       if (st !== State.CLOSED && st !== State.SYN_SENT) this.emit(this.snd.sndMax, TCP_ACK, 0, 0, now);
     }
+  }
+
+  /** Sends `r` through the layer's writer as a frame of this connection's flow (TxFlow: the TX sink keeps its frames in order). */
+  private send(r: TcpRepr, data: SendBuffer | null, dataOffset: number, now: number, segSize: number, ecn: number): boolean {
+    const w = this.host.writer;
+    w.txFlow = this.c;
+    const ok = w.send(this.c.localIp, this.c.remoteIp, r, data, dataOffset, now, segSize, ecn);
+    w.txFlow = null;
+    return ok;
   }
 
   /**

@@ -42,6 +42,7 @@ import type { PathMtuCache } from '../l3/path-mtu.js';
 import { T_KEEPALIVE, T_RTO, TcpTimers } from './timers.js';
 import { windowScaleFor, type TcpConfig } from './tcp-config.js';
 import { TE_SEG_IN, TE_STATE, TRACE_FROM_LISTEN, TRACE_MARK_RST, type ConnectionTracer } from './trace.js';
+import type { TxFlow } from '../base/link.js';
 
 export { State, STATE_NAMES } from './tcp-state.js';
 
@@ -108,7 +109,7 @@ const noEvents: TcpConnectionEvents = {
 };
 
 /** A TCP connection (one TCB). */
-export class TcpConnection implements TcpConnectionHandle {
+export class TcpConnection implements TcpConnectionHandle, TxFlow {
   state: State = State.CLOSED;
   readonly timers = new TcpTimers();
   readonly snd: TcpSender;
@@ -149,6 +150,8 @@ export class TcpConnection implements TcpConnectionHandle {
   keepaliveSent = 0;
   /** The time of the latest event, for calls from the socket that carry no time. */
   lastNow = 0;
+  /** TxFlow: where the TX sink queued this connection's latest frame (the sink's; -1: nowhere). */
+  txQueuedAt = -1;
   /** The handshake's MSS less options: snd.mss never exceeds it (./connection-mss.ts). */
   mssCap = 0;
   /** When the path MTU estimate behind snd.mss expires (Infinity: none; ./connection-mss.ts). */

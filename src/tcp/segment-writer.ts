@@ -23,7 +23,7 @@ import { fillTcpChecksum, fillTcpChecksum6, setTcpChecksum, tcpPseudoHeaderParti
 import type { TcpRepr } from '../wire/tcp-repr.js';
 import { ETH_HEADER_LEN } from '../wire/ethernet.js';
 import { C, type Counters } from '../base/counters.js';
-import { TxOffload, type LinkCapabilities } from '../base/link.js';
+import { TxOffload, type LinkCapabilities, type TxFlow } from '../base/link.js';
 import type { Ipv4Output } from '../l3/ipv4-output.js';
 import type { Ipv6Output } from '../l3/ipv6-output.js';
 import { IPV6_ID_BASE, type Ipv6Interner } from '../base/ipv6-interner.js';
@@ -66,6 +66,11 @@ export class SegmentWriter {
   enableIpv6(out: Ipv6Output, interner: Ipv6Interner): void {
     this.ip6 = out;
     this.interner = interner;
+  }
+
+  /** The flow (connection) the next segments belong to, for the TX sink; null: none. Both address families share the sink. */
+  set txFlow(f: TxFlow | null) {
+    this.ip.txFlow = f;
   }
 
   /**

@@ -2,8 +2,10 @@
  * TxPath: a shard worker's frames go to the TX ring (I/O thread writes) when the worker
  * is busy and straight to the TAP when it is idle, and never overtake each other: the
  * target changes only when nothing is in flight on the current one. Bulk frames (TSO
- * super-segments) go straight to the TAP even from a busy worker.
+ * super-segments) go straight to the TAP even from a busy worker; a bulk frame of a flow
+ * (a TCP connection) passes other flows' frames in the ring, never its own.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DIRECT_FRAME_MIN, TxPath } from '../../../src/dataplane/tx-path.js';
 import { DirectWriter } from '../../../src/dataplane/direct-writer.js';
@@ -11,7 +13,7 @@ import { RingConsumer, RingProducer, createRingBuffer } from '../../../src/datap
 import { KIND_FRAME, addRecordFrame, recordKind } from '../../../src/dataplane/ring-records.js';
 import { C, allocateCounterBlocks, counterBlock } from '../../../src/base/counters.js';
 import { FrameBatch } from '../../../src/base/frame-batch.js';
-import { TxOffload } from '../../../src/base/link.js';
+import { TxOffload, type TxFlow } from '../../../src/base/link.js';
 import { RecordingDevice } from '../../helpers/recording-device.js';
 
 /** One device for both paths: what reached it, in order, as the first payload byte of each frame. */
@@ -44,7 +46,21 @@ function setup() {
     device.transmit(batch, 0);
     io.release();
   };
-  return { device, wire, ring, writer, path, send, ioDrain, sent, setBusy: (b: boolean) => (busy = b) };
+  /** Sends a frame of `flow` (first byte `id`, second `tag`); false if the ring had no room. */
+  const sendFlow = (id: number, flow: TxFlow | null, size: number, tag = 0): boolean => {
+    const o = path.reserve(size, 0, flow);
+    if (o < 0) return false;
+    path.buf[o] = id;
+    path.buf[o + 1] = tag;
+    path.commit(size, null);
+    return true;
+  };
+  /** What the worker does at the end of a step (shard-worker.ts flush()): staged frames written, then ring records published. */
+  const workerFlush = (): void => {
+    writer.flush();
+    ring.publish();
+  };
+  return { device, wire, ring, writer, path, send, sendFlow, workerFlush, ioDrain, sent, setBusy: (b: boolean) => (busy = b) };
 }
 
 describe('TxPath', () => {
@@ -158,5 +174,78 @@ describe('TxPath', () => {
       [34, 16, 0, 54],
       [-1, 0, 0, 0],
     ]);
+  });
+});
+
+describe('TxPath: flows (decision 0050)', () => {
+  const flow = (): TxFlow => ({ txQueuedAt: -1 });
+
+  it('a busy worker writes a bulk frame of a flow with nothing in the ring itself, past other flows\' ring frames', () => {
+    const t = setup();
+    t.setBusy(true);
+    t.send(1); // no flow: the ring
+    expect(t.sendFlow(2, flow(), 30_000)).toBe(true);
+    expect(t.ring.pending()).toBe(1);
+    t.workerFlush();
+    expect(t.wire()).toEqual([2]);
+    t.ioDrain();
+    expect(t.wire()).toEqual([2, 1]);
+    expect(t.sent()).toEqual([1, 1]);
+  });
+
+  it('a flow\'s bulk frame follows its own unwritten ring frame into the ring, and passes the ring once that is written', () => {
+    const t = setup();
+    const a = flow();
+    t.setBusy(true);
+    t.sendFlow(1, a, 64); // small: the ring
+    expect(a.txQueuedAt).toBeGreaterThanOrEqual(0);
+    t.sendFlow(2, a, 30_000); // frame 1 is not written yet: 2 follows it
+    expect(t.ring.pending()).toBe(2);
+    t.workerFlush();
+    expect(t.wire()).toEqual([]);
+    t.ioDrain();
+    expect(t.wire()).toEqual([1, 2]);
+    t.send(9); // another frame waits in the ring...
+    t.sendFlow(3, a, 30_000); // ...but a's are all written: 3 goes directly
+    t.workerFlush();
+    expect(t.wire()).toEqual([1, 2, 3]);
+    t.ioDrain();
+    expect(t.wire()).toEqual([1, 2, 3, 9]);
+  });
+
+  it('keeps every flow\'s frames in order through any mix of sizes, busy and idle turns, flushes and I/O-thread drains', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('send' as const), flow: fc.integer({ min: 0, max: 3 }), bulk: fc.boolean() }),
+      fc.record({ kind: fc.constant('busy' as const), on: fc.boolean() }),
+      fc.constant({ kind: 'writer' as const }),
+      fc.constant({ kind: 'flush' as const }),
+      fc.constant({ kind: 'drain' as const }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+        const t = setup();
+        const flows = [flow(), flow(), flow()]; // index 3: frames of no flow
+        const next = [0, 0, 0, 0];
+        for (const o of ops) {
+          if (o.kind === 'send') {
+            const f = o.flow < 3 ? flows[o.flow] : null;
+            if (t.sendFlow(o.flow, f, o.bulk ? 20_000 : 64, next[o.flow] & 0xff)) next[o.flow]++;
+          } else if (o.kind === 'busy') t.setBusy(o.on);
+          else if (o.kind === 'writer') t.writer.flush(); // drain(): after each received frame
+          else if (o.kind === 'flush') t.workerFlush();
+          else t.ioDrain();
+        }
+        t.workerFlush();
+        t.ioDrain();
+        const seen = [0, 0, 0, 0];
+        for (const f of t.device.sent) {
+          const [id, tag] = [f.bytes[0], f.bytes[1]];
+          if (tag !== (seen[id] & 0xff)) return false; // out of order, or lost
+          seen[id]++;
+        }
+        return seen.every((n, i) => n === next[i]);
+      }),
+      { numRuns: 500, seed: 51 },
+    );
   });
 });
