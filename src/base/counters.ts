@@ -22,7 +22,7 @@ export const COUNTER_NAMES = [
   'reinjected_datagrams',
   // Shard worker: frames in/out of the core
   'rx_frames', 'rx_bytes', 'tx_frames', 'tx_bytes', 'worker_wakeups', 'worker_busy_polls',
-  'drop_tx_ring_full', 'tx_direct_frames', 'tx_ring_frames',
+  'drop_tx_ring_full', 'tx_direct_frames', 'tx_ring_frames', 'tx_flow_limited',
   // Ethernet
   'drop_eth_truncated', 'drop_eth_not_for_us', 'drop_eth_unknown_type',
   // ARP

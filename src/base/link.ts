@@ -80,13 +80,15 @@ export class TxOffload {
  */
 /**
  * The frames of one flow (a TCP connection) as a sink that queues them sees them: where it
- * queued the flow's latest frame, in the sink's own terms (-1: nowhere yet). The core
- * keeps the field and never reads it; a sink with two ways out (dataplane/tx-path.ts)
+ * queued the flow's latest frame, in the sink's own terms (-1: nowhere yet), and how many
+ * of its bytes it holds. The core keeps the fields and never reads them; a sink with two ways out (dataplane/tx-path.ts)
  * uses it to let a flow's frame take the other way only once the flow's earlier frames
  * are out.
  */
 export interface TxFlow {
   txQueuedAt: number;
+  /** The flow's bytes the sink holds queued (the sink's count; 0 at first). */
+  txQueuedBytes: number;
 }
 
 export interface TxSink {

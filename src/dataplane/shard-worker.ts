@@ -341,7 +341,7 @@ export class ShardWorker {
         // Connections hold segments the full TX ring refused: the I/O thread wakes this
         // worker when it frees room (RingConsumer.roomWanted), or there is room already.
         this.tx.wantRoom();
-        if (this.tx.roomToResume()) continue;
+        if (this.txPath.canResume()) continue;
       }
       if (!this.rx.setSleeping()) continue;
       const wait = Math.max(0, Math.min(MAX_SLEEP_MS, this.nextWake() - t));
@@ -375,7 +375,7 @@ export class ShardWorker {
     this.batchFrames = 0;
     if (this.host.nextDeadline() <= now) this.host.poll(now);
     const tcp = this.host.tcp;
-    if (tcp.txBlocked > 0 && this.tx.roomToResume()) tcp.retryBlocked(now);
+    if (tcp.txBlocked > 0 && this.txPath.canResume()) tcp.retryBlocked(now);
     this.flush();
     const held = this.holding;
     if (held !== null && held.nextDue() <= now) held.releaseDue(now);

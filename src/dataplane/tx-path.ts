@@ -20,7 +20,9 @@
  * written directly even while the target is the ring, once the I/O thread has released
  * that flow's latest ring record: frames of other flows may still wait in the ring, and
  * need not go first. Without it a busy worker's bulk frames followed its small ones into
- * the ring, and a download's bursts filled it (decisions 0048, 0050). A ring record
+ * the ring, and a download's bursts filled it (decisions 0048, 0050). A flow may hold at
+ * most TX_FLOW_LIMIT bytes unwritten in the ring; its next frame is refused until they are
+ * written (TCP keeps it and waits for room: canResume). A ring record
  * carries the frame's offload request in front of it (dataplane/ring-records.ts).
  */
 import { C, type Counters } from '../base/counters.js';
@@ -35,6 +37,14 @@ import type { RingProducer } from './ring.js';
  * worker even while it is busy (decision 0047).
  */
 export const DIRECT_FRAME_MIN = 16384;
+
+/**
+ * Most bytes of one flow the TX ring holds unwritten (TCP Small Queues, Linux's
+ * tcp_limit_output_bytes): beyond it the flow's next frame is refused until the I/O
+ * thread has written what is queued, and TCP waits for room (decision 0050). A flow's
+ * burst then leaves the rest of the ring to the other flows' small frames.
+ */
+export const TX_FLOW_LIMIT = 256 << 10;
 
 /** Which way the frames being built go. */
 export const TX_RING = 0;
@@ -53,6 +63,10 @@ export class TxPath implements TxSink {
   private bypass = false;
   /** The flow of the ring record being built (null: none), which learns where it was queued. */
   private ringFlow: TxFlow | null = null;
+  /** The flow's earlier ring records were all written when its record being built was reserved. */
+  private ringFlowWritten = false;
+  /** A flow was refused for its share of the ring: resume once the ring is written up to here (-1: none). */
+  private resumeAt = -1;
 
   /** @param idle asked when the target may change for a frame under DIRECT_FRAME_MIN: true when the worker has nothing else waiting */
   constructor(
@@ -72,8 +86,20 @@ export class TxPath implements TxSink {
     } else if (this.ring.pending() === 0 && this.writer.pending === 0 && this.prefersDirect(maxLen) && this.ring.drained()) {
       this.target = TX_DIRECT;
     }
-    // A bulk frame of a flow whose ring records are all written: directly, past the ring.
-    this.bypass = this.target === TX_RING && flow !== null && maxLen >= DIRECT_FRAME_MIN && (flow.txQueuedAt < 0 || this.ring.released(flow.txQueuedAt));
+    this.bypass = false;
+    let written = false;
+    if (this.target === TX_RING && flow !== null) {
+      written = flow.txQueuedAt < 0 || this.ring.released(flow.txQueuedAt);
+      // A bulk frame of a flow whose ring records are all written: directly, past the ring.
+      this.bypass = written && maxLen >= DIRECT_FRAME_MIN;
+      if (!written && flow.txQueuedBytes + maxLen > TX_FLOW_LIMIT) {
+        // The flow's share of the ring is full: it waits until the ring is written up to here.
+        this.counters[C.tx_flow_limited]++;
+        this.resumeAt = this.ring.position;
+        this.ringRecord = -1;
+        return -1;
+      }
+    }
     if (this.target === TX_DIRECT || this.bypass) {
       this.writer.cause = this.cause;
       return this.writer.reserve(maxLen, alignAt);
@@ -88,7 +114,21 @@ export class TxPath implements TxSink {
     this.ringRecord = o;
     this.ringPad = pad;
     this.ringFlow = flow;
+    this.ringFlowWritten = written;
     return o + TX_FRAME_PREFIX + pad;
+  }
+
+  /**
+   * True when connections refused for room may send again: the ring has room to resume
+   * (RingProducer.roomToResume) and, after a refusal for a flow's share, the I/O thread
+   * has written everything queued up to it.
+   */
+  canResume(): boolean {
+    if (!this.ring.roomToResume()) return false;
+    if (this.resumeAt < 0) return true;
+    if (!this.ring.released(this.resumeAt)) return false;
+    this.resumeAt = -1;
+    return true;
   }
 
   /** Directly when the frame is bulk (the worker's state is not asked then), or when the worker is idle. */
@@ -112,6 +152,7 @@ export class TxPath implements TxSink {
     const flow = this.ringFlow;
     if (flow !== null) {
       flow.txQueuedAt = this.ring.position;
+      flow.txQueuedBytes = (this.ringFlowWritten ? 0 : flow.txQueuedBytes) + len;
       this.ringFlow = null;
     }
   }

@@ -150,8 +150,9 @@ export class TcpConnection implements TcpConnectionHandle, TxFlow {
   keepaliveSent = 0;
   /** The time of the latest event, for calls from the socket that carry no time. */
   lastNow = 0;
-  /** TxFlow: where the TX sink queued this connection's latest frame (the sink's; -1: nowhere). */
+  /** TxFlow: where the TX sink queued this connection's latest frame (the sink's; -1: nowhere), and its bytes queued there. */
   txQueuedAt = -1;
+  txQueuedBytes = 0;
   /** The handshake's MSS less options: snd.mss never exceeds it (./connection-mss.ts). */
   mssCap = 0;
   /** When the path MTU estimate behind snd.mss expires (Infinity: none; ./connection-mss.ts). */

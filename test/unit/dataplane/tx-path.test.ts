@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DIRECT_FRAME_MIN, TxPath } from '../../../src/dataplane/tx-path.js';
+import { DIRECT_FRAME_MIN, TX_FLOW_LIMIT, TxPath } from '../../../src/dataplane/tx-path.js';
 import { DirectWriter } from '../../../src/dataplane/direct-writer.js';
 import { RingConsumer, RingProducer, createRingBuffer } from '../../../src/dataplane/ring.js';
 import { KIND_FRAME, addRecordFrame, recordKind } from '../../../src/dataplane/ring-records.js';
@@ -17,9 +17,9 @@ import { TxOffload, type TxFlow } from '../../../src/base/link.js';
 import { RecordingDevice } from '../../helpers/recording-device.js';
 
 /** One device for both paths: what reached it, in order, as the first payload byte of each frame. */
-function setup() {
+function setup(ringBytes = 1 << 18) {
   const device = new RecordingDevice({ txChecksum: true, tsoMaxPayload: 65_000 });
-  const sab = createRingBuffer(1 << 18);
+  const sab = createRingBuffer(ringBytes);
   const ring = new RingProducer(sab);
   const io = new RingConsumer(sab);
   const counters = counterBlock(allocateCounterBlocks(1), 0);
@@ -178,7 +178,7 @@ describe('TxPath', () => {
 });
 
 describe('TxPath: flows (decision 0050)', () => {
-  const flow = (): TxFlow => ({ txQueuedAt: -1 });
+  const flow = (): TxFlow => ({ txQueuedAt: -1, txQueuedBytes: 0 });
 
   it('a busy worker writes a bulk frame of a flow with nothing in the ring itself, past other flows\' ring frames', () => {
     const t = setup();
@@ -211,6 +211,25 @@ describe('TxPath: flows (decision 0050)', () => {
     expect(t.wire()).toEqual([1, 2, 3]);
     t.ioDrain();
     expect(t.wire()).toEqual([1, 2, 3, 9]);
+  });
+
+  it('a flow holds at most TX_FLOW_LIMIT bytes unwritten in the ring: its next frame is refused until they are written; other flows go on', () => {
+    const t = setup(1 << 21);
+    const a = flow();
+    t.setBusy(true);
+    t.sendFlow(1, a, 64); // a's small frame: the ring, so its bulk frames follow it there
+    let queued = 0;
+    while (t.sendFlow(2, a, 60_000)) queued++;
+    expect(queued).toBe(Math.floor((TX_FLOW_LIMIT - 64) / 60_000));
+    expect(t.path.canResume()).toBe(false); // a waits for the ring to be written
+    expect(t.sendFlow(3, flow(), 64)).toBe(true); // another flow is not held back
+    t.workerFlush();
+    expect(t.path.canResume()).toBe(false);
+    t.ioDrain();
+    expect(t.path.canResume()).toBe(true);
+    expect(t.sendFlow(4, a, 60_000)).toBe(true); // written: a goes on, now directly
+    t.workerFlush();
+    expect(t.wire()).toEqual([1, ...Array<number>(queued).fill(2), 3, 4]);
   });
 
   it('keeps every flow\'s frames in order through any mix of sizes, busy and idle turns, flushes and I/O-thread drains', () => {
