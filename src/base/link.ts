@@ -91,12 +91,16 @@ export interface TxFlow {
   txQueuedBytes: number;
 }
 
+/** TxSink.reserve's answer when the frame's flow has its share of the sink queued already: wait for room, as for a full sink. */
+export const TX_FLOW_LIMITED = -2;
+
 export interface TxSink {
   /** Bytes of the sink's memory; offsets returned by `reserve` index into it. */
   readonly buf: Uint8Array;
   /**
    * Reserves room for a frame of at most `maxLen` bytes. Returns the offset in `buf`
-   * where the frame starts, or -1 when there is no room (the caller drops and counts).
+   * where the frame starts, or -1 when there is no room (the caller drops and counts), or
+   * TX_FLOW_LIMITED when `flow` has its share of the sink queued (not counted as a drop).
    * `alignAt` (optional): place the frame so that its byte `alignAt` — where a bulk
    * payload will be copied — is 16-byte aligned in `buf` (V8 copies into shared memory
    * several times faster to aligned addresses); sinks may ignore it. `flow` (optional):

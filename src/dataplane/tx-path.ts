@@ -26,7 +26,7 @@
  * carries the frame's offload request in front of it (dataplane/ring-records.ts).
  */
 import { C, type Counters } from '../base/counters.js';
-import type { TxFlow, TxOffload, TxSink } from '../base/link.js';
+import { TX_FLOW_LIMITED, type TxFlow, type TxOffload, type TxSink } from '../base/link.js';
 import { monoMs } from '../util/clock.js';
 import type { DirectWriter } from './direct-writer.js';
 import { KIND_FRAME, TX_FRAME_PREFIX, framePad, writeOffloadBlock } from './ring-records.js';
@@ -97,7 +97,7 @@ export class TxPath implements TxSink {
         this.counters[C.tx_flow_limited]++;
         this.resumeAt = this.ring.position;
         this.ringRecord = -1;
-        return -1;
+        return TX_FLOW_LIMITED;
       }
     }
     if (this.target === TX_DIRECT || this.bypass) {

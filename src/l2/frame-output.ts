@@ -1,12 +1,14 @@
 /**
  * The core's one way out to the link: reserves room for a frame in the TX sink, and
- * counts what it commits (tx_frames/tx_bytes) or could not place (drop_tx_ring_full).
+ * counts what it commits (tx_frames/tx_bytes) or could not place for want of room
+ * (drop_tx_ring_full; a frame refused because its flow has its share of the sink queued,
+ * TX_FLOW_LIMITED, is counted by the sink).
  * `refusals` tells a sender whose frame was not sent that the sink had no room (and not
  * that a route or a neighbour was missing): TCP then keeps the segment and waits for room
  * (tcp/tcp-layer.ts).
  */
 import { C, type Counters } from '../base/counters.js';
-import type { TxFlow, TxOffload, TxSink } from '../base/link.js';
+import { TX_FLOW_LIMITED, type TxFlow, type TxOffload, type TxSink } from '../base/link.js';
 
 /** Frame output over a TxSink, with counters. */
 export class FrameOutput {
@@ -27,7 +29,7 @@ export class FrameOutput {
     const off = this.sink.reserve(maxLen, alignAt, this.flow);
     if (off < 0) {
       this.refusals++;
-      this.counters[C.drop_tx_ring_full]++;
+      if (off !== TX_FLOW_LIMITED) this.counters[C.drop_tx_ring_full]++;
     }
     return off;
   }

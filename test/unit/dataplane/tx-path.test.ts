@@ -13,7 +13,7 @@ import { RingConsumer, RingProducer, createRingBuffer } from '../../../src/datap
 import { KIND_FRAME, addRecordFrame, recordKind } from '../../../src/dataplane/ring-records.js';
 import { C, allocateCounterBlocks, counterBlock } from '../../../src/base/counters.js';
 import { FrameBatch } from '../../../src/base/frame-batch.js';
-import { TxOffload, type TxFlow } from '../../../src/base/link.js';
+import { TX_FLOW_LIMITED, TxOffload, type TxFlow } from '../../../src/base/link.js';
 import { RecordingDevice } from '../../helpers/recording-device.js';
 
 /** One device for both paths: what reached it, in order, as the first payload byte of each frame. */
@@ -60,7 +60,7 @@ function setup(ringBytes = 1 << 18) {
     writer.flush();
     ring.publish();
   };
-  return { device, wire, ring, writer, path, send, sendFlow, workerFlush, ioDrain, sent, setBusy: (b: boolean) => (busy = b) };
+  return { device, wire, ring, writer, path, counters, send, sendFlow, workerFlush, ioDrain, sent, setBusy: (b: boolean) => (busy = b) };
 }
 
 describe('TxPath', () => {
@@ -221,6 +221,9 @@ describe('TxPath: flows (decision 0050)', () => {
     let queued = 0;
     while (t.sendFlow(2, a, 60_000)) queued++;
     expect(queued).toBe(Math.floor((TX_FLOW_LIMIT - 64) / 60_000));
+    expect(t.path.reserve(60_000, 0, a)).toBe(TX_FLOW_LIMITED); // told apart from a full ring
+    expect(t.counters[C.tx_flow_limited]).toBe(2);
+    expect(t.counters[C.drop_tx_ring_full]).toBe(0);
     expect(t.path.canResume()).toBe(false); // a waits for the ring to be written
     expect(t.sendFlow(3, flow(), 64)).toBe(true); // another flow is not held back
     t.workerFlush();
