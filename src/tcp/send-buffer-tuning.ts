@@ -1,7 +1,7 @@
 /**
  * Send-buffer autotuning, after Linux's tcp_sndbuf_expand() and tcp_should_expand_sndbuf()
  * (net/ipv4/tcp_input.c): a connection's send buffer grows towards twice its congestion
- * window, up to a limit (TcpConfig.sendBufferMax, 2 MiB; Linux's tcp_wmem[2] is 4 MiB), so
+ * window, up to a limit (TcpConfig.sendBufferMax, 4 MiB as Linux's tcp_wmem[2]), so
  * that a fast path is not held back by a buffer smaller than what the window lets fly,
  * while a slow one keeps the default.
  *

@@ -14,8 +14,9 @@ export interface TcpConfig {
   /**
    * Most the send buffer grows to (bytes; Linux tcp_wmem[2], there 4 MiB): towards twice
    * the congestion window while the buffer, not the window, holds the sender back
-   * (./send-buffer-tuning.ts). 2 MiB: half the worker's TX ring (decision 0048). At or
-   * below `sendBuffer`: the buffer stays at `sendBuffer`.
+   * (./send-buffer-tuning.ts). 4 MiB, as Linux: a flow holds at most 256 KiB of the
+   * worker's TX ring (dataplane/tx-path.ts), so its bursts no longer fill it (decisions
+   * 0048, 0050). At or below `sendBuffer`: the buffer stays at `sendBuffer`.
    */
   sendBufferMax: number;
   /** Receive buffer per connection (bytes): bounds the advertised window and out-of-order data. */
@@ -117,7 +118,7 @@ export interface TcpConfig {
 /** Defaults: Linux-like behaviour at modest memory. */
 export const DEFAULT_TCP_CONFIG: TcpConfig = {
   sendBuffer: 1 << 20,
-  sendBufferMax: 2 << 20,
+  sendBufferMax: 4 << 20,
   recvBuffer: 1 << 20,
   mslMs: 30_000,
   finWait2Ms: 60_000,

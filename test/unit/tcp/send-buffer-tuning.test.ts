@@ -21,9 +21,9 @@ describe('send-buffer autotuning', () => {
     expect(expandedSendBuffer(10_000, 30_000, 0, 10_000)).toBe(10_000);
   });
 
-  it('defaults: 1 MiB to start, growing to 2 MiB (half the worker\'s TX ring; decision 0048)', () => {
+  it('defaults: 1 MiB to start, growing to 4 MiB as Linux (decisions 0048, 0050)', () => {
     expect(DEFAULT_TCP_CONFIG.sendBuffer).toBe(1 << 20);
-    expect(DEFAULT_TCP_CONFIG.sendBufferMax).toBe(2 << 20);
+    expect(DEFAULT_TCP_CONFIG.sendBufferMax).toBe(4 << 20);
   });
 
   /**
