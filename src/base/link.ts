@@ -72,18 +72,11 @@ export class TxOffload {
 }
 
 /**
- * Where the core writes the frames it sends, in place: it reserves room, writes headers
- * and payload into `buf` at the returned offset, and commits the real length. In a shard
- * worker the sink is its transmit path (a TX ring or a staging batch, dataplane/); in a
- * single-threaded driver a staging batch over a device (base/tx-staging.ts); in tests a
- * virtual wire that keeps the frames.
- */
-/**
  * The frames of one flow (a TCP connection) as a sink that queues them sees them: where it
  * queued the flow's latest frame, in the sink's own terms (-1: nowhere yet), and how many
- * of its bytes it holds. The core keeps the fields and never reads them; a sink with two ways out (dataplane/tx-path.ts)
- * uses it to let a flow's frame take the other way only once the flow's earlier frames
- * are out.
+ * of its bytes it holds. The core keeps the fields and never reads them; a sink with two
+ * ways out (dataplane/tx-path.ts) uses them to let a flow's frame take the other way only
+ * once the flow's earlier frames are out.
  */
 export interface TxFlow {
   txQueuedAt: number;
@@ -94,6 +87,13 @@ export interface TxFlow {
 /** TxSink.reserve's answer when the frame's flow has its share of the sink queued already: wait for room, as for a full sink. */
 export const TX_FLOW_LIMITED = -2;
 
+/**
+ * Where the core writes the frames it sends, in place: it reserves room, writes headers
+ * and payload into `buf` at the returned offset, and commits the real length. In a shard
+ * worker the sink is its transmit path (a TX ring or a staging batch, dataplane/); in a
+ * single-threaded driver a staging batch over a device (base/tx-staging.ts); in tests a
+ * virtual wire that keeps the frames.
+ */
 export interface TxSink {
   /** Bytes of the sink's memory; offsets returned by `reserve` index into it. */
   readonly buf: Uint8Array;

@@ -22,8 +22,8 @@
  * need not go first. Without it a busy worker's bulk frames followed its small ones into
  * the ring, and a download's bursts filled it (decisions 0048, 0050). A flow may hold at
  * most TX_FLOW_LIMIT bytes unwritten in the ring; its next frame is refused until they are
- * written (TCP keeps it and waits for room: canResume). A ring record
- * carries the frame's offload request in front of it (dataplane/ring-records.ts).
+ * written (TCP keeps it and waits for room: canResume). A ring record carries the frame's
+ * offload request in front of it (dataplane/ring-records.ts).
  */
 import { C, type Counters } from '../base/counters.js';
 import { TX_FLOW_LIMITED, type TxFlow, type TxOffload, type TxSink } from '../base/link.js';

@@ -317,9 +317,7 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
       if (c.state !== State.CLOSED) {
         this.retrying = c;
         const refusals = this.retryRefusals;
-        c.lastNow = now;
-        c.flush(now);
-        this.schedule(c);
+        this.flushOne(c, now);
         this.retrying = null;
         if (this.retryRefusals !== refusals) return;
       }
@@ -759,13 +757,16 @@ export class TcpLayer implements ConnectionHost, TcpEndpointApi, TransportInput,
     this.now = now;
     if (this.dirty.size === 0) return;
     for (const c of this.dirty) {
-      if (c.state !== State.CLOSED) {
-        c.lastNow = now;
-        c.flush(now);
-        this.schedule(c);
-      }
+      if (c.state !== State.CLOSED) this.flushOne(c, now);
     }
     this.dirty.clear();
+  }
+
+  /** Sends what `c` has due and re-arms its timers. */
+  private flushOne(c: TcpConnection, now: number): void {
+    c.lastNow = now;
+    c.flush(now);
+    this.schedule(c);
   }
 
   /** Makes sure the heap holds an entry at the connection's earliest deadline. */
