@@ -429,6 +429,36 @@ static napi_value js_read_batch(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * Writes one frame from `n` iovecs (a plain write() for one), retrying on EINTR. Returns 0
+ * at EAGAIN (the kernel queue is full: stop), else 1: the frame was consumed, written or
+ * rejected with another errno (errors[0] += 1, errors[1] = errno).
+ */
+static int write_frame(int fd, const struct iovec *iov, int n, int32_t *errors) {
+  ssize_t w;
+  for (;;) {
+    w = n == 1 ? write(fd, iov[0].iov_base, iov[0].iov_len) : writev(fd, iov, n);
+    if (w >= 0 || errno != EINTR) break;
+  }
+  if (w < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+    errors[0] += 1;
+    errors[1] = errno;
+  }
+  return 1;
+}
+
+/* Throws RangeError unless frames first..last-1 lie inside buf (offsets[i] + lens[i] <= buf_len). */
+static int check_frames(napi_env env, const char *fn, const int32_t *offsets, const int32_t *lens, int32_t first,
+                        int32_t last, size_t buf_len) {
+  int32_t i;
+  for (i = first; i < last; i++) {
+    if (offsets[i] < 0 || lens[i] < 0 || (int64_t)offsets[i] + lens[i] > (int64_t)buf_len)
+      return range_error(env, fn, "a frame's offset/length lies outside buf");
+  }
+  return 1;
+}
+
+/*
  * writeBatch(fd, buf, offsets, lens, first, count, vnet, errors)
  * Writes frames first..first+count-1; stops at EAGAIN. Returns frames consumed (written or
  * skipped because of another error, which bumps errors[0] and sets errors[1] = errno).
@@ -466,33 +496,109 @@ static napi_value js_write_batch(napi_env env, napi_callback_info info) {
     return NULL;
   }
   last = first + count;
+  if (!check_frames(env, fn, offsets, lens, first, last, buf_len)) return NULL;
+
   for (i = first; i < last; i++) {
-    if (offsets[i] < 0 || lens[i] < 0 || (int64_t)offsets[i] + lens[i] > (int64_t)buf_len) {
-      range_error(env, fn, "a frame's offset/length lies outside buf");
+    struct iovec iov[2];
+    int n = 0;
+    if (vnet) {
+      iov[n].iov_base = vnet + (size_t)i * VNET_HDR_LEN;
+      iov[n++].iov_len = VNET_HDR_LEN;
+    }
+    iov[n].iov_base = buf + offsets[i];
+    iov[n++].iov_len = (size_t)lens[i];
+    if (!write_frame(fd, iov, n, errors)) break;
+    done++;
+  }
+  return make_i32(env, done);
+}
+
+/*
+ * writeGather(fd, buf, offsets, lens, first, count, pieceFirst, pieceCount, pieces,
+ *             pieceOff, pieceLen, errors)
+ * writeBatch for frames whose payload stays in the sender's memory (scatter-gather):
+ * frame i is buf[offsets[i], +lens[i]) (its headers, with the virtio_net_hdr in front on a
+ * vnet device) followed by pieceCount[i] pieces, piece j being
+ * pieces[j][pieceOff[j], +pieceLen[j]) for j from pieceFirst[i] (`pieces`: an Array of
+ * Uint8Arrays). One write(2) per frame without pieces, one writev(2) per frame with.
+ * Stops at EAGAIN; returns frames consumed, other errors as in writeBatch.
+ */
+#define GATHER_MAX_PIECES 1024
+#define GATHER_MAX_PER_FRAME 15
+static napi_value js_write_gather(napi_env env, napi_callback_info info) {
+  static const char *fn = "writeGather";
+  napi_value argv[MAX_ARGS];
+  int32_t fd, first, count;
+  uint8_t *buf;
+  int32_t *offsets, *lens, *pfirst, *pcount, *poff, *plen, *errors;
+  size_t buf_len, off_len, lens_len, pf_len, pc_len, po_len, pl_len, err_len;
+  uint32_t npieces;
+  bool is_array;
+  int32_t i, last, done = 0;
+  uint8_t *base[GATHER_MAX_PIECES]; /* on the stack: workers call this concurrently */
+
+  if (!get_args(env, info, 12, argv, fn)) return NULL;
+  if (!get_i32(env, argv[0], &fd, fn, "fd")) return NULL;
+  if (!get_typed(env, argv[1], napi_uint8_array, (void **)&buf, &buf_len, 0, fn, "buf")) return NULL;
+  if (!get_typed(env, argv[2], napi_int32_array, (void **)&offsets, &off_len, 0, fn, "offsets")) return NULL;
+  if (!get_typed(env, argv[3], napi_int32_array, (void **)&lens, &lens_len, 0, fn, "lens")) return NULL;
+  if (!get_i32(env, argv[4], &first, fn, "first")) return NULL;
+  if (!get_i32(env, argv[5], &count, fn, "count")) return NULL;
+  if (!get_typed(env, argv[6], napi_int32_array, (void **)&pfirst, &pf_len, 0, fn, "pieceFirst")) return NULL;
+  if (!get_typed(env, argv[7], napi_int32_array, (void **)&pcount, &pc_len, 0, fn, "pieceCount")) return NULL;
+  if (napi_is_array(env, argv[8], &is_array) != napi_ok || !is_array) {
+    type_error(env, fn, "pieces", "an Array of Uint8Arrays");
+    return NULL;
+  }
+  if (napi_get_array_length(env, argv[8], &npieces) != napi_ok) return NULL;
+  if (!get_typed(env, argv[9], napi_int32_array, (void **)&poff, &po_len, 0, fn, "pieceOff")) return NULL;
+  if (!get_typed(env, argv[10], napi_int32_array, (void **)&plen, &pl_len, 0, fn, "pieceLen")) return NULL;
+  if (!get_typed(env, argv[11], napi_int32_array, (void **)&errors, &err_len, 0, fn, "errors")) return NULL;
+
+  if (first < 0 || count < 0 || (int64_t)first + count > (int64_t)off_len || (int64_t)first + count > (int64_t)lens_len ||
+      (int64_t)first + count > (int64_t)pf_len || (int64_t)first + count > (int64_t)pc_len) {
+    range_error(env, fn, "need first >= 0, count >= 0, first + count <= the length of offsets, lens, pieceFirst and pieceCount");
+    return NULL;
+  }
+  if (err_len < 2) {
+    range_error(env, fn, "errors must have at least 2 elements");
+    return NULL;
+  }
+  last = first + count;
+  /* Every frame and piece is checked, and each piece's memory found, before anything is written. */
+  if (!check_frames(env, fn, offsets, lens, first, last, buf_len)) return NULL;
+  for (i = first; i < last; i++) {
+    int32_t j, pf = pfirst[i], pc = pcount[i];
+    if (pc == 0) continue;
+    if (pc < 0 || pc > GATHER_MAX_PER_FRAME || pf < 0 || (int64_t)pf + pc > (int64_t)npieces || (int64_t)pf + pc > (int64_t)po_len ||
+        (int64_t)pf + pc > (int64_t)pl_len || pf + pc > GATHER_MAX_PIECES) {
+      range_error(env, fn, "a frame's pieces lie outside pieces/pieceOff/pieceLen (at most 15 per frame, 1024 in all)");
       return NULL;
+    }
+    for (j = pf; j < pf + pc; j++) {
+      napi_value el;
+      void *data;
+      size_t len;
+      if (napi_get_element(env, argv[8], (uint32_t)j, &el) != napi_ok) return NULL;
+      if (!get_typed(env, el, napi_uint8_array, &data, &len, 0, fn, "pieces[j]")) return NULL;
+      if (poff[j] < 0 || plen[j] < 0 || (int64_t)poff[j] + plen[j] > (int64_t)len) {
+        range_error(env, fn, "a piece's offset/length lies outside its array");
+        return NULL;
+      }
+      base[j] = (uint8_t *)data;
     }
   }
 
   for (i = first; i < last; i++) {
-    ssize_t n;
-    for (;;) {
-      if (vnet) {
-        struct iovec iov[2];
-        iov[0].iov_base = vnet + (size_t)i * VNET_HDR_LEN;
-        iov[0].iov_len = VNET_HDR_LEN;
-        iov[1].iov_base = buf + offsets[i];
-        iov[1].iov_len = (size_t)lens[i];
-        n = writev(fd, iov, 2);
-      } else {
-        n = write(fd, buf + offsets[i], (size_t)lens[i]);
-      }
-      if (n >= 0 || errno != EINTR) break;
+    struct iovec iov[1 + GATHER_MAX_PER_FRAME];
+    int32_t k, pf = pfirst[i], pc = pcount[i];
+    iov[0].iov_base = buf + offsets[i];
+    iov[0].iov_len = (size_t)lens[i];
+    for (k = 0; k < pc; k++) {
+      iov[1 + k].iov_base = base[pf + k] + poff[pf + k];
+      iov[1 + k].iov_len = (size_t)plen[pf + k];
     }
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      errors[0] += 1;
-      errors[1] = errno;
-    }
+    if (!write_frame(fd, iov, 1 + pc, errors)) break;
     done++;
   }
   return make_i32(env, done);
@@ -814,6 +920,7 @@ NAPI_MODULE_INIT() {
       {"linkUp", NULL, js_link_up, NULL, NULL, NULL, napi_enumerable, NULL},
       {"readBatch", NULL, js_read_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"writeBatch", NULL, js_write_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"writeGather", NULL, js_write_gather, NULL, NULL, NULL, napi_enumerable, NULL},
       {"eventfd", NULL, js_eventfd, NULL, NULL, NULL, napi_enumerable, NULL},
       {"eventfdSignal", NULL, js_eventfd_signal, NULL, NULL, NULL, napi_enumerable, NULL},
       {"eventfdDrain", NULL, js_eventfd_drain, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -32,7 +32,11 @@ const OUR_IP = parseIpv4('10.10.0.4'), PEER_IP = parseIpv4('10.10.0.3');
 /** A sink that keeps nothing: the reply is built in place and counted. */
 class CountingSink implements TxSink {
   readonly buf = new Uint8Array(70_000);
+  readonly gathers = false;
   frames = 0;
+  attach(): void {
+    throw new Error('CountingSink takes no pieces');
+  }
   reserve(): number {
     return 0;
   }

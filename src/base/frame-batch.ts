@@ -10,8 +10,17 @@
  * Per-frame fields:
  *   receive:  rxFlags (RX_* of base/rx-flags.ts), segSize (segment size of an aggregate)
  *   transmit: csumStart / csumOffset / segSize / hdrLen (a TxOffload, base/link.ts)
+ *
+ * Scatter-gather transmit (decision 0051): a frame being built may end in pieces of other
+ * memory, held by reference (attach(): a TCP payload left in the send buffer's blocks).
+ * `lens[i]` then counts only the frame's bytes in `buf`, `attached[i]` the bytes of its
+ * pieces, which are pieces[pieceFirst[i] .. pieceFirst[i] + pieceCount[i]). Only a batch
+ * made with `gather` takes pieces, and only a device with capabilities.txGather is handed one.
  */
 import type { TxOffload } from './link.js';
+
+/** Most pieces one frame may hold: a 64 KiB payload spans at most 5 send-buffer blocks of 16 KiB. */
+export const MAX_PIECES_PER_FRAME = 8;
 
 /** Frames and their metadata in one buffer. */
 export class FrameBatch {
@@ -34,13 +43,27 @@ export class FrameBatch {
   lastErrno = 0;
   /** Offset of the frame being built (reserve → commit), -1: none. */
   private cur = -1;
+  /** Per frame: its first piece, its piece count, the bytes of its pieces (all 0 without gather). */
+  readonly pieceFirst: Int32Array;
+  readonly pieceCount: Int32Array;
+  readonly attached: Int32Array;
+  /** The pieces: memory, offset and length each (empty without gather). */
+  readonly pieces: Array<Uint8Array | null>;
+  readonly pieceOff: Int32Array;
+  readonly pieceLen: Int32Array;
+  /** Pieces held, the frame being built's included. */
+  piecesUsed = 0;
+  /** Pieces and bytes attached to the frame being built. */
+  private curPieces = 0;
+  private curAttached = 0;
 
   /**
    * @param buf the frames' memory
    * @param capacity most frames in the batch
    * @param headroom bytes reserve() leaves free in front of every frame (a device's txHeadroom)
+   * @param gather frames may hold pieces by reference (attach)
    */
-  constructor(buf: Uint8Array, capacity: number, readonly headroom = 0) {
+  constructor(buf: Uint8Array, capacity: number, readonly headroom = 0, readonly gather = false) {
     this.buf = buf;
     this.capacity = capacity;
     this.offsets = new Int32Array(capacity);
@@ -50,6 +73,13 @@ export class FrameBatch {
     this.csumStart = new Int32Array(capacity).fill(-1);
     this.csumOffset = new Uint8Array(capacity);
     this.hdrLen = new Uint16Array(capacity);
+    this.pieceFirst = new Int32Array(capacity);
+    this.pieceCount = new Int32Array(capacity);
+    this.attached = new Int32Array(capacity);
+    const p = gather ? capacity * MAX_PIECES_PER_FRAME : 0;
+    this.pieces = new Array<Uint8Array | null>(p).fill(null);
+    this.pieceOff = new Int32Array(p);
+    this.pieceLen = new Int32Array(p);
   }
 
   /** Empties the batch (the memory is reused from the start). */
@@ -59,6 +89,11 @@ export class FrameBatch {
     this.cur = -1;
     this.failed = 0;
     this.lastErrno = 0;
+    // Let go of the pieces' memory.
+    for (let j = 0; j < this.piecesUsed; j++) this.pieces[j] = null;
+    this.piecesUsed = 0;
+    this.curPieces = 0;
+    this.curAttached = 0;
   }
 
   /**
@@ -69,9 +104,57 @@ export class FrameBatch {
   reserve(maxLen: number, alignAt = 0): number {
     const room = this.used + this.headroom;
     const o = ((room + 15) & ~15) + ((16 - (alignAt & 15)) & 15);
+    this.dropCurrentPieces();
     if (this.count === this.capacity || o + maxLen > this.buf.length) return -1;
     this.cur = o;
     return o;
+  }
+
+  /**
+   * Ends the frame being built with `len` bytes of `src` from `off`, held by reference
+   * (not copied): the memory must stay as it is until the batch is transmitted or cleared.
+   * For a batch made with `gather`, between reserve() and commit(); commit's length counts
+   * these bytes. Throws RangeError beyond MAX_PIECES_PER_FRAME pieces (a caller's bug).
+   */
+  attach(src: Uint8Array, off: number, len: number): void {
+    if (this.cur < 0 || !this.gather || this.curPieces === MAX_PIECES_PER_FRAME) {
+      throw new RangeError(`attach: no frame being built in a gathering batch, or more than ${MAX_PIECES_PER_FRAME} pieces`);
+    }
+    const j = this.piecesUsed++;
+    this.pieces[j] = src;
+    this.pieceOff[j] = off;
+    this.pieceLen[j] = len;
+    this.curPieces++;
+    this.curAttached += len;
+  }
+
+  /** Bytes of frame i, its pieces included, as one new array (for devices that keep frames; tests). */
+  frameBytes(i: number): Uint8Array {
+    const out = new Uint8Array(this.lens[i] + this.attached[i]);
+    this.copyFrame(i, out, 0);
+    return out;
+  }
+
+  /** Copies frame i, its pieces included, to dst[dstOff..] (which must have room); returns its length. */
+  copyFrame(i: number, dst: Uint8Array, dstOff: number): number {
+    const off = this.offsets[i];
+    const len = this.lens[i];
+    dst.set(this.buf.subarray(off, off + len), dstOff);
+    let d = dstOff + len;
+    for (let j = this.pieceFirst[i], end = j + this.pieceCount[i]; j < end; j++) {
+      const p = this.pieces[j];
+      if (p === null) throw new Error(`frame ${i}: piece ${j} is gone`);
+      dst.set(p.subarray(this.pieceOff[j], this.pieceOff[j] + this.pieceLen[j]), d);
+      d += this.pieceLen[j];
+    }
+    return d - dstOff;
+  }
+
+  /** Forgets the pieces attached to a frame that was reserved and not committed. */
+  private dropCurrentPieces(): void {
+    for (let k = 0; k < this.curPieces; k++) this.pieces[--this.piecesUsed] = null;
+    this.curPieces = 0;
+    this.curAttached = 0;
   }
 
   /** Records the frame begun by reserve(), `len` bytes, with its transmit offload (null: none). */
@@ -80,11 +163,17 @@ export class FrameBatch {
     if (o < 0) return;
     this.cur = -1;
     const i = this.count++;
+    const inBuf = len - this.curAttached;
     this.offsets[i] = o;
-    this.lens[i] = len;
+    this.lens[i] = inBuf;
     this.rxFlags[i] = 0;
     this.setOffload(i, offload);
-    this.used = (o + len + 15) & ~15;
+    this.pieceFirst[i] = this.piecesUsed - this.curPieces;
+    this.pieceCount[i] = this.curPieces;
+    this.attached[i] = this.curAttached;
+    this.curPieces = 0;
+    this.curAttached = 0;
+    this.used = (o + inBuf + 15) & ~15;
   }
 
   /** Appends a description of a frame already in `buf` (offset, length, offload); false when full. */
@@ -95,6 +184,8 @@ export class FrameBatch {
     this.lens[i] = len;
     this.rxFlags[i] = 0;
     this.setOffload(i, offload);
+    this.pieceCount[i] = 0;
+    this.attached[i] = 0;
     return true;
   }
 

@@ -37,6 +37,13 @@ export interface LinkCapabilities {
    * leaves that much room before every frame it builds (FrameBatch headroom).
    */
   readonly txHeadroom: number;
+  /**
+   * The device takes frames that end in pieces of other memory (FrameBatch.attach: a
+   * writev() per frame), so a TCP payload need not be copied out of the send buffer
+   * (decision 0051). Optional: absent is false. Decorators that keep or copy frames
+   * (pcap, fault injection) do not offer it.
+   */
+  readonly txGather?: boolean;
 }
 
 /** A device that does no offload: every frame is sent and received as it is. */
@@ -113,6 +120,17 @@ export interface TxSink {
    * the frame is complete as it is. The core asks only for what the capabilities offer.
    */
   commit(len: number, offload: TxOffload | null): void;
+  /**
+   * True when the frame begun by the last `reserve` may end in payload held by reference
+   * (`attach`), its device taking it with a writev(): a staging batch over such a device.
+   */
+  readonly gathers: boolean;
+  /**
+   * Ends the frame being built with `len` bytes of `src` from `off`, not copied: they are
+   * read when the frame is transmitted, and must not change before. Only when `gathers`;
+   * `commit`'s length counts them.
+   */
+  attach(src: Uint8Array, off: number, len: number): void;
 }
 
 /**

@@ -7,9 +7,15 @@
  * Bounded: at most `frames` frames or `bytes` bytes are staged. Frames the device does
  * not take because its queue is full are dropped, as a NIC drops when its ring is full;
  * `lastFlush` says what happened to the last batch.
+ *
+ * Over a device with txGather, a frame may end in a payload held by reference (attach,
+ * decision 0051); from the first such piece until the batch is written or cleared the
+ * block pool keeps blocks given back aside (util/block-pool.ts holdBlocks), so that the
+ * memory a staged frame points into is not refilled before it goes out.
  */
 import { FrameBatch } from './frame-batch.js';
 import type { LinkDevice, TxOffload, TxSink } from './link.js';
+import { holdBlocks, releaseBlocks } from '../util/block-pool.js';
 
 /** Default staging: room for 8 TSO super-frames of 64 KiB plus 64 MTU-sized frames. */
 export const TX_STAGING_BYTES = 8 * 65_600 + 64 * 1_600;
@@ -29,6 +35,9 @@ export interface FlushResult {
 /** Stages frames and transmits them to a device. */
 export class TxStaging implements TxSink {
   protected readonly batch: FrameBatch;
+  readonly gathers: boolean;
+  /** The batch holds pieces (holdBlocks() was called for it). */
+  private holding = false;
   /** What the last flush() did. */
   readonly lastFlush: FlushResult = { staged: 0, consumed: 0, failed: 0, calls: 0, lastErrno: 0 };
 
@@ -38,7 +47,8 @@ export class TxStaging implements TxSink {
    * @param frames most frames staged
    */
   constructor(protected readonly device: LinkDevice, bytes = TX_STAGING_BYTES, frames = 64) {
-    this.batch = new FrameBatch(new Uint8Array(new ArrayBuffer(bytes)), frames, device.capabilities.txHeadroom);
+    this.gathers = device.capabilities.txGather === true;
+    this.batch = new FrameBatch(new Uint8Array(new ArrayBuffer(bytes)), frames, device.capabilities.txHeadroom, this.gathers);
   }
 
   get buf(): Uint8Array {
@@ -63,16 +73,35 @@ export class TxStaging implements TxSink {
     this.batch.commit(len, offload);
   }
 
+  attach(src: Uint8Array, off: number, len: number): void {
+    this.batch.attach(src, off, len);
+    if (!this.holding) {
+      this.holding = true;
+      holdBlocks();
+    }
+  }
+
   /** Drops every staged frame without transmitting it. */
   clear(): void {
     this.batch.clear();
+    this.release();
+  }
+
+  /** The staged frames are gone: blocks given back meanwhile may be reused. */
+  private release(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    releaseBlocks();
   }
 
   /** Transmits every staged frame in order; returns how many the device consumed. */
   flush(): number {
     const b = this.batch;
     const k = b.count;
-    if (k === 0) return 0;
+    if (k === 0) {
+      this.release(); // pieces of a frame reserved and never committed
+      return 0;
+    }
     let done = 0;
     let calls = 0;
     while (done < k) {
@@ -89,6 +118,7 @@ export class TxStaging implements TxSink {
     r.lastErrno = b.lastErrno;
     this.flushed(r);
     b.clear();
+    this.release();
     return done;
   }
 

@@ -51,7 +51,7 @@ export class DirectWriter extends TxStaging {
     const now = monoMs();
     const lat = this.latency;
     for (let i = 0; i < r.consumed; i++) {
-      c[C.tap_tx_bytes] += b.lens[i];
+      c[C.tap_tx_bytes] += b.lens[i] + b.attached[i];
       if (lat !== null) {
         lat.record(S_TX_QUEUE, now - this.committedAt[i]);
         const t0 = this.causedBy[i];

@@ -131,6 +131,14 @@ export class TxPath implements TxSink {
     return true;
   }
 
+  get gathers(): boolean {
+    return (this.target === TX_DIRECT || this.bypass) && this.writer.gathers;
+  }
+
+  attach(src: Uint8Array, off: number, len: number): void {
+    this.writer.attach(src, off, len);
+  }
+
   /** Directly when the frame is bulk (the worker's state is not asked then), or when the worker is idle. */
   private prefersDirect(maxLen: number): boolean {
     return maxLen >= DIRECT_FRAME_MIN || this.idle();

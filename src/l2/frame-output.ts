@@ -34,6 +34,16 @@ export class FrameOutput {
     return off;
   }
 
+  /** The reserved frame may end in payload held by reference (TxSink.gathers). */
+  get gathers(): boolean {
+    return this.sink.gathers;
+  }
+
+  /** Ends the reserved frame with `len` bytes of `src` from `off`, not copied (TxSink.attach). */
+  attach(src: Uint8Array, off: number, len: number): void {
+    this.sink.attach(src, off, len);
+  }
+
   /** Commits the reserved frame with its real length and what the device should finish (TxSink.commit). */
   commit(len: number, offload: TxOffload | null = null): void {
     this.sink.commit(len, offload);

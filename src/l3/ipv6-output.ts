@@ -106,6 +106,20 @@ export class Ipv6Output {
     return this.frameOff >= 0;
   }
 
+  /**
+   * True when the packet being built sits in the TX sink and its payload may be attached by
+   * reference instead of written into `buf` (TxSink.gathers): the L4 header goes into `buf`,
+   * the payload follows through attach().
+   */
+  get gathers(): boolean {
+    return this.frameOff >= 0 && this.out.gathers;
+  }
+
+  /** Ends the packet being built with `len` bytes of `src` from `off`, not copied (only when `gathers`). */
+  attach(src: Uint8Array, off: number, len: number): void {
+    this.out.attach(src, off, len);
+  }
+
   /** True if a packet to `dst` could be built directly in the sink now (next hop known; no side effects). */
   canSendDirect(dst: Readonly<Ipv6Address>, now: number): boolean {
     const hop = this.nd.nextHop(dst);

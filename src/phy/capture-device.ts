@@ -16,7 +16,9 @@
  * per receive() or transmit() call (its value is the snapshot length, 0: off). A full
  * sink drops the copy and counts it in pcap_dropped; the frame itself goes on. Received
  * frames are stamped when receive() returns them, transmitted ones just before the
- * write: the order of the stamps follows cause and effect across threads.
+ * write: the order of the stamps follows cause and effect across threads. A transmitted
+ * frame that ends in pieces held by reference (scatter-gather, decision 0051) is made
+ * whole in a scratch copy first, only while capturing; the inner device gets it as it is.
  */
 import { C, type Counters } from '../base/counters.js';
 import type { FrameBatch } from '../base/frame-batch.js';
@@ -33,6 +35,9 @@ export const CAPTURE_TX = 1;
 
 /** Largest frame a capture copies: an IPv4 datagram of 65535 bytes in an Ethernet frame. */
 export const CAPTURE_MAX_FRAME = 65535 + 14;
+
+/** Largest frame transmitted in pieces: an IPv6 packet with a 65535-byte payload in an Ethernet frame. */
+const FLAT_MAX_FRAME = 14 + 40 + 65535;
 
 /** Where a CaptureDevice puts its copies. */
 export interface CaptureSink {
@@ -54,6 +59,8 @@ export class CaptureDevice implements LinkDevice {
   readonly capabilities: LinkCapabilities;
   /** A TX segment built here before it is cut to the snapshot length (allocated on first use). */
   private scratch = new Uint8Array(0);
+  /** A transmitted frame in pieces, made whole (allocated on first use). */
+  private flat = new Uint8Array(0);
 
   /**
    * @param inner the device captured
@@ -109,10 +116,17 @@ export class CaptureDevice implements LinkDevice {
   }
 
   private captureTx(batch: FrameBatch, from: number, to: number, snap: number, t: number): void {
-    const b = batch.buf;
     for (let i = from; i < to; i++) {
-      const off = batch.offsets[i];
-      const len = batch.lens[i];
+      let b = batch.buf;
+      let off = batch.offsets[i];
+      let len = batch.lens[i];
+      if (batch.attached[i] > 0) {
+        // A frame in pieces (scatter-gather transmit): captured from a flat copy.
+        if (this.flat.length === 0) this.flat = new Uint8Array(FLAT_MAX_FRAME);
+        b = this.flat;
+        off = 0;
+        len = batch.copyFrame(i, b, 0);
+      }
       const seg = batch.segSize[i];
       const segments = seg > 0 ? tcpSegmentCount(b, off, len, seg) : 0;
       if (segments > 0) {

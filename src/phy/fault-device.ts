@@ -416,7 +416,8 @@ export class FaultDevice implements HoldingLinkDevice {
   private own: FrameBatch | null = null;
 
   constructor(private readonly inner: LinkDevice, config: FaultConfig, counters: Counters, opts: FaultDeviceOptions) {
-    this.capabilities = inner.capabilities;
+    // Frames in pieces (txGather) are not offered: this device reads or keeps every frame's bytes.
+    this.capabilities = { ...inner.capabilities, txGather: false };
     this.clock = opts.clock ?? monoMs;
     this.rx = faultsActive(config.rx) ? new FaultPath(RX, config.rx, config.seed, opts.stream, counters, inner, null) : null;
     this.tx = faultsActive(config.tx) ? new FaultPath(TX, config.tx, config.seed, opts.stream, counters, inner, opts.txFrames ?? null) : null;

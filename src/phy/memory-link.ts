@@ -133,9 +133,8 @@ export class MemoryLink {
     let i = first;
     for (; i < batch.count; i++) {
       if (this.queued[end] >= this.maxQueued) break;
-      const off = batch.offsets[i];
-      const len = batch.lens[i];
-      const frame = batch.buf.slice(off, off + len);
+      const frame = batch.frameBytes(i);
+      const len = frame.length;
       const csumStart = batch.csumStart[i];
       const segSize = batch.segSize[i];
       if (this.deliver === 'local') {

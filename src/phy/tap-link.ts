@@ -9,7 +9,9 @@
  * csum_start/csum_offset; a segment size → gso_type TCPV4 (TCPV6 for an IPv6 frame; with
  * the ECN bit when the super-frame carries CWR, RFC 3168 6.1.2), gso_size, hdr_len. The header is written in the headroom in front of each frame
  * (capabilities.txHeadroom: batches leave it) so that header and frame go out in one plain
- * write(); a batch without headroom gets its headers in their own iovec (writev).
+ * write(); a batch without headroom gets its headers in their own iovec (writev). A frame
+ * that ends in pieces held by reference (FrameBatch.attach, decision 0051) goes out with
+ * one writev() of its bytes and its pieces (txGather, with the header only).
  *
  * Capabilities: with the header, the kernel completes checksums and segments TCP
  * super-frames of up to 64 KiB on write (it does so even without TUNSETOFFLOAD, which
@@ -35,7 +37,7 @@ import { TCP_CWR } from '../wire/tcp.js';
 export const TAP_TSO_MAX_PAYLOAD = 65535 - 20 - 60;
 
 /** What TapLink uses of a TapDevice (phy/tap.ts). */
-export type TapIo = Pick<TapDevice, 'vnetHdr' | 'readBatch' | 'writeBatch' | 'writeBatchWithHeaders'>;
+export type TapIo = Pick<TapDevice, 'vnetHdr' | 'readBatch' | 'writeBatch' | 'writeBatchWithHeaders' | 'writeGatherWithHeaders'>;
 
 /** How the TAP was set up. */
 export interface TapLinkOptions {
@@ -60,6 +62,7 @@ export function tapCapabilities(vnetHdr: boolean, offload: number, mtu: number):
     txChecksum: vnetHdr,
     tsoMaxPayload: vnetHdr ? TAP_TSO_MAX_PAYLOAD : 0,
     txHeadroom: vnetHdr ? VNET_HDR_LEN : 0,
+    txGather: vnetHdr,
   };
 }
 
@@ -163,6 +166,10 @@ export class TapLink implements LinkDevice {
         writeVnetHeader(this.vnetTx, i * VNET_HDR_LEN, flags, gso, batch.hdrLen[i], seg, csStart, csOff);
       }
     }
+    if (batch.piecesUsed > 0) {
+      if (!inPlace) throw new RangeError('TapLink.transmit: frames in pieces need the batch to leave the header room');
+      return this.write(batch, this.hdrOffs, this.hdrLens, first, count, null, true, true);
+    }
     return inPlace
       ? this.write(batch, this.hdrOffs, this.hdrLens, first, count, null, true)
       : this.write(batch, batch.offsets, batch.lens, first, count, this.vnetTx);
@@ -170,16 +177,18 @@ export class TapLink implements LinkDevice {
 
   /**
    * One batch write of frames first..first+count-1 (`headed`: each already carries its
-   * header in front); rejected frames are counted in the batch.
+   * header in front; `pieces`: and may end in pieces); rejected frames are counted in the batch.
    */
   private write(
-    batch: FrameBatch, offs: Int32Array, lens: Int32Array, first: number, count: number, vnet: Uint8Array | null, headed = false,
+    batch: FrameBatch, offs: Int32Array, lens: Int32Array, first: number, count: number, vnet: Uint8Array | null, headed = false, pieces = false,
   ): number {
     const e = this.errors;
     e[0] = 0;
-    const w = headed
-      ? this.tap.writeBatchWithHeaders(batch.buf, offs, lens, first, count, e)
-      : this.tap.writeBatch(batch.buf, offs, lens, first, count, vnet, e);
+    const w = pieces
+      ? this.tap.writeGatherWithHeaders(batch.buf, offs, lens, first, count, batch.pieceFirst, batch.pieceCount, batch.pieces, batch.pieceOff, batch.pieceLen, e)
+      : headed
+        ? this.tap.writeBatchWithHeaders(batch.buf, offs, lens, first, count, e)
+        : this.tap.writeBatch(batch.buf, offs, lens, first, count, vnet, e);
     if (e[0] > 0) {
       batch.failed += e[0];
       batch.lastErrno = e[1];

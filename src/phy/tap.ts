@@ -132,6 +132,26 @@ export interface TapAddon {
     vnet: Uint8Array | null,
     errors: Int32Array,
   ): number;
+  /**
+   * writeBatch for frames that end in pieces of other memory (scatter-gather): frame i is
+   * `buf[offsets[i], +lens[i])` followed by `pieceCount[i]` pieces from `pieceFirst[i]`,
+   * piece j being `pieces[j][pieceOff[j], +pieceLen[j])`; one writev() per frame with
+   * pieces, a write() per frame without. At most 15 pieces per frame and 1 024 per call.
+   */
+  writeGather(
+    fd: number,
+    buf: Uint8Array,
+    offsets: Int32Array,
+    lens: Int32Array,
+    first: number,
+    count: number,
+    pieceFirst: Int32Array,
+    pieceCount: Int32Array,
+    pieces: Array<Uint8Array | null>,
+    pieceOff: Int32Array,
+    pieceLen: Int32Array,
+    errors: Int32Array,
+  ): number;
   /** A new eventfd (EFD_NONBLOCK | EFD_CLOEXEC). */
   eventfd(): number;
   /** Adds 1 to an eventfd, waking a readBatch that polls it. */
@@ -370,6 +390,19 @@ export class TapDevice {
   writeBatchWithHeaders(buf: Uint8Array, offsets: Int32Array, lens: Int32Array, first: number, count: number, errors: Int32Array): number {
     if (!this.vnetHdr) throw new TypeError(`writeBatchWithHeaders on ${this.name}: the device has no vnet header`);
     return this.#addon.writeBatch(this.#fd, buf, offsets, lens, first, count, null, errors);
+  }
+
+  /**
+   * writeBatchWithHeaders for frames that may end in pieces of other memory (the
+   * FrameBatch's pieces, base/frame-batch.ts): TapAddon.writeGather. Only for a device
+   * opened with vnetHdr.
+   */
+  writeGatherWithHeaders(
+    buf: Uint8Array, offsets: Int32Array, lens: Int32Array, first: number, count: number,
+    pieceFirst: Int32Array, pieceCount: Int32Array, pieces: Array<Uint8Array | null>, pieceOff: Int32Array, pieceLen: Int32Array, errors: Int32Array,
+  ): number {
+    if (!this.vnetHdr) throw new TypeError(`writeGatherWithHeaders on ${this.name}: the device has no vnet header`);
+    return this.#addon.writeGather(this.#fd, buf, offsets, lens, first, count, pieceFirst, pieceCount, pieces, pieceOff, pieceLen, errors);
   }
 
   /** Marks the device persistent (it outlives this fd) or not. */

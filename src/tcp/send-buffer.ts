@@ -26,6 +26,23 @@ import { BLOCK_BYTES, giveBlock, takeBlock } from '../util/block-pool.js';
 
 type Block = Uint8Array<ArrayBuffer>;
 
+/** Where attachOut() hands its pieces (a TxSink's attach). */
+export interface PieceSink {
+  attach(src: Uint8Array, off: number, len: number): void;
+}
+
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+/** copyOut's PieceSink: copies each piece to dst[at..] (one per thread, no object per call). */
+const copier = {
+  dst: EMPTY,
+  at: 0,
+  attach(src: Uint8Array, off: number, len: number): void {
+    copyBytes(src, off, this.dst, this.at, len);
+    this.at += len;
+  },
+};
+
 /** A ring longer than this (slots) is dropped when the buffer empties, so an idle connection keeps no large array. */
 const SMALL_RING = 8;
 
@@ -90,9 +107,23 @@ export class SendBuffer {
 
   /** Copies `len` bytes starting `offset` bytes after sndUna into dst[dstOff..]. Throws RangeError beyond the data held. */
   copyOut(offset: number, len: number, dst: Uint8Array, dstOff: number): void {
+    copier.dst = dst;
+    copier.at = dstOff;
+    this.attachOut(offset, len, copier);
+    copier.dst = EMPTY;
+  }
+
+  /**
+   * Hands `len` bytes starting `offset` bytes after sndUna to `to.attach` by reference, a
+   * piece per block they span (scatter-gather transmit, decision 0051): the sink reads them
+   * when it writes the frame. Blocks released meanwhile are not reused before
+   * (util/block-pool.ts holdBlocks), and write() only appends past them. Throws RangeError
+   * beyond the data held.
+   */
+  attachOut(offset: number, len: number, to: PieceSink): void {
     if (len <= 0) return;
     if (offset < 0 || offset + len > this.end - this.base) {
-      throw new RangeError(`copyOut(${offset}, ${len}) outside the ${this.end - this.base} bytes held`);
+      throw new RangeError(`bytes ${offset} to ${offset + len} of the send buffer: only ${this.end - this.base} held`);
     }
     const rel = this.base + offset - this.start;
     const i = Math.floor(rel / BLOCK_BYTES);
@@ -101,12 +132,10 @@ export class SendBuffer {
     const mask = ring.length - 1;
     let idx = (this.first + i) & mask;
     let left = len;
-    let d = dstOff;
     while (left > 0) {
       let k = BLOCK_BYTES - within;
       if (k > left) k = left;
-      copyBytes(this.blockAt(idx), within, dst, d, k);
-      d += k;
+      to.attach(this.blockAt(idx), within, k);
       left -= k;
       within = 0;
       idx = (idx + 1) & mask;

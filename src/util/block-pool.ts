@@ -16,6 +16,13 @@
  *
  * A block's contents are undefined when taken (it is not zeroed): owners only read
  * bytes they wrote.
+ *
+ * Frames staged for the TAP may hold a payload by reference in a block (scatter-gather,
+ * decision 0051) until their batch is written. While any batch does (holdBlocks() ..
+ * releaseBlocks(), counted, as several stacks may share a thread), a block given back is
+ * kept aside rather than reused: an ACK or a reset that releases it in the meantime must
+ * not let another write fill it before the frame has gone out. The blocks kept aside join
+ * the pool when the last holder releases.
  */
 
 /** Size of a pooled block, bytes. */
@@ -24,6 +31,9 @@ export const BLOCK_BYTES = 16384;
 export const POOL_MAX_BLOCKS = 256;
 
 const free: Array<Uint8Array<ArrayBuffer>> = [];
+/** Blocks given back while a staged frame may still reference them, and how many batches hold. */
+const aside: Array<Uint8Array<ArrayBuffer>> = [];
+let holders = 0;
 /** Blocks made because the pool was empty, and blocks given back while it was full. */
 let created = 0;
 let dropped = 0;
@@ -42,8 +52,25 @@ export function takeBlock(): Uint8Array<ArrayBuffer> {
  */
 export function giveBlock(b: Uint8Array<ArrayBuffer>): void {
   if (b.length !== BLOCK_BYTES || b.byteOffset !== 0 || b.buffer.byteLength !== BLOCK_BYTES) return;
-  if (free.length < POOL_MAX_BLOCKS) free.push(b);
+  if (holders > 0) aside.push(b);
+  else if (free.length < POOL_MAX_BLOCKS) free.push(b);
   else dropped++;
+}
+
+/** A batch now holds frames whose pieces may be in blocks: blocks given back wait until it releases. */
+export function holdBlocks(): void {
+  holders++;
+}
+
+/** A batch that called holdBlocks() has written or dropped its frames; the last to release returns the blocks kept aside. */
+export function releaseBlocks(): void {
+  if (holders === 0) throw new Error('releaseBlocks without holdBlocks');
+  if (--holders > 0) return;
+  for (let k = 0; k < aside.length; k++) {
+    if (free.length < POOL_MAX_BLOCKS) free.push(aside[k]);
+    else dropped++;
+  }
+  aside.length = 0;
 }
 
 /** Blocks this thread made (the pool was empty) and left to the GC (the pool was full), since it started. */
@@ -54,4 +81,9 @@ export function blockPoolStats(): { created: number; dropped: number } {
 /** Free blocks held now (for tests). */
 export function pooledBlocks(): number {
   return free.length;
+}
+
+/** Blocks given back and kept aside while a batch holds (for tests). */
+export function blocksAside(): number {
+  return aside.length;
 }

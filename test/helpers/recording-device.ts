@@ -45,9 +45,8 @@ export class RecordingDevice implements LinkDevice {
         batch.lastErrno = 5;
         continue;
       }
-      const o = batch.offsets[i];
       this.sent.push({
-        bytes: batch.buf.slice(o, o + batch.lens[i]),
+        bytes: batch.frameBytes(i),
         csumStart: batch.csumStart[i],
         csumOffset: batch.csumOffset[i],
         segSize: batch.segSize[i],

@@ -1,7 +1,8 @@
 /**
  * A virtual wire for deterministic tests of the sans-I/O core: a TxSink that keeps every
  * committed frame and the offload the core asked for with it, with an optional capacity
- * so that "TX full" can be tested too.
+ * so that "TX full" can be tested too. With `gathers` set it takes payload by reference
+ * (TxSink.attach) and copies it into the frame it keeps at commit.
  */
 import type { TxOffload, TxSink } from '../../src/base/link.js';
 
@@ -17,16 +18,33 @@ export class VirtualWire implements TxSink {
   readonly offloads: OffloadRecord[] = [];
   /** Frames the sink still accepts before it reports full (Infinity: unlimited). */
   room = Infinity;
+  /** Frames may end in pieces held by reference (TxSink.gathers). Default false. */
+  gathers = false;
+  /** Pieces attached to the frame being built. */
+  private readonly pieces: Array<{ src: Uint8Array; off: number; len: number }> = [];
 
   reserve(maxLen: number): number {
+    this.pieces.length = 0;
     if (this.room <= 0 || maxLen > this.buf.length) return -1;
     this.buf.fill(0xee, 0, maxLen); // poison: a field the core forgets to write shows up
     return 0;
   }
 
+  attach(src: Uint8Array, off: number, len: number): void {
+    if (!this.gathers) throw new Error('attach() on a VirtualWire that does not gather');
+    this.pieces.push({ src, off, len });
+  }
+
   commit(len: number, offload: TxOffload | null): void {
     this.room--;
-    this.frames.push(this.buf.slice(0, len));
+    let d = len - this.pieces.reduce((n, p) => n + p.len, 0);
+    const frame = this.buf.slice(0, len);
+    for (const p of this.pieces) {
+      frame.set(p.src.subarray(p.off, p.off + p.len), d);
+      d += p.len;
+    }
+    this.pieces.length = 0;
+    this.frames.push(frame);
     this.offloads.push(
       offload === null ? null : { csumStart: offload.csumStart, csumOffset: offload.csumOffset, segSize: offload.segSize, hdrLen: offload.hdrLen },
     );

@@ -449,6 +449,50 @@ describe.skipIf(!canRun)('tap binding (root, netns)', () => {
     expect(buf[offs[g] + 54]).toBe(0x78); // payload 'x'
   });
 
+  it('(d) writeGatherWithHeaders: frames ending in pieces of other memory reach a kernel socket intact (decision 0051)', async () => {
+    const d = vdev!;
+    const rx = peer(['udp-recv', '10.99.1.1', '5557', '2', '5000']);
+    await rx.waitLines("'ready'", (l) => l.includes('ready'));
+    const payloads = [new Uint8Array(3000).map((_, i) => (i * 13) & 0xff), new Uint8Array(40).map((_, i) => i + 1)];
+    const pieces: Uint8Array[] = [];
+    const pOff = new Int32Array(4);
+    const pLen = new Int32Array(4);
+    const pFirst = new Int32Array(2);
+    const pCount = new Int32Array(2);
+    let off = 0;
+    payloads.forEach((p, i) => {
+      const f = buildFrame({ dstMac: vtapMac, srcMac: STACK_MAC, srcIp: '10.99.1.2', dstIp: '10.99.1.1', proto: 17, l4: udp(4000, 5557, p) });
+      // A zero virtio_net_hdr (the kernel checks our checksum), then the headers in `buf`.
+      buf.fill(0, off, off + VNET_HDR_LEN);
+      buf.set(f.subarray(0, 42), off + VNET_HDR_LEN);
+      offs[i] = off;
+      lens[i] = VNET_HDR_LEN + 42;
+      off = align16(off + VNET_HDR_LEN + 42);
+      // The payload in two pieces of other arrays, the second at an offset into its array.
+      const cut = 42 + Math.floor(p.length / 3);
+      const second = new Uint8Array(f.length - cut + 5);
+      second.set(f.subarray(cut), 5);
+      pFirst[i] = pieces.length;
+      pCount[i] = 2;
+      pOff[pieces.length] = 0;
+      pLen[pieces.length] = cut - 42;
+      pieces.push(f.slice(42, cut));
+      pOff[pieces.length] = 5;
+      pLen[pieces.length] = f.length - cut;
+      pieces.push(second);
+    });
+    const errors = new Int32Array(2);
+    expect(d.writeGatherWithHeaders(buf, offs, lens, 0, 2, pFirst, pCount, pieces, pOff, pLen, errors)).toBe(2);
+    expect(Array.from(errors)).toEqual([0, 0]);
+    await rx.waitLines('2 datagrams', (l) => l.filter((x) => x.startsWith('{')).length >= 2);
+    const got = rx.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { hex: string });
+    expect(got.map((g) => g.hex)).toEqual(payloads.map((p) => Buffer.from(p).toString('hex')));
+    killChild(rx.proc);
+    // A piece outside its array is refused before anything is written.
+    pLen[1] = 1 << 20;
+    expect(() => d.writeGatherWithHeaders(buf, offs, lens, 0, 1, pFirst, pCount, pieces, pOff, pLen, errors)).toThrow(RangeError);
+  });
+
   it('(e) EBUSY: the TAP held by this process cannot be opened by another one', () => {
     const r = tapChild([{ op: 'open', name: TAP, vnet: false }]);
     expect(r).toMatchObject({ ok: false, code: 'EBUSY', syscall: 'TUNSETIFF' });

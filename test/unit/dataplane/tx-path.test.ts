@@ -17,8 +17,8 @@ import { TX_FLOW_LIMITED, TxOffload, type TxFlow } from '../../../src/base/link.
 import { RecordingDevice } from '../../helpers/recording-device.js';
 
 /** One device for both paths: what reached it, in order, as the first payload byte of each frame. */
-function setup(ringBytes = 1 << 18) {
-  const device = new RecordingDevice({ txChecksum: true, tsoMaxPayload: 65_000 });
+function setup(ringBytes = 1 << 18, txGather = false) {
+  const device = new RecordingDevice({ txChecksum: true, tsoMaxPayload: 65_000, txGather });
   const sab = createRingBuffer(ringBytes);
   const ring = new RingProducer(sab);
   const io = new RingConsumer(sab);
@@ -72,6 +72,27 @@ describe('TxPath', () => {
     expect(t.wire()).toEqual([1, 2]);
     expect(t.sent()).toEqual([0, 2]);
     expect(t.ring.pending()).toBe(0);
+  });
+
+  it('over a device that takes frames in pieces: a frame may end in pieces only when the worker writes it (decision 0051)', () => {
+    const t = setup(1 << 18, true);
+    const flow: TxFlow = { txQueuedAt: -1, txQueuedBytes: 0 };
+    t.setBusy(true);
+    expect(t.path.reserve(100, 0, flow)).toBeGreaterThanOrEqual(0);
+    expect(t.path.gathers).toBe(false); // into the ring: copied there
+    t.path.commit(100, null);
+    t.workerFlush();
+    t.ioDrain();
+    const o = t.path.reserve(DIRECT_FRAME_MIN + 100, 0, flow); // bulk, past the ring
+    expect(t.path.gathers).toBe(true);
+    t.path.buf[o] = 7;
+    const payload = new Uint8Array(DIRECT_FRAME_MIN).fill(9);
+    t.path.attach(payload, 0, DIRECT_FRAME_MIN);
+    t.path.commit(100 + DIRECT_FRAME_MIN, null);
+    t.workerFlush();
+    const f = t.device.sent.at(-1)!.bytes;
+    expect(f.length).toBe(100 + DIRECT_FRAME_MIN);
+    expect([f[0], f[100], f.at(-1)]).toEqual([7, 9, 9]);
   });
 
   it('busy worker: frames go to the ring for the I/O thread', () => {

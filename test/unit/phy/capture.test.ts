@@ -132,6 +132,30 @@ describe('CaptureDevice', () => {
     }
   });
 
+  it('a TX super-frame in pieces (scatter-gather) is recorded whole, and the device gets the pieces as they are', () => {
+    const r = rig({ snaplen: 262144 });
+    const f = tcpSuperFrame(SRC, DST, 5000);
+    // Headers in the batch, the payload in two pieces of other memory (as a send buffer's blocks).
+    const b = new FrameBatch(new Uint8Array(1 << 18), 64, 0, true);
+    const o = b.reserve(f.length);
+    b.buf.set(f.subarray(0, 54), o);
+    const p1 = f.slice(54, 54 + 3000);
+    const p2 = new Uint8Array(9000);
+    p2.set(f.subarray(54 + 3000), 100);
+    b.attach(p1, 0, 3000);
+    b.attach(p2, 100, 2000);
+    b.commit(f.length, tcpOffload(1448));
+    expect(b.lens[0]).toBe(54);
+    expect(b.attached[0]).toBe(5000);
+    expect(r.dev.transmit(b, 0)).toBe(1);
+    expect(r.inner.sent[0].bytes).toEqual(f);
+    const recs = drain(new CaptureMerger([r.ring]));
+    expect(recs.map((x) => x.bytes.length)).toEqual([54 + 1448, 54 + 1448, 54 + 1448, 54 + 656]);
+    const payload = Buffer.concat(recs.map((x) => x.bytes.subarray(54)));
+    expect(payload.equals(Buffer.from(f.subarray(54)))).toBe(true);
+    for (const x of recs) expect(tcpChecksumValid(x.bytes, 34, x.bytes.length - 34, SRC, DST)).toBe(true);
+  });
+
   it('completes a checksum the device would complete (TX offload) and one the host left partial (RX_CSUM_PARTIAL)', () => {
     const r = rig({ snaplen: 262144 });
     r.send([tcpSuperFrame(SRC, DST, 300)], tcpOffload(0));

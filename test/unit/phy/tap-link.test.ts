@@ -47,6 +47,15 @@ function scriptedTap(vnetHdr: boolean) {
       for (let i = first; i < first + count; i++) writes.push({ hdr: null, frame: [...buf.subarray(offsets[i], offsets[i] + lens[i])] });
       return count;
     },
+    writeGatherWithHeaders(buf, offsets, lens, first, count, pieceFirst, pieceCount, pieces, pieceOff, pieceLen) {
+      expect(vnetHdr).toBe(true);
+      for (let i = first; i < first + count; i++) {
+        const f = [...buf.subarray(offsets[i], offsets[i] + lens[i])];
+        for (let j = pieceFirst[i]; j < pieceFirst[i] + pieceCount[i]; j++) f.push(...pieces[j]!.subarray(pieceOff[j], pieceOff[j] + pieceLen[j]));
+        writes.push({ hdr: null, frame: f });
+      }
+      return count;
+    },
   };
   return { tap, writes, toRead, calls };
 }
@@ -62,8 +71,8 @@ function frame(etherType: number, tag: number): number[] {
 
 describe('TapLink', () => {
   it('capabilities: the header brings checksum and segmentation offload; receive aggregates only when TSO was granted', () => {
-    expect(tapCapabilities(false, 0, 1500)).toEqual({ medium: 'ethernet', mtu: 1500, maxRxFrame: 1514, txChecksum: false, tsoMaxPayload: 0, txHeadroom: 0 });
-    expect(tapCapabilities(true, TUN_F_CSUM, 1500)).toMatchObject({ maxRxFrame: 1514, txChecksum: true, tsoMaxPayload: TAP_TSO_MAX_PAYLOAD, txHeadroom: 10 });
+    expect(tapCapabilities(false, 0, 1500)).toEqual({ medium: 'ethernet', mtu: 1500, maxRxFrame: 1514, txChecksum: false, tsoMaxPayload: 0, txHeadroom: 0, txGather: false });
+    expect(tapCapabilities(true, TUN_F_CSUM, 1500)).toMatchObject({ maxRxFrame: 1514, txChecksum: true, tsoMaxPayload: TAP_TSO_MAX_PAYLOAD, txHeadroom: 10, txGather: true });
     expect(tapCapabilities(true, TUN_F_CSUM | TUN_F_TSO4, 9000)).toMatchObject({ mtu: 9000, maxRxFrame: TAP_MAX_GSO_FRAME });
   });
 
