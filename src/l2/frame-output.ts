@@ -1,8 +1,10 @@
 /**
  * The core's one way out to the link: reserves room for a frame in the TX sink, and
  * counts what it commits (tx_frames/tx_bytes) or could not place for want of room
- * (drop_tx_ring_full; a frame refused because its flow has its share of the sink queued,
- * TX_FLOW_LIMITED, is counted by the sink).
+ * (drop_tx_ring_full). A frame of a flow (`flow` set: a TCP connection's segment) is not
+ * counted here: the connection keeps a refused segment and sends it again once there is
+ * room (tcp_tx_ring_waits), and counts the frames it does not keep itself. A frame refused
+ * because its flow has its share of the sink queued (TX_FLOW_LIMITED) is counted by the sink.
  * `refusals` tells a sender whose frame was not sent that the sink had no room (and not
  * that a route or a neighbour was missing): TCP then keeps the segment and waits for room
  * (tcp/tcp-layer.ts).
@@ -29,7 +31,7 @@ export class FrameOutput {
     const off = this.sink.reserve(maxLen, alignAt, this.flow);
     if (off < 0) {
       this.refusals++;
-      if (off !== TX_FLOW_LIMITED) this.counters[C.drop_tx_ring_full]++;
+      if (off !== TX_FLOW_LIMITED && this.flow === null) this.counters[C.drop_tx_ring_full]++;
     }
     return off;
   }

@@ -69,7 +69,7 @@ export class ConnectionOutput implements SenderTransmit {
     r.flags = TCP_SYN | (ack ? TCP_ACK : 0) | this.c.ecn.synFlags(cfg.ecn, ack, this.snd.retries > 0);
     r.window = this.rcv.windowField(true);
     r.dataLen = 0;
-    if (this.send(r, null, 0, now, 0, 0)) this.traceOut(r, now);
+    this.sendUnkept(r, now);
     if (ack) this.rcv.noteAckSent(r.window);
   }
 
@@ -211,7 +211,7 @@ export class ConnectionOutput implements SenderTransmit {
     r.flags = TCP_RST | (withAck ? TCP_ACK : 0);
     r.window = 0;
     r.dataLen = 0;
-    if (this.send(r, null, 0, now, 0, 0)) this.traceOut(r, now);
+    this.sendUnkept(r, now);
     this.host.counters[C.tcp_resets_tx]++;
   }
 
@@ -255,6 +255,17 @@ export class ConnectionOutput implements SenderTransmit {
       this.ackOwed = false;
       if (st !== State.CLOSED && st !== State.SYN_SENT) this.emit(this.snd.sndMax, TCP_ACK, 0, 0, now);
     }
+  }
+
+  /**
+   * Sends a segment that is not kept when the sink has no room (a SYN, a SYN-ACK, a RST:
+   * the SYN timer sends the first two again, a RST is not repeated); such a refusal is a
+   * drop (drop_tx_ring_full), which FrameOutput leaves to the connection.
+   */
+  private sendUnkept(r: TcpRepr, now: number): void {
+    const refusals = this.host.writer.txRefusals;
+    if (this.send(r, null, 0, now, 0, 0)) this.traceOut(r, now);
+    else if (this.host.writer.txRefusals !== refusals) this.host.counters[C.drop_tx_ring_full]++;
   }
 
   /** Sends `r` through the layer's writer as a frame of this connection's flow (TxFlow: the TX sink keeps its frames in order). */

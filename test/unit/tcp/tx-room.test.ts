@@ -26,7 +26,7 @@ describe('TCP waits for room in a full TX sink', () => {
     p.wire.room = 0;
     conn.send(new Uint8Array(1000).fill(7));
     p.flush();
-    expect(p.counter('drop_tx_ring_full')).toBe(1);
+    expect(p.counter('drop_tx_ring_full')).toBe(0); // kept, not dropped
     expect(p.counter('tcp_tx_ring_waits')).toBe(1);
     expect(p.tcp.txBlocked).toBe(1);
     p.expectNothing(p.now + 5);
@@ -37,6 +37,17 @@ describe('TCP waits for room in a full TX sink', () => {
     expect(p.tcp.txBlocked).toBe(0);
     expect(p.counter('tcp_window_probes')).toBe(0);
     expect(p.counter('tcp_retransmits')).toBe(0);
+  });
+
+  it('a RST refused for room is not kept: counted in drop_tx_ring_full, and no wait', () => {
+    const { p, conn } = opened();
+    p.wire.room = 0;
+    conn.abort();
+    p.flush();
+    expect(p.counter('tcp_resets_tx')).toBe(1);
+    expect(p.counter('drop_tx_ring_full')).toBe(1);
+    expect(p.counter('tcp_tx_ring_waits')).toBe(0);
+    expect(p.tcp.txBlocked).toBe(0);
   });
 
   it('without a retry the persist timer still sends it (what happened before)', () => {
