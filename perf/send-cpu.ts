@@ -192,10 +192,12 @@ async function main(): Promise<void> {
         // 2 GiB carried 0.9-1.2 s of TurboFan compilation on the helper threads, after 14 of
         // them 0.1 s (node --trace-opt --trace-deopt).
         for (let k = 0; k < warmupConns; k++) await download(`${url}/bytes/${warmup}`, warmup, 35_000);
-        // And one download of the measured size when it passes 2^30 bytes, V8's small integer
-        // range: the first to pass it turns the send path's byte offsets into doubles and sets
-        // off a wave of "wrong map" deoptimizations and recompilation; later ones have none.
-        if (bytes > 2 ** 30) await download(`${url}/bytes/${bytes}`, bytes, 125_000);
+        // And three downloads of the measured size when it passes 2^30 bytes, V8's small integer
+        // range: a download that passes it turns byte offsets and counts into doubles and sets
+        // off a wave of "wrong map" deoptimizations and recompilation. The second 2 GiB
+        // download still had 29 of them and 83 functions compiled again, the fourth none and
+        // 11 (node --trace-opt --trace-deopt; perf/tcp-bench.ts warms up the same way).
+        if (bytes > 2 ** 30) for (let k = 0; k < 3; k++) await download(`${url}/bytes/${bytes}`, bytes, 125_000);
         const c0 = stackd ? await stackdStats(stackd.control) : null;
         const before = threadTicks(pid);
         const w0 = tids.map((t) => schedWait(pid, t));

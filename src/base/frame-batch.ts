@@ -21,6 +21,8 @@ import type { TxOffload } from './link.js';
 
 /** Most pieces one frame may hold: a 64 KiB payload spans at most 5 send-buffer blocks of 16 KiB. */
 export const MAX_PIECES_PER_FRAME = 8;
+/** Most frames of a batch that takes pieces: the TAP writes at most 1 024 pieces per call (native/tap.c). */
+export const GATHER_MAX_FRAMES = 128;
 
 /** Frames and their metadata in one buffer. */
 export class FrameBatch {
@@ -76,6 +78,7 @@ export class FrameBatch {
     this.pieceFirst = new Int32Array(capacity);
     this.pieceCount = new Int32Array(capacity);
     this.attached = new Int32Array(capacity);
+    if (gather && capacity > GATHER_MAX_FRAMES) throw new RangeError(`a batch that takes pieces holds at most ${GATHER_MAX_FRAMES} frames`);
     const p = gather ? capacity * MAX_PIECES_PER_FRAME : 0;
     this.pieces = new Array<Uint8Array | null>(p).fill(null);
     this.pieceOff = new Int32Array(p);

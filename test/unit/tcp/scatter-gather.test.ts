@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { C } from '../../../src/base/counters.js';
-import { FrameBatch, MAX_PIECES_PER_FRAME } from '../../../src/base/frame-batch.js';
+import { FrameBatch, GATHER_MAX_FRAMES, MAX_PIECES_PER_FRAME } from '../../../src/base/frame-batch.js';
 import type { FrameBatch as Batch } from '../../../src/base/frame-batch.js';
 import { TxStaging } from '../../../src/base/tx-staging.js';
 import { SendBuffer } from '../../../src/tcp/send-buffer.js';
@@ -80,6 +80,8 @@ describe('FrameBatch pieces', () => {
     b.reserve(10);
     for (let k = 0; k < MAX_PIECES_PER_FRAME; k++) b.attach(new Uint8Array(4), 0, 4);
     expect(() => b.attach(new Uint8Array(4), 0, 4)).toThrow(RangeError);
+    // No more pieces per batch than the TAP writes in one call.
+    expect(() => new FrameBatch(new Uint8Array(4096), GATHER_MAX_FRAMES + 1, 0, true)).toThrow(RangeError);
   });
 });
 
