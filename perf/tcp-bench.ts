@@ -1,7 +1,10 @@
 /**
  * TCP benchmarks (issue 3, item 8; issue 8, item 7): stackd against the Linux kernel
  * serving the same services in the same run, alternating the two, medians of --runs, the
- * ratio printed.
+ * ratio printed. The bulk transfers also print the median of each run's own ratio (the two
+ * sides measured back to back): the VM's slow periods of several seconds move single
+ * transfers of both sides by 2×, and a median per side mixes a slow run of one with a fast
+ * one of the other.
  *
  *   node dist/perf/tcp-bench.js [--workers 1,2] [--seconds 5] [--runs 3] [--bytes 2147483648]
  *                               [--only bulk,http,ping,udp,sustained,memory,soak]

@@ -1,7 +1,7 @@
 /**
  * The results of perf/tcp-bench.ts: one value per run for each (metric, worker count,
  * side), reported as medians (or means, for counts) in one text table per metric (stackd,
- * kernel, ratio) and,
+ * kernel, ratio; for bulk transfers also the median of the runs' own ratios) and,
  * with --svg, as grouped bars (src/util/svg-chart.ts): one panel per metric, one group per
  * worker count, stackd and kernel side by side.
  */
@@ -23,7 +23,12 @@ export interface MetricSpec {
   digits: number;
   /** Chart on a log axis (latencies spanning decades). */
   log?: boolean;
-  /** Add the serving process's CPU columns (stored under the same key with putCpu). */
+  /**
+   * Add the column of paired ratios (the median over runs of each run's stackd / kernel,
+   * the two measured back to back) and the serving process's CPU columns (stored under
+   * the same key with putCpu). For the bulk transfers, whose single values swing with the
+   * machine's slow periods of several seconds.
+   */
   withCpu?: boolean;
   /** The kernel is not measured for this metric (no kernel column nor ratio). */
   stackdOnly?: boolean;
@@ -68,6 +73,16 @@ export class BenchResults {
     return med(this.values.get(key)?.get(w)?.[t]);
   }
 
+  /** The median over runs of stackd / kernel of the same run (runs where either failed left out). */
+  pairedRatio(key: string, w: number): number {
+    const r = this.values.get(key)?.get(w);
+    if (!r) return NaN;
+    const n = Math.min(r.stackd.length, r.kernel.length);
+    const ratios: number[] = [];
+    for (let i = 0; i < n; i++) ratios.push(r.stackd[i] / r.kernel[i]);
+    return med(ratios);
+  }
+
   /** What a metric reports for (w, t): the median of its runs, or their mean (MetricSpec.summary). */
   summary(s: MetricSpec, w: number, t: Target): number {
     return s.summary === 'mean' ? mean(this.values.get(s.key)?.get(w)?.[t]) : this.median(s.key, w, t);
@@ -80,14 +95,14 @@ export class BenchResults {
       const m = this.values.get(s.key);
       if (!m) continue;
       const header = s.stackdOnly ? ['workers', 'stackd'] : ['workers', 'stackd', 'kernel', 'stackd/kernel'];
-      if (s.withCpu) header.push('stackd CPU %core', 'peer CPU %core');
+      if (s.withCpu) header.push('paired ratio', 'stackd CPU %core', 'peer CPU %core');
       const rows = [...m.keys()].map((w) => {
         const v = this.summary(s, w, 'stackd');
         const k = this.summary(s, w, 'kernel');
         const row = s.stackdOnly ? [String(w), fmt(v, s.digits)] : [String(w), fmt(v, s.digits), fmt(k, s.digits), fmt(v / k, 2)];
         if (s.withCpu) {
           const c = this.cpu.get(s.key)?.get(w);
-          row.push(fmt(med(c?.stackd), 0), fmt(med(c?.kernel), 0));
+          row.push(fmt(this.pairedRatio(s.key, w), 2), fmt(med(c?.stackd), 0), fmt(med(c?.kernel), 0));
         }
         return row;
       });

@@ -36,12 +36,13 @@ describe('BenchResults', () => {
     const r = sample();
     expect(r.median('upload', 1, 'stackd')).toBe(2);
     expect(r.median('upload', 1, 'kernel')).toBe(2); // nearest rank of [2, 4]
+    expect(r.pairedRatio('upload', 1)).toBe(0.5); // runs 1 and 3: 1/2 and 2/4; run 2's kernel failed
     expect(r.tables(SPECS)).toBe([
       '',
       'bulk upload, Gbit/s',
-      'workers  stackd  kernel  stackd/kernel  stackd CPU %core  peer CPU %core',
-      '-------  ------  ------  -------------  ----------------  --------------',
-      '1         2.000   2.000           1.00               100              50',
+      'workers  stackd  kernel  stackd/kernel  paired ratio  stackd CPU %core  peer CPU %core',
+      '-------  ------  ------  -------------  ------------  ----------------  --------------',
+      '1         2.000   2.000           1.00          0.50               100              50',
       '',
       'ping p99, µs',
       'workers  stackd  kernel  stackd/kernel',
