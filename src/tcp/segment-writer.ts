@@ -33,7 +33,7 @@ import { IPV6_ID_BASE, type Ipv6Interner } from '../base/ipv6-interner.js';
 import { IPV6_HEADER_LEN, NH_TCP } from '../wire/ipv6.js';
 import { ipv6PseudoHeaderSum } from '../wire/checksum.js';
 import { ipv6 } from '../wire/ipv6-address.js';
-import type { SendBuffer } from './send-buffer.js';
+import type { PieceSink, SendBuffer } from './send-buffer.js';
 
 /**
  * Smallest payload sent by reference when the sink gathers (decision 0051). A smaller one
@@ -129,10 +129,7 @@ export class SegmentWriter {
     if (o < 0) return false;
     const b = this.ip.buf;
     seg.emit(b, o);
-    if (len > 0 && data !== null) {
-      if (this.csumOffload && len >= GATHER_MIN_PAYLOAD && this.ip.gathers) data.attachOut(dataOffset, len, this.ip);
-      else data.copyOut(dataOffset, len, b, o + hlen);
-    }
+    if (len > 0 && data !== null) this.payload(this.ip, data, dataOffset, len, b, o + hlen);
     if (this.csumOffload && this.ip.direct) {
       // The device completes the checksum (and segments a super-segment): the field holds
       // the folded pseudo-header sum including the TCP length.
@@ -149,6 +146,16 @@ export class SegmentWriter {
     }
     this.counters[C.tcp_segments_tx]++;
     return true;
+  }
+
+  /**
+   * Puts `len` bytes of `data` from `dataOffset` into the frame being built at b[at..]: by
+   * reference when the device completes the checksum, the payload is large and the sink
+   * gathers (decision 0051), else copied.
+   */
+  private payload(out: PieceSink & { readonly gathers: boolean }, data: SendBuffer, dataOffset: number, len: number, b: Uint8Array, at: number): void {
+    if (this.csumOffload && len >= GATHER_MIN_PAYLOAD && out.gathers) data.attachOut(dataOffset, len, out);
+    else data.copyOut(dataOffset, len, b, at);
   }
 
   /** send() to an IPv6 peer from `localIp` (both interned). */
@@ -169,10 +176,7 @@ export class SegmentWriter {
     if (o < 0) return false;
     const b = out.buf;
     seg.emit(b, o);
-    if (len > 0 && data !== null) {
-      if (this.csumOffload && len >= GATHER_MIN_PAYLOAD && out.gathers) data.attachOut(dataOffset, len, out);
-      else data.copyOut(dataOffset, len, b, o + hlen);
-    }
+    if (len > 0 && data !== null) this.payload(out, data, dataOffset, len, b, o + hlen);
     if (this.csumOffload && out.direct) {
       setTcpChecksum(b, o, ipv6PseudoHeaderSum(src, dst, NH_TCP, l4));
       const t = this.tx;
