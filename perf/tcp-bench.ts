@@ -6,7 +6,7 @@
  * transfers of both sides by 2×, and a median per side mixes a slow run of one with a fast
  * one of the other.
  *
- *   node dist/perf/tcp-bench.js [--workers 1,2] [--seconds 5] [--runs 3] [--bytes 2147483648]
+ *   node dist/perf/tcp-bench.js [--workers 1,2] [--seconds 5] [--runs 3] [--bulk-runs N] [--bytes 2147483648]
  *                               [--only bulk,http,ping,udp,sustained,memory,soak]
  *                               [--pings 500] [--ping-busy-poll USEC] [--connections 32] [--threads 2]
  *                               [--stackd-args='--no-offload --cc cubic'] [--loss 3]
@@ -104,6 +104,7 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '1,2' },
     seconds: { type: 'string', default: '5' },
     runs: { type: 'string', default: '3' },
+    'bulk-runs': { type: 'string' },
     bytes: { type: 'string', default: String(2 * 1024 * 1024 * 1024) },
     only: { type: 'string', default: 'bulk,http,ping,udp' },
     pings: { type: 'string', default: '500' },
@@ -140,6 +141,8 @@ function stackdCongestionControl(): string {
 }
 if (values.help) {
   console.log(`usage: node dist/perf/tcp-bench.js [--workers 1,2] [--seconds 5] [--runs 3] [--bytes 2147483648]
+         [--bulk-runs N]  (bulk pairs per worker count, default --runs: the VM's slow periods of
+                     several seconds halve single transfers, and more pairs keep them off the medians)
          [--only bulk,http,ping,udp,sustained,memory,soak]  (default bulk,http,ping,udp)
          [--pings 500] [--connections 32] [--threads 2] [--stackd-args='--no-offload']
          [--ping-busy-poll USEC]  (ping again with a stackd started with --busy-poll USEC: the
@@ -160,6 +163,8 @@ const workerCounts = values.workers.split(',').map(Number);
 const stackdArgs = values['stackd-args'].split(/\s+/).filter(Boolean);
 const seconds = Number(values.seconds);
 const runs = Number(values.runs);
+/** Bulk transfer pairs per worker count: the first --runs rounds carry them with the rest, any more follow alone. */
+const bulkRuns = values['bulk-runs'] === undefined ? runs : Number(values['bulk-runs']);
 const bytes = Number(values.bytes);
 const only = new Set(values.only.split(','));
 const pings = Number(values.pings);
@@ -183,6 +188,7 @@ for (const o of only) {
   }
 }
 if (workerCounts.some((w) => !(w >= 1 && w <= 64)) || !(seconds > 0 && seconds <= 60) || !(runs >= 1 && runs <= 20) ||
+  !(Number.isInteger(bulkRuns) && bulkRuns >= 1 && bulkRuns <= 20) ||
   !['on', 'off'].includes(clientOffloads) ||
   !kernelCcs.every((c) => /^[a-z0-9_]{1,15}$/.test(c)) || new Set(kernelCcs).size !== kernelCcs.length ||
   !(bytes >= 1 && bytes <= 2 ** 34) || !(pings >= 10 && pings <= 10_000) ||
@@ -191,7 +197,7 @@ if (workerCounts.some((w) => !(w >= 1 && w <= 64)) || !(seconds > 0 && seconds <
   !(sustainedSeconds >= 1 && sustainedSeconds <= 600) || !(Number.isInteger(conns) && conns >= 1 && conns <= 200_000) ||
   !(Number.isInteger(memoryClients) && memoryClients >= Math.ceil(conns / CONNS_PER_CLIENT) && memoryClients <= 50) ||
   !(soakMinutes >= 0.5 && soakMinutes <= 15) || values.svg === '') {
-  console.error(`bad flags: --workers 1..64 each, --seconds 1..60, --runs 1..20, --bytes ≤ 16 GiB, --pings 10..10000, --ping-busy-poll 0..1000000, --loss 0..50 (integer %), --reorder 0..50 (%), --client-offloads on|off, --kernel-cc NAME[,NAME...] (distinct), ` +
+  console.error(`bad flags: --workers 1..64 each, --seconds 1..60, --runs 1..20, --bulk-runs 1..20, --bytes ≤ 16 GiB, --pings 10..10000, --ping-busy-poll 0..1000000, --loss 0..50 (integer %), --reorder 0..50 (%), --client-offloads on|off, --kernel-cc NAME[,NAME...] (distinct), ` +
     `--sustained-seconds 1..600, --conns 1..200000, --memory-clients ${Math.ceil(conns / CONNS_PER_CLIENT)}..50 (≤ ${CONNS_PER_CLIENT} connections each), ` +
     '--soak-minutes 0.5..15, --svg FILE');
   process.exit(2);
@@ -454,14 +460,16 @@ async function comparisons(w: number): Promise<{ latency?: string; counters: Rec
     }
   }
   let latency: string | undefined;
-  for (let run = 0; run < runs; run++) {
+  const rounds = only.has('bulk') ? Math.max(runs, bulkRuns) : runs;
+  for (let run = 0; run < rounds; run++) {
     // Alternate which side goes first, so a drift in the machine's load hits both.
     const order: Target[] = run % 2 === 0 ? ['stackd', 'kernel'] : ['kernel', 'stackd'];
-    console.log(` run ${run + 1}/${runs} (load ${loadAverage()})`);
-    if (only.has('bulk')) {
+    console.log(` run ${run + 1}/${rounds}${run >= runs ? ' (bulk only)' : ''} (load ${loadAverage()})`);
+    if (only.has('bulk') && run < bulkRuns) {
       for (const t of order) await upload(t, w);
       for (const t of order) await download(t, w);
     }
+    if (run >= runs) continue;
     if (only.has('http')) {
       for (const t of order) {
         if (t === 'stackd') await controlRequest(s.control, '/latency/reset', 'POST');
@@ -495,7 +503,7 @@ async function pingsBusyPolling(w: number): Promise<void> {
 async function main(): Promise<void> {
   const t0 = Date.now();
   console.log(`tcp-bench: lab ${lab}, load average at start ${loadAverage()} (${cpus().length} CPUs)`);
-  console.log(`workers ${workerCounts.join(',')}; ${runs} run(s); bulk ${bytes} B; wrk -t${values.threads} -c${values.connections} -d${seconds}s; ${pings} pings at 10 ms; only ${[...only].join(',')}; stackd flags: ${stackdArgs.join(' ') || '(defaults)'}`);
+  console.log(`workers ${workerCounts.join(',')}; ${runs} run(s); bulk ${bytes} B, ${bulkRuns} pair(s) each way; wrk -t${values.threads} -c${values.connections} -d${seconds}s; ${pings} pings at 10 ms; only ${[...only].join(',')}; stackd flags: ${stackdArgs.join(' ') || '(defaults)'}`);
   if (only.has('sustained')) console.log(`sustained: ${sustainedSeconds} s per side`);
   if (only.has('memory')) console.log(`memory: ${conns} connections from ${1 + extraClients.length} client addresses`);
   if (only.has('soak')) console.log(`soak: ${soakMinutes} min of load + 1 min idle`);
@@ -562,7 +570,7 @@ async function main(): Promise<void> {
   // ----- report -----
   for (const pass of passes) {
     const against = peer ? `; kernel peer's congestion control ${pass.cc}` : '';
-    console.log(`\n==== results: medians of ${runs} run(s) (sustained, memory, soak: one run each)${against}; load average at start was printed above, now ${loadAverage()} ====`);
+    console.log(`\n==== results: medians of ${runs} run(s), bulk of ${bulkRuns} (sustained, memory, soak: one run each)${against}; load average at start was printed above, now ${loadAverage()} ====`);
     process.stdout.write(pass.results.tables(METRICS));
     for (const [w, table] of pass.latencyTables) {
       console.log(`\nstackd per-stage latency under HTTP keep-alive load, --workers ${w} (last run):\n${table}`);
