@@ -79,12 +79,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { controlRequest } from '../src/control/control-client.js';
 import { formatLatencyTable } from '../src/control/latency-table.js';
 import type { LatencyReport } from '../src/control/types.js';
-import { packageRoot } from '../src/phy/package-root.js';
 import {
   benchLabDown, benchLabUp, cpuSeconds, installCleanup, loadAverage, nsKernelCounters, nsSysctl, percentile, runIn,
   stackdStats, startKernelPeer, startStackd, type KernelPeerProcess, type StackdProcess,
@@ -98,6 +96,7 @@ import { runSustained } from './runs/sustained.js';
 import { clientOffloadsOff } from './runs/client-offloads.js';
 import { CLIENT_IF, CLIENT_PORT, installPathLoss, pathLine, readPathCounts, type LossPlaces, type PathCounts } from './runs/path-loss.js';
 import { transferDelta, transferDeltaLine, type CounterReading } from './runs/transfer-figures.js';
+import { pingTimes, udpEchoOneInFlight } from './runs/echo-probes.js';
 
 const { values } = parseArgs({
   options: {
@@ -344,8 +343,7 @@ async function wrk(t: Target, w: number, close: boolean): Promise<void> {
 
 /** Pings `t` --pings times at 10 ms; `mode` '' (stackd as started) or ' busy-poll' (--ping-busy-poll's stackd) names the rows. */
 async function ping(t: Target, w: number, mode: '' | ' busy-poll' = ''): Promise<void> {
-  const r = await runIn(c1, 'ping', ['-c', String(pings), '-i', '0.01', '-W', '1', host(t)], pings * 20 + 20_000);
-  const times = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]) * 1000);
+  const times = await pingTimes(c1, host(t), pings);
   if (times.length < pings) note(`ping${mode} ${t} (workers ${w}): ${times.length} replies of ${pings}`);
   if (times.length === 0) {
     results.put(`ping p50${mode}`, w, t, NaN);
@@ -359,13 +357,9 @@ async function ping(t: Target, w: number, mode: '' | ' busy-poll' = ''): Promise
 
 /** UDP echo RTT with one 64-byte datagram in flight (ping-pong), p50/p99 over --seconds. */
 async function udpEcho(t: Target, w: number): Promise<void> {
-  const client = join(packageRoot(), 'dist/perf/udp-echo-client.js');
-  const r = await runIn(c1, process.execPath, [client, '--host', host(t), '--window', '1', '--flows', '1', '--size', '64', '--seconds', String(seconds)], seconds * 1000 + 20_000);
-  let res: { echoesPerSecond: number; sent: number; lost: number; rttP50us: number; rttP99us: number };
-  try {
-    res = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as typeof res;
-  } catch {
-    note(`udp echo ${t} (workers ${w}) failed: status ${r.status} ${r.stderr.trim()}`);
+  const res = await udpEchoOneInFlight(c1, host(t), seconds);
+  if (typeof res === 'string') {
+    note(`udp echo ${t} (workers ${w}) failed: ${res}`);
     results.put('udp p50', w, t, NaN);
     results.put('udp p99', w, t, NaN);
     return;
