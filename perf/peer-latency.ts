@@ -11,8 +11,8 @@
  * One lab (`pl<pid>`, two clients): stackd on tap0 answers 10.10.0.4; the kernel peer
  * (perf/kernel-peer.ts) listens in <lab>-c2 = 10.10.0.5; gVisor's netstack
  * (perf/peers/gvisor-echo, built by its build.sh: Debian's gVisor 2022-12 with its fdbased
- * TAP endpoint) owns 10.10.0.6 on tap1, a second TAP on the lab's bridge. Every probe comes
- * from <lab>-c1 (10.10.0.3):
+ * TAP endpoint) owns 10.10.0.200 on tap1, a second TAP on the lab's bridge
+ * (perf/runs/gvisor-peer.ts). Every probe comes from <lab>-c1 (10.10.0.3):
  *   ping       `ping -c N -i 0.01` (the kernel's ICMP socket), p50 and p99 of the replies
  *   UDP echo   one 64-byte datagram in flight to port 7 for --seconds
  *              (perf/udp-echo-client.ts --window 1 --flows 1), its p50 and p99
@@ -22,15 +22,15 @@
  *
  * Needs root. Removes its lab afterwards, also on failure or Ctrl-C.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { packageRoot } from '../src/phy/package-root.js';
 import {
-  benchLabDown, benchLabUp, formatTable, installCleanup, loadAverage, median, percentile, printNotesAndTotal, runBench, runIn,
-  spawnIn, startKernelPeer, startStackd, stopChild, type KernelPeerProcess, type StackdProcess,
+  benchLabDown, benchLabUp, formatTable, installCleanup, loadAverage, median, percentile, printNotesAndTotal, runBench,
+  startKernelPeer, startStackd, stopChild, type KernelPeerProcess, type StackdProcess,
 } from './lab-bench.js';
-import { pingTimes, udpEchoOneInFlight } from './runs/echo-probes.js';
+import { KERNEL_IP, STACKD_IP } from './runs/context.js';
+import { pingTimes, udpEchoOneInFlight, warmUpPings } from './runs/echo-probes.js';
+import { defaultGvisorPath, GVISOR_IP, gvisorMissing, startGvisorPeer } from './runs/gvisor-peer.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,7 +38,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     pings: { type: 'string', default: '500' },
     seconds: { type: 'string', default: '5' },
-    gvisor: { type: 'string', default: join(packageRoot(), 'perf/peers/gvisor-echo/gvisor-echo') },
+    gvisor: { type: 'string', default: defaultGvisorPath() },
     'stackd-args': { type: 'string', default: '' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -59,19 +59,19 @@ if (workerCounts.some((w) => !(Number.isInteger(w) && w >= 1 && w <= 64)) || !(N
   console.error('bad flags: --workers 1..64 each, --runs 1..20, --pings 10..10000, --seconds 1..60');
   process.exit(2);
 }
-if (!existsSync(values.gvisor)) {
-  console.error(`no gVisor responder at ${values.gvisor}: build it with perf/peers/gvisor-echo/build.sh (or pass --gvisor PATH)`);
+const missing = gvisorMissing(values.gvisor);
+if (missing !== null) {
+  console.error(missing);
   process.exit(2);
 }
 
 type Peer = 'stackd' | 'kernel' | 'gvisor';
 const PEERS: readonly Peer[] = ['stackd', 'kernel', 'gvisor'];
-const ADDRESS: Record<Peer, string> = { stackd: '10.10.0.4', kernel: '10.10.0.5', gvisor: '10.10.0.6' };
+const ADDRESS: Record<Peer, string> = { stackd: STACKD_IP, kernel: KERNEL_IP, gvisor: GVISOR_IP };
 const FIGURES = ['ping p50', 'ping p99', 'udp p50', 'udp p99'] as const;
 type Figure = (typeof FIGURES)[number];
 
 const lab = `pl${process.pid}`.slice(0, 24);
-const hostNs = `${lab}-host`;
 const c1 = `${lab}-c1`;
 const notes: string[] = [];
 /** figure → workers → peer → one value per run (µs). */
@@ -108,18 +108,9 @@ async function udpEcho(p: Peer, w: number): Promise<void> {
   console.log(`  udp echo ${p.padEnd(6)} p50 ${res.rttP50us.toFixed(0)} µs, p99 ${res.rttP99us.toFixed(0)} µs (${res.echoesPerSecond.toFixed(0)} echoes/s, ${res.lost} lost of ${res.sent})`);
 }
 
-/** Waits (≤ 10 s) until `address` answers a ping from c1. */
-async function answers(address: string): Promise<boolean> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if ((await runIn(c1, 'ping', ['-c', '1', '-W', '1', address], 5000)).status === 0) return true;
-  }
-  return false;
-}
-
 let stackd: StackdProcess | undefined;
 let kernel: KernelPeerProcess | undefined;
-let gvisor: ReturnType<typeof spawnIn> | undefined;
+let gvisor: ChildProcess | undefined;
 
 async function main(): Promise<void> {
   const t0 = Date.now();
@@ -127,18 +118,13 @@ async function main(): Promise<void> {
   console.log(`workers ${workerCounts.join(',')}; ${runs} run(s); ${pings} pings at 10 ms; UDP echo ${seconds} s, one 64-byte datagram in flight; stackd flags: ${stackdArgs.join(' ') || '(defaults)'}`);
   benchLabUp(lab, 2);
   kernel = await startKernelPeer(`${lab}-c2`);
-  for (const args of [['tuntap', 'add', 'dev', 'tap1', 'mode', 'tap'], ['link', 'set', 'tap1', 'master', 'br0'], ['link', 'set', 'tap1', 'up']]) {
-    const r = await runIn(hostNs, 'ip', args, 10_000);
-    if (r.status !== 0) throw new Error(`ip ${args.join(' ')} in ${hostNs}: ${r.stderr.trim()}`);
-  }
-  gvisor = spawnIn(hostNs, values.gvisor, ['-tap', 'tap1', '-addr', `${ADDRESS.gvisor}/24`]);
-  if (!(await answers(ADDRESS.gvisor))) throw new Error('gVisor does not answer pings');
+  gvisor = await startGvisorPeer(lab, c1, values.gvisor);
   for (const w of workerCounts) {
     stackd = await startStackd(lab, ['--workers', String(w), '--tap', 'tap0', ...stackdArgs]);
     console.log(`\n== stackd --workers ${w} (pid ${stackd.pid}), load average ${loadAverage()}`);
     // Warm-up: ARP, the JIT of stackd's echo paths (and of the kernel peer's UDP handler).
     for (const p of PEERS) {
-      await pingTimes(c1, ADDRESS[p], 50);
+      await warmUpPings(c1, ADDRESS[p]);
       await udpEchoOneInFlight(c1, ADDRESS[p], 1);
     }
     for (let run = 0; run < runs; run++) {

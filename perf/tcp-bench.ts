@@ -13,7 +13,7 @@
  *                               [--reorder 2] [--client-offloads on|off]
  *                               [--kernel-cc system|cubic|reno|bbr[,...]]
  *                               [--sustained-seconds 60] [--conns 20000] [--memory-clients N]
- *                               [--soak-minutes 3] [--svg FILE]
+ *                               [--soak-minutes 3] [--svg FILE] [--gvisor] [--gvisor-path PATH]
  *
  * One lab (`pb<pid>`, two clients): stackd on tap0 answers 10.10.0.4; the kernel peer
  * (perf/kernel-peer.ts: Node's net/http on the kernel, the same contract) listens in
@@ -44,6 +44,9 @@
  *              connection (perf/runs/memory.ts, perf/hold-conns.ts)
  *   soak       --soak-minutes of mixed load, RSS every 30 s and after (perf/runs/soak.ts)
  * --svg FILE writes the results (medians) as grouped bars, stackd vs kernel per metric.
+ * --gvisor also pings and UDP-echoes gVisor's netstack (perf/runs/gvisor-peer.ts, decision
+ * 0052) in every run, after the two sides: the rows '... against gVisor' set stackd's
+ * values of the run beside gVisor's.
  *
  * --loss P drops P % of the IPv4/IPv6 packets at random in each direction between c1 and the
  * servers, for the whole run: the same path loss between c1 and either server, data and
@@ -77,6 +80,7 @@
  * Needs root. Removes its lab and processes on exit, also on failure or Ctrl-C.
  * Figures, not tests: nothing is asserted.
  */
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -86,7 +90,7 @@ import type { LatencyReport } from '../src/control/types.js';
 import {
   benchLabDown, benchLabUp, cpuSeconds, installCleanup, loadAverage, nsKernelCounters, nsSysctl, percentile, runIn,
   stackdStats, startKernelPeer, startStackd, type KernelPeerProcess, type StackdProcess,
-  printNotesAndTotal, runBench, setKernelCongestionControl,
+  printNotesAndTotal, runBench, setKernelCongestionControl, stopChild,
 } from './lab-bench.js';
 import { hostOf, type RunContext } from './runs/context.js';
 import { CONNS_PER_CLIENT, runMemory } from './runs/memory.js';
@@ -96,7 +100,8 @@ import { runSustained } from './runs/sustained.js';
 import { clientOffloadsOff } from './runs/client-offloads.js';
 import { CLIENT_IF, CLIENT_PORT, installPathLoss, pathLine, readPathCounts, type LossPlaces, type PathCounts } from './runs/path-loss.js';
 import { transferDelta, transferDeltaLine, type CounterReading } from './runs/transfer-figures.js';
-import { pingTimes, udpEchoOneInFlight } from './runs/echo-probes.js';
+import { pingTimes, udpEchoOneInFlight, warmUpPings } from './runs/echo-probes.js';
+import { defaultGvisorPath, GVISOR_IP, gvisorMissing, startGvisorPeer } from './runs/gvisor-peer.js';
 
 const { values } = parseArgs({
   options: {
@@ -120,6 +125,8 @@ const { values } = parseArgs({
     'memory-clients': { type: 'string' },
     'soak-minutes': { type: 'string', default: '3' },
     svg: { type: 'string' },
+    gvisor: { type: 'boolean', default: false },
+    'gvisor-path': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -154,7 +161,10 @@ if (values.help) {
          [--kernel-cc system|cubic|reno|bbr[,...]]  (the kernel peer's congestion control; system: its
                      namespace's default, which is the machine's: bbr here, cubic in Linux's own build;
                      several: every measurement again against each, one table set per name)
-         [--sustained-seconds 60] [--conns 20000] [--memory-clients N] [--soak-minutes 3] [--svg FILE]`);
+         [--sustained-seconds 60] [--conns 20000] [--memory-clients N] [--soak-minutes 3] [--svg FILE]
+         [--gvisor] [--gvisor-path PATH]  (ping and UDP echo also against gVisor's netstack on tap1,
+                     10.10.0.200, in every run: rows '... against gVisor'; the responder is built by
+                     perf/peers/gvisor-echo/build.sh, which leaves it where PATH defaults to)`);
   process.exit(0);
 }
 const workerCounts = values.workers.split(',').map(Number);
@@ -179,6 +189,15 @@ const sustainedSeconds = Number(values['sustained-seconds']);
 const conns = Number(values.conns);
 const memoryClients = values['memory-clients'] === undefined ? Math.max(4, Math.ceil(conns / CONNS_PER_CLIENT)) : Number(values['memory-clients']);
 const soakMinutes = Number(values['soak-minutes']);
+/** --gvisor: the gVisor responder (decision 0052), or undefined. */
+const gvisorPath = values.gvisor ? (values['gvisor-path'] ?? defaultGvisorPath()) : undefined;
+if (gvisorPath !== undefined) {
+  const missing = gvisorMissing(gvisorPath);
+  if (missing !== null) {
+    console.error(missing);
+    process.exit(2);
+  }
+}
 const RUNS = ['bulk', 'http', 'ping', 'udp', 'sustained', 'memory', 'soak'];
 for (const o of only) {
   if (!RUNS.includes(o)) {
@@ -213,9 +232,12 @@ const extraClients = only.has('memory') ? Array.from({ length: memoryClients - 1
 
 let stackd: StackdProcess | undefined;
 let peer: KernelPeerProcess | undefined;
+/** --gvisor: the running responder (perf/runs/gvisor-peer.ts). */
+let gvisor: ChildProcess | undefined;
 const cleanup = installCleanup(async () => {
   await stackd?.stop();
   await peer?.stop();
+  if (gvisor) await stopChild(gvisor);
   benchLabDown(lab);
 });
 
@@ -352,7 +374,33 @@ async function ping(t: Target, w: number, mode: '' | ' busy-poll' = ''): Promise
   }
   results.put(`ping p50${mode}`, w, t, percentile(times, 50));
   results.put(`ping p99${mode}`, w, t, percentile(times, 99));
+  if (gvisor !== undefined && mode === '' && t === 'stackd') {
+    results.put('ping p50 gvisor', w, 'stackd', percentile(times, 50));
+    results.put('ping p99 gvisor', w, 'stackd', percentile(times, 99));
+  }
   console.log(`  ${`ping${mode}`.padEnd(8)} ${t.padEnd(6)} p50 ${percentile(times, 50).toFixed(0)} µs, p99 ${percentile(times, 99).toFixed(0)} µs (${times.length} replies)`);
+}
+
+/** --gvisor: the pings and the UDP echo of a run against gVisor's netstack, stored as the other side of the '... gvisor' rows. */
+async function gvisorProbes(w: number, kind: 'ping' | 'udp'): Promise<void> {
+  if (kind === 'ping') {
+    const times = await pingTimes(c1, GVISOR_IP, pings);
+    if (times.length < pings) note(`ping gvisor (workers ${w}): ${times.length} replies of ${pings}`);
+    results.put('ping p50 gvisor', w, 'kernel', percentile(times, 50));
+    results.put('ping p99 gvisor', w, 'kernel', percentile(times, 99));
+    console.log(`  ping     gvisor p50 ${percentile(times, 50).toFixed(0)} µs, p99 ${percentile(times, 99).toFixed(0)} µs (${times.length} replies)`);
+    return;
+  }
+  const res = await udpEchoOneInFlight(c1, GVISOR_IP, seconds);
+  if (typeof res === 'string') {
+    note(`udp echo gvisor (workers ${w}) failed: ${res}`);
+    results.put('udp p50 gvisor', w, 'kernel', NaN);
+    results.put('udp p99 gvisor', w, 'kernel', NaN);
+    return;
+  }
+  results.put('udp p50 gvisor', w, 'kernel', res.rttP50us);
+  results.put('udp p99 gvisor', w, 'kernel', res.rttP99us);
+  console.log(`  udp echo gvisor p50 ${res.rttP50us.toFixed(0)} µs, p99 ${res.rttP99us.toFixed(0)} µs (${res.echoesPerSecond.toFixed(0)} echoes/s, ${res.lost} lost of ${res.sent})`);
 }
 
 /** UDP echo RTT with one 64-byte datagram in flight (ping-pong), p50/p99 over --seconds. */
@@ -366,6 +414,10 @@ async function udpEcho(t: Target, w: number): Promise<void> {
   }
   results.put('udp p50', w, t, res.rttP50us);
   results.put('udp p99', w, t, res.rttP99us);
+  if (gvisor !== undefined && t === 'stackd') {
+    results.put('udp p50 gvisor', w, 'stackd', res.rttP50us);
+    results.put('udp p99 gvisor', w, 'stackd', res.rttP99us);
+  }
   console.log(`  udp echo ${t.padEnd(6)} p50 ${res.rttP50us.toFixed(0)} µs, p99 ${res.rttP99us.toFixed(0)} µs (${res.echoesPerSecond.toFixed(0)} echoes/s, ${res.lost} lost of ${res.sent})`);
   if (res.lost > 0) note(`udp echo ${t} (workers ${w}): ${res.lost} of ${res.sent} datagrams lost (each waits 200 ms before it is replaced)`);
 }
@@ -392,6 +444,10 @@ const METRICS: MetricSpec[] = [
   { key: 'ping p99 busy-poll', title: 'ping RTT p99, stackd --busy-poll (--ping-busy-poll), µs (lower is better)', short: 'ping p99 busy-poll', unit: 'µs', digits: 0, log: true },
   { key: 'udp p50', title: 'UDP echo RTT p50, one 64-byte datagram in flight, µs (lower is better)', short: 'UDP echo RTT p50', unit: 'µs', digits: 0, log: true },
   { key: 'udp p99', title: 'UDP echo RTT p99, one 64-byte datagram in flight, µs (lower is better)', short: 'UDP echo RTT p99', unit: 'µs', digits: 0, log: true },
+  { key: 'ping p50 gvisor', title: 'ping RTT p50 against gVisor\'s netstack (--gvisor), µs (lower is better)', short: 'ping p50 vs gVisor', unit: 'µs', digits: 0, against: 'gvisor' },
+  { key: 'ping p99 gvisor', title: 'ping RTT p99 against gVisor\'s netstack (--gvisor), µs (lower is better)', short: 'ping p99 vs gVisor', unit: 'µs', digits: 0, against: 'gvisor' },
+  { key: 'udp p50 gvisor', title: 'UDP echo RTT p50 against gVisor\'s netstack (--gvisor), µs (lower is better)', short: 'UDP p50 vs gVisor', unit: 'µs', digits: 0, against: 'gvisor' },
+  { key: 'udp p99 gvisor', title: 'UDP echo RTT p99 against gVisor\'s netstack (--gvisor), µs (lower is better)', short: 'UDP p99 vs gVisor', unit: 'µs', digits: 0, against: 'gvisor' },
   { key: 'sustained first', title: `sustained Connection: close from one address (wrk -t1 -c1), first 10 s, connections/s`, short: 'sustained -c1, first 10 s', unit: 'connections/s', digits: 0 },
   { key: 'sustained last', title: `sustained Connection: close from one address (wrk -t1 -c1), last 10 s of ${sustainedSeconds} s, connections/s`, short: `sustained -c1, last 10 s of ${sustainedSeconds} s`, unit: 'connections/s', digits: 0 },
   { key: 'memory KiB/conn', title: `stackd RSS per idle established connection (${conns} held, idle 30 s), KiB`, short: 'RSS per idle connection', unit: 'KiB', digits: 2, stackdOnly: true },
@@ -426,8 +482,9 @@ async function comparisons(w: number): Promise<{ latency?: string; counters: Rec
   const s = (stackd = await startStackd(lab, ['--workers', String(w), '--tap', 'tap0', ...stackdArgs]));
   console.log(`\n== stackd --workers ${w} (pid ${s.pid}), load average ${loadAverage()}`);
   // Warm-up: ARP, JIT of both servers' hot paths.
+  if (gvisor !== undefined) await warmUpPings(c1, GVISOR_IP);
   for (const t of ['stackd', 'kernel'] as const) {
-    await runIn(c1, 'ping', ['-c', '20', '-i', '0.01', '-q', host(t)], 10_000);
+    await warmUpPings(c1, host(t));
     await runIn(c1, 'wrk', ['-t1', '-c4', '-d1s', `http://${host(t)}/`], 15_000);
     if (!only.has('bulk')) continue;
     // Several bulk connections each way: V8 keeps re-optimizing the send and receive paths
@@ -472,8 +529,14 @@ async function comparisons(w: number): Promise<{ latency?: string; counters: Rec
       }
       for (const t of order) await wrk(t, w, true);
     }
-    if (only.has('ping')) for (const t of order) await ping(t, w);
-    if (only.has('udp')) for (const t of order) await udpEcho(t, w);
+    if (only.has('ping')) {
+      for (const t of order) await ping(t, w);
+      if (gvisor !== undefined) await gvisorProbes(w, 'ping');
+    }
+    if (only.has('udp')) {
+      for (const t of order) await udpEcho(t, w);
+      if (gvisor !== undefined) await gvisorProbes(w, 'udp');
+    }
   }
   const stats = await stackdStats(s.control);
   const counters = { ...Object.fromEntries(STACKD_COUNTERS.map((k) => [k, stats.totals[k] ?? 0])), ...Object.fromEntries(Object.entries(stats.drops).map(([k, v]) => [`drop_${k}`, v])) };
@@ -486,7 +549,7 @@ async function comparisons(w: number): Promise<{ latency?: string; counters: Rec
 async function pingsBusyPolling(w: number): Promise<void> {
   stackd = await startStackd(lab, ['--workers', String(w), '--tap', 'tap0', ...stackdArgs, '--busy-poll', String(pingBusyPollUs)]);
   console.log(` stackd --workers ${w} --busy-poll ${pingBusyPollUs} (pid ${stackd.pid}), pings only, load average ${loadAverage()}`);
-  await runIn(c1, 'ping', ['-c', '20', '-i', '0.01', '-q', host('stackd')], 10_000);
+  await warmUpPings(c1, host('stackd'));
   for (let run = 0; run < runs; run++) {
     const order: Target[] = run % 2 === 0 ? ['stackd', 'kernel'] : ['kernel', 'stackd'];
     for (const t of order) await ping(t, w, ' busy-poll');
@@ -526,6 +589,10 @@ async function main(): Promise<void> {
     peer = await startKernelPeer(c2, kernelCcs[0]);
     console.log(`kernel peer in ${c2}: congestion control ${peer.congestionControl}${kernelCcs[0] === 'system' ? ' (the namespace\'s default; --kernel-cc)' : ' (--kernel-cc, on its routes)'}; ` +
       `stackd: ${stackdCongestionControl()}`);
+  }
+  if (gvisorPath !== undefined && ['ping', 'udp'].some((o) => only.has(o))) {
+    gvisor = await startGvisorPeer(lab, c1, gvisorPath);
+    console.log(`gVisor's netstack (${gvisorPath}) on tap1 in ${hostNs}: ${GVISOR_IP}, pinged and UDP-echoed after the two sides in every run`);
   }
   const ctx: RunContext = {
     lab, c1, c2, extraClients, note,

@@ -8,7 +8,10 @@
 import { renderBarChart, type BarChart, type BarPanel } from '../../src/util/svg-chart.js';
 import { formatTable, median } from '../lab-bench.js';
 
-/** Which side served the load. */
+/**
+ * Which side served the load: stackd, or the stack it is compared with, the kernel (or,
+ * for a metric with `against`, that stack: values of the other side are stored as 'kernel').
+ */
 export type Target = 'stackd' | 'kernel';
 
 /** How one metric is reported. */
@@ -32,6 +35,8 @@ export interface MetricSpec {
   withCpu?: boolean;
   /** The kernel is not measured for this metric (no kernel column nor ratio). */
   stackdOnly?: boolean;
+  /** The other side is this stack, not the kernel (its column and the ratio are named after it; not in the chart). */
+  against?: string;
   /** How the runs are summed up: their median (default) or their mean (counts per run, such as RTOs per transfer). */
   summary?: 'median' | 'mean';
 }
@@ -94,7 +99,8 @@ export class BenchResults {
     for (const s of specs) {
       const m = this.values.get(s.key);
       if (!m) continue;
-      const header = s.stackdOnly ? ['workers', 'stackd'] : ['workers', 'stackd', 'kernel', 'stackd/kernel'];
+      const other = s.against ?? 'kernel';
+      const header = s.stackdOnly ? ['workers', 'stackd'] : ['workers', 'stackd', other, `stackd/${other}`];
       if (s.withCpu) header.push('paired ratio', 'stackd CPU %core', 'peer CPU %core');
       const rows = [...m.keys()].map((w) => {
         const v = this.summary(s, w, 'stackd');
@@ -116,7 +122,7 @@ export class BenchResults {
     const panels: BarPanel[] = [];
     for (const s of specs) {
       const m = this.values.get(s.key);
-      if (!m) continue;
+      if (!m || s.against !== undefined) continue;
       panels.push({
         title: s.short,
         unit: s.unit,

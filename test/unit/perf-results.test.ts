@@ -1,7 +1,7 @@
 /**
  * The pieces of perf/tcp-bench.ts that need no lab: the results store (medians over runs,
- * or means for counts, failed runs left out, the stackd-only metrics without kernel columns, the text tables
- * and the SVG chart), and the parser of the kernel's /proc/net counters.
+ * or means for counts, failed runs left out, the stackd-only metrics without kernel columns,
+ * the metrics against another stack, the text tables and the SVG chart), and the parser of the kernel's /proc/net counters.
  */
 import { describe, expect, it } from 'vitest';
 import { parseProcNetCounters } from '../../perf/lab-bench.js';
@@ -70,6 +70,22 @@ describe('BenchResults', () => {
     expect(byClass(panels[1], 'missing').map((m) => m.attrs['data-series'])).toEqual(['kernel']);
     expect(bars(2)).toEqual([['stackd', 6.789]]);
     expect(byClass(panels[2], 'missing')).toEqual([]);
+  });
+
+  it('a metric against another stack (--gvisor) names that stack in its table and stays out of the chart', () => {
+    const specs: MetricSpec[] = [{ key: 'ping p50 gvisor', title: 'ping p50 against gVisor, µs', short: 'ping vs gVisor', unit: 'µs', digits: 0, against: 'gvisor' }];
+    const r = new BenchResults();
+    r.put('ping p50 gvisor', 1, 'stackd', 150);
+    r.put('ping p50 gvisor', 1, 'kernel', 200);
+    expect(r.tables(specs)).toBe([
+      '',
+      'ping p50 against gVisor, µs',
+      'workers  stackd  gvisor  stackd/gvisor',
+      '-------  ------  ------  -------------',
+      '1           150     200           0.75',
+      '',
+    ].join('\n'));
+    expect(byClass(parseXml(r.chart(specs, 'tcp-bench', 'test')), 'panel')).toEqual([]);
   });
 });
 
