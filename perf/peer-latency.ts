@@ -70,6 +70,7 @@ const PEERS: readonly Peer[] = ['stackd', 'kernel', 'gvisor'];
 const ADDRESS: Record<Peer, string> = { stackd: STACKD_IP, kernel: KERNEL_IP, gvisor: GVISOR_IP };
 const FIGURES = ['ping p50', 'ping p99', 'udp p50', 'udp p99'] as const;
 type Figure = (typeof FIGURES)[number];
+const TITLES: Record<Figure, string> = { 'ping p50': 'ping RTT p50', 'ping p99': 'ping RTT p99', 'udp p50': 'UDP echo RTT p50', 'udp p99': 'UDP echo RTT p99' };
 
 const lab = `pl${process.pid}`.slice(0, 24);
 const c1 = `${lab}-c1`;
@@ -139,12 +140,12 @@ async function main(): Promise<void> {
   console.log(`\n==== results: medians of ${runs} run(s), µs (lower is better); load average now ${loadAverage()} ====`);
   for (const f of FIGURES) {
     const rows = workerCounts.map((w) => {
-      const m = (p: Peer): number => median(results.get(f)?.get(w)?.get(p) ?? []);
+      const m = (p: Peer): number => median((results.get(f)?.get(w)?.get(p) ?? []).filter(Number.isFinite));
       const k = m('kernel');
       return [String(w), m('stackd').toFixed(0), m('kernel').toFixed(0), m('gvisor').toFixed(0),
         (m('stackd') / k).toFixed(2), (m('gvisor') / k).toFixed(2), (m('stackd') / m('gvisor')).toFixed(2)];
     });
-    console.log(`\n${f === 'ping p50' ? 'ping RTT p50' : f === 'ping p99' ? 'ping RTT p99' : f === 'udp p50' ? 'UDP echo RTT p50' : 'UDP echo RTT p99'}`);
+    console.log(`\n${TITLES[f]}`);
     console.log(formatTable(['workers', 'stackd', 'kernel', 'gvisor', 'stackd/kernel', 'gvisor/kernel', 'stackd/gvisor'], rows));
   }
   printNotesAndTotal(notes, t0);
