@@ -100,7 +100,7 @@ import { runSustained } from './runs/sustained.js';
 import { clientOffloadsOff } from './runs/client-offloads.js';
 import { CLIENT_IF, CLIENT_PORT, installPathLoss, pathLine, readPathCounts, type LossPlaces, type PathCounts } from './runs/path-loss.js';
 import { transferDelta, transferDeltaLine, type CounterReading } from './runs/transfer-figures.js';
-import { pingTimes, udpEchoOneInFlight, warmUpPings } from './runs/echo-probes.js';
+import { pingTimes, udpEchoOneInFlight, warmUpPings, type UdpEchoResult } from './runs/echo-probes.js';
 import { defaultGvisorPath, GVISOR_IP, gvisorMissing, startGvisorPeer } from './runs/gvisor-peer.js';
 
 const { values } = parseArgs({
@@ -363,63 +363,61 @@ async function wrk(t: Target, w: number, close: boolean): Promise<void> {
   if (non2xx) note(`wrk ${metric} against ${t} (workers ${w}): ${non2xx} non-2xx answers`);
 }
 
+/**
+ * Stores one run's pings under the rows 'ping p50' + `suffix` and 'ping p99' + `suffix`
+ * (suffix '', ' busy-poll' or ' gvisor') as side `t`, and prints them for `name` (a suffix
+ * that is the name itself is not printed twice).
+ */
+function recordPings(suffix: string, w: number, t: Target, name: string, times: number[]): void {
+  const p50 = percentile(times, 50); // NaN without replies
+  const p99 = percentile(times, 99);
+  results.put(`ping p50${suffix}`, w, t, p50);
+  results.put(`ping p99${suffix}`, w, t, p99);
+  const head = `ping${suffix === ` ${name}` ? '' : suffix}`;
+  if (times.length < pings) note(`${head} ${name} (workers ${w}): ${times.length} replies of ${pings}`);
+  if (times.length > 0) console.log(`  ${head.padEnd(8)} ${name.padEnd(6)} p50 ${p50.toFixed(0)} µs, p99 ${p99.toFixed(0)} µs (${times.length} replies)`);
+}
+
+/** Stores one run's UDP echo (or its failure, `res` a text) under 'udp p50' + `suffix` and 'udp p99' + `suffix` as side `t`. */
+function recordUdpEcho(suffix: string, w: number, t: Target, label: string, res: UdpEchoResult | string): void {
+  if (typeof res === 'string') {
+    note(`udp echo ${label} (workers ${w}) failed: ${res}`);
+    results.put(`udp p50${suffix}`, w, t, NaN);
+    results.put(`udp p99${suffix}`, w, t, NaN);
+    return;
+  }
+  results.put(`udp p50${suffix}`, w, t, res.rttP50us);
+  results.put(`udp p99${suffix}`, w, t, res.rttP99us);
+  console.log(`  udp echo ${label.padEnd(6)} p50 ${res.rttP50us.toFixed(0)} µs, p99 ${res.rttP99us.toFixed(0)} µs (${res.echoesPerSecond.toFixed(0)} echoes/s, ${res.lost} lost of ${res.sent})`);
+  if (res.lost > 0) note(`udp echo ${label} (workers ${w}): ${res.lost} of ${res.sent} datagrams lost (each waits 200 ms before it is replaced)`);
+}
+
 /** Pings `t` --pings times at 10 ms; `mode` '' (stackd as started) or ' busy-poll' (--ping-busy-poll's stackd) names the rows. */
 async function ping(t: Target, w: number, mode: '' | ' busy-poll' = ''): Promise<void> {
   const times = await pingTimes(c1, host(t), pings);
-  if (times.length < pings) note(`ping${mode} ${t} (workers ${w}): ${times.length} replies of ${pings}`);
-  if (times.length === 0) {
-    results.put(`ping p50${mode}`, w, t, NaN);
-    results.put(`ping p99${mode}`, w, t, NaN);
-    return;
-  }
-  results.put(`ping p50${mode}`, w, t, percentile(times, 50));
-  results.put(`ping p99${mode}`, w, t, percentile(times, 99));
+  recordPings(mode, w, t, t, times);
+  // --gvisor: stackd's side of the rows against gVisor is this run's figure.
   if (gvisor !== undefined && mode === '' && t === 'stackd') {
     results.put('ping p50 gvisor', w, 'stackd', percentile(times, 50));
     results.put('ping p99 gvisor', w, 'stackd', percentile(times, 99));
   }
-  console.log(`  ${`ping${mode}`.padEnd(8)} ${t.padEnd(6)} p50 ${percentile(times, 50).toFixed(0)} µs, p99 ${percentile(times, 99).toFixed(0)} µs (${times.length} replies)`);
 }
 
 /** --gvisor: the pings and the UDP echo of a run against gVisor's netstack, stored as the other side of the '... gvisor' rows. */
 async function gvisorProbes(w: number, kind: 'ping' | 'udp'): Promise<void> {
-  if (kind === 'ping') {
-    const times = await pingTimes(c1, GVISOR_IP, pings);
-    if (times.length < pings) note(`ping gvisor (workers ${w}): ${times.length} replies of ${pings}`);
-    results.put('ping p50 gvisor', w, 'kernel', percentile(times, 50));
-    results.put('ping p99 gvisor', w, 'kernel', percentile(times, 99));
-    console.log(`  ping     gvisor p50 ${percentile(times, 50).toFixed(0)} µs, p99 ${percentile(times, 99).toFixed(0)} µs (${times.length} replies)`);
-    return;
-  }
-  const res = await udpEchoOneInFlight(c1, GVISOR_IP, seconds);
-  if (typeof res === 'string') {
-    note(`udp echo gvisor (workers ${w}) failed: ${res}`);
-    results.put('udp p50 gvisor', w, 'kernel', NaN);
-    results.put('udp p99 gvisor', w, 'kernel', NaN);
-    return;
-  }
-  results.put('udp p50 gvisor', w, 'kernel', res.rttP50us);
-  results.put('udp p99 gvisor', w, 'kernel', res.rttP99us);
-  console.log(`  udp echo gvisor p50 ${res.rttP50us.toFixed(0)} µs, p99 ${res.rttP99us.toFixed(0)} µs (${res.echoesPerSecond.toFixed(0)} echoes/s, ${res.lost} lost of ${res.sent})`);
+  if (kind === 'ping') recordPings(' gvisor', w, 'kernel', 'gvisor', await pingTimes(c1, GVISOR_IP, pings));
+  else recordUdpEcho(' gvisor', w, 'kernel', 'gvisor', await udpEchoOneInFlight(c1, GVISOR_IP, seconds));
 }
 
 /** UDP echo RTT with one 64-byte datagram in flight (ping-pong), p50/p99 over --seconds. */
 async function udpEcho(t: Target, w: number): Promise<void> {
   const res = await udpEchoOneInFlight(c1, host(t), seconds);
-  if (typeof res === 'string') {
-    note(`udp echo ${t} (workers ${w}) failed: ${res}`);
-    results.put('udp p50', w, t, NaN);
-    results.put('udp p99', w, t, NaN);
-    return;
-  }
-  results.put('udp p50', w, t, res.rttP50us);
-  results.put('udp p99', w, t, res.rttP99us);
-  if (gvisor !== undefined && t === 'stackd') {
+  recordUdpEcho('', w, t, t, res);
+  // --gvisor: stackd's side of the rows against gVisor is this run's figure.
+  if (gvisor !== undefined && t === 'stackd' && typeof res !== 'string') {
     results.put('udp p50 gvisor', w, 'stackd', res.rttP50us);
     results.put('udp p99 gvisor', w, 'stackd', res.rttP99us);
   }
-  console.log(`  udp echo ${t.padEnd(6)} p50 ${res.rttP50us.toFixed(0)} µs, p99 ${res.rttP99us.toFixed(0)} µs (${res.echoesPerSecond.toFixed(0)} echoes/s, ${res.lost} lost of ${res.sent})`);
-  if (res.lost > 0) note(`udp echo ${t} (workers ${w}): ${res.lost} of ${res.sent} datagrams lost (each waits 200 ms before it is replaced)`);
 }
 
 const STACKD_COUNTERS = ['tcp_passive_opens', 'tcp_retransmits', 'tcp_fast_retransmits', 'tcp_rto_timeouts', 'tcp_sack_recoveries',

@@ -20,11 +20,13 @@ export async function pingTimes(ns: string, address: string, count: number): Pro
   return [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]) * 1000);
 }
 
+/** Pings of the warm-up before measured ones. */
+const WARM_UP_PINGS = 2000;
+
 /** Pings from `ns` to `address` until its echo path is warm: WARM_UP_PINGS, 1 ms apart (root may ping that often). */
 export async function warmUpPings(ns: string, address: string): Promise<void> {
   await runIn(ns, 'ping', ['-c', String(WARM_UP_PINGS), '-i', '0.001', '-W', '1', '-q', address], 30_000);
 }
-export const WARM_UP_PINGS = 2000;
 
 /** What the UDP echo client reports (its last stdout line). */
 export interface UdpEchoResult {
