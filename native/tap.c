@@ -16,6 +16,8 @@
  *   - gettid(2), sched_setscheduler(2)/sched_getscheduler(2) on one thread: SCHED_BATCH
  *     for the threads that must not preempt the data plane's when they wake, SCHED_OTHER
  *     for the data plane's own -- sched(7); decision 0049
+ *   - sched_setaffinity(2)/sched_getaffinity(2) on one thread: the data-plane threads each
+ *     on a CPU of their own when the process has enough -- decision 0053
  *
  * readBatch/writeBatch are the hot path: they allocate nothing per frame, validate their
  * arguments once per call and report results through caller-owned typed arrays. Wrong
@@ -909,6 +911,94 @@ static napi_value js_thread_policy(napi_env env, napi_callback_info info) {
   return make_i32(env, policy & ~SCHED_RESET_ON_FORK);
 }
 
+/* threadAffinity(tid): the CPUs thread tid may run on (sched_getaffinity(2)), ascending; tid 0 is the calling thread. */
+static napi_value js_thread_affinity(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS], out, v;
+  int32_t tid;
+  const int max_cpus = 8192;
+  size_t size = CPU_ALLOC_SIZE(max_cpus);
+  cpu_set_t *set;
+  uint32_t n = 0;
+  if (!get_args(env, info, 1, argv, "threadAffinity")) return NULL;
+  if (!get_i32(env, argv[0], &tid, "threadAffinity", "tid")) return NULL;
+  if (tid < 0) {
+    napi_throw_range_error(env, NULL, "threadAffinity: tid must be >= 0");
+    return NULL;
+  }
+  set = CPU_ALLOC(max_cpus);
+  if (set == NULL) {
+    throw_errno(env, ENOMEM, "sched_getaffinity", "");
+    return NULL;
+  }
+  if (sched_getaffinity((pid_t)tid, size, set) < 0) {
+    int err = errno;
+    CPU_FREE(set);
+    throw_errno(env, err, "sched_getaffinity", "");
+    return NULL;
+  }
+  napi_create_array(env, &out);
+  for (int cpu = 0; cpu < max_cpus; cpu++) {
+    if (!CPU_ISSET_S(cpu, size, set)) continue;
+    napi_create_int32(env, cpu, &v);
+    napi_set_element(env, out, n++, v);
+  }
+  CPU_FREE(set);
+  return out;
+}
+
+/*
+ * setThreadAffinity(tid, cpus): sched_setaffinity(tid) to the CPUs in the array `cpus`
+ * (each 0..8191); tid 0 is the calling thread. Throws the errno (EINVAL: none of them is
+ * allowed here, e.g. outside the cpuset; ESRCH; EPERM).
+ */
+static napi_value js_set_thread_affinity(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS], v;
+  int32_t tid, cpu;
+  uint32_t len;
+  bool is_array;
+  const int max_cpus = 8192;
+  size_t size = CPU_ALLOC_SIZE(max_cpus);
+  cpu_set_t *set;
+  if (!get_args(env, info, 2, argv, "setThreadAffinity")) return NULL;
+  if (!get_i32(env, argv[0], &tid, "setThreadAffinity", "tid")) return NULL;
+  if (napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array) {
+    napi_throw_type_error(env, NULL, "setThreadAffinity: cpus must be an array of CPU numbers");
+    return NULL;
+  }
+  napi_get_array_length(env, argv[1], &len);
+  if (tid < 0 || len == 0) {
+    napi_throw_range_error(env, NULL, "setThreadAffinity: tid must be >= 0 and cpus not empty");
+    return NULL;
+  }
+  set = CPU_ALLOC(max_cpus);
+  if (set == NULL) {
+    throw_errno(env, ENOMEM, "sched_setaffinity", "");
+    return NULL;
+  }
+  CPU_ZERO_S(size, set);
+  for (uint32_t i = 0; i < len; i++) {
+    napi_get_element(env, argv[1], i, &v);
+    if (!get_i32(env, v, &cpu, "setThreadAffinity", "cpus[i]")) {
+      CPU_FREE(set);
+      return NULL;
+    }
+    if (cpu < 0 || cpu >= max_cpus) {
+      CPU_FREE(set);
+      napi_throw_range_error(env, NULL, "setThreadAffinity: a CPU number must be in 0..8191");
+      return NULL;
+    }
+    CPU_SET_S(cpu, size, set);
+  }
+  if (sched_setaffinity((pid_t)tid, size, set) < 0) {
+    int err = errno;
+    CPU_FREE(set);
+    throw_errno(env, err, "sched_setaffinity", "");
+    return NULL;
+  }
+  CPU_FREE(set);
+  return undefined(env);
+}
+
 /* ------------------------------------------------------------ module init */
 
 NAPI_MODULE_INIT() {
@@ -932,6 +1022,8 @@ NAPI_MODULE_INIT() {
       {"threadId", NULL, js_thread_id, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreadPolicy", NULL, js_set_thread_policy, NULL, NULL, NULL, napi_enumerable, NULL},
       {"threadPolicy", NULL, js_thread_policy, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"threadAffinity", NULL, js_thread_affinity, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setThreadAffinity", NULL, js_set_thread_affinity, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

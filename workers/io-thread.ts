@@ -11,12 +11,14 @@ import { TapDevice, loadTapAddon } from '../src/phy/tap.js';
 import { TapLink } from '../src/phy/tap-link.js';
 import { threadLink } from '../src/dataplane/thread-link.js';
 import { runAsDataPlaneThread } from '../src/dataplane/thread-scheduling.js';
+import { bindThisThread } from '../src/control/cpu-plan.js';
 import type { IoThreadData, ThreadHello } from '../src/dataplane/thread-data.js';
 
 if (parentPort === null) throw new Error(`this module is the I/O thread's entry: it runs in a worker thread`);
 const data = workerData as IoThreadData;
 const addon = loadTapAddon();
 const schedError = data.schedOther ? runAsDataPlaneThread(addon) : null;
+const bound = bindThisThread(addon, data.cpu);
 let tap: TapDevice;
 try {
   try {
@@ -37,7 +39,10 @@ try {
 const device = threadLink(new TapLink(tap, { mtu: data.link.mtu, offload: data.link.offload, wakeFd: data.wakeFd }), data, 0);
 const loop = new IoLoop(data, device, (shard) => addon.eventfdSignal(data.shardWakeFds[shard]));
 Comlink.expose(loop.rpc(), nodeEndpoint(data.rpc));
-parentPort.postMessage({ type: 'ready', offload: data.link.offload, tapFd: tap.fd, ...(schedError === null ? {} : { schedError }) } satisfies ThreadHello);
+parentPort.postMessage({
+  type: 'ready', offload: data.link.offload, tapFd: tap.fd, tid: addon.threadId(), cpus: bound.cpus,
+  ...(schedError === null ? {} : { schedError }), ...(bound.error === null ? {} : { affinityError: bound.error }),
+} satisfies ThreadHello);
 await loop.run();
 // The TAP stays open: shard workers write to it until they have stopped too; the main
 // thread closes it after every thread has exited (Supervisor.stop).

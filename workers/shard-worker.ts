@@ -14,12 +14,14 @@ import { TapLink } from '../src/phy/tap-link.js';
 import { threadLink } from '../src/dataplane/thread-link.js';
 import { EventfdLoopWaker } from '../src/phy/loop-waker.js';
 import { runAsDataPlaneThread } from '../src/dataplane/thread-scheduling.js';
+import { bindThisThread } from '../src/control/cpu-plan.js';
 import type { ShardThreadData, ThreadHello } from '../src/dataplane/thread-data.js';
 
 if (parentPort === null) throw new Error(`this module is a shard worker's entry: it runs in a worker thread`);
-const { shards, schedOther } = workerData as ShardThreadData;
+const { shards, schedOther, cpu } = workerData as ShardThreadData;
 const addon = loadTapAddon();
 const schedError = schedOther ? runAsDataPlaneThread(addon) : null;
+const bound = bindThisThread(addon, cpu);
 const workers = shards.map((data) => {
   // The TAP the I/O thread opened: this worker writes its own frames to it while idle.
   const tap = new TapLink(TapDevice.attach(data.tapFd, data.link.tap, data.link.vnetHdr), { mtu: data.link.mtu, offload: data.link.offload });
@@ -39,6 +41,9 @@ for (let i = 0; i < shards.length; i++) {
     process.exit(1);
   }
 }
-parentPort.postMessage({ type: 'ready', ...(schedError === null ? {} : { schedError }) } satisfies ThreadHello);
+parentPort.postMessage({
+  type: 'ready', tid: addon.threadId(), cpus: bound.cpus,
+  ...(schedError === null ? {} : { schedError }), ...(bound.error === null ? {} : { affinityError: bound.error }),
+} satisfies ThreadHello);
 await Promise.all(workers.map((w) => w.run()));
 for (const d of shards) d.rpc.close();

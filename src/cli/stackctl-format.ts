@@ -107,6 +107,7 @@ export function formatStats(s: StatsSnapshot): string {
     `frames (tap): ${n(tot.tap_rx_frames)} in, ${n(tot.tap_tx_frames)} out; bytes: ${formatBytes(counter(tot, 'tap_rx_bytes'))} in, ${formatBytes(counter(tot, 'tap_tx_bytes'))} out`,
     `tcp: ${n(tot.tcp_connections)} connections and ${n(tot.tcp_time_wait)} in TIME_WAIT, ${n(tot.tcp_passive_opens)} passive and ` +
       `${n(tot.tcp_active_opens)} active opens, ${n(tot.tcp_retransmits)} retransmits, ${n(tot.tcp_rto_timeouts)} timeouts`,
+    `cpus: ${formatPlacement(s)}`,
     `memory: RSS ${mib(s.rssBytes)} MiB; V8 heaps of the data-plane threads ${mib(counter(tot, 'heap_total_bytes'))} MiB ` +
       `(${mib(counter(tot, 'heap_used_bytes'))} used), ${mib(counter(tot, 'heap_external_bytes'))} MiB external`,
     `capture: ${formatCapture(s.pcap)}`,
@@ -117,6 +118,13 @@ export function formatStats(s: StatsSnapshot): string {
     formatTable(header, rows),
     '',
   ].join('\n');
+}
+
+/** Where the data-plane threads run: "io (tid 812) on CPU 1, worker-0 (tid 815) on CPU 0", or why they are not bound. */
+export function formatPlacement(s: Pick<StatsSnapshot, 'cpuAffinity' | 'dataPlaneThreads'>): string {
+  const where = s.dataPlaneThreads.map((t) => `${t.thread} (tid ${t.tid}) on CPU ${t.cpus}`).join(', ');
+  if (s.cpuAffinity.unboundBecause === null) return where;
+  return `not bound (${s.cpuAffinity.unboundBecause}): ${where}`;
 }
 
 /** Rates between two snapshots `dt` seconds apart. */

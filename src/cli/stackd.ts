@@ -48,6 +48,7 @@ async function main(): Promise<number> {
       fault: opts.fault,
       appPool: opts.appPool,
       batchHelpers: opts.batchHelpers,
+      cpuAffinity: opts.cpuAffinity,
     },
     log,
   );

@@ -8,6 +8,7 @@
  */
 import { configureDataPlaneIsolates, ioHeapLimits, workerHeapLimits } from './heap-limits.js';
 import { readFileSync } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { MessageChannel, Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
@@ -34,6 +35,7 @@ import { packageRoot } from '../phy/package-root.js';
 import { CaptureController, type CaptureStatus } from './capture-control.js';
 import { AppPool, type AppPoolOptions } from './app-pool.js';
 import { shardsOfThread, threadsFor } from './thread-plan.js';
+import { type CpuAffinityMode, type CpuPlan, formatCpuList, planCpus } from './cpu-plan.js';
 import type { ArchivedTraceInfo, ConnectionInfo, ConnectionTraceInfo, ControlSource, Ipv6Report, LatencyReport, RingReport, StatsSnapshot } from './types.js';
 
 /** Bytes of each ring's data area. */
@@ -54,6 +56,8 @@ export interface StackSettings extends WorkerStackSettings {
   appPool: AppPoolOptions;
   /** Make every thread but the data plane's SCHED_BATCH (--batch-helpers; dataplane/thread-scheduling.ts). */
   batchHelpers: boolean;
+  /** Bind each data-plane thread to a CPU of its own when there are enough (--cpu-affinity; control/cpu-plan.ts). */
+  cpuAffinity: CpuAffinityMode;
 }
 
 /** A thread the supervisor runs, or one shard worker on it (the workers of a thread share its Worker, each with its own RPC port). */
@@ -99,6 +103,10 @@ export class Supervisor implements ControlSource {
   private readonly shards: Array<ThreadHandle | null> = [];
   /** Threads that run the workers (control/thread-plan.ts). */
   private readonly threadCount: number;
+  /** The CPU of each data-plane thread (control/cpu-plan.ts). */
+  private readonly cpuPlan: CpuPlan;
+  /** Each running data-plane thread by name ('io', 'worker-0', 'workers-0-2'): its kernel id and the CPUs it may run on. */
+  private readonly placement = new Map<string, { tid: number; cpus: number[] }>();
   private readonly started = Date.now();
   private stopping = false;
   private readonly restarts: number[] = [];
@@ -116,12 +124,18 @@ export class Supervisor implements ControlSource {
     this.wakeFd = this.addon.eventfd();
     for (let i = 0; i < settings.workers; i++) this.shardWakeFds.push(this.addon.eventfd());
     this.threadCount = threadsFor(settings.workers, settings.threads, availableParallelism());
+    // The process's CPUs, read on the main thread (never bound) before any thread starts.
+    this.cpuPlan = planCpus(settings.cpuAffinity, this.addon.threadAffinity(0), this.threadCount);
     for (let i = 0; i < settings.workers; i++) this.shards.push(null);
   }
 
   /** Starts the I/O thread (opening the TAP), then the workers. Rejects with StartError. */
   async start(): Promise<void> {
     configureDataPlaneIsolates();
+    // libuv starts its thread pool at its first task, from the thread that queues it; a pool
+    // started by a data-plane thread (an application's fs or zlib call) would inherit its
+    // CPU and its SCHED_OTHER. Start it here: its threads are helpers like V8's.
+    await access(packageRoot());
     if (this.settings.batchHelpers) {
       // Before the data-plane threads start: they inherit SCHED_BATCH and leave it at once.
       const r = batchProcessThreads(this.addon);
@@ -140,6 +154,7 @@ export class Supervisor implements ControlSource {
       fault: this.settings.fault,
       busyPollUs: this.settings.busyPollUs,
       schedOther: this.settings.batchHelpers,
+      cpu: this.cpuPlan.io,
       rpc: ioChan.port2,
     };
     this.io = await this.spawnIo(ioData, ioChan);
@@ -148,6 +163,7 @@ export class Supervisor implements ControlSource {
       {
         tap: this.settings.link.tap, ip: formatIpv4(this.settings.link.ip), mac: formatMac(this.settings.link.mac),
         workers: this.settings.workers, threads: this.threadCount,
+        cpus: this.cpuPlan.unboundBecause ?? this.placementText(),
       },
       'stack up',
     );
@@ -157,6 +173,11 @@ export class Supervisor implements ControlSource {
       // HTTP requests/s of 1, every thread taking turns on the CPUs.
       this.log.warn({ threads: this.threadCount, cpus }, 'more data-plane threads (worker threads + I/O thread) than CPUs: fewer --threads are likely faster here');
     }
+  }
+
+  /** "io on CPU 1, worker-0 on CPU 0": where each running data-plane thread may run. */
+  private placementText(): string {
+    return [...this.placement].map(([name, p]) => `${name} on CPU ${formatCpuList(p.cpus)}`).join(', ');
   }
 
   /** Threads that run the workers. */
@@ -203,7 +224,11 @@ export class Supervisor implements ControlSource {
     const chans = shardIdx.map(() => new MessageChannel());
     const offloads = shardIdx.map(() => new MessageChannel());
     for (const o of offloads) this.appPool.attach(o.port1);
-    const data: ShardThreadData = { shards: shardIdx.map((i, k) => this.shardData(i, chans[k], offloads[k], k === 0)), schedOther: this.settings.batchHelpers };
+    const data: ShardThreadData = {
+      shards: shardIdx.map((i, k) => this.shardData(i, chans[k], offloads[k], k === 0)),
+      schedOther: this.settings.batchHelpers,
+      cpu: this.cpuPlan.workerThreads[t],
+    };
     const name = shardIdx.length === 1 ? `worker-${shardIdx[0]}` : `workers-${shardIdx.join('-')}`;
     const closePorts = (): void => {
       for (const c of chans) c.port1.close();
@@ -248,6 +273,8 @@ export class Supervisor implements ControlSource {
           if (m.offload !== undefined) this.settings.link.offload = m.offload;
           if (m.tapFd !== undefined) this.tapFd = m.tapFd;
           if (m.schedError !== undefined) this.log.warn({ thread: name, code: m.schedError }, 'a data-plane thread could not make itself SCHED_OTHER');
+          if (m.affinityError !== undefined) this.log.warn({ thread: name, code: m.affinityError, cpus: formatCpuList(m.cpus) }, 'a data-plane thread could not bind itself to its CPU');
+          this.placement.set(name, { tid: m.tid, cpus: m.cpus });
           resolve(worker);
         } else reject(new StartError(m.code, m.message));
       });
@@ -257,6 +284,7 @@ export class Supervisor implements ControlSource {
       });
       worker.on('exit', (code) => {
         if (!this.stopping) this.log.error({ thread: name, code }, 'thread exited');
+        this.placement.delete(name);
         onExit();
       });
     });
@@ -369,6 +397,8 @@ export class Supervisor implements ControlSource {
       offload: l.offload !== 0,
       workers: n,
       workerThreads: this.threadCount,
+      cpuAffinity: { mode: this.settings.cpuAffinity, unboundBecause: this.cpuPlan.unboundBecause },
+      dataPlaneThreads: [...this.placement].map(([thread, p]) => ({ thread, tid: p.tid, cpus: formatCpuList(p.cpus) })),
       rssBytes: process.memoryUsage.rss(),
       threads,
       totals,

@@ -105,6 +105,8 @@ export interface IoThreadData {
   busyPollUs: number;
   /** Make this thread SCHED_OTHER as it starts (the main thread made the process SCHED_BATCH; --batch-helpers, decision 0049). */
   schedOther: boolean;
+  /** The CPU this thread binds itself to as it starts, or null (control/cpu-plan.ts, decision 0053). */
+  cpu: number | null;
   /** comlink endpoint for control RPC. */
   rpc: MessagePort;
 }
@@ -146,6 +148,8 @@ export interface ShardThreadData {
   shards: ShardWorkerData[];
   /** Make this thread SCHED_OTHER as it starts (the main thread made the process SCHED_BATCH; --batch-helpers, decision 0049). */
   schedOther: boolean;
+  /** The CPU this thread binds itself to as it starts, or null (control/cpu-plan.ts, decision 0053). */
+  cpu: number | null;
 }
 
 /** The RPC surface every thread exposes to the main thread through comlink. */
@@ -171,4 +175,15 @@ export interface ThreadRpc {
 
 /** First message a thread posts on its parent port: ready, or why it could not start. */
 /** A thread's first message: ready (with what it got from the kernel, and the errno code if it could not make itself SCHED_OTHER), or why it could not start. */
-export type ThreadHello = { type: 'ready'; offload?: number; tapFd?: number; schedError?: string } | { type: 'error'; code: string; message: string };
+export type ThreadHello =
+  | {
+      type: 'ready';
+      offload?: number;
+      tapFd?: number;
+      schedError?: string;
+      /** The thread's kernel id, the CPUs it may run on, and why it could not bind itself to its CPU. */
+      tid: number;
+      cpus: number[];
+      affinityError?: string;
+    }
+  | { type: 'error'; code: string; message: string };

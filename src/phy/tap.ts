@@ -179,6 +179,10 @@ export interface TapAddon {
   setThreadPolicy(tid: number, policy: number): void;
   /** sched_getscheduler(tid): 0 SCHED_OTHER, 3 SCHED_BATCH, ...; tid 0: the calling thread. */
   threadPolicy(tid: number): number;
+  /** sched_getaffinity(tid): the CPUs the thread may run on, ascending; tid 0: the calling thread. */
+  threadAffinity(tid: number): number[];
+  /** sched_setaffinity(tid, cpus); tid 0: the calling thread. Throws the errno (EINVAL: none of them allowed here, ESRCH, EPERM). */
+  setThreadAffinity(tid: number, cpus: number[]): void;
 }
 
 /** An opaque handle of the addon's waker (a libuv poll + timer pair on one thread's loop). */

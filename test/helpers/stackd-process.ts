@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { controlRequest } from '../../src/control/control-client.js';
+import { parseCpuList } from '../../src/control/cpu-plan.js';
 import type { StatsSnapshot } from '../../src/control/types.js';
 import { waitFor } from './wait-for.js';
 
@@ -98,6 +99,13 @@ export async function startStackd(ns: string, args: string[]): Promise<StackdHan
  */
 export async function stopIfStarted(h: StackdHandle | undefined): Promise<void> {
   await h?.stop();
+}
+
+/** The CPUs thread `tid` of process `pid` may run on (Cpus_allowed_list of its /proc status). */
+export function threadCpus(pid: number, tid: number): number[] {
+  const m = /^Cpus_allowed_list:\s*(\S+)$/m.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'));
+  if (m === null) throw new Error(`no Cpus_allowed_list for thread ${tid} of ${pid}`);
+  return parseCpuList(m[1]);
 }
 
 /** Each thread of process `pid`: its scheduling policy (field 41 of /proc/PID/task/TID/stat; 0 SCHED_OTHER, 3 SCHED_BATCH). */

@@ -61,6 +61,12 @@ describe.skipIf(requireNetOrSkip())('a crashed thread of workers is restarted an
     // The new thread was born SCHED_BATCH, like every thread the main one starts, and made
     // itself SCHED_OTHER (decision 0049): the I/O thread and two worker threads, no more.
     expect([...threadPolicies(stackd.proc.pid!).values()].filter((p) => p === 0)).toHaveLength(3);
+    // /stats lists the data-plane threads now running (decision 0053): the new one in place
+    // of the crashed one, each a live thread of the process.
+    const placed = (await stackd.stats()).dataPlaneThreads;
+    expect(placed.map((t) => t.thread).sort()).toEqual(['io', 'workers-0-2', 'workers-1-3']);
+    const live = threadPolicies(stackd.proc.pid!);
+    expect(placed.every((t) => live.has(t.tid))).toBe(true);
     const r = inNs(C1, 'ping', ['-c', '20', '-i', '0.01', '-W', '1', '-q', LAB_ADDR.stack], { timeoutMs: 20_000 });
     expect(r.stdout).toMatch(/20 packets transmitted, 20 received/);
   });

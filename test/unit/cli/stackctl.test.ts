@@ -41,6 +41,8 @@ function snapshot(scale: number): StatsSnapshot {
     version: '0.1.0', uptimeSeconds: 42.5, tap: 'tap0', ip: '10.10.0.4', prefixLength: 24, gateway: null, routes: [],
     ipv6: [{ address: 'fe80::ff:fe00:4/64', state: 'PREFERRED' }, { address: 'fd00:10:10::4/64', state: 'PREFERRED' }, { address: 'fd00:10:10::3/64', state: 'DUPLICATE' }], gateway6: null, mac: '02:00:00:00:00:04',
     mtu: 1500, offload: true, workers: 2, workerThreads: 1, rssBytes: 123.45 * mb,
+    cpuAffinity: { mode: 'auto', unboundBecause: null },
+    dataPlaneThreads: [{ thread: 'io', tid: 812, cpus: '1' }, { thread: 'workers-0-1', tid: 815, cpus: '0' }],
     threads: [{ thread: 'io', counters: io }, { thread: 'worker-0', counters: w0 }, { thread: 'worker-1', counters: w1 }],
     totals, drops: { rx_ring_full: 2 * scale, tcp_checksum: scale }, rings: [],
     pcap: { ...CAPTURE_OFF, captured: 0, dropped: 0 }, fault: 'drop=1%,seed=7', faults: { rx_dropped: 5 * scale },
@@ -175,6 +177,7 @@ describe('stackctl text', () => {
         'ipv6: fe80::ff:fe00:4/64, fd00:10:10::4/64, fd00:10:10::3/64 DUPLICATE',
         'frames (tap): 1000 in, 900 out; bytes: 1.5 MB in, 750.0 kB out',
         'tcp: 4 connections and 0 in TIME_WAIT, 10 passive and 2 active opens, 4 retransmits, 0 timeouts',
+        'cpus: io (tid 812) on CPU 1, workers-0-1 (tid 815) on CPU 0',
         'memory: RSS 123.5 MiB; V8 heaps of the data-plane threads 28.0 MiB (17.5 used), 4.0 MiB external',
         'capture: off',
         'fault injection: drop=1%,seed=7; rx_dropped 5',
@@ -190,6 +193,11 @@ describe('stackctl text', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('stats: data-plane threads not bound to CPUs say why', () => {
+    const s = { ...snapshot(1), cpuAffinity: { mode: 'off' as const, unboundBecause: '--cpu-affinity off' }, dataPlaneThreads: [{ thread: 'io', tid: 7, cpus: '0-1' }] };
+    expect(formatStats(s).split('\n').find((l) => l.startsWith('cpus:'))).toBe('cpus: not bound (--cpu-affinity off): io (tid 7) on CPU 0-1');
   });
 
   it('stats: the offload pool once it runs', () => {

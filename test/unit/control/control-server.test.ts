@@ -36,6 +36,8 @@ const SNAPSHOT: StatsSnapshot = {
   offload: false,
   workers: 2,
   workerThreads: 1,
+  cpuAffinity: { mode: 'off', unboundBecause: '--cpu-affinity off' },
+  dataPlaneThreads: [{ thread: 'io', tid: 100, cpus: '0-1' }, { thread: 'workers-0-1', tid: 101, cpus: '0-1' }],
   rssBytes: 100 * 2 ** 20,
   threads: [
     { thread: 'io', counters: counters({ tap_rx_frames: 12, tap_rx_bytes: 1500, drop_rx_ring_full: 1 }) },

@@ -1,0 +1,89 @@
+/**
+ * Which CPU each data-plane thread runs on (sched_setaffinity(2); decision 0053).
+ *
+ * The I/O thread wakes for every burst of frames from the TAP: during one 2 GiB download
+ * about 14 000 times, each for the ACKs a worker waits on. When the scheduler puts it on
+ * the CPU of the worker that sends the download, each of those wake-ups preempts the worker
+ * (measured: 17 000–19 000 involuntary switches of the worker per download, and
+ * 15.7–18.2 Gbit/s instead of 27–31). Linux's wake-affine placement puts a woken thread
+ * near its waker, so that happens often enough to decide a benchmark. The threads plan
+ * (thread-plan.ts) already gives each data-plane thread a CPU of its own (worker threads:
+ * one per CPU, minus one for the I/O thread), so stackd makes it so: `--cpu-affinity auto`
+ * (the default) binds worker thread t to the t-th CPU this process may use and the I/O
+ * thread to the last, when there are at least as many CPUs as data-plane threads. With
+ * fewer (`--threads` above that), or with `--cpu-affinity off`, no thread is bound. The
+ * main thread, V8's helpers and the thread pools stay free to run on any of them.
+ *
+ * The CPUs are those of the process's affinity mask (sched_getaffinity, so `taskset -c`
+ * and a cpuset choose them), in ascending order.
+ */
+
+/** --cpu-affinity. */
+export type CpuAffinityMode = 'auto' | 'off';
+
+/** Where the data-plane threads go: one CPU each, or null for "not bound". */
+export interface CpuPlan {
+  io: number | null;
+  /** Worker thread t's CPU. */
+  workerThreads: Array<number | null>;
+  /** Why nothing is bound (null when every thread is). */
+  unboundBecause: string | null;
+}
+
+/** The plan for `threads` worker threads plus the I/O thread on the CPUs `allowed` (ascending, distinct). */
+export function planCpus(mode: CpuAffinityMode, allowed: readonly number[], threads: number): CpuPlan {
+  const none = (why: string): CpuPlan => ({ io: null, workerThreads: new Array<number | null>(threads).fill(null), unboundBecause: why });
+  if (mode === 'off') return none('--cpu-affinity off');
+  if (allowed.length < threads + 1) {
+    return none(`${threads + 1} data-plane threads (${threads} worker thread${threads === 1 ? '' : 's'} and the I/O thread) and ${allowed.length} CPU${allowed.length === 1 ? '' : 's'}`);
+  }
+  return { io: allowed[allowed.length - 1], workerThreads: Array.from({ length: threads }, (_, t) => allowed[t]), unboundBecause: null };
+}
+
+/** What binding a thread needs of the addon (phy/tap.ts). */
+export interface AffinityAddon {
+  setThreadAffinity(tid: number, cpus: number[]): void;
+  threadAffinity(tid: number): number[];
+}
+
+/**
+ * Binds the calling thread to `cpu` (no-op for null); the CPUs it may then run on, and the
+ * error's code if the kernel refused (the thread then stays where it was).
+ */
+export function bindThisThread(addon: AffinityAddon, cpu: number | null): { cpus: number[]; error: string | null } {
+  let error: string | null = null;
+  if (cpu !== null) {
+    try {
+      addon.setThreadAffinity(0, [cpu]);
+    } catch (e) {
+      error = (e as { code?: string }).code ?? String(e);
+    }
+  }
+  return { cpus: addon.threadAffinity(0), error };
+}
+
+/** "0-3,6" for [0, 1, 2, 3, 6] (the notation of taskset and /proc's Cpus_allowed_list). */
+export function formatCpuList(cpus: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < cpus.length; ) {
+    let j = i;
+    while (j + 1 < cpus.length && cpus[j + 1] === cpus[j] + 1) j++;
+    parts.push(j === i ? `${cpus[i]}` : `${cpus[i]}-${cpus[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
+/** The CPUs of a list like "0-3,6" (Cpus_allowed_list); throws on anything else. */
+export function parseCpuList(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.trim().split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (m === null) throw new Error(`'${text}' is not a CPU list like 0-3,6`);
+    const lo = Number(m[1]);
+    const hi = m.at(2) === undefined ? lo : Number(m.at(2));
+    if (hi < lo) throw new Error(`'${part}' in '${text}' is a descending range`);
+    for (let c = lo; c <= hi; c++) out.push(c);
+  }
+  return out;
+}
