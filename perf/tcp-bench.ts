@@ -86,7 +86,8 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { controlRequest } from '../src/control/control-client.js';
 import { formatLatencyTable } from '../src/control/latency-table.js';
-import type { LatencyReport } from '../src/control/types.js';
+import type { LatencyReport, StatsSnapshot } from '../src/control/types.js';
+import { formatPlacement } from '../src/cli/stackctl-format.js';
 import {
   benchLabDown, benchLabUp, cpuSeconds, installCleanup, loadAverage, nsKernelCounters, nsSysctl, percentile, runIn,
   stackdStats, startKernelPeer, startStackd, type KernelPeerProcess, type StackdProcess,
@@ -474,11 +475,16 @@ const BULK_WARMUP_BYTES = 64 << 20;
 /** Warm-up transfers of the measured size each way when it passes 2^30 bytes (see comparisons()). */
 const BULK_SETTLE_TRANSFERS = 3;
 
+/** Where stackd's data-plane threads run, as `stackctl stats` prints it (decision 0053). */
+async function placement(control: string): Promise<string> {
+  return `cpus: ${formatPlacement(JSON.parse((await controlRequest(control, '/stats')).body) as StatsSnapshot)}`;
+}
+
 /** bulk, http, ping, udp for `w` workers: --runs rounds alternating the sides; returns the latency table and counters. */
 async function comparisons(w: number): Promise<{ latency?: string; counters: Record<string, number> }> {
   await stopStackd();
   const s = (stackd = await startStackd(lab, ['--workers', String(w), '--tap', 'tap0', ...stackdArgs]));
-  console.log(`\n== stackd --workers ${w} (pid ${s.pid}), load average ${loadAverage()}`);
+  console.log(`\n== stackd --workers ${w} (pid ${s.pid}), ${await placement(s.control)}, load average ${loadAverage()}`);
   // Warm-up: ARP, JIT of both servers' hot paths.
   if (gvisor !== undefined) await warmUpPings(c1, GVISOR_IP);
   for (const t of ['stackd', 'kernel'] as const) {
