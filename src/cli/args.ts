@@ -40,7 +40,7 @@ export interface StackdOptions extends WorkerStackSettings {
   vnetHdr: boolean;
   /** --batch-helpers (default) / --no-batch-helpers: threads other than the data plane's run as SCHED_BATCH (decision 0049). */
   batchHelpers: boolean;
-  /** --cpu-affinity auto|off: bind each data-plane thread to a CPU of its own when there are enough (decision 0053). */
+  /** --cpu-affinity workers|all|off: bind each worker thread (all: and the I/O thread) to a CPU of its own when there are enough (decision 0053). */
   cpuAffinity: CpuAffinityMode;
   /** --pcap: capture from the start (absolute file path, snapshot length, rotation size in MB or null, files kept). */
   pcap: { file: string; snaplen: number; maxMb: number | null; maxFiles?: number } | null;
@@ -120,10 +120,10 @@ Options:
                      and GC helpers, the libuv and offload pools) runs as SCHED_BATCH,
                      so none preempts the I/O thread or a worker when it wakes  [default]
   --no-batch-helpers every thread stays in the scheduling class stackd started in
-  --cpu-affinity MODE auto: when the CPUs stackd may use (taskset, cpuset) are at least
-                     its data-plane threads, bind worker thread t to the t-th of them
-                     and the I/O thread to the last, so no wake-up of one preempts
-                     another; off: bind none                         [default: auto]
+  --cpu-affinity MODE workers: when the CPUs stackd may use (taskset, cpuset) outnumber
+                     its worker threads, bind worker thread t to the t-th of them, so
+                     the I/O thread's wake-ups go to another CPU; all: the I/O thread
+                     too, to the last; off: bind none             [default: workers]
   --log-level LEVEL  fatal|error|warn|info|debug|trace|silent         [default: info]
   --pcap FILE        capture every frame received and sent, as on the wire, to FILE
                      (pcap for tcpdump/tshark); at run time: POST /pcap/start
@@ -363,8 +363,8 @@ export function parseStackdArgs(argv: string[]): StackdOptions {
   };
   const offload = lastOf('offload', true);
   const batchHelpers = lastOf('batch-helpers', true);
-  const cpuAffinity = values['cpu-affinity'] ?? 'auto';
-  if (cpuAffinity !== 'auto' && cpuAffinity !== 'off') throw new UsageError(`--cpu-affinity: '${cpuAffinity}' is not one of auto|off`);
+  const cpuAffinity = values['cpu-affinity'] ?? 'workers';
+  if (cpuAffinity !== 'workers' && cpuAffinity !== 'all' && cpuAffinity !== 'off') throw new UsageError(`--cpu-affinity: '${cpuAffinity}' is not one of workers|all|off`);
   let pcap: StackdOptions['pcap'] = null;
   if (values.pcap !== undefined) {
     if (values.pcap === '') throw new UsageError('--pcap: needs a file name');

@@ -2,24 +2,25 @@
  * Which CPU each data-plane thread runs on (sched_setaffinity(2); decision 0053).
  *
  * The I/O thread wakes for every burst of frames from the TAP: during one 2 GiB download
- * about 14 000 times, each for the ACKs a worker waits on. When the scheduler puts it on
- * the CPU of the worker that sends the download, each of those wake-ups preempts the worker
- * (measured: 17 000–19 000 involuntary switches of the worker per download, and
- * 15.7–18.2 Gbit/s instead of 27–31). Linux's wake-affine placement puts a woken thread
- * near its waker, so that happens often enough to decide a benchmark. The threads plan
- * (thread-plan.ts) already gives each data-plane thread a CPU of its own (worker threads:
- * one per CPU, minus one for the I/O thread), so stackd makes it so: `--cpu-affinity auto`
- * (the default) binds worker thread t to the t-th CPU this process may use and the I/O
- * thread to the last, when there are at least as many CPUs as data-plane threads. With
- * fewer (`--threads` above that), or with `--cpu-affinity off`, no thread is bound. The
- * main thread, V8's helpers and the thread pools stay free to run on any of them.
+ * about 14 000 times, each for the ACKs a worker waits on. When the scheduler puts the
+ * worker that sends the download on the I/O thread's CPU, each of those wake-ups preempts
+ * it (measured: 17 000–19 000 involuntary switches per download, and 15.7–18.2 Gbit/s
+ * instead of 27–31). The thread plan (thread-plan.ts) already gives each worker thread a
+ * CPU of its own and leaves one for the I/O thread, so `--cpu-affinity workers` (the
+ * default) binds worker thread t to the t-th CPU this process may use, when there are
+ * more CPUs than worker threads. The I/O thread stays free: the scheduler then wakes it
+ * on an idle CPU, or on the CPU of the client that woke it, which answers a ping sooner
+ * than a bound I/O thread woken across CPUs (measured: p99 about 15 % lower). `all` binds
+ * the I/O thread to the last CPU as well; `off` binds nothing; with too few CPUs
+ * (`--threads` above the CPUs less one) nothing is bound either. The main thread, V8's
+ * helpers and the thread pools stay free to run on any CPU.
  *
  * The CPUs are those of the process's affinity mask (sched_getaffinity, so `taskset -c`
  * and a cpuset choose them), in ascending order.
  */
 
 /** --cpu-affinity. */
-export type CpuAffinityMode = 'auto' | 'off';
+export type CpuAffinityMode = 'workers' | 'all' | 'off';
 
 /** Where the data-plane threads go: one CPU each, or null for "not bound". */
 export interface CpuPlan {
@@ -37,7 +38,7 @@ export function planCpus(mode: CpuAffinityMode, allowed: readonly number[], thre
   if (allowed.length < threads + 1) {
     return none(`${threads + 1} data-plane threads (${threads} worker thread${threads === 1 ? '' : 's'} and the I/O thread) and ${allowed.length} CPU${allowed.length === 1 ? '' : 's'}`);
   }
-  return { io: allowed[allowed.length - 1], workerThreads: Array.from({ length: threads }, (_, t) => allowed[t]), unboundBecause: null };
+  return { io: mode === 'all' ? allowed[allowed.length - 1] : null, workerThreads: Array.from({ length: threads }, (_, t) => allowed[t]), unboundBecause: null };
 }
 
 /** What binding a thread needs of the addon (phy/tap.ts). */

@@ -59,7 +59,7 @@ export interface StatsSnapshot {
   /** Threads that run the workers (several workers may share one: --threads). */
   workerThreads: number;
   /** --cpu-affinity, and why no data-plane thread is bound to a CPU (null when each is; control/cpu-plan.ts). */
-  cpuAffinity: { mode: 'auto' | 'off'; unboundBecause: string | null };
+  cpuAffinity: { mode: 'workers' | 'all' | 'off'; unboundBecause: string | null };
   /** The running data-plane threads ('io', then the worker threads): kernel thread id and the CPUs it may run on ("0-3,6"). */
   dataPlaneThreads: Array<{ thread: string; tid: number; cpus: string }>;
   /** The process's resident set size (VmRSS), bytes; each thread's V8 heap is in its heap_* gauges. */

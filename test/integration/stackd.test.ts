@@ -192,26 +192,25 @@ print("sent")
     expect(batch).toBeGreaterThanOrEqual(2); // the main thread and V8's helpers at least
   });
 
-  it('binds the I/O thread and each worker thread to a CPU of its own from the process mask, and no other thread (decision 0053)', async () => {
+  it('binds each worker thread to a CPU of its own from the process mask, and no other thread: the I/O thread stays free (decision 0053)', async () => {
     const st = await stackd.stats();
     const pid = stackd.proc.pid!;
     const all = threadCpus(pid, pid); // the main thread is never bound: the process's CPUs
     expect(st.dataPlaneThreads[0].thread).toBe('io');
     if (st.workerThreads === 1) expect(st.dataPlaneThreads[1].thread).toBe('workers-0-1-2-3');
     expect(st.dataPlaneThreads).toHaveLength(1 + st.workerThreads);
-    const bound = st.dataPlaneThreads.map((t) => threadCpus(pid, t.tid));
-    expect(st.dataPlaneThreads.map((t) => t.cpus)).toEqual(bound.map((c) => formatCpuList(c)));
+    const cpus = st.dataPlaneThreads.map((t) => threadCpus(pid, t.tid));
+    expect(st.dataPlaneThreads.map((t) => t.cpus)).toEqual(cpus.map((c) => formatCpuList(c)));
+    const workers = cpus.slice(1);
     if (all.length >= 1 + st.workerThreads) {
-      expect(st.cpuAffinity).toEqual({ mode: 'auto', unboundBecause: null });
-      expect(bound.every((c) => c.length === 1 && all.includes(c[0]))).toBe(true);
-      expect(new Set(bound.map((c) => c[0])).size).toBe(bound.length);
-      expect(bound[0]).toEqual([all[all.length - 1]]); // the I/O thread: the last CPU
+      expect(st.cpuAffinity).toEqual({ mode: 'workers', unboundBecause: null });
+      expect(workers).toEqual(all.slice(0, st.workerThreads).map((c) => [c])); // worker thread t: the t-th CPU
     } else {
       expect(st.cpuAffinity.unboundBecause).toMatch(/data-plane threads/);
-      expect(bound.every((c) => c.length === all.length)).toBe(true);
+      expect(workers.every((c) => c.length === all.length)).toBe(true);
     }
-    // Every other thread (V8's helpers, libuv's pool) may still run anywhere.
-    const dataPlane = new Set(st.dataPlaneThreads.map((t) => t.tid));
+    // Every other thread (the I/O thread, V8's helpers, libuv's pool) may still run anywhere.
+    const dataPlane = new Set(st.dataPlaneThreads.slice(1).map((t) => t.tid));
     for (const tid of threadPolicies(pid).keys()) if (!dataPlane.has(tid)) expect(threadCpus(pid, tid), `thread ${tid}`).toEqual(all);
     expect(stackd.output().includes('could not bind')).toBe(false);
   });

@@ -34,7 +34,7 @@ describe('parseStackdArgs defaults', () => {
       workers: 4, threads: 0, tap: 'tap0', ip: parseIpv4('10.10.0.4'), prefixLength: 24, gateway: 0, routes: [], ipv6: { addresses: [], gateway: null },
       mac: defaultMac('tap0', parseIpv4('10.10.0.4')), mtu: 1500, control: '/run/stackd/tap0.sock',
       logLevel: 'info', services: ['echo', 'discard', 'chargen', 'http', 'udp-echo'], apps: [],
-      congestionControl: 'newreno', ecn: 'accept', recovery: 'rack', maxConnections: 262_144, maxTimeWait: 131_072, maxIpv6Peers: 16_384, traceSlots: 1024, busyPollUs: 0, vnetHdr: true, batchHelpers: true, cpuAffinity: 'auto', pcap: null, fault: null,
+      congestionControl: 'newreno', ecn: 'accept', recovery: 'rack', maxConnections: 262_144, maxTimeWait: 131_072, maxIpv6Peers: 16_384, traceSlots: 1024, busyPollUs: 0, vnetHdr: true, batchHelpers: true, cpuAffinity: 'workers', pcap: null, fault: null,
       appPool: { threads: 1, maxQueue: 256 }, help: false, version: false,
     });
     expect(o.services).toEqual([...KNOWN_SERVICES]);
@@ -129,6 +129,12 @@ describe('parseStackdArgs: every flag', () => {
     // The pair does not touch --offload's.
     expect(parseStackdArgs(['--no-batch-helpers', '--no-offload'])).toMatchObject({ batchHelpers: false, vnetHdr: false });
     expect(parseStackdArgs(['--no-batch-helpers']).vnetHdr).toBe(true);
+  });
+
+  it('--cpu-affinity: workers (the default), all or off; anything else is a usage error', () => {
+    expect(parseStackdArgs([]).cpuAffinity).toBe('workers');
+    for (const m of ['workers', 'all', 'off'] as const) expect(parseStackdArgs(['--cpu-affinity', m]).cpuAffinity).toBe(m);
+    expect(() => parseStackdArgs(['--cpu-affinity', 'auto'])).toThrow(/--cpu-affinity: 'auto' is not one of workers\|all\|off/);
   });
 
   it('--busy-poll: microseconds, 0 (the default: sleep at once) up to one second', () => {

@@ -41,7 +41,7 @@ function snapshot(scale: number): StatsSnapshot {
     version: '0.1.0', uptimeSeconds: 42.5, tap: 'tap0', ip: '10.10.0.4', prefixLength: 24, gateway: null, routes: [],
     ipv6: [{ address: 'fe80::ff:fe00:4/64', state: 'PREFERRED' }, { address: 'fd00:10:10::4/64', state: 'PREFERRED' }, { address: 'fd00:10:10::3/64', state: 'DUPLICATE' }], gateway6: null, mac: '02:00:00:00:00:04',
     mtu: 1500, offload: true, workers: 2, workerThreads: 1, rssBytes: 123.45 * mb,
-    cpuAffinity: { mode: 'auto', unboundBecause: null },
+    cpuAffinity: { mode: 'all', unboundBecause: null },
     dataPlaneThreads: [{ thread: 'io', tid: 812, cpus: '1' }, { thread: 'workers-0-1', tid: 815, cpus: '0' }],
     threads: [{ thread: 'io', counters: io }, { thread: 'worker-0', counters: w0 }, { thread: 'worker-1', counters: w1 }],
     totals, drops: { rx_ring_full: 2 * scale, tcp_checksum: scale }, rings: [],

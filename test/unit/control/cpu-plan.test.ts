@@ -1,6 +1,7 @@
 /**
  * CPU placement of the data-plane threads (control/cpu-plan.ts, decision 0053): one CPU
- * each from the process's mask when it has enough, none bound otherwise or when off; and
+ * each for the worker threads (all: and the I/O thread) from the process's mask when it has
+ * enough, none bound otherwise or when off; and
  * the binding itself, against a fake addon and against the real calling thread.
  */
 import { readFileSync } from 'node:fs';
@@ -9,16 +10,22 @@ import { bindThisThread, formatCpuList, parseCpuList, planCpus } from '../../../
 import { loadTapAddon } from '../../../src/phy/tap.js';
 
 describe('cpu plan', () => {
-  it('binds worker thread t to the t-th allowed CPU and the I/O thread to the last', () => {
-    expect(planCpus('auto', [0, 1], 1)).toEqual({ io: 1, workerThreads: [0], unboundBecause: null });
-    expect(planCpus('auto', [0, 1, 2, 3], 3)).toEqual({ io: 3, workerThreads: [0, 1, 2], unboundBecause: null });
+  it('workers (the default): binds worker thread t to the t-th allowed CPU and leaves the I/O thread free', () => {
+    expect(planCpus('workers', [0, 1], 1)).toEqual({ io: null, workerThreads: [0], unboundBecause: null });
+    expect(planCpus('workers', [0, 1, 2, 3], 3)).toEqual({ io: null, workerThreads: [0, 1, 2], unboundBecause: null });
     // A mask from taskset -c 2,5-7: its CPUs, not 0..n-1.
-    expect(planCpus('auto', [2, 5, 6, 7], 2)).toEqual({ io: 7, workerThreads: [2, 5], unboundBecause: null });
+    expect(planCpus('workers', [2, 5, 6, 7], 2)).toEqual({ io: null, workerThreads: [2, 5], unboundBecause: null });
+  });
+
+  it('all: the I/O thread too, on the last allowed CPU', () => {
+    expect(planCpus('all', [0, 1], 1)).toEqual({ io: 1, workerThreads: [0], unboundBecause: null });
+    expect(planCpus('all', [2, 5, 6, 7], 3)).toEqual({ io: 7, workerThreads: [2, 5, 6], unboundBecause: null });
   });
 
   it('binds nothing with fewer CPUs than data-plane threads, or when off, and says why', () => {
-    expect(planCpus('auto', [0, 1], 4)).toEqual({ io: null, workerThreads: [null, null, null, null], unboundBecause: '5 data-plane threads (4 worker threads and the I/O thread) and 2 CPUs' });
-    expect(planCpus('auto', [3], 1).unboundBecause).toBe('2 data-plane threads (1 worker thread and the I/O thread) and 1 CPU');
+    expect(planCpus('workers', [0, 1], 4)).toEqual({ io: null, workerThreads: [null, null, null, null], unboundBecause: '5 data-plane threads (4 worker threads and the I/O thread) and 2 CPUs' });
+    expect(planCpus('all', [3], 1).unboundBecause).toBe('2 data-plane threads (1 worker thread and the I/O thread) and 1 CPU');
+    expect(planCpus('workers', [0, 1], 2).unboundBecause).toBe('3 data-plane threads (2 worker threads and the I/O thread) and 2 CPUs');
     expect(planCpus('off', [0, 1, 2, 3], 1)).toEqual({ io: null, workerThreads: [null], unboundBecause: '--cpu-affinity off' });
   });
 
@@ -26,11 +33,13 @@ describe('cpu plan', () => {
     for (let cpus = 1; cpus <= 9; cpus++) {
       const allowed = Array.from({ length: cpus }, (_, i) => 2 * i);
       for (let threads = 1; threads <= 9; threads++) {
-        const p = planCpus('auto', allowed, threads);
-        const used = [p.io, ...p.workerThreads].filter((c) => c !== null);
-        expect(new Set(used).size).toBe(used.length);
-        expect(used.every((c) => allowed.includes(c))).toBe(true);
-        expect(used.length === 0 || used.length === threads + 1).toBe(true);
+        for (const mode of ['workers', 'all'] as const) {
+          const p = planCpus(mode, allowed, threads);
+          const used = [p.io, ...p.workerThreads].filter((c) => c !== null);
+          expect(new Set(used).size).toBe(used.length);
+          expect(used.every((c) => allowed.includes(c))).toBe(true);
+          expect(used.length === 0 || used.length === threads + (mode === 'all' ? 1 : 0)).toBe(true);
+        }
       }
     }
   });
