@@ -911,12 +911,14 @@ static napi_value js_thread_policy(napi_env env, napi_callback_info info) {
   return make_i32(env, policy & ~SCHED_RESET_ON_FORK);
 }
 
+/* CPU numbers the affinity calls take: 0..AFFINITY_MAX_CPUS-1 (a dynamic cpu_set_t of that size). */
+#define AFFINITY_MAX_CPUS 8192
+
 /* threadAffinity(tid): the CPUs thread tid may run on (sched_getaffinity(2)), ascending; tid 0 is the calling thread. */
 static napi_value js_thread_affinity(napi_env env, napi_callback_info info) {
   napi_value argv[MAX_ARGS], out, v;
   int32_t tid;
-  const int max_cpus = 8192;
-  size_t size = CPU_ALLOC_SIZE(max_cpus);
+  size_t size = CPU_ALLOC_SIZE(AFFINITY_MAX_CPUS);
   cpu_set_t *set;
   uint32_t n = 0;
   if (!get_args(env, info, 1, argv, "threadAffinity")) return NULL;
@@ -925,7 +927,7 @@ static napi_value js_thread_affinity(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "threadAffinity: tid must be >= 0");
     return NULL;
   }
-  set = CPU_ALLOC(max_cpus);
+  set = CPU_ALLOC(AFFINITY_MAX_CPUS);
   if (set == NULL) {
     throw_errno(env, ENOMEM, "sched_getaffinity", "");
     return NULL;
@@ -937,7 +939,7 @@ static napi_value js_thread_affinity(napi_env env, napi_callback_info info) {
     return NULL;
   }
   napi_create_array(env, &out);
-  for (int cpu = 0; cpu < max_cpus; cpu++) {
+  for (int cpu = 0; cpu < AFFINITY_MAX_CPUS; cpu++) {
     if (!CPU_ISSET_S(cpu, size, set)) continue;
     napi_create_int32(env, cpu, &v);
     napi_set_element(env, out, n++, v);
@@ -956,8 +958,7 @@ static napi_value js_set_thread_affinity(napi_env env, napi_callback_info info) 
   int32_t tid, cpu;
   uint32_t len;
   bool is_array;
-  const int max_cpus = 8192;
-  size_t size = CPU_ALLOC_SIZE(max_cpus);
+  size_t size = CPU_ALLOC_SIZE(AFFINITY_MAX_CPUS);
   cpu_set_t *set;
   if (!get_args(env, info, 2, argv, "setThreadAffinity")) return NULL;
   if (!get_i32(env, argv[0], &tid, "setThreadAffinity", "tid")) return NULL;
@@ -970,7 +971,7 @@ static napi_value js_set_thread_affinity(napi_env env, napi_callback_info info) 
     napi_throw_range_error(env, NULL, "setThreadAffinity: tid must be >= 0 and cpus not empty");
     return NULL;
   }
-  set = CPU_ALLOC(max_cpus);
+  set = CPU_ALLOC(AFFINITY_MAX_CPUS);
   if (set == NULL) {
     throw_errno(env, ENOMEM, "sched_setaffinity", "");
     return NULL;
@@ -982,7 +983,7 @@ static napi_value js_set_thread_affinity(napi_env env, napi_callback_info info) 
       CPU_FREE(set);
       return NULL;
     }
-    if (cpu < 0 || cpu >= max_cpus) {
+    if (cpu < 0 || cpu >= AFFINITY_MAX_CPUS) {
       CPU_FREE(set);
       napi_throw_range_error(env, NULL, "setThreadAffinity: a CPU number must be in 0..8191");
       return NULL;

@@ -86,7 +86,7 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { controlRequest } from '../src/control/control-client.js';
 import { formatLatencyTable } from '../src/control/latency-table.js';
-import type { LatencyReport, StatsSnapshot } from '../src/control/types.js';
+import type { LatencyReport } from '../src/control/types.js';
 import { formatPlacement } from '../src/cli/stackctl-format.js';
 import {
   benchLabDown, benchLabUp, cpuSeconds, installCleanup, loadAverage, nsKernelCounters, nsSysctl, percentile, runIn,
@@ -477,7 +477,7 @@ const BULK_SETTLE_TRANSFERS = 3;
 
 /** Where stackd's data-plane threads run, as `stackctl stats` prints it (decision 0053). */
 async function placement(control: string): Promise<string> {
-  return `cpus: ${formatPlacement(JSON.parse((await controlRequest(control, '/stats')).body) as StatsSnapshot)}`;
+  return `cpus: ${formatPlacement(await stackdStats(control))}`;
 }
 
 /** bulk, http, ping, udp for `w` workers: --runs rounds alternating the sides; returns the latency table and counters. */

@@ -10,8 +10,7 @@ import { IoLoop } from '../src/dataplane/io-loop.js';
 import { TapDevice, loadTapAddon } from '../src/phy/tap.js';
 import { TapLink } from '../src/phy/tap-link.js';
 import { threadLink } from '../src/dataplane/thread-link.js';
-import { runAsDataPlaneThread } from '../src/dataplane/thread-scheduling.js';
-import { bindThisThread } from '../src/control/cpu-plan.js';
+import { bindThisThread, runAsDataPlaneThread } from '../src/dataplane/thread-scheduling.js';
 import type { IoThreadData, ThreadHello } from '../src/dataplane/thread-data.js';
 
 if (parentPort === null) throw new Error(`this module is the I/O thread's entry: it runs in a worker thread`);

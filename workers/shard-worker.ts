@@ -13,8 +13,7 @@ import { TapDevice, loadTapAddon } from '../src/phy/tap.js';
 import { TapLink } from '../src/phy/tap-link.js';
 import { threadLink } from '../src/dataplane/thread-link.js';
 import { EventfdLoopWaker } from '../src/phy/loop-waker.js';
-import { runAsDataPlaneThread } from '../src/dataplane/thread-scheduling.js';
-import { bindThisThread } from '../src/control/cpu-plan.js';
+import { bindThisThread, runAsDataPlaneThread } from '../src/dataplane/thread-scheduling.js';
 import type { ShardThreadData, ThreadHello } from '../src/dataplane/thread-data.js';
 
 if (parentPort === null) throw new Error(`this module is a shard worker's entry: it runs in a worker thread`);

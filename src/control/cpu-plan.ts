@@ -41,28 +41,6 @@ export function planCpus(mode: CpuAffinityMode, allowed: readonly number[], thre
   return { io: mode === 'all' ? allowed[allowed.length - 1] : null, workerThreads: Array.from({ length: threads }, (_, t) => allowed[t]), unboundBecause: null };
 }
 
-/** What binding a thread needs of the addon (phy/tap.ts). */
-export interface AffinityAddon {
-  setThreadAffinity(tid: number, cpus: number[]): void;
-  threadAffinity(tid: number): number[];
-}
-
-/**
- * Binds the calling thread to `cpu` (no-op for null); the CPUs it may then run on, and the
- * error's code if the kernel refused (the thread then stays where it was).
- */
-export function bindThisThread(addon: AffinityAddon, cpu: number | null): { cpus: number[]; error: string | null } {
-  let error: string | null = null;
-  if (cpu !== null) {
-    try {
-      addon.setThreadAffinity(0, [cpu]);
-    } catch (e) {
-      error = (e as { code?: string }).code ?? String(e);
-    }
-  }
-  return { cpus: addon.threadAffinity(0), error };
-}
-
 /** "0-3,6" for [0, 1, 2, 3, 6] (the notation of taskset and /proc's Cpus_allowed_list). */
 export function formatCpuList(cpus: readonly number[]): string {
   const parts: string[] = [];

@@ -8,6 +8,7 @@
 import type { ArchivedTraceInfo, CongestionInfo, ConnectionInfo, ConnectionTraceInfo, Ipv6Report, RackInfo, StageLatency, ThreadLatency, TraceEvent } from '../dataplane/reports.js';
 import type { CaptureStatus } from './capture-control.js';
 import type { AppPoolStats } from './app-pool.js';
+import type { CpuAffinityMode } from './cpu-plan.js';
 
 export type { AppPoolStats, ArchivedTraceInfo, CaptureStatus, CongestionInfo, ConnectionInfo, ConnectionTraceInfo, RackInfo, StageLatency, ThreadLatency, TraceEvent };
 
@@ -59,7 +60,7 @@ export interface StatsSnapshot {
   /** Threads that run the workers (several workers may share one: --threads). */
   workerThreads: number;
   /** --cpu-affinity, and why no data-plane thread is bound to a CPU (null when each is; control/cpu-plan.ts). */
-  cpuAffinity: { mode: 'workers' | 'all' | 'off'; unboundBecause: string | null };
+  cpuAffinity: { mode: CpuAffinityMode; unboundBecause: string | null };
   /** The running data-plane threads ('io', then the worker threads): kernel thread id and the CPUs it may run on ("0-3,6"). */
   dataPlaneThreads: Array<{ thread: string; tid: number; cpus: string }>;
   /** The process's resident set size (VmRSS), bytes; each thread's V8 heap is in its heap_* gauges. */

@@ -173,7 +173,6 @@ export interface ThreadRpc {
   addIpv6Address(text: string): { status: 400 | 409; error: string } | null;
 }
 
-/** First message a thread posts on its parent port: ready, or why it could not start. */
 /** A thread's first message: ready (with what it got from the kernel, and the errno code if it could not make itself SCHED_OTHER), or why it could not start. */
 export type ThreadHello =
   | {

@@ -1,5 +1,6 @@
 /**
- * Scheduling classes of stackd's threads (sched(7); decision 0049).
+ * Scheduling classes of stackd's threads (sched(7); decision 0049), and the binding of a
+ * data-plane thread to the CPU the plan gave it (control/cpu-plan.ts; decision 0053).
  *
  * A thread that wakes may preempt the one running on its CPU (EEVDF wake-up preemption).
  * V8's helper threads wake whenever an isolate posts them work: a TurboFan compile, a GC
@@ -65,6 +66,29 @@ export function runAsDataPlaneThread(addon: ThreadSchedulingAddon): string | nul
   } catch (e) {
     return errorCode(e);
   }
+}
+
+/** What binding a thread to a CPU needs of the addon (phy/tap.ts). */
+export interface AffinityAddon {
+  setThreadAffinity(tid: number, cpus: number[]): void;
+  threadAffinity(tid: number): number[];
+}
+
+/**
+ * Binds the calling thread (a data-plane thread, as it starts) to `cpu` (no-op for null;
+ * control/cpu-plan.ts, decision 0053); the CPUs it may then run on, and the error's code if
+ * the kernel refused (the thread then stays where it was).
+ */
+export function bindThisThread(addon: AffinityAddon, cpu: number | null): { cpus: number[]; error: string | null } {
+  let error: string | null = null;
+  if (cpu !== null) {
+    try {
+      addon.setThreadAffinity(0, [cpu]);
+    } catch (e) {
+      error = errorCode(e);
+    }
+  }
+  return { cpus: addon.threadAffinity(0), error };
 }
 
 /** The errno name an addon error carries (its `code`), or the error as text. */

@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { bindThisThread, formatCpuList, parseCpuList, planCpus } from '../../../src/control/cpu-plan.js';
+import { formatCpuList, parseCpuList, planCpus } from '../../../src/control/cpu-plan.js';
+import { bindThisThread } from '../../../src/dataplane/thread-scheduling.js';
 import { loadTapAddon } from '../../../src/phy/tap.js';
 
 describe('cpu plan', () => {
