@@ -36,7 +36,10 @@ try {
   process.exit(1);
 }
 const device = threadLink(new TapLink(tap, { mtu: data.link.mtu, offload: data.link.offload, wakeFd: data.wakeFd }), data, 0);
-const loop = new IoLoop(data, device, (shard) => addon.eventfdSignal(data.shardWakeFds[shard]));
+const loop = new IoLoop(data, device, (shard) => addon.eventfdSignal(data.shardWakeFds[shard]), {
+  allowed: bound.cpus,
+  apply: (cpus) => addon.setThreadAffinity(0, cpus),
+});
 Comlink.expose(loop.rpc(), nodeEndpoint(data.rpc));
 parentPort.postMessage({
   type: 'ready', offload: data.link.offload, tapFd: tap.fd, tid: addon.threadId(), cpus: bound.cpus,

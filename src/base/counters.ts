@@ -18,6 +18,8 @@ export const COUNTER_NAMES = [
   // Data plane (I/O thread)
   'tap_rx_frames', 'tap_rx_bytes', 'tap_tx_frames', 'tap_tx_bytes',
   'tap_read_batches', 'tap_write_batches', 'io_sleeps', 'io_busy_polls',
+  // Times the I/O thread left or returned to busy worker threads' CPUs (dataplane/io-thread-placement.ts)
+  'io_cpu_moves',
   'drop_rx_ring_full', 'drop_tap_write_error', 'drop_tap_read_error', 'drop_reinject_ring_full',
   'reinjected_datagrams',
   // Shard worker: frames in/out of the core
@@ -87,6 +89,9 @@ export const COUNTER_NAMES = [
   'tcp_trace_untraced', 'tcp_traces_archived',
   // Time (µs) the thread spent running rather than parked waiting for work (stackctl top's busy %)
   'busy_us',
+  // Time (µs) a worker's thread spent with its event loop not waiting for events: its turns,
+  // and also the applications' work (their writes carry a download's transmits), its timers, RPC
+  'loop_busy_us',
   // ICMP errors received (RFC 1122 4.2.3.9, RFC 5927): what came in, what was refused and why
   'icmp_errors_rx', 'icmp_frag_needed_rx', 'icmp_errors_rate_limited',
   'drop_icmp_error_quote', 'drop_icmp_error_no_flow', 'drop_icmp_error_bad_seq',

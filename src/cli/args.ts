@@ -121,9 +121,10 @@ Options:
                      so none preempts the I/O thread or a worker when it wakes  [default]
   --no-batch-helpers every thread stays in the scheduling class stackd started in
   --cpu-affinity MODE workers: when the CPUs stackd may use (taskset, cpuset) outnumber
-                     its worker threads, bind worker thread t to the t-th of them, so
-                     the I/O thread's wake-ups go to another CPU; all: the I/O thread
-                     too, to the last; off: bind none             [default: workers]
+                     its worker threads, bind worker thread t to the t-th of them, and
+                     keep the I/O thread off the CPU of one sending a download; all:
+                     bind the I/O thread too, to the last; off: bind none
+                                                                  [default: workers]
   --log-level LEVEL  fatal|error|warn|info|debug|trace|silent         [default: info]
   --pcap FILE        capture every frame received and sent, as on the wire, to FILE
                      (pcap for tcpdump/tshark); at run time: POST /pcap/start

@@ -10,7 +10,9 @@
  * default) binds worker thread t to the t-th CPU this process may use, when there are
  * more CPUs than worker threads. The I/O thread stays free: the scheduler then wakes it
  * on an idle CPU, or on the CPU of the client that woke it, which answers a ping sooner
- * than a bound I/O thread woken across CPUs (measured: p99 about 15 % lower). `all` binds
+ * than a bound I/O thread woken across CPUs (measured: p99 about 15 % lower). It leaves
+ * the CPU of a worker thread that sends bulk data by itself, while it does
+ * (dataplane/io-thread-placement.ts, decision 0054). `all` binds
  * the I/O thread to the last CPU as well; `off` binds nothing; with too few CPUs
  * (`--threads` above the CPUs less one) nothing is bound either. The main thread, V8's
  * helpers and the thread pools stay free to run on any CPU.

@@ -155,6 +155,7 @@ export class Supervisor implements ControlSource {
       busyPollUs: this.settings.busyPollUs,
       schedOther: this.settings.batchHelpers,
       cpu: this.cpuPlan.io,
+      shardCpus: this.shardCpus(),
       rpc: ioChan.port2,
     };
     this.io = await this.spawnIo(ioData, ioChan);
@@ -178,6 +179,25 @@ export class Supervisor implements ControlSource {
   /** "io on CPU 1, worker-0 on CPU 0": where each running data-plane thread may run. */
   private placementText(): string {
     return [...this.placement].map(([name, p]) => `${name} on CPU ${formatCpuList(p.cpus)}`).join(', ');
+  }
+
+  /** The CPU of the thread that runs each shard (null: not bound); all null when the I/O thread is bound itself. */
+  private shardCpus(): Array<number | null> {
+    const cpus = new Array<number | null>(this.settings.workers).fill(null);
+    if (this.cpuPlan.io !== null) return cpus;
+    for (let t = 0; t < this.threadCount; t++) {
+      for (const s of shardsOfThread(t, this.threadCount, this.settings.workers)) cpus[s] = this.cpuPlan.workerThreads[t];
+    }
+    return cpus;
+  }
+
+  /** The CPUs a data-plane thread may run on now (the I/O thread's change under load), or those it said at start. */
+  private cpusNow(p: { tid: number; cpus: number[] }): number[] {
+    try {
+      return this.addon.threadAffinity(p.tid);
+    } catch {
+      return p.cpus; // exited meanwhile (a restart under way)
+    }
   }
 
   /** Threads that run the workers. */
@@ -398,7 +418,7 @@ export class Supervisor implements ControlSource {
       workers: n,
       workerThreads: this.threadCount,
       cpuAffinity: { mode: this.settings.cpuAffinity, unboundBecause: this.cpuPlan.unboundBecause },
-      dataPlaneThreads: [...this.placement].map(([thread, p]) => ({ thread, tid: p.tid, cpus: formatCpuList(p.cpus) })),
+      dataPlaneThreads: [...this.placement].map(([thread, p]) => ({ thread, tid: p.tid, cpus: formatCpuList(this.cpusNow(p)) })),
       rssBytes: process.memoryUsage.rss(),
       threads,
       totals,

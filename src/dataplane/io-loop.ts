@@ -15,7 +15,8 @@
  * polling the TAP and the TX rings for that long after its last frame (decision 0026's
  * twelfth-session amendment: a ping answered by this thread then pays no wake-up); it
  * yields to its event loop every few ms so that control RPC (latency histograms) is
- * answered.
+ * answered. At the start of each slice it may leave or return to the CPUs of busy worker
+ * threads (io-thread-placement.ts, decision 0054).
  *
  * A full RX ring drops the new frame and counts it, as a NIC does.
  */
@@ -30,6 +31,7 @@ import { HeapGauges } from './heap-gauges.js';
 import type { LinkDevice } from '../base/link.js';
 import { CTL_STOP, type IoThreadData, type ThreadRpc } from './thread-data.js';
 import { EchoFastPath } from '../l3/echo-fast-path.js';
+import { IoThreadPlacement } from './io-thread-placement.js';
 
 /** Most frames per TAP read or write call. */
 const BATCH = 64;
@@ -66,18 +68,35 @@ export class IoLoop {
   /** When the loop last received or transmitted a frame (ms). */
   private lastFrameAt = -Infinity;
   private stopped = false;
+  /** Where this thread may run, narrowed while bound worker threads are busy; null without a way to set it. */
+  readonly placement: IoThreadPlacement | null;
   private onStop: (() => void) | null = null;
 
   /**
    * @param device the link (a receive that waits also wakes on the shards' wake eventfd, and empties it)
    * @param wakeShard wakes shard worker i, sleeping in its event loop (signals its eventfd)
+   * @param placeThread restricts this thread to the given CPUs (sched_setaffinity), with the CPUs it may use now; absent: it stays where it is
    */
   constructor(
     data: IoThreadData,
     private readonly device: LinkDevice,
     wakeShard: (shard: number) => void,
+    placeThread?: { allowed: readonly number[]; apply: (cpus: number[]) => void },
   ) {
     this.counters = counterBlock(data.counters, 0);
+    this.placement = null;
+    if (placeThread !== undefined) {
+      const workerCounters = data.shardCpus.map((_, i) => counterBlock(data.counters, 1 + i));
+      this.placement = new IoThreadPlacement({
+        allowed: placeThread.allowed,
+        shardCpus: data.shardCpus,
+        busyUs: (s) => workerCounters[s][C.loop_busy_us],
+        txBytes: (s) => workerCounters[s][C.tx_bytes],
+        rxBytes: (s) => workerCounters[s][C.rx_bytes],
+        apply: placeThread.apply,
+        counters: this.counters,
+      });
+    }
     this.heap = new HeapGauges(this.counters);
     this.rx = data.rxRings.map((s, i) => {
       const p = new RingProducer(s);
@@ -127,6 +146,7 @@ export class IoLoop {
     const end = start + SLICE_MS;
     this.busySince = start;
     this.heap.update(start);
+    this.placement?.update(start);
     for (;;) {
       if (Atomics.load(this.control, CTL_STOP) !== 0) {
         this.stopped = true;

@@ -11,6 +11,7 @@
  * ring (published once per batch, eventfd wake only if it sleeps) when it is busy
  * (decision 0011). Re-injected datagrams always go through the ring.
  */
+import { performance } from 'node:perf_hooks';
 import { C, counterBlock, type Counters } from '../base/counters.js';
 import { Host } from '../iface/host.js';
 import { holdsFrames, type HoldingLinkDevice, type LinkDevice } from '../base/link.js';
@@ -324,6 +325,7 @@ export class ShardWorker {
       const t = monoMs();
       this.counters[C.busy_us] += (t - this.busySince) * 1000;
       this.busySince = t;
+      this.counters[C.loop_busy_us] = performance.eventLoopUtilization().active * 1000;
       if (n >= BATCH || t >= sliceEnd) {
         // Busy: let timers, RPC and applications run between batches (counted as busy).
         setImmediate(this.turn);

@@ -107,6 +107,11 @@ export interface IoThreadData {
   schedOther: boolean;
   /** The CPU this thread binds itself to as it starts, or null (control/cpu-plan.ts, decision 0053). */
   cpu: number | null;
+  /**
+   * The CPU of the worker thread that runs shard i, or null: this thread leaves the CPUs of
+   * busy ones (dataplane/io-thread-placement.ts, decision 0054). All null when it is bound.
+   */
+  shardCpus: Array<number | null>;
   /** comlink endpoint for control RPC. */
   rpc: MessagePort;
 }

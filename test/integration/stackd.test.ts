@@ -5,6 +5,7 @@
  * /stats with 4 workers, the threads' scheduling classes (with and without
  * --no-batch-helpers), and a clean SIGTERM shutdown.
  */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -193,9 +194,13 @@ print("sent")
   });
 
   it('binds each worker thread to a CPU of its own from the process mask, and no other thread: the I/O thread stays free (decision 0053)', async () => {
-    const st = await stackd.stats();
     const pid = stackd.proc.pid!;
     const all = threadCpus(pid, pid); // the main thread is never bound: the process's CPUs
+    // At rest the I/O thread may run anywhere (decision 0054: it narrows its set only while a worker thread sends bulk data).
+    const st = await waitFor(async () => {
+      const s = await stackd.stats();
+      return s.dataPlaneThreads.length > 0 && threadCpus(pid, s.dataPlaneThreads[0].tid).length === all.length && s;
+    }, { what: 'the I/O thread free to run on every CPU' });
     expect(st.dataPlaneThreads[0].thread).toBe('io');
     if (st.workerThreads === 1) expect(st.dataPlaneThreads[1].thread).toBe('workers-0-1-2-3');
     expect(st.dataPlaneThreads).toHaveLength(1 + st.workerThreads);
@@ -213,6 +218,37 @@ print("sent")
     const dataPlane = new Set(st.dataPlaneThreads.slice(1).map((t) => t.tid));
     for (const tid of threadPolicies(pid).keys()) if (!dataPlane.has(tid)) expect(threadCpus(pid, tid), `thread ${tid}`).toEqual(all);
     expect(stackd.output().includes('could not bind')).toBe(false);
+  });
+
+  it('while a worker thread sends a download the I/O thread leaves its CPU, and takes it back once the download ends (decision 0054)', async () => {
+    const pid = stackd.proc.pid!;
+    const all = threadCpus(pid, pid);
+    const st = await stackd.stats();
+    const io = st.dataPlaneThreads[0].tid;
+    const workerCpus = new Set(st.dataPlaneThreads.slice(1).flatMap((t) => threadCpus(pid, t.tid)));
+    const bound = st.cpuAffinity.unboundBecause === null;
+    const counter = async (): Promise<number> => (await stackd.stats()).threads[0].counters.io_cpu_moves;
+    const movesBefore = await counter();
+    // A download of up to 64 GiB keeps the worker thread busy until it is stopped.
+    const curl = spawn('ip', ['netns', 'exec', C1, 'curl', '-s', '-m', '60', '-o', '/dev/null', `http://${STACK}/bytes/${64 * 2 ** 30}`], { stdio: 'ignore' });
+    try {
+      if (bound) {
+        const away = await waitFor(() => {
+          const cpus = threadCpus(pid, io);
+          return cpus.every((c) => !workerCpus.has(c)) && cpus;
+        }, { what: 'the I/O thread off the worker thread\'s CPU', detail: () => `on ${formatCpuList(threadCpus(pid, io))}` });
+        expect(away).toEqual(all.filter((c) => !workerCpus.has(c)));
+        expect((await stackd.stats()).dataPlaneThreads[0].cpus).toBe(formatCpuList(away)); // /stats says where it is now
+      }
+    } finally {
+      curl.kill();
+    }
+    await waitFor(() => threadCpus(pid, io).length === all.length, { what: 'the I/O thread free again' });
+    // Away and back (twice that if the worker rested in between); unbound worker threads (a single CPU): never.
+    const moves = (await counter()) - movesBefore;
+    expect(moves % 2).toBe(0);
+    if (bound) expect(moves).toBeGreaterThanOrEqual(2);
+    else expect(moves).toBe(0);
   });
 
   it('/stats shows 4 workers, per-thread frames and ring marks; /metrics and /latency answer', async () => {
