@@ -50,6 +50,8 @@ const BATCH = 64;
 const MAX_SLEEP_MS = 250;
 /** Longest run before the worker lets its event loop run other work (ms). */
 const SLICE_MS = 2;
+/** How often a worker publishes loop_busy_us, its thread's event-loop utilization (ms). */
+const LOOP_BUSY_PERIOD_MS = 2;
 
 /**
  * The RX rings of the workers that run on this thread (decision 0029). A worker that runs
@@ -325,7 +327,12 @@ export class ShardWorker {
       const t = monoMs();
       this.counters[C.busy_us] += (t - this.busySince) * 1000;
       this.busySince = t;
-      this.counters[C.loop_busy_us] = performance.eventLoopUtilization().active * 1000;
+      if (t >= this.loopBusyDueAt) {
+        // Read by the I/O thread over windows of 20 ms or more (io-thread-placement.ts):
+        // once a few ms is enough, and spares a result object per batch.
+        this.loopBusyDueAt = t + LOOP_BUSY_PERIOD_MS;
+        this.counters[C.loop_busy_us] = performance.eventLoopUtilization().active * 1000;
+      }
       if (n >= BATCH || t >= sliceEnd) {
         // Busy: let timers, RPC and applications run between batches (counted as busy).
         setImmediate(this.turn);
@@ -360,6 +367,8 @@ export class ShardWorker {
    * do while the worker sleeps counts as idle.
    */
   private busySince = monoMs();
+  /** When loop_busy_us is next published (ms). */
+  private loopBusyDueAt = -Infinity;
 
   /** When the worker last handled a frame (ms): busy polling lasts busyPollMs from it. */
   private lastFrameAt = -Infinity;
