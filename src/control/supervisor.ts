@@ -94,8 +94,13 @@ export class Supervisor implements ControlSource {
   private readonly control = new SharedArrayBuffer(CTL_WORDS * 4);
   private readonly ctl = new Int32Array(this.control);
   private readonly wakeFd: number;
-  /** Worker i's wake-up eventfd (kept across restarts of the worker). */
+  /**
+   * Worker i's wake-up eventfd: its thread's, which all the workers of a thread share
+   * (decision 0055); kept across restarts of the thread.
+   */
   private readonly shardWakeFds: number[] = [];
+  /** The distinct wake-up eventfds, one per worker thread. */
+  private readonly threadWakeFds: number[] = [];
   /** The TAP fd the I/O thread opened (-1 before); workers write to it; closed by stop(). */
   private tapFd = -1;
   private io: ThreadHandle | null = null;
@@ -122,8 +127,12 @@ export class Supervisor implements ControlSource {
     this.appPool = new AppPool(settings.appPool);
     this.counters = allocateCounterBlocks(1 + settings.workers);
     this.wakeFd = this.addon.eventfd();
-    for (let i = 0; i < settings.workers; i++) this.shardWakeFds.push(this.addon.eventfd());
     this.threadCount = threadsFor(settings.workers, settings.threads, availableParallelism());
+    for (let t = 0; t < this.threadCount; t++) {
+      const fd = this.addon.eventfd();
+      this.threadWakeFds.push(fd);
+      for (const i of shardsOfThread(t, this.threadCount, settings.workers)) this.shardWakeFds[i] = fd;
+    }
     // The process's CPUs, read on the main thread (never bound) before any thread starts.
     this.cpuPlan = planCpus(settings.cpuAffinity, this.addon.threadAffinity(0), this.threadCount);
     for (let i = 0; i < settings.workers; i++) this.shards.push(null);
@@ -339,7 +348,7 @@ export class Supervisor implements ControlSource {
     // The offload pool stops alongside the threads (tasks still waiting are refused).
     const poolClosed = this.appPool.close();
     // Wake sleeping workers so they see the stop word.
-    for (const fd of this.shardWakeFds) this.addon.eventfdSignal(fd);
+    for (const fd of this.threadWakeFds) this.addon.eventfdSignal(fd);
     const all = [...new Set([this.io, ...this.shards].filter((t): t is ThreadHandle => t !== null).map((t) => t.worker))];
     await Promise.all(
       all.map(
@@ -360,7 +369,7 @@ export class Supervisor implements ControlSource {
     this.capture.close(); // the threads are gone: everything they captured is in the rings
     await poolClosed;
     this.addon.close(this.wakeFd);
-    for (const fd of this.shardWakeFds) this.addon.close(fd);
+    for (const fd of this.threadWakeFds) this.addon.close(fd);
     if (this.tapFd >= 0) {
       this.addon.close(this.tapFd);
       this.tapFd = -1;

@@ -5,7 +5,8 @@
  * echo requests itself (l3/echo-fast-path.ts, decision 0045: no worker wake-up for a
  * ping), steers every other frame to one shard's RX ring by its flow hash (ARP to every
  * shard) with its receive flags,
- * publishes each ring once per batch and wakes a shard (its eventfd) only if it sleeps. TX: a busy
+ * publishes each ring once per batch and wakes a shard only if it sleeps (its thread's
+ * eventfd, once per read for all the shards of a thread: decision 0055). TX: a busy
  * shard hands its frames to this thread through its TX ring, which it transmits in
  * batches straight from ring memory with the offload each record asks for (an idle shard
  * writes itself, decision 0011); TX rings also carry re-injected datagrams, which this
@@ -58,6 +59,11 @@ export class IoLoop {
   private readonly touched: Int32Array;
   private touchedCount = 0;
   private readonly isTouched: Uint8Array;
+  /** Shard → index of its wake eventfd among the distinct ones (shards of one thread share one). */
+  private readonly wakeGroup: Int32Array;
+  /** Shards to wake after a publish round (one per eventfd), and the groups already among them. */
+  private readonly waking: Int32Array;
+  private readonly groupWaking: Uint8Array;
   private readonly heap: HeapGauges;
   /** Plain ICMP echo requests answered here, and the batch of their replies. */
   private readonly echo: EchoFastPath;
@@ -108,6 +114,9 @@ export class IoLoop {
     this.busyPollMs = data.busyPollUs / 1000;
     this.touched = new Int32Array(this.n);
     this.isTouched = new Uint8Array(this.n);
+    this.wakeGroup = wakeGroups(data.shardWakeFds, this.n);
+    this.waking = new Int32Array(this.n);
+    this.groupWaking = new Uint8Array(this.n);
     this.control = new Int32Array(data.control);
     // With receive offload the device hands us frames up to ~64 KiB; otherwise MTU-sized ones.
     const slot = (device.capabilities.maxRxFrame + 15) & ~15;
@@ -265,19 +274,33 @@ export class IoLoop {
   }
 
   /**
-   * Publishes the rings given frames and wakes their workers, in the order of each one's
-   * first frame: workers that share a thread run in the order they are woken, so waking by
-   * shard index would make the higher shards' frames wait behind later ones of the lower.
+   * Publishes the rings given frames, then wakes their sleeping workers, in the order of
+   * each one's first frame (waking by shard index would make the higher shards' frames
+   * wait behind later ones of the lower where workers with their own eventfds share a
+   * thread), and each eventfd once: the workers of one thread share one (decision 0055).
+   * Every ring is published before the first signal, so a thread that wakes sees them all.
    */
   private publishRx(): void {
     const order = this.touched;
+    const group = this.wakeGroup;
+    let waking = 0;
     for (let i = 0; i < this.touchedCount; i++) {
       const s = order[i];
       this.isTouched[s] = 0;
-      const r = this.rx[s];
-      if (r.publish()) r.wake();
+      if (!this.rx[s].publish()) continue;
+      // Its worker sleeps: wake it once every ring is published, once per eventfd.
+      const g = group[s];
+      if (this.groupWaking[g] === 0) {
+        this.groupWaking[g] = 1;
+        this.waking[waking++] = s;
+      }
     }
     this.touchedCount = 0;
+    for (let i = 0; i < waking; i++) {
+      const s = this.waking[i];
+      this.groupWaking[group[s]] = 0;
+      this.rx[s].wake();
+    }
   }
 
   /** Transmits every shard's pending TX frames. Returns frames handled. */
@@ -326,4 +349,24 @@ export class IoLoop {
     c[C.tap_tx_frames] += w - batch.failed;
     c[C.drop_tap_write_error] += batch.failed + (k - w);
   }
+}
+
+/**
+ * For each of `n` shards, the index of its wake eventfd among the distinct ones in
+ * `fds` (shards of one thread share one, decision 0055); each its own without `fds`.
+ */
+export function wakeGroups(fds: readonly number[] | undefined, n: number): Int32Array {
+  const g = new Int32Array(n);
+  const seen = new Map<number, number>();
+  for (let s = 0; s < n; s++) {
+    const fd = fds?.[s];
+    if (fd === undefined) {
+      g[s] = s;
+      continue;
+    }
+    let i = seen.get(fd);
+    if (i === undefined) seen.set(fd, (i = s));
+    g[s] = i;
+  }
+  return g;
 }

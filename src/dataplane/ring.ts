@@ -324,6 +324,17 @@ export class RingProducer {
       }
     }
     // Plain load first: a failing compare-exchange would still take the line exclusive.
+    return this.claimSleeping();
+  }
+
+  /**
+   * Clears the consumer's sleeping flag if it is raised, as publish() does, without
+   * publishing: true when this call cleared it. Lets a producer that is about to wake a
+   * consumer which sleeps on several rings (the I/O thread on every TX ring) spare the
+   * producers of its other rings a second wake-up: clear them first, then wake.
+   */
+  claimSleeping(): boolean {
+    const ctl = this.waitWord;
     return Atomics.load(ctl, SLEEP) !== 0 && Atomics.compareExchange(ctl, SLEEP, 1, 0) === 1;
   }
 
@@ -459,6 +470,25 @@ export class RingConsumer {
       this.t1 = this.f64[(p >> 3) + 3];
       this.readPos = (this.readPos + ((RING_RECORD_HEADER + len + 15) & ~15)) >>> 0;
       return p + RING_RECORD_HEADER;
+    }
+  }
+
+  /**
+   * The second timestamp (t1) of the next published record next() would return, without
+   * taking it; Infinity when there is none. Skips a wrap marker as next() would.
+   */
+  peekT1(): number {
+    for (;;) {
+      if (this.readPos === this.headCache) {
+        this.headCache = Atomics.load(this.waitWord, HEAD) >>> 0;
+        if (this.readPos === this.headCache) return Infinity;
+      }
+      const p = this.readPos & this.mask;
+      if (this.u32[p >> 2] === RING_WRAP_MARKER) {
+        this.readPos = (this.readPos + (this.size - p)) >>> 0;
+        continue;
+      }
+      return this.f64[(p >> 3) + 3];
     }
   }
 

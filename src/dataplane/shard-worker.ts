@@ -2,10 +2,12 @@
  * A shard worker's thin shell around the protocol core: RX ring → Host → link device.
  *
  * The worker keeps its event loop (applications, timers and RPC run here too) and sleeps
- * in it: after a burst it spins briefly on its RX ring, raises the ring's sleeping flag
- * and returns to the loop with the next timer deadline armed; the I/O thread signals the
- * worker's eventfd only when it finds the flag raised, and the loop runs the worker again
- * straight from epoll_wait (phy/loop-waker.ts, decision 0026). While busy it yields to the
+ * in it: after a burst it spins briefly on its RX ring (and those of the other workers on
+ * its thread), raises the ring's sleeping flag and returns to the loop with the next timer
+ * deadline armed; the I/O thread signals the thread's eventfd only when it finds the flag
+ * raised, and the loop runs the worker again straight from epoll_wait (phy/loop-waker.ts,
+ * decision 0026; the workers of one thread share the eventfd and the deadline through
+ * shared-loop-waker.ts, decision 0055). While busy it yields to the
  * loop every BATCH frames or SLICE_MS. Frames it sends go through a TxPath: transmitted
  * to the device by this thread when it is idle, handed to the I/O thread through the TX
  * ring (published once per batch, eventfd wake only if it sleeps) when it is busy
@@ -59,12 +61,44 @@ const LOOP_BUSY_PERIOD_MS = 2;
  * they cannot run until it returns to the loop.
  */
 const threadRings: RingConsumer[] = [];
+/**
+ * The TX rings of the workers on this thread. The I/O thread raises the sleeping flag of
+ * every TX ring when it sleeps; the first worker here to find its own raised clears its
+ * siblings' too before it wakes the I/O thread (decision 0055), which then reads every
+ * ring: one eventfd write per sleep of the I/O thread and per worker thread, not one per
+ * worker.
+ */
+const threadTxRings: RingProducer[] = [];
+
+/** Clears the I/O thread's sleeping flag on the TX rings in `rings` other than `own` (it is about to be woken). */
+export function claimSiblingWakes(own: RingProducer, rings: readonly RingProducer[]): void {
+  for (let i = 0; i < rings.length; i++) if (rings[i] !== own) rings[i].claimSleeping();
+}
 
 /** Whether a ring in `rings` other than `own` has records waiting (a worker on the same thread has frames). */
 export function siblingHasFrames(own: RingConsumer, rings: readonly RingConsumer[]): boolean {
   for (let i = 0; i < rings.length; i++) {
     const r = rings[i];
     if (r !== own && !r.isEmpty()) return true;
+  }
+  return false;
+}
+
+/** Polls before a worker sleeps (the rings' own spin, ring.ts DEFAULT_SPINS). */
+const SPIN_POLLS = 2000;
+
+/**
+ * Spins before the worker sleeps, over the rings of every worker on this thread: true as
+ * soon as `own` has records (the worker goes on); false when a sibling has some, at once
+ * (the worker returns to the loop, where the sibling runs), or after SPIN_POLLS polls in
+ * all. One worker's spin thus covers its siblings instead of each spinning in turn.
+ */
+export function spinForFrames(own: RingConsumer, rings: readonly RingConsumer[], polls = SPIN_POLLS): boolean {
+  if (rings.length <= 1) return own.spin(polls);
+  if (siblingHasFrames(own, rings)) return false;
+  for (let i = 0; i < polls; i += rings.length) {
+    if (!own.isEmpty()) return true;
+    if (siblingHasFrames(own, rings)) return false;
   }
   return false;
 }
@@ -107,6 +141,7 @@ export class ShardWorker {
     this.rx = new RingConsumer(data.rxRing);
     threadRings.push(this.rx);
     this.tx = new RingProducer(data.txRing);
+    threadTxRings.push(this.tx);
     this.control = new Int32Array(data.control);
     this.offload = new OffloadClient(data.offload);
     this.heap = data.reportsHeap ? new HeapGauges(this.counters) : null;
@@ -300,7 +335,13 @@ export class ShardWorker {
         this.host.arp.announce();
         this.flush();
       }
-      this.waker.open(this.turn);
+      const rx = this.rx;
+      this.waker.open(this.turn, {
+        // Since when it has had work: its oldest frame's queueing; segments waiting for TX room at once.
+        workSince: () => (this.host.tcp.txBlocked > 0 ? -Infinity : rx.peekT1()),
+        raise: () => rx.setSleeping(),
+        lower: () => rx.clearSleeping(),
+      });
       this.turn();
     });
   }
@@ -335,15 +376,15 @@ export class ShardWorker {
       }
       if (n >= BATCH || t >= sliceEnd) {
         // Busy: let timers, RPC and applications run between batches (counted as busy).
-        setImmediate(this.turn);
+        this.yieldTurn();
         return;
       }
       if (n > 0) this.lastFrameAt = t;
-      if (!siblingHasFrames(this.rx, threadRings) && this.rx.spin()) continue;
+      if (spinForFrames(this.rx, threadRings)) continue;
       if (t - this.lastFrameAt < this.busyPollMs) {
         // Busy polling (--busy-poll): stay awake through event-loop turns instead of sleeping.
         this.counters[C.worker_busy_polls]++;
-        setImmediate(this.turn);
+        this.yieldTurn();
         return;
       }
       if (this.host.tcp.txBlocked > 0) {
@@ -352,7 +393,8 @@ export class ShardWorker {
         this.tx.wantRoom();
         if (this.txPath.canResume()) continue;
       }
-      if (!this.rx.setSleeping()) continue;
+      // The shared waker of a thread's workers raises the flag when the thread sleeps.
+      if (!this.waker.raisesFlag && !this.rx.setSleeping()) continue;
       const wait = Math.max(0, Math.min(MAX_SLEEP_MS, this.nextWake() - t));
       this.parkedUntil = t + wait;
       this.counters[C.worker_wakeups]++;
@@ -360,6 +402,12 @@ export class ShardWorker {
       return;
     }
   };
+
+  /** Runs the next turn after the event loop's other work (a busy worker yields). */
+  private yieldTurn(): void {
+    this.waker.yielding?.();
+    setImmediate(this.turn);
+  }
 
   /**
    * busy_us: the time the worker is not asleep in its event loop — its own work and the
@@ -402,6 +450,8 @@ export class ShardWorker {
     this.rx.clearSleeping();
     const i = threadRings.indexOf(this.rx);
     if (i >= 0) threadRings.splice(i, 1);
+    const j = threadTxRings.indexOf(this.tx);
+    if (j >= 0) threadTxRings.splice(j, 1);
     this.waker.close();
     this.offload.close();
     done?.();
@@ -469,7 +519,10 @@ export class ShardWorker {
   private flush(): void {
     this.writer.flush();
     if (this.tx.pending() === 0) return;
-    if (this.tx.publish()) this.wakeIo();
+    if (this.tx.publish()) {
+      claimSiblingWakes(this.tx, threadTxRings);
+      this.wakeIo();
+    }
   }
 
   /** Sends a reassembled datagram (IPv4, or IPv6 by `etherType`) owned by another shard back through the I/O thread. */

@@ -95,7 +95,7 @@ export interface IoThreadData {
   control: SharedArrayBuffer;
   /** eventfd the workers signal when the I/O thread sleeps and they published TX records. */
   wakeFd: number;
-  /** Worker i's eventfd, signalled when it sleeps and RX records were published for it. */
+  /** Worker i's eventfd, signalled when it sleeps and RX records were published for it: one per worker thread (decision 0055). */
   shardWakeFds: number[];
   /** This thread's capture ring (dataplane/capture-ring.ts). */
   captureRing: SharedArrayBuffer;
@@ -127,7 +127,10 @@ export interface ShardWorkerData extends WorkerStackSettings {
   control: SharedArrayBuffer;
   /** The I/O thread's eventfd (signalled when it sleeps and TX records were published). */
   wakeFd: number;
-  /** This worker's eventfd: its event loop wakes when the I/O thread signals it (RX records for a sleeping worker). */
+  /**
+   * This worker's eventfd: its event loop wakes when the I/O thread signals it (RX records
+   * for a sleeping worker). The workers of one thread share it (decision 0055).
+   */
   rxWakeFd: number;
   /** The TAP fd (opened by the I/O thread); the worker writes its frames to it directly. */
   tapFd: number;

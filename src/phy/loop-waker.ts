@@ -9,16 +9,38 @@ import type { TapAddon, Waker } from './tap.js';
 
 /** Where a thread with an event loop sleeps between bursts of work. */
 export interface LoopWaker {
-  /** Starts calling `onWake` when signalled or when the armed deadline passes. Keeps the loop alive until close(). */
-  open(onWake: () => void): void;
+  /**
+   * True when the waker raises the sleeper's ring flag itself, when its thread goes to
+   * sleep (a waker shared by the workers of a thread, dataplane/shared-loop-waker.ts); the
+   * sleeper then parks with arm() alone. False: the sleeper raises it before arm().
+   */
+  readonly raisesFlag: boolean;
+  /**
+   * Starts calling `onWake` when signalled or when the armed deadline passes. Keeps the
+   * loop alive until close(). `hooks` let a shared waker see the sleeper's work and flag.
+   */
+  open(onWake: () => void, hooks?: SleeperHooks): void;
+  /** The sleeper, busy, yields to its event loop (a shared waker looks for its other sleepers' work). */
+  yielding?(): void;
   /** Sets the deadline `ms` from now, replacing the last one. */
   arm(ms: number): void;
   /** Stops; no call follows. */
   close(): void;
 }
 
+/** What a sleeper shows a waker shared with others (dataplane/shared-loop-waker.ts). */
+export interface SleeperHooks {
+  /** Since when it has had work waiting (ms on the waker's clock), Infinity when none. */
+  workSince(): number;
+  /** Raises its ring's sleeping flag; false (the flag lowered again) when frames came meanwhile. */
+  raise(): boolean;
+  /** Lowers its ring's sleeping flag. */
+  lower(): void;
+}
+
 /** The waker on an eventfd that other threads signal with `eventfdSignal(fd)`. */
 export class EventfdLoopWaker implements LoopWaker {
+  readonly raisesFlag = false;
   private waker: Waker | null = null;
 
   constructor(private readonly addon: TapAddon, private readonly fd: number) {}

@@ -110,6 +110,7 @@ describe('ring: single thread', () => {
     p.commit(big, 8, 3, 4);
     p.publish();
     expect(ringStats(sab).used).toBe(SIZE - 3 * foot(big) + foot(big)); // skipped tail counts as used
+    expect(c.peekT1()).toBe(4); // past the marker, without taking the record
     expect(c.next()).toBe(RING_RECORD_HEADER);
     expect([c.length, c.kind, c.t0, c.t1]).toEqual([big, 8, 3, 4]);
     expect(checkPattern(c.buf, off, big, 9)).toBe(true);
@@ -176,13 +177,16 @@ describe('ring: single thread', () => {
     expect(ringStats(sab).highWater).toBeLessThanOrEqual(SIZE);
   });
 
-  it('round-trips kind, flags, t0, t1 and seq; commit may shrink the reservation', () => {
+  it('round-trips kind, flags, t0, t1 and seq; commit may shrink the reservation; peekT1 shows the next t1', () => {
     const { p, c } = pair();
     const off = p.reserve(1000);
     p.commit(10, 0xffff, 123456.789012, -0.5, 0xabcd);
     expect(p.reserve(0)).toBe(off + foot(10)); // the shrunk footprint, not the reserved one
     p.commit(0, 0, Number.MAX_SAFE_INTEGER, Number.NaN);
+    expect(c.peekT1()).toBe(Infinity); // committed, not yet published
     p.publish();
+    expect(c.peekT1()).toBe(-0.5);
+    expect(c.peekT1()).toBe(-0.5); // peeking takes nothing
     expect(c.next()).toBe(off);
     expect([c.length, c.kind, c.flags, c.t0, c.t1, c.seq]).toEqual([10, 0xffff, 0xabcd, 123456.789012, -0.5, 0]);
     expect(c.next()).toBe(off + foot(10));

@@ -1,7 +1,8 @@
 /**
  * The I/O thread's loop (dataplane/io-loop.ts) over a scripted device: frames of one read
  * are steered to their shards' rings, and the shards are woken in the order of their
- * first frame, not by shard index (workers that share a thread run in the order woken);
+ * first frame, not by shard index (workers that share a thread run in the order woken),
+ * and an eventfd that several shards share once per read;
  * a plain ICMP echo request is answered by the loop itself and reaches no ring; a worker
  * that waits for room in its TX ring is woken once the loop has written and freed it.
  */
@@ -97,6 +98,23 @@ describe('I/O loop: waking the shards', () => {
     await io.run();
     expect(woken).toEqual([3, 0, 2]);
     expect(inRings()).toEqual([2, 0, 1, 2]);
+  });
+
+  it('signals an eventfd that several shards share (one worker thread, decision 0055) once per read, after every ring is published', async () => {
+    const { data, control, consumers, inRings } = shards();
+    data.shardWakeFds = [7, 8, 7, 8]; // shards 0 and 2 on one thread, 1 and 3 on another
+    const frames = [frameFor(3, 1000), frameFor(0, 1000), frameFor(2, 1000), frameFor(1, 1000), frameFor(3, 20000)];
+    const woken: number[] = [];
+    const published: boolean[][] = [];
+    const io = new IoLoop(data, scriptedDevice(frames), (s) => {
+      woken.push(s);
+      published.push(consumers.map((c) => !c.isEmpty()));
+      Atomics.store(new Int32Array(control), CTL_STOP, 1);
+    });
+    await io.run();
+    expect(woken).toEqual([3, 0]); // the first shard of each eventfd to get a frame
+    expect(published[0]).toEqual([true, true, true, true]); // all published before the first signal
+    expect(inRings()).toEqual([1, 1, 1, 2]);
   });
 });
 
