@@ -47,7 +47,7 @@ export const FLOW_ALL = -1;
 export const FLOW_SHARD0 = 0;
 
 /** 32-bit finaliser of MurmurHash3: spreads entropy over all bits. */
-function fmix32(h: number): number {
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

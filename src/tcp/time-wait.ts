@@ -2,9 +2,9 @@
  * TIME_WAIT as compact records (RFC 9293 3.6 and 3.4.2: 2·MSL after an active close), like
  * Linux's inet_timewait_sock: once a connection reaches TIME_WAIT nothing of it is needed
  * but what answers the peer — the 4-tuple, the sequence numbers of a final ACK, the window
- * and timestamps it carries, and when the record ends. A record is ~50 bytes in typed
- * arrays plus its index entry: no buffers, no socket, no timer-heap entry, no objects the
- * garbage collector has to trace, so the cost of a connection does not grow with the
+ * and timestamps it carries, and when the record ends. A record is ~60 bytes in typed
+ * arrays, its index entry included: no buffers, no socket, no timer-heap entry, no objects
+ * the garbage collector has to trace, so the cost of a connection does not grow with the
  * number of connections in TIME_WAIT.
  *
  * Records sit on one list ordered by their end (2·MSL is the same for all, so a new or
@@ -14,9 +14,15 @@
  *
  * A record is named by its slot and a generation that changes when the slot is freed,
  * so a holder of an old (slot, generation) can tell that its record is gone (`alive`).
+ *
+ * The 4-tuple index is an open-addressing hash table over the slots (linear probing,
+ * deletion by backward shift, at most half full, rebuilt when the slots double): no
+ * object per record, where a Map of Maps keyed by remote address · 65536 + port held a
+ * heap number per record and rehashed its backing store as records came and went.
  */
 import { seqGt, seqSub } from './seq.js';
 import { localKey } from './demux-key.js';
+import { fmix32 } from '../base/flow-hash.js';
 
 /** References on interned addresses (base/ipv6-interner.ts Ipv6Interner). */
 export interface AddressRefs {
@@ -29,6 +35,19 @@ export const NO_ADDRESS_REFS: AddressRefs = { acquire: () => {}, release: () => 
 
 /** No record (slot index). */
 export const NO_RECORD = -1;
+/** An empty bucket of the index. */
+const EMPTY = -1;
+
+/**
+ * The index's hash of a 4-tuple: `lk` its localKey (below 2^37), `remoteIp` an IPv4
+ * address or 2^32 + an interned IPv6 id (below 2^33); murmur3's finaliser over the words.
+ */
+export function tupleHash(lk: number, remoteIp: number, remotePort: number): number {
+  let h = Math.imul((remoteIp >>> 0) ^ 0x27d4eb2d, 0xcc9e2d51);
+  h = Math.imul(h ^ (remotePort | (Math.floor(remoteIp / 4294967296) << 16)), 0x1b873593);
+  h = Math.imul(h ^ (lk >>> 0), 0xcc9e2d51) ^ Math.floor(lk / 4294967296);
+  return fmix32(h >>> 0);
+}
 /** Slots allocated at first, doubled as needed up to the capacity. */
 const INITIAL_SLOTS = 256;
 
@@ -56,8 +75,10 @@ export class TimeWaitTable {
   private head = NO_RECORD;
   private tail = NO_RECORD;
   private free = NO_RECORD;
-  /** localKey(localIp, localPort) (./demux-key.ts) → (remoteIp·65536 + remotePort) → slot. */
-  private readonly index = new Map<number, Map<number, number>>();
+  /** Each slot's tupleHash, and the index: buckets holding slots (EMPTY: none), a power of two long. */
+  private hash = new Uint32Array(0);
+  private buckets = new Int32Array(1).fill(EMPTY);
+  private mask = 0;
 
   /**
    * @param capacity most records held (0: TIME_WAIT is skipped altogether)
@@ -68,7 +89,17 @@ export class TimeWaitTable {
 
   /** The slot of the record for this 4-tuple, or NO_RECORD. */
   lookup(localIp: number, localPort: number, remoteIp: number, remotePort: number): number {
-    return this.index.get(localKey(localIp, localPort))?.get(remoteIp * 65536 + remotePort) ?? NO_RECORD;
+    const h = tupleHash(localKey(localIp, localPort), remoteIp, remotePort);
+    const b = this.buckets;
+    const mask = this.mask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const s = b[i];
+      if (s === EMPTY) return NO_RECORD;
+      if (
+        this.hash[s] === h && this.remotePort[s] === remotePort && this.remoteIp[s] === remoteIp &&
+        this.localPort[s] === localPort && this.localIp[s] === localIp
+      ) return s;
+    }
   }
 
   /**
@@ -81,12 +112,13 @@ export class TimeWaitTable {
   ): number {
     if (this.capacity <= 0) return NO_RECORD;
     this.evicted = 0;
+    // A record of the same 4-tuple gives way first: only a table still full drops its oldest.
+    const old = this.lookup(localIp, localPort, remoteIp, remotePort);
+    if (old !== NO_RECORD) this.remove(old);
     if (this.size >= this.capacity) {
       this.remove(this.head);
       this.evicted = 1;
     }
-    const old = this.lookup(localIp, localPort, remoteIp, remotePort);
-    if (old !== NO_RECORD) this.remove(old);
     const s = this.takeSlot();
     this.localPort[s] = localPort;
     this.remotePort[s] = remotePort;
@@ -102,13 +134,8 @@ export class TimeWaitTable {
     this.tsOffset[s] = tsOffset;
     this.ends[s] = end;
     this.append(s);
-    const lk = localKey(localIp, localPort);
-    let m = this.index.get(lk);
-    if (m === undefined) {
-      m = new Map();
-      this.index.set(lk, m);
-    }
-    m.set(remoteIp * 65536 + remotePort, s);
+    this.hash[s] = tupleHash(localKey(localIp, localPort), remoteIp, remotePort);
+    this.index(s);
     this.size++;
     return s;
   }
@@ -119,12 +146,7 @@ export class TimeWaitTable {
   /** Ends the record in `slot` now. */
   remove(slot: number): void {
     if (slot === NO_RECORD) return;
-    const lk = localKey(this.localIp[slot], this.localPort[slot]);
-    const m = this.index.get(lk);
-    if (m !== undefined) {
-      m.delete(this.remoteIp[slot] * 65536 + this.remotePort[slot]);
-      if (m.size === 0) this.index.delete(lk);
-    }
+    this.unindex(slot);
     this.unlink(slot);
     this.addresses.release(this.remoteIp[slot]);
     this.addresses.release(this.localIp[slot]);
@@ -243,6 +265,35 @@ export class TimeWaitTable {
     else this.tail = p;
   }
 
+  /** Puts `s` (its hash set) in the first free bucket from its home. */
+  private index(s: number): void {
+    const b = this.buckets;
+    const mask = this.mask;
+    let i = this.hash[s] & mask;
+    while (b[i] !== EMPTY) i = (i + 1) & mask;
+    b[i] = s;
+  }
+
+  /** Takes `s` out of the index, moving back the records after it that may go nearer their home (backward shift). */
+  private unindex(s: number): void {
+    const b = this.buckets;
+    const mask = this.mask;
+    let i = this.hash[s] & mask;
+    while (b[i] !== s) {
+      if (b[i] === EMPTY) return; // not indexed
+      i = (i + 1) & mask;
+    }
+    for (let j = (i + 1) & mask; b[j] !== EMPTY; j = (j + 1) & mask) {
+      const t = b[j];
+      // t may fill the hole at i when i lies on its probe path: from its home up to j.
+      if (((j - (this.hash[t] & mask)) & mask) >= ((j - i) & mask)) {
+        b[i] = t;
+        i = j;
+      }
+    }
+    b[i] = EMPTY;
+  }
+
   private takeSlot(): number {
     if (this.free === NO_RECORD) this.grow();
     const s = this.free;
@@ -273,10 +324,17 @@ export class TimeWaitTable {
     this.generation = grown(this.generation, (k) => new Uint32Array(k));
     this.prev = grown(this.prev, (k) => new Int32Array(k));
     this.next = grown(this.next, (k) => new Int32Array(k));
+    this.hash = grown(this.hash, (k) => new Uint32Array(k));
     for (let s = n - 1; s >= old; s--) {
       this.next[s] = this.free;
       this.free = s;
     }
     this.slots = n;
+    // The index at most half full: a power of two of at least twice the slots, rebuilt.
+    let buckets = 1;
+    while (buckets < 2 * n) buckets *= 2;
+    this.buckets = new Int32Array(buckets).fill(EMPTY);
+    this.mask = buckets - 1;
+    for (let r = this.head; r !== NO_RECORD; r = this.next[r]) this.index(r);
   }
 }

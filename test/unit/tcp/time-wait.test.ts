@@ -2,13 +2,16 @@
  * TIME_WAIT as compact records (src/tcp/time-wait.ts) and the TCP layer's use of them:
  * records end in order, a retransmitted FIN moves one to the back, a full table drops its
  * oldest record to make room (counted) instead of refusing the new one, a freed slot's
- * generation tells an old holder its record is gone, and a closed connection leaves the
- * connection table while its record answers the peer.
+ * generation tells an old holder its record is gone, the 4-tuple index finds exactly the
+ * records held through any sequence of adds, removals, expiries and growth (fast-check,
+ * against a Map), and a closed connection leaves the connection table while its record
+ * answers the peer.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IPV6_ID_BASE } from '../../../src/base/ipv6-interner.js';
 import { C } from '../../../src/base/counters.js';
-import { NO_RECORD, TimeWaitTable } from '../../../src/tcp/time-wait.js';
+import { NO_RECORD, TimeWaitTable, tupleHash } from '../../../src/tcp/time-wait.js';
 import { TcpPair } from '../../helpers/tcp-pair.js';
 
 /** Our (IPv4) address in these records. */
@@ -85,6 +88,62 @@ describe('TimeWaitTable', () => {
     expect(t.seqOf(t.lookup(LOCAL, 80, 0x0a000001, 2999))).toBe(1000 + 2999);
     expect(t.expire(3000)).toBe(3000);
     expect(t.size).toBe(0);
+  });
+
+  it('the index finds exactly the records held, whatever the order of adds, removals, expiries and growth (property, against a Map)', () => {
+    const peers = [0x0a000001, 0x0a000003, IPV6_ID_BASE + 5]; // two IPv4 peers and an interned IPv6 one
+    const locals = [LOCAL, IPV6_ID_BASE + 1];
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('add' as const), peer: fc.nat({ max: 2 }), local: fc.nat({ max: 1 }), port: fc.integer({ min: 1024, max: 1100 }) }),
+      fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }),
+      fc.record({ kind: fc.constant('expire' as const), steps: fc.nat({ max: 40 }) }),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 700 }), fc.array(op, { minLength: 300, maxLength: 800 }), (capacity, ops) => {
+        const t = new TimeWaitTable(capacity);
+        const model = new Map<string, number>(); // 4-tuple → end
+        let now = 0;
+        const key = (l: number, p: number, port: number): string => `${l}|${p}|${port}`;
+        for (const o of ops) {
+          now++;
+          if (o.kind === 'add') {
+            const [l, p] = [locals[o.local], peers[o.peer]];
+            t.add(l, 80, p, o.port, 1, 1, 500, false, 0, 0, now + 100);
+            model.delete(key(l, p, o.port));
+            if (model.size >= capacity) model.delete(model.keys().next().value!); // the oldest goes
+            model.set(key(l, p, o.port), now + 100);
+          } else if (o.kind === 'remove' && t.size > 0) {
+            const slots = [...t.records()];
+            const s = slots[o.pick % slots.length];
+            model.delete(key(t.localIpOf(s), t.remoteIpOf(s), t.remotePortOf(s)));
+            t.remove(s);
+          } else if (o.kind === 'expire') {
+            now += o.steps;
+            t.expire(now);
+            for (const [k, end] of model) if (end <= now) model.delete(k);
+          }
+        }
+        expect(t.size).toBe(model.size);
+        for (const l of locals) {
+          for (const p of peers) {
+            for (let port = 1024; port <= 1100; port++) {
+              const s = t.lookup(l, 80, p, port);
+              expect(s !== NO_RECORD).toBe(model.has(key(l, p, port)));
+              if (s !== NO_RECORD) expect([t.localIpOf(s), t.remoteIpOf(s), t.remotePortOf(s)]).toEqual([l, p, port]);
+            }
+          }
+        }
+      }),
+      { numRuns: 40, endOnFailure: true },
+    );
+  });
+
+  it('the index hash spreads the 4-tuples of one client address over the buckets', () => {
+    const buckets = new Uint32Array(1 << 16);
+    for (let port = 0; port < 1 << 16; port++) buckets[tupleHash(80, 0x0a0a0003, port) & 0xffff]++;
+    const used = buckets.filter((n) => n > 0).length;
+    expect(used / buckets.length).toBeGreaterThan(0.6); // random placement fills 1 − 1/e ≈ 0.63
+    expect(Math.max(...buckets)).toBeLessThan(12);
   });
 
   it('RFC 9293 3.10.7.4 / Linux: a SYN reopens over a record with a higher sequence number or a newer TSval, not an older TSval', () => {
