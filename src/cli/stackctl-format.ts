@@ -141,9 +141,12 @@ export interface Rates {
   faults: Record<string, number>;
   /**
    * Per thread: frames in and out per second (tap frames for io, core frames for workers),
-   * and the share of the interval it was busy rather than parked (%, from busy_us).
+   * the share of the interval it was busy rather than parked (%, from busy_us), and for a
+   * worker the share its thread's event loop was busy (%, from loop_busy_us: its turns and
+   * also its applications' work, which carries a download's transmits; shared by the
+   * workers of one thread), null for the I/O thread.
    */
-  threads: Array<{ thread: string; framesIn: number; framesOut: number; busyPercent: number }>;
+  threads: Array<{ thread: string; framesIn: number; framesOut: number; busyPercent: number; loopPercent: number | null }>;
   /** Gauges of the newer snapshot. */
   tcpConnections: number;
 }
@@ -177,11 +180,17 @@ export function rates(prev: StatsSnapshot, cur: StatsSnapshot, dt: number): Rate
         thread: t.thread,
         framesIn: (counter(t.counters, inK) - counter(p, inK)) / dt,
         framesOut: (counter(t.counters, outK) - counter(p, outK)) / dt,
-        busyPercent: Math.min(100, Math.max(0, (counter(t.counters, 'busy_us') - counter(p, 'busy_us')) / (dt * 1e4))),
+        busyPercent: percentOf(t.counters, p, 'busy_us', dt),
+        loopPercent: t.thread === 'io' ? null : percentOf(t.counters, p, 'loop_busy_us', dt),
       };
     }),
     tcpConnections: counter(cur.totals, 'tcp_connections'),
   };
+}
+
+/** The growth of µs counter `k` from `prev` to `cur` as a share of `dt` seconds (%, 0..100). */
+function percentOf(cur: Record<string, number>, prev: Record<string, number>, k: string, dt: number): number {
+  return Math.min(100, Math.max(0, (counter(cur, k) - counter(prev, k)) / (dt * 1e4)));
 }
 
 /** Columns of `stats --watch`, one row per interval. */
@@ -204,13 +213,15 @@ export function formatRatesByReason(m: Record<string, number>): string {
 
 /** `stackctl top`: one screen of rates (the caller clears the terminal before it). */
 export function formatTop(s: StatsSnapshot, r: Rates, time: string): string {
-  const rows = r.threads.map((t) => [t.thread, t.framesIn.toFixed(0), t.framesOut.toFixed(0), t.busyPercent.toFixed(1)]);
+  const rows = r.threads.map((t) => [
+    t.thread, t.framesIn.toFixed(0), t.framesOut.toFixed(0), t.busyPercent.toFixed(1), t.loopPercent === null ? '-' : t.loopPercent.toFixed(1),
+  ]);
   return [
     `stackd ${s.version} on ${s.tap} ${s.ip}, ${s.workers} worker${s.workers === 1 ? '' : 's'}, up ${s.uptimeSeconds} s — ${time}`,
     '',
     formatTable(WATCH_HEADER.slice(1), [watchRow(time, r).slice(1)], { leftColumns: 0 }),
     '',
-    formatTable(['thread', 'frames/s in', 'frames/s out', 'busy %'], rows),
+    formatTable(['thread', 'frames/s in', 'frames/s out', 'busy %', 'loop %'], rows),
     '',
     `drops: ${formatRatesByReason(r.drops)}`,
     `faults: ${s.fault === null ? 'off' : formatRatesByReason(r.faults)}`,

@@ -34,7 +34,9 @@ Commands:
                                  the api.offload pool
   stats --watch                  rates every second: frames/s, Mbit/s, conn/s, drops/s
   top                            the same rates as a full-screen view, per thread too,
-                                 with each thread's busy % (time not parked)
+                                 with each thread's busy % (time not parked) and each
+                                 worker's loop % (its thread's event loop, applications
+                                 included: a download's sends run there)
   conns [--state S] [--port P]   TCP connections, like ss -tni (with each one's id and
                                  congestion control; for BBR bw, mrtt and state)
   trace ID                       the last 64 events of connection ID (from conns: segments,

@@ -32,9 +32,10 @@ function snapshot(scale: number): StatsSnapshot {
   const w0 = counters({
     heap_total_bytes: 20 * mb, heap_used_bytes: 12.5 * mb, heap_external_bytes: 3 * mb, rx_frames: 600 * scale, tx_frames: 900 * scale,
     tap_tx_frames: 500 * scale, tap_tx_bytes: 500_000 * scale, tcp_connections: 3, tcp_passive_opens: 10 * scale, drop_tcp_checksum: 1 * scale,
-    fault_rx_dropped: 5 * scale, busy_us: 1_000_000 * scale,
+    fault_rx_dropped: 5 * scale, busy_us: 1_000_000 * scale, loop_busy_us: 600_000 * scale,
   });
-  const w1 = counters({ rx_frames: 400 * scale, tx_frames: 100 * scale, tcp_connections: 1, tcp_active_opens: 2 * scale, tcp_retransmits: 4 * scale });
+  // Worker 1 shares worker 0's thread (workerThreads: 1): the same loop_busy_us.
+  const w1 = counters({ rx_frames: 400 * scale, tx_frames: 100 * scale, tcp_connections: 1, tcp_active_opens: 2 * scale, tcp_retransmits: 4 * scale, loop_busy_us: 600_000 * scale });
   const totals: Record<string, number> = {};
   for (const n of COUNTER_NAMES) totals[n] = io[n] + w0[n] + w1[n];
   return {
@@ -211,16 +212,17 @@ describe('stackctl text', () => {
     expect(r.drops).toEqual({ rx_ring_full: 2, tcp_checksum: 1 });
     expect(r.faults).toEqual({ rx_dropped: 5 });
     expect(r.threads).toEqual([
-      { thread: 'io', framesIn: 1000, framesOut: 400, busyPercent: 10 },
-      { thread: 'worker-0', framesIn: 600, framesOut: 900, busyPercent: 100 },
-      { thread: 'worker-1', framesIn: 400, framesOut: 100, busyPercent: 0 },
+      { thread: 'io', framesIn: 1000, framesOut: 400, busyPercent: 10, loopPercent: null },
+      { thread: 'worker-0', framesIn: 600, framesOut: 900, busyPercent: 100, loopPercent: 60 },
+      { thread: 'worker-1', framesIn: 400, framesOut: 100, busyPercent: 0, loopPercent: 60 },
     ]);
-    // top: per thread, frames and the share of the interval spent busy (busy_us).
+    // top: per thread, frames, the share of the interval spent busy (busy_us) and, for a
+    // worker, its thread's event loop (loop_busy_us: the same for the workers of a thread).
     expect(formatTop(snapshot(3), r, '12:00:00').split('\n').slice(6, 10)).toEqual([
-      'thread    frames/s in  frames/s out  busy %',
-      '--------  -----------  ------------  ------',
-      'io               1000           400    10.0',
-      'worker-0          600           900   100.0',
+      'thread    frames/s in  frames/s out  busy %  loop %',
+      '--------  -----------  ------------  ------  ------',
+      'io               1000           400    10.0       -',
+      'worker-0          600           900   100.0    60.0',
     ]);
   });
 
