@@ -6,8 +6,9 @@
  * its thread), raises the ring's sleeping flag and returns to the loop with the next timer
  * deadline armed; the I/O thread signals the thread's eventfd only when it finds the flag
  * raised, and the loop runs the worker again straight from epoll_wait (phy/loop-waker.ts,
- * decision 0026; the workers of one thread share the eventfd and the deadline through
- * shared-loop-waker.ts, decision 0055). While busy it yields to the
+ * decision 0026). The workers of one thread share the eventfd and the deadline, and their
+ * flags are raised only once all of them have parked (shared-loop-waker.ts, decision
+ * 0055). While busy it yields to the
  * loop every BATCH frames or SLICE_MS. Frames it sends go through a TxPath: transmitted
  * to the device by this thread when it is idle, handed to the I/O thread through the TX
  * ring (published once per batch, eventfd wake only if it sleeps) when it is busy

@@ -82,9 +82,8 @@ export class SharedLoopWaker {
   /** Members a wake-up runs, oldest work first (reused: no array per wake-up). */
   private readonly due: Member[] = [];
 
-  /** Members called back, and wake-ups that found none to call (signals that came late). */
+  /** Members called back so far. */
   calls = 0;
-  idleWakes = 0;
 
   constructor(
     private readonly inner: LoopWaker,
@@ -214,7 +213,6 @@ export class SharedLoopWaker {
       if (k === 0) break;
       for (let i = 0; i < k; i++) {
         const m = due[i];
-        due[i] = undefined as unknown as Member;
         // Parked still, unless an earlier member's turn closed it (the stop).
         if (!m.parked || m.onWake === null) continue;
         m.parked = false;
@@ -225,7 +223,6 @@ export class SharedLoopWaker {
     }
     this.waking = false;
     this.calls += called;
-    if (called === 0) this.idleWakes++;
     // The deadline armed may have been a member's that has run since.
     this.armedFor = NaN;
     this.settle();

@@ -89,7 +89,11 @@ export class TimeWaitTable {
 
   /** The slot of the record for this 4-tuple, or NO_RECORD. */
   lookup(localIp: number, localPort: number, remoteIp: number, remotePort: number): number {
-    const h = tupleHash(localKey(localIp, localPort), remoteIp, remotePort);
+    return this.find(tupleHash(localKey(localIp, localPort), remoteIp, remotePort), localIp, localPort, remoteIp, remotePort);
+  }
+
+  /** lookup() with the 4-tuple's hash `h` already computed. */
+  private find(h: number, localIp: number, localPort: number, remoteIp: number, remotePort: number): number {
     const b = this.buckets;
     const mask = this.mask;
     for (let i = h & mask; ; i = (i + 1) & mask) {
@@ -113,7 +117,8 @@ export class TimeWaitTable {
     if (this.capacity <= 0) return NO_RECORD;
     this.evicted = 0;
     // A record of the same 4-tuple gives way first: only a table still full drops its oldest.
-    const old = this.lookup(localIp, localPort, remoteIp, remotePort);
+    const h = tupleHash(localKey(localIp, localPort), remoteIp, remotePort);
+    const old = this.find(h, localIp, localPort, remoteIp, remotePort);
     if (old !== NO_RECORD) this.remove(old);
     if (this.size >= this.capacity) {
       this.remove(this.head);
@@ -134,7 +139,7 @@ export class TimeWaitTable {
     this.tsOffset[s] = tsOffset;
     this.ends[s] = end;
     this.append(s);
-    this.hash[s] = tupleHash(localKey(localIp, localPort), remoteIp, remotePort);
+    this.hash[s] = h;
     this.index(s);
     this.size++;
     return s;
